@@ -1,0 +1,190 @@
+import { z } from "zod";
+import { DatasetName } from "./datasets.ts";
+import { EngineEvent, ErrorInfo, JobResult, LeaderboardRow, Stage, Task } from "./engine-protocol.ts";
+
+// ---------------------------------------------------------------- health & auth
+
+export const Health = z.object({
+  status: z.enum(["ok", "degraded"]),
+  version: z.string(),
+  server: z.object({ ready: z.boolean() }),
+  mlflow: z.object({ ready: z.boolean(), message: z.string().optional(), restarts: z.number().int() }),
+  engine: z.object({ ready: z.boolean(), message: z.string().optional() }),
+});
+export type Health = z.infer<typeof Health>;
+
+export const LoginRequest = z.object({ username: z.string().min(1), password: z.string().min(1) });
+export type LoginRequest = z.infer<typeof LoginRequest>;
+
+export const User = z.object({ id: z.string(), username: z.string(), role: z.enum(["admin"]) });
+export type User = z.infer<typeof User>;
+
+export const CreateTokenRequest = z.object({ name: z.string().min(1).max(100) });
+export const ApiTokenInfo = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+});
+export const CreatedToken = ApiTokenInfo.extend({ token: z.string().describe("shown once; store it now") });
+export type CreatedToken = z.infer<typeof CreatedToken>;
+
+// ---------------------------------------------------------------- jobs
+
+/** What a person asks for when they start training. */
+export const TrainRequest = z.object({
+  dataset: DatasetName,
+  version: z.number().int().positive().optional().describe("defaults to the latest version"),
+  task: Task,
+  target: z.string().min(1),
+  ignoreColumns: z.array(z.string()).default([]),
+  trainSize: z.number().gt(0).lt(1).default(0.7),
+  folds: z.number().int().min(2).max(20).default(5),
+  seed: z.number().int().nonnegative().default(123),
+  include: z.array(z.string()).default([]),
+  exclude: z.array(z.string()).default([]),
+  sort: z.string().optional(),
+  experiment: z.string().min(1).max(200).optional().describe("MLflow experiment name; defaults to caretflow/<dataset>"),
+});
+export type TrainRequest = z.infer<typeof TrainRequest>;
+
+/** `NAME@ALIAS` or `NAME/VERSION`. */
+export const ModelRef = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*(@[A-Za-z][A-Za-z0-9_-]*|\/[0-9]+)$/, "use NAME@ALIAS or NAME/VERSION");
+export type ModelRef = z.infer<typeof ModelRef>;
+
+export const BatchPredictRequest = z.object({
+  model: ModelRef,
+  dataset: DatasetName,
+  version: z.number().int().positive().optional(),
+  output: DatasetName.optional().describe("name of the dataset that receives the predictions; defaults to <dataset>-predictions"),
+});
+export type BatchPredictRequest = z.infer<typeof BatchPredictRequest>;
+
+export const JobKind = z.enum(["train", "predict"]);
+export const JobStatus = z.enum(["queued", "running", "succeeded", "failed", "cancelled"]);
+export type JobStatus = z.infer<typeof JobStatus>;
+
+export const Job = z.object({
+  id: z.string(),
+  kind: JobKind,
+  status: JobStatus,
+  request: z.union([TrainRequest, BatchPredictRequest]),
+  stage: Stage.nullable(),
+  progress: z.object({ done: z.number().int(), total: z.number().int() }).nullable(),
+  leaderboard: z.array(LeaderboardRow),
+  result: JobResult.nullable(),
+  error: ErrorInfo.nullable(),
+  /** For predict jobs: the dataset version written. */
+  outputDataset: z.object({ name: z.string(), version: z.number().int() }).nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+export type Job = z.infer<typeof Job>;
+
+/**
+ * What the server streams for a job (SSE `data:`); `seq` is the server's
+ * per-job sequence number (also the SSE `id:`), from 1, no gaps.
+ */
+export const JobEvent = z.discriminatedUnion("type", [
+  z.object({ seq: z.number().int().positive(), ts: z.string(), type: z.literal("status"), status: JobStatus }),
+  z.object({ seq: z.number().int().positive(), ts: z.string(), type: z.literal("engine"), event: EngineEvent }),
+]);
+export type JobEvent = z.infer<typeof JobEvent>;
+
+// ---------------------------------------------------------------- runs (MLflow)
+
+export const RunSummary = z.object({
+  runId: z.string(),
+  experimentId: z.string(),
+  experimentName: z.string(),
+  name: z.string(),
+  status: z.enum(["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]),
+  startTime: z.string().nullable(),
+  endTime: z.string().nullable(),
+  task: z.string().nullable(),
+  dataset: z.string().nullable().describe("NAME@vVERSION"),
+  target: z.string().nullable(),
+  jobId: z.string().nullable(),
+  bestModel: z.string().nullable(),
+  bestRunId: z.string().nullable(),
+  metrics: z.record(z.string(), z.number()),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+export const RunArtifact = z.object({ path: z.string(), isDir: z.boolean(), size: z.number().nullable() });
+
+export const RunDetail = RunSummary.extend({
+  params: z.record(z.string(), z.string()),
+  tags: z.record(z.string(), z.string()),
+  parentRunId: z.string().nullable(),
+  children: z.array(RunSummary.extend({ params: z.record(z.string(), z.string()) })),
+  artifacts: z.array(RunArtifact),
+  datasetInputs: z.array(z.object({ name: z.string(), digest: z.string(), source: z.string().nullable() })),
+  metricHistory: z.record(z.string(), z.array(z.object({ step: z.number(), value: z.number() }))).optional(),
+});
+export type RunDetail = z.infer<typeof RunDetail>;
+
+// ---------------------------------------------------------------- models (MLflow registry)
+
+export const RegisteredModelName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "use letters, digits, '_', '-' and '.'");
+export const AliasName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, "an alias starts with a letter; letters, digits, '_' and '-'");
+
+export const RegisterModelRequest = z.object({
+  runId: z.string().regex(/^[a-f0-9]{32}$/, "an MLflow run id is 32 hex characters"),
+  name: RegisteredModelName,
+  alias: AliasName.optional(),
+  description: z.string().max(2000).optional(),
+});
+export type RegisterModelRequest = z.infer<typeof RegisterModelRequest>;
+
+export const SetAliasRequest = z.object({ alias: AliasName, version: z.number().int().positive() });
+
+export const ModelVersion = z.object({
+  name: z.string(),
+  version: z.number().int(),
+  runId: z.string().nullable(),
+  source: z.string(),
+  status: z.string(),
+  aliases: z.array(z.string()),
+  createdAt: z.string(),
+  description: z.string().nullable(),
+  metrics: z.record(z.string(), z.number()).optional(),
+  modelName: z.string().nullable().describe("PyCaret model name of the run, e.g. Gradient Boosting Regressor"),
+});
+export type ModelVersion = z.infer<typeof ModelVersion>;
+
+export const RegisteredModel = z.object({
+  name: z.string(),
+  description: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  aliases: z.record(z.string(), z.number().int()),
+  versions: z.array(ModelVersion),
+});
+export type RegisteredModel = z.infer<typeof RegisteredModel>;
+
+// ---------------------------------------------------------------- online prediction
+
+export const OnlinePredictRequest = z.object({
+  model: ModelRef,
+  rows: z.array(z.record(z.string(), z.unknown())).min(1).max(10000),
+});
+export type OnlinePredictRequest = z.infer<typeof OnlinePredictRequest>;
+
+export const Prediction = z.object({
+  prediction_label: z.union([z.string(), z.number(), z.boolean()]).nullable(),
+  prediction_score: z.number().nullable().optional(),
+});
+export const OnlinePredictResponse = z.object({
+  model: z.object({ name: z.string(), version: z.number().int() }),
+  predictions: z.array(Prediction),
+  elapsedMs: z.number(),
+});
+export type OnlinePredictResponse = z.infer<typeof OnlinePredictResponse>;

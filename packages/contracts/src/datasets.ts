@@ -1,0 +1,112 @@
+import { z } from "zod";
+
+/** Dataset names: what a person types on the CLI and sees in URLs. */
+export const DatasetName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "use letters, digits, '_', '-' and '.', starting with a letter or digit");
+
+/** Logical column type as caretflow reports it; duckdbType keeps the exact DuckDB type. */
+export const ColumnKind = z.enum(["integer", "float", "boolean", "string", "date", "timestamp", "other"]);
+export type ColumnKind = z.infer<typeof ColumnKind>;
+
+export const ColumnSchema = z.object({
+  name: z.string(),
+  kind: ColumnKind,
+  duckdbType: z.string(),
+  nullable: z.boolean(),
+});
+export type ColumnSchema = z.infer<typeof ColumnSchema>;
+
+export const SourceFormat = z.enum(["csv", "tsv", "parquet", "json", "ndjson", "xlsx"]);
+export type SourceFormat = z.infer<typeof SourceFormat>;
+
+/** One immutable version of a dataset, stored as Parquet. */
+export const DatasetVersion = z.object({
+  dataset: DatasetName,
+  version: z.number().int().positive(),
+  rowCount: z.number().int().nonnegative(),
+  columnCount: z.number().int().nonnegative(),
+  columns: z.array(ColumnSchema),
+  contentHash: z.string().describe("sha256 of the canonical content, hex"),
+  sizeBytes: z.number().int().nonnegative().describe("size of the stored Parquet file"),
+  source: z.object({
+    kind: z.enum(["upload", "file", "demo", "prediction"]),
+    format: SourceFormat.optional(),
+    filename: z.string().optional(),
+    /** For prediction outputs: the model and dataset version they came from. */
+    parent: z.object({ dataset: z.string(), version: z.number().int() }).optional(),
+    model: z.string().optional(),
+    jobId: z.string().optional(),
+  }),
+  createdAt: z.string().describe("ISO 8601"),
+});
+export type DatasetVersion = z.infer<typeof DatasetVersion>;
+
+export const DatasetSummary = z.object({
+  name: DatasetName,
+  description: z.string().optional(),
+  latestVersion: z.number().int().positive(),
+  versionCount: z.number().int().positive(),
+  rowCount: z.number().int().nonnegative(),
+  columnCount: z.number().int().nonnegative(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type DatasetSummary = z.infer<typeof DatasetSummary>;
+
+export const DatasetDetail = DatasetSummary.extend({ versions: z.array(DatasetVersion) });
+export type DatasetDetail = z.infer<typeof DatasetDetail>;
+
+/** Result of an import: `created` is false when identical content already existed. */
+export const ImportResult = z.object({
+  created: z.boolean(),
+  version: DatasetVersion,
+});
+export type ImportResult = z.infer<typeof ImportResult>;
+
+export const PreviewQuery = z.object({
+  offset: z.coerce.number().int().nonnegative().default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+});
+export type PreviewQuery = z.infer<typeof PreviewQuery>;
+
+/** A page of rows; values are JSON-safe (bigints as numbers or strings, dates as ISO strings). */
+export const PreviewPage = z.object({
+  columns: z.array(ColumnSchema),
+  rows: z.array(z.array(z.unknown())),
+  offset: z.number().int(),
+  limit: z.number().int(),
+  total: z.number().int(),
+});
+export type PreviewPage = z.infer<typeof PreviewPage>;
+
+export const HistogramBin = z.object({ lo: z.number(), hi: z.number(), count: z.number().int() });
+export const TopValue = z.object({ value: z.string().nullable(), count: z.number().int() });
+
+export const ColumnProfile = z.object({
+  name: z.string(),
+  kind: ColumnKind,
+  duckdbType: z.string(),
+  count: z.number().int(),
+  nulls: z.number().int(),
+  nullFraction: z.number(),
+  distinct: z.number().int(),
+  min: z.union([z.number(), z.string()]).nullable(),
+  max: z.union([z.number(), z.string()]).nullable(),
+  mean: z.number().nullable(),
+  std: z.number().nullable(),
+  topValues: z.array(TopValue),
+  /** Numeric columns only: equal-width bins over [min, max]. */
+  histogram: z.array(HistogramBin).nullable(),
+});
+export type ColumnProfile = z.infer<typeof ColumnProfile>;
+
+export const DatasetProfile = z.object({
+  dataset: DatasetName,
+  version: z.number().int(),
+  rowCount: z.number().int(),
+  columns: z.array(ColumnProfile),
+});
+export type DatasetProfile = z.infer<typeof DatasetProfile>;

@@ -1,0 +1,6 @@
+export * from "./api.ts";
+export * from "./datasets.ts";
+export * from "./engine-protocol.ts";
+export * from "./errors.ts";
+export * from "./routes.ts";
+export const CARETFLOW_VERSION = "0.1.0";
