@@ -1,0 +1,162 @@
+import { openAsBlob } from "node:fs";
+import { stat } from "node:fs/promises";
+import { basename, resolve } from "node:path";
+import { DatasetDetail, DatasetName, DatasetSummary, ImportResult, PreviewPage, userError } from "@caretflow/contracts";
+import type { Command } from "commander";
+import { z } from "zod";
+import { apiPath } from "./client.ts";
+import { action, type CommonOptions, type ExitState, intArg, parseFlags, withCommon } from "./common.ts";
+import type { CliContext } from "./context.ts";
+import { formatBytes, formatFields, formatTable, formatTime, formatValue } from "./table.ts";
+
+const DatasetList = z.object({ datasets: z.array(DatasetSummary) });
+
+export function registerDatasets(program: Command, ctx: CliContext, exit: ExitState): void {
+  const datasets = program.command("datasets").description("import, list and inspect datasets");
+
+  withCommon(
+    datasets
+      .command("import")
+      .description("import a CSV, TSV, Parquet, JSON, NDJSON or .xlsx file as a new dataset version")
+      .argument("<path>", "the file to import")
+      .option("--name <name>", "dataset name (default: the file name without extension)"),
+  ).action(
+    action<CommonOptions & { name?: string }>(ctx, exit, async (env, opts, [path]) => {
+      const file = resolve(env.ctx.cwd, path!);
+      const info = await stat(file).catch(() => null);
+      if (!info)
+        throw userError("file_not_found", `file '${path}' does not exist`, "check the path (it is relative to the current folder)");
+      if (!info.isFile())
+        throw userError("not_a_file", `'${path}' is not a file`, "give the path of a CSV, TSV, Parquet, JSON, NDJSON or .xlsx file");
+      const name = opts.name === undefined ? undefined : parseFlags(DatasetName, opts.name, { "": "--name" });
+      const form = new FormData();
+      form.append("file", await openAsBlob(file), basename(file));
+      if (name) form.append("name", name);
+      env.out.note(`uploading ${basename(file)} (${formatBytes(info.size)})...`);
+      const client = await env.client();
+      const result = await client.json("post", apiPath("/api/datasets"), ImportResult, { form });
+      const v = result.version;
+      env.out.result(result, () =>
+        result.created
+          ? `${v.dataset}: created version ${v.version} (${v.rowCount} rows, ${v.columnCount} columns)`
+          : `${v.dataset}: unchanged (identical to version ${v.version})`,
+      );
+      return undefined;
+    }),
+  );
+
+  withCommon(datasets.command("list").description("list datasets")).action(
+    action<CommonOptions>(ctx, exit, async (env) => {
+      const client = await env.client();
+      const { datasets: list } = await client.json("get", apiPath("/api/datasets"), DatasetList);
+      env.out.result({ datasets: list }, () =>
+        list.length === 0
+          ? "no datasets yet; import one with `caretflow datasets import FILE`"
+          : formatTable(
+              [
+                { header: "NAME" },
+                { header: "LATEST", right: true },
+                { header: "VERSIONS", right: true },
+                { header: "ROWS", right: true },
+                { header: "COLUMNS", right: true },
+                { header: "UPDATED" },
+              ],
+              list.map((d) => [
+                d.name,
+                `v${d.latestVersion}`,
+                String(d.versionCount),
+                String(d.rowCount),
+                String(d.columnCount),
+                formatTime(d.updatedAt),
+              ]),
+            ),
+      );
+      return undefined;
+    }),
+  );
+
+  withCommon(
+    datasets
+      .command("show")
+      .description("a dataset's versions, the schema of one version and a few of its rows")
+      .argument("<name>", "dataset name")
+      .option("--version <n>", "version to show (default: the latest)", intArg("--version", 1))
+      .option("--rows <n>", "preview rows to show", intArg("--rows", 0), 5),
+  ).action(
+    action<CommonOptions & { version?: number; rows: number }>(ctx, exit, async (env, opts, [name]) => {
+      const client = await env.client();
+      const detail = await client.json("get", apiPath("/api/datasets/{name}", { name: name! }), DatasetDetail);
+      const versionNo = opts.version ?? detail.latestVersion;
+      const version = detail.versions.find((v) => v.version === versionNo);
+      if (!version) {
+        throw userError(
+          "dataset_version_not_found",
+          `dataset '${detail.name}' has no version ${versionNo}`,
+          `its versions are ${detail.versions.map((v) => v.version).join(", ")}`,
+          404,
+        );
+      }
+      const preview =
+        opts.rows > 0
+          ? await client.json(
+              "get",
+              apiPath("/api/datasets/{name}/versions/{version}/preview", { name: detail.name, version: versionNo }),
+              PreviewPage,
+              {
+                query: { limit: opts.rows },
+              },
+            )
+          : null;
+      env.out.result({ dataset: detail, version: versionNo, preview }, () => {
+        const parts = [
+          formatFields([
+            ["dataset", detail.name],
+            ["latest version", String(detail.latestVersion)],
+            ["created", formatTime(detail.createdAt)],
+            ["updated", formatTime(detail.updatedAt)],
+          ]),
+          "",
+          "versions:",
+          formatTable(
+            [
+              { header: "VERSION", right: true },
+              { header: "ROWS", right: true },
+              { header: "COLUMNS", right: true },
+              { header: "SIZE", right: true },
+              { header: "HASH" },
+              { header: "SOURCE" },
+              { header: "CREATED" },
+            ],
+            detail.versions.map((v) => [
+              String(v.version),
+              String(v.rowCount),
+              String(v.columnCount),
+              formatBytes(v.sizeBytes),
+              v.contentHash.slice(0, 12),
+              v.source.filename ?? v.source.kind,
+              formatTime(v.createdAt),
+            ]),
+          ),
+          "",
+          `schema of version ${versionNo}:`,
+          formatTable(
+            [{ header: "COLUMN" }, { header: "KIND" }, { header: "TYPE" }, { header: "NULLABLE" }],
+            version.columns.map((c) => [c.name, c.kind, c.duckdbType, c.nullable ? "yes" : "no"]),
+          ),
+        ];
+        if (preview) {
+          parts.push(
+            "",
+            `first ${preview.rows.length} of ${preview.total} rows:`,
+            formatTable(
+              preview.columns.map((c) => ({ header: c.name, right: c.kind === "integer" || c.kind === "float", maxWidth: 20 })),
+              preview.rows.map((r) => r.map(formatValue)),
+            ),
+          );
+        }
+        return parts.join("\n");
+      });
+      return undefined;
+    }),
+  );
+}

@@ -1,0 +1,170 @@
+import { createWriteStream } from "node:fs";
+import { readFile, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { BatchPredictRequest, Job, OnlinePredictRequest, OnlinePredictResponse, userError } from "@caretflow/contracts";
+import type { Command } from "commander";
+import type { ApiClient } from "./client.ts";
+import { apiPath } from "./client.ts";
+import { action, type CommandEnv, type CommonOptions, EXIT, type ExitState, intArg, parseFlags, withCommon } from "./common.ts";
+import type { CliContext } from "./context.ts";
+import { followWithView, formatJobError } from "./follow.ts";
+import { formatTable, formatValue } from "./table.ts";
+import { exitCodeOf } from "./train.command.ts";
+
+interface PredictOptions extends CommonOptions {
+  model: string;
+  dataset?: string;
+  version?: number;
+  outputDataset?: string;
+  out?: string;
+  rows?: string;
+}
+
+export function registerPredict(program: Command, ctx: CliContext, exit: ExitState): void {
+  withCommon(
+    program
+      .command("predict")
+      .description("score a dataset version with a registered model (batch), or JSON rows (online)")
+      .requiredOption("--model <ref>", "NAME@ALIAS or NAME/VERSION of a registered model")
+      .option("--dataset <name>", "batch: dataset to score")
+      .option("--version <n>", "batch: dataset version (default: the latest)", intArg("--version", 1))
+      .option("--output-dataset <name>", "batch: dataset that receives the predictions (default: <dataset>-predictions)")
+      .option("--out <file>", "batch: also download the predictions as CSV to this file")
+      .option("--rows <file>", 'online: a JSON file holding an array of rows (objects), or {"rows": [...]}')
+      .addHelpText(
+        "after",
+        "\nExamples:\n" +
+          "  caretflow predict --model juice-clf@champion --dataset juice --out predictions.csv\n" +
+          "  caretflow predict --model juice-clf/1 --rows rows.json",
+      ),
+  ).action(
+    action<PredictOptions>(ctx, exit, async (env, opts) => {
+      if ((opts.dataset === undefined) === (opts.rows === undefined)) {
+        throw userError(
+          "invalid_arguments",
+          "give either --dataset (batch prediction) or --rows (online prediction)",
+          "see `caretflow predict --help`",
+        );
+      }
+      const client = await env.client();
+      if (opts.rows !== undefined) {
+        if (opts.out || opts.outputDataset || opts.version !== undefined) {
+          throw userError(
+            "invalid_arguments",
+            "--out, --output-dataset and --version apply to batch prediction (--dataset), not to --rows",
+            "use --json to get the predictions as JSON",
+          );
+        }
+        return predictOnline(env, client, opts.model, opts.rows);
+      }
+      return predictBatch(env, client, opts);
+    }),
+  );
+}
+
+async function predictBatch(env: CommandEnv, client: ApiClient, opts: PredictOptions): Promise<number> {
+  const body = parseFlags(
+    BatchPredictRequest,
+    { model: opts.model, dataset: opts.dataset, version: opts.version, output: opts.outputDataset },
+    { model: "--model", dataset: "--dataset", version: "--version", output: "--output-dataset" },
+  );
+  const outFile = opts.out === undefined ? undefined : await checkOutFile(env.ctx.cwd, opts.out);
+  const started = await client.json("post", apiPath("/api/jobs/predict"), Job, { body });
+  env.out.note(`prediction job ${started.id} started (Ctrl-C cancels it)`);
+  const followed = await followWithView(env, client, started.id, { rows: false });
+  if (followed.interrupted) {
+    if (env.out.json) env.out.result({ jobId: started.id, status: followed.job?.status ?? null, interrupted: true }, () => "");
+    return EXIT.interrupted;
+  }
+  const job = followed.job;
+  const result = job.result?.kind === "predict" ? job.result : null;
+  if (job.status === "succeeded" && job.outputDataset && outFile) {
+    const res = await client.raw(
+      "get",
+      apiPath("/api/datasets/{name}/versions/{version}/download", { name: job.outputDataset.name, version: job.outputDataset.version }),
+      { headers: { accept: "text/csv" } },
+    );
+    await writeAtomically(outFile, res);
+  }
+  const doc = {
+    jobId: job.id,
+    status: job.status,
+    model: body.model,
+    input: { dataset: body.dataset, version: body.version ?? null },
+    outputDataset: job.outputDataset,
+    rows: result?.rows ?? null,
+    predictionColumns: result?.prediction_columns ?? [],
+    out: job.status === "succeeded" && outFile ? outFile : null,
+    error: job.error,
+  };
+  env.out.result(doc, () => {
+    if (job.status !== "succeeded" || !job.outputDataset) return `job ${job.id}: ${job.status}`;
+    const lines = [
+      `wrote dataset ${job.outputDataset.name} version ${job.outputDataset.version}` +
+        (result ? ` (${result.rows} rows; prediction columns: ${result.prediction_columns.join(", ")})` : ""),
+    ];
+    if (doc.out) lines.push(`saved CSV to ${doc.out}`);
+    else lines.push(`download it: caretflow predict ... --out FILE, or see \`caretflow datasets show ${job.outputDataset.name}\``);
+    return lines.join("\n");
+  });
+  if (job.error) env.out.note(formatJobError(job.error));
+  return exitCodeOf(job.status);
+}
+
+async function predictOnline(env: CommandEnv, client: ApiClient, model: string, rowsFile: string): Promise<number> {
+  const file = resolve(env.ctx.cwd, rowsFile);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, "utf8"));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw userError(
+      "rows_unreadable",
+      code === "ENOENT" ? `file '${rowsFile}' does not exist` : `cannot read rows from '${rowsFile}': ${(err as Error).message}`,
+      'give a JSON file holding an array of objects, e.g. [{"Price": 1.99, "Store": 1}]',
+    );
+  }
+  const rows = Array.isArray(parsed) ? parsed : (parsed as { rows?: unknown })?.rows;
+  const body = parseFlags(OnlinePredictRequest, { model, rows }, { model: "--model", rows: "--rows" });
+  const res = await client.json("post", apiPath("/api/predict"), OnlinePredictResponse, { body });
+  env.out.result(res, () =>
+    [
+      `${res.model.name} version ${res.model.version}: ${res.predictions.length} predictions in ${res.elapsedMs.toFixed(0)} ms`,
+      formatTable(
+        [{ header: "ROW", right: true }, { header: "PREDICTION" }, { header: "SCORE", right: true }],
+        res.predictions.map((p, i) => [
+          String(i + 1),
+          formatValue(p.prediction_label),
+          p.prediction_score == null ? "-" : formatValue(p.prediction_score),
+        ]),
+      ),
+    ].join("\n"),
+  );
+  return EXIT.ok;
+}
+
+/** Fail before starting a job when the output file could not be written anyway. */
+async function checkOutFile(cwd: string, out: string): Promise<string> {
+  const file = resolve(cwd, out);
+  const dir = await stat(dirname(file)).catch(() => null);
+  if (!dir?.isDirectory())
+    throw userError("out_dir_missing", `the folder of --out '${out}' does not exist`, `create ${dirname(file)} first`);
+  const existing = await stat(file).catch(() => null);
+  if (existing?.isDirectory()) throw userError("out_is_dir", `--out '${out}' is a folder`, "give a file name, e.g. predictions.csv");
+  return file;
+}
+
+/** Stream the body to a temporary file beside the target, then rename, so a failed download leaves no half file. */
+async function writeAtomically(file: string, res: Response): Promise<void> {
+  if (!res.body) throw userError("empty_download", "the server sent no CSV body", "try again; see the log of `caretflow up`");
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.part`);
+  try {
+    await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream), createWriteStream(tmp));
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}

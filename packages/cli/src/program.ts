@@ -1,0 +1,65 @@
+import { CARETFLOW_VERSION } from "@caretflow/contracts";
+import { Command, CommanderError } from "commander";
+import type { ExitState } from "./common.ts";
+import type { CliContext } from "./context.ts";
+import { registerDatasets } from "./datasets.command.ts";
+import { registerJobs } from "./jobs.command.ts";
+import { registerModels } from "./models.command.ts";
+import { registerPredict } from "./predict.command.ts";
+import { registerRuns } from "./runs.command.ts";
+import { registerTrain } from "./train.command.ts";
+import { registerUp } from "./up.command.ts";
+
+/** The whole `caretflow` command tree, writing through ctx. */
+export function buildProgram(ctx: CliContext, exit: ExitState): Command {
+  const program = new Command("caretflow")
+    .description("caretflow: low-code machine learning with PyCaret and MLflow")
+    .version(CARETFLOW_VERSION, "-V, --version")
+    .showHelpAfterError("(add --help for usage)")
+    .addHelpText(
+      "after",
+      "\nConnection: CARETFLOW_URL and CARETFLOW_TOKEN, else <home>/cli.json written by `caretflow up`\n" +
+        "(home: --home, $CARETFLOW_HOME or ~/.caretflow).\n\n" +
+        "Start here:\n" +
+        "  caretflow up\n" +
+        "  caretflow datasets import data.csv\n" +
+        "  caretflow train --dataset data --task classification --target label",
+    );
+  // Every command inherits output routing and throws instead of exiting, so runCli decides the exit code.
+  const configure = (cmd: Command) => {
+    cmd.exitOverride().configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+      outputError: (s, write) => write(s.startsWith("error:") ? s : `error: ${s}`),
+    });
+    for (const sub of cmd.commands) configure(sub);
+  };
+  registerUp(program, ctx, exit);
+  registerDatasets(program, ctx, exit);
+  registerTrain(program, ctx, exit);
+  registerJobs(program, ctx, exit);
+  registerRuns(program, ctx, exit);
+  registerModels(program, ctx, exit);
+  registerPredict(program, ctx, exit);
+  configure(program);
+  return program;
+}
+
+/**
+ * Run the CLI with `argv` (without node and script) and return the exit code.
+ * @example process.exitCode = await runCli(process.argv.slice(2), processContext());
+ */
+export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
+  const exit: ExitState = { code: 0 };
+  const program = buildProgram(ctx, exit);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return exit.code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0; usage errors were already printed by commander.
+      return err.exitCode;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,137 @@
+import { RunDetail, RunSummary } from "@caretflow/contracts";
+import type { Command } from "commander";
+import { z } from "zod";
+import { apiPath } from "./client.ts";
+import { action, type CommonOptions, type ExitState, withCommon } from "./common.ts";
+import type { CliContext } from "./context.ts";
+import { formatBytes, formatFields, formatMetric, formatTable, formatTime } from "./table.ts";
+
+const RunList = z.object({ runs: z.array(RunSummary) });
+
+/** The metrics worth a column in a list: the usual PyCaret headline metric of each task, when present. */
+const HEADLINE = ["Accuracy", "AUC", "F1", "R2", "RMSE", "MAE"];
+
+export function headlineMetrics(metrics: Record<string, number>): string {
+  const shown = HEADLINE.filter((m) => m in metrics).map((m) => `${m} ${formatMetric(metrics[m])}`);
+  return shown.length > 0 ? shown.join("  ") : "-";
+}
+
+export function registerRuns(program: Command, ctx: CliContext, exit: ExitState): void {
+  const runs = program.command("runs").description("training runs tracked in MLflow");
+
+  withCommon(runs.command("list").description("training runs (MLflow parent runs), newest first")).action(
+    action<CommonOptions>(ctx, exit, async (env) => {
+      const client = await env.client();
+      const { runs: list } = await client.json("get", apiPath("/api/runs"), RunList);
+      env.out.result({ runs: list }, () =>
+        list.length === 0
+          ? "no runs yet; train with `caretflow train --dataset NAME --task classification|regression --target COLUMN`"
+          : formatTable(
+              [
+                { header: "RUN ID" },
+                { header: "STATUS" },
+                { header: "DATASET" },
+                { header: "TASK" },
+                { header: "TARGET" },
+                { header: "BEST MODEL" },
+                { header: "METRICS" },
+                { header: "STARTED" },
+              ],
+              list.map((r) => [
+                r.runId,
+                r.status,
+                r.dataset ?? "-",
+                r.task ?? "-",
+                r.target ?? "-",
+                r.bestModel ?? "-",
+                headlineMetrics(r.metrics),
+                formatTime(r.startTime),
+              ]),
+            ),
+      );
+      return undefined;
+    }),
+  );
+
+  withCommon(
+    runs
+      .command("show")
+      .description("a run: its models (child runs) with metrics, parameters and artifacts")
+      .argument("<runId>", "MLflow run id"),
+  ).action(
+    action<CommonOptions>(ctx, exit, async (env, _opts, [runId]) => {
+      const client = await env.client();
+      const run = await client.json("get", apiPath("/api/runs/{runId}", { runId: runId! }), RunDetail);
+      env.out.result(run, () => humanRun(run));
+      return undefined;
+    }),
+  );
+}
+
+export function humanRun(run: RunDetail): string {
+  const parts = [
+    formatFields([
+      ["run", run.runId],
+      ["name", run.name],
+      ["experiment", `${run.experimentName} (${run.experimentId})`],
+      ["status", run.status],
+      ["dataset", run.dataset ?? "-"],
+      ["task", run.task ?? "-"],
+      ["target", run.target ?? "-"],
+      ["job", run.jobId ?? "-"],
+      ["parent run", run.parentRunId ?? "-"],
+      ["best model", run.bestModel ? `${run.bestModel} (run ${run.bestRunId ?? "-"})` : "-"],
+      ["started", formatTime(run.startTime)],
+      ["ended", formatTime(run.endTime)],
+    ]),
+  ];
+  if (run.children.length > 0) {
+    const names: string[] = [];
+    for (const c of run.children) for (const k of Object.keys(c.metrics)) if (!names.includes(k)) names.push(k);
+    parts.push(
+      "",
+      "models:",
+      formatTable(
+        [{ header: "RUN ID" }, { header: "MODEL" }, { header: "STATUS" }, ...names.map((n) => ({ header: n, right: true }))],
+        run.children.map((c) => [c.runId, c.name, c.status, ...names.map((n) => formatMetric(c.metrics[n]))]),
+      ),
+    );
+  }
+  const metrics = Object.entries(run.metrics);
+  if (metrics.length > 0) {
+    parts.push(
+      "",
+      "metrics:",
+      formatTable(
+        [{ header: "METRIC" }, { header: "VALUE", right: true }],
+        metrics.map(([k, v]) => [k, formatMetric(v)]),
+      ),
+    );
+  }
+  const params = Object.entries(run.params);
+  if (params.length > 0) parts.push("", "parameters:", formatTable([{ header: "PARAM" }, { header: "VALUE", maxWidth: 80 }], params));
+  if (run.datasetInputs.length > 0) {
+    parts.push(
+      "",
+      "dataset inputs:",
+      formatTable(
+        [{ header: "NAME" }, { header: "DIGEST" }, { header: "SOURCE", maxWidth: 80 }],
+        run.datasetInputs.map((d) => [d.name, d.digest, d.source ?? "-"]),
+      ),
+    );
+  }
+  if (run.artifacts.length > 0) {
+    parts.push(
+      "",
+      "artifacts:",
+      formatTable(
+        [
+          { header: "PATH", maxWidth: 100 },
+          { header: "SIZE", right: true },
+        ],
+        run.artifacts.map((a) => [a.isDir ? `${a.path}/` : a.path, a.size === null ? "-" : formatBytes(a.size)]),
+      ),
+    );
+  }
+  return parts.join("\n");
+}

@@ -1,0 +1,83 @@
+import type { Command } from "commander";
+import { action, type CommonOptions, EXIT, type ExitState, intArg, withCommon } from "./common.ts";
+import type { CliContext } from "./context.ts";
+
+/** What `caretflow up` needs from @caretflow/server; loaded lazily so other commands stay light. */
+export interface RunningCaretflow {
+  url: string;
+  adminPassword: string | null;
+  close(): Promise<void>;
+}
+export type StartCaretflow = (opts: {
+  home: string;
+  port?: number;
+  host?: string;
+  log?: (line: string) => void;
+  demo?: boolean;
+}) => Promise<RunningCaretflow>;
+
+interface UpOptions extends CommonOptions {
+  port: number;
+  host?: string;
+  demo: boolean;
+}
+
+export const DEFAULT_PORT = 8420;
+
+export function registerUp(program: Command, ctx: CliContext, exit: ExitState): void {
+  withCommon(
+    program
+      .command("up")
+      .description("start caretflow (HTTP API, web UI, MLflow) in the foreground; Ctrl-C stops it")
+      .option("--port <port>", `port to listen on (0 picks a free one)`, intArg("--port", 0, 65535), DEFAULT_PORT)
+      .option("--host <host>", "address to listen on (default: the server's, loopback)")
+      .option("--no-demo", "do not import the demo datasets on first start"),
+  ).action(
+    action<UpOptions>(ctx, exit, async (env, opts) => {
+      // Listen for Ctrl-C from the start: a signal during startup must still stop every child process.
+      let stop: (signal: string) => void = () => {};
+      const stopped = new Promise<string>((resolve) => {
+        stop = resolve;
+      });
+      let signals = 0;
+      const dispose = env.ctx.onInterrupt((signal) => {
+        signals++;
+        if (signals === 1) stop(signal);
+        else {
+          env.out.note("second interrupt: exiting without waiting for a clean stop");
+          env.ctx.exit(EXIT.interrupted);
+        }
+      });
+      try {
+        const start = await env.ctx.loadServer();
+        env.out.note(`starting caretflow (home ${env.home})...`);
+        const running = await start({
+          home: env.home,
+          port: opts.port,
+          ...(opts.host ? { host: opts.host } : {}),
+          demo: opts.demo,
+          log: (line) => env.out.note(line),
+        });
+        env.out.result({ url: running.url, adminPassword: running.adminPassword, home: env.home }, () =>
+          [
+            `caretflow is running at ${running.url}`,
+            ...(running.adminPassword
+              ? [
+                  `admin password: ${running.adminPassword}`,
+                  "(shown only this once: store it now; the CLI on this machine needs no password)",
+                ]
+              : []),
+            "press Ctrl-C to stop",
+          ].join("\n"),
+        );
+        const signal = await stopped;
+        env.out.note(`${signal}: stopping caretflow...`);
+        await running.close();
+        env.out.note("stopped");
+        return EXIT.ok;
+      } finally {
+        dispose();
+      }
+    }),
+  );
+}
