@@ -1,0 +1,73 @@
+import { CaretflowError, CreateTokenRequest, LoginRequest, notFound } from "@caretflow/contracts";
+import { Hono } from "hono";
+import { deleteCookie, setCookie } from "hono/cookie";
+import { type AppEnv, clientAddress } from "../http/app.env.ts";
+import { parseJson } from "../http/validate.ts";
+import { type AuthService, SESSION_COOKIE } from "./auth.service.ts";
+import type { LoginBackoff } from "./login.backoff.ts";
+
+export function authRoutes(deps: { auth: AuthService; backoff: LoginBackoff }): Hono<AppEnv> {
+  const { auth, backoff } = deps;
+  const app = new Hono<AppEnv>();
+
+  app.post("/login", async (c) => {
+    const address = clientAddress(c.env);
+    const wait = backoff.waitMs(address);
+    if (wait > 0) {
+      c.header("Retry-After", String(Math.ceil(wait / 1000)));
+      throw new CaretflowError({
+        code: "too_many_attempts",
+        kind: "user",
+        status: 429,
+        message: "Too many failed sign-in attempts from this address",
+        hint: `Wait ${Math.ceil(wait / 1000)} seconds and try again.`,
+      });
+    }
+    const body = await parseJson(c, LoginRequest);
+    const user = await auth.verifyLogin(body.username, body.password);
+    if (!user) {
+      backoff.fail(address);
+      throw new CaretflowError({
+        code: "invalid_credentials",
+        kind: "user",
+        status: 401,
+        message: "Wrong username or password",
+        hint: "The admin password is printed once on first start; see docs/operations.md to reset it.",
+      });
+    }
+    backoff.succeed(address);
+    const session = await auth.createSession(user.id);
+    setCookie(c, SESSION_COOKIE, session.cookie, {
+      httpOnly: true,
+      sameSite: "Strict",
+      path: "/",
+      secure: new URL(c.req.url).protocol === "https:",
+      expires: session.expiresAt,
+    });
+    return c.json({ user });
+  });
+
+  app.post("/logout", async (c) => {
+    const cookie = c.get("sessionCookie");
+    if (cookie) await auth.deleteSession(cookie);
+    deleteCookie(c, SESSION_COOKIE, { path: "/" });
+    return c.json({ ok: true as const });
+  });
+
+  app.get("/me", (c) => c.json({ user: c.get("user") }));
+
+  app.get("/tokens", async (c) => c.json({ tokens: await auth.listTokens(c.get("user").id) }));
+
+  app.post("/tokens", async (c) => {
+    const body = await parseJson(c, CreateTokenRequest);
+    return c.json(await auth.createToken(c.get("user").id, body.name), 201);
+  });
+
+  app.delete("/tokens/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!(await auth.revokeToken(c.get("user").id, id))) throw notFound("api token", id);
+    return c.json({ ok: true as const });
+  });
+
+  return app;
+}

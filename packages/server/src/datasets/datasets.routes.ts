@@ -1,0 +1,65 @@
+import { createReadStream } from "node:fs";
+import { rm, stat } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { DatasetName, PreviewQuery } from "@caretflow/contracts";
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../http/app.env.ts";
+import { parsePath, parseQuery } from "../http/validate.ts";
+import type { DatasetsPort } from "../ports.ts";
+import { receiveUpload } from "./upload.ts";
+
+const Version = z.coerce.number().int().positive();
+
+export function datasetsRoutes(deps: {
+  datasets: DatasetsPort;
+  nameFromFilename: (filename: string) => string;
+  tmpDir: string;
+  maxUploadBytes: number;
+}): Hono<AppEnv> {
+  const { datasets } = deps;
+  const app = new Hono<AppEnv>();
+
+  app.get("/", async (c) => c.json({ datasets: await datasets.list() }));
+
+  app.post("/", async (c) => {
+    const upload = await receiveUpload(c.req.raw, { tmpDir: deps.tmpDir, maxBytes: deps.maxUploadBytes });
+    try {
+      const name = parsePath(upload.fields.name?.trim() || deps.nameFromFilename(upload.filename), DatasetName, "dataset name");
+      const result = await datasets.importFile({ path: upload.path, name, filename: upload.filename, source: { kind: "upload" } });
+      return c.json(result, result.created ? 201 : 200);
+    } finally {
+      await rm(upload.path, { force: true });
+    }
+  });
+
+  app.get("/:name", async (c) => c.json(await datasets.get(parsePath(c.req.param("name"), DatasetName, "dataset name"))));
+
+  app.get("/:name/versions/:version/preview", async (c) => {
+    const name = parsePath(c.req.param("name"), DatasetName, "dataset name");
+    const version = parsePath(c.req.param("version"), Version, "version");
+    return c.json(await datasets.preview(name, version, parseQuery(c, PreviewQuery)));
+  });
+
+  app.get("/:name/versions/:version/profile", async (c) => {
+    const name = parsePath(c.req.param("name"), DatasetName, "dataset name");
+    const version = parsePath(c.req.param("version"), Version, "version");
+    return c.json(await datasets.profile(name, version));
+  });
+
+  app.get("/:name/versions/:version/download", async (c) => {
+    const name = parsePath(c.req.param("name"), DatasetName, "dataset name");
+    const version = parsePath(c.req.param("version"), Version, "version");
+    const path = await datasets.exportCsv(name, version);
+    const { size } = await stat(path);
+    return new Response(Readable.toWeb(createReadStream(path)) as ReadableStream, {
+      headers: {
+        "content-type": "text/csv; charset=utf-8",
+        "content-length": String(size),
+        "content-disposition": `attachment; filename="${name}-v${version}.csv"`,
+      },
+    });
+  });
+
+  return app;
+}

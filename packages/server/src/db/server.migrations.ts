@@ -1,0 +1,75 @@
+import { type Kysely, type Migration, sql } from "kysely";
+
+/**
+ * Migrations of the server's tables. Names sort before other packages' ("_00_server_")
+ * so the merged list applies in a stable order. Only portable SQL: these run on
+ * SQLite now and PostgreSQL later.
+ */
+export const serverMigrations: Record<string, Migration> = {
+  "20261129_00_server_init": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("users")
+        .addColumn("id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("username", "varchar(100)", (c) => c.notNull().unique())
+        .addColumn("password_hash", "text", (c) => c.notNull())
+        .addColumn("role", "varchar(20)", (c) => c.notNull())
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("sessions")
+        .addColumn("id_hash", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("user_id", "varchar(64)", (c) => c.notNull().references("users.id").onDelete("cascade"))
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .addColumn("expires_at", "varchar(40)", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("api_tokens")
+        .addColumn("id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("user_id", "varchar(64)", (c) => c.notNull().references("users.id").onDelete("cascade"))
+        .addColumn("name", "varchar(100)", (c) => c.notNull())
+        .addColumn("token_hash", "varchar(64)", (c) => c.notNull().unique())
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .addColumn("last_used_at", "varchar(40)")
+        .execute();
+      await db.schema
+        .createTable("jobs")
+        .addColumn("id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("kind", "varchar(20)", (c) => c.notNull())
+        .addColumn("status", "varchar(20)", (c) => c.notNull())
+        .addColumn("request_json", "text", (c) => c.notNull())
+        .addColumn("stage", "varchar(20)")
+        .addColumn("progress_json", "text")
+        .addColumn("leaderboard_json", "text", (c) => c.notNull())
+        .addColumn("result_json", "text")
+        .addColumn("error_json", "text")
+        .addColumn("output_dataset_json", "text")
+        .addColumn("log_path", "text", (c) => c.notNull())
+        .addColumn("last_seq", "integer", (c) => c.notNull())
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .addColumn("started_at", "varchar(40)")
+        .addColumn("finished_at", "varchar(40)")
+        .execute();
+      await db.schema.createIndex("jobs_status_idx").on("jobs").column("status").execute();
+      await db.schema.createIndex("jobs_created_idx").on("jobs").column("created_at").execute();
+      await db.schema
+        .createTable("job_events")
+        .addColumn("job_id", "varchar(64)", (c) => c.notNull().references("jobs.id").onDelete("cascade"))
+        .addColumn("seq", "integer", (c) => c.notNull())
+        .addColumn("ts", "varchar(40)", (c) => c.notNull())
+        .addColumn("type", "varchar(20)", (c) => c.notNull())
+        .addColumn("body_json", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("job_events_pk", ["job_id", "seq"])
+        .execute();
+      await db.schema
+        .createTable("server_meta")
+        .addColumn("key", "varchar(100)", (c) => c.primaryKey())
+        .addColumn("value", "text", (c) => c.notNull())
+        .addColumn("updated_at", "varchar(40)", (c) => c.notNull().defaultTo(sql`CURRENT_TIMESTAMP`))
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const t of ["job_events", "jobs", "api_tokens", "sessions", "users", "server_meta"]) await db.schema.dropTable(t).execute();
+    },
+  },
+};

@@ -1,0 +1,12 @@
+import type { User } from "@caretflow/contracts";
+
+/** Hono environment of the caretflow app: the authenticated user is set by the auth middleware. */
+export interface AppEnv {
+  Variables: { user: User; sessionCookie: string | null };
+}
+
+/** The client's address as the socket saw it (no proxy headers are trusted). */
+export function clientAddress(env: unknown): string {
+  const incoming = (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? "unknown";
+}

@@ -1,0 +1,84 @@
+import { buildOpenApi, CARETFLOW_VERSION, notFound } from "@caretflow/contracts";
+import { Hono } from "hono";
+import { requireAuth } from "../auth/auth.middleware.ts";
+import { authRoutes } from "../auth/auth.routes.ts";
+import type { AuthService } from "../auth/auth.service.ts";
+import type { LoginBackoff } from "../auth/login.backoff.ts";
+import { datasetsRoutes } from "../datasets/datasets.routes.ts";
+import type { JobService } from "../jobs/job.service.ts";
+import { jobsRoutes } from "../jobs/jobs.routes.ts";
+import { proxyToMlflow } from "../mlflow/mlflow.proxy.ts";
+import { modelsRoutes, predictRoutes } from "../models/models.routes.ts";
+import type { DatasetsPort, HealthPort, Logger, ScoringPort, TrackingPort } from "../ports.ts";
+import { runsRoutes } from "../runs/runs.routes.ts";
+import { mountWeb } from "../web/web.static.ts";
+import type { AppEnv } from "./app.env.ts";
+import { errorResponse } from "./errors.ts";
+
+export interface AppContext {
+  auth: AuthService;
+  backoff: LoginBackoff;
+  datasets: DatasetsPort;
+  datasetNameFromFilename: (filename: string) => string;
+  jobs: JobService;
+  tracking: TrackingPort;
+  scoring: ScoringPort;
+  health: HealthPort;
+  log: Logger;
+  /** <home>/tmp: uploads land here before import. */
+  tmpDir: string;
+  maxUploadBytes: number;
+  /** Base URL (with static prefix) of MLflow for the /mlflow/ proxy; null while it is down. */
+  mlflowUiUpstream: () => string | null;
+  /** packages/web/dist, or null to serve the "build the UI" page. */
+  webDist: string | null;
+  sseHeartbeatMs?: number;
+}
+
+/**
+ * The caretflow HTTP app: every route of the contract route table, behind
+ * authentication except health, OpenAPI and login.
+ * @example const app = createApp(ctx); const res = await app.request("/api/health");
+ */
+export function createApp(ctx: AppContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.onError((err, c) => errorResponse(err, c, ctx.log));
+  const openapi = buildOpenApi(CARETFLOW_VERSION);
+
+  // Always 200 when the server answers; readiness of MLflow and the engine is in the body.
+  app.get("/api/health", (c) => c.json(ctx.health()));
+  app.get("/api/openapi.json", (c) => c.json(openapi));
+
+  const auth = requireAuth(ctx.auth);
+  app.use("/api/*", async (c, next) => {
+    if (c.req.path === "/api/health" || c.req.path === "/api/openapi.json" || c.req.path === "/api/auth/login") return next();
+    return auth(c, next);
+  });
+
+  app.route("/api/auth", authRoutes({ auth: ctx.auth, backoff: ctx.backoff }));
+  app.route(
+    "/api/datasets",
+    datasetsRoutes({
+      datasets: ctx.datasets,
+      nameFromFilename: ctx.datasetNameFromFilename,
+      tmpDir: ctx.tmpDir,
+      maxUploadBytes: ctx.maxUploadBytes,
+    }),
+  );
+  app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
+  app.route("/api/runs", runsRoutes({ tracking: ctx.tracking }));
+  app.route("/api/models", modelsRoutes({ tracking: ctx.tracking }));
+  app.route("/api/predict", predictRoutes({ tracking: ctx.tracking, scoring: ctx.scoring }));
+  app.all("/api/*", (c) => {
+    throw notFound("API route", `${c.req.method} ${c.req.path}`, "GET /api/openapi.json lists every route.");
+  });
+
+  // MLflow's own UI, behind the same sign-in as caretflow.
+  app.use("/mlflow", auth);
+  app.use("/mlflow/*", auth);
+  app.get("/mlflow", (c) => c.redirect("/mlflow/"));
+  app.all("/mlflow/*", (c) => proxyToMlflow(c, ctx.mlflowUiUpstream()));
+
+  mountWeb(app, ctx.webDist);
+  return app;
+}

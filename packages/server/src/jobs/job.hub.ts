@@ -1,0 +1,35 @@
+import type { JobEvent } from "@caretflow/contracts";
+
+export type JobEventListener = (e: JobEvent) => void;
+
+/** In-process fan-out of committed job events to live subscribers (SSE streams). */
+export class JobEventHub {
+  readonly #listeners = new Map<string, Set<JobEventListener>>();
+
+  subscribe(jobId: string, listener: JobEventListener): () => void {
+    let set = this.#listeners.get(jobId);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(jobId, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#listeners.delete(jobId);
+    };
+  }
+
+  publish(jobId: string, e: JobEvent): void {
+    for (const l of this.#listeners.get(jobId) ?? []) {
+      try {
+        l(e);
+      } catch {
+        // one broken subscriber must not stop the others
+      }
+    }
+  }
+
+  subscriberCount(jobId: string): number {
+    return this.#listeners.get(jobId)?.size ?? 0;
+  }
+}

@@ -1,0 +1,111 @@
+import { type ErrorInfo, Job, JobEvent, type JobStatus, type LeaderboardRow } from "@caretflow/contracts";
+import type { Kysely, Updateable } from "kysely";
+import type { ServerTables } from "../db/server.tables.ts";
+
+type JobRow = ServerTables["jobs"];
+export type JobUpdate = Updateable<ServerTables["jobs"]>;
+export type JobEventBody =
+  | { type: "status"; status: JobStatus }
+  | { type: "engine"; event: Extract<JobEvent, { type: "engine" }>["event"] };
+
+/** Jobs and their event log in the metadata database. */
+export class JobRepository {
+  readonly #db: Kysely<ServerTables>;
+
+  constructor(db: Kysely<ServerTables>) {
+    this.#db = db;
+  }
+
+  async insert(job: { id: string; kind: "train" | "predict"; request: unknown; logPath: string; createdAt: string }): Promise<void> {
+    await this.#db
+      .insertInto("jobs")
+      .values({
+        id: job.id,
+        kind: job.kind,
+        status: "queued",
+        request_json: JSON.stringify(job.request),
+        stage: null,
+        progress_json: null,
+        leaderboard_json: "[]",
+        result_json: null,
+        error_json: null,
+        output_dataset_json: null,
+        log_path: job.logPath,
+        last_seq: 0,
+        created_at: job.createdAt,
+        started_at: null,
+        finished_at: null,
+      })
+      .execute();
+  }
+
+  /**
+   * Appends one event with the next sequence number and applies `update` to the
+   * job row in the same transaction, so the seq has no gaps and the row always
+   * matches the last event.
+   */
+  async append(jobId: string, body: JobEventBody, ts: string, update: JobUpdate = {}): Promise<JobEvent> {
+    return await this.#db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom("jobs").select("last_seq").where("id", "=", jobId).executeTakeFirstOrThrow();
+      const seq = row.last_seq + 1;
+      await trx
+        .insertInto("job_events")
+        .values({ job_id: jobId, seq, ts, type: body.type, body_json: JSON.stringify(body) })
+        .execute();
+      await trx
+        .updateTable("jobs")
+        .set({ ...update, last_seq: seq })
+        .where("id", "=", jobId)
+        .execute();
+      return JobEvent.parse({ seq, ts, ...body });
+    });
+  }
+
+  async get(id: string): Promise<{ job: Job; logPath: string } | null> {
+    const row = await this.#db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirst();
+    return row ? { job: toJob(row), logPath: row.log_path } : null;
+  }
+
+  async list(limit: number): Promise<Job[]> {
+    const rows = await this.#db.selectFrom("jobs").selectAll().orderBy("created_at", "desc").orderBy("id", "desc").limit(limit).execute();
+    return rows.map(toJob);
+  }
+
+  async eventsAfter(jobId: string, after: number): Promise<JobEvent[]> {
+    const rows = await this.#db
+      .selectFrom("job_events")
+      .select(["seq", "ts", "body_json"])
+      .where("job_id", "=", jobId)
+      .where("seq", ">", after)
+      .orderBy("seq")
+      .execute();
+    return rows.map((r) => JobEvent.parse({ seq: r.seq, ts: r.ts, ...JSON.parse(r.body_json) }));
+  }
+
+  async idsWithStatus(statuses: JobStatus[]): Promise<string[]> {
+    const rows = await this.#db.selectFrom("jobs").select("id").where("status", "in", statuses).execute();
+    return rows.map((r) => r.id);
+  }
+}
+
+function parseOr<T>(text: string | null, fallback: T): T {
+  return text === null ? fallback : (JSON.parse(text) as T);
+}
+
+function toJob(row: JobRow): Job {
+  return Job.parse({
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    request: JSON.parse(row.request_json),
+    stage: row.stage,
+    progress: parseOr(row.progress_json, null),
+    leaderboard: parseOr<LeaderboardRow[]>(row.leaderboard_json, []),
+    result: parseOr(row.result_json, null),
+    error: parseOr<ErrorInfo | null>(row.error_json, null),
+    outputDataset: parseOr(row.output_dataset_json, null),
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  });
+}

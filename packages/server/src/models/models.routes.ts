@@ -1,0 +1,46 @@
+import { AliasName, OnlinePredictRequest, RegisteredModelName, RegisterModelRequest, SetAliasRequest } from "@caretflow/contracts";
+import { Hono } from "hono";
+import type { AppEnv } from "../http/app.env.ts";
+import { parseJson, parsePath } from "../http/validate.ts";
+import type { ScoringPort, TrackingPort } from "../ports.ts";
+
+export function modelsRoutes(deps: { tracking: TrackingPort }): Hono<AppEnv> {
+  const { tracking } = deps;
+  const app = new Hono<AppEnv>();
+
+  app.get("/", async (c) => c.json({ models: await tracking.listModels() }));
+  app.get("/:name", async (c) => c.json(await tracking.getModel(parsePath(c.req.param("name"), RegisteredModelName, "model name"))));
+  app.post("/", async (c) => c.json(await tracking.registerModel(await parseJson(c, RegisterModelRequest)), 201));
+  app.post("/:name/aliases", async (c) => {
+    const name = parsePath(c.req.param("name"), RegisteredModelName, "model name");
+    const body = await parseJson(c, SetAliasRequest);
+    return c.json(await tracking.setAlias(name, body.alias, body.version));
+  });
+  app.delete("/:name/aliases/:alias", async (c) => {
+    const name = parsePath(c.req.param("name"), RegisteredModelName, "model name");
+    const alias = parsePath(c.req.param("alias"), AliasName, "alias");
+    return c.json(await tracking.deleteAlias(name, alias));
+  });
+
+  return app;
+}
+
+/** POST /api/predict: online scoring through a warm scoring process per model version. */
+export function predictRoutes(deps: { tracking: TrackingPort; scoring: ScoringPort }): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.post("/", async (c) => {
+    const body = await parseJson(c, OnlinePredictRequest);
+    const started = performance.now();
+    const model = await deps.tracking.resolveModelRef(body.model);
+    const predictions = await deps.scoring.predict(
+      { uri: model.uri, sha256: model.sha256, key: `${model.name}/${model.version}` },
+      body.rows,
+    );
+    return c.json({
+      model: { name: model.name, version: model.version },
+      predictions,
+      elapsedMs: Math.round((performance.now() - started) * 100) / 100,
+    });
+  });
+  return app;
+}

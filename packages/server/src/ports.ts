@@ -1,0 +1,78 @@
+import type {
+  DatasetDetail,
+  DatasetProfile,
+  DatasetSummary,
+  DatasetVersion,
+  Health,
+  ImportResult,
+  JobResult,
+  ModelVersion,
+  PreviewPage,
+  RegisteredModel,
+  RegisterModelRequest,
+  RunDetail,
+  RunSummary,
+  SourceFormat,
+} from "@caretflow/contracts";
+
+/**
+ * What the server needs from its neighbours, named by role. The real
+ * implementations (DatasetStore, the tracking functions over MlflowClient,
+ * ScoringPool) are wired in start.ts; the HTTP layer depends only on these.
+ */
+export type Logger = (level: "info" | "warn" | "error", msg: string) => void;
+
+export interface DatasetsPort {
+  importFile(opts: {
+    path: string;
+    name: string;
+    format?: SourceFormat;
+    filename?: string;
+    source?: {
+      kind: "upload" | "file" | "demo" | "prediction";
+      parent?: { dataset: string; version: number };
+      model?: string;
+      jobId?: string;
+    };
+  }): Promise<ImportResult>;
+  list(): Promise<DatasetSummary[]>;
+  get(name: string): Promise<DatasetDetail>;
+  getVersion(name: string, version?: number): Promise<DatasetVersion & { path: string }>;
+  preview(name: string, version: number, q: { offset: number; limit: number }): Promise<PreviewPage>;
+  profile(name: string, version: number): Promise<DatasetProfile>;
+  columnFacts(name: string, version: number, column: string): Promise<{ exists: boolean; nulls: number; distinct: number; count: number }>;
+  exportCsv(name: string, version: number): Promise<string>;
+}
+
+export interface ResolvedModel {
+  name: string;
+  version: number;
+  uri: string;
+  sha256: string | null;
+  runId: string | null;
+}
+
+export interface TrackingPort {
+  /** Base URL of the MLflow server the engine logs to (loopback). */
+  trackingUri(): string;
+  listRuns(): Promise<RunSummary[]>;
+  getRun(runId: string): Promise<RunDetail>;
+  getArtifact(runId: string, path: string): Promise<Response>;
+  listModels(): Promise<RegisteredModel[]>;
+  getModel(name: string): Promise<RegisteredModel>;
+  registerModel(req: RegisterModelRequest): Promise<ModelVersion>;
+  setAlias(name: string, alias: string, version: number): Promise<RegisteredModel>;
+  deleteAlias(name: string, alias: string): Promise<RegisteredModel>;
+  resolveModelRef(ref: string): Promise<ResolvedModel>;
+}
+
+export interface ScoringPort {
+  predict(
+    model: { uri: string; sha256: string | null; key: string },
+    rows: Record<string, unknown>[],
+  ): Promise<Array<{ prediction_label: unknown; prediction_score?: number | null }>>;
+}
+
+export type HealthPort = () => Health;
+
+export type { JobResult };

@@ -1,0 +1,95 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CaretflowError } from "@caretflow/contracts";
+import { LocalExecutor } from "@caretflow/orchestrator";
+import type { Kysely } from "kysely";
+import { AuthService } from "../src/auth/auth.service.ts";
+import { LoginBackoff } from "../src/auth/login.backoff.ts";
+import { migrateToLatest, openSqlite } from "../src/db/database.ts";
+import { serverMigrations } from "../src/db/server.migrations.ts";
+import type { ServerTables } from "../src/db/server.tables.ts";
+import { type AppContext, createApp } from "../src/http/app.ts";
+import { JobEventHub } from "../src/jobs/job.hub.ts";
+import { JobRepository } from "../src/jobs/job.repository.ts";
+import { JobService } from "../src/jobs/job.service.ts";
+
+/** Any neighbour a unit test does not exercise: every call says so plainly. */
+function absent<T extends object>(what: string): T {
+  return new Proxy({} as T, {
+    get: () => () => {
+      throw new CaretflowError({ code: "not_wired", kind: "operational", message: `${what} is not part of this unit test` });
+    },
+  });
+}
+
+/** The HTTP app over a real SQLite database in a temp folder, without MLflow, engine or dataset store. */
+export async function appFixture(over: Partial<AppContext> = {}) {
+  const dir = await mkdtemp(join(tmpdir(), "caretflow-server-"));
+  const db = openSqlite<ServerTables>(join(dir, "caretflow.db"));
+  await migrateToLatest(db as Kysely<unknown>, serverMigrations);
+  const auth = new AuthService({ db });
+  const adminPassword = (await auth.ensureAdmin())!;
+  const repo = new JobRepository(db);
+  const hub = new JobEventHub();
+  const log: AppContext["log"] = () => {};
+  const jobs = new JobService({
+    repo,
+    hub,
+    executor: new LocalExecutor({ engine: absent("engine"), concurrency: 1 }),
+    datasets: absent("datasets"),
+    tracking: absent("tracking"),
+    jobsDir: join(dir, "jobs"),
+    tmpDir: dir,
+    nJobs: 1,
+    log,
+  });
+  const ctx: AppContext = {
+    auth,
+    backoff: new LoginBackoff(),
+    datasets: absent("datasets"),
+    datasetNameFromFilename: (f) => f.replace(/\.[^.]+$/, ""),
+    jobs,
+    tracking: absent("tracking"),
+    scoring: absent("scoring"),
+    health: () => ({
+      status: "degraded",
+      version: "test",
+      server: { ready: true },
+      mlflow: { ready: false, restarts: 0 },
+      engine: { ready: false },
+    }),
+    log,
+    tmpDir: dir,
+    maxUploadBytes: 1024 * 1024,
+    mlflowUiUpstream: () => null,
+    webDist: null,
+    ...over,
+  };
+  const app = createApp(ctx);
+  const login = async (): Promise<string> => {
+    const res = await app.request("/api/auth/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "admin", password: adminPassword }),
+    });
+    const cookie = res.headers.get("set-cookie");
+    if (res.status !== 200 || !cookie) throw new Error(`login failed: ${res.status}`);
+    return cookie.split(";")[0]!;
+  };
+  return {
+    app,
+    db,
+    auth,
+    repo,
+    hub,
+    jobs,
+    dir,
+    adminPassword,
+    login,
+    async close() {
+      await db.destroy();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
