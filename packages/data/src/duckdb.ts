@@ -1,0 +1,47 @@
+import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+
+/** A single-quoted SQL string literal (paths, options); DuckDB table functions take no bound parameters for paths. */
+export function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** A double-quoted SQL identifier, safe for any column name. */
+export function sqlIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** An in-memory DuckDB used only as a query engine over files; UTC so timestamps print the same everywhere. */
+export async function openDuckDb(opts: { tempDirectory: string; threads?: number }): Promise<DuckDBInstance> {
+  const config: Record<string, string> = { temp_directory: opts.tempDirectory };
+  if (opts.threads) config.threads = String(opts.threads);
+  const instance = await DuckDBInstance.create(":memory:", config);
+  const conn = await instance.connect();
+  try {
+    await conn.run("SET GLOBAL TimeZone = 'UTC'");
+  } finally {
+    conn.closeSync();
+  }
+  return instance;
+}
+
+/** Run `fn` on a fresh connection, so concurrent operations never share one. */
+export async function withConnection<T>(instance: DuckDBInstance, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  const conn = await instance.connect();
+  try {
+    return await fn(conn);
+  } finally {
+    conn.closeSync();
+  }
+}
+
+/** Column names and DuckDB type names of a query, without running it. */
+export async function describeQuery(conn: DuckDBConnection, sql: string): Promise<{ name: string; type: string }[]> {
+  const reader = await conn.runAndReadAll(`DESCRIBE ${sql}`);
+  return reader.getRowsJS().map((row) => ({ name: String(row[0]), type: String(row[1]) }));
+}
+
+/** First line of a DuckDB error message, without its "LINE 1: ..." SQL echo; paths are kept, SQL is not. */
+export function duckdbReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return (message.split("\n")[0] ?? message).replace(/^[A-Za-z ]+ Error: /, "").trim();
+}

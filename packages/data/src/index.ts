@@ -1,0 +1,5 @@
+export { type ColumnFacts, DatasetStore, type ImportFileOptions, type ImportSource } from "./dataset.store.ts";
+export { datasetNameFromFilename } from "./dataset-name.ts";
+export { formatFromFilename, supportedExtensions } from "./formats.ts";
+export type { ProgressFn } from "./ingest.ts";
+export { type DatasetsTable, type DatasetVersionsTable, type DataTables, dataMigrations } from "./migrations.ts";

@@ -1,0 +1,343 @@
+import { open, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { type CaretflowError, type ColumnSchema, type SourceFormat, userError } from "@caretflow/contracts";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { columnKindOf } from "./column-kind.ts";
+import { checkColumnNames } from "./column-names.ts";
+import { readCsvHeader, scanCsvFile } from "./csv-scan.ts";
+import { describeQuery, duckdbReason, sqlIdent, sqlString } from "./duckdb.ts";
+import { xlsxToNdjson } from "./excel.reader.ts";
+import { type Sniffed, sniffBytes } from "./sniff.ts";
+
+export type ProgressFn = (p: { stage: string; done?: number; total?: number }) => void;
+
+export interface IngestOptions {
+  conn: DuckDBConnection;
+  /** The file to read. */
+  path: string;
+  format: SourceFormat;
+  /** Parquet file to write (must not exist; the caller owns its cleanup on failure). */
+  target: string;
+  /** Folder for intermediate files (Excel is converted to NDJSON first). */
+  workDir: string;
+  onProgress?: ProgressFn;
+}
+
+/** Read a source file with DuckDB and write it as one Parquet file; return its schema and row count. */
+export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: ColumnSchema[]; rowCount: number }> {
+  const { conn, path, format, target } = opts;
+  await checkFileLooksRight(path, format);
+  opts.onProgress?.({ stage: "reading" });
+
+  let readPath = path;
+  let tempNdjson: string | null = null;
+  try {
+    if (format === "xlsx") {
+      tempNdjson = join(opts.workDir, `xlsx-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.ndjson`);
+      const { rows } = await xlsxToNdjson(path, tempNdjson, (done) => opts.onProgress?.({ stage: "reading", done }));
+      if (rows === 0) throw noRows(format);
+      readPath = tempNdjson;
+    } else if (format === "csv" || format === "tsv") {
+      checkColumnNames(await readCsvHeader(path, delimiterOf(format)));
+    }
+
+    let source = sourceSql(format === "xlsx" ? "ndjson" : format, readPath);
+    let described: { name: string; type: string }[];
+    try {
+      described = await describeQuery(conn, `SELECT * FROM ${source}`);
+      if (format === "csv" || format === "tsv") {
+        const text = await booleansToKeepAsText(conn, format, readPath, described);
+        if (text.length > 0) {
+          source = sourceSql(format, readPath, text);
+          described = await describeQuery(conn, `SELECT * FROM ${source}`);
+        }
+      }
+    } catch (error) {
+      throw await explainReadFailure(error, path, format);
+    }
+    if (format === "json" || format === "ndjson" || format === "parquet") checkColumnNames(described.map((c) => c.name));
+
+    // Mixed JSON values (a number here, a string there) come back as DuckDB's JSON type; store them as text.
+    const select = described
+      .map((c) => (c.type === "JSON" ? `(${sqlIdent(c.name)} ->> '$') AS ${sqlIdent(c.name)}` : sqlIdent(c.name)))
+      .join(", ");
+    opts.onProgress?.({ stage: "writing" });
+    try {
+      await conn.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd)`);
+    } catch (error) {
+      throw await explainReadFailure(error, path, format);
+    }
+  } finally {
+    if (tempNdjson) await rm(tempNdjson, { force: true });
+  }
+
+  const stored = await describeQuery(conn, `SELECT * FROM read_parquet(${sqlString(target)})`);
+  const counts = await conn.runAndReadAll(
+    `SELECT count(*)${stored.map((c) => `, count(${sqlIdent(c.name)})`).join("")} FROM read_parquet(${sqlString(target)})`,
+  );
+  const [total, ...nonNull] = (counts.getRowsJS()[0] ?? []).map((v) => Number(v));
+  const rowCount = total ?? 0;
+  if (rowCount === 0) throw noRows(format);
+  const columns = stored.map((c, i) => ({
+    name: c.name,
+    kind: columnKindOf(c.type),
+    duckdbType: c.type,
+    nullable: (nonNull[i] ?? 0) < rowCount,
+  }));
+  return { columns, rowCount };
+}
+
+export function delimiterOf(format: "csv" | "tsv"): string {
+  return format === "tsv" ? "\t" : ",";
+}
+
+/**
+ * The DuckDB table function that reads a file of the given format, with explicit options. Pure.
+ * `textColumns` (CSV/TSV) are read as VARCHAR whatever the type sniffer thinks.
+ */
+export function sourceSql(format: Exclude<SourceFormat, "xlsx">, path: string, textColumns: readonly string[] = []): string {
+  const p = sqlString(path);
+  switch (format) {
+    case "csv":
+    case "tsv": {
+      const types = textColumns.length > 0 ? `, types = {${textColumns.map((c) => `${sqlString(c)}: 'VARCHAR'`).join(", ")}}` : "";
+      // strict_mode + no null padding: a row with too many or too few fields is an error, never silently repaired.
+      // sample_size=-1: infer types from every row, so a late non-numeric value makes the column text instead of failing.
+      return `read_csv(${p}, header = true, delim = ${sqlString(delimiterOf(format))}, quote = '"', escape = '"', strict_mode = true, null_padding = false, sample_size = -1, encoding = 'utf-8'${types})`;
+    }
+    case "parquet":
+      return `read_parquet(${p})`;
+    case "json":
+      return `read_json(${p}, format = 'array', records = true, sample_size = -1)`;
+    case "ndjson":
+      return `read_json(${p}, format = 'newline_delimited', records = true, sample_size = -1)`;
+    default: {
+      const never: never = format;
+      throw new Error(`unhandled format ${String(never)}`);
+    }
+  }
+}
+
+/**
+ * DuckDB's sniffer reads yes/no and t/f as BOOLEAN. caretflow keeps a column boolean only when every
+ * value is spelled true or false (any case), as pandas does, so the data a model is trained on looks like
+ * the data a person sends for prediction. Returns the BOOLEAN columns to read as text instead.
+ */
+async function booleansToKeepAsText(
+  conn: DuckDBConnection,
+  format: "csv" | "tsv",
+  path: string,
+  described: readonly { name: string; type: string }[],
+): Promise<string[]> {
+  const booleans = described.filter((c) => c.type === "BOOLEAN").map((c) => c.name);
+  if (booleans.length === 0) return [];
+  const raw = `read_csv(${sqlString(path)}, header = true, delim = ${sqlString(delimiterOf(format))}, quote = '"', escape = '"', all_varchar = true)`;
+  const checks = booleans.map((c) => `bool_and(lower(trim(${sqlIdent(c)})) IN ('true', 'false'))`).join(", ");
+  const row = (await conn.runAndReadAll(`SELECT ${checks} FROM ${raw}`)).getRowsJS()[0] ?? [];
+  return booleans.filter((_c, i) => row[i] === false);
+}
+
+function noRows(format: SourceFormat): CaretflowError {
+  const text = format === "csv" || format === "tsv" || format === "xlsx";
+  return userError(
+    "empty_file",
+    text ? "The file has a header row but no data rows" : "The file contains no rows",
+    "Add at least one row of data below the header (or choose another file), then import again.",
+    422,
+  );
+}
+
+/** Catch the common wrong files before DuckDB does, with a message that says what the file really is. */
+async function checkFileLooksRight(path: string, format: SourceFormat): Promise<void> {
+  let size: number;
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new Error("not a regular file");
+    size = s.size;
+  } catch {
+    throw userError("file_not_found", `The file '${path}' does not exist or cannot be read`, "Check the path and try again.", 400);
+  }
+  if (size === 0) {
+    throw userError("empty_file", "The file is empty (0 bytes)", "Choose a file that has a header row and at least one row of data.", 422);
+  }
+  const handle = await open(path, "r");
+  const head = new Uint8Array(8192);
+  let n: number;
+  try {
+    ({ bytesRead: n } = await handle.read(head, 0, head.length, 0));
+  } finally {
+    await handle.close();
+  }
+  const sniffed = sniffBytes(head.subarray(0, n));
+  const problem = wrongFileProblem(sniffed, format);
+  if (problem) throw problem;
+}
+
+/** A user error when the sniffed content does not fit the expected format, else null. Pure. */
+export function wrongFileProblem(sniffed: Sniffed, format: SourceFormat): CaretflowError | null {
+  const label = formatLabel(format);
+  switch (sniffed.type) {
+    case "empty":
+      return userError(
+        "empty_file",
+        "The file is empty (0 bytes)",
+        "Choose a file that has a header row and at least one row of data.",
+        422,
+      );
+    case "parquet":
+      return format === "parquet"
+        ? null
+        : userError(
+            "wrong_format",
+            `The file is a Parquet file, not ${label}`,
+            "Import it with a .parquet name or choose the parquet format.",
+            422,
+          );
+    case "zip":
+      return format === "xlsx"
+        ? null
+        : userError(
+            "wrong_format",
+            `The file is a zip archive (an Excel .xlsx workbook is one), not ${label}`,
+            "If it is an Excel workbook, import it with a .xlsx name; otherwise unzip it and import the file inside.",
+            422,
+          );
+    case "utf16":
+      return format === "parquet" || format === "xlsx"
+        ? notBinaryFormat(format)
+        : userError(
+            "not_utf8",
+            "The file is encoded as UTF-16, but caretflow reads text files as UTF-8",
+            "Re-save the file as UTF-8 (in Excel: File > Save As > 'CSV UTF-8'; in an editor: choose the UTF-8 encoding), then import it again.",
+            422,
+          );
+    case "binary":
+      return format === "parquet" || format === "xlsx"
+        ? notBinaryFormat(format)
+        : userError(
+            "unreadable_file",
+            `The file does not look like ${label} (${sniffed.reason}); it seems to be a binary file`,
+            "Check that you chose the right file; export the data as CSV (UTF-8), Parquet, JSON or .xlsx and import that.",
+            422,
+          );
+    case "text":
+      return format === "parquet" || format === "xlsx" ? notBinaryFormat(format) : null;
+    default: {
+      const never: never = sniffed;
+      throw new Error(`unhandled sniff result ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function notBinaryFormat(format: "parquet" | "xlsx"): CaretflowError {
+  return format === "parquet"
+    ? userError(
+        "unreadable_file",
+        "The file is not a Parquet file (it does not start with the Parquet signature 'PAR1')",
+        "Check that you chose the right file, or import it with the extension that matches its content (.csv, .json ...).",
+        422,
+      )
+    : userError(
+        "unreadable_file",
+        "The file is not an Excel .xlsx workbook (it is not a zip archive); old .xls workbooks and CSV files renamed to .xlsx are not read as Excel",
+        "Open it in Excel or LibreOffice and save it as 'Excel Workbook (.xlsx)', or import it with the extension that matches its content.",
+        422,
+      );
+}
+
+function formatLabel(format: SourceFormat): string {
+  switch (format) {
+    case "csv":
+      return "a CSV file";
+    case "tsv":
+      return "a tab-separated (TSV) file";
+    case "parquet":
+      return "a Parquet file";
+    case "json":
+      return "a JSON file";
+    case "ndjson":
+      return "an NDJSON (JSON lines) file";
+    case "xlsx":
+      return "an Excel workbook";
+    default: {
+      const never: never = format;
+      throw new Error(`unhandled format ${String(never)}`);
+    }
+  }
+}
+
+/**
+ * Turn a DuckDB read error into a message a person can act on. For text formats a second pass over the
+ * bytes finds the first line that is not UTF-8, has the wrong number of fields, or opens a quote it never closes.
+ */
+async function explainReadFailure(error: unknown, path: string, format: SourceFormat): Promise<CaretflowError> {
+  if (error instanceof Error && error.name === "CaretflowError") return error as CaretflowError;
+  const reason = duckdbReason(error);
+  if (format === "parquet") {
+    return userError(
+      "unreadable_file",
+      `The file is not a readable Parquet file: ${reason}`,
+      "Check that the file is complete (not truncated) and written by a Parquet writer.",
+      422,
+    );
+  }
+  if (format === "xlsx") {
+    return userError(
+      "unreadable_file",
+      `The workbook's first sheet could not be read as a table: ${reason}`,
+      "Check that row 1 holds the column names and each column holds one kind of value.",
+      422,
+    );
+  }
+  const scan = await scanCsvFile(path, format === "tsv" ? "\t" : ",");
+  if (scan.invalidUtf8) return notUtf8Error(scan.invalidUtf8);
+  if (format === "json" || format === "ndjson") {
+    const shape =
+      format === "json"
+        ? 'A .json file must hold one array of objects, like [{"a": 1}, {"a": 2}]; for one object per line name the file .ndjson or .jsonl.'
+        : "An .ndjson/.jsonl file must hold one JSON object per line; for a single array of objects name the file .json.";
+    return userError("invalid_json", `The file could not be read as ${formatLabel(format)}: ${reason}`, shape, 422);
+  }
+  if (scan.unterminatedQuote) {
+    return userError(
+      "invalid_csv",
+      `Line ${scan.unterminatedQuote.line} starts a quoted value (") that is never closed`,
+      'Close the quote on that line, or double any quote character inside a quoted value ("").',
+      422,
+      { line: scan.unterminatedQuote.line },
+    );
+  }
+  if (scan.ragged) {
+    const { line, fields, expected } = scan.ragged;
+    const sep = format === "tsv" ? "tab" : "','";
+    return userError(
+      "ragged_rows",
+      `Line ${line} has ${fields} ${fields === 1 ? "field" : "fields"}, but the header has ${expected}`,
+      `Every line needs exactly ${expected} fields separated by ${sep}. Fix line ${line} (a missing or extra separator, or a value containing ${sep} that is not in double quotes) and import again.`,
+      422,
+      scan.ragged,
+    );
+  }
+  return userError(
+    "invalid_csv",
+    `The file could not be read as ${formatLabel(format)}: ${reason}`,
+    format === "csv"
+      ? "caretflow reads comma-separated UTF-8 text with a header row and double quotes around values that contain commas. Save the file in that form and import again."
+      : "caretflow reads tab-separated UTF-8 text with a header row. Save the file in that form and import again.",
+    422,
+  );
+}
+
+/** Name the first invalid byte and what it would mean in Latin-1 / Windows-1252, the usual culprits. */
+export function notUtf8Error(at: { line: number; offset: number; byte: number }): CaretflowError {
+  const hex = `0x${at.byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  const latin1 = at.byte >= 0xa0 ? new TextDecoder("latin1").decode(new Uint8Array([at.byte])) : null;
+  const guess = latin1 ? `; it is probably Latin-1 or Windows-1252 encoded (there ${hex} is '${latin1}')` : "";
+  return userError(
+    "not_utf8",
+    `The file is not UTF-8 text: line ${at.line} has the byte ${hex}, which is not valid UTF-8${guess}`,
+    "Re-save the file as UTF-8 (in Excel: File > Save As > 'CSV UTF-8'; in LibreOffice or an editor: choose the character set 'Unicode (UTF-8)'), then import it again.",
+    422,
+    at,
+  );
+}
