@@ -70,7 +70,8 @@ export async function followJob(client: ApiClient, jobId: string, opts: FollowOp
     // The stream closed without a final status: ask for the job; it may have ended anyway.
     const job = await client.json("get", jobPath, Job).catch(() => null);
     if (job && TERMINAL.has(job.status)) return job;
-    failures = lastSeq > seqBefore ? 0 : failures + 1;
+    // Count reconnects in a row that brought nothing new; progress resets the count.
+    failures = lastSeq > seqBefore ? 1 : failures + 1;
     if (failures > maxRetries) throw lostStream(jobId, reason);
     opts.onReconnect?.(failures, reason);
     await sleep(Math.min(5000, 250 * 2 ** Math.min(failures, 5)));

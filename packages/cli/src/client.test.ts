@@ -1,0 +1,103 @@
+import { CaretflowError, DatasetSummary } from "@caretflow/contracts";
+import { afterEach, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { apiPath, createClient } from "./client.ts";
+import type { Connection } from "./connection.ts";
+import { closedPort, sendJson, startHttp } from "./http-fixture.test-support.ts";
+
+const List = z.object({ datasets: z.array(DatasetSummary) });
+let stop: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await stop?.();
+  stop = undefined;
+});
+
+async function serve(status: number, body: unknown, raw = false): Promise<Connection> {
+  const seen: string[] = [];
+  const s = await startHttp((req, res) => {
+    seen.push(req.headers.authorization ?? "");
+    if (raw) {
+      res.writeHead(status, { "content-type": "text/plain" });
+      res.end(String(body));
+    } else sendJson(res, status, body);
+  });
+  stop = s.close;
+  return { url: s.url, token: "secret-token", source: "file", file: "/h/cli.json" };
+}
+
+async function failure(p: Promise<unknown>): Promise<CaretflowError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(CaretflowError);
+  return err as CaretflowError;
+}
+
+describe("createClient", () => {
+  it("sends the bearer token and parses the answer with the schema", async () => {
+    let auth = "";
+    const s = await startHttp((req, res) => {
+      auth = req.headers.authorization ?? "";
+      sendJson(res, 200, { datasets: [] });
+    });
+    stop = s.close;
+    const client = createClient({ url: s.url, token: "tok", source: "env" }, fetch);
+    expect(await client.json("get", apiPath("/api/datasets"), List)).toEqual({ datasets: [] });
+    expect(auth).toBe("Bearer tok");
+  });
+
+  it("turns the server's error body into its message and hint", async () => {
+    const conn = await serve(404, {
+      error: { code: "dataset_not_found", kind: "user", message: "dataset 'x' does not exist", hint: "run `caretflow datasets list`" },
+    });
+    const err = await failure(createClient(conn, fetch).json("get", apiPath("/api/datasets/{name}", { name: "x" }), List));
+    expect(err).toMatchObject({
+      code: "dataset_not_found",
+      status: 404,
+      message: "dataset 'x' does not exist",
+      hint: "run `caretflow datasets list`",
+    });
+  });
+
+  it("says a 401 means the token was rejected, where the token came from, and how to get one", async () => {
+    const conn = await serve(401, { error: { code: "unauthorized", kind: "user", message: "invalid token" } });
+    const err = await failure(createClient(conn, fetch).json("get", apiPath("/api/datasets"), List));
+    expect(err.status).toBe(401);
+    expect(err.message).toContain("rejected the token in /h/cli.json");
+    expect(err.message).not.toContain("secret-token");
+    expect(err.hint).toContain("caretflow up");
+  });
+
+  it("reports a non-JSON error page with its status", async () => {
+    const conn = await serve(502, "Bad Gateway", true);
+    const err = await failure(createClient(conn, fetch).json("get", apiPath("/api/datasets"), List));
+    expect(err).toMatchObject({ code: "http_502", kind: "operational" });
+    expect(err.message).toContain("Bad Gateway");
+  });
+
+  it("refuses an answer that does not match the contract", async () => {
+    const conn = await serve(200, { datasets: [{ name: "x" }] });
+    const err = await failure(createClient(conn, fetch).json("get", apiPath("/api/datasets"), List));
+    expect(err).toMatchObject({ code: "unexpected_response", kind: "bug" });
+    expect(err.message).toContain("datasets.0");
+  });
+
+  it("says to run caretflow up when nothing listens", async () => {
+    const port = await closedPort();
+    const client = createClient({ url: `http://127.0.0.1:${port}`, token: "t", source: "file" }, fetch);
+    const err = await failure(client.json("get", apiPath("/api/datasets"), List));
+    expect(err.code).toBe("server_unreachable");
+    expect(err.message).toContain("ECONNREFUSED");
+    expect(err.hint).toContain("caretflow up");
+  });
+});
+
+describe("apiPath", () => {
+  it("encodes parameters", () => {
+    expect(apiPath("/api/datasets/{name}", { name: "a b/../c" })).toBe("/api/datasets/a%20b%2F..%2Fc");
+  });
+  it("accepts only paths of the route table", () => {
+    expect(() => apiPath("/api/nope")).toThrow(/not in the route table/);
+  });
+});

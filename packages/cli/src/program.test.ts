@@ -1,0 +1,193 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Job, JobEvent } from "@caretflow/contracts";
+import { afterEach, describe, expect, it } from "vitest";
+import type { CliContext } from "./context.ts";
+import { sendJson, startHttp } from "./http-fixture.test-support.ts";
+import { runCli } from "./program.ts";
+
+/** A context writing into strings, with Ctrl-C under the test's control. */
+function testContext(env: Record<string, string>) {
+  const out = { stdout: "", stderr: "" };
+  const handlers: ((s: "SIGINT" | "SIGTERM") => void)[] = [];
+  const ctx: CliContext = {
+    stdout: { write: (s: string) => (out.stdout += s) },
+    stderr: { write: (s: string) => (out.stderr += s) },
+    env,
+    cwd: process.cwd(),
+    userHome: "/nonexistent-home",
+    fetch,
+    onInterrupt(h) {
+      handlers.push(h);
+      return () => handlers.splice(handlers.indexOf(h), 1);
+    },
+    now: () => 0,
+    exit: (code) => {
+      throw new Error(`exit ${code}`);
+    },
+    loadServer: () => Promise.reject(new Error("not in this test")),
+  };
+  return {
+    ctx,
+    out,
+    interrupt: () => {
+      for (const h of [...handlers]) h("SIGINT");
+    },
+  };
+}
+
+const ts = "2024-01-01T00:00:00.000Z";
+const row = (id: string, acc: number, rank: number) => ({
+  rank,
+  model_id: id,
+  model_name: id.toUpperCase(),
+  metrics: { Accuracy: acc, AUC: 0.9 },
+  fit_seconds: 0.5,
+});
+function job(status: Job["status"]): Job {
+  const done = status === "succeeded";
+  return {
+    id: "j1",
+    kind: "train",
+    status,
+    request: {
+      dataset: "juice",
+      task: "classification",
+      target: "Purchase",
+      ignoreColumns: [],
+      trainSize: 0.7,
+      folds: 5,
+      seed: 123,
+      include: [],
+      exclude: [],
+    },
+    stage: null,
+    progress: null,
+    leaderboard: [row("lr", 0.82, 1), row("dt", 0.77, 2)],
+    result: done
+      ? {
+          kind: "train",
+          experiment_id: "1",
+          parent_run_id: "a".repeat(32),
+          best_run_id: "b".repeat(32),
+          best_model_id: "lr",
+          best_model_name: "Logistic Regression",
+          model_uri: `runs:/${"b".repeat(32)}/model`,
+          model_sha256: "0".repeat(64),
+          sort_metric: "Accuracy",
+          leaderboard: [row("lr", 0.82, 1), row("dt", 0.77, 2)],
+        }
+      : null,
+    error:
+      status === "failed" ? { name: "ValueError", message: "target has one class", hint: "pick another target", transient: false } : null,
+    outputDataset: null,
+    createdAt: ts,
+    startedAt: ts,
+    finishedAt: ts,
+  };
+}
+
+/** A fake of just the job routes, answering as the contract says, so exit codes and output shapes can be checked. */
+async function jobServer(final: Job["status"], opts: { hang?: boolean } = {}) {
+  const calls: string[] = [];
+  let current: Job["status"] = "running";
+  const s = await startHttp((req: IncomingMessage, res: ServerResponse) => {
+    calls.push(`${req.method} ${req.url}`);
+    if (req.method === "POST" && req.url === "/api/jobs/train") return sendJson(res, 202, job("queued"));
+    if (req.method === "POST" && req.url === "/api/jobs/j1/cancel") {
+      current = "cancelled";
+      return sendJson(res, 200, job("cancelled"));
+    }
+    if (req.url === "/api/jobs/j1") return sendJson(res, 200, job(current));
+    if (req.url === "/api/jobs/j1/events") {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const events: JobEvent[] = [
+        { seq: 1, ts, type: "status", status: "running" },
+        { seq: 2, ts, type: "engine", event: { v: 1, seq: 0, ts, job_id: "j1", type: "stage", stage: "compare", message: "comparing" } },
+        { seq: 3, ts, type: "engine", event: { v: 1, seq: 1, ts, job_id: "j1", type: "leaderboard_row", row: row("lr", 0.82, 1) } },
+      ];
+      if (!opts.hang) {
+        current = final;
+        events.push({ seq: 4, ts, type: "status", status: final });
+      }
+      res.write(events.map((e) => `id: ${e.seq}\ndata: ${JSON.stringify(e)}\n\n`).join(""));
+      if (!opts.hang) res.end();
+      return;
+    }
+    sendJson(res, 404, { error: { code: "not_found", kind: "user", message: `no route ${req.url}` } });
+  });
+  stop = s.close;
+  return { url: s.url, calls };
+}
+
+let stop: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await stop?.();
+  stop = undefined;
+});
+
+const trainArgs = ["train", "--dataset", "juice", "--task", "classification", "--target", "Purchase", "--include", "lr,dt"];
+
+describe("runCli", () => {
+  it("prints help on stdout and exits 0", async () => {
+    const t = testContext({});
+    expect(await runCli(["datasets", "import", "--help"], t.ctx)).toBe(0);
+    expect(t.out.stdout).toContain("Usage: caretflow datasets import");
+    expect(t.out.stdout).toContain("--json");
+  });
+
+  it("rejects a bad flag value before contacting anything, naming the flag", async () => {
+    const t = testContext({});
+    expect(await runCli([...trainArgs, "--folds", "x"], t.ctx)).toBe(1);
+    expect(t.out.stderr).toContain("--folds must be a whole number");
+    const t2 = testContext({});
+    expect(await runCli(["train", "--dataset", "juice", "--task", "clustering", "--target", "y"], t2.ctx)).toBe(1);
+    expect(t2.out.stderr).toMatch(/^error: --task: .*classification/);
+  });
+
+  it("with --json, prints the error as the one document on stdout and the message on stderr", async () => {
+    const t = testContext({});
+    expect(await runCli(["datasets", "list", "--json"], t.ctx)).toBe(1);
+    expect(JSON.parse(t.out.stdout)).toMatchObject({ error: { code: "not_connected", hint: expect.stringContaining("caretflow up") } });
+    expect(t.out.stderr).toMatch(/^error: no caretflow server is known/);
+  });
+
+  it.each<[Job["status"], number]>([
+    ["succeeded", 0],
+    ["failed", 1],
+    ["cancelled", 2],
+  ])("train that ends %s exits %d, with one JSON document holding the run ids and leaderboard", async (status, code) => {
+    const srv = await jobServer(status);
+    const t = testContext({ CARETFLOW_URL: srv.url, CARETFLOW_TOKEN: "t" });
+    expect(await runCli([...trainArgs, "--json"], t.ctx)).toBe(code);
+    const doc = JSON.parse(t.out.stdout);
+    expect(doc).toMatchObject({ jobId: "j1", status });
+    expect(doc.leaderboard.map((r: { model_id: string }) => r.model_id)).toEqual(["lr", "dt"]);
+    if (status === "succeeded")
+      expect(doc).toMatchObject({ parentRunId: "a".repeat(32), bestRunId: "b".repeat(32), bestModel: "Logistic Regression" });
+    if (status === "failed") expect(t.out.stderr).toContain("error: target has one class\nhint: pick another target");
+    // the row streamed while the comparison ran
+    expect(t.out.stderr).toContain("LR (lr)  Accuracy 0.8200  AUC 0.9000");
+  });
+
+  it("train in human mode prints the leaderboard table on stdout", async () => {
+    const srv = await jobServer("succeeded");
+    const t = testContext({ CARETFLOW_URL: srv.url, CARETFLOW_TOKEN: "t" });
+    expect(await runCli(trainArgs, t.ctx)).toBe(0);
+    expect(t.out.stdout).toMatch(/best model:\s+Logistic Regression \(lr\)/);
+    expect(t.out.stdout).toMatch(/#\s+MODEL\s+ID\s+Accuracy\s+AUC/);
+    expect(t.out.stdout).toMatch(/1\s+LR\s+lr\s+0\.8200\s+0\.9000/);
+  });
+
+  it("Ctrl-C while following asks the server to cancel the job and exits 130", async () => {
+    const srv = await jobServer("succeeded", { hang: true });
+    const t = testContext({ CARETFLOW_URL: srv.url, CARETFLOW_TOKEN: "t" });
+    const running = runCli(trainArgs, t.ctx);
+    // wait until the CLI is reading the stream, then interrupt
+    for (let i = 0; i < 100 && !srv.calls.includes("GET /api/jobs/j1/events"); i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 50));
+    t.interrupt();
+    expect(await running).toBe(130);
+    expect(srv.calls).toContain("POST /api/jobs/j1/cancel");
+    expect(t.out.stderr).toContain("cancelling job j1");
+  });
+});
