@@ -31,7 +31,7 @@ const job = (status: Job["status"]): Job => ({
   finishedAt: null,
 });
 const ev = (seq: number, status: Job["status"] = "running"): JobEvent => ({ seq, ts, type: "status", status });
-const frame = (e: JobEvent) => `id: ${e.seq}\ndata: ${JSON.stringify(e)}\n\n`;
+const frame = (e: JobEvent) => `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 
 let stop: (() => Promise<void>) | undefined;
 afterEach(async () => {

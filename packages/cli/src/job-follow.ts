@@ -45,8 +45,8 @@ export async function followJob(client: ApiClient, jobId: string, opts: FollowOp
       const decoder = new TextDecoder();
       for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
         for (const msg of parser.push(decoder.decode(chunk, { stream: true }))) {
-          if (msg.event !== "message") continue;
-          const parsed = JobEvent.safeParse(JSON.parse(msg.data));
+          // The SSE event name mirrors the JobEvent type; the data alone is authoritative.
+          const parsed = JobEvent.safeParse(safeJson(msg.data));
           if (!parsed.success) continue; // an event type newer than this CLI: skip it, keep following
           const ev = parsed.data;
           if (ev.seq <= lastSeq) continue;
@@ -85,4 +85,12 @@ function lostStream(jobId: string, reason: string): CaretflowError {
     message: `lost the event stream of job ${jobId}: ${reason}`,
     hint: `the job may still be running: see \`caretflow jobs show ${jobId}\``,
   });
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
