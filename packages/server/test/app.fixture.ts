@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CaretflowError } from "@caretflow/contracts";
+import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename } from "@caretflow/data";
 import { LocalExecutor } from "@caretflow/orchestrator";
 import type { Kysely } from "kysely";
 import { AuthService } from "../src/auth/auth.service.ts";
@@ -24,10 +25,11 @@ function absent<T extends object>(what: string): T {
 }
 
 /** The HTTP app over a real SQLite database in a temp folder, without MLflow, engine or dataset store. */
-export async function appFixture(over: Partial<AppContext> = {}) {
+export async function appFixture(over: Partial<AppContext> = {}, opts: { datasets?: boolean } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "caretflow-server-"));
   const db = openSqlite<ServerTables>(join(dir, "caretflow.db"));
-  await migrateToLatest(db as Kysely<unknown>, serverMigrations);
+  await migrateToLatest(db as Kysely<unknown>, serverMigrations, dataMigrations);
+  const store = opts.datasets ? await DatasetStore.open({ root: join(dir, "datasets"), db: db as unknown as Kysely<DataTables> }) : null;
   const auth = new AuthService({ db });
   const adminPassword = (await auth.ensureAdmin())!;
   const repo = new JobRepository(db);
@@ -37,7 +39,7 @@ export async function appFixture(over: Partial<AppContext> = {}) {
     repo,
     hub,
     executor: new LocalExecutor({ engine: absent("engine"), concurrency: 1 }),
-    datasets: absent("datasets"),
+    datasets: store ?? absent("datasets"),
     tracking: absent("tracking"),
     jobsDir: join(dir, "jobs"),
     tmpDir: dir,
@@ -47,8 +49,8 @@ export async function appFixture(over: Partial<AppContext> = {}) {
   const ctx: AppContext = {
     auth,
     backoff: new LoginBackoff(),
-    datasets: absent("datasets"),
-    datasetNameFromFilename: (f) => f.replace(/\.[^.]+$/, ""),
+    datasets: store ?? absent("datasets"),
+    datasetNameFromFilename,
     jobs,
     tracking: absent("tracking"),
     scoring: absent("scoring"),
@@ -84,10 +86,12 @@ export async function appFixture(over: Partial<AppContext> = {}) {
     repo,
     hub,
     jobs,
+    store,
     dir,
     adminPassword,
     login,
     async close() {
+      await store?.close();
       await db.destroy();
       await rm(dir, { recursive: true, force: true });
     },

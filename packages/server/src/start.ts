@@ -1,0 +1,256 @@
+import { existsSync } from "node:fs";
+import { chmod, mkdir } from "node:fs/promises";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
+import { availableParallelism } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CARETFLOW_VERSION, type Health } from "@caretflow/contracts";
+import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename } from "@caretflow/data";
+import { EngineHost, ScoringPool } from "@caretflow/engine-host";
+import { chooseEngineThreads, LocalExecutor } from "@caretflow/orchestrator";
+import { MlflowClient, MlflowSupervisor } from "@caretflow/tracking";
+import { serve } from "@hono/node-server";
+import type { Kysely } from "kysely";
+import { AuthService } from "./auth/auth.service.ts";
+import { LoginBackoff } from "./auth/login.backoff.ts";
+import { readCliFile, writeCliFile } from "./cli.file.ts";
+import { migrateToLatest, openSqlite } from "./db/database.ts";
+import { serverMigrations } from "./db/server.migrations.ts";
+import type { ServerTables } from "./db/server.tables.ts";
+import { createApp } from "./http/app.ts";
+import { JobEventHub } from "./jobs/job.hub.ts";
+import { JobRepository } from "./jobs/job.repository.ts";
+import { JobService } from "./jobs/job.service.ts";
+import type { Logger } from "./ports.ts";
+import { trackingPort } from "./tracking.port.ts";
+
+export interface StartOptions {
+  /** caretflow's home folder (created with mode 700). */
+  home: string;
+  /** 0 = a free port (tests); the CLI passes 8420. */
+  port?: number;
+  /** Listen address; loopback unless set. */
+  host?: string;
+  log?: (line: string) => void;
+  /** Import the demo datasets juice and insurance on first start. */
+  demo?: boolean;
+  /** Warm engine workers = training jobs at once. Default 1. */
+  engineWorkers?: number;
+  /** Largest upload accepted, bytes. Default 1 GiB. */
+  maxUploadBytes?: number;
+  /** Repository root (engine/.venv, demo-data/, packages/web/dist); found from this file by default. */
+  repoRoot?: string;
+}
+
+export interface StartedCaretflow {
+  url: string;
+  /** The generated admin password on first start only; null afterwards. */
+  adminPassword: string | null;
+  /** Stops the HTTP server, running jobs and every child process. */
+  close(): Promise<void>;
+}
+
+/** packages/server/src -> repository root. */
+export function defaultRepoRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+}
+
+/**
+ * Starts caretflow on its embedded defaults: SQLite metadata, a supervised
+ * MLflow server, warm engine workers, the dataset store and the HTTP server.
+ * @example const cf = await startCaretflow({ home: "/tmp/cf", port: 0 }); ...; await cf.close();
+ */
+export async function startCaretflow(opts: StartOptions): Promise<StartedCaretflow> {
+  const home = resolve(opts.home);
+  const repo = opts.repoRoot ?? defaultRepoRoot();
+  const print = opts.log ?? ((line: string) => console.log(line));
+  const log: Logger = (level, msg) => print(level === "info" ? msg : `${level}: ${msg}`);
+  const stack: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const stop of stack.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        log("warn", `while stopping: ${(err as Error).message}`);
+      }
+    }
+  };
+
+  try {
+    const dirs = {
+      tmp: join(home, "tmp"),
+      jobs: join(home, "jobs"),
+      datasets: join(home, "datasets"),
+      mlflow: join(home, "mlflow"),
+      logs: join(home, "logs"),
+    };
+    await mkdir(home, { recursive: true, mode: 0o700 });
+    await chmod(home, 0o700);
+    for (const d of Object.values(dirs)) await mkdir(d, { recursive: true, mode: 0o700 });
+    log("info", `caretflow ${CARETFLOW_VERSION} starting in ${home}`);
+
+    const db = openSqlite<ServerTables & DataTables>(join(home, "caretflow.db"));
+    stack.push(() => db.destroy());
+    const applied = await migrateToLatest(db as unknown as Kysely<unknown>, serverMigrations, dataMigrations);
+    if (applied.length > 0) log("info", `metadata database ready (${applied.length} migrations applied)`);
+    const serverDb = db as unknown as Kysely<ServerTables>;
+
+    const auth = new AuthService({ db: serverDb });
+    const adminPassword = await auth.ensureAdmin();
+    const repoJobs = new JobRepository(serverDb);
+    const hub = new JobEventHub();
+
+    const python = join(repo, "engine", ".venv", "bin", "python");
+    const mlflowBin = join(repo, "engine", ".venv", "bin", "mlflow");
+    if (!existsSync(python) || !existsSync(mlflowBin)) {
+      throw new Error(`the engine's Python environment is missing (${join(repo, "engine", ".venv")}); run README's install command first`);
+    }
+
+    const workers = opts.engineWorkers ?? 1;
+    const supervisor = new MlflowSupervisor({ mlflowBin, home: dirs.mlflow, staticPrefix: "/mlflow", log });
+    stack.push(() => supervisor.stop());
+    log("info", "starting MLflow and the engine workers");
+    const [{ url: mlflowUrl }, engine] = await Promise.all([
+      supervisor.start(),
+      EngineHost.start({ python, engineDir: join(repo, "engine"), workers, logDir: dirs.logs, log }),
+    ]);
+    stack.push(() => engine.close());
+
+    const store = await DatasetStore.open({ root: dirs.datasets, db: db as unknown as Kysely<DataTables> });
+    stack.push(() => store.close());
+    const scoring = new ScoringPool({ python, engineDir: join(repo, "engine"), trackingUri: mlflowUrl, logDir: dirs.logs });
+    stack.push(() => scoring.close());
+    const tracking = trackingPort(new MlflowClient({ baseUrl: mlflowUrl }), mlflowUrl);
+
+    const executor = new LocalExecutor({ engine, concurrency: workers });
+    const jobs = new JobService({
+      repo: repoJobs,
+      hub,
+      executor,
+      datasets: store,
+      tracking,
+      jobsDir: dirs.jobs,
+      tmpDir: dirs.tmp,
+      nJobs: chooseEngineThreads(availableParallelism(), workers),
+      log,
+    });
+    stack.push(async () => {
+      await executor.close();
+      await jobs.drain();
+    });
+    const abandoned = await jobs.failAbandoned();
+    if (abandoned > 0)
+      log("warn", `${abandoned} job(s) from the previous run were left unfinished and are now marked failed (ServerRestarted)`);
+
+    if (opts.demo) await importDemoData({ db: serverDb, store, repo, log });
+
+    const health = (): Health => {
+      const m = supervisor.status();
+      const e = engine.status();
+      return {
+        status: m.ready && e.ready ? "ok" : "degraded",
+        version: CARETFLOW_VERSION,
+        server: { ready: true },
+        mlflow: { ready: m.ready, restarts: m.restarts, ...(m.message ? { message: m.message } : {}) },
+        engine: { ready: e.ready, ...(e.message ? { message: e.message } : {}) },
+      };
+    };
+    const webDist = join(repo, "packages", "web", "dist");
+    if (!existsSync(join(webDist, "index.html"))) log("warn", "the web UI is not built; run `npm run build:web` (the API works meanwhile)");
+
+    const app = createApp({
+      auth,
+      backoff: new LoginBackoff(),
+      datasets: store,
+      datasetNameFromFilename,
+      jobs,
+      tracking,
+      scoring,
+      health,
+      log,
+      tmpDir: dirs.tmp,
+      maxUploadBytes: opts.maxUploadBytes ?? 1024 ** 3,
+      mlflowUiUpstream: () => (supervisor.status().ready ? mlflowUrl : null),
+      webDist,
+    });
+
+    const hostname = opts.host ?? "127.0.0.1";
+    const port = await listenPort(opts.port ?? 8420, hostname);
+    const server = serve({ fetch: app.fetch, port, hostname });
+    await new Promise<void>((ok, fail) => {
+      if (server.listening) ok();
+      server.once("listening", () => ok());
+      server.once("error", fail);
+    });
+    stack.push(
+      () =>
+        new Promise<void>((ok) => {
+          // Open event streams would keep close() waiting forever.
+          (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+          server.close(() => ok());
+        }),
+    );
+    const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${(server.address() as AddressInfo).port}`;
+
+    const token = await cliToken(auth, home);
+    await writeCliFile(home, { url, token });
+    log("info", `caretflow is ready at ${url} (MLflow UI at ${url}/mlflow/)`);
+    if (adminPassword) log("info", `first start: sign in as 'admin' with password ${adminPassword} (shown only this once)`);
+
+    let closed: Promise<void> | null = null;
+    return {
+      url,
+      adminPassword,
+      close: () => {
+        closed ??= closeAll().then(() => log("info", "caretflow stopped"));
+        return closed;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+/** Port 0 asks the OS for a free port; resolving it first lets the URL be known before serve(). */
+async function listenPort(port: number, host: string): Promise<number> {
+  if (port !== 0) return port;
+  return await new Promise((ok, fail) => {
+    const s = createNetServer();
+    s.once("error", fail);
+    s.listen(0, host, () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => ok(p));
+    });
+  });
+}
+
+/** Reuses the CLI token in cli.json while it is still valid, else makes a new one. */
+async function cliToken(auth: AuthService, home: string): Promise<string> {
+  const existing = await readCliFile(home);
+  if (existing?.token && (await auth.userForToken(existing.token))) return existing.token;
+  const admin = await auth.userByName("admin");
+  if (!admin) throw new Error("the admin user is missing from the metadata database");
+  return (await auth.createToken(admin.id, "caretflow CLI")).token;
+}
+
+const DEMO = [
+  { name: "juice", file: "juice.csv" },
+  { name: "insurance", file: "insurance.csv" },
+] as const;
+
+/** Imports the demo datasets once per home (deleting one later does not bring it back). */
+async function importDemoData(deps: { db: Kysely<ServerTables>; store: DatasetStore; repo: string; log: Logger }): Promise<void> {
+  const done = await deps.db.selectFrom("server_meta").select("value").where("key", "=", "demo_imported").executeTakeFirst();
+  if (done) return;
+  for (const d of DEMO) {
+    const path = join(deps.repo, "demo-data", d.file);
+    if (!existsSync(path)) {
+      deps.log("warn", `demo dataset ${path} is missing; skipping it`);
+      continue;
+    }
+    const r = await deps.store.importFile({ path, name: d.name, filename: d.file, source: { kind: "demo" } });
+    deps.log("info", `demo dataset '${d.name}' imported (v${r.version.version}, ${r.version.rowCount} rows)`);
+  }
+  await deps.db.insertInto("server_meta").values({ key: "demo_imported", value: new Date().toISOString() }).execute();
+}
