@@ -1,3 +1,4 @@
+export { resetAdminPassword } from "./admin.reset.ts";
 export { AuthService, SESSION_COOKIE, TOKEN_PREFIX } from "./auth/auth.service.ts";
 export { LoginBackoff } from "./auth/login.backoff.ts";
 export { CLI_FILE, readCliFile } from "./cli.file.ts";

@@ -106,3 +106,18 @@ describe("LoginBackoff", () => {
     expect(Number(res!.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 });
+
+describe("resetAdminPassword", () => {
+  it("replaces the password and ends sessions", async () => {
+    const { resetAdminPassword } = await import("../admin.reset.ts");
+    // Sign in through the service: this file's HTTP logins are being slowed down by the backoff test above.
+    const admin = (await f.auth.userByName("admin"))!;
+    const cookie = `caretflow_session=${(await f.auth.createSession(admin.id)).cookie}`;
+    expect((await f.app.request("/api/auth/me", { headers: { cookie } })).status).toBe(200);
+    const fresh = await resetAdminPassword(f.dir);
+    expect(fresh).not.toBe(f.adminPassword);
+    expect((await f.app.request("/api/auth/me", { headers: { cookie } })).status).toBe(401);
+    expect(await f.auth.verifyLogin("admin", fresh)).not.toBeNull();
+    expect(await f.auth.verifyLogin("admin", f.adminPassword)).toBeNull();
+  });
+});

@@ -1,0 +1,278 @@
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Health, Job, JobEvent, PreviewPage, RegisteredModel, RunDetail, RunSummary } from "@caretflow/contracts";
+import type { Kysely } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openSqlite } from "../src/db/database.ts";
+import type { ServerTables } from "../src/db/server.tables.ts";
+import { type StartedCaretflow, startCaretflow } from "../src/start.ts";
+import { client, readJobEvents } from "./http.client.ts";
+
+/**
+ * The whole product on a temp home: real MLflow, real engine (PyCaret), real
+ * DuckDB and SQLite. One instance for the file, restarted once at the end.
+ */
+let home: string;
+let cf: StartedCaretflow;
+let firstPassword: string | null;
+let cookie: string;
+let api: ReturnType<typeof client>;
+const lines: string[] = [];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await sleep(500);
+  }
+}
+async function waitJob(id: string, timeoutMs = 600_000): Promise<Job> {
+  return await until(
+    `job ${id}`,
+    async () => {
+      const j = (await api.get<Job>(`/api/jobs/${id}`)).body;
+      return ["succeeded", "failed", "cancelled"].includes(j.status) ? j : null;
+    },
+    timeoutMs,
+  );
+}
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), "caretflow-it-"));
+  cf = await startCaretflow({ home, port: 0, demo: true, log: (l) => lines.push(l) });
+  firstPassword = cf.adminPassword;
+  const res = await fetch(`${cf.url}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "admin", password: firstPassword }),
+  });
+  cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+  api = client(cf.url, { cookie });
+  await until("engine ready", async () => (await api.get<Health>("/api/health")).body.engine.ready, 180_000);
+}, 300_000);
+
+afterAll(async () => {
+  await cf?.close();
+  if (home) await rm(home, { recursive: true, force: true });
+}, 120_000);
+
+let trainJob: Job;
+let trainEvents: JobEvent[] = [];
+
+describe("caretflow end to end", () => {
+  it("starts with a generated password, a private home and a CLI token", async () => {
+    expect(firstPassword).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(lines.join("\n")).toContain(firstPassword);
+    expect((await stat(home)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(home, "cli.json"))).mode & 0o777).toBe(0o600);
+    const cli = JSON.parse(await readFile(join(home, "cli.json"), "utf8")) as { url: string; token: string };
+    expect(cli.url).toBe(cf.url);
+    const me = await client(cf.url, { token: cli.token }).get<{ user: { username: string } }>("/api/auth/me");
+    expect(me.body.user.username).toBe("admin");
+    const h = (await api.get<Health>("/api/health")).body;
+    expect(h).toMatchObject({ status: "ok", server: { ready: true }, mlflow: { ready: true }, engine: { ready: true } });
+  });
+
+  it("has the demo datasets", async () => {
+    const { body } = await api.get<{ datasets: Array<{ name: string; rowCount: number }> }>("/api/datasets");
+    expect(body.datasets.map((d) => [d.name, d.rowCount]).sort()).toEqual([
+      ["insurance", 1338],
+      ["juice", 1070],
+    ]);
+  });
+
+  it("refuses an impossible training request before queueing it", async () => {
+    const before = (await api.get<{ jobs: Job[] }>("/api/jobs")).body.jobs.length;
+    const r = await api.post<{ error: { code: string } }>("/api/jobs/train", { dataset: "juice", task: "classification", target: "Nope" });
+    expect(r.status).toBe(422);
+    expect(r.body.error.code).toBe("target_not_found");
+    expect((await api.get<{ jobs: Job[] }>("/api/jobs")).body.jobs.length).toBe(before);
+  });
+
+  it("trains on juice, streaming events that resume after a reconnect without gaps or duplicates", async () => {
+    const started = await api.post<Job>("/api/jobs/train", {
+      dataset: "juice",
+      task: "classification",
+      target: "Purchase",
+      include: ["lr", "dt", "ridge"],
+      folds: 3,
+    });
+    expect(started.status).toBe(202);
+    expect(started.body.status).toBe("queued");
+    const id = started.body.id;
+    // Drop the connection after a few events, then resume from the last one seen.
+    const first = await readJobEvents(cf.url, id, api.headers(), { stopAfter: 4 });
+    const rest = await readJobEvents(cf.url, id, api.headers(), { lastEventId: first.at(-1)!.seq });
+    trainEvents = [...first, ...rest];
+    expect(trainEvents.map((e) => e.seq)).toEqual(trainEvents.map((_, i) => i + 1));
+    expect(trainEvents[0]).toMatchObject({ type: "status", status: "queued" });
+    expect(trainEvents.at(-1)).toMatchObject({ type: "status", status: "succeeded" });
+    const engineEvents = trainEvents.flatMap((e) => (e.type === "engine" ? [e.event] : []));
+    expect(engineEvents.filter((e) => e.type === "finished")).toHaveLength(1);
+    expect(engineEvents.filter((e) => e.type === "leaderboard_row").length).toBeGreaterThanOrEqual(3);
+
+    trainJob = await waitJob(id);
+    expect(trainJob.status).toBe("succeeded");
+    expect(trainJob.result?.kind).toBe("train");
+    expect(trainJob.leaderboard.map((r) => r.model_id).sort()).toEqual(["dt", "lr", "ridge"]);
+    const best = trainJob.leaderboard[0]!;
+    expect(best.metrics.Accuracy).toBeGreaterThanOrEqual(0.78);
+    // A full replay equals what the two connections saw together.
+    const replay = await readJobEvents(cf.url, id, api.headers());
+    expect(replay).toEqual(trainEvents);
+    const log = await api.raw(`/api/jobs/${id}/log`);
+    expect(log.status).toBe(200);
+  }, 900_000);
+
+  it("shows the run with its children and serves its plots, refusing traversal", async () => {
+    if (trainJob.result?.kind !== "train") throw new Error("no train result");
+    const { parent_run_id, best_run_id } = trainJob.result;
+    const runs = (await api.get<{ runs: RunSummary[] }>("/api/runs")).body.runs;
+    expect(runs.map((r) => r.runId)).toContain(parent_run_id);
+    const parent = (await api.get<RunDetail>(`/api/runs/${parent_run_id}`)).body;
+    expect(parent.children.length).toBeGreaterThanOrEqual(3);
+    const best = (await api.get<RunDetail>(`/api/runs/${best_run_id}`)).body;
+    const plot = best.artifacts.find((a) => !a.isDir && a.path.endsWith(".png"));
+    expect(plot).toBeDefined();
+    const png = await api.raw(`/api/runs/${best_run_id}/artifacts/${plot!.path}`);
+    expect(png.status).toBe(200);
+    expect(png.headers.get("content-type")).toBe("image/png");
+    expect(
+      Buffer.from(await png.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+    ).toBe("PNG");
+    const evil = await api.raw(`/api/runs/${best_run_id}/artifacts/..%2F..%2Fmlflow.db`);
+    expect(evil.status).toBe(400);
+  });
+
+  let modelVersion = 0;
+  it("registers the best model with an alias", async () => {
+    if (trainJob.result?.kind !== "train") throw new Error("no train result");
+    const reg = await api.post<{ name: string; version: number; aliases: string[] }>("/api/models", {
+      runId: trainJob.result.best_run_id,
+      name: "juice-model",
+      alias: "champion",
+    });
+    expect(reg.status).toBe(201);
+    modelVersion = reg.body.version;
+    const model = (await api.get<RegisteredModel>("/api/models/juice-model")).body;
+    expect(model.aliases.champion).toBe(modelVersion);
+    const models = (await api.get<{ models: RegisteredModel[] }>("/api/models")).body.models;
+    expect(models.map((m) => m.name)).toContain("juice-model");
+  });
+
+  it("gives the same answers in batch and online prediction", async () => {
+    const started = await api.post<Job>("/api/jobs/predict", { model: "juice-model@champion", dataset: "juice" });
+    expect(started.status).toBe(202);
+    const job = await waitJob(started.body.id);
+    expect(job.status).toBe("succeeded");
+    expect(job.outputDataset).toEqual({ name: "juice-predictions", version: 1 });
+    const out = (await api.get<PreviewPage>("/api/datasets/juice-predictions/versions/1/preview?limit=20")).body;
+    const labelAt = out.columns.findIndex((c) => c.name === "prediction_label");
+    expect(labelAt).toBeGreaterThanOrEqual(0);
+    const input = (await api.get<PreviewPage>("/api/datasets/juice/versions/1/preview?limit=20")).body;
+    const rows = input.rows.map((r) => Object.fromEntries(input.columns.map((c, i) => [c.name, r[i]])));
+    const online = await api.post<{
+      model: { name: string; version: number };
+      predictions: Array<{ prediction_label: unknown }>;
+      elapsedMs: number;
+    }>("/api/predict", { model: "juice-model@champion", rows });
+    expect(online.status).toBe(200);
+    expect(online.body.model).toEqual({ name: "juice-model", version: modelVersion });
+    expect(online.body.predictions.map((p) => p.prediction_label)).toEqual(out.rows.map((r) => r[labelAt]));
+    const csv = await api.raw("/api/datasets/juice-predictions/versions/1/download");
+    expect((await csv.text()).split("\n")[0]).toContain("prediction_label");
+  }, 600_000);
+
+  it("cancels a running job within seconds and its MLflow run ends KILLED", async () => {
+    const started = await api.post<Job>("/api/jobs/train", {
+      dataset: "insurance",
+      task: "regression",
+      target: "charges",
+      include: ["rf", "et", "gbr", "ada", "knn", "dt"],
+    });
+    const id = started.body.id;
+    let parentRunId: string | null = null;
+    const events = readJobEvents(cf.url, id, api.headers(), {
+      onEvent: (e) => {
+        if (e.type === "engine" && e.event.type === "run" && e.event.role === "parent") parentRunId = e.event.run_id;
+      },
+    });
+    await until("the parent run", async () => parentRunId, 300_000);
+    const cancelAt = Date.now();
+    const cancelled = await api.post<Job>(`/api/jobs/${id}/cancel`);
+    expect(cancelled.status).toBe(200);
+    const all = await events;
+    expect(Date.now() - cancelAt).toBeLessThan(30_000);
+    expect(all.at(-1)).toMatchObject({ type: "status", status: "cancelled" });
+    expect((await api.get<Job>(`/api/jobs/${id}`)).body.status).toBe("cancelled");
+    const run = (await api.get<RunDetail>(`/api/runs/${parentRunId}`)).body;
+    expect(run.status).toBe("KILLED");
+    // A finished job cannot be cancelled again.
+    expect((await api.post(`/api/jobs/${id}/cancel`)).status).toBe(409);
+  }, 600_000);
+
+  it("proxies MLflow's own UI behind the same sign-in", async () => {
+    expect((await fetch(`${cf.url}/mlflow/`)).status).toBe(401);
+    const ui = await api.raw("/mlflow/");
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toMatch(/<html/i);
+    const search = await api.raw("/mlflow/ajax-api/2.0/mlflow/experiments/search", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ max_results: 10 }),
+    });
+    expect(search.status).toBe(200);
+    expect(((await search.json()) as { experiments: unknown[] }).experiments.length).toBeGreaterThan(0);
+  });
+
+  it("restarts keeping datasets, runs, models and the CLI token; unfinished jobs become ServerRestarted", async () => {
+    const cliBefore = JSON.parse(await readFile(join(home, "cli.json"), "utf8")) as { token: string };
+    await cf.close();
+    // Leave a job behind as a crashed process would.
+    const db = openSqlite<ServerTables>(join(home, "caretflow.db"));
+    await (db as Kysely<ServerTables>)
+      .insertInto("jobs")
+      .values({
+        id: "job_left_running",
+        kind: "train",
+        status: "running",
+        request_json: JSON.stringify({ dataset: "juice", task: "classification", target: "Purchase" }),
+        stage: "compare",
+        progress_json: null,
+        leaderboard_json: "[]",
+        result_json: null,
+        error_json: null,
+        output_dataset_json: null,
+        log_path: join(home, "jobs", "job_left_running.log"),
+        last_seq: 0,
+        created_at: new Date().toISOString(),
+        started_at: new Date().toISOString(),
+        finished_at: null,
+      })
+      .execute();
+    await db.destroy();
+
+    cf = await startCaretflow({ home, port: 0, demo: true, log: (l) => lines.push(l) });
+    expect(cf.adminPassword).toBeNull();
+    const cliAfter = JSON.parse(await readFile(join(home, "cli.json"), "utf8")) as { url: string; token: string };
+    expect(cliAfter.token).toBe(cliBefore.token);
+    const again = client(cf.url, { token: cliAfter.token });
+    const datasets = (await again.get<{ datasets: Array<{ name: string }> }>("/api/datasets")).body.datasets.map((d) => d.name);
+    expect(datasets.sort()).toEqual(["insurance", "juice", "juice-predictions"]);
+    const runs = (await again.get<{ runs: RunSummary[] }>("/api/runs")).body.runs;
+    expect(runs.map((r) => r.runId)).toContain(trainJob.result?.kind === "train" ? trainJob.result.parent_run_id : "");
+    expect((await again.get<RegisteredModel>("/api/models/juice-model")).body.aliases.champion).toBeGreaterThan(0);
+    const left = (await again.get<Job>("/api/jobs/job_left_running")).body;
+    expect(left.status).toBe("failed");
+    expect(left.error).toMatchObject({ name: "ServerRestarted" });
+    expect(left.error?.hint).toBeTruthy();
+    // The first password no longer appears after the first start.
+    expect(lines.filter((l) => l.includes(firstPassword!))).toHaveLength(1);
+  }, 300_000);
+});
