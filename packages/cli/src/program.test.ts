@@ -6,7 +6,10 @@ import { sendJson, startHttp } from "./http-fixture.test-support.ts";
 import { runCli } from "./program.ts";
 
 /** A context writing into strings, with Ctrl-C under the test's control. */
-function testContext(env: Record<string, string>) {
+function testContext(
+  env: Record<string, string>,
+  loadServer: CliContext["loadServer"] = () => Promise.reject(new Error("not in this test")),
+) {
   const out = { stdout: "", stderr: "" };
   const handlers: ((s: "SIGINT" | "SIGTERM") => void)[] = [];
   const ctx: CliContext = {
@@ -24,7 +27,7 @@ function testContext(env: Record<string, string>) {
     exit: (code) => {
       throw new Error(`exit ${code}`);
     },
-    loadServer: () => Promise.reject(new Error("not in this test")),
+    loadServer,
   };
   return {
     ctx,
@@ -189,5 +192,46 @@ describe("runCli", () => {
     expect(await running).toBe(130);
     expect(srv.calls).toContain("POST /api/jobs/j1/cancel");
     expect(t.out.stderr).toContain("cancelling job j1");
+  });
+});
+
+describe("caretflow up", () => {
+  it("starts with the home and port given, prints the URL and password once, and stops on Ctrl-C with exit 0", async () => {
+    const calls: unknown[] = [];
+    let closed = 0;
+    const t = testContext({ CARETFLOW_HOME: "/from-env" }, async () => async (opts) => {
+      calls.push({ ...opts, log: typeof opts.log });
+      opts.log?.("mlflow ready");
+      return { url: "http://127.0.0.1:9999", adminPassword: "pw-123456789", close: async () => void closed++ };
+    });
+    const running = runCli(["up", "--port", "0", "--no-demo"], t.ctx);
+    for (let i = 0; i < 100 && !t.out.stdout.includes("press Ctrl-C"); i++) await new Promise((r) => setTimeout(r, 10));
+    t.interrupt();
+    expect(await running).toBe(0);
+    expect(calls).toEqual([{ home: "/from-env", port: 0, demo: false, log: "function" }]);
+    expect(t.out.stdout).toContain("caretflow is running at http://127.0.0.1:9999");
+    expect(t.out.stdout.match(/pw-123456789/g)).toHaveLength(1);
+    expect(t.out.stderr).toContain("mlflow ready");
+    expect(closed).toBe(1);
+  });
+
+  it("defaults to port 8420 and the demo data; --json prints one document", async () => {
+    const calls: { port?: number; demo?: boolean }[] = [];
+    const t = testContext({ CARETFLOW_HOME: "/h" }, async () => async (opts) => {
+      calls.push(opts);
+      return { url: "http://127.0.0.1:8420", adminPassword: null, close: async () => {} };
+    });
+    const running = runCli(["up", "--json"], t.ctx);
+    for (let i = 0; i < 100 && t.out.stdout === ""; i++) await new Promise((r) => setTimeout(r, 10));
+    t.interrupt();
+    expect(await running).toBe(0);
+    expect(calls[0]).toMatchObject({ port: 8420, demo: true });
+    expect(JSON.parse(t.out.stdout)).toEqual({ url: "http://127.0.0.1:8420", adminPassword: null, home: "/h" });
+  });
+
+  it("rejects a port out of range", async () => {
+    const t = testContext({});
+    expect(await runCli(["up", "--port", "70000"], t.ctx)).toBe(1);
+    expect(t.out.stderr).toContain("--port must be between 0 and 65535");
   });
 });
