@@ -1,0 +1,116 @@
+import {
+  type BatchPredictRequest,
+  DatasetDetail,
+  DatasetProfile,
+  DatasetSummary,
+  Health,
+  Job,
+  ModelVersion,
+  type OnlinePredictRequest,
+  OnlinePredictResponse,
+  PreviewPage,
+  RegisteredModel,
+  type RegisterModelRequest,
+  RunDetail,
+  RunSummary,
+  type TrainRequest,
+  User,
+} from "@caretflow/contracts";
+import { z } from "zod";
+import { errorFromResponse } from "./errors.ts";
+
+export type TrainRequestInput = z.input<typeof TrainRequest>;
+export type BatchPredictInput = z.input<typeof BatchPredictRequest>;
+
+export interface ApiClientOptions {
+  /** Prefix of every URL; "" means the page's own origin (the server serves the UI and the API together). */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  /** Called on any 401, so the app can send the person to the sign-in page. */
+  onUnauthorized?: () => void;
+}
+
+const seg = encodeURIComponent;
+
+/** Artifact paths keep their folders: each part is encoded, the slashes stay. */
+export function encodePath(path: string): string {
+  return path.split("/").map(seg).join("/");
+}
+
+/**
+ * The typed HTTP client of the caretflow API. Every JSON response is parsed with the contracts' zod schema,
+ * so a page never renders a shape the server did not promise.
+ */
+export function createApiClient(opts: ApiClientOptions = {}) {
+  const base = opts.baseUrl ?? "";
+  const doFetch = opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+
+  async function request<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await doFetch(`${base}${path}`, {
+        method,
+        credentials: "same-origin",
+        headers: body === undefined ? { accept: "application/json" } : { accept: "application/json", "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch {
+      throw errorFromResponse(0, "");
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      if (res.status === 401 && path !== "/api/auth/login") opts.onUnauthorized?.();
+      throw errorFromResponse(res.status, text);
+    }
+    return schema.parse(text === "" ? {} : JSON.parse(text));
+  }
+  const get = <T>(path: string, schema: z.ZodType<T>) => request("GET", path, schema);
+
+  const Ok = z.object({ ok: z.literal(true) });
+
+  return {
+    health: () => get("/api/health", Health),
+
+    login: async (username: string, password: string) =>
+      (await request("POST", "/api/auth/login", z.object({ user: User }), { username, password })).user,
+    logout: () => request("POST", "/api/auth/logout", Ok),
+    me: async () => (await get("/api/auth/me", z.object({ user: User }))).user,
+
+    listDatasets: async () => (await get("/api/datasets", z.object({ datasets: z.array(DatasetSummary) }))).datasets,
+    getDataset: (name: string) => get(`/api/datasets/${seg(name)}`, DatasetDetail),
+    preview: (name: string, version: number, offset: number, limit: number) =>
+      get(`/api/datasets/${seg(name)}/versions/${version}/preview?offset=${offset}&limit=${limit}`, PreviewPage),
+    profile: (name: string, version: number) => get(`/api/datasets/${seg(name)}/versions/${version}/profile`, DatasetProfile),
+    downloadUrl: (name: string, version: number) => `${base}/api/datasets/${seg(name)}/versions/${version}/download`,
+    uploadUrl: () => `${base}/api/datasets`,
+
+    startTrain: (req: TrainRequestInput) => request("POST", "/api/jobs/train", Job, req),
+    startPredict: (req: BatchPredictInput) => request("POST", "/api/jobs/predict", Job, req),
+    listJobs: async () => (await get("/api/jobs", z.object({ jobs: z.array(Job) }))).jobs,
+    getJob: (id: string) => get(`/api/jobs/${seg(id)}`, Job),
+    cancelJob: (id: string) => request("POST", `/api/jobs/${seg(id)}/cancel`, Job),
+    jobEventsUrl: (id: string) => `${base}/api/jobs/${seg(id)}/events`,
+    jobLogUrl: (id: string) => `${base}/api/jobs/${seg(id)}/log`,
+    jobLog: async (id: string) => {
+      const res = await doFetch(`${base}/api/jobs/${seg(id)}/log`, { credentials: "same-origin" });
+      const text = await res.text();
+      if (!res.ok) throw errorFromResponse(res.status, text);
+      return text;
+    },
+
+    listRuns: async () => (await get("/api/runs", z.object({ runs: z.array(RunSummary) }))).runs,
+    getRun: (runId: string) => get(`/api/runs/${seg(runId)}`, RunDetail),
+    artifactUrl: (runId: string, path: string) => `${base}/api/runs/${seg(runId)}/artifacts/${encodePath(path)}`,
+
+    listModels: async () => (await get("/api/models", z.object({ models: z.array(RegisteredModel) }))).models,
+    getModel: (name: string) => get(`/api/models/${seg(name)}`, RegisteredModel),
+    registerModel: (req: RegisterModelRequest) => request("POST", "/api/models", ModelVersion, req),
+    setAlias: (name: string, alias: string, version: number) =>
+      request("POST", `/api/models/${seg(name)}/aliases`, RegisteredModel, { alias, version }),
+    deleteAlias: (name: string, alias: string) => request("DELETE", `/api/models/${seg(name)}/aliases/${seg(alias)}`, RegisteredModel),
+
+    predict: (req: OnlinePredictRequest) => request("POST", "/api/predict", OnlinePredictResponse, req),
+  };
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;

@@ -1,0 +1,60 @@
+import { useCallback, useRef, useState } from "react";
+import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
+import { createApiClient } from "../api/client.ts";
+import { ApiProvider } from "../api/context.tsx";
+import { AuthProvider } from "../features/auth/auth.context.tsx";
+import { SignInPage } from "../features/auth/SignInPage.tsx";
+import { DatasetPage } from "../features/datasets/DatasetPage.tsx";
+import { DatasetsPage } from "../features/datasets/DatasetsPage.tsx";
+import { JobPage } from "../features/jobs/JobPage.tsx";
+import { JobsPage } from "../features/jobs/JobsPage.tsx";
+import { ModelsPage } from "../features/models/ModelsPage.tsx";
+import { PredictPage } from "../features/models/PredictPage.tsx";
+import { RunPage } from "../features/runs/RunPage.tsx";
+import { RunsPage } from "../features/runs/RunsPage.tsx";
+import { TrainPage } from "../features/train/TrainPage.tsx";
+import { EmptyState } from "../ui/feedback.tsx";
+import { RequireAuth, Shell } from "./Shell.tsx";
+
+export function App() {
+  // The client is made once; its 401 handler is whatever the auth provider registers.
+  const onUnauthorized = useRef<() => void>(() => {});
+  const [client] = useState(() => createApiClient({ onUnauthorized: () => onUnauthorized.current() }));
+  const register = useCallback((fn: () => void) => {
+    onUnauthorized.current = fn;
+  }, []);
+
+  return (
+    <ApiProvider client={client}>
+      <AuthProvider registerUnauthorized={register}>
+        <BrowserRouter>
+          <Routes>
+            <Route path="/signin" element={<SignInPage />} />
+            <Route
+              element={
+                <RequireAuth>
+                  <Shell />
+                </RequireAuth>
+              }
+            >
+              <Route index element={<Navigate to="/data" replace />} />
+              <Route path="data" element={<DatasetsPage />} />
+              <Route path="data/:name" element={<DatasetPage />} />
+              <Route path="train" element={<TrainPage />} />
+              <Route path="jobs" element={<JobsPage />} />
+              <Route path="jobs/:id" element={<JobPage />} />
+              <Route path="experiments" element={<RunsPage />} />
+              <Route path="experiments/:runId" element={<RunPage />} />
+              <Route path="models" element={<ModelsPage />} />
+              <Route path="predict" element={<PredictPage />} />
+              <Route
+                path="*"
+                element={<EmptyState title="Page not found">This address does not match any page. Use the navigation to go on.</EmptyState>}
+              />
+            </Route>
+          </Routes>
+        </BrowserRouter>
+      </AuthProvider>
+    </ApiProvider>
+  );
+}

@@ -1,0 +1,111 @@
+import { type ReactNode, useEffect, useState } from "react";
+import { Link, Navigate, NavLink, Outlet, useLocation } from "react-router-dom";
+import { useAuth } from "../features/auth/auth.context.tsx";
+import { Logo } from "../features/auth/SignInPage.tsx";
+import { Spinner } from "../ui/feedback.tsx";
+import { HealthIndicator } from "./HealthIndicator.tsx";
+
+/** Pages behind sign-in: unknown session shows a spinner, no session goes to /signin and comes back after. */
+export function RequireAuth({ children }: { children: ReactNode }) {
+  const { user } = useAuth();
+  const location = useLocation();
+  if (user === undefined)
+    return (
+      <div className="center-screen">
+        <Spinner />
+      </div>
+    );
+  if (user === null) return <Navigate to={`/signin?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
+  return <>{children}</>;
+}
+
+const nav = [
+  {
+    to: "/data",
+    label: "Data",
+    icon: "M4 6c0-1.1 3.6-2 8-2s8 .9 8 2-3.6 2-8 2-8-.9-8-2zm0 0v12c0 1.1 3.6 2 8 2s8-.9 8-2V6M4 12c0 1.1 3.6 2 8 2s8-.9 8-2",
+  },
+  { to: "/experiments", label: "Experiments", icon: "M9 3h6M10 3v6l-5 9a2 2 0 0 0 1.7 3h10.6a2 2 0 0 0 1.7-3l-5-9V3" },
+  { to: "/models", label: "Models", icon: "M12 3l8 4.5v9L12 21l-8-4.5v-9L12 3zm0 0v18M4 7.5l8 4.5 8-4.5" },
+  { to: "/jobs", label: "Jobs", icon: "M4 6h16M4 12h10M4 18h6M18 14l3 3-3 3" },
+];
+
+export function Shell() {
+  const [open, setOpen] = useState(false);
+  const location = useLocation();
+  // Close the phone menu after navigating.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on route change
+  useEffect(() => setOpen(false), [location.pathname]);
+
+  return (
+    <div className={`shell ${open ? "nav-open" : ""}`}>
+      <aside className="sidebar">
+        <div className="sidebar-top">
+          <Link to="/data" className="brand">
+            <Logo /> caretflow
+          </Link>
+          <button type="button" className="nav-toggle" aria-label="Menu" aria-expanded={open} onClick={() => setOpen((o) => !o)}>
+            <svg viewBox="0 0 24 24" aria-hidden="true">
+              <path
+                d={open ? "M6 6l12 12M18 6L6 18" : "M4 7h16M4 12h16M4 17h16"}
+                stroke="currentColor"
+                strokeWidth="2"
+                strokeLinecap="round"
+              />
+            </svg>
+          </button>
+        </div>
+        <nav className="nav" aria-label="Main">
+          {nav.map((n) => (
+            <NavLink key={n.to} to={n.to} className={({ isActive }) => `nav-link ${isActive ? "nav-link-active" : ""}`}>
+              <svg viewBox="0 0 24 24" aria-hidden="true" className="nav-icon">
+                <path d={n.icon} fill="none" stroke="currentColor" strokeWidth="1.7" strokeLinecap="round" strokeLinejoin="round" />
+              </svg>
+              {n.label}
+            </NavLink>
+          ))}
+          <Link to="/train" className="btn btn-primary nav-cta">
+            New training
+          </Link>
+        </nav>
+        <div className="sidebar-bottom">
+          <HealthIndicator />
+          <UserMenu />
+        </div>
+      </aside>
+      <main className="content">
+        <Outlet />
+      </main>
+    </div>
+  );
+}
+
+function UserMenu() {
+  const { user, signOut } = useAuth();
+  const [open, setOpen] = useState(false);
+  if (!user) return null;
+  return (
+    <div className="user-menu">
+      <button type="button" className="user-button" aria-expanded={open} onClick={() => setOpen((o) => !o)}>
+        <span className="avatar" aria-hidden="true">
+          {user.username.slice(0, 1).toUpperCase()}
+        </span>
+        <span className="user-name">{user.username}</span>
+        <span className="muted small">{user.role}</span>
+      </button>
+      {open ? (
+        <div className="menu" role="menu">
+          <a className="menu-item" role="menuitem" href="/api/openapi.json" target="_blank" rel="noreferrer">
+            API reference (OpenAPI)
+          </a>
+          <a className="menu-item" role="menuitem" href="/mlflow/" target="_blank" rel="noreferrer">
+            MLflow UI
+          </a>
+          <button type="button" className="menu-item" role="menuitem" onClick={() => void signOut()}>
+            Sign out
+          </button>
+        </div>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,96 @@
+import type { BatchPredictRequest, Job, TrainRequest } from "@caretflow/contracts";
+import { useMemo, useState } from "react";
+import { Link } from "react-router-dom";
+import { useNow, useResource } from "../../api/context.tsx";
+import { elapsedMs, formatDuration, formatRelative } from "../../lib/format.ts";
+import { matchesFilter } from "../../lib/sort.ts";
+import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
+import { Card, PageHeader, StatusBadge } from "../../ui/layout.tsx";
+import { DataTable } from "../../ui/table.tsx";
+
+export function describeJob(job: Job): string {
+  const r = job.request as TrainRequest & BatchPredictRequest;
+  return job.kind === "train" ? `${r.task} on ${r.dataset} → ${r.target}` : `${r.model} on ${r.dataset}`;
+}
+
+export function JobsPage() {
+  const jobs = useResource((api) => api.listJobs(), "jobs");
+  const [filter, setFilter] = useState("");
+  const now = useNow(true, 5000);
+  const rows = useMemo(
+    () => (jobs.data ?? []).filter((j) => matchesFilter(filter, [describeJob(j), j.status, j.kind, j.id])),
+    [jobs.data, filter],
+  );
+
+  return (
+    <div className="page">
+      <PageHeader
+        title="Jobs"
+        subtitle="Training and batch prediction jobs, newest first."
+        actions={
+          <button type="button" className="btn" onClick={jobs.reload}>
+            Refresh
+          </button>
+        }
+      />
+      {jobs.error ? <ErrorBox error={jobs.error} onRetry={jobs.reload} /> : null}
+      {!jobs.data ? (
+        <Skeleton lines={5} />
+      ) : jobs.data.length === 0 ? (
+        <EmptyState
+          title="No jobs yet"
+          action={
+            <Link className="btn btn-primary" to="/train">
+              Train a model
+            </Link>
+          }
+        >
+          Jobs appear here when you train a model or score a dataset.
+        </EmptyState>
+      ) : (
+        <Card
+          actions={
+            <input
+              className="filter-input"
+              type="search"
+              placeholder="Filter"
+              aria-label="Filter jobs"
+              value={filter}
+              onChange={(e) => setFilter(e.target.value)}
+            />
+          }
+        >
+          <DataTable
+            rows={rows}
+            rowKey={(j) => j.id}
+            initialSort={{ key: "created", dir: "desc" }}
+            testId="jobs-table"
+            columns={[
+              {
+                key: "what",
+                header: "Job",
+                sortValue: describeJob,
+                render: (j) => (
+                  <Link to={`/jobs/${encodeURIComponent(j.id)}`} className="strong-link">
+                    {describeJob(j)}
+                  </Link>
+                ),
+              },
+              { key: "kind", header: "Kind", sortValue: (j) => j.kind, render: (j) => j.kind },
+              { key: "status", header: "Status", sortValue: (j) => j.status, render: (j) => <StatusBadge status={j.status} /> },
+              { key: "best", header: "Best model", render: (j) => (j.result?.kind === "train" ? j.result.best_model_name : "") },
+              { key: "created", header: "Started", sortValue: (j) => j.createdAt, render: (j) => formatRelative(j.createdAt, now) },
+              {
+                key: "dur",
+                header: "Duration",
+                align: "right",
+                sortValue: (j) => elapsedMs(j.startedAt, j.finishedAt, now),
+                render: (j) => formatDuration(elapsedMs(j.startedAt, j.finishedAt, now)),
+              },
+            ]}
+          />
+        </Card>
+      )}
+    </div>
+  );
+}

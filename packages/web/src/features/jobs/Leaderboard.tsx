@@ -1,0 +1,107 @@
+import type { LeaderboardRow, Task } from "@caretflow/contracts";
+import { Link } from "react-router-dom";
+import { Bar, BarChart, Cell, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { formatMetric } from "../../lib/format.ts";
+import { bestRow, lowerIsBetter, taskMetrics } from "../../lib/pycaret.ts";
+import { type Column, DataTable } from "../../ui/table.tsx";
+import { metricBars, metricColumns } from "./leaderboard.helpers.ts";
+
+/** The comparison table: one row per model, sortable, the best one highlighted. */
+export function LeaderboardTable({
+  rows,
+  task,
+  sortMetric,
+  runLink,
+  empty,
+}: {
+  rows: readonly LeaderboardRow[];
+  task: Task | null;
+  sortMetric: string;
+  runLink?: (runId: string) => string;
+  empty?: string;
+}) {
+  const metrics = metricColumns(rows, task ? [...taskMetrics(task), "TT (Sec)"] : []);
+  const best = bestRow(rows, sortMetric);
+  const columns: Column<LeaderboardRow>[] = [
+    { key: "rank", header: "#", align: "right", sortValue: (r) => r.rank ?? null, render: (r) => r.rank ?? "" },
+    {
+      key: "model",
+      header: "Model",
+      sortValue: (r) => r.model_name,
+      render: (r) => (
+        <span className="model-cell">
+          {runLink && r.mlflow_run_id ? <Link to={runLink(r.mlflow_run_id)}>{r.model_name}</Link> : r.model_name}{" "}
+          <span className="muted mono small">{r.model_id}</span>
+          {r === best ? <span className="best-tag">best</span> : null}
+        </span>
+      ),
+    },
+    ...metrics.map(
+      (m): Column<LeaderboardRow> => ({
+        key: `m:${m}`,
+        header: m === sortMetric ? <strong>{m}</strong> : m,
+        align: "right",
+        firstDir: lowerIsBetter(m) ? "asc" : "desc",
+        sortValue: (r) => r.metrics[m] ?? null,
+        render: (r) => formatMetric(r.metrics[m]),
+      }),
+    ),
+  ];
+  if (!metrics.includes("TT (Sec)"))
+    columns.push({
+      key: "fit",
+      header: "Fit (s)",
+      align: "right",
+      sortValue: (r) => r.fit_seconds,
+      render: (r) => r.fit_seconds.toFixed(2),
+    });
+
+  return (
+    <DataTable
+      rows={rows}
+      columns={columns}
+      rowKey={(r) => r.model_id}
+      rowClassName={(r) => (r === best ? "row-best" : undefined)}
+      empty={empty ?? "No models finished yet."}
+      testId="leaderboard"
+      caption="Leaderboard"
+    />
+  );
+}
+
+/** One bar per model for the ranking metric; the best bar in the accent colour. */
+export function MetricChart({ rows, metric }: { rows: readonly LeaderboardRow[]; metric: string }) {
+  const bars = metricBars(rows, metric);
+  if (bars.length === 0) return null;
+  const best = bestRow(rows, metric);
+  const height = Math.max(120, bars.length * 30 + 30);
+  return (
+    <div role="img" aria-label={`${metric} per model`} data-testid="metric-chart">
+      <ResponsiveContainer width="100%" height={height}>
+        <BarChart data={bars} layout="vertical" margin={{ top: 4, right: 24, bottom: 4, left: 8 }}>
+          <XAxis
+            type="number"
+            tick={{ fontSize: 11, fill: "var(--muted)" }}
+            domain={[(min: number) => Math.min(0, min), "auto"]}
+            tickLine={false}
+            axisLine={false}
+          />
+          <YAxis
+            type="category"
+            dataKey="model"
+            width={150}
+            tick={{ fontSize: 12, fill: "var(--text)" }}
+            tickLine={false}
+            axisLine={false}
+          />
+          <Tooltip cursor={{ fill: "var(--accent-soft)" }} formatter={(v) => [formatMetric(Number(v)), metric]} />
+          <Bar dataKey="value" radius={[0, 3, 3, 0]} isAnimationActive={false} barSize={18}>
+            {bars.map((b) => (
+              <Cell key={b.id} fill={b.id === best?.model_id ? "var(--accent)" : "var(--bar-muted)"} />
+            ))}
+          </Bar>
+        </BarChart>
+      </ResponsiveContainer>
+    </div>
+  );
+}

@@ -1,0 +1,136 @@
+import type { EngineEvent, ErrorInfo, JobEvent, JobResult, JobStatus, LeaderboardRow, Stage } from "@caretflow/contracts";
+
+/** What the job page shows, folded from the job's event stream. */
+export interface JobView {
+  /** Highest `seq` applied; events at or below it are replays and are ignored. */
+  lastSeq: number;
+  status: JobStatus | null;
+  stage: Stage | null;
+  stageMessage: string | null;
+  progress: { done: number; total: number; message: string | null } | null;
+  /** In arrival order, one row per model id. */
+  leaderboard: LeaderboardRow[];
+  /** When the engine started (its `started` event, else the first `running` status). */
+  startedAt: string | null;
+  finishedAt: string | null;
+  result: JobResult | null;
+  error: ErrorInfo | null;
+  warnings: string[];
+  /** The last log lines, newest last. */
+  logs: { level: string; message: string; ts: string }[];
+  runs: { role: "parent" | "child" | "final"; runId: string; name: string }[];
+  versions: Record<string, string> | null;
+}
+
+export const emptyJobView: JobView = {
+  lastSeq: 0,
+  status: null,
+  stage: null,
+  stageMessage: null,
+  progress: null,
+  leaderboard: [],
+  startedAt: null,
+  finishedAt: null,
+  result: null,
+  error: null,
+  warnings: [],
+  logs: [],
+  runs: [],
+  versions: null,
+};
+
+const MAX_LOGS = 50;
+
+export function isTerminal(status: JobStatus | null | undefined): boolean {
+  return status === "succeeded" || status === "failed" || status === "cancelled";
+}
+
+/**
+ * Applies one server event. Pure and idempotent per `seq`, so a replay after a reconnect
+ * (the server resends from Last-Event-ID, a page opened mid-job gets everything so far) never doubles a row.
+ */
+export function reduceJobEvent(view: JobView, event: JobEvent): JobView {
+  if (event.seq <= view.lastSeq) return view;
+  const next: JobView = { ...view, lastSeq: event.seq };
+  switch (event.type) {
+    case "status": {
+      next.status = event.status;
+      if (event.status === "running" && !next.startedAt) next.startedAt = event.ts;
+      if (isTerminal(event.status)) next.finishedAt = next.finishedAt ?? event.ts;
+      return next;
+    }
+    case "engine":
+      return applyEngineEvent(next, event.event, event.ts);
+    default: {
+      const never: never = event;
+      throw new Error(`unknown job event ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+export function reduceJobEvents(view: JobView, events: readonly JobEvent[]): JobView {
+  return events.reduce(reduceJobEvent, view);
+}
+
+function applyEngineEvent(view: JobView, e: EngineEvent, ts: string): JobView {
+  switch (e.type) {
+    case "started":
+      return { ...view, startedAt: view.startedAt ?? ts, versions: e.versions, status: view.status ?? "running" };
+    case "stage":
+      return { ...view, stage: e.stage, stageMessage: e.message };
+    case "progress":
+      return { ...view, progress: { done: e.done, total: e.total, message: e.message ?? null } };
+    case "leaderboard_row":
+      return { ...view, leaderboard: upsertRow(view.leaderboard, e.row) };
+    case "metric":
+    case "artifact":
+      return view;
+    case "run":
+      return { ...view, runs: [...view.runs.filter((r) => r.runId !== e.run_id), { role: e.role, runId: e.run_id, name: e.name }] };
+    case "log":
+      return { ...view, logs: [...view.logs, { level: e.level, message: e.message, ts: e.ts }].slice(-MAX_LOGS) };
+    case "warning":
+      return { ...view, warnings: [...view.warnings, e.message] };
+    case "error":
+      return { ...view, error: e.error };
+    case "finished": {
+      const leaderboard = e.result?.kind === "train" && e.result.leaderboard.length > 0 ? e.result.leaderboard : view.leaderboard;
+      return {
+        ...view,
+        result: e.result ?? view.result,
+        leaderboard,
+        finishedAt: view.finishedAt ?? ts,
+        // the server's own status event follows; until then the engine's word is the best we have
+        status: isTerminal(view.status) ? view.status : e.status,
+      };
+    }
+    default: {
+      const never: never = e;
+      throw new Error(`unknown engine event ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function upsertRow(rows: readonly LeaderboardRow[], row: LeaderboardRow): LeaderboardRow[] {
+  const i = rows.findIndex((r) => r.model_id === row.model_id);
+  if (i === -1) return [...rows, row];
+  const copy = rows.slice();
+  copy[i] = row;
+  return copy;
+}
+
+/** "Training model 3 of 5" style line for the progress header. */
+export function progressLabel(view: JobView): string {
+  if (view.progress && view.progress.total > 0) {
+    const { done, total, message } = view.progress;
+    return message ? `${message} (${done} of ${total})` : `${done} of ${total}`;
+  }
+  return view.stageMessage ?? "";
+}
+
+/** Fraction done for a progress bar, or null while the engine has not said how much there is. */
+export function progressFraction(view: JobView): number | null {
+  if (isTerminal(view.status)) return view.status === "succeeded" ? 1 : null;
+  if (!view.progress || view.progress.total <= 0) return null;
+  return Math.min(1, view.progress.done / view.progress.total);
+}

@@ -1,0 +1,299 @@
+import type { OnlinePredictResponse, RegisteredModel } from "@caretflow/contracts";
+import { ModelRef } from "@caretflow/contracts";
+import { type FormEvent, useEffect, useMemo, useState } from "react";
+import { Link, useSearchParams } from "react-router-dom";
+import type { ApiClient } from "../../api/client.ts";
+import { useApi, useResource } from "../../api/context.tsx";
+import { formatCell, formatNumber } from "../../lib/format.ts";
+import { EmptyState, ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
+import { Card, PageHeader, Tabs } from "../../ui/layout.tsx";
+import { PredictPanel, ProgressCard } from "../jobs/JobPage.tsx";
+import { isTerminal } from "../jobs/job.state.ts";
+import { useJobEvents } from "../jobs/useJobEvents.ts";
+import { parseDatasetRef } from "../runs/runs.helpers.ts";
+import { parseRowsJson, refOptions, resolveModelRef, resultColumns, rowsForPrediction } from "./models.helpers.ts";
+
+type Mode = "batch" | "online";
+
+export function PredictPage() {
+  const [params, setParams] = useSearchParams();
+  const models = useResource((api) => api.listModels(), "models");
+  const mode: Mode = params.get("mode") === "online" ? "online" : "batch";
+  const list = models.data ?? [];
+  const ref = params.get("model") ?? (list[0] ? (refOptions(list[0])[0]?.ref ?? "") : "");
+  const setParam = (k: string, v: string) => setParams((p) => ({ ...Object.fromEntries(p), [k]: v }), { replace: true });
+
+  return (
+    <div className="page">
+      <PageHeader
+        crumbs={<Link to="/models">Models</Link>}
+        title="Predict"
+        subtitle="Score a whole dataset in a job, or send a few rows and get answers right away."
+      />
+      {models.error ? <ErrorBox error={models.error} onRetry={models.reload} /> : null}
+      {!models.data && !models.error ? <Skeleton lines={4} /> : null}
+      {models.data && list.length === 0 ? (
+        <EmptyState
+          title="No registered models yet"
+          action={
+            <Link className="btn btn-primary" to="/experiments">
+              Go to experiments
+            </Link>
+          }
+        >
+          Register a model from a finished training first.
+        </EmptyState>
+      ) : null}
+      {list.length > 0 ? (
+        <>
+          <Card title="Model">
+            <ModelPicker models={list} value={ref} onChange={(r) => setParam("model", r)} />
+          </Card>
+          <Tabs<Mode>
+            tabs={[
+              { key: "batch", label: "Batch: a dataset" },
+              { key: "online", label: "Online: JSON rows" },
+            ]}
+            active={mode}
+            onChange={(m) => setParam("mode", m)}
+          />
+          {mode === "batch" ? <BatchPredict modelRef={ref} /> : <OnlinePredict key={ref} modelRef={ref} models={list} />}
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+function ModelPicker({ models, value, onChange }: { models: RegisteredModel[]; value: string; onChange: (ref: string) => void }) {
+  const current = resolveModelRef(models, value);
+  const name = current?.name ?? models.find((m) => value.startsWith(m.name))?.name ?? models[0]?.name ?? "";
+  const model = models.find((m) => m.name === name);
+  return (
+    <div className="form-row">
+      <label className="field">
+        <span className="field-label">Registered model</span>
+        <select
+          name="modelName"
+          value={name}
+          onChange={(e) => {
+            const m = models.find((x) => x.name === e.target.value);
+            if (m) onChange(refOptions(m)[0]?.ref ?? m.name);
+          }}
+        >
+          {models.map((m) => (
+            <option key={m.name} value={m.name}>
+              {m.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="field">
+        <span className="field-label">Alias or version</span>
+        <select name="modelRef" value={value} onChange={(e) => onChange(e.target.value)}>
+          {(model ? refOptions(model) : []).map((o) => (
+            <option key={o.ref} value={o.ref}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <div className="field">
+        <span className="field-label">Reference</span>
+        <code className="ref-code" data-testid="model-ref">
+          {value}
+        </code>
+        {current?.modelName ? <span className="muted small">{current.modelName}</span> : null}
+      </div>
+    </div>
+  );
+}
+
+function BatchPredict({ modelRef }: { modelRef: string }) {
+  const api = useApi();
+  const datasets = useResource((a) => a.listDatasets(), "datasets");
+  const [dataset, setDataset] = useState("");
+  const [output, setOutput] = useState("");
+  const [jobId, setJobId] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const chosen = dataset || datasets.data?.[0]?.name || "";
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const ref = ModelRef.safeParse(modelRef);
+    if (!ref.success) return setError(new Error(`Choose a model alias or version (${ref.error.issues[0]?.message}).`));
+    setBusy(true);
+    setError(null);
+    try {
+      const job = await api.startPredict({ model: ref.data, dataset: chosen, ...(output.trim() ? { output: output.trim() } : {}) });
+      setJobId(job.id);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <>
+      <Card title="Score a dataset">
+        <form className="inline-form" onSubmit={submit} data-testid="batch-form">
+          <label className="field">
+            <span className="field-label">Dataset (latest version)</span>
+            <select name="dataset" value={chosen} onChange={(e) => setDataset(e.target.value)}>
+              {(datasets.data ?? []).map((d) => (
+                <option key={d.name} value={d.name}>
+                  {d.name} · {formatNumber(d.rowCount)} rows
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span className="field-label">Output dataset (optional)</span>
+            <input
+              name="output"
+              value={output}
+              onChange={(e) => setOutput(e.target.value)}
+              placeholder={chosen ? `${chosen}-predictions` : ""}
+            />
+          </label>
+          <button type="submit" className="btn btn-primary" disabled={busy || !chosen} data-testid="start-batch">
+            {busy ? <Spinner label="Starting" /> : null} Run batch prediction
+          </button>
+        </form>
+        {error ? <ErrorBox error={error} title="The prediction did not start" /> : null}
+      </Card>
+      {jobId ? <InlineJob key={jobId} jobId={jobId} /> : null}
+    </>
+  );
+}
+
+/** A batch job followed in place: progress, then the output dataset and its CSV. */
+function InlineJob({ jobId }: { jobId: string }) {
+  const job = useResource((a) => a.getJob(jobId), `job:${jobId}`);
+  const { view, stream } = useJobEvents(jobId);
+  const terminal = isTerminal(view.status);
+  const { reload } = job;
+  useEffect(() => {
+    if (terminal) reload();
+  }, [terminal, reload]);
+  if (!job.data) return <Skeleton lines={2} />;
+  const status = view.status ?? job.data.status;
+  const error = view.error ?? job.data.error;
+  return (
+    <div data-testid="batch-job">
+      <ProgressCard view={view} status={status} elapsed={null} stream={stream} />
+      {status === "failed" ? (
+        <ErrorBox error={{ message: error?.message ?? "The prediction job failed.", hint: error?.hint }} title="Prediction failed" />
+      ) : null}
+      <PredictPanel job={job.data} status={status} />
+      <p className="small">
+        <Link to={`/jobs/${encodeURIComponent(jobId)}`}>Open the job page</Link>
+      </p>
+    </div>
+  );
+}
+
+/** Finds the training dataset of a model version (its run, or the run's parent) for example rows. */
+async function exampleRows(api: ApiClient, models: RegisteredModel[], ref: string): Promise<string> {
+  const version = resolveModelRef(models, ref);
+  if (!version?.runId) return "[\n  {}\n]";
+  let run = await api.getRun(version.runId);
+  if ((!run.dataset || !run.target) && run.parentRunId) run = await api.getRun(run.parentRunId);
+  const ds = parseDatasetRef(run.dataset);
+  if (!ds) return "[\n  {}\n]";
+  const detail = ds.version ? null : await api.getDataset(ds.name);
+  const page = await api.preview(ds.name, ds.version ?? detail?.latestVersion ?? 1, 0, 3);
+  return JSON.stringify(rowsForPrediction(page, run.target, 3), null, 2);
+}
+
+function OnlinePredict({ modelRef, models }: { modelRef: string; models: RegisteredModel[] }) {
+  const api = useApi();
+  const example = useResource((a) => exampleRows(a, models, modelRef), `example:${modelRef}`);
+  const [text, setText] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<{ rows: Record<string, unknown>[]; res: OnlinePredictResponse } | null>(null);
+  const value = text ?? example.data ?? "";
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const parsed = parseRowsJson(value);
+    if (!parsed.ok) return setError(new Error(parsed.error));
+    const ref = ModelRef.safeParse(modelRef);
+    if (!ref.success) return setError(new Error("Choose a model alias or version."));
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await api.predict({ model: ref.data, rows: parsed.rows });
+      setResult({ rows: parsed.rows, res });
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const merged = useMemo(() => result?.rows.map((r, i) => ({ ...r, ...(result.res.predictions[i] ?? {}) })) ?? [], [result]);
+  const cols = resultColumns(merged);
+  const predCols = new Set(["prediction_label", "prediction_score"]);
+  return (
+    <Card title="Rows to score">
+      <form onSubmit={submit} data-testid="online-form">
+        <p className="muted small">
+          A JSON list of rows (column name → value). Prefilled with rows of the training data, without the target.
+        </p>
+        {example.loading && text === null ? (
+          <Skeleton lines={6} />
+        ) : (
+          <textarea
+            className="json-input"
+            name="rows"
+            rows={12}
+            spellCheck={false}
+            value={value}
+            onChange={(e) => setText(e.target.value)}
+          />
+        )}
+        <div className="button-row">
+          <button type="submit" className="btn btn-primary" disabled={busy} data-testid="online-predict">
+            {busy ? <Spinner label="Predicting" /> : null} Predict
+          </button>
+          {result ? (
+            <span className="muted small">
+              {result.res.model.name} v{result.res.model.version} answered in {formatNumber(result.res.elapsedMs, 0)} ms
+            </span>
+          ) : null}
+        </div>
+      </form>
+      {error ? <ErrorBox error={error} title="Prediction failed" /> : null}
+      {result ? (
+        <div className="table-wrap">
+          <table className="table table-compact" data-testid="online-result">
+            <thead>
+              <tr>
+                {cols.map((c) => (
+                  <th key={c} className={predCols.has(c) ? "col-pred" : ""}>
+                    {c}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {merged.map((r, i) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity beyond their order
+                <tr key={i}>
+                  {cols.map((c) => (
+                    <td key={c} className={predCols.has(c) ? "col-pred" : ""}>
+                      {formatCell((r as Record<string, unknown>)[c])}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </Card>
+  );
+}
