@@ -1,0 +1,28 @@
+export { checkAlias, checkArtifactPath, checkModelName, checkRunId, checkVersion } from "./ids.validate.ts";
+export { collectPages, filterQuote, MlflowClient, type MlflowClientOptions, type Page, type SearchRunsQuery } from "./mlflow.client.ts";
+export { mlflowHttpError, mlflowUnavailable } from "./mlflow.errors.ts";
+export { type LogLevel, type MlflowStatus, MlflowSupervisor, type MlflowSupervisorOptions } from "./mlflow.supervisor.ts";
+export type {
+  MlflowExperiment,
+  MlflowFileInfo,
+  MlflowLoggedModel,
+  MlflowModelVersion,
+  MlflowRegisteredModel,
+  MlflowRun,
+  MlflowRunStatus,
+} from "./mlflow.types.ts";
+export { freePort } from "./process-group.ts";
+export {
+  deleteAlias,
+  getModel,
+  listModels,
+  type ModelSource,
+  modelSourceOf,
+  parseModelRef,
+  type ResolvedModel,
+  registerModel,
+  resolveModelRef,
+  setAlias,
+} from "./registry.service.ts";
+export { getRunDetail, listArtifactsRecursive, listTrainingRuns, toRunSummary } from "./runs.service.ts";
+export { TAG } from "./tags.ts";
