@@ -1,4 +1,4 @@
-import { open, rm, stat } from "node:fs/promises";
+import { open, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type CaretflowError, type ColumnSchema, type SourceFormat, userError } from "@caretflow/contracts";
 import type { DuckDBConnection } from "@duckdb/node-api";
@@ -52,10 +52,12 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
           described = await describeQuery(conn, `SELECT * FROM ${source}`);
         }
       }
+      // DuckDB renames a key that differs from another only in case ("A" -> "A_1"); check the keys as written.
+      if (format === "json" || format === "ndjson") checkColumnNames(await jsonKeys(conn, format, readPath), "The JSON data");
     } catch (error) {
       throw await explainReadFailure(error, path, format);
     }
-    if (format === "json" || format === "ndjson" || format === "parquet") checkColumnNames(described.map((c) => c.name));
+    if (format === "parquet") checkColumnNames(described.map((c) => c.name));
 
     // Mixed JSON values (a number here, a string there) come back as DuckDB's JSON type; store them as text.
     const select = described
@@ -92,6 +94,14 @@ export function delimiterOf(format: "csv" | "tsv"): string {
 }
 
 /**
+ * The CSV dialect, fixed rather than sniffed: the sniffer may otherwise take a later line as the header
+ * (skipping the lines above it) or treat lines starting with '#' as comments, silently dropping rows.
+ */
+function csvDialect(format: "csv" | "tsv"): string {
+  return `header = true, delim = ${sqlString(delimiterOf(format))}, quote = '"', escape = '"', skip = 0, comment = '', encoding = 'utf-8'`;
+}
+
+/**
  * The DuckDB table function that reads a file of the given format, with explicit options. Pure.
  * `textColumns` (CSV/TSV) are read as VARCHAR whatever the type sniffer thinks.
  */
@@ -103,7 +113,7 @@ export function sourceSql(format: Exclude<SourceFormat, "xlsx">, path: string, t
       const types = textColumns.length > 0 ? `, types = {${textColumns.map((c) => `${sqlString(c)}: 'VARCHAR'`).join(", ")}}` : "";
       // strict_mode + no null padding: a row with too many or too few fields is an error, never silently repaired.
       // sample_size=-1: infer types from every row, so a late non-numeric value makes the column text instead of failing.
-      return `read_csv(${p}, header = true, delim = ${sqlString(delimiterOf(format))}, quote = '"', escape = '"', strict_mode = true, null_padding = false, sample_size = -1, encoding = 'utf-8'${types})`;
+      return `read_csv(${p}, ${csvDialect(format)}, strict_mode = true, null_padding = false, sample_size = -1${types})`;
     }
     case "parquet":
       return `read_parquet(${p})`;
@@ -131,10 +141,18 @@ async function booleansToKeepAsText(
 ): Promise<string[]> {
   const booleans = described.filter((c) => c.type === "BOOLEAN").map((c) => c.name);
   if (booleans.length === 0) return [];
-  const raw = `read_csv(${sqlString(path)}, header = true, delim = ${sqlString(delimiterOf(format))}, quote = '"', escape = '"', all_varchar = true)`;
+  const raw = `read_csv(${sqlString(path)}, ${csvDialect(format)}, all_varchar = true)`;
   const checks = booleans.map((c) => `bool_and(lower(trim(${sqlIdent(c)})) IN ('true', 'false'))`).join(", ");
   const row = (await conn.runAndReadAll(`SELECT ${checks} FROM ${raw}`)).getRowsJS()[0] ?? [];
   return booleans.filter((_c, i) => row[i] === false);
+}
+
+async function jsonKeys(conn: DuckDBConnection, format: "json" | "ndjson", path: string): Promise<string[]> {
+  const layout = format === "json" ? "array" : "newline_delimited";
+  const reader = await conn.runAndReadAll(
+    `SELECT DISTINCT unnest(json_keys(json)) FROM read_json_objects(${sqlString(path)}, format = '${layout}')`,
+  );
+  return reader.getRowsJS().map((r) => String(r[0]));
 }
 
 function noRows(format: SourceFormat): CaretflowError {
@@ -292,6 +310,17 @@ async function explainReadFailure(error: unknown, path: string, format: SourceFo
   const scan = await scanCsvFile(path, format === "tsv" ? "\t" : ",");
   if (scan.invalidUtf8) return notUtf8Error(scan.invalidUtf8);
   if (format === "json" || format === "ndjson") {
+    const small = await smallJson(path);
+    if (Array.isArray(small) && small.length === 0) return noRows(format);
+    const first = Array.isArray(small) ? small.find((x) => x === null || typeof x !== "object" || Array.isArray(x)) : undefined;
+    if (first !== undefined) {
+      return userError(
+        "invalid_json",
+        `The JSON array holds ${JSON.stringify(first)?.slice(0, 40)} where caretflow expects an object (one object per row)`,
+        'Write each row as an object with the column names as keys, like [{"a": 1}, {"a": 2}].',
+        422,
+      );
+    }
     const shape =
       format === "json"
         ? 'A .json file must hold one array of objects, like [{"a": 1}, {"a": 2}]; for one object per line name the file .ndjson or .jsonl.'
@@ -326,6 +355,16 @@ async function explainReadFailure(error: unknown, path: string, format: SourceFo
       : "caretflow reads tab-separated UTF-8 text with a header row. Save the file in that form and import again.",
     422,
   );
+}
+
+/** The parsed content of a JSON file of at most 64 KiB, or undefined; lets tiny files get a precise message. */
+async function smallJson(path: string): Promise<unknown> {
+  try {
+    if ((await stat(path)).size > 64 * 1024) return undefined;
+    return JSON.parse(await readFile(path, "utf8"));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Name the first invalid byte and what it would mean in Latin-1 / Windows-1252, the usual culprits. */
