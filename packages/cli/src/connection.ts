@@ -48,7 +48,7 @@ export async function resolveConnection(env: Record<string, string | undefined>,
 
 /** How to get a working token, said the same way wherever one is missing or rejected. */
 export function tokenHint(): string {
-  return "run `caretflow up` to write a fresh token to <home>/cli.json, or create an API token in the web UI and set CARETFLOW_TOKEN";
+  return "restart `caretflow up` (it writes a valid token to <home>/cli.json; use the same --home here), or create an API token in the web UI and set CARETFLOW_TOKEN";
 }
 
 async function readCliFile(file: string, optional: boolean): Promise<z.infer<typeof CliFile> | null> {

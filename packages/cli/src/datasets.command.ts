@@ -7,6 +7,7 @@ import { z } from "zod";
 import { apiPath } from "./client.ts";
 import { action, type CommonOptions, type ExitState, intArg, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
+import { checkOutFile, downloadCsv } from "./download.ts";
 import { formatBytes, formatFields, formatTable, formatTime, formatValue } from "./table.ts";
 
 const DatasetList = z.object({ datasets: z.array(DatasetSummary) });
@@ -70,6 +71,28 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
                 formatTime(d.updatedAt),
               ]),
             ),
+      );
+      return undefined;
+    }),
+  );
+
+  withCommon(
+    datasets
+      .command("download")
+      .description("download a dataset version as CSV")
+      .argument("<name>", "dataset name")
+      .requiredOption("--out <file>", "file to write")
+      .option("--version <n>", "version (default: the latest)", intArg("--version", 1)),
+  ).action(
+    action<CommonOptions & { out: string; version?: number }>(ctx, exit, async (env, opts, [name]) => {
+      const file = await checkOutFile(env.ctx.cwd, opts.out);
+      const client = await env.client();
+      const version =
+        opts.version ?? (await client.json("get", apiPath("/api/datasets/{name}", { name: name! }), DatasetDetail)).latestVersion;
+      const bytes = await downloadCsv(client, name!, version, file);
+      env.out.result(
+        { dataset: name, version, out: file, bytes },
+        () => `saved ${name} version ${version} to ${file} (${formatBytes(bytes)})`,
       );
       return undefined;
     }),

@@ -1,14 +1,12 @@
-import { createWriteStream } from "node:fs";
-import { readFile, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { BatchPredictRequest, Job, OnlinePredictRequest, OnlinePredictResponse, userError } from "@caretflow/contracts";
 import type { Command } from "commander";
 import type { ApiClient } from "./client.ts";
 import { apiPath } from "./client.ts";
 import { action, type CommandEnv, type CommonOptions, EXIT, type ExitState, intArg, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
+import { checkOutFile, downloadCsv } from "./download.ts";
 import { followWithView, formatJobError } from "./follow.ts";
 import { formatTable, formatValue } from "./table.ts";
 import { exitCodeOf } from "./train.command.ts";
@@ -81,12 +79,7 @@ async function predictBatch(env: CommandEnv, client: ApiClient, opts: PredictOpt
   const job = followed.job;
   const result = job.result?.kind === "predict" ? job.result : null;
   if (job.status === "succeeded" && job.outputDataset && outFile) {
-    const res = await client.raw(
-      "get",
-      apiPath("/api/datasets/{name}/versions/{version}/download", { name: job.outputDataset.name, version: job.outputDataset.version }),
-      { headers: { accept: "text/csv" } },
-    );
-    await writeAtomically(outFile, res);
+    await downloadCsv(client, job.outputDataset.name, job.outputDataset.version, outFile);
   }
   const doc = {
     jobId: job.id,
@@ -106,7 +99,10 @@ async function predictBatch(env: CommandEnv, client: ApiClient, opts: PredictOpt
         (result ? ` (${result.rows} rows; prediction columns: ${result.prediction_columns.join(", ")})` : ""),
     ];
     if (doc.out) lines.push(`saved CSV to ${doc.out}`);
-    else lines.push(`download it: caretflow predict ... --out FILE, or see \`caretflow datasets show ${job.outputDataset.name}\``);
+    else
+      lines.push(
+        `download it: caretflow datasets download ${job.outputDataset.name} --version ${job.outputDataset.version} --out FILE.csv`,
+      );
     return lines.join("\n");
   });
   if (job.error) env.out.note(formatJobError(job.error));
@@ -143,28 +139,4 @@ async function predictOnline(env: CommandEnv, client: ApiClient, model: string, 
     ].join("\n"),
   );
   return EXIT.ok;
-}
-
-/** Fail before starting a job when the output file could not be written anyway. */
-async function checkOutFile(cwd: string, out: string): Promise<string> {
-  const file = resolve(cwd, out);
-  const dir = await stat(dirname(file)).catch(() => null);
-  if (!dir?.isDirectory())
-    throw userError("out_dir_missing", `the folder of --out '${out}' does not exist`, `create ${dirname(file)} first`);
-  const existing = await stat(file).catch(() => null);
-  if (existing?.isDirectory()) throw userError("out_is_dir", `--out '${out}' is a folder`, "give a file name, e.g. predictions.csv");
-  return file;
-}
-
-/** Stream the body to a temporary file beside the target, then rename, so a failed download leaves no half file. */
-async function writeAtomically(file: string, res: Response): Promise<void> {
-  if (!res.body) throw userError("empty_download", "the server sent no CSV body", "try again; see the log of `caretflow up`");
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.part`);
-  try {
-    await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream), createWriteStream(tmp));
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }

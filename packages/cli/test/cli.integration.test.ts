@@ -139,6 +139,12 @@ describe.skipIf(!serverLanded)("caretflow CLI against a real server", () => {
     expect(show.stdout).toContain("schema of version 1:");
     expect(show.stdout).toMatch(/Purchase\s+string/);
     expect(show.stdout).toContain("first 3 of 1070 rows:");
+
+    const out = join(work, "juice-copy.csv");
+    const dl = await cf(["datasets", "download", "juice", "--out", out, "--json"]);
+    expect(dl.code, dl.stderr).toBe(0);
+    expect(onlyJson(dl)).toMatchObject({ dataset: "juice", version: 1, out });
+    expect((await readFile(out, "utf8")).trim().split(/\r?\n/)).toHaveLength(1071);
   });
 
   it("reports a missing dataset with the server's message and hint, exit 1", async () => {
