@@ -1,0 +1,16 @@
+"""What a running job carries: its event writer, its open MLflow runs, its cancel token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .cancel import CancelToken
+from .events import EventWriter
+from .tracking import RunRegistry
+
+
+@dataclass
+class JobContext:
+    events: EventWriter
+    cancel: CancelToken
+    runs: RunRegistry = field(default_factory=RunRegistry)

@@ -1,0 +1,135 @@
+"""The one scoring function used by batch predict jobs and by the online `serve` process, so both
+give identical answers for identical rows.
+
+Semantics follow PyCaret's predict_model: ``prediction_label`` is the pipeline's prediction in the
+original label space; for classifiers with ``predict_proba``, ``prediction_score`` is the
+probability of the predicted class rounded to 4 decimals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import user_error
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+LABEL = "prediction_label"
+SCORE = "prediction_score"
+SCORE_DECIMALS = 4
+
+_FLOAT_TYPES = {"double", "float"}
+_INT_TYPES = {"long", "integer"}
+
+
+@dataclass
+class LoadedModel:
+    pipeline: Any
+    task: str
+    target: str | None
+    columns: list[tuple[str, str]]
+    model_uri: str
+    sha256: str
+    run_id: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "model_uri": self.model_uri,
+            "run_id": self.run_id,
+            "sha256": self.sha256,
+            "task": self.task,
+            "target": self.target,
+            "model_name": self.meta.get("caretflow_model_name"),
+            "features": [{"name": n, "type": t} for n, t in self.columns],
+            "prediction_columns": prediction_columns(self),
+        }
+
+
+def load_model(client: Any, model_uri: str, expected_sha256: str | None) -> LoadedModel:
+    from .model_store import download_verified, load_sklearn, read_model_meta
+
+    local, sha, location = download_verified(client, model_uri, expected_sha256)
+    meta, columns = read_model_meta(Path(local))
+    pipeline = load_sklearn(Path(local))
+    task = str(meta.get("caretflow_task") or ("classification" if hasattr(pipeline, "classes_") else "regression"))
+    return LoadedModel(pipeline, task, meta.get("caretflow_target"), columns, model_uri, sha, location.run_id, meta)
+
+
+def prediction_columns(model: LoadedModel) -> list[str]:
+    if model.task == "classification" and _has_proba(model.pipeline):
+        return [LABEL, SCORE]
+    return [LABEL]
+
+
+def _has_proba(pipeline: Any) -> bool:
+    try:
+        return callable(getattr(pipeline, "predict_proba", None))
+    except AttributeError:  # PyCaret's Pipeline raises from __getattr__ when the estimator lacks it
+        return False
+
+
+def prepare_features(model: LoadedModel, df: pd.DataFrame) -> pd.DataFrame:
+    """The model's input columns, in signature order and types; a user error names missing columns."""
+    import pandas as pd
+
+    names = [n for n, _ in model.columns]
+    missing = [n for n in names if n not in df.columns]
+    if missing:
+        raise user_error(
+            "MissingFeatureColumns",
+            f"The input lacks {len(missing)} column(s) the model needs: {', '.join(missing)}.",
+            f"Add the columns {', '.join(missing)} to every row (null where unknown).",
+        )
+    out = pd.DataFrame(index=df.index)
+    for name, mtype in model.columns:
+        col = df[name]
+        try:
+            if mtype in _FLOAT_TYPES:
+                col = pd.to_numeric(col, errors="raise").astype("float64" if mtype == "double" else "float32")
+            elif mtype in _INT_TYPES:
+                num = pd.to_numeric(col, errors="raise")
+                integral = num.notna().all() and (num.dropna() % 1 == 0).all()
+                col = num.astype("int64" if mtype == "long" else "int32") if integral else num.astype("float64")
+            elif mtype == "boolean":
+                col = col.astype("boolean") if col.isna().any() else col.astype(bool)
+            elif mtype == "string":
+                col = col.astype(object).where(col.notna(), None)
+                col = col.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+        except (ValueError, TypeError) as exc:
+            raise user_error(
+                "BadFeatureValue",
+                f"Column '{name}' must hold {mtype} values: {exc}",
+                f"Send {mtype} values (or null) in column '{name}'.",
+            ) from exc
+        out[name] = col
+    return out
+
+
+def score_frame(model: LoadedModel, df: pd.DataFrame) -> pd.DataFrame:
+    """Prediction columns for every row of df (index aligned with df)."""
+    import numpy as np
+    import pandas as pd
+
+    features = prepare_features(model, df)
+    result = pd.DataFrame(index=df.index)
+    if len(features) == 0:
+        for name in prediction_columns(model):
+            result[name] = pd.Series(dtype="float64")
+        return result
+    labels = model.pipeline.predict(features)
+    result[LABEL] = np.asarray(labels)
+    if SCORE in prediction_columns(model):
+        proba = np.asarray(model.pipeline.predict_proba(features))
+        result[SCORE] = np.round(proba.max(axis=1), SCORE_DECIMALS)
+    return result
+
+
+def records(pred: pd.DataFrame) -> list[dict[str, Any]]:
+    """Prediction rows as plain JSON values (numpy scalars unwrapped, NaN -> null)."""
+    from .events import json_safe
+
+    return [json_safe(row) for row in pred.to_dict(orient="records")]

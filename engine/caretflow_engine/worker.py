@@ -1,0 +1,177 @@
+"""The warm worker: libraries imported once, each job in a forked child.
+
+A crash, OOM kill or hang in a job kills only its child; the worker reports how the child ended
+and takes the next job. Control lines arrive on fd 3; job events (from the child) and the worker's
+own messages leave on fd 4. One job at a time, so the two writers never interleave.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .jsonlines import LineReader, parse_line, send
+from .versions import library_versions
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def warm_imports() -> None:
+    """Import what every job needs, so a forked child starts training immediately."""
+    import lightgbm  # noqa: F401
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    import mlflow  # noqa: F401
+    import mlflow.sklearn  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+    import sklearn  # noqa: F401
+    from mlflow.tracking import MlflowClient  # noqa: F401
+
+    from . import predict_job, train_job  # noqa: F401
+    from .adapters import pycaret3  # noqa: F401
+
+
+@dataclass
+class Child:
+    pid: int
+    job_id: str
+    pidfd: int | None
+
+
+def _exit_message(child: Child, status: int) -> dict[str, Any]:
+    if os.WIFSIGNALED(status):
+        return {"worker": "exit", "job_id": child.job_id, "pid": child.pid, "code": None, "signal": os.WTERMSIG(status)}
+    return {"worker": "exit", "job_id": child.job_id, "pid": child.pid, "code": os.waitstatus_to_exitcode(status), "signal": None}
+
+
+def _run_child(spec: Any, log_path: str, control_fd: int, out_fd: int) -> None:
+    """In the forked child: job log on fd 1/2, events on out_fd; never returns."""
+    code = 70
+    try:
+        os.close(control_fd)
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        os.close(log_fd)
+        from . import cancel
+        from .runner import execute
+        from .threads import limit_loaded_pools, set_thread_env
+
+        n_jobs = spec.get("n_jobs", 1) if isinstance(spec, dict) else 1
+        n_jobs = n_jobs if isinstance(n_jobs, int) and n_jobs > 0 else 1
+        set_thread_env(n_jobs)  # for processes the job starts (joblib/loky)
+        _limits = limit_loaded_pools(n_jobs)  # for runtimes this process loaded before the job
+        token = cancel.CancelToken()
+        cancel.install(token)
+        code = execute(spec, out_fd, token)
+        del _limits
+    except BaseException:  # noqa: BLE001 -- a child must never fall back into the worker loop
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def serve_forever(control_fd: int = 3, out_fd: int = 4) -> int:
+    stopping = {"flag": False}
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    warm_imports()
+    send(out_fd, {"worker": "ready", "pid": os.getpid(), "versions": library_versions()})
+
+    reader = LineReader(control_fd)
+    child: Child | None = None
+
+    def reap(block: bool) -> bool:
+        nonlocal child
+        if child is None:
+            return True
+        pid, status = os.waitpid(child.pid, 0 if block else os.WNOHANG)
+        if pid == 0:
+            return False
+        send(out_fd, _exit_message(child, status))
+        if child.pidfd is not None:
+            os.close(child.pidfd)
+        child = None
+        return True
+
+    def stop_child() -> None:
+        if child is None:
+            return
+        try:
+            os.kill(child.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
+        while not reap(block=False):
+            if time.monotonic() > deadline:
+                os.kill(child.pid, signal.SIGKILL)
+                reap(block=True)
+                return
+            time.sleep(0.05)
+
+    while not stopping["flag"]:
+        watch = [control_fd] + ([child.pidfd] if child and child.pidfd is not None else [])
+        try:
+            readable, _, _ = select.select(watch, [], [], 0.2)
+        except InterruptedError:
+            continue
+        if child is not None:
+            reap(block=False)
+        if control_fd not in readable:
+            continue
+        for line in reader.read_available():
+            message, problem = parse_line(line)
+            if message is None:
+                send(out_fd, {"worker": "error", "message": f"bad control line: {problem}"})
+                continue
+            op = message.get("op")
+            if op == "run":
+                spec, log_path = message.get("spec"), message.get("log_path")
+                job_id = spec.get("job_id") if isinstance(spec, dict) else None
+                if child is not None:
+                    send(out_fd, {"worker": "rejected", "job_id": job_id, "reason": f"busy with job {child.job_id}"})
+                    continue
+                if not isinstance(log_path, str) or not os.path.isabs(log_path):
+                    send(out_fd, {"worker": "rejected", "job_id": job_id, "reason": "log_path must be an absolute path"})
+                    continue
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                    signal.signal(signal.SIGINT, signal.SIG_DFL)
+                    _run_child(spec, log_path, control_fd, out_fd)
+                pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
+                child = Child(pid, str(job_id), pidfd)
+            elif op == "cancel":
+                if child is not None and message.get("job_id") == child.job_id:
+                    try:
+                        os.kill(child.pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
+            elif op == "shutdown":
+                stopping["flag"] = True
+                break
+            else:
+                send(out_fd, {"worker": "error", "message": f"unknown op {op!r}; expected run, cancel or shutdown"})
+        if reader.eof:
+            break
+    stop_child()
+    return 0
