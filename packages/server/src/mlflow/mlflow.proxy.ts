@@ -41,15 +41,12 @@ export async function proxyToMlflow(c: Context, upstream: string | null, mountPa
   });
   // MLflow's host check accepts its own loopback address.
   headers.set("host", target.host);
-  const hasBody = !["GET", "HEAD"].includes(c.req.method);
+  // MLflow's server does not read chunked request bodies, so the (small, JSON) body of
+  // a UI call is buffered and sent with a length.
+  const body = ["GET", "HEAD"].includes(c.req.method) ? undefined : await c.req.arrayBuffer();
   let res: Response;
   try {
-    res = await fetch(target, {
-      method: c.req.method,
-      headers,
-      redirect: "manual",
-      ...(hasBody ? { body: c.req.raw.body, duplex: "half" } : {}),
-    } as RequestInit);
+    res = await fetch(target, { method: c.req.method, headers, redirect: "manual", ...(body ? { body } : {}) });
   } catch (err) {
     throw new CaretflowError({
       code: "mlflow_unavailable",
