@@ -1,0 +1,93 @@
+// Train-overhead benchmark: the same dataset, seed and options through `caretflow train` (server, warm engine,
+// MLflow tracking, plots, model logging) and through a bare PyCaret script (setup + compare_models + finalize).
+// Prints both wall times, their ratio (goal: at most 1.10) and whether both leaderboards rank models alike.
+//
+//   npx tsx bench/train-overhead.ts [--dataset juice|insurance] [--include lr,dt,...] [--repeat 1]
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { startCaretflow } from "@caretflow/server";
+
+const root = resolve(import.meta.dirname, "..");
+const { values } = parseArgs({
+  options: {
+    dataset: { type: "string", default: "juice" },
+    include: { type: "string", default: "" },
+    repeat: { type: "string", default: "1" },
+    folds: { type: "string", default: "5" },
+    seed: { type: "string", default: "123" },
+  },
+});
+const cases = {
+  juice: { task: "classification", target: "Purchase" },
+  insurance: { task: "regression", target: "charges" },
+} as const;
+const name = values.dataset as keyof typeof cases;
+const c = cases[name];
+if (!c) throw new Error(`--dataset must be one of ${Object.keys(cases).join(", ")}`);
+// The engine runs estimators with n_jobs=1 on this machine size; the baseline gets the same.
+const nJobs = "1";
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ ms: number; stdout: string }> {
+  return new Promise((ok, fail) => {
+    const t0 = performance.now();
+    const p = spawn(cmd, args, { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    p.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    p.on("error", fail);
+    p.on("exit", (code) => (code === 0 ? ok({ ms: performance.now() - t0, stdout }) : fail(new Error(`${cmd} exited ${code}`))));
+  });
+}
+
+async function waitEngineReady(url: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const h = (await (await fetch(`${url}/api/health`)).json()) as { engine: { ready: boolean }; mlflow: { ready: boolean } };
+    if (h.engine.ready && h.mlflow.ready) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error("engine did not become ready");
+}
+
+const home = mkdtempSync(join(tmpdir(), "caretflow-bench-"));
+const cf = await startCaretflow({ home, port: 0, demo: true, log: () => {} });
+try {
+  await waitEngineReady(cf.url);
+  const cli = JSON.parse(readFileSync(join(home, "cli.json"), "utf8")) as { url: string; token: string };
+  const env = { ...process.env, CARETFLOW_URL: cli.url, CARETFLOW_TOKEN: cli.token };
+  const common = ["--folds", values.folds!, "--seed", values.seed!];
+  const include = values.include ? ["--include", values.include] : [];
+  const rows: { caretflow: number; bare: number; sameOrder: boolean; cfOrder: string[]; bareOrder: string[] }[] = [];
+  for (let i = 0; i < Number(values.repeat); i++) {
+    const bare = await run(join(root, "engine/.venv/bin/python"), [
+      join(root, "bench/bare_pycaret.py"),
+      ...["--csv", join(root, `demo-data/${name}.csv`), "--task", c.task, "--target", c.target, "--n-jobs", nJobs],
+      ...common,
+      ...include,
+    ]);
+    const bareOut = JSON.parse(bare.stdout.trim().split("\n").at(-1)!) as { order: string[] };
+    const cfRun = await run(
+      "node",
+      [join(root, "packages/cli/bin/caretflow.js"), "train", "--dataset", name, "--task", c.task, "--target", c.target, ...common, ...include, "--json"],
+      env,
+    );
+    const cfOut = JSON.parse(cfRun.stdout) as { leaderboard: { model_id: string }[] };
+    const cfOrder = cfOut.leaderboard.map((r) => r.model_id);
+    rows.push({ caretflow: cfRun.ms, bare: bare.ms, sameOrder: cfOrder.join() === bareOut.order.join(), cfOrder, bareOrder: bareOut.order });
+  }
+  const sum = (k: "caretflow" | "bare") => rows.reduce((s, r) => s + r[k], 0) / 1000;
+  const ratio = sum("caretflow") / sum("bare");
+  console.log(`train-overhead on ${name} (${c.task}, target ${c.target}, folds ${values.folds}, seed ${values.seed}, models ${values.include || "all"})`);
+  for (const [i, r] of rows.entries()) {
+    console.log(`  run ${i + 1}: caretflow train ${(r.caretflow / 1000).toFixed(1)} s, bare PyCaret ${(r.bare / 1000).toFixed(1)} s, same ranking: ${r.sameOrder}`);
+    if (!r.sameOrder) console.log(`    caretflow: ${r.cfOrder.join(" ")}\n    bare:      ${r.bareOrder.join(" ")}`);
+  }
+  console.log(`ratio caretflow/bare: ${ratio.toFixed(3)} (goal <= 1.10: ${ratio <= 1.1 ? "met" : "NOT met"})`);
+  console.log(`leaderboards rank models in the same order: ${rows.every((r) => r.sameOrder)}`);
+} finally {
+  await cf.close();
+  rmSync(home, { recursive: true, force: true });
+}
