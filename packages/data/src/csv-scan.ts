@@ -72,7 +72,10 @@ export class CsvScanner {
     }
     if (this.inQuotes) this.report.unterminatedQuote = { line: this.recordLine };
     else if (this.recordHasContent || this.fields > 1) this.endRecord();
-    this.report.header = this.headerDone ? this.headerFields : this.headerFields.concat(this.decodeHeaderField());
+    const header = this.headerDone ? this.headerFields : this.headerFields.concat(this.decodeHeaderField());
+    // A UTF-8 byte-order mark (Excel's "CSV UTF-8") is not part of the first name.
+    if (header[0]?.startsWith("\ufeff")) header[0] = header[0].slice(1);
+    this.report.header = header;
     this.report.dataRecords = this.records;
     return this.report;
   }

@@ -30,6 +30,7 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
   opts.onProgress?.({ stage: "reading" });
 
   let readPath = path;
+  let delimiter = format === "tsv" ? "\t" : ",";
   let tempNdjson: string | null = null;
   try {
     if (format === "xlsx") {
@@ -38,24 +39,25 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
       if (rows === 0) throw noRows(format);
       readPath = tempNdjson;
     } else if (format === "csv" || format === "tsv") {
-      checkColumnNames(await readCsvHeader(path, delimiterOf(format)));
+      delimiter = await chooseDelimiter(path, format);
+      checkColumnNames(await readCsvHeader(path, delimiter));
     }
 
-    let source = sourceSql(format === "xlsx" ? "ndjson" : format, readPath);
+    let source = sourceSql(format === "xlsx" ? "ndjson" : format, readPath, { delimiter });
     let described: { name: string; type: string }[];
     try {
       described = await describeQuery(conn, `SELECT * FROM ${source}`);
       if (format === "csv" || format === "tsv") {
-        const text = await booleansToKeepAsText(conn, format, readPath, described);
+        const text = await booleansToKeepAsText(conn, readPath, delimiter, described);
         if (text.length > 0) {
-          source = sourceSql(format, readPath, text);
+          source = sourceSql(format, readPath, { delimiter, textColumns: text });
           described = await describeQuery(conn, `SELECT * FROM ${source}`);
         }
       }
       // DuckDB renames a key that differs from another only in case ("A" -> "A_1"); check the keys as written.
       if (format === "json" || format === "ndjson") checkColumnNames(await jsonKeys(conn, format, readPath), "The JSON data");
     } catch (error) {
-      throw await explainReadFailure(error, path, format);
+      throw await explainReadFailure(error, path, format, delimiter);
     }
     if (format === "parquet") checkColumnNames(described.map((c) => c.name));
 
@@ -67,7 +69,7 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
     try {
       await conn.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd)`);
     } catch (error) {
-      throw await explainReadFailure(error, path, format);
+      throw await explainReadFailure(error, path, format, delimiter);
     }
   } finally {
     if (tempNdjson) await rm(tempNdjson, { force: true });
@@ -89,23 +91,34 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
   return { columns, rowCount };
 }
 
-export function delimiterOf(format: "csv" | "tsv"): string {
-  return format === "tsv" ? "\t" : ",";
+/**
+ * TSV is tab-separated. A .csv file is comma-separated, except that a header with semicolons and no comma
+ * means a semicolon-separated file (what Excel writes where the decimal separator is a comma).
+ */
+async function chooseDelimiter(path: string, format: "csv" | "tsv"): Promise<string> {
+  if (format === "tsv") return "\t";
+  const header = await readCsvHeader(path, ",");
+  return header.length === 1 && header[0]!.includes(";") ? ";" : ",";
 }
 
 /**
  * The CSV dialect, fixed rather than sniffed: the sniffer may otherwise take a later line as the header
  * (skipping the lines above it) or treat lines starting with '#' as comments, silently dropping rows.
  */
-function csvDialect(format: "csv" | "tsv"): string {
-  return `header = true, delim = ${sqlString(delimiterOf(format))}, quote = '"', escape = '"', skip = 0, comment = '', encoding = 'utf-8'`;
+function csvDialect(delimiter: string): string {
+  return `header = true, delim = ${sqlString(delimiter)}, quote = '"', escape = '"', skip = 0, comment = '', encoding = 'utf-8'`;
 }
 
 /**
  * The DuckDB table function that reads a file of the given format, with explicit options. Pure.
  * `textColumns` (CSV/TSV) are read as VARCHAR whatever the type sniffer thinks.
  */
-export function sourceSql(format: Exclude<SourceFormat, "xlsx">, path: string, textColumns: readonly string[] = []): string {
+export function sourceSql(
+  format: Exclude<SourceFormat, "xlsx">,
+  path: string,
+  opts: { delimiter?: string; textColumns?: readonly string[] } = {},
+): string {
+  const textColumns = opts.textColumns ?? [];
   const p = sqlString(path);
   switch (format) {
     case "csv":
@@ -113,7 +126,7 @@ export function sourceSql(format: Exclude<SourceFormat, "xlsx">, path: string, t
       const types = textColumns.length > 0 ? `, types = {${textColumns.map((c) => `${sqlString(c)}: 'VARCHAR'`).join(", ")}}` : "";
       // strict_mode + no null padding: a row with too many or too few fields is an error, never silently repaired.
       // sample_size=-1: infer types from every row, so a late non-numeric value makes the column text instead of failing.
-      return `read_csv(${p}, ${csvDialect(format)}, strict_mode = true, null_padding = false, sample_size = -1${types})`;
+      return `read_csv(${p}, ${csvDialect(opts.delimiter ?? (format === "tsv" ? "\t" : ","))}, strict_mode = true, null_padding = false, sample_size = -1${types})`;
     }
     case "parquet":
       return `read_parquet(${p})`;
@@ -135,13 +148,13 @@ export function sourceSql(format: Exclude<SourceFormat, "xlsx">, path: string, t
  */
 async function booleansToKeepAsText(
   conn: DuckDBConnection,
-  format: "csv" | "tsv",
   path: string,
+  delimiter: string,
   described: readonly { name: string; type: string }[],
 ): Promise<string[]> {
   const booleans = described.filter((c) => c.type === "BOOLEAN").map((c) => c.name);
   if (booleans.length === 0) return [];
-  const raw = `read_csv(${sqlString(path)}, ${csvDialect(format)}, all_varchar = true)`;
+  const raw = `read_csv(${sqlString(path)}, ${csvDialect(delimiter)}, all_varchar = true)`;
   const checks = booleans.map((c) => `bool_and(lower(trim(${sqlIdent(c)})) IN ('true', 'false'))`).join(", ");
   const row = (await conn.runAndReadAll(`SELECT ${checks} FROM ${raw}`)).getRowsJS()[0] ?? [];
   return booleans.filter((_c, i) => row[i] === false);
@@ -288,7 +301,7 @@ function formatLabel(format: SourceFormat): string {
  * Turn a DuckDB read error into a message a person can act on. For text formats a second pass over the
  * bytes finds the first line that is not UTF-8, has the wrong number of fields, or opens a quote it never closes.
  */
-async function explainReadFailure(error: unknown, path: string, format: SourceFormat): Promise<CaretflowError> {
+async function explainReadFailure(error: unknown, path: string, format: SourceFormat, delimiter: string): Promise<CaretflowError> {
   if (error instanceof Error && error.name === "CaretflowError") return error as CaretflowError;
   const reason = duckdbReason(error);
   if (format === "parquet") {
@@ -307,7 +320,7 @@ async function explainReadFailure(error: unknown, path: string, format: SourceFo
       422,
     );
   }
-  const scan = await scanCsvFile(path, format === "tsv" ? "\t" : ",");
+  const scan = await scanCsvFile(path, delimiter);
   if (scan.invalidUtf8) return notUtf8Error(scan.invalidUtf8);
   if (format === "json" || format === "ndjson") {
     const small = await smallJson(path);
@@ -338,7 +351,7 @@ async function explainReadFailure(error: unknown, path: string, format: SourceFo
   }
   if (scan.ragged) {
     const { line, fields, expected } = scan.ragged;
-    const sep = format === "tsv" ? "tab" : "','";
+    const sep = delimiter === "\t" ? "tab" : `'${delimiter}'`;
     return userError(
       "ragged_rows",
       `Line ${line} has ${fields} ${fields === 1 ? "field" : "fields"}, but the header has ${expected}`,

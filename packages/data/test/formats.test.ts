@@ -148,3 +148,31 @@ describe("type inference", () => {
     expect(r.version.rowCount).toBe(2);
   });
 });
+
+describe("CSV dialect", () => {
+  it("reads Excel's 'CSV UTF-8' (byte-order mark) like plain UTF-8", async () => {
+    await writeFile(join(dir, "bom.csv"), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("Name,n\nAnn,1\n")]));
+    await writeFile(join(dir, "nobom.csv"), "Name,n\nAnn,1\n");
+    const a = await f.store.importFile({ path: join(dir, "bom.csv"), name: "bom" });
+    const b = await f.store.importFile({ path: join(dir, "nobom.csv"), name: "nobom" });
+    expect(a.version.columns.map((c) => c.name)).toEqual(["Name", "n"]);
+    expect(a.version.contentHash).toBe(b.version.contentHash);
+  });
+
+  it("reads a semicolon-separated .csv when the header has semicolons and no comma", async () => {
+    await writeFile(join(dir, "semi.csv"), "city;price\nLyon;1,5\nNice;2\n");
+    const r = await f.store.importFile({ path: join(dir, "semi.csv"), name: "semi" });
+    expect(r.version.columns.map((c) => c.name)).toEqual(["city", "price"]);
+    expect((await f.store.preview("semi", 1, { offset: 0, limit: 5 })).rows).toEqual([
+      ["Lyon", "1,5"],
+      ["Nice", "2"],
+    ]);
+  });
+
+  it("keeps lines starting with '#' and never takes a later line as the header", async () => {
+    await writeFile(join(dir, "hash.csv"), "tag,n\n#x,2\n#y,3\nz,4\n");
+    const r = await f.store.importFile({ path: join(dir, "hash.csv"), name: "hash" });
+    expect(r.version.rowCount).toBe(3);
+    expect((await f.store.preview("hash", 1, { offset: 0, limit: 5 })).rows.map((row) => row[0])).toEqual(["#x", "#y", "z"]);
+  });
+});
