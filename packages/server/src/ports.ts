@@ -64,6 +64,8 @@ export interface TrackingPort {
   setAlias(name: string, alias: string, version: number): Promise<RegisteredModel>;
   deleteAlias(name: string, alias: string): Promise<RegisteredModel>;
   resolveModelRef(ref: string): Promise<ResolvedModel>;
+  /** Ends a run a dead job left RUNNING as KILLED; false when it had already ended. */
+  killRunIfRunning(runId: string): Promise<boolean>;
 }
 
 export interface ScoringPort {

@@ -24,5 +24,11 @@ export function trackingPort(client: MlflowClient, trackingUri: string): Trackin
     setAlias: (name, alias, version) => setAlias(client, name, alias, version),
     deleteAlias: (name, alias) => deleteAlias(client, name, alias),
     resolveModelRef: (ref) => resolveModelRef(client, ref),
+    killRunIfRunning: async (runId) => {
+      const run = await client.getRun(runId);
+      if (run.info.status !== "RUNNING" && run.info.status !== "SCHEDULED") return false;
+      await client.updateRun(runId, { status: "KILLED" });
+      return true;
+    },
   };
 }

@@ -233,6 +233,14 @@ describe("caretflow end to end", () => {
 
   it("restarts keeping datasets, runs, models and the CLI token; unfinished jobs become ServerRestarted", async () => {
     const cliBefore = JSON.parse(await readFile(join(home, "cli.json"), "utf8")) as { token: string };
+    // An MLflow run the dead job had opened, still RUNNING (created through the /mlflow proxy).
+    const created = await api.raw("/mlflow/api/2.0/mlflow/runs/create", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ experiment_id: "0", run_name: "left running" }),
+    });
+    expect(created.status).toBe(200);
+    const orphanRunId = ((await created.json()) as { run: { info: { run_id: string } } }).run.info.run_id;
     await cf.close();
     // Leave a job behind as a crashed process would.
     const db = openSqlite<ServerTables>(join(home, "caretflow.db"));
@@ -250,10 +258,24 @@ describe("caretflow end to end", () => {
         error_json: null,
         output_dataset_json: null,
         log_path: join(home, "jobs", "job_left_running.log"),
-        last_seq: 0,
+        last_seq: 1,
         created_at: new Date().toISOString(),
         started_at: new Date().toISOString(),
         finished_at: null,
+      })
+      .execute();
+    const ts = new Date().toISOString();
+    await db
+      .insertInto("job_events")
+      .values({
+        job_id: "job_left_running",
+        seq: 1,
+        ts,
+        type: "engine",
+        body_json: JSON.stringify({
+          type: "engine",
+          event: { v: 1, seq: 0, ts, job_id: "job_left_running", type: "run", role: "parent", run_id: orphanRunId, name: "parent" },
+        }),
       })
       .execute();
     await db.destroy();
@@ -272,6 +294,10 @@ describe("caretflow end to end", () => {
     expect(left.status).toBe("failed");
     expect(left.error).toMatchObject({ name: "ServerRestarted" });
     expect(left.error?.hint).toBeTruthy();
+    expect((await again.get<RunDetail>(`/api/runs/${orphanRunId}`)).body.status).toBe("KILLED");
+    const leftEvents = await readJobEvents(cf.url, "job_left_running", again.headers());
+    expect(leftEvents.map((e) => e.seq)).toEqual([1, 2]);
+    expect(leftEvents[1]).toMatchObject({ type: "status", status: "failed" });
     // The first password no longer appears after the first start.
     expect(lines.filter((l) => l.includes(firstPassword!))).toHaveLength(1);
   }, 300_000);

@@ -36,8 +36,30 @@ export function requireAuth(auth: AuthService): MiddlewareHandler<AppEnv> {
     const cookie = getCookie(c, SESSION_COOKIE);
     const user = cookie ? await auth.userForSession(cookie) : null;
     if (!user || !cookie) throw unauthorized();
+    if (!SAFE_METHODS.has(c.req.method) && !sameOrigin(c.req.header("origin"), c.req.header("host"))) {
+      // SameSite=Strict already keeps the cookie off cross-site requests; this is the second lock.
+      throw new CaretflowError({
+        code: "cross_origin",
+        kind: "user",
+        status: 403,
+        message: "Cross-origin requests that change data are refused",
+        hint: "Call the API from caretflow's own pages, or use an API token.",
+      });
+    }
     c.set("user", user);
     c.set("sessionCookie", cookie);
     return next();
   };
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** True when there is no Origin header (non-browser clients) or it names this host. */
+export function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (!origin) return true;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }

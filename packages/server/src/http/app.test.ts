@@ -48,6 +48,24 @@ describe("route table", () => {
     expect(res.status).toBe(401);
   });
 
+  it("refuses cross-origin changes made with a session cookie", async () => {
+    const cookie = await f.login();
+    const body = JSON.stringify({ name: "x" });
+    const headers = { cookie, "content-type": "application/json", host: "localhost" };
+    const evil = await f.app.request("http://localhost/api/auth/tokens", {
+      method: "POST",
+      headers: { ...headers, origin: "http://evil.example" },
+      body,
+    });
+    expect(evil.status).toBe(403);
+    const same = await f.app.request("http://localhost/api/auth/tokens", {
+      method: "POST",
+      headers: { ...headers, origin: "http://localhost" },
+      body,
+    });
+    expect(same.status).toBe(201);
+  });
+
   it("serves health and OpenAPI without credentials", async () => {
     const health = await f.app.request("/api/health");
     expect(health.status).toBe(200);

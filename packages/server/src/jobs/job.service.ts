@@ -59,14 +59,17 @@ export class JobService {
     this.#o = opts;
   }
 
-  /** Marks jobs a previous process left queued or running as failed (they cannot be reattached). */
+  /**
+   * Marks jobs a previous process left queued or running as failed (they cannot be
+   * reattached), and ends the MLflow runs they had opened as KILLED.
+   */
   async failAbandoned(): Promise<number> {
     const ids = await this.#o.repo.idsWithStatus(["queued", "running"]);
     for (const id of ids) {
       const error: ErrorInfo = {
         name: "ServerRestarted",
         message: "caretflow stopped while this job was queued or running, so it did not finish",
-        hint: "Start the job again; its MLflow run, if any, may be left as RUNNING or KILLED.",
+        hint: "Start the job again.",
         transient: true,
       };
       await this.#appendNow(
@@ -74,6 +77,14 @@ export class JobService {
         { type: "status", status: "failed" },
         { status: "failed", error_json: JSON.stringify(error), finished_at: this.#iso() },
       );
+      // The engine died with the process: end the MLflow runs it had opened, as MLflow does for lost runs.
+      for (const e of await this.#o.repo.eventsAfter(id, 0)) {
+        if (e.type !== "engine" || e.event.type !== "run") continue;
+        const runId = e.event.run_id;
+        await this.#o.tracking
+          .killRunIfRunning(runId)
+          .catch((err: Error) => this.#o.log("warn", `job ${id}: could not end MLflow run ${runId}: ${err.message}`));
+      }
     }
     return ids.length;
   }
