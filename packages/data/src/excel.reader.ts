@@ -9,7 +9,7 @@ export type CellValue = string | number | boolean | null;
 
 /**
  * Reduce an exceljs cell value to a plain value: formulas give their cached result, rich text and
- * hyperlinks their text, error cells (#N/A...) null, dates "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS[.fff]" (UTC,
+ * hyperlinks their text, error cells (#N/A...) null, dates "YYYY-MM-DD HH:MM:SS[.fff]" (UTC,
  * as Excel stores wall-clock time). Pure.
  */
 export function plainCellValue(value: unknown): CellValue {
@@ -29,10 +29,10 @@ export function plainCellValue(value: unknown): CellValue {
   return String(value);
 }
 
+/** "YYYY-MM-DD HH:MM:SS[.fff]", always with a time, so one column's dates all parse as TIMESTAMP. */
 export function excelDateText(date: Date): string {
   if (Number.isNaN(date.getTime())) return "";
   const iso = date.toISOString(); // 2024-01-31T12:34:56.789Z
-  if (iso.endsWith("T00:00:00.000Z")) return iso.slice(0, 10);
   const ms = iso.slice(20, 23);
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${ms === "000" ? "" : `.${ms}`}`;
 }
@@ -40,13 +40,14 @@ export function excelDateText(date: Date): string {
 /**
  * Stream the first worksheet of an .xlsx file into an NDJSON file (one object per row, keys in header order),
  * so DuckDB can infer types from it. Row 1 is the header. Memory stays bounded: rows are written as they are read.
- * Returns the header and the number of data rows written.
+ * Returns the header, the number of data rows written, and the columns whose date cells all fall on
+ * midnight (a date column, to be stored as DATE rather than TIMESTAMP).
  */
 export async function xlsxToNdjson(
   xlsxPath: string,
   ndjsonPath: string,
   onRow?: (rowsDone: number) => void,
-): Promise<{ header: string[]; rows: number }> {
+): Promise<{ header: string[]; rows: number; dateOnlyColumns: string[] }> {
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(xlsxPath, {
     worksheets: "emit",
     sharedStrings: "cache",
@@ -57,6 +58,8 @@ export async function xlsxToNdjson(
   const out = createWriteStream(ndjsonPath, { encoding: "utf8" });
   let header: string[] | null = null;
   let rows = 0;
+  const hasDate = new Set<number>();
+  const hasTime = new Set<number>();
   try {
     for await (const sheet of reader) {
       for await (const row of sheet) {
@@ -66,7 +69,13 @@ export async function xlsxToNdjson(
           checkColumnNames(header, "The header row of the first sheet");
           continue;
         }
-        const cells = values.slice(1).map(plainCellValue);
+        const raw = values.slice(1);
+        raw.forEach((v, i) => {
+          if (!(v instanceof Date)) return;
+          hasDate.add(i);
+          if (v.getTime() % 86_400_000 !== 0) hasTime.add(i);
+        });
+        const cells = raw.map(plainCellValue);
         if (cells.every((c) => c === null || c === "")) continue; // blank rows carry no data
         const extra = cells.findIndex((c, i) => i >= header!.length && c !== null && c !== "");
         if (extra >= 0) {
@@ -102,7 +111,8 @@ export async function xlsxToNdjson(
   if (header === null) {
     throw userError("empty_file", "The workbook's first sheet is empty", "Put a header row in row 1 and the data below it.", 422);
   }
-  return { header, rows };
+  const columns = header;
+  return { header, rows, dateOnlyColumns: [...hasDate].filter((i) => !hasTime.has(i) && i < columns.length).map((i) => columns[i]!) };
 }
 
 function headerFromRow(values: unknown[], rowNumber: number): string[] {

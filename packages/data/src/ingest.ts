@@ -32,11 +32,13 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
   let readPath = path;
   let delimiter = format === "tsv" ? "\t" : ",";
   let tempNdjson: string | null = null;
+  let dateOnly = new Set<string>();
   try {
     if (format === "xlsx") {
       tempNdjson = join(opts.workDir, `xlsx-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.ndjson`);
-      const { rows } = await xlsxToNdjson(path, tempNdjson, (done) => opts.onProgress?.({ stage: "reading", done }));
+      const { rows, dateOnlyColumns } = await xlsxToNdjson(path, tempNdjson, (done) => opts.onProgress?.({ stage: "reading", done }));
       if (rows === 0) throw noRows(format);
+      dateOnly = new Set(dateOnlyColumns);
       readPath = tempNdjson;
     } else if (format === "csv" || format === "tsv") {
       delimiter = await chooseDelimiter(path, format);
@@ -62,8 +64,14 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
     if (format === "parquet") checkColumnNames(described.map((c) => c.name));
 
     // Mixed JSON values (a number here, a string there) come back as DuckDB's JSON type; store them as text.
+    // Excel date cells with no time of day are dates.
     const select = described
-      .map((c) => (c.type === "JSON" ? `(${sqlIdent(c.name)} ->> '$') AS ${sqlIdent(c.name)}` : sqlIdent(c.name)))
+      .map((c) => {
+        const id = sqlIdent(c.name);
+        if (c.type === "JSON") return `(${id} ->> '$') AS ${id}`;
+        if (c.type === "TIMESTAMP" && dateOnly.has(c.name)) return `CAST(${id} AS DATE) AS ${id}`;
+        return id;
+      })
       .join(", ");
     opts.onProgress?.({ stage: "writing" });
     try {

@@ -104,7 +104,7 @@ describe("excel cells", () => {
     [{ richText: [{ text: "a" }, { text: "b" }] }, "ab"],
     [{ text: "site", hyperlink: "https://example.org" }, "site"],
     [{ error: "#N/A" }, null],
-    [new Date("2024-02-03T00:00:00Z"), "2024-02-03"],
+    [new Date("2024-02-03T00:00:00Z"), "2024-02-03 00:00:00"],
     [new Date("2024-02-03T04:05:06Z"), "2024-02-03 04:05:06"],
     [undefined, null],
   ])("%j -> %j", (cell, expected) => {

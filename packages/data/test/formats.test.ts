@@ -132,6 +132,21 @@ describe("type inference", () => {
     ]);
   });
 
+  it("stores Excel date cells as DATE, or TIMESTAMP when any has a time of day", async () => {
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet("s");
+    ws.addRow(["day", "at"]);
+    ws.addRow([new Date("2024-01-01T00:00:00Z"), new Date("2024-01-01T00:00:00Z")]);
+    ws.addRow([new Date("2024-01-02T00:00:00Z"), new Date("2024-01-02T10:30:00Z")]);
+    await wb.xlsx.writeFile(join(dir, "dates.xlsx"));
+    const r = await f.store.importFile({ path: join(dir, "dates.xlsx"), name: "dates" });
+    expect(r.version.columns.map((c) => c.duckdbType)).toEqual(["DATE", "TIMESTAMP"]);
+    expect((await f.store.preview("dates", 1, { offset: 0, limit: 5 })).rows).toEqual([
+      ["2024-01-01", "2024-01-01T00:00:00.000Z"],
+      ["2024-01-02", "2024-01-02T10:30:00.000Z"],
+    ]);
+  });
+
   it("reads Excel formulas by their cached result and skips blank rows", async () => {
     const wb = new ExcelJS.Workbook();
     const ws = wb.addWorksheet("s");
