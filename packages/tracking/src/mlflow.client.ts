@@ -1,4 +1,4 @@
-import { userError } from "@caretflow/contracts";
+import { CaretflowError, notFound, userError } from "@caretflow/contracts";
 import type { z } from "zod";
 import { z as zod } from "zod";
 import {
@@ -368,11 +368,19 @@ export class MlflowClient {
   }
 
   async getModelVersionByAlias(name: string, alias: string): Promise<MlflowModelVersion> {
-    const r = await this.call(zod.object({ model_version: MlflowModelVersion }), "GET", "registered-models/alias", {
-      query: { name: checkModelName(name), alias: checkAlias(alias) },
-      subject: { what: "model alias", id: `${name}@${alias}` },
-    });
-    return r.model_version;
+    try {
+      const r = await this.call(zod.object({ model_version: MlflowModelVersion }), "GET", "registered-models/alias", {
+        query: { name: checkModelName(name), alias: checkAlias(alias) },
+        subject: { what: "model alias", id: `${name}@${alias}` },
+      });
+      return r.model_version;
+    } catch (err) {
+      // MLflow answers an unknown alias of an existing model with INVALID_PARAMETER_VALUE "... not found".
+      if (err instanceof CaretflowError && err.code === "mlflow_invalid_parameter_value" && /not found/i.test(err.message)) {
+        throw notFound("model alias", `${name}@${alias}`, `list the model's aliases with 'caretflow models list'`);
+      }
+      throw err;
+    }
   }
 
   async searchModelVersions(
