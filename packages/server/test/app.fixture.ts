@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CaretflowError } from "@caretflow/contracts";
 import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename } from "@caretflow/data";
-import { LocalExecutor } from "@caretflow/orchestrator";
+import { type EngineRunner, LocalExecutor } from "@caretflow/orchestrator";
 import type { Kysely } from "kysely";
 import { AuthService } from "../src/auth/auth.service.ts";
 import { LoginBackoff } from "../src/auth/login.backoff.ts";
@@ -14,6 +14,7 @@ import { type AppContext, createApp } from "../src/http/app.ts";
 import { JobEventHub } from "../src/jobs/job.hub.ts";
 import { JobRepository } from "../src/jobs/job.repository.ts";
 import { JobService } from "../src/jobs/job.service.ts";
+import type { TrackingPort } from "../src/ports.ts";
 
 /** Any neighbour a unit test does not exercise: every call says so plainly. */
 function absent<T extends object>(what: string): T {
@@ -24,8 +25,17 @@ function absent<T extends object>(what: string): T {
   });
 }
 
+/** Tracking that only knows its URL (enough to build engine specs). */
+function withTrackingUri(uri: string): TrackingPort {
+  const rest = absent<TrackingPort>("tracking");
+  return new Proxy(rest, { get: (t, k) => (k === "trackingUri" ? () => uri : Reflect.get(t, k)) });
+}
+
 /** The HTTP app over a real SQLite database in a temp folder, without MLflow, engine or dataset store. */
-export async function appFixture(over: Partial<AppContext> = {}, opts: { datasets?: boolean } = {}) {
+export async function appFixture(
+  over: Partial<AppContext> = {},
+  opts: { datasets?: boolean; engine?: EngineRunner; trackingUri?: string } = {},
+) {
   const dir = await mkdtemp(join(tmpdir(), "caretflow-server-"));
   const db = openSqlite<ServerTables>(join(dir, "caretflow.db"));
   await migrateToLatest(db as Kysely<unknown>, serverMigrations, dataMigrations);
@@ -38,9 +48,9 @@ export async function appFixture(over: Partial<AppContext> = {}, opts: { dataset
   const jobs = new JobService({
     repo,
     hub,
-    executor: new LocalExecutor({ engine: absent("engine"), concurrency: 1 }),
+    executor: new LocalExecutor({ engine: opts.engine ?? absent("engine"), concurrency: 1 }),
     datasets: store ?? absent("datasets"),
-    tracking: absent("tracking"),
+    tracking: opts.trackingUri ? withTrackingUri(opts.trackingUri) : absent("tracking"),
     jobsDir: join(dir, "jobs"),
     tmpDir: dir,
     nJobs: 1,
