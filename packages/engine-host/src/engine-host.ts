@@ -2,7 +2,8 @@ import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { type EngineEvent, type ErrorInfo, JobSpec } from "@caretflow/contracts";
 import type { WorkerMessage } from "./engine-line.parse.ts";
-import { EngineWorker, type SpawnSpec } from "./engine-worker.ts";
+import type { SpawnSpec } from "./engine-process.ts";
+import { EngineWorker } from "./engine-worker.ts";
 import { JobGate, type JobOutcome } from "./job-gate.ts";
 import { fileTail, signalGroup, signalName, signalPid, sleep } from "./process-util.ts";
 
