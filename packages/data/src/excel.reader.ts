@@ -55,13 +55,23 @@ export async function xlsxToNdjson(
     hyperlinks: "ignore",
     entries: "emit",
   });
+  // exceljs looks up sheet names in workbook.xml's model as soon as it meets a worksheet entry; when the zip
+  // holds the worksheet before workbook.xml that model does not exist yet and it throws. Start with an empty one.
+  Object.assign(reader, { model: { sheets: [] } });
   const out = createWriteStream(ndjsonPath, { encoding: "utf8" });
   let header: string[] | null = null;
   let rows = 0;
   const hasDate = new Set<number>();
   const hasTime = new Set<number>();
   try {
+    let sheetsSeen = 0;
     for await (const sheet of reader) {
+      // Only the first worksheet is used. The others are still iterated: exceljs closes a worksheet's
+      // stream (sometimes a temporary file) only when it is read to the end, and leaving early leaks it.
+      if (sheetsSeen++ > 0) {
+        for await (const _row of sheet);
+        continue;
+      }
       for await (const row of sheet) {
         const values = (row.values as unknown[]) ?? [];
         if (header === null) {
@@ -94,7 +104,6 @@ export async function xlsxToNdjson(
         rows++;
         if (rows % 10_000 === 0) onRow?.(rows);
       }
-      break; // first worksheet only
     }
   } catch (error) {
     out.destroy();

@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -145,6 +146,25 @@ describe("type inference", () => {
       ["2024-01-01", "2024-01-01T00:00:00.000Z"],
       ["2024-01-02", "2024-01-02T10:30:00.000Z"],
     ]);
+  });
+
+  it("reads only the first sheet of a multi-sheet workbook, without leaking open files", async () => {
+    const wb = new ExcelJS.Workbook();
+    const first = wb.addWorksheet("first");
+    first.addRow(["x"]);
+    for (let i = 0; i < 100; i++) first.addRow([i]);
+    wb.addWorksheet("second").addRow(["y"]);
+    wb.addWorksheet("third").addRow(["z"]);
+    const openFiles = () => readdirSync("/proc/self/fd").length;
+    let before = 0;
+    for (let i = 0; i < 4; i++) {
+      first.addRow([1000 + i]);
+      await wb.xlsx.writeFile(join(dir, `multi${i}.xlsx`));
+      if (i === 1) before = openFiles();
+      const r = await f.store.importFile({ path: join(dir, `multi${i}.xlsx`), name: "multi" });
+      expect(r.version).toMatchObject({ version: i + 1, rowCount: 101 + i, columns: [expect.objectContaining({ name: "x" })] });
+    }
+    if (process.platform === "linux") expect(openFiles()).toBeLessThanOrEqual(before);
   });
 
   it("reads Excel formulas by their cached result and skips blank rows", async () => {
