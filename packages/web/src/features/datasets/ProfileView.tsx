@@ -99,7 +99,7 @@ function Histogram({ col }: { col: ColumnProfile }) {
   return (
     <div className="chart-small" role="img" aria-label={`Histogram of ${col.name}`}>
       <ResponsiveContainer width="100%" height={120}>
-        <BarChart data={data} margin={{ top: 4, right: 4, bottom: 0, left: -24 }} barCategoryGap={1}>
+        <BarChart data={data} margin={{ top: 4, right: 4, bottom: 0, left: 0 }} barCategoryGap={1}>
           <XAxis
             dataKey="label"
             tick={{ fontSize: 10, fill: "var(--muted)" }}
@@ -107,7 +107,7 @@ function Histogram({ col }: { col: ColumnProfile }) {
             tickLine={false}
             axisLine={false}
           />
-          <YAxis tick={{ fontSize: 10, fill: "var(--muted)" }} tickLine={false} axisLine={false} allowDecimals={false} width={48} />
+          <YAxis tick={{ fontSize: 10, fill: "var(--muted)" }} tickLine={false} axisLine={false} allowDecimals={false} width={34} />
           <Tooltip
             cursor={{ fill: "var(--accent-soft)" }}
             formatter={(v) => [formatNumber(Number(v)), "rows"]}

@@ -35,12 +35,19 @@ export function JobPage() {
   return <JobDetail job={job.data} view={view} stream={stream} />;
 }
 
-export function JobDetail({ job, view, stream }: { job: Job; view: JobView; stream: StreamState }) {
-  const status = view.status ?? job.status;
-  const terminal = isTerminal(status);
+/** Elapsed time of a job, ticking each second while it runs. */
+export function useJobElapsed(job: Job, view: JobView): number | null {
+  const terminal = isTerminal(view.status ?? job.status);
   const now = useNow(!terminal);
   const started = job.startedAt ?? view.startedAt;
   const finished = terminal ? (job.finishedAt ?? view.finishedAt) : null;
+  return elapsedMs(started, finished, now);
+}
+
+export function JobDetail({ job, view, stream }: { job: Job; view: JobView; stream: StreamState }) {
+  const status = view.status ?? job.status;
+  const terminal = isTerminal(status);
+  const elapsed = useJobElapsed(job, view);
   const isTrain = job.kind === "train";
   const req = job.request as TrainRequest & BatchPredictRequest;
   const title = isTrain ? `Training on ${req.dataset}` : `Predicting ${req.dataset} with ${req.model}`;
@@ -59,7 +66,7 @@ export function JobDetail({ job, view, stream }: { job: Job; view: JobView; stre
         }
         actions={!terminal ? <CancelButton jobId={job.id} /> : null}
       />
-      <ProgressCard view={view} status={status} elapsed={elapsedMs(started, finished, now)} stream={stream} />
+      <ProgressCard view={view} status={status} elapsed={elapsed} stream={stream} />
       {status === "failed" || status === "cancelled" ? <FailureCard job={job} view={view} status={status} /> : null}
       {isTrain ? <TrainPanels job={job} view={view} status={status} /> : <PredictPanel job={job} status={status} />}
     </div>

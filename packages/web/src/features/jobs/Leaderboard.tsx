@@ -31,7 +31,7 @@ export function LeaderboardTable({
       render: (r) => (
         <span className="model-cell">
           {runLink && r.mlflow_run_id ? <Link to={runLink(r.mlflow_run_id)}>{r.model_name}</Link> : r.model_name}{" "}
-          <span className="muted mono small">{r.model_id}</span>
+          {/^[a-f0-9]{32}$/.test(r.model_id) ? null : <span className="muted mono small">{r.model_id}</span>}
           {r === best ? <span className="best-tag">best</span> : null}
         </span>
       ),

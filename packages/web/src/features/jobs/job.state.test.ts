@@ -114,6 +114,14 @@ describe("progress", () => {
     expect(progressFraction(v)).toBeCloseTo(1 / 3);
   });
 
+  it("does not repeat a count the engine's message already has", () => {
+    const v = reduceJobEvent(
+      emptyJobView,
+      engine(1, { ...base(), type: "progress", done: 1, total: 3, message: "Training Ridge (2 of 3)" }),
+    );
+    expect(progressLabel(v)).toBe("Training Ridge (2 of 3)");
+  });
+
   it("falls back to the stage message before any progress", () => {
     const v = reduceJobEvents(emptyJobView, trainEvents.slice(0, 4));
     expect(progressLabel(v)).toBe("Comparing models");

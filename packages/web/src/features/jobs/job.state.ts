@@ -123,7 +123,9 @@ function upsertRow(rows: readonly LeaderboardRow[], row: LeaderboardRow): Leader
 export function progressLabel(view: JobView): string {
   if (view.progress && view.progress.total > 0) {
     const { done, total, message } = view.progress;
-    return message ? `${message} (${done} of ${total})` : `${done} of ${total}`;
+    if (!message) return `${done} of ${total}`;
+    // The engine usually says "Training Ridge Classifier (2 of 3)" itself; add the count only when it did not.
+    return /\bof\s+\d+/.test(message) ? message : `${message} (${done} of ${total})`;
   }
   return view.stageMessage ?? "";
 }

@@ -1,4 +1,4 @@
-import type { OnlinePredictResponse, RegisteredModel } from "@caretflow/contracts";
+import type { Job, OnlinePredictResponse, RegisteredModel } from "@caretflow/contracts";
 import { ModelRef } from "@caretflow/contracts";
 import { type FormEvent, useEffect, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
@@ -7,9 +7,9 @@ import { useApi, useResource } from "../../api/context.tsx";
 import { formatCell, formatNumber } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Card, PageHeader, Tabs } from "../../ui/layout.tsx";
-import { PredictPanel, ProgressCard } from "../jobs/JobPage.tsx";
-import { isTerminal } from "../jobs/job.state.ts";
-import { useJobEvents } from "../jobs/useJobEvents.ts";
+import { PredictPanel, ProgressCard, useJobElapsed } from "../jobs/JobPage.tsx";
+import { isTerminal, type JobView } from "../jobs/job.state.ts";
+import { type StreamState, useJobEvents } from "../jobs/useJobEvents.ts";
 import { parseDatasetRef } from "../runs/runs.helpers.ts";
 import { parseRowsJson, refOptions, resolveModelRef, resultColumns, rowsForPrediction } from "./models.helpers.ts";
 
@@ -178,15 +178,21 @@ function InlineJob({ jobId }: { jobId: string }) {
     if (terminal) reload();
   }, [terminal, reload]);
   if (!job.data) return <Skeleton lines={2} />;
-  const status = view.status ?? job.data.status;
-  const error = view.error ?? job.data.error;
+  return <InlineJobView job={job.data} view={view} stream={stream} />;
+}
+
+function InlineJobView({ job, view, stream }: { job: Job; view: JobView; stream: StreamState }) {
+  const status = view.status ?? job.status;
+  const error = view.error ?? job.error;
+  const elapsed = useJobElapsed(job, view);
+  const jobId = job.id;
   return (
-    <div data-testid="batch-job">
-      <ProgressCard view={view} status={status} elapsed={null} stream={stream} />
+    <div data-testid="batch-job" className="stack">
+      <ProgressCard view={view} status={status} elapsed={elapsed} stream={stream} />
       {status === "failed" ? (
         <ErrorBox error={{ message: error?.message ?? "The prediction job failed.", hint: error?.hint }} title="Prediction failed" />
       ) : null}
-      <PredictPanel job={job.data} status={status} />
+      <PredictPanel job={job} status={status} />
       <p className="small">
         <Link to={`/jobs/${encodeURIComponent(jobId)}`}>Open the job page</Link>
       </p>

@@ -48,7 +48,7 @@ export function artifactTitle(path: string): string {
  * are kept (the engine also logs per-fold values, which would flood the table).
  */
 export function childToRow(
-  child: Pick<RunSummary, "runId" | "name" | "metrics"> & { params: Record<string, string> },
+  child: Pick<RunSummary, "runId" | "name" | "metrics"> & { bestModel?: string | null; params: Record<string, string> },
   task: Task | null,
   known: readonly string[],
 ): LeaderboardRow {
@@ -56,8 +56,9 @@ export function childToRow(
   const metrics = Object.fromEntries(keep.length > 0 || !task ? keep : Object.entries(child.metrics).filter(([k]) => !/fold/i.test(k)));
   const fit = child.metrics["TT (Sec)"] ?? child.metrics.fit_seconds ?? child.metrics.TT_Sec ?? 0;
   return {
-    model_id: child.params.model_id ?? child.params.pycaret_model_id ?? child.runId,
-    model_name: child.params.model_name ?? child.name,
+    // A child run carries its PyCaret display name as a tag (bestModel); the model id is not exposed, so the run id stands in.
+    model_id: child.params.model_id ?? child.runId,
+    model_name: child.bestModel ?? child.name,
     metrics,
     fit_seconds: Math.max(0, fit),
     mlflow_run_id: child.runId,

@@ -1,0 +1,217 @@
+import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type StartedCaretflow, startCaretflow } from "@caretflow/server";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureWebBuild, launchChromium, screenshotter } from "./browser.ts";
+
+const repo = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const DATASET = "orange-juice-e2e";
+const MODEL = "orange-juice-e2e";
+
+describe("caretflow in a real browser", () => {
+  let home: string;
+  let cf: StartedCaretflow;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let shot: (page: Page, name: string) => Promise<string>;
+  const serverLog: string[] = [];
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    await ensureWebBuild(repo);
+    shot = await screenshotter(join(repo, "test-artifacts", "screenshots"));
+    home = await mkdtemp(join(tmpdir(), "caretflow-e2e-"));
+    cf = await startCaretflow({ home, port: 0, demo: true, log: (line) => serverLog.push(line) });
+    browser = await launchChromium();
+    context = await browser.newContext({ baseURL: cf.url, viewport: { width: 1366, height: 900 }, acceptDownloads: true });
+    page = await context.newPage();
+    page.on("pageerror", (err) => pageErrors.push(err.message));
+    page.setDefaultTimeout(30_000);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await cf?.close();
+    if (home) await rm(home, { recursive: true, force: true });
+    if (pageErrors.length > 0) console.error(`page errors:\n${pageErrors.join("\n")}`);
+  });
+
+  it("sends a visitor to sign-in and signs in with the generated admin password", async () => {
+    expect(cf.adminPassword).toBeTruthy();
+    await page.goto("/");
+    await page.waitForURL(/\/signin/);
+    await page.getByLabel("Password").waitFor();
+    await shot(page, "signin");
+
+    await page.getByLabel("Password").fill("not-the-password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/sign in|password|credentials/i);
+
+    await page.getByLabel("Password").fill(cf.adminPassword ?? "");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/data$/);
+    await page.getByTestId("datasets-table").getByRole("link", { name: "juice", exact: true }).waitFor();
+    await expect.poll(() => page.getByTestId("health").textContent(), { timeout: 60_000 }).toBe("All systems ready");
+    await shot(page, "datasets");
+  });
+
+  it("uploads a CSV through the drop zone's file input and shows the import", async () => {
+    const file = join(home, `${DATASET}.csv`);
+    await copyFile(join(repo, "demo-data", "juice.csv"), file);
+    await page.getByTestId("upload-input").setInputFiles(file);
+    await expect
+      .poll(() => page.getByTestId("upload-status").textContent(), { timeout: 60_000 })
+      .toMatch(new RegExp(`Imported ${DATASET} version 1`));
+    await page.getByTestId("datasets-table").getByRole("link", { name: DATASET }).waitFor();
+    await shot(page, "upload-done");
+  });
+
+  it("opens the dataset: paged preview and a profile per column with histograms", async () => {
+    await page.getByTestId("datasets-table").getByRole("link", { name: DATASET }).click();
+    await page.waitForURL(new RegExp(`/data/${DATASET}`));
+    await expect.poll(() => page.getByTestId("preview-range").textContent()).toMatch(/Rows 1–50 of 1,070/);
+    expect(await page.getByTestId("preview-table").locator("tbody tr").count()).toBe(50);
+    await page.getByRole("button", { name: "Next ›" }).click();
+    await expect.poll(() => page.getByTestId("preview-range").textContent()).toMatch(/Rows 51–100 of 1,070/);
+    await shot(page, "dataset-preview");
+
+    await page.getByRole("tab", { name: "Profile" }).click();
+    await expect.poll(() => page.getByTestId("column-profile").count(), { timeout: 60_000 }).toBe(19);
+    // numeric columns draw a histogram (recharts SVG), categorical ones a top-values list
+    expect(await page.locator('[aria-label="Histogram of PriceCH"] svg.recharts-surface').count()).toBe(1);
+    expect(await page.locator('[aria-label="Most frequent values of Purchase"] li').count()).toBe(2);
+    await shot(page, "dataset-profile");
+  });
+
+  it("starts a training and watches the leaderboard fill in row by row", async () => {
+    await page.getByRole("link", { name: "Train a model" }).click();
+    await page.waitForURL(/\/train\?dataset=/);
+    await page.locator('select[name="target"]').selectOption("Purchase");
+    expect(await page.locator('input[name="task"][value="classification"]').isChecked()).toBe(true);
+    await page.locator("label.segment", { hasText: "Only these" }).click();
+    for (const id of ["lr", "dt", "ridge"]) await page.locator(`label.chip:has(input[value="${id}"])`).click();
+    await page.locator("label.chip", { hasText: /^Id$/ }).click(); // the row id is no feature
+    await shot(page, "train-form");
+    await page.getByTestId("start-training").click();
+    await page.waitForURL(/\/jobs\/[^/]+$/);
+
+    // Sample the page while the job runs: rows must show up while it is still running, one by one.
+    const board = page.getByTestId("leaderboard").locator("tbody tr:not(:has(td.table-empty))");
+    const seenWhileRunning = new Set<number>();
+    let midShot = false;
+    const deadline = Date.now() + 8 * 60_000;
+    while (Date.now() < deadline) {
+      const running = (await page.getByTestId("cancel-job").count()) > 0;
+      const rows = await board.count();
+      if (!running) break;
+      seenWhileRunning.add(rows);
+      if (rows > 0 && !midShot) {
+        midShot = true;
+        await shot(page, "job-running");
+      }
+      await page.waitForTimeout(100);
+    }
+    await page.getByTestId("best-model").waitFor({ timeout: 120_000 });
+    const finalRows = await board.count();
+    expect(finalRows).toBe(3);
+    const partial = [...seenWhileRunning].filter((n) => n > 0 && n < finalRows);
+    expect(partial.length, `leaderboard sizes seen while running: ${[...seenWhileRunning].join(", ")}`).toBeGreaterThan(0);
+    expect(await page.locator("tr.row-best").count()).toBe(1);
+    expect(await page.getByTestId("metric-chart").locator(".recharts-bar-rectangle").count()).toBe(3);
+    await shot(page, "job-finished");
+  });
+
+  it("registers the best model with the alias champion", async () => {
+    const form = page.getByTestId("register-form");
+    await form.locator('input[name="modelName"]').fill(MODEL);
+    expect(await form.locator('input[name="alias"]').inputValue()).toBe("champion");
+    await form.getByRole("button", { name: "Register" }).click();
+    await expect.poll(() => page.getByTestId("registered").textContent()).toMatch(/version 1 with alias champion/);
+    await shot(page, "model-registered");
+
+    await page.getByRole("link", { name: "Models", exact: true }).click();
+    await page.waitForURL(/\/models$/);
+    await page.getByTestId("alias").filter({ hasText: "@champion" }).first().waitFor();
+    await shot(page, "models");
+  });
+
+  it("runs a batch prediction and offers the output as CSV", async () => {
+    await page.goto(`/predict?model=${MODEL}@champion`);
+    await expect.poll(() => page.getByTestId("model-ref").textContent()).toBe(`${MODEL}@champion`);
+    await page.getByTestId("batch-form").locator('select[name="dataset"]').selectOption(DATASET);
+    await page.getByTestId("start-batch").click();
+    await page.getByTestId("predict-output").waitFor({ timeout: 180_000 });
+    expect(await page.getByTestId("predict-output").textContent()).toMatch(/Wrote 1,070 rows to/);
+    const href = await page.getByTestId("batch-job").getByRole("link", { name: "Download CSV" }).getAttribute("href");
+    expect(href).toBeTruthy();
+    const csv = await (await context.request.get(href ?? "")).text();
+    expect(csv.split("\n")[0]).toMatch(/prediction_label/);
+    await shot(page, "predict-batch");
+  });
+
+  it("runs an online prediction from rows prefilled from the training data", async () => {
+    await page.getByRole("tab", { name: /Online/ }).click();
+    const box = page.getByTestId("online-form").locator("textarea");
+    await expect.poll(() => box.inputValue(), { timeout: 30_000 }).toMatch(/PriceCH/);
+    const rows = JSON.parse(await box.inputValue()) as Record<string, unknown>[];
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).not.toHaveProperty("Purchase");
+    await page.getByTestId("online-predict").click();
+    const result = page.getByTestId("online-result");
+    await expect.poll(() => result.locator("tbody tr").count(), { timeout: 120_000 }).toBe(3);
+    const headers = (await result.locator("thead th").allTextContents()).map((h) => h.trim());
+    const labelColumn = headers.indexOf("prediction_label");
+    expect(labelColumn).toBeGreaterThanOrEqual(0);
+    const labels = await result.locator(`tbody td:nth-child(${labelColumn + 1})`).allTextContents();
+    expect(labels).toHaveLength(3);
+    for (const l of labels) expect(["CH", "MM"]).toContain(l.trim());
+    await shot(page, "predict-online");
+  });
+
+  it("lists the run under Experiments with its child runs and plots", async () => {
+    await page.getByRole("link", { name: "Experiments", exact: true }).click();
+    const table = page.getByTestId("runs-table");
+    await table.locator("tbody tr", { hasText: DATASET }).first().waitFor();
+    await shot(page, "experiments");
+    await table.locator("tbody tr", { hasText: DATASET }).first().getByRole("link").first().click();
+    await page.waitForURL(/\/experiments\/[a-f0-9]{32}$/);
+    await expect.poll(() => page.getByTestId("leaderboard").locator("tbody tr").count()).toBe(3);
+    expect(await page.getByTestId("open-mlflow").getAttribute("href")).toMatch(/^\/mlflow\/#\/experiments\/\d+\/runs\/[a-f0-9]{32}$/);
+    await page.getByTestId("plots").locator("img").first().waitFor({ timeout: 30_000 });
+    await shot(page, "run");
+  });
+
+  it("fits a phone screen: navigation collapses, tables scroll inside their box", async () => {
+    const phone = await browser.newContext({
+      baseURL: cf.url,
+      viewport: { width: 375, height: 812 },
+      storageState: await context.storageState(),
+    });
+    try {
+      const p = await phone.newPage();
+      await p.goto(`/data/${DATASET}`);
+      await p.getByTestId("preview-table").waitFor();
+      expect(await p.locator(".nav").isVisible()).toBe(false);
+      // a string, because this file is typechecked without the DOM library
+      const overflow = (await p.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
+      expect(overflow).toBeLessThanOrEqual(0);
+      await shot(p, "phone-dataset");
+      await p.getByRole("button", { name: "Menu" }).click();
+      expect(await p.locator(".nav").isVisible()).toBe(true);
+      await shot(p, "phone-menu");
+    } finally {
+      await phone.close();
+    }
+  });
+
+  it("raised no uncaught errors in the page", async () => {
+    expect(pageErrors).toEqual([]);
+    // the server log is part of the evidence when something above fails
+    expect(serverLog.join("\n")).toMatch(/ready at/);
+    await readFile(join(repo, "test-artifacts", "screenshots", "01-signin.png"));
+  });
+});
