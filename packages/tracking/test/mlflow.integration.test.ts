@@ -248,7 +248,7 @@ describe("tracking against a real MLflow server", () => {
     expect((await c.getRun(parentA)).info.status).toBe("FINISHED");
   }, 180_000);
 
-  it("stops without leaving a process, then MLflow is unavailable with a hint; a second start is fast", async () => {
+  it("stops without leaving a process, then MLflow is unavailable with a hint; a second start keeps the data", async () => {
     const pgid = Number(readFileSync(join(home, "mlflow.pid"), "utf8"));
     await sup.stop();
     expect(groupAlive(pgid)).toBe(false);
