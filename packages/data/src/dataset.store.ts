@@ -19,7 +19,7 @@ import {
 import type { DuckDBInstance } from "@duckdb/node-api";
 import type { Kysely, Selectable } from "kysely";
 import { contentHash } from "./content-hash.ts";
-import { openDuckDb, sqlIdent, sqlString, withConnection } from "./duckdb.ts";
+import { displayExpr, openDuckDb, sqlIdent, sqlString, withConnection } from "./duckdb.ts";
 import { formatFromFilename } from "./formats.ts";
 import { ingestToParquet, type ProgressFn } from "./ingest.ts";
 import { toJsonSafe } from "./json-safe.ts";
@@ -145,8 +145,7 @@ export class DatasetStore {
     const v = await this.getVersion(name, version);
     const offset = Math.max(0, Math.floor(q.offset));
     const limit = Math.min(1000, Math.max(1, Math.floor(q.limit)));
-    // Types JS cannot show faithfully (TIME, INTERVAL, nested, BLOB...) are shown as DuckDB prints them.
-    const select = v.columns.map((c) => (c.kind === "other" ? `CAST(${sqlIdent(c.name)} AS VARCHAR)` : sqlIdent(c.name))).join(", ");
+    const select = v.columns.map(displayExpr).join(", ");
     const rows = await withConnection(this.duck, async (conn) => {
       const reader = await conn.runAndReadAll(`SELECT ${select} FROM read_parquet(${sqlString(v.path)}) LIMIT ${limit} OFFSET ${offset}`);
       return reader.getRowsJS();

@@ -34,6 +34,18 @@ export async function withConnection<T>(instance: DuckDBInstance, fn: (conn: Duc
   }
 }
 
+/**
+ * A SQL expression that shows a column's values as a person expects to read them: 32-bit FLOAT values
+ * by their shortest decimal form (0.1, not 0.10000000149011612), types JS cannot show faithfully (TIME,
+ * INTERVAL, nested, BLOB...) as DuckDB prints them, everything else unchanged.
+ */
+export function displayExpr(column: { name: string; kind: string; duckdbType: string }): string {
+  const id = sqlIdent(column.name);
+  if (column.duckdbType === "FLOAT") return `CAST(CAST(${id} AS VARCHAR) AS DOUBLE)`;
+  if (column.kind === "other") return `CAST(${id} AS VARCHAR)`;
+  return id;
+}
+
 /** Column names and DuckDB type names of a query, without running it. */
 export async function describeQuery(conn: DuckDBConnection, sql: string): Promise<{ name: string; type: string }[]> {
   const reader = await conn.runAndReadAll(`DESCRIBE ${sql}`);

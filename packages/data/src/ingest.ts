@@ -61,7 +61,11 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
     } catch (error) {
       throw await explainReadFailure(error, path, format, delimiter);
     }
-    if (format === "parquet") checkColumnNames(described.map((c) => c.name));
+    if (format === "parquet") {
+      // pandas writes its row index as "__index_level_0__" when the index is not a plain range; it is not data.
+      described = described.filter((c) => !/^__index_level_\d+__$/.test(c.name));
+      checkColumnNames(described.map((c) => c.name));
+    }
 
     // Mixed JSON values (a number here, a string there) come back as DuckDB's JSON type; store them as text.
     // Excel date cells with no time of day are dates.

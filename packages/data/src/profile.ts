@@ -1,7 +1,7 @@
 import type { ColumnProfile, ColumnSchema, DatasetProfile } from "@caretflow/contracts";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { isNumericKind } from "./column-kind.ts";
-import { sqlIdent, sqlString } from "./duckdb.ts";
+import { displayExpr, sqlIdent, sqlString } from "./duckdb.ts";
 import { toJsonSafe } from "./json-safe.ts";
 
 export const HISTOGRAM_BINS = 20;
@@ -62,8 +62,8 @@ async function columnStats(conn: DuckDBConnection, columns: readonly ColumnSchem
     return [
       `count(${id})`,
       comparable ? `count(DISTINCT ${id})` : `count(DISTINCT CAST(${id} AS VARCHAR))`,
-      comparable ? `min(${id})` : "NULL",
-      comparable ? `max(${id})` : "NULL",
+      comparable ? `min(${displayExpr(c)})` : "NULL",
+      comparable ? `max(${displayExpr(c)})` : "NULL",
       numeric ? `avg(${numeric})` : "NULL",
       isNumericKind(c.kind) ? `stddev_samp(${numeric})` : "NULL",
     ].join(", ");
@@ -136,7 +136,10 @@ async function histogramsOf(
     const layout = binLayout(s.min, s.max, c.kind === "integer");
     layouts.set(i, layout);
     const x = `CAST(${sqlIdent(c.name)} AS DOUBLE)`;
-    const bin = layout.width === 0 ? "0" : `least(CAST(floor((${x} - ${layout.lo}) / ${layout.width}) AS INTEGER), ${layout.bins - 1})`;
+    // Clamped at both ends: min/max are display values (FLOAT shown by its shortest decimal), which may sit
+    // a hair inside the stored extremes.
+    const bin =
+      layout.width === 0 ? "0" : `greatest(0, least(CAST(floor((${x} - ${layout.lo}) / ${layout.width}) AS INTEGER), ${layout.bins - 1}))`;
     selects.push(`SELECT ${i} AS col, ${bin} AS bin, count(*) AS n FROM t WHERE ${x} IS NOT NULL AND isfinite(${x}) GROUP BY 2`);
   });
   const result = new Map<number, { lo: number; hi: number; count: number }[]>();

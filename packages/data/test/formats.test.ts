@@ -211,3 +211,29 @@ describe("CSV dialect", () => {
     expect((await f.store.preview("hash", 1, { offset: 0, limit: 5 })).rows.map((row) => row[0])).toEqual(["#x", "#y", "z"]);
   });
 });
+
+describe("Parquet written by other tools", () => {
+  it("drops pandas' index column and shows FLOAT values by their shortest decimal", async () => {
+    const duck = await DuckDBInstance.create(":memory:");
+    const conn = await duck.connect();
+    const path = join(dir, "pandas.parquet");
+    await conn.run(
+      `COPY (SELECT * FROM (VALUES (1, 0.1::FLOAT, 5), (2, 0.3::FLOAT, 6), (3, 0.2::FLOAT, 7)) AS v(i, prediction_score, __index_level_0__)) TO '${path}' (FORMAT parquet)`,
+    );
+    conn.closeSync();
+    duck.closeSync();
+    const r = await f.store.importFile({ path, name: "pandas" });
+    expect(r.version.columns.map((c) => [c.name, c.duckdbType])).toEqual([
+      ["i", "INTEGER"],
+      ["prediction_score", "FLOAT"],
+    ]);
+    expect((await f.store.preview("pandas", 1, { offset: 0, limit: 5 })).rows).toEqual([
+      [1, 0.1],
+      [2, 0.3],
+      [3, 0.2],
+    ]);
+    const score = (await f.store.profile("pandas", 1)).columns[1]!;
+    expect(score).toMatchObject({ min: 0.1, max: 0.3 });
+    expect(score.histogram!.reduce((a, b) => a + b.count, 0)).toBe(3);
+  });
+});
