@@ -23,7 +23,11 @@ export async function followWithView(env: CommandEnv, client: ApiClient, jobId: 
     cancelling = client
       .json("post", apiPath("/api/jobs/{id}/cancel", { id: jobId }), Job, { signal: AbortSignal.timeout(10_000) })
       .then((job) => {
-        env.out.note(`asked the server to cancel job ${jobId} (now ${job.status})`);
+        env.out.note(
+          job.status === "cancelled"
+            ? `job ${jobId} cancelled`
+            : `the server is cancelling job ${jobId}; see \`caretflow jobs show ${jobId}\``,
+        );
         return job;
       })
       .catch((err: Error) => {

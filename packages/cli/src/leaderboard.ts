@@ -13,7 +13,13 @@ export function formatLeaderboard(rows: LeaderboardRow[]): string {
   const metrics = metricNames(rows);
   return formatTable(
     [{ header: "#", right: true }, { header: "MODEL" }, { header: "ID" }, ...metrics.map((m) => ({ header: m, right: true }))],
-    rows.map((r, i) => [String(r.rank ?? i + 1), r.model_name, r.model_id, ...metrics.map((m) => formatMetric(r.metrics[m]))]),
+    // Rows of a running or cancelled job arrive unranked, in fit order.
+    rows.map((r) => [
+      r.rank === undefined ? "-" : String(r.rank),
+      r.model_name,
+      r.model_id,
+      ...metrics.map((m) => formatMetric(r.metrics[m])),
+    ]),
   );
 }
 

@@ -86,8 +86,11 @@ export function humanRun(run: RunDetail): string {
     ]),
   ];
   if (run.children.length > 0) {
-    const names: string[] = [];
-    for (const c of run.children) for (const k of Object.keys(c.metrics)) if (!names.includes(k)) names.push(k);
+    const all: string[] = [];
+    for (const c of run.children) for (const k of Object.keys(c.metrics)) if (!all.includes(k)) all.push(k);
+    // Children also log per-fold, std and holdout metrics; the parent's metric names are the comparison's headline.
+    const headline = Object.keys(run.metrics).filter((k) => all.includes(k));
+    const names = headline.length > 0 ? headline : all.slice(0, 10);
     parts.push(
       "",
       "models:",
