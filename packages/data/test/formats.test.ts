@@ -185,6 +185,16 @@ describe("type inference", () => {
 });
 
 describe("CSV dialect", () => {
+  it("handles column names that need quoting in SQL", async () => {
+    await writeFile(join(dir, "names.csv"), '"we""ird",select,Größe in cm,"a,b"\n1,x,180.5,y\n2,z,170,w\n');
+    const r = await f.store.importFile({ path: join(dir, "names.csv"), name: "names" });
+    expect(r.version.columns.map((c) => c.name)).toEqual(['we"ird', "select", "Größe in cm", "a,b"]);
+    expect((await f.store.preview("names", 1, { offset: 0, limit: 5 })).rows[1]).toEqual([2, "z", 170, "w"]);
+    const p = await f.store.profile("names", 1);
+    expect(p.columns.map((c) => c.distinct)).toEqual([2, 2, 2, 2]);
+    expect(await f.store.columnFacts("names", 1, 'we"ird')).toMatchObject({ exists: true, distinct: 2 });
+  });
+
   it("reads Excel's 'CSV UTF-8' (byte-order mark) like plain UTF-8", async () => {
     await writeFile(join(dir, "bom.csv"), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("Name,n\nAnn,1\n")]));
     await writeFile(join(dir, "nobom.csv"), "Name,n\nAnn,1\n");
