@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { type EngineEvent, type ErrorInfo, JobSpec } from "@caretflow/contracts";
+import type { z } from "zod";
 import type { WorkerMessage } from "./engine-line.parse.ts";
 import type { SpawnSpec } from "./engine-process.ts";
 import { EngineWorker } from "./engine-worker.ts";
@@ -129,7 +130,8 @@ export class EngineHost {
    * `finished` reaches onEvent, always last, even if the engine crashes.
    * Aborting the signal cancels the job (op cancel -> SIGTERM; SIGKILL after the grace).
    */
-  run(spec: JobSpec, opts: RunOptions): Promise<JobOutcome> {
+  run(spec: z.input<typeof JobSpec>, opts: RunOptions): Promise<JobOutcome> {
+    // Parsed below; the id is read first so even an invalid spec gets its events under its own id.
     const jobId = typeof (spec as { job_id?: unknown }).job_id === "string" ? spec.job_id : "unknown";
     const gate = new JobGate(jobId, (e) => {
       try {
@@ -346,7 +348,9 @@ export class EngineHost {
     this.deaths.set(w, n + 1);
     const delay = this.backoff[Math.min(n, this.backoff.length - 1)] ?? 1000;
     const how = signal ? `signal ${signal}` : `code ${code}`;
-    this.lastProblem = `engine worker ${w.index} exited (${how}); restarting in ${Math.round(delay / 1000)} s`;
+    // A worker that cannot even start (broken venv, import error) says why in its log.
+    const lastLine = fileTail(w.logPath, 600).trimEnd().split("\n").at(-1)?.trim();
+    this.lastProblem = `engine worker ${w.index} exited (${how}); restarting in ${Math.round(delay / 1000)} s${lastLine ? `. Last log line: ${lastLine}` : ""}`;
     this.log("warn", `engine worker ${w.index} exited (${how}); restarting`);
     setTimeout(() => {
       if (this.closing) return;

@@ -27,6 +27,10 @@ export class EngineWorker {
     private readonly hooks: EngineWorkerHooks,
   ) {}
 
+  get logPath(): string {
+    return this.spec.logPath;
+  }
+
   start(): void {
     this.state = "starting";
     this.versions = undefined;

@@ -237,7 +237,10 @@ describe("EngineHost with a fake engine worker", () => {
     const h = await host({ env: { FAKE_WORKER_CRASH: "1" }, restartBackoffMs: [200] });
     const deadline = Date.now() + 20_000;
     while (!/exited \(code 5\)/.test(h.status().message ?? "") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(h.status()).toMatchObject({ ready: false, message: expect.stringMatching(/engine worker 1 exited \(code 5\); restarting/) });
+    expect(h.status()).toMatchObject({
+      ready: false,
+      message: expect.stringMatching(/engine worker 1 exited \(code 5\); restarting.*Last log line: fake worker: crashing at start/),
+    });
     await h.close();
     expect(h.status().ready).toBe(false);
   });
