@@ -118,7 +118,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
 
     const store = await DatasetStore.open({ root: dirs.datasets, db: db as unknown as Kysely<DataTables> });
     stack.push(() => store.close());
-    const scoring = new ScoringPool({ python, engineDir: join(repo, "engine"), trackingUri: mlflowUrl, logDir: dirs.logs });
+    const scoring = new ScoringPool({ python, engineDir: join(repo, "engine"), trackingUri: mlflowUrl, logDir: dirs.logs, log });
     stack.push(() => scoring.close());
     const tracking = trackingPort(new MlflowClient({ baseUrl: mlflowUrl }), mlflowUrl);
 
