@@ -147,6 +147,15 @@ describe("runCli", () => {
     expect(t2.out.stderr).toMatch(/^error: --task: .*classification/);
   });
 
+  it("with --json, a usage error is also the one document on stdout", async () => {
+    const t = testContext({});
+    expect(await runCli(["train", "--dataset", "juice", "--json"], t.ctx)).toBe(1);
+    expect(JSON.parse(t.out.stdout)).toEqual({
+      error: { code: "usage", kind: "user", message: "required option '--task <task>' not specified", hint: "see --help" },
+    });
+    expect(t.out.stderr).toContain("error: required option '--task <task>' not specified");
+  });
+
   it("with --json, prints the error as the one document on stdout and the message on stderr", async () => {
     const t = testContext({});
     expect(await runCli(["datasets", "list", "--json"], t.ctx)).toBe(1);

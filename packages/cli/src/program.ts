@@ -57,7 +57,11 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
     return exit.code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // --help and --version end here with exit code 0; usage errors were already printed by commander.
+      // --help and --version end here with exit code 0; usage errors were already printed by commander on stderr.
+      if (err.exitCode !== 0 && argv.includes("--json")) {
+        const message = err.message.replace(/^error:\s*/, "");
+        ctx.stdout.write(`${JSON.stringify({ error: { code: "usage", kind: "user", message, hint: "see --help" } }, null, 2)}\n`);
+      }
       return err.exitCode;
     }
     throw err;
