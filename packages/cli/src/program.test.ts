@@ -147,6 +147,21 @@ describe("runCli", () => {
     expect(t2.out.stderr).toMatch(/^error: --task: .*classification/);
   });
 
+  it.each<[string, string[], RegExp]>([
+    ["a missing file", ["datasets", "import", "/no/such/file.csv"], /^error: file '\/no\/such\/file.csv' does not exist\nhint: /],
+    ["a bad dataset name", ["datasets", "import", "package.json", "--name", "../x"], /^error: --name: use letters/],
+    ["neither --dataset nor --rows", ["predict", "--model", "m@champion"], /^error: give either --dataset .* or --rows/],
+    ["both --dataset and --rows", ["predict", "--model", "m@champion", "--dataset", "d", "--rows", "r.json"], /^error: give either/],
+    ["a bad model reference", ["predict", "--model", "m:1", "--dataset", "d"], /^error: --model: use NAME@ALIAS or NAME\/VERSION/],
+    ["a bad run id", ["models", "register", "--run", "xyz", "--name", "m"], /^error: --run: an MLflow run id is 32 hex characters/],
+  ])("rejects %s with a message and a hint, exit 1", async (_name, argv, pattern) => {
+    const t = testContext({ CARETFLOW_URL: "http://127.0.0.1:9", CARETFLOW_TOKEN: "t" });
+    expect(await runCli(argv, t.ctx)).toBe(1);
+    expect(t.out.stderr).toMatch(pattern);
+    expect(t.out.stderr).toContain("hint:");
+    expect(t.out.stdout).toBe("");
+  });
+
   it("with --json, a usage error is also the one document on stdout", async () => {
     const t = testContext({});
     expect(await runCli(["train", "--dataset", "juice", "--json"], t.ctx)).toBe(1);
