@@ -87,11 +87,18 @@ export function defaultSortMetric(task: Task): string {
   return task === "classification" ? "Accuracy" : "R2";
 }
 
-const lowerIsBetterMetrics = new Set(["MAE", "MSE", "RMSE", "RMSLE", "MAPE", "TT (Sec)", "TT"]);
+// "TT_Sec" is how training time is named in MLflow, which does not allow parentheses in metric keys.
+const lowerIsBetterMetrics = new Set(["MAE", "MSE", "RMSE", "RMSLE", "MAPE", "TT (Sec)", "TT_Sec", "TT"]);
 
 /** Errors and training time are better small; scores (Accuracy, AUC, R2...) are better large. */
 export function lowerIsBetter(metric: string): boolean {
   return lowerIsBetterMetrics.has(metric);
+}
+
+/** A PyCaret model id as its display name (lr -> Logistic Regression); unknown ids come back unchanged. */
+export function modelDisplayName(id: string | null, task: Task | null): string | null {
+  if (!id || !task) return id;
+  return modelChoices(task).find((m) => m.id === id)?.name ?? id;
 }
 
 /** Guesses the task from whichever metric names a set of rows or a run carries. */

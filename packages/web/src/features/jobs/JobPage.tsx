@@ -1,7 +1,7 @@
 import type { BatchPredictRequest, Job, TrainRequest } from "@caretflow/contracts";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { Link, useParams } from "react-router-dom";
-import { useApi, useNow, useResource } from "../../api/context.tsx";
+import { useApi, useNow } from "../../api/context.tsx";
 import { elapsedMs, formatDuration, formatMetric, formatNumber } from "../../lib/format.ts";
 import { bestRow, defaultSortMetric } from "../../lib/pycaret.ts";
 import { ErrorBox, ProgressBar, Skeleton, Spinner } from "../../ui/feedback.tsx";
@@ -12,17 +12,12 @@ import { isTerminal, type JobView, progressFraction, progressLabel } from "./job
 import { LeaderboardTable, MetricChart } from "./Leaderboard.tsx";
 import { LogTail } from "./LogTail.tsx";
 import { type StreamState, useJobEvents } from "./useJobEvents.ts";
+import { useJobRecord } from "./useJobRecord.ts";
 
 export function JobPage() {
   const { id = "" } = useParams();
-  const job = useResource((api) => api.getJob(id), `job:${id}`);
   const { view, stream } = useJobEvents(id);
-  const terminal = isTerminal(view.status);
-  const { reload } = job;
-  // The job record carries what events do not (output dataset, final timestamps): fetch it again at the end.
-  useEffect(() => {
-    if (terminal) reload();
-  }, [terminal, reload]);
+  const job = useJobRecord(id, view);
 
   if (job.error && !job.data) return <ErrorBox error={job.error} title={`Could not load job ${id}`} onRetry={job.reload} />;
   if (!job.data)

@@ -20,7 +20,7 @@ export function LeaderboardTable({
   runLink?: (runId: string) => string;
   empty?: string;
 }) {
-  const metrics = metricColumns(rows, task ? [...taskMetrics(task), "TT (Sec)"] : []);
+  const metrics = metricColumns(rows, task ? [...taskMetrics(task), "TT (Sec)", "TT_Sec"] : []);
   const best = bestRow(rows, sortMetric);
   const columns: Column<LeaderboardRow>[] = [
     { key: "rank", header: "#", align: "right", sortValue: (r) => r.rank ?? null, render: (r) => r.rank ?? "" },
@@ -47,7 +47,7 @@ export function LeaderboardTable({
       }),
     ),
   ];
-  if (!metrics.includes("TT (Sec)"))
+  if (!metrics.includes("TT (Sec)") && !metrics.includes("TT_Sec"))
     columns.push({
       key: "fit",
       header: "Fit (s)",

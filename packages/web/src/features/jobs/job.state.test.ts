@@ -74,7 +74,8 @@ describe("reduceJobEvent", () => {
     expect(v.status).toBe("succeeded");
     expect(v.result).toEqual(result);
     expect(v.leaderboard.map((r) => r.rank)).toEqual([1, 2]);
-    expect(v.finishedAt).toBe(ts(8));
+    expect(v.finishedAt).toBe(ts(9));
+    expect(v.engineFinished).toBe("succeeded");
     expect(isTerminal(v.status)).toBe(true);
     expect(progressFraction(v)).toBe(1);
   });
@@ -89,9 +90,13 @@ describe("reduceJobEvent", () => {
       }),
       engine(3, { ...base(), type: "finished", status: "failed" }),
     ]);
-    expect(v.status).toBe("failed");
-    expect(v.error?.hint).toBe("pick another column");
-    expect(progressFraction(v)).toBeNull();
+    // the engine is done, but the job ends only with the server's status event
+    expect(v.status).toBe("running");
+    expect(v.engineFinished).toBe("failed");
+    const done = reduceJobEvent(v, status(4, "failed"));
+    expect(done.status).toBe("failed");
+    expect(done.error?.hint).toBe("pick another column");
+    expect(progressFraction(done)).toBeNull();
   });
 
   it("records the start time from the first running status when the engine has not started yet", () => {

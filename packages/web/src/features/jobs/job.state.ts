@@ -20,6 +20,8 @@ export interface JobView {
   logs: { level: string; message: string; ts: string }[];
   runs: { role: "parent" | "child" | "final"; runId: string; name: string }[];
   versions: Record<string, string> | null;
+  /** The engine's final word; the job's `status` changes only with the server's status event. */
+  engineFinished: "succeeded" | "failed" | "cancelled" | null;
 }
 
 export const emptyJobView: JobView = {
@@ -37,6 +39,7 @@ export const emptyJobView: JobView = {
   logs: [],
   runs: [],
   versions: null,
+  engineFinished: null,
 };
 
 const MAX_LOGS = 50;
@@ -99,9 +102,9 @@ function applyEngineEvent(view: JobView, e: EngineEvent, ts: string): JobView {
         ...view,
         result: e.result ?? view.result,
         leaderboard,
-        finishedAt: view.finishedAt ?? ts,
-        // the server's own status event follows; until then the engine's word is the best we have
-        status: isTerminal(view.status) ? view.status : e.status,
+        // The job is not over yet: the server still has work after the engine (a prediction's output becomes
+        // a dataset version), and its own status event says when it is done.
+        engineFinished: e.status,
       };
     }
     default: {

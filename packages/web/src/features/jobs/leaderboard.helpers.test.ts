@@ -1,6 +1,6 @@
 import type { LeaderboardRow } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
-import { bestRow, lowerIsBetter, taskFromMetrics } from "../../lib/pycaret.ts";
+import { bestRow, lowerIsBetter, modelDisplayName, taskFromMetrics } from "../../lib/pycaret.ts";
 import { metricBars, metricColumns } from "./leaderboard.helpers.ts";
 
 const row = (id: string, metrics: Record<string, number | null>, rank?: number): LeaderboardRow => ({
@@ -46,5 +46,14 @@ describe("metrics", () => {
     const rows = [row("a", { R2: 0.5 }), row("b", { R2: 0.8 }), row("c", { R2: null })];
     expect(metricBars(rows, "R2").map((b) => b.id)).toEqual(["b", "a"]);
     expect(metricBars([row("a", { MAE: 3 }), row("b", { MAE: 2 })], "MAE").map((b) => b.id)).toEqual(["b", "a"]);
+  });
+});
+
+describe("modelDisplayName", () => {
+  it("names PyCaret ids per task", () => {
+    expect(modelDisplayName("ridge", "classification")).toBe("Ridge Classifier");
+    expect(modelDisplayName("ridge", "regression")).toBe("Ridge Regression");
+    expect(modelDisplayName("nope", "regression")).toBe("nope");
+    expect(modelDisplayName(null, "regression")).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 import type { Job, OnlinePredictResponse, RegisteredModel } from "@caretflow/contracts";
 import { ModelRef } from "@caretflow/contracts";
-import { type FormEvent, useEffect, useMemo, useState } from "react";
+import { type FormEvent, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import type { ApiClient } from "../../api/client.ts";
 import { useApi, useResource } from "../../api/context.tsx";
@@ -8,8 +8,9 @@ import { formatCell, formatNumber } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Card, PageHeader, Tabs } from "../../ui/layout.tsx";
 import { PredictPanel, ProgressCard, useJobElapsed } from "../jobs/JobPage.tsx";
-import { isTerminal, type JobView } from "../jobs/job.state.ts";
+import type { JobView } from "../jobs/job.state.ts";
 import { type StreamState, useJobEvents } from "../jobs/useJobEvents.ts";
+import { useJobRecord } from "../jobs/useJobRecord.ts";
 import { parseDatasetRef } from "../runs/runs.helpers.ts";
 import { parseRowsJson, refOptions, resolveModelRef, resultColumns, rowsForPrediction } from "./models.helpers.ts";
 
@@ -170,13 +171,8 @@ function BatchPredict({ modelRef }: { modelRef: string }) {
 
 /** A batch job followed in place: progress, then the output dataset and its CSV. */
 function InlineJob({ jobId }: { jobId: string }) {
-  const job = useResource((a) => a.getJob(jobId), `job:${jobId}`);
   const { view, stream } = useJobEvents(jobId);
-  const terminal = isTerminal(view.status);
-  const { reload } = job;
-  useEffect(() => {
-    if (terminal) reload();
-  }, [terminal, reload]);
+  const job = useJobRecord(jobId, view);
   if (!job.data) return <Skeleton lines={2} />;
   return <InlineJobView job={job.data} view={view} stream={stream} />;
 }

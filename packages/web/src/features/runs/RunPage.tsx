@@ -2,7 +2,7 @@ import type { RunDetail } from "@caretflow/contracts";
 import { Link, useParams } from "react-router-dom";
 import { useApi, useResource } from "../../api/context.tsx";
 import { formatDateTime, formatMetric } from "../../lib/format.ts";
-import { defaultSortMetric, taskMetrics } from "../../lib/pycaret.ts";
+import { defaultSortMetric, modelDisplayName, taskMetrics } from "../../lib/pycaret.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader, Stats, StatusBadge } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
@@ -29,8 +29,9 @@ function RunView({ run }: { run: RunDetail }) {
   const task = runTask(run);
   const ds = parseDatasetRef(run.dataset);
   const sort = run.params.sort ?? run.tags["caretflow.sort_metric"] ?? (task ? defaultSortMetric(task) : "");
-  const known = task ? [...taskMetrics(task), "TT (Sec)"] : [];
-  const rows = run.children.map((c) => childToRow(c, task, known));
+  const known = task ? [...taskMetrics(task), "TT (Sec)", "TT_Sec"] : [];
+  // The best model refitted on all data is a child run too; it is the result, not one of the compared models.
+  const rows = run.children.filter((c) => c.runId !== run.bestRunId).map((c) => childToRow(c, task, known));
   const registerRunId = run.bestRunId ?? run.runId;
   const summaryMetrics = Object.entries(run.metrics).filter(([k]) => !/fold/i.test(k));
 
@@ -65,7 +66,7 @@ function RunView({ run }: { run: RunDetail }) {
           },
           { label: "Task", value: task ?? "—" },
           { label: "Target", value: run.target ?? "—" },
-          { label: "Best model", value: run.bestModel ?? "—" },
+          { label: "Best model", value: modelDisplayName(run.bestModel, task) ?? "—" },
           ...(run.jobId
             ? [{ label: "Job", value: <Link to={`/jobs/${encodeURIComponent(run.jobId)}`}>{run.jobId.slice(0, 8)}</Link> }]
             : []),

@@ -3,6 +3,7 @@ import { useMemo, useState } from "react";
 import { Link } from "react-router-dom";
 import { useNow, useResource } from "../../api/context.tsx";
 import { formatMetric, formatRelative } from "../../lib/format.ts";
+import { modelDisplayName } from "../../lib/pycaret.ts";
 import { matchesFilter } from "../../lib/sort.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader, StatusBadge } from "../../ui/layout.tsx";
@@ -79,7 +80,12 @@ export function RunsPage() {
               { key: "dataset", header: "Dataset", sortValue: (r) => r.dataset, render: (r) => r.dataset ?? "—" },
               { key: "task", header: "Task", sortValue: (r) => runTask(r), render: (r) => runTask(r) ?? "—" },
               { key: "target", header: "Target", sortValue: (r) => r.target, render: (r) => r.target ?? "—" },
-              { key: "best", header: "Best model", sortValue: (r) => r.bestModel, render: (r) => r.bestModel ?? "—" },
+              {
+                key: "best",
+                header: "Best model",
+                sortValue: (r) => modelDisplayName(r.bestModel, runTask(r)),
+                render: (r) => modelDisplayName(r.bestModel, runTask(r)) ?? "—",
+              },
               {
                 key: "metric",
                 header: "Score",
