@@ -91,7 +91,6 @@ def run_train(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     streamed: dict[str, dict[str, Any]] = {}
 
     def on_start(model_id: str, name: str, done: int, total: int) -> None:
-        ev.progress(done, total, f"Training {name} ({done + 1} of {total})")
         child_runs[model_id] = ctx.runs.create(
             experiment_id,
             name,
@@ -103,6 +102,7 @@ def run_train(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
                 "caretflow.model_name": name,
             },
         )
+        ev.progress(done, total, f"Training {name} ({done + 1} of {total})")
 
     def on_done(result: ModelResult, done: int, total: int) -> None:
         run_id = child_runs[result.model_id]

@@ -83,6 +83,7 @@ class Pycaret3Session:
             raise ValueError(f"unknown task {task}")
         self.task = task
         self.target: str | None = None
+        self.data: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------ setup
     def setup(
@@ -97,6 +98,7 @@ class Pycaret3Session:
     ) -> dict[str, str]:
         """Run PyCaret's setup; returns its summary table (Description -> Value) for logging."""
         self.target = target
+        self.data = data
         self.exp.setup(
             data=data,
             target=target,
@@ -167,7 +169,10 @@ class Pycaret3Session:
         return [str(c) for c in self.exp.X.columns]
 
     def feature_sample(self, n: int = 5) -> pd.DataFrame:
-        return self.exp.X.head(n).copy()
+        """Rows of the caller's data (original dtypes: PyCaret downcasts its own copy to 32 bits),
+        so the model's signature describes what callers send."""
+        assert self.data is not None, "setup() first"
+        return self.data[self.feature_columns()].head(n).copy()
 
     # ---------------------------------------------------------------- compare
     def compare(self, include: list[str], exclude: list[str], sort: str, hooks: CompareHooks) -> tuple[Any, pd.DataFrame]:

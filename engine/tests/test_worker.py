@@ -1,0 +1,62 @@
+"""The warm worker: jobs in forked children, cancel, a crashing child, then another job."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from .conftest import train_spec
+from .helpers import FdProcess, assert_protocol
+
+
+def is_exit(message):
+    return message.get("worker") == "exit"
+
+
+def test_worker_runs_jobs_in_a_row_and_survives_a_crash(mlflow_server, juice, tmp_path):
+    worker = FdProcess(["worker"], tmp_path / "worker.log")
+    try:
+        ready = worker.read(timeout=300)
+        assert ready["worker"] == "ready" and ready["versions"]["pycaret"] == "3.3.2"
+        start_latencies = []
+
+        def start(job_id, **overrides):
+            spec = train_spec(job_id, mlflow_server, juice, experiment_name="worker-tests", **overrides)
+            sent = time.monotonic()
+            worker.send({"op": "run", "spec": spec, "log_path": str(tmp_path / f"{job_id}.log")})
+            started = worker.read(timeout=60)
+            start_latencies.append(time.monotonic() - sent)
+            assert started["type"] == "started" and started["job_id"] == job_id, started
+            return started
+
+        # 1. cancelled mid-compare through the control channel
+        first = start("w-cancel", include=["lr", "rf", "et", "gbc"])
+        seen = [first] + worker.read_until(lambda m: m.get("type") == "leaderboard_row", timeout=300)
+        worker.send({"op": "cancel", "job_id": "w-cancel"})
+        seen += worker.read_until(is_exit, timeout=60)
+        events = [m for m in seen if "type" in m]
+        assert_protocol(events)
+        assert events[-1]["status"] == "cancelled"
+        assert seen[-1] == {"worker": "exit", "job_id": "w-cancel", "pid": first["pid"], "code": 0, "signal": None}
+
+        # 2. a child killed hard (as by the OOM killer) does not take the worker down
+        crashed = start("w-crash", include=["lr", "rf"])
+        os.kill(crashed["pid"], signal.SIGKILL)
+        tail = worker.read_until(is_exit, timeout=60)
+        assert tail[-1]["signal"] == signal.SIGKILL and tail[-1]["code"] is None
+        assert not any(m.get("type") == "finished" for m in tail)
+
+        # 3. the same worker runs the next job to completion
+        ok = start("w-ok", include=["dt"])
+        rest = worker.read_until(is_exit, timeout=300)
+        events = [ok] + [m for m in rest if "type" in m]
+        assert_protocol(events)
+        assert events[-1]["status"] == "succeeded" and rest[-1]["code"] == 0
+        assert (tmp_path / "w-ok.log").exists()  # the child's stdout/stderr went to its log
+
+        print(f"warm worker job start latency (run sent -> started event): {[round(t, 3) for t in start_latencies]} s")
+        worker.send({"op": "shutdown"})
+        assert worker.close(timeout=30) == 0
+    finally:
+        worker.kill()
