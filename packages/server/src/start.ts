@@ -7,8 +7,8 @@ import { fileURLToPath } from "node:url";
 import { CARETFLOW_VERSION, type Health } from "@caretflow/contracts";
 import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename } from "@caretflow/data";
 import { EngineHost, ScoringPool } from "@caretflow/engine-host";
-import { chooseEngineThreads, LocalExecutor } from "@caretflow/orchestrator";
-import { MlflowClient, MlflowSupervisor } from "@caretflow/tracking";
+import { chooseEngineThreads, type EngineRunner, LocalExecutor } from "@caretflow/orchestrator";
+import { freePort, MlflowClient, MlflowSupervisor } from "@caretflow/tracking";
 import { serve } from "@hono/node-server";
 import type { Kysely } from "kysely";
 import { AuthService } from "./auth/auth.service.ts";
@@ -40,6 +40,12 @@ export interface StartOptions {
   maxUploadBytes?: number;
   /** Repository root (engine/.venv, demo-data/, packages/web/dist); found from this file by default. */
   repoRoot?: string;
+  /**
+   * true (default): resolve once MLflow answers. false: serve at once while MLflow
+   * starts in the background (GET /api/health says when it is ready; jobs wait for it),
+   * so a restart is usable in seconds.
+   */
+  waitForMlflow?: boolean;
 }
 
 export interface StartedCaretflow {
@@ -107,14 +113,17 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     }
 
     const workers = opts.engineWorkers ?? 1;
-    const supervisor = new MlflowSupervisor({ mlflowBin, home: dirs.mlflow, staticPrefix: "/mlflow", log });
+    // The port is chosen here so MLflow's URL is known before it answers.
+    const mlflowPort = await freePort();
+    const mlflowUrl = `http://127.0.0.1:${mlflowPort}/mlflow`;
+    const supervisor = new MlflowSupervisor({ mlflowBin, home: dirs.mlflow, port: mlflowPort, staticPrefix: "/mlflow", log });
     stack.push(() => supervisor.stop());
     log("info", "starting MLflow and the engine workers");
-    const [{ url: mlflowUrl }, engine] = await Promise.all([
-      supervisor.start(),
-      EngineHost.start({ python, engineDir: join(repo, "engine"), workers, logDir: dirs.logs, log }),
-    ]);
+    const mlflowStarted = supervisor.start().then(() => undefined);
+    const engine = await EngineHost.start({ python, engineDir: join(repo, "engine"), workers, logDir: dirs.logs, log });
     stack.push(() => engine.close());
+    if (opts.waitForMlflow ?? true) await mlflowStarted;
+    else mlflowStarted.catch((err: Error) => log("error", `MLflow did not start: ${err.message}`));
 
     const store = await DatasetStore.open({ root: dirs.datasets, db: db as unknown as Kysely<DataTables> });
     stack.push(() => store.close());
@@ -122,7 +131,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     stack.push(() => scoring.close());
     const tracking = trackingPort(new MlflowClient({ baseUrl: mlflowUrl }), mlflowUrl);
 
-    const executor = new LocalExecutor({ engine, concurrency: workers });
+    const executor = new LocalExecutor({ engine: afterMlflow(engine, mlflowStarted), concurrency: workers });
     const jobs = new JobService({
       repo: repoJobs,
       hub,
@@ -138,7 +147,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       await executor.close();
       await jobs.drain();
     });
-    const abandoned = await jobs.failAbandoned();
+    const abandoned = await jobs.failAbandoned(mlflowStarted);
     if (abandoned > 0)
       log("warn", `${abandoned} job(s) from the previous run were left unfinished and are now marked failed (ServerRestarted)`);
 
@@ -194,7 +203,12 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
 
     const token = await cliToken(auth, home);
     await writeCliFile(home, { url, token });
-    log("info", `caretflow is ready at ${url} (MLflow UI at ${url}/mlflow/)`);
+    log(
+      "info",
+      supervisor.status().ready
+        ? `caretflow is ready at ${url} (MLflow UI at ${url}/mlflow/)`
+        : `caretflow is serving at ${url}; MLflow is still starting (GET ${url}/api/health says when it is ready)`,
+    );
     if (adminPassword) log("info", `first start: sign in as 'admin' with password ${adminPassword} (shown only this once)`);
 
     let closed: Promise<void> | null = null;
@@ -210,6 +224,36 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     await closeAll();
     throw err;
   }
+}
+
+/** Jobs log to MLflow, so none starts before MLflow answers (or is cancelled while waiting). */
+function afterMlflow(engine: EngineRunner, mlflowStarted: Promise<void>): EngineRunner {
+  return {
+    async run(spec, o) {
+      const aborted = new Promise<"aborted">((resolve) => {
+        if (o.signal?.aborted) resolve("aborted");
+        o.signal?.addEventListener("abort", () => resolve("aborted"), { once: true });
+      });
+      const ready = mlflowStarted.then(
+        () => "ready" as const,
+        (err: Error) => err,
+      );
+      const first = await Promise.race([ready, aborted]);
+      if (first === "aborted") return { status: "cancelled" };
+      if (first instanceof Error) {
+        return {
+          status: "failed",
+          error: {
+            name: "mlflow_unavailable",
+            message: `MLflow did not start: ${first.message}`,
+            hint: "Restart caretflow; the MLflow log is in <home>/mlflow/mlflow.log.",
+            transient: true,
+          },
+        };
+      }
+      return await engine.run(spec, o);
+    },
+  };
 }
 
 /** Port 0 asks the OS for a free port; resolving it first lets the URL be known before serve(). */

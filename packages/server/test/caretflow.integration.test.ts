@@ -280,13 +280,15 @@ describe("caretflow end to end", () => {
       .execute();
     await db.destroy();
 
-    cf = await startCaretflow({ home, port: 0, demo: true, log: (l) => lines.push(l) });
+    // The fast restart: serve at once, MLflow comes up in the background.
+    cf = await startCaretflow({ home, port: 0, demo: true, log: (l) => lines.push(l), waitForMlflow: false });
     expect(cf.adminPassword).toBeNull();
     const cliAfter = JSON.parse(await readFile(join(home, "cli.json"), "utf8")) as { url: string; token: string };
     expect(cliAfter.token).toBe(cliBefore.token);
     const again = client(cf.url, { token: cliAfter.token });
     const datasets = (await again.get<{ datasets: Array<{ name: string }> }>("/api/datasets")).body.datasets.map((d) => d.name);
     expect(datasets.sort()).toEqual(["insurance", "juice", "juice-predictions"]);
+    await until("MLflow after restart", async () => (await again.get<Health>("/api/health")).body.mlflow.ready, 180_000);
     const runs = (await again.get<{ runs: RunSummary[] }>("/api/runs")).body.runs;
     expect(runs.map((r) => r.runId)).toContain(trainJob.result?.kind === "train" ? trainJob.result.parent_run_id : "");
     expect((await again.get<RegisteredModel>("/api/models/juice-model")).body.aliases.champion).toBeGreaterThan(0);
@@ -294,7 +296,11 @@ describe("caretflow end to end", () => {
     expect(left.status).toBe("failed");
     expect(left.error).toMatchObject({ name: "ServerRestarted" });
     expect(left.error?.hint).toBeTruthy();
-    expect((await again.get<RunDetail>(`/api/runs/${orphanRunId}`)).body.status).toBe("KILLED");
+    await until(
+      "the orphan run to end",
+      async () => (await again.get<RunDetail>(`/api/runs/${orphanRunId}`)).body.status === "KILLED",
+      30_000,
+    );
     const leftEvents = await readJobEvents(cf.url, "job_left_running", again.headers());
     expect(leftEvents.map((e) => e.seq)).toEqual([1, 2]);
     expect(leftEvents[1]).toMatchObject({ type: "status", status: "failed" });

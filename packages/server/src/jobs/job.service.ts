@@ -63,7 +63,7 @@ export class JobService {
    * Marks jobs a previous process left queued or running as failed (they cannot be
    * reattached), and ends the MLflow runs they had opened as KILLED.
    */
-  async failAbandoned(): Promise<number> {
+  async failAbandoned(mlflowReady: Promise<void> = Promise.resolve()): Promise<number> {
     const ids = await this.#o.repo.idsWithStatus(["queued", "running"]);
     for (const id of ids) {
       const error: ErrorInfo = {
@@ -77,14 +77,22 @@ export class JobService {
         { type: "status", status: "failed" },
         { status: "failed", error_json: JSON.stringify(error), finished_at: this.#iso() },
       );
-      // The engine died with the process: end the MLflow runs it had opened, as MLflow does for lost runs.
-      for (const e of await this.#o.repo.eventsAfter(id, 0)) {
-        if (e.type !== "engine" || e.event.type !== "run") continue;
-        const runId = e.event.run_id;
-        await this.#o.tracking
-          .killRunIfRunning(runId)
-          .catch((err: Error) => this.#o.log("warn", `job ${id}: could not end MLflow run ${runId}: ${err.message}`));
-      }
+    }
+    // The engine died with that process: end the MLflow runs it had opened, once MLflow answers.
+    const runIds: Array<[string, string]> = [];
+    for (const id of ids) {
+      for (const e of await this.#o.repo.eventsAfter(id, 0))
+        if (e.type === "engine" && e.event.type === "run") runIds.push([id, e.event.run_id]);
+    }
+    if (runIds.length > 0) {
+      const ended = mlflowReady.then(async () => {
+        for (const [id, runId] of runIds) {
+          await this.#o.tracking
+            .killRunIfRunning(runId)
+            .catch((err: Error) => this.#o.log("warn", `job ${id}: could not end MLflow run ${runId}: ${err.message}`));
+        }
+      });
+      this.#inflight.add(ended.catch(() => {}));
     }
     return ids.length;
   }
