@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 
@@ -39,6 +39,8 @@ export async function ensureWebBuild(repo: string): Promise<void> {
 
 /** Saves full-page screenshots as NN-name.png, numbered in the order they are taken. */
 export async function screenshotter(dir: string): Promise<(page: Page, name: string) => Promise<string>> {
+  // a fresh folder, so the numbering never mixes with an earlier run's pictures
+  await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   let n = 0;
   return async (page, name) => {

@@ -225,7 +225,7 @@ function TrainPanels({ job, view, status }: { job: Job; view: JobView; status: s
           <RegisterModelForm runId={result.best_run_id} defaultName={suggestModelName(req.dataset, req.target)} />
         </Card>
       ) : null}
-      <div className="grid-2">
+      <div className="stack">
         <Card
           title="Leaderboard"
           actions={

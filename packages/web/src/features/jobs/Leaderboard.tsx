@@ -56,10 +56,15 @@ export function LeaderboardTable({
       render: (r) => r.fit_seconds.toFixed(2),
     });
 
+  // Ranked rows keep the engine's order; unranked ones (live, or child runs) start best first by the sort metric.
+  const initialSort = rows.some((r) => r.rank !== undefined)
+    ? { key: "rank", dir: "asc" as const }
+    : { key: `m:${sortMetric}`, dir: lowerIsBetter(sortMetric) ? ("asc" as const) : ("desc" as const) };
   return (
     <DataTable
       rows={rows}
       columns={columns}
+      initialSort={initialSort}
       rowKey={(r) => r.model_id}
       rowClassName={(r) => (r === best ? "row-best" : undefined)}
       empty={empty ?? "No models finished yet."}
@@ -76,7 +81,7 @@ export function MetricChart({ rows, metric }: { rows: readonly LeaderboardRow[];
   const best = bestRow(rows, metric);
   const height = Math.max(120, bars.length * 30 + 30);
   return (
-    <div role="img" aria-label={`${metric} per model`} data-testid="metric-chart">
+    <div role="img" aria-label={`${metric} per model`} data-testid="metric-chart" className="metric-chart">
       <ResponsiveContainer width="100%" height={height}>
         <BarChart data={bars} layout="vertical" margin={{ top: 4, right: 24, bottom: 4, left: 8 }}>
           <XAxis

@@ -80,7 +80,7 @@ function RunView({ run }: { run: RunDetail }) {
       ) : null}
 
       {rows.length > 0 ? (
-        <div className="grid-2">
+        <div className="stack">
           <Card title="Models compared" actions={<span className="muted small">{rows.length} child runs</span>}>
             <LeaderboardTable rows={rows} task={task} sortMetric={sort} runLink={(id) => `/experiments/${id}`} />
           </Card>
