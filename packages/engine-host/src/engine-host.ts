@@ -200,7 +200,8 @@ export class EngineHost {
     this.closing = true;
     for (const job of this.queue.splice(0)) job.resolve(job.gate.cancel());
     for (const job of this.running.values()) job.cancelRequested = true;
-    await Promise.all(this.workers.map((w) => w.shutdown(this.cancelGraceMs)));
+    // The worker gives its job its own grace before SIGKILL; wait a little longer than that.
+    await Promise.all(this.workers.map((w) => w.shutdown(this.cancelGraceMs + 5000)));
     // Workers that died mid-job without an exit message: end their jobs now.
     for (const [w, job] of this.running) {
       this.running.delete(w);

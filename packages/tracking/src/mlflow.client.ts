@@ -66,18 +66,42 @@ export class MlflowClient {
 
   // ------------------------------------------------------------ transport
 
-  private async send(method: "GET" | "POST" | "PATCH" | "DELETE", path: string, query?: Query, body?: unknown): Promise<Response> {
+  /**
+   * One HTTP request. With `readBody` the timeout covers the whole exchange
+   * (API calls); without it only the wait for the headers, so a streamed
+   * artifact download is not cut off midway.
+   */
+  private async send(
+    method: "GET" | "POST" | "PATCH" | "DELETE",
+    path: string,
+    query: Query | undefined,
+    body: unknown,
+    readBody: true,
+  ): Promise<{ res: Response; text: string }>;
+  private async send(method: "GET", path: string, query: Query, body: undefined, readBody: false): Promise<{ res: Response; text: null }>;
+  private async send(
+    method: "GET" | "POST" | "PATCH" | "DELETE",
+    path: string,
+    query: Query | undefined,
+    body: unknown,
+    readBody: boolean,
+  ): Promise<{ res: Response; text: string | null }> {
     const url = new URL(`${this.baseUrl}/${path}`);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
     try {
-      return await this.fetchImpl(url, {
+      const res = await this.fetchImpl(url, {
         method,
         headers: body === undefined ? {} : { "content-type": "application/json" },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: ctl.signal,
       });
+      return { res, text: readBody ? await res.text() : null };
     } catch (err) {
       throw mlflowUnavailable(this.baseUrl, err);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -87,10 +111,7 @@ export class MlflowClient {
     path: string,
     opts: { query?: Query; body?: unknown; subject?: Subject } = {},
   ): Promise<z.output<S>> {
-    const res = await this.send(method, `api/2.0/mlflow/${path}`, opts.query, opts.body);
-    const text = await res.text().catch((err: unknown) => {
-      throw mlflowUnavailable(this.baseUrl, err);
-    });
+    const { res, text } = await this.send(method, `api/2.0/mlflow/${path}`, opts.query, opts.body, true);
     if (!res.ok) throw mlflowHttpError(res.status, text, opts.subject);
     let json: unknown;
     try {
@@ -272,7 +293,13 @@ export class MlflowClient {
    * (read or cancel its body). Non-2xx answers become errors.
    */
   async getArtifact(runId: string, path: string): Promise<Response> {
-    const res = await this.send("GET", "get-artifact", { run_uuid: checkRunId(runId), path: checkArtifactPath(path) });
+    const { res } = await this.send(
+      "GET",
+      "get-artifact",
+      { run_uuid: checkRunId(runId), path: checkArtifactPath(path) },
+      undefined,
+      false,
+    );
     if (!res.ok) throw mlflowHttpError(res.status, await res.text().catch(() => ""), { what: "artifact", id: `${runId}/${path}` });
     return res;
   }

@@ -61,6 +61,8 @@ const sup = new MlflowSupervisor({ mlflowBin, home, staticPrefix: "/mlflow", log
 let c: MlflowClient;
 let url: string;
 const timings: Record<string, number> = {};
+/** What fixtures/log_model.py logs as a run artifact. */
+const SCORES_CSV = "fold,accuracy\n0,0.8\n";
 
 describe("tracking against a real MLflow server", () => {
   beforeAll(async () => {
@@ -201,8 +203,15 @@ describe("tracking against a real MLflow server", () => {
     // The registered version really loads (a runs:/RUN/model source would register but not load in MLflow 3).
     const scored = await py("load_model.py", url, "models:/juice-model@champion");
     expect(scored.predictions).toEqual([0, 1]);
-    const artifacts = (await getRunDetail(c, childA1)).artifacts;
-    expect(Array.isArray(artifacts)).toBe(true);
+    // Run artifacts are listed recursively and streamed through the client.
+    expect((await getRunDetail(c, childA1)).artifacts).toEqual([
+      { path: "plots", isDir: true, size: null },
+      { path: "plots/folds", isDir: true, size: null },
+      { path: "plots/folds/scores.csv", isDir: false, size: Buffer.byteLength(SCORES_CSV) },
+    ]);
+    expect(await (await c.getArtifact(childA1, "plots/folds/scores.csv")).text()).toBe(SCORES_CSV);
+    await expectError(c.getArtifact(childA1, "plots/nope.png"), { status: 404 });
+    await expectError(c.getArtifact(childA1, "../mlflow.db"), { code: "invalid_artifact_path" });
   }, 240_000);
 
   it("registers a run without the source tag from its MLflow 3 logged model output; moves and deletes aliases", async () => {
