@@ -232,7 +232,7 @@ describe("caretflow up", () => {
     for (let i = 0; i < 100 && !t.out.stdout.includes("press Ctrl-C"); i++) await new Promise((r) => setTimeout(r, 10));
     t.interrupt();
     expect(await running).toBe(0);
-    expect(calls).toEqual([{ home: "/from-env", port: 0, demo: false, log: "function" }]);
+    expect(calls).toEqual([{ home: "/from-env", port: 0, demo: false, waitForMlflow: false, log: "function" }]);
     expect(t.out.stdout).toContain("caretflow is running at http://127.0.0.1:9999");
     expect(t.out.stdout.match(/pw-123456789/g)).toHaveLength(1);
     expect(t.out.stderr).toContain("mlflow ready");

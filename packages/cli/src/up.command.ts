@@ -14,6 +14,7 @@ export type StartCaretflow = (opts: {
   host?: string;
   log?: (line: string) => void;
   demo?: boolean;
+  waitForMlflow?: boolean;
 }) => Promise<RunningCaretflow>;
 
 interface UpOptions extends CommonOptions {
@@ -56,6 +57,8 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
           port: opts.port,
           ...(opts.host ? { host: opts.host } : {}),
           demo: opts.demo,
+          // Serve at once; MLflow keeps starting in the background and jobs wait for it (GET /api/health tells).
+          waitForMlflow: false,
           log: (line) => env.out.note(line),
         });
         env.out.result({ url: running.url, adminPassword: running.adminPassword, home: env.home }, () =>

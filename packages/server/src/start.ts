@@ -209,7 +209,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
         ? `caretflow is ready at ${url} (MLflow UI at ${url}/mlflow/)`
         : `caretflow is serving at ${url}; MLflow is still starting (GET ${url}/api/health says when it is ready)`,
     );
-    if (adminPassword) log("info", `first start: sign in as 'admin' with password ${adminPassword} (shown only this once)`);
+    // The generated password goes back to the caller (the CLI prints it once); it is never logged.
 
     let closed: Promise<void> | null = null;
     return {
