@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from functools import cache
 from importlib import metadata
 
 _DISTRIBUTIONS = {
@@ -17,6 +18,11 @@ _DISTRIBUTIONS = {
 
 def library_versions() -> dict[str, str]:
     """Versions from installed metadata, so reporting them does not import the libraries."""
+    return dict(_library_versions())
+
+
+@cache
+def _library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for key, dist in _DISTRIBUTIONS.items():
         try:

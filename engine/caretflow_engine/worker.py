@@ -34,8 +34,15 @@ def warm_imports() -> None:
     import sklearn  # noqa: F401
     from mlflow.tracking import MlflowClient  # noqa: F401
 
-    from . import predict_job, train_job  # noqa: F401
+    import threadpoolctl  # noqa: F401
+
+    from . import predict_job, runner, train_job  # noqa: F401
     from .adapters import pycaret3  # noqa: F401
+    from .spec import load_schema
+
+    # Caches the children inherit: the schema and the library versions every job reports.
+    load_schema("job-spec.schema.json")
+    library_versions()
 
 
 @dataclass
@@ -54,13 +61,18 @@ def _exit_message(child: Child, status: int) -> dict[str, Any]:
 def _run_child(spec: Any, log_path: str, control_fd: int, out_fd: int) -> None:
     """In the forked child: job log on fd 1/2, events on out_fd; never returns."""
     code = 70
+    from . import cancel
+
+    # First thing: a cancel that arrives while the child sets up is recorded, and the job
+    # reports it as cancelled as soon as it starts.
+    token = cancel.CancelToken()
+    cancel.install(token)
     try:
         os.close(control_fd)
         log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         os.close(log_fd)
-        from . import cancel
         from .runner import execute
         from .threads import limit_loaded_pools, set_thread_env
 
@@ -68,8 +80,6 @@ def _run_child(spec: Any, log_path: str, control_fd: int, out_fd: int) -> None:
         n_jobs = n_jobs if isinstance(n_jobs, int) and n_jobs > 0 else 1
         set_thread_env(n_jobs)  # for processes the job starts (joblib/loky)
         _limits = limit_loaded_pools(n_jobs)  # for runtimes this process loaded before the job
-        token = cancel.CancelToken()
-        cancel.install(token)
         code = execute(spec, out_fd, token)
         del _limits
     except BaseException:  # noqa: BLE001 -- a child must never fall back into the worker loop
@@ -155,8 +165,6 @@ def serve_forever(control_fd: int = 3, out_fd: int = 4) -> int:
                 sys.stderr.flush()
                 pid = os.fork()
                 if pid == 0:
-                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                    signal.signal(signal.SIGINT, signal.SIG_DFL)
                     _run_child(spec, log_path, control_fd, out_fd)
                 pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
                 child = Child(pid, str(job_id), pidfd)

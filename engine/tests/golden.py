@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
-RUN_ID = re.compile(r"[0-9a-f]{32}")
+RUN_ID = re.compile(r"[0-9a-f]{12,}")
 FIXED_TS = "2026-01-01T00:00:00.000Z"
 
 
@@ -44,7 +44,7 @@ def normalize(event: dict[str, Any]) -> dict[str, Any]:
         e["error"].pop("stack", None)
         e["error"]["message"] = RUN_ID.sub("0" * 32, e["error"]["message"])
     if e["type"] in ("log", "warning", "progress", "stage") and "message" in e:
-        e["message"] = RUN_ID.sub("0" * 32, re.sub(r"/\S+", "/…", e["message"]))
+        e["message"] = RUN_ID.sub("0" * 12, re.sub(r"/\S+", "/…", e["message"]))
     if e["type"] == "finished" and "result" in e:
         r = e["result"]
         if r["kind"] == "train":
