@@ -243,6 +243,20 @@ describe("tracking against a real MLflow server", () => {
     await expectError(getModel(c, "nope"), { code: "model_not_found", status: 404 });
   }, 240_000);
 
+  it("registers a model saved in the run's own artifacts (mlflow-artifacts: source), and it loads", async () => {
+    const runId = (
+      await c.createRun({ experimentId: expId, runName: "final", tags: { "caretflow.role": "final", "mlflow.parentRunId": parentA } })
+    ).info.run_id;
+    const logged = await py("log_model.py", url, runId, "run-artifacts");
+    await c.updateRun(runId, { status: "FINISHED" });
+    expect(String(logged.source)).toMatch(/^mlflow-artifacts:\/.*\/artifacts\/model$/);
+    const v = await registerModel(c, { runId, name: "juice-artifacts", alias: "champion" });
+    expect(v).toMatchObject({ version: 1, source: logged.source, aliases: ["champion"] });
+    expect((await resolveModelRef(c, "juice-artifacts@champion")).sha256).toBe(logged.sha256);
+    const scored = await py("load_model.py", url, "models:/juice-artifacts@champion");
+    expect(scored.predictions).toEqual([0, 1]);
+  }, 240_000);
+
   it("restarts MLflow on the same port after kill -9, keeping the data", async () => {
     const pid = Number(readFileSync(join(home, "mlflow.pid"), "utf8"));
     process.kill(pid, "SIGKILL");
