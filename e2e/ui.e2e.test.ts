@@ -91,7 +91,8 @@ describe("caretflow in a real browser", () => {
     await page.getByRole("tab", { name: "Profile" }).click();
     await expect.poll(() => page.getByTestId("column-profile").count(), { timeout: 60_000 }).toBe(19);
     // numeric columns draw a histogram (recharts SVG), categorical ones a top-values list
-    expect(await page.locator('[aria-label="Histogram of PriceCH"] svg.recharts-surface').count()).toBe(1);
+    // ResponsiveContainer draws once it has measured its box, a moment after the card appears
+    await expect.poll(() => page.locator('[aria-label="Histogram of PriceCH"] svg.recharts-surface').count()).toBe(1);
     expect(await page.locator('[aria-label="Most frequent values of Purchase"] li').count()).toBe(2);
     await shot(page, "dataset-profile");
   });
@@ -193,6 +194,24 @@ describe("caretflow in a real browser", () => {
     expect(await page.getByTestId("open-mlflow").getAttribute("href")).toMatch(/^\/mlflow\/#\/experiments\/\d+\/runs\/[a-f0-9]{32}$/);
     await page.getByTestId("plots").locator("img").first().waitFor({ timeout: 30_000 });
     await shot(page, "run");
+  });
+
+  it("shows a failed job's error, its hint and the engine log", async () => {
+    // A text target cannot be a regression target: the engine fails in setup, and the page must say why.
+    await page.goto(`/train?dataset=${DATASET}`);
+    await page.locator('select[name="target"]').selectOption("Purchase");
+    await page.locator("label.segment", { hasText: "Regression" }).click();
+    await page.locator("label.segment", { hasText: "Only these" }).click();
+    await page.locator('label.chip:has(input[value="lr"])').click();
+    await page.getByTestId("start-training").click();
+    await page.waitForURL(/\/jobs\/[^/]+$/);
+    const alert = page.getByRole("alert").first();
+    await alert.waitFor({ timeout: 180_000 });
+    expect(await page.locator(".page-header .badge").first().textContent()).toBe("failed");
+    expect((await alert.textContent())?.length).toBeGreaterThan(10);
+    expect(await page.getByTestId("log-link").getAttribute("href")).toMatch(/^\/api\/jobs\/[^/]+\/log$/);
+    await page.locator("pre.log").waitFor();
+    await shot(page, "job-failed");
   });
 
   it("fits a phone screen: navigation collapses, tables scroll inside their box", async () => {

@@ -193,6 +193,8 @@ function TrainPanels({ job, view, status }: { job: Job; view: JobView; status: s
   const result = view.result?.kind === "train" ? view.result : job.result?.kind === "train" ? job.result : null;
   const best = bestRow(rows, result?.sort_metric ?? sort);
   const metric = result?.sort_metric ?? sort;
+  // A job that ended without a single model has nothing to rank; the failure card says why.
+  if (rows.length === 0 && isTerminal(status as Job["status"])) return null;
 
   return (
     <>

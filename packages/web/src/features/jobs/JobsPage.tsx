@@ -1,5 +1,5 @@
 import type { BatchPredictRequest, Job, TrainRequest } from "@caretflow/contracts";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Link } from "react-router-dom";
 import { useNow, useResource } from "../../api/context.tsx";
 import { elapsedMs, formatDuration, formatRelative } from "../../lib/format.ts";
@@ -7,6 +7,7 @@ import { matchesFilter } from "../../lib/sort.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader, StatusBadge } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
+import { isTerminal } from "./job.state.ts";
 
 export function describeJob(job: Job): string {
   const r = job.request as TrainRequest & BatchPredictRequest;
@@ -17,6 +18,14 @@ export function JobsPage() {
   const jobs = useResource((api) => api.listJobs(), "jobs");
   const [filter, setFilter] = useState("");
   const now = useNow(true, 5000);
+  // While any job is queued or running, the list refreshes itself; finished lists stay still.
+  const active = (jobs.data ?? []).some((j) => !isTerminal(j.status));
+  const { reload } = jobs;
+  useEffect(() => {
+    if (!active) return;
+    const t = setInterval(reload, 3000);
+    return () => clearInterval(t);
+  }, [active, reload]);
   const rows = useMemo(
     () => (jobs.data ?? []).filter((j) => matchesFilter(filter, [describeJob(j), j.status, j.kind, j.id])),
     [jobs.data, filter],

@@ -6,7 +6,16 @@ import { formatNumber } from "../../lib/format.ts";
 import { modelChoices, taskMetrics } from "../../lib/pycaret.ts";
 import { EmptyState, ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Card, PageHeader } from "../../ui/layout.tsx";
-import { type FormErrors, initialTrainForm, type ModelMode, type TrainForm, toTrainRequest, withTarget, withTask } from "./train.form.ts";
+import {
+  type FormErrors,
+  initialTrainForm,
+  type ModelMode,
+  type TrainForm,
+  taskWarning,
+  toTrainRequest,
+  withTarget,
+  withTask,
+} from "./train.form.ts";
 
 export function TrainPage() {
   const [params] = useSearchParams();
@@ -89,6 +98,10 @@ function TrainFormView({ form, setForm, datasetNames }: { form: TrainForm; setFo
   }
 
   const features = columns.filter((c) => c.name !== form.target);
+  const warning = taskWarning(
+    form.task,
+    columns.find((c) => c.name === form.target),
+  );
   return (
     <form className="train-form" onSubmit={submit} noValidate data-testid="train-form">
       <Card title="1 · Data">
@@ -152,6 +165,7 @@ function TrainFormView({ form, setForm, datasetNames }: { form: TrainForm; setFo
                 ]}
                 onChange={(t) => update(withTask(form, t))}
               />
+              {warning ? <span className="field-warning">{warning}</span> : null}
             </Field>
           </div>
         )}

@@ -1,6 +1,6 @@
 import type { ColumnSchema } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
-import { guessTask, initialTrainForm, toTrainRequest, withTarget, withTask } from "./train.form.ts";
+import { guessTask, initialTrainForm, taskWarning, toTrainRequest, withTarget, withTask } from "./train.form.ts";
 
 const col = (name: string, kind: ColumnSchema["kind"]): ColumnSchema => ({ name, kind, duckdbType: "X", nullable: false });
 const columns = [col("Id", "integer"), col("Purchase", "string"), col("PriceCH", "float"), col("Store7", "string")];
@@ -79,5 +79,14 @@ describe("toTrainRequest", () => {
     const r = toTrainRequest({ ...initialTrainForm("bad name!"), target: "Purchase" }, columns);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors.dataset).toMatch(/letters, digits/);
+  });
+});
+
+describe("taskWarning", () => {
+  it("warns about a regression on a text target only", () => {
+    expect(taskWarning("regression", col("Purchase", "string"))).toMatch(/numeric target/);
+    expect(taskWarning("regression", col("PriceCH", "float"))).toBeNull();
+    expect(taskWarning("classification", col("Purchase", "string"))).toBeNull();
+    expect(taskWarning("regression", undefined)).toBeNull();
   });
 });

@@ -73,6 +73,14 @@ export function withTarget(form: TrainForm, target: string, column: ColumnSchema
   return task ? withTask(next, task) : next;
 }
 
+/** A warning shown under the task, not a blocker: the engine has the last word on what it can fit. */
+export function taskWarning(task: Task, target: ColumnSchema | undefined): string | null {
+  if (!target) return null;
+  if (task === "regression" && !(target.kind === "integer" || target.kind === "float"))
+    return `Regression needs a numeric target, and ${target.name} is ${target.kind}. Choose classification, or another target.`;
+  return null;
+}
+
 export type FormErrors = Partial<Record<keyof TrainForm, string>>;
 
 /** The request to POST, or what to fix, field by field, before anything is sent. */
