@@ -1,9 +1,14 @@
 import { CaretflowError } from "@caretflow/contracts";
 import type { Context } from "hono";
 
-/** Request headers that must not reach MLflow: caretflow's own credentials and hop-by-hop headers. */
+/**
+ * Request headers that must not reach MLflow: caretflow's own credentials, hop-by-hop headers, and the
+ * browser's Origin (caretflow has already checked it; MLflow's own check only knows its loopback name and
+ * would refuse the UI's POST searches whenever caretflow is reached by another host name).
+ */
 const DROP_REQUEST = new Set([
   "cookie",
+  "origin",
   "authorization",
   "host",
   "connection",
