@@ -89,11 +89,13 @@ export function ProgressCard({
             <span>
               {terminal
                 ? finalWord(status)
-                : view.stage
-                  ? stageWord(view.stage)
-                  : status === "queued"
-                    ? "Waiting for a worker"
-                    : "Starting"}
+                : view.engineFinished
+                  ? "Saving the results"
+                  : view.stage
+                    ? stageWord(view.stage)
+                    : status === "queued"
+                      ? "Waiting for a worker"
+                      : "Starting"}
             </span>
           </div>
           <div className="muted small">{terminal ? "" : progressLabel(view)}</div>

@@ -236,7 +236,8 @@ function OnlinePredict({ modelRef, models }: { modelRef: string; models: Registe
     }
   }
 
-  const merged = useMemo(() => result?.rows.map((r, i) => ({ ...r, ...(result.res.predictions[i] ?? {}) })) ?? [], [result]);
+  // predictions first, so the answer is the first thing seen in a wide table
+  const merged = useMemo(() => result?.rows.map((r, i) => ({ ...(result.res.predictions[i] ?? {}), ...r })) ?? [], [result]);
   const cols = resultColumns(merged);
   const predCols = new Set(["prediction_label", "prediction_score"]);
   return (
