@@ -71,18 +71,40 @@ try {
     const bareOut = JSON.parse(bare.stdout.trim().split("\n").at(-1)!) as { order: string[] };
     const cfRun = await run(
       "node",
-      [join(root, "packages/cli/bin/caretflow.js"), "train", "--dataset", name, "--task", c.task, "--target", c.target, ...common, ...include, "--json"],
+      [
+        join(root, "packages/cli/bin/caretflow.js"),
+        "train",
+        "--dataset",
+        name,
+        "--task",
+        c.task,
+        "--target",
+        c.target,
+        ...common,
+        ...include,
+        "--json",
+      ],
       env,
     );
     const cfOut = JSON.parse(cfRun.stdout) as { leaderboard: { model_id: string }[] };
     const cfOrder = cfOut.leaderboard.map((r) => r.model_id);
-    rows.push({ caretflow: cfRun.ms, bare: bare.ms, sameOrder: cfOrder.join() === bareOut.order.join(), cfOrder, bareOrder: bareOut.order });
+    rows.push({
+      caretflow: cfRun.ms,
+      bare: bare.ms,
+      sameOrder: cfOrder.join() === bareOut.order.join(),
+      cfOrder,
+      bareOrder: bareOut.order,
+    });
   }
   const sum = (k: "caretflow" | "bare") => rows.reduce((s, r) => s + r[k], 0) / 1000;
   const ratio = sum("caretflow") / sum("bare");
-  console.log(`train-overhead on ${name} (${c.task}, target ${c.target}, folds ${values.folds}, seed ${values.seed}, models ${values.include || "all"})`);
+  console.log(
+    `train-overhead on ${name} (${c.task}, target ${c.target}, folds ${values.folds}, seed ${values.seed}, models ${values.include || "all"})`,
+  );
   for (const [i, r] of rows.entries()) {
-    console.log(`  run ${i + 1}: caretflow train ${(r.caretflow / 1000).toFixed(1)} s, bare PyCaret ${(r.bare / 1000).toFixed(1)} s, same ranking: ${r.sameOrder}`);
+    console.log(
+      `  run ${i + 1}: caretflow train ${(r.caretflow / 1000).toFixed(1)} s, bare PyCaret ${(r.bare / 1000).toFixed(1)} s, same ranking: ${r.sameOrder}`,
+    );
     if (!r.sameOrder) console.log(`    caretflow: ${r.cfOrder.join(" ")}\n    bare:      ${r.bareOrder.join(" ")}`);
   }
   console.log(`ratio caretflow/bare: ${ratio.toFixed(3)} (goal <= 1.10: ${ratio <= 1.1 ? "met" : "NOT met"})`);
