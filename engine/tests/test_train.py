@@ -127,6 +127,20 @@ def test_model_is_pyfunc_loadable_with_signature(juice_run, mlflow_server, tmp_p
     assert set(model.predict(rows)) <= {"CH", "MM"}
 
 
+def test_scoring_matches_pycaret_predict_model(juice_run, mlflow_server, juice):
+    """The engine's scoring function gives what PyCaret's own predict_model gives."""
+    from pycaret.classification import ClassificationExperiment
+
+    from caretflow_engine.scoring import load_model, score_frame
+
+    model = load_model(MlflowClient(mlflow_server), juice_run["result"]["model_uri"], None)
+    rows = pd.read_parquet(juice["path"]).head(200)
+    ours = score_frame(model, rows)
+    theirs = ClassificationExperiment().predict_model(model.pipeline, data=rows.drop(columns=["Purchase"]), verbose=False)
+    assert list(ours["prediction_label"]) == list(theirs["prediction_label"])
+    assert list(ours["prediction_score"]) == list(theirs["prediction_score"])
+
+
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
     req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=30) as response:

@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+from caretflow_engine.model_store import read_model_meta
 
 from .conftest import train_spec
 from .helpers import FdProcess, assert_protocol
@@ -48,11 +53,16 @@ def test_worker_runs_jobs_in_a_row_and_survives_a_crash(mlflow_server, juice, tm
         assert not any(m.get("type") == "finished" for m in tail)
 
         # 3. the same worker runs the next job to completion
-        ok = start("w-ok", include=["dt"])
+        ok = start("w-ok", include=["dt"], ignore_columns=["Id", "STORE"])
         rest = worker.read_until(is_exit, timeout=300)
         events = [ok] + [m for m in rest if "type" in m]
         assert_protocol(events)
         assert events[-1]["status"] == "succeeded" and rest[-1]["code"] == 0
+        # Ignored columns are not model inputs: the signature leaves them out.
+        local = MlflowClient(mlflow_server).download_artifacts(events[-1]["result"]["best_run_id"], "model", str(tmp_path))
+        _, columns = read_model_meta(Path(local))
+        names = [name for name, _ in columns]
+        assert "LoyalCH" in names and "Id" not in names and "STORE" not in names and "Purchase" not in names
         assert (tmp_path / "w-ok.log").exists()  # the child's stdout/stderr went to its log
 
         print(f"warm worker job start latency (run sent -> started event): {[round(t, 3) for t in start_latencies]} s")
