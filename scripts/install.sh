@@ -26,8 +26,10 @@ fi
 npm_stamp="node_modules/.caretflow-install"
 npm_hash="$(hash_of package.json package-lock.json packages/*/package.json)"
 if [ "$(cat "$npm_stamp" 2>/dev/null)" != "$npm_hash" ]; then
-  say "installing npm packages (npm ci)..."
-  npm ci --no-audit --no-fund --loglevel=warn
+  # `npm install` rather than `npm ci`: vite declares a Windows-only optional package that the
+  # registry does not serve, which `npm ci` reports as a lock mismatch; the lock is still honoured.
+  say "installing npm packages (npm install from package-lock.json)..."
+  npm install --no-audit --no-fund --loglevel=warn
   echo "$npm_hash" > "$npm_stamp"
 else
   say "npm packages are up to date"
