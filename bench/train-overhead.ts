@@ -60,7 +60,8 @@ try {
   const env = { ...process.env, CARETFLOW_URL: cli.url, CARETFLOW_TOKEN: cli.token };
   const common = ["--folds", values.folds!, "--seed", values.seed!];
   const include = values.include ? ["--include", values.include] : [];
-  const rows: { caretflow: number; bare: number; sameOrder: boolean; cfOrder: string[]; bareOrder: string[] }[] = [];
+  const rows: { caretflow: number; bare: number; bareAfterImport: number; sameOrder: boolean; cfOrder: string[]; bareOrder: string[] }[] =
+    [];
   for (let i = 0; i < Number(values.repeat); i++) {
     const bare = await run(join(root, "engine/.venv/bin/python"), [
       join(root, "bench/bare_pycaret.py"),
@@ -68,7 +69,7 @@ try {
       ...common,
       ...include,
     ]);
-    const bareOut = JSON.parse(bare.stdout.trim().split("\n").at(-1)!) as { order: string[] };
+    const bareOut = JSON.parse(bare.stdout.trim().split("\n").at(-1)!) as { order: string[]; after_import_s: number };
     const cfRun = await run(
       "node",
       [
@@ -91,23 +92,27 @@ try {
     rows.push({
       caretflow: cfRun.ms,
       bare: bare.ms,
+      bareAfterImport: bareOut.after_import_s * 1000,
       sameOrder: cfOrder.join() === bareOut.order.join(),
       cfOrder,
       bareOrder: bareOut.order,
     });
   }
-  const sum = (k: "caretflow" | "bare") => rows.reduce((s, r) => s + r[k], 0) / 1000;
+  const sum = (k: "caretflow" | "bare" | "bareAfterImport") => rows.reduce((s, r) => s + r[k], 0) / 1000;
   const ratio = sum("caretflow") / sum("bare");
   console.log(
     `train-overhead on ${name} (${c.task}, target ${c.target}, folds ${values.folds}, seed ${values.seed}, models ${values.include || "all"})`,
   );
   for (const [i, r] of rows.entries()) {
     console.log(
-      `  run ${i + 1}: caretflow train ${(r.caretflow / 1000).toFixed(1)} s, bare PyCaret ${(r.bare / 1000).toFixed(1)} s, same ranking: ${r.sameOrder}`,
+      `  run ${i + 1}: caretflow train ${(r.caretflow / 1000).toFixed(1)} s, bare PyCaret ${(r.bare / 1000).toFixed(1)} s (${(r.bareAfterImport / 1000).toFixed(1)} s after its imports), same ranking: ${r.sameOrder}`,
     );
     if (!r.sameOrder) console.log(`    caretflow: ${r.cfOrder.join(" ")}\n    bare:      ${r.bareOrder.join(" ")}`);
   }
   console.log(`ratio caretflow/bare: ${ratio.toFixed(3)} (goal <= 1.10: ${ratio <= 1.1 ? "met" : "NOT met"})`);
+  // Informative, not the goal: caretflow's warm worker has PyCaret imported already, so this shows what
+  // tracking, plots and model logging cost on top of the bare computation.
+  console.log(`ratio caretflow/bare without the baseline's Python imports: ${(sum("caretflow") / sum("bareAfterImport")).toFixed(3)}`);
   console.log(`leaderboards rank models in the same order: ${rows.every((r) => r.sameOrder)}`);
 } finally {
   await cf.close();
