@@ -196,6 +196,23 @@ describe("caretflow in a real browser", () => {
     await shot(page, "run");
   });
 
+  it("opens the run in MLflow's own UI behind caretflow's sign-in", async () => {
+    const href = (await page.getByTestId("open-mlflow").getAttribute("href"))!;
+    const runId = href.split("/").at(-1)!;
+    await page.goto(href);
+    await page.getByText(runId).first().waitFor({ timeout: 90_000 });
+    await shot(page, "mlflow-run");
+    // Signed out, the same link leads to caretflow's sign-in page, not to MLflow.
+    const anonymous = await browser.newContext({ baseURL: cf.url });
+    try {
+      const p = await anonymous.newPage();
+      await p.goto(href);
+      await p.waitForURL(/\/signin\?next=/);
+    } finally {
+      await anonymous.close();
+    }
+  });
+
   it("shows a failed job's error, its hint and the engine log", async () => {
     // A text target cannot be a regression target: the engine fails in setup, and the page must say why.
     await page.goto(`/train?dataset=${DATASET}`);

@@ -44,7 +44,7 @@ export const TrainRequest = z.object({
   include: z.array(z.string()).default([]),
   exclude: z.array(z.string()).default([]),
   sort: z.string().optional(),
-  experiment: z.string().min(1).max(200).optional().describe("MLflow experiment name; defaults to caretflow/<dataset>"),
+  experiment: z.string().min(1).max(200).optional().describe("MLflow experiment name; defaults to caretflow-<dataset>"),
 });
 export type TrainRequest = z.infer<typeof TrainRequest>;
 

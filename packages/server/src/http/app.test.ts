@@ -77,6 +77,10 @@ describe("route table", () => {
 
   it("guards the MLflow UI proxy with the same sign-in", async () => {
     expect((await f.app.request("/mlflow/")).status).toBe(401);
+    // A signed-out browser asking for a page goes to sign-in and comes back afterwards.
+    const page = await f.app.request("/mlflow/?x=1", { headers: { accept: "text/html,application/xhtml+xml" } });
+    expect(page.status).toBe(302);
+    expect(page.headers.get("location")).toBe(`/signin?next=${encodeURIComponent("/mlflow/?x=1")}`);
     const cookie = await f.login();
     // Signed in, but MLflow is down in this fixture: an operational error, not a leak.
     const res = await f.app.request("/mlflow/", { headers: { cookie } });

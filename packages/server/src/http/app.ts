@@ -1,4 +1,4 @@
-import { buildOpenApi, CARETFLOW_VERSION, notFound } from "@caretflow/contracts";
+import { buildOpenApi, CARETFLOW_VERSION, CaretflowError, notFound } from "@caretflow/contracts";
 import { Hono } from "hono";
 import { requireAuth } from "../auth/auth.middleware.ts";
 import { authRoutes } from "../auth/auth.routes.ts";
@@ -73,9 +73,21 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     throw notFound("API route", `${c.req.method} ${c.req.path}`, "GET /api/openapi.json lists every route.");
   });
 
-  // MLflow's own UI, behind the same sign-in as caretflow.
-  app.use("/mlflow", auth);
-  app.use("/mlflow/*", auth);
+  // MLflow's own UI, behind the same sign-in as caretflow. A signed-out browser opening a page is sent to
+  // the sign-in page and back; API-style calls keep the JSON 401.
+  const mlflowAuth: typeof auth = async (c, next) => {
+    try {
+      return await auth(c, next);
+    } catch (err) {
+      const wantsPage = c.req.method === "GET" && (c.req.header("accept") ?? "").includes("text/html");
+      if (wantsPage && err instanceof CaretflowError && err.status === 401) {
+        return c.redirect(`/signin?next=${encodeURIComponent(c.req.path + new URL(c.req.url).search)}`);
+      }
+      throw err;
+    }
+  };
+  app.use("/mlflow", mlflowAuth);
+  app.use("/mlflow/*", mlflowAuth);
   app.get("/mlflow", (c) => c.redirect("/mlflow/"));
   app.all("/mlflow/*", (c) => proxyToMlflow(c, ctx.mlflowUiUpstream()));
 

@@ -16,7 +16,13 @@ export function SignInPage() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
-  if (user) return <Navigate to={safeNext(params.get("next"))} replace />;
+  const next = safeNext(params.get("next"));
+  // MLflow's UI is served by the server, not by this app: leave the app to reach it.
+  if (user && next.startsWith("/mlflow/")) {
+    window.location.replace(next);
+    return <Spinner />;
+  }
+  if (user) return <Navigate to={next} replace />;
 
   async function submit(e: FormEvent) {
     e.preventDefault();
