@@ -37,7 +37,7 @@ def main() -> None:
     t_imported = time.time()
     data = pd.read_csv(a.csv)
     exp = Experiment()
-    exp.setup(data, target=a.target, train_size=a.train_size, fold=a.folds, session_id=a.seed, n_jobs=a.n_jobs, verbose=False, html=False)
+    exp.setup(data, target=a.target, train_size=a.train_size, fold=a.folds, session_id=a.seed, n_jobs=a.n_jobs, verbose=False, html=False, system_log=False)
     include = [m for m in a.include.split(",") if m] or None
     best = exp.compare_models(include=include, verbose=False)
     board = exp.pull()
