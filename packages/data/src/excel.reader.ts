@@ -1,5 +1,6 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
+import { finished } from "node:stream/promises";
 import { userError } from "@caretflow/contracts";
 import ExcelJS from "exceljs";
 import { checkColumnNames } from "./column-names.ts";
@@ -59,6 +60,12 @@ export async function xlsxToNdjson(
   // holds the worksheet before workbook.xml that model does not exist yet and it throws. Start with an empty one.
   Object.assign(reader, { model: { sheets: [] } });
   const out = createWriteStream(ndjsonPath, { encoding: "utf8" });
+  // Without a listener, a write still in flight when a bad row destroys the stream would surface as an
+  // uncaught exception and take the whole process down. Errors are kept and reported below instead.
+  let writeError: Error | null = null;
+  out.on("error", (err) => {
+    writeError ??= err;
+  });
   let header: string[] | null = null;
   let rows = 0;
   const hasDate = new Set<number>();
@@ -116,7 +123,9 @@ export async function xlsxToNdjson(
     );
   }
   out.end();
-  await once(out, "finish");
+  // finished() settles even when the stream already failed, where waiting for "finish" would hang.
+  await finished(out);
+  if (writeError) throw writeError;
   if (header === null) {
     throw userError("empty_file", "The workbook's first sheet is empty", "Put a header row in row 1 and the data below it.", 422);
   }
