@@ -154,6 +154,7 @@ describe("caretflow in a real browser", () => {
     await page.goto(`/predict?model=${MODEL}@champion`);
     await expect.poll(() => page.getByTestId("model-ref").textContent()).toBe(`${MODEL}@champion`);
     await page.getByTestId("batch-form").locator('select[name="dataset"]').selectOption(DATASET);
+    await page.getByTestId("batch-form").locator('select[name="version"]').selectOption("1");
     await page.getByTestId("start-batch").click();
     await page.getByTestId("predict-output").waitFor({ timeout: 180_000 });
     expect(await page.getByTestId("predict-output").textContent()).toMatch(/Wrote 1,070 rows to/);

@@ -113,11 +113,14 @@ function BatchPredict({ modelRef }: { modelRef: string }) {
   const api = useApi();
   const datasets = useResource((a) => a.listDatasets(), "datasets");
   const [dataset, setDataset] = useState("");
+  /** "" scores the latest version. */
+  const [version, setVersion] = useState("");
   const [output, setOutput] = useState("");
   const [jobId, setJobId] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const chosen = dataset || datasets.data?.[0]?.name || "";
+  const latest = datasets.data?.find((d) => d.name === chosen)?.latestVersion ?? 1;
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -126,7 +129,12 @@ function BatchPredict({ modelRef }: { modelRef: string }) {
     setBusy(true);
     setError(null);
     try {
-      const job = await api.startPredict({ model: ref.data, dataset: chosen, ...(output.trim() ? { output: output.trim() } : {}) });
+      const job = await api.startPredict({
+        model: ref.data,
+        dataset: chosen,
+        ...(version ? { version: Number(version) } : {}),
+        ...(output.trim() ? { output: output.trim() } : {}),
+      });
       setJobId(job.id);
     } catch (err) {
       setError(err);
@@ -140,11 +148,29 @@ function BatchPredict({ modelRef }: { modelRef: string }) {
       <Card title="Score a dataset">
         <form className="inline-form" onSubmit={submit} data-testid="batch-form">
           <label className="field">
-            <span className="field-label">Dataset (latest version)</span>
-            <select name="dataset" value={chosen} onChange={(e) => setDataset(e.target.value)}>
+            <span className="field-label">Dataset</span>
+            <select
+              name="dataset"
+              value={chosen}
+              onChange={(e) => {
+                setDataset(e.target.value);
+                setVersion("");
+              }}
+            >
               {(datasets.data ?? []).map((d) => (
                 <option key={d.name} value={d.name}>
                   {d.name} · {formatNumber(d.rowCount)} rows
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span className="field-label">Version</span>
+            <select name="version" value={version} onChange={(e) => setVersion(e.target.value)}>
+              <option value="">latest (v{latest})</option>
+              {Array.from({ length: latest }, (_, i) => latest - i).map((v) => (
+                <option key={v} value={String(v)}>
+                  v{v}
                 </option>
               ))}
             </select>
