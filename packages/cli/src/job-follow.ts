@@ -1,8 +1,6 @@
-import { CaretflowError, Job, JobEvent, type JobStatus } from "@caretflow/contracts";
+import { CaretflowError, isTerminalStatus, Job, JobEvent } from "@caretflow/contracts";
 import { type ApiClient, apiPath } from "./client.ts";
 import { createSseParser } from "./sse.ts";
-
-export const TERMINAL: ReadonlySet<JobStatus> = new Set(["succeeded", "failed", "cancelled"]);
 
 export interface FollowOptions {
   /** Called once per event, in sequence order, never twice for the same seq. */
@@ -52,7 +50,7 @@ export async function followJob(client: ApiClient, jobId: string, opts: FollowOp
           if (ev.seq <= lastSeq) continue;
           lastSeq = ev.seq;
           opts.onEvent(ev);
-          if (ev.type === "status" && TERMINAL.has(ev.status)) ended = true;
+          if (ev.type === "status" && isTerminalStatus(ev.status)) ended = true;
         }
         if (ended) break;
       }
@@ -69,7 +67,7 @@ export async function followJob(client: ApiClient, jobId: string, opts: FollowOp
     if (ended) return client.json("get", jobPath, Job);
     // The stream closed without a final status: ask for the job; it may have ended anyway.
     const job = await client.json("get", jobPath, Job).catch(() => null);
-    if (job && TERMINAL.has(job.status)) return job;
+    if (job && isTerminalStatus(job.status)) return job;
     // Count reconnects in a row that brought nothing new; progress resets the count.
     failures = lastSeq > seqBefore ? 1 : failures + 1;
     if (failures > maxRetries) throw lostStream(jobId, reason);

@@ -66,6 +66,11 @@ export const JobKind = z.enum(["train", "predict"]);
 export const JobStatus = z.enum(["queued", "running", "succeeded", "failed", "cancelled"]);
 export type JobStatus = z.infer<typeof JobStatus>;
 
+/** True for the statuses a job never leaves: succeeded, failed, cancelled. */
+export function isTerminalStatus(status: JobStatus | null | undefined): boolean {
+  return status === "succeeded" || status === "failed" || status === "cancelled";
+}
+
 export const Job = z.object({
   id: z.string(),
   kind: JobKind,

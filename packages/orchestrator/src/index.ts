@@ -5,7 +5,6 @@ export {
   type JobCommand,
   type JobProgressView,
   nextStatus,
-  TERMINAL_STATUSES,
 } from "./job.state.ts";
 export { type EngineRunner, type ExecutionOutcome, type ExecutorJob, LocalExecutor } from "./local.executor.ts";
 export { canonicalMetric, NOT_INSTALLED_MODELS, PYCARET_CATALOG, type TaskCatalog } from "./pycaret.catalog.ts";

@@ -1,4 +1,12 @@
-import type { EngineEvent, ErrorInfo, JobResult, JobStatus, LeaderboardRow, Stage } from "@caretflow/contracts";
+import {
+  type EngineEvent,
+  type ErrorInfo,
+  isTerminalStatus,
+  type JobResult,
+  type JobStatus,
+  type LeaderboardRow,
+  type Stage,
+} from "@caretflow/contracts";
 
 /**
  * The job life cycle: queued -> running -> succeeded | failed | cancelled.
@@ -11,11 +19,7 @@ export type JobCommand =
   | { type: "cancel" }
   | { type: "abandon" };
 
-export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(["succeeded", "failed", "cancelled"]);
-
-export function isTerminal(status: JobStatus): boolean {
-  return TERMINAL_STATUSES.has(status);
-}
+export const isTerminal = isTerminalStatus;
 
 /** The status after a command, or null when the command is not allowed from `current`. */
 export function nextStatus(current: JobStatus, command: JobCommand): JobStatus | null {

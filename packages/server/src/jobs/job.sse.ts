@@ -1,4 +1,4 @@
-import type { JobEvent } from "@caretflow/contracts";
+import { isTerminalStatus, type JobEvent } from "@caretflow/contracts";
 import type { Context } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 
@@ -8,8 +8,7 @@ export interface JobEventSource {
   subscribe(id: string, listener: (e: JobEvent) => void): () => void;
 }
 
-const isTerminalStatusEvent = (e: JobEvent) =>
-  e.type === "status" && (e.status === "succeeded" || e.status === "failed" || e.status === "cancelled");
+const isTerminalStatusEvent = (e: JobEvent) => e.type === "status" && isTerminalStatus(e.status);
 
 /** The seq a client has already seen: the larger of Last-Event-ID and ?after=. */
 export function resumePoint(lastEventId: string | undefined, after: number | undefined): number {

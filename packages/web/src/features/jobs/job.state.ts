@@ -1,4 +1,13 @@
-import type { EngineEvent, ErrorInfo, JobEvent, JobResult, JobStatus, LeaderboardRow, Stage } from "@caretflow/contracts";
+import {
+  type EngineEvent,
+  type ErrorInfo,
+  isTerminalStatus,
+  type JobEvent,
+  type JobResult,
+  type JobStatus,
+  type LeaderboardRow,
+  type Stage,
+} from "@caretflow/contracts";
 
 /** What the job page shows, folded from the job's event stream. */
 export interface JobView {
@@ -44,9 +53,7 @@ export const emptyJobView: JobView = {
 
 const MAX_LOGS = 50;
 
-export function isTerminal(status: JobStatus | null | undefined): boolean {
-  return status === "succeeded" || status === "failed" || status === "cancelled";
-}
+export const isTerminal = isTerminalStatus;
 
 /**
  * Applies one server event. Pure and idempotent per `seq`, so a replay after a reconnect
