@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { Chart } from "../src/charts.ts";
 import { EngineEvent, JobSpec } from "../src/engine-protocol.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -10,6 +11,7 @@ const outDir = join(root, "engine/caretflow_engine/schema");
 const files: Record<string, unknown> = {
   "job-spec.schema.json": z.toJSONSchema(JobSpec, { io: "input" }),
   "event.schema.json": z.toJSONSchema(EngineEvent, { io: "output" }),
+  "chart.schema.json": z.toJSONSchema(Chart, { io: "input" }),
 };
 const check = process.argv.includes("--check");
 let drift = false;

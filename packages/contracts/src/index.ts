@@ -1,4 +1,5 @@
 export * from "./api.ts";
+export * from "./charts.ts";
 export * from "./datasets.ts";
 export * from "./engine-protocol.ts";
 export * from "./errors.ts";
