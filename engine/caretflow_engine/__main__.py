@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--threads", type=int, default=1, help="thread count until a job sets its own n_jobs")
     serve = sub.add_parser("serve", help="warm scoring process: JSON lines on fd 3 in, fd 4 out")
     serve.add_argument("--threads", type=int, default=1)
+    sub.add_parser("catalog", help="print the engine's catalog (tasks, fields, models, metrics, plots) as JSON")
     args = parser.parse_args(argv)
 
     from .tracking import configure_mlflow_env
@@ -56,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
         from .worker import serve_forever
 
         return serve_forever(control_fd=3, out_fd=4)
+    if args.command == "catalog":
+        set_thread_env(1)
+        from .events import dumps_line
+        from .tasks.catalog import build_catalog
+
+        sys.stdout.buffer.write(dumps_line(build_catalog()))
+        return 0
     if args.command == "serve":
         set_thread_env(max(1, args.threads))
         from .serve import serve_forever as serve_scoring

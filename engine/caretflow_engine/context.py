@@ -1,4 +1,5 @@
-"""What a running job carries: its event writer, its open MLflow runs, its cancel token."""
+"""What a running job carries: its event writer, its open MLflow runs, its cancel token, and the
+thread that logs to MLflow in the background."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass, field
 
 from .cancel import CancelToken
 from .events import EventWriter
+from .experiment_log import BackgroundCalls
 from .tracking import RunRegistry
 
 
@@ -14,3 +16,4 @@ class JobContext:
     events: EventWriter
     cancel: CancelToken
     runs: RunRegistry = field(default_factory=RunRegistry)
+    background: BackgroundCalls = field(default_factory=BackgroundCalls)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import user_error
 
@@ -31,6 +31,25 @@ def read_parquet(path: str, what: str = "dataset") -> pd.DataFrame:
             f"Could not read the {what} as Parquet: {exc}",
             "Re-import the dataset; the stored file is not valid Parquet.",
         ) from exc
+
+
+def read_dataset(ref: dict[str, Any]) -> pd.DataFrame:
+    """The DataFrame of a spec's dataset reference (name and version, resolved under the data root)."""
+    from .datastore import dataset_path
+
+    return read_parquet(str(dataset_path(ref)))
+
+
+def check_columns(df: pd.DataFrame, fields: dict[str, list[str]]) -> None:
+    """Raise a user error naming the field and the columns it lists that the dataset lacks."""
+    for field, columns in fields.items():
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise user_error(
+                "ColumnNotFound",
+                f"'{field}' names columns the dataset does not have: {', '.join(missing)}.",
+                f"Pick from the dataset's columns: {_column_list([str(c) for c in df.columns])}.",
+            )
 
 
 def _column_list(columns: list[str]) -> str:

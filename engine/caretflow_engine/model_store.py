@@ -164,3 +164,39 @@ def read_model_meta(local_dir: Path) -> tuple[dict[str, Any], list[tuple[str, st
         for spec in mlmodel.signature.inputs.inputs:
             columns.append((str(spec.name), str(getattr(spec.type, "name", spec.type))))
     return dict(mlmodel.metadata or {}), columns
+
+
+def save_model(model: Any, model_dir: Path, sample_in: Any, sample_out: Any, metadata: dict[str, Any]) -> str:
+    """Write a model in MLflow format (sklearn flavor, cloudpickle) and return its pickle's sha256.
+
+    Every family saves this way (PyCaret pipelines, topic models, rules models): the pickle is
+    loaded only after its hash checks out, the signature describes what callers send, and the
+    metadata (caretflow_task, ...) tells the scorer which family answers.
+    """
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    from .versions import library_versions
+
+    signature = infer_signature(sample_in, sample_out) if sample_in is not None else None
+    versions = library_versions()
+    mlflow.sklearn.save_model(
+        model,
+        str(model_dir),
+        # cloudpickle, not skops: PyCaret pipelines hold types skops does not trust. Loading is gated
+        # by the sha256 check in download_verified instead.
+        serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+        signature=signature,
+        input_example=sample_in,
+        # Explicit requirements: inferring them re-imports the model in a subprocess (slow).
+        pip_requirements=[
+            f"pycaret=={versions['pycaret']}",
+            f"scikit-learn=={versions['sklearn']}",
+            f"lightgbm=={versions['lightgbm']}",
+            f"pandas=={versions['pandas']}",
+            f"numpy=={versions['numpy']}",
+            f"mlflow=={versions['mlflow']}",
+        ],
+        metadata=metadata,
+    )
+    return sha256_file(model_dir / PICKLE_NAME)

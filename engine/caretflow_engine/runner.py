@@ -29,7 +29,7 @@ def execute(raw_spec: Any, events_fd: int, token: CancelToken) -> int:
         token.disarm()
     except JobCancelled:
         token.disarm()
-        for problem in ctx.runs.end_all("KILLED"):
+        for problem in [*ctx.background.settle(), *ctx.runs.end_all("KILLED")]:
             events.warning(problem)
         events.emit("finished", status="cancelled")
         return 0
@@ -38,7 +38,7 @@ def execute(raw_spec: Any, events_fd: int, token: CancelToken) -> int:
         if is_connection_failure(exc):
             # The server is gone: ending runs would only wait on retries.
             os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
-        for problem in ctx.runs.end_all("FAILED"):
+        for problem in [*ctx.background.settle(), *ctx.runs.end_all("FAILED")]:
             events.log("warning", problem)
         events.emit("error", error=error_info(exc))
         events.emit("finished", status="failed")
@@ -50,11 +50,23 @@ def execute(raw_spec: Any, events_fd: int, token: CancelToken) -> int:
 def _dispatch(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     kind = spec["kind"]
     if kind == "train":
-        from .train_job import run_train
+        from .tasks import family_for
 
-        return run_train(spec, ctx)
+        result = family_for(spec["task"]).train(spec, ctx)
+        ctx.background.drain()
+        return {"kind": "train", **result}
+    if kind == "operate":
+        from .tasks import family_for
+
+        result = family_for(spec["train"]["task"]).operate(spec, ctx)
+        ctx.background.drain()
+        return {"kind": "operate", **result}
     if kind == "predict":
         from .predict_job import run_predict
 
         return run_predict(spec, ctx)
+    if kind == "catalog":
+        from .tasks.catalog import build_catalog
+
+        return {"kind": "catalog", "catalog": build_catalog()}
     raise AssertionError(f"unhandled job kind {kind}")  # parse_spec admits only the kinds above

@@ -1,9 +1,6 @@
 """The one scoring function used by batch predict jobs and by the online `serve` process, so both
-give identical answers for identical rows.
-
-Semantics follow PyCaret's predict_model: ``prediction_label`` is the pipeline's prediction in the
-original label space; for classifiers with ``predict_proba``, ``prediction_score`` is the
-probability of the predicted class rounded to 4 decimals.
+give identical answers for identical rows. What the answer holds depends on the task: the model's
+family (from the ``caretflow_task`` the model was saved with) scores it.
 """
 
 from __future__ import annotations
@@ -16,10 +13,6 @@ from .errors import user_error
 
 if TYPE_CHECKING:
     import pandas as pd
-
-LABEL = "prediction_label"
-SCORE = "prediction_score"
-SCORE_DECIMALS = 4
 
 _FLOAT_TYPES = {"double", "float"}
 _INT_TYPES = {"long", "integer"}
@@ -60,16 +53,9 @@ def load_model(client: Any, model_uri: str, expected_sha256: str | None) -> Load
 
 
 def prediction_columns(model: LoadedModel) -> list[str]:
-    if model.task == "classification" and _has_proba(model.pipeline):
-        return [LABEL, SCORE]
-    return [LABEL]
+    from .tasks import family_for
 
-
-def _has_proba(pipeline: Any) -> bool:
-    try:
-        return callable(getattr(pipeline, "predict_proba", None))
-    except AttributeError:  # PyCaret's Pipeline raises from __getattr__ when the estimator lacks it
-        return False
+    return family_for(model.task).prediction_columns(model)
 
 
 def prepare_features(model: LoadedModel, df: pd.DataFrame) -> pd.DataFrame:
@@ -109,23 +95,11 @@ def prepare_features(model: LoadedModel, df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def score_frame(model: LoadedModel, df: pd.DataFrame) -> pd.DataFrame:
-    """Prediction columns for every row of df (index aligned with df)."""
-    import numpy as np
-    import pandas as pd
+def score_frame(model: LoadedModel, df: pd.DataFrame, options: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Prediction columns for df: index aligned with df, or one row per period for a forecast."""
+    from .tasks import family_for
 
-    features = prepare_features(model, df)
-    result = pd.DataFrame(index=df.index)
-    if len(features) == 0:
-        for name in prediction_columns(model):
-            result[name] = pd.Series(dtype="float64")
-        return result
-    labels = model.pipeline.predict(features)
-    result[LABEL] = np.asarray(labels)
-    if SCORE in prediction_columns(model):
-        proba = np.asarray(model.pipeline.predict_proba(features))
-        result[SCORE] = np.round(proba.max(axis=1), SCORE_DECIMALS)
-    return result
+    return family_for(model.task).score(model, df, options or {})
 
 
 def records(pred: pd.DataFrame) -> list[dict[str, Any]]:

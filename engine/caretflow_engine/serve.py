@@ -52,7 +52,10 @@ def handle(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         if model is None:
             raise user_error("NoModelLoaded", "No model is loaded yet.", "Send a load request first.")
         frame = rows_frame(model, request.get("rows"))
-        return {"predictions": records(score_frame(model, frame))}
+        horizon = request.get("horizon")
+        options = {"horizon": int(horizon)} if isinstance(horizon, int) and horizon > 0 else {}
+        predictions = score_frame(model, frame, options)
+        return {"columns": [str(c) for c in predictions.columns], "predictions": records(predictions)}
     if op == "ping":
         return {}
     raise user_error("UnknownOp", f"Unknown op {op!r}.", "Use load, predict or ping.")

@@ -132,20 +132,25 @@ class RunRegistry:
     """Runs this job opened and has not ended, so a failure or cancel can end them all."""
 
     def __init__(self, client: MlflowClient | None = None):
+        import threading
+
         self.client = client
         self.open: list[str] = []
+        self._lock = threading.Lock()  # runs end on the background logging thread too
 
     def create(self, experiment_id: str, name: str, tags: Mapping[str, str]) -> str:
         assert self.client is not None
         run = self.client.create_run(experiment_id, run_name=name, tags=dict(tags))
-        self.open.append(run.info.run_id)
+        with self._lock:
+            self.open.append(run.info.run_id)
         return run.info.run_id
 
     def end(self, run_id: str, status: str = "FINISHED") -> None:
         assert self.client is not None
         self.client.set_terminated(run_id, status=status)
-        if run_id in self.open:
-            self.open.remove(run_id)
+        with self._lock:
+            if run_id in self.open:
+                self.open.remove(run_id)
 
     def end_all(self, status: str) -> list[str]:
         """End every open run (children first) with status; returns problems instead of raising."""

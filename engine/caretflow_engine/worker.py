@@ -36,9 +36,12 @@ def warm_imports() -> None:
 
     import threadpoolctl  # noqa: F401
 
-    from . import predict_job, runner, train_job  # noqa: F401
+    from . import predict_job, runner  # noqa: F401
     from .adapters import pycaret3  # noqa: F401
     from .spec import load_schema
+    from .tasks import families
+
+    families()
 
     # Caches the children inherit: the schema and the library versions every job reports.
     load_schema("job-spec.schema.json")

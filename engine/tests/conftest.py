@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import signal
 import socket
@@ -14,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+
+from caretflow_engine.datastore import DATA_ROOT_ENV
 
 from .helpers import ENGINE_DIR, REPO_DIR
 
@@ -70,29 +73,44 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
         log.close()
 
 
-def _to_parquet(csv_name: str, out_dir: Path) -> dict[str, Any]:
-    csv = REPO_DIR / "demo-data" / csv_name
-    df = pd.read_csv(csv)
-    path = out_dir / csv_name.replace(".csv", ".parquet")
+@pytest.fixture(scope="session", autouse=True)
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dataset store laid out as caretflow's (<root>/<name>/v<version>.parquet); engine processes
+    the tests start find it through CARETFLOW_DATA_ROOT, as caretflow's workers do."""
+    root = tmp_path_factory.mktemp("datastore")
+    os.environ[DATA_ROOT_ENV] = str(root)
+    return root
+
+
+def store_dataset(df: pd.DataFrame, name: str, version: int = 1) -> dict[str, Any]:
+    """Write df as a dataset version under the data root; returns the spec's dataset reference."""
+    path = dataset_file({"name": name, "version": version})
+    path.parent.mkdir(parents=True, exist_ok=True)
     df.to_parquet(path, index=False)
-    name = csv_name.removesuffix(".csv")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return {"name": name, "version": 1, "path": str(path), "content_hash": digest, "rows": int(len(df))}
+    return {"name": name, "version": version, "content_hash": digest, "rows": int(len(df))}
+
+
+def dataset_file(ref: dict[str, Any]) -> Path:
+    return Path(os.environ[DATA_ROOT_ENV]) / ref["name"] / f"v{ref['version']}.parquet"
+
+
+def outbox_file(job_id: str, output: dict[str, Any]) -> Path:
+    return Path(os.environ[DATA_ROOT_ENV]) / ".outbox" / job_id / output["file"]
+
+
+def demo_dataset(csv_name: str, **read_csv: Any) -> dict[str, Any]:
+    return store_dataset(pd.read_csv(REPO_DIR / "demo-data" / csv_name, **read_csv), csv_name.removesuffix(".csv"))
 
 
 @pytest.fixture(scope="session")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("data")
+def juice(data_root: Path) -> dict[str, Any]:
+    return demo_dataset("juice.csv")
 
 
 @pytest.fixture(scope="session")
-def juice(data_dir: Path) -> dict[str, Any]:
-    return _to_parquet("juice.csv", data_dir)
-
-
-@pytest.fixture(scope="session")
-def insurance(data_dir: Path) -> dict[str, Any]:
-    return _to_parquet("insurance.csv", data_dir)
+def insurance(data_root: Path) -> dict[str, Any]:
+    return demo_dataset("insurance.csv")
 
 
 def train_spec(job_id: str, tracking_uri: str, dataset: dict[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -110,4 +128,4 @@ def train_spec(job_id: str, tracking_uri: str, dataset: dict[str, Any], **overri
     return spec
 
 
-__all__ = ["ENGINE_DIR", "train_spec"]
+__all__ = ["ENGINE_DIR", "dataset_file", "outbox_file", "store_dataset", "train_spec"]

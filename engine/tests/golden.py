@@ -47,14 +47,15 @@ def normalize(event: dict[str, Any]) -> dict[str, Any]:
         e["message"] = RUN_ID.sub("0" * 12, re.sub(r"/\S+", "/…", e["message"]))
     if e["type"] == "finished" and "result" in e:
         r = e["result"]
-        if r["kind"] == "train":
+        if r["kind"] in ("train", "operate"):
             r.update(
                 experiment_id="0", parent_run_id="0" * 32, best_run_id="0" * 32,
                 model_uri=f"runs:/{'0' * 32}/model", model_sha256="0" * 64,
             )
             r["leaderboard"] = [_normalize_row(row) for row in r["leaderboard"]]
-        else:
-            r["output_path"] = "/tmp/out.parquet"
+            r["timings"] = _zero_numbers(r.get("timings", {}))
+            if "details" in r:
+                r["details"] = _zero_numbers(r["details"])
     return e
 
 

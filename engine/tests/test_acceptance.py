@@ -20,7 +20,7 @@ def test_insurance_best_r2(mlflow_server, insurance, tmp_path):
     )
     code, events = run_job(spec, tmp_path)
     assert_protocol(events)
-    assert code == 0, events[-2:]
+    assert code == 0, [e.get("error") for e in events[-2:]]
     result = events[-1]["result"]
     assert result["sort_metric"] == "R2"
     board = result["leaderboard"]

@@ -10,7 +10,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from . import golden
-from .conftest import free_port, train_spec
+from .conftest import free_port, store_dataset, train_spec
 from .helpers import ENGINE_DIR, PYTHON, assert_protocol, error_of, parse_lines, run_job
 
 
@@ -28,9 +28,7 @@ def test_bad_target_fails_before_setup_with_a_hint(mlflow_server, juice, tmp_pat
 
 
 def test_one_class_target_is_a_user_error(mlflow_server, tmp_path):
-    path = tmp_path / "one.parquet"
-    pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "label": ["a", "a", "a", "a"]}).to_parquet(path)
-    dataset = {"name": "one", "version": 1, "path": str(path), "content_hash": "h", "rows": 4}
+    dataset = store_dataset(pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "label": ["a", "a", "a", "a"]}), "one")
     code, events = run_job(train_spec("one-class", mlflow_server, dataset, target="label"), tmp_path)
     assert code == 1 and error_of(events)["name"] == "TargetOneClass"
 

@@ -14,7 +14,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from . import golden
-from .conftest import train_spec
+from .conftest import dataset_file, outbox_file, store_dataset, train_spec
 from .helpers import ENGINE_DIR, PYTHON, FdProcess, assert_protocol, error_of, run_job
 
 # A subset of PyCaret's classifiers keeps the suite fast on two cores; the acceptance bar
@@ -62,7 +62,7 @@ def test_juice_best_accuracy_and_leaderboard(juice_run):
 def test_ranking_matches_bare_compare_models(juice_run, juice):
     spec = juice_run["spec"]
     out = subprocess.run(
-        [PYTHON, str(Path(__file__).parent / "bare_compare.py"), juice["path"], "classification", "Purchase",
+        [PYTHON, str(Path(__file__).parent / "bare_compare.py"), str(dataset_file(juice)), "classification", "Purchase",
          "5", "123", "1", ",".join(JUICE_MODELS)],
         cwd=ENGINE_DIR, capture_output=True, text=True, timeout=600, check=True,
     )
@@ -123,7 +123,7 @@ def test_model_is_pyfunc_loadable_with_signature(juice_run, mlflow_server, tmp_p
     model = mlflow.pyfunc.load_model(str(local))
     assert model.metadata.signature is not None
     assert (local / "input_example.json").exists()
-    rows = pd.read_parquet(juice["path"]).drop(columns=["Purchase"]).head(10)
+    rows = pd.read_parquet(dataset_file(juice)).drop(columns=["Purchase"]).head(10)
     assert set(model.predict(rows)) <= {"CH", "MM"}
 
 
@@ -134,7 +134,7 @@ def test_scoring_matches_pycaret_predict_model(juice_run, mlflow_server, juice):
     from caretflow_engine.scoring import load_model, score_frame
 
     model = load_model(MlflowClient(mlflow_server), juice_run["result"]["model_uri"], None)
-    rows = pd.read_parquet(juice["path"]).head(200)
+    rows = pd.read_parquet(dataset_file(juice)).head(200)
     ours = score_frame(model, rows)
     theirs = ClassificationExperiment().predict_model(model.pipeline, data=rows.drop(columns=["Purchase"]), verbose=False)
     assert list(ours["prediction_label"]) == list(theirs["prediction_label"])
@@ -163,25 +163,30 @@ def registered(juice_run, mlflow_server) -> str:
     return "models:/juice-model@champion"
 
 
-def predict_spec(job_id, tracking_uri, model_uri, input_path, output_path, **extra):
+def predict_spec(job_id, tracking_uri, model_uri, dataset, **extra):
     return {"v": 1, "job_id": job_id, "tracking_uri": tracking_uri, "kind": "predict", "model_uri": model_uri,
-            "input_path": str(input_path), "output_path": str(output_path), **extra}
+            "input": dataset, **extra}
 
 
 def test_batch_and_online_scoring_agree(registered, juice_run, mlflow_server, juice, tmp_path):
-    out = tmp_path / "scored.parquet"
-    code, events = run_job(predict_spec("predict-juice", mlflow_server, "models:/juice-model/1", juice["path"], out), tmp_path)
+    code, events = run_job(predict_spec("predict-juice", mlflow_server, "models:/juice-model/1", juice), tmp_path)
     assert_protocol(events)
     assert code == 0, events[-2:]
     golden.check("predict", events)
-    scored = pd.read_parquet(out)
-    source = pd.read_parquet(juice["path"])
     result = events[-1]["result"]
-    assert result["rows"] == len(source) and result["output_path"] == str(out)
+    scored = pd.read_parquet(outbox_file("predict-juice", result["output"]))
+    source = pd.read_parquet(dataset_file(juice))
+    assert result["rows"] == len(source) and result["output"] == {
+        "role": "predictions", "file": "predictions.parquet", "rows": len(source),
+        "columns": ["prediction_label", "prediction_score", "prediction_score_CH", "prediction_score_MM"],
+    }
     assert list(scored.columns)[: len(source.columns)] == list(source.columns)
     assert set(scored["prediction_label"]) <= {"CH", "MM"}
     assert scored["prediction_score"].between(0.5, 1.0).all()  # probability of the predicted class
-    assert result["prediction_columns"] == ["prediction_label", "prediction_score"]
+    assert result["prediction_columns"] == ["prediction_label", "prediction_score", "prediction_score_CH", "prediction_score_MM"]
+    # per-class probabilities sum to 1 and the predicted class has the highest
+    assert ((scored["prediction_score_CH"] + scored["prediction_score_MM"]) - 1).abs().max() < 1e-3
+    assert (scored[["prediction_score_CH", "prediction_score_MM"]].max(axis=1) == scored["prediction_score"]).all()
     accuracy = (scored["prediction_label"] == scored["Purchase"]).mean()
     assert accuracy > 0.8  # finalized on all the data, so it scores well on it
 
@@ -220,16 +225,15 @@ def test_batch_and_online_scoring_agree(registered, juice_run, mlflow_server, ju
 def test_predict_refuses_hash_mismatch_and_missing_columns(juice_run, mlflow_server, juice, tmp_path):
     uri = juice_run["result"]["model_uri"]
     code, events = run_job(
-        predict_spec("predict-bad-hash", mlflow_server, uri, juice["path"], tmp_path / "x.parquet", model_sha256="f" * 64),
+        predict_spec("predict-bad-hash", mlflow_server, uri, juice, model_sha256="f" * 64),
         tmp_path,
     )
     assert_protocol(events)
     assert code != 0 and error_of(events)["name"] == "ModelHashMismatch"
-    assert not (tmp_path / "x.parquet").exists()
+    assert not outbox_file("predict-bad-hash", {"file": "predictions.parquet"}).exists()
 
-    partial = tmp_path / "partial.parquet"
-    pd.read_parquet(juice["path"]).drop(columns=["LoyalCH", "PriceDiff"]).to_parquet(partial)
-    code, events = run_job(predict_spec("predict-missing", mlflow_server, uri, partial, tmp_path / "y.parquet"), tmp_path)
+    partial = store_dataset(pd.read_parquet(dataset_file(juice)).drop(columns=["LoyalCH", "PriceDiff"]), "juice-partial")
+    code, events = run_job(predict_spec("predict-missing", mlflow_server, uri, partial), tmp_path)
     error = error_of(events)
     assert code != 0 and error["name"] == "MissingFeatureColumns"
     assert "LoyalCH" in error["message"] and "PriceDiff" in error["hint"]

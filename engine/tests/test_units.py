@@ -16,7 +16,7 @@ from caretflow_engine.tracking import metric_key
 
 from .helpers import assert_protocol, parse_lines
 
-DATASET = {"name": "d", "version": 1, "path": "/tmp/d.parquet", "content_hash": "h", "rows": 3}
+DATASET = {"name": "d", "version": 1, "content_hash": "h", "rows": 3}
 
 
 def base_spec(**extra):

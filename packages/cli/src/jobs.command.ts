@@ -11,10 +11,14 @@ import { exitCodeOf } from "./train.command.ts";
 
 const JobList = z.object({ jobs: z.array(Job) });
 
-/** "juice → Purchase (classification)" or "lr@champion on juice". */
+/** "juice → Purchase (classification)", "jewellery (clustering)", "tune run 1a2b…" or "lr@champion on juice". */
 export function describeRequest(job: Job): string {
   const r = job.request;
-  if ("task" in r) return `${r.dataset}${r.version ? `@v${r.version}` : ""} → ${r.target} (${r.task})`;
+  if ("task" in r) {
+    const at = `${r.dataset}${r.version ? `@v${r.version}` : ""}`;
+    return "target" in r ? `${at} → ${r.target} (${r.task})` : `${at} (${r.task})`;
+  }
+  if ("operation" in r) return `${r.operation.op} run ${r.run.slice(0, 12)}…`;
   return `${r.model} on ${r.dataset}${r.version ? `@v${r.version}` : ""}`;
 }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Job, JobEvent } from "@caretflow/contracts";
 import { afterEach, describe, expect, it } from "vitest";
+import { CATALOG } from "../../orchestrator/test/catalog.fixture.ts";
 import type { CliContext } from "./context.ts";
 import { sendJson, startHttp } from "./http-fixture.test-support.ts";
 import { runCli } from "./program.ts";
@@ -56,12 +57,18 @@ function job(status: Job["status"]): Job {
       dataset: "juice",
       task: "classification",
       target: "Purchase",
-      ignoreColumns: [],
-      trainSize: 0.7,
+      ignore_columns: [],
+      text_columns: [],
+      train_size: 0.7,
       folds: 5,
       seed: 123,
+      use_gpu: "off",
+      operation: "compare",
       include: [],
       exclude: [],
+      custom_metrics: [],
+      custom_models: [],
+      setup: {},
     },
     stage: null,
     progress: null,
@@ -77,12 +84,16 @@ function job(status: Job["status"]): Job {
           model_uri: `runs:/${"b".repeat(32)}/model`,
           model_sha256: "0".repeat(64),
           sort_metric: "Accuracy",
+          task: "classification",
+          outputs: [],
+          timings: { compare: 1.5 },
           leaderboard: [row("lr", 0.82, 1), row("dt", 0.77, 2)],
         }
       : null,
     error:
       status === "failed" ? { name: "ValueError", message: "target has one class", hint: "pick another target", transient: false } : null,
     outputDataset: null,
+    outputDatasets: [],
     createdAt: ts,
     startedAt: ts,
     finishedAt: ts,
@@ -95,6 +106,7 @@ async function jobServer(final: Job["status"], opts: { hang?: boolean } = {}) {
   let current: Job["status"] = "running";
   const s = await startHttp((req: IncomingMessage, res: ServerResponse) => {
     calls.push(`${req.method} ${req.url}`);
+    if (req.method === "GET" && req.url?.startsWith("/api/catalog")) return sendJson(res, 200, CATALOG);
     if (req.method === "POST" && req.url === "/api/jobs/train") return sendJson(res, 202, job("queued"));
     if (req.method === "POST" && req.url === "/api/jobs/j1/cancel") {
       current = "cancelled";
@@ -138,13 +150,55 @@ describe("runCli", () => {
     expect(t.out.stdout).toContain("--json");
   });
 
-  it("rejects a bad flag value before contacting anything, naming the flag", async () => {
-    const t = testContext({});
-    expect(await runCli([...trainArgs, "--folds", "x"], t.ctx)).toBe(1);
-    expect(t.out.stderr).toContain("--folds must be a whole number");
-    const t2 = testContext({});
+  it("takes train's task flags from the catalog and rejects bad ones before starting a job, naming the flag", async () => {
+    const srv = await jobServer("succeeded");
+    const env = { CARETFLOW_URL: srv.url, CARETFLOW_TOKEN: "t" };
+    const t = testContext(env);
+    expect(await runCli([...trainArgs, "--num-clusters", "x"], t.ctx)).toBe(1);
+    expect(t.out.stderr).toContain("--num-clusters must be a whole number");
+    const t2 = testContext(env);
     expect(await runCli(["train", "--dataset", "juice", "--task", "clustering", "--target", "y"], t2.ctx)).toBe(1);
-    expect(t2.out.stderr).toMatch(/^error: --task: .*classification/);
+    expect(t2.out.stderr).toMatch(
+      /^error: --target does not apply to --task clustering\nhint: --target is for: classification, regression/,
+    );
+    const t3 = testContext(env);
+    expect(await runCli(["train", "--dataset", "juice", "--task", "ranking"], t3.ctx)).toBe(1);
+    expect(t3.out.stderr).toContain("argument 'ranking' is invalid. Allowed choices are classification, regression, clustering, topics");
+    expect(srv.calls.filter((c) => c.startsWith("POST"))).toEqual([]);
+  });
+
+  it("train --help lists every task's flags, with their help and tasks, from the catalog", async () => {
+    const srv = await jobServer("succeeded");
+    const t = testContext({ CARETFLOW_URL: srv.url, CARETFLOW_TOKEN: "t" });
+    expect(await runCli(["train", "--help"], t.ctx)).toBe(0);
+    expect(t.out.stdout).toMatch(/--num-clusters <n>\s+help for num_clusters \[clustering\]/);
+    expect(t.out.stdout).toMatch(/--text-column <column>\s+help for text_column \[topics\]/);
+    expect(t.out.stdout).toMatch(/topics\s+find topics\n\s+needs --text-column <column>/);
+    const offline = testContext({});
+    expect(await runCli(["train", "--help"], offline.ctx)).toBe(0);
+    expect(offline.out.stdout).toContain("Task options (target, date, text, clusters, horizon...) come from the engine's catalog");
+  });
+
+  it("sends setup options given with --set, typed as JSON", async () => {
+    let body: unknown = null;
+    const s = await startHttp((req, res) => {
+      if (req.url?.startsWith("/api/catalog")) return sendJson(res, 200, CATALOG);
+      let text = "";
+      req.on("data", (d) => (text += d));
+      req.on("end", () => {
+        body = JSON.parse(text);
+        sendJson(res, 202, { ...job("queued"), status: "queued" });
+      });
+    });
+    stop = s.close;
+    const t = testContext({ CARETFLOW_URL: s.url, CARETFLOW_TOKEN: "t" });
+    await runCli([...trainArgs, "--set", "normalize=true", "--set", "normalize_method=minmax", "--detach"], t.ctx);
+    expect(body).toMatchObject({
+      task: "classification",
+      target: "Purchase",
+      include: ["lr", "dt"],
+      setup: { normalize: true, normalize_method: "minmax" },
+    });
   });
 
   it.each<[string, string[], RegExp]>([

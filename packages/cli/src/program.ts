@@ -1,7 +1,10 @@
-import { CARETFLOW_VERSION } from "@caretflow/contracts";
+import { CARETFLOW_VERSION, Catalog } from "@caretflow/contracts";
 import { Command, CommanderError } from "commander";
+import { registerCatalog } from "./catalog.command.ts";
+import { apiPath, createClient } from "./client.ts";
 import type { ExitState } from "./common.ts";
-import type { CliContext } from "./context.ts";
+import { resolveConnection } from "./connection.ts";
+import { type CliContext, resolveHome } from "./context.ts";
 import { registerDatasets } from "./datasets.command.ts";
 import { registerJobs } from "./jobs.command.ts";
 import { registerModels } from "./models.command.ts";
@@ -11,7 +14,7 @@ import { registerTrain } from "./train.command.ts";
 import { registerUp } from "./up.command.ts";
 
 /** The whole `caretflow` command tree, writing through ctx. */
-export function buildProgram(ctx: CliContext, exit: ExitState): Command {
+export function buildProgram(ctx: CliContext, exit: ExitState, catalog: Catalog | null = null): Command {
   const program = new Command("caretflow")
     .description("caretflow: low-code machine learning with PyCaret and MLflow")
     .version(CARETFLOW_VERSION, "-V, --version")
@@ -36,7 +39,8 @@ export function buildProgram(ctx: CliContext, exit: ExitState): Command {
   };
   registerUp(program, ctx, exit);
   registerDatasets(program, ctx, exit);
-  registerTrain(program, ctx, exit);
+  registerTrain(program, ctx, exit, catalog);
+  registerCatalog(program, ctx, exit);
   registerJobs(program, ctx, exit);
   registerRuns(program, ctx, exit);
   registerModels(program, ctx, exit);
@@ -51,7 +55,9 @@ export function buildProgram(ctx: CliContext, exit: ExitState): Command {
  */
 export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
   const exit: ExitState = { code: 0 };
-  const program = buildProgram(ctx, exit);
+  // `train` takes its task options from the engine's catalog, so its flags and help need it first.
+  const catalog = argv[0] === "train" ? await fetchCatalog(ctx, argv) : null;
+  const program = buildProgram(ctx, exit, catalog);
   try {
     await program.parseAsync(argv, { from: "user" });
     return exit.code;
@@ -65,5 +71,17 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
       return err.exitCode;
     }
     throw err;
+  }
+}
+
+/** The server's catalog, or null when no server answers (train then reports why when it runs). */
+async function fetchCatalog(ctx: CliContext, argv: string[]): Promise<Catalog | null> {
+  const at = argv.indexOf("--home");
+  try {
+    const home = resolveHome(ctx, at >= 0 ? argv[at + 1] : undefined);
+    const client = createClient(await resolveConnection(ctx.env, home), ctx.fetch);
+    return await client.json("get", apiPath("/api/catalog"), Catalog, { signal: AbortSignal.timeout(30_000) });
+  } catch {
+    return null;
   }
 }

@@ -12,10 +12,16 @@ export interface ProgressState {
 
 const STAGE_LABEL: Record<Stage, string> = {
   loading: "loading data",
+  preparing: "preparing data",
   setup: "setup",
   compare: "comparing models",
+  operation: "running the operation",
   finalize: "finalizing best model",
+  evaluate: "evaluating",
+  explain: "explaining the model",
+  report: "writing the report",
   logging: "logging to MLflow",
+  assign: "assigning labels",
   scoring: "scoring",
   writing: "writing output",
 };

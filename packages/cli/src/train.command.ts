@@ -1,8 +1,10 @@
-import { Job, type JobStatus, TrainRequest } from "@caretflow/contracts";
-import type { Command } from "commander";
-import { apiPath } from "./client.ts";
-import { action, type CommonOptions, EXIT, type ExitState, floatArg, intArg, listArg, parseFlags, withCommon } from "./common.ts";
+import { Catalog, Job, type JobStatus, TaskId, TrainRequest, type TrainResult } from "@caretflow/contracts";
+import { type Command, Option } from "commander";
+import { catalogFlags, flagOption, requestFields, setArg, tasksHelp } from "./catalog.flags.ts";
+import { type ApiClient, apiPath } from "./client.ts";
+import { action, type CommandEnv, type CommonOptions, EXIT, type ExitState, intArg, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
+import { formatDetails } from "./details.ts";
 import { followWithView, formatJobError } from "./follow.ts";
 import { formatLeaderboard } from "./leaderboard.ts";
 import { formatFields } from "./table.ts";
@@ -10,39 +12,28 @@ import { formatFields } from "./table.ts";
 interface TrainOptions extends CommonOptions {
   dataset: string;
   task: string;
-  target: string;
   version?: number;
-  ignore?: string[];
-  trainSize?: number;
-  folds?: number;
-  seed?: number;
-  include?: string[];
-  exclude?: string[];
-  sort?: string;
   experiment?: string;
+  set?: Record<string, unknown>;
+  seed?: number;
+  useGpu?: string;
   detach?: boolean;
+  [flag: string]: unknown;
 }
 
-/** Which flag set which TrainRequest field, so a validation error names the flag a person typed. */
-const FLAG_OF: Record<string, string> = {
+const ENVELOPE_FLAGS: Record<string, string> = {
   dataset: "--dataset",
   version: "--version",
   task: "--task",
-  target: "--target",
-  ignoreColumns: "--ignore",
-  trainSize: "--train-size",
-  folds: "--folds",
-  seed: "--seed",
-  include: "--include",
-  exclude: "--exclude",
-  sort: "--sort",
   experiment: "--experiment",
+  setup: "--set",
 };
 
 /** The train command's --json document (and the shape scripts rely on). */
 export interface TrainOutput {
   jobId: string;
   status: JobStatus;
+  task: string | null;
   parentRunId: string | null;
   bestRunId: string | null;
   bestModel: string | null;
@@ -50,14 +41,21 @@ export interface TrainOutput {
   modelUri: string | null;
   sortMetric: string | null;
   leaderboard: Job["leaderboard"];
+  /** What the task adds: classes and per-class metrics, clusters, forecast, topics, rules... */
+  details: TrainResult["details"] | null;
+  /** Dataset versions the job wrote (labels, topic weights, rules...). */
+  outputDatasets: Job["outputDatasets"];
+  timings: Record<string, number>;
   error: Job["error"];
 }
 
 export function trainOutput(job: Job): TrainOutput {
-  const result = job.result?.kind === "train" ? job.result : null;
+  const result = job.result?.kind === "train" || job.result?.kind === "operate" ? job.result : null;
+  const request = job.request as { task?: string };
   return {
     jobId: job.id,
     status: job.status,
+    task: result?.task ?? request.task ?? null,
     parentRunId: result?.parent_run_id ?? null,
     bestRunId: result?.best_run_id ?? null,
     bestModel: result?.best_model_name ?? null,
@@ -65,6 +63,9 @@ export function trainOutput(job: Job): TrainOutput {
     modelUri: result?.model_uri ?? null,
     sortMetric: result?.sort_metric ?? null,
     leaderboard: result?.leaderboard ?? job.leaderboard,
+    details: result?.details ?? null,
+    outputDatasets: job.outputDatasets,
+    timings: result?.timings ?? {},
     error: job.error,
   };
 }
@@ -88,70 +89,84 @@ export function exitCodeOf(status: JobStatus): number {
   }
 }
 
-export function registerTrain(program: Command, ctx: CliContext, exit: ExitState): void {
-  withCommon(
-    program
-      .command("train")
-      .description("train and compare models with PyCaret (setup, compare_models, finalize), tracked in MLflow")
-      .requiredOption("--dataset <name>", "dataset to train on")
-      .requiredOption("--task <task>", "classification or regression")
-      .requiredOption("--target <column>", "the column to predict")
-      .option("--version <n>", "dataset version (default: the latest)", intArg("--version", 1))
-      .option("--ignore <columns>", "columns to leave out, comma separated", listArg)
-      .option("--train-size <fraction>", "fraction of rows used for training (default 0.7)", floatArg("--train-size"))
-      .option("--folds <n>", "cross-validation folds (default 5)", intArg("--folds", 2))
-      .option("--seed <n>", "random seed (default 123)", intArg("--seed", 0))
-      .option("--include <models>", "PyCaret model ids to compare, e.g. lr,rf,lightgbm (default: all)", listArg)
-      .option("--exclude <models>", "PyCaret model ids to leave out", listArg)
-      .option("--sort <metric>", "metric that ranks the models, e.g. Accuracy, AUC, R2, RMSE")
-      .option("--experiment <name>", "MLflow experiment (default: caretflow/<dataset>)")
-      .option("--detach", "start the job and return at once")
-      .addHelpText(
-        "after",
-        "\nExit status: 0 succeeded, 1 failed, 2 cancelled, 130 interrupted (the job is cancelled).\n" +
-          "Example:\n  caretflow train --dataset juice --task classification --target Purchase --include lr,dt,rf",
-      ),
-  ).action(
+/**
+ * `caretflow train`: its task options come from the engine's catalog (fetched from the server),
+ * so every task, field, default and help text is the engine's own. Without a catalog (no server
+ * reachable) only the common flags are known and `--help` says where the rest come from.
+ */
+export function registerTrain(program: Command, ctx: CliContext, exit: ExitState, catalog: Catalog | null): void {
+  const flags = catalog ? catalogFlags(catalog) : [];
+  const tasks = catalog ? catalog.tasks.map((t) => t.task) : [...TaskId.options];
+  const cmd = program
+    .command("train")
+    .description("train models for any task (compare or create), tracked in MLflow; the best is finalized and logged")
+    .requiredOption("--dataset <name>", "dataset to train on")
+    .addOption(new Option("--task <task>", "the ML task").choices(tasks).makeOptionMandatory())
+    .option("--version <n>", "dataset version (default: the latest)", intArg("--version", 1))
+    .option("--experiment <name>", "MLflow experiment (default: caretflow-<dataset>)")
+    .option(
+      "--set <name=value>",
+      "a PyCaret setup option, repeatable (e.g. --set normalize=true); see `caretflow catalog --task TASK`",
+      setArg,
+    )
+    .option("--detach", "start the job and return at once");
+  for (const f of flags) cmd.addOption(flagOption(f, tasks.length));
+  cmd.addHelpText(
+    "after",
+    (catalog
+      ? tasksHelp(catalog)
+      : "\nTask options (target, date, text, clusters, horizon...) come from the engine's catalog: start caretflow\n" +
+        "(`caretflow up`) and run `caretflow train --help` again, or read docs/cli.md.") +
+      "\n\nExit status: 0 succeeded, 1 failed, 2 cancelled, 130 interrupted (the job is cancelled).\n" +
+      "Examples:\n" +
+      "  caretflow train --dataset juice --task classification --target Purchase --include lr,dt,rf\n" +
+      "  caretflow train --dataset jewellery --task clustering --clusters 4\n" +
+      "  caretflow train --dataset pycaret_downloads --task time_series --date Date --target Total --horizon 30",
+  );
+  withCommon(cmd).action(
     action<TrainOptions>(ctx, exit, async (env, opts) => {
+      if (!catalog) {
+        // Reached only when the catalog could not be fetched; say why the task options are missing.
+        await env.client().then((c) => c.json("get", apiPath("/api/catalog"), Catalog));
+      }
+      const fields = requestFields(flags, opts, opts.task);
       const request = parseFlags(
         TrainRequest,
         {
           dataset: opts.dataset,
           task: opts.task,
-          target: opts.target,
           ...(opts.version !== undefined ? { version: opts.version } : {}),
-          ...(opts.ignore ? { ignoreColumns: opts.ignore } : {}),
-          ...(opts.trainSize !== undefined ? { trainSize: opts.trainSize } : {}),
-          ...(opts.folds !== undefined ? { folds: opts.folds } : {}),
-          ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-          ...(opts.include ? { include: opts.include } : {}),
-          ...(opts.exclude ? { exclude: opts.exclude } : {}),
-          ...(opts.sort !== undefined ? { sort: opts.sort } : {}),
           ...(opts.experiment !== undefined ? { experiment: opts.experiment } : {}),
+          ...fields,
+          ...(opts.set ? { setup: opts.set } : {}),
         },
-        FLAG_OF,
+        { ...ENVELOPE_FLAGS, ...Object.fromEntries(flags.map((f) => [f.name, `--${f.flag}`])) },
       );
       const client = await env.client();
       const job = await client.json("post", apiPath("/api/jobs/train"), Job, { body: request });
-      if (opts.detach) {
-        env.out.result(job, () => `started training job ${job.id}\nfollow it with \`caretflow jobs watch ${job.id}\``);
-        return undefined;
-      }
-      env.out.note(`training job ${job.id} started (Ctrl-C cancels it)`);
-      const followed = await followWithView(env, client, job.id, { rows: true });
-      if (followed.interrupted) {
-        if (env.out.json)
-          env.out.result({ ...(followed.job ? trainOutput(followed.job) : { jobId: job.id }), interrupted: true }, () => "");
-        return EXIT.interrupted;
-      }
-      const final = followed.job;
-      const doc = trainOutput(final);
-      env.out.result(doc, () => humanTrainResult(doc));
-      if (final.error) env.out.note(formatJobError(final.error));
-      else if (final.status === "cancelled") env.out.note(`job ${final.id} was cancelled`);
-      return exitCodeOf(final.status);
+      return await followTrainJob(env, client, job, opts.detach === true);
     }),
   );
+}
+
+/** Follows a training or operation job to its end, printing its leaderboard and result; the exit code. */
+export async function followTrainJob(env: CommandEnv, client: ApiClient, job: Job, detach: boolean): Promise<number> {
+  if (detach) {
+    env.out.result(job, () => `started ${job.kind} job ${job.id}\nfollow it with \`caretflow jobs watch ${job.id}\``);
+    return EXIT.ok;
+  }
+  env.out.note(`${job.kind === "train" ? "training" : "operation"} job ${job.id} started (Ctrl-C cancels it)`);
+  const followed = await followWithView(env, client, job.id, { rows: true });
+  if (followed.interrupted) {
+    if (env.out.json) env.out.result({ ...(followed.job ? trainOutput(followed.job) : { jobId: job.id }), interrupted: true }, () => "");
+    return EXIT.interrupted;
+  }
+  const final = followed.job;
+  const doc = trainOutput(final);
+  env.out.result(doc, () => humanTrainResult(doc));
+  if (final.error) env.out.note(formatJobError(final.error));
+  else if (final.status === "cancelled") env.out.note(`job ${final.id} was cancelled`);
+  return exitCodeOf(final.status);
 }
 
 export function humanTrainResult(doc: TrainOutput): string {
@@ -176,6 +191,8 @@ export function humanTrainResult(doc: TrainOutput): string {
     );
   }
   if (doc.leaderboard.length > 0) parts.push("", formatLeaderboard(doc.leaderboard));
+  if (doc.details) parts.push("", formatDetails(doc.details));
+  for (const o of doc.outputDatasets) parts.push(`${o.role} stored as dataset ${o.name} v${o.version}`);
   if (doc.status === "succeeded" && doc.bestRunId) {
     parts.push("", `register it: caretflow models register --run ${doc.bestRunId} --name NAME --alias champion`);
   }

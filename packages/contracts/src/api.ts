@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DatasetName } from "./datasets.ts";
-import { EngineEvent, ErrorInfo, JobResult, LeaderboardRow, Stage, Task } from "./engine-protocol.ts";
+import { EngineEvent, ErrorInfo, JobResult, LeaderboardRow, Stage } from "./engine-protocol.ts";
+import { Operation, TrainCommon, UseGpu, withEnvelope } from "./tasks.ts";
 
 // ---------------------------------------------------------------- health & auth
 
@@ -31,22 +32,24 @@ export type CreatedToken = z.infer<typeof CreatedToken>;
 
 // ---------------------------------------------------------------- jobs
 
-/** What a person asks for when they start training. */
-export const TrainRequest = z.object({
+/**
+ * What a person asks for when they start training: the dataset, then the task's own fields
+ * (one member per task family; see tasks.ts and GET /api/catalog for every field and its help).
+ */
+export const TrainRequest = withEnvelope({
   dataset: DatasetName,
   version: z.number().int().positive().optional().describe("defaults to the latest version"),
-  task: Task,
-  target: z.string().min(1),
-  ignoreColumns: z.array(z.string()).default([]),
-  trainSize: z.number().gt(0).lt(1).default(0.7),
-  folds: z.number().int().min(2).max(20).default(5),
-  seed: z.number().int().nonnegative().default(123),
-  include: z.array(z.string()).default([]),
-  exclude: z.array(z.string()).default([]),
-  sort: z.string().optional(),
   experiment: z.string().min(1).max(200).optional().describe("MLflow experiment name; defaults to caretflow-<dataset>"),
+  ...TrainCommon,
 });
 export type TrainRequest = z.infer<typeof TrainRequest>;
+
+/** An operation (tune, ensemble, blend, stack, calibrate, optimize_threshold, finalize, create) on a run's model. */
+export const OperateRequest = z.object({
+  operation: Operation,
+  use_gpu: UseGpu.default("off"),
+});
+export type OperateRequest = z.infer<typeof OperateRequest>;
 
 /** `NAME@ALIAS` or `NAME/VERSION`. */
 export const ModelRef = z
@@ -62,7 +65,7 @@ export const BatchPredictRequest = z.object({
 });
 export type BatchPredictRequest = z.infer<typeof BatchPredictRequest>;
 
-export const JobKind = z.enum(["train", "predict"]);
+export const JobKind = z.enum(["train", "operate", "predict"]);
 export const JobStatus = z.enum(["queued", "running", "succeeded", "failed", "cancelled"]);
 export type JobStatus = z.infer<typeof JobStatus>;
 
@@ -75,7 +78,7 @@ export const Job = z.object({
   id: z.string(),
   kind: JobKind,
   status: JobStatus,
-  request: z.union([TrainRequest, BatchPredictRequest]),
+  request: z.union([TrainRequest, OperateRequest.extend({ run: z.string() }), BatchPredictRequest]),
   stage: Stage.nullable(),
   progress: z.object({ done: z.number().int(), total: z.number().int() }).nullable(),
   leaderboard: z.array(LeaderboardRow),
@@ -83,6 +86,8 @@ export const Job = z.object({
   error: ErrorInfo.nullable(),
   /** For predict jobs: the dataset version written. */
   outputDataset: z.object({ name: z.string(), version: z.number().int() }).nullable(),
+  /** Every dataset version the job wrote (predictions, labels, topic weights, rules...). */
+  outputDatasets: z.array(z.object({ role: z.string(), name: z.string(), version: z.number().int() })).default([]),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
@@ -179,16 +184,19 @@ export type RegisteredModel = z.infer<typeof RegisteredModel>;
 
 export const OnlinePredictRequest = z.object({
   model: ModelRef,
-  rows: z.array(z.record(z.string(), z.unknown())).min(1).max(10000),
+  rows: z
+    .array(z.record(z.string(), z.unknown()))
+    .max(10000)
+    .describe("input rows; a time-series model takes none (or future exogenous values, one row per period)"),
+  horizon: z.number().int().min(1).max(10_000).optional().describe("time series: periods to forecast"),
 });
 export type OnlinePredictRequest = z.infer<typeof OnlinePredictRequest>;
 
-export const Prediction = z.object({
-  prediction_label: z.union([z.string(), z.number(), z.boolean()]).nullable(),
-  prediction_score: z.number().nullable().optional(),
-});
+/** One row of predictions; the columns depend on the task (see the catalog's predictionColumns). */
+export const Prediction = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
 export const OnlinePredictResponse = z.object({
-  model: z.object({ name: z.string(), version: z.number().int() }),
+  model: z.object({ name: z.string(), version: z.number().int(), task: z.string().nullable() }),
+  columns: z.array(z.string()).describe("prediction columns, in order"),
   predictions: z.array(Prediction),
   elapsedMs: z.number(),
 });

@@ -32,13 +32,16 @@ export const DatasetVersion = z.object({
   contentHash: z.string().describe("sha256 of the canonical content, hex"),
   sizeBytes: z.number().int().nonnegative().describe("size of the stored Parquet file"),
   source: z.object({
-    kind: z.enum(["upload", "file", "demo", "prediction"]),
+    kind: z.enum(["upload", "file", "demo", "prediction", "derived"]),
     format: SourceFormat.optional(),
     filename: z.string().optional(),
     /** For prediction outputs: the model and dataset version they came from. */
     parent: z.object({ dataset: z.string(), version: z.number().int() }).optional(),
     model: z.string().optional(),
     jobId: z.string().optional(),
+    /** For derived versions: what the job wrote (labels, topic_weights, rules...) and the MLflow run. */
+    role: z.string().optional(),
+    runId: z.string().optional(),
   }),
   createdAt: z.string().describe("ISO 8601"),
 });

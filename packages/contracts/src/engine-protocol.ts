@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { Catalog, OperationId, TaskId } from "./catalog.ts";
+import { ModelSource, Operation, TrainCommon, TrainFields, withEnvelope } from "./tasks.ts";
 
 /**
  * The job protocol between caretflow (TypeScript) and the Python engine.
@@ -8,8 +10,9 @@ import { z } from "zod";
  */
 export const PROTOCOL_VERSION = 1;
 
-export const Task = z.enum(["classification", "regression"]);
-export type Task = z.infer<typeof Task>;
+/** The ML tasks (kept as `Task` for existing callers; the catalog's `TaskId`). */
+export const Task = TaskId;
+export type Task = TaskId;
 
 const SpecBase = z.object({
   v: z.literal(PROTOCOL_VERSION),
@@ -17,44 +20,60 @@ const SpecBase = z.object({
   tracking_uri: z.string().url().describe("MLflow tracking server URL"),
 });
 
+/**
+ * A dataset version by name and version, never by path: the engine finds the file under the
+ * data root its worker was started with (CARETFLOW_DATA_ROOT), so a spec runs on any worker.
+ */
 export const DatasetRef = z.object({
   name: z.string(),
   version: z.number().int().positive(),
-  path: z.string().describe("absolute path of the version's Parquet file"),
   content_hash: z.string(),
   rows: z.number().int().nonnegative(),
 });
 export type DatasetRef = z.infer<typeof DatasetRef>;
 
-export const TrainSpec = SpecBase.extend({
-  kind: z.literal("train"),
+const RunEnvelope = {
+  v: z.literal(PROTOCOL_VERSION),
+  job_id: z.string().min(1),
+  tracking_uri: z.string().url().describe("MLflow tracking server URL"),
   experiment_name: z.string().min(1),
   dataset: DatasetRef,
-  task: Task,
-  target: z.string().min(1),
-  ignore_columns: z.array(z.string()).default([]),
-  train_size: z.number().gt(0).lt(1).default(0.7),
-  folds: z.number().int().min(2).max(20).default(5),
-  seed: z.number().int().nonnegative().default(123),
-  include: z.array(z.string()).default([]).describe("PyCaret model ids to compare; empty means all"),
-  exclude: z.array(z.string()).default([]),
-  sort: z.string().optional().describe("PyCaret metric name, e.g. Accuracy or R2"),
+  ...TrainCommon,
   /** Thread count for estimators (n_jobs / LightGBM num_threads); never -1 on small machines. */
   n_jobs: z.number().int().positive().default(1),
+  /** Processes a comparison may spread its models over (one estimator thread each). */
+  workers: z.number().int().positive().default(1),
   tags: z.record(z.string(), z.string()).default({}),
-});
+};
+
+/** kind=train: a new experiment (compare or create) for any task; one member per family. */
+export const TrainSpec = withEnvelope({ kind: z.literal("train"), ...RunEnvelope });
 export type TrainSpec = z.infer<typeof TrainSpec>;
+
+/** kind=operate: tune, ensemble, blend, stack, calibrate... a model of an earlier run; the setup is rebuilt from `train`. */
+export const OperateSpec = z.object({
+  kind: z.literal("operate"),
+  ...RunEnvelope,
+  train: TrainFields.describe("the task fields of the training job that made the source run"),
+  source: ModelSource.extend({ parent_run_id: z.string() }),
+  operation: Operation,
+});
+export type OperateSpec = z.infer<typeof OperateSpec>;
 
 export const PredictSpec = SpecBase.extend({
   kind: z.literal("predict"),
   model_uri: z.string().describe("models:/NAME/VERSION or runs:/RUN_ID/model"),
   model_sha256: z.string().optional().describe("expected hash of the model artifact; scoring refuses a mismatch"),
-  input_path: z.string(),
-  output_path: z.string().describe("Parquet file the engine writes: input columns + prediction columns"),
+  input: DatasetRef,
+  horizon: z.number().int().min(1).max(10_000).optional().describe("time series: periods to forecast (default: the model's)"),
 });
 export type PredictSpec = z.infer<typeof PredictSpec>;
 
-export const JobSpec = z.discriminatedUnion("kind", [TrainSpec, PredictSpec]);
+/** kind=catalog: publish the engine's catalog as the result (no MLflow needed). */
+export const CatalogSpec = z.object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal("catalog"), job_id: z.string().min(1) });
+export type CatalogSpec = z.infer<typeof CatalogSpec>;
+
+export const JobSpec = z.discriminatedUnion("kind", [TrainSpec, OperateSpec, PredictSpec, CatalogSpec]);
 export type JobSpec = z.infer<typeof JobSpec>;
 
 // ---------------------------------------------------------------- events
@@ -66,7 +85,21 @@ const EventBase = z.object({
   job_id: z.string(),
 });
 
-export const Stage = z.enum(["loading", "setup", "compare", "finalize", "logging", "scoring", "writing"]);
+export const Stage = z.enum([
+  "loading",
+  "preparing",
+  "setup",
+  "compare",
+  "operation",
+  "finalize",
+  "evaluate",
+  "explain",
+  "report",
+  "logging",
+  "assign",
+  "scoring",
+  "writing",
+]);
 export type Stage = z.infer<typeof Stage>;
 
 export const LeaderboardRow = z.object({
@@ -79,29 +112,119 @@ export const LeaderboardRow = z.object({
 });
 export type LeaderboardRow = z.infer<typeof LeaderboardRow>;
 
-export const TrainResult = z.object({
-  kind: z.literal("train"),
+/**
+ * A table the job wrote for caretflow to store as a dataset version: cluster or anomaly labels
+ * (a new version of the input dataset), predictions, per-document topic weights, rules, itemsets,
+ * a forecast. `file` is relative to the job's outbox under the data root.
+ */
+export const JobOutput = z.object({
+  role: z.enum(["labels", "predictions", "topic_weights", "rules", "itemsets", "forecast"]),
+  file: z.string().regex(/^[A-Za-z0-9_.-]+\.parquet$/, "a Parquet file name inside the job's outbox"),
+  rows: z.number().int().nonnegative(),
+  columns: z.array(z.string()).describe("the columns the job added to its input, or the table's columns"),
+});
+export type JobOutput = z.infer<typeof JobOutput>;
+
+const Metrics = z.record(z.string(), z.number().nullable());
+
+/** What each task adds to a training result, beyond the leaderboard. */
+export const TaskDetails = z.discriminatedUnion("task", [
+  z.object({
+    task: z.literal("classification"),
+    classes: z.array(z.string()).describe("the target's classes, in the model's order"),
+    holdout: Metrics,
+    per_class: z
+      .array(z.object({ class: z.string(), precision: z.number(), recall: z.number(), f1: z.number(), support: z.number().int() }))
+      .describe("hold-out metrics per class"),
+  }),
+  z.object({ task: z.literal("regression"), holdout: Metrics }),
+  z.object({
+    task: z.literal("clustering"),
+    num_clusters: z.number().int(),
+    suggested_clusters: z.number().int().nullable().describe("the elbow method's choice"),
+    cluster_sizes: z.record(z.string(), z.number().int()),
+  }),
+  z.object({
+    task: z.literal("anomaly"),
+    anomalies: z.number().int(),
+    rows: z.number().int(),
+    fraction: z.number(),
+  }),
+  z.object({
+    task: z.literal("time_series"),
+    frequency: z.string(),
+    horizon: z.number().int(),
+    coverage: z.number(),
+    holdout: Metrics,
+    forecast: z.array(
+      z.object({ period: z.string(), y_pred: z.number().nullable(), lower: z.number().nullable(), upper: z.number().nullable() }),
+    ),
+    notes: z.array(z.string()).describe("fix-ups applied to the series (aggregated duplicates, filled gaps)"),
+  }),
+  z.object({
+    task: z.literal("topics"),
+    num_topics: z.number().int(),
+    coherence: z.number().nullable().describe("mean UMass coherence (closer to 0 is better)"),
+    topics: z.array(z.object({ topic: z.number().int(), words: z.array(z.string()), documents: z.number().int() })),
+  }),
+  z.object({
+    task: z.literal("association_rules"),
+    transactions: z.number().int(),
+    items: z.number().int(),
+    itemsets: z.number().int(),
+    rules: z.number().int(),
+    top_rules: z.array(
+      z.object({
+        antecedents: z.array(z.string()),
+        consequents: z.array(z.string()),
+        support: z.number(),
+        confidence: z.number(),
+        lift: z.number(),
+      }),
+    ),
+  }),
+]);
+export type TaskDetails = z.infer<typeof TaskDetails>;
+
+const RunOutcome = {
+  task: TaskId,
   experiment_id: z.string(),
   parent_run_id: z.string(),
-  best_run_id: z.string(),
+  best_run_id: z.string().describe("the run holding the model to register"),
   best_model_id: z.string(),
   best_model_name: z.string(),
   model_uri: z.string().describe("runs:/RUN_ID/model"),
   model_sha256: z.string(),
-  sort_metric: z.string(),
+  sort_metric: z.string().nullable(),
   leaderboard: z.array(LeaderboardRow).describe("sorted best first"),
-});
+  details: TaskDetails.optional(),
+  outputs: z.array(JobOutput).default([]),
+  timings: z.record(z.string(), z.number()).default({}).describe("seconds per stage: setup, compare, finalize, logging..."),
+};
+
+export const TrainResult = z.object({ kind: z.literal("train"), ...RunOutcome });
 export type TrainResult = z.infer<typeof TrainResult>;
+
+export const OperateResult = z.object({
+  kind: z.literal("operate"),
+  op: OperationId.describe("the operation that ran"),
+  source_run_id: z.string(),
+  ...RunOutcome,
+});
+export type OperateResult = z.infer<typeof OperateResult>;
 
 export const PredictResult = z.object({
   kind: z.literal("predict"),
   rows: z.number().int().nonnegative(),
-  output_path: z.string(),
+  output: JobOutput,
   prediction_columns: z.array(z.string()),
 });
 export type PredictResult = z.infer<typeof PredictResult>;
 
-export const JobResult = z.discriminatedUnion("kind", [TrainResult, PredictResult]);
+export const CatalogResult = z.object({ kind: z.literal("catalog"), catalog: Catalog });
+export type CatalogResult = z.infer<typeof CatalogResult>;
+
+export const JobResult = z.discriminatedUnion("kind", [TrainResult, OperateResult, PredictResult, CatalogResult]);
 export type JobResult = z.infer<typeof JobResult>;
 
 export const ErrorInfo = z.object({
@@ -138,9 +261,14 @@ export const EngineEvent = z.discriminatedUnion("type", [
     name: z.string(),
     path: z.string().describe("artifact path inside the MLflow run"),
     run_id: z.string(),
-    artifact_kind: z.enum(["plot", "model", "data", "other"]),
+    artifact_kind: z.enum(["plot", "chart", "model", "data", "report", "other"]),
   }),
-  EventBase.extend({ type: z.literal("run"), role: z.enum(["parent", "child", "final"]), run_id: z.string(), name: z.string() }),
+  EventBase.extend({
+    type: z.literal("run"),
+    role: z.enum(["parent", "child", "final", "operation"]),
+    run_id: z.string(),
+    name: z.string(),
+  }),
   EventBase.extend({ type: z.literal("log"), level: z.enum(["debug", "info", "warning", "error"]), message: z.string() }),
   EventBase.extend({ type: z.literal("warning"), message: z.string() }),
   EventBase.extend({ type: z.literal("error"), error: ErrorInfo }),

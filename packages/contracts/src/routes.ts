@@ -1,5 +1,6 @@
 import { z } from "zod";
 import * as A from "./api.ts";
+import { Catalog, TaskId } from "./catalog.ts";
 import * as D from "./datasets.ts";
 import { ApiError } from "./errors.ts";
 
@@ -117,6 +118,15 @@ export const routes: RouteDef[] = [
   },
 
   {
+    method: "get",
+    path: "/api/catalog",
+    summary: "The engine's catalog: tasks, their fields, models, metrics, plots and prediction columns",
+    tag: "catalog",
+    auth: true,
+    query: z.object({ task: TaskId.optional() }),
+    response: Catalog,
+  },
+  {
     method: "post",
     path: "/api/jobs/train",
     summary: "Start a training job (setup, compare_models, finalize)",
@@ -179,6 +189,16 @@ export const routes: RouteDef[] = [
     tag: "runs",
     auth: true,
     response: A.RunDetail,
+  },
+  {
+    method: "post",
+    path: "/api/runs/{runId}/operations",
+    summary: "Start an operation on the run's model: tune, ensemble, blend, stack, calibrate, optimize_threshold, finalize, create",
+    tag: "runs",
+    auth: true,
+    body: A.OperateRequest,
+    response: A.Job,
+    status: 202,
   },
   {
     method: "get",

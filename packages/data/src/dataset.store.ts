@@ -27,10 +27,13 @@ import type { DatasetVersionsTable, DataTables } from "./migrations.ts";
 import { profileParquet } from "./profile.ts";
 
 export type ImportSource = {
-  kind: "upload" | "file" | "demo" | "prediction";
+  kind: "upload" | "file" | "demo" | "prediction" | "derived";
   parent?: { dataset: string; version: number };
   model?: string;
   jobId?: string;
+  /** derived versions: what the job wrote (labels, topic_weights, rules...) and its MLflow run */
+  role?: string;
+  runId?: string;
 };
 
 export interface ImportFileOptions {
@@ -273,6 +276,8 @@ export class DatasetStore {
         ...(opts.source?.parent ? { parent: opts.source.parent } : {}),
         ...(opts.source?.model ? { model: opts.source.model } : {}),
         ...(opts.source?.jobId ? { jobId: opts.source.jobId } : {}),
+        ...(opts.source?.role ? { role: opts.source.role } : {}),
+        ...(opts.source?.runId ? { runId: opts.source.runId } : {}),
       } satisfies DatasetVersion["source"];
 
       for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CaretflowError } from "@caretflow/contracts";
-import { PredictAnswer, type ServeAnswer, type ServePrediction, scoringError } from "./serve.protocol.ts";
+import { PredictAnswer, type ServeAnswer, scoringError } from "./serve.protocol.ts";
 import { ServeProcess } from "./serve-process.ts";
 
 export interface ScoringPoolOptions {
@@ -59,16 +59,20 @@ export class ScoringPool {
     this.sweeper.unref();
   }
 
-  /** Scores rows with the model; errors are CaretflowError (user for bad rows, operational for a dead process). */
-  async predict(model: ScoringModel, rows: Record<string, unknown>[]): Promise<ServePrediction[]> {
+  /**
+   * Scores rows with the model; errors are CaretflowError (user for bad rows, operational for a dead process).
+   * A forecaster answers one row per period of the horizon instead of one per input row.
+   */
+  async predict(model: ScoringModel, rows: Record<string, unknown>[], options: { horizon?: number } = {}): Promise<PredictAnswer> {
     if (this.closed)
       throw new CaretflowError({ code: "scoring_unavailable", kind: "operational", status: 503, message: "scoring is shutting down" });
     const entry = this.entryFor(model);
     await entry.loaded;
-    const answer = await entry.proc.request({ op: "predict", rows }, this.opts.predictTimeoutMs ?? 60_000);
+    const request = { op: "predict", rows, ...(options.horizon ? { horizon: options.horizon } : {}) };
+    const answer = await entry.proc.request(request, this.opts.predictTimeoutMs ?? 60_000);
     if (!answer.ok) throw scoringError(answer.error);
     const parsed = PredictAnswer.safeParse(answer);
-    if (!parsed.success || parsed.data.predictions.length !== rows.length) {
+    if (!parsed.success || (rows.length > 0 && parsed.data.predictions.length !== rows.length && !options.horizon)) {
       throw new CaretflowError({
         code: "scoring_bad_answer",
         kind: "bug",
@@ -76,7 +80,7 @@ export class ScoringPool {
         hint: "report this with the model reference",
       });
     }
-    return parsed.data.predictions;
+    return parsed.data;
   }
 
   /** Keys of the warm processes, least recently used first. */

@@ -14,13 +14,12 @@ export const ServeAnswer = z.discriminatedUnion("ok", [
 ]);
 export type ServeAnswer = z.infer<typeof ServeAnswer>;
 
-export const ServePrediction = z.object({
-  prediction_label: z.unknown(),
-  prediction_score: z.number().nullable().optional(),
-});
+/** One row of predictions; its columns depend on the model's task (see the catalog's predictionColumns). */
+export const ServePrediction = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
 export type ServePrediction = z.infer<typeof ServePrediction>;
 
-export const PredictAnswer = z.object({ predictions: z.array(ServePrediction) });
+export const PredictAnswer = z.object({ columns: z.array(z.string()), predictions: z.array(ServePrediction) });
+export type PredictAnswer = z.infer<typeof PredictAnswer>;
 
 /** Parses one line from a scoring process; null (with the reason) when it is neither ready nor an answer. */
 export function parseServeLine(line: string): { ready: true } | { answer: ServeAnswer } | { problem: string } {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import type { EngineEvent, JobSpec, TrainResult } from "@caretflow/contracts";
+import { Catalog, type EngineEvent, type JobSpec, type TrainResult } from "@caretflow/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EngineHost, ScoringPool } from "../src/index.ts";
 import { startMlflow } from "./helpers/mlflow-server.ts";
@@ -24,8 +24,10 @@ const tmp = mkdtempSync(join(tmpdir(), "caretflow-engine-it-"));
 let mlflow: { url: string; stop: () => Promise<void> };
 let host: EngineHost;
 let scoring: ScoringPool;
-const juice = join(tmp, "juice.parquet");
-const sample = join(tmp, "sample.parquet");
+// The engine finds datasets by name and version under its data root, as caretflow's store lays them out.
+const dataRoot = join(tmp, "datasets");
+const juice = join(dataRoot, "juice", "v1.parquet");
+const sample = join(dataRoot, "juice-sample", "v1.parquet");
 let rows: Record<string, unknown>[] = [];
 
 async function py(code: string, ...args: string[]): Promise<string> {
@@ -40,16 +42,23 @@ function trainSpec(jobId: string, include: string[]): JobSpec {
     job_id: jobId,
     tracking_uri: mlflow.url,
     experiment_name: "caretflow-juice",
-    dataset: { name: "juice", version: 1, path: juice, content_hash: "test-hash", rows: 1070 },
+    dataset: { name: "juice", version: 1, content_hash: "test-hash", rows: 1070 },
     task: "classification",
     target: "Purchase",
     ignore_columns: [],
+    text_columns: [],
     train_size: 0.7,
     folds: 3,
     seed: 123,
+    use_gpu: "off",
+    operation: "compare",
     include,
     exclude: [],
+    custom_metrics: [],
+    custom_models: [],
+    setup: {},
     n_jobs: 1,
+    workers: 1,
     tags: {},
   };
 }
@@ -69,6 +78,7 @@ async function runStatus(runId: string): Promise<string> {
 describe("EngineHost with the real engine", () => {
   beforeAll(async () => {
     mkdirSync(join(tmp, "mlflow"), { recursive: true });
+    for (const d of ["juice", "juice-sample"]) mkdirSync(join(dataRoot, d), { recursive: true });
     [mlflow] = await Promise.all([
       startMlflow(mlflowBin, join(tmp, "mlflow")),
       py(
@@ -79,8 +89,9 @@ describe("EngineHost with the real engine", () => {
       ),
     ]);
     rows = JSON.parse(await py("import sys, pandas as pd; print(pd.read_parquet(sys.argv[1]).to_json(orient='records'))", sample));
-    host = await EngineHost.start({ python, engineDir, logDir: join(tmp, "logs"), workers: 1, cancelGraceMs: 15_000 });
-    scoring = new ScoringPool({ python, engineDir, trackingUri: mlflow.url, logDir: join(tmp, "logs") });
+    const env = { CARETFLOW_DATA_ROOT: dataRoot };
+    host = await EngineHost.start({ python, engineDir, logDir: join(tmp, "logs"), workers: 1, cancelGraceMs: 15_000, env });
+    scoring = new ScoringPool({ python, engineDir, trackingUri: mlflow.url, logDir: join(tmp, "logs"), env });
     await host.waitReady(300_000);
   }, 400_000);
 
@@ -95,6 +106,23 @@ describe("EngineHost with the real engine", () => {
   it("reports the engine's library versions once warm", () => {
     expect(host.status()).toMatchObject({ ready: true, versions: { pycaret: expect.stringMatching(/^3\./) } });
   });
+
+  it("publishes a catalog that parses with the contract's schema, for every task family", async () => {
+    const out = await host.run(
+      { v: 1, kind: "catalog", job_id: "it-catalog" },
+      { onEvent: () => {}, logPath: join(tmp, "jobs/it-catalog.log") },
+    );
+    expect(out.error).toBeUndefined();
+    expect(out.result?.kind).toBe("catalog");
+    const catalog = Catalog.parse(out.result?.kind === "catalog" ? out.result.catalog : null);
+    const classification = catalog.tasks.find((t) => t.task === "classification");
+    expect(classification?.models.map((m) => m.id)).toEqual(expect.arrayContaining(["lr", "dt", "rf", "lightgbm"]));
+    expect(classification?.metrics.find((m) => m.name === "Accuracy")?.greaterIsBetter).toBe(true);
+    expect(classification?.fields.find((f) => f.name === "target")).toMatchObject({ type: "column", required: true });
+    // Setup defaults are PyCaret's own (read from setup()'s signature).
+    expect(classification?.fields.find((f) => f.name === "normalize_method")).toMatchObject({ scope: "setup", default: "zscore" });
+    expect(catalog.tasks.find((t) => t.task === "regression")?.defaultSort).toBe("R2");
+  }, 300_000);
 
   it("trains lr and dt on juice: leaderboard rows stream in, the run is logged to MLflow", async () => {
     const events: EngineEvent[] = [];
@@ -142,7 +170,6 @@ describe("EngineHost with the real engine", () => {
   }, 600_000);
 
   it("scores the same rows identically in a batch predict job and in a warm scoring process", async () => {
-    const output = join(tmp, "pred.parquet");
     const events: EngineEvent[] = [];
     const batch = await host.run(
       {
@@ -152,14 +179,15 @@ describe("EngineHost with the real engine", () => {
         tracking_uri: mlflow.url,
         model_uri: trained.model_uri,
         model_sha256: trained.model_sha256,
-        input_path: sample,
-        output_path: output,
+        input: { name: "juice-sample", version: 1, content_hash: "h", rows: 25 },
       },
       { onEvent: (e) => events.push(e), logPath: join(tmp, "jobs/it-predict.log") },
     );
     expect(batch.error).toBeUndefined();
     expect(batch.status).toBe("succeeded");
     expectWellFormed(events);
+    expect(batch.result?.kind === "predict" && batch.result.output.file).toBe("predictions.parquet");
+    const output = join(dataRoot, ".outbox", "it-predict", "predictions.parquet");
     const batchPreds = JSON.parse(
       await py(
         "import sys, pandas as pd; print(pd.read_parquet(sys.argv[1])[['prediction_label','prediction_score']].to_json(orient='records'))",
@@ -168,7 +196,7 @@ describe("EngineHost with the real engine", () => {
     ) as Array<{ prediction_label: unknown; prediction_score: number }>;
 
     const model = { uri: trained.model_uri, sha256: trained.model_sha256, key: "it/1" };
-    const online = await scoring.predict(model, rows);
+    const online = (await scoring.predict(model, rows)).predictions;
     expect(online).toHaveLength(rows.length);
     expect(online.map((p) => [p.prediction_label, p.prediction_score])).toEqual(
       batchPreds.map((p) => [p.prediction_label, p.prediction_score]),

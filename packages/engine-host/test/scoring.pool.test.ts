@@ -45,13 +45,16 @@ describe("ScoringPool with a fake scoring process", () => {
   it("loads a model once and keeps the process warm between requests", async () => {
     const p = pool();
     const rows = [{ x: 2 }, { x: -1 }];
-    expect(await p.predict(m("churn"), rows)).toEqual([
-      { prediction_label: 1, prediction_score: 0.9 },
-      { prediction_label: 0, prediction_score: 0.9 },
-    ]);
+    expect(await p.predict(m("churn"), rows)).toEqual({
+      columns: ["prediction_label", "prediction_score"],
+      predictions: [
+        { prediction_label: 1, prediction_score: 0.9 },
+        { prediction_label: 0, prediction_score: 0.9 },
+      ],
+    });
     const t0 = Date.now();
     const again = await Promise.all([p.predict(m("churn"), [{ x: 1 }]), p.predict(m("churn"), [{ x: -3 }])]);
-    expect(again.map((r) => r[0]?.prediction_label)).toEqual([1, 0]);
+    expect(again.map((r) => r.predictions[0]?.prediction_label)).toEqual([1, 0]);
     expect(Date.now() - t0).toBeLessThan(1000);
     const log = readFileSync(join(tmp, "logs-0", "serve-churn_1.log"), "utf8");
     expect(log.match(/loaded models:\/churn\/1/g)).toHaveLength(1);
@@ -62,7 +65,7 @@ describe("ScoringPool with a fake scoring process", () => {
     const p = pool();
     const e = await rejection(p.predict(m("churn"), [{ y: 1 }]));
     expect(e).toMatchObject({ kind: "user", status: 400, code: "missing_feature_columns", hint: "Give every row the column x." });
-    expect((await p.predict(m("churn"), [{ x: 1 }]))[0]?.prediction_label).toBe(1);
+    expect((await p.predict(m("churn"), [{ x: 1 }])).predictions[0]?.prediction_label).toBe(1);
   });
 
   it("refuses a model that fails to load, and tries afresh next time", async () => {
@@ -78,7 +81,7 @@ describe("ScoringPool with a fake scoring process", () => {
     const e = await rejection(p.predict(m("churn"), [{ x: 1, __crash__: true }]));
     expect(e).toMatchObject({ code: "scoring_unavailable", kind: "operational", status: 503 });
     expect(e.message).toMatch(/exited with code 9/);
-    expect((await p.predict(m("churn"), [{ x: 5 }]))[0]?.prediction_label).toBe(1);
+    expect((await p.predict(m("churn"), [{ x: 5 }])).predictions[0]?.prediction_label).toBe(1);
   });
 
   it("keeps at most maxProcesses warm, closing the least recently used", async () => {

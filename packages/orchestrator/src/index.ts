@@ -1,3 +1,4 @@
+export { outputDatasetName } from "./job.outputs.ts";
 export {
   applyEngineEvent,
   EMPTY_PROGRESS,
@@ -7,12 +8,14 @@ export {
   nextStatus,
 } from "./job.state.ts";
 export { type EngineRunner, type ExecutionOutcome, type ExecutorJob, LocalExecutor } from "./local.executor.ts";
-export { canonicalMetric, NOT_INSTALLED_MODELS, PYCARET_CATALOG, type TaskCatalog } from "./pycaret.catalog.ts";
 export {
+  buildOperateSpec,
   buildPredictSpec,
   buildTrainSpec,
   chooseEngineThreads,
   type DatasetVersionForSpec,
+  datasetRef,
   defaultExperimentName,
+  trainFields,
 } from "./spec.builder.ts";
-export { type TrainDatasetFacts, validateTrainRequest } from "./train.validation.ts";
+export { fieldApplies, fieldValue, type TrainDatasetFacts, validateTrainRequest } from "./train.validation.ts";

@@ -60,6 +60,9 @@ describe("applyEngineEvent", () => {
       model_uri: "runs:/b/model",
       model_sha256: "x",
       sort_metric: "Accuracy",
+      task: "classification" as const,
+      outputs: [],
+      timings: {},
       leaderboard: [
         { ...row("lr", 0.8), rank: 1 },
         { ...row("dt", 0.7), rank: 2 },

@@ -67,7 +67,7 @@ export function applyEngineEvent(view: JobProgressView, e: EngineEvent): JobProg
       return { ...view, error: e.error };
     case "finished": {
       const result = e.result ?? view.result;
-      const leaderboard = result?.kind === "train" ? result.leaderboard : view.leaderboard;
+      const leaderboard = result?.kind === "train" || result?.kind === "operate" ? result.leaderboard : view.leaderboard;
       return { ...view, result, leaderboard };
     }
     case "started":

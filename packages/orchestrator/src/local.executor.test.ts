@@ -24,8 +24,7 @@ const spec = (id: string): JobSpec => ({
   job_id: id,
   tracking_uri: "http://127.0.0.1:1",
   model_uri: "models:/m/1",
-  input_path: "/in",
-  output_path: "/out",
+  input: { name: "d", version: 1, content_hash: "h", rows: 1 },
 });
 const job = (id: string, started: string[] = []) => ({
   id,

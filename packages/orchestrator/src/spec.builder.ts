@@ -1,4 +1,13 @@
-import { PROTOCOL_VERSION, type PredictSpec, type TrainRequest, type TrainSpec } from "@caretflow/contracts";
+import {
+  type DatasetRef,
+  type OperateRequest,
+  type OperateSpec,
+  PROTOCOL_VERSION,
+  type PredictSpec,
+  type TrainFields,
+  type TrainRequest,
+  type TrainSpec,
+} from "@caretflow/contracts";
 
 /**
  * Threads per training job. PyCaret and LightGBM default to every core and
@@ -16,38 +25,68 @@ export function defaultExperimentName(dataset: string): string {
 export interface DatasetVersionForSpec {
   dataset: string;
   version: number;
-  path: string;
   contentHash: string;
   rowCount: number;
 }
 
-/** The engine's TrainSpec for a validated request. */
-export function buildTrainSpec(opts: {
+export function datasetRef(d: DatasetVersionForSpec): DatasetRef {
+  return { name: d.dataset, version: d.version, content_hash: d.contentHash, rows: d.rowCount };
+}
+
+/** The task fields of a request: everything but the request envelope (dataset, version, experiment). */
+export function trainFields(request: TrainRequest): TrainFields {
+  const { dataset: _d, version: _v, experiment: _e, seed: _s, use_gpu: _g, ...fields } = request;
+  return fields as TrainFields;
+}
+
+interface SpecEnvelope {
   jobId: string;
-  request: TrainRequest;
   dataset: DatasetVersionForSpec;
   trackingUri: string;
   nJobs: number;
-}): TrainSpec {
+  /** Processes one comparison may spread its models over. */
+  workers: number;
+}
+
+/** The engine's TrainSpec for a validated request. */
+export function buildTrainSpec(opts: SpecEnvelope & { request: TrainRequest }): TrainSpec {
   const { request: r, dataset: d } = opts;
   return {
+    ...trainFields(r),
     v: PROTOCOL_VERSION,
     kind: "train",
     job_id: opts.jobId,
     tracking_uri: opts.trackingUri,
     experiment_name: r.experiment ?? defaultExperimentName(r.dataset),
-    dataset: { name: d.dataset, version: d.version, path: d.path, content_hash: d.contentHash, rows: d.rowCount },
-    task: r.task,
-    target: r.target,
-    ignore_columns: r.ignoreColumns,
-    train_size: r.trainSize,
-    folds: r.folds,
+    dataset: datasetRef(d),
     seed: r.seed,
-    include: r.include,
-    exclude: r.exclude,
-    ...(r.sort === undefined ? {} : { sort: r.sort }),
+    use_gpu: r.use_gpu,
     n_jobs: opts.nJobs,
+    workers: opts.workers,
     tags: { "caretflow.job_id": opts.jobId, "caretflow.dataset": `${d.dataset}@v${d.version}` },
+  } as TrainSpec;
+}
+
+/** The engine's OperateSpec: the source job's request rebuilds the same setup; the operation runs on the source run's model. */
+export function buildOperateSpec(
+  opts: SpecEnvelope & { source: TrainRequest; request: OperateRequest; runId: string; parentRunId: string; experimentName: string },
+): OperateSpec {
+  const { source, dataset: d } = opts;
+  return {
+    v: PROTOCOL_VERSION,
+    kind: "operate",
+    job_id: opts.jobId,
+    tracking_uri: opts.trackingUri,
+    experiment_name: opts.experimentName,
+    dataset: datasetRef(d),
+    seed: source.seed,
+    use_gpu: opts.request.use_gpu,
+    n_jobs: opts.nJobs,
+    workers: opts.workers,
+    tags: { "caretflow.job_id": opts.jobId, "caretflow.dataset": `${d.dataset}@v${d.version}` },
+    train: trainFields(source),
+    source: { run_id: opts.runId, parent_run_id: opts.parentRunId },
+    operation: opts.request.operation,
   };
 }
 
@@ -56,8 +95,8 @@ export function buildPredictSpec(opts: {
   trackingUri: string;
   modelUri: string;
   modelSha256: string | null;
-  inputPath: string;
-  outputPath: string;
+  input: DatasetVersionForSpec;
+  horizon?: number;
 }): PredictSpec {
   return {
     v: PROTOCOL_VERSION,
@@ -66,7 +105,7 @@ export function buildPredictSpec(opts: {
     tracking_uri: opts.trackingUri,
     model_uri: opts.modelUri,
     ...(opts.modelSha256 ? { model_sha256: opts.modelSha256 } : {}),
-    input_path: opts.inputPath,
-    output_path: opts.outputPath,
+    input: datasetRef(opts.input),
+    ...(opts.horizon ? { horizon: opts.horizon } : {}),
   };
 }

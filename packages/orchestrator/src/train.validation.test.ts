@@ -1,12 +1,18 @@
 import { CaretflowError, TrainRequest } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
+import { CATALOG } from "../test/catalog.fixture.ts";
 import { type TrainDatasetFacts, validateTrainRequest } from "./train.validation.ts";
 
 const facts: TrainDatasetFacts = {
   dataset: "juice",
   version: 1,
   rowCount: 100,
-  columns: ["Purchase", "PriceCH", "Store7"],
+  columns: [
+    { name: "Purchase", kind: "string" },
+    { name: "PriceCH", kind: "float" },
+    { name: "Store7", kind: "string" },
+    { name: "Notes", kind: "string" },
+  ],
   target: { nulls: 0, distinct: 2, count: 100 },
 };
 const req = (over: Record<string, unknown>) =>
@@ -24,32 +30,65 @@ function codeOf(fn: () => unknown): string | null {
   }
 }
 
-describe("validateTrainRequest", () => {
-  it("accepts a valid request and normalizes the sort metric", () => {
-    const out = validateTrainRequest(req({ include: ["lr", "dt"], sort: "accuracy" }), facts);
-    expect(out.sort).toBe("Accuracy");
-    expect(validateTrainRequest(req({ task: "regression", target: "PriceCH", sort: "r2" }), facts).sort).toBe("R2");
+describe("validateTrainRequest (rules from the catalog)", () => {
+  it("accepts a valid request and spells metrics as the engine does", () => {
+    const out = validateTrainRequest(req({ include: ["lr", "dt"], sort: "accuracy" }), CATALOG, facts);
+    expect("sort" in out && out.sort).toBe("Accuracy");
+    expect(validateTrainRequest(req({ sort: "precision" }), CATALOG, facts)).toMatchObject({ sort: "Prec." });
+    const reg = validateTrainRequest(req({ task: "regression", target: "PriceCH", sort: "r2" }), CATALOG, facts);
+    expect("sort" in reg && reg.sort).toBe("R2");
+  });
+
+  it("accepts setup options the catalog lists, within their ranges", () => {
+    const out = validateTrainRequest(req({ setup: { normalize: true, normalize_method: "minmax", pca_components: 0.9 } }), CATALOG, facts);
+    expect("setup" in out && out.setup).toEqual({ normalize: true, normalize_method: "minmax", pca_components: 0.9 });
   });
 
   it.each([
-    ["missing target", req({ target: "Nope" }), facts, "target_not_found"],
+    ["missing target", req({ target: "Nope" }), facts, "column_not_found"],
     ["all-null target", req({}), { ...facts, target: { nulls: 100, distinct: 0, count: 100 } }, "target_all_null"],
-    ["empty dataset", req({}), { ...facts, rowCount: 0, target: { nulls: 0, distinct: 0, count: 0 } }, "target_all_null"],
+    ["empty dataset", req({}), { ...facts, rowCount: 0 }, "empty_dataset"],
     ["single class", req({}), { ...facts, target: { nulls: 0, distinct: 1, count: 100 } }, "target_single_class"],
-    ["missing ignored column", req({ ignoreColumns: ["Store7", "Gone"] }), facts, "ignore_column_not_found"],
-    ["target ignored", req({ ignoreColumns: ["Purchase"] }), facts, "target_ignored"],
+    ["missing ignored column", req({ ignore_columns: ["Store7", "Gone"] }), facts, "column_not_found"],
+    ["text column of numbers", req({ text_columns: ["PriceCH"] }), facts, "column_kind_mismatch"],
+    ["target ignored", req({ ignore_columns: ["Purchase"] }), facts, "target_ignored"],
     ["unknown include", req({ include: ["lr", "gbr"] }), facts, "unknown_model"],
-    ["not installed", req({ include: ["xgboost"] }), facts, "unknown_model"],
-    ["unknown exclude", req({ exclude: ["zzz"] }), facts, "unknown_model"],
+    ["not installed", req({ include: ["xgboost"] }), facts, "model_not_installed"],
+    ["create without a model", req({ operation: "create" }), facts, "model_required"],
+    ["unknown model to create", req({ operation: "create", model: "zzz" }), facts, "unknown_model"],
     ["nothing left", req({ include: ["lr"], exclude: ["lr"] }), facts, "no_models"],
-    ["bad sort metric", req({ sort: "R2" }), facts, "unknown_sort_metric"],
+    ["metric of another task", req({ sort: "R2" }), facts, "unknown_metric"],
+    ["unknown setup option", req({ setup: { normalise: true } }), facts, "unknown_setup_option"],
+    ["setup option of the wrong type", req({ setup: { normalize: "yes" } }), facts, "invalid_option"],
+    ["setup enum out of its values", req({ setup: { normalize: true, normalize_method: "zzz" } }), facts, "invalid_option"],
+    ["setup number below its minimum", req({ setup: { pca_components: -1 } }), facts, "invalid_option"],
+    ["GPU required where none is", req({ use_gpu: "on" }), facts, "gpu_unavailable"],
+    ["task the engine lacks", TrainRequest.parse({ dataset: "juice", task: "anomaly" }), facts, "unknown_task"],
+    [
+      "topics on a number column",
+      TrainRequest.parse({ dataset: "juice", task: "topics", text_column: "PriceCH" }),
+      facts,
+      "column_kind_mismatch",
+    ],
   ] as const)("%s", (_name, r, f, code) => {
-    expect(codeOf(() => validateTrainRequest(r, f))).toBe(code);
+    expect(codeOf(() => validateTrainRequest(r, CATALOG, f))).toBe(code);
   });
 
-  it("allows a single-valued regression target", () => {
+  it("ignores options whose condition is not met (normalize_method without normalize)", () => {
+    expect(codeOf(() => validateTrainRequest(req({ setup: { normalize_method: "zzz" } }), CATALOG, facts))).toBe(null);
+  });
+
+  it("allows a single-valued regression target and clustering without a target", () => {
     expect(
-      codeOf(() => validateTrainRequest(req({ task: "regression" }), { ...facts, target: { nulls: 0, distinct: 1, count: 100 } })),
+      codeOf(() =>
+        validateTrainRequest(req({ task: "regression", target: "PriceCH" }), CATALOG, {
+          ...facts,
+          target: { nulls: 0, distinct: 1, count: 100 },
+        }),
+      ),
+    ).toBe(null);
+    expect(
+      codeOf(() => validateTrainRequest(TrainRequest.parse({ dataset: "juice", task: "clustering", num_clusters: 3 }), CATALOG, facts)),
     ).toBe(null);
   });
 });

@@ -1,4 +1,5 @@
 import type {
+  Catalog,
   DatasetDetail,
   DatasetProfile,
   DatasetSummary,
@@ -29,10 +30,12 @@ export interface DatasetsPort {
     format?: SourceFormat;
     filename?: string;
     source?: {
-      kind: "upload" | "file" | "demo" | "prediction";
+      kind: "upload" | "file" | "demo" | "prediction" | "derived";
       parent?: { dataset: string; version: number };
       model?: string;
       jobId?: string;
+      role?: string;
+      runId?: string;
     };
   }): Promise<ImportResult>;
   list(): Promise<DatasetSummary[]>;
@@ -50,6 +53,8 @@ export interface ResolvedModel {
   uri: string;
   sha256: string | null;
   runId: string | null;
+  /** The task the model was trained for (its run's caretflow.task tag), when known. */
+  task: string | null;
 }
 
 export interface TrackingPort {
@@ -72,7 +77,14 @@ export interface ScoringPort {
   predict(
     model: { uri: string; sha256: string | null; key: string },
     rows: Record<string, unknown>[],
-  ): Promise<Array<{ prediction_label: unknown; prediction_score?: number | null }>>;
+    options?: { horizon?: number },
+  ): Promise<{ columns: string[]; predictions: Array<Record<string, unknown>> }>;
+}
+
+/** The engine's catalog (tasks, fields, models, metrics, plots), published by the engine. */
+export interface CatalogPort {
+  /** The catalog; waits while the engine publishes it, then fails with 503 catalog_unavailable. */
+  get(): Promise<Catalog>;
 }
 
 export type HealthPort = () => Health;

@@ -6,13 +6,14 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CARETFLOW_VERSION, type Health } from "@caretflow/contracts";
 import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename } from "@caretflow/data";
-import { EngineHost, ScoringPool } from "@caretflow/engine-host";
+import { EngineHost, engineFingerprint, ScoringPool } from "@caretflow/engine-host";
 import { chooseEngineThreads, type EngineRunner, LocalExecutor } from "@caretflow/orchestrator";
 import { freePort, MlflowClient, MlflowSupervisor } from "@caretflow/tracking";
 import { serve } from "@hono/node-server";
 import type { Kysely } from "kysely";
 import { AuthService } from "./auth/auth.service.ts";
 import { LoginBackoff } from "./auth/login.backoff.ts";
+import { CatalogService } from "./catalog/catalog.service.ts";
 import { readCliFile, writeCliFile } from "./cli.file.ts";
 import { migrateToLatest, openSqlite } from "./db/database.ts";
 import { serverMigrations } from "./db/server.migrations.ts";
@@ -120,14 +121,24 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     stack.push(() => supervisor.stop());
     log("info", "starting MLflow and the engine workers");
     const mlflowStarted = supervisor.start().then(() => undefined);
-    const engine = await EngineHost.start({ python, engineDir: join(repo, "engine"), workers, logDir: dirs.logs, log });
+    // Specs name datasets by name and version; the engine finds their files under this root.
+    const engineEnv = { CARETFLOW_DATA_ROOT: dirs.datasets };
+    const engineDir = join(repo, "engine");
+    const engine = await EngineHost.start({ python, engineDir, workers, logDir: dirs.logs, log, env: engineEnv });
     stack.push(() => engine.close());
+    const catalog = new CatalogService({
+      engine,
+      cacheFile: join(home, "cache", `catalog-${engineFingerprint(engineDir)}.json`),
+      logPath: join(dirs.logs, "catalog.log"),
+      log,
+    });
+    await catalog.start();
     if (opts.waitForMlflow ?? true) await mlflowStarted;
     else mlflowStarted.catch((err: Error) => log("error", `MLflow did not start: ${err.message}`));
 
     const store = await DatasetStore.open({ root: dirs.datasets, db: db as unknown as Kysely<DataTables> });
     stack.push(() => store.close());
-    const scoring = new ScoringPool({ python, engineDir: join(repo, "engine"), trackingUri: mlflowUrl, logDir: dirs.logs, log });
+    const scoring = new ScoringPool({ python, engineDir, trackingUri: mlflowUrl, logDir: dirs.logs, log, env: engineEnv });
     stack.push(() => scoring.close());
     const tracking = trackingPort(new MlflowClient({ baseUrl: mlflowUrl }), mlflowUrl);
 
@@ -138,8 +149,9 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       executor,
       datasets: store,
       tracking,
+      catalog,
       jobsDir: dirs.jobs,
-      tmpDir: dirs.tmp,
+      outboxDir: join(dirs.datasets, ".outbox"),
       nJobs: chooseEngineThreads(availableParallelism(), workers),
       log,
     });
@@ -156,12 +168,16 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     const health = (): Health => {
       const m = supervisor.status();
       const e = engine.status();
+      const cat = catalog.status();
       return {
         status: m.ready && e.ready ? "ok" : "degraded",
         version: CARETFLOW_VERSION,
         server: { ready: true },
         mlflow: { ready: m.ready, restarts: m.restarts, ...(m.message ? { message: m.message } : {}) },
-        engine: { ready: e.ready, ...(e.message ? { message: e.message } : {}) },
+        engine: {
+          ready: e.ready && cat.ready,
+          ...(e.ready && !cat.ready ? { message: cat.message } : e.message ? { message: e.message } : {}),
+        },
       };
     };
     const webDist = join(repo, "packages", "web", "dist");
@@ -173,6 +189,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       datasets: store,
       datasetNameFromFilename,
       jobs,
+      catalog,
       tracking,
       scoring,
       health,

@@ -5,6 +5,7 @@ import { CaretflowError } from "@caretflow/contracts";
 import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename } from "@caretflow/data";
 import { type EngineRunner, LocalExecutor } from "@caretflow/orchestrator";
 import type { Kysely } from "kysely";
+import { CATALOG } from "../../orchestrator/test/catalog.fixture.ts";
 import { AuthService } from "../src/auth/auth.service.ts";
 import { LoginBackoff } from "../src/auth/login.backoff.ts";
 import { migrateToLatest, openSqlite } from "../src/db/database.ts";
@@ -14,7 +15,7 @@ import { type AppContext, createApp } from "../src/http/app.ts";
 import { JobEventHub } from "../src/jobs/job.hub.ts";
 import { JobRepository } from "../src/jobs/job.repository.ts";
 import { JobService } from "../src/jobs/job.service.ts";
-import type { TrackingPort } from "../src/ports.ts";
+import type { CatalogPort, TrackingPort } from "../src/ports.ts";
 
 /** Any neighbour a unit test does not exercise: every call says so plainly. */
 function absent<T extends object>(what: string): T {
@@ -34,7 +35,7 @@ function withTrackingUri(uri: string): TrackingPort {
 /** The HTTP app over a real SQLite database in a temp folder, without MLflow, engine or dataset store. */
 export async function appFixture(
   over: Partial<AppContext> = {},
-  opts: { datasets?: boolean; engine?: EngineRunner; trackingUri?: string } = {},
+  opts: { datasets?: boolean; engine?: EngineRunner; trackingUri?: string; catalog?: CatalogPort } = {},
 ) {
   const dir = await mkdtemp(join(tmpdir(), "caretflow-server-"));
   const db = openSqlite<ServerTables>(join(dir, "caretflow.db"));
@@ -45,14 +46,16 @@ export async function appFixture(
   const repo = new JobRepository(db);
   const hub = new JobEventHub();
   const log: AppContext["log"] = () => {};
+  const catalog: CatalogPort = opts.catalog ?? { get: async () => CATALOG };
   const jobs = new JobService({
     repo,
     hub,
     executor: new LocalExecutor({ engine: opts.engine ?? absent("engine"), concurrency: 1 }),
     datasets: store ?? absent("datasets"),
     tracking: opts.trackingUri ? withTrackingUri(opts.trackingUri) : absent("tracking"),
+    catalog,
     jobsDir: join(dir, "jobs"),
-    tmpDir: dir,
+    outboxDir: join(dir, "datasets", ".outbox"),
     nJobs: 1,
     log,
   });
@@ -62,6 +65,7 @@ export async function appFixture(
     datasets: store ?? absent("datasets"),
     datasetNameFromFilename,
     jobs,
+    catalog,
     tracking: absent("tracking"),
     scoring: absent("scoring"),
     health: () => ({

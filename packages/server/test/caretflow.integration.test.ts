@@ -90,7 +90,7 @@ describe("caretflow end to end", () => {
     const before = (await api.get<{ jobs: Job[] }>("/api/jobs")).body.jobs.length;
     const r = await api.post<{ error: { code: string } }>("/api/jobs/train", { dataset: "juice", task: "classification", target: "Nope" });
     expect(r.status).toBe(422);
-    expect(r.body.error.code).toBe("target_not_found");
+    expect(r.body.error.code).toBe("column_not_found");
     expect((await api.get<{ jobs: Job[] }>("/api/jobs")).body.jobs.length).toBe(before);
   });
 
@@ -173,6 +173,7 @@ describe("caretflow end to end", () => {
     const job = await waitJob(started.body.id);
     expect(job.status).toBe("succeeded");
     expect(job.outputDataset).toEqual({ name: "juice-predictions", version: 1 });
+    expect(job.outputDatasets).toEqual([{ role: "predictions", name: "juice-predictions", version: 1 }]);
     const out = (await api.get<PreviewPage>("/api/datasets/juice-predictions/versions/1/preview?limit=20")).body;
     const labelAt = out.columns.findIndex((c) => c.name === "prediction_label");
     expect(labelAt).toBeGreaterThanOrEqual(0);
@@ -184,7 +185,10 @@ describe("caretflow end to end", () => {
       elapsedMs: number;
     }>("/api/predict", { model: "juice-model@champion", rows });
     expect(online.status).toBe(200);
-    expect(online.body.model).toEqual({ name: "juice-model", version: modelVersion });
+    expect(online.body.model).toEqual({ name: "juice-model", version: modelVersion, task: "classification" });
+    // Online and batch scoring answer with the same columns (the best model decides: ridge has no probabilities).
+    expect(online.body.columns).toEqual(job.result?.kind === "predict" ? job.result.prediction_columns : null);
+    expect(online.body.columns[0]).toBe("prediction_label");
     expect(online.body.predictions.map((p) => p.prediction_label)).toEqual(out.rows.map((r) => r[labelAt]));
     const csv = await api.raw("/api/datasets/juice-predictions/versions/1/download");
     expect((await csv.text()).split("\n")[0]).toContain("prediction_label");

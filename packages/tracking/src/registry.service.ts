@@ -225,6 +225,7 @@ export interface ResolvedModel {
   uri: string;
   sha256: string | null;
   runId: string | null;
+  task: string | null;
 }
 
 /** Parses `NAME@ALIAS` or `NAME/VERSION`; pure. */
@@ -247,9 +248,12 @@ export async function resolveModelRef(c: MlflowClient, ref: string): Promise<Res
   const p = parseModelRef(ref);
   const v = "alias" in p ? await c.getModelVersionByAlias(p.name, p.alias) : await c.getModelVersion(p.name, p.version);
   let sha = tagsToRecord(v.tags)[TAG.modelSha256] ?? null;
-  if (sha === null && v.run_id) {
+  let task: string | null = null;
+  if (v.run_id) {
     const run = await runOrNull(c, v.run_id);
-    sha = run ? (tagsToRecord(run.data.tags)[TAG.modelSha256] ?? null) : null;
+    const runTags = run ? tagsToRecord(run.data.tags) : {};
+    sha ??= runTags[TAG.modelSha256] ?? null;
+    task = runTags[TAG.task] ?? null;
   }
-  return { name: v.name, version: v.version, uri: `models:/${v.name}/${v.version}`, sha256: sha, runId: v.run_id || null };
+  return { name: v.name, version: v.version, uri: `models:/${v.name}/${v.version}`, sha256: sha, runId: v.run_id || null, task };
 }

@@ -3,7 +3,9 @@
  * (engine/caretflow_engine); keep both sides in step (docs/tracking.md).
  */
 export const TAG = {
-  role: "caretflow.role", // parent | child | final
+  role: "caretflow.role", // parent | child | final | operation
+  operation: "caretflow.operation", // tune, ensemble, blend... on an operation run
+  sourceRunId: "caretflow.source_run_id", // the run whose model an operation started from
   jobId: "caretflow.job_id",
   task: "caretflow.task",
   target: "caretflow.target",

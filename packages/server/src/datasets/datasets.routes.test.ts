@@ -97,11 +97,13 @@ describe("training requests are checked before anything is queued", () => {
   const code = async (res: Response) => ((await res.json()) as { error: { code: string; hint?: string } }).error;
 
   it.each([
-    [{ target: "Nope" }, 422, "target_not_found"],
+    [{ target: "Nope" }, 422, "column_not_found"],
     [{ target: "Store7", task: "classification" }, 422, null],
     [{ include: ["lr", "gbr"] }, 422, "unknown_model"],
-    [{ sort: "R2" }, 422, "unknown_sort_metric"],
-    [{ ignoreColumns: ["Missing"] }, 422, "ignore_column_not_found"],
+    [{ sort: "R2" }, 422, "unknown_metric"],
+    [{ ignore_columns: ["Missing"] }, 422, "column_not_found"],
+    [{ setup: { normalise: true } }, 422, "unknown_setup_option"],
+    [{ use_gpu: "on" }, 422, "gpu_unavailable"],
     [{ dataset: "ghost" }, 404, null],
     [{ version: 9 }, 404, null],
   ] as const)("%o -> %i %s", async (body, status, expected) => {

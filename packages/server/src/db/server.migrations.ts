@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, sql } from "kysely";
+import { upgradeEventBody, upgradeResult, upgradeTrainRequest } from "./upgrade.task-families.ts";
 
 /**
  * Migrations of the server's tables. Names sort before other packages' ("_00_server_")
@@ -70,6 +71,40 @@ export const serverMigrations: Record<string, Migration> = {
     },
     async down(db: Kysely<unknown>) {
       for (const t of ["job_events", "jobs", "api_tokens", "sessions", "users", "server_meta"]) await db.schema.dropTable(t).execute();
+    },
+  },
+  "20261201_00_server_task_families": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("jobs").addColumn("output_datasets_json", "text").execute();
+      // Rewrite 0.1 requests, results and stored finished events into the task-family shapes.
+      type Row = { id: string; request_json: string; result_json: string | null };
+      const anyDb = db as unknown as Kysely<{ jobs: Row; job_events: { job_id: string; seq: number; body_json: string } }>;
+      const rows = await anyDb.selectFrom("jobs").select(["id", "request_json", "result_json"]).execute();
+      for (const row of rows) {
+        const request = upgradeTrainRequest(JSON.parse(row.request_json));
+        const result = row.result_json === null ? null : upgradeResult(JSON.parse(row.result_json), request);
+        await anyDb
+          .updateTable("jobs")
+          .set({ request_json: JSON.stringify(request), result_json: result === null ? null : JSON.stringify(result) })
+          .where("id", "=", row.id)
+          .execute();
+        const events = await anyDb.selectFrom("job_events").select(["seq", "body_json"]).where("job_id", "=", row.id).execute();
+        for (const e of events) {
+          const before = JSON.parse(e.body_json);
+          const after = upgradeEventBody(before, request);
+          if (after !== before) {
+            await anyDb
+              .updateTable("job_events")
+              .set({ body_json: JSON.stringify(after) })
+              .where("job_id", "=", row.id)
+              .where("seq", "=", e.seq)
+              .execute();
+          }
+        }
+      }
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable("jobs").dropColumn("output_datasets_json").execute();
     },
   },
 };

@@ -35,6 +35,8 @@ export interface ServerTables {
     result_json: string | null;
     error_json: string | null;
     output_dataset_json: string | null;
+    /** Every dataset version the job wrote: [{ role, name, version }]. */
+    output_datasets_json: string | null;
     log_path: string;
     last_seq: number;
     created_at: string;

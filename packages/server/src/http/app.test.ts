@@ -101,12 +101,12 @@ describe("errors", () => {
     const res = await f.app.request("/api/jobs/train", {
       method: "POST",
       headers: { cookie, "content-type": "application/json" },
-      body: JSON.stringify({ dataset: "juice", task: "clustering", folds: 1 }),
+      body: JSON.stringify({ dataset: "juice!", task: "regression", folds: 1 }),
     });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; hint: string; details: { issues: Array<{ path: string }> } } };
     expect(body.error.code).toBe("invalid_request");
-    expect(body.error.details.issues.map((i) => i.path).sort()).toEqual(["folds", "target", "task"]);
+    expect(body.error.details.issues.map((i) => i.path).sort()).toEqual(["dataset", "folds", "target"]);
     expect(body.error.hint).toMatch(/openapi/);
   });
 

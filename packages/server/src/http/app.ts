@@ -4,12 +4,13 @@ import { requireAuth } from "../auth/auth.middleware.ts";
 import { authRoutes } from "../auth/auth.routes.ts";
 import type { AuthService } from "../auth/auth.service.ts";
 import type { LoginBackoff } from "../auth/login.backoff.ts";
+import { catalogRoutes } from "../catalog/catalog.routes.ts";
 import { datasetsRoutes } from "../datasets/datasets.routes.ts";
 import type { JobService } from "../jobs/job.service.ts";
 import { jobsRoutes } from "../jobs/jobs.routes.ts";
 import { proxyToMlflow } from "../mlflow/mlflow.proxy.ts";
 import { modelsRoutes, predictRoutes } from "../models/models.routes.ts";
-import type { DatasetsPort, HealthPort, Logger, ScoringPort, TrackingPort } from "../ports.ts";
+import type { CatalogPort, DatasetsPort, HealthPort, Logger, ScoringPort, TrackingPort } from "../ports.ts";
 import { runsRoutes } from "../runs/runs.routes.ts";
 import { mountWeb } from "../web/web.static.ts";
 import type { AppEnv } from "./app.env.ts";
@@ -21,6 +22,7 @@ export interface AppContext {
   datasets: DatasetsPort;
   datasetNameFromFilename: (filename: string) => string;
   jobs: JobService;
+  catalog: CatalogPort;
   tracking: TrackingPort;
   scoring: ScoringPort;
   health: HealthPort;
@@ -65,8 +67,9 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       maxUploadBytes: ctx.maxUploadBytes,
     }),
   );
+  app.route("/api/catalog", catalogRoutes({ catalog: ctx.catalog }));
   app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
-  app.route("/api/runs", runsRoutes({ tracking: ctx.tracking }));
+  app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs }));
   app.route("/api/models", modelsRoutes({ tracking: ctx.tracking }));
   app.route("/api/predict", predictRoutes({ tracking: ctx.tracking, scoring: ctx.scoring }));
   app.all("/api/*", (c) => {

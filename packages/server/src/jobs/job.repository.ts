@@ -16,7 +16,7 @@ export class JobRepository {
     this.#db = db;
   }
 
-  async insert(job: { id: string; kind: "train" | "predict"; request: unknown; logPath: string; createdAt: string }): Promise<void> {
+  async insert(job: { id: string; kind: Job["kind"]; request: unknown; logPath: string; createdAt: string }): Promise<void> {
     await this.#db
       .insertInto("jobs")
       .values({
@@ -30,6 +30,7 @@ export class JobRepository {
         result_json: null,
         error_json: null,
         output_dataset_json: null,
+        output_datasets_json: null,
         log_path: job.logPath,
         last_seq: 0,
         created_at: job.createdAt,
@@ -104,6 +105,7 @@ function toJob(row: JobRow): Job {
     result: parseOr(row.result_json, null),
     error: parseOr<ErrorInfo | null>(row.error_json, null),
     outputDataset: parseOr(row.output_dataset_json, null),
+    outputDatasets: parseOr(row.output_datasets_json, []),
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,

@@ -1,3 +1,5 @@
+import { copyFile, mkdir, readdir } from "node:fs/promises";
+import { join } from "node:path";
 import type { EngineEvent, Job, JobSpec, TrainResult } from "@caretflow/contracts";
 import type { EngineRunner } from "@caretflow/orchestrator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,9 +11,22 @@ import { appFixture } from "../../test/app.fixture.ts";
  */
 class ScriptedEngine implements EngineRunner {
   readonly specs: JobSpec[] = [];
-  #gates: Array<() => void> = [];
-  release() {
-    this.#gates.shift()?.();
+  outbox = "";
+  labelsFrom = "";
+
+  /** As the engine does for clustering: a labelled copy of the input in the job's outbox. */
+  async writeLabels(jobId: string) {
+    await mkdir(join(this.outbox, jobId), { recursive: true });
+    await copyFile(this.labelsFrom, join(this.outbox, jobId, "labels.parquet"));
+    return [{ role: "labels" as const, file: "labels.parquet", rows: 1070, columns: ["Cluster"] }];
+  }
+  readonly #gates = new Map<string, () => void>();
+  /** Lets a job finish: the given one, or the oldest waiting. */
+  release(jobId?: string) {
+    const id = jobId ?? this.#gates.keys().next().value;
+    if (id === undefined) return;
+    this.#gates.get(id)?.();
+    this.#gates.delete(id);
   }
   async run(spec: JobSpec, opts: { onEvent: (e: EngineEvent) => void; signal?: AbortSignal }) {
     this.specs.push(spec);
@@ -22,13 +37,17 @@ class ScriptedEngine implements EngineRunner {
     emit({ type: "leaderboard_row", row: { model_id: "lr", model_name: "LR", metrics: { Accuracy: 0.8 }, fit_seconds: 0.1 } });
     emit({ type: "progress", done: 1, total: 2 });
     const cancelled = await new Promise<boolean>((resolve) => {
-      this.#gates.push(() => resolve(false));
-      opts.signal?.addEventListener("abort", () => resolve(true));
+      this.#gates.set(spec.job_id, () => resolve(false));
+      opts.signal?.addEventListener("abort", () => {
+        this.#gates.delete(spec.job_id);
+        resolve(true);
+      });
     });
     if (cancelled) {
       emit({ type: "finished", status: "cancelled" });
       return { status: "cancelled" as const };
     }
+    const outputs = spec.kind === "train" && spec.task === "clustering" ? await this.writeLabels(spec.job_id) : [];
     const result: TrainResult = {
       kind: "train",
       experiment_id: "1",
@@ -39,6 +58,9 @@ class ScriptedEngine implements EngineRunner {
       model_uri: "runs:/b/model",
       model_sha256: "0".repeat(64),
       sort_metric: "Accuracy",
+      task: spec.kind === "train" ? spec.task : "classification",
+      outputs,
+      timings: { compare: 1 },
       leaderboard: [
         { rank: 1, model_id: "lr", model_name: "LR", metrics: { Accuracy: 0.8 }, fit_seconds: 0.1 },
         { rank: 2, model_id: "dt", model_name: "DT", metrics: { Accuracy: 0.7 }, fit_seconds: 0.1 },
@@ -54,6 +76,10 @@ let f: Awaited<ReturnType<typeof appFixture>>;
 beforeAll(async () => {
   f = await appFixture({}, { datasets: true, engine, trackingUri: "http://127.0.0.1:5000/mlflow" });
   await f.store!.importFile({ path: new URL("../../../../demo-data/juice.csv", import.meta.url).pathname, name: "juice" });
+  engine.outbox = join(f.dir, "datasets", ".outbox");
+  // Any other table will do as the "labelled" copy; it must differ from juice v1 to make a new version.
+  await f.store!.importFile({ path: new URL("../../../../demo-data/iris.csv", import.meta.url).pathname, name: "iris" });
+  engine.labelsFrom = join(f.dir, "datasets", "iris", "v1.parquet");
 });
 afterAll(() => f.close());
 
@@ -66,12 +92,18 @@ const train = () =>
     dataset: "juice",
     task: "classification",
     target: "Purchase",
-    ignoreColumns: [],
-    trainSize: 0.7,
+    ignore_columns: [],
+    text_columns: [],
+    train_size: 0.7,
     folds: 3,
     seed: 1,
+    use_gpu: "off",
+    operation: "compare",
     include: ["lr", "dt"],
     exclude: [],
+    custom_metrics: [],
+    custom_models: [],
+    setup: {},
     sort: "accuracy",
   });
 
@@ -138,6 +170,20 @@ describe("JobService", () => {
     const j = await f.jobs.get("job_orphan");
     expect(j.status).toBe("failed");
     expect(j.error).toMatchObject({ name: "ServerRestarted", transient: true });
+  });
+
+  it("stores the tables a job leaves in its outbox as dataset versions, then empties the outbox", async () => {
+    const job = await f.jobs.startTrain({ dataset: "juice", task: "clustering", num_clusters: 3 } as never);
+    await until(async () => engine.specs.at(-1)?.job_id === job.id);
+    expect(engine.specs.at(-1)).toMatchObject({ task: "clustering", num_clusters: 3, dataset: { name: "juice", version: 1 } });
+    engine.release(job.id);
+    await until(async () => (await f.jobs.get(job.id)).status === "succeeded");
+    const done = await f.jobs.get(job.id);
+    // Cluster labels are a new version of the input dataset, with its lineage.
+    expect(done.outputDatasets).toEqual([{ role: "labels", name: "juice", version: 2 }]);
+    const v2 = await f.store!.getVersion("juice", 2);
+    expect(v2.source).toMatchObject({ kind: "derived", role: "labels", jobId: job.id, parent: { dataset: "juice", version: 1 } });
+    expect(await readdir(engine.outbox)).toEqual([]);
   });
 
   it("lists jobs newest first", async () => {

@@ -7,24 +7,29 @@ import {
   type ErrorInfo,
   type Job,
   type JobEvent,
+  type JobOutput,
   type JobSpec,
   notFound,
+  type OperateRequest,
   type TrainRequest,
   userError,
 } from "@caretflow/contracts";
 import {
   applyEngineEvent,
+  buildOperateSpec,
   buildPredictSpec,
   buildTrainSpec,
+  type DatasetVersionForSpec,
   EMPTY_PROGRESS,
   type ExecutionOutcome,
   isTerminal,
   type JobProgressView,
   type LocalExecutor,
   nextStatus,
+  outputDatasetName,
   validateTrainRequest,
 } from "@caretflow/orchestrator";
-import type { DatasetsPort, Logger, TrackingPort } from "../ports.ts";
+import type { CatalogPort, DatasetsPort, Logger, TrackingPort } from "../ports.ts";
 import type { JobEventHub, JobEventListener } from "./job.hub.ts";
 import type { JobEventBody, JobRepository, JobUpdate } from "./job.repository.ts";
 
@@ -34,12 +39,15 @@ export interface JobServiceOptions {
   executor: LocalExecutor;
   datasets: DatasetsPort;
   tracking: TrackingPort;
+  catalog: CatalogPort;
   /** Folder for job logs (<home>/jobs). */
   jobsDir: string;
-  /** Folder for engine outputs waiting to be imported (<home>/tmp). */
-  tmpDir: string;
+  /** Where the engine leaves tables for caretflow to import: <datasets root>/.outbox/<job id>/. */
+  outboxDir: string;
   /** Estimator threads per training job. */
   nJobs: number;
+  /** Processes one comparison may spread its models over. Default 1. */
+  compareWorkers?: number;
   log: Logger;
   now?: () => Date;
 }
@@ -98,34 +106,71 @@ export class JobService {
   }
 
   async startTrain(request: TrainRequest): Promise<Job> {
-    const { datasets, tracking } = this.#o;
+    const { datasets } = this.#o;
+    const catalog = await this.#o.catalog.get();
     const version = await datasets.getVersion(request.dataset, request.version);
-    const facts = await datasets.columnFacts(request.dataset, version.version, request.target);
-    const valid = validateTrainRequest(
-      { ...request, version: version.version },
-      {
-        dataset: request.dataset,
-        version: version.version,
-        rowCount: version.rowCount,
-        columns: version.columns.map((c) => c.name),
-        target: facts,
-      },
-    );
-    const id = newJobId();
-    const spec = buildTrainSpec({
-      jobId: id,
-      request: valid,
-      dataset: {
-        dataset: version.dataset,
-        version: version.version,
-        path: version.path,
-        contentHash: version.contentHash,
-        rowCount: version.rowCount,
-      },
-      trackingUri: tracking.trackingUri(),
-      nJobs: this.#o.nJobs,
+    const target = "target" in request && request.task !== "time_series" ? request.target : null;
+    const facts = target ? await datasets.columnFacts(request.dataset, version.version, target) : null;
+    const valid = validateTrainRequest({ ...request, version: version.version }, catalog, {
+      dataset: request.dataset,
+      version: version.version,
+      rowCount: version.rowCount,
+      columns: version.columns.map((c) => ({ name: c.name, kind: c.kind })),
+      ...(facts?.exists ? { target: facts } : {}),
     });
-    return await this.#create(id, "train", valid, spec, async () => ({}));
+    const id = newJobId();
+    const input = specDataset(version);
+    const spec = buildTrainSpec({ ...this.#envelope(id, input), request: valid });
+    return await this.#create(id, "train", valid, spec, (o) => this.#storeOutputs(id, o, input));
+  }
+
+  /** An operation (tune, ensemble, blend...) on the model of a run a caretflow training job made. */
+  async startOperate(runId: string, request: OperateRequest): Promise<Job> {
+    const { datasets, tracking } = this.#o;
+    const run = await tracking.getRun(runId);
+    const sourceJobId = run.tags["caretflow.job_id"];
+    const source = sourceJobId ? await this.#o.repo.get(sourceJobId) : null;
+    const trained = source?.job.kind === "train" ? (source.job.request as TrainRequest) : null;
+    if (!trained) {
+      throw userError(
+        "run_not_from_training",
+        `Run ${runId} was not made by a caretflow training job, so its setup cannot be rebuilt`,
+        "Pick a run from a caretflow training job (its runs list it under the job's experiment).",
+        422,
+      );
+    }
+    const task = (await this.#o.catalog.get()).tasks.find((t) => t.task === trained.task);
+    if (!task?.operations.includes(request.operation.op)) {
+      throw userError(
+        "operation_not_supported",
+        `The ${trained.task} task does not support '${request.operation.op}'`,
+        `Supported: ${task?.operations.join(", ") ?? "none"}.`,
+        422,
+      );
+    }
+    const role = run.tags["caretflow.role"];
+    const modelRun = role === "parent" ? run.bestRunId : runId;
+    const parentRunId = role === "parent" ? runId : run.parentRunId;
+    if (!modelRun || !parentRunId) {
+      throw userError(
+        "run_has_no_model",
+        `Run ${runId} holds no model to start from`,
+        "Pick a model's run (a leaderboard row or the final run).",
+        422,
+      );
+    }
+    const version = await datasets.getVersion(trained.dataset, trained.version);
+    const id = newJobId();
+    const input = specDataset(version);
+    const spec = buildOperateSpec({
+      ...this.#envelope(id, input),
+      source: trained,
+      request,
+      runId: modelRun,
+      parentRunId,
+      experimentName: run.experimentName,
+    });
+    return await this.#create(id, "operate", { ...request, run: modelRun }, spec, (o) => this.#storeOutputs(id, o, input));
   }
 
   async startPredict(request: BatchPredictRequest): Promise<Job> {
@@ -133,39 +178,76 @@ export class JobService {
     const version = await datasets.getVersion(request.dataset, request.version);
     const model = await tracking.resolveModelRef(request.model);
     const id = newJobId();
-    const outputPath = join(this.#o.tmpDir, `predict-${id}.parquet`);
-    const output = request.output ?? `${request.dataset}-predictions`;
+    const output = request.output ?? outputDatasetName("predictions", request.dataset);
     const normalized: BatchPredictRequest = { ...request, version: version.version, output };
+    const input = specDataset(version);
     const spec = buildPredictSpec({
       jobId: id,
       trackingUri: tracking.trackingUri(),
       modelUri: model.uri,
       modelSha256: model.sha256,
-      inputPath: version.path,
-      outputPath,
+      input,
     });
     // A prediction is done only when its output is a dataset version.
-    const finish = async (outcome: ExecutionOutcome): Promise<JobUpdate> => {
-      try {
-        if (outcome.status !== "succeeded") return {};
-        const imported = await datasets.importFile({
-          path: outputPath,
-          name: output,
+    const finish = (o: ExecutionOutcome) => this.#storeOutputs(id, o, input, { predictions: output }, `${model.name}/${model.version}`);
+    return await this.#create(id, "predict", normalized, spec, finish);
+  }
+
+  #envelope(jobId: string, dataset: DatasetVersionForSpec) {
+    return {
+      jobId,
+      dataset,
+      trackingUri: this.#o.tracking.trackingUri(),
+      nJobs: this.#o.nJobs,
+      workers: this.#o.compareWorkers ?? 1,
+    };
+  }
+
+  /**
+   * Stores every table the job left in its outbox as a dataset version (labels as a new version of
+   * the input dataset; predictions, topic weights, rules... as datasets of their own), then empties
+   * the outbox. A job is done only when its outputs are stored.
+   */
+  async #storeOutputs(
+    id: string,
+    outcome: ExecutionOutcome,
+    input: DatasetVersionForSpec,
+    names: Partial<Record<JobOutput["role"], string>> = {},
+    model?: string,
+  ): Promise<JobUpdate> {
+    const outbox = join(this.#o.outboxDir, id);
+    try {
+      if (outcome.status !== "succeeded" || !outcome.result) return {};
+      const r = outcome.result;
+      const outputs = r.kind === "predict" ? [r.output] : r.kind === "train" || r.kind === "operate" ? r.outputs : [];
+      const runId = r.kind === "train" || r.kind === "operate" ? r.best_run_id : undefined;
+      const stored: Array<{ role: string; name: string; version: number }> = [];
+      for (const output of outputs) {
+        const name = outputDatasetName(output.role, input.dataset, names[output.role]);
+        const imported = await this.#o.datasets.importFile({
+          path: join(outbox, output.file),
+          name,
           format: "parquet",
-          filename: `${output}.parquet`,
+          filename: `${name}.parquet`,
           source: {
-            kind: "prediction",
-            parent: { dataset: request.dataset, version: version.version },
-            model: `${model.name}/${model.version}`,
+            kind: output.role === "predictions" ? "prediction" : "derived",
+            parent: { dataset: input.dataset, version: input.version },
             jobId: id,
+            role: output.role,
+            ...(model ? { model } : {}),
+            ...(runId ? { runId } : {}),
           },
         });
-        return { output_dataset_json: JSON.stringify({ name: output, version: imported.version.version }) };
-      } finally {
-        await rm(outputPath, { force: true });
+        stored.push({ role: output.role, name, version: imported.version.version });
       }
-    };
-    return await this.#create(id, "predict", normalized, spec, finish);
+      const first = stored[0];
+      return {
+        output_datasets_json: JSON.stringify(stored),
+        ...(first ? { output_dataset_json: JSON.stringify({ name: first.name, version: first.version }) } : {}),
+      };
+    } finally {
+      await rm(outbox, { recursive: true, force: true });
+    }
   }
 
   async get(id: string): Promise<Job> {
@@ -209,8 +291,8 @@ export class JobService {
 
   async #create(
     id: string,
-    kind: "train" | "predict",
-    request: TrainRequest | BatchPredictRequest,
+    kind: Job["kind"],
+    request: Job["request"],
     spec: JobSpec,
     finish: (o: ExecutionOutcome) => Promise<JobUpdate>,
   ): Promise<Job> {
@@ -283,7 +365,7 @@ export class JobService {
         status,
         finished_at: this.#iso(),
         ...(o.result ? { result_json: JSON.stringify(o.result) } : {}),
-        ...(o.result?.kind === "train" ? { leaderboard_json: JSON.stringify(o.result.leaderboard) } : {}),
+        ...(o.result?.kind === "train" || o.result?.kind === "operate" ? { leaderboard_json: JSON.stringify(o.result.leaderboard) } : {}),
         error_json: error ? JSON.stringify(error) : null,
       },
     );
@@ -331,4 +413,8 @@ function toErrorInfo(err: unknown): ErrorInfo {
     ...(e.hint ? { hint: e.hint } : {}),
     transient: e.kind === "operational",
   };
+}
+
+function specDataset(v: { dataset: string; version: number; contentHash: string; rowCount: number }): DatasetVersionForSpec {
+  return { dataset: v.dataset, version: v.version, contentHash: v.contentHash, rowCount: v.rowCount };
 }

@@ -32,13 +32,15 @@ export function predictRoutes(deps: { tracking: TrackingPort; scoring: ScoringPo
     const body = await parseJson(c, OnlinePredictRequest);
     const started = performance.now();
     const model = await deps.tracking.resolveModelRef(body.model);
-    const predictions = await deps.scoring.predict(
+    const answer = await deps.scoring.predict(
       { uri: model.uri, sha256: model.sha256, key: `${model.name}/${model.version}` },
       body.rows,
+      body.horizon ? { horizon: body.horizon } : {},
     );
     return c.json({
-      model: { name: model.name, version: model.version },
-      predictions,
+      model: { name: model.name, version: model.version, task: model.task },
+      columns: answer.columns,
+      predictions: answer.predictions,
       elapsedMs: Math.round((performance.now() - started) * 100) / 100,
     });
   });

@@ -1,19 +1,24 @@
-import { userError } from "@caretflow/contracts";
+import { OperateRequest, userError } from "@caretflow/contracts";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/app.env.ts";
-import { parsePath } from "../http/validate.ts";
+import { parseJson, parsePath } from "../http/validate.ts";
+import type { JobService } from "../jobs/job.service.ts";
 import type { TrackingPort } from "../ports.ts";
 import { contentTypeFor, safeArtifactPath } from "./artifact.path.ts";
 
 const RunId = z.string().regex(/^[a-f0-9]{32}$/, "an MLflow run id is 32 hex characters");
 
-export function runsRoutes(deps: { tracking: TrackingPort }): Hono<AppEnv> {
+export function runsRoutes(deps: { tracking: TrackingPort; jobs: JobService }): Hono<AppEnv> {
   const { tracking } = deps;
   const app = new Hono<AppEnv>();
 
   app.get("/", async (c) => c.json({ runs: await tracking.listRuns() }));
   app.get("/:runId", async (c) => c.json(await tracking.getRun(parsePath(c.req.param("runId"), RunId, "run id"))));
+  app.post("/:runId/operations", async (c) => {
+    const runId = parsePath(c.req.param("runId"), RunId, "run id");
+    return c.json(await deps.jobs.startOperate(runId, await parseJson(c, OperateRequest)), 202);
+  });
 
   app.get("/:runId/artifacts/:path{.+}", async (c) => {
     const runId = parsePath(c.req.param("runId"), RunId, "run id");

@@ -1,0 +1,335 @@
+"""The supervised family: classification (binary and multiclass) and regression with PyCaret.
+
+kind=train: setup, then compare (streamed, one child run per model) or create one model, then
+the best model is finalized on all data and logged in a ``final`` run with hold-out metrics, plots
+and the model. Scoring returns ``prediction_label``, plus for classifiers with probabilities
+``prediction_score`` (the predicted class's) and ``prediction_score_<class>`` per class.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..data import check_columns, check_training_data, read_dataset
+from ..errors import user_error
+from ..experiment_log import MODEL_ARTIFACT_PATH, TrainingLog, metric_params
+from ..model_store import SHA_TAG, SOURCE_TAG, save_model
+from ..tracking import dataset_label
+from . import custom
+from .base import unsupported
+from .fields import spec_fields
+from .setup_options import setup_fields, validate_setup
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..context import JobContext
+    from ..scoring import LoadedModel
+
+LABEL = "prediction_label"
+SCORE = "prediction_score"
+SCORE_DECIMALS = 4
+OPERATIONS = ["compare", "create"]
+CLASSIFICATION_PLOTS_AS_CHARTS = {"auc", "pr", "confusion_matrix", "calibration", "threshold", "class_report", "learning", "feature"}
+REGRESSION_PLOTS_AS_CHARTS = {"residuals", "error", "learning", "feature"}
+
+_FIELDS = [
+    "target", "ignore_columns", "text_columns", "operation", "model", "include", "exclude", "sort",
+    "train_size", "folds", "fold_strategy", "fold_groups", "custom_metrics", "custom_models", "seed", "use_gpu",
+]
+_DESCRIPTIONS = {
+    "classification": ("Classification", "Predict a category (two classes or more) from the other columns."),
+    "regression": ("Regression", "Predict a number from the other columns."),
+}
+
+
+class SupervisedFamily:
+    family = "supervised"
+    tasks = ("classification", "regression")
+
+    # ---------------------------------------------------------------- catalog
+    def describe(self, task: str, probe: Any) -> dict[str, Any]:
+        facts = probe(task)
+        label, description = _DESCRIPTIONS[task]
+        charts = CLASSIFICATION_PLOTS_AS_CHARTS if task == "classification" else REGRESSION_PLOTS_AS_CHARTS
+        columns = [{"name": LABEL, "help": "the predicted class" if task == "classification" else "the predicted value"}]
+        if task == "classification":
+            columns += [
+                {"name": SCORE, "help": "probability of the predicted class (models with probabilities)"},
+                {"name": f"{SCORE}_{{class}}", "help": "probability of each class"},
+            ]
+        return {
+            "task": task,
+            "family": self.family,
+            "label": label,
+            "description": description,
+            "operations": OPERATIONS,
+            "fields": spec_fields(task, _FIELDS) + setup_fields(task, facts.setup),
+            "models": facts.models,
+            "metrics": facts.metrics,
+            "defaultSort": "Accuracy" if task == "classification" else "R2",
+            "plots": [{"id": k, "name": v, "chart": k in charts} for k, v in facts.plots.items() if k != "pipeline"],
+            "predictionColumns": columns,
+        }
+
+    # ------------------------------------------------------------------ train
+    def train(self, spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+        ev = ctx.events
+        task, target = spec["task"], spec["target"]
+        timings: dict[str, float] = {}
+        t0 = time.monotonic()
+
+        ev.stage("loading", f"Reading dataset {dataset_label(spec['dataset'])}")
+        df = read_dataset(spec["dataset"])
+        check_training_data(df, task, target, spec["ignore_columns"])
+        check_columns(df, {"text_columns": spec["text_columns"], "fold_groups": [spec["fold_groups"]] if spec.get("fold_groups") else []})
+        null_target = int(df[target].isna().sum())
+        if null_target:
+            df = df[df[target].notna()].reset_index(drop=True)
+            ev.warning(f"Dropped {null_target} row(s) whose target '{target}' is null.")
+        if spec["operation"] == "create" and not spec.get("model"):
+            raise user_error("ModelRequired", "operation 'create' needs the model to train.", "Set 'model' to a model id from the catalog.")
+
+        log = TrainingLog(spec, ctx, task)
+        log.open_parent(f"{spec['experiment_name']} · {dataset_label(spec['dataset'])}", {"caretflow.target": target}, df)
+
+        ev.stage("setup", "Preparing data (PyCaret setup)")
+        # PyCaret is imported here, not at module level, so a bad spec or target fails in milliseconds.
+        from ..adapters.pycaret3 import CompareHooks, SupervisedSession
+        from ..adapters.pycaret3.probe import probe
+
+        options = validate_setup(task, spec["setup"], setup_fields(task, probe(task).setup))
+        check_columns(df, {k: v for k, v in options.items() if isinstance(v, list)})
+        session = SupervisedSession(task)
+        summary = session.setup(
+            df,
+            target,
+            ignore_features=spec["ignore_columns"],
+            train_size=spec["train_size"],
+            folds=spec["folds"],
+            seed=spec["seed"],
+            n_jobs=spec["n_jobs"],
+            text_features=spec["text_columns"],
+            fold_strategy=spec.get("fold_strategy"),
+            fold_groups=spec.get("fold_groups"),
+            use_gpu=spec["use_gpu"],
+            options=options,
+        )
+        for metric in spec["custom_metrics"]:
+            session.add_metric(
+                custom.metric_id(metric["name"]), metric["name"], custom.metric_function(metric), metric["target"], metric["greater_is_better"]
+            )
+        custom_models = [custom.estimator_from(m) for m in spec["custom_models"]]
+        sort = session.resolve_sort(spec.get("sort"))
+        timings["setup"] = time.monotonic() - t0
+        log.log_params(
+            log.parent_id,
+            {
+                "task": task,
+                "target": target,
+                "dataset": dataset_label(spec["dataset"]),
+                "train_size": spec["train_size"],
+                "folds": spec["folds"],
+                "seed": spec["seed"],
+                "n_jobs": spec["n_jobs"],
+                "ignore_columns": spec["ignore_columns"],
+                "include": spec["include"],
+                "exclude": spec["exclude"],
+                "operation": spec["operation"],
+                "sort": sort,
+                **({"setup_options": options} if options else {}),
+                **metric_params("setup", {k: v for k, v in summary.items() if k not in ("Session id", "Target")}),
+            },
+        )
+
+        child_runs: dict[str, str] = {}
+        streamed: dict[str, dict[str, Any]] = {}
+
+        def on_start(model_id: str, name: str, done: int, total: int) -> None:
+            child_runs[model_id] = log.child(model_id, name)
+            ev.progress(done, total, f"Training {name} ({done + 1} of {total})")
+
+        def on_done(result: Any, done: int, total: int) -> None:
+            run_id = child_runs[result.model_id]
+            log.child_done(run_id, result)
+            row = {
+                "model_id": result.model_id,
+                "model_name": result.model_name,
+                "metrics": result.metrics,
+                "fit_seconds": max(0.0, result.fit_seconds),
+                "mlflow_run_id": run_id,
+            }
+            streamed[result.model_id] = row
+            ev.emit("leaderboard_row", row=row)
+            ev.progress(done, total, f"{result.model_name} done ({done} of {total})")
+
+        def on_failed(model_id: str, name: str, exc: BaseException) -> None:
+            first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+            ev.warning(f"{name} ({model_id}) failed and is skipped: {first}")
+
+        hooks = CompareHooks(on_start, on_done, on_failed)
+        t1 = time.monotonic()
+        if spec["operation"] == "create":
+            ev.stage("compare", f"Training {spec['model']}")
+            best, result = session.create(spec["model"], hooks)
+            leaderboard = [{**streamed[result.model_id], "rank": 1}]
+        else:
+            planned = session.plan(spec["include"], spec["exclude"], custom_models)
+            ev.stage("compare", f"Comparing {len(planned)} models by {sort}")
+            best, board = session.compare(planned, sort, hooks)
+            from ..adapters.pycaret3 import leaderboard_rows
+
+            leaderboard = leaderboard_rows(board)
+            for row in leaderboard:
+                if row["model_id"] in child_runs:
+                    row["mlflow_run_id"] = child_runs[row["model_id"]]
+            ev.progress(len(planned), len(planned), f"Best: {leaderboard[0]['model_name']}")
+        timings["compare"] = time.monotonic() - t1
+        for model_id, run_id in list(child_runs.items()):
+            if model_id not in streamed and run_id in ctx.runs.open:
+                ctx.runs.end(run_id, "FAILED")
+
+        top = leaderboard[0]
+        final = self._log_final(session, log, best, top, role="final", extra_tags={"caretflow.cv_run_id": top.get("mlflow_run_id", "")}, timings=timings)
+        log.log_metrics(log.parent_id, dict(top["metrics"]), tags={"caretflow.best_run_id": final["run_id"], "caretflow.best_model": top["model_id"]})
+        log.end(log.parent_id)
+        timings["total"] = time.monotonic() - t0
+        return {
+            "task": task,
+            "experiment_id": log.experiment_id,
+            "parent_run_id": log.parent_id,
+            "best_run_id": final["run_id"],
+            "best_model_id": top["model_id"],
+            "best_model_name": top["model_name"],
+            "model_uri": f"runs:/{final['run_id']}/{MODEL_ARTIFACT_PATH}",
+            "model_sha256": final["sha"],
+            "sort_metric": sort,
+            "leaderboard": leaderboard,
+            "details": final["details"],
+            "outputs": [],
+            "timings": {k: round(v, 3) for k, v in timings.items()},
+        }
+
+    def _log_final(
+        self, session: Any, log: TrainingLog, best: Any, top: dict[str, Any], *, role: str, extra_tags: dict[str, str], timings: dict[str, float]
+    ) -> dict[str, Any]:
+        """Hold-out metrics, the model finalized on all data, plots: one run to register."""
+        ev = log.ctx.events
+        t = time.monotonic()
+        ev.stage("finalize", f"Fitting {top['model_name']} on all data")
+        final_pipeline = session.finalize(best)
+        timings["finalize"] = time.monotonic() - t
+
+        t = time.monotonic()
+        ev.stage("logging", "Logging the final model and plots to MLflow")
+        from ..adapters.pycaret3 import estimator_params
+
+        run_id = log.model_run(role, top["model_id"], top["model_name"], extra_tags)
+        holdout, _scored = session.holdout(best)
+        log.log_metrics(run_id, {**top["metrics"], **{f"holdout_{k}": v for k, v in holdout.items()}}, params=estimator_params(best))
+        for name, value in holdout.items():
+            if value is not None:
+                ev.emit("metric", name=f"holdout {name}", value=value, run_id=run_id)
+        details = self._details(session, holdout, best)
+
+        with tempfile.TemporaryDirectory(prefix="caretflow-train-") as tmp:
+            model_dir = Path(tmp) / MODEL_ARTIFACT_PATH
+            sample = session.feature_sample(5)
+            classes = session.classes()
+            sha = save_model(
+                final_pipeline,
+                model_dir,
+                sample,
+                _label_frame(session.predict(final_pipeline, sample)),
+                {
+                    "caretflow_task": session.task,
+                    "caretflow_target": session.target,
+                    "caretflow_model_id": top["model_id"],
+                    "caretflow_model_name": top["model_name"],
+                    **({"caretflow_classes": classes} if classes else {}),
+                },
+            )
+            log.log_model_dir(run_id, model_dir)
+            plots, plot_warnings = session.save_plots(best, Path(tmp) / "plots")
+            for message in plot_warnings:
+                ev.warning(message)
+            for name, path in plots:
+                log.log_file(run_id, path, "plots", name, "plot")
+
+        log.log_metrics(run_id, {}, tags={SHA_TAG: sha, SOURCE_TAG: f"{log.artifact_uri(run_id)}/{MODEL_ARTIFACT_PATH}"})
+        log.end(run_id)
+        timings["logging"] = time.monotonic() - t
+        return {"run_id": run_id, "sha": sha, "details": details}
+
+    def _details(self, session: Any, holdout: dict[str, float | None], best: Any) -> dict[str, Any]:
+        if session.task == "regression":
+            return {"task": "regression", "holdout": holdout}
+        return {"task": "classification", "classes": session.classes(), "holdout": holdout, "per_class": per_class_report(session, best)}
+
+    def operate(self, spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+        raise unsupported(spec["train"]["task"], spec["operation"]["op"], OPERATIONS)
+
+    # ---------------------------------------------------------------- scoring
+    def prediction_columns(self, model: LoadedModel) -> list[str]:
+        if model.task == "classification" and _has_proba(model.pipeline):
+            return [LABEL, SCORE, *(f"{SCORE}_{c}" for c in model.meta.get("caretflow_classes", []))]
+        return [LABEL]
+
+    def score(self, model: LoadedModel, df: pd.DataFrame, options: dict[str, Any]) -> pd.DataFrame:
+        """PyCaret's predict_model semantics: labels in the original label space, probabilities rounded."""
+        import numpy as np
+        import pandas as pd
+
+        from ..scoring import prepare_features
+
+        features = prepare_features(model, df)
+        columns = self.prediction_columns(model)
+        result = pd.DataFrame(index=df.index)
+        if len(features) == 0:
+            for name in columns:
+                result[name] = pd.Series(dtype="float64")
+            return result
+        result[LABEL] = np.asarray(model.pipeline.predict(features))
+        if SCORE in columns:
+            proba = np.asarray(model.pipeline.predict_proba(features))
+            result[SCORE] = np.round(proba.max(axis=1), SCORE_DECIMALS)
+            classes = model.meta.get("caretflow_classes", [])
+            if len(classes) == proba.shape[1]:
+                for i, c in enumerate(classes):
+                    result[f"{SCORE}_{c}"] = np.round(proba[:, i], SCORE_DECIMALS)
+        return result
+
+
+def per_class_report(session: Any, best: Any) -> list[dict[str, Any]]:
+    """Hold-out precision, recall, F1 and support per class (sklearn's classification report)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    exp = session.exp
+    y_true = exp.y_test_transformed
+    y_pred = best.predict(exp.X_test_transformed)
+    classes = session.classes()
+    labels = list(range(len(classes)))
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    return [
+        {"class": c, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+        for c, p, r, f, s in zip(classes, precision, recall, f1, support)
+    ]
+
+
+def _has_proba(pipeline: Any) -> bool:
+    try:
+        return callable(getattr(pipeline, "predict_proba", None))
+    except AttributeError:  # PyCaret's Pipeline raises from __getattr__ when the estimator lacks it
+        return False
+
+
+def _label_frame(values: Any) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame({LABEL: values})
+
+
+
