@@ -88,6 +88,9 @@ def test_class_report_precision_recall_f1_and_support():
     assert chart["values"][2] == pytest.approx([0.5, 1.0, 2 / 3])
     assert chart["values"][3][1] == pytest.approx((0.5 + 2 / 3 + 1) / 3)
     assert chart["values"][4][1] == pytest.approx(4 / 6)  # weighted recall is accuracy
+    # a class only ever predicted still gets its row (support 0, precision 0)
+    extra = assert_chart(ec.class_report_chart(["a", "a"], ["a", "z"]))
+    assert extra["y"]["categories"][:2] == ["a (n=2)", "z (n=0)"] and extra["values"][1] == [0.0, 0.0, 0.0]
 
 
 def test_calibration_curve_on_calibrated_scores():

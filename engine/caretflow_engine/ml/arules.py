@@ -204,7 +204,7 @@ def mine_rules(
     min_confidence: float = 0.5,
     min_lift: float = 1.0,
     max_len: int | None = None,
-    ignore_items: list[str] | tuple[str, ...] = (),
+    ignore_items: list[str] | tuple[str, ...] | None = (),
     max_itemsets: int = MAX_ITEMSETS,
     max_cells: int = MAX_CELLS,
     max_rules: int = MAX_RULES,
@@ -216,7 +216,7 @@ def mine_rules(
     (with hints naming values that would work) when nothing is found or the request is too large.
     """
     _check_params(min_support, min_confidence, min_lift, max_len)
-    ignored = frozenset(str(i).strip() for i in ignore_items)
+    ignored = frozenset(str(i).strip() for i in ignore_items or ())
     baskets = read_baskets(df, layout, ignored)
     where = f"column '{layout.item_column if layout.layout == 'transactions' else layout.basket_column}'"
     if len(baskets.basket) == 0:

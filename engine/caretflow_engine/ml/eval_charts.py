@@ -173,7 +173,7 @@ def class_report_chart(y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike |
     """Per-class precision, recall and F1 as a heatmap, plus macro and weighted averages; the row
     labels carry each class's support ("MM (n=120)") so one colour scale fits all cells."""
     y, p = np.asarray(y_true), np.asarray(y_pred)
-    classes = _classes(y, labels)
+    classes = _classes(np.concatenate([y, p]), labels)
     precision, recall, f1, support = metrics.precision_recall_fscore_support(y, p, labels=classes, zero_division=0)
     rows = [[precision[i], recall[i], f1[i]] for i in range(len(classes))]
     weights = support / support.sum() if support.sum() else np.full(len(classes), np.nan)
