@@ -30,7 +30,7 @@ MAX_TOPICS = 100
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][^\W_]+\b"
 
 
-def umass_coherence(doc_word: Any, topics: list[list[int]]) -> list[float]:
+def umass_coherence(doc_word: Any, topics: list[list[int]]) -> list[float | None]:
     """UMass coherence per topic (Mimno et al., 2011) on a documents × words matrix.
 
     For a topic's words w_1 … w_N, most probable first, each pair j < i scores
@@ -50,7 +50,7 @@ def umass_coherence(doc_word: Any, topics: list[list[int]]) -> list[float]:
     return out
 
 
-def npmi_coherence(doc_word: Any, topics: list[list[int]]) -> list[float]:
+def npmi_coherence(doc_word: Any, topics: list[list[int]]) -> list[float | None]:
     """NPMI coherence per topic (Bouma, 2009; Röder et al., 2015) with document co-occurrence.
 
     For each pair of top words, with P the share of documents: NPMI = log(P(a,b) / (P(a) P(b))) /
