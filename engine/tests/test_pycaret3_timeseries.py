@@ -173,6 +173,11 @@ def test_chart_builders_without_pycaret() -> None:
         assert_valid_chart(c)
     with pytest.raises(ValueError, match="fewer than two seasons"):
         decomposition_chart(y.iloc[:10], 7)
+    long = pd.Series(np.arange(2500.0), index=pd.period_range("2021-01-01", periods=2500, freq="H"), name="y")
+    cut = decomposition_chart(long, 24)
+    assert [len(s["points"]) for s in cut["series"]] == [2000] * 3
+    assert cut["note"].endswith("last 2,000 of 2,500 points")
+    assert cut["series"][0]["points"][-1][0] == "2021-04-15T03:00:00"
 
 
 # ------------------------------------------------------------------- airquality

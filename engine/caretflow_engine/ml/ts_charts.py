@@ -39,6 +39,13 @@ def _line(name: str, series: pd.Series, mark: str = "line") -> dict[str, Any]:
     return {"name": name, "mark": mark, "points": [[x, _num(v)] for x, v in zip(_x(series.index), series)]}
 
 
+def _tail(series: pd.Series) -> tuple[pd.Series, str]:
+    """The last ``MAX_HISTORY_POINTS`` (the UI draws every point), and a note when cut."""
+    if len(series) <= MAX_HISTORY_POINTS:
+        return series, ""
+    return series.iloc[-MAX_HISTORY_POINTS:], f"; last {MAX_HISTORY_POINTS:,} of {len(series):,} points"
+
+
 def forecast_chart(
     history: pd.Series, forecast: pd.DataFrame, coverage: float, model_name: str, actual: pd.Series | None = None
 ) -> Chart:
@@ -47,7 +54,7 @@ def forecast_chart(
     ``forecast`` is ``TimeSeriesSession.forecast``'s frame (period as ISO text, y_pred, lower,
     upper). ``actual``: hold-out values to compare with, for a model trained on the train split.
     Only the last ``MAX_HISTORY_POINTS`` of history are kept: the UI draws every point."""
-    shown = history.iloc[-MAX_HISTORY_POINTS:]
+    shown, cut = _tail(history)
     series = [_line(f"{history.name} (history)", shown)]
     if actual is not None:
         series.append(_line(f"{history.name} (hold-out)", actual))
@@ -60,9 +67,7 @@ def forecast_chart(
             "points": [[p, _num(lo), _num(hi)]
                        for p, lo, hi in zip(forecast["period"], forecast["lower"], forecast["upper"])],
         })
-    note = f"{model_name}; " + (f"{coverage:.0%} prediction interval" if has_band else "no prediction interval")
-    if len(history) > len(shown):
-        note += f"; last {len(shown):,} of {len(history):,} history points"
+    note = f"{model_name}; " + (f"{coverage:.0%} prediction interval" if has_band else "no prediction interval") + cut
     return {"type": "xy", "id": "forecast", "title": f"Forecast of {history.name}",
             "x": {"label": "Period", "scale": "time"}, "y": {"label": str(history.name), "scale": "linear"},
             "series": series, "note": note}
@@ -70,10 +75,11 @@ def forecast_chart(
 
 def residuals_chart(residuals: pd.Series, model_name: str) -> Chart:
     """In-sample residuals (actual minus fitted) over time."""
+    shown, cut = _tail(residuals)
     return {"type": "xy", "id": "residuals", "title": f"Residuals of {model_name}",
             "x": {"label": "Period", "scale": "time"}, "y": {"label": "Actual - fitted", "scale": "linear"},
-            "series": [_line("residual", residuals)],
-            "note": "In-sample residuals; a good model leaves no pattern."}
+            "series": [_line("residual", shown)],
+            "note": "In-sample residuals; a good model leaves no pattern" + cut}
 
 
 def decomposition_chart(y: pd.Series, seasonal_period: int) -> Chart:
@@ -88,11 +94,13 @@ def decomposition_chart(y: pd.Series, seasonal_period: int) -> Chart:
     if len(y) < 2 * seasonal_period:
         raise ValueError(f"the series has {len(y)} points, fewer than two seasons of {seasonal_period}")
     parts = seasonal_decompose(y.to_numpy(dtype=float), period=seasonal_period, model="additive")
-    series = [_line(name, pd.Series(values, index=y.index))
-              for name, values in (("trend", parts.trend), ("seasonal", parts.seasonal), ("residual", parts.resid))]
+    series, cut = [], ""
+    for name, values in (("trend", parts.trend), ("seasonal", parts.seasonal), ("residual", parts.resid)):
+        shown, cut = _tail(pd.Series(values, index=y.index))
+        series.append(_line(name, shown))
     return {"type": "xy", "id": "decomposition", "title": f"Decomposition of {y.name}",
             "x": {"label": "Period", "scale": "time"}, "y": {"label": str(y.name), "scale": "linear"},
-            "series": series, "note": f"Classical additive decomposition, seasonal period {seasonal_period}"}
+            "series": series, "note": f"Classical additive decomposition, seasonal period {seasonal_period}{cut}"}
 
 
 def default_lags(n: int, seasonal_period: int) -> int:
