@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { type StartedCaretflow, startCaretflow } from "@caretflow/server";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectAccessible } from "./a11y.ts";
 import { ensureWebBuild, launchChromium, screenshotter } from "./browser.ts";
 
 const repo = resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -55,10 +56,12 @@ describe("caretflow in a real browser", () => {
     await page.waitForURL(/\/signin/);
     await page.getByLabel("Password").waitFor();
     await shot(page, "signin");
+    await expectAccessible(page, "sign-in");
 
     await page.getByLabel("Password").fill("not-the-password");
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/sign in|password|credentials/i);
+    await expectAccessible(page, "sign-in with a wrong password");
 
     await page.getByLabel("Password").fill(cf.adminPassword ?? "");
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -66,6 +69,29 @@ describe("caretflow in a real browser", () => {
     await page.getByTestId("datasets-table").getByRole("link", { name: "juice", exact: true }).waitFor();
     await expect.poll(() => page.getByTestId("health").textContent(), { timeout: 60_000 }).toBe("All systems ready");
     await shot(page, "datasets");
+    await expectAccessible(page, "datasets list");
+
+    await page.getByRole("button", { name: "admin" }).click();
+    await page.getByRole("menu").waitFor();
+    await expectAccessible(page, "user menu open");
+    await page.getByRole("button", { name: "admin" }).click();
+  });
+
+  it("has no serious accessibility violation on the pages before any training (empty lists, unknown address)", async () => {
+    // Empty on a fresh home; against a long-lived server (CARETFLOW_E2E_URL) they show what is there, checked all the same.
+    for (const [path, name] of [
+      ["/jobs", "jobs list before any job"],
+      ["/experiments", "experiments before any run"],
+      ["/models", "models before any registration"],
+      ["/predict", "predict before any model"],
+      ["/no-such-page", "page not found"],
+    ] as const) {
+      await page.goto(path);
+      await page.locator(".page-header h1, .empty-state-title").first().waitFor();
+      await expectAccessible(page, name);
+    }
+    await page.goto("/data");
+    await page.getByTestId("datasets-table").getByRole("link", { name: "juice", exact: true }).waitFor();
   });
 
   it("uploads a CSV through the drop zone's file input and shows the import", async () => {
@@ -77,6 +103,7 @@ describe("caretflow in a real browser", () => {
       .toMatch(new RegExp(`Imported ${DATASET} version 1`));
     await page.getByTestId("datasets-table").getByRole("link", { name: DATASET }).waitFor();
     await shot(page, "upload-done");
+    await expectAccessible(page, "datasets list after an upload");
   });
 
   it("opens the dataset: paged preview and a profile per column with histograms", async () => {
@@ -87,6 +114,7 @@ describe("caretflow in a real browser", () => {
     await page.getByRole("button", { name: "Next ›" }).click();
     await expect.poll(() => page.getByTestId("preview-range").textContent()).toMatch(/Rows 51–100 of 1,070/);
     await shot(page, "dataset-preview");
+    await expectAccessible(page, "dataset preview");
 
     await page.getByRole("tab", { name: "Profile" }).click();
     await expect.poll(() => page.getByTestId("column-profile").count(), { timeout: 60_000 }).toBe(19);
@@ -95,17 +123,33 @@ describe("caretflow in a real browser", () => {
     await expect.poll(() => page.locator('[aria-label="Histogram of PriceCH"] svg.recharts-surface').count()).toBe(1);
     expect(await page.locator('[aria-label="Most frequent values of Purchase"] li').count()).toBe(2);
     await shot(page, "dataset-profile");
+    await expectAccessible(page, "dataset profile");
+
+    await page.getByRole("tab", { name: "Schema" }).click();
+    await page.getByTestId("schema-table").waitFor();
+    await expectAccessible(page, "dataset schema");
+    await page.getByRole("tab", { name: "Versions" }).click();
+    await page.getByTestId("versions-table").waitFor();
+    await expectAccessible(page, "dataset versions");
   });
 
   it("starts a training and watches the leaderboard fill in row by row", async () => {
     await page.getByRole("link", { name: "Train a model" }).click();
     await page.waitForURL(/\/train\?dataset=/);
+    await page.locator('select[name="target"]').waitFor();
+    await expectAccessible(page, "train form");
+    // submitting without a target shows the form's errors
+    await page.getByTestId("start-training").click();
+    await page.locator(".field-invalid").first().waitFor();
+    await expectAccessible(page, "train form with errors");
+    await page.evaluate("window.scrollTo(0, 0)"); // the click scrolled down to the button; the screenshot starts at the top
     await page.locator('select[name="target"]').selectOption("Purchase");
     expect(await page.locator('input[name="task"][value="classification"]').isChecked()).toBe(true);
     await page.locator("label.segment", { hasText: "Only these" }).click();
     for (const id of ["lr", "dt", "ridge"]) await page.locator(`label.chip:has(input[value="${id}"])`).click();
     await page.locator("label.chip", { hasText: /^Id$/ }).click(); // the row id is no feature
     await shot(page, "train-form");
+    await expectAccessible(page, "train form filled in");
     await page.getByTestId("start-training").click();
     await page.waitForURL(/\/jobs\/[^/]+$/);
     await page.getByTestId("job-progress").waitFor();
@@ -123,6 +167,7 @@ describe("caretflow in a real browser", () => {
       if (rows > 0 && !midShot) {
         midShot = true;
         await shot(page, "job-running");
+        await expectAccessible(page, "running training job");
       }
       await page.waitForTimeout(100);
     }
@@ -134,6 +179,8 @@ describe("caretflow in a real browser", () => {
     expect(await page.locator("tr.row-best").count()).toBe(1);
     expect(await page.getByTestId("metric-chart").locator(".recharts-bar-rectangle").count()).toBe(3);
     await shot(page, "job-finished");
+    // the finished job page holds the register form too
+    await expectAccessible(page, "finished training job");
   });
 
   it("registers the best model with the alias champion", async () => {
@@ -143,16 +190,19 @@ describe("caretflow in a real browser", () => {
     await form.getByRole("button", { name: "Register" }).click();
     await expect.poll(() => page.getByTestId("registered").textContent()).toMatch(/version 1 with alias champion/);
     await shot(page, "model-registered");
+    await expectAccessible(page, "model registered");
 
     await page.getByRole("link", { name: "Models", exact: true }).click();
     await page.waitForURL(/\/models$/);
     await page.getByTestId("alias").filter({ hasText: "@champion" }).first().waitFor();
     await shot(page, "models");
+    await expectAccessible(page, "models");
   });
 
   it("runs a batch prediction and offers the output as CSV", async () => {
     await page.goto(`/predict?model=${MODEL}@champion`);
     await expect.poll(() => page.getByTestId("model-ref").textContent()).toBe(`${MODEL}@champion`);
+    await expectAccessible(page, "batch predict form");
     await page.getByTestId("batch-form").locator('select[name="dataset"]').selectOption(DATASET);
     await page.getByTestId("batch-form").locator('select[name="version"]').selectOption("1");
     await page.getByTestId("start-batch").click();
@@ -163,6 +213,7 @@ describe("caretflow in a real browser", () => {
     const csv = await (await context.request.get(href ?? "")).text();
     expect(csv.split("\n")[0]).toMatch(/prediction_label/);
     await shot(page, "predict-batch");
+    await expectAccessible(page, "batch prediction done");
   });
 
   it("runs an online prediction from rows prefilled from the training data", async () => {
@@ -172,6 +223,7 @@ describe("caretflow in a real browser", () => {
     const rows = JSON.parse(await box.inputValue()) as Record<string, unknown>[];
     expect(rows).toHaveLength(3);
     expect(rows[0]).not.toHaveProperty("Purchase");
+    await expectAccessible(page, "online predict form");
     await page.getByTestId("online-predict").click();
     const result = page.getByTestId("online-result");
     await expect.poll(() => result.locator("tbody tr").count(), { timeout: 120_000 }).toBe(3);
@@ -182,6 +234,7 @@ describe("caretflow in a real browser", () => {
     expect(labels).toHaveLength(3);
     for (const l of labels) expect(["CH", "MM"]).toContain(l.trim());
     await shot(page, "predict-online");
+    await expectAccessible(page, "online prediction result");
   });
 
   it("lists the run under Experiments with its child runs and plots", async () => {
@@ -189,12 +242,14 @@ describe("caretflow in a real browser", () => {
     const table = page.getByTestId("runs-table");
     await table.locator("tbody tr", { hasText: DATASET }).first().waitFor();
     await shot(page, "experiments");
+    await expectAccessible(page, "experiments");
     await table.locator("tbody tr", { hasText: DATASET }).first().getByRole("link").first().click();
     await page.waitForURL(/\/experiments\/[a-f0-9]{32}$/);
     await expect.poll(() => page.getByTestId("leaderboard").locator("tbody tr").count()).toBe(3);
     expect(await page.getByTestId("open-mlflow").getAttribute("href")).toMatch(/^\/mlflow\/#\/experiments\/\d+\/runs\/[a-f0-9]{32}$/);
     await page.getByTestId("plots").locator("img").first().waitFor({ timeout: 30_000 });
     await shot(page, "run");
+    await expectAccessible(page, "run");
   });
 
   it("opens the run in MLflow's own UI behind caretflow's sign-in", async () => {
@@ -203,6 +258,7 @@ describe("caretflow in a real browser", () => {
     await page.goto(href);
     await page.getByText(runId).first().waitFor({ timeout: 90_000 });
     await shot(page, "mlflow-run");
+    // No accessibility check here: this is MLflow's own UI, served as it ships, not caretflow's pages.
     // Signed out, the same link leads to caretflow's sign-in page, not to MLflow.
     const anonymous = await browser.newContext({ baseURL: cf.url });
     try {
@@ -221,6 +277,8 @@ describe("caretflow in a real browser", () => {
     await page.locator("label.segment", { hasText: "Regression" }).click();
     await page.locator("label.segment", { hasText: "Only these" }).click();
     await page.locator('label.chip:has(input[value="lr"])').click();
+    await page.locator(".field-warning").waitFor();
+    await expectAccessible(page, "train form with a task warning");
     await page.getByTestId("start-training").click();
     await page.waitForURL(/\/jobs\/[^/]+$/);
     const alert = page.getByRole("alert").first();
@@ -230,6 +288,22 @@ describe("caretflow in a real browser", () => {
     expect(await page.getByTestId("log-link").getAttribute("href")).toMatch(/^\/api\/jobs\/[^/]+\/log$/);
     await page.locator("pre.log").waitFor();
     await shot(page, "job-failed");
+    await expectAccessible(page, "failed training job");
+  });
+
+  it("lists every job, and opens a batch prediction job", async () => {
+    await page.getByRole("link", { name: "Jobs", exact: true }).click();
+    await page.waitForURL(/\/jobs$/);
+    const table = page.getByTestId("jobs-table");
+    await table.locator("tbody tr", { hasText: "failed" }).first().waitFor();
+    await table.locator("tbody tr", { hasText: "succeeded" }).first().waitFor();
+    await shot(page, "jobs");
+    await expectAccessible(page, "jobs list");
+    const predictJob = table.getByRole("link", { name: `${MODEL}@champion on ${DATASET}` });
+    await predictJob.first().click();
+    await page.waitForURL(/\/jobs\/[^/]+$/);
+    await page.getByTestId("predict-output").waitFor();
+    await expectAccessible(page, "batch prediction job");
   });
 
   it("fits a phone screen: navigation collapses, tables scroll inside their box", async () => {
@@ -246,10 +320,14 @@ describe("caretflow in a real browser", () => {
       // a string, because this file is typechecked without the DOM library
       const overflow = (await p.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
       expect(overflow).toBeLessThanOrEqual(0);
+      // the table's box scrolls, so it is a named region in the tab order, for keyboard users to scroll it
+      expect(await p.getByRole("region", { name: `Rows of ${DATASET} v1` }).getAttribute("tabindex")).toBe("0");
       await shot(p, "phone-dataset");
+      await expectAccessible(p, "phone: dataset");
       await p.getByRole("button", { name: "Menu" }).click();
       expect(await p.locator(".nav").isVisible()).toBe(true);
       await shot(p, "phone-menu");
+      await expectAccessible(p, "phone: menu open");
     } finally {
       await phone.close();
     }

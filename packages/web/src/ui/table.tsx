@@ -1,5 +1,6 @@
 import { type ReactNode, useMemo, useState } from "react";
 import { nextSort, type SortDir, type SortState, sortBy } from "../lib/sort.ts";
+import { ScrollRegion } from "./scroll.tsx";
 
 export interface Column<T> {
   key: string;
@@ -33,6 +34,7 @@ export function DataTable<T>({
   initialSort?: SortState | null;
   rowClassName?: (row: T) => string | undefined;
   empty?: ReactNode;
+  /** What the table lists; read out by screen readers (not shown) and the name of its scrolling box. */
   caption?: string;
   testId?: string;
 }) {
@@ -44,7 +46,7 @@ export function DataTable<T>({
   }, [rows, columns, sort]);
 
   return (
-    <div className="table-wrap">
+    <ScrollRegion className="table-wrap" label={caption ?? "Table"}>
       <table className="table" data-testid={testId}>
         {caption ? <caption className="sr-only">{caption}</caption> : null}
         <thead>
@@ -89,6 +91,6 @@ export function DataTable<T>({
           )}
         </tbody>
       </table>
-    </div>
+    </ScrollRegion>
   );
 }

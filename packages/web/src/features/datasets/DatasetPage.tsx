@@ -116,6 +116,7 @@ function SchemaTable({ version }: { version: DatasetVersion }) {
         rows={version.columns}
         rowKey={(c) => c.name}
         testId="schema-table"
+        caption={`Columns of ${version.dataset} v${version.version}`}
         columns={[
           {
             key: "i",
@@ -148,6 +149,7 @@ function VersionsTable({ d, onPick }: { d: DatasetDetail; onPick: (v: number) =>
         rowKey={(v) => String(v.version)}
         initialSort={{ key: "v", dir: "desc" }}
         testId="versions-table"
+        caption={`Versions of ${d.name}`}
         columns={[
           {
             key: "v",

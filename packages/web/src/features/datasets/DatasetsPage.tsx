@@ -96,6 +96,7 @@ export function DatasetsPage() {
                 initialSort={{ key: "updated", dir: "desc" }}
                 empty={`No dataset matches “${filter}”.`}
                 testId="datasets-table"
+                caption="Datasets"
               />
             )}
           </Card>

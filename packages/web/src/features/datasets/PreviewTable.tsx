@@ -3,6 +3,7 @@ import { useResource } from "../../api/context.tsx";
 import { formatCell, formatNumber } from "../../lib/format.ts";
 import { ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card } from "../../ui/layout.tsx";
+import { ScrollRegion } from "../../ui/scroll.tsx";
 
 const pageSizes = [25, 50, 100, 250];
 
@@ -56,8 +57,11 @@ export function PreviewTable({ dataset, version }: { dataset: string; version: n
       {!p ? (
         <Skeleton lines={10} />
       ) : (
-        <div className={`table-wrap ${page.loading ? "stale" : ""}`}>
+        <ScrollRegion className={`table-wrap ${page.loading ? "stale" : ""}`} label={`Rows of ${dataset} v${version}`}>
           <table className="table table-compact" data-testid="preview-table">
+            <caption className="sr-only">
+              Rows of {dataset} v{version}
+            </caption>
             <thead>
               <tr>
                 <th className="num muted">#</th>
@@ -86,7 +90,7 @@ export function PreviewTable({ dataset, version }: { dataset: string; version: n
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollRegion>
       )}
     </Card>
   );

@@ -45,9 +45,9 @@ function ColumnCard({ col, rowCount }: { col: ColumnProfile; rowCount: number })
   return (
     <section className="card column-card" data-testid="column-profile">
       <div className="column-card-head">
-        <h3 className="column-name" title={col.name}>
+        <h2 className="column-name" title={col.name}>
           {col.name}
-        </h3>
+        </h2>
         <Badge tone="info">{col.kind}</Badge>
       </div>
       {flags.length ? (

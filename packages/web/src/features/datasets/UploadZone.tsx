@@ -93,11 +93,14 @@ export function UploadZone({ onImported, large = false }: { onImported: (r: Impo
           </button>
           <div className="muted small">CSV, TSV, Parquet, JSON, NDJSON or Excel (.xlsx)</div>
         </div>
+        {/* Keyboard and pointer users reach it through "choose one"; it stays out of the tab order, where focus on it would be invisible. */}
         <input
           ref={input}
           type="file"
           accept={acceptedExtensions}
           className="sr-only"
+          aria-label="Choose a file to import"
+          tabIndex={-1}
           data-testid="upload-input"
           onChange={(e) => {
             const f = e.target.files?.[0];

@@ -74,6 +74,7 @@ export function JobsPage() {
             rowKey={(j) => j.id}
             initialSort={{ key: "created", dir: "desc" }}
             testId="jobs-table"
+            caption="Jobs"
             columns={[
               {
                 key: "what",

@@ -1,5 +1,6 @@
 import { useApi, useResource } from "../../api/context.tsx";
 import { Skeleton } from "../../ui/feedback.tsx";
+import { ScrollRegion } from "../../ui/scroll.tsx";
 
 /** The last lines of the engine's stdout/stderr, where a traceback usually is; the full log is one click away. */
 export function tailLines(text: string, n: number): string {
@@ -19,7 +20,9 @@ export function LogTail({ jobId, lines = 40 }: { jobId: string; lines?: number }
         </a>
       </div>
       {log.data !== undefined ? (
-        <pre className="log">{tailLines(log.data, lines) || "(the log is empty)"}</pre>
+        <ScrollRegion as="pre" className="log" label="Engine log">
+          {tailLines(log.data, lines) || "(the log is empty)"}
+        </ScrollRegion>
       ) : log.error ? (
         <p className="muted small">The log could not be loaded.</p>
       ) : (

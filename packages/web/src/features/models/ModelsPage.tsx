@@ -94,6 +94,7 @@ function ModelCard({ model, onChange }: { model: RegisteredModel; onChange: () =
         rows={model.versions}
         rowKey={(v) => String(v.version)}
         initialSort={{ key: "v", dir: "desc" }}
+        caption={`Versions of ${model.name}`}
         columns={[
           { key: "v", header: "Version", sortValue: (v) => v.version, render: (v) => <strong>v{v.version}</strong> },
           { key: "model", header: "Model", sortValue: (v) => v.modelName, render: (v) => v.modelName ?? "—" },

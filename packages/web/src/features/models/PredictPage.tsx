@@ -1,12 +1,13 @@
 import type { Job, OnlinePredictResponse, RegisteredModel } from "@caretflow/contracts";
 import { ModelRef } from "@caretflow/contracts";
-import { type FormEvent, useMemo, useState } from "react";
+import { type FormEvent, useId, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import type { ApiClient } from "../../api/client.ts";
 import { useApi, useResource } from "../../api/context.tsx";
 import { formatCell, formatNumber } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Card, PageHeader, Tabs } from "../../ui/layout.tsx";
+import { ScrollRegion } from "../../ui/scroll.tsx";
 import { PredictPanel, ProgressCard, useJobElapsed } from "../jobs/JobPage.tsx";
 import type { JobView } from "../jobs/job.state.ts";
 import { type StreamState, useJobEvents } from "../jobs/useJobEvents.ts";
@@ -243,6 +244,7 @@ function OnlinePredict({ modelRef, models }: { modelRef: string; models: Registe
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ rows: Record<string, unknown>[]; res: OnlinePredictResponse } | null>(null);
   const value = text ?? example.data ?? "";
+  const helpId = useId();
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -269,7 +271,7 @@ function OnlinePredict({ modelRef, models }: { modelRef: string; models: Registe
   return (
     <Card title="Rows to score">
       <form onSubmit={submit} data-testid="online-form">
-        <p className="muted small">
+        <p className="muted small" id={helpId}>
           A JSON list of rows (column name → value). Prefilled with rows of the training data, without the target.
         </p>
         {example.loading && text === null ? (
@@ -278,6 +280,8 @@ function OnlinePredict({ modelRef, models }: { modelRef: string; models: Registe
           <textarea
             className="json-input"
             name="rows"
+            aria-label="Rows to score, as JSON"
+            aria-describedby={helpId}
             rows={12}
             spellCheck={false}
             value={value}
@@ -297,8 +301,9 @@ function OnlinePredict({ modelRef, models }: { modelRef: string; models: Registe
       </form>
       {error ? <ErrorBox error={error} title="Prediction failed" /> : null}
       {result ? (
-        <div className="table-wrap">
+        <ScrollRegion className="table-wrap" label="Predictions">
           <table className="table table-compact" data-testid="online-result">
+            <caption className="sr-only">Predictions</caption>
             <thead>
               <tr>
                 {cols.map((c) => (
@@ -321,7 +326,7 @@ function OnlinePredict({ modelRef, models }: { modelRef: string; models: Registe
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollRegion>
       ) : null}
     </Card>
   );

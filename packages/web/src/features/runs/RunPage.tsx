@@ -157,6 +157,7 @@ function Params({ run }: { run: RunDetail }) {
           rows={params}
           rowKey={(p) => p.k}
           initialSort={{ key: "k", dir: "asc" }}
+          caption="Parameters"
           columns={[
             { key: "k", header: "Parameter", sortValue: (p) => p.k, render: (p) => <code>{p.k}</code> },
             { key: "v", header: "Value", sortValue: (p) => p.v, render: (p) => <span className="mono wrap">{p.v}</span> },

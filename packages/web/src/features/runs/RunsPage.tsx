@@ -65,6 +65,7 @@ export function RunsPage() {
             rowKey={(r) => r.runId}
             initialSort={{ key: "time", dir: "desc" }}
             testId="runs-table"
+            caption="Training runs"
             empty={`No run matches “${filter}”.`}
             columns={[
               {
