@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from caretflow_engine.adapters.pycaret3 import CompareHooks, ModelResult
-from caretflow_engine.adapters.pycaret3_timeseries import TimeSeriesSession
+from caretflow_engine.adapters.pycaret3.timeseries import TimeSeriesSession
 from caretflow_engine.errors import EngineError
 from caretflow_engine.ml.ts_charts import correlation_chart, decomposition_chart, forecast_chart
 from caretflow_engine.ml.ts_prep import prepare_future_exogenous, prepare_series

@@ -6,7 +6,5 @@ When PyCaret 4 is stable, a sibling ``pycaret4`` package with the same surface r
 from .common import CompareHooks, ModelResult, estimator_params, leaderboard_rows
 from .supervised import SupervisedSession
 
-# The skeleton's name for the supervised session.
-Pycaret3Session = SupervisedSession
 
-__all__ = ["CompareHooks", "ModelResult", "Pycaret3Session", "SupervisedSession", "estimator_params", "leaderboard_rows"]
+__all__ = ["CompareHooks", "ModelResult", "SupervisedSession", "estimator_params", "leaderboard_rows"]

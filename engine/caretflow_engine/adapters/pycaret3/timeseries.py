@@ -1,4 +1,4 @@
-"""PyCaret 3's time-series forecasting (``TSForecastingExperiment``), shaped like ``Pycaret3Session``.
+"""PyCaret 3's time-series forecasting (``TSForecastingExperiment``), shaped like ``SupervisedSession``.
 
 Streaming works as for classification: TS ``compare_models`` is the shared supervised loop, which
 calls ``_create_model(estimator=<id>, cross_validation=True, refit=False, ...)`` once per model
@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 from pycaret.time_series import TSForecastingExperiment
 
-from ..errors import EngineError, user_error
-from ..ml.ts_charts import (
+from ...errors import EngineError, user_error
+from ...ml.ts_charts import (
     Chart,
     correlation_chart,
     decomposition_chart,
@@ -34,9 +34,9 @@ from ..ml.ts_charts import (
     render_png,
     residuals_chart,
 )
-from ..ml.ts_dates import iso_period, period_text, unit_name
-from ..ml.ts_prep import clean_name
-from .pycaret3 import FIT_TIME, CompareHooks, ModelResult, Pycaret3Session, estimator_params
+from ...ml.ts_dates import iso_period, period_text, unit_name
+from ...ml.ts_prep import clean_name
+from .common import FIT_TIME, CompareHooks, ModelResult, estimator_params, leaderboard_rows
 
 DEFAULT_SORT = "MASE"
 PLOTS = ("forecast", "residuals", "decomposition", "acf", "pacf")
@@ -267,7 +267,7 @@ class TimeSeriesSession:
         mean[FIT_TIME] = fit
         return ModelResult(model_id, name, mean, std, folds, fit, wall, estimator_params(model))
 
-    leaderboard_rows = staticmethod(Pycaret3Session.leaderboard_rows)
+    leaderboard_rows = staticmethod(leaderboard_rows)
 
     # --------------------------------------------------- finalize and predict
     def finalize(self, best: Any) -> Any:
