@@ -8,20 +8,18 @@ and the model. Scoring returns ``prediction_label``, plus for classifiers with p
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..data import check_columns, check_training_data, read_dataset
 from ..errors import user_error
 from ..experiment_log import MODEL_ARTIFACT_PATH, TrainingLog, metric_params
-from ..model_store import SHA_TAG, SOURCE_TAG, save_model
 from ..tracking import dataset_label
 from . import custom
 from .base import unsupported
 from .fields import spec_fields
 from .setup_options import setup_fields, validate_setup
+from .supervised_final import LABEL, log_model_run
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,7 +27,6 @@ if TYPE_CHECKING:
     from ..context import JobContext
     from ..scoring import LoadedModel
 
-LABEL = "prediction_label"
 SCORE = "prediction_score"
 SCORE_DECIMALS = 4
 OPERATIONS = ["compare", "create"]
@@ -193,7 +190,9 @@ class SupervisedFamily:
                 ctx.runs.end(run_id, "FAILED")
 
         top = leaderboard[0]
-        final = self._log_final(session, log, best, top, role="final", extra_tags={"caretflow.cv_run_id": top.get("mlflow_run_id", "")}, timings=timings)
+        final = log_model_run(
+            session, log, best, top, role="final", extra_tags={"caretflow.cv_run_id": top.get("mlflow_run_id", "")}, timings=timings
+        )
         log.log_metrics(log.parent_id, dict(top["metrics"]), tags={"caretflow.best_run_id": final["run_id"], "caretflow.best_model": top["model_id"]})
         log.end(log.parent_id)
         timings["total"] = time.monotonic() - t0
@@ -212,62 +211,6 @@ class SupervisedFamily:
             "outputs": [],
             "timings": {k: round(v, 3) for k, v in timings.items()},
         }
-
-    def _log_final(
-        self, session: Any, log: TrainingLog, best: Any, top: dict[str, Any], *, role: str, extra_tags: dict[str, str], timings: dict[str, float]
-    ) -> dict[str, Any]:
-        """Hold-out metrics, the model finalized on all data, plots: one run to register."""
-        ev = log.ctx.events
-        t = time.monotonic()
-        ev.stage("finalize", f"Fitting {top['model_name']} on all data")
-        final_pipeline = session.finalize(best)
-        timings["finalize"] = time.monotonic() - t
-
-        t = time.monotonic()
-        ev.stage("logging", "Logging the final model and plots to MLflow")
-        from ..adapters.pycaret3 import estimator_params
-
-        run_id = log.model_run(role, top["model_id"], top["model_name"], extra_tags)
-        holdout, _scored = session.holdout(best)
-        log.log_metrics(run_id, {**top["metrics"], **{f"holdout_{k}": v for k, v in holdout.items()}}, params=estimator_params(best))
-        for name, value in holdout.items():
-            if value is not None:
-                ev.emit("metric", name=f"holdout {name}", value=value, run_id=run_id)
-        details = self._details(session, holdout, best)
-
-        with tempfile.TemporaryDirectory(prefix="caretflow-train-") as tmp:
-            model_dir = Path(tmp) / MODEL_ARTIFACT_PATH
-            sample = session.feature_sample(5)
-            classes = session.classes()
-            sha = save_model(
-                final_pipeline,
-                model_dir,
-                sample,
-                _label_frame(session.predict(final_pipeline, sample)),
-                {
-                    "caretflow_task": session.task,
-                    "caretflow_target": session.target,
-                    "caretflow_model_id": top["model_id"],
-                    "caretflow_model_name": top["model_name"],
-                    **({"caretflow_classes": classes} if classes else {}),
-                },
-            )
-            log.log_model_dir(run_id, model_dir)
-            plots, plot_warnings = session.save_plots(best, Path(tmp) / "plots")
-            for message in plot_warnings:
-                ev.warning(message)
-            for name, path in plots:
-                log.log_file(run_id, path, "plots", name, "plot")
-
-        log.log_metrics(run_id, {}, tags={SHA_TAG: sha, SOURCE_TAG: f"{log.artifact_uri(run_id)}/{MODEL_ARTIFACT_PATH}"})
-        log.end(run_id)
-        timings["logging"] = time.monotonic() - t
-        return {"run_id": run_id, "sha": sha, "details": details}
-
-    def _details(self, session: Any, holdout: dict[str, float | None], best: Any) -> dict[str, Any]:
-        if session.task == "regression":
-            return {"task": "regression", "holdout": holdout}
-        return {"task": "classification", "classes": session.classes(), "holdout": holdout, "per_class": per_class_report(session, best)}
 
     def operate(self, spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         raise unsupported(spec["train"]["task"], spec["operation"]["op"], OPERATIONS)
@@ -303,33 +246,8 @@ class SupervisedFamily:
         return result
 
 
-def per_class_report(session: Any, best: Any) -> list[dict[str, Any]]:
-    """Hold-out precision, recall, F1 and support per class (sklearn's classification report)."""
-    from sklearn.metrics import precision_recall_fscore_support
-
-    exp = session.exp
-    y_true = exp.y_test_transformed
-    y_pred = best.predict(exp.X_test_transformed)
-    classes = session.classes()
-    labels = list(range(len(classes)))
-    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
-    return [
-        {"class": c, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-        for c, p, r, f, s in zip(classes, precision, recall, f1, support)
-    ]
-
-
 def _has_proba(pipeline: Any) -> bool:
     try:
         return callable(getattr(pipeline, "predict_proba", None))
     except AttributeError:  # PyCaret's Pipeline raises from __getattr__ when the estimator lacks it
         return False
-
-
-def _label_frame(values: Any) -> Any:
-    import pandas as pd
-
-    return pd.DataFrame({LABEL: values})
-
-
-

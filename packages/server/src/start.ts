@@ -128,7 +128,8 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     stack.push(() => engine.close());
     const catalog = new CatalogService({
       engine,
-      cacheFile: join(home, "cache", `catalog-${engineFingerprint(engineDir)}.json`),
+      // The catalog belongs to the engine's environment, not to a home: every home on this checkout shares it.
+      cacheFile: join(engineDir, ".venv", `caretflow-catalog-${engineFingerprint(engineDir)}.json`),
       logPath: join(dirs.logs, "catalog.log"),
       log,
     });

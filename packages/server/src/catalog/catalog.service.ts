@@ -84,11 +84,16 @@ export class CatalogService implements CatalogPort {
     const catalog = outcome.result.catalog;
     this.#current = catalog;
     this.#problem = null;
-    await mkdir(dirname(this.#o.cacheFile), { recursive: true });
-    const tmp = `${this.#o.cacheFile}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(catalog));
-    await rename(tmp, this.#o.cacheFile);
     this.#o.log("info", `engine catalog ready: ${catalog.tasks.map((t) => t.task).join(", ")}`);
+    try {
+      await mkdir(dirname(this.#o.cacheFile), { recursive: true });
+      const tmp = `${this.#o.cacheFile}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(catalog));
+      await rename(tmp, this.#o.cacheFile);
+    } catch (err) {
+      // A read-only install still works; the engine is asked again at the next start.
+      this.#o.log("warn", `could not cache the engine catalog in ${this.#o.cacheFile}: ${(err as Error).message}`);
+    }
     return catalog;
   }
 }
