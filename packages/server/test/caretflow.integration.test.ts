@@ -180,7 +180,8 @@ describe("caretflow end to end", () => {
     const input = (await api.get<PreviewPage>("/api/datasets/juice/versions/1/preview?limit=20")).body;
     const rows = input.rows.map((r) => Object.fromEntries(input.columns.map((c, i) => [c.name, r[i]])));
     const online = await api.post<{
-      model: { name: string; version: number };
+      model: { name: string; version: number; task: string | null };
+      columns: string[];
       predictions: Array<{ prediction_label: unknown }>;
       elapsedMs: number;
     }>("/api/predict", { model: "juice-model@champion", rows });
