@@ -109,6 +109,15 @@ export const routes: RouteDef[] = [
     response: D.DatasetProfile,
   },
   {
+    method: "post",
+    path: "/api/datasets/{name}/versions/{version}/setup-preview",
+    summary: "What setup options would do to the data: sample rows before and after PyCaret's preprocessing",
+    tag: "datasets",
+    auth: true,
+    body: A.SetupPreviewRequest,
+    response: A.SetupPreview,
+  },
+  {
     method: "get",
     path: "/api/datasets/{name}/versions/{version}/download",
     summary: "Download the version as CSV",
