@@ -66,7 +66,10 @@ export const BatchPredictRequest = z.object({
 });
 export type BatchPredictRequest = z.infer<typeof BatchPredictRequest>;
 
-export const JobKind = z.enum(["train", "operate", "predict"]);
+export const JobKind = z.enum(["train", "operate", "evaluate", "predict"]);
+
+/** What an evaluate job was asked: the model's run, and the job that made it. */
+export const EvaluateRequest = z.object({ run: z.string(), after: z.string().nullable().describe("the training or operation job") });
 export const JobStatus = z.enum(["queued", "running", "succeeded", "failed", "cancelled"]);
 export type JobStatus = z.infer<typeof JobStatus>;
 
@@ -79,7 +82,7 @@ export const Job = z.object({
   id: z.string(),
   kind: JobKind,
   status: JobStatus,
-  request: z.union([TrainRequest, OperateRequest.extend({ run: z.string() }), BatchPredictRequest]),
+  request: z.union([TrainRequest, OperateRequest.extend({ run: z.string() }), EvaluateRequest, BatchPredictRequest]),
   stage: Stage.nullable(),
   progress: z.object({ done: z.number().int(), total: z.number().int() }).nullable(),
   leaderboard: z.array(LeaderboardRow),

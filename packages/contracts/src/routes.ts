@@ -210,6 +210,15 @@ export const routes: RouteDef[] = [
     status: 202,
   },
   {
+    method: "post",
+    path: "/api/runs/{runId}/evaluate",
+    summary: "Evaluate the run's model again: chart data, plots, SHAP and the HTML report (runs after every training job)",
+    tag: "runs",
+    auth: true,
+    response: A.Job,
+    status: 202,
+  },
+  {
     method: "get",
     path: "/api/runs/{runId}/artifacts/{path}",
     summary: "Download one artifact of a run",

@@ -31,6 +31,9 @@ export interface ScoringModel {
   key: string;
 }
 
+/** The key of the process that serves requests needing no model. */
+const UTILITY_KEY = "utility";
+
 interface Entry {
   proc: ServeProcess;
   /** Resolves once the model is loaded; rejects (and the entry is dropped) otherwise. */
@@ -63,12 +66,21 @@ export class ScoringPool {
    * Scores rows with the model; errors are CaretflowError (user for bad rows, operational for a dead process).
    * A forecaster answers one row per period of the horizon instead of one per input row.
    */
-  async predict(model: ScoringModel, rows: Record<string, unknown>[], options: { horizon?: number } = {}): Promise<PredictAnswer> {
+  async predict(
+    model: ScoringModel,
+    rows: Record<string, unknown>[],
+    options: { horizon?: number; explain?: boolean } = {},
+  ): Promise<PredictAnswer> {
     if (this.closed)
       throw new CaretflowError({ code: "scoring_unavailable", kind: "operational", status: 503, message: "scoring is shutting down" });
-    const entry = this.entryFor(model);
+    const entry = this.entryFor(model.key, model);
     await entry.loaded;
-    const request = { op: "predict", rows, ...(options.horizon ? { horizon: options.horizon } : {}) };
+    const request = {
+      op: "predict",
+      rows,
+      ...(options.horizon ? { horizon: options.horizon } : {}),
+      ...(options.explain ? { explain: true } : {}),
+    };
     const answer = await entry.proc.request(request, this.opts.predictTimeoutMs ?? 60_000);
     if (!answer.ok) throw scoringError(answer.error);
     const parsed = PredictAnswer.safeParse(answer);
@@ -81,6 +93,20 @@ export class ScoringPool {
       });
     }
     return parsed.data;
+  }
+
+  /**
+   * A request for the model-less utility process (setup previews): the same warm-process
+   * machinery, so it answers in seconds even while a training job holds the engine worker.
+   */
+  async utility(body: Record<string, unknown>, timeoutMs = 180_000): Promise<Record<string, unknown>> {
+    if (this.closed)
+      throw new CaretflowError({ code: "scoring_unavailable", kind: "operational", status: 503, message: "scoring is shutting down" });
+    const entry = this.entryFor(UTILITY_KEY, null);
+    await entry.loaded;
+    const answer = await entry.proc.request(body, timeoutMs);
+    if (!answer.ok) throw scoringError(answer.error);
+    return answer as Record<string, unknown>;
   }
 
   /** Keys of the warm processes, least recently used first. */
@@ -98,17 +124,17 @@ export class ScoringPool {
 
   // ------------------------------------------------------------ internals
 
-  private entryFor(model: ScoringModel): Entry {
-    const existing = this.entries.get(model.key);
+  private entryFor(key: string, model: ScoringModel | null): Entry {
+    const existing = this.entries.get(key);
     if (existing?.proc.alive) {
-      this.entries.delete(model.key);
-      this.entries.set(model.key, existing);
+      this.entries.delete(key);
+      this.entries.set(key, existing);
       existing.proc.lastUsed = Date.now();
       return existing;
     }
-    if (existing) this.entries.delete(model.key);
+    if (existing) this.entries.delete(key);
     this.evict(this.max - 1);
-    const safe = model.key.replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 100);
+    const safe = key.replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 100);
     const logPath = join(this.opts.logDir, `serve-${safe}.log`);
     const proc = new ServeProcess(
       {
@@ -118,11 +144,12 @@ export class ScoringPool {
         logPath,
         env: { ...process.env, PYTHONUNBUFFERED: "1", ...this.opts.env },
       },
-      (msg) => this.log("warn", `${model.key}: ${msg}`),
+      (msg) => this.log("warn", `${key}: ${msg}`),
       this.opts.loadTimeoutMs ?? 180_000,
     );
     const loaded = (async () => {
       await proc.ready;
+      if (!model) return;
       const a: ServeAnswer = await proc.request(
         { op: "load", model_uri: model.uri, tracking_uri: this.opts.trackingUri, sha256: model.sha256 },
         this.opts.loadTimeoutMs ?? 180_000,
@@ -133,10 +160,10 @@ export class ScoringPool {
     const entry: Entry = { proc, loaded };
     loaded.catch(() => {
       // A process that cannot load its model is of no use: drop it so the next request starts afresh.
-      if (this.entries.get(model.key) === entry) this.entries.delete(model.key);
+      if (this.entries.get(key) === entry) this.entries.delete(key);
       void proc.close(1000);
     });
-    this.entries.set(model.key, entry);
+    this.entries.set(key, entry);
     return entry;
   }
 

@@ -1,4 +1,4 @@
-import { CaretflowError, ErrorInfo } from "@caretflow/contracts";
+import { CaretflowError, ErrorInfo, Explanation } from "@caretflow/contracts";
 import { z } from "zod";
 
 /** Lines the `caretflow_engine serve` process writes on fd 4. */
@@ -18,7 +18,11 @@ export type ServeAnswer = z.infer<typeof ServeAnswer>;
 export const ServePrediction = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
 export type ServePrediction = z.infer<typeof ServePrediction>;
 
-export const PredictAnswer = z.object({ columns: z.array(z.string()), predictions: z.array(ServePrediction) });
+export const PredictAnswer = z.object({
+  columns: z.array(z.string()),
+  predictions: z.array(ServePrediction),
+  explanations: z.array(Explanation).optional(),
+});
 export type PredictAnswer = z.infer<typeof PredictAnswer>;
 
 /** Parses one line from a scoring process; null (with the reason) when it is neither ready nor an answer. */

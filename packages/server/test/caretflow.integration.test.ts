@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Health, Job, JobEvent, PreviewPage, RegisteredModel, RunDetail, RunSummary } from "@caretflow/contracts";
+import type { Health, Job, JobEvent, PreviewPage, RegisteredModel, RunDetail, RunSummary, SetupPreview } from "@caretflow/contracts";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqlite } from "../src/db/database.ts";
@@ -85,6 +85,31 @@ describe("caretflow end to end", () => {
       ["juice", 1070],
     ]);
   });
+
+  it("previews what setup options do to the data: sample rows before and after preprocessing", async () => {
+    const r = await api.post<SetupPreview>("/api/datasets/juice/versions/1/setup-preview", {
+      task: "classification",
+      target: "Purchase",
+      ignore_columns: ["Id"],
+      setup: { normalize: true, pca: true, pca_components: 3 },
+      rows: 4,
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.before.rows).toHaveLength(4);
+    expect(r.body.before.columns).not.toContain("Id");
+    expect(r.body.before.columns).not.toContain("Purchase");
+    expect(r.body.after.columns).toEqual(["pca0", "pca1", "pca2"]);
+    expect(r.body.removed).toContain("LoyalCH");
+    expect(r.body.steps).toEqual(expect.arrayContaining(["normalize", "pca"]));
+    const bad = await api.post<{ error: { code: string; hint: string } }>("/api/datasets/juice/versions/1/setup-preview", {
+      task: "classification",
+      target: "Purchase",
+      setup: { normalise: true },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe("unknown_setup_option");
+    expect(bad.body.error.hint).toContain("normalize");
+  }, 300_000);
 
   it("refuses an impossible training request before queueing it", async () => {
     const before = (await api.get<{ jobs: Job[] }>("/api/jobs")).body.jobs.length;
