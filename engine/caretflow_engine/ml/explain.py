@@ -52,8 +52,8 @@ def explain(
     X = X.head(max_rows)
     bg = background.sample(n=min(BACKGROUND_ROWS, len(background)), random_state=0) if len(background) else X
     if classes:
-        proba = np.asarray(estimator.predict_proba(X))
-        picks = np.full(len(X), 1) if len(classes) == 2 else proba.argmax(axis=1)
+        scores = _class_scores(estimator, X)
+        picks = np.full(len(X), 1) if len(classes) == 2 else scores.argmax(axis=1)
     else:
         picks = np.zeros(len(X), dtype=int)
     kind = explainer_kind(estimator)
@@ -65,8 +65,12 @@ def explain(
         v, b, used = _explain_output(shap, estimator, part, bg, int(k) if classes else None, kind)
         values[rows], base[rows] = v, b
         kind = used  # a tree explainer that fell back stays on the fallback
-    # Linear classifiers are explained exactly on their decision function (log-odds for two classes).
-    unit = ("log-odds of" if len(classes or []) == 2 else "score of") if kind == "linear" else "probability of"
+    # Linear classifiers are explained exactly on their decision function (log-odds for two classes);
+    # classifiers without probabilities (ridge, SVM) on their decision score.
+    if kind == "linear":
+        unit = "log-odds of" if len(classes or []) == 2 and _has_proba(estimator) else "score of"
+    else:
+        unit = "probability of" if _has_proba(estimator) else "score of"
     targets = [f"{unit} {classes[k]}" for k in picks] if classes else ["predicted value"] * len(X)
     return Explained(values, base, targets, kind)
 
@@ -76,10 +80,10 @@ def _explain_output(shap: Any, estimator: Any, X: pd.DataFrame, bg: pd.DataFrame
     if k is None:
         output = lambda d: np.asarray(estimator.predict(_frame(d, X)), dtype=float)  # noqa: E731
     else:
-        output = lambda d: np.asarray(estimator.predict_proba(_frame(d, X)))[:, k]  # noqa: E731
+        output = lambda d: _class_scores(estimator, _frame(d, X))[:, k]  # noqa: E731
     if kind == "tree":
         try:
-            if k is None:
+            if k is None or not _has_proba(estimator):
                 sv = shap.TreeExplainer(estimator)(X, check_additivity=False)
             else:
                 sv = shap.TreeExplainer(estimator, data=bg, model_output="probability")(X, check_additivity=False)
@@ -98,6 +102,21 @@ def _explain_output(shap: Any, estimator: Any, X: pd.DataFrame, bg: pd.DataFrame
     masker = shap.maskers.Independent(bg, max_samples=PERMUTATION_BACKGROUND)
     sv = shap.explainers.Permutation(output, masker)(X, max_evals=2 * X.shape[1] + 1, silent=True)
     return np.asarray(sv.values), np.broadcast_to(np.asarray(sv.base_values), (len(X),)).astype(float), "permutation"
+
+
+def _has_proba(estimator: Any) -> bool:
+    try:
+        return callable(getattr(estimator, "predict_proba", None))
+    except AttributeError:  # some wrappers raise instead of lacking the attribute
+        return False
+
+
+def _class_scores(estimator: Any, X: pd.DataFrame) -> np.ndarray:
+    """One column per class: probabilities, or the decision function for models without them."""
+    if _has_proba(estimator):
+        return np.asarray(estimator.predict_proba(X))
+    scores = np.asarray(estimator.decision_function(X), dtype=float)
+    return np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
 
 
 def _frame(data: Any, like: pd.DataFrame) -> pd.DataFrame:

@@ -376,6 +376,7 @@ export class JobService {
     }
     const view = this.#views.get(id) ?? EMPTY_PROGRESS;
     const error = o.status === "failed" ? (o.error ?? view.error) : o.neverStarted ? (o.error ?? null) : null;
+    if (o.status !== "succeeded") await this.#endOpenRuns(id);
     await this.#enqueue(
       id,
       { type: "status", status },
@@ -388,6 +389,24 @@ export class JobService {
         error_json: error ? JSON.stringify(error) : null,
       },
     );
+  }
+
+  /**
+   * A job that ended badly may have left MLflow runs open: the engine ends its runs itself when it
+   * can, but not when its process was killed (out of memory, SIGKILL). End any still RUNNING.
+   */
+  async #endOpenRuns(id: string): Promise<void> {
+    await this.#appendChain.get(id); // the job's run events are stored before they are read
+    const runIds = (await this.#o.repo.eventsAfter(id, 0)).flatMap((e) =>
+      e.type === "engine" && e.event.type === "run" ? [e.event.run_id] : [],
+    );
+    for (const runId of runIds) {
+      const ended = await this.#o.tracking.killRunIfRunning(runId).catch((err: Error) => {
+        this.#o.log("warn", `job ${id}: could not end MLflow run ${runId}: ${err.message}`);
+        return false;
+      });
+      if (ended) this.#o.log("info", `job ${id}: ended MLflow run ${runId}, left running by the job's process`);
+    }
   }
 
   /** Appends after every earlier append of this job. */
