@@ -231,13 +231,6 @@ def test_airquality_daily_means_with_exogenous(airquality: dict[str, Any], mlflo
     with pytest.raises(EngineError, match="no \\(numeric\\) value for 2 of the forecast days, the first: 2005-04-10"):
         score_frame(model, future.iloc[:6])
 
-    # Batch scoring of a dataset of future values gives the same forecast.
-    future_ref = store_dataset(future, "airquality-future")
-    code, events = run_job(predict_spec("predict-airquality", mlflow_server, result["model_uri"], future_ref), tmp_path)
-    assert code == 0, events[-2:]
-    batch = pd.read_parquet(outbox_file("predict-airquality", events[-1]["result"]["output"]))
-    assert batch.to_dict(orient="records") == by_date.reset_index(drop=True).to_dict(orient="records")
-
 
 # ------------------------------------------------------------------ refused series
 def test_duplicates_and_gaps_are_refused_naming_rows(mlflow_server: str, tmp_path: Path) -> None:

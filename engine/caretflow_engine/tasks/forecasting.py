@@ -118,7 +118,8 @@ class ForecastingFamily:
         from ..adapters.pycaret3.probe import probe
         from ..adapters.pycaret3.timeseries import TimeSeriesSession
 
-        options = validate_setup(task, spec["setup"], setup_fields(task, probe(task).setup))
+        # The probe sets up an experiment of its own: only worth it when there are options to check.
+        options = validate_setup(task, spec["setup"], setup_fields(task, probe(task).setup)) if spec["setup"] else {}
         session = TimeSeriesSession()
         summary = session.setup(
             prep.y, prep.X, fh=spec["horizon"], folds=spec["folds"], seed=spec["seed"], n_jobs=spec["n_jobs"],

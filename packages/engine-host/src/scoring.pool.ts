@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CaretflowError } from "@caretflow/contracts";
+import { CaretflowError, TASK_FAMILY } from "@caretflow/contracts";
 import { PredictAnswer, type ServeAnswer, scoringError } from "./serve.protocol.ts";
 import { ServeProcess } from "./serve-process.ts";
 
@@ -33,8 +33,13 @@ export interface ScoringModel {
 
 interface Entry {
   proc: ServeProcess;
-  /** Resolves once the model is loaded; rejects (and the entry is dropped) otherwise. */
-  loaded: Promise<void>;
+  /** Resolves once the model is loaded, with its task; rejects (and the entry is dropped) otherwise. */
+  loaded: Promise<string | null>;
+}
+
+/** Whether a model of this task answers one prediction per input row (a forecaster answers one per period). */
+function answersPerRow(task: string | null): boolean {
+  return task === null || TASK_FAMILY[task as keyof typeof TASK_FAMILY] !== "forecasting";
 }
 
 /**
@@ -67,12 +72,12 @@ export class ScoringPool {
     if (this.closed)
       throw new CaretflowError({ code: "scoring_unavailable", kind: "operational", status: 503, message: "scoring is shutting down" });
     const entry = this.entryFor(model);
-    await entry.loaded;
+    const task = await entry.loaded;
     const request = { op: "predict", rows, ...(options.horizon ? { horizon: options.horizon } : {}) };
     const answer = await entry.proc.request(request, this.opts.predictTimeoutMs ?? 60_000);
     if (!answer.ok) throw scoringError(answer.error);
     const parsed = PredictAnswer.safeParse(answer);
-    if (!parsed.success || (rows.length > 0 && parsed.data.predictions.length !== rows.length && !options.horizon)) {
+    if (!parsed.success || (answersPerRow(task) && parsed.data.predictions.length !== rows.length)) {
       throw new CaretflowError({
         code: "scoring_bad_answer",
         kind: "bug",
@@ -129,6 +134,8 @@ export class ScoringPool {
       );
       if (!a.ok) throw scoringError(a.error);
       this.log("info", `scoring process for ${model.key} loaded ${model.uri}`);
+      const task = (a.model as { task?: unknown } | undefined)?.task;
+      return typeof task === "string" ? task : null;
     })();
     const entry: Entry = { proc, loaded };
     loaded.catch(() => {
