@@ -50,7 +50,8 @@ _PLOTS = {
 _PREDICTION_HELP = {
     "period": "the forecast period (ISO date, or date and time)",
     "y_pred": "the point forecast",
-    "lower": "lower bound of the prediction interval (the coverage the model was trained with); null when the model has none",
+    "lower": "lower bound of the prediction interval (the coverage the model was trained with); null when the model "
+    "has none",
     "upper": "upper bound of the prediction interval; null when the model has none",
 }
 
@@ -95,7 +96,8 @@ class ForecastingFamily:
         timings: dict[str, float] = {}
         t0 = time.monotonic()
         if spec["operation"] == "create" and not spec.get("model"):
-            raise user_error("ModelRequired", "operation 'create' needs the model to train.", "Set 'model' to a model id from the catalog.")
+            raise user_error("ModelRequired", "operation 'create' needs the model to train.",
+                             "Set 'model' to a model id from the catalog.")
 
         ev.stage("loading", f"Reading dataset {dataset_label(spec['dataset'])}")
         df = read_dataset(spec["dataset"])
@@ -111,9 +113,11 @@ class ForecastingFamily:
             ev.warning("No forecasting model trains on a GPU; training on the CPU.")
 
         log = TrainingLog(spec, ctx, task)
-        log.open_parent(f"{spec['experiment_name']} · {dataset_label(spec['dataset'])}", {"caretflow.target": target}, df)
+        run_name = f"{spec['experiment_name']} · {dataset_label(spec['dataset'])}"
+        log.open_parent(run_name, {"caretflow.target": target}, df)
 
-        ev.stage("setup", f"Preparing the forecast (PyCaret setup, {prep.frequency_label} series of {len(prep.y):,} periods)")
+        ev.stage("setup", f"Preparing the forecast (PyCaret setup, {prep.frequency_label} series of "
+                          f"{len(prep.y):,} periods)")
         from ..adapters.pycaret3 import CompareHooks, leaderboard_rows
         from ..adapters.pycaret3.probe import probe
         from ..adapters.pycaret3.timeseries import TimeSeriesSession

@@ -52,7 +52,8 @@ def log_forecast_run(
         shown = best
         holdout_span = f"{period_text(session.exp.y_test.index[0])} to {period_text(session.exp.y_test.index[-1])}"
         notes.append(
-            f"The model uses the exogenous column(s) {', '.join(prep.X.columns)}, whose future values are unknown here, "
+            f"The model uses the exogenous column(s) {', '.join(prep.X.columns)}, whose future values are unknown "
+            "here, "
             f"so the forecast shown covers the hold-out ({holdout_span}); to forecast beyond the data, score the "
             "registered model with those columns' future values."
         )
@@ -65,7 +66,8 @@ def log_forecast_run(
 
     t = time.monotonic()
     ev.stage("logging", "Logging the forecaster, its forecast and charts to MLflow")
-    run_id = log.model_run("final", top["model_id"], top["model_name"], {"caretflow.cv_run_id": top.get("mlflow_run_id", "")})
+    run_id = log.model_run("final", top["model_id"], top["model_name"],
+                           {"caretflow.cv_run_id": top.get("mlflow_run_id", "")})
     log.log_metrics(run_id, {**top["metrics"], **{f"holdout_{k}": v for k, v in holdout.items()}},
                     params={**estimator_params(best), "coverage": coverage, "frequency": prep.frequency})
     for name, value in holdout.items():

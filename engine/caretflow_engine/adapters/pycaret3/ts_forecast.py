@@ -88,7 +88,8 @@ def forecast_pipeline(
     from sktime.forecasting.base import ForecastingHorizon
 
     if horizon < 1:
-        raise user_error("InvalidHorizon", f"The horizon ({horizon}) must be at least 1.", "Forecast one period or more.")
+        raise user_error("InvalidHorizon", f"The horizon ({horizon}) must be at least 1.",
+                         "Forecast one period or more.")
     periods = forecast_periods(pipeline, horizon)
     X = None
     if exogenous:
