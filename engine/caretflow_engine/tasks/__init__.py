@@ -11,9 +11,10 @@ from .base import TaskFamily
 @cache
 def families() -> tuple[TaskFamily, ...]:
     """Every family, in catalog order. Imported lazily: the PyCaret adapters load on first use."""
+    from .forecasting import ForecastingFamily
     from .supervised import SupervisedFamily
 
-    return (SupervisedFamily(),)
+    return (SupervisedFamily(), ForecastingFamily())
 
 
 def family_for(task: str) -> TaskFamily:

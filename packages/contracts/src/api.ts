@@ -63,6 +63,13 @@ export const BatchPredictRequest = z.object({
   dataset: DatasetName,
   version: z.number().int().positive().optional(),
   output: DatasetName.optional().describe("name of the dataset that receives the predictions; defaults to <dataset>-predictions"),
+  horizon: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .optional()
+    .describe("time series: periods to forecast (default: the model's); the dataset's rows are future exogenous values"),
 });
 export type BatchPredictRequest = z.infer<typeof BatchPredictRequest>;
 

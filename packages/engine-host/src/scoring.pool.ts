@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CaretflowError } from "@caretflow/contracts";
+import { CaretflowError, TASK_FAMILY } from "@caretflow/contracts";
 import { PredictAnswer, type ServeAnswer, scoringError } from "./serve.protocol.ts";
 import { ServeProcess } from "./serve-process.ts";
 
@@ -36,8 +36,13 @@ const UTILITY_KEY = "utility";
 
 interface Entry {
   proc: ServeProcess;
-  /** Resolves once the model is loaded; rejects (and the entry is dropped) otherwise. */
-  loaded: Promise<void>;
+  /** Resolves once the model is loaded, with its task; rejects (and the entry is dropped) otherwise. */
+  loaded: Promise<string | null>;
+}
+
+/** Whether a model of this task answers one prediction per input row (a forecaster answers one per period). */
+function answersPerRow(task: string | null): boolean {
+  return task === null || TASK_FAMILY[task as keyof typeof TASK_FAMILY] !== "forecasting";
 }
 
 /**
@@ -74,7 +79,7 @@ export class ScoringPool {
     if (this.closed)
       throw new CaretflowError({ code: "scoring_unavailable", kind: "operational", status: 503, message: "scoring is shutting down" });
     const entry = this.entryFor(model.key, model);
-    await entry.loaded;
+    const task = await entry.loaded;
     const request = {
       op: "predict",
       rows,
@@ -84,7 +89,7 @@ export class ScoringPool {
     const answer = await entry.proc.request(request, this.opts.predictTimeoutMs ?? 60_000);
     if (!answer.ok) throw scoringError(answer.error);
     const parsed = PredictAnswer.safeParse(answer);
-    if (!parsed.success || (rows.length > 0 && parsed.data.predictions.length !== rows.length && !options.horizon)) {
+    if (!parsed.success || (answersPerRow(task) && parsed.data.predictions.length !== rows.length)) {
       throw new CaretflowError({
         code: "scoring_bad_answer",
         kind: "bug",
@@ -149,13 +154,15 @@ export class ScoringPool {
     );
     const loaded = (async () => {
       await proc.ready;
-      if (!model) return;
+      if (!model) return null;
       const a: ServeAnswer = await proc.request(
         { op: "load", model_uri: model.uri, tracking_uri: this.opts.trackingUri, sha256: model.sha256 },
         this.opts.loadTimeoutMs ?? 180_000,
       );
       if (!a.ok) throw scoringError(a.error);
       this.log("info", `scoring process for ${model.key} loaded ${model.uri}`);
+      const task = (a.model as { task?: unknown } | undefined)?.task;
+      return typeof task === "string" ? task : null;
     })();
     const entry: Entry = { proc, loaded };
     loaded.catch(() => {

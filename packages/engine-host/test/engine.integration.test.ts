@@ -122,6 +122,10 @@ describe("EngineHost with the real engine", () => {
     // Setup defaults are PyCaret's own (read from setup()'s signature).
     expect(classification?.fields.find((f) => f.name === "normalize_method")).toMatchObject({ scope: "setup", default: "zscore" });
     expect(catalog.tasks.find((t) => t.task === "regression")?.defaultSort).toBe("R2");
+    const forecasting = catalog.tasks.find((t) => t.task === "time_series");
+    expect(forecasting).toMatchObject({ family: "forecasting", defaultSort: "MASE", operations: ["compare", "create"] });
+    expect(forecasting?.models.map((m) => m.id)).toEqual(expect.arrayContaining(["naive", "snaive", "arima", "auto_arima", "ets"]));
+    expect(forecasting?.models.filter((m) => m.turbo).map((m) => m.id)).not.toContain("ets");
   }, 300_000);
 
   it("trains lr and dt on juice: leaderboard rows stream in, the run is logged to MLflow", async () => {

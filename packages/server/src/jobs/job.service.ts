@@ -206,6 +206,7 @@ export class JobService {
       modelUri: model.uri,
       modelSha256: model.sha256,
       input,
+      ...(request.horizon ? { horizon: request.horizon } : {}),
     });
     // A prediction is done only when its output is a dataset version.
     const finish = (o: ExecutionOutcome) => this.#storeOutputs(id, o, input, { predictions: output }, `${model.name}/${model.version}`);
