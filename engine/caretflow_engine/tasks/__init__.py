@@ -12,8 +12,9 @@ from .base import TaskFamily
 def families() -> tuple[TaskFamily, ...]:
     """Every family, in catalog order. Imported lazily: the PyCaret adapters load on first use."""
     from .supervised import SupervisedFamily
+    from .unsupervised import UnsupervisedFamily
 
-    return (SupervisedFamily(),)
+    return (SupervisedFamily(), UnsupervisedFamily())
 
 
 def family_for(task: str) -> TaskFamily:
