@@ -22,7 +22,6 @@ from ..experiment_log import MODEL_ARTIFACT_PATH, TrainingLog
 from ..model_store import SHA_TAG, SOURCE_TAG, save_model
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
 CLUSTER = "Cluster"
@@ -60,19 +59,14 @@ def label_frame(task: str, pipeline: Any, features: pd.DataFrame) -> pd.DataFram
     return out
 
 
-def assigned_frame(task: str, df: pd.DataFrame, labels: np.ndarray, scores: np.ndarray | None) -> pd.DataFrame:
-    """The training rows with what the model assigned to them (labels of an earlier run replaced)."""
-    from ..adapters.pycaret3.unsupervised import cluster_names
-
-    added = [CLUSTER] if task == "clustering" else [ANOMALY, ANOMALY_SCORE]
-    if len(labels) != len(df):
-        raise AssertionError(f"{len(labels)} labels for {len(df)} rows")
-    out = df.drop(columns=[c for c in added if c in df.columns]).reset_index(drop=True)
-    if task == "clustering":
-        out[CLUSTER] = cluster_names(labels)
-    else:
-        out[ANOMALY] = labels.astype("int64")
-        out[ANOMALY_SCORE] = scores
+def assigned_frame(df: pd.DataFrame, assigned: pd.DataFrame) -> pd.DataFrame:
+    """The training rows, every column of the dataset, with what the model assigned to them
+    (PyCaret's assign_model keeps only the features; labels of an earlier run are replaced)."""
+    if len(assigned) != len(df):
+        raise AssertionError(f"{len(assigned)} assignments for {len(df)} rows")
+    out = df.drop(columns=[c for c in assigned.columns if c in df.columns]).reset_index(drop=True)
+    for column in assigned.columns:
+        out[column] = assigned[column].to_numpy()
     return out
 
 
@@ -84,9 +78,8 @@ def log_final_run(
     ev, task = log.ctx.events, session.task
     t = time.monotonic()
     ev.stage("assign", "Assigning labels to every row")
-    labelled = assigned_frame(task, df, best.labels, best.scores)
-    added = [CLUSTER] if task == "clustering" else [ANOMALY, ANOMALY_SCORE]
-    output = write_output(spec["job_id"], "labels", labelled, added)
+    assigned = session.assignments(best)
+    output = write_output(spec["job_id"], "labels", assigned_frame(df, assigned), list(assigned.columns))
     timings["assign"] = time.monotonic() - t
 
     t = time.monotonic()

@@ -152,6 +152,13 @@ class UnsupervisedSession:
         metrics[CLUSTERS] = float(count_clusters(labels))
         return metrics
 
+    def assignments(self, fitted: Fitted) -> pd.DataFrame:
+        """PyCaret's assign_model columns for the training rows, in their order: Cluster
+        ('Cluster 2'), or Anomaly (0/1) and Anomaly_Score."""
+        assigned = self.exp.assign_model(fitted.model, verbose=False)
+        columns = ["Cluster"] if self.task == "clustering" else ["Anomaly", "Anomaly_Score"]
+        return assigned[columns].reset_index(drop=True)
+
     def own_cluster_count(self, model_id: str) -> bool:
         return self.task == "clustering" and model_id in OWN_CLUSTER_COUNT
 
