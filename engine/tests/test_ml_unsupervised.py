@@ -163,3 +163,18 @@ def test_catalog_entries():
     assert {p["id"] for p in anomaly["plots"] if p["chart"]} == {"anomaly_scores", "anomaly"}
     assert "fraction" in {f["name"] for f in anomaly["fields"]}
     assert [c["name"] for c in anomaly["predictionColumns"]] == ["Anomaly", "Anomaly_Score"]
+
+
+def test_forced_gpu_without_cuml_is_a_user_error():
+    import importlib.util
+
+    from caretflow_engine.adapters.pycaret3.unsupervised import UnsupervisedSession
+
+    frame = pd.DataFrame(_blobs([(0, 0), (5, 5)], per=10), columns=["a", "b"])
+    session = UnsupervisedSession("clustering")
+    if importlib.util.find_spec("cuml") is not None:  # a RAPIDS machine: forced GPU mode sets up
+        session.setup(frame, ignore_features=[], seed=1, n_jobs=1, use_gpu="on")
+        return
+    with pytest.raises(EngineError) as caught:
+        session.setup(frame, ignore_features=[], seed=1, n_jobs=1, use_gpu="on")
+    assert caught.value.name == "GpuLibraryMissing" and "auto" in caught.value.hint

@@ -80,18 +80,28 @@ class UnsupervisedSession:
     ) -> dict[str, str]:
         """Run PyCaret's setup; returns its summary table (Description -> Value) for logging."""
         self.data, self.seed = data, seed
-        self.exp.setup(
-            data=data,
-            ignore_features=ignore_features or None,
-            session_id=seed,
-            n_jobs=n_jobs,
-            use_gpu=USE_GPU[use_gpu],
-            verbose=False,
-            html=False,
-            log_experiment=False,
-            system_log=False,
-            **dict(options or {}),
-        )
+        try:
+            self.exp.setup(
+                data=data,
+                ignore_features=ignore_features or None,
+                session_id=seed,
+                n_jobs=n_jobs,
+                use_gpu=USE_GPU[use_gpu],
+                verbose=False,
+                html=False,
+                log_experiment=False,
+                system_log=False,
+                **dict(options or {}),
+            )
+        except ImportError as exc:
+            if use_gpu != "on":
+                raise
+            # PyCaret's forced GPU mode for these tasks runs on RAPIDS cuML, which the engine lacks.
+            raise user_error(
+                "GpuLibraryMissing",
+                f"use_gpu 'on' needs RAPIDS cuML for {self.task}: {str(exc).splitlines()[0]}",
+                "Set use_gpu to 'auto' (a GPU where a model supports one, else the CPU) or 'off'.",
+            ) from exc
         return summary_table(self.exp.pull())
 
     def models(self) -> dict[str, str]:
