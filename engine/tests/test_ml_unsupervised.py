@@ -102,7 +102,8 @@ def test_elbow_finds_three_blobs_and_samples_large_data_deterministically():
 
 # -------------------------------------------------------------------------- PNGs
 def test_pngs_draw_category_axes_and_histograms(tmp_path):
-    sizes = render_png(cluster_distribution_chart(["Cluster 1", "Cluster 0", "Cluster 10", "Cluster 1"]), tmp_path / "d.png")
+    names = ["Cluster 1", "Cluster 0", "Cluster 10", "Cluster 1"]
+    sizes = render_png(cluster_distribution_chart(names), tmp_path / "d.png")
     scores = np.random.default_rng(0).normal(size=300)
     flags = scores > 1.6
     hist = render_png(anomaly_score_chart(scores, 1.6, flags), tmp_path / "h.png")
@@ -158,8 +159,8 @@ def test_catalog_entries():
 
     anomaly = family.describe("anomaly", probe)
     assert [m["name"] for m in anomaly["metrics"]] == ["Consensus"] and anomaly["defaultSort"] == "Consensus"
-    assert {m["id"] for m in anomaly["models"]} >= {"abod", "cluster", "cof", "iforest", "histogram", "knn", "lof", "svm", "pca",
-                                                    "mcd", "sod", "sos"}
+    detectors = {"abod", "cluster", "cof", "iforest", "histogram", "knn", "lof", "svm", "pca", "mcd", "sod", "sos"}
+    assert {m["id"] for m in anomaly["models"]} >= detectors
     assert {p["id"] for p in anomaly["plots"] if p["chart"]} == {"anomaly_scores", "anomaly"}
     assert "fraction" in {f["name"] for f in anomaly["fields"]}
     assert [c["name"] for c in anomaly["predictionColumns"]] == ["Anomaly", "Anomaly_Score"]

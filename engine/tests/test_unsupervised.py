@@ -45,7 +45,8 @@ def _train(mlflow_server: str, dataset: dict[str, Any], job_id: str, tmp: Path, 
 
 @pytest.fixture(scope="module")
 def compared(mlflow_server, jewellery, tmp_path_factory) -> dict[str, Any]:
-    return _train(mlflow_server, jewellery, "cluster-compare", tmp_path_factory.mktemp("cc"), task="clustering", include=CLUSTER_MODELS)
+    tmp = tmp_path_factory.mktemp("cc")
+    return _train(mlflow_server, jewellery, "cluster-compare", tmp, task="clustering", include=CLUSTER_MODELS)
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +58,8 @@ def four(mlflow_server, jewellery, tmp_path_factory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def detected(mlflow_server, anomaly, tmp_path_factory) -> dict[str, Any]:
-    return _train(mlflow_server, anomaly, "anomaly-compare", tmp_path_factory.mktemp("ac"), task="anomaly", include=DETECTORS,
-                  fraction=0.05)
+    tmp = tmp_path_factory.mktemp("ac")
+    return _train(mlflow_server, anomaly, "anomaly-compare", tmp, task="anomaly", include=DETECTORS, fraction=0.05)
 
 
 def _warnings(events: list[dict[str, Any]]) -> list[str]:
@@ -84,7 +85,8 @@ def test_clustering_comparison_is_ranked_by_silhouette_with_undefined_last(compa
     assert [r["model_id"] for r in streamed] == CLUSTER_MODELS
     by_id = {r["model_id"]: r for r in board}
     for row in streamed:
-        assert row["metrics"] == by_id[row["model_id"]]["metrics"] and row["mlflow_run_id"] == by_id[row["model_id"]]["mlflow_run_id"]
+        final_row = by_id[row["model_id"]]
+        assert row["metrics"] == final_row["metrics"] and row["mlflow_run_id"] == final_row["mlflow_run_id"]
     assert result["best_model_id"] == board[0]["model_id"]
 
 
@@ -206,9 +208,15 @@ def _register(mlflow_server: str, run_id: str, name: str) -> str:
     return f"models:/{name}/{version['version']}"
 
 
-def _batch_and_online(mlflow_server, uri, dataset, job_id, tmp_path, rows: int = 30) -> tuple[pd.DataFrame, pd.DataFrame]:
-    spec = {"v": 1, "job_id": job_id, "tracking_uri": mlflow_server, "kind": "predict", "model_uri": uri, "input": dataset}
-    code, events = run_job(spec, tmp_path)
+def _predict_spec(mlflow_server: str, uri: str, dataset: dict[str, Any], job_id: str) -> dict[str, Any]:
+    return {"v": 1, "job_id": job_id, "tracking_uri": mlflow_server, "kind": "predict", "model_uri": uri,
+            "input": dataset}
+
+
+def _batch_and_online(
+    mlflow_server: str, uri: str, dataset: dict[str, Any], job_id: str, tmp_path: Path, rows: int = 30
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    code, events = run_job(_predict_spec(mlflow_server, uri, dataset, job_id), tmp_path)
     assert_protocol(events)
     assert code == 0, events[-2:]
     batch = pd.read_parquet(outbox_file(job_id, events[-1]["result"]["output"]))
@@ -239,10 +247,10 @@ def test_clustering_batch_and_online_scoring_agree(four, mlflow_server, jeweller
     # A new row gets its nearest training row's cluster, never a refit on the scored rows.
     source = pd.read_parquet(dataset_file(jewellery))
     shifted = store_dataset(source.head(3).assign(Income=source["Income"].head(3) + 1), "jewellery-new")
-    code, events = run_job({"v": 1, "job_id": "predict-new", "tracking_uri": mlflow_server, "kind": "predict",
-                            "model_uri": uri, "input": shifted}, tmp_path)
+    code, events = run_job(_predict_spec(mlflow_server, uri, shifted, "predict-new"), tmp_path)
     assert code == 0
-    assert list(pd.read_parquet(outbox_file("predict-new", events[-1]["result"]["output"]))["Cluster"]) == list(labels["Cluster"].head(3))
+    scored = pd.read_parquet(outbox_file("predict-new", events[-1]["result"]["output"]))
+    assert list(scored["Cluster"]) == list(labels["Cluster"].head(3))
 
 
 def test_anomaly_batch_and_online_scoring_agree(detected, mlflow_server, anomaly, tmp_path):

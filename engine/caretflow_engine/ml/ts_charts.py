@@ -180,7 +180,8 @@ def _render(chart: Chart, path: Path, stacked: bool) -> Path:
         if stacked:
             ax.set_ylabel(s["name"])
     if categories:
-        axes[-1].set_xticks(list(categories.values()), [str(c) for c in categories], rotation=30 if len(categories) > 6 else 0)
+        rotation = 30 if len(categories) > 6 else 0
+        axes[-1].set_xticks(list(categories.values()), [str(c) for c in categories], rotation=rotation)
     axes[0].set_title(chart["title"])
     axes[-1].set_xlabel(chart["x"]["label"])
     if not stacked:

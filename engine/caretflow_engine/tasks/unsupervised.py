@@ -40,12 +40,14 @@ OPERATIONS = ["compare", "create"]
 DEFAULT_SORT = {"clustering": "Silhouette", "anomaly": "Consensus"}
 FALLBACK_CLUSTERS = 4  # PyCaret's create_model default
 _FIELDS = {
-    "clustering": ["ignore_columns", "operation", "model", "include", "exclude", "sort", "num_clusters", "seed", "use_gpu"],
-    "anomaly": ["ignore_columns", "operation", "model", "include", "exclude", "sort", "fraction", "seed", "use_gpu"],
+    task: ["ignore_columns", "operation", "model", "include", "exclude", "sort", own, "seed", "use_gpu"]
+    for task, own in (("clustering", "num_clusters"), ("anomaly", "fraction"))
 }
 _DESCRIPTIONS = {
     "clustering": ("Clustering", "Group similar rows into clusters; each row gets a cluster label."),
-    "anomaly": ("Anomaly detection", "Flag the rows that differ most from the rest, with an anomaly score for every row."),
+    "anomaly": (
+        "Anomaly detection", "Flag the rows that differ most from the rest, with an anomaly score for every row."
+    ),
 }
 # Plots emitted as chart data (ml/cluster_charts), and the names caretflow gives them.
 _CHARTS = {
@@ -66,7 +68,10 @@ def unsupervised_setup_fields(task: str, setup: Any) -> list[dict[str, Any]]:
         if f["name"] in _ROW_DROPPING:
             continue
         if f["name"] == "imputation_type":
-            f = {**f, "values": ["simple"], "help": "simple: missing values are filled with a statistic per column (unsupervised PyCaret has no iterative imputation)."}
+            f = {**f, "values": ["simple"], "help": (
+                "simple: missing values are filled with a statistic per column"
+                " (unsupervised PyCaret has no iterative imputation)."
+            )}
         elif f["name"] in ("numeric_imputation", "categorical_imputation") and "values" in f:
             f = {**f, "values": [v for v in f["values"] if v != "drop"]}
         out.append(f)
@@ -84,7 +89,9 @@ class UnsupervisedFamily:
         facts = probe(task)
         label, description = _DESCRIPTIONS[task]
         charts = _CHARTS[task]
-        plots = [{"id": k, "name": charts.get(k, v), "chart": k in charts} for k, v in facts.plots.items() if k != "pipeline"]
+        plots = [
+            {"id": k, "name": charts.get(k, v), "chart": k in charts} for k, v in facts.plots.items() if k != "pipeline"
+        ]
         plots += [{"id": k, "name": v, "chart": True} for k, v in charts.items() if k not in facts.plots]
         return {
             "task": task,
@@ -112,11 +119,17 @@ class UnsupervisedFamily:
         ignore = list(spec["ignore_columns"])
         clashes = output_clashes(task, df, ignore)
         if clashes:
-            ev.warning(f"The dataset already has {', '.join(clashes)} (labels of an earlier run?): left out of training and replaced in the labels.")
+            ev.warning(
+                f"The dataset already has {', '.join(clashes)} (labels of an earlier run?):"
+                " left out of training and replaced in the labels."
+            )
             ignore += clashes
         check_unsupervised_data(df, task, ignore, spec.get("num_clusters"))
         if spec["operation"] == "create" and not spec.get("model"):
-            raise user_error("ModelRequired", "operation 'create' needs the model to train.", "Set 'model' to a model id from the catalog.")
+            raise user_error(
+                "ModelRequired", "operation 'create' needs the model to train.",
+                "Set 'model' to a model id from the catalog.",
+            )
 
         log = TrainingLog(spec, ctx, task)
         log.open_parent(f"{spec['experiment_name']} · {dataset_label(spec['dataset'])}", {}, df)
@@ -129,7 +142,10 @@ class UnsupervisedFamily:
         options = validate_setup(task, spec["setup"], unsupervised_setup_fields(task, probe(task).setup))
         check_columns(df, {k: v for k, v in options.items() if isinstance(v, list)})
         session = UnsupervisedSession(task)
-        summary = session.setup(df, ignore_features=ignore, seed=spec["seed"], n_jobs=spec["n_jobs"], use_gpu=spec["use_gpu"], options=options)
+        summary = session.setup(
+            df, ignore_features=ignore, seed=spec["seed"], n_jobs=spec["n_jobs"], use_gpu=spec["use_gpu"],
+            options=options,
+        )
         sort, greater = _resolve_sort(task, spec.get("sort"))
         planned = [spec["model"]] if spec["operation"] == "create" else session.plan(spec["include"], spec["exclude"])
         timings["setup"] = time.monotonic() - t0
@@ -141,13 +157,15 @@ class UnsupervisedFamily:
         log.log_params(log.parent_id, {
             "task": task, "dataset": dataset_label(spec["dataset"]), "seed": spec["seed"], "n_jobs": spec["n_jobs"],
             "ignore_columns": ignore, "operation": spec["operation"], "models": planned, "sort": sort,
-            **({"num_clusters": choice.k, "num_clusters_from": choice.source} if task == "clustering" else {"fraction": spec["fraction"]}),
+            **({"num_clusters": choice.k, "num_clusters_from": choice.source} if task == "clustering"
+               else {"fraction": spec["fraction"]}),
             **({"setup_options": options} if options else {}),
             **metric_params("setup", {k: v for k, v in summary.items() if k != "Session id"}),
         })
 
         t = time.monotonic()
-        ev.stage("compare", f"Training {planned[0]}" if len(planned) == 1 else f"Comparing {len(planned)} models by {sort}")
+        many = len(planned) > 1
+        ev.stage("compare", f"Comparing {len(planned)} models by {sort}" if many else f"Training {planned[0]}")
         fits, rows = self._train_models(session, planned, choice.k, spec["fraction"], log, ctx)
         if not fits:
             raise all_failed()
@@ -160,8 +178,11 @@ class UnsupervisedFamily:
         timings["compare"] = time.monotonic() - t
 
         top = leaderboard[0]
-        final = log_final_run(session, log, fits[top["model_id"]], top, df=df, spec=spec, choice=choice, timings=timings)
-        log.log_metrics(log.parent_id, dict(top["metrics"]), tags={"caretflow.best_run_id": final["run_id"], "caretflow.best_model": top["model_id"]})
+        final = log_final_run(
+            session, log, fits[top["model_id"]], top, df=df, spec=spec, choice=choice, timings=timings
+        )
+        best_tags = {"caretflow.best_run_id": final["run_id"], "caretflow.best_model": top["model_id"]}
+        log.log_metrics(log.parent_id, dict(top["metrics"]), tags=best_tags)
         log.end(log.parent_id)
         timings["total"] = time.monotonic() - t0
         return {
@@ -199,7 +220,8 @@ class UnsupervisedFamily:
                 ev.warning(f"{name} ({model_id}) failed and is skipped: {first}")
                 continue
             if session.task == "clustering" and fitted.result.metrics.get("Silhouette") is None:
-                ev.warning(f"{name} ({model_id}) found {int(fitted.result.metrics['Clusters'])} cluster(s): its cluster metrics are undefined.")
+                found = int(fitted.result.metrics["Clusters"] or 0)
+                ev.warning(f"{name} ({model_id}) found {found} cluster(s): its cluster metrics are undefined.")
             log.child_done(run_id, fitted.result)
             row = {"model_id": model_id, "model_name": name, "metrics": dict(fitted.result.metrics),
                    "fit_seconds": max(0.0, fitted.result.fit_seconds), "mlflow_run_id": run_id}
@@ -224,10 +246,11 @@ class UnsupervisedFamily:
 
 def _prediction_help(task: str) -> list[dict[str, str]]:
     if task == "clustering":
-        return [{"name": CLUSTER, "help": "the row's cluster, e.g. 'Cluster 2' ('Cluster -1': noise, for DBSCAN and OPTICS)"}]
+        return [{"name": CLUSTER, "help": "the row's cluster, e.g. 'Cluster 2' ('Cluster -1': DBSCAN's noise)"}]
     return [
         {"name": ANOMALY, "help": "1 when the row is an anomaly, else 0"},
-        {"name": ANOMALY_SCORE, "help": "the detector's anomaly score (higher is more anomalous; comparable within one model only)"},
+        {"name": ANOMALY_SCORE,
+         "help": "the detector's anomaly score (higher is more anomalous; comparable within one model only)"},
     ]
 
 
@@ -257,18 +280,25 @@ def _choose_clusters(session: Any, spec: dict[str, Any], ev: Any) -> ClusterChoi
         return ClusterChoice(0, "none", None, [], [])
     X = session.transformed()
     ks = elbow_ks(len(X))
-    ev.log("info", f"Elbow method: k-means inertia for k = {ks[0]}..{ks[-1]}" if ks else "Too few rows for an elbow curve")
+    ev.log("info", f"Elbow method: k-means inertia for k = {ks[0]}..{ks[-1]}" if ks else "Too few rows for an elbow")
     inertias = kmeans_inertias(X, ks, spec["seed"]) if ks else []
     suggested = suggest_k(ks, inertias)
     requested = spec.get("num_clusters")
     if requested:
-        ev.log("info", f"Using num_clusters = {requested}" + (f" (the elbow method suggests {suggested})" if suggested else ""))
+        elbow = f" (the elbow method suggests {suggested})" if suggested else ""
+        ev.log("info", f"Using num_clusters = {requested}{elbow}")
         return ClusterChoice(int(requested), "request", suggested, ks, inertias)
     if suggested is not None:
-        ev.warning(f"num_clusters not set: using {suggested} clusters, the elbow method's suggestion (k-means inertia, k = 2..{ks[-1]}).")
+        ev.warning(
+            f"num_clusters not set: using {suggested} clusters, the elbow method's suggestion"
+            f" (k-means inertia, k = 2..{ks[-1]})."
+        )
         return ClusterChoice(suggested, "elbow", suggested, ks, inertias)
     k = min(FALLBACK_CLUSTERS, len(X) - 1)
-    ev.warning(f"num_clusters not set and the elbow curve has no clear elbow: using {k} clusters. Set num_clusters to choose.")
+    ev.warning(
+        f"num_clusters not set and the inertia curve has no clear elbow: using {k} clusters."
+        " Set num_clusters to choose."
+    )
     return ClusterChoice(k, "default", None, ks, inertias)
 
 

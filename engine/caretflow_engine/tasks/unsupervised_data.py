@@ -32,19 +32,24 @@ def check_unsupervised_data(df: pd.DataFrame, task: str, ignore: list[str], num_
         )
     features = [c for c in columns if c not in ignore]
     if not features:
-        raise user_error("NoFeatures", "No columns are left once the ignored columns are removed.", "Ignore fewer columns.")
+        raise user_error(
+            "NoFeatures", "No columns are left once the ignored columns are removed.", "Ignore fewer columns."
+        )
     empty = [c for c in features if df[c].isna().all()]
     if empty and len(empty) == len(features):
         raise user_error(
-            "NoFeatures", f"Every column left to train on is empty: {', '.join(empty[:10])}.", "Ignore fewer columns, or fill them in."
+            "NoFeatures", f"Every column left to train on is empty: {', '.join(empty[:10])}.",
+            "Ignore fewer columns, or fill them in.",
         )
     if len(df) < MIN_ROWS:
         raise user_error(
-            "TooFewRows", f"The dataset has {len(df)} row(s); {task} needs at least {MIN_ROWS}.", "Import a dataset with more rows."
+            "TooFewRows", f"The dataset has {len(df)} row(s); {task} needs at least {MIN_ROWS}.",
+            "Import a dataset with more rows.",
         )
     if task == "clustering" and num_clusters is not None and num_clusters >= len(df):
         raise user_error(
             "TooManyClusters",
             f"num_clusters is {num_clusters} but the dataset has only {len(df)} rows.",
-            f"Ask for fewer clusters than rows (at most {len(df) - 1}), or leave num_clusters empty for the elbow method's choice.",
+            f"Ask for fewer clusters than rows (at most {len(df) - 1}),"
+            " or leave num_clusters empty for the elbow method's choice.",
         )

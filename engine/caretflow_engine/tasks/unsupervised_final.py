@@ -49,7 +49,8 @@ def label_frame(task: str, pipeline: Any, features: pd.DataFrame) -> pd.DataFram
 
     out = pd.DataFrame(index=features.index)
     if task == "clustering":
-        out[CLUSTER] = cluster_names(np.asarray(pipeline.predict(features))) if len(features) else pd.Series(dtype=object)
+        names = cluster_names(np.asarray(pipeline.predict(features))) if len(features) else []
+        out[CLUSTER] = pd.Series(names, index=features.index, dtype=object)
     elif len(features):
         out[ANOMALY] = np.asarray(pipeline.predict(features)).astype("int64")
         out[ANOMALY_SCORE] = np.asarray(pipeline.decision_function(features), dtype="float64")
@@ -86,7 +87,8 @@ def log_final_run(
     ev.stage("logging", "Logging the model, charts and plots to MLflow")
     from ..adapters.pycaret3 import estimator_params
 
-    run_id = log.model_run("final", top["model_id"], top["model_name"], {"caretflow.cv_run_id": top.get("mlflow_run_id", "")})
+    child = {"caretflow.cv_run_id": top.get("mlflow_run_id", "")}
+    run_id = log.model_run("final", top["model_id"], top["model_name"], child)
     pipeline, method = session.scoring_pipeline(best)
     details = _details(session, best, spec, choice, method)
     summary = {"anomalies": details["anomalies"], "threshold": details["threshold"]} if task == "anomaly" else {}
@@ -104,7 +106,8 @@ def log_final_run(
             "caretflow_model_id": top["model_id"],
             "caretflow_model_name": top["model_name"],
             "caretflow_scoring": method,
-            **({"caretflow_num_clusters": details["num_clusters"]} if task == "clustering" else {"caretflow_fraction": spec["fraction"]}),
+            **({"caretflow_num_clusters": details["num_clusters"]} if task == "clustering"
+               else {"caretflow_fraction": spec["fraction"]}),
         }
         sha = save_model(pipeline, model_dir, sample, label_frame(task, pipeline, sample), metadata)
         log.log_model_dir(run_id, model_dir)

@@ -113,7 +113,9 @@ class UnsupervisedSession:
         check_model_ids(self.task, known, [*include, *exclude])
         planned = list(include) or [m for m in DEFAULT_MODELS[self.task] if m in known and m not in exclude]
         if not planned:
-            raise user_error("NoModels", "Every model is excluded.", "Exclude fewer models, or list the ones to train in include.")
+            raise user_error(
+                "NoModels", "Every model is excluded.", "Exclude fewer models, or list the ones to train in include."
+            )
         return planned
 
     def feature_columns(self) -> list[str]:
