@@ -52,6 +52,18 @@ def test_nearest_assignment_refuses_mismatched_shapes_and_has_no_scores_for_clus
         model.decision_function(X)
 
 
+def test_match_dtypes_restores_training_dtypes_where_it_can():
+    from caretflow_engine.ml.match_dtypes import MatchDtypes
+
+    training = pd.DataFrame({"x": np.array([1.5, 2.5], dtype="float32"), "n": np.array([1, 2], dtype="int8")})
+    step = MatchDtypes().fit(training)
+    out = step.transform(pd.DataFrame({"x": [0.1, 0.2], "n": [3.0, None], "other": ["a", "b"]}))
+    assert out["x"].dtype == np.float32 and out["n"].dtype == np.float64 and list(out["other"]) == ["a", "b"]
+    assert step.transform(pd.DataFrame({"n": [4.0]}))["n"].dtype == np.int8
+    matrix = np.zeros((1, 2))
+    assert step.transform(matrix) is matrix
+
+
 # ----------------------------------------------------------------------- ranking
 @pytest.mark.parametrize(
     ("values", "greater", "order"),
@@ -179,3 +191,50 @@ def test_forced_gpu_without_cuml_is_a_user_error():
     with pytest.raises(EngineError) as caught:
         session.setup(frame, ignore_features=[], seed=1, n_jobs=1, use_gpu="on")
     assert caught.value.name == "GpuLibraryMissing" and "auto" in caught.value.hint
+
+
+def test_default_comparison_leaves_quadratic_models_out_on_large_data():
+    from caretflow_engine.adapters.pycaret3.unsupervised import LARGE_ROWS, UnsupervisedSession
+
+    small = pd.DataFrame(_blobs([(0, 0), (5, 5)], per=50), columns=["a", "b"])
+    large = pd.DataFrame(_blobs([(0, 0), (5, 5)], per=LARGE_ROWS // 2 + 1), columns=["a", "b"])
+    plans = {}
+    for name, frame in (("small", small), ("large", large)):
+        session = UnsupervisedSession("clustering")
+        session.setup(frame, ignore_features=[], seed=1, n_jobs=1)
+        plans[name] = session.plan([], ["birch"])
+    assert plans["small"] == (["kmeans", "hclust", "meanshift"], [])
+    assert plans["large"] == (["kmeans"], ["hclust", "meanshift"])
+    assert session.plan(["hclust"], []) == (["hclust"], [])  # asked for by name: trained whatever the size
+    with pytest.raises(EngineError) as caught:
+        session.plan(["nope"], [])
+    assert caught.value.name == "UnknownModel"
+
+
+@pytest.mark.parametrize(
+    ("task", "model_id", "method"),
+    [("clustering", "kmeans", "model"), ("clustering", "hclust", "nearest_row"), ("anomaly", "iforest", "model"),
+     ("anomaly", "cof", "nearest_row")],
+)
+def test_scoring_pipeline_labels_rows_alone_as_in_a_batch(task, model_id, method):
+    from caretflow_engine.adapters.pycaret3.unsupervised import UnsupervisedSession
+    from caretflow_engine.tasks.unsupervised_final import label_frame
+
+    frame = pd.DataFrame(_blobs([(0, 0), (5, 5), (0, 8)], per=20), columns=["a", "b"]).assign(kind="x")
+    session = UnsupervisedSession(task)
+    session.setup(frame, ignore_features=["kind"], seed=1, n_jobs=1)
+    fitted = session.create(model_id, num_clusters=3, fraction=0.1)
+    pipeline, how = session.scoring_pipeline(fitted)
+    assert how == method
+    features = frame[session.feature_columns()]
+    batch = label_frame(task, pipeline, features)
+    alone = pd.concat([label_frame(task, pipeline, features.iloc[[i]]) for i in range(len(features))])
+    pd.testing.assert_frame_equal(batch, alone)
+    assigned = session.assignments(fitted)
+    assert list(assigned.columns) == list(batch.columns)
+    if task == "clustering":  # every training row scores as training assigned it
+        assert list(batch["Cluster"]) == list(assigned["Cluster"])
+    elif method == "nearest_row":  # a transductive detector's scores come from training, not from the batch
+        assert list(batch["Anomaly"]) == list(assigned["Anomaly"])
+        assert np.allclose(batch["Anomaly_Score"], assigned["Anomaly_Score"])
+    assert list(label_frame(task, pipeline, features.head(0)).columns) == list(batch.columns)

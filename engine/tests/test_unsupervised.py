@@ -21,7 +21,8 @@ from .helpers import FdProcess, assert_protocol, error_of, run_job
 # Fast models, one of each kind: centroids, a merge tree, CF-trees, and density (DBSCAN's default
 # radius on unscaled jewellery puts every row in noise: a model whose metrics are undefined).
 CLUSTER_MODELS = ["kmeans", "hclust", "birch", "dbscan"]
-DETECTORS = ["iforest", "knn", "pca"]
+# The default comparison of detectors (nothing included or excluded).
+DETECTORS = ["iforest", "knn", "lof", "pca", "mcd"]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def four(mlflow_server, jewellery, tmp_path_factory) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def detected(mlflow_server, anomaly, tmp_path_factory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("ac")
-    return _train(mlflow_server, anomaly, "anomaly-compare", tmp, task="anomaly", include=DETECTORS, fraction=0.05)
+    return _train(mlflow_server, anomaly, "anomaly-compare", tmp, task="anomaly", fraction=0.05)
 
 
 def _warnings(events: list[dict[str, Any]]) -> list[str]:
@@ -188,7 +189,7 @@ def test_anomaly_comparison_is_ranked_by_consensus(detected, mlflow_server, tmp_
     assert set(charts) == {"anomaly_scores", "anomaly"} and all(chart_problems(c) == [] for c in charts.values())
     assert {"anomaly_scores.png", "anomaly.png"} <= set(_final_artifacts(client, result["best_run_id"], "plots"))
     children = client.search_runs([result["experiment_id"]], f"tags.mlflow.parentRunId = '{result['parent_run_id']}'")
-    assert all(r.info.status == "FINISHED" for r in children) and len(children) == 4
+    assert all(r.info.status == "FINISHED" for r in children) and len(children) == len(DETECTORS) + 1
     assert client.get_run(result["parent_run_id"]).info.status == "FINISHED"
 
 

@@ -147,7 +147,14 @@ class UnsupervisedFamily:
             options=options,
         )
         sort, greater = _resolve_sort(task, spec.get("sort"))
-        planned = [spec["model"]] if spec["operation"] == "create" else session.plan(spec["include"], spec["exclude"])
+        planned, too_large = ([spec["model"]], []) if spec["operation"] == "create" else session.plan(
+            spec["include"], spec["exclude"]
+        )
+        if too_large:
+            ev.warning(
+                f"{', '.join(too_large)} left out of the default comparison: on {len(df):,} rows their time or memory"
+                " grows with the square of the rows. Include them by name to train them anyway."
+            )
         timings["setup"] = time.monotonic() - t0
 
         t = time.monotonic()

@@ -4,8 +4,9 @@ has no compare_models for them), metrics, assignments, a scoring pipeline, yello
 Unsupervised models train on every row (there is no hold-out), so the fitted model *is* the final
 model and its ``labels_`` are the assignment written back to the dataset. The pipeline saved for
 scoring is PyCaret's own ``save_model`` shape (the preprocessing pipeline with the model appended
-as ``trained_model``), except for models that cannot label new rows consistently, which get a
-``NearestAssignment`` step instead (see ``ml/nearest_assignment.py``).
+as ``trained_model``), with one step before the model that restores the training dtypes
+(``ml/match_dtypes.py``). Models that cannot label new rows consistently are saved wrapped in a
+``NearestAssignment`` (see ``ml/nearest_assignment.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pycaret.anomaly import AnomalyExperiment
 from pycaret.clustering import ClusteringExperiment
 
 from ...errors import user_error
+from ...ml.match_dtypes import MatchDtypes
 from ...ml.nearest_assignment import NearestAssignment
 from ...ml.unsupervised_rank import ANOMALY_SHARE
 from .common import FIT_TIME, ModelResult, check_model_ids, estimator_params, num, save_plots
@@ -37,6 +39,10 @@ DEFAULT_MODELS = {
     "clustering": ["kmeans", "hclust", "birch", "meanshift"],
     "anomaly": ["iforest", "knn", "lof", "pca", "mcd"],
 }
+# Default models whose time or memory grows with the square of the rows (a merge tree keeps every
+# pairwise distance: 50,000 rows need 10 GB): left out of the default set on large data.
+QUADRATIC = {"hclust", "meanshift"}
+LARGE_ROWS = 10_000
 # Clustering models that find their own number of clusters; num_clusters does not reach them.
 OWN_CLUSTER_COUNT = {"ap", "meanshift", "dbscan", "optics"}
 # Detectors whose decision_function scores a batch against itself (see NearestAssignment).
@@ -107,16 +113,22 @@ class UnsupervisedSession:
     def models(self) -> dict[str, str]:
         return {k: v.name for k, v in self.exp._all_models.items()}
 
-    def plan(self, include: list[str], exclude: list[str]) -> list[str]:
-        """The models a comparison trains: ``include``, else the default set less ``exclude``."""
+    def plan(self, include: list[str], exclude: list[str]) -> tuple[list[str], list[str]]:
+        """The models a comparison trains (``include``, else the default set less ``exclude``), and
+        the default models left out because the data is too large for them."""
         known = self.models()
         check_model_ids(self.task, known, [*include, *exclude])
-        planned = list(include) or [m for m in DEFAULT_MODELS[self.task] if m in known and m not in exclude]
+        if include:
+            return list(include), []
+        planned = [m for m in DEFAULT_MODELS[self.task] if m in known and m not in exclude]
+        rows = len(self.data) if self.data is not None else 0
+        too_large = [m for m in planned if m in QUADRATIC and rows > LARGE_ROWS]
+        planned = [m for m in planned if m not in too_large]
         if not planned:
             raise user_error(
                 "NoModels", "Every model is excluded.", "Exclude fewer models, or list the ones to train in include."
             )
-        return planned
+        return planned, too_large
 
     def feature_columns(self) -> list[str]:
         return [str(c) for c in self.exp.X.columns]
@@ -186,6 +198,7 @@ class UnsupervisedSession:
         else:
             step, method = model, "model"
         pipeline = deepcopy(self.exp.pipeline)
+        pipeline.steps.append(("match_training_dtypes", MatchDtypes().fit(self.exp.X_transformed)))
         pipeline.steps.append(("trained_model", step))
         return pipeline, method
 
