@@ -13,8 +13,9 @@ def families() -> tuple[TaskFamily, ...]:
     """Every family, in catalog order. Imported lazily: the PyCaret adapters load on first use."""
     from .forecasting import ForecastingFamily
     from .supervised import SupervisedFamily
+    from .unsupervised import UnsupervisedFamily
 
-    return (SupervisedFamily(), ForecastingFamily())
+    return (SupervisedFamily(), UnsupervisedFamily(), ForecastingFamily())
 
 
 def family_for(task: str) -> TaskFamily:
