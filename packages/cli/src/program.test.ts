@@ -222,7 +222,7 @@ describe("runCli", () => {
     stop = s.close;
     const t = testContext({ CARETFLOW_URL: s.url, CARETFLOW_TOKEN: "t" });
     expect(await runCli(["predict", "--model", "downloads@champion", "--horizon", "2"], t.ctx)).toBe(0);
-    expect(body).toEqual({ model: "downloads@champion", rows: [], horizon: 2 });
+    expect(body).toEqual({ model: "downloads@champion", rows: [], horizon: 2, explain: false });
     expect(t.out.stdout).toMatch(/PERIOD\s+Y_PRED\s+LOWER\s+UPPER/);
     expect(t.out.stdout).toMatch(/2021-10-07\s+9469.2\s+-\s+-/);
   });
