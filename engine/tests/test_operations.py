@@ -183,7 +183,11 @@ def test_threshold_is_the_one_predictions_use(trained, mlflow_server):
     result = run_operation(trained, "ops-threshold", source, {"op": "optimize_threshold", "optimize": "F1"})["result"]
     model = check_operation_run(client, trained, result, "optimize_threshold", source)
     threshold = result["summary"]["params"]["probability_threshold"]
+    facts = result["summary"]["facts"]
     assert 0 < threshold < 1 and result["sort_metric"] == "F1"
+    # The search's objective is PyCaret's own CV score at that threshold, and beats (or ties) 0.5.
+    assert facts["cv_score"] == pytest.approx(facts["search_score"], abs=1e-4)
+    assert facts["cv_score"] >= facts["score_at_0.5"] - 1e-4 and facts["thresholds_tried"] > 100
     assert model.pipeline.steps[-1][1].probability_threshold == pytest.approx(threshold)
     rows = pd.read_parquet(dataset_file(trained["spec"]["dataset"]))
     features = rows.drop(columns=["Purchase"])
@@ -261,6 +265,9 @@ def test_operations_that_do_not_apply_fail_before_any_work(trained, insurance):
     grid = spec("ops-err-grid", children["lr"], {"op": "tune", "custom_grid": {"C": [1], "depth_of_thought": [2]}})
     error = expect_user_error(worker, grid, "UnknownParameter", "depth_of_thought", "max_iter", before="operation")
     assert "C," not in error["message"]  # only the unknown one is named as wrong
+
+    auc = spec("ops-err-auc", children["lr"], {"op": "optimize_threshold", "optimize": "AUC"})
+    expect_user_error(worker, auc, "MetricIgnoresThreshold", "AUC", "F1", before="operation")
 
     boost = spec("ops-err-boost", children["knn"], {"op": "ensemble", "method": "Boosting"})
     expect_user_error(worker, boost, "BoostingNotSupported", "Bagging", before="operation")

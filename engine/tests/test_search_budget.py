@@ -7,7 +7,17 @@ import itertools
 import pytest
 from sklearn.model_selection import ParameterGrid
 
-from caretflow_engine.ml.search_budget import FIRST_CHUNK, as_grid, chunk_size, grid_size, next_chunk, per_candidate, take
+from caretflow_engine.ml.search_budget import (
+    FIRST_CHUNK,
+    as_grid,
+    best_threshold,
+    chunk_size,
+    grid_size,
+    next_chunk,
+    per_candidate,
+    take,
+    threshold_candidates,
+)
 
 
 def candidates(grid):
@@ -77,3 +87,22 @@ def test_as_grid_accepts_arrays_and_ranges():
 
     assert as_grid({"a": np.array([1, 2]), "b": range(2)}) == {"a": [1, 2], "b": [0, 1]}
     assert grid_size({}) == 0
+
+
+def test_threshold_candidates_cut_between_distinct_probabilities():
+    assert threshold_candidates([[0.2, 0.4], [0.4, 0.9, 0.0, 1.0]]) == [0.0, 0.3, 0.5, 0.65]
+    # Probabilities closer than 0.001 make one cut, not two.
+    assert threshold_candidates([[0.1001, 0.1002, 0.3]]) == [0.0, 0.2, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("curve", "greater", "expected"),
+    [
+        ([(0.2, 0.7), (0.4, 0.8), (0.6, 0.75)], True, 0.4),
+        ([(0.2, 0.8), (0.45, 0.8), (0.7, 0.8)], True, 0.45),  # a tie keeps the cut nearest 0.5
+        ([(0.3, 0.8), (0.7, 0.8)], True, 0.3),  # equally near: the lower
+        ([(0.2, 5.0), (0.5, 3.0), (0.8, 4.0)], False, 0.5),  # lower is better
+    ],
+)
+def test_best_threshold(curve, greater, expected):
+    assert best_threshold(curve, greater) == expected

@@ -1,10 +1,12 @@
-"""A time budget for hyperparameter searches that have none (PyCaret's scikit-learn random and grid
-search): the search runs in chunks, each sized from the time the previous ones took, and no chunk
-starts that cannot finish before the deadline.
+"""Search helpers, pure functions.
 
-Pure functions: how many candidates a grid holds, how to cut a grid into sub-grids (each still a
-product of value lists, which is what a grid search takes) without trying any candidate twice, and
-how big the next chunk may be.
+A time budget for hyperparameter searches that have none (PyCaret's scikit-learn random and grid
+search): the search runs in chunks, each sized from the time the previous ones took, and no chunk
+starts that cannot finish before the deadline. Here: how many candidates a grid holds, how to cut a
+grid into sub-grids (each still a product of value lists, which is what a grid search takes)
+without trying any candidate twice, and how big the next chunk may be.
+
+The probability-threshold search: which thresholds to try, and which one to keep.
 """
 
 from __future__ import annotations
@@ -75,3 +77,26 @@ def chunk_size(left: int, seconds_left: float, seconds_per_candidate: float | No
 def per_candidate(seconds: Sequence[float], candidates: Sequence[int]) -> float:
     """Seconds one candidate takes, from the chunks so far (each chunk also cross-validates its best)."""
     return sum(seconds) / max(1, sum(n + 1 for n in candidates))
+
+
+# Probabilities are cut at this resolution: finer cuts change a handful of rows, not the metric.
+THRESHOLD_DECIMALS = 3
+
+
+def threshold_candidates(probabilities: Sequence[Any]) -> list[float]:
+    """One threshold per distinct way of cutting the probabilities (to 3 decimals): the midpoints
+    between consecutive distinct values, 0 (everything positive), and the usual 0.5 to compare with."""
+    import numpy as np
+
+    values = np.unique(np.round(np.concatenate([np.asarray(p, dtype=float) for p in probabilities]), THRESHOLD_DECIMALS))
+    values = values[(values > 0) & (values < 1)]
+    mids = (values[:-1] + values[1:]) / 2
+    return sorted({0.0, 0.5, *(float(round(m, THRESHOLD_DECIMALS + 1)) for m in mids)})
+
+
+def best_threshold(curve: Sequence[tuple[float, float]], greater_is_better: bool) -> float:
+    """The threshold with the best score; among equal scores, the one nearest the usual 0.5."""
+    sign = 1.0 if greater_is_better else -1.0
+    top = max(sign * score for _, score in curve)
+    tied = [t for t, score in curve if sign * score >= top - 1e-12]
+    return min(tied, key=lambda t: (round(abs(t - 0.5), 9), t))

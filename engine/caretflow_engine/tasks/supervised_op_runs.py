@@ -189,6 +189,7 @@ def run_calibrate(ctx: JobContext, prepared: PreparedSetup, _f: dict[str, Any], 
 
 def run_threshold(ctx: JobContext, prepared: PreparedSetup, _f: dict[str, Any], op: dict[str, Any], source: RunModel, _o: list[RunModel]) -> Outcome:
     optimize = _metric(prepared, op["optimize"])
+    ops.check_threshold_metric(prepared.session, optimize)
     estimator = _estimator(ctx, prepared, source)
     if not ops.has_proba(estimator):
         raise user_error(
@@ -199,21 +200,17 @@ def run_threshold(ctx: JobContext, prepared: PreparedSetup, _f: dict[str, Any], 
     _begin(ctx, op, [source])
     model, result, threshold, curve = ops.optimize_threshold(prepared.session, estimator, source.model_id, source.model_name, optimize)
     positive = prepared.session.classes()[1]
-    chart = _threshold_chart(curve, threshold, optimize, positive)
-    facts = {"optimize": optimize, "positive_class": positive, "thresholds_tried": int(curve["probability_threshold"].nunique())}
-    notes = [f"Rows are predicted '{positive}' when its probability is at least {threshold:.4f} (best {optimize} in cross-validation)."]
-    return Outcome(model, result, params={"probability_threshold": threshold}, facts=facts, notes=notes, charts=[chart], sort=optimize)
-
-
-def _threshold_chart(curve: Any, threshold: float, optimize: str, positive: str) -> dict[str, Any]:
-    lines = []
-    for metric, rows in curve[curve["variable"] != "probability_threshold"].groupby("variable", sort=False):
-        rows = rows.sort_values("probability_threshold")
-        lines.append(series(str(metric), "line", rows[["probability_threshold", "value"]].to_numpy()))
-    return xy_chart(
-        "threshold_search", f"Metrics by probability threshold (class {positive})", "threshold", "score", lines,
-        note=f"best {optimize} at {threshold:.4f}",
+    chart = xy_chart(
+        "threshold_search", f"Mean CV {optimize} by probability threshold (class {positive})", "threshold", optimize,
+        [series(optimize, "line", curve)], note=f"best {optimize} at {threshold:.4f}",
     )
+    scores = dict(curve)
+    facts = {
+        "optimize": optimize, "positive_class": positive, "thresholds_tried": len(curve),
+        "score_at_0.5": scores[0.5], "search_score": scores[threshold], "cv_score": result.metrics.get(optimize),
+    }
+    notes = [f"Rows are predicted '{positive}' when its probability is at least {threshold:.4f} (best mean CV {optimize})."]
+    return Outcome(model, result, params={"probability_threshold": threshold}, facts=facts, notes=notes, charts=[chart], sort=optimize)
 
 
 def run_finalize(ctx: JobContext, prepared: PreparedSetup, _f: dict[str, Any], op: dict[str, Any], source: RunModel, _o: list[RunModel]) -> Outcome:

@@ -289,21 +289,60 @@ def calibrate(session: SupervisedSession, estimator: Any, model_id: str, name: s
 
 def optimize_threshold(
     session: SupervisedSession, estimator: Any, model_id: str, name: str, optimize: str
-) -> tuple[Any, ModelResult, float, pd.DataFrame]:
-    """PyCaret's threshold search: the model (which predicts with the threshold), its CV at that
-    threshold, the threshold, and every metric at every threshold tried (long format)."""
-    import plotly.graph_objects as go
+) -> tuple[Any, ModelResult, float, list[tuple[float, float]]]:
+    """The probability threshold with the best mean CV score of ``optimize``, and the model that predicts
+    with it (PyCaret's threshold classifier, cross-validated by create_model at that threshold).
 
+    PyCaret's optimize_threshold cross-validates the model again for every threshold its optimizer
+    tries (85 times by default), but a threshold changes no fitted model, only how its probabilities
+    are cut. So each fold is fitted once, and every distinct cut of the folds' probabilities is scored
+    with PyCaret's own metric on the labels PyCaret's CV scores: the objective is PyCaret's, exhaustively
+    searched, for the price of two cross-validations. Returns (model, CV, threshold, (threshold, score)s).
+    """
+    exp = session.exp
+    metric = check_threshold_metric(session, optimize)
+    folds = _fold_probabilities(session, estimator)
+    classes = np.asarray(_label_classes(session))
+    curve = []
+    for threshold in search_budget.threshold_candidates([p for _, p in folds]):
+        scores = [metric.score_func(y, classes[(p >= threshold).astype(int)], **metric.args) for y, p in folds]
+        curve.append((float(threshold), float(np.mean(scores))))
+    best = search_budget.best_threshold(curve, bool(metric.greater_is_better))
     started = time.time()
-    # optimize_threshold ends by showing a plotly figure; a job has no screen to show it on.
-    with mock.patch.object(go.Figure, "show", lambda *_a, **_k: None):
-        curve, model = session.exp.optimize_threshold(estimator, optimize=optimize, return_data=True, verbose=False)
-    threshold = float(model.probability_threshold)
-    at = curve[np.isclose(curve["probability_threshold"], threshold) & (curve["variable"] != "probability_threshold")]
-    metrics = {str(k): num(v) for k, v in zip(at["variable"], at["value"])}
-    wall = time.time() - started
-    # The search cross-validates the model once per threshold it tries; one of those is "a fit".
-    per_try = wall / max(1, curve["probability_threshold"].nunique())
-    metrics[FIT_TIME] = per_try
-    result = ModelResult(model_id, name, metrics, {}, [], per_try, wall, {"probability_threshold": threshold})
-    return model, result, threshold, curve
+    model = exp.create_model(estimator, probability_threshold=best, verbose=False)
+    return model, _result(session, model_id, name, started, model), best, curve
+
+
+def check_threshold_metric(session: SupervisedSession, optimize: str) -> Any:
+    """The metric container of a metric a threshold can change (one of the predicted labels)."""
+    metric = session.exp._get_metric_by_name_or_id(optimize)
+    if metric.target != "pred":
+        raise user_error(
+            "MetricIgnoresThreshold",
+            f"{metric.display_name} is computed from probabilities, so no threshold changes it.",
+            "Optimize a metric of the predicted labels: Accuracy, F1, Recall, Prec., Kappa or MCC.",
+        )
+    return metric
+
+
+def _fold_probabilities(session: SupervisedSession, estimator: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(labels, probability of the second class) of each CV fold's validation rows, fitted as create_model fits."""
+    from pycaret.internal.pipeline import estimator_pipeline, get_pipeline_fit_kwargs
+    from sklearn.base import clone
+
+    exp = session.exp
+    X, y = exp.X_train, exp.y_train
+    out = []
+    with estimator_pipeline(exp.pipeline, clone(estimator)) as pipeline:
+        fit_kwargs = get_pipeline_fit_kwargs(pipeline, {})
+        for train, valid in exp.fold_generator.split(X, y, exp._get_groups(None)):
+            fitted = clone(pipeline).fit(X.iloc[train], y.iloc[train], **fit_kwargs)
+            out.append((y.iloc[valid].to_numpy(), np.asarray(fitted.predict_proba(X.iloc[valid]))[:, 1]))
+    return out
+
+
+def _label_classes(session: SupervisedSession) -> list[Any]:
+    """The labels in predict_proba's column order, in the space PyCaret's CV scores them (the raw labels)."""
+    encoder = dict(session.exp.pipeline.steps).get("label_encoding")
+    found = getattr(getattr(encoder, "transformer", None), "classes_", None)
+    return list(found) if found is not None else sorted(pd.Series(session.exp.y_train).unique())
