@@ -127,13 +127,13 @@ def child_metrics(client: MlflowClient, run_id: str) -> dict[str, float]:
 def test_tune_a_leaderboard_row_keeps_the_better_model(trained, mlflow_server):
     client = MlflowClient(mlflow_server)
     source = trained["children"]["dt"]
-    out = run_operation(trained, "ops-tune", source, {"op": "tune", "n_iter": 4})
+    out = run_operation(trained, "ops-tune", source, {"op": "tune", "search": "optuna", "n_iter": 4})
     result = out["result"]
     check_operation_run(client, trained, result, "tune", source)
     summary = result["summary"]
     facts = summary["facts"]
     assert facts["optimize"] == "Accuracy" == result["sort_metric"]
-    assert facts["candidates_tried"] == 4 and facts["search"] == "random"
+    assert facts["candidates_tried"] == 4 and facts["search"] == "optuna"
     # The source was recreated in the rebuilt setup: its CV scores are its leaderboard row's.
     assert facts["source_score"] == pytest.approx(child_metrics(client, source)["Accuracy"], abs=1e-4)
     board = result["leaderboard"]

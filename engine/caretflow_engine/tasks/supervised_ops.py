@@ -84,6 +84,7 @@ def operate(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     prepared = build_setup(fields, spec, df)
     timings["setup"] = time.monotonic() - t0
 
+    # The runners load PyCaret: imported here, so the refusals above answer in milliseconds.
     from . import supervised_op_runs
 
     t1 = time.monotonic()

@@ -8,6 +8,7 @@ new model but shows the new model's scores either way, so the caller compares th
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,8 +57,14 @@ def base_estimator(estimator: Any) -> tuple[Any, float | None]:
     return clone(get_estimator_from_meta_estimator(estimator)), threshold
 
 
+def searched_estimator(estimator: Any) -> Any:
+    """The estimator whose parameters tune_model searches: a stack's final estimator, else the estimator."""
+    return estimator.final_estimator if hasattr(estimator, "final_estimator") else estimator
+
+
 def parameter_names(session: SupervisedSession, estimator: Any) -> list[str]:
     """The parameters a search may set on the estimator (PyCaret's tunable class where it has one)."""
+    estimator = searched_estimator(estimator)
     model_id = session.exp._get_model_id(estimator)
     definition = session.exp._all_models_internal.get(model_id) if model_id else None
     target = estimator
@@ -130,16 +137,19 @@ def tune(
 ) -> TuneOutcome:
     """PyCaret's tune_model; with a time budget, optuna stops by its timeout and the scikit-learn
     searches run in chunks (see ml/search_budget.py)."""
-    space = search_budget.as_grid(custom_grid) if custom_grid else default_grid(session, estimator)
-    if space is None:
+    tuned = searched_estimator(estimator)
+    builtin = session.exp._get_model_id(tuned) is not None
+    if not builtin and not custom_grid:
         raise user_error(
             "TuneGridRequired",
             f"{name} is not a PyCaret model, so caretflow has no search space for it.",
             "Pass custom_grid: each parameter to search with the values to try.",
         )
-    if search == "random" and search_budget.grid_size(space) <= n_iter:
+    # None for a blend: PyCaret searches its voting weights on a grid it builds itself.
+    space = search_budget.as_grid(custom_grid) if custom_grid else default_grid(session, tuned)
+    if space is not None and search == "random" and search_budget.grid_size(space) <= n_iter:
         search = "grid"  # as PyCaret does: a random search at least as long as the grid is the grid
-    planned = search_budget.grid_size(space) if search == "grid" else n_iter
+    planned = search_budget.grid_size(space) if search == "grid" and space is not None else n_iter
     library = {"random": ("scikit-learn", "random"), "grid": ("scikit-learn", "grid"), "optuna": ("optuna", "tpe")}[search]
     call = {
         "custom_grid": custom_grid,
@@ -152,7 +162,6 @@ def tune(
         "tuner_verbose": False,
     }
     progress(0, planned, f"Searching {planned} candidate(s) for {name} ({search})")
-    builtin = session.exp._get_model_id(estimator) is not None
     if budget_seconds is None or (search == "optuna" and builtin):
         # PyCaret hands extra keywords of a built-in model's search to OptunaSearchCV (timeout).
         extra = {"timeout": budget_seconds} if budget_seconds is not None else {}
@@ -163,7 +172,13 @@ def tune(
         progress(ran, planned, f"Tried {ran} candidate(s)")
         notes = [_budget_note(budget_seconds, ran, planned)] if budget_seconds is not None and ran < planned else []
         return TuneOutcome(model, result, _best_params(tuner), search, ran, planned, ran < planned, notes)
-    return _tune_in_chunks(session, estimator, model_id, name, space, search, planned, budget_seconds, call, progress)
+    if search == "grid" and space is None:
+        raise user_error(
+            "TuneBudgetNeedsGrid",
+            f"caretflow cannot split PyCaret's grid for {name} into parts that fit a time budget.",
+            "Pass custom_grid, use search random or optuna, or leave out time_budget_minutes.",
+        )
+    return _tune_in_chunks(session, estimator, model_id, name, space or {}, search, planned, budget_seconds, call, progress)
 
 
 def _tune_in_chunks(
@@ -227,9 +242,9 @@ def _budget_note(budget_seconds: float, done: int, planned: int) -> str:
 
 
 def _iterations(tuner: Any) -> int:
-    if hasattr(tuner, "cv_results_"):
-        return len(tuner.cv_results_["params"])
-    return int(tuner.n_trials_)  # OptunaSearchCV
+    if hasattr(tuner, "n_trials_"):  # OptunaSearchCV (its cv_results_ has no params)
+        return int(tuner.n_trials_)
+    return len(tuner.cv_results_["params"])
 
 
 def _best_params(tuner: Any) -> dict[str, Any]:
@@ -243,7 +258,10 @@ def plain(value: Any) -> Any:
         return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    return repr(value)
+    try:
+        return json.dumps(value)  # class_weight={} and other containers, as JSON text
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 # ------------------------------------------------------ ensembles and friends
