@@ -66,9 +66,15 @@ def trained(mlflow_server: str, juice: dict[str, Any], worker: Worker) -> dict[s
     return {"spec": spec, "result": result, "children": children, "worker": worker}
 
 
-def operate_spec(trained: dict[str, Any], job_id: str, source_run: str, operation: dict[str, Any], **train: Any) -> dict[str, Any]:
+ENVELOPE = ("v", "job_id", "tracking_uri", "kind", "experiment_name", "dataset")
+
+
+def operate_spec(
+    trained: dict[str, Any], job_id: str, source_run: str, operation: dict[str, Any], **train: Any
+) -> dict[str, Any]:
+    """An OperateSpec as the server builds it: the training spec's task fields rebuild its setup."""
     spec = trained["spec"]
-    fields = {k: v for k, v in spec.items() if k not in ("v", "job_id", "tracking_uri", "kind", "experiment_name", "dataset")}
+    fields = {k: v for k, v in spec.items() if k not in ENVELOPE}
     return {
         "v": 1,
         "kind": "operate",
@@ -89,11 +95,14 @@ def run_operation(trained: dict[str, Any], job_id: str, source_run: str, operati
     assert_protocol(events)
     assert code == 0, [e for e in events if e["type"] in ("error", "log")][-5:]
     result = events[-1]["result"]
-    print(f"{job_id}: {time.monotonic() - started:.1f}s, timings {result['timings']}")
+    seconds = time.monotonic() - started
+    print(f"{job_id}: {seconds:.1f}s, timings {result['timings']}, facts {result['summary']['facts']}")
     return {"result": result, "events": events}
 
 
-def check_operation_run(client: MlflowClient, trained: dict[str, Any], result: dict[str, Any], op: str, source_run: str) -> Any:
+def check_operation_run(
+    client: MlflowClient, trained: dict[str, Any], result: dict[str, Any], op: str, source_run: str
+) -> Any:
     """The new run: FINISHED, a child of the training's parent, tagged with the operation and its source,
     holding a model that loads (sha verified) and scores the training data."""
     from caretflow_engine.scoring import load_model, score_frame
@@ -110,7 +119,8 @@ def check_operation_run(client: MlflowClient, trained: dict[str, Any], result: d
     assert "holdout_Accuracy" in run.data.metrics and "Accuracy" in run.data.metrics
     assert {"model", "plots", "operation"} <= {a.path for a in client.list_artifacts(run.info.run_id)}
     with tempfile.TemporaryDirectory() as tmp:
-        summary = json.loads(Path(client.download_artifacts(run.info.run_id, "operation/summary.json", tmp)).read_text())
+        local = client.download_artifacts(run.info.run_id, "operation/summary.json", tmp)
+        summary = json.loads(Path(local).read_text())
     assert summary["op"]["op"] == op and summary["source_run_id"] == source_run
     assert summary["facts"] == result["summary"]["facts"]
     model = load_model(client, result["model_uri"], None)
@@ -237,7 +247,8 @@ def expect_user_error(worker: Worker, spec: dict[str, Any], name: str, *words: s
     text = error["message"] + " " + error.get("hint", "")
     for word in words:
         assert word in text, error
-    assert before not in [e["stage"] for e in events if e["type"] == "stage"], [e for e in events if e["type"] == "stage"]
+    stages = [e["stage"] for e in events if e["type"] == "stage"]
+    assert before not in stages, stages
     assert not any(e["type"] == "run" for e in events)  # no MLflow run was opened
     print(f"{name}: {time.monotonic() - started:.1f}s")
     return error
@@ -254,13 +265,15 @@ def test_operations_that_do_not_apply_fail_before_any_work(trained, insurance):
     expect_user_error(worker, calibrate, "OperationNotSupported", "regression", "calibrate", before="loading")
 
     iris = demo_dataset("iris.csv")
-    threshold = {**spec("ops-err-threshold", children["lr"], {"op": "optimize_threshold"}, target="species"), "dataset": iris}
+    threshold = spec("ops-err-threshold", children["lr"], {"op": "optimize_threshold"}, target="species")
+    threshold["dataset"] = iris
     expect_user_error(worker, threshold, "ThresholdNeedsBinaryTarget", "species", "3", before="setup")
 
     blend = spec("ops-err-blend", children["lr"], {"op": "blend", "with": [{"run_id": children["lr"]}]})
     expect_user_error(worker, blend, "NeedsSeveralModels", "with", before="setup")
 
-    expect_user_error(worker, spec("ops-err-final", final, {"op": "finalize"}), "AlreadyFinalized", final, before="setup")
+    finalize = spec("ops-err-final", final, {"op": "finalize"})
+    expect_user_error(worker, finalize, "AlreadyFinalized", final, before="setup")
 
     grid = spec("ops-err-grid", children["lr"], {"op": "tune", "custom_grid": {"C": [1], "depth_of_thought": [2]}})
     error = expect_user_error(worker, grid, "UnknownParameter", "depth_of_thought", "max_iter", before="operation")

@@ -88,7 +88,8 @@ def threshold_candidates(probabilities: Sequence[Any]) -> list[float]:
     between consecutive distinct values, 0 (everything positive), and the usual 0.5 to compare with."""
     import numpy as np
 
-    values = np.unique(np.round(np.concatenate([np.asarray(p, dtype=float) for p in probabilities]), THRESHOLD_DECIMALS))
+    pooled = np.concatenate([np.asarray(p, dtype=float) for p in probabilities])
+    values = np.unique(np.round(pooled, THRESHOLD_DECIMALS))
     values = values[(values > 0) & (values < 1)]
     mids = (values[:-1] + values[1:]) / 2
     return sorted({0.0, 0.5, *(float(round(m, THRESHOLD_DECIMALS + 1)) for m in mids)})

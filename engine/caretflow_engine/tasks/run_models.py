@@ -48,11 +48,14 @@ def resolve_run_model(client: MlflowClient, run_id: str, parent_run_id: str) -> 
             "Combine models of one training job: pick runs listed under the same parent run.",
         )
     if role not in ("child", *SAVED_MODEL_ROLES):
-        raise user_error("RunHasNoModel", f"Run {run_id} (role '{role or 'none'}') holds no model.", "Pick a model's run.")
+        raise user_error(
+            "RunHasNoModel", f"Run {run_id} (role '{role or 'none'}') holds no model.", "Pick a model's run."
+        )
     if run.info.status != "FINISHED":
         raise user_error(
             "RunNotFinished",
-            f"Run {run_id} ({tags.get('caretflow.model_name', 'model')}) is {run.info.status}, so it has no usable model.",
+            f"Run {run_id} ({tags.get('caretflow.model_name', 'model')}) is {run.info.status}, "
+            "so it has no usable model.",
             "Pick a run that finished.",
         )
     model_id = tags.get("caretflow.model_id", "")
@@ -68,7 +71,9 @@ def _get_run(client: MlflowClient, run_id: str) -> Any:
         return client.get_run(run_id)
     except MlflowException as exc:
         if "RESOURCE_DOES_NOT_EXIST" in str(exc) or "not found" in str(exc).lower():
-            raise user_error("RunNotFound", f"MLflow has no run {run_id}.", "Check the run id (caretflow runs show PARENT_RUN_ID).") from exc
+            raise user_error(
+                "RunNotFound", f"MLflow has no run {run_id}.", "Check the run id (caretflow runs show PARENT_RUN_ID)."
+            ) from exc
         raise
 
 

@@ -26,9 +26,10 @@ if TYPE_CHECKING:
     from ..adapters.pycaret3 import ModelResult
     from ..context import JobContext
 
+_SHARED = ["compare", "create", "tune", "ensemble", "blend", "stack"]
 OPERATIONS = {
-    "classification": ["compare", "create", "tune", "ensemble", "blend", "stack", "calibrate", "optimize_threshold", "finalize"],
-    "regression": ["compare", "create", "tune", "ensemble", "blend", "stack", "finalize"],
+    "classification": [*_SHARED, "calibrate", "optimize_threshold", "finalize"],
+    "regression": [*_SHARED, "finalize"],
 }
 _WHY_NOT = {
     "calibrate": "Calibration adjusts predicted class probabilities; a regression model predicts numbers.",
@@ -49,6 +50,22 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     charts: list[dict[str, Any]] = field(default_factory=list)
     sort: str | None = None
+
+
+@dataclass
+class OpJob:
+    """What an operation's runner works with: the job, the rebuilt setup, the request, the models."""
+
+    ctx: JobContext
+    prepared: PreparedSetup
+    fields: dict[str, Any]  # the training request's task fields
+    op: dict[str, Any]  # the Operation
+    source: RunModel
+    others: list[RunModel]  # the ``with`` runs' models (blend, stack)
+
+    @property
+    def session(self) -> Any:
+        return self.prepared.session
 
 
 def operate(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
@@ -88,21 +105,28 @@ def operate(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     from . import supervised_op_runs
 
     t1 = time.monotonic()
-    outcome = supervised_op_runs.RUNNERS[kind](ctx, prepared, fields, op, source, others)
+    outcome = supervised_op_runs.RUNNERS[kind](OpJob(ctx, prepared, fields, op, source, others))
     timings["operation"] = time.monotonic() - t1
 
     result = outcome.result
     top = {"model_id": result.model_id, "model_name": result.model_name, "metrics": result.metrics}
     tags = {"caretflow.operation": kind, "caretflow.source_run_id": source.run_id}
-    final = log_model_run(prepared.session, log, outcome.model, top, role="operation", extra_tags=tags, timings=timings)
+    final = log_model_run(
+        prepared.session, log, outcome.model, top, role="operation", extra_tags=tags, timings=timings
+    )
     summary = {"params": outcome.params, "facts": outcome.facts, "notes": outcome.notes}
     log.log_json(final["run_id"], "operation", "summary", {"op": op, "source_run_id": source.run_id, **summary})
     log.log_charts(final["run_id"], outcome.charts)
     for note in outcome.notes:
         ev.log("info", note)
 
-    row = {"model_id": result.model_id, "model_name": result.model_name, "metrics": result.metrics,
-           "fit_seconds": max(0.0, result.fit_seconds), "mlflow_run_id": final["run_id"]}
+    row = {
+        "model_id": result.model_id,
+        "model_name": result.model_name,
+        "metrics": result.metrics,
+        "fit_seconds": max(0.0, result.fit_seconds),
+        "mlflow_run_id": final["run_id"],
+    }
     board = [row, *outcome.others]
     sort = outcome.sort or prepared.sort
     board.sort(key=lambda r: _rank_key(prepared, sort, r))
@@ -134,7 +158,10 @@ def operate(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 def _resolve_models(log: TrainingLog, spec: dict[str, Any], op: dict[str, Any]) -> tuple[RunModel, list[RunModel]]:
     """The source run's model and the ``with`` runs' (blend, stack), each checked before any training."""
     kind, parent_id = op["op"], spec["source"]["parent_run_id"]
-    source = resolve_run_model(log.client, spec["source"]["run_id"], parent_id) if kind != "create" else _setup_only(spec)
+    if kind == "create":
+        source = _setup_only(spec)
+    else:
+        source = resolve_run_model(log.client, spec["source"]["run_id"], parent_id)
     others: list[RunModel] = []
     seen = {source.run_id}
     for ref in op.get("with", []):

@@ -37,7 +37,8 @@ def load_training_data(fields: dict[str, Any], dataset: dict[str, Any], ev: Even
     task, target = fields["task"], fields["target"]
     df = read_dataset(dataset)
     check_training_data(df, task, target, fields["ignore_columns"])
-    check_columns(df, {"text_columns": fields["text_columns"], "fold_groups": [fields["fold_groups"]] if fields.get("fold_groups") else []})
+    groups = [fields["fold_groups"]] if fields.get("fold_groups") else []
+    check_columns(df, {"text_columns": fields["text_columns"], "fold_groups": groups})
     null_target = int(df[target].isna().sum())
     if null_target:
         df = df[df[target].notna()].reset_index(drop=True)
@@ -71,7 +72,11 @@ def build_setup(fields: dict[str, Any], envelope: dict[str, Any], df: pd.DataFra
     )
     for metric in fields["custom_metrics"]:
         session.add_metric(
-            custom.metric_id(metric["name"]), metric["name"], custom.metric_function(metric), metric["target"], metric["greater_is_better"]
+            custom.metric_id(metric["name"]),
+            metric["name"],
+            custom.metric_function(metric),
+            metric["target"],
+            metric["greater_is_better"],
         )
     custom_models = [custom.estimator_from(m) for m in fields["custom_models"]]
     return PreparedSetup(session, options, summary, custom_models, session.resolve_sort(fields.get("sort")))

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -24,6 +23,8 @@ from .common import FIT_TIME, ModelResult, check_model_ids, grid_result, num
 from .supervised import SupervisedSession
 
 Progress = Callable[[int, int, str], None]
+# Operation search -> PyCaret's (search_library, search_algorithm).
+SEARCHES = {"random": ("scikit-learn", "random"), "grid": ("scikit-learn", "grid"), "optuna": ("optuna", "tpe")}
 
 
 @dataclass
@@ -150,7 +151,7 @@ def tune(
     if space is not None and search == "random" and search_budget.grid_size(space) <= n_iter:
         search = "grid"  # as PyCaret does: a random search at least as long as the grid is the grid
     planned = search_budget.grid_size(space) if search == "grid" and space is not None else n_iter
-    library = {"random": ("scikit-learn", "random"), "grid": ("scikit-learn", "grid"), "optuna": ("optuna", "tpe")}[search]
+    library = SEARCHES[search]
     call = {
         "custom_grid": custom_grid,
         "optimize": optimize,
@@ -178,7 +179,9 @@ def tune(
             f"caretflow cannot split PyCaret's grid for {name} into parts that fit a time budget.",
             "Pass custom_grid, use search random or optuna, or leave out time_budget_minutes.",
         )
-    return _tune_in_chunks(session, estimator, model_id, name, space or {}, search, planned, budget_seconds, call, progress)
+    return _tune_in_chunks(
+        session, estimator, model_id, name, space or {}, search, planned, budget_seconds, call, progress
+    )
 
 
 def _tune_in_chunks(
@@ -265,7 +268,9 @@ def plain(value: Any) -> Any:
 
 
 # ------------------------------------------------------ ensembles and friends
-def ensemble(session: SupervisedSession, estimator: Any, name: str, method: str, n_estimators: int) -> tuple[Any, ModelResult]:
+def ensemble(
+    session: SupervisedSession, estimator: Any, name: str, method: str, n_estimators: int
+) -> tuple[Any, ModelResult]:
     started = time.time()
     try:
         model = session.exp.ensemble_model(estimator, method=method, n_estimators=n_estimators, verbose=False)
@@ -273,7 +278,8 @@ def ensemble(session: SupervisedSession, estimator: Any, name: str, method: str,
         if method == "Boosting" and "Boosting" in str(exc):
             raise boosting_unsupported(name) from exc
         raise
-    return model, _result(session, f"{method.lower()}:{session.exp._get_model_id(estimator) or name}", f"{method}: {name}", started, model)
+    model_id = f"{method.lower()}:{session.exp._get_model_id(estimator) or name}"
+    return model, _result(session, model_id, f"{method}: {name}", started, model)
 
 
 def boosting_unsupported(name: str) -> Exception:
@@ -284,7 +290,9 @@ def boosting_unsupported(name: str) -> Exception:
     )
 
 
-def blend(session: SupervisedSession, estimators: list[Any], model_id: str, name: str, method: str) -> tuple[Any, ModelResult]:
+def blend(
+    session: SupervisedSession, estimators: list[Any], model_id: str, name: str, method: str
+) -> tuple[Any, ModelResult]:
     started = time.time()
     extra = {"method": method} if session.task == "classification" else {}
     model = session.exp.blend_models(estimators, verbose=False, **extra)
@@ -299,7 +307,9 @@ def stack(
     return model, _result(session, model_id, name, started, model)
 
 
-def calibrate(session: SupervisedSession, estimator: Any, model_id: str, name: str, method: str) -> tuple[Any, ModelResult]:
+def calibrate(
+    session: SupervisedSession, estimator: Any, model_id: str, name: str, method: str
+) -> tuple[Any, ModelResult]:
     started = time.time()
     model = session.exp.calibrate_model(estimator, method=method, verbose=False)
     return model, _result(session, model_id, name, started, model)
