@@ -230,11 +230,29 @@ const RunOutcome = {
 export const TrainResult = z.object({ kind: z.literal("train"), ...RunOutcome });
 export type TrainResult = z.infer<typeof TrainResult>;
 
+/** What an operation did, beyond the new model's scores: tuned parameters, iterations, the threshold... */
+export const OperationSummary = z.object({
+  params: z
+    .record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()]))
+    .default({})
+    .describe("what the operation chose: the tuned hyperparameters, the probability threshold..."),
+  facts: z
+    .record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()]))
+    .default({})
+    .describe("what it did: the search, candidates tried and planned, the metric optimized, the model kept..."),
+  notes: z
+    .array(z.string())
+    .default([])
+    .describe("sentences for a person: the source scored better and was kept, the time budget ran out..."),
+});
+export type OperationSummary = z.infer<typeof OperationSummary>;
+
 export const OperateResult = z.object({
   kind: z.literal("operate"),
   op: OperationId.describe("the operation that ran"),
   source_run_id: z.string(),
   ...RunOutcome,
+  summary: OperationSummary.optional(),
 });
 export type OperateResult = z.infer<typeof OperateResult>;
 
