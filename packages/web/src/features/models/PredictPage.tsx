@@ -1,4 +1,4 @@
-import type { Job, OnlinePredictResponse, RegisteredModel } from "@caretflow/contracts";
+import type { Job, OnlinePredictResponse, RegisteredModel, TaskCatalog } from "@caretflow/contracts";
 import { ModelRef } from "@caretflow/contracts";
 import { type FormEvent, useId, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
@@ -8,12 +8,14 @@ import { formatCell, formatNumber } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Card, PageHeader, Tabs } from "../../ui/layout.tsx";
 import { ScrollRegion } from "../../ui/scroll.tsx";
-import { PredictPanel, ProgressCard, useJobElapsed } from "../jobs/JobPage.tsx";
+import { ProgressCard, useJobElapsed } from "../jobs/JobProgress.tsx";
 import type { JobView } from "../jobs/job.state.ts";
+import { PredictPanel } from "../jobs/PredictPanel.tsx";
 import { type StreamState, useJobEvents } from "../jobs/useJobEvents.ts";
 import { useJobRecord } from "../jobs/useJobRecord.ts";
 import { parseDatasetRef } from "../runs/runs.helpers.ts";
-import { parseRowsJson, refOptions, resolveModelRef, resultColumns, rowsForPrediction } from "./models.helpers.ts";
+import { ExplanationView } from "./ExplanationView.tsx";
+import { parseRowsJson, predictionTable, refOptions, resolveModelRef, rowsForPrediction } from "./models.helpers.ts";
 
 type Mode = "batch" | "online";
 
@@ -223,39 +225,63 @@ function InlineJobView({ job, view, stream }: { job: Job; view: JobView; stream:
   );
 }
 
-/** Finds the training dataset of a model version (its run, or the run's parent) for example rows. */
-async function exampleRows(api: ApiClient, models: RegisteredModel[], ref: string): Promise<string> {
+/**
+ * The model's task (from its run) and example input: a few rows of its training data without the target,
+ * or none for a model that needs no rows (a forecaster takes a horizon instead).
+ */
+async function modelExample(api: ApiClient, models: RegisteredModel[], ref: string): Promise<{ task: string | null; text: string }> {
   const version = resolveModelRef(models, ref);
-  if (!version?.runId) return "[\n  {}\n]";
+  if (!version?.runId) return { task: null, text: "[\n  {}\n]" };
   let run = await api.getRun(version.runId);
-  if ((!run.dataset || !run.target) && run.parentRunId) run = await api.getRun(run.parentRunId);
+  if ((!run.dataset || !run.task) && run.parentRunId) run = await api.getRun(run.parentRunId);
+  const catalog = await api.catalog();
+  const task = catalog.tasks.find((t) => t.task === run.task);
+  if (task && takesHorizon(task)) return { task: run.task, text: "[]" };
   const ds = parseDatasetRef(run.dataset);
-  if (!ds) return "[\n  {}\n]";
+  if (!ds) return { task: run.task, text: "[\n  {}\n]" };
   const detail = ds.version ? null : await api.getDataset(ds.name);
   const page = await api.preview(ds.name, ds.version ?? detail?.latestVersion ?? 1, 0, 3);
-  return JSON.stringify(rowsForPrediction(page, run.target, 3), null, 2);
+  return { task: run.task, text: JSON.stringify(rowsForPrediction(page, run.target, 3), null, 2) };
+}
+
+/** A task whose requests take a horizon (forecasting) predicts periods ahead, not rows. */
+function takesHorizon(task: TaskCatalog): boolean {
+  return task.fields.some((f) => f.name === "horizon" && f.scope === "spec");
 }
 
 function OnlinePredict({ modelRef, models }: { modelRef: string; models: RegisteredModel[] }) {
   const api = useApi();
-  const example = useResource((a) => exampleRows(a, models, modelRef), `example:${modelRef}`);
+  const example = useResource((a) => modelExample(a, models, modelRef), `example:${modelRef}`);
+  const catalog = useResource((a) => a.catalog(), "catalog");
+  const task = catalog.data?.tasks.find((t) => t.task === example.data?.task);
+  const horizonField = task?.fields.find((f) => f.name === "horizon" && f.scope === "spec");
   const [text, setText] = useState<string | null>(null);
+  const [horizon, setHorizon] = useState<string | null>(null);
+  const [explain, setExplain] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ rows: Record<string, unknown>[]; res: OnlinePredictResponse } | null>(null);
-  const value = text ?? example.data ?? "";
+  const value = text ?? example.data?.text ?? "";
+  const horizonValue = horizon ?? (horizonField?.default === undefined ? "" : String(horizonField.default));
   const helpId = useId();
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const parsed = parseRowsJson(value);
+    const parsed = parseRowsJson(value, { allowEmpty: horizonField !== undefined });
     if (!parsed.ok) return setError(new Error(parsed.error));
     const ref = ModelRef.safeParse(modelRef);
     if (!ref.success) return setError(new Error("Choose a model alias or version."));
+    const h = Number(horizonValue);
+    if (horizonField && (!Number.isInteger(h) || h < 1)) return setError(new Error("The horizon is a whole number of periods, 1 or more."));
     setBusy(true);
     setError(null);
     try {
-      const res = await api.predict({ model: ref.data, rows: parsed.rows });
+      const res = await api.predict({
+        model: ref.data,
+        rows: parsed.rows,
+        ...(horizonField ? { horizon: h } : {}),
+        ...(explain ? { explain: true } : {}),
+      });
       setResult({ rows: parsed.rows, res });
     } catch (err) {
       setError(err);
@@ -264,15 +290,23 @@ function OnlinePredict({ modelRef, models }: { modelRef: string; models: Registe
     }
   }
 
-  // predictions first, so the answer is the first thing seen in a wide table
-  const merged = useMemo(() => result?.rows.map((r, i) => ({ ...(result.res.predictions[i] ?? {}), ...r })) ?? [], [result]);
-  const cols = resultColumns(merged);
-  const predCols = new Set(["prediction_label", "prediction_score"]);
+  const table = useMemo(() => (result ? predictionTable(result.rows, result.res) : null), [result]);
+  const predCols = new Set(result?.res.columns ?? []);
   return (
-    <Card title="Rows to score">
+    <Card title={horizonField ? "Periods to forecast" : "Rows to score"}>
       <form onSubmit={submit} data-testid="online-form">
+        {horizonField ? (
+          <div className="form-row">
+            <label className="field">
+              <span className="field-label">Horizon (periods ahead)</span>
+              <input name="horizon" inputMode="numeric" value={horizonValue} onChange={(e) => setHorizon(e.target.value)} />
+            </label>
+          </div>
+        ) : null}
         <p className="muted small" id={helpId}>
-          A JSON list of rows (column name → value). Prefilled with rows of the training data, without the target.
+          {horizonField
+            ? "Optional: future values of the exogenous columns, as a JSON list with one row per period; leave [] for a model without them."
+            : "A JSON list of rows (column name → value). Prefilled with rows of the training data, without the target."}
         </p>
         {example.loading && text === null ? (
           <Skeleton lines={6} />
@@ -280,15 +314,27 @@ function OnlinePredict({ modelRef, models }: { modelRef: string; models: Registe
           <textarea
             className="json-input"
             name="rows"
-            aria-label="Rows to score, as JSON"
+            aria-label={horizonField ? "Future rows, as JSON" : "Rows to score, as JSON"}
             aria-describedby={helpId}
-            rows={12}
+            rows={horizonField ? 4 : 12}
             spellCheck={false}
             value={value}
             onChange={(e) => setText(e.target.value)}
           />
         )}
         <div className="button-row">
+          {horizonField ? null : (
+            <label className="check">
+              <input
+                type="checkbox"
+                name="explain"
+                checked={explain}
+                onChange={(e) => setExplain(e.target.checked)}
+                data-testid="explain"
+              />
+              Explain each prediction (SHAP)
+            </label>
+          )}
           <button type="submit" className="btn btn-primary" disabled={busy} data-testid="online-predict">
             {busy ? <Spinner label="Predicting" /> : null} Predict
           </button>
@@ -300,13 +346,13 @@ function OnlinePredict({ modelRef, models }: { modelRef: string; models: Registe
         </div>
       </form>
       {error ? <ErrorBox error={error} title="Prediction failed" /> : null}
-      {result ? (
+      {table ? (
         <ScrollRegion className="table-wrap" label="Predictions">
           <table className="table table-compact" data-testid="online-result">
             <caption className="sr-only">Predictions</caption>
             <thead>
               <tr>
-                {cols.map((c) => (
+                {table.columns.map((c) => (
                   <th key={c} className={predCols.has(c) ? "col-pred" : ""}>
                     {c}
                   </th>
@@ -314,12 +360,12 @@ function OnlinePredict({ modelRef, models }: { modelRef: string; models: Registe
               </tr>
             </thead>
             <tbody>
-              {merged.map((r, i) => (
+              {table.rows.map((r, i) => (
                 // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity beyond their order
                 <tr key={i}>
-                  {cols.map((c) => (
+                  {table.columns.map((c) => (
                     <td key={c} className={predCols.has(c) ? "col-pred" : ""}>
-                      {formatCell((r as Record<string, unknown>)[c])}
+                      {formatCell(r[c])}
                     </td>
                   ))}
                 </tr>
@@ -327,6 +373,14 @@ function OnlinePredict({ modelRef, models }: { modelRef: string; models: Registe
             </tbody>
           </table>
         </ScrollRegion>
+      ) : null}
+      {result?.res.explanations ? (
+        <div className="stack" data-testid="explanations">
+          {result.res.explanations.map((x, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: one explanation per row, in order
+            <ExplanationView key={i} row={i + 1} explanation={x} />
+          ))}
+        </div>
       ) : null}
     </Card>
   );
