@@ -2,7 +2,7 @@ import type { Chart, HeatmapChart, XYChart } from "@caretflow/contracts";
 import { useMemo } from "react";
 import { Area, Bar, CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from "recharts";
 import { ScrollRegion } from "../../ui/scroll.tsx";
-import { formatValue, formatX, heatmapCells, seriesRows, type XYPlot, xyPlot } from "./chart.data.ts";
+import { formatValue, formatX, heatmapCells, seriesRows, timeTicks, type XYPlot, xyPlot } from "./chart.data.ts";
 import "./charts.css";
 
 /** Any chart the engine emitted, drawn by the renderer of its type; the title above, the note below. */
@@ -28,7 +28,8 @@ function XYChartView({ chart, height }: { chart: XYChart; height: number }) {
             dataKey="x"
             type={plot.xType}
             scale={plot.xScale === "log" ? "log" : "auto"}
-            domain={plot.xType === "number" ? ["dataMin", "dataMax"] : undefined}
+            domain={plot.xScale === "time" ? ["dataMin", "dataMax"] : plot.xType === "number" ? ["auto", "auto"] : undefined}
+            ticks={timeTicks(plot)}
             allowDuplicatedCategory={false}
             tickFormatter={fmtX}
             tick={{ fontSize: 11, fill: "var(--muted)" }}

@@ -1,7 +1,7 @@
 import { Chart, type HeatmapChart, type XYChart } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
 import { contrastRatio } from "../../lib/contrast.ts";
-import { chartIdOfPath, formatValue, formatX, heatmapCells, PALETTE, seriesRows, xyPlot } from "./chart.data.ts";
+import { chartIdOfPath, formatValue, formatX, heatmapCells, PALETTE, seriesRows, timeTicks, xyPlot } from "./chart.data.ts";
 import chartsJson from "./fixtures/charts.json" with { type: "json" };
 
 // Chart data made by the engine's own builders (fixtures/make_charts.py), parsed by the contract.
@@ -43,6 +43,16 @@ describe("xy chart data → recharts rows", () => {
     expect(formatX(first?.x, "time")).toBe("2026-01-01");
     // history and forecast do not overlap: each row holds one of them
     expect(plot.rows).toHaveLength(24 + 6);
+  });
+
+  it("puts time ticks on the data's own periods, first and last included", () => {
+    const plot = xyPlot(byId<XYChart>("forecast"));
+    const ticks = timeTicks(plot, 6) ?? [];
+    expect(ticks).toHaveLength(6);
+    expect(ticks[0]).toBe(plot.rows[0]?.x);
+    expect(ticks.at(-1)).toBe(plot.rows.at(-1)?.x);
+    for (const t of ticks) expect(plot.rows.some((r) => r.x === t)).toBe(true);
+    expect(timeTicks(xyPlot(byId<XYChart>("roc")))).toBeUndefined();
   });
 
   it("leaves a gap for a missing value instead of drawing it at 0", () => {

@@ -87,6 +87,18 @@ export function seriesRows(plot: XYPlot, key: string): XYRow[] {
   return plot.rows.filter((r) => r[key] !== null && r[key] !== undefined);
 }
 
+/**
+ * Tick positions for a time axis: up to `max` of the data's own periods, evenly spaced, first and last included,
+ * so ticks fall on real periods (months, days) rather than on arbitrary instants between them.
+ */
+export function timeTicks(plot: XYPlot, max = 6): number[] | undefined {
+  if (plot.xScale !== "time") return undefined;
+  const xs = plot.rows.map((r) => r.x as number);
+  if (xs.length <= max) return xs;
+  const step = (xs.length - 1) / (max - 1);
+  return [...new Set(Array.from({ length: max }, (_, i) => xs[Math.round(i * step)] as number))];
+}
+
 /** Short text for a number on an axis or in a tooltip. */
 export function formatValue(v: unknown): string {
   if (Array.isArray(v)) return `${formatValue(v[0])} – ${formatValue(v[1])}`;

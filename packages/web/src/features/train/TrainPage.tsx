@@ -60,6 +60,7 @@ export function TrainPage() {
         subtitle="Pick a dataset and a task; caretflow prepares the data with PyCaret, trains and ranks the models by cross-validation and keeps the best one in MLflow."
       />
       <TrainFormView
+        key={`${dataset}:${params.get("task") ?? ""}`}
         catalog={catalog.data}
         datasetNames={datasets.data.map((d) => d.name)}
         initial={initialTrainForm(catalog.data, dataset, Number(params.get("version")) || null, params.get("task") ?? undefined)}
@@ -125,7 +126,7 @@ function TrainFormView({ catalog, datasetNames, initial }: { catalog: Catalog; d
 
   return (
     <form className="train-form" onSubmit={submit} noValidate data-testid="train-form">
-      <Card title="Data">
+      <Card title="Dataset">
         <div className="form-row">
           <div className={`field ${errors.dataset ? "field-invalid" : ""}`}>
             <label className="field-label" htmlFor="train-dataset">
