@@ -399,6 +399,12 @@ describe("caretflow in a real browser", () => {
       expect(await p.getByRole("region", { name: `Rows of ${DATASET} v1` }).getAttribute("tabindex")).toBe("0");
       await shot(p, "phone-dataset");
       await expectAccessible(p, "phone: dataset");
+      // the generated train form folds into one column: nothing sticks out sideways
+      await p.goto(`/train?dataset=${DATASET}`);
+      await p.getByTestId("task-picker").waitFor();
+      expect((await p.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number).toBeLessThanOrEqual(0);
+      await shot(p, "phone-train-form");
+      await expectAccessible(p, "phone: train form");
       await p.getByRole("button", { name: "Menu" }).click();
       expect(await p.locator(".nav").isVisible()).toBe(true);
       await shot(p, "phone-menu");
