@@ -54,18 +54,18 @@ function XYChartView({ chart, height }: { chart: XYChart; height: number }) {
 }
 
 function seriesElement(plot: XYPlot, s: XYPlot["series"][number]) {
-  const common = { key: s.key, dataKey: s.key, name: s.name, isAnimationActive: false };
+  const common = { dataKey: s.key, name: s.name, isAnimationActive: false };
   switch (s.mark) {
     case "line":
-      return <Line {...common} type="linear" stroke={s.color} strokeWidth={2} dot={false} connectNulls />;
+      return <Line key={s.key} {...common} type="linear" stroke={s.color} strokeWidth={2} dot={false} connectNulls />;
     case "point":
-      return <Scatter {...common} data={seriesRows(plot, s.key)} fill={s.color} />;
+      return <Scatter key={s.key} {...common} data={seriesRows(plot, s.key)} fill={s.color} />;
     case "bar":
-      return <Bar {...common} fill={s.color} />;
+      return <Bar key={s.key} {...common} fill={s.color} />;
     case "area":
-      return <Area {...common} type="linear" stroke={s.color} fill={s.color} fillOpacity={0.35} connectNulls />;
+      return <Area key={s.key} {...common} type="linear" stroke={s.color} fill={s.color} fillOpacity={0.35} connectNulls />;
     case "band":
-      return <Area {...common} type="linear" stroke="none" fill={s.color} fillOpacity={0.18} connectNulls />;
+      return <Area key={s.key} {...common} type="linear" stroke="none" fill={s.color} fillOpacity={0.18} connectNulls />;
     default: {
       const never: never = s.mark;
       throw new Error(`unknown mark ${String(never)}`);
