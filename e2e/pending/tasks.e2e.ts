@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,14 +37,38 @@ describe("every task in a real browser", () => {
       .slice(0, n)
       .map((m) => m.id);
 
+  /** Imports a demo file under a fresh name through the API (the upload page has its own test in ui.e2e.test.ts). */
   async function upload(file: string): Promise<string> {
-    const name = `${file.replace(/\.csv$/, "")}-${stamp}`;
-    const path = join(home, `${name}.csv`);
-    await copyFile(join(repo, "demo-data", file), path);
-    await page.goto("/data");
-    await page.getByTestId("upload-input").setInputFiles(path);
-    await expect.poll(() => page.getByTestId("upload-status").textContent(), { timeout: 120_000 }).toMatch(new RegExp(`Imported ${name}`));
+    const name = `${file.replace(/\.csv$/, "").replace(/_/g, "-")}-${stamp}`;
+    const buffer = await readFile(join(repo, "demo-data", file));
+    const res = await context.request.post("/api/datasets", {
+      multipart: { file: { name: file, mimeType: "text/csv", buffer }, name },
+      timeout: 120_000,
+    });
+    expect(res.status(), await res.text()).toBe(201);
     return name;
+  }
+
+  /** Trains through the API and waits for the job: for tests whose subject is what comes after training. */
+  async function trainViaApi(
+    body: Record<string, unknown>,
+  ): Promise<{ id: string; result: { parent_run_id: string; best_run_id: string } }> {
+    const started = await context.request.post("/api/jobs/train", { data: body });
+    expect(started.status(), await started.text()).toBe(202);
+    const { id } = (await started.json()) as { id: string };
+    for (let i = 0; i < 600; i++) {
+      const job = (await (await context.request.get(`/api/jobs/${id}`)).json()) as {
+        id: string;
+        status: string;
+        error: unknown;
+        result: { parent_run_id: string; best_run_id: string };
+      };
+      if (job.status === "succeeded") return job;
+      if (job.status === "failed" || job.status === "cancelled")
+        throw new Error(`training ${id} ${job.status}: ${JSON.stringify(job.error)}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    throw new Error(`training ${id} did not finish in 10 minutes`);
   }
 
   /** Opens the train form for a task, fills it with `fill`, starts it and waits for the finished job page. */
@@ -99,7 +123,7 @@ describe("every task in a real browser", () => {
     if (home) await rm(home, { recursive: true, force: true });
   });
 
-  it("classification: charts from chart data, the HTML report, the setup preview (charts, report, setup-preview)", async () => {
+  it("setup preview: what the options do, on sample rows (server: POST .../setup-preview)", async () => {
     await page.goto("/train?dataset=juice&task=classification");
     await page.locator('select[name="target"]').selectOption("Purchase");
     await page.locator('[data-field="normalize"] input[type="checkbox"]').check();
@@ -109,12 +133,19 @@ describe("every task in a real browser", () => {
     expect(await preview.locator("ol li").count()).toBeGreaterThan(0);
     await shot(page, "setup-preview");
     await expectAccessible(page, "setup preview");
-    await page.locator('[data-field="normalize"] input[type="checkbox"]').uncheck();
-    await pickModels("classification", 2);
-    await page.locator('input[name="folds"]').fill("3");
-    await page.getByTestId("start-training").click();
-    await page.waitForURL(/\/jobs\/[^/]+$/);
-    await page.getByTestId("best-model").waitFor({ timeout: 8 * 60_000 });
+  });
+
+  it("classification: charts from chart data and the HTML report (engine: supervised chart data, report)", async () => {
+    await train(
+      "juice",
+      "classification",
+      async () => {
+        await page.locator('select[name="target"]').selectOption("Purchase");
+        await pickModels("classification", 2);
+        await page.locator('input[name="folds"]').fill("3");
+      },
+      "classification",
+    );
     const report = await page.getByTestId("report-link").getAttribute("href");
     const html = await (await context.request.get(report ?? "")).text();
     expect(html).toMatch(/<html/i);
@@ -122,28 +153,46 @@ describe("every task in a real browser", () => {
     expect(await page.getByTestId("report-link").count()).toBe(1);
   });
 
-  it("operations: tune the classification run, follow the job, see the operation run linked to its source (operations)", async () => {
-    const ops = tasks.find((t) => t.task === "classification")?.operations ?? [];
-    expect(ops).toContain("tune");
+  it("operations: tune a run's model, follow the job, see the operation run linked to its source (ops)", async () => {
+    const job = await trainViaApi({
+      dataset: "juice",
+      task: "classification",
+      target: "Purchase",
+      include: fastModels("classification", 2),
+      folds: 3,
+    });
+    await page.goto(`/experiments/${job.result.parent_run_id}`);
     await page.locator('label.segment:has(input[value="tune"])').click();
     await page.getByTestId("operation-form").locator('input[name="n_iter"]').fill("2");
+    await shot(page, "operation-form");
+    await expectAccessible(page, "operation form");
     await page.getByTestId("start-operation").click();
     await page.waitForURL(/\/jobs\/[^/]+$/);
     await page.getByTestId("best-model").waitFor({ timeout: 8 * 60_000 });
     expect(await page.locator(".result-card .card-title").textContent()).toMatch(/tune/i);
+    await shot(page, "operation-job");
+    await expectAccessible(page, "operation job");
     await page.getByTestId("view-run").click();
-    await page.getByTestId("operation-runs").locator("tbody tr").first().waitFor();
+    const runs = page.getByTestId("operation-runs");
+    await runs.locator("tbody tr").first().waitFor();
+    expect(await runs.locator("tbody tr").first().getByRole("link").count()).toBeGreaterThanOrEqual(2); // the run, and its source
     await shot(page, "operation-runs");
     await expectAccessible(page, "run with operation runs");
   });
 
-  it("SHAP: online prediction explains each row (explain in serve.py)", async () => {
-    const runId = page.url().split("/").at(-1) ?? "";
-    const run = (await (await context.request.get(`/api/runs/${runId}`)).json()) as { bestRunId: string };
+  it("SHAP: an online prediction explains each row (engine: explain in scoring)", async () => {
+    const job = await trainViaApi({
+      dataset: "juice",
+      task: "classification",
+      target: "Purchase",
+      include: fastModels("classification", 1),
+      folds: 3,
+    });
     const model = `juice-shap-${stamp}`;
-    expect((await context.request.post("/api/models", { data: { runId: run.bestRunId, name: model, alias: "champion" } })).ok()).toBe(true);
+    const reg = await context.request.post("/api/models", { data: { runId: job.result.best_run_id, name: model, alias: "champion" } });
+    expect(reg.status(), await reg.text()).toBe(201);
     await page.goto(`/predict?model=${model}@champion&mode=online`);
-    await expect.poll(() => page.getByTestId("online-form").locator("textarea").inputValue()).toMatch(/PriceCH/);
+    await expect.poll(() => page.getByTestId("online-form").locator("textarea").inputValue(), { timeout: 30_000 }).toMatch(/PriceCH/);
     await page.getByTestId("explain").check();
     await page.getByTestId("online-predict").click();
     await expect.poll(() => page.getByTestId("explanation").count(), { timeout: 120_000 }).toBe(3);

@@ -2,7 +2,7 @@ import type { Chart, HeatmapChart, XYChart } from "@caretflow/contracts";
 import { useMemo } from "react";
 import { Area, Bar, CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from "recharts";
 import { ScrollRegion } from "../../ui/scroll.tsx";
-import { formatValue, formatX, heatmapCells, seriesRows, timeTicks, type XYPlot, xyPlot } from "./chart.data.ts";
+import { formatTick, formatValue, formatX, heatmapCells, seriesRows, timeTicks, type XYPlot, xyPlot } from "./chart.data.ts";
 import "./charts.css";
 
 /** Any chart the engine emitted, drawn by the renderer of its type; the title above, the note below. */
@@ -39,12 +39,15 @@ function XYChartView({ chart, height }: { chart: XYChart; height: number }) {
             scale={plot.yScale === "log" ? "log" : "auto"}
             domain={plot.yScale === "log" ? ["auto", "auto"] : undefined}
             allowDataOverflow={plot.yScale === "log"}
-            tickFormatter={formatValue}
+            tickFormatter={formatTick}
             tick={{ fontSize: 11, fill: "var(--muted)" }}
             width={64}
             label={{ value: chart.y.label, angle: -90, position: "insideLeft", fontSize: 12, fill: "var(--text-2)", dx: 4 }}
           />
-          <Tooltip labelFormatter={fmtX} formatter={(v, name) => [formatValue(v), name]} />
+          <Tooltip
+            labelFormatter={(v) => (plot.xScale === "time" ? formatX(v, "time") : formatValue(v))}
+            formatter={(v, name) => [formatValue(v), name]}
+          />
           <Legend verticalAlign="top" height={28} wrapperStyle={{ fontSize: 12 }} />
           {plot.series.map((s) => seriesElement(plot, s))}
         </ComposedChart>

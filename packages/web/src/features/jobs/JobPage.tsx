@@ -180,7 +180,7 @@ function BestModelCard({ job, view, task, metric }: { job: Job; view: JobView; t
             {result.best_model_name}
           </div>
           <div className="muted">
-            {metric && best ? `${metric} ${formatMetric(best.metrics[metric])} · cross-validated` : null}
+            {metric && best ? `${metric} ${formatMetric(best.metrics[metric])}` : null}
             {result.kind === "operate" ? (
               <>
                 {metric && best ? " · " : ""}from run{" "}

@@ -57,7 +57,7 @@ export function TrainPage() {
     <div className="page">
       <PageHeader
         title="Train a model"
-        subtitle="Pick a dataset and a task; caretflow prepares the data with PyCaret, trains and ranks the models by cross-validation and keeps the best one in MLflow."
+        subtitle="Pick a dataset and a task; caretflow prepares the data with PyCaret, trains and ranks the models, and keeps the best one in MLflow."
       />
       <TrainFormView
         key={`${dataset}:${params.get("task") ?? ""}`}
