@@ -40,7 +40,15 @@ describe("every task in a real browser", () => {
   /** Imports a demo file under a fresh name through the API (the upload page has its own test in ui.e2e.test.ts). */
   async function upload(file: string): Promise<string> {
     const name = `${file.replace(/\.csv$/, "").replace(/_/g, "-")}-${stamp}`;
-    const buffer = await readFile(join(repo, "demo-data", file));
+    // spam.csv is Latin-1, which caretflow refuses (it asks for UTF-8): the test re-saves it as UTF-8, as the hint says
+    const bytes = await readFile(join(repo, "demo-data", file));
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      text = bytes.toString("latin1");
+    }
+    const buffer = Buffer.from(text, "utf8");
     const res = await context.request.post("/api/datasets", {
       multipart: { file: { name: file, mimeType: "text/csv", buffer }, name },
       timeout: 120_000,
@@ -95,7 +103,11 @@ describe("every task in a real browser", () => {
     await page.getByTestId("view-run").click();
     await page.waitForURL(/\/experiments\/[a-f0-9]{32}$/);
     for (const id of chartIds)
-      await page.getByTestId(`chart-${id}`).locator(".recharts-surface, table.heatmap").first().waitFor({ timeout: 60_000 });
+      await page
+        .getByTestId(`chart-${id}`)
+        .locator(".recharts-wrapper > svg.recharts-surface, table.heatmap")
+        .first()
+        .waitFor({ timeout: 60_000 });
     await shot(page, `run-${name}`);
     await expectAccessible(page, `${name} run`);
   }
@@ -233,7 +245,7 @@ describe("every task in a real browser", () => {
       "time-series",
     );
     expect(await page.getByTestId("forecast-table").locator("tbody tr").count()).toBe(7);
-    await page.getByTestId("chart-forecast_table").locator(".recharts-surface").waitFor();
+    await page.getByTestId("chart-forecast_table").locator(".recharts-wrapper > svg.recharts-surface").waitFor();
     await runPageCharts("time-series", ["forecast"]);
   });
 

@@ -204,7 +204,10 @@ function BestModelCard({ job, view, task, metric }: { job: Job; view: JobView; t
         </div>
       </div>
       <h3 className="subhead">Register this model</h3>
-      <RegisterModelForm runId={result.best_run_id} defaultName={suggestModelName(dataset, target)} />
+      <RegisterModelForm
+        runId={result.best_run_id}
+        defaultName={result.kind === "operate" ? suggestModelName(result.op, result.best_model_id) : suggestModelName(dataset, target)}
+      />
     </Card>
   );
 }

@@ -4,7 +4,7 @@ import { Bar, BarChart, Cell, ResponsiveContainer, Tooltip, XAxis, YAxis } from 
 import { bestRow, lowerIsBetter, metricColumns } from "../../lib/catalog.ts";
 import { formatMetric } from "../../lib/format.ts";
 import { type Column, DataTable } from "../../ui/table.tsx";
-import { metricBars } from "./leaderboard.helpers.ts";
+import { metricBars, rowKey } from "./leaderboard.helpers.ts";
 
 /** The comparison table: one row per model, sortable, the best one highlighted. */
 export function LeaderboardTable({
@@ -67,7 +67,7 @@ export function LeaderboardTable({
       rows={rows}
       columns={columns}
       initialSort={initialSort}
-      rowKey={(r) => r.model_id}
+      rowKey={rowKey}
       rowClassName={(r) => (r === best ? "row-best" : undefined)}
       empty={empty ?? "No models finished yet."}
       testId="leaderboard"
@@ -104,7 +104,7 @@ export function MetricChart({ rows, metric, task }: { rows: readonly Leaderboard
           <Tooltip cursor={{ fill: "var(--accent-soft)" }} formatter={(v) => [formatMetric(Number(v)), metric]} />
           <Bar dataKey="value" radius={[0, 3, 3, 0]} isAnimationActive={false} barSize={18}>
             {bars.map((b) => (
-              <Cell key={b.id} fill={b.id === best?.model_id ? "var(--accent)" : "var(--bar-muted)"} />
+              <Cell key={b.key} fill={b.row === best ? "var(--accent)" : "var(--bar-muted)"} />
             ))}
           </Bar>
         </BarChart>
