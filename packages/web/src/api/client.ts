@@ -106,7 +106,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
 
     startTrain: (req: TrainRequestInput) => request("POST", "/api/jobs/train", Job, req),
     startOperation: (runId: string, req: OperateInput) => request("POST", `/api/runs/${seg(runId)}/operations`, Job, req),
-    startPredict: (req: BatchPredictInput) => request("POST", "/api/jobs/predict", Job, req),
+    // horizon: periods a forecaster forecasts (the forecasting family adds it to BatchPredictRequest; older servers drop it)
+    startPredict: (req: BatchPredictInput & { horizon?: number }) => request("POST", "/api/jobs/predict", Job, req),
     listJobs: async () => (await get("/api/jobs", z.object({ jobs: z.array(Job) }))).jobs,
     getJob: (id: string) => get(`/api/jobs/${seg(id)}`, Job),
     cancelJob: (id: string) => request("POST", `/api/jobs/${seg(id)}/cancel`, Job),

@@ -5,6 +5,7 @@ import {
   bestRow,
   defaultSort,
   headlineMetric,
+  horizonField,
   lowerIsBetter,
   metricColumns,
   modelName,
@@ -88,5 +89,24 @@ describe("names and columns", () => {
     expect(headlineMetric({ metrics: { "holdout.R2": 0.1, Silhouette: 0.4 } }, undefined)).toEqual({ name: "Silhouette", value: 0.4 });
     expect(headlineMetric({ metrics: {} }, reg)).toBeNull();
     expect(summaryMetrics({ R2: 1, R2_fold_0: 2 })).toEqual([["R2", 1]]);
+  });
+});
+
+describe("horizonField", () => {
+  it("finds the horizon a forecasting task's requests take, and none elsewhere", () => {
+    const horizon = {
+      name: "horizon",
+      scope: "spec" as const,
+      label: "Horizon",
+      type: "integer" as const,
+      required: false,
+      default: 12,
+      help: "periods",
+      group: "Data",
+      advanced: false,
+    };
+    expect(horizonField({ ...reg, fields: [...reg.fields, horizon] })).toEqual(horizon);
+    expect(horizonField(reg)).toBeUndefined();
+    expect(horizonField(undefined)).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import type { Catalog, LeaderboardRow, TaskCatalog } from "@caretflow/contracts";
+import type { Catalog, CatalogField, LeaderboardRow, TaskCatalog } from "@caretflow/contracts";
 
 /**
  * What the UI knows about tasks, models and metrics, read from the engine's catalog (GET /api/catalog).
@@ -108,4 +108,9 @@ export function headlineMetric(
 /** A run's metric keys the way a summary shows them: no per-fold values, no namespaced details. */
 export function summaryMetrics(metrics: Record<string, number>): [string, number][] {
   return Object.entries(metrics).filter(([k]) => !/fold/i.test(k));
+}
+
+/** A task that forecasts periods ahead (its requests take a horizon) predicts from a horizon, not from rows. */
+export function horizonField(task: TaskCatalog | undefined): CatalogField | undefined {
+  return task?.fields.find((f) => f.name === "horizon" && f.scope === "spec");
 }

@@ -1,8 +1,9 @@
-import type { OnlinePredictResponse, RegisteredModel, TaskCatalog } from "@caretflow/contracts";
+import type { OnlinePredictResponse, RegisteredModel, RunDetail } from "@caretflow/contracts";
 import { ModelRef } from "@caretflow/contracts";
 import { type FormEvent, useId, useMemo, useState } from "react";
 import type { ApiClient } from "../../api/client.ts";
 import { useApi, useResource } from "../../api/context.tsx";
+import { horizonField } from "../../lib/catalog.ts";
 import { formatCell, formatNumber } from "../../lib/format.ts";
 import { ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Card } from "../../ui/layout.tsx";
@@ -11,18 +12,24 @@ import { parseDatasetRef } from "../runs/runs.helpers.ts";
 import { ExplanationView } from "./ExplanationView.tsx";
 import { parseRowsJson, predictionTable, resolveModelRef, rowsForPrediction } from "./models.helpers.ts";
 
+/** The training run behind a model reference: the version's run, or its parent when the run itself says too little. */
+export async function modelRun(api: ApiClient, models: RegisteredModel[], ref: string): Promise<RunDetail | null> {
+  const version = resolveModelRef(models, ref);
+  if (!version?.runId) return null;
+  const run = await api.getRun(version.runId);
+  return (!run.dataset || !run.task) && run.parentRunId ? api.getRun(run.parentRunId) : run;
+}
+
 /**
  * The model's task (from its run) and example input: a few rows of its training data without the target,
  * or none for a model that needs no rows (a forecaster takes a horizon instead).
  */
 async function modelExample(api: ApiClient, models: RegisteredModel[], ref: string): Promise<{ task: string | null; text: string }> {
-  const version = resolveModelRef(models, ref);
-  if (!version?.runId) return { task: null, text: "[\n  {}\n]" };
-  let run = await api.getRun(version.runId);
-  if ((!run.dataset || !run.task) && run.parentRunId) run = await api.getRun(run.parentRunId);
+  const run = await modelRun(api, models, ref);
+  if (!run) return { task: null, text: "[\n  {}\n]" };
   const catalog = await api.catalog();
   const task = catalog.tasks.find((t) => t.task === run.task);
-  if (task && takesHorizon(task)) return { task: run.task, text: "[]" };
+  if (horizonField(task)) return { task: run.task, text: "[]" };
   const ds = parseDatasetRef(run.dataset);
   if (!ds) return { task: run.task, text: "[\n  {}\n]" };
   const detail = ds.version ? null : await api.getDataset(ds.name);
@@ -30,17 +37,12 @@ async function modelExample(api: ApiClient, models: RegisteredModel[], ref: stri
   return { task: run.task, text: JSON.stringify(rowsForPrediction(page, run.target, 3), null, 2) };
 }
 
-/** A task whose requests take a horizon (forecasting) predicts periods ahead, not rows. */
-function takesHorizon(task: TaskCatalog): boolean {
-  return task.fields.some((f) => f.name === "horizon" && f.scope === "spec");
-}
-
 export function OnlinePredict({ modelRef, models }: { modelRef: string; models: RegisteredModel[] }) {
   const api = useApi();
   const example = useResource((a) => modelExample(a, models, modelRef), `example:${modelRef}`);
   const catalog = useResource((a) => a.catalog(), "catalog");
   const task = catalog.data?.tasks.find((t) => t.task === example.data?.task);
-  const horizonField = task?.fields.find((f) => f.name === "horizon" && f.scope === "spec");
+  const horizonSpec = horizonField(task);
   const [text, setText] = useState<string | null>(null);
   const [horizon, setHorizon] = useState<string | null>(null);
   const [explain, setExplain] = useState(false);
@@ -48,24 +50,24 @@ export function OnlinePredict({ modelRef, models }: { modelRef: string; models: 
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ rows: Record<string, unknown>[]; res: OnlinePredictResponse } | null>(null);
   const value = text ?? example.data?.text ?? "";
-  const horizonValue = horizon ?? (horizonField?.default === undefined ? "" : String(horizonField.default));
+  const horizonValue = horizon ?? (horizonSpec?.default === undefined ? "" : String(horizonSpec.default));
   const helpId = useId();
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const parsed = parseRowsJson(value, { allowEmpty: horizonField !== undefined });
+    const parsed = parseRowsJson(value, { allowEmpty: horizonSpec !== undefined });
     if (!parsed.ok) return setError(new Error(parsed.error));
     const ref = ModelRef.safeParse(modelRef);
     if (!ref.success) return setError(new Error("Choose a model alias or version."));
     const h = Number(horizonValue);
-    if (horizonField && (!Number.isInteger(h) || h < 1)) return setError(new Error("The horizon is a whole number of periods, 1 or more."));
+    if (horizonSpec && (!Number.isInteger(h) || h < 1)) return setError(new Error("The horizon is a whole number of periods, 1 or more."));
     setBusy(true);
     setError(null);
     try {
       const res = await api.predict({
         model: ref.data,
         rows: parsed.rows,
-        ...(horizonField ? { horizon: h } : {}),
+        ...(horizonSpec ? { horizon: h } : {}),
         ...(explain ? { explain: true } : {}),
       });
       setResult({ rows: parsed.rows, res });
@@ -79,9 +81,9 @@ export function OnlinePredict({ modelRef, models }: { modelRef: string; models: 
   const table = useMemo(() => (result ? predictionTable(result.rows, result.res) : null), [result]);
   const predCols = new Set(result?.res.columns ?? []);
   return (
-    <Card title={horizonField ? "Periods to forecast" : "Rows to score"}>
+    <Card title={horizonSpec ? "Periods to forecast" : "Rows to score"}>
       <form onSubmit={submit} data-testid="online-form">
-        {horizonField ? (
+        {horizonSpec ? (
           <div className="form-row">
             <label className="field">
               <span className="field-label">Horizon (periods ahead)</span>
@@ -90,7 +92,7 @@ export function OnlinePredict({ modelRef, models }: { modelRef: string; models: 
           </div>
         ) : null}
         <p className="muted small" id={helpId}>
-          {horizonField
+          {horizonSpec
             ? "Optional: future values of the exogenous columns, as a JSON list with one row per period; leave [] for a model without them."
             : "A JSON list of rows (column name → value). Prefilled with rows of the training data, without the target."}
         </p>
@@ -100,16 +102,16 @@ export function OnlinePredict({ modelRef, models }: { modelRef: string; models: 
           <textarea
             className="json-input"
             name="rows"
-            aria-label={horizonField ? "Future rows, as JSON" : "Rows to score, as JSON"}
+            aria-label={horizonSpec ? "Future rows, as JSON" : "Rows to score, as JSON"}
             aria-describedby={helpId}
-            rows={horizonField ? 4 : 12}
+            rows={horizonSpec ? 4 : 12}
             spellCheck={false}
             value={value}
             onChange={(e) => setText(e.target.value)}
           />
         )}
         <div className="button-row">
-          {horizonField ? null : (
+          {horizonSpec ? null : (
             <label className="check">
               <input
                 type="checkbox"

@@ -3,6 +3,7 @@ import { ModelRef } from "@caretflow/contracts";
 import { type FormEvent, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { useApi, useResource } from "../../api/context.tsx";
+import { horizonField } from "../../lib/catalog.ts";
 import { formatNumber } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Card, PageHeader, Tabs } from "../../ui/layout.tsx";
@@ -12,7 +13,7 @@ import { PredictPanel } from "../jobs/PredictPanel.tsx";
 import { type StreamState, useJobEvents } from "../jobs/useJobEvents.ts";
 import { useJobRecord } from "../jobs/useJobRecord.ts";
 import { refOptions, resolveModelRef } from "./models.helpers.ts";
-import { OnlinePredict } from "./OnlinePredict.tsx";
+import { modelRun, OnlinePredict } from "./OnlinePredict.tsx";
 
 type Mode = "batch" | "online";
 
@@ -58,7 +59,11 @@ export function PredictPage() {
             active={mode}
             onChange={(m) => setParam("mode", m)}
           />
-          {mode === "batch" ? <BatchPredict modelRef={ref} /> : <OnlinePredict key={ref} modelRef={ref} models={list} />}
+          {mode === "batch" ? (
+            <BatchPredict key={ref} modelRef={ref} models={list} />
+          ) : (
+            <OnlinePredict key={ref} modelRef={ref} models={list} />
+          )}
         </>
       ) : null}
     </div>
@@ -109,9 +114,17 @@ function ModelPicker({ models, value, onChange }: { models: RegisteredModel[]; v
   );
 }
 
-function BatchPredict({ modelRef }: { modelRef: string }) {
+function BatchPredict({ modelRef, models }: { modelRef: string; models: RegisteredModel[] }) {
   const api = useApi();
   const datasets = useResource((a) => a.listDatasets(), "datasets");
+  // A forecaster forecasts a horizon of periods; the dataset's rows are then its future exogenous values.
+  const task = useResource(async (a) => {
+    const [run, catalog] = await Promise.all([modelRun(a, models, modelRef), a.catalog()]);
+    return catalog.tasks.find((t) => t.task === run?.task) ?? null;
+  }, `model-task:${modelRef}`);
+  const horizonSpec = horizonField(task.data ?? undefined);
+  const [horizon, setHorizon] = useState<string | null>(null);
+  const horizonValue = horizon ?? (horizonSpec?.default === undefined ? "" : String(horizonSpec.default));
   const [dataset, setDataset] = useState("");
   /** "" scores the latest version. */
   const [version, setVersion] = useState("");
@@ -126,6 +139,8 @@ function BatchPredict({ modelRef }: { modelRef: string }) {
     e.preventDefault();
     const ref = ModelRef.safeParse(modelRef);
     if (!ref.success) return setError(new Error(`Choose a model alias or version (${ref.error.issues[0]?.message}).`));
+    const h = Number(horizonValue);
+    if (horizonSpec && (!Number.isInteger(h) || h < 1)) return setError(new Error("The horizon is a whole number of periods, 1 or more."));
     setBusy(true);
     setError(null);
     try {
@@ -134,6 +149,7 @@ function BatchPredict({ modelRef }: { modelRef: string }) {
         dataset: chosen,
         ...(version ? { version: Number(version) } : {}),
         ...(output.trim() ? { output: output.trim() } : {}),
+        ...(horizonSpec ? { horizon: h } : {}),
       });
       setJobId(job.id);
     } catch (err) {
@@ -184,6 +200,12 @@ function BatchPredict({ modelRef }: { modelRef: string }) {
               placeholder={chosen ? `${chosen}-predictions` : ""}
             />
           </label>
+          {horizonSpec ? (
+            <label className="field field-narrow">
+              <span className="field-label">Horizon (periods ahead)</span>
+              <input name="horizon" inputMode="numeric" value={horizonValue} onChange={(e) => setHorizon(e.target.value)} />
+            </label>
+          ) : null}
           <button type="submit" className="btn btn-primary" disabled={busy || !chosen} data-testid="start-batch">
             {busy ? <Spinner label="Starting" /> : null} Run batch prediction
           </button>
