@@ -89,7 +89,8 @@ export function MetricChart({ rows, metric, task }: { rows: readonly Leaderboard
           <XAxis
             type="number"
             tick={{ fontSize: 11, fill: "var(--muted)" }}
-            domain={[(min: number) => Math.min(0, min), "auto"]}
+            // bars grow from 0: the axis spans 0 whether the values are all positive (accuracy) or all negative (coherence)
+            domain={[(min: number) => Math.min(0, min), (max: number) => Math.max(0, max)]}
             tickLine={false}
             axisLine={false}
           />
