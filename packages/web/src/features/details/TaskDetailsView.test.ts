@@ -19,10 +19,20 @@ const cases: [unknown, string[]][] = [
   ],
   [{ task: "regression", holdout: { R2: 0.74 } }, ["Hold-out metrics", "R2", "0.7400"]],
   [
-    { task: "clustering", num_clusters: 3, suggested_clusters: 4, cluster_sizes: { "Cluster 0": 1, "Cluster 1": 3 } },
-    ["the elbow method suggests 4", "Cluster 1", "75.0%"],
+    {
+      task: "clustering",
+      num_clusters: 3,
+      suggested_clusters: 4,
+      clusters_from: "request",
+      cluster_sizes: { "Cluster 0": 1, "Cluster 1": 3 },
+      scoring: "nearest_row",
+    },
+    ["3 clusters, as asked; the elbow method suggests 4", "Cluster 1", "75.0%", "nearest training row"],
   ],
-  [{ task: "anomaly", anomalies: 50, rows: 1000, fraction: 0.05 }, ["Anomalies", "50", "5.0%"]],
+  [
+    { task: "anomaly", anomalies: 50, rows: 1000, fraction: 0.05, threshold: 0.125, scoring: "model" },
+    ["Anomalies", "50", "5.0%", "Score threshold", "above 0.1250 are anomalies", "from the model itself"],
+  ],
   [
     {
       task: "time_series",

@@ -4,7 +4,7 @@ import { Stats } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
 import { ChartView } from "../charts/ChartView.tsx";
 import "./details.css";
-import { clusterChoice, clusterRows, forecastChart, holdoutItems, ruleRows, topicRows } from "./details.helpers.ts";
+import { clusterChoice, clusterRows, forecastChart, holdoutItems, ruleRows, scoringNote, topicRows } from "./details.helpers.ts";
 
 /** What a task adds to its result (classes, clusters, a forecast, topics, rules...), one view per task. */
 export function TaskDetailsView({ details, task }: { details: TaskDetails; task: TaskCatalog | undefined }) {
@@ -62,6 +62,9 @@ export function TaskDetailsView({ details, task }: { details: TaskDetails; task:
       return (
         <div className="stack" data-testid="details-clustering">
           <p>{clusterChoice(details)}</p>
+          <p className="muted small" data-testid="scoring-note">
+            {scoringNote(details.scoring, "cluster")}
+          </p>
           <DataTable
             rows={clusterRows(details)}
             rowKey={(r) => r.cluster}
@@ -84,15 +87,20 @@ export function TaskDetailsView({ details, task }: { details: TaskDetails; task:
       );
     case "anomaly":
       return (
-        <div data-testid="details-anomaly">
+        <div className="stack" data-testid="details-anomaly">
           <Stats
             items={[
               { label: "Anomalies", value: formatNumber(details.anomalies) },
               { label: "Rows", value: formatNumber(details.rows) },
               { label: "Share flagged", value: formatPercent(details.rows > 0 ? details.anomalies / details.rows : null) },
               { label: "Expected share", value: formatPercent(details.fraction) },
+              ...(details.threshold !== null ? [{ label: "Score threshold", value: formatMetric(details.threshold) }] : []),
             ]}
           />
+          <p className="muted small" data-testid="scoring-note">
+            {details.threshold !== null ? `Rows scoring above ${formatMetric(details.threshold)} are anomalies. ` : ""}
+            {scoringNote(details.scoring, "label")}
+          </p>
         </div>
       );
     case "time_series":

@@ -1,7 +1,7 @@
 import { Catalog, type TaskCatalog, TaskDetails } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
 import catalogJson from "../../lib/fixtures/catalog.json" with { type: "json" };
-import { clusterChoice, clusterRows, forecastChart, holdoutItems, ruleRows, topicRows } from "./details.helpers.ts";
+import { clusterChoice, clusterRows, forecastChart, holdoutItems, ruleRows, scoringNote, topicRows } from "./details.helpers.ts";
 
 const cls = Catalog.parse(catalogJson).tasks.find((t) => t.task === "classification") as TaskCatalog;
 type D<T extends TaskDetails["task"]> = Extract<TaskDetails, { task: T }>;
@@ -12,21 +12,42 @@ describe("details formatting", () => {
     expect(holdoutItems({ zeta: 1, AUC: 0.9, Accuracy: 0.8, F1: null }, cls).map((m) => m.name)).toEqual(["Accuracy", "AUC", "F1", "zeta"]);
   });
 
-  it("lists clusters in natural order with their share, and says what the elbow suggested", () => {
+  it("lists clusters in natural order with their share, and says where the count came from", () => {
     const d = parse<"clustering">({
       task: "clustering",
       num_clusters: 3,
       suggested_clusters: 4,
+      clusters_from: "request",
       cluster_sizes: { "Cluster 10": 10, "Cluster 2": 30, "Cluster 1": 60 },
+      scoring: "model",
     });
     expect(clusterRows(d)).toEqual([
       { cluster: "Cluster 1", size: 60, share: 0.6 },
       { cluster: "Cluster 2", size: 30, share: 0.3 },
       { cluster: "Cluster 10", size: 10, share: 0.1 },
     ]);
-    expect(clusterChoice(d)).toBe("3 clusters; the elbow method suggests 4.");
-    expect(clusterChoice({ ...d, suggested_clusters: 3 })).toBe("3 clusters, as the elbow method suggests.");
-    expect(clusterChoice({ ...d, suggested_clusters: null })).toMatch(/no clear elbow/);
+    const cases: [Partial<typeof d>, string][] = [
+      [{}, "3 clusters, as asked; the elbow method suggests 4."],
+      [{ suggested_clusters: 3 }, "3 clusters, as asked; the elbow method agrees."],
+      [{ suggested_clusters: null }, "3 clusters, as asked; the elbow method found no clear elbow."],
+      [{ clusters_from: "elbow", suggested_clusters: 3 }, "3 clusters, as the elbow method suggests."],
+      [
+        { clusters_from: "default", num_clusters: 4, suggested_clusters: null },
+        "4 clusters, the default: the elbow method found no clear elbow.",
+      ],
+      [
+        { clusters_from: "model", num_clusters: 1 },
+        "1 cluster, formed by the model itself (it takes no cluster count); the elbow method suggests 4.",
+      ],
+    ];
+    for (const [change, text] of cases) expect(clusterChoice({ ...d, ...change })).toBe(text);
+  });
+
+  it("says how new rows are labelled", () => {
+    expect(scoringNote("model", "cluster")).toBe("New rows get their cluster from the model itself.");
+    expect(scoringNote("nearest_row", "label")).toMatch(
+      /cannot label new rows itself: a new row gets the label of its nearest training row/,
+    );
   });
 
   it("draws a forecast as chart data with its interval as a band", () => {

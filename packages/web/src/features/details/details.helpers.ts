@@ -23,11 +23,36 @@ export function clusterRows(d: Details<"clustering">): { cluster: string; size: 
     .sort((a, b) => compareValues(a.cluster, b.cluster));
 }
 
-/** One sentence on the number of clusters: chosen, suggested by the elbow, or both. */
+/** One sentence on the number of clusters: where it came from, and what the elbow method thought of it. */
 export function clusterChoice(d: Details<"clustering">): string {
-  if (d.suggested_clusters === null) return `${d.num_clusters} clusters; the elbow method found no clear elbow.`;
-  if (d.suggested_clusters === d.num_clusters) return `${d.num_clusters} clusters, as the elbow method suggests.`;
-  return `${d.num_clusters} clusters; the elbow method suggests ${d.suggested_clusters}.`;
+  const n = `${d.num_clusters} cluster${d.num_clusters === 1 ? "" : "s"}`;
+  const elbow =
+    d.suggested_clusters === null
+      ? "the elbow method found no clear elbow"
+      : d.suggested_clusters === d.num_clusters
+        ? "the elbow method agrees"
+        : `the elbow method suggests ${d.suggested_clusters}`;
+  switch (d.clusters_from) {
+    case "request":
+      return `${n}, as asked; ${elbow}.`;
+    case "elbow":
+      return `${n}, as the elbow method suggests.`;
+    case "default":
+      return `${n}, the default: the elbow method found no clear elbow.`;
+    case "model":
+      return `${n}, formed by the model itself (it takes no cluster count); ${elbow}.`;
+    default: {
+      const never: never = d.clusters_from;
+      return `${n} (${String(never)}).`;
+    }
+  }
+}
+
+/** How a clustering or anomaly model labels rows it has not seen, for the result and the predict page. */
+export function scoringNote(scoring: Details<"clustering">["scoring"], what: "cluster" | "label"): string {
+  return scoring === "model"
+    ? `New rows get their ${what} from the model itself.`
+    : `This model cannot label new rows itself: a new row gets the ${what} of its nearest training row.`;
 }
 
 /** The forecast table as chart data, so it draws with the same renderer as the engine's charts. */

@@ -26,6 +26,7 @@ const operate = {
   kind: "operate",
   request: { operation: { op: "optimize_threshold", optimize: "F1" }, use_gpu: "off", run: "a".repeat(32) },
 } as unknown as Job;
+const evaluate = { ...base, kind: "evaluate", request: { run: "b".repeat(32), after: "j0" } } as unknown as Job;
 const predict = { ...base, kind: "predict", request: { model: "m@champion", dataset: "juice" } } as unknown as Job;
 
 describe("jobs helpers", () => {
@@ -34,6 +35,7 @@ describe("jobs helpers", () => {
     expect(describeJob(train({ task: "clustering", target: undefined }))).toBe("clustering on insurance");
     expect(describeJob(operate)).toBe("optimize threshold of run aaaaaaaa");
     expect(describeJob(predict)).toBe("m@champion on juice");
+    expect(describeJob(evaluate)).toBe("evaluate run bbbbbbbb");
   });
 
   it("ranks by the request's metric, else the task's default; an operation's task comes with its result", () => {

@@ -1,18 +1,33 @@
-import type { BatchPredictRequest, Catalog, Job, OperateRequest, TrainRequest } from "@caretflow/contracts";
+import type {
+  BatchPredictRequest,
+  Catalog,
+  EvaluateRequest as EvaluateRequestSchema,
+  Job,
+  OperateRequest,
+  TrainRequest,
+} from "@caretflow/contracts";
+import type { z } from "zod";
 import { defaultSort, taskLabel } from "../../lib/catalog.ts";
 import type { JobView } from "./job.state.ts";
 
 type OperateJobRequest = OperateRequest & { run: string };
+export type EvaluateRequest = z.infer<typeof EvaluateRequestSchema>;
+
+export type JobRequest =
+  | { kind: "train"; req: TrainRequest }
+  | { kind: "operate"; req: OperateJobRequest }
+  | { kind: "evaluate"; req: EvaluateRequest }
+  | { kind: "predict"; req: BatchPredictRequest };
 
 /** The job's request as its kind says it is. */
-export function jobRequest(
-  job: Job,
-): { kind: "train"; req: TrainRequest } | { kind: "operate"; req: OperateJobRequest } | { kind: "predict"; req: BatchPredictRequest } {
+export function jobRequest(job: Job): JobRequest {
   switch (job.kind) {
     case "train":
       return { kind: "train", req: job.request as TrainRequest };
     case "operate":
       return { kind: "operate", req: job.request as OperateJobRequest };
+    case "evaluate":
+      return { kind: "evaluate", req: job.request as EvaluateRequest };
     case "predict":
       return { kind: "predict", req: job.request as BatchPredictRequest };
     default: {
@@ -46,6 +61,8 @@ export function describeJob(job: Job, catalog?: Catalog): string {
     }
     case "operate":
       return `${r.req.operation.op.replace(/_/g, " ")} of run ${r.req.run.slice(0, 8)}`;
+    case "evaluate":
+      return `evaluate run ${r.req.run.slice(0, 8)}`;
     case "predict":
       return `${r.req.model} on ${r.req.dataset}`;
     default: {
