@@ -106,6 +106,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
 
     startTrain: (req: TrainRequestInput) => request("POST", "/api/jobs/train", Job, req),
     startOperation: (runId: string, req: OperateInput) => request("POST", `/api/runs/${seg(runId)}/operations`, Job, req),
+    /** Charts, plots, SHAP and the report of the run's model, again (the server queues one after every training job). */
+    startEvaluate: (runId: string) => request("POST", `/api/runs/${seg(runId)}/evaluate`, Job),
     // horizon: periods a forecaster forecasts (the forecasting family adds it to BatchPredictRequest; older servers drop it)
     startPredict: (req: BatchPredictInput & { horizon?: number }) => request("POST", "/api/jobs/predict", Job, req),
     listJobs: async () => (await get("/api/jobs", z.object({ jobs: z.array(Job) }))).jobs,

@@ -6,12 +6,15 @@ import { formatMetric } from "../../lib/format.ts";
 import { ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader, Stats, StatusBadge } from "../../ui/layout.tsx";
 import { TaskDetailsView } from "../details/TaskDetailsView.tsx";
+import { artifactSources, ChartsCard, findReport, useArtifactRuns } from "../evaluate/ChartsCard.tsx";
+import { EvaluateJobPanel } from "../evaluate/EvaluateJobPanel.tsx";
+import { useEvaluation } from "../evaluate/useEvaluation.ts";
 import { suggestModelName } from "../models/models.helpers.ts";
 import { RegisterModelForm } from "../models/RegisterModelForm.tsx";
 import { mlflowRunUrl } from "../runs/runs.helpers.ts";
 import { CancelButton, ProgressCard, useJobElapsed } from "./JobProgress.tsx";
 import { isTerminal, type JobView } from "./job.state.ts";
-import { describeJob, formatSeconds, jobRequest, jobSortMetric, jobTask, reportArtifact, runResult, timingRows } from "./jobs.helpers.ts";
+import { describeJob, formatSeconds, jobRequest, jobSortMetric, jobTask, runResult, timingRows } from "./jobs.helpers.ts";
 import { LeaderboardTable, MetricChart } from "./Leaderboard.tsx";
 import { LogTail } from "./LogTail.tsx";
 import { PredictPanel } from "./PredictPanel.tsx";
@@ -48,6 +51,17 @@ export function JobDetail({ job, view, stream, catalog }: { job: Job; view: JobV
       <>
         on the model of run <Link to={`/experiments/${r.req.run}`}>{r.req.run.slice(0, 8)}</Link> · job {job.id}
       </>
+    ) : r.kind === "evaluate" ? (
+      <>
+        charts, plots, SHAP and the report of the model in run <Link to={`/experiments/${r.req.run}`}>{r.req.run.slice(0, 8)}</Link>
+        {r.req.after ? (
+          <>
+            {" "}
+            · after job <Link to={`/jobs/${encodeURIComponent(r.req.after)}`}>{r.req.after.slice(0, 8)}</Link>
+          </>
+        ) : null}{" "}
+        · job {job.id}
+      </>
     ) : (
       `job ${job.id}`
     );
@@ -68,6 +82,8 @@ export function JobDetail({ job, view, stream, catalog }: { job: Job; view: JobV
       {status === "failed" || status === "cancelled" ? <FailureCard job={job} view={view} status={status} /> : null}
       {r.kind === "predict" ? (
         <PredictPanel job={job} status={status} />
+      ) : r.kind === "evaluate" ? (
+        <EvaluateJobPanel job={job} view={view} status={status} taskOf={(t) => catalog?.tasks.find((x) => x.task === t)} />
       ) : (
         <RunResultPanels job={job} view={view} status={status} catalog={catalog} />
       )}
@@ -100,12 +116,23 @@ function RunResultPanels({ job, view, status, catalog }: { job: Job; view: JobVi
   const rows = view.leaderboard.length > 0 ? view.leaderboard : job.leaderboard;
   const result = runResult(job, view);
   const metric = jobSortMetric(job, view, catalog);
+  const succeeded = status === "succeeded" && result !== null;
+  // A training's charts are on its parent run (unsupervised, forecasting) and its model's run (every evaluation).
+  const runs = useArtifactRuns(succeeded ? [result.kind === "train" ? result.parent_run_id : null, result.best_run_id] : []);
+  const evaluation = useEvaluation({
+    match: succeeded ? { after: job.id } : null,
+    runId: result?.best_run_id ?? null,
+    expected: succeeded,
+    onFinished: runs.reload,
+  });
+  const sources = artifactSources(runs.data);
+  const report = findReport(sources);
   // A job that ended without a single model has nothing to rank; the failure card says why.
   if (rows.length === 0 && !result && isTerminal(status as Job["status"])) return null;
 
   return (
     <>
-      {status === "succeeded" && result ? <BestModelCard job={job} view={view} task={task} metric={metric} /> : null}
+      {succeeded ? <BestModelCard job={job} view={view} task={task} metric={metric} report={report} /> : null}
       {result?.details ? (
         <Card title="Results">
           <TaskDetailsView details={result.details} task={task} />
@@ -153,6 +180,9 @@ function RunResultPanels({ job, view, status, catalog }: { job: Job; view: JobVi
           </Card>
         ) : null}
       </div>
+      {succeeded ? (
+        <ChartsCard evaluation={evaluation} sources={sources} loading={runs.loading} task={task} canStart={runs.data !== undefined} />
+      ) : null}
       {result && Object.keys(result.timings).length > 0 ? (
         <Card title="Time per stage">
           <Stats items={timingRows(result.timings).map((t) => ({ label: t.stage, value: formatSeconds(t.seconds) }))} />
@@ -162,13 +192,24 @@ function RunResultPanels({ job, view, status, catalog }: { job: Job; view: JobVi
   );
 }
 
-function BestModelCard({ job, view, task, metric }: { job: Job; view: JobView; task: TaskCatalog | undefined; metric: string | null }) {
+function BestModelCard({
+  job,
+  view,
+  task,
+  metric,
+  report,
+}: {
+  job: Job;
+  view: JobView;
+  task: TaskCatalog | undefined;
+  metric: string | null;
+  report: { runId: string; path: string } | null;
+}) {
   const api = useApi();
   const result = runResult(job, view);
   if (!result) return null;
   const rows = view.leaderboard.length > 0 ? view.leaderboard : job.leaderboard;
   const best = bestRow(rows, metric, task);
-  const report = reportArtifact(view);
   const r = jobRequest(job);
   const target = r.kind === "train" && "target" in r.req ? r.req.target : null;
   const dataset = r.kind === "train" ? r.req.dataset : null;

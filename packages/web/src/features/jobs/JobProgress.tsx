@@ -72,7 +72,7 @@ export function ProgressCard({
   );
 }
 
-function stageWord(stage: string): string {
+export function stageWord(stage: string): string {
   const words: Record<string, string> = {
     loading: "Loading the data",
     preparing: "Preparing the data",

@@ -1,3 +1,4 @@
+import type { Catalog, Job } from "@caretflow/contracts";
 import { useEffect, useMemo, useState } from "react";
 import { Link } from "react-router-dom";
 import { useNow, useResource } from "../../api/context.tsx";
@@ -6,8 +7,8 @@ import { matchesFilter } from "../../lib/sort.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader, StatusBadge } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
-import { emptyJobView, isTerminal } from "./job.state.ts";
-import { describeJob, runResult } from "./jobs.helpers.ts";
+import { isTerminal } from "./job.state.ts";
+import { describeJob, jobOutcome, jobRequest } from "./jobs.helpers.ts";
 
 export function JobsPage() {
   const jobs = useResource((api) => api.listJobs(), "jobs");
@@ -22,6 +23,7 @@ export function JobsPage() {
     const t = setInterval(reload, 3000);
     return () => clearInterval(t);
   }, [active, reload]);
+  const byId = useMemo(() => new Map((jobs.data ?? []).map((j) => [j.id, j])), [jobs.data]);
   const rows = useMemo(
     () => (jobs.data ?? []).filter((j) => matchesFilter(filter, [describeJob(j, catalog), j.status, j.kind, j.id])),
     [jobs.data, filter, catalog],
@@ -31,7 +33,7 @@ export function JobsPage() {
     <div className="page">
       <PageHeader
         title="Jobs"
-        subtitle="Training, operation and batch prediction jobs, newest first."
+        subtitle="Training, operation, evaluation and batch prediction jobs, newest first."
         actions={
           <button type="button" className="btn" onClick={jobs.reload}>
             Refresh
@@ -76,15 +78,11 @@ export function JobsPage() {
                 key: "what",
                 header: "Job",
                 sortValue: (j) => describeJob(j, catalog),
-                render: (j) => (
-                  <Link to={`/jobs/${encodeURIComponent(j.id)}`} className="strong-link">
-                    {describeJob(j, catalog)}
-                  </Link>
-                ),
+                render: (j) => <JobCell job={j} byId={byId} catalog={catalog} />,
               },
               { key: "kind", header: "Kind", sortValue: (j) => j.kind, render: (j) => j.kind },
               { key: "status", header: "Status", sortValue: (j) => j.status, render: (j) => <StatusBadge status={j.status} /> },
-              { key: "best", header: "Best model", render: (j) => runResult(j, emptyJobView)?.best_model_name ?? "" },
+              { key: "result", header: "Result", render: (j) => jobOutcome(j) },
               { key: "created", header: "Started", sortValue: (j) => j.createdAt, render: (j) => formatRelative(j.createdAt, now) },
               {
                 key: "dur",
@@ -98,5 +96,25 @@ export function JobsPage() {
         </Card>
       )}
     </div>
+  );
+}
+
+/** The job's name as a link; an evaluation also names the training or operation job it follows. */
+function JobCell({ job, byId, catalog }: { job: Job; byId: Map<string, Job>; catalog: Catalog | undefined }) {
+  const r = jobRequest(job);
+  const after = r.kind === "evaluate" && r.req.after ? r.req.after : null;
+  const followed = after ? byId.get(after) : undefined;
+  return (
+    <>
+      <Link to={`/jobs/${encodeURIComponent(job.id)}`} className="strong-link">
+        {describeJob(job, catalog)}
+      </Link>
+      {after ? (
+        <div className="muted small" data-testid="evaluation-after">
+          after{" "}
+          <Link to={`/jobs/${encodeURIComponent(after)}`}>{followed ? describeJob(followed, catalog) : `job ${after.slice(0, 8)}`}</Link>
+        </div>
+      ) : null}
+    </>
   );
 }

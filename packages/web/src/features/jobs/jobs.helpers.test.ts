@@ -2,7 +2,7 @@ import { Catalog, type Job } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
 import catalogJson from "../../lib/fixtures/catalog.json" with { type: "json" };
 import { emptyJobView, type JobView } from "./job.state.ts";
-import { describeJob, formatSeconds, jobSortMetric, jobTask, reportArtifact, timingRows } from "./jobs.helpers.ts";
+import { describeJob, formatSeconds, jobOutcome, jobSortMetric, jobTask, reportArtifact, timingRows } from "./jobs.helpers.ts";
 
 const catalog = Catalog.parse(catalogJson);
 const base = {
@@ -36,6 +36,20 @@ describe("jobs helpers", () => {
     expect(describeJob(operate)).toBe("optimize threshold of run aaaaaaaa");
     expect(describeJob(predict)).toBe("m@champion on juice");
     expect(describeJob(evaluate)).toBe("evaluate run bbbbbbbb");
+  });
+
+  it("says in a few words what each kind of finished job produced", () => {
+    const evaluated = {
+      ...evaluate,
+      result: { kind: "evaluate", run_id: "b", charts: ["roc", "pr"], plots: [], report: "report/report.html", timings: {} },
+    };
+    expect(jobOutcome(evaluated as Job)).toBe("2 charts · report");
+    expect(jobOutcome({ ...evaluated, result: { ...evaluated.result, charts: [], report: null } } as Job)).toBe("");
+    expect(jobOutcome({ ...predict, result: { kind: "predict", rows: 1070, output: {}, prediction_columns: [] } } as unknown as Job)).toBe(
+      "1,070 rows",
+    );
+    expect(jobOutcome({ ...operate, result: { kind: "operate", best_model_name: "Tuned Ridge" } } as unknown as Job)).toBe("Tuned Ridge");
+    expect(jobOutcome(train())).toBe("");
   });
 
   it("ranks by the request's metric, else the task's default; an operation's task comes with its result", () => {

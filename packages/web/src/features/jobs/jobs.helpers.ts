@@ -72,6 +72,29 @@ export function describeJob(job: Job, catalog?: Catalog): string {
   }
 }
 
+/** What a finished job produced, in a few words for the jobs list: the kept model, what an evaluation logged, the rows scored. */
+export function jobOutcome(job: Job): string {
+  const r = job.result;
+  switch (r?.kind) {
+    case "train":
+    case "operate":
+      return r.best_model_name;
+    case "evaluate":
+      return [r.charts.length > 0 ? `${r.charts.length} chart${r.charts.length === 1 ? "" : "s"}` : null, r.report ? "report" : null]
+        .filter(Boolean)
+        .join(" · ");
+    case "predict":
+      return `${r.rows.toLocaleString("en-US")} rows`;
+    case "catalog":
+    case undefined:
+      return "";
+    default: {
+      const never: never = r;
+      throw new Error(`unknown result ${JSON.stringify(never)}`);
+    }
+  }
+}
+
 /** The metric ranking a job's models: the result's, the request's, else the task's default. */
 export function jobSortMetric(job: Job, view: JobView, catalog: Catalog | undefined): string | null {
   const result = runResult(job, view);

@@ -6,7 +6,8 @@ import { formatDateTime, formatMetric } from "../../lib/format.ts";
 import { ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader, Stats, StatusBadge } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
-import { chartPaths, PngGallery, RunCharts } from "../charts/RunCharts.tsx";
+import { ChartsCard } from "../evaluate/ChartsCard.tsx";
+import { useEvaluation } from "../evaluate/useEvaluation.ts";
 import { LeaderboardTable, MetricChart } from "../jobs/Leaderboard.tsx";
 import { suggestModelName } from "../models/models.helpers.ts";
 import { RegisterModelForm } from "../models/RegisterModelForm.tsx";
@@ -30,13 +31,14 @@ export function RunPage() {
     <RunView
       key={run.data.runId}
       run={run.data}
+      reload={run.reload}
       task={catalog.data?.tasks.find((t) => t.task === run.data?.task)}
       taskName={taskLabel(catalog.data, run.data.task)}
     />
   );
 }
 
-function RunView({ run, task, taskName }: { run: RunDetail; task: TaskCatalog | undefined; taskName: string }) {
+function RunView({ run, reload, task, taskName }: { run: RunDetail; reload: () => void; task: TaskCatalog | undefined; taskName: string }) {
   const api = useApi();
   const ds = parseDatasetRef(run.dataset);
   const op = operationOf(run.tags);
@@ -60,6 +62,18 @@ function RunView({ run, task, taskName }: { run: RunDetail; task: TaskCatalog | 
     .filter((c) => c.runId !== sourceRun && c.status === "FINISHED")
     .map((c) => ({ runId: c.runId, label: `${c.bestModel ?? c.name} · ${c.runId.slice(0, 6)}` }));
   const canOperate = run.status === "FINISHED" && task !== undefined && run.jobId !== null;
+  const holdsModel =
+    run.status === "FINISHED" && (run.bestRunId !== null || run.artifacts.some((a) => a.path === "model" || a.path.startsWith("model/")));
+  // The model's evaluation (charts, plots, SHAP, the report): followed while one runs, started again on request.
+  const evaluation = useEvaluation({
+    match: holdsModel ? { run: modelRunId ?? run.runId } : null,
+    runId: holdsModel ? run.runId : null,
+    expected: false,
+    onFinished: () => {
+      reload();
+      modelRun.reload();
+    },
+  });
 
   return (
     <div className="page">
@@ -188,16 +202,13 @@ function RunView({ run, task, taskName }: { run: RunDetail; task: TaskCatalog | 
         </Card>
       ) : null}
 
-      <Card title="Charts">
-        {modelRun.loading && modelRunId ? <Skeleton lines={4} /> : <RunCharts sources={sources} task={task} />}
-        {chartPaths(sources, task).length === 0 && !(modelRun.loading && modelRunId) ? (
-          <p className="muted small">No chart data was logged for this run; the plot images below are PyCaret's.</p>
-        ) : null}
-        <details className="more-options" open={chartPaths(sources, task).length === 0}>
-          <summary>Plot images (PNG, as logged in MLflow)</summary>
-          <PngGallery sources={sources} />
-        </details>
-      </Card>
+      <ChartsCard
+        evaluation={evaluation}
+        sources={sources}
+        loading={modelRun.loading && modelRunId !== null}
+        task={task}
+        canStart={holdsModel && run.jobId !== null}
+      />
 
       {canOperate && task ? (
         <Card title="Improve this model">
@@ -205,7 +216,7 @@ function RunView({ run, task, taskName }: { run: RunDetail; task: TaskCatalog | 
         </Card>
       ) : null}
 
-      {run.status === "FINISHED" && (run.bestRunId || run.artifacts.some((a) => a.path === "model" || a.path.startsWith("model/"))) ? (
+      {holdsModel ? (
         <Card title="Register this run's model">
           <RegisterModelForm runId={run.bestRunId ?? run.runId} defaultName={suggestModelName(ds?.name, run.target)} />
         </Card>
