@@ -37,7 +37,10 @@ export function ChartsCard({
   loading,
   task,
   canStart,
+  holdsModel = true,
 }: {
+  /** False for a run without a model of its own (a compared model's run): nothing to evaluate, no status. */
+  holdsModel?: boolean;
   evaluation: Evaluation;
   sources: readonly ArtifactSource[];
   loading: boolean;
@@ -50,7 +53,7 @@ export function ChartsCard({
   return (
     <Card title="Charts" className="charts-card">
       {/* while the runs load, whether the model has results is not known yet: no button that changes its mind */}
-      <EvaluationStatus evaluation={evaluation} canStart={canStart && !loading} hasResults={hasResults} />
+      {holdsModel ? <EvaluationStatus evaluation={evaluation} canStart={canStart && !loading} hasResults={hasResults} /> : null}
       {loading && sources.length === 0 ? (
         <Skeleton lines={4} />
       ) : (

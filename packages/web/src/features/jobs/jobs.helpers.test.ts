@@ -1,8 +1,8 @@
 import { Catalog, type Job } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
 import catalogJson from "../../lib/fixtures/catalog.json" with { type: "json" };
-import { emptyJobView, type JobView } from "./job.state.ts";
-import { describeJob, formatSeconds, jobOutcome, jobSortMetric, jobTask, reportArtifact, timingRows } from "./jobs.helpers.ts";
+import { emptyJobView } from "./job.state.ts";
+import { describeJob, formatSeconds, jobOutcome, jobSortMetric, jobTask, timingRows } from "./jobs.helpers.ts";
 
 const catalog = Catalog.parse(catalogJson);
 const base = {
@@ -56,18 +56,6 @@ describe("jobs helpers", () => {
     expect(jobSortMetric(train({ sort: "MAE" }), emptyJobView, catalog)).toBe("MAE");
     expect(jobSortMetric(train(), emptyJobView, catalog)).toBe("R2");
     expect(jobTask(operate, emptyJobView)).toBeNull();
-  });
-
-  it("finds the report among the logged artifacts", () => {
-    const view: JobView = {
-      ...emptyJobView,
-      artifacts: [
-        { runId: "r", path: "charts/roc.json", kind: "chart", name: "roc" },
-        { runId: "f", path: "report/report.html", kind: "report", name: "report" },
-      ],
-    };
-    expect(reportArtifact(view)).toEqual({ runId: "f", path: "report/report.html" });
-    expect(reportArtifact(emptyJobView)).toBeNull();
   });
 
   it("lists timings largest first, total last", () => {

@@ -105,12 +105,6 @@ export function jobSortMetric(job: Job, view: JobView, catalog: Catalog | undefi
   return defaultSort(task);
 }
 
-/** The HTML report a training logged (the engine's `report` artifact), if any. */
-export function reportArtifact(view: JobView): { runId: string; path: string } | null {
-  const a = [...view.artifacts].reverse().find((x) => x.kind === "report" || /(^|\/)report\.html$/.test(x.path));
-  return a ? { runId: a.runId, path: a.path } : null;
-}
-
 /** Seconds per stage, largest stage first, total last. */
 export function timingRows(timings: Record<string, number>): { stage: string; seconds: number }[] {
   const rows = Object.entries(timings)

@@ -208,6 +208,7 @@ function RunView({ run, reload, task, taskName }: { run: RunDetail; reload: () =
         loading={modelRun.loading && modelRunId !== null}
         task={task}
         canStart={holdsModel && run.jobId !== null}
+        holdsModel={holdsModel}
       />
 
       {canOperate && task ? (
