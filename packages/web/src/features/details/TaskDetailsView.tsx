@@ -61,10 +61,12 @@ export function TaskDetailsView({ details, task }: { details: TaskDetails; task:
     case "clustering":
       return (
         <div className="stack" data-testid="details-clustering">
-          <p>{clusterChoice(details)}</p>
-          <p className="muted small" data-testid="scoring-note">
-            {scoringNote(details.scoring, "cluster")}
-          </p>
+          <div>
+            <p>{clusterChoice(details)}</p>
+            <p className="muted small" data-testid="scoring-note">
+              {scoringNote(details.scoring, "cluster")}
+            </p>
+          </div>
           <DataTable
             rows={clusterRows(details)}
             rowKey={(r) => r.cluster}
