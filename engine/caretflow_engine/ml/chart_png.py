@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 Chart = dict[str, Any]
-MAX_LABEL = 60
+MAX_LABEL = 110
 
 
 def render_png(charts: Sequence[Chart], path: Path, columns: int = 2, title: str | None = None) -> Path:
@@ -42,7 +42,8 @@ def _render(charts: list[Chart], path: Path, columns: int, title: str | None) ->
 
     rows = math.ceil(len(charts) / columns)
     heights = [_panel_height(c) for c in charts]
-    fig = Figure(figsize=(6.5 * columns, sum(max(heights[r * columns:(r + 1) * columns]) for r in range(rows))), dpi=100)
+    width = max(_panel_width(c) for c in charts)
+    fig = Figure(figsize=(width * columns, sum(max(heights[r * columns:(r + 1) * columns]) for r in range(rows))), dpi=100)
     FigureCanvasAgg(fig)
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     for ax, chart in zip(axes, charts):
@@ -62,6 +63,14 @@ def _panel_height(chart: Chart) -> float:
         return 4.5
     labels = {str(p[0]) for s in chart["series"] for p in s["points"]}
     return max(3.0, 1.2 + 0.28 * len(labels))
+
+
+def _panel_width(chart: Chart) -> float:
+    """Wider panels for long category labels (rule texts), so the bars keep half the width."""
+    if chart["x"].get("scale") != "category":
+        return 6.5
+    longest = max((len(_label(p[0])) for s in chart["series"] for p in s["points"]), default=0)
+    return 6.5 if longest <= 24 else 7.0 + 0.07 * longest
 
 
 def _label(value: Any) -> str:

@@ -11,9 +11,11 @@ from .base import TaskFamily
 @cache
 def families() -> tuple[TaskFamily, ...]:
     """Every family, in catalog order. Imported lazily: the PyCaret adapters load on first use."""
+    from .association import AssociationFamily
     from .supervised import SupervisedFamily
+    from .text import TextFamily
 
-    return (SupervisedFamily(),)
+    return (SupervisedFamily(), TextFamily(), AssociationFamily())
 
 
 def family_for(task: str) -> TaskFamily:
