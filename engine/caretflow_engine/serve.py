@@ -55,7 +55,9 @@ def handle(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         horizon = request.get("horizon")
         options = {"horizon": int(horizon)} if isinstance(horizon, int) and horizon > 0 else {}
         predictions = score_frame(model, frame, options)
-        return {"columns": [str(c) for c in predictions.columns], "predictions": records(predictions)}
+        # aligned: one answer per input row, in order (a forecast answers per period, rules per transaction)
+        aligned = predictions.index.equals(frame.index)
+        return {"columns": [str(c) for c in predictions.columns], "predictions": records(predictions), "aligned": aligned}
     if op == "ping":
         return {}
     raise user_error("UnknownOp", f"Unknown op {op!r}.", "Use load, predict or ping.")

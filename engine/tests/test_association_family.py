@@ -148,7 +148,7 @@ def test_recommendations_agree_in_batch_and_online(registered, france_run, mlflo
         serve.send({"id": 2, "op": "predict", "rows": rows})
         answer = serve.read(timeout=60)
         assert answer["ok"] is True, answer
-        assert answer["columns"] == ["InvoiceNo", *ADDED]
+        assert answer["columns"] == ["InvoiceNo", *ADDED] and answer["aligned"] is False  # one row per invoice
         expected = batch.set_index("InvoiceNo").loc[[r["InvoiceNo"] for r in answer["predictions"]]].reset_index()
         assert sorted(r["InvoiceNo"] for r in answer["predictions"]) == sorted(invoices)
         assert answer["predictions"] == records(expected)

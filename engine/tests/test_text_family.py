@@ -139,7 +139,7 @@ def test_registered_model_scores_the_same_in_batch_and_online(registered, nmf_ru
         serve.send({"id": 2, "op": "predict", "rows": rows})
         answer = serve.read(timeout=60)
         assert answer["ok"] is True, answer
-        assert answer["columns"] == columns
+        assert answer["columns"] == columns and answer["aligned"] is True
         online = pd.DataFrame(answer["predictions"])
         assert answer["predictions"] == records(batch[columns])  # the same floats, nulls where no topic
         assert online["Dominant_Topic"].tail(2).isna().all()

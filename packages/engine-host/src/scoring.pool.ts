@@ -61,7 +61,8 @@ export class ScoringPool {
 
   /**
    * Scores rows with the model; errors are CaretflowError (user for bad rows, operational for a dead process).
-   * A forecaster answers one row per period of the horizon instead of one per input row.
+   * Most models answer one row per input row (`aligned`); a forecaster answers one per period of the horizon,
+   * an association-rules model one per transaction id.
    */
   async predict(model: ScoringModel, rows: Record<string, unknown>[], options: { horizon?: number } = {}): Promise<PredictAnswer> {
     if (this.closed)
@@ -72,7 +73,8 @@ export class ScoringPool {
     const answer = await entry.proc.request(request, this.opts.predictTimeoutMs ?? 60_000);
     if (!answer.ok) throw scoringError(answer.error);
     const parsed = PredictAnswer.safeParse(answer);
-    if (!parsed.success || (rows.length > 0 && parsed.data.predictions.length !== rows.length && !options.horizon)) {
+    const aligned = parsed.success && parsed.data.aligned !== false && !options.horizon;
+    if (!parsed.success || (aligned && rows.length > 0 && parsed.data.predictions.length !== rows.length)) {
       throw new CaretflowError({
         code: "scoring_bad_answer",
         kind: "bug",

@@ -18,7 +18,14 @@ export type ServeAnswer = z.infer<typeof ServeAnswer>;
 export const ServePrediction = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
 export type ServePrediction = z.infer<typeof ServePrediction>;
 
-export const PredictAnswer = z.object({ columns: z.array(z.string()), predictions: z.array(ServePrediction) });
+export const PredictAnswer = z.object({
+  columns: z.array(z.string()),
+  predictions: z.array(ServePrediction),
+  aligned: z
+    .boolean()
+    .optional()
+    .describe("true: one prediction per input row, in order; false: one per group (a transaction, a forecast period)"),
+});
 export type PredictAnswer = z.infer<typeof PredictAnswer>;
 
 /** Parses one line from a scoring process; null (with the reason) when it is neither ready nor an answer. */
