@@ -190,3 +190,26 @@ def test_clear_errors_for_a_missing_or_non_text_column(mlflow_server, spam, tmp_
     runs = [e["run_id"] for e in events if e["type"] == "run"]
     client = MlflowClient(mlflow_server)
     assert runs and all(client.get_run(r).info.status == "FAILED" for r in runs)
+
+
+def test_catalog_entries_of_the_text_and_association_families_follow_the_contract():
+    from caretflow_engine.tasks import family_for
+    from caretflow_engine.versions import library_versions
+
+    from .helpers import event_validator
+
+    tasks = [family_for(t).describe(t, None) for t in ("topics", "association_rules")]
+    catalog = {"version": 1, "versions": library_versions(), "gpu": {"available": False, "detail": "test"}, "tasks": tasks}
+    event = {"v": 1, "seq": 0, "ts": "2024-01-01T00:00:00.000Z", "job_id": "catalog", "type": "finished",
+             "status": "succeeded", "result": {"kind": "catalog", "catalog": catalog}}
+    problems = [f"{list(e.absolute_path)}: {e.message}" for e in event_validator().iter_errors(event)]
+    assert not problems, problems
+    topics, rules = tasks
+    assert [f["name"] for f in topics["fields"]][:2] == ["text_column", "method"]
+    assert next(f for f in topics["fields"] if f["name"] == "text_column")["required"] is True
+    assert [m["id"] for m in topics["models"]] == ["nmf", "lda"] and topics["operations"] == []
+    assert topics["metrics"][0] == {"id": "coherence", "name": "Coherence", "greaterIsBetter": True, "multiclass": True}
+    assert all(p["chart"] for p in topics["plots"] + rules["plots"])
+    item = next(f for f in rules["fields"] if f["name"] == "item_column")
+    assert item["when"] == {"layout": "transactions"} and item["type"] == "column"
+    assert rules["models"][0]["installed"] is True  # mlxtend is in the engine's environment
