@@ -107,7 +107,8 @@ def test_mlflow_runs_hold_the_model_charts_and_plots(france_run, mlflow_server):
     plots = {Path(a.path).name for a in client.list_artifacts(final.info.run_id, "plots")}
     assert plots == {"rules_scatter.png", "rules_top.png"}
     for name in ("rules_scatter", "rules_top"):
-        chart = assert_chart(json.loads(Path(client.download_artifacts(final.info.run_id, f"charts/{name}.json")).read_text()))
+        local = client.download_artifacts(final.info.run_id, f"charts/{name}.json")
+        chart = assert_chart(json.loads(Path(local).read_text()))
         assert chart["id"] == name
     scatter = json.loads(Path(client.download_artifacts(final.info.run_id, "charts/rules_scatter.json")).read_text())
     assert sum(len(s["points"]) for s in scatter["series"]) == result["details"]["rules"]
@@ -135,7 +136,8 @@ def test_recommendations_agree_in_batch_and_online(registered, france_run, mlflo
         assert not set(json.loads(recs)) & baskets[invoice]  # never what the basket holds
     assert batch.loc[batch["rules_matched"] == 0, "recommendations"].isna().all()
 
-    invoices = fired["InvoiceNo"].head(15).tolist() + batch.loc[batch["rules_matched"] == 0, "InvoiceNo"].head(3).tolist()
+    unfired = batch.loc[batch["rules_matched"] == 0, "InvoiceNo"]
+    invoices = fired["InvoiceNo"].head(15).tolist() + unfired.head(3).tolist()
     rows = json.loads(source[source["InvoiceNo"].isin(invoices)].to_json(orient="records"))
     serve = FdProcess(["serve"], tmp_path / "serve.log")
     try:
@@ -154,7 +156,8 @@ def test_recommendations_agree_in_batch_and_online(registered, france_run, mlflo
         assert answer["predictions"] == records(expected)
         serve.send({"id": 3, "op": "predict", "rows": [{"InvoiceNo": "1"}]})
         bad = serve.read(timeout=30)
-        assert bad["ok"] is False and bad["error"]["name"] == "MissingFeatureColumns" and "Description" in bad["error"]["hint"]
+        assert bad["ok"] is False and bad["error"]["name"] == "MissingFeatureColumns"
+        assert "Description" in bad["error"]["hint"]
         serve.send({"id": 4, "op": "shutdown"})
         assert serve.read(timeout=10) == {"id": 4, "ok": True}
     finally:
@@ -206,7 +209,8 @@ def test_clear_errors_for_missing_columns_and_no_rules(mlflow_server, france, tm
     error = error_of(events)
     assert code == 1 and error["name"] == "ColumnMissing" and "item column" in error["message"]
 
-    code, events = run_job(france_spec("rules-none", mlflow_server, france, min_confidence=0.99, min_lift=30.0), tmp_path)
+    spec = france_spec("rules-none", mlflow_server, france, min_confidence=0.99, min_lift=30.0)
+    code, events = run_job(spec, tmp_path)
     error = error_of(events)
     assert code == 1 and error["name"] == "NoRules"
     assert "min_confidence" in error["hint"] or "min_lift" in error["hint"]

@@ -12,8 +12,9 @@ from caretflow_engine.ml.charts import heatmap_chart, series, xy_chart
 
 def test_every_scale_and_mark_draws_into_one_image(tmp_path):
     charts = [
-        xy_chart("words", "Top words", "Word", "Weight", [series("w", "bar", [["free", 0.3], ["call", 0.2], ["now", None]])],
-                 x_scale="category", note="UMass −3.1"),
+        xy_chart("words", "Top words", "Word", "Weight",
+                 [series("w", "bar", [["free", 0.3], ["call", 0.2], ["now", None]])], x_scale="category",
+                 note="UMass −3.1"),
         xy_chart("curve", "Curve", "x", "y", [series("line", "line", [[1, 1], [10, 4], [100, 9]]),
                                               series("band", "band", [[1, 0, 2], [10, 3, 5], [100, 8, 10]]),
                                               series("dots", "point", [[5, 2], [50, 6]])], x_scale="log"),

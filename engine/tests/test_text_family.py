@@ -199,7 +199,8 @@ def test_catalog_entries_of_the_text_and_association_families_follow_the_contrac
     from .helpers import event_validator
 
     tasks = [family_for(t).describe(t, None) for t in ("topics", "association_rules")]
-    catalog = {"version": 1, "versions": library_versions(), "gpu": {"available": False, "detail": "test"}, "tasks": tasks}
+    gpu = {"available": False, "detail": "test"}
+    catalog = {"version": 1, "versions": library_versions(), "gpu": gpu, "tasks": tasks}
     event = {"v": 1, "seq": 0, "ts": "2024-01-01T00:00:00.000Z", "job_id": "catalog", "type": "finished",
              "status": "succeeded", "result": {"kind": "catalog", "catalog": catalog}}
     problems = [f"{list(e.absolute_path)}: {e.message}" for e in event_validator().iter_errors(event)]

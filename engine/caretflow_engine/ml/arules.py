@@ -121,7 +121,8 @@ def layout_columns(df: pd.DataFrame, layout: BasketLayout) -> list[str]:
         return [_require(df, "transaction", layout.transaction_column), _require(df, "item", layout.item_column)]
     if layout.layout == "basket":
         return [_require(df, "basket", layout.basket_column)]
-    raise user_error("InvalidParameter", f"Unknown basket layout '{layout.layout}'.", f"Use one of: {', '.join(LAYOUTS)}.")
+    raise user_error("InvalidParameter", f"Unknown basket layout '{layout.layout}'.",
+                     f"Use one of: {', '.join(LAYOUTS)}.")
 
 
 def read_baskets(df: pd.DataFrame, layout: BasketLayout, ignore_items: frozenset[str] = frozenset()) -> Baskets:

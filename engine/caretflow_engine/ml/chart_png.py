@@ -43,7 +43,8 @@ def _render(charts: list[Chart], path: Path, columns: int, title: str | None) ->
     rows = math.ceil(len(charts) / columns)
     heights = [_panel_height(c) for c in charts]
     width = max(_panel_width(c) for c in charts)
-    fig = Figure(figsize=(width * columns, sum(max(heights[r * columns:(r + 1) * columns]) for r in range(rows))), dpi=100)
+    height = sum(max(heights[r * columns:(r + 1) * columns]) for r in range(rows))
+    fig = Figure(figsize=(width * columns, height), dpi=100)
     FigureCanvasAgg(fig)
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     for ax, chart in zip(axes, charts):

@@ -51,13 +51,14 @@ class AssociationFamily:
             "task": task,
             "family": self.family,
             "label": "Association rules",
-            "description": "Find items bought together: frequent itemsets and rules (A → B) by support, confidence and lift.",
+            "description": "Find items bought together: frequent itemsets and rules (A → B) by support, confidence "
+                           "and lift.",
             "operations": [],
             "fields": spec_fields(task, _FIELDS),
             "models": [{
                 "id": MODEL_ID,
                 "name": MODEL_NAME,
-                "reference": "mlxtend.frequent_patterns.apriori (low-memory candidate generation over a sparse one-hot)",
+                "reference": "mlxtend.frequent_patterns.apriori (low-memory candidate generation, sparse one-hot)",
                 "installed": importlib.util.find_spec("mlxtend") is not None,
                 "gpu": False,
                 "turbo": True,
@@ -74,9 +75,11 @@ class AssociationFamily:
                 {"id": "rules_top", "name": "Top rules by lift", "chart": True},
             ],
             "predictionColumns": [
-                {"name": "recommendations", "help": "items the rules recommend for the basket, best first, joined by ' & ' (null when no rule fires)"},
+                {"name": "recommendations", "help": "items the rules recommend for the basket, best first, as a JSON "
+                                                    "array (null when no rule fires)"},
                 {"name": "recommendation_lift", "help": "lift of the best recommendation's rule"},
-                {"name": "rules_matched", "help": "how many rules fired for the basket (transactions layout: one row per transaction id, the id first)"},
+                {"name": "rules_matched", "help": "how many rules fired for the basket (transactions layout: one row "
+                                                  "per transaction id, the id first)"},
             ],
         }
 

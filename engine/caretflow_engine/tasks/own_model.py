@@ -77,7 +77,8 @@ class OwnModelRun:
         for name, value in fitted.metrics.items():
             if value is not None:
                 ev.emit("metric", name=name, value=value, run_id=run_id)
-        log.log_metrics(run_id, {**fitted.metrics, **fitted.run_metrics, "fit_seconds": fit_seconds}, params=self.params)
+        log.log_metrics(run_id, {**fitted.metrics, **fitted.run_metrics, "fit_seconds": fit_seconds},
+                        params=self.params)
         charts = [chart for group in fitted.plots.values() for chart in group]
         log.log_charts(run_id, charts)
         log.log_json(run_id, "details", self.task, fitted.details)
@@ -93,7 +94,8 @@ class OwnModelRun:
             for plot_id, group in fitted.plots.items():
                 if group:
                     self._log_png(plot_id, group, Path(tmp) / "plots")
-        log.log_metrics(run_id, {}, tags={SHA_TAG: sha, SOURCE_TAG: f"{log.artifact_uri(run_id)}/{MODEL_ARTIFACT_PATH}"})
+        source = f"{log.artifact_uri(run_id)}/{MODEL_ARTIFACT_PATH}"
+        log.log_metrics(run_id, {}, tags={SHA_TAG: sha, SOURCE_TAG: source})
         log.end(run_id)
         log.log_metrics(log.parent_id, dict(fitted.metrics),
                         tags={"caretflow.best_run_id": run_id, "caretflow.best_model": fitted.model_id})
@@ -125,7 +127,8 @@ class OwnModelRun:
         try:
             path = render_png(charts, folder / f"{plot_id}.png", columns=2 if len(charts) > 1 else 1)
         except Exception as exc:  # matplotlib raises many types; the job keeps its model
-            self.ctx.events.warning(f"plot '{plot_id}' left out: {str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__}")
+            why = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+            self.ctx.events.warning(f"plot '{plot_id}' left out: {why}")
             return
         self.log.log_file(self.run_id, path, "plots", plot_id, "plot")
 

@@ -32,7 +32,8 @@ SORT = "Coherence"
 _FIELDS = ["text_column", "method", "num_topics", "top_words", "max_features", "min_df", "seed"]
 _METHODS = {
     "nmf": ("Non-negative Matrix Factorization", "sklearn.decomposition.NMF (on sklearn TfidfVectorizer)"),
-    "lda": ("Latent Dirichlet Allocation", "sklearn.decomposition.LatentDirichletAllocation (on sklearn CountVectorizer)"),
+    "lda": ("Latent Dirichlet Allocation",
+            "sklearn.decomposition.LatentDirichletAllocation (on sklearn CountVectorizer)"),
 }
 
 
@@ -46,7 +47,8 @@ class TextFamily:
             "task": task,
             "family": self.family,
             "label": "Topic modelling",
-            "description": "Find the topics of a text column: the top words of each topic and each document's topic weights.",
+            "description": "Find the topics of a text column: the top words of each topic and each document's "
+                           "topic weights.",
             "operations": [],
             "fields": spec_fields(task, _FIELDS),
             "models": [
@@ -63,7 +65,8 @@ class TextFamily:
                 {"id": "topic_distribution", "name": "Documents per dominant topic", "chart": True},
             ],
             "predictionColumns": [
-                {"name": "Topic_{k}", "help": "weight of topic k (0 … topics − 1); a row's weights sum to 1, null when its text has no known word"},
+                {"name": "Topic_{k}", "help": "weight of topic k (0 … topics − 1); a row's weights sum to 1, "
+                                              "null when its text has no known word"},
                 {"name": DOMINANT, "help": "the topic of the largest weight (null without a known word)"},
                 {"name": PERC, "help": "the dominant topic's weight, a fraction"},
             ],
