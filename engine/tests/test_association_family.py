@@ -203,6 +203,10 @@ def test_clear_errors_for_missing_columns_and_no_rules(mlflow_server, france, tm
     assert code == 1 and error["name"] == "ColumnNotFound" and "'Item'" in error["message"]
     assert "Description" in error["hint"] and not any(e["type"] == "run" for e in events)
 
+    code, events = run_job(france_spec("rules-gpu", mlflow_server, france, use_gpu="on"), tmp_path)
+    error = error_of(events)
+    assert code == 1 and error["name"] == "GpuNotSupported" and "'auto'" in error["hint"]
+
     spec = france_spec("rules-unset", mlflow_server, france)
     del spec["item_column"]
     code, events = run_job(spec, tmp_path)

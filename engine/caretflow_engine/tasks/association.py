@@ -22,7 +22,7 @@ from ..errors import user_error
 from ..tracking import dataset_label
 from .base import unsupported
 from .fields import spec_fields
-from .own_model import OwnModel, OwnModelRun
+from .own_model import OwnModel, OwnModelRun, refuse_gpu
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,6 +89,7 @@ class AssociationFamily:
         from ..ml.rules_model import RulesModel, rules_charts
 
         ev = ctx.events
+        refuse_gpu(spec, TASK)
         timings: dict[str, float] = {}
         t0 = time.monotonic()
         ev.stage("loading", f"Reading dataset {dataset_label(spec['dataset'])}")

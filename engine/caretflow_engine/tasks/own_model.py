@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import user_error
 from ..experiment_log import MODEL_ARTIFACT_PATH, TrainingLog
 from ..model_store import SHA_TAG, SOURCE_TAG, save_model
 from ..tracking import dataset_label
@@ -131,6 +132,14 @@ class OwnModelRun:
             self.ctx.events.warning(f"plot '{plot_id}' left out: {why}")
             return
         self.log.log_file(self.run_id, path, "plots", plot_id, "plot")
+
+
+def refuse_gpu(spec: dict[str, Any], task: str) -> None:
+    """use_gpu 'on' means "require a GPU"; these tasks have no GPU implementation, so 'on' cannot be honoured
+    ('auto' runs on the CPU, as for PyCaret models without GPU support)."""
+    if spec.get("use_gpu") == "on":
+        raise user_error("GpuNotSupported", f"use_gpu is 'on', but the {task} task runs on the CPU only.",
+                         "Set use_gpu to 'auto' or 'off'.")
 
 
 def join_output(df: pd.DataFrame, added: pd.DataFrame, ctx: JobContext) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from ..errors import user_error
 from ..tracking import dataset_label
 from .base import unsupported
 from .fields import spec_fields
-from .own_model import OwnModel, OwnModelRun, join_output
+from .own_model import OwnModel, OwnModelRun, join_output, refuse_gpu
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,6 +78,7 @@ class TextFamily:
 
         ev = ctx.events
         column, method, k = spec["text_column"], spec["method"], spec["num_topics"]
+        refuse_gpu(spec, TASK)
         timings: dict[str, float] = {}
         t0 = time.monotonic()
         ev.stage("loading", f"Reading dataset {dataset_label(spec['dataset'])}")
