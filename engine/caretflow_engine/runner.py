@@ -61,6 +61,12 @@ def _dispatch(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         result = family_for(spec["train"]["task"]).operate(spec, ctx)
         ctx.background.drain()
         return {"kind": "operate", **result}
+    if kind == "evaluate":
+        from .evaluate_job import run_evaluate
+
+        result = run_evaluate(spec, ctx)
+        ctx.background.drain()
+        return result
     if kind == "predict":
         from .predict_job import run_predict
 

@@ -102,6 +102,21 @@ def score_frame(model: LoadedModel, df: pd.DataFrame, options: dict[str, Any] | 
     return family_for(model.task).score(model, df, options or {})
 
 
+def explain_frame(model: LoadedModel, df: pd.DataFrame, options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Explanations (packages/contracts Explanation) for each row, from the model's family."""
+    from .tasks import family_for
+
+    family = family_for(model.task)
+    explain = getattr(family, "explain", None)
+    if explain is None:
+        raise user_error(
+            "ExplanationsUnavailable",
+            f"Explanations are not available for {model.task} models.",
+            "Ask for explanations of classification and regression models.",
+        )
+    return explain(model, df, options or {})
+
+
 def records(pred: pd.DataFrame) -> list[dict[str, Any]]:
     """Prediction rows as plain JSON values (numpy scalars unwrapped, NaN -> null)."""
     from .events import json_safe

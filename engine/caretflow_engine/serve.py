@@ -6,7 +6,7 @@ from typing import Any
 
 from .errors import EngineError, error_info, user_error
 from .jsonlines import LineReader, parse_line, send
-from .scoring import LoadedModel, load_model, records, score_frame
+from .scoring import LoadedModel, explain_frame, load_model, records, score_frame
 
 MAX_ROWS = 100_000
 
@@ -55,12 +55,19 @@ def handle(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         horizon = request.get("horizon")
         options = {"horizon": int(horizon)} if isinstance(horizon, int) and horizon > 0 else {}
         predictions = score_frame(model, frame, options)
+        answer: dict[str, Any] = {"columns": [str(c) for c in predictions.columns], "predictions": records(predictions)}
         # aligned: one answer per input row, in order (a forecast answers per period, rules per transaction)
-        aligned = predictions.index.equals(frame.index)
-        return {"columns": [str(c) for c in predictions.columns], "predictions": records(predictions), "aligned": aligned}
+        answer["aligned"] = predictions.index.equals(frame.index)
+        if request.get("explain") is True:
+            answer["explanations"] = explain_frame(model, frame)
+        return answer
+    if op == "setup_preview":
+        from .preview import setup_preview
+
+        return {"preview": setup_preview(request)}
     if op == "ping":
         return {}
-    raise user_error("UnknownOp", f"Unknown op {op!r}.", "Use load, predict or ping.")
+    raise user_error("UnknownOp", f"Unknown op {op!r}.", "Use load, predict, setup_preview or ping.")
 
 
 def serve_forever(in_fd: int = 3, out_fd: int = 4) -> int:

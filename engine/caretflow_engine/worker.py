@@ -53,12 +53,57 @@ class Child:
     pid: int
     job_id: str
     pidfd: int | None
+    limit_mb: float | None = None
+    peak_mb: float = 0.0
+    over_limit: bool = False
+
+
+def tree_memory_mb(pid: int) -> float:
+    """Memory of a job: the proportional set size (PSS) of its process and every process it started.
+
+    PSS, not RSS: a forked job shares the worker's imported libraries copy-on-write, and PSS counts
+    shared pages once across all sharers, so the figure is what the job really adds.
+    """
+    import psutil
+
+    total = 0
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for proc in procs:
+        try:
+            info = proc.memory_full_info()
+            total += getattr(info, "pss", info.rss)
+        except psutil.Error:
+            continue
+    return total / (1 << 20)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a job process and everything it started (forked compare helpers...)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [*root.children(recursive=True), root]
+    except psutil.Error:
+        return
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.Error:
+            continue
 
 
 def _exit_message(child: Child, status: int) -> dict[str, Any]:
+    memory: dict[str, Any] = {"peak_mb": round(child.peak_mb, 1)}
+    if child.over_limit:
+        memory.update(reason="memory", limit_mb=child.limit_mb)
     if os.WIFSIGNALED(status):
-        return {"worker": "exit", "job_id": child.job_id, "pid": child.pid, "code": None, "signal": os.WTERMSIG(status)}
-    return {"worker": "exit", "job_id": child.job_id, "pid": child.pid, "code": os.waitstatus_to_exitcode(status), "signal": None}
+        return {"worker": "exit", "job_id": child.job_id, "pid": child.pid, "code": None, "signal": os.WTERMSIG(status), **memory}
+    return {"worker": "exit", "job_id": child.job_id, "pid": child.pid, "code": os.waitstatus_to_exitcode(status), "signal": None, **memory}
 
 
 def _run_child(spec: Any, log_path: str, control_fd: int, out_fd: int) -> None:
@@ -124,6 +169,14 @@ def serve_forever(control_fd: int = 3, out_fd: int = 4) -> int:
         child = None
         return True
 
+    def watch_memory(job: Child) -> None:
+        """Track the job's peak memory; over its limit, stop it at once (the exit message says why)."""
+        used = tree_memory_mb(job.pid)
+        job.peak_mb = max(job.peak_mb, used)
+        if job.limit_mb is not None and used > job.limit_mb and not job.over_limit:
+            job.over_limit = True
+            kill_tree(job.pid)
+
     def stop_child() -> None:
         if child is None:
             return
@@ -145,8 +198,8 @@ def serve_forever(control_fd: int = 3, out_fd: int = 4) -> int:
             readable, _, _ = select.select(watch, [], [], 0.2)
         except InterruptedError:
             continue
-        if child is not None:
-            reap(block=False)
+        if child is not None and not reap(block=False):
+            watch_memory(child)
         if control_fd not in readable:
             continue
         for line in reader.read_available():
@@ -170,7 +223,8 @@ def serve_forever(control_fd: int = 3, out_fd: int = 4) -> int:
                 if pid == 0:
                     _run_child(spec, log_path, control_fd, out_fd)
                 pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
-                child = Child(pid, str(job_id), pidfd)
+                limit = message.get("memory_mb")
+                child = Child(pid, str(job_id), pidfd, float(limit) if isinstance(limit, (int, float)) and limit > 0 else None)
             elif op == "cancel":
                 if child is not None and message.get("job_id") == child.job_id:
                     try:

@@ -1,12 +1,12 @@
-"""PNGs drawn from chart data: every axis scale and mark draws, panels share one image, and what
-cannot be drawn is refused plainly."""
+"""PNGs drawn from chart data: every axis scale, mark and the heatmap draw, panels share one image,
+and what cannot be drawn is refused plainly."""
 
 from __future__ import annotations
 
 import pytest
 from PIL import Image
 
-from caretflow_engine.ml.chart_png import render_png
+from caretflow_engine.ml.chart_png import render, render_png
 from caretflow_engine.ml.charts import heatmap_chart, series, xy_chart
 
 
@@ -36,10 +36,15 @@ def test_long_category_labels_widen_the_panel(tmp_path):
         assert image.size[0] > 1000
 
 
+def test_a_heatmap_draws_alone_at_the_size_asked(tmp_path):
+    heat = heatmap_chart("cm", "Confusion", "Predicted", ["a", "b"], "Actual", ["a", "b"], [[1, 2], [3, None]])
+    with Image.open(render(heat, tmp_path / "heat.png", width=5, height=4)) as image:
+        assert image.size == (500, 400)
+
+
 def test_what_cannot_be_drawn_is_refused(tmp_path):
     with pytest.raises(ValueError, match="no chart"):
         render_png([], tmp_path / "none.png")
-    heat = heatmap_chart("cm", "Confusion", "Predicted", ["a", "b"], "Actual", ["a", "b"], [[1, 2], [3, 4]])
-    with pytest.raises(ValueError, match="only xy charts"):
-        render_png([heat], tmp_path / "heat.png")
-    assert not (tmp_path / "heat.png").exists()
+    with pytest.raises(ValueError, match="unknown chart type 'pie'"):
+        render_png([{"type": "pie", "id": "p"}], tmp_path / "pie.png")
+    assert not (tmp_path / "pie.png").exists()

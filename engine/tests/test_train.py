@@ -14,12 +14,21 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from . import golden
+from caretflow_engine.spec import parse_spec
+
 from .conftest import dataset_file, outbox_file, store_dataset, train_spec
 from .helpers import ENGINE_DIR, PYTHON, FdProcess, assert_protocol, error_of, run_job
 
 # A subset of PyCaret's classifiers keeps the suite fast on two cores; the acceptance bar
 # (best Accuracy >= 0.78) is the issue's.
 JUICE_MODELS = ["lr", "dt", "rf", "lightgbm", "nb"]
+ENVELOPE = {"v", "job_id", "tracking_uri", "experiment_name", "dataset", "seed", "use_gpu", "n_jobs", "workers", "tags", "kind"}
+
+
+def chart_validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(json.loads((ENGINE_DIR / "caretflow_engine/schema/chart.schema.json").read_text()))
 
 
 @pytest.fixture(scope="module")
@@ -105,10 +114,50 @@ def test_mlflow_runs_params_metrics_and_lineage(juice_run, mlflow_server, juice)
     assert final.data.tags["caretflow.role"] == "final"
     assert final.data.tags["caretflow.model_sha256"] == result["model_sha256"]
     artifacts = {a.path for a in client.list_artifacts(final.info.run_id)}
-    assert {"model", "plots"} <= artifacts
-    plots = {Path(a.path).name for a in client.list_artifacts(final.info.run_id, "plots")}
-    assert {"confusion_matrix.png", "feature_importance.png"} <= plots
-    assert "roc_auc.png" in plots  # every model in JUICE_MODELS has predict_proba
+    assert "model" in artifacts
+    assert result["timings"]["compare"] > 0 and result["timings"]["total"] >= result["timings"]["compare"]
+    details = result["details"]
+    assert details["task"] == "classification" and details["classes"] == ["CH", "MM"]
+    assert {r["class"] for r in details["per_class"]} == {"CH", "MM"}
+    assert sum(r["support"] for r in details["per_class"]) == round(len(pd.read_parquet(dataset_file(juice))) * 0.3)
+
+
+@pytest.fixture(scope="module")
+def evaluated(juice_run, mlflow_server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The evaluate job caretflow queues after training, on the final run."""
+    result, spec = juice_run["result"], juice_run["spec"]
+    train_fields = {k: v for k, v in parse_spec(spec).items() if k not in ENVELOPE}
+    eval_spec = {k: v for k, v in spec.items() if k in ENVELOPE} | {
+        "kind": "evaluate", "job_id": "evaluate-juice", "train": train_fields,
+        "run_id": result["best_run_id"], "parent_run_id": result["parent_run_id"],
+    }
+    code, events = run_job(eval_spec, tmp_path_factory.mktemp("juice-evaluate"))
+    return {"code": code, "events": events, "result": events[-1].get("result")}
+
+
+def test_evaluation_logs_charts_plots_and_a_self_contained_report(evaluated, juice_run, mlflow_server, tmp_path):
+    assert_protocol(evaluated["events"])
+    assert evaluated["code"] == 0, [e for e in evaluated["events"] if e["type"] in ("error", "warning")]
+    result = evaluated["result"]
+    run_id = juice_run["result"]["best_run_id"]
+    assert result["run_id"] == run_id and result["report"] == "report/report.html"
+    expected = {"roc", "pr", "calibration", "threshold", "confusion_matrix", "class_report", "permutation_importance", "learning", "shap_summary"}
+    assert expected <= set(result["charts"]), result["charts"]
+    assert any(c.startswith("pdp_") for c in result["charts"]) and any(c.startswith("shap_dependence_") for c in result["charts"])
+    client = MlflowClient(mlflow_server)
+    validator = chart_validator()
+    for item in client.list_artifacts(run_id, "charts"):
+        chart = json.loads(Path(client.download_artifacts(run_id, item.path, str(tmp_path))).read_text())
+        assert not list(validator.iter_errors(chart)), item.path
+    confusion = json.loads(Path(client.download_artifacts(run_id, "charts/confusion_matrix.json", str(tmp_path))).read_text())
+    holdout_rows = round(len(pd.read_parquet(dataset_file(juice_run["spec"]["dataset"]))) * 0.3)
+    assert confusion["x"]["categories"] == ["CH", "MM"] and sum(map(sum, confusion["values"])) == holdout_rows
+    plots = {Path(a.path).name for a in client.list_artifacts(run_id, "plots")}
+    assert {"confusion_matrix.png", "roc_auc.png"} <= plots
+    report = Path(client.download_artifacts(run_id, "report/report.html", str(tmp_path))).read_text()
+    assert "<h2>Leaderboard</h2>" in report and "<h2>Interpretation</h2>" in report and "LoyalCH" in report
+    assert "data:image/png;base64," in report and "<script" not in report and "http://" not in report
+    assert client.get_run(run_id).data.tags["caretflow.evaluation"] == "done"
 
 
 def test_model_is_pyfunc_loadable_with_signature(juice_run, mlflow_server, tmp_path, juice):
@@ -205,6 +254,21 @@ def test_batch_and_online_scoring_agree(registered, juice_run, mlflow_server, ju
         online = pd.DataFrame(answer["predictions"])
         assert list(online["prediction_label"]) == list(expected["prediction_label"])
         assert list(online["prediction_score"]) == list(expected["prediction_score"])
+
+        # "why this prediction": SHAP contributions add up to the explained probability
+        serve.send({"id": 6, "op": "predict", "rows": rows[:5], "explain": True})
+        explained = serve.read(timeout=120)
+        assert explained["ok"] is True, explained
+        import math
+
+        for prediction, why in zip(explained["predictions"], explained["explanations"]):
+            assert why["target"] in ("probability of MM", "log-odds of MM"), why["target"]
+            total = why["base"] + sum(c["shap"] for c in why["contributions"])
+            p_mm = prediction["prediction_score_MM"]
+            expected = p_mm if why["target"].startswith("probability") else math.log(p_mm / (1 - p_mm))
+            assert abs(total - expected) < 0.05, (total, expected)
+            shap_sizes = [abs(c["shap"]) for c in why["contributions"]]
+            assert shap_sizes == sorted(shap_sizes, reverse=True)
 
         missing = [{k: v for k, v in row.items() if k != "LoyalCH"} for row in rows[:2]]
         serve.send({"id": 3, "op": "predict", "rows": missing})

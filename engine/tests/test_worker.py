@@ -70,3 +70,35 @@ def test_worker_runs_jobs_in_a_row_and_survives_a_crash(mlflow_server, juice, tm
         assert worker.close(timeout=30) == 0
     finally:
         worker.kill()
+
+
+def test_worker_stops_a_job_over_its_memory_limit(mlflow_server, juice, tmp_path):
+    """A job whose processes use more than the limit is killed by the worker, which says so; the
+    worker itself goes on (the server then fails the job as OutOfMemory and ends its MLflow runs)."""
+    import psutil
+
+    worker = FdProcess(["worker"], tmp_path / "worker.log")
+    try:
+        assert worker.read(timeout=300)["worker"] == "ready"
+        # Degree-5 products of juice's 17 features: tens of thousands of columns, well over 400 MB.
+        spec = train_spec("w-oom", mlflow_server, juice, include=["dt"], experiment_name="worker-tests",
+                          setup={"polynomial_features": True, "polynomial_degree": 5})
+        worker.send({"op": "run", "spec": spec, "log_path": str(tmp_path / "w-oom.log"), "memory_mb": 400})
+        started = worker.read(timeout=60)
+        assert started["type"] == "started"
+        tail = worker.read_until(is_exit, timeout=300)
+        end = tail[-1]
+        assert end["reason"] == "memory" and end["limit_mb"] == 400 and end["peak_mb"] > 400, end
+        assert end["signal"] == signal.SIGKILL
+        assert not psutil.pid_exists(started["pid"]) or psutil.Process(started["pid"]).status() == psutil.STATUS_ZOMBIE
+        stages = [m["stage"] for m in tail if m.get("type") == "stage"]
+        assert "setup" in stages  # where it was when it went over
+
+        ok = train_spec("w-after-oom", mlflow_server, juice, include=["dt"], experiment_name="worker-tests")
+        worker.send({"op": "run", "spec": ok, "log_path": str(tmp_path / "w-after.log"), "memory_mb": 4000})
+        rest = worker.read_until(is_exit, timeout=300)
+        assert rest[-1]["code"] == 0 and "reason" not in rest[-1] and rest[-1]["peak_mb"] > 0
+        worker.send({"op": "shutdown"})
+        assert worker.close(timeout=30) == 0
+    finally:
+        worker.kill()

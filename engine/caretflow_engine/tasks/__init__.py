@@ -12,10 +12,11 @@ from .base import TaskFamily
 def families() -> tuple[TaskFamily, ...]:
     """Every family, in catalog order. Imported lazily: the PyCaret adapters load on first use."""
     from .association import AssociationFamily
+    from .forecasting import ForecastingFamily
     from .supervised import SupervisedFamily
     from .text import TextFamily
 
-    return (SupervisedFamily(), TextFamily(), AssociationFamily())
+    return (SupervisedFamily(), ForecastingFamily(), TextFamily(), AssociationFamily())
 
 
 def family_for(task: str) -> TaskFamily:

@@ -49,6 +49,12 @@ class TaskFamily(Protocol):
         """Prediction columns for df (index aligned with df, or one row per forecast period)."""
         ...
 
+    # Optional:
+    # - evaluate(spec, ctx, df, work_dir) -> {"charts": [...], "plots": [(name, png path)]}: the
+    #   evaluate job's family part (heavy evaluation kept out of the training job); families that
+    #   chart while training leave it out and the report draws what their runs hold.
+    # - explain(model, df, options) -> list of Explanation dicts, one per row (SHAP).
+
 
 def unsupported(task: str, operation: str, supported: list[str]) -> Exception:
     return user_error(

@@ -15,6 +15,7 @@ from ..spec import branches, const_values, load_schema
 
 NUMERIC = ["integer", "float"]
 TEXTUAL = ["string"]
+DATE_LIKE = ["date", "timestamp", "string", "integer"]
 ANY_COLUMN: list[str] = []
 
 
@@ -86,7 +87,11 @@ META: dict[str, FieldMeta] = {
     "num_clusters": FieldMeta(
         "Clusters", "How many clusters to form. Leave empty to use the number the elbow method suggests.", "Models", flag="clusters"),
     "fraction": FieldMeta("Anomaly share", "The share of rows expected to be anomalies (the detectors' contamination).", "Models"),
-    "date_column": FieldMeta("Date column", "The column that says when each value was observed.", "Data", "column", flag="date"),
+    "date_column": FieldMeta(
+        "Date column",
+        "The column that says when each value was observed: dates, timestamps, text such as 2021-07-08 or 7/8/2021, "
+        "or whole years.",
+        "Data", "column", DATE_LIKE, flag="date"),
     "time_column": FieldMeta(
         "Time column", "A separate time-of-day column, joined to the date (e.g. 18:00:00).", "Data", "column", advanced=True, flag="time"),
     "exogenous": FieldMeta(
@@ -110,6 +115,20 @@ META: dict[str, FieldMeta] = {
         "Gaps",
         "What to do with missing periods: error (and name them), carry the last value forward (ffill), interpolate, or fill with zero.",
         "Data",
+    ),
+    "missing_values": FieldMeta(
+        "Missing values",
+        "What to do with empty target or exogenous values (and values listed as missing): error (and name the rows), "
+        "carry the last value forward (ffill), interpolate, or fill with zero.",
+        "Data",
+    ),
+    "na_values": FieldMeta(
+        "Missing-value markers",
+        "Numbers that mean 'no measurement' in the target and exogenous columns (e.g. -200 in the UCI air-quality "
+        "data), as a JSON list such as [-200]; they are treated like empty values.",
+        "Data",
+        "json",
+        advanced=True,
     ),
     "seasonal_period": FieldMeta(
         "Seasonal period", "Periods in one season (e.g. 7 for daily data with a weekly cycle). Detected when left empty.", "Validation", advanced=True

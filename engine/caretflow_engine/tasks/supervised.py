@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from ..data import check_columns, check_training_data, read_dataset
 from ..errors import user_error
 from ..experiment_log import MODEL_ARTIFACT_PATH, TrainingLog, metric_params
@@ -22,8 +24,6 @@ from .setup_options import setup_fields, validate_setup
 from .supervised_final import LABEL, log_model_run
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from ..context import JobContext
     from ..scoring import LoadedModel
 
@@ -80,13 +80,7 @@ class SupervisedFamily:
         t0 = time.monotonic()
 
         ev.stage("loading", f"Reading dataset {dataset_label(spec['dataset'])}")
-        df = read_dataset(spec["dataset"])
-        check_training_data(df, task, target, spec["ignore_columns"])
-        check_columns(df, {"text_columns": spec["text_columns"], "fold_groups": [spec["fold_groups"]] if spec.get("fold_groups") else []})
-        null_target = int(df[target].isna().sum())
-        if null_target:
-            df = df[df[target].notna()].reset_index(drop=True)
-            ev.warning(f"Dropped {null_target} row(s) whose target '{target}' is null.")
+        df = load_training_data(spec, ev)
         if spec["operation"] == "create" and not spec.get("model"):
             raise user_error("ModelRequired", "operation 'create' needs the model to train.", "Set 'model' to a model id from the catalog.")
 
@@ -94,31 +88,9 @@ class SupervisedFamily:
         log.open_parent(f"{spec['experiment_name']} · {dataset_label(spec['dataset'])}", {"caretflow.target": target}, df)
 
         ev.stage("setup", "Preparing data (PyCaret setup)")
-        # PyCaret is imported here, not at module level, so a bad spec or target fails in milliseconds.
-        from ..adapters.pycaret3 import CompareHooks, SupervisedSession
-        from ..adapters.pycaret3.probe import probe
+        from ..adapters.pycaret3 import CompareHooks
 
-        options = validate_setup(task, spec["setup"], setup_fields(task, probe(task).setup))
-        check_columns(df, {k: v for k, v in options.items() if isinstance(v, list)})
-        session = SupervisedSession(task)
-        summary = session.setup(
-            df,
-            target,
-            ignore_features=spec["ignore_columns"],
-            train_size=spec["train_size"],
-            folds=spec["folds"],
-            seed=spec["seed"],
-            n_jobs=spec["n_jobs"],
-            text_features=spec["text_columns"],
-            fold_strategy=spec.get("fold_strategy"),
-            fold_groups=spec.get("fold_groups"),
-            use_gpu=spec["use_gpu"],
-            options=options,
-        )
-        for metric in spec["custom_metrics"]:
-            session.add_metric(
-                custom.metric_id(metric["name"]), metric["name"], custom.metric_function(metric), metric["target"], metric["greater_is_better"]
-            )
+        session, summary, options = prepare_session(spec, spec, df)
         custom_models = [custom.estimator_from(m) for m in spec["custom_models"]]
         sort = session.resolve_sort(spec.get("sort"))
         timings["setup"] = time.monotonic() - t0
@@ -221,6 +193,29 @@ class SupervisedFamily:
             return [LABEL, SCORE, *(f"{SCORE}_{c}" for c in model.meta.get("caretflow_classes", []))]
         return [LABEL]
 
+    def evaluate(self, spec: dict[str, Any], ctx: JobContext, df: pd.DataFrame, work: Any) -> dict[str, Any]:
+        from .supervised_eval import evaluate_run
+
+        return evaluate_run(spec, ctx, df, work)
+
+    def explain(self, model: LoadedModel, df: pd.DataFrame, options: dict[str, Any]) -> list[dict[str, Any]]:
+        """Why each row got its prediction: SHAP contributions in the model's feature space."""
+        from ..adapters.pycaret3.supervised import final_estimator, transform_features
+        from ..ml.explain import explain, explanations
+        from ..scoring import prepare_features
+
+        background = getattr(model.pipeline, "caretflow_background", None)
+        if background is None:
+            raise user_error(
+                "ExplanationsUnavailable",
+                "This model was saved without the background sample explanations need.",
+                "Train the model again with this version of caretflow, then register it.",
+            )
+        features = transform_features(model.pipeline, prepare_features(model, df))
+        classes = list(model.meta.get("caretflow_classes", [])) if model.task == "classification" else []
+        result = explain(final_estimator(model.pipeline), features, background, classes or None, max_rows=len(features))
+        return explanations(result, features, top=int(options["top"]) if options.get("top") else None)
+
     def score(self, model: LoadedModel, df: pd.DataFrame, options: dict[str, Any]) -> pd.DataFrame:
         """PyCaret's predict_model semantics: labels in the original label space, probabilities rounded."""
         import numpy as np
@@ -244,6 +239,52 @@ class SupervisedFamily:
                 for i, c in enumerate(classes):
                     result[f"{SCORE}_{c}"] = np.round(proba[:, i], SCORE_DECIMALS)
         return result
+
+
+def load_training_data(fields: dict[str, Any], ev: Any) -> pd.DataFrame:
+    """The dataset of a spec, checked for supervised training; rows without a target are dropped."""
+    task, target = fields["task"], fields["target"]
+    df = read_dataset(fields["dataset"])
+    check_training_data(df, task, target, fields["ignore_columns"])
+    check_columns(df, {"text_columns": fields["text_columns"], "fold_groups": [fields["fold_groups"]] if fields.get("fold_groups") else []})
+    null_target = int(df[target].isna().sum())
+    if null_target:
+        df = df[df[target].notna()].reset_index(drop=True)
+        ev.warning(f"Dropped {null_target} row(s) whose target '{target}' is null.")
+    return df
+
+
+def prepare_session(fields: dict[str, Any], envelope: dict[str, Any], df: pd.DataFrame) -> tuple[Any, dict[str, str], dict[str, Any]]:
+    """PyCaret's setup as a training job ran it: ``fields`` are the task fields (a train spec, or an
+    operate/evaluate spec's ``train``), ``envelope`` the spec with seed, n_jobs and use_gpu. The same
+    inputs give the same split, folds and preprocessing. Returns (session, setup summary, options)."""
+    # PyCaret is imported here, not at module level, so a bad spec or target fails in milliseconds.
+    from ..adapters.pycaret3 import SupervisedSession
+    from ..adapters.pycaret3.probe import probe
+
+    task = fields["task"]
+    options = validate_setup(task, fields["setup"], setup_fields(task, probe(task).setup))
+    check_columns(df, {k: v for k, v in options.items() if isinstance(v, list)})
+    session = SupervisedSession(task)
+    summary = session.setup(
+        df,
+        fields["target"],
+        ignore_features=fields["ignore_columns"],
+        train_size=fields["train_size"],
+        folds=fields["folds"],
+        seed=envelope["seed"],
+        n_jobs=envelope["n_jobs"],
+        text_features=fields["text_columns"],
+        fold_strategy=fields.get("fold_strategy"),
+        fold_groups=fields.get("fold_groups"),
+        use_gpu=envelope["use_gpu"],
+        options=options,
+    )
+    for metric in fields["custom_metrics"]:
+        session.add_metric(
+            custom.metric_id(metric["name"]), metric["name"], custom.metric_function(metric), metric["target"], metric["greater_is_better"]
+        )
+    return session, summary, options
 
 
 def _has_proba(pipeline: Any) -> bool:

@@ -1,5 +1,6 @@
-"""The run that holds a supervised model: hold-out metrics, the model finalized on all data, its
-plots. A training job's ``final`` run and every operation's run (tune, ensemble...) are logged here."""
+"""The run that holds a supervised model: hold-out metrics and the model finalized on all data.
+A training job's ``final`` run and every operation's run (tune, ensemble...) are logged here; the
+evaluate job that follows adds charts, plots, SHAP and the report (supervised_eval.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..experiment_log import MODEL_ARTIFACT_PATH, TrainingLog
+from ..ml.explain import BACKGROUND_ROWS
 from ..model_store import SHA_TAG, SOURCE_TAG, save_model
 
 LABEL = "prediction_label"
@@ -17,7 +19,7 @@ LABEL = "prediction_label"
 def log_model_run(
     session: Any, log: TrainingLog, best: Any, top: dict[str, Any], *, role: str, extra_tags: dict[str, str], timings: dict[str, float]
 ) -> dict[str, Any]:
-    """Hold-out metrics, the model finalized on all data, plots: one run to register."""
+    """Hold-out metrics and the model finalized on all data: one run to register."""
     ev = log.ctx.events
     t = time.monotonic()
     ev.stage("finalize", f"Fitting {top['model_name']} on all data")
@@ -25,7 +27,7 @@ def log_model_run(
     timings["finalize"] = time.monotonic() - t
 
     t = time.monotonic()
-    ev.stage("logging", "Logging the final model and plots to MLflow")
+    ev.stage("logging", "Logging the model to MLflow")
     from ..adapters.pycaret3 import estimator_params
 
     run_id = log.model_run(role, top["model_id"], top["model_name"], extra_tags)
@@ -35,6 +37,10 @@ def log_model_run(
         if value is not None:
             ev.emit("metric", name=f"holdout {name}", value=value, run_id=run_id)
     details = details_of(session, holdout, best)
+    # Online explanations need a background sample in the model's feature space; it travels inside
+    # the pickled pipeline, so the model's hash covers it.
+    X_train, _ = session.train_data()
+    final_pipeline.caretflow_background = X_train.sample(n=min(BACKGROUND_ROWS, len(X_train)), random_state=0)
 
     with tempfile.TemporaryDirectory(prefix="caretflow-train-") as tmp:
         model_dir = Path(tmp) / MODEL_ARTIFACT_PATH
@@ -54,11 +60,6 @@ def log_model_run(
             },
         )
         log.log_model_dir(run_id, model_dir)
-        plots, plot_warnings = session.save_plots(best, Path(tmp) / "plots")
-        for message in plot_warnings:
-            ev.warning(message)
-        for name, path in plots:
-            log.log_file(run_id, path, "plots", name, "plot")
 
     log.log_metrics(run_id, {}, tags={SHA_TAG: sha, SOURCE_TAG: f"{log.artifact_uri(run_id)}/{MODEL_ARTIFACT_PATH}"})
     log.end(run_id)

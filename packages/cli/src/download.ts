@@ -23,7 +23,20 @@ export async function downloadCsv(client: ApiClient, name: string, version: numb
   const res = await client.raw("get", apiPath("/api/datasets/{name}/versions/{version}/download", { name, version }), {
     headers: { accept: "text/csv" },
   });
-  if (!res.body) throw userError("empty_download", "the server sent no CSV body", "try again; see the log of `caretflow up`");
+  return await writeBody(res, file);
+}
+
+/** Download one artifact of a run to `file`; returns the bytes written. */
+export async function downloadArtifact(client: ApiClient, runId: string, path: string, file: string): Promise<number> {
+  const res = await client.raw(
+    "get",
+    `${apiPath("/api/runs/{runId}", { runId })}/artifacts/${path.split("/").map(encodeURIComponent).join("/")}`,
+  );
+  return await writeBody(res, file);
+}
+
+async function writeBody(res: Response, file: string): Promise<number> {
+  if (!res.body) throw userError("empty_download", "the server sent no body", "try again; see the log of `caretflow up`");
   // Write beside the target, then rename, so a failed download never leaves a half file under the real name.
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.part`);
   try {

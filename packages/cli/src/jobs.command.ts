@@ -19,6 +19,7 @@ export function describeRequest(job: Job): string {
     return "target" in r ? `${at} → ${r.target} (${r.task})` : `${at} (${r.task})`;
   }
   if ("operation" in r) return `${r.operation.op} run ${r.run.slice(0, 12)}…`;
+  if ("after" in r) return `evaluate run ${r.run.slice(0, 12)}…`;
   return `${r.model} on ${r.dataset}${r.version ? `@v${r.version}` : ""}`;
 }
 

@@ -18,6 +18,7 @@ interface PredictOptions extends CommonOptions {
   outputDataset?: string;
   out?: string;
   rows?: string;
+  horizon?: number;
 }
 
 export function registerPredict(program: Command, ctx: CliContext, exit: ExitState): void {
@@ -31,23 +32,30 @@ export function registerPredict(program: Command, ctx: CliContext, exit: ExitSta
       .option("--output-dataset <name>", "batch: dataset that receives the predictions (default: <dataset>-predictions)")
       .option("--out <file>", "batch: also download the predictions as CSV to this file")
       .option("--rows <file>", 'online: a JSON file holding an array of rows (objects), or {"rows": [...]}')
+      .option(
+        "--horizon <n>",
+        "time series: periods to forecast (default: the model's); without --dataset or --rows, forecasts online from no rows",
+        intArg("--horizon", 1, 10_000),
+      )
       .addHelpText(
         "after",
         "\nExamples:\n" +
           "  caretflow predict --model juice-clf@champion --dataset juice --out predictions.csv\n" +
-          "  caretflow predict --model juice-clf/1 --rows rows.json",
+          "  caretflow predict --model juice-clf/1 --rows rows.json\n" +
+          "  caretflow predict --model downloads-forecast@champion --horizon 30",
       ),
   ).action(
     action<PredictOptions>(ctx, exit, async (env, opts) => {
-      if ((opts.dataset === undefined) === (opts.rows === undefined)) {
+      const online = opts.rows !== undefined || (opts.dataset === undefined && opts.horizon !== undefined);
+      if ((opts.dataset === undefined) === !online) {
         throw userError(
           "invalid_arguments",
-          "give either --dataset (batch prediction) or --rows (online prediction)",
+          "give either --dataset (batch prediction) or --rows (online prediction; a forecaster needs only --horizon)",
           "see `caretflow predict --help`",
         );
       }
       const client = await env.client();
-      if (opts.rows !== undefined) {
+      if (online) {
         if (opts.out || opts.outputDataset || opts.version !== undefined) {
           throw userError(
             "invalid_arguments",
@@ -55,7 +63,7 @@ export function registerPredict(program: Command, ctx: CliContext, exit: ExitSta
             "use --json to get the predictions as JSON",
           );
         }
-        return predictOnline(env, client, opts.model, opts.rows);
+        return predictOnline(env, client, opts.model, opts.rows, opts.horizon);
       }
       return predictBatch(env, client, opts);
     }),
@@ -65,8 +73,8 @@ export function registerPredict(program: Command, ctx: CliContext, exit: ExitSta
 async function predictBatch(env: CommandEnv, client: ApiClient, opts: PredictOptions): Promise<number> {
   const body = parseFlags(
     BatchPredictRequest,
-    { model: opts.model, dataset: opts.dataset, version: opts.version, output: opts.outputDataset },
-    { model: "--model", dataset: "--dataset", version: "--version", output: "--output-dataset" },
+    { model: opts.model, dataset: opts.dataset, version: opts.version, output: opts.outputDataset, horizon: opts.horizon },
+    { model: "--model", dataset: "--dataset", version: "--version", output: "--output-dataset", horizon: "--horizon" },
   );
   const outFile = opts.out === undefined ? undefined : await checkOutFile(env.ctx.cwd, opts.out);
   const started = await client.json("post", apiPath("/api/jobs/predict"), Job, { body });
@@ -109,7 +117,40 @@ async function predictBatch(env: CommandEnv, client: ApiClient, opts: PredictOpt
   return exitCodeOf(job.status);
 }
 
-async function predictOnline(env: CommandEnv, client: ApiClient, model: string, rowsFile: string): Promise<number> {
+async function predictOnline(
+  env: CommandEnv,
+  client: ApiClient,
+  model: string,
+  rowsFile: string | undefined,
+  horizon: number | undefined,
+): Promise<number> {
+  const rows = rowsFile === undefined ? [] : await readRows(env, rowsFile);
+  const body = parseFlags(OnlinePredictRequest, { model, rows, horizon }, { model: "--model", rows: "--rows", horizon: "--horizon" });
+  const res = await client.json("post", apiPath("/api/predict"), OnlinePredictResponse, { body });
+  const head = `${res.model.name} version ${res.model.version}: ${res.predictions.length} predictions in ${res.elapsedMs.toFixed(0)} ms`;
+  env.out.result(res, () => [head, predictionTable(res)].join("\n"));
+  return EXIT.ok;
+}
+
+/** Labels and scores for row models; every column for others (a forecast's period, y_pred, lower, upper). */
+function predictionTable(res: OnlinePredictResponse): string {
+  if (!res.columns.includes("prediction_label")) {
+    return formatTable(
+      res.columns.map((c) => ({ header: c.toUpperCase(), right: c !== "period" })),
+      res.predictions.map((p) => res.columns.map((c) => (p[c] == null ? "-" : formatValue(p[c])))),
+    );
+  }
+  return formatTable(
+    [{ header: "ROW", right: true }, { header: "PREDICTION" }, { header: "SCORE", right: true }],
+    res.predictions.map((p, i) => [
+      String(i + 1),
+      formatValue(p.prediction_label),
+      p.prediction_score == null ? "-" : formatValue(p.prediction_score),
+    ]),
+  );
+}
+
+async function readRows(env: CommandEnv, rowsFile: string): Promise<unknown> {
   const file = resolve(env.ctx.cwd, rowsFile);
   let parsed: unknown;
   try {
@@ -122,21 +163,5 @@ async function predictOnline(env: CommandEnv, client: ApiClient, model: string, 
       'give a JSON file holding an array of objects, e.g. [{"Price": 1.99, "Store": 1}]',
     );
   }
-  const rows = Array.isArray(parsed) ? parsed : (parsed as { rows?: unknown })?.rows;
-  const body = parseFlags(OnlinePredictRequest, { model, rows }, { model: "--model", rows: "--rows" });
-  const res = await client.json("post", apiPath("/api/predict"), OnlinePredictResponse, { body });
-  env.out.result(res, () =>
-    [
-      `${res.model.name} version ${res.model.version}: ${res.predictions.length} predictions in ${res.elapsedMs.toFixed(0)} ms`,
-      formatTable(
-        [{ header: "ROW", right: true }, { header: "PREDICTION" }, { header: "SCORE", right: true }],
-        res.predictions.map((p, i) => [
-          String(i + 1),
-          formatValue(p.prediction_label),
-          p.prediction_score == null ? "-" : formatValue(p.prediction_score),
-        ]),
-      ),
-    ].join("\n"),
-  );
-  return EXIT.ok;
+  return Array.isArray(parsed) ? parsed : (parsed as { rows?: unknown })?.rows;
 }

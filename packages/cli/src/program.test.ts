@@ -201,6 +201,32 @@ describe("runCli", () => {
     });
   });
 
+  it("forecasts online with --horizon alone, printing every prediction column", async () => {
+    let body: unknown = null;
+    const s = await startHttp((req, res) => {
+      let text = "";
+      req.on("data", (d) => (text += d));
+      req.on("end", () => {
+        body = JSON.parse(text);
+        sendJson(res, 200, {
+          model: { name: "downloads", version: 1, task: "time_series" },
+          columns: ["period", "y_pred", "lower", "upper"],
+          predictions: [
+            { period: "2021-10-06", y_pred: 8010.4, lower: 6793.9, upper: 9226.9 },
+            { period: "2021-10-07", y_pred: 9469.2, lower: null, upper: null },
+          ],
+          elapsedMs: 12,
+        });
+      });
+    });
+    stop = s.close;
+    const t = testContext({ CARETFLOW_URL: s.url, CARETFLOW_TOKEN: "t" });
+    expect(await runCli(["predict", "--model", "downloads@champion", "--horizon", "2"], t.ctx)).toBe(0);
+    expect(body).toEqual({ model: "downloads@champion", rows: [], horizon: 2, explain: false });
+    expect(t.out.stdout).toMatch(/PERIOD\s+Y_PRED\s+LOWER\s+UPPER/);
+    expect(t.out.stdout).toMatch(/2021-10-07\s+9469.2\s+-\s+-/);
+  });
+
   it("sends --encoding with the uploaded file", async () => {
     let form: FormData | null = null;
     const s = await startHttp((req, res) => {

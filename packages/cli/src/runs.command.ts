@@ -4,6 +4,7 @@ import { z } from "zod";
 import { apiPath } from "./client.ts";
 import { action, type CommonOptions, type ExitState, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
+import { registerRunReports } from "./runs.report.command.ts";
 import { formatBytes, formatFields, formatMetric, formatTable, formatTime } from "./table.ts";
 
 const RunList = z.object({ runs: z.array(RunSummary) });
@@ -18,6 +19,7 @@ export function headlineMetrics(metrics: Record<string, number>): string {
 
 export function registerRuns(program: Command, ctx: CliContext, exit: ExitState): void {
   const runs = program.command("runs").description("training runs tracked in MLflow");
+  registerRunReports(runs, ctx, exit);
 
   withCommon(runs.command("list").description("training runs (MLflow parent runs), newest first")).action(
     action<CommonOptions>(ctx, exit, async (env) => {

@@ -15,12 +15,16 @@ export type StartCaretflow = (opts: {
   log?: (line: string) => void;
   demo?: boolean;
   waitForMlflow?: boolean;
+  engineWorkers?: number;
+  jobMemoryMb?: number;
 }) => Promise<RunningCaretflow>;
 
 interface UpOptions extends CommonOptions {
   port: number;
   host?: string;
   demo: boolean;
+  workers?: number;
+  jobMemory?: number;
 }
 
 export const DEFAULT_PORT = 8420;
@@ -32,7 +36,13 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
       .description("start caretflow (HTTP API, web UI, MLflow) in the foreground; Ctrl-C stops it")
       .option("--port <port>", `port to listen on (0 picks a free one)`, intArg("--port", 0, 65535), DEFAULT_PORT)
       .option("--host <host>", "address to listen on (default: the server's, loopback)")
-      .option("--no-demo", "do not import the demo datasets on first start"),
+      .option("--no-demo", "do not import the demo datasets on first start")
+      .option("--workers <n>", "training jobs at once (default 1; at most the machine's cores)", intArg("--workers", 1, 256))
+      .option(
+        "--job-memory <MB>",
+        "memory one job may use before it is stopped as out of memory (default: 70% of the machine's, shared by the workers; or CARETFLOW_JOB_MEMORY_MB)",
+        intArg("--job-memory", 64),
+      ),
   ).action(
     action<UpOptions>(ctx, exit, async (env, opts) => {
       // Listen for Ctrl-C from the start: a signal during startup must still stop every child process.
@@ -57,6 +67,8 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
           port: opts.port,
           ...(opts.host ? { host: opts.host } : {}),
           demo: opts.demo,
+          ...(opts.workers ? { engineWorkers: opts.workers } : {}),
+          ...(opts.jobMemory ? { jobMemoryMb: opts.jobMemory } : {}),
           // Serve at once; MLflow keeps starting in the background and jobs wait for it (GET /api/health tells).
           waitForMlflow: false,
           log: (line) => env.out.note(line),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { TaskId } from "./catalog.ts";
 import { DatasetName } from "./datasets.ts";
 import { EngineEvent, ErrorInfo, JobResult, LeaderboardRow, Stage } from "./engine-protocol.ts";
 import { Operation, TrainCommon, UseGpu, withEnvelope } from "./tasks.ts";
@@ -62,10 +63,20 @@ export const BatchPredictRequest = z.object({
   dataset: DatasetName,
   version: z.number().int().positive().optional(),
   output: DatasetName.optional().describe("name of the dataset that receives the predictions; defaults to <dataset>-predictions"),
+  horizon: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .optional()
+    .describe("time series: periods to forecast (default: the model's); the dataset's rows are future exogenous values"),
 });
 export type BatchPredictRequest = z.infer<typeof BatchPredictRequest>;
 
-export const JobKind = z.enum(["train", "operate", "predict"]);
+export const JobKind = z.enum(["train", "operate", "evaluate", "predict"]);
+
+/** What an evaluate job was asked: the model's run, and the job that made it. */
+export const EvaluateRequest = z.object({ run: z.string(), after: z.string().nullable().describe("the training or operation job") });
 export const JobStatus = z.enum(["queued", "running", "succeeded", "failed", "cancelled"]);
 export type JobStatus = z.infer<typeof JobStatus>;
 
@@ -78,7 +89,7 @@ export const Job = z.object({
   id: z.string(),
   kind: JobKind,
   status: JobStatus,
-  request: z.union([TrainRequest, OperateRequest.extend({ run: z.string() }), BatchPredictRequest]),
+  request: z.union([TrainRequest, OperateRequest.extend({ run: z.string() }), EvaluateRequest, BatchPredictRequest]),
   stage: Stage.nullable(),
   progress: z.object({ done: z.number().int(), total: z.number().int() }).nullable(),
   leaderboard: z.array(LeaderboardRow),
@@ -189,8 +200,22 @@ export const OnlinePredictRequest = z.object({
     .max(10000)
     .describe("input rows; a time-series model takes none (or future exogenous values, one row per period)"),
   horizon: z.number().int().min(1).max(10_000).optional().describe("time series: periods to forecast"),
+  explain: z.boolean().default(false).describe("also say why: each feature's SHAP contribution to each row's prediction"),
 });
 export type OnlinePredictRequest = z.infer<typeof OnlinePredictRequest>;
+
+/**
+ * Why one row got its prediction: SHAP contributions of each input feature (in the model's output
+ * units; for classifiers, the predicted class's probability), largest first. base + sum = prediction.
+ */
+export const Explanation = z.object({
+  target: z.string().describe("what is explained, e.g. probability of class MM, or the predicted value"),
+  base: z.number().describe("the model's average output over the background data"),
+  contributions: z.array(
+    z.object({ feature: z.string(), value: z.union([z.string(), z.number(), z.boolean(), z.null()]), shap: z.number() }),
+  ),
+});
+export type Explanation = z.infer<typeof Explanation>;
 
 /** One row of predictions; the columns depend on the task (see the catalog's predictionColumns). */
 export const Prediction = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
@@ -198,6 +223,30 @@ export const OnlinePredictResponse = z.object({
   model: z.object({ name: z.string(), version: z.number().int(), task: z.string().nullable() }),
   columns: z.array(z.string()).describe("prediction columns, in order"),
   predictions: z.array(Prediction),
+  explanations: z.array(Explanation).optional().describe("with explain: one per row, in order"),
   elapsedMs: z.number(),
 });
 export type OnlinePredictResponse = z.infer<typeof OnlinePredictResponse>;
+
+// ---------------------------------------------------------------- feature engineering preview
+
+/** What the chosen setup options would do to a dataset, shown before training. */
+export const SetupPreviewRequest = z.object({
+  task: TaskId,
+  target: z.string().min(1).optional().describe("supervised tasks: the target column"),
+  ignore_columns: z.array(z.string()).default([]),
+  setup: z.record(z.string(), z.unknown()).default({}),
+  rows: z.number().int().min(1).max(50).default(8).describe("sample rows shown before and after"),
+});
+export type SetupPreviewRequest = z.infer<typeof SetupPreviewRequest>;
+
+const TablePreview = z.object({ columns: z.array(z.string()), rows: z.array(z.array(z.unknown())) });
+
+export const SetupPreview = z.object({
+  before: TablePreview.describe("sample rows as they are in the dataset (features only)"),
+  after: TablePreview.describe("the same rows after PyCaret's preprocessing with these options"),
+  added: z.array(z.string()).describe("columns the preprocessing creates"),
+  removed: z.array(z.string()).describe("columns it drops or replaces"),
+  steps: z.array(z.string()).describe("the preprocessing steps, in order"),
+});
+export type SetupPreview = z.infer<typeof SetupPreview>;

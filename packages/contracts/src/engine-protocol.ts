@@ -60,6 +60,20 @@ export const OperateSpec = z.object({
 });
 export type OperateSpec = z.infer<typeof OperateSpec>;
 
+/**
+ * kind=evaluate: after a training or operation job, everything that explains its model without
+ * holding up the model itself: interactive chart data, PyCaret's plots, SHAP, partial dependence,
+ * permutation importance, learning curve, and the HTML report. Logged to the model's run.
+ */
+export const EvaluateSpec = z.object({
+  kind: z.literal("evaluate"),
+  ...RunEnvelope,
+  train: TrainFields.describe("the task fields of the training job, to rebuild its setup"),
+  run_id: z.string().describe("the run holding the model (final or operation run)"),
+  parent_run_id: z.string(),
+});
+export type EvaluateSpec = z.infer<typeof EvaluateSpec>;
+
 export const PredictSpec = SpecBase.extend({
   kind: z.literal("predict"),
   model_uri: z.string().describe("models:/NAME/VERSION or runs:/RUN_ID/model"),
@@ -73,7 +87,7 @@ export type PredictSpec = z.infer<typeof PredictSpec>;
 export const CatalogSpec = z.object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal("catalog"), job_id: z.string().min(1) });
 export type CatalogSpec = z.infer<typeof CatalogSpec>;
 
-export const JobSpec = z.discriminatedUnion("kind", [TrainSpec, OperateSpec, PredictSpec, CatalogSpec]);
+export const JobSpec = z.discriminatedUnion("kind", [TrainSpec, OperateSpec, EvaluateSpec, PredictSpec, CatalogSpec]);
 export type JobSpec = z.infer<typeof JobSpec>;
 
 // ---------------------------------------------------------------- events
@@ -221,10 +235,20 @@ export const PredictResult = z.object({
 });
 export type PredictResult = z.infer<typeof PredictResult>;
 
+export const EvaluateResult = z.object({
+  kind: z.literal("evaluate"),
+  run_id: z.string(),
+  charts: z.array(z.string()).describe("ids of the charts logged as charts/<id>.json"),
+  plots: z.array(z.string()).describe("PNG plots logged under plots/"),
+  report: z.string().nullable().describe("artifact path of the HTML report"),
+  timings: z.record(z.string(), z.number()).default({}),
+});
+export type EvaluateResult = z.infer<typeof EvaluateResult>;
+
 export const CatalogResult = z.object({ kind: z.literal("catalog"), catalog: Catalog });
 export type CatalogResult = z.infer<typeof CatalogResult>;
 
-export const JobResult = z.discriminatedUnion("kind", [TrainResult, OperateResult, PredictResult, CatalogResult]);
+export const JobResult = z.discriminatedUnion("kind", [TrainResult, OperateResult, EvaluateResult, PredictResult, CatalogResult]);
 export type JobResult = z.infer<typeof JobResult>;
 
 export const ErrorInfo = z.object({

@@ -90,6 +90,11 @@ export const ForecastingFields = z.object({
   folds: z.number().int().min(1).max(20).default(3),
   duplicates: z.enum(["error", "mean", "sum", "first", "last"]).default("error"),
   gaps: z.enum(["error", "ffill", "interpolate", "zero"]).default("error"),
+  missing_values: z
+    .enum(["error", "ffill", "interpolate", "zero"])
+    .default("error")
+    .describe("empty target or exogenous values (and na_values): error, or fill them like gaps"),
+  na_values: z.array(z.number()).max(20).default([]).describe("numbers that mean 'missing', e.g. -200"),
   seasonal_period: z.number().int().min(1).optional(),
   coverage: z.number().gt(0).lt(1).default(0.9).describe("prediction interval coverage"),
   ...Comparison,

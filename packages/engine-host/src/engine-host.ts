@@ -23,6 +23,8 @@ export interface EngineHostOptions {
   log?: (level: HostLogLevel, msg: string) => void;
   /** After a cancel, how long the job may take to stop before SIGKILL. Default 10000. */
   cancelGraceMs?: number;
+  /** Memory a job may use (its processes' PSS, MB) before the worker stops it as out of memory. Default: no limit. */
+  jobMemoryMb?: number;
   /** Restart delays after a worker dies, growing per consecutive death. Default 1s, 2s, 5s, 10s, 30s. */
   restartBackoffMs?: number[];
 }
@@ -65,8 +67,10 @@ export class EngineHost {
   private readonly cancelGraceMs: number;
   private readonly backoff: number[];
   private readonly log: (level: HostLogLevel, msg: string) => void;
+  private readonly jobMemoryMb: number | undefined;
 
   private constructor(opts: EngineHostOptions) {
+    this.jobMemoryMb = opts.jobMemoryMb;
     this.cancelGraceMs = opts.cancelGraceMs ?? 10_000;
     this.backoff = opts.restartBackoffMs ?? [1000, 2000, 5000, 10_000, 30_000];
     this.log = opts.log ?? (() => {});
@@ -229,7 +233,7 @@ export class EngineHost {
       w.jobId = job.gate.jobId;
       job.worker = w;
       this.running.set(w, job);
-      w.send({ op: "run", spec: job.spec, log_path: job.logPath });
+      w.send({ op: "run", spec: job.spec, log_path: job.logPath, ...(this.jobMemoryMb ? { memory_mb: this.jobMemoryMb } : {}) });
     }
   }
 
@@ -287,7 +291,13 @@ export class EngineHost {
           this.log("warn", `engine worker ${w.index} reported the end of job ${m.job_id}, which it was not running`);
           return;
         }
-        this.endJob(w, job, { code: m.code, signal: signalName(m.signal), what: "job process" });
+        this.endJob(w, job, {
+          code: m.code,
+          signal: signalName(m.signal),
+          what: "job process",
+          ...(m.reason === "memory" ? { memory: { usedMb: m.peak_mb ?? 0, limitMb: m.limit_mb ?? 0 } } : {}),
+          ...(m.peak_mb !== undefined ? { peakMb: m.peak_mb } : {}),
+        });
         if (w.state === "busy") w.state = "ready";
         this.dispatch();
         return;
@@ -315,7 +325,11 @@ export class EngineHost {
   }
 
   /** The job's process is gone: finish it from what the engine said, or synthesize the ending. */
-  private endJob(w: EngineWorker, job: Job, how: { code: number | null; signal: string | null; what: string }): void {
+  private endJob(
+    w: EngineWorker,
+    job: Job,
+    how: { code: number | null; signal: string | null; what: string; memory?: { usedMb: number; limitMb: number }; peakMb?: number },
+  ): void {
     this.running.delete(w);
     w.jobId = null;
     if (job.gate.finished) {
@@ -327,16 +341,25 @@ export class EngineHost {
       return;
     }
     const exit = how.signal ? `was killed by ${how.signal}` : `exited with code ${how.code}`;
+    const where = job.gate.stage ? ` at stage ${job.gate.stage}` : "";
     const tail = fileTail(job.logPath, 3000).trimEnd();
-    const error: ErrorInfo = {
-      name: "EngineCrashed",
-      message: `The engine ${how.what} ${exit} before the job finished.${tail ? `\nLast lines of the job's log:\n${tail}` : ""}`,
-      hint:
-        how.signal === "SIGKILL"
-          ? `It was probably out of memory: try a smaller dataset or fewer models. The full log is ${job.logPath}.`
-          : `See the full log at ${job.logPath}; run the job again, and report it if it happens again.`,
-      transient: false,
-    };
+    const logLines = tail ? `\nLast lines of the job's log:\n${tail}` : "";
+    const error: ErrorInfo = how.memory
+      ? {
+          name: "OutOfMemory",
+          message: `Out of memory${where}: the job used ${Math.round(how.memory.usedMb)} MB, over its limit of ${Math.round(how.memory.limitMb)} MB, and was stopped.`,
+          hint: "Use fewer rows, columns or models (or lighter setup options), or raise the job memory limit (caretflow up --job-memory MB, or CARETFLOW_JOB_MEMORY_MB).",
+          transient: false,
+        }
+      : {
+          name: "EngineCrashed",
+          message: `The engine ${how.what} ${exit}${where} before the job finished${how.peakMb ? ` (peak memory ${Math.round(how.peakMb)} MB)` : ""}.${logLines}`,
+          hint:
+            how.signal === "SIGKILL"
+              ? `Something outside caretflow stopped it: the system's out-of-memory killer or a person. If memory ran out, set a job memory limit below the machine's memory (caretflow up --job-memory MB) so caretflow stops such a job cleanly. The full log is ${job.logPath}.`
+              : `See the full log at ${job.logPath}; run the job again, and report it if it happens again.`,
+          transient: false,
+        };
     this.log("error", `job ${job.gate.jobId}: engine ${how.what} ${exit}`);
     job.resolve(job.gate.fail(error));
   }

@@ -13,6 +13,11 @@ export const WorkerMessage = z.discriminatedUnion("worker", [
     pid: z.number().int(),
     code: z.number().int().nullable(),
     signal: z.number().int().nullable(),
+    /** Peak memory of the job's processes (PSS), in MB. */
+    peak_mb: z.number().optional(),
+    /** "memory": the worker stopped the job for going over its memory limit. */
+    reason: z.literal("memory").optional(),
+    limit_mb: z.number().optional(),
   }),
   z.object({ worker: z.literal("rejected"), job_id: z.string().nullable(), reason: z.string() }),
   z.object({ worker: z.literal("error"), message: z.string() }),

@@ -20,6 +20,8 @@ export class JobGate {
   private lastError: ErrorInfo | undefined;
   /** pid of the job process, from its `started` event. */
   pid: number | null = null;
+  /** The stage the job was in last, for saying where a job that died stopped. */
+  stage: string | null = null;
 
   constructor(
     readonly jobId: string,
@@ -57,6 +59,8 @@ export class JobGate {
         };
         break;
       case "stage":
+        this.stage = forwarded.stage;
+        break;
       case "progress":
       case "leaderboard_row":
       case "metric":

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CaretflowError } from "@caretflow/contracts";
+import { CaretflowError, TASK_FAMILY } from "@caretflow/contracts";
 import { PredictAnswer, type ServeAnswer, scoringError } from "./serve.protocol.ts";
 import { ServeProcess } from "./serve-process.ts";
 
@@ -31,10 +31,22 @@ export interface ScoringModel {
   key: string;
 }
 
+/** The key of the process that serves requests needing no model. */
+const UTILITY_KEY = "utility";
+
 interface Entry {
   proc: ServeProcess;
-  /** Resolves once the model is loaded; rejects (and the entry is dropped) otherwise. */
-  loaded: Promise<void>;
+  /** Resolves once the model is loaded, with its task; rejects (and the entry is dropped) otherwise. */
+  loaded: Promise<string | null>;
+}
+
+/**
+ * Whether an answer must hold one prediction per input row: a forecaster answers one per period, and a
+ * scoring process says `aligned: false` when it answers per group (association rules: one per transaction).
+ */
+function answersPerRow(task: string | null, answer: PredictAnswer): boolean {
+  const forecaster = task !== null && TASK_FAMILY[task as keyof typeof TASK_FAMILY] === "forecasting";
+  return !forecaster && answer.aligned !== false;
 }
 
 /**
@@ -64,17 +76,25 @@ export class ScoringPool {
    * Most models answer one row per input row (`aligned`); a forecaster answers one per period of the horizon,
    * an association-rules model one per transaction id.
    */
-  async predict(model: ScoringModel, rows: Record<string, unknown>[], options: { horizon?: number } = {}): Promise<PredictAnswer> {
+  async predict(
+    model: ScoringModel,
+    rows: Record<string, unknown>[],
+    options: { horizon?: number; explain?: boolean } = {},
+  ): Promise<PredictAnswer> {
     if (this.closed)
       throw new CaretflowError({ code: "scoring_unavailable", kind: "operational", status: 503, message: "scoring is shutting down" });
-    const entry = this.entryFor(model);
-    await entry.loaded;
-    const request = { op: "predict", rows, ...(options.horizon ? { horizon: options.horizon } : {}) };
+    const entry = this.entryFor(model.key, model);
+    const task = await entry.loaded;
+    const request = {
+      op: "predict",
+      rows,
+      ...(options.horizon ? { horizon: options.horizon } : {}),
+      ...(options.explain ? { explain: true } : {}),
+    };
     const answer = await entry.proc.request(request, this.opts.predictTimeoutMs ?? 60_000);
     if (!answer.ok) throw scoringError(answer.error);
     const parsed = PredictAnswer.safeParse(answer);
-    const aligned = parsed.success && parsed.data.aligned !== false && !options.horizon;
-    if (!parsed.success || (aligned && rows.length > 0 && parsed.data.predictions.length !== rows.length)) {
+    if (!parsed.success || (answersPerRow(task, parsed.data) && parsed.data.predictions.length !== rows.length)) {
       throw new CaretflowError({
         code: "scoring_bad_answer",
         kind: "bug",
@@ -83,6 +103,20 @@ export class ScoringPool {
       });
     }
     return parsed.data;
+  }
+
+  /**
+   * A request for the model-less utility process (setup previews): the same warm-process
+   * machinery, so it answers in seconds even while a training job holds the engine worker.
+   */
+  async utility(body: Record<string, unknown>, timeoutMs = 180_000): Promise<Record<string, unknown>> {
+    if (this.closed)
+      throw new CaretflowError({ code: "scoring_unavailable", kind: "operational", status: 503, message: "scoring is shutting down" });
+    const entry = this.entryFor(UTILITY_KEY, null);
+    await entry.loaded;
+    const answer = await entry.proc.request(body, timeoutMs);
+    if (!answer.ok) throw scoringError(answer.error);
+    return answer as Record<string, unknown>;
   }
 
   /** Keys of the warm processes, least recently used first. */
@@ -100,17 +134,17 @@ export class ScoringPool {
 
   // ------------------------------------------------------------ internals
 
-  private entryFor(model: ScoringModel): Entry {
-    const existing = this.entries.get(model.key);
+  private entryFor(key: string, model: ScoringModel | null): Entry {
+    const existing = this.entries.get(key);
     if (existing?.proc.alive) {
-      this.entries.delete(model.key);
-      this.entries.set(model.key, existing);
+      this.entries.delete(key);
+      this.entries.set(key, existing);
       existing.proc.lastUsed = Date.now();
       return existing;
     }
-    if (existing) this.entries.delete(model.key);
+    if (existing) this.entries.delete(key);
     this.evict(this.max - 1);
-    const safe = model.key.replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 100);
+    const safe = key.replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 100);
     const logPath = join(this.opts.logDir, `serve-${safe}.log`);
     const proc = new ServeProcess(
       {
@@ -120,25 +154,28 @@ export class ScoringPool {
         logPath,
         env: { ...process.env, PYTHONUNBUFFERED: "1", ...this.opts.env },
       },
-      (msg) => this.log("warn", `${model.key}: ${msg}`),
+      (msg) => this.log("warn", `${key}: ${msg}`),
       this.opts.loadTimeoutMs ?? 180_000,
     );
     const loaded = (async () => {
       await proc.ready;
+      if (!model) return null;
       const a: ServeAnswer = await proc.request(
         { op: "load", model_uri: model.uri, tracking_uri: this.opts.trackingUri, sha256: model.sha256 },
         this.opts.loadTimeoutMs ?? 180_000,
       );
       if (!a.ok) throw scoringError(a.error);
       this.log("info", `scoring process for ${model.key} loaded ${model.uri}`);
+      const task = (a.model as { task?: unknown } | undefined)?.task;
+      return typeof task === "string" ? task : null;
     })();
     const entry: Entry = { proc, loaded };
     loaded.catch(() => {
       // A process that cannot load its model is of no use: drop it so the next request starts afresh.
-      if (this.entries.get(model.key) === entry) this.entries.delete(model.key);
+      if (this.entries.get(key) === entry) this.entries.delete(key);
       void proc.close(1000);
     });
-    this.entries.set(model.key, entry);
+    this.entries.set(key, entry);
     return entry;
   }
 

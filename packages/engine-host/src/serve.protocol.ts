@@ -1,4 +1,4 @@
-import { CaretflowError, ErrorInfo } from "@caretflow/contracts";
+import { CaretflowError, ErrorInfo, Explanation } from "@caretflow/contracts";
 import { z } from "zod";
 
 /** Lines the `caretflow_engine serve` process writes on fd 4. */
@@ -25,6 +25,7 @@ export const PredictAnswer = z.object({
     .boolean()
     .optional()
     .describe("true: one prediction per input row, in order; false: one per group (a transaction, a forecast period)"),
+  explanations: z.array(Explanation).optional(),
 });
 export type PredictAnswer = z.infer<typeof PredictAnswer>;
 

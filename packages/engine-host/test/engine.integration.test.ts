@@ -122,6 +122,10 @@ describe("EngineHost with the real engine", () => {
     // Setup defaults are PyCaret's own (read from setup()'s signature).
     expect(classification?.fields.find((f) => f.name === "normalize_method")).toMatchObject({ scope: "setup", default: "zscore" });
     expect(catalog.tasks.find((t) => t.task === "regression")?.defaultSort).toBe("R2");
+    const forecasting = catalog.tasks.find((t) => t.task === "time_series");
+    expect(forecasting).toMatchObject({ family: "forecasting", defaultSort: "MASE", operations: ["compare", "create"] });
+    expect(forecasting?.models.map((m) => m.id)).toEqual(expect.arrayContaining(["naive", "snaive", "arima", "auto_arima", "ets"]));
+    expect(forecasting?.models.filter((m) => m.turbo).map((m) => m.id)).not.toContain("ets");
   }, 300_000);
 
   it("trains lr and dt on juice: leaderboard rows stream in, the run is logged to MLflow", async () => {
@@ -167,6 +171,30 @@ describe("EngineHost with the real engine", () => {
     expect(await runStatus(parent!.run_id)).toBe("KILLED");
     expect(stopMs).toBeLessThan(15_000);
     console.log(`cancel took ${stopMs} ms`);
+  }, 600_000);
+
+  it("stops a job over its memory limit and says so, naming the stage", async () => {
+    const limited = await EngineHost.start({
+      python,
+      engineDir,
+      logDir: join(tmp, "logs-limited"),
+      workers: 1,
+      jobMemoryMb: 400,
+      env: { CARETFLOW_DATA_ROOT: dataRoot },
+    });
+    try {
+      await limited.waitReady(300_000);
+      // degree-5 products of juice's features: tens of thousands of columns, far over 400 MB
+      const spec = { ...trainSpec("it-oom", ["dt"]), setup: { polynomial_features: true, polynomial_degree: 5 } } as JobSpec;
+      const out = await limited.run(spec, { onEvent: () => {}, logPath: join(tmp, "jobs/it-oom.log") });
+      expect(out.status).toBe("failed");
+      expect(out.error?.name).toBe("OutOfMemory");
+      expect(out.error?.message).toMatch(/^Out of memory at stage setup: the job used \d+ MB, over its limit of 400 MB/);
+      expect(out.error?.hint).toContain("--job-memory");
+      expect(limited.status().ready).toBe(true); // the worker lives on
+    } finally {
+      await limited.close();
+    }
   }, 600_000);
 
   it("scores the same rows identically in a batch predict job and in a warm scoring process", async () => {

@@ -62,6 +62,14 @@ describe("ScoringPool with a fake scoring process", () => {
     expect(log).toContain(`sha256=${"f".repeat(64)}`);
   });
 
+  it("takes a forecaster's one row per period, however many rows were sent", async () => {
+    const p = pool();
+    const byDefault = await p.predict(m("forecast"), [{ T: 1 }, { T: 2 }, { T: 3 }, { T: 4 }, { T: 5 }]);
+    expect(byDefault.columns).toEqual(["period", "y_pred", "lower", "upper"]);
+    expect(byDefault.predictions.map((r) => r.period)).toEqual(["2021-10-06", "2021-10-07", "2021-10-08"]);
+    expect((await p.predict(m("forecast"), [], { horizon: 5 })).predictions).toHaveLength(5);
+  });
+
   it("maps a permanent engine error to a user error with the engine's hint", async () => {
     const p = pool();
     const e = await rejection(p.predict(m("churn"), [{ y: 1 }]));

@@ -9,6 +9,7 @@ export {
 } from "./job.state.ts";
 export { type EngineRunner, type ExecutionOutcome, type ExecutorJob, LocalExecutor } from "./local.executor.ts";
 export {
+  buildEvaluateSpec,
   buildOperateSpec,
   buildPredictSpec,
   buildTrainSpec,

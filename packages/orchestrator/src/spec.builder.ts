@@ -1,5 +1,6 @@
 import {
   type DatasetRef,
+  type EvaluateSpec,
   type OperateRequest,
   type OperateSpec,
   PROTOCOL_VERSION,
@@ -87,6 +88,29 @@ export function buildOperateSpec(
     train: trainFields(source),
     source: { run_id: opts.runId, parent_run_id: opts.parentRunId },
     operation: opts.request.operation,
+  };
+}
+
+/** The engine's EvaluateSpec: the training's task fields rebuild its setup; the run holds the model. */
+export function buildEvaluateSpec(
+  opts: SpecEnvelope & { source: TrainRequest; runId: string; parentRunId: string; experimentName: string },
+): EvaluateSpec {
+  const { source, dataset: d } = opts;
+  return {
+    v: PROTOCOL_VERSION,
+    kind: "evaluate",
+    job_id: opts.jobId,
+    tracking_uri: opts.trackingUri,
+    experiment_name: opts.experimentName,
+    dataset: datasetRef(d),
+    seed: source.seed,
+    use_gpu: source.use_gpu,
+    n_jobs: opts.nJobs,
+    workers: 1,
+    tags: { "caretflow.job_id": opts.jobId, "caretflow.dataset": `${d.dataset}@v${d.version}` },
+    train: trainFields(source),
+    run_id: opts.runId,
+    parent_run_id: opts.parentRunId,
   };
 }
 

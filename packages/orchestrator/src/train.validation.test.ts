@@ -78,6 +78,46 @@ describe("validateTrainRequest (rules from the catalog)", () => {
     expect(codeOf(() => validateTrainRequest(req({ setup: { normalize_method: "zzz" } }), CATALOG, facts))).toBe(null);
   });
 
+  const series: TrainDatasetFacts = {
+    dataset: "pycaret_downloads",
+    version: 1,
+    rowCount: 90,
+    columns: [
+      { name: "Date", kind: "date" },
+      { name: "Time", kind: "other" },
+      { name: "Total", kind: "integer" },
+      { name: "Note", kind: "string" },
+      { name: "Temp", kind: "float" },
+    ],
+  };
+  const ts = (over: Record<string, unknown>) =>
+    TrainRequest.parse({ dataset: "pycaret_downloads", task: "time_series", date_column: "Date", target: "Total", ...over });
+
+  it.each([
+    ["a text target", ts({ target: "Note" }), series, "column_kind_mismatch"],
+    ["a number as the date", ts({ date_column: "Temp" }), series, "column_kind_mismatch"],
+    ["a text exogenous column", ts({ exogenous: ["Note"] }), series, "column_kind_mismatch"],
+    ["the target as an exogenous column", ts({ exogenous: ["Temp", "Total"] }), series, "column_reused"],
+    ["the date as the time column", ts({ time_column: "Date" }), series, "column_reused"],
+    ["fewer rows than the hold-out and folds need", ts({ horizon: 30, folds: 3 }), series, "series_too_short"],
+    ["a model the catalog lacks", ts({ include: ["prophet"] }), series, "unknown_model"],
+  ] as const)("time series: refuses %s", (_name, r, f, code) => {
+    expect(codeOf(() => validateTrainRequest(r, CATALOG, f))).toBe(code);
+  });
+
+  it("time series: accepts a date column of any date-like kind, and a short series whose gaps will be filled", () => {
+    for (const kind of ["date", "timestamp", "string", "integer"] as const) {
+      const columns = series.columns.map((c) => (c.name === "Date" ? { ...c, kind } : c));
+      expect(codeOf(() => validateTrainRequest(ts({ exogenous: ["Temp"], time_column: "Time" }), CATALOG, { ...series, columns }))).toBe(
+        null,
+      );
+    }
+    // 90 rows hold 22 × 4 + 1 = 89 periods but not 23 × 4 + 1 = 93; once gaps are filled, rows say nothing of periods.
+    expect(codeOf(() => validateTrainRequest(ts({ horizon: 22 }), CATALOG, series))).toBe(null);
+    expect(codeOf(() => validateTrainRequest(ts({ horizon: 23 }), CATALOG, series))).toBe("series_too_short");
+    expect(codeOf(() => validateTrainRequest(ts({ horizon: 30, gaps: "interpolate" }), CATALOG, series))).toBe(null);
+  });
+
   it("allows a single-valued regression target and clustering without a target", () => {
     expect(
       codeOf(() =>

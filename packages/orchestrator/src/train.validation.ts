@@ -187,6 +187,43 @@ function checkField(field: CatalogField, value: unknown, task: TaskCatalog, fact
   }
 }
 
+/**
+ * A forecast's columns each have one role, and the series is long enough for the hold-out and the
+ * folds. Rows can only be counted as periods when gaps are refused (filling gaps adds periods).
+ */
+function checkSeriesFacts(req: TrainRequest & { task: "time_series" }, facts: TrainDatasetFacts, where: string): void {
+  const roles: Array<[string, string | undefined]> = [
+    ["date column", req.date_column],
+    ["time column", req.time_column],
+    ["target", req.target],
+    ...req.exogenous.map((c): [string, string] => ["exogenous column", c]),
+  ];
+  const seen = new Map<string, string>();
+  for (const [role, column] of roles) {
+    if (column === undefined) continue;
+    const first = seen.get(column);
+    if (first) {
+      throw userError(
+        "column_reused",
+        `Column '${column}' is used twice: as the ${first} and as the ${role}`,
+        "Give each column one role: the date, the time of day, the target, or an exogenous series.",
+        422,
+      );
+    }
+    seen.set(column, role);
+  }
+  const need = req.horizon * (req.folds + 1) + 1;
+  if (req.gaps === "error" && facts.rowCount < need) {
+    throw userError(
+      "series_too_short",
+      `${where} has ${facts.rowCount} rows; a horizon of ${req.horizon} with ${req.folds} folds needs a series of at least ${need} periods ` +
+        `(${req.horizon} for the hold-out, ${req.folds} × ${req.horizon} for cross-validation and 1 to train on)`,
+      "Use a shorter horizon, fewer folds, or a longer series.",
+      422,
+    );
+  }
+}
+
 /** Facts that need the data, per family. */
 function checkFamilyFacts(req: TrainRequest, task: TaskCatalog, facts: TrainDatasetFacts, where: string): void {
   if (facts.rowCount === 0) throw userError("empty_dataset", `${where} has no rows`, "Import a dataset with data rows.", 422);
@@ -221,14 +258,7 @@ function checkFamilyFacts(req: TrainRequest, task: TaskCatalog, facts: TrainData
       break;
     }
     case "time_series":
-      if (req.exogenous.includes(req.target) || req.date_column === req.target) {
-        throw userError(
-          "target_reused",
-          `The target '${req.target}' is also the date column or an exogenous column`,
-          "Pick different columns for the date, the target and the exogenous series.",
-          422,
-        );
-      }
+      checkSeriesFacts(req, facts, where);
       break;
     case "association_rules":
       if (req.layout === "transactions" && (!req.transaction_column || !req.item_column)) {

@@ -81,9 +81,35 @@ const topics: TaskCatalog = {
   predictionColumns: [],
 };
 
+const timeSeries: TaskCatalog = {
+  task: "time_series",
+  family: "forecasting",
+  label: "Time-series forecasting",
+  description: "forecast a series",
+  operations: ["compare", "create"],
+  fields: [
+    field("date_column", { type: "column", required: true, columnKinds: ["date", "timestamp", "string", "integer"] }),
+    field("time_column", { type: "column" }),
+    field("target", { type: "column", required: true, columnKinds: ["integer", "float"] }),
+    field("exogenous", { type: "columns", default: [], columnKinds: ["integer", "float"] }),
+    field("horizon", { type: "integer", min: 1, max: 10000, default: 12 }),
+    field("folds", { type: "integer", min: 1, max: 20, default: 3 }),
+    field("include", { type: "models", default: [], when: { operation: "compare" } }),
+    field("sort", { type: "metric" }),
+  ],
+  models: [
+    { id: "arima", name: "ARIMA", reference: "sktime.ARIMA", installed: true, gpu: false, turbo: true },
+    { id: "auto_arima", name: "Auto ARIMA", reference: "sktime.AutoARIMA", installed: true, gpu: false, turbo: false },
+  ],
+  metrics: [{ id: "mase", name: "MASE", greaterIsBetter: false, multiclass: true }],
+  defaultSort: "MASE",
+  plots: [{ id: "forecast", name: "Forecast", chart: true }],
+  predictionColumns: [{ name: "period", help: "the period" }],
+};
+
 export const CATALOG: Catalog = {
   version: 1,
   versions: { pycaret: "3.3.2" },
   gpu: { available: false, detail: "no NVIDIA driver" },
-  tasks: [supervised("classification"), supervised("regression"), clustering, topics],
+  tasks: [supervised("classification"), supervised("regression"), clustering, topics, timeSeries],
 };

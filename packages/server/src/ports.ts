@@ -4,6 +4,7 @@ import type {
   DatasetProfile,
   DatasetSummary,
   DatasetVersion,
+  Explanation,
   Health,
   ImportResult,
   JobResult,
@@ -79,8 +80,10 @@ export interface ScoringPort {
   predict(
     model: { uri: string; sha256: string | null; key: string },
     rows: Record<string, unknown>[],
-    options?: { horizon?: number },
-  ): Promise<{ columns: string[]; predictions: Array<Record<string, unknown>> }>;
+    options?: { horizon?: number; explain?: boolean },
+  ): Promise<{ columns: string[]; predictions: Array<Record<string, unknown>>; explanations?: Explanation[] }>;
+  /** A request that needs PyCaret but no model (the setup preview), answered by a warm process. */
+  utility(body: Record<string, unknown>): Promise<Record<string, unknown>>;
 }
 
 /** The engine's catalog (tasks, fields, models, metrics, plots), published by the engine. */

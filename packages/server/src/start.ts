@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { chmod, mkdir } from "node:fs/promises";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
-import { availableParallelism } from "node:os";
+import { availableParallelism, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CARETFLOW_VERSION, type Health } from "@caretflow/contracts";
@@ -35,8 +35,16 @@ export interface StartOptions {
   log?: (line: string) => void;
   /** Import the demo datasets juice and insurance on first start. */
   demo?: boolean;
-  /** Warm engine workers = training jobs at once. Default 1. */
+  /** Warm engine workers = training jobs at once. Default 1; never more than the machine's cores. */
   engineWorkers?: number;
+  /**
+   * Memory one job may use, MB (its processes' proportional set size); a job going over is stopped
+   * and fails as out of memory, leaving the server and other jobs alone. Default: 70% of the
+   * machine's memory shared by the workers; CARETFLOW_JOB_MEMORY_MB overrides the default.
+   */
+  jobMemoryMb?: number;
+  /** Processes one comparison spreads its models over. Default: the machine's cores (2 at least useful). */
+  compareWorkers?: number;
   /** Largest upload accepted, bytes. Default 1 GiB. */
   maxUploadBytes?: number;
   /** Repository root (engine/.venv, demo-data/, packages/web/dist); found from this file by default. */
@@ -113,7 +121,11 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       throw new Error(`the engine's Python environment is missing (${join(repo, "engine", ".venv")}); run README's install command first`);
     }
 
-    const workers = opts.engineWorkers ?? 1;
+    const cores = availableParallelism();
+    const workers = Math.min(Math.max(1, opts.engineWorkers ?? 1), cores);
+    if ((opts.engineWorkers ?? 1) > cores) log("warn", `engine workers limited to ${cores}, the machine's cores`);
+    const jobMemoryMb =
+      opts.jobMemoryMb ?? (Number(process.env.CARETFLOW_JOB_MEMORY_MB) || Math.floor((totalmem() * 0.7) / workers / 2 ** 20));
     // The port is chosen here so MLflow's URL is known before it answers.
     const mlflowPort = await freePort();
     const mlflowUrl = `http://127.0.0.1:${mlflowPort}/mlflow`;
@@ -124,7 +136,8 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     // Specs name datasets by name and version; the engine finds their files under this root.
     const engineEnv = { CARETFLOW_DATA_ROOT: dirs.datasets };
     const engineDir = join(repo, "engine");
-    const engine = await EngineHost.start({ python, engineDir, workers, logDir: dirs.logs, log, env: engineEnv });
+    const engine = await EngineHost.start({ python, engineDir, workers, logDir: dirs.logs, log, env: engineEnv, jobMemoryMb });
+    log("info", `each job may use up to ${jobMemoryMb} MB of memory`);
     stack.push(() => engine.close());
     const catalog = new CatalogService({
       engine,
@@ -153,7 +166,8 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       catalog,
       jobsDir: dirs.jobs,
       outboxDir: join(dirs.datasets, ".outbox"),
-      nJobs: chooseEngineThreads(availableParallelism(), workers),
+      nJobs: chooseEngineThreads(cores, workers),
+      compareWorkers: Math.max(1, opts.compareWorkers ?? Math.floor(cores / workers)),
       log,
     });
     stack.push(async () => {

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Health, Job, JobEvent, PreviewPage, RegisteredModel, RunDetail, RunSummary } from "@caretflow/contracts";
+import type { Health, Job, JobEvent, PreviewPage, RegisteredModel, RunDetail, RunSummary, SetupPreview } from "@caretflow/contracts";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqlite } from "../src/db/database.ts";
@@ -86,6 +86,31 @@ describe("caretflow end to end", () => {
     ]);
   });
 
+  it("previews what setup options do to the data: sample rows before and after preprocessing", async () => {
+    const r = await api.post<SetupPreview>("/api/datasets/juice/versions/1/setup-preview", {
+      task: "classification",
+      target: "Purchase",
+      ignore_columns: ["Id"],
+      setup: { normalize: true, pca: true, pca_components: 3 },
+      rows: 4,
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.before.rows).toHaveLength(4);
+    expect(r.body.before.columns).not.toContain("Id");
+    expect(r.body.before.columns).not.toContain("Purchase");
+    expect(r.body.after.columns).toEqual(["pca0", "pca1", "pca2"]);
+    expect(r.body.removed).toContain("LoyalCH");
+    expect(r.body.steps).toEqual(expect.arrayContaining(["normalize", "pca"]));
+    const bad = await api.post<{ error: { code: string; hint: string } }>("/api/datasets/juice/versions/1/setup-preview", {
+      task: "classification",
+      target: "Purchase",
+      setup: { normalise: true },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe("unknown_setup_option");
+    expect(bad.body.error.hint).toContain("normalize");
+  }, 300_000);
+
   it("refuses an impossible training request before queueing it", async () => {
     const before = (await api.get<{ jobs: Job[] }>("/api/jobs")).body.jobs.length;
     const r = await api.post<{ error: { code: string } }>("/api/jobs/train", { dataset: "juice", task: "classification", target: "Nope" });
@@ -129,9 +154,19 @@ describe("caretflow end to end", () => {
     expect(log.status).toBe(200);
   }, 900_000);
 
-  it("shows the run with its children and serves its plots, refusing traversal", async () => {
+  it("evaluates the trained model in a job of its own, then serves its plots, charts and report, refusing traversal", async () => {
     if (trainJob.result?.kind !== "train") throw new Error("no train result");
     const { parent_run_id, best_run_id } = trainJob.result;
+    const evaluation = await until("the evaluate job queued after training", async () =>
+      (await api.get<{ jobs: Job[] }>("/api/jobs")).body.jobs.find(
+        (j) => j.kind === "evaluate" && "after" in j.request && j.request.after === trainJob.id,
+      ),
+    );
+    const evaluated = await waitJob(evaluation.id);
+    expect(evaluated.status).toBe("succeeded");
+    expect(evaluated.result?.kind === "evaluate" && evaluated.result.charts).toEqual(
+      expect.arrayContaining(["confusion_matrix", "permutation_importance", "shap_summary"]),
+    );
     const runs = (await api.get<{ runs: RunSummary[] }>("/api/runs")).body.runs;
     expect(runs.map((r) => r.runId)).toContain(parent_run_id);
     const parent = (await api.get<RunDetail>(`/api/runs/${parent_run_id}`)).body;
@@ -147,9 +182,52 @@ describe("caretflow end to end", () => {
         .subarray(1, 4)
         .toString(),
     ).toBe("PNG");
+    const chart = await api.get<{ type: string; id: string }>(`/api/runs/${best_run_id}/artifacts/charts/confusion_matrix.json`);
+    expect(chart.body).toMatchObject({ type: "heatmap", id: "confusion_matrix" });
+    const report = await api.raw(`/api/runs/${best_run_id}/artifacts/report/report.html`);
+    expect(report.status).toBe(200);
+    expect(report.headers.get("content-security-policy")).toContain("sandbox");
+    expect(await report.text()).toContain("<h2>Leaderboard</h2>");
     const evil = await api.raw(`/api/runs/${best_run_id}/artifacts/..%2F..%2Fmlflow.db`);
     expect(evil.status).toBe(400);
   });
+
+  it("a job whose process is killed says how and where it died and leaves no MLflow run running", async () => {
+    const started = await api.post<Job>("/api/jobs/train", {
+      dataset: "juice",
+      task: "classification",
+      target: "Purchase",
+      include: ["lr", "rf", "et", "gbc"],
+      folds: 3,
+    });
+    const id = started.body.id;
+    // Kill the job's process (pid from its started event) once the first model is done; the stream ends with the job.
+    let pid = 0;
+    let killed = false;
+    const all = await readJobEvents(cf.url, id, api.headers(), {
+      onEvent: (e) => {
+        if (e.type !== "engine") return;
+        if (e.event.type === "started") pid = e.event.pid;
+        if (e.event.type === "leaderboard_row" && !killed && pid > 0) {
+          killed = true;
+          process.kill(pid, "SIGKILL");
+        }
+      },
+    });
+    expect(killed).toBe(true);
+    const events = all.flatMap((e) => (e.type === "engine" ? [e.event] : []));
+    const job = await waitJob(id);
+    expect(job.status).toBe("failed");
+    expect(job.error?.name).toBe("EngineCrashed");
+    expect(job.error?.message).toMatch(/was killed by SIGKILL at stage compare/);
+    expect(job.error?.hint).toContain("out-of-memory killer");
+    const runIds = events.flatMap((e) => (e.type === "run" ? [e.run_id] : []));
+    expect(runIds.length).toBeGreaterThan(0);
+    for (const runId of runIds) {
+      const run = (await api.get<RunDetail>(`/api/runs/${runId}`)).body;
+      expect(run.status).not.toBe("RUNNING");
+    }
+  }, 600_000);
 
   let modelVersion = 0;
   it("registers the best model with an alias", async () => {

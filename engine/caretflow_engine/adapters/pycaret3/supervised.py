@@ -146,6 +146,13 @@ class SupervisedSession:
         assert self.data is not None, "setup() first"
         return self.data[self.feature_columns()].head(n).copy()
 
+    def test_data(self) -> tuple[pd.DataFrame, pd.Series]:
+        """PyCaret's hold-out split, transformed as the model sees it (target encoded)."""
+        return self.exp.X_test_transformed, self.exp.y_test_transformed
+
+    def train_data(self) -> tuple[pd.DataFrame, pd.Series]:
+        return self.exp.X_train_transformed, self.exp.y_train_transformed
+
     def classes(self) -> list[str]:
         """Class labels in the order of predict_proba's columns (classification)."""
         if self.task != "classification":
@@ -228,3 +235,13 @@ def relabel_custom(board: pd.DataFrame, planned: list[Any]) -> pd.DataFrame:
         return board
     index = [custom.get(i, i) if isinstance(i, (int, np.integer)) else i for i in board.index]
     return board.set_axis(index, axis=0)
+
+
+def transform_features(pipeline: Any, X: pd.DataFrame) -> pd.DataFrame:
+    """Raw rows through a fitted PyCaret pipeline's preprocessing, up to (not through) the model."""
+    transformed, _ = pipeline._memory_full_transform(pipeline, X, None, with_final=False, filter_train_only=True)
+    return transformed
+
+
+def final_estimator(pipeline: Any) -> Any:
+    return pipeline.steps[-1][1]

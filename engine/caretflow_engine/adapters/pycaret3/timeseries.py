@@ -34,9 +34,9 @@ from ...ml.ts_charts import (
     render_png,
     residuals_chart,
 )
-from ...ml.ts_dates import iso_period, period_text, unit_name
-from ...ml.ts_prep import clean_name
+from ...ml.ts_dates import iso_period, unit_name
 from .common import FIT_TIME, CompareHooks, ModelResult, estimator_params, leaderboard_rows
+from .ts_forecast import align_exogenous, missing_future_error
 
 DEFAULT_SORT = "MASE"
 PLOTS = ("forecast", "residuals", "decomposition", "acf", "pacf")
@@ -53,6 +53,18 @@ KNOWN_MODELS = (
     "br_cds_dt", "huber_cds_dt", "omp_cds_dt", "knn_cds_dt", "dt_cds_dt", "rf_cds_dt", "et_cds_dt", "gbr_cds_dt",
     "ada_cds_dt", "lightgbm_cds_dt", "xgboost_cds_dt", "catboost_cds_dt",
 )
+# The default comparison: models that fit in seconds even on long (hourly) series. PyCaret's turbo
+# set also has auto_arima (a model search: minutes on long series) and the tree-based *_cds_dt
+# models (slow on long series); they run when a request includes them.
+DEFAULT_MODELS = (
+    "naive", "grand_means", "snaive", "polytrend", "arima", "exp_smooth", "theta", "stlf", "croston",
+    "lr_cds_dt", "en_cds_dt", "ridge_cds_dt", "lasso_cds_dt", "llar_cds_dt", "br_cds_dt", "huber_cds_dt",
+    "omp_cds_dt", "knn_cds_dt",
+)
+# Models that cannot train in this engine's environment, with the reason the catalog shows.
+BROKEN_MODELS = {
+    "ets": "fails with sktime 0.26 and statsmodels 0.15 (ETSResults.simulate() no longer takes random_state)",
+}
 
 
 def _num(value: Any) -> float | None:
@@ -144,7 +156,7 @@ class TimeSeriesSession:
         return {k: v.name for k, v in self.exp._all_models.items() if k != "ensemble_forecaster"}
 
     def plan(self, include: list[str], exclude: list[str]) -> list[str]:
-        """The models compare_models will try, in its order (turbo models unless include is given)."""
+        """The models compare_models will try, in its order (``DEFAULT_MODELS`` unless include is given)."""
         available = self.models()
         unknown = [m for m in [*include, *exclude] if m not in available]
         if unknown:
@@ -160,10 +172,10 @@ class TimeSeriesSession:
             )
         if include:
             return list(include)
-        all_models = self.exp._all_models
-        planned = [k for k in available if all_models[k].is_turbo and k not in exclude]
+        planned = [k for k in DEFAULT_MODELS if k in available and k not in exclude]
         if not planned:
-            raise user_error("NoModels", "Every model is excluded.", "Exclude fewer models.")
+            raise user_error("NoModels", "Every model of the default set is excluded or unavailable.",
+                             f"Exclude fewer models, or include some of: {', '.join(available)}.")
         return planned
 
     def resolve_sort(self, sort: str | None) -> str:
@@ -253,6 +265,26 @@ class TimeSeriesSession:
             )
         return best, board
 
+    def create(self, model_id: str, hooks: CompareHooks) -> tuple[Any, ModelResult]:
+        """One model cross-validated like a compared one (same hooks, one row), then fitted on the train split."""
+        self.plan([model_id], [])
+        name = self.models()[model_id]
+        hooks.on_model_start(model_id, name, 0, 1)
+        started = time.time()
+        try:
+            model = self.exp.create_model(model_id, verbose=False)
+        except Exception as exc:
+            hooks.on_model_failed(model_id, name, exc)
+            first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+            why = f" ({BROKEN_MODELS[model_id]})" if model_id in BROKEN_MODELS else ""
+            raise user_error("ModelFailed", f"{name} ({model_id}) failed on this series{why}: {first}",
+                             "Look at the job log; try another model, a shorter horizon or fewer folds.") from exc
+        grid = self.exp.pull()
+        wall = time.time() - started  # create_model's grid has no fit time: the whole cross-validation stands in
+        result = self._model_result(model_id, name, grid, wall, wall, model)
+        hooks.on_model_done(result, 1, 1)
+        return model, result
+
     @staticmethod
     def _model_result(
         model_id: str, name: str, grid: pd.DataFrame, fit_time: Any, wall: float, model: Any
@@ -337,48 +369,12 @@ class TimeSeriesSession:
                 warnings.append("Future exogenous values were given but the model uses none; ignored them.")
             return None
         cols = list(self.X.columns)
-        unit = unit_name(periods.freqstr)
-        span = f"{period_text(periods[0])} to {period_text(periods[-1])}"
         if X_future is None:
             known = self.X.reindex(periods)
             if not finalized and not known.isna().any().any():
                 return known
-            raise user_error(
-                "ExogenousFutureMissing",
-                f"The model uses the exogenous column(s) {', '.join(cols)}; forecasting {len(periods)} {unit}(s) "
-                f"beyond the data ({span}) needs their future values.",
-                f"Pass future values of {', '.join(cols)} for each of those {unit}s, "
-                "or train without exogenous columns.",
-            )
-        by_clean = {clean_name(c): c for c in X_future.columns}
-        absent = [c for c in cols if c not in X_future.columns and clean_name(c) not in by_clean]
-        if absent:
-            raise user_error("ExogenousColumnsMissing", f"The future values lack the column(s) {', '.join(absent)}.",
-                             f"Give future values for every exogenous column: {', '.join(cols)}.")
-        frame = X_future.rename(columns={v: k for k, v in by_clean.items()})[cols]
-        if isinstance(frame.index, pd.DatetimeIndex):
-            frame.index = frame.index.to_period(periods.freq)
-        if isinstance(frame.index, pd.PeriodIndex):
-            frame = frame[~frame.index.duplicated()].reindex(periods)
-        elif len(frame) == len(periods):
-            frame = frame.set_axis(periods)
-        else:
-            raise user_error(
-                "ExogenousFutureMisaligned",
-                f"The future exogenous values have {len(frame)} rows without dates, but the forecast has "
-                f"{len(periods)} {unit}s ({span}).",
-                "Give one row per forecast period, in order, or index the rows by their dates.",
-            )
-        frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
-        holes = frame.index[frame.isna().any(axis=1).to_numpy()]
-        if len(holes):
-            raise user_error(
-                "ExogenousFutureMissing",
-                f"The future exogenous values have no (numeric) value for {len(holes)} of the forecast {unit}s, "
-                f"the first: {', '.join(period_text(p) for p in holes[:3])}.",
-                f"Give numeric values of {', '.join(cols)} for every {unit} from {span}.",
-            )
-        return frame
+            raise missing_future_error(cols, periods)
+        return align_exogenous(cols, periods, X_future)
 
     def residuals(self, model: Any) -> pd.Series | None:
         """In-sample residuals (actual - fitted); None when the forecaster cannot predict in-sample.

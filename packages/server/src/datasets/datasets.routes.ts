@@ -1,18 +1,19 @@
 import { createReadStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { DatasetName, PreviewQuery } from "@caretflow/contracts";
+import { DatasetName, PreviewQuery, SetupPreview, SetupPreviewRequest } from "@caretflow/contracts";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/app.env.ts";
-import { parsePath, parseQuery } from "../http/validate.ts";
-import type { DatasetsPort } from "../ports.ts";
+import { parseJson, parsePath, parseQuery } from "../http/validate.ts";
+import type { DatasetsPort, ScoringPort } from "../ports.ts";
 import { receiveUpload } from "./upload.ts";
 
 const Version = z.coerce.number().int().positive();
 
 export function datasetsRoutes(deps: {
   datasets: DatasetsPort;
+  scoring: ScoringPort;
   nameFromFilename: (filename: string) => string;
   tmpDir: string;
   maxUploadBytes: number;
@@ -52,6 +53,20 @@ export function datasetsRoutes(deps: {
     const name = parsePath(c.req.param("name"), DatasetName, "dataset name");
     const version = parsePath(c.req.param("version"), Version, "version");
     return c.json(await datasets.profile(name, version));
+  });
+
+  // Runs PyCaret's setup on a sample in the warm utility process, so it answers while training runs.
+  app.post("/:name/versions/:version/setup-preview", async (c) => {
+    const name = parsePath(c.req.param("name"), DatasetName, "dataset name");
+    const version = parsePath(c.req.param("version"), Version, "version");
+    const body = await parseJson(c, SetupPreviewRequest);
+    const v = await datasets.getVersion(name, version);
+    const answer = await deps.scoring.utility({
+      op: "setup_preview",
+      dataset: { name: v.dataset, version: v.version, content_hash: v.contentHash, rows: v.rowCount },
+      ...body,
+    });
+    return c.json(SetupPreview.parse(answer.preview));
   });
 
   app.get("/:name/versions/:version/download", async (c) => {

@@ -62,6 +62,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     "/api/datasets",
     datasetsRoutes({
       datasets: ctx.datasets,
+      scoring: ctx.scoring,
       nameFromFilename: ctx.datasetNameFromFilename,
       tmpDir: ctx.tmpDir,
       maxUploadBytes: ctx.maxUploadBytes,

@@ -16,6 +16,7 @@ import {
 } from "@caretflow/contracts";
 import {
   applyEngineEvent,
+  buildEvaluateSpec,
   buildOperateSpec,
   buildPredictSpec,
   buildTrainSpec,
@@ -121,16 +122,46 @@ export class JobService {
     const id = newJobId();
     const input = specDataset(version);
     const spec = buildTrainSpec({ ...this.#envelope(id, input), request: valid });
-    return await this.#create(id, "train", valid, spec, (o) => this.#storeOutputs(id, o, input));
+    return await this.#create(id, "train", valid, spec, (o) => this.#afterModelJob(id, o, input));
   }
 
   /** An operation (tune, ensemble, blend...) on the model of a run a caretflow training job made. */
   async startOperate(runId: string, request: OperateRequest): Promise<Job> {
-    const { datasets, tracking } = this.#o;
-    const run = await tracking.getRun(runId);
-    const sourceJobId = run.tags["caretflow.job_id"];
-    const source = sourceJobId ? await this.#o.repo.get(sourceJobId) : null;
-    const trained = source?.job.kind === "train" ? (source.job.request as TrainRequest) : null;
+    const source = await this.#modelSource(runId);
+    const task = (await this.#o.catalog.get()).tasks.find((t) => t.task === source.trained.task);
+    if (!task?.operations.includes(request.operation.op)) {
+      throw userError(
+        "operation_not_supported",
+        `The ${source.trained.task} task does not support '${request.operation.op}'`,
+        `Supported: ${task?.operations.join(", ") ?? "none"}.`,
+        422,
+      );
+    }
+    const id = newJobId();
+    const spec = buildOperateSpec({ ...this.#envelope(id, source.input), ...source, request, runId: source.modelRun });
+    return await this.#create(id, "operate", { ...request, run: source.modelRun }, spec, (o) => this.#afterModelJob(id, o, source.input));
+  }
+
+  /**
+   * Charts, plots, SHAP and the report for a run's model. Queued after every successful training
+   * or operation job (so the model is ready before its evaluation), and on request for any run.
+   */
+  async startEvaluate(runId: string, after: string | null = null): Promise<Job> {
+    const source = await this.#modelSource(runId);
+    const id = newJobId();
+    const spec = buildEvaluateSpec({ ...this.#envelope(id, source.input), ...source, runId: source.modelRun });
+    return await this.#create(id, "evaluate", { run: source.modelRun, after }, spec, async () => ({}));
+  }
+
+  /** The training request, dataset version and runs behind a run caretflow made. */
+  async #modelSource(runId: string) {
+    const run = await this.#o.tracking.getRun(runId);
+    const jobOf = async (tags: Record<string, string>) =>
+      tags["caretflow.job_id"] ? await this.#o.repo.get(tags["caretflow.job_id"]) : null;
+    let found = await jobOf(run.tags);
+    // An operation run carries its operation job's id; its parent run carries the training job's.
+    if (found?.job.kind !== "train" && run.parentRunId) found = await jobOf((await this.#o.tracking.getRun(run.parentRunId)).tags);
+    const trained = found?.job.kind === "train" ? (found.job.request as TrainRequest) : null;
     if (!trained) {
       throw userError(
         "run_not_from_training",
@@ -139,38 +170,26 @@ export class JobService {
         422,
       );
     }
-    const task = (await this.#o.catalog.get()).tasks.find((t) => t.task === trained.task);
-    if (!task?.operations.includes(request.operation.op)) {
-      throw userError(
-        "operation_not_supported",
-        `The ${trained.task} task does not support '${request.operation.op}'`,
-        `Supported: ${task?.operations.join(", ") ?? "none"}.`,
-        422,
-      );
-    }
     const role = run.tags["caretflow.role"];
     const modelRun = role === "parent" ? run.bestRunId : runId;
     const parentRunId = role === "parent" ? runId : run.parentRunId;
     if (!modelRun || !parentRunId) {
-      throw userError(
-        "run_has_no_model",
-        `Run ${runId} holds no model to start from`,
-        "Pick a model's run (a leaderboard row or the final run).",
-        422,
+      throw userError("run_has_no_model", `Run ${runId} holds no model`, "Pick a model's run (a leaderboard row or the final run).", 422);
+    }
+    const version = await this.#o.datasets.getVersion(trained.dataset, trained.version);
+    return { trained, source: trained, modelRun, parentRunId, experimentName: run.experimentName, input: specDataset(version) };
+  }
+
+  /** After a training or operation job: store its outputs, then queue its model's evaluation. */
+  async #afterModelJob(id: string, outcome: ExecutionOutcome, input: DatasetVersionForSpec): Promise<JobUpdate> {
+    const update = await this.#storeOutputs(id, outcome, input);
+    const r = outcome.result;
+    if (outcome.status === "succeeded" && (r?.kind === "train" || r?.kind === "operate")) {
+      await this.startEvaluate(r.best_run_id, id).catch((err: Error) =>
+        this.#o.log("warn", `job ${id}: could not queue the evaluation of run ${r.best_run_id}: ${err.message}`),
       );
     }
-    const version = await datasets.getVersion(trained.dataset, trained.version);
-    const id = newJobId();
-    const input = specDataset(version);
-    const spec = buildOperateSpec({
-      ...this.#envelope(id, input),
-      source: trained,
-      request,
-      runId: modelRun,
-      parentRunId,
-      experimentName: run.experimentName,
-    });
-    return await this.#create(id, "operate", { ...request, run: modelRun }, spec, (o) => this.#storeOutputs(id, o, input));
+    return update;
   }
 
   async startPredict(request: BatchPredictRequest): Promise<Job> {
@@ -187,6 +206,7 @@ export class JobService {
       modelUri: model.uri,
       modelSha256: model.sha256,
       input,
+      ...(request.horizon ? { horizon: request.horizon } : {}),
     });
     // A prediction is done only when its output is a dataset version.
     const finish = (o: ExecutionOutcome) => this.#storeOutputs(id, o, input, { predictions: output }, `${model.name}/${model.version}`);
@@ -357,6 +377,7 @@ export class JobService {
     }
     const view = this.#views.get(id) ?? EMPTY_PROGRESS;
     const error = o.status === "failed" ? (o.error ?? view.error) : o.neverStarted ? (o.error ?? null) : null;
+    if (o.status !== "succeeded") await this.#endOpenRuns(id);
     await this.#enqueue(
       id,
       { type: "status", status },
@@ -369,6 +390,24 @@ export class JobService {
         error_json: error ? JSON.stringify(error) : null,
       },
     );
+  }
+
+  /**
+   * A job that ended badly may have left MLflow runs open: the engine ends its runs itself when it
+   * can, but not when its process was killed (out of memory, SIGKILL). End any still RUNNING.
+   */
+  async #endOpenRuns(id: string): Promise<void> {
+    await this.#appendChain.get(id); // the job's run events are stored before they are read
+    const runIds = (await this.#o.repo.eventsAfter(id, 0)).flatMap((e) =>
+      e.type === "engine" && e.event.type === "run" ? [e.event.run_id] : [],
+    );
+    for (const runId of runIds) {
+      const ended = await this.#o.tracking.killRunIfRunning(runId).catch((err: Error) => {
+        this.#o.log("warn", `job ${id}: could not end MLflow run ${runId}: ${err.message}`);
+        return false;
+      });
+      if (ended) this.#o.log("info", `job ${id}: ended MLflow run ${runId}, left running by the job's process`);
+    }
   }
 
   /** Appends after every earlier append of this job. */

@@ -32,15 +32,15 @@ export function predictRoutes(deps: { tracking: TrackingPort; scoring: ScoringPo
     const body = await parseJson(c, OnlinePredictRequest);
     const started = performance.now();
     const model = await deps.tracking.resolveModelRef(body.model);
-    const answer = await deps.scoring.predict(
-      { uri: model.uri, sha256: model.sha256, key: `${model.name}/${model.version}` },
-      body.rows,
-      body.horizon ? { horizon: body.horizon } : {},
-    );
+    const answer = await deps.scoring.predict({ uri: model.uri, sha256: model.sha256, key: `${model.name}/${model.version}` }, body.rows, {
+      ...(body.horizon ? { horizon: body.horizon } : {}),
+      ...(body.explain ? { explain: true } : {}),
+    });
     return c.json({
       model: { name: model.name, version: model.version, task: model.task },
       columns: answer.columns,
       predictions: answer.predictions,
+      ...(answer.explanations ? { explanations: answer.explanations } : {}),
       elapsedMs: Math.round((performance.now() - started) * 100) / 100,
     });
   });

@@ -15,6 +15,10 @@ export function runsRoutes(deps: { tracking: TrackingPort; jobs: JobService }): 
 
   app.get("/", async (c) => c.json({ runs: await tracking.listRuns() }));
   app.get("/:runId", async (c) => c.json(await tracking.getRun(parsePath(c.req.param("runId"), RunId, "run id"))));
+  app.post("/:runId/evaluate", async (c) => {
+    const runId = parsePath(c.req.param("runId"), RunId, "run id");
+    return c.json(await deps.jobs.startEvaluate(runId), 202);
+  });
   app.post("/:runId/operations", async (c) => {
     const runId = parsePath(c.req.param("runId"), RunId, "run id");
     return c.json(await deps.jobs.startOperate(runId, await parseJson(c, OperateRequest)), 202);

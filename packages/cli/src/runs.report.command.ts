@@ -1,0 +1,109 @@
+import { CaretflowError, Job, RunDetail, userError } from "@caretflow/contracts";
+import type { Command } from "commander";
+import { type ApiClient, apiPath } from "./client.ts";
+import { action, type CommonOptions, type ExitState, withCommon } from "./common.ts";
+import type { CliContext } from "./context.ts";
+import { checkOutFile, downloadArtifact } from "./download.ts";
+import { formatBytes, formatMetric, formatTable } from "./table.ts";
+import { followTrainJob } from "./train.command.ts";
+
+const REPORT = "report/report.html";
+
+interface ReportOptions extends CommonOptions {
+  out: string;
+}
+
+/** The run that holds the model: a training's parent run points at its best (final) run. */
+async function modelRun(client: ApiClient, runId: string): Promise<RunDetail> {
+  const run = await client.json("get", apiPath("/api/runs/{runId}", { runId }), RunDetail);
+  if (run.tags["caretflow.role"] === "parent" && run.bestRunId) {
+    return await client.json("get", apiPath("/api/runs/{runId}", { runId: run.bestRunId }), RunDetail);
+  }
+  return run;
+}
+
+/** `caretflow runs report|evaluate|compare`: the report, a fresh evaluation, runs side by side. */
+export function registerRunReports(runs: Command, ctx: CliContext, exit: ExitState): void {
+  withCommon(
+    runs
+      .command("report")
+      .description("download a run's HTML report (data, setup, leaderboard, plots, interpretation)")
+      .argument("<runId>", "the training's run (parent) or a model's run")
+      .requiredOption("--out <file.html>", "where to write the report"),
+  ).action(
+    action<ReportOptions>(ctx, exit, async (env, opts, [runId]) => {
+      const file = await checkOutFile(ctx.cwd, opts.out);
+      const client = await env.client();
+      const run = await modelRun(client, runId!);
+      if (!run.artifacts.some((a) => a.path === "report" || a.path === REPORT)) {
+        throw new CaretflowError({
+          code: "report_not_ready",
+          kind: "user",
+          status: 404,
+          message: `run ${run.runId} has no report yet`,
+          hint: `its evaluation job may still be running (caretflow jobs list); or write one now: caretflow runs evaluate ${run.runId}`,
+        });
+      }
+      const bytes = await downloadArtifact(client, run.runId, REPORT, file);
+      env.out.result({ runId: run.runId, file, bytes }, () => `report of run ${run.runId} written to ${file} (${formatBytes(bytes)})`);
+      return undefined;
+    }),
+  );
+
+  withCommon(
+    runs
+      .command("evaluate")
+      .description("evaluate a run's model again: chart data, plots, SHAP and the HTML report")
+      .argument("<runId>", "the training's run (parent) or a model's run")
+      .option("--detach", "start the job and return at once"),
+  ).action(
+    action<CommonOptions & { detach?: boolean }>(ctx, exit, async (env, opts, [runId]) => {
+      const client = await env.client();
+      const job = await client.json("post", apiPath("/api/runs/{runId}/evaluate", { runId: runId! }), Job);
+      return await followTrainJob(env, client, job, opts.detach === true);
+    }),
+  );
+
+  withCommon(
+    runs
+      .command("compare")
+      .description("two or more runs side by side: task, dataset, model and every metric (best marked)")
+      .argument("<runIds...>", "runs to compare (training parent runs or model runs)"),
+  ).action(
+    action<CommonOptions>(ctx, exit, async (env, _opts, args) => {
+      const ids = (args[0] as unknown as string[]) ?? [];
+      if (ids.length < 2)
+        throw new CaretflowError({
+          code: "usage",
+          kind: "user",
+          message: "give at least two run ids",
+          hint: "caretflow runs list shows them",
+        });
+      const client = await env.client();
+      const runs = await Promise.all(ids.map((id) => modelRun(client, id)));
+      env.out.result({ runs }, () => formatComparison(runs));
+      return undefined;
+    }),
+  );
+}
+
+/** Runs as columns, metrics as rows; the best value of each row (by the usual direction) gets a *. */
+export function formatComparison(runs: RunDetail[]): string {
+  const lower = /^(MAE|MSE|RMSE|RMSLE|MAPE|MASE|RMSSE|SMAPE|TT_Sec|Davies-Bouldin|fit_seconds|wall_seconds)/;
+  const metrics = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))]
+    .filter((m) => !m.startsWith("cv_fold_") && !m.endsWith("_std"))
+    .sort();
+  const head = [{ header: "" }, ...runs.map((r) => ({ header: r.runId.slice(0, 12), right: true }))];
+  const facts = [
+    ["task", ...runs.map((r) => r.task ?? "-")],
+    ["dataset", ...runs.map((r) => r.dataset ?? "-")],
+    ["model", ...runs.map((r) => r.tags["caretflow.model_name"] ?? r.name)],
+  ];
+  const rows = metrics.map((m) => {
+    const values = runs.map((r) => r.metrics[m]);
+    const present = values.filter((v): v is number => v !== undefined);
+    const best = present.length > 1 ? (lower.test(m) ? Math.min(...present) : Math.max(...present)) : undefined;
+    return [m, ...values.map((v) => (v === undefined ? "-" : `${formatMetric(v)}${v === best ? " *" : ""}`))];
+  });
+  return formatTable(head, [...facts, ...rows]);
+}
