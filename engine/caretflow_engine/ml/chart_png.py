@@ -25,9 +25,11 @@ MAX_LABEL = 110
 _RC = {"font.family": "DejaVu Sans", "font.size": 9}
 
 
-def render(chart: Chart, path: Path, width: float = 8.0, height: float = 4.5) -> Path:
-    """One chart (xy or heatmap) as a ``width`` × ``height`` inch PNG at ``path``."""
-    return _save([chart], path, 1, None, (width, height))
+def render(chart: Chart, path: Path, width: float | None = None, height: float | None = None) -> Path:
+    """One chart (xy or heatmap) as a PNG at ``path``: ``width`` × ``height`` inches, each sized to the
+    content when left out (8 × 4.5 for most charts; long category labels widen, many lengthen it)."""
+    size = (width or max(8.0, _panel_width(chart)), height or _panel_height(chart))
+    return _save([chart], path, 1, None, size)
 
 
 def render_png(charts: Sequence[Chart], path: Path, columns: int = 2, title: str | None = None) -> Path:

@@ -164,6 +164,31 @@ describe("topics and association rules through the API", () => {
     expect(await rowsOf("france-itemsets")).toHaveLength(d.itemsets);
   }, 900_000);
 
+  it("evaluates both models after training: a report from the charts and plots their runs hold", async () => {
+    for (const [job, chart] of [
+      [topicsJob, "topic_distribution"],
+      [rulesJob, "rules_top"],
+    ] as const) {
+      if (job.result?.kind !== "train") throw new Error("no train result");
+      const runId = job.result.best_run_id;
+      const queued = await until(
+        "the evaluate job queued after training",
+        async () =>
+          (await api.get<{ jobs: Job[] }>("/api/jobs")).body.jobs.find(
+            (j) => j.kind === "evaluate" && "after" in j.request && j.request.after === job.id,
+          ),
+        60_000,
+      );
+      const evaluated = await waitJob(queued.id);
+      expect(evaluated.result?.kind === "evaluate" && evaluated.result.charts).toContain(chart);
+      const png = await api.raw(`/api/runs/${runId}/artifacts/plots/${chart}.png`);
+      expect([png.status, png.headers.get("content-type")]).toEqual([200, "image/png"]);
+      const report = await api.raw(`/api/runs/${runId}/artifacts/report/report.html`);
+      expect(report.status).toBe(200);
+      expect(await report.text()).toContain(job === topicsJob ? "Topic 0: top words" : "Top 20 rules by lift");
+    }
+  }, 600_000);
+
   it("registers the topic model and scores spam the same in batch and online", async () => {
     if (topicsJob.result?.kind !== "train") throw new Error("no topics result");
     const reg = await api.post<{ version: number }>("/api/models", {
