@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from caretflow_engine.ml.chart_png import render, render_png
+from caretflow_engine.ml.chart_png import render, render_panels
 from caretflow_engine.ml.charts import heatmap_chart, series, xy_chart
 
 
@@ -21,7 +21,7 @@ def test_every_scale_and_mark_draws_into_one_image(tmp_path):
         xy_chart("time", "Over time", "Date", "Value", [series("v", "area", [["2024-01-01", 1], ["2024-01-02", 3]])],
                  x_scale="time"),
     ]
-    path = render_png(charts, tmp_path / "panels.png", columns=2)
+    path = render_panels(charts, tmp_path / "panels.png", columns=2)
     with Image.open(path) as image:
         assert image.format == "PNG"
         width, height = image.size
@@ -32,7 +32,7 @@ def test_long_category_labels_widen_the_panel(tmp_path):
     label = "PACK OF 6 SKULL PAPER PLATES & SET/6 RED SPOTTY PAPER CUPS → PACK OF 20 SKULL PAPER NAPKINS"
     chart = xy_chart("rules_top", "Top rules", "Rule", "Lift", [series("lift", "bar", [[label, 20.6], ["A → B", 3]])],
                      x_scale="category")
-    with Image.open(render_png([chart], tmp_path / "rules.png")) as image:
+    with Image.open(render_panels([chart], tmp_path / "rules.png")) as image:
         assert image.size[0] > 1000
 
 
@@ -44,7 +44,7 @@ def test_a_heatmap_draws_alone_at_the_size_asked(tmp_path):
 
 def test_what_cannot_be_drawn_is_refused(tmp_path):
     with pytest.raises(ValueError, match="no chart"):
-        render_png([], tmp_path / "none.png")
+        render_panels([], tmp_path / "none.png")
     with pytest.raises(ValueError, match="unknown chart type 'pie'"):
-        render_png([{"type": "pie", "id": "p"}], tmp_path / "pie.png")
+        render_panels([{"type": "pie", "id": "p"}], tmp_path / "pie.png")
     assert not (tmp_path / "pie.png").exists()

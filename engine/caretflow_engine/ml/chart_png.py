@@ -1,6 +1,6 @@
 """Any chart dict (packages/contracts/src/charts.ts) as a PNG, for reports and for PNG artifacts of
 plots that PyCaret does not draw (headless, or tasks caretflow trains itself): the picture in MLflow
-and the interactive chart in the UI show the same numbers. ``render`` draws one chart, ``render_png``
+and the interactive chart in the UI show the same numbers. ``render`` draws one chart, ``render_panels``
 several charts as a grid of panels in one image (a topic model's per-topic words).
 
 Uses matplotlib's object API (no pyplot state) and its bundled DejaVu Sans font, so it is safe in
@@ -32,7 +32,7 @@ def render(chart: Chart, path: Path, width: float | None = None, height: float |
     return _save([chart], path, 1, None, size)
 
 
-def render_png(charts: Sequence[Chart], path: Path, columns: int = 2, title: str | None = None) -> Path:
+def render_panels(charts: Sequence[Chart], path: Path, columns: int = 2, title: str | None = None) -> Path:
     """``charts`` as a grid of panels, ``columns`` wide, sized to their content (long category labels
     widen a panel, many categories lengthen it)."""
     if not charts:

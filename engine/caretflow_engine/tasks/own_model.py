@@ -123,10 +123,10 @@ class OwnModelRun:
 
     def _log_png(self, plot_id: str, charts: list[dict[str, Any]], folder: Path) -> None:
         """A PNG that cannot be drawn is a warning, not a failed job: the chart data is logged already."""
-        from ..ml.chart_png import render_png
+        from ..ml.chart_png import render_panels
 
         try:
-            path = render_png(charts, folder / f"{plot_id}.png", columns=2 if len(charts) > 1 else 1)
+            path = render_panels(charts, folder / f"{plot_id}.png", columns=2 if len(charts) > 1 else 1)
         except Exception as exc:  # matplotlib raises many types; the job keeps its model
             why = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
             self.ctx.events.warning(f"plot '{plot_id}' left out: {why}")
