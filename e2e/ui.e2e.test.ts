@@ -109,7 +109,7 @@ describe("caretflow in a real browser", () => {
   it("opens the dataset: paged preview and a profile per column with histograms", async () => {
     await page.getByTestId("datasets-table").getByRole("link", { name: DATASET }).click();
     await page.waitForURL(new RegExp(`/data/${DATASET}`));
-    await expect.poll(() => page.getByTestId("preview-range").textContent()).toMatch(/Rows 1–50 of 1,070/);
+    await expect.poll(() => page.getByTestId("preview-range").textContent(), { timeout: 30_000 }).toMatch(/Rows 1–50 of 1,070/);
     expect(await page.getByTestId("preview-table").locator("tbody tr").count()).toBe(50);
     await page.getByRole("button", { name: "Next ›" }).click();
     await expect.poll(() => page.getByTestId("preview-range").textContent()).toMatch(/Rows 51–100 of 1,070/);
@@ -120,7 +120,7 @@ describe("caretflow in a real browser", () => {
     await expect.poll(() => page.getByTestId("column-profile").count(), { timeout: 60_000 }).toBe(19);
     // numeric columns draw a histogram (recharts SVG), categorical ones a top-values list
     // ResponsiveContainer draws once it has measured its box, a moment after the card appears
-    await expect.poll(() => page.locator('[aria-label="Histogram of PriceCH"] svg.recharts-surface').count()).toBe(1);
+    await expect.poll(() => page.locator('[aria-label="Histogram of PriceCH"] svg.recharts-surface').count(), { timeout: 30_000 }).toBe(1);
     expect(await page.locator('[aria-label="Most frequent values of Purchase"] li').count()).toBe(2);
     await shot(page, "dataset-profile");
     await expectAccessible(page, "dataset profile");
@@ -133,21 +133,40 @@ describe("caretflow in a real browser", () => {
     await expectAccessible(page, "dataset versions");
   });
 
-  it("starts a training and watches the leaderboard fill in row by row", async () => {
+  it("starts a training from the catalog-generated form and watches the leaderboard fill in row by row", async () => {
+    const catalog = (await (await context.request.get("/api/catalog")).json()) as { tasks: { task: string; label: string }[] };
     await page.getByRole("link", { name: "Train a model" }).click();
     await page.waitForURL(/\/train\?dataset=/);
     await page.locator('select[name="target"]').waitFor();
+    // one card per task of the engine's catalog, nothing hand-kept
+    expect(await page.getByTestId("task-picker").locator("label.task-card").allTextContents()).toEqual(
+      catalog.tasks.map((t) => expect.stringContaining(t.label)),
+    );
     await expectAccessible(page, "train form");
     // submitting without a target shows the form's errors
     await page.getByTestId("start-training").click();
-    await page.locator(".field-invalid").first().waitFor();
+    await page.getByTestId("form-errors").waitFor();
+    expect(await page.locator('[data-field="target"].field-invalid').count()).toBe(1);
     await expectAccessible(page, "train form with errors");
+    // `when`: a setup option's follow-up appears only once the option is on
+    expect(await page.locator('[data-field="normalize_method"]').count()).toBe(0);
+    await page.locator('[data-field="normalize"] input[type="checkbox"]').check();
+    expect(await page.locator('[data-field="normalize_method"]').count()).toBe(1);
+    await page.locator('[data-field="normalize"] input[type="checkbox"]').uncheck();
     await page.evaluate("window.scrollTo(0, 0)"); // the click scrolled down to the button; the screenshot starts at the top
     await page.locator('select[name="target"]').selectOption("Purchase");
-    expect(await page.locator('input[name="task"][value="classification"]').isChecked()).toBe(true);
-    await page.locator("label.segment", { hasText: "Only these" }).click();
-    for (const id of ["lr", "dt", "ridge"]) await page.locator(`label.chip:has(input[value="${id}"])`).click();
-    await page.locator("label.chip", { hasText: /^Id$/ }).click(); // the row id is no feature
+    expect(await page.locator(`input[name="task"][value="${catalog.tasks[0]?.task}"]`).isChecked()).toBe(true);
+    for (const id of ["lr", "dt", "ridge"])
+      await page.getByTestId("models-include").locator(`label.chip:has(input[value="${id}"])`).click();
+    await page.getByTestId("columns-ignore_columns").locator("label.chip", { hasText: /^Id$/ }).click(); // the row id is no feature
+    // the target is not offered as a column to ignore
+    expect(
+      await page
+        .getByTestId("columns-ignore_columns")
+        .locator("label.chip", { hasText: /^Purchase$/ })
+        .count(),
+    ).toBe(0);
+    await page.locator('input[name="folds"]').fill("3");
     await shot(page, "train-form");
     await expectAccessible(page, "train form filled in");
     await page.getByTestId("start-training").click();
@@ -178,6 +197,9 @@ describe("caretflow in a real browser", () => {
     expect(partial.length, `leaderboard sizes seen while running: ${[...seenWhileRunning].join(", ")}`).toBeGreaterThan(0);
     expect(await page.locator("tr.row-best").count()).toBe(1);
     expect(await page.getByTestId("metric-chart").locator(".recharts-bar-rectangle").count()).toBe(3);
+    // the task's details: the classes with their hold-out metrics
+    expect(await page.getByTestId("per-class").locator("tbody tr").count()).toBe(2);
+    expect(await page.getByTestId("details-classification").textContent()).toMatch(/CH, MM|MM, CH/);
     await shot(page, "job-finished");
     // the finished job page holds the register form too
     await expectAccessible(page, "finished training job");
@@ -201,7 +223,7 @@ describe("caretflow in a real browser", () => {
 
   it("runs a batch prediction and offers the output as CSV", async () => {
     await page.goto(`/predict?model=${MODEL}@champion`);
-    await expect.poll(() => page.getByTestId("model-ref").textContent()).toBe(`${MODEL}@champion`);
+    await expect.poll(() => page.getByTestId("model-ref").textContent(), { timeout: 30_000 }).toBe(`${MODEL}@champion`);
     await expectAccessible(page, "batch predict form");
     await page.getByTestId("batch-form").locator('select[name="dataset"]').selectOption(DATASET);
     await page.getByTestId("batch-form").locator('select[name="version"]').selectOption("1");
@@ -224,6 +246,7 @@ describe("caretflow in a real browser", () => {
     expect(rows).toHaveLength(3);
     expect(rows[0]).not.toHaveProperty("Purchase");
     await expectAccessible(page, "online predict form");
+    expect(await page.getByTestId("explain").isChecked()).toBe(false);
     await page.getByTestId("online-predict").click();
     const result = page.getByTestId("online-result");
     await expect.poll(() => result.locator("tbody tr").count(), { timeout: 120_000 }).toBe(3);
@@ -245,9 +268,21 @@ describe("caretflow in a real browser", () => {
     await expectAccessible(page, "experiments");
     await table.locator("tbody tr", { hasText: DATASET }).first().getByRole("link").first().click();
     await page.waitForURL(/\/experiments\/[a-f0-9]{32}$/);
-    await expect.poll(() => page.getByTestId("leaderboard").locator("tbody tr").count()).toBe(3);
+    // the run page is loaded on first visit (its own chunk), then asks for the run: allow for a busy machine
+    await expect.poll(() => page.getByTestId("leaderboard").locator("tbody tr").count(), { timeout: 30_000 }).toBe(3);
     expect(await page.getByTestId("open-mlflow").getAttribute("href")).toMatch(/^\/mlflow\/#\/experiments\/\d+\/runs\/[a-f0-9]{32}$/);
     await page.getByTestId("plots").locator("img").first().waitFor({ timeout: 30_000 });
+    // operations offered are the task's, from the catalog (the server refuses others)
+    const catalog = (await (await context.request.get("/api/catalog?task=classification")).json()) as {
+      tasks: { task: string; operations: string[] }[];
+    };
+    const ops = catalog.tasks.find((t) => t.task === "classification")?.operations.filter((o) => o !== "compare") ?? [];
+    expect(
+      await page
+        .getByTestId("operations")
+        .locator('input[name="operation"]')
+        .evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value)),
+    ).toEqual(ops);
     await shot(page, "run");
     await expectAccessible(page, "run");
   });
@@ -270,15 +305,55 @@ describe("caretflow in a real browser", () => {
     }
   });
 
+  it("trains a regression from the same form and compares its run with the classification run", async () => {
+    await page.goto("/train?dataset=insurance&task=regression");
+    await page.locator('select[name="target"]').selectOption("charges");
+    // the sort metric offers the regression metrics, from the catalog
+    expect(await page.locator('select[name="sort"] option').allTextContents()).toContain("MAE (lower is better)");
+    for (const id of ["lr", "dt"]) await page.getByTestId("models-include").locator(`label.chip:has(input[value="${id}"])`).click();
+    await page.locator('input[name="folds"]').fill("3");
+    await page.getByTestId("start-training").click();
+    await page.waitForURL(/\/jobs\/[^/]+$/);
+    await page.getByTestId("best-model").waitFor({ timeout: 8 * 60_000 });
+    await page.getByTestId("details-regression").getByText("R2").first().waitFor();
+    await shot(page, "job-regression");
+    await expectAccessible(page, "finished regression job");
+
+    await page.getByRole("link", { name: "Experiments", exact: true }).click();
+    const table = page.getByTestId("runs-table");
+    await table.locator("tbody tr", { hasText: "insurance" }).first().waitFor();
+    await table.locator("tbody tr", { hasText: "insurance" }).first().getByTestId("pick-run").check();
+    await table.locator("tbody tr", { hasText: DATASET }).first().getByTestId("pick-run").check();
+    await page.getByTestId("compare-runs").click();
+    await page.waitForURL(/\/experiments\/compare\?runs=[a-f0-9]{32},[a-f0-9]{32}$/);
+    const metrics = page.getByTestId("compare-metrics");
+    await metrics.waitFor();
+    const cells = async (metric: string) =>
+      (
+        await metrics
+          .locator("tbody tr", { has: page.locator(`th:text-is("${metric}")`) })
+          .locator("td")
+          .allTextContents()
+      ).map((t) => t.trim());
+    // one column per run: each task's metrics filled in for its own run only
+    const r2 = await cells("R2");
+    const accuracy = await cells("Accuracy");
+    expect(r2).toHaveLength(2);
+    expect(r2.filter((v) => v === "—")).toHaveLength(1);
+    expect(accuracy.filter((v) => v === "—")).toHaveLength(1);
+    expect(r2.findIndex((v) => v === "—")).not.toBe(accuracy.findIndex((v) => v === "—"));
+    await shot(page, "compare");
+    await expectAccessible(page, "compare runs");
+  });
+
   it("shows a failed job's error, its hint and the engine log", async () => {
     // A text target cannot be a regression target: the engine fails in setup, and the page must say why.
-    await page.goto(`/train?dataset=${DATASET}`);
+    await page.goto(`/train?dataset=${DATASET}&task=regression`);
+    expect(await page.locator('input[name="task"][value="regression"]').isChecked()).toBe(true);
     await page.locator('select[name="target"]').selectOption("Purchase");
-    await page.locator("label.segment", { hasText: "Regression" }).click();
-    await page.locator("label.segment", { hasText: "Only these" }).click();
-    await page.locator('label.chip:has(input[value="lr"])').click();
-    await page.locator(".field-warning").waitFor();
-    await expectAccessible(page, "train form with a task warning");
+    await page.getByTestId("models-include").locator('label.chip:has(input[value="lr"])').click();
+    await page.locator('input[name="folds"]').fill("3");
+    await expectAccessible(page, "regression train form");
     await page.getByTestId("start-training").click();
     await page.waitForURL(/\/jobs\/[^/]+$/);
     const alert = page.getByRole("alert").first();
@@ -324,6 +399,12 @@ describe("caretflow in a real browser", () => {
       expect(await p.getByRole("region", { name: `Rows of ${DATASET} v1` }).getAttribute("tabindex")).toBe("0");
       await shot(p, "phone-dataset");
       await expectAccessible(p, "phone: dataset");
+      // the generated train form folds into one column: nothing sticks out sideways
+      await p.goto(`/train?dataset=${DATASET}`);
+      await p.getByTestId("task-picker").waitFor();
+      expect((await p.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number).toBeLessThanOrEqual(0);
+      await shot(p, "phone-train-form");
+      await expectAccessible(p, "phone: train form");
       await p.getByRole("button", { name: "Menu" }).click();
       expect(await p.locator(".nav").isVisible()).toBe(true);
       await shot(p, "phone-menu");

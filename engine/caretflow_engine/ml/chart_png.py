@@ -189,4 +189,5 @@ def _heatmap(fig: Any, ax: Any, chart: Chart) -> None:
         top = np.nanmax(values) if np.isfinite(values).any() else 0
         for (i, j), v in np.ndenumerate(values):
             if np.isfinite(v):
-                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7, color="white" if v > top / 2 else "black")
+                colour = "white" if v > top / 2 else "black"
+                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7, color=colour)

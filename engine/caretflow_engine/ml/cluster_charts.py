@@ -53,6 +53,25 @@ def suggest_k(ks: ArrayLike, inertias: ArrayLike) -> int | None:
     return int(x[best]) if below[best] > 1e-12 else None
 
 
+def elbow_ks(rows: int, largest: int = 10) -> list[int]:
+    """The cluster counts an elbow curve tries: 2 to min(largest, rows - 1) (k = rows is trivial)."""
+    return list(range(2, min(largest, rows - 1) + 1))
+
+
+def kmeans_inertias(X: Any, ks: Sequence[int], seed: int, max_rows: int = 20_000, n_init: int = 3) -> list[float]:
+    """K-means inertia (within-cluster sum of squares) for each k, the curve ``suggest_k`` reads.
+
+    Above ``max_rows`` rows a seeded random sample is used: the elbow's position depends on the
+    shape of the data, not its size, and nine k-means fits on millions of rows would dominate the job.
+    """
+    from sklearn.cluster import KMeans
+
+    matrix = numeric_matrix(X, "elbow plot")
+    if len(matrix) > max_rows:
+        matrix = matrix[np.sort(np.random.default_rng(seed).choice(len(matrix), max_rows, replace=False))]
+    return [float(KMeans(n_clusters=k, random_state=seed, n_init=n_init).fit(matrix).inertia_) for k in ks]
+
+
 def elbow_chart(ks: ArrayLike, inertias: ArrayLike, metric_label: str = "Distortion (inertia)") -> dict[str, Any]:
     """Inertia against the number of clusters, with the suggested k (``suggest_k``) marked."""
     pairs = sorted((int(k), float(v)) for k, v in zip(ks, inertias))

@@ -153,25 +153,35 @@ def _render(chart: Chart, path: Path, stacked: bool) -> Path:
     FigureCanvasAgg(fig)
     axes = fig.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
     is_time = chart["x"].get("scale") == "time"
+    # A category axis (cluster names) draws its values at 0, 1, 2... in order of first appearance.
+    categories: dict[Any, int] = {}
     for i, s in enumerate(series):
         ax = axes[i if stacked else 0]
         pts = s["points"]
         x = [p[0] for p in pts]
-        x = pd.to_datetime(x).to_numpy() if is_time else np.asarray(x, dtype=float)
+        if is_time:
+            x = pd.to_datetime(x).to_numpy()
+        elif chart["x"].get("scale") == "category":
+            x = np.array([categories.setdefault(v, len(categories)) for v in x], dtype=float)
+        else:
+            x = np.asarray(x, dtype=float)
         col = lambda k: np.array([np.nan if p[k] is None else p[k] for p in pts], dtype=float)  # noqa: E731
         if s["mark"] == "band":
             ax.fill_between(x, col(1), col(2), alpha=0.25, label=s["name"], zorder=0, step=None if is_time else "mid")
         elif s["mark"] == "bar":
-            ax.bar(x, col(1), width=0.4, label=s["name"])
+            ax.bar(x, col(1), width=0.4 if is_time else _bar_width(x), alpha=0.8, label=s["name"])
             ax.axhline(0, color="black", linewidth=0.6)
         elif s["mark"] == "point":
-            ax.scatter(x, col(1), s=8, label=s["name"])
+            ax.scatter(x, col(1), s=8 if len(pts) > 50 else 30, label=s["name"])
         elif s["mark"] == "area":
             ax.fill_between(x, 0, col(1), alpha=0.4, label=s["name"])
         else:
             ax.plot(x, col(1), linewidth=1.2, label=s["name"])
         if stacked:
             ax.set_ylabel(s["name"])
+    if categories:
+        rotation = 30 if len(categories) > 6 else 0
+        axes[-1].set_xticks(list(categories.values()), [str(c) for c in categories], rotation=rotation)
     axes[0].set_title(chart["title"])
     axes[-1].set_xlabel(chart["x"]["label"])
     if not stacked:
@@ -185,3 +195,9 @@ def _render(chart: Chart, path: Path, stacked: bool) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")
     return path
+
+
+def _bar_width(x: np.ndarray) -> float:
+    """Bars at 0.4 of the closest spacing of their x values (lags: 0.4; histogram bins: no overlap)."""
+    steps = np.diff(np.unique(x[np.isfinite(x)]))
+    return 0.4 * float(steps.min()) if steps.size else 0.4

@@ -15,8 +15,9 @@ def families() -> tuple[TaskFamily, ...]:
     from .forecasting import ForecastingFamily
     from .supervised import SupervisedFamily
     from .text import TextFamily
+    from .unsupervised import UnsupervisedFamily
 
-    return (SupervisedFamily(), ForecastingFamily(), TextFamily(), AssociationFamily())
+    return (SupervisedFamily(), UnsupervisedFamily(), ForecastingFamily(), TextFamily(), AssociationFamily())
 
 
 def family_for(task: str) -> TaskFamily:

@@ -2,8 +2,9 @@
 
 kind=train: setup, then compare (streamed, one child run per model) or create one model, then
 the best model is finalized on all data and logged in a ``final`` run with hold-out metrics, plots
-and the model. Scoring returns ``prediction_label``, plus for classifiers with probabilities
-``prediction_score`` (the predicted class's) and ``prediction_score_<class>`` per class.
+and the model. kind=operate (tune, ensemble, blend...): see supervised_ops.py. Scoring returns
+``prediction_label``, plus for classifiers with probabilities ``prediction_score`` (the predicted
+class's) and ``prediction_score_<class>`` per class.
 """
 
 from __future__ import annotations
@@ -11,25 +12,23 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from ..data import check_columns, check_training_data, read_dataset
 from ..errors import user_error
 from ..experiment_log import MODEL_ARTIFACT_PATH, TrainingLog, metric_params
 from ..tracking import dataset_label
-from . import custom
-from .base import unsupported
 from .fields import spec_fields
-from .setup_options import setup_fields, validate_setup
+from .setup_options import setup_fields
 from .supervised_final import LABEL, log_model_run
+from .supervised_ops import OPERATIONS, operate
+from .supervised_setup import build_setup, load_training_data
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..context import JobContext
     from ..scoring import LoadedModel
 
 SCORE = "prediction_score"
 SCORE_DECIMALS = 4
-OPERATIONS = ["compare", "create"]
 CLASSIFICATION_PLOTS_AS_CHARTS = {"auc", "pr", "confusion_matrix", "calibration", "threshold", "class_report", "learning", "feature"}
 REGRESSION_PLOTS_AS_CHARTS = {"residuals", "error", "learning", "feature"}
 
@@ -63,7 +62,7 @@ class SupervisedFamily:
             "family": self.family,
             "label": label,
             "description": description,
-            "operations": OPERATIONS,
+            "operations": OPERATIONS[task],
             "fields": spec_fields(task, _FIELDS) + setup_fields(task, facts.setup),
             "models": facts.models,
             "metrics": facts.metrics,
@@ -80,7 +79,7 @@ class SupervisedFamily:
         t0 = time.monotonic()
 
         ev.stage("loading", f"Reading dataset {dataset_label(spec['dataset'])}")
-        df = load_training_data(spec, ev)
+        df = load_training_data(spec, spec["dataset"], ev)
         if spec["operation"] == "create" and not spec.get("model"):
             raise user_error("ModelRequired", "operation 'create' needs the model to train.", "Set 'model' to a model id from the catalog.")
 
@@ -88,11 +87,10 @@ class SupervisedFamily:
         log.open_parent(f"{spec['experiment_name']} · {dataset_label(spec['dataset'])}", {"caretflow.target": target}, df)
 
         ev.stage("setup", "Preparing data (PyCaret setup)")
-        from ..adapters.pycaret3 import CompareHooks
+        prepared = build_setup(spec, spec, df)
+        session, options, summary, sort = prepared.session, prepared.options, prepared.summary, prepared.sort
+        from ..adapters.pycaret3 import CompareHooks, leaderboard_rows
 
-        session, summary, options = prepare_session(spec, spec, df)
-        custom_models = [custom.estimator_from(m) for m in spec["custom_models"]]
-        sort = session.resolve_sort(spec.get("sort"))
         timings["setup"] = time.monotonic() - t0
         log.log_params(
             log.parent_id,
@@ -146,11 +144,9 @@ class SupervisedFamily:
             best, result = session.create(spec["model"], hooks)
             leaderboard = [{**streamed[result.model_id], "rank": 1}]
         else:
-            planned = session.plan(spec["include"], spec["exclude"], custom_models)
+            planned = session.plan(spec["include"], spec["exclude"], prepared.custom_models)
             ev.stage("compare", f"Comparing {len(planned)} models by {sort}")
             best, board = session.compare(planned, sort, hooks)
-            from ..adapters.pycaret3 import leaderboard_rows
-
             leaderboard = leaderboard_rows(board)
             for row in leaderboard:
                 if row["model_id"] in child_runs:
@@ -185,7 +181,7 @@ class SupervisedFamily:
         }
 
     def operate(self, spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-        raise unsupported(spec["train"]["task"], spec["operation"]["op"], OPERATIONS)
+        return operate(spec, ctx)
 
     # ---------------------------------------------------------------- scoring
     def prediction_columns(self, model: LoadedModel) -> list[str]:
@@ -230,61 +226,31 @@ class SupervisedFamily:
             for name in columns:
                 result[name] = pd.Series(dtype="float64")
             return result
-        result[LABEL] = np.asarray(model.pipeline.predict(features))
+        labels = np.asarray(model.pipeline.predict(features))
+        result[LABEL] = labels
         if SCORE in columns:
             proba = np.asarray(model.pipeline.predict_proba(features))
-            result[SCORE] = np.round(proba.max(axis=1), SCORE_DECIMALS)
             classes = model.meta.get("caretflow_classes", [])
+            result[SCORE] = np.round(predicted_class_score(labels, proba, classes), SCORE_DECIMALS)
             if len(classes) == proba.shape[1]:
                 for i, c in enumerate(classes):
                     result[f"{SCORE}_{c}"] = np.round(proba[:, i], SCORE_DECIMALS)
         return result
 
 
-def load_training_data(fields: dict[str, Any], ev: Any) -> pd.DataFrame:
-    """The dataset of a spec, checked for supervised training; rows without a target are dropped."""
-    task, target = fields["task"], fields["target"]
-    df = read_dataset(fields["dataset"])
-    check_training_data(df, task, target, fields["ignore_columns"])
-    check_columns(df, {"text_columns": fields["text_columns"], "fold_groups": [fields["fold_groups"]] if fields.get("fold_groups") else []})
-    null_target = int(df[target].isna().sum())
-    if null_target:
-        df = df[df[target].notna()].reset_index(drop=True)
-        ev.warning(f"Dropped {null_target} row(s) whose target '{target}' is null.")
-    return df
+def predicted_class_score(labels: Any, proba: Any, classes: list[str]) -> Any:
+    """The probability of each row's predicted class, as PyCaret's predict_model reports it.
 
+    Not the row's largest probability: a model with a tuned probability threshold (optimize_threshold)
+    may predict the less probable class, and its score is that class's probability.
+    """
+    import numpy as np
 
-def prepare_session(fields: dict[str, Any], envelope: dict[str, Any], df: pd.DataFrame) -> tuple[Any, dict[str, str], dict[str, Any]]:
-    """PyCaret's setup as a training job ran it: ``fields`` are the task fields (a train spec, or an
-    operate/evaluate spec's ``train``), ``envelope`` the spec with seed, n_jobs and use_gpu. The same
-    inputs give the same split, folds and preprocessing. Returns (session, setup summary, options)."""
-    # PyCaret is imported here, not at module level, so a bad spec or target fails in milliseconds.
-    from ..adapters.pycaret3 import SupervisedSession
-    from ..adapters.pycaret3.probe import probe
-
-    task = fields["task"]
-    options = validate_setup(task, fields["setup"], setup_fields(task, probe(task).setup))
-    check_columns(df, {k: v for k, v in options.items() if isinstance(v, list)})
-    session = SupervisedSession(task)
-    summary = session.setup(
-        df,
-        fields["target"],
-        ignore_features=fields["ignore_columns"],
-        train_size=fields["train_size"],
-        folds=fields["folds"],
-        seed=envelope["seed"],
-        n_jobs=envelope["n_jobs"],
-        text_features=fields["text_columns"],
-        fold_strategy=fields.get("fold_strategy"),
-        fold_groups=fields.get("fold_groups"),
-        use_gpu=envelope["use_gpu"],
-        options=options,
-    )
-    for metric in fields["custom_metrics"]:
-        session.add_metric(
-            custom.metric_id(metric["name"]), metric["name"], custom.metric_function(metric), metric["target"], metric["greater_is_better"]
-        )
-    return session, summary, options
+    column = {c: i for i, c in enumerate(classes)}
+    index = np.array([column.get(str(label), -1) for label in labels])
+    if len(classes) != proba.shape[1] or (index < 0).any():
+        return proba.max(axis=1)
+    return proba[np.arange(len(index)), index]
 
 
 def _has_proba(pipeline: Any) -> bool:

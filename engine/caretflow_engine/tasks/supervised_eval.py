@@ -157,13 +157,12 @@ def evaluate_run(spec: dict[str, Any], ctx: Any, df: pd.DataFrame, work: Any) ->
 
     from ..adapters.pycaret3.supervised import final_estimator
     from ..scoring import load_model
-    from .supervised import load_training_data, prepare_session
+    from .supervised_setup import build_setup, load_training_data
 
     ev = ctx.events
-    fields = {**spec["train"], "dataset": spec["dataset"]}
-    data = load_training_data(fields, ev)
+    data = load_training_data(spec["train"], spec["dataset"], ev)
     ev.stage("setup", "Rebuilding the training's setup")
-    session, _summary, _options = prepare_session(spec["train"], spec, data)
+    session = build_setup(spec["train"], spec, data).session
     model = load_model(ctx.runs.client, f"runs:/{spec['run_id']}/model", None)
     X_train, y_train = session.train_data()
     best = clone(final_estimator(model.pipeline)).fit(X_train, y_train)

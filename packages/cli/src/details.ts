@@ -3,6 +3,14 @@ import { formatTable } from "./table.ts";
 
 const num = (v: number | null | undefined, digits = 4) => (v === null || v === undefined ? "-" : Number(v.toFixed(digits)).toString());
 
+const CLUSTERS_FROM = {
+  request: "as asked",
+  elbow: "the elbow method's choice",
+  default: "no clear elbow: the default",
+  model: "found by the model",
+} as const;
+const NEAREST_ROW = "scoring: this model cannot label new rows itself; a new row gets its nearest training row's label";
+
 /** What a task adds to a training result, as text for a terminal. */
 export function formatDetails(d: TaskDetails): string {
   switch (d.task) {
@@ -26,13 +34,18 @@ export function formatDetails(d: TaskDetails): string {
         .join(", ")}`;
     case "clustering":
       return [
-        `clusters: ${d.num_clusters}${d.suggested_clusters !== null ? ` (elbow suggests ${d.suggested_clusters})` : ""}`,
+        `clusters: ${d.num_clusters} (${CLUSTERS_FROM[d.clusters_from]}${d.suggested_clusters !== null ? `; elbow suggests ${d.suggested_clusters}` : ""})`,
         `sizes: ${Object.entries(d.cluster_sizes)
           .map(([k, v]) => `${k} ${v}`)
           .join(", ")}`,
+        ...(d.scoring === "nearest_row" ? [NEAREST_ROW] : []),
       ].join("\n");
     case "anomaly":
-      return `anomalies: ${d.anomalies} of ${d.rows} rows (${num(d.fraction * 100, 2)}%)`;
+      return [
+        `anomalies: ${d.anomalies} of ${d.rows} rows (${num((d.anomalies / Math.max(d.rows, 1)) * 100, 2)}%; expected ${num(d.fraction * 100, 2)}%)` +
+          (d.threshold !== null ? `, score threshold ${num(d.threshold)}` : ""),
+        ...(d.scoring === "nearest_row" ? [NEAREST_ROW] : []),
+      ].join("\n");
     case "time_series":
       return [
         `frequency ${d.frequency}, horizon ${d.horizon}, ${num(d.coverage * 100, 1)}% intervals`,

@@ -326,6 +326,158 @@ describe("runCli", () => {
   });
 });
 
+describe("caretflow runs <operation>", () => {
+  const RUN = "c".repeat(32);
+  const OTHER = "d".repeat(32);
+
+  function operateJob(status: Job["status"]): Job {
+    const base = job(status);
+    return {
+      ...base,
+      kind: "operate",
+      request: { operation: { op: "tune", search: "random", n_iter: 5 }, use_gpu: "off", run: RUN },
+      result:
+        base.result && base.result.kind === "train"
+          ? {
+              ...base.result,
+              kind: "operate",
+              op: "tune",
+              source_run_id: RUN,
+              summary: {
+                params: { C: 0.5 },
+                facts: { search: "random", candidates_tried: 5, kept: "tuned" },
+                notes: ["The time budget (1 min) was spent after 5 of 50 candidates."],
+              },
+            }
+          : null,
+    };
+  }
+
+  /** A fake of the operations route and the job routes; records the bodies POSTed. */
+  async function operateServer(final: Job["status"]) {
+    const bodies: unknown[] = [];
+    const calls: string[] = [];
+    const s = await startHttp((req, res) => {
+      calls.push(`${req.method} ${req.url}`);
+      if (req.method === "POST" && req.url === `/api/runs/${RUN}/operations`) {
+        let text = "";
+        req.on("data", (d) => (text += d));
+        req.on("end", () => {
+          bodies.push(JSON.parse(text));
+          sendJson(res, 202, operateJob("queued"));
+        });
+        return;
+      }
+      if (req.url === "/api/jobs/j1") return sendJson(res, 200, operateJob(final));
+      if (req.url === "/api/jobs/j1/events") {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        const events: JobEvent[] = [
+          { seq: 1, ts, type: "status", status: "running" },
+          { seq: 2, ts, type: "status", status: final },
+        ];
+        res.end(events.map((e) => `id: ${e.seq}\ndata: ${JSON.stringify(e)}\n\n`).join(""));
+        return;
+      }
+      sendJson(res, 404, { error: { code: "not_found", kind: "user", message: `no route ${req.url}` } });
+    });
+    stop = s.close;
+    return { env: { CARETFLOW_URL: s.url, CARETFLOW_TOKEN: "t" }, bodies, calls };
+  }
+
+  it.each<[string, string[], unknown]>([
+    [
+      "tune",
+      ["tune", RUN, "--search", "optuna", "--n-iter", "50", "--time-budget-minutes", "1.5", "--grid", "C=0.1,1", "--optimize", "AUC"],
+      { op: "tune", search: "optuna", n_iter: 50, time_budget_minutes: 1.5, custom_grid: { C: [0.1, 1] }, optimize: "AUC" },
+    ],
+    ["ensemble", ["ensemble", RUN, "--method", "Boosting"], { op: "ensemble", method: "Boosting", n_estimators: 10 }],
+    [
+      "blend",
+      ["blend", RUN, "--with", `${OTHER},${"e".repeat(32)}`],
+      { op: "blend", method: "auto", with: [{ run_id: OTHER }, { run_id: "e".repeat(32) }] },
+    ],
+    [
+      "stack",
+      ["stack", RUN, "--with", OTHER, "--meta-model", "dt", "--restack"],
+      { op: "stack", with: [{ run_id: OTHER }], meta_model: "dt", restack: true },
+    ],
+    ["calibrate", ["calibrate", RUN, "--method", "isotonic"], { op: "calibrate", method: "isotonic" }],
+    ["threshold", ["threshold", RUN, "--optimize", "Recall"], { op: "optimize_threshold", optimize: "Recall" }],
+    ["finalize", ["finalize", RUN], { op: "finalize" }],
+    [
+      "create",
+      ["create", RUN, "--model", "rf", "--param", "n_estimators=300", "--param", "criterion=gini"],
+      { op: "create", model: "rf", params: { n_estimators: 300, criterion: "gini" } },
+    ],
+  ])("%s posts the operation the contract defines, with its defaults", async (_name, args, operation) => {
+    const srv = await operateServer("succeeded");
+    const t = testContext(srv.env);
+    expect(await runCli(["runs", ...args, "--detach"], t.ctx)).toBe(0);
+    expect(srv.bodies).toEqual([{ operation, use_gpu: "off" }]);
+  });
+
+  it("follows the job to its end and prints what the operation chose, exit 0", async () => {
+    const srv = await operateServer("succeeded");
+    const t = testContext(srv.env);
+    expect(await runCli(["runs", "tune", RUN, "--use-gpu", "auto"], t.ctx)).toBe(0);
+    expect(srv.bodies).toEqual([{ operation: { op: "tune", search: "random", n_iter: 10 }, use_gpu: "auto" }]);
+    expect(t.out.stderr).toContain("operation job j1 started");
+    expect(t.out.stdout).toContain(`operation: tune of run ${RUN}`);
+    expect(t.out.stdout).toContain("chosen: C=0.5");
+    expect(t.out.stdout).toMatch(/candidates tried:\s+5/);
+    expect(t.out.stdout).toContain("note: The time budget (1 min) was spent after 5 of 50 candidates.");
+    expect(t.out.stdout).toContain(`register it: caretflow models register --run ${"b".repeat(32)}`);
+  });
+
+  it("--json prints one document with the operation's summary; a failed job exits 1", async () => {
+    const srv = await operateServer("failed");
+    const t = testContext(srv.env);
+    expect(await runCli(["runs", "calibrate", RUN, "--json"], t.ctx)).toBe(1);
+    const doc = JSON.parse(t.out.stdout);
+    expect(doc).toMatchObject({ jobId: "j1", status: "failed", operation: null, error: { message: "target has one class" } });
+    const ok = await operateServer("succeeded");
+    const t2 = testContext(ok.env);
+    expect(await runCli(["runs", "tune", RUN, "--json"], t2.ctx)).toBe(0);
+    expect(JSON.parse(t2.out.stdout).operation).toEqual({
+      op: "tune",
+      sourceRunId: RUN,
+      summary: expect.objectContaining({ params: { C: 0.5 } }),
+    });
+  });
+
+  it.each<[string, string[], RegExp]>([
+    ["a bad run id", ["tune", "xyz"], /^error: RUN_ID: an MLflow run id is 32 hex characters/],
+    ["a count out of range", ["tune", RUN, "--n-iter", "0"], /--n-iter must be between 1 and 1000, got 0/],
+    ["a value out of the contract's range", ["tune", RUN, "--time-budget-minutes", "0"], /^error: --time-budget-minutes: /],
+    [
+      "an unknown choice",
+      ["ensemble", RUN, "--method", "Stacking"],
+      /argument 'Stacking' is invalid. Allowed choices are Bagging, Boosting/,
+    ],
+    ["a missing required flag", ["blend", RUN], /required option '--with <runIds>' not specified/],
+    ["a bad run id in --with", ["stack", RUN, "--with", "nope"], /^error: --with: /],
+    ["a malformed --grid", ["tune", RUN, "--grid", "C"], /--grid takes NAME=V1,V2,..., got 'C'/],
+  ])("rejects %s before starting a job", async (_name, args, pattern) => {
+    const srv = await operateServer("succeeded");
+    const t = testContext(srv.env);
+    expect(await runCli(["runs", ...args], t.ctx)).toBe(1);
+    expect(t.out.stderr).toMatch(pattern);
+    expect(srv.calls).toEqual([]);
+  });
+
+  it("runs --help lists the operations; each operation's help lists its flags with their help", async () => {
+    const t = testContext({});
+    expect(await runCli(["runs", "--help"], t.ctx)).toBe(0);
+    for (const name of ["tune", "ensemble", "blend", "stack", "calibrate", "threshold", "finalize", "create"])
+      expect(t.out.stdout).toContain(name);
+    const t2 = testContext({});
+    expect(await runCli(["runs", "tune", "--help"], t2.ctx)).toBe(0);
+    expect(t2.out.stdout).toMatch(/--time-budget-minutes <x>\s+stop searching after this long/);
+    expect(t2.out.stdout).toMatch(/--n-iter <n>\s+candidates a random or Optuna search tries \(default\s+10\)/);
+    expect(t2.out.stdout).toMatch(/--grid <name=v1,v2>\s+search space/);
+  });
+});
+
 describe("caretflow up", () => {
   it("starts with the home and port given, prints the URL and password once, and stops on Ctrl-C with exit 0", async () => {
     const calls: unknown[] = [];

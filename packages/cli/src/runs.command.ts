@@ -4,6 +4,7 @@ import { z } from "zod";
 import { apiPath } from "./client.ts";
 import { action, type CommonOptions, type ExitState, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
+import { registerOperations } from "./operate.command.ts";
 import { registerRunReports } from "./runs.report.command.ts";
 import { formatBytes, formatFields, formatMetric, formatTable, formatTime } from "./table.ts";
 
@@ -18,7 +19,9 @@ export function headlineMetrics(metrics: Record<string, number>): string {
 }
 
 export function registerRuns(program: Command, ctx: CliContext, exit: ExitState): void {
-  const runs = program.command("runs").description("training runs tracked in MLflow");
+  const runs = program
+    .command("runs")
+    .description("training runs tracked in MLflow, and operations on their models (tune, ensemble, blend, stack...)");
   registerRunReports(runs, ctx, exit);
 
   withCommon(runs.command("list").description("training runs (MLflow parent runs), newest first")).action(
@@ -68,6 +71,7 @@ export function registerRuns(program: Command, ctx: CliContext, exit: ExitState)
       return undefined;
     }),
   );
+  registerOperations(runs, ctx, exit);
 }
 
 export function humanRun(run: RunDetail): string {

@@ -1,4 +1,4 @@
-import { Catalog, Job, type JobStatus, TaskId, TrainRequest, type TrainResult } from "@caretflow/contracts";
+import { Catalog, Job, type JobStatus, type OperateResult, TaskId, TrainRequest, type TrainResult } from "@caretflow/contracts";
 import { type Command, Option } from "commander";
 import { catalogFlags, flagOption, requestFields, setArg, tasksHelp } from "./catalog.flags.ts";
 import { type ApiClient, apiPath } from "./client.ts";
@@ -7,6 +7,7 @@ import type { CliContext } from "./context.ts";
 import { formatDetails } from "./details.ts";
 import { followWithView, formatJobError } from "./follow.ts";
 import { formatLeaderboard } from "./leaderboard.ts";
+import { formatOperation } from "./operation.view.ts";
 import { formatFields } from "./table.ts";
 
 interface TrainOptions extends CommonOptions {
@@ -46,6 +47,8 @@ export interface TrainOutput {
   /** Dataset versions the job wrote (labels, topic weights, rules...). */
   outputDatasets: Job["outputDatasets"];
   timings: Record<string, number>;
+  /** Operation jobs: what ran on which run, and what it chose (tuned parameters, threshold...). */
+  operation: { op: OperateResult["op"]; sourceRunId: string; summary: OperateResult["summary"] | null } | null;
   error: Job["error"];
 }
 
@@ -66,6 +69,7 @@ export function trainOutput(job: Job): TrainOutput {
     details: result?.details ?? null,
     outputDatasets: job.outputDatasets,
     timings: result?.timings ?? {},
+    operation: result?.kind === "operate" ? { op: result.op, sourceRunId: result.source_run_id, summary: result.summary ?? null } : null,
     error: job.error,
   };
 }
@@ -190,6 +194,7 @@ export function humanTrainResult(doc: TrainOutput): string {
       ]),
     );
   }
+  if (doc.operation) parts.push("", formatOperation(doc.operation));
   if (doc.leaderboard.length > 0) parts.push("", formatLeaderboard(doc.leaderboard));
   if (doc.details) parts.push("", formatDetails(doc.details));
   for (const o of doc.outputDatasets) parts.push(`${o.role} stored as dataset ${o.name} v${o.version}`);

@@ -141,7 +141,13 @@ export const RunDetail = RunSummary.extend({
   params: z.record(z.string(), z.string()),
   tags: z.record(z.string(), z.string()),
   parentRunId: z.string().nullable(),
-  children: z.array(RunSummary.extend({ params: z.record(z.string(), z.string()) })),
+  children: z.array(
+    RunSummary.extend({
+      params: z.record(z.string(), z.string()),
+      /** caretflow.role, caretflow.operation, caretflow.source_run_id...: how a child relates to its siblings */
+      tags: z.record(z.string(), z.string()).default({}),
+    }),
+  ),
   artifacts: z.array(RunArtifact),
   datasetInputs: z.array(z.object({ name: z.string(), digest: z.string(), source: z.string().nullable() })),
   metricHistory: z.record(z.string(), z.array(z.object({ step: z.number(), value: z.number() }))).optional(),

@@ -141,6 +141,11 @@ export type JobOutput = z.infer<typeof JobOutput>;
 
 const Metrics = z.record(z.string(), z.number().nullable());
 
+/** How a clustering or anomaly model labels new rows: its own predict, or its nearest training row's assignment. */
+const UnsupervisedScoring = z
+  .enum(["model", "nearest_row"])
+  .describe("nearest_row: the model cannot label new rows itself (DBSCAN, agglomerative...), so a row gets its nearest training row's");
+
 /** What each task adds to a training result, beyond the leaderboard. */
 export const TaskDetails = z.discriminatedUnion("task", [
   z.object({
@@ -154,15 +159,21 @@ export const TaskDetails = z.discriminatedUnion("task", [
   z.object({ task: z.literal("regression"), holdout: Metrics }),
   z.object({
     task: z.literal("clustering"),
-    num_clusters: z.number().int(),
-    suggested_clusters: z.number().int().nullable().describe("the elbow method's choice"),
+    num_clusters: z.number().int().describe("clusters the model formed (DBSCAN's and OPTICS's noise, 'Cluster -1', not counted)"),
+    suggested_clusters: z.number().int().nullable().describe("the elbow method's choice (k-means inertia, k = 2..10); null: no elbow"),
+    clusters_from: z
+      .enum(["request", "elbow", "default", "model"])
+      .describe("where the cluster count came from: num_clusters, the elbow, 4 for want of an elbow, or the model itself (DBSCAN...)"),
     cluster_sizes: z.record(z.string(), z.number().int()),
+    scoring: UnsupervisedScoring,
   }),
   z.object({
     task: z.literal("anomaly"),
     anomalies: z.number().int(),
     rows: z.number().int(),
-    fraction: z.number(),
+    fraction: z.number().describe("the requested share of anomalies (the detector's contamination)"),
+    threshold: z.number().nullable().describe("anomaly scores above this are anomalies"),
+    scoring: UnsupervisedScoring,
   }),
   z.object({
     task: z.literal("time_series"),
@@ -219,11 +230,29 @@ const RunOutcome = {
 export const TrainResult = z.object({ kind: z.literal("train"), ...RunOutcome });
 export type TrainResult = z.infer<typeof TrainResult>;
 
+/** What an operation did, beyond the new model's scores: tuned parameters, iterations, the threshold... */
+export const OperationSummary = z.object({
+  params: z
+    .record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()]))
+    .default({})
+    .describe("what the operation chose: the tuned hyperparameters, the probability threshold..."),
+  facts: z
+    .record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()]))
+    .default({})
+    .describe("what it did: the search, candidates tried and planned, the metric optimized, the model kept..."),
+  notes: z
+    .array(z.string())
+    .default([])
+    .describe("sentences for a person: the source scored better and was kept, the time budget ran out..."),
+});
+export type OperationSummary = z.infer<typeof OperationSummary>;
+
 export const OperateResult = z.object({
   kind: z.literal("operate"),
   op: OperationId.describe("the operation that ran"),
   source_run_id: z.string(),
   ...RunOutcome,
+  summary: OperationSummary.optional(),
 });
 export type OperateResult = z.infer<typeof OperateResult>;
 

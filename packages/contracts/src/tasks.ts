@@ -172,11 +172,15 @@ export const ModelSource = z.object({
 });
 
 export const Operation = z.discriminatedUnion("op", [
-  z.object({ op: z.literal("create"), model: z.string().min(1), params: z.record(z.string(), z.unknown()).default({}) }),
+  z.object({
+    op: z.literal("create"),
+    model: z.string().min(1).describe("the model id to train (see the catalog), e.g. rf"),
+    params: z.record(z.string(), z.unknown()).default({}).describe("the model's hyperparameters: name → value"),
+  }),
   z.object({
     op: z.literal("tune"),
-    search: z.enum(["random", "grid", "optuna"]).default("random"),
-    n_iter: z.number().int().min(1).max(1000).default(10),
+    search: z.enum(["random", "grid", "optuna"]).default("random").describe("random search, grid search, or Optuna (TPE)"),
+    n_iter: z.number().int().min(1).max(1000).default(10).describe("candidates a random or Optuna search tries"),
     time_budget_minutes: z
       .number()
       .gt(0)
@@ -191,22 +195,33 @@ export const Operation = z.discriminatedUnion("op", [
   }),
   z.object({
     op: z.literal("ensemble"),
-    method: z.enum(["Bagging", "Boosting"]).default("Bagging"),
-    n_estimators: z.number().int().min(2).max(500).default(10),
+    method: z.enum(["Bagging", "Boosting"]).default("Bagging").describe("Bagging (bootstrap copies) or Boosting (AdaBoost)"),
+    n_estimators: z.number().int().min(2).max(500).default(10).describe("copies of the model in the ensemble"),
   }),
   z.object({
     op: z.literal("blend"),
     with: z.array(ModelSource).min(1).max(10).describe("the other runs whose models join the source's"),
-    method: z.enum(["auto", "soft", "hard"]).default("auto"),
+    method: z
+      .enum(["auto", "soft", "hard"])
+      .default("auto")
+      .describe(
+        "classification: soft averages probabilities, hard takes the majority vote, auto picks soft when every model has probabilities",
+      ),
   }),
   z.object({
     op: z.literal("stack"),
-    with: z.array(ModelSource).min(1).max(10),
+    with: z.array(ModelSource).min(1).max(10).describe("the other runs whose models join the source's"),
     meta_model: z.string().optional().describe("model id of the final estimator; logistic/linear regression by default"),
-    restack: z.boolean().default(false),
+    restack: z.boolean().default(false).describe("the final estimator also sees the original features"),
   }),
-  z.object({ op: z.literal("calibrate"), method: z.enum(["sigmoid", "isotonic"]).default("sigmoid") }),
-  z.object({ op: z.literal("optimize_threshold"), optimize: z.string().default("F1") }),
+  z.object({
+    op: z.literal("calibrate"),
+    method: z.enum(["sigmoid", "isotonic"]).default("sigmoid").describe("sigmoid (Platt) or isotonic regression"),
+  }),
+  z.object({
+    op: z.literal("optimize_threshold"),
+    optimize: z.string().default("F1").describe("the metric the probability threshold maximizes"),
+  }),
   z.object({ op: z.literal("finalize") }),
 ]);
 export type Operation = z.infer<typeof Operation>;

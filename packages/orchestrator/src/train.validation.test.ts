@@ -65,6 +65,19 @@ describe("validateTrainRequest (rules from the catalog)", () => {
     ["GPU required where none is", req({ use_gpu: "on" }), facts, "gpu_unavailable"],
     ["task the engine lacks", TrainRequest.parse({ dataset: "juice", task: "anomaly" }), facts, "unknown_task"],
     [
+      "more clusters than rows",
+      TrainRequest.parse({ dataset: "juice", task: "clustering", num_clusters: 100 }),
+      facts,
+      "too_many_clusters",
+    ],
+    [
+      "clustering with every column ignored",
+      TrainRequest.parse({ dataset: "juice", task: "clustering", ignore_columns: ["Purchase", "PriceCH", "Store7", "Notes"] }),
+      facts,
+      "no_features",
+    ],
+    ["clustering two rows", TrainRequest.parse({ dataset: "juice", task: "clustering" }), { ...facts, rowCount: 2 }, "too_few_rows"],
+    [
       "topics on a number column",
       TrainRequest.parse({ dataset: "juice", task: "topics", text_column: "PriceCH" }),
       facts,
@@ -130,5 +143,7 @@ describe("validateTrainRequest (rules from the catalog)", () => {
     expect(
       codeOf(() => validateTrainRequest(TrainRequest.parse({ dataset: "juice", task: "clustering", num_clusters: 3 }), CATALOG, facts)),
     ).toBe(null);
+    const justBelow = TrainRequest.parse({ dataset: "juice", task: "clustering", num_clusters: 99, ignore_columns: ["Notes"] });
+    expect(codeOf(() => validateTrainRequest(justBelow, CATALOG, facts))).toBe(null);
   });
 });

@@ -224,6 +224,9 @@ function checkSeriesFacts(req: TrainRequest & { task: "time_series" }, facts: Tr
   }
 }
 
+/** Two clusters and one row more (the engine's elbow curve starts at k = 2). */
+const MIN_UNSUPERVISED_ROWS = 3;
+
 /** Facts that need the data, per family. */
 function checkFamilyFacts(req: TrainRequest, task: TaskCatalog, facts: TrainDatasetFacts, where: string): void {
   if (facts.rowCount === 0) throw userError("empty_dataset", `${where} has no rows`, "Import a dataset with data rows.", 422);
@@ -275,6 +278,8 @@ function checkFamilyFacts(req: TrainRequest, task: TaskCatalog, facts: TrainData
       break;
     case "clustering":
     case "anomaly":
+      checkUnsupervisedFacts(req, facts, where);
+      break;
     case "topics":
       break;
     default: {
@@ -292,5 +297,28 @@ function checkFamilyFacts(req: TrainRequest, task: TaskCatalog, facts: TrainData
         throw userError("no_models", "include and exclude leave no model to train", "Exclude fewer models or include more.", 422);
       }
     }
+  }
+}
+
+/** Rows left one per dataset row for labels: a cluster count below the row count, and columns left to learn from. */
+function checkUnsupervisedFacts(req: TrainRequest & { task: "clustering" | "anomaly" }, facts: TrainDatasetFacts, where: string): void {
+  if (facts.columns.every((c) => req.ignore_columns.includes(c.name))) {
+    throw userError("no_features", `Every column of ${where} is ignored: nothing is left to learn from`, "Ignore fewer columns.", 422);
+  }
+  if (facts.rowCount < MIN_UNSUPERVISED_ROWS) {
+    throw userError(
+      "too_few_rows",
+      `${where} has ${facts.rowCount} row(s); ${req.task} needs at least ${MIN_UNSUPERVISED_ROWS}`,
+      "Import a dataset with more rows.",
+      422,
+    );
+  }
+  if (req.task === "clustering" && req.num_clusters !== undefined && req.num_clusters >= facts.rowCount) {
+    throw userError(
+      "too_many_clusters",
+      `num_clusters is ${req.num_clusters} but ${where} has only ${facts.rowCount} rows`,
+      `Ask for fewer clusters than rows (at most ${facts.rowCount - 1}), or leave num_clusters out for the elbow method's choice.`,
+      422,
+    );
   }
 }

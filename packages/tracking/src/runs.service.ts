@@ -104,7 +104,11 @@ export async function getRunDetail(c: MlflowClient, runId: string): Promise<RunD
     params: tagsToRecord(run.data.params),
     tags,
     parentRunId: tags[TAG.mlflowParentRunId] ?? null,
-    children: children.map((ch) => ({ ...toRunSummary(ch, experimentName), params: tagsToRecord(ch.data.params) })),
+    children: children.map((ch) => ({
+      ...toRunSummary(ch, experimentName),
+      params: tagsToRecord(ch.data.params),
+      tags: tagsToRecord(ch.data.tags),
+    })),
     artifacts,
     datasetInputs: run.inputs.dataset_inputs.map((d) => ({
       name: d.dataset.name,

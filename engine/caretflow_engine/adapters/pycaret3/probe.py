@@ -19,6 +19,7 @@ import pandas as pd
 OPTIONAL_MODELS = {
     "classification": [("xgboost", "Extreme Gradient Boosting", "xgboost.XGBClassifier"), ("catboost", "CatBoost Classifier", "catboost.CatBoostClassifier")],
     "regression": [("xgboost", "Extreme Gradient Boosting", "xgboost.XGBRegressor"), ("catboost", "CatBoost Regressor", "catboost.CatBoostRegressor")],
+    "clustering": [("kmodes", "K-Modes Clustering", "kmodes.kmodes.KModes")],
 }
 # Models PyCaret can train on a GPU (its use_gpu documentation): natively (lightgbm, xgboost,
 # catboost) or through RAPIDS cuML.
@@ -96,10 +97,14 @@ def probe(task: str) -> Probe:
     for model_id, name, reference in OPTIONAL_MODELS.get(task, []):
         if model_id not in listed:
             installed = importlib.util.find_spec(model_id) is not None
-            models.append({"id": model_id, "name": name, "reference": reference, "installed": installed, "gpu": True, "turbo": False})
+            models.append({"id": model_id, "name": name, "reference": reference, "installed": installed, "gpu": model_id in gpu, "turbo": False})
     metrics = []
     if hasattr(exp, "get_metrics"):
         for metric_id, row in exp.get_metrics().iterrows():
+            if bool(row.get("Needs Ground Truth", False)):
+                # Clustering's Homogeneity, Rand Index and Completeness compare with true labels,
+                # which an unsupervised job does not have (PyCaret would report 0).
+                continue
             greater = DIRECTION_FIXES.get(str(metric_id), bool(row["Greater is Better"]))
             multiclass = bool(row["Multiclass"]) if "Multiclass" in row else True
             metrics.append({"id": str(metric_id), "name": str(row["Display Name"]), "greaterIsBetter": greater, "multiclass": multiclass})

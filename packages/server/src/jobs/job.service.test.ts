@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { EngineEvent, Job, JobSpec, TrainResult } from "@caretflow/contracts";
+import { type EngineEvent, type Job, type JobSpec, TrainRequest, type TrainResult } from "@caretflow/contracts";
 import type { EngineRunner } from "@caretflow/orchestrator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appFixture } from "../../test/app.fixture.ts";
@@ -173,7 +173,8 @@ describe("JobService", () => {
   });
 
   it("stores the tables a job leaves in its outbox as dataset versions, then empties the outbox", async () => {
-    const job = await f.jobs.startTrain({ dataset: "juice", task: "clustering", num_clusters: 3 } as never);
+    // Parsed as the route parses it (defaults filled in: the validation relies on them).
+    const job = await f.jobs.startTrain(TrainRequest.parse({ dataset: "juice", task: "clustering", num_clusters: 3 }));
     await until(async () => engine.specs.at(-1)?.job_id === job.id);
     expect(engine.specs.at(-1)).toMatchObject({ task: "clustering", num_clusters: 3, dataset: { name: "juice", version: 1 } });
     engine.release(job.id);

@@ -1,5 +1,7 @@
 import {
   type BatchPredictRequest,
+  Catalog,
+  Chart,
   DatasetDetail,
   DatasetProfile,
   DatasetSummary,
@@ -8,11 +10,14 @@ import {
   ModelVersion,
   type OnlinePredictRequest,
   OnlinePredictResponse,
+  type OperateRequest,
   PreviewPage,
   RegisteredModel,
   type RegisterModelRequest,
   RunDetail,
   RunSummary,
+  SetupPreview,
+  type SetupPreviewRequest,
   type TrainRequest,
   User,
 } from "@caretflow/contracts";
@@ -21,6 +26,9 @@ import { errorFromResponse } from "./errors.ts";
 
 export type TrainRequestInput = z.input<typeof TrainRequest>;
 export type BatchPredictInput = z.input<typeof BatchPredictRequest>;
+export type OperateInput = z.input<typeof OperateRequest>;
+export type OnlinePredictInput = z.input<typeof OnlinePredictRequest>;
+export type SetupPreviewInput = z.input<typeof SetupPreviewRequest>;
 
 export interface ApiClientOptions {
   /** Prefix of every URL; "" means the page's own origin (the server serves the UI and the API together). */
@@ -67,6 +75,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
   const get = <T>(path: string, schema: z.ZodType<T>) => request("GET", path, schema);
 
   const Ok = z.object({ ok: z.literal(true) });
+  // The catalog changes only when the engine does: one request per page load, shared by every page.
+  let catalog: Promise<Catalog> | null = null;
 
   return {
     health: () => get("/api/health", Health),
@@ -84,8 +94,20 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     downloadUrl: (name: string, version: number) => `${base}/api/datasets/${seg(name)}/versions/${version}/download`,
     uploadUrl: () => `${base}/api/datasets`,
 
+    catalog: () => {
+      catalog ??= get("/api/catalog", Catalog).catch((err: unknown) => {
+        catalog = null; // a failed load is asked again next time
+        throw err;
+      });
+      return catalog;
+    },
+    setupPreview: (name: string, version: number, req: SetupPreviewInput) =>
+      request("POST", `/api/datasets/${seg(name)}/versions/${version}/setup-preview`, SetupPreview, req),
+
     startTrain: (req: TrainRequestInput) => request("POST", "/api/jobs/train", Job, req),
-    startPredict: (req: BatchPredictInput) => request("POST", "/api/jobs/predict", Job, req),
+    startOperation: (runId: string, req: OperateInput) => request("POST", `/api/runs/${seg(runId)}/operations`, Job, req),
+    // horizon: periods a forecaster forecasts (the forecasting family adds it to BatchPredictRequest; older servers drop it)
+    startPredict: (req: BatchPredictInput & { horizon?: number }) => request("POST", "/api/jobs/predict", Job, req),
     listJobs: async () => (await get("/api/jobs", z.object({ jobs: z.array(Job) }))).jobs,
     getJob: (id: string) => get(`/api/jobs/${seg(id)}`, Job),
     cancelJob: (id: string) => request("POST", `/api/jobs/${seg(id)}/cancel`, Job),
@@ -101,6 +123,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     listRuns: async () => (await get("/api/runs", z.object({ runs: z.array(RunSummary) }))).runs,
     getRun: (runId: string) => get(`/api/runs/${seg(runId)}`, RunDetail),
     artifactUrl: (runId: string, path: string) => `${base}/api/runs/${seg(runId)}/artifacts/${encodePath(path)}`,
+    /** A chart the engine logged as JSON (charts/<id>.json), checked against the contract. */
+    chart: (runId: string, path: string) => get(`/api/runs/${seg(runId)}/artifacts/${encodePath(path)}`, Chart),
 
     listModels: async () => (await get("/api/models", z.object({ models: z.array(RegisteredModel) }))).models,
     getModel: (name: string) => get(`/api/models/${seg(name)}`, RegisteredModel),
@@ -109,7 +133,7 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       request("POST", `/api/models/${seg(name)}/aliases`, RegisteredModel, { alias, version }),
     deleteAlias: (name: string, alias: string) => request("DELETE", `/api/models/${seg(name)}/aliases/${seg(alias)}`, RegisteredModel),
 
-    predict: (req: OnlinePredictRequest) => request("POST", "/api/predict", OnlinePredictResponse, req),
+    predict: (req: OnlinePredictInput) => request("POST", "/api/predict", OnlinePredictResponse, req),
   };
 }
 

@@ -1,20 +1,23 @@
-import { useCallback, useRef, useState } from "react";
+import { lazy, useCallback, useRef, useState } from "react";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
 import { createApiClient } from "../api/client.ts";
 import { ApiProvider } from "../api/context.tsx";
 import { AuthProvider } from "../features/auth/auth.context.tsx";
 import { SignInPage } from "../features/auth/SignInPage.tsx";
-import { DatasetPage } from "../features/datasets/DatasetPage.tsx";
 import { DatasetsPage } from "../features/datasets/DatasetsPage.tsx";
-import { JobPage } from "../features/jobs/JobPage.tsx";
 import { JobsPage } from "../features/jobs/JobsPage.tsx";
 import { ModelsPage } from "../features/models/ModelsPage.tsx";
-import { PredictPage } from "../features/models/PredictPage.tsx";
-import { RunPage } from "../features/runs/RunPage.tsx";
 import { RunsPage } from "../features/runs/RunsPage.tsx";
-import { TrainPage } from "../features/train/TrainPage.tsx";
 import { EmptyState } from "../ui/feedback.tsx";
 import { RequireAuth, Shell } from "./Shell.tsx";
+
+// Pages with charts, forms and tables load on first visit, so the first screen does not wait for recharts.
+const DatasetPage = lazy(() => import("../features/datasets/DatasetPage.tsx").then((m) => ({ default: m.DatasetPage })));
+const JobPage = lazy(() => import("../features/jobs/JobPage.tsx").then((m) => ({ default: m.JobPage })));
+const PredictPage = lazy(() => import("../features/models/PredictPage.tsx").then((m) => ({ default: m.PredictPage })));
+const RunPage = lazy(() => import("../features/runs/RunPage.tsx").then((m) => ({ default: m.RunPage })));
+const ComparePage = lazy(() => import("../features/runs/ComparePage.tsx").then((m) => ({ default: m.ComparePage })));
+const TrainPage = lazy(() => import("../features/train/TrainPage.tsx").then((m) => ({ default: m.TrainPage })));
 
 export function App() {
   // The client is made once; its 401 handler is whatever the auth provider registers.
@@ -44,6 +47,7 @@ export function App() {
               <Route path="jobs" element={<JobsPage />} />
               <Route path="jobs/:id" element={<JobPage />} />
               <Route path="experiments" element={<RunsPage />} />
+              <Route path="experiments/compare" element={<ComparePage />} />
               <Route path="experiments/:runId" element={<RunPage />} />
               <Route path="models" element={<ModelsPage />} />
               <Route path="predict" element={<PredictPage />} />

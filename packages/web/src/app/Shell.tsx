@@ -1,8 +1,8 @@
-import { type ReactNode, useEffect, useState } from "react";
+import { type ReactNode, Suspense, useEffect, useState } from "react";
 import { Link, Navigate, NavLink, Outlet, useLocation } from "react-router-dom";
 import { useAuth } from "../features/auth/auth.context.tsx";
 import { Logo } from "../features/auth/SignInPage.tsx";
-import { Spinner } from "../ui/feedback.tsx";
+import { Skeleton, Spinner } from "../ui/feedback.tsx";
 import { HealthIndicator } from "./HealthIndicator.tsx";
 
 /** Pages behind sign-in: unknown session shows a spinner, no session goes to /signin and comes back after. */
@@ -74,7 +74,16 @@ export function Shell() {
         </div>
       </aside>
       <main className="content">
-        <Outlet />
+        {/* pages load lazily; the navigation stays while one arrives */}
+        <Suspense
+          fallback={
+            <div className="page">
+              <Skeleton lines={6} />
+            </div>
+          }
+        >
+          <Outlet />
+        </Suspense>
       </main>
     </div>
   );

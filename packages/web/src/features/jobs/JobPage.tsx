@@ -1,16 +1,20 @@
-import type { BatchPredictRequest, Job, TrainRequest } from "@caretflow/contracts";
-import { useState } from "react";
+import type { Catalog, Job, TaskCatalog } from "@caretflow/contracts";
 import { Link, useParams } from "react-router-dom";
-import { useApi, useNow } from "../../api/context.tsx";
-import { elapsedMs, formatDuration, formatMetric, formatNumber } from "../../lib/format.ts";
-import { bestRow, defaultSortMetric } from "../../lib/pycaret.ts";
-import { ErrorBox, ProgressBar, Skeleton, Spinner } from "../../ui/feedback.tsx";
-import { Card, PageHeader, StatusBadge } from "../../ui/layout.tsx";
+import { useApi, useResource } from "../../api/context.tsx";
+import { bestRow } from "../../lib/catalog.ts";
+import { formatMetric } from "../../lib/format.ts";
+import { ErrorBox, Skeleton } from "../../ui/feedback.tsx";
+import { Card, PageHeader, Stats, StatusBadge } from "../../ui/layout.tsx";
+import { TaskDetailsView } from "../details/TaskDetailsView.tsx";
 import { suggestModelName } from "../models/models.helpers.ts";
 import { RegisterModelForm } from "../models/RegisterModelForm.tsx";
-import { isTerminal, type JobView, progressFraction, progressLabel } from "./job.state.ts";
+import { mlflowRunUrl } from "../runs/runs.helpers.ts";
+import { CancelButton, ProgressCard, useJobElapsed } from "./JobProgress.tsx";
+import { isTerminal, type JobView } from "./job.state.ts";
+import { describeJob, formatSeconds, jobRequest, jobSortMetric, jobTask, reportArtifact, runResult, timingRows } from "./jobs.helpers.ts";
 import { LeaderboardTable, MetricChart } from "./Leaderboard.tsx";
 import { LogTail } from "./LogTail.tsx";
+import { PredictPanel } from "./PredictPanel.tsx";
 import { type StreamState, useJobEvents } from "./useJobEvents.ts";
 import { useJobRecord } from "./useJobRecord.ts";
 
@@ -18,6 +22,8 @@ export function JobPage() {
   const { id = "" } = useParams();
   const { view, stream } = useJobEvents(id);
   const job = useJobRecord(id, view);
+  // The catalog names the task and the metrics' directions; the page still shows the job without it.
+  const catalog = useResource((api) => api.catalog(), "catalog");
 
   if (job.error && !job.data) return <ErrorBox error={job.error} title={`Could not load job ${id}`} onRetry={job.reload} />;
   if (!job.data)
@@ -27,25 +33,24 @@ export function JobPage() {
         <Skeleton lines={6} />
       </div>
     );
-  return <JobDetail job={job.data} view={view} stream={stream} />;
+  return <JobDetail job={job.data} view={view} stream={stream} catalog={catalog.data} />;
 }
 
-/** Elapsed time of a job, ticking each second while it runs. */
-export function useJobElapsed(job: Job, view: JobView): number | null {
-  const terminal = isTerminal(view.status ?? job.status);
-  const now = useNow(!terminal);
-  const started = job.startedAt ?? view.startedAt;
-  const finished = terminal ? (job.finishedAt ?? view.finishedAt) : null;
-  return elapsedMs(started, finished, now);
-}
-
-export function JobDetail({ job, view, stream }: { job: Job; view: JobView; stream: StreamState }) {
+export function JobDetail({ job, view, stream, catalog }: { job: Job; view: JobView; stream: StreamState; catalog: Catalog | undefined }) {
   const status = view.status ?? job.status;
   const terminal = isTerminal(status);
   const elapsed = useJobElapsed(job, view);
-  const isTrain = job.kind === "train";
-  const req = job.request as TrainRequest & BatchPredictRequest;
-  const title = isTrain ? `Training on ${req.dataset}` : `Predicting ${req.dataset} with ${req.model}`;
+  const r = jobRequest(job);
+  const subtitle =
+    r.kind === "train" ? (
+      `${r.req.dataset}${r.req.version ? ` v${r.req.version}` : ""} · job ${job.id}`
+    ) : r.kind === "operate" ? (
+      <>
+        on the model of run <Link to={`/experiments/${r.req.run}`}>{r.req.run.slice(0, 8)}</Link> · job {job.id}
+      </>
+    ) : (
+      `job ${job.id}`
+    );
 
   return (
     <div className="page">
@@ -53,119 +58,20 @@ export function JobDetail({ job, view, stream }: { job: Job; view: JobView; stre
         crumbs={<Link to="/jobs">Jobs</Link>}
         title={
           <>
-            {title} <StatusBadge status={status} />
+            {describeJob(job, catalog)} <StatusBadge status={status} />
           </>
         }
-        subtitle={
-          isTrain ? `${req.task} · target ${req.target}${req.version ? ` · v${req.version}` : ""} · job ${job.id}` : `job ${job.id}`
-        }
+        subtitle={subtitle}
         actions={!terminal ? <CancelButton jobId={job.id} /> : null}
       />
       <ProgressCard view={view} status={status} elapsed={elapsed} stream={stream} />
       {status === "failed" || status === "cancelled" ? <FailureCard job={job} view={view} status={status} /> : null}
-      {isTrain ? <TrainPanels job={job} view={view} status={status} /> : <PredictPanel job={job} status={status} />}
+      {r.kind === "predict" ? (
+        <PredictPanel job={job} status={status} />
+      ) : (
+        <RunResultPanels job={job} view={view} status={status} catalog={catalog} />
+      )}
     </div>
-  );
-}
-
-export function ProgressCard({
-  view,
-  status,
-  elapsed,
-  stream,
-}: {
-  view: JobView;
-  status: string;
-  elapsed: number | null;
-  stream: StreamState;
-}) {
-  const terminal = isTerminal(status as Job["status"]);
-  return (
-    <Card className="progress-card">
-      <div className="progress-head" data-testid="job-progress">
-        <div>
-          <div className="progress-stage">
-            {!terminal ? <Spinner /> : null}
-            <span>
-              {terminal
-                ? finalWord(status)
-                : view.engineFinished
-                  ? "Saving the results"
-                  : view.stage
-                    ? stageWord(view.stage)
-                    : status === "queued"
-                      ? "Waiting for a worker"
-                      : "Starting"}
-            </span>
-          </div>
-          <div className="muted small">{terminal ? "" : progressLabel(view)}</div>
-        </div>
-        <div className="progress-elapsed">
-          <span className="muted small">Elapsed</span>
-          <strong data-testid="elapsed">{formatDuration(elapsed)}</strong>
-        </div>
-      </div>
-      {!terminal ? <ProgressBar fraction={progressFraction(view)} label="Job progress" /> : null}
-      {stream === "reconnecting" ? <div className="muted small">Connection lost, reconnecting… nothing will be missed.</div> : null}
-      {view.warnings.length > 0 ? (
-        <details className="warnings">
-          <summary>
-            {view.warnings.length} warning{view.warnings.length === 1 ? "" : "s"}
-          </summary>
-          <ul>
-            {view.warnings.map((w, i) => (
-              // biome-ignore lint/suspicious/noArrayIndexKey: warnings only append
-              <li key={i}>{w}</li>
-            ))}
-          </ul>
-        </details>
-      ) : null}
-    </Card>
-  );
-}
-
-function stageWord(stage: string): string {
-  const words: Record<string, string> = {
-    loading: "Loading the data",
-    setup: "Preparing the data (setup)",
-    compare: "Comparing models",
-    finalize: "Refitting the best model on all data",
-    logging: "Saving to MLflow",
-    scoring: "Scoring rows",
-    writing: "Writing the predictions",
-  };
-  return words[stage] ?? stage;
-}
-
-function finalWord(status: string): string {
-  return status === "succeeded" ? "Finished" : status === "cancelled" ? "Cancelled" : status === "failed" ? "Failed" : status;
-}
-
-function CancelButton({ jobId }: { jobId: string }) {
-  const api = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  return (
-    <>
-      <button
-        type="button"
-        className="btn btn-danger"
-        disabled={busy}
-        data-testid="cancel-job"
-        onClick={async () => {
-          setBusy(true);
-          try {
-            await api.cancelJob(jobId);
-          } catch (err) {
-            setError(err);
-            setBusy(false);
-          }
-        }}
-      >
-        {busy ? "Cancelling…" : "Cancel"}
-      </button>
-      {error ? <ErrorBox error={error} title="Could not cancel" /> : null}
-    </>
   );
 }
 
@@ -188,45 +94,35 @@ function FailureCard({ job, view, status }: { job: Job; view: JobView; status: s
   );
 }
 
-function TrainPanels({ job, view, status }: { job: Job; view: JobView; status: string }) {
-  const req = job.request as TrainRequest;
-  const sort = req.sort ?? defaultSortMetric(req.task);
+/** A training's or an operation's result: the kept model, the task's details, outputs, timings and the leaderboard. */
+function RunResultPanels({ job, view, status, catalog }: { job: Job; view: JobView; status: string; catalog: Catalog | undefined }) {
+  const task = catalog?.tasks.find((t) => t.task === jobTask(job, view));
   const rows = view.leaderboard.length > 0 ? view.leaderboard : job.leaderboard;
-  const result = view.result?.kind === "train" ? view.result : job.result?.kind === "train" ? job.result : null;
-  const best = bestRow(rows, result?.sort_metric ?? sort);
-  const metric = result?.sort_metric ?? sort;
+  const result = runResult(job, view);
+  const metric = jobSortMetric(job, view, catalog);
   // A job that ended without a single model has nothing to rank; the failure card says why.
-  if (rows.length === 0 && isTerminal(status as Job["status"])) return null;
+  if (rows.length === 0 && !result && isTerminal(status as Job["status"])) return null;
 
   return (
     <>
-      {status === "succeeded" && result ? (
-        <Card title="Best model" className="result-card">
-          <div className="result-head">
-            <div>
-              <div className="result-model" data-testid="best-model">
-                {result.best_model_name}
-              </div>
-              <div className="muted">
-                {metric} {formatMetric(best?.metrics[metric])} · cross-validated, {req.folds ?? 5} folds
-              </div>
-            </div>
-            <div className="button-row">
-              <Link className="btn" to={`/experiments/${result.parent_run_id}`}>
-                View run
-              </Link>
-              <a
-                className="btn"
-                href={`/mlflow/#/experiments/${result.experiment_id}/runs/${result.best_run_id}`}
-                target="_blank"
-                rel="noreferrer"
-              >
-                Open in MLflow ↗
-              </a>
-            </div>
-          </div>
-          <h3 className="subhead">Register best model</h3>
-          <RegisterModelForm runId={result.best_run_id} defaultName={suggestModelName(req.dataset, req.target)} />
+      {status === "succeeded" && result ? <BestModelCard job={job} view={view} task={task} metric={metric} /> : null}
+      {result?.details ? (
+        <Card title="Results">
+          <TaskDetailsView details={result.details} task={task} />
+        </Card>
+      ) : null}
+      {job.outputDatasets.length > 0 ? (
+        <Card title="Datasets written">
+          <ul className="plain-list" data-testid="output-datasets">
+            {job.outputDatasets.map((o) => (
+              <li key={`${o.name}/${o.version}`}>
+                <Link to={`/data/${encodeURIComponent(o.name)}?v=${o.version}`} className="strong-link">
+                  {o.name} v{o.version}
+                </Link>{" "}
+                <span className="muted small">({o.role.replace(/_/g, " ")})</span>
+              </li>
+            ))}
+          </ul>
         </Card>
       ) : null}
       <div className="stack">
@@ -234,58 +130,84 @@ function TrainPanels({ job, view, status }: { job: Job; view: JobView; status: s
           title="Leaderboard"
           actions={
             <span className="muted small">
-              {rows.length} model{rows.length === 1 ? "" : "s"} · ranked by {metric}
+              {rows.length} model{rows.length === 1 ? "" : "s"}
+              {metric ? ` · ranked by ${metric}` : ""}
             </span>
           }
         >
           <LeaderboardTable
             rows={rows}
-            task={req.task}
+            task={task}
             sortMetric={metric}
+            runLink={(id) => `/experiments/${id}`}
             empty={isTerminal(status as Job["status"]) ? "No model finished." : "Models appear here as each one finishes cross-validation."}
           />
         </Card>
-        <Card title={`${metric} per model`}>
-          {rows.length > 0 ? (
-            <MetricChart rows={rows} metric={metric} />
-          ) : (
-            <p className="muted small">The chart fills in with the leaderboard.</p>
-          )}
-        </Card>
+        {metric ? (
+          <Card title={`${metric} per model`}>
+            {rows.length > 0 ? (
+              <MetricChart rows={rows} metric={metric} task={task} />
+            ) : (
+              <p className="muted small">The chart fills in with the leaderboard.</p>
+            )}
+          </Card>
+        ) : null}
       </div>
+      {result && Object.keys(result.timings).length > 0 ? (
+        <Card title="Time per stage">
+          <Stats items={timingRows(result.timings).map((t) => ({ label: t.stage, value: formatSeconds(t.seconds) }))} />
+        </Card>
+      ) : null}
     </>
   );
 }
 
-export function PredictPanel({ job, status }: { job: Job; status: string }) {
+function BestModelCard({ job, view, task, metric }: { job: Job; view: JobView; task: TaskCatalog | undefined; metric: string | null }) {
   const api = useApi();
-  const out = job.outputDataset;
-  const result = job.result?.kind === "predict" ? job.result : null;
-  if (status !== "succeeded") return null;
-  if (!out) return <Skeleton lines={2} />;
+  const result = runResult(job, view);
+  if (!result) return null;
+  const rows = view.leaderboard.length > 0 ? view.leaderboard : job.leaderboard;
+  const best = bestRow(rows, metric, task);
+  const report = reportArtifact(view);
+  const r = jobRequest(job);
+  const target = r.kind === "train" && "target" in r.req ? r.req.target : null;
+  const dataset = r.kind === "train" ? r.req.dataset : null;
   return (
-    <Card title="Predictions" className="result-card">
-      <p data-testid="predict-output">
-        Wrote {result ? formatNumber(result.rows) : ""} rows to{" "}
-        <Link to={`/data/${encodeURIComponent(out.name)}?v=${out.version}`} className="strong-link">
-          {out.name} v{out.version}
-        </Link>
-        {result ? (
-          <>
-            {" "}
-            with columns <code>{result.prediction_columns.join(", ")}</code>
-          </>
-        ) : null}
-        .
-      </p>
-      <div className="button-row">
-        <a className="btn btn-primary" href={api.downloadUrl(out.name, out.version)} download={`${out.name}-v${out.version}.csv`}>
-          Download CSV
-        </a>
-        <Link className="btn" to={`/data/${encodeURIComponent(out.name)}?v=${out.version}`}>
-          Open dataset
-        </Link>
+    <Card title={result.kind === "operate" ? `Result of ${result.op.replace(/_/g, " ")}` : "Best model"} className="result-card">
+      <div className="result-head">
+        <div>
+          <div className="result-model" data-testid="best-model">
+            {result.best_model_name}
+          </div>
+          <div className="muted">
+            {metric && best ? `${metric} ${formatMetric(best.metrics[metric])}` : null}
+            {result.kind === "operate" ? (
+              <>
+                {metric && best ? " · " : ""}from run{" "}
+                <Link to={`/experiments/${result.source_run_id}`}>{result.source_run_id.slice(0, 8)}</Link>
+              </>
+            ) : null}
+          </div>
+        </div>
+        <div className="button-row">
+          <Link className="btn" to={`/experiments/${result.parent_run_id}`} data-testid="view-run">
+            View run
+          </Link>
+          {report ? (
+            <a className="btn" href={api.artifactUrl(report.runId, report.path)} download="report.html" data-testid="report-link">
+              Download report
+            </a>
+          ) : null}
+          <a className="btn" href={mlflowRunUrl(result.experiment_id, result.best_run_id)} target="_blank" rel="noreferrer">
+            Open in MLflow ↗
+          </a>
+        </div>
       </div>
+      <h3 className="subhead">Register this model</h3>
+      <RegisterModelForm
+        runId={result.best_run_id}
+        defaultName={result.kind === "operate" ? suggestModelName(result.op, result.best_model_id) : suggestModelName(dataset, target)}
+      />
     </Card>
   );
 }

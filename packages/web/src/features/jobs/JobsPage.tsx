@@ -1,4 +1,3 @@
-import type { BatchPredictRequest, Job, TrainRequest } from "@caretflow/contracts";
 import { useEffect, useMemo, useState } from "react";
 import { Link } from "react-router-dom";
 import { useNow, useResource } from "../../api/context.tsx";
@@ -7,15 +6,12 @@ import { matchesFilter } from "../../lib/sort.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader, StatusBadge } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
-import { isTerminal } from "./job.state.ts";
-
-export function describeJob(job: Job): string {
-  const r = job.request as TrainRequest & BatchPredictRequest;
-  return job.kind === "train" ? `${r.task} on ${r.dataset} → ${r.target}` : `${r.model} on ${r.dataset}`;
-}
+import { emptyJobView, isTerminal } from "./job.state.ts";
+import { describeJob, runResult } from "./jobs.helpers.ts";
 
 export function JobsPage() {
   const jobs = useResource((api) => api.listJobs(), "jobs");
+  const catalog = useResource((api) => api.catalog(), "catalog").data;
   const [filter, setFilter] = useState("");
   const now = useNow(true, 5000);
   // While any job is queued or running, the list refreshes itself; finished lists stay still.
@@ -27,15 +23,15 @@ export function JobsPage() {
     return () => clearInterval(t);
   }, [active, reload]);
   const rows = useMemo(
-    () => (jobs.data ?? []).filter((j) => matchesFilter(filter, [describeJob(j), j.status, j.kind, j.id])),
-    [jobs.data, filter],
+    () => (jobs.data ?? []).filter((j) => matchesFilter(filter, [describeJob(j, catalog), j.status, j.kind, j.id])),
+    [jobs.data, filter, catalog],
   );
 
   return (
     <div className="page">
       <PageHeader
         title="Jobs"
-        subtitle="Training and batch prediction jobs, newest first."
+        subtitle="Training, operation and batch prediction jobs, newest first."
         actions={
           <button type="button" className="btn" onClick={jobs.reload}>
             Refresh
@@ -79,16 +75,16 @@ export function JobsPage() {
               {
                 key: "what",
                 header: "Job",
-                sortValue: describeJob,
+                sortValue: (j) => describeJob(j, catalog),
                 render: (j) => (
                   <Link to={`/jobs/${encodeURIComponent(j.id)}`} className="strong-link">
-                    {describeJob(j)}
+                    {describeJob(j, catalog)}
                   </Link>
                 ),
               },
               { key: "kind", header: "Kind", sortValue: (j) => j.kind, render: (j) => j.kind },
               { key: "status", header: "Status", sortValue: (j) => j.status, render: (j) => <StatusBadge status={j.status} /> },
-              { key: "best", header: "Best model", render: (j) => (j.result?.kind === "train" ? j.result.best_model_name : "") },
+              { key: "best", header: "Best model", render: (j) => runResult(j, emptyJobView)?.best_model_name ?? "" },
               { key: "created", header: "Started", sortValue: (j) => j.createdAt, render: (j) => formatRelative(j.createdAt, now) },
               {
                 key: "dur",

@@ -1,10 +1,10 @@
-import type { LeaderboardRow, Task } from "@caretflow/contracts";
+import type { LeaderboardRow, TaskCatalog } from "@caretflow/contracts";
 import { Link } from "react-router-dom";
 import { Bar, BarChart, Cell, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { bestRow, lowerIsBetter, metricColumns } from "../../lib/catalog.ts";
 import { formatMetric } from "../../lib/format.ts";
-import { bestRow, lowerIsBetter, taskMetrics } from "../../lib/pycaret.ts";
 import { type Column, DataTable } from "../../ui/table.tsx";
-import { metricBars, metricColumns } from "./leaderboard.helpers.ts";
+import { metricBars, rowKey } from "./leaderboard.helpers.ts";
 
 /** The comparison table: one row per model, sortable, the best one highlighted. */
 export function LeaderboardTable({
@@ -15,13 +15,13 @@ export function LeaderboardTable({
   empty,
 }: {
   rows: readonly LeaderboardRow[];
-  task: Task | null;
-  sortMetric: string;
+  task: TaskCatalog | undefined;
+  sortMetric: string | null;
   runLink?: (runId: string) => string;
   empty?: string;
 }) {
-  const metrics = metricColumns(rows, task ? [...taskMetrics(task), "TT (Sec)", "TT_Sec"] : []);
-  const best = bestRow(rows, sortMetric);
+  const metrics = metricColumns(rows, task);
+  const best = bestRow(rows, sortMetric, task);
   const columns: Column<LeaderboardRow>[] = [
     { key: "rank", header: "#", align: "right", sortValue: (r) => r.rank ?? null, render: (r) => r.rank ?? "" },
     {
@@ -41,7 +41,7 @@ export function LeaderboardTable({
         key: `m:${m}`,
         header: m === sortMetric ? <strong>{m}</strong> : m,
         align: "right",
-        firstDir: lowerIsBetter(m) ? "asc" : "desc",
+        firstDir: lowerIsBetter(task, m) ? "asc" : "desc",
         sortValue: (r) => r.metrics[m] ?? null,
         render: (r) => formatMetric(r.metrics[m]),
       }),
@@ -59,13 +59,15 @@ export function LeaderboardTable({
   // Ranked rows keep the engine's order; unranked ones (live, or child runs) start best first by the sort metric.
   const initialSort = rows.some((r) => r.rank !== undefined)
     ? { key: "rank", dir: "asc" as const }
-    : { key: `m:${sortMetric}`, dir: lowerIsBetter(sortMetric) ? ("asc" as const) : ("desc" as const) };
+    : sortMetric
+      ? { key: `m:${sortMetric}`, dir: lowerIsBetter(task, sortMetric) ? ("asc" as const) : ("desc" as const) }
+      : null;
   return (
     <DataTable
       rows={rows}
       columns={columns}
       initialSort={initialSort}
-      rowKey={(r) => r.model_id}
+      rowKey={rowKey}
       rowClassName={(r) => (r === best ? "row-best" : undefined)}
       empty={empty ?? "No models finished yet."}
       testId="leaderboard"
@@ -75,10 +77,10 @@ export function LeaderboardTable({
 }
 
 /** One bar per model for the ranking metric; the best bar in the accent colour. */
-export function MetricChart({ rows, metric }: { rows: readonly LeaderboardRow[]; metric: string }) {
-  const bars = metricBars(rows, metric);
+export function MetricChart({ rows, metric, task }: { rows: readonly LeaderboardRow[]; metric: string; task: TaskCatalog | undefined }) {
+  const bars = metricBars(rows, metric, lowerIsBetter(task, metric) ?? false);
   if (bars.length === 0) return null;
-  const best = bestRow(rows, metric);
+  const best = bestRow(rows, metric, task);
   const height = Math.max(120, bars.length * 30 + 30);
   return (
     <div role="img" aria-label={`${metric} per model`} data-testid="metric-chart" className="metric-chart">
@@ -87,7 +89,8 @@ export function MetricChart({ rows, metric }: { rows: readonly LeaderboardRow[];
           <XAxis
             type="number"
             tick={{ fontSize: 11, fill: "var(--muted)" }}
-            domain={[(min: number) => Math.min(0, min), "auto"]}
+            // bars grow from 0: the axis spans 0 whether the values are all positive (accuracy) or all negative (coherence)
+            domain={[(min: number) => Math.min(0, min), (max: number) => Math.max(0, max)]}
             tickLine={false}
             axisLine={false}
           />
@@ -102,7 +105,7 @@ export function MetricChart({ rows, metric }: { rows: readonly LeaderboardRow[];
           <Tooltip cursor={{ fill: "var(--accent-soft)" }} formatter={(v) => [formatMetric(Number(v)), metric]} />
           <Bar dataKey="value" radius={[0, 3, 3, 0]} isAnimationActive={false} barSize={18}>
             {bars.map((b) => (
-              <Cell key={b.id} fill={b.id === best?.model_id ? "var(--accent)" : "var(--bar-muted)"} />
+              <Cell key={b.key} fill={b.row === best ? "var(--accent)" : "var(--bar-muted)"} />
             ))}
           </Bar>
         </BarChart>

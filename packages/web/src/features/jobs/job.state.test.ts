@@ -56,6 +56,9 @@ describe("reduceJobEvent", () => {
   it("takes the ranked leaderboard and result from the finished event", () => {
     const result = {
       kind: "train" as const,
+      task: "classification" as const,
+      outputs: [],
+      timings: { total: 3 },
       experiment_id: "1",
       parent_run_id: "p",
       best_run_id: "b",
@@ -78,6 +81,19 @@ describe("reduceJobEvent", () => {
     expect(v.engineFinished).toBe("succeeded");
     expect(isTerminal(v.status)).toBe(true);
     expect(progressFraction(v)).toBe(1);
+  });
+
+  it("collects logged artifacts (the report, charts) once each, and operation runs", () => {
+    const art = (seq: number, path: string, kind: "report" | "chart") =>
+      engine(seq, { ...base(), type: "artifact", name: path, path, run_id: "r1", artifact_kind: kind });
+    const v = reduceJobEvents(emptyJobView, [
+      art(1, "charts/roc.json", "chart"),
+      art(2, "report/report.html", "report"),
+      art(3, "charts/roc.json", "chart"),
+      engine(4, { ...base(), type: "run", role: "operation", run_id: "r2", name: "tune" }),
+    ]);
+    expect(v.artifacts.map((a) => a.path)).toEqual(["report/report.html", "charts/roc.json"]);
+    expect(v.runs).toEqual([{ role: "operation", runId: "r2", name: "tune" }]);
   });
 
   it("keeps the engine's error for the error state", () => {

@@ -27,7 +27,9 @@ export interface JobView {
   warnings: string[];
   /** The last log lines, newest last. */
   logs: { level: string; message: string; ts: string }[];
-  runs: { role: "parent" | "child" | "final"; runId: string; name: string }[];
+  runs: { role: "parent" | "child" | "final" | "operation"; runId: string; name: string }[];
+  /** Files the engine logged to MLflow runs (charts, plots, the report), in arrival order. */
+  artifacts: { runId: string; path: string; kind: string; name: string }[];
   versions: Record<string, string> | null;
   /** The engine's final word; the job's `status` changes only with the server's status event. */
   engineFinished: "succeeded" | "failed" | "cancelled" | null;
@@ -47,6 +49,7 @@ export const emptyJobView: JobView = {
   warnings: [],
   logs: [],
   runs: [],
+  artifacts: [],
   versions: null,
   engineFinished: null,
 };
@@ -93,8 +96,15 @@ function applyEngineEvent(view: JobView, e: EngineEvent, ts: string): JobView {
     case "leaderboard_row":
       return { ...view, leaderboard: upsertRow(view.leaderboard, e.row) };
     case "metric":
-    case "artifact":
       return view;
+    case "artifact":
+      return {
+        ...view,
+        artifacts: [
+          ...view.artifacts.filter((a) => !(a.runId === e.run_id && a.path === e.path)),
+          { runId: e.run_id, path: e.path, kind: e.artifact_kind, name: e.name },
+        ],
+      };
     case "run":
       return { ...view, runs: [...view.runs.filter((r) => r.runId !== e.run_id), { role: e.role, runId: e.run_id, name: e.name }] };
     case "log":
@@ -104,7 +114,8 @@ function applyEngineEvent(view: JobView, e: EngineEvent, ts: string): JobView {
     case "error":
       return { ...view, error: e.error };
     case "finished": {
-      const leaderboard = e.result?.kind === "train" && e.result.leaderboard.length > 0 ? e.result.leaderboard : view.leaderboard;
+      const r = e.result;
+      const leaderboard = (r?.kind === "train" || r?.kind === "operate") && r.leaderboard.length > 0 ? r.leaderboard : view.leaderboard;
       return {
         ...view,
         result: e.result ?? view.result,

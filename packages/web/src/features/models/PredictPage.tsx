@@ -1,19 +1,19 @@
-import type { Job, OnlinePredictResponse, RegisteredModel } from "@caretflow/contracts";
+import type { Job, RegisteredModel } from "@caretflow/contracts";
 import { ModelRef } from "@caretflow/contracts";
-import { type FormEvent, useId, useMemo, useState } from "react";
+import { type FormEvent, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
-import type { ApiClient } from "../../api/client.ts";
 import { useApi, useResource } from "../../api/context.tsx";
-import { formatCell, formatNumber } from "../../lib/format.ts";
+import { horizonField } from "../../lib/catalog.ts";
+import { formatNumber } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Card, PageHeader, Tabs } from "../../ui/layout.tsx";
-import { ScrollRegion } from "../../ui/scroll.tsx";
-import { PredictPanel, ProgressCard, useJobElapsed } from "../jobs/JobPage.tsx";
+import { ProgressCard, useJobElapsed } from "../jobs/JobProgress.tsx";
 import type { JobView } from "../jobs/job.state.ts";
+import { PredictPanel } from "../jobs/PredictPanel.tsx";
 import { type StreamState, useJobEvents } from "../jobs/useJobEvents.ts";
 import { useJobRecord } from "../jobs/useJobRecord.ts";
-import { parseDatasetRef } from "../runs/runs.helpers.ts";
-import { parseRowsJson, refOptions, resolveModelRef, resultColumns, rowsForPrediction } from "./models.helpers.ts";
+import { refOptions, resolveModelRef } from "./models.helpers.ts";
+import { modelRun, OnlinePredict } from "./OnlinePredict.tsx";
 
 type Mode = "batch" | "online";
 
@@ -59,7 +59,11 @@ export function PredictPage() {
             active={mode}
             onChange={(m) => setParam("mode", m)}
           />
-          {mode === "batch" ? <BatchPredict modelRef={ref} /> : <OnlinePredict key={ref} modelRef={ref} models={list} />}
+          {mode === "batch" ? (
+            <BatchPredict key={ref} modelRef={ref} models={list} />
+          ) : (
+            <OnlinePredict key={ref} modelRef={ref} models={list} />
+          )}
         </>
       ) : null}
     </div>
@@ -110,9 +114,17 @@ function ModelPicker({ models, value, onChange }: { models: RegisteredModel[]; v
   );
 }
 
-function BatchPredict({ modelRef }: { modelRef: string }) {
+function BatchPredict({ modelRef, models }: { modelRef: string; models: RegisteredModel[] }) {
   const api = useApi();
   const datasets = useResource((a) => a.listDatasets(), "datasets");
+  // A forecaster forecasts a horizon of periods; the dataset's rows are then its future exogenous values.
+  const task = useResource(async (a) => {
+    const [run, catalog] = await Promise.all([modelRun(a, models, modelRef), a.catalog()]);
+    return catalog.tasks.find((t) => t.task === run?.task) ?? null;
+  }, `model-task:${modelRef}`);
+  const horizonSpec = horizonField(task.data ?? undefined);
+  const [horizon, setHorizon] = useState<string | null>(null);
+  const horizonValue = horizon ?? (horizonSpec?.default === undefined ? "" : String(horizonSpec.default));
   const [dataset, setDataset] = useState("");
   /** "" scores the latest version. */
   const [version, setVersion] = useState("");
@@ -127,6 +139,8 @@ function BatchPredict({ modelRef }: { modelRef: string }) {
     e.preventDefault();
     const ref = ModelRef.safeParse(modelRef);
     if (!ref.success) return setError(new Error(`Choose a model alias or version (${ref.error.issues[0]?.message}).`));
+    const h = Number(horizonValue);
+    if (horizonSpec && (!Number.isInteger(h) || h < 1)) return setError(new Error("The horizon is a whole number of periods, 1 or more."));
     setBusy(true);
     setError(null);
     try {
@@ -135,6 +149,7 @@ function BatchPredict({ modelRef }: { modelRef: string }) {
         dataset: chosen,
         ...(version ? { version: Number(version) } : {}),
         ...(output.trim() ? { output: output.trim() } : {}),
+        ...(horizonSpec ? { horizon: h } : {}),
       });
       setJobId(job.id);
     } catch (err) {
@@ -185,6 +200,12 @@ function BatchPredict({ modelRef }: { modelRef: string }) {
               placeholder={chosen ? `${chosen}-predictions` : ""}
             />
           </label>
+          {horizonSpec ? (
+            <label className="field field-narrow">
+              <span className="field-label">Horizon (periods ahead)</span>
+              <input name="horizon" inputMode="numeric" value={horizonValue} onChange={(e) => setHorizon(e.target.value)} />
+            </label>
+          ) : null}
           <button type="submit" className="btn btn-primary" disabled={busy || !chosen} data-testid="start-batch">
             {busy ? <Spinner label="Starting" /> : null} Run batch prediction
           </button>
@@ -220,114 +241,5 @@ function InlineJobView({ job, view, stream }: { job: Job; view: JobView; stream:
         <Link to={`/jobs/${encodeURIComponent(jobId)}`}>Open the job page</Link>
       </p>
     </div>
-  );
-}
-
-/** Finds the training dataset of a model version (its run, or the run's parent) for example rows. */
-async function exampleRows(api: ApiClient, models: RegisteredModel[], ref: string): Promise<string> {
-  const version = resolveModelRef(models, ref);
-  if (!version?.runId) return "[\n  {}\n]";
-  let run = await api.getRun(version.runId);
-  if ((!run.dataset || !run.target) && run.parentRunId) run = await api.getRun(run.parentRunId);
-  const ds = parseDatasetRef(run.dataset);
-  if (!ds) return "[\n  {}\n]";
-  const detail = ds.version ? null : await api.getDataset(ds.name);
-  const page = await api.preview(ds.name, ds.version ?? detail?.latestVersion ?? 1, 0, 3);
-  return JSON.stringify(rowsForPrediction(page, run.target, 3), null, 2);
-}
-
-function OnlinePredict({ modelRef, models }: { modelRef: string; models: RegisteredModel[] }) {
-  const api = useApi();
-  const example = useResource((a) => exampleRows(a, models, modelRef), `example:${modelRef}`);
-  const [text, setText] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<{ rows: Record<string, unknown>[]; res: OnlinePredictResponse } | null>(null);
-  const value = text ?? example.data ?? "";
-  const helpId = useId();
-
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    const parsed = parseRowsJson(value);
-    if (!parsed.ok) return setError(new Error(parsed.error));
-    const ref = ModelRef.safeParse(modelRef);
-    if (!ref.success) return setError(new Error("Choose a model alias or version."));
-    setBusy(true);
-    setError(null);
-    try {
-      const res = await api.predict({ model: ref.data, rows: parsed.rows });
-      setResult({ rows: parsed.rows, res });
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  // predictions first, so the answer is the first thing seen in a wide table
-  const merged = useMemo(() => result?.rows.map((r, i) => ({ ...(result.res.predictions[i] ?? {}), ...r })) ?? [], [result]);
-  const cols = resultColumns(merged);
-  const predCols = new Set(["prediction_label", "prediction_score"]);
-  return (
-    <Card title="Rows to score">
-      <form onSubmit={submit} data-testid="online-form">
-        <p className="muted small" id={helpId}>
-          A JSON list of rows (column name → value). Prefilled with rows of the training data, without the target.
-        </p>
-        {example.loading && text === null ? (
-          <Skeleton lines={6} />
-        ) : (
-          <textarea
-            className="json-input"
-            name="rows"
-            aria-label="Rows to score, as JSON"
-            aria-describedby={helpId}
-            rows={12}
-            spellCheck={false}
-            value={value}
-            onChange={(e) => setText(e.target.value)}
-          />
-        )}
-        <div className="button-row">
-          <button type="submit" className="btn btn-primary" disabled={busy} data-testid="online-predict">
-            {busy ? <Spinner label="Predicting" /> : null} Predict
-          </button>
-          {result ? (
-            <span className="muted small">
-              {result.res.model.name} v{result.res.model.version} answered in {formatNumber(result.res.elapsedMs, 0)} ms
-            </span>
-          ) : null}
-        </div>
-      </form>
-      {error ? <ErrorBox error={error} title="Prediction failed" /> : null}
-      {result ? (
-        <ScrollRegion className="table-wrap" label="Predictions">
-          <table className="table table-compact" data-testid="online-result">
-            <caption className="sr-only">Predictions</caption>
-            <thead>
-              <tr>
-                {cols.map((c) => (
-                  <th key={c} className={predCols.has(c) ? "col-pred" : ""}>
-                    {c}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {merged.map((r, i) => (
-                // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity beyond their order
-                <tr key={i}>
-                  {cols.map((c) => (
-                    <td key={c} className={predCols.has(c) ? "col-pred" : ""}>
-                      {formatCell((r as Record<string, unknown>)[c])}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </ScrollRegion>
-      ) : null}
-    </Card>
   );
 }

@@ -1,6 +1,14 @@
 import type { RegisteredModel } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
-import { parseRowsJson, refOptions, resolveModelRef, resultColumns, rowsForPrediction, suggestModelName } from "./models.helpers.ts";
+import {
+  explanationBars,
+  parseRowsJson,
+  predictionTable,
+  refOptions,
+  resolveModelRef,
+  rowsForPrediction,
+  suggestModelName,
+} from "./models.helpers.ts";
 
 const version = (v: number, aliases: string[] = []) => ({
   name: "juice",
@@ -65,13 +73,61 @@ describe("online input", () => {
     expect(parseRowsJson("[]")).toMatchObject({ ok: false });
     expect(parseRowsJson("{oops")).toMatchObject({ ok: false, error: expect.stringMatching(/not valid JSON/) });
   });
-  it("lists result columns in first-seen order", () => {
-    expect(
-      resultColumns([
-        { a: 1, prediction_label: "CH" },
-        { a: 2, b: 3 },
-      ]),
-    ).toEqual(["a", "prediction_label", "b"]);
+  it("accepts no rows only where the model needs none (a forecaster takes a horizon)", () => {
+    expect(parseRowsJson("[]").ok).toBe(false);
+    expect(parseRowsJson("[]", { allowEmpty: true })).toEqual({ ok: true, rows: [] });
+    expect(parseRowsJson("  ", { allowEmpty: true })).toEqual({ ok: true, rows: [] });
+  });
+
+  it("puts the prediction columns first, then the inputs", () => {
+    const t = predictionTable(
+      [
+        { a: 1, b: "x" },
+        { a: 2, c: 3 },
+      ],
+      {
+        columns: ["prediction_label", "prediction_score_CH", "prediction_score_MM"],
+        predictions: [
+          { prediction_label: "CH", prediction_score_CH: 0.7, prediction_score_MM: 0.3 },
+          { prediction_label: "MM", prediction_score_CH: 0.2, prediction_score_MM: 0.8 },
+        ],
+      },
+    );
+    expect(t.columns).toEqual(["prediction_label", "prediction_score_CH", "prediction_score_MM", "a", "b", "c"]);
+    expect(t.rows[1]).toEqual({ a: 2, c: 3, prediction_label: "MM", prediction_score_CH: 0.2, prediction_score_MM: 0.8 });
+  });
+
+  it("forecasts have no input rows: the rows are the predictions", () => {
+    const t = predictionTable([], { columns: ["period", "y_pred"], predictions: [{ period: "2026-01", y_pred: 3 }] });
+    expect(t).toEqual({ columns: ["period", "y_pred"], rows: [{ period: "2026-01", y_pred: 3 }] });
+  });
+});
+
+describe("explanationBars", () => {
+  const x = {
+    target: "probability of MM",
+    base: 0.4,
+    contributions: [
+      { feature: "a", value: 1, shap: 0.05 },
+      { feature: "b", value: "x", shap: -0.2 },
+      { feature: "c", value: null, shap: 0.1 },
+      { feature: "d", value: 2, shap: 0.01 },
+    ],
+  };
+  it("lists contributions largest first, sized against the largest, and adds up to the prediction", () => {
+    const { bars, total } = explanationBars(x);
+    expect(bars.map((b) => [b.label, b.shap, Math.round(b.size * 1000) / 1000])).toEqual([
+      ["b = x", -0.2, 1],
+      ["c = —", 0.1, 0.5],
+      ["a = 1", 0.05, 0.25],
+      ["d = 2", 0.01, 0.05],
+    ]);
+    expect(total).toBeCloseTo(0.36);
+  });
+  it("sums the rest into one bar past the top ones", () => {
+    const { bars } = explanationBars(x, 2);
+    expect(bars.map((b) => b.label)).toEqual(["b = x", "c = —", "2 other features"]);
+    expect(bars[2]?.shap).toBeCloseTo(0.06);
   });
 });
 

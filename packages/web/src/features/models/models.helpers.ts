@@ -1,4 +1,4 @@
-import type { ModelVersion, PreviewPage, RegisteredModel } from "@caretflow/contracts";
+import type { Explanation, ModelVersion, OnlinePredictResponse, PreviewPage, RegisteredModel } from "@caretflow/contracts";
 
 /** NAME@ALIAS or NAME/VERSION -> the model version it points at today, or null. */
 export function resolveModelRef(models: readonly RegisteredModel[], ref: string): ModelVersion | null {
@@ -32,8 +32,12 @@ export function rowsForPrediction(page: PreviewPage, target: string | null, n = 
     .map((row) => Object.fromEntries(page.columns.map((c, i) => [c.name, row[i] ?? null]).filter(([name]) => name !== target)));
 }
 
-/** Parses the textarea: one object or an array of objects. Errors say what shape is expected. */
-export function parseRowsJson(text: string): { ok: true; rows: Record<string, unknown>[] } | { ok: false; error: string } {
+/** Parses the textarea: one object or an array of objects (empty only where allowed). Errors say what shape is expected. */
+export function parseRowsJson(
+  text: string,
+  opts: { allowEmpty?: boolean } = {},
+): { ok: true; rows: Record<string, unknown>[] } | { ok: false; error: string } {
+  if (opts.allowEmpty && text.trim() === "") return { ok: true, rows: [] };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -41,17 +45,45 @@ export function parseRowsJson(text: string): { ok: true; rows: Record<string, un
     return { ok: false, error: `This is not valid JSON: ${(err as Error).message}` };
   }
   const rows = Array.isArray(value) ? value : [value];
-  if (rows.length === 0) return { ok: false, error: 'Give at least one row, e.g. [{"column": 1}].' };
+  if (rows.length === 0 && !opts.allowEmpty) return { ok: false, error: 'Give at least one row, e.g. [{"column": 1}].' };
   if (!rows.every((r) => typeof r === "object" && r !== null && !Array.isArray(r)))
     return { ok: false, error: 'Each row must be an object of column names to values, e.g. [{"age": 31, "sex": "female"}].' };
   return { ok: true, rows: rows as Record<string, unknown>[] };
 }
 
-/** Table columns for the online result: every input column, then the prediction columns. */
-export function resultColumns(rows: readonly Record<string, unknown>[]): string[] {
-  const seen = new Set<string>();
-  for (const r of rows) for (const k of Object.keys(r)) seen.add(k);
-  return [...seen];
+/**
+ * The online result as one table: the prediction columns first (in the server's order, e.g. prediction_label and a
+ * probability per class), then the input columns. A forecast has no input rows: its rows are the predictions alone.
+ */
+export function predictionTable(
+  inputs: readonly Record<string, unknown>[],
+  res: Pick<OnlinePredictResponse, "columns" | "predictions">,
+): { columns: string[]; rows: Record<string, unknown>[] } {
+  const inputColumns: string[] = [];
+  for (const r of inputs) for (const k of Object.keys(r)) if (!inputColumns.includes(k) && !res.columns.includes(k)) inputColumns.push(k);
+  const rows = res.predictions.map((p, i) => ({ ...(inputs[i] ?? {}), ...p }));
+  const extra = [...new Set(res.predictions.flatMap((p) => Object.keys(p)))].filter(
+    (k) => !res.columns.includes(k) && !inputColumns.includes(k),
+  );
+  return { columns: [...res.columns, ...extra, ...inputColumns], rows };
+}
+
+export interface ContributionBar {
+  label: string;
+  shap: number;
+  /** bar length relative to the largest contribution, 0–1 */
+  size: number;
+}
+
+/** The largest contributions of one explanation, largest first; the rest summed into one bar so the total still adds up. */
+export function explanationBars(x: Explanation, top = 10): { bars: ContributionBar[]; total: number } {
+  const sorted = [...x.contributions].sort((a, b) => Math.abs(b.shap) - Math.abs(a.shap));
+  const shown = sorted.slice(0, top).map((c) => ({ label: `${c.feature} = ${c.value === null ? "—" : String(c.value)}`, shap: c.shap }));
+  const rest = sorted.slice(top);
+  if (rest.length > 0) shown.push({ label: `${rest.length} other features`, shap: rest.reduce((s, c) => s + c.shap, 0) });
+  const max = Math.max(...shown.map((b) => Math.abs(b.shap)), 0);
+  const total = x.base + x.contributions.reduce((s, c) => s + c.shap, 0);
+  return { bars: shown.map((b) => ({ ...b, size: max > 0 ? Math.abs(b.shap) / max : 0 })), total };
 }
 
 /** A model name suggested from the dataset and target, valid for the registry: "juice-Purchase". */

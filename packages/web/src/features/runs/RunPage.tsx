@@ -1,19 +1,23 @@
-import type { RunDetail } from "@caretflow/contracts";
+import type { RunDetail, TaskCatalog } from "@caretflow/contracts";
 import { Link, useParams } from "react-router-dom";
 import { useApi, useResource } from "../../api/context.tsx";
+import { defaultSort, modelName, summaryMetrics, taskLabel } from "../../lib/catalog.ts";
 import { formatDateTime, formatMetric } from "../../lib/format.ts";
-import { defaultSortMetric, modelDisplayName, taskMetrics } from "../../lib/pycaret.ts";
-import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
+import { ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader, Stats, StatusBadge } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
+import { chartPaths, PngGallery, RunCharts } from "../charts/RunCharts.tsx";
 import { LeaderboardTable, MetricChart } from "../jobs/Leaderboard.tsx";
 import { suggestModelName } from "../models/models.helpers.ts";
 import { RegisterModelForm } from "../models/RegisterModelForm.tsx";
-import { artifactTitle, childToRow, isImagePath, mlflowRunUrl, parseDatasetRef, runTask } from "./runs.helpers.ts";
+import { OperationsPanel } from "./OperationsPanel.tsx";
+import { operationLabel } from "./operation.form.ts";
+import { childToRow, mlflowRunUrl, operationOf, parseDatasetRef, reportPath, runRole } from "./runs.helpers.ts";
 
 export function RunPage() {
   const { runId = "" } = useParams();
   const run = useResource((api) => api.getRun(runId), `run:${runId}`);
+  const catalog = useResource((api) => api.catalog(), "catalog");
   if (run.error) return <ErrorBox error={run.error} title="Could not load the run" onRetry={run.reload} />;
   if (!run.data)
     return (
@@ -22,18 +26,40 @@ export function RunPage() {
         <Skeleton lines={8} />
       </div>
     );
-  return <RunView run={run.data} />;
+  return (
+    <RunView
+      key={run.data.runId}
+      run={run.data}
+      task={catalog.data?.tasks.find((t) => t.task === run.data?.task)}
+      taskName={taskLabel(catalog.data, run.data.task)}
+    />
+  );
 }
 
-function RunView({ run }: { run: RunDetail }) {
-  const task = runTask(run);
+function RunView({ run, task, taskName }: { run: RunDetail; task: TaskCatalog | undefined; taskName: string }) {
+  const api = useApi();
   const ds = parseDatasetRef(run.dataset);
-  const sort = run.params.sort ?? run.tags["caretflow.sort_metric"] ?? (task ? defaultSortMetric(task) : "");
-  const known = task ? [...taskMetrics(task), "TT (Sec)", "TT_Sec"] : [];
-  // The best model refitted on all data is a child run too; it is the result, not one of the compared models.
-  const rows = run.children.filter((c) => c.runId !== run.bestRunId).map((c) => childToRow(c, task, known));
-  const registerRunId = run.bestRunId ?? run.runId;
-  const summaryMetrics = Object.entries(run.metrics).filter(([k]) => !/fold/i.test(k));
+  const op = operationOf(run.tags);
+  const sort = run.params.sort ?? run.tags["caretflow.sort_metric"] ?? defaultSort(task);
+  // The run holding the model: a training's best run, or the run itself (a compared model, an operation).
+  const modelRunId = run.bestRunId && run.bestRunId !== run.runId ? run.bestRunId : null;
+  const modelRun = useResource((a) => (modelRunId ? a.getRun(modelRunId) : Promise.resolve(null)), `run:${modelRunId ?? "-"}`);
+  // Siblings to blend or stack with: the parent's children, fetched when this is not the parent.
+  const parent = useResource((a) => (run.parentRunId ? a.getRun(run.parentRunId) : Promise.resolve(null)), `run:${run.parentRunId ?? "-"}`);
+  const operations = run.children.filter((c) => operationOf(c.tags));
+  const models = run.children.filter((c) => !operationOf(c.tags) && c.runId !== run.bestRunId && runRole(c.tags) !== "final");
+  const rows = models.map((c) => childToRow(c, [...(task?.metrics.map((m) => m.name) ?? []), "TT (Sec)", "TT_Sec"]));
+  const sources = [
+    { runId: run.runId, artifacts: run.artifacts },
+    ...(modelRun.data ? [{ runId: modelRun.data.runId, artifacts: modelRun.data.artifacts }] : []),
+  ];
+  const report = sources.map((s) => ({ runId: s.runId, path: reportPath(s.artifacts) })).find((s) => s.path);
+  const family = run.parentRunId ? (parent.data?.children ?? []) : run.children;
+  const sourceRun = modelRunId ?? run.runId;
+  const otherRuns = family
+    .filter((c) => c.runId !== sourceRun && c.status === "FINISHED")
+    .map((c) => ({ runId: c.runId, label: `${c.bestModel ?? c.name} · ${c.runId.slice(0, 6)}` }));
+  const canOperate = run.status === "FINISHED" && task !== undefined && run.jobId !== null;
 
   return (
     <div className="page">
@@ -52,6 +78,11 @@ function RunView({ run }: { run: RunDetail }) {
                 Parent run
               </Link>
             ) : null}
+            {report?.path ? (
+              <a className="btn" href={api.artifactUrl(report.runId, report.path)} download="report.html" data-testid="report-link">
+                Download report
+              </a>
+            ) : null}
             <a className="btn" href={mlflowRunUrl(run.experimentId, run.runId)} target="_blank" rel="noreferrer" data-testid="open-mlflow">
               Open in MLflow ↗
             </a>
@@ -64,18 +95,33 @@ function RunView({ run }: { run: RunDetail }) {
             label: "Dataset",
             value: ds ? <Link to={`/data/${encodeURIComponent(ds.name)}${ds.version ? `?v=${ds.version}` : ""}`}>{run.dataset}</Link> : "—",
           },
-          { label: "Task", value: task ?? "—" },
-          { label: "Target", value: run.target ?? "—" },
-          { label: "Best model", value: modelDisplayName(run.bestModel, task) ?? "—" },
+          { label: "Task", value: taskName },
+          ...(run.target ? [{ label: "Target", value: run.target }] : []),
+          { label: "Model", value: modelName(task, run.bestModel) ?? "—" },
+          ...(op
+            ? [
+                { label: "Operation", value: operationLabel(op.op) },
+                {
+                  label: "Source run",
+                  value: op.sourceRunId ? (
+                    <Link to={`/experiments/${op.sourceRunId}`} data-testid="source-run">
+                      {op.sourceRunId.slice(0, 8)}
+                    </Link>
+                  ) : (
+                    "—"
+                  ),
+                },
+              ]
+            : []),
           ...(run.jobId
             ? [{ label: "Job", value: <Link to={`/jobs/${encodeURIComponent(run.jobId)}`}>{run.jobId.slice(0, 8)}</Link> }]
             : []),
         ]}
       />
 
-      {summaryMetrics.length > 0 ? (
+      {summaryMetrics(run.metrics).length > 0 ? (
         <Card title="Metrics">
-          <Stats items={summaryMetrics.map(([k, v]) => ({ label: k, value: formatMetric(v) }))} />
+          <Stats items={summaryMetrics(run.metrics).map(([k, v]) => ({ label: k, value: formatMetric(v) }))} />
         </Card>
       ) : null}
 
@@ -84,64 +130,89 @@ function RunView({ run }: { run: RunDetail }) {
           <Card title="Models compared" actions={<span className="muted small">{rows.length} child runs</span>}>
             <LeaderboardTable rows={rows} task={task} sortMetric={sort} runLink={(id) => `/experiments/${id}`} />
           </Card>
-          <Card title={`${sort} per model`}>
-            <MetricChart rows={rows} metric={sort} />
-          </Card>
+          {sort ? (
+            <Card title={`${sort} per model`}>
+              <MetricChart rows={rows} metric={sort} task={task} />
+            </Card>
+          ) : null}
         </div>
+      ) : null}
+
+      {operations.length > 0 ? (
+        <Card title="Operations on this training's models">
+          <DataTable
+            rows={operations}
+            rowKey={(c) => c.runId}
+            initialSort={{ key: "time", dir: "desc" }}
+            caption="Operation runs"
+            testId="operation-runs"
+            columns={[
+              {
+                key: "op",
+                header: "Operation",
+                sortValue: (c) => operationOf(c.tags)?.op,
+                render: (c) => (
+                  <Link to={`/experiments/${c.runId}`} className="strong-link">
+                    {operationLabel(operationOf(c.tags)?.op ?? "")}
+                  </Link>
+                ),
+              },
+              { key: "model", header: "Model", sortValue: (c) => c.bestModel ?? c.name, render: (c) => c.bestModel ?? c.name },
+              {
+                key: "source",
+                header: "From run",
+                render: (c) => {
+                  const src = operationOf(c.tags)?.sourceRunId;
+                  return src ? (
+                    <Link to={`/experiments/${src}`}>{run.children.find((x) => x.runId === src)?.name ?? src.slice(0, 8)}</Link>
+                  ) : (
+                    "—"
+                  );
+                },
+              },
+              ...(sort
+                ? [
+                    {
+                      key: "m",
+                      header: sort,
+                      align: "right" as const,
+                      sortValue: (c: RunDetail["children"][number]) => c.metrics[sort] ?? null,
+                      render: (c: RunDetail["children"][number]) => formatMetric(c.metrics[sort]),
+                    },
+                  ]
+                : []),
+              { key: "status", header: "Status", sortValue: (c) => c.status, render: (c) => <StatusBadge status={c.status} /> },
+              { key: "time", header: "Started", sortValue: (c) => c.startTime, render: (c) => formatDateTime(c.startTime) },
+            ]}
+          />
+        </Card>
+      ) : null}
+
+      <Card title="Charts">
+        {modelRun.loading && modelRunId ? <Skeleton lines={4} /> : <RunCharts sources={sources} task={task} />}
+        {chartPaths(sources, task).length === 0 && !(modelRun.loading && modelRunId) ? (
+          <p className="muted small">No chart data was logged for this run; the plot images below are PyCaret's.</p>
+        ) : null}
+        <details className="more-options" open={chartPaths(sources, task).length === 0}>
+          <summary>Plot images (PNG, as logged in MLflow)</summary>
+          <PngGallery sources={sources} />
+        </details>
+      </Card>
+
+      {canOperate && task ? (
+        <Card title="Improve this model">
+          <OperationsPanel runId={run.runId} task={task} otherRuns={otherRuns} />
+        </Card>
       ) : null}
 
       {run.status === "FINISHED" && (run.bestRunId || run.artifacts.some((a) => a.path === "model" || a.path.startsWith("model/"))) ? (
         <Card title="Register this run's model">
-          <RegisterModelForm runId={registerRunId} defaultName={suggestModelName(ds?.name, run.target)} />
+          <RegisterModelForm runId={run.bestRunId ?? run.runId} defaultName={suggestModelName(ds?.name, run.target)} />
         </Card>
       ) : null}
 
-      <Plots run={run} />
       <Params run={run} />
     </div>
-  );
-}
-
-/** Plots of this run, and of its best child when the engine logged them there. */
-function Plots({ run }: { run: RunDetail }) {
-  const best = useResource(
-    (api) => (run.bestRunId && run.bestRunId !== run.runId ? api.getRun(run.bestRunId) : Promise.resolve(null)),
-    `run:${run.bestRunId ?? "-"}`,
-  );
-  const own = run.artifacts.filter((a) => !a.isDir && isImagePath(a.path)).map((a) => ({ runId: run.runId, path: a.path }));
-  const child = (best.data?.artifacts ?? [])
-    .filter((a) => !a.isDir && isImagePath(a.path))
-    .map((a) => ({ runId: best.data?.runId ?? "", path: a.path }));
-  const plots = [...own, ...child];
-  return (
-    <Card title="Plots">
-      {plots.length === 0 ? (
-        best.loading ? (
-          <Skeleton lines={3} />
-        ) : (
-          <EmptyState title="No plots logged for this run" />
-        )
-      ) : (
-        <div className="plots" data-testid="plots">
-          {plots.map((p) => (
-            <Plot key={`${p.runId}/${p.path}`} runId={p.runId} path={p.path} />
-          ))}
-        </div>
-      )}
-    </Card>
-  );
-}
-
-function Plot({ runId, path }: { runId: string; path: string }) {
-  const api = useApi();
-  const url = api.artifactUrl(runId, path);
-  return (
-    <figure className="plot">
-      <a href={url} target="_blank" rel="noreferrer">
-        <img src={url} alt={artifactTitle(path)} loading="lazy" />
-      </a>
-      <figcaption>{artifactTitle(path)}</figcaption>
-    </figure>
   );
 }
 

@@ -1,19 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { artifactTitle, childToRow, headlineMetric, isImagePath, mlflowRunUrl, parseDatasetRef, runTask } from "./runs.helpers.ts";
+import {
+  artifactTitle,
+  childToRow,
+  isImagePath,
+  mlflowRunUrl,
+  operationOf,
+  parseDatasetRef,
+  parseRunIds,
+  reportPath,
+  runRole,
+} from "./runs.helpers.ts";
+
+const id = (c: string) => c.repeat(32);
 
 describe("runs helpers", () => {
-  it("reads the task from the tag, else from metrics", () => {
-    expect(runTask({ task: "regression", metrics: {} })).toBe("regression");
-    expect(runTask({ task: null, metrics: { Accuracy: 0.8 } })).toBe("classification");
-    expect(runTask({ task: null, metrics: {} })).toBeNull();
-  });
-
-  it("picks the task's headline metric", () => {
-    expect(headlineMetric({ task: "classification", metrics: { AUC: 0.9, Accuracy: 0.82 } })).toEqual({ name: "Accuracy", value: 0.82 });
-    expect(headlineMetric({ task: "regression", metrics: { R2: 0.86 } })).toEqual({ name: "R2", value: 0.86 });
-    expect(headlineMetric({ task: null, metrics: {} })).toBeNull();
-  });
-
   it("parses dataset refs", () => {
     expect(parseDatasetRef("juice@v2")).toEqual({ name: "juice", version: 2 });
     expect(parseDatasetRef("juice")).toEqual({ name: "juice", version: null });
@@ -26,6 +26,24 @@ describe("runs helpers", () => {
     expect(isImagePath("model/MLmodel")).toBe(false);
     expect(artifactTitle("plots/feature_importance.png")).toBe("feature importance");
   });
+
+  it("finds the report and reads operation tags", () => {
+    expect(
+      reportPath([
+        { path: "report", isDir: true, size: null },
+        { path: "report/report.html", isDir: false, size: 10 },
+      ]),
+    ).toBe("report/report.html");
+    expect(reportPath([{ path: "plots/report.png", isDir: false, size: 1 }])).toBeNull();
+    expect(operationOf({ "caretflow.operation": "tune", "caretflow.source_run_id": "abc" })).toEqual({ op: "tune", sourceRunId: "abc" });
+    expect(operationOf({ "caretflow.role": "child" })).toBeNull();
+    expect(runRole({ "caretflow.role": "final" })).toBe("final");
+  });
+
+  it("reads compared run ids from the address, dropping anything that is not a run id", () => {
+    expect(parseRunIds(`${id("a")},nope,${id("b")},${id("a")}`)).toEqual([id("a"), id("b")]);
+    expect(parseRunIds(null)).toEqual([]);
+  });
 });
 
 describe("childToRow", () => {
@@ -37,7 +55,6 @@ describe("childToRow", () => {
         metrics: { Accuracy: 0.8, Accuracy_fold_0: 0.7, "TT (Sec)": 0.4 },
         params: { model_id: "lr" },
       },
-      "classification",
       ["Accuracy", "TT (Sec)"],
     );
     expect(r).toEqual({
@@ -49,7 +66,7 @@ describe("childToRow", () => {
     });
   });
   it("falls back to non-fold metrics when the names are unknown", () => {
-    const r = childToRow({ runId: "c2", name: "x", metrics: { acc: 0.8, acc_fold_1: 0.7 }, params: {} }, "classification", ["Accuracy"]);
+    const r = childToRow({ runId: "c2", name: "x", metrics: { acc: 0.8, acc_fold_1: 0.7 }, params: {} }, ["Accuracy"]);
     expect(r.metrics).toEqual({ acc: 0.8 });
     expect(r.model_id).toBe("c2");
   });

@@ -1,29 +1,35 @@
-import type { ColumnSchema, Task } from "@caretflow/contracts";
+import type { Catalog, CatalogField, TaskCatalog } from "@caretflow/contracts";
 import { type FormEvent, type ReactNode, useMemo, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import { useApi, useResource } from "../../api/context.tsx";
 import { formatNumber } from "../../lib/format.ts";
-import { modelChoices, taskMetrics } from "../../lib/pycaret.ts";
 import { EmptyState, ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Card, PageHeader } from "../../ui/layout.tsx";
+import { FieldControl } from "./FieldControl.tsx";
+import { SetupPreviewPanel } from "./SetupPreviewPanel.tsx";
+import "./train.css";
 import {
   type FormErrors,
+  fieldApplies,
+  fieldKey,
+  formSections,
+  hasSetupOptions,
   initialTrainForm,
-  type ModelMode,
   type TrainForm,
-  taskWarning,
+  takenColumns,
   toTrainRequest,
-  withTarget,
+  withInput,
   withTask,
 } from "./train.form.ts";
 
 export function TrainPage() {
   const [params] = useSearchParams();
   const datasets = useResource((api) => api.listDatasets(), "datasets");
-  const [form, setForm] = useState<TrainForm>(() => initialTrainForm(params.get("dataset") ?? "", Number(params.get("version")) || null));
+  const catalog = useResource((api) => api.catalog(), "catalog");
 
-  if (datasets.error) return <ErrorBox error={datasets.error} onRetry={datasets.reload} />;
-  if (!datasets.data)
+  const error = datasets.error ?? catalog.error;
+  if (error) return <ErrorBox error={error} onRetry={datasets.error ? datasets.reload : catalog.reload} />;
+  if (!datasets.data || !catalog.data)
     return (
       <div className="page">
         <PageHeader title="Train a model" />
@@ -46,33 +52,37 @@ export function TrainPage() {
         </EmptyState>
       </div>
     );
-
-  const dataset = form.dataset || datasets.data[0]?.name || "";
+  const dataset = params.get("dataset") ?? datasets.data[0]?.name ?? "";
   return (
     <div className="page">
       <PageHeader
         title="Train a model"
-        subtitle="caretflow runs PyCaret's setup and compare_models on your data, ranks the models by cross-validation and keeps the best one."
+        subtitle="Pick a dataset and a task; caretflow prepares the data with PyCaret, trains and ranks the models, and keeps the best one in MLflow."
       />
-      <TrainFormView key={dataset} form={{ ...form, dataset }} setForm={setForm} datasetNames={datasets.data.map((d) => d.name)} />
+      <TrainFormView
+        key={`${dataset}:${params.get("task") ?? ""}`}
+        catalog={catalog.data}
+        datasetNames={datasets.data.map((d) => d.name)}
+        initial={initialTrainForm(catalog.data, dataset, Number(params.get("version")) || null, params.get("task") ?? undefined)}
+      />
     </div>
   );
 }
 
-function TrainFormView({ form, setForm, datasetNames }: { form: TrainForm; setForm: (f: TrainForm) => void; datasetNames: string[] }) {
+function TrainFormView({ catalog, datasetNames, initial }: { catalog: Catalog; datasetNames: string[]; initial: TrainForm }) {
   const api = useApi();
   const navigate = useNavigate();
+  const [form, setForm] = useState(initial);
   const detail = useResource((a) => a.getDataset(form.dataset), `dataset:${form.dataset}`);
   const version = detail.data?.versions.find((v) => v.version === (form.version ?? detail.data?.latestVersion));
-  const profile = useResource(
-    (a) => (version ? a.profile(form.dataset, version.version) : Promise.resolve(null)),
-    `profile:${form.dataset}:${version?.version ?? "-"}`,
-  );
   const columns = version?.columns ?? [];
-  const distinct = useMemo(() => new Map((profile.data?.columns ?? []).map((c) => [c.name, c.distinct])), [profile.data]);
+  const task = catalog.tasks.find((t) => t.task === form.task) ?? catalog.tasks[0];
   const [errors, setErrors] = useState<FormErrors>({});
   const [submitError, setSubmitError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const taken = useMemo(() => (task ? takenColumns(task, form.values) : new Set<string>()), [task, form.values]);
+
+  if (!task) return <EmptyState title="The engine offers no task">Its catalog lists no task; check the engine's log.</EmptyState>;
 
   const update = (f: TrainForm) => {
     setForm(f);
@@ -81,11 +91,9 @@ function TrainFormView({ form, setForm, datasetNames }: { form: TrainForm; setFo
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const r = toTrainRequest(form, columns);
-    if (!r.ok) {
-      setErrors(r.errors);
-      return;
-    }
+    if (!task) return;
+    const r = toTrainRequest(form, task, columns);
+    if (!r.ok) return setErrors(r.errors);
     setBusy(true);
     setSubmitError(null);
     try {
@@ -97,29 +105,56 @@ function TrainFormView({ form, setForm, datasetNames }: { form: TrainForm; setFo
     }
   }
 
-  const features = columns.filter((c) => c.name !== form.target);
-  const warning = taskWarning(
-    form.task,
-    columns.find((c) => c.name === form.target),
-  );
+  const sections = formSections(task);
+  const field = (f: CatalogField) =>
+    fieldApplies(task, f, form.values) ? (
+      <FieldControl
+        key={fieldKey(f)}
+        field={f}
+        task={task}
+        input={form.values[fieldKey(f)]}
+        onChange={(v) => update(withInput(form, task, fieldKey(f), v))}
+        columns={columns}
+        taken={taken}
+        error={errors[fieldKey(f)]}
+      />
+    ) : null;
+  const errorList = Object.entries(errors).map(([k, msg]) => {
+    const f = task.fields.find((x) => fieldKey(x) === k);
+    return `${f?.label ?? k}: ${msg}`;
+  });
+
   return (
     <form className="train-form" onSubmit={submit} noValidate data-testid="train-form">
-      <Card title="1 · Data">
+      <Card title="Dataset">
         <div className="form-row">
-          <Field label="Dataset" error={errors.dataset}>
-            <select name="dataset" value={form.dataset} onChange={(e) => update({ ...initialTrainForm(e.target.value), task: form.task })}>
+          <div className={`field ${errors.dataset ? "field-invalid" : ""}`}>
+            <label className="field-label" htmlFor="train-dataset">
+              Dataset
+            </label>
+            <select
+              id="train-dataset"
+              name="dataset"
+              value={form.dataset}
+              onChange={(e) => update({ ...initialTrainForm(catalog, e.target.value, null, form.task) })}
+            >
               {datasetNames.map((n) => (
                 <option key={n} value={n}>
                   {n}
                 </option>
               ))}
             </select>
-          </Field>
-          <Field label="Version">
+            {errors.dataset ? <span className="field-error">{errors.dataset}</span> : null}
+          </div>
+          <div className="field">
+            <label className="field-label" htmlFor="train-version">
+              Version
+            </label>
             <select
+              id="train-version"
               name="version"
               value={version?.version ?? ""}
-              onChange={(e) => update({ ...form, version: Number(e.target.value), target: "", ignoreColumns: [] })}
+              onChange={(e) => update({ ...initialTrainForm(catalog, form.dataset, Number(e.target.value), form.task) })}
               disabled={!detail.data}
             >
               {(detail.data?.versions ?? []).map((v) => (
@@ -128,96 +163,52 @@ function TrainFormView({ form, setForm, datasetNames }: { form: TrainForm; setFo
                 </option>
               ))}
             </select>
-          </Field>
+          </div>
         </div>
         {detail.error ? <ErrorBox error={detail.error} /> : null}
       </Card>
 
-      <Card title="2 · What to predict">
-        {!version ? (
-          <Skeleton lines={2} />
-        ) : (
-          <div className="form-row">
-            <Field label="Target column" error={errors.target}>
-              <select
-                name="target"
-                value={form.target}
-                onChange={(e) => {
-                  const c = columns.find((x) => x.name === e.target.value);
-                  update(withTarget(form, e.target.value, c, distinct.get(e.target.value)));
-                }}
-              >
-                <option value="">Choose a column…</option>
-                {columns.map((c) => (
-                  <option key={c.name} value={c.name}>
-                    {c.name} ({c.kind})
-                  </option>
-                ))}
-              </select>
-            </Field>
-            <Field label="Task">
-              <Segmented<Task>
-                name="task"
-                value={form.task}
-                options={[
-                  { value: "classification", label: "Classification" },
-                  { value: "regression", label: "Regression" },
-                ]}
-                onChange={(t) => update(withTask(form, t))}
-              />
-              {warning ? <span className="field-warning">{warning}</span> : null}
-            </Field>
-          </div>
-        )}
+      <Card title="Task">
+        <TaskPicker tasks={catalog.tasks} value={task.task} onChange={(t) => update(withTask(form, t, task))} />
       </Card>
 
-      <Card
-        title="3 · Features"
-        actions={
-          <span className="muted small">
-            {features.length - form.ignoreColumns.length} of {features.length} columns used
-          </span>
-        }
-      >
-        <p className="muted small">Untick columns the model should not see, such as ids or values known only after the fact.</p>
-        <ColumnChecks columns={features} ignored={form.ignoreColumns} onChange={(ignoreColumns) => update({ ...form, ignoreColumns })} />
-        {errors.ignoreColumns ? <div className="field-error">{errors.ignoreColumns}</div> : null}
-      </Card>
-
-      <Card title="4 · Models">
-        <ModelPicker form={form} update={update} error={errors.models} />
-      </Card>
-
-      <Card title="5 · Validation">
-        <div className="form-row form-row-4">
-          <Field label="Train fraction" error={errors.trainSize} help="the rest is held out">
-            <input
-              name="trainSize"
-              inputMode="decimal"
-              value={form.trainSize}
-              onChange={(e) => update({ ...form, trainSize: e.target.value })}
-            />
-          </Field>
-          <Field label="CV folds" error={errors.folds}>
-            <input name="folds" inputMode="numeric" value={form.folds} onChange={(e) => update({ ...form, folds: e.target.value })} />
-          </Field>
-          <Field label="Seed" error={errors.seed} help="same seed, same split">
-            <input name="seed" inputMode="numeric" value={form.seed} onChange={(e) => update({ ...form, seed: e.target.value })} />
-          </Field>
-          <Field label="Rank by" error={errors.sort}>
-            <select name="sort" value={form.sort} onChange={(e) => update({ ...form, sort: e.target.value })}>
-              {taskMetrics(form.task).map((m) => (
-                <option key={m} value={m}>
-                  {m}
-                </option>
+      {!version ? (
+        <Skeleton lines={4} />
+      ) : (
+        <>
+          {sections[0]?.groups.map((g) => (
+            <Card key={g.name} title={g.name}>
+              <FieldGroup basic={g.basic.map(field)} advanced={g.advanced.map(field)} />
+            </Card>
+          ))}
+          {hasSetupOptions(task) ? (
+            <Card title="Data preparation (PyCaret setup)" className="setup-card">
+              <p className="muted small">
+                How PyCaret prepares the data before any model sees it. Each option says what it does; the preview shows it on sample rows.
+              </p>
+              {sections[1]?.groups.map((g) => (
+                <section key={g.name} className="setup-group" aria-label={g.name}>
+                  <h3 className="subhead">{g.name}</h3>
+                  <FieldGroup basic={g.basic.map(field)} advanced={g.advanced.map(field)} />
+                </section>
               ))}
-            </select>
-          </Field>
-        </div>
-      </Card>
+              <SetupPreviewPanel form={form} task={task} columns={columns} version={version.version} onErrors={setErrors} />
+            </Card>
+          ) : null}
+        </>
+      )}
 
       {submitError ? <ErrorBox error={submitError} title="Training did not start" /> : null}
-      {Object.keys(errors).length > 0 ? <div className="field-error">Fix the highlighted fields above.</div> : null}
+      {errorList.length > 0 ? (
+        <div className="field-error" data-testid="form-errors">
+          Fix these fields first:
+          <ul>
+            {errorList.map((e) => (
+              <li key={e}>{e}</li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       <div className="form-actions">
         <button type="submit" className="btn btn-primary btn-large" disabled={busy || !version} data-testid="start-training">
           {busy ? <Spinner label="Starting" /> : null} Start training
@@ -227,119 +218,33 @@ function TrainFormView({ form, setForm, datasetNames }: { form: TrainForm; setFo
   );
 }
 
-function Field({ label, error, help, children }: { label: string; error?: string | undefined; help?: string; children: ReactNode }) {
-  return (
-    // biome-ignore lint/a11y/noLabelWithoutControl: the control is passed in as children
-    <label className={`field ${error ? "field-invalid" : ""}`}>
-      <span className="field-label">
-        {label}
-        {help ? <span className="field-help"> · {help}</span> : null}
-      </span>
-      {children}
-      {error ? <span className="field-error">{error}</span> : null}
-    </label>
-  );
-}
-
-function Segmented<T extends string>({
-  name,
-  value,
-  options,
-  onChange,
-}: {
-  name: string;
-  value: T;
-  options: { value: T; label: string }[];
-  onChange: (v: T) => void;
-}) {
-  return (
-    <div className="segmented" role="radiogroup">
-      {options.map((o) => (
-        <label key={o.value} className={`segment ${o.value === value ? "segment-active" : ""}`}>
-          <input
-            type="radio"
-            name={name}
-            value={o.value}
-            checked={o.value === value}
-            onChange={() => onChange(o.value)}
-            className="sr-only"
-          />
-          {o.label}
-        </label>
-      ))}
-    </div>
-  );
-}
-
-function ColumnChecks({
-  columns,
-  ignored,
-  onChange,
-}: {
-  columns: ColumnSchema[];
-  ignored: string[];
-  onChange: (ignored: string[]) => void;
-}) {
-  if (columns.length === 0) return <p className="muted small">Choose a target first.</p>;
-  return (
-    <div className="chips" data-testid="feature-columns">
-      {columns.map((c) => {
-        const used = !ignored.includes(c.name);
-        return (
-          <label key={c.name} className={`chip ${used ? "chip-on" : ""}`}>
-            <input
-              type="checkbox"
-              checked={used}
-              onChange={() => onChange(used ? [...ignored, c.name] : ignored.filter((x) => x !== c.name))}
-              className="sr-only"
-            />
-            {c.name}
-          </label>
-        );
-      })}
-    </div>
-  );
-}
-
-function ModelPicker({ form, update, error }: { form: TrainForm; update: (f: TrainForm) => void; error: string | undefined }) {
-  const choices = modelChoices(form.task);
+function FieldGroup({ basic, advanced }: { basic: ReactNode[]; advanced: ReactNode[] }) {
+  const shownAdvanced = advanced.filter(Boolean);
   return (
     <>
-      <Segmented<ModelMode>
-        name="modelMode"
-        value={form.modelMode}
-        options={[
-          { value: "all", label: "All fast models" },
-          { value: "include", label: "Only these" },
-          { value: "exclude", label: "All except these" },
-        ]}
-        onChange={(modelMode) => update({ ...form, modelMode })}
-      />
-      {form.modelMode === "all" ? (
-        <p className="muted small">
-          PyCaret compares every model of its turbo set ({choices.filter((c) => c.turbo).length} models). Pick a few to finish sooner.
-        </p>
-      ) : (
-        <div className="chips" data-testid="model-choices">
-          {choices.map((m) => {
-            const on = form.models.includes(m.id);
-            return (
-              <label key={m.id} className={`chip ${on ? "chip-on" : ""}`} title={m.name}>
-                <input
-                  type="checkbox"
-                  name="model"
-                  value={m.id}
-                  checked={on}
-                  onChange={() => update({ ...form, models: on ? form.models.filter((x) => x !== m.id) : [...form.models, m.id] })}
-                  className="sr-only"
-                />
-                <span className="mono">{m.id}</span> <span className="chip-sub">{m.name}</span>
-              </label>
-            );
-          })}
-        </div>
-      )}
-      {error ? <div className="field-error">{error}</div> : null}
+      {basic.some(Boolean) ? <div className="form-row field-grid">{basic}</div> : null}
+      {shownAdvanced.length > 0 ? (
+        <details className="more-options">
+          <summary>More options ({shownAdvanced.length})</summary>
+          <div className="form-row field-grid">{shownAdvanced}</div>
+        </details>
+      ) : null}
     </>
+  );
+}
+
+/** The catalog's tasks as radio cards: label and what the task does. */
+function TaskPicker({ tasks, value, onChange }: { tasks: TaskCatalog[]; value: string; onChange: (t: TaskCatalog) => void }) {
+  return (
+    <fieldset className="task-picker" data-testid="task-picker">
+      <legend className="sr-only">Task</legend>
+      {tasks.map((t) => (
+        <label key={t.task} className={`task-card ${t.task === value ? "task-card-active" : ""}`}>
+          <input type="radio" name="task" value={t.task} checked={t.task === value} onChange={() => onChange(t)} className="sr-only" />
+          <span className="task-card-title">{t.label}</span>
+          <span className="task-card-text">{t.description}</span>
+        </label>
+      ))}
+    </fieldset>
   );
 }
