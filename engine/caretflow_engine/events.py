@@ -29,6 +29,8 @@ def json_safe(value: Any) -> Any:
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
+    if type(value).__name__ in ("NAType", "NaTType"):  # pandas.NA (nullable Int64, Float64...) and NaT
+        return None
     # numpy / pandas scalars without importing them here
     if hasattr(value, "item") and callable(value.item):
         try:

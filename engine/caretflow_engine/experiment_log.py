@@ -184,6 +184,47 @@ class TrainingLog:
     def log_metrics(self, run_id: str, metrics: dict[str, float | None], params: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> None:
         self.bg.submit(log_batch, self.client, run_id, params=params, metrics=metrics, tags=tags)
 
+    def close_training(
+        self,
+        *,
+        task: str,
+        leaderboard: list[dict[str, Any]],
+        final: dict[str, Any],
+        sort: str | None,
+        outputs: list[dict[str, Any]],
+        timings: dict[str, float],
+        started: float,
+    ) -> dict[str, Any]:
+        """End a training job's parent run (best model's metrics and tags) and return its TrainResult.
+
+        ``final`` is what the family logged for its model run: ``run_id``, ``sha`` and ``details``.
+        """
+        import time
+
+        top = leaderboard[0]
+        self.log_metrics(
+            self.parent_id,
+            dict(top["metrics"]),
+            tags={"caretflow.best_run_id": final["run_id"], "caretflow.best_model": top["model_id"]},
+        )
+        self.end(self.parent_id)
+        timings["total"] = time.monotonic() - started
+        return {
+            "task": task,
+            "experiment_id": self.experiment_id,
+            "parent_run_id": self.parent_id,
+            "best_run_id": final["run_id"],
+            "best_model_id": top["model_id"],
+            "best_model_name": top["model_name"],
+            "model_uri": f"runs:/{final['run_id']}/{MODEL_ARTIFACT_PATH}",
+            "model_sha256": final["sha"],
+            "sort_metric": sort,
+            "leaderboard": leaderboard,
+            "details": final["details"],
+            "outputs": outputs,
+            "timings": {k: round(v, 3) for k, v in timings.items()},
+        }
+
     def artifact_uri(self, run_id: str) -> str:
         return self.client.get_run(run_id).info.artifact_uri.rstrip("/")
 

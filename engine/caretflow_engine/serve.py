@@ -56,6 +56,8 @@ def handle(request: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         options = {"horizon": int(horizon)} if isinstance(horizon, int) and horizon > 0 else {}
         predictions = score_frame(model, frame, options)
         answer: dict[str, Any] = {"columns": [str(c) for c in predictions.columns], "predictions": records(predictions)}
+        # aligned: one answer per input row, in order (a forecast answers per period, rules per transaction)
+        answer["aligned"] = predictions.index.equals(frame.index)
         if request.get("explain") is True:
             answer["explanations"] = explain_frame(model, frame)
         return answer

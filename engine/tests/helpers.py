@@ -207,3 +207,31 @@ class FdProcess:
                 os.close(self.out_r)
             except OSError:
                 pass
+
+
+def post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    import urllib.request
+
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def register_model(tracking_uri: str, run_id: str, name: str, alias: str = "champion") -> str:
+    """Register a run's model over MLflow's REST API as caretflow's tracking package does; returns
+    the ``models:/NAME@ALIAS`` URI."""
+    from mlflow.tracking import MlflowClient
+
+    source = MlflowClient(tracking_uri).get_run(run_id).data.tags["caretflow.model_source"]
+    api = f"{tracking_uri}/api/2.0/mlflow"
+    post_json(f"{api}/registered-models/create", {"name": name})
+    body = {"name": name, "source": source, "run_id": run_id}
+    version = post_json(f"{api}/model-versions/create", body)["model_version"]
+    post_json(f"{api}/registered-models/alias", {"name": name, "alias": alias, "version": version["version"]})
+    return f"models:/{name}@{alias}"
+
+
+def predict_job_spec(job_id: str, tracking_uri: str, model_uri: str, dataset: dict[str, Any],
+                     **extra: Any) -> dict[str, Any]:
+    return {"v": 1, "job_id": job_id, "tracking_uri": tracking_uri, "kind": "predict", "model_uri": model_uri,
+            "input": dataset, **extra}

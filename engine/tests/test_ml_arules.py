@@ -3,6 +3,7 @@ errors a person can cause, and scoring with the picklable RulesModel."""
 
 from __future__ import annotations
 
+import json
 import math
 import pickle
 import subprocess
@@ -54,9 +55,10 @@ def test_hand_computed_itemsets_and_rules():
     np.testing.assert_allclose(rules["leverage"], [0.12, 0.12])  # 0.6 − 0.6 × 0.8
     assert math.isnan(rules["conviction"][0]) and rules["conviction"][1] == pytest.approx(1.6)  # 0.4 / 0.25
     flat = rules_frame(result)
-    assert flat["antecedents"].tolist() == ["beer", "diapers"] and flat["conviction"].isna().tolist() == [True, False]
+    assert flat["antecedents"].tolist() == ['["beer"]', '["diapers"]'] and flat["conviction"].isna().tolist() == [True, False]
     assert itemsets_frame(result)["items"].tolist() == [  # support desc, then length, then text
-        "bread", "diapers", "milk", "beer", "beer & diapers", "bread & diapers", "bread & milk", "diapers & milk"]
+        '["bread"]', '["diapers"]', '["milk"]', '["beer"]', '["beer", "diapers"]', '["bread", "diapers"]',
+        '["bread", "milk"]', '["diapers", "milk"]']
     # without the lift floor the six rules of lift 0.9375 follow, ordered by their text
     everything = mine_rules(SHOP, BASKET, min_support=0.6, min_confidence=0.7, min_lift=0.0)
     assert len(everything.rules) == 8
@@ -188,7 +190,7 @@ def test_recommendations_by_hand():
     assert recs[3] == []
     assert [r["item"] for r in model.recommend([["diapers"]], top_n=2)[0]] == ["beer", "bread"]
     scored = model.score_frame(SHOP.assign(items=["beer", "diapers", "bread,milk", "cola", None]), top_n=2)
-    assert scored["recommendations"].tolist() == ["diapers", "beer & bread", "diapers", None, None]
+    assert scored["recommendations"].tolist() == ['["diapers"]', '["beer", "bread"]', '["diapers"]', None, None]
     assert scored["recommendation_lift"].tolist()[:3] == [1.25, 1.25, 0.9375]
     assert scored["recommendation_lift"].isna().tolist() == [False, False, False, True, True]
     assert scored["rules_matched"].tolist() == [1, 3, 2, 0, 0] and scored["id"].tolist() == SHOP["id"].tolist()
@@ -211,7 +213,7 @@ def test_france_scoring_matches_brute_force(france, mined):
         assert row["rules_matched"] == len(fired)
         if fired:
             assert row["recommendation_lift"] == max(lift for lift, _ in fired)
-            assert not set(row["recommendations"].split(" & ")) & basket
+            assert not set(json.loads(row["recommendations"])) & basket
         else:
             assert row["recommendations"] is None
 

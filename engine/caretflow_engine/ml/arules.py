@@ -32,6 +32,7 @@ drift of support ratios) and the "nothing found" hints come out of the same pass
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from itertools import combinations, islice
@@ -111,6 +112,17 @@ def clean_items(values: pd.Series) -> pd.Series:
         values = values.astype("Int64")
     text = values.astype("string").str.strip()
     return text.mask(text == "")
+
+
+def layout_columns(df: pd.DataFrame, layout: BasketLayout) -> list[str]:
+    """The columns ``layout`` reads from ``df`` (transaction and item, or basket); a user error names
+    a column that is not set or not in ``df``. Lets a caller check a request before mining."""
+    if layout.layout == "transactions":
+        return [_require(df, "transaction", layout.transaction_column), _require(df, "item", layout.item_column)]
+    if layout.layout == "basket":
+        return [_require(df, "basket", layout.basket_column)]
+    raise user_error("InvalidParameter", f"Unknown basket layout '{layout.layout}'.",
+                     f"Use one of: {', '.join(LAYOUTS)}.")
 
 
 def read_baskets(df: pd.DataFrame, layout: BasketLayout, ignore_items: frozenset[str] = frozenset()) -> Baskets:
@@ -376,17 +388,24 @@ def _no_rules(itemsets: int, min_support: float, min_confidence: float, min_lift
     )
 
 
+def items_text(items: Any) -> str:
+    """Items as one text cell: a JSON array (``["GIN & TONIC CARD", "MUG"]``). Item names hold "&",
+    "," and spaces (france.csv has "VINTAGE SNAKES & LADDERS"), so no separator would be unambiguous;
+    JSON reads back exactly, in any language."""
+    return json.dumps([str(i) for i in items], ensure_ascii=False)
+
+
 def itemsets_frame(result: RulesResult) -> pd.DataFrame:
-    """Itemsets for storing as a dataset: items (text, "A & B"), support, length."""
-    return result.itemsets.assign(items=result.itemsets["items"].map(JOIN.join))
+    """Itemsets for storing as a dataset: items (a JSON array as text, see ``items_text``), support, length."""
+    return result.itemsets.assign(items=result.itemsets["items"].map(items_text))
 
 
 def rules_frame(result: RulesResult) -> pd.DataFrame:
-    """Rules for storing as a dataset: antecedents and consequents as text ("A & B"), the metrics as
-    floats, conviction nullable (null where infinite)."""
+    """Rules for storing as a dataset: antecedents and consequents as JSON arrays (``items_text``), the
+    metrics as floats, conviction nullable (null where infinite)."""
     rules = result.rules
     return rules.assign(
-        antecedents=rules["antecedents"].map(JOIN.join),
-        consequents=rules["consequents"].map(JOIN.join),
+        antecedents=rules["antecedents"].map(items_text),
+        consequents=rules["consequents"].map(items_text),
         conviction=rules["conviction"].astype("Float64"),
     )

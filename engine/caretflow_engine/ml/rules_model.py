@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .arules import JOIN, BasketLayout, RulesResult, read_baskets
+from .arules import JOIN, BasketLayout, RulesResult, items_text, read_baskets
 from .charts import fmt, series, xy_chart
 
 RECOMMENDATIONS = "recommendations"
@@ -83,6 +83,10 @@ class RulesModel:
                 break
         return out, len(fired)
 
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``score_frame`` in the training layout: MLflow's python_function flavor calls ``predict``."""
+        return self.score_frame(X)
+
     def score_frame(self, df: pd.DataFrame, top_n: int = 5, basket_column: str | None = None,
                     transaction_column: str | None = None, item_column: str | None = None,
                     separator: str | None = None) -> pd.DataFrame:
@@ -90,8 +94,8 @@ class RulesModel:
 
         Returns one row per basket with three columns added:
 
-        - ``recommendations`` (str or None): the recommended items joined by " & ", best first;
-          None when no rule fires;
+        - ``recommendations`` (str or None): the recommended items as a JSON array (``items_text``),
+          best first; None when no rule fires;
         - ``recommendation_lift`` (nullable Float64): the lift of the best recommendation's rule;
         - ``rules_matched`` (int64): how many rules fired.
 
@@ -114,7 +118,7 @@ class RulesModel:
         texts, lifts, matched = [], [], []
         for items in members:
             recs, fired = self._recommend(items, top_n)
-            texts.append(JOIN.join(r["item"] for r in recs) if recs else None)
+            texts.append(items_text(r["item"] for r in recs) if recs else None)
             lifts.append(recs[0]["lift"] if recs else None)
             matched.append(fired)
         added = {RECOMMENDATIONS: pd.Series(texts, dtype=object),

@@ -81,6 +81,7 @@ class TopicModel:
     """A fitted topic model: ``pipeline`` (vectorizer → NMF or LDA) and facts about its training.
 
     ``coherence``: ``umass`` and ``npmi`` (a value per topic), ``umass_mean`` and ``npmi_mean``.
+    ``text_column``: the column ``predict`` reads from a data frame (set by the caller that knows it).
     """
 
     pipeline: Pipeline
@@ -90,6 +91,7 @@ class TopicModel:
     n_documents: int
     empty_documents: int
     coherence: dict[str, Any] = field(default_factory=dict)
+    text_column: str | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -121,6 +123,20 @@ class TopicModel:
         frame["Dominant_Topic"] = pd.array([int(d) if ok else pd.NA for d, ok in zip(dominant, known)], dtype="Int64")
         frame["Perc_Dominant_Topic"] = np.where(known, filled.max(axis=1), np.nan)
         return frame
+
+    def predict(self, X: Any) -> pd.DataFrame:
+        """``transform`` of a data frame's text column (``text_column``, or its only column), a Series
+        or a list: MLflow's python_function flavor calls ``predict``, so the saved model serves there too."""
+        if isinstance(X, pd.DataFrame):
+            if self.text_column is not None and self.text_column in X.columns:
+                X = X[self.text_column]
+            elif X.shape[1] == 1:
+                X = X.iloc[:, 0]
+            else:
+                raise user_error("ColumnNotFound", f"The text column '{self.text_column}' is not in the input "
+                                 f"(columns: {', '.join(map(str, X.columns))}).",
+                                 f"Send the documents in a column named '{self.text_column}'.")
+        return self.transform(X)
 
     def topic_words(self, top_n: int | None = None) -> list[dict[str, Any]]:
         """Per topic ``{"topic", "name", "words", "weights"}``: the ``top_n`` (default

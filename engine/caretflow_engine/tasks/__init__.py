@@ -11,11 +11,13 @@ from .base import TaskFamily
 @cache
 def families() -> tuple[TaskFamily, ...]:
     """Every family, in catalog order. Imported lazily: the PyCaret adapters load on first use."""
+    from .association import AssociationFamily
     from .forecasting import ForecastingFamily
     from .supervised import SupervisedFamily
+    from .text import TextFamily
     from .unsupervised import UnsupervisedFamily
 
-    return (SupervisedFamily(), UnsupervisedFamily(), ForecastingFamily())
+    return (SupervisedFamily(), UnsupervisedFamily(), ForecastingFamily(), TextFamily(), AssociationFamily())
 
 
 def family_for(task: str) -> TaskFamily:

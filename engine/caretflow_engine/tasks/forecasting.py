@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..data import read_dataset
 from ..errors import user_error
-from ..experiment_log import MODEL_ARTIFACT_PATH, TrainingLog, metric_params
+from ..experiment_log import TrainingLog, metric_params
 from ..ml.ts_prep import clean_name, prepare_future_exogenous, prepare_series
 from ..tracking import dataset_label
 from .base import unsupported
@@ -185,25 +185,9 @@ class ForecastingFamily:
 
         top = leaderboard[0]
         final = log_forecast_run(session, log, prep, spec, best, top, timings)
-        log.log_metrics(log.parent_id, dict(top["metrics"]),
-                        tags={"caretflow.best_run_id": final["run_id"], "caretflow.best_model": top["model_id"]})
-        log.end(log.parent_id)
-        timings["total"] = time.monotonic() - t0
-        return {
-            "task": task,
-            "experiment_id": log.experiment_id,
-            "parent_run_id": log.parent_id,
-            "best_run_id": final["run_id"],
-            "best_model_id": top["model_id"],
-            "best_model_name": top["model_name"],
-            "model_uri": f"runs:/{final['run_id']}/{MODEL_ARTIFACT_PATH}",
-            "model_sha256": final["sha"],
-            "sort_metric": sort,
-            "leaderboard": leaderboard,
-            "details": final["details"],
-            "outputs": final["outputs"],
-            "timings": {k: round(v, 3) for k, v in timings.items()},
-        }
+        return log.close_training(
+            task=task, leaderboard=leaderboard, final=final, sort=sort, outputs=final["outputs"], timings=timings, started=t0
+        )
 
     def operate(self, spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         raise unsupported(spec["train"]["task"], spec["operation"]["op"], OPERATIONS)

@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import user_error
-from ..experiment_log import MODEL_ARTIFACT_PATH, TrainingLog, metric_params
+from ..experiment_log import TrainingLog, metric_params
 from ..tracking import dataset_label
 from .fields import spec_fields
 from .setup_options import setup_fields
@@ -161,24 +161,9 @@ class SupervisedFamily:
         final = log_model_run(
             session, log, best, top, role="final", extra_tags={"caretflow.cv_run_id": top.get("mlflow_run_id", "")}, timings=timings
         )
-        log.log_metrics(log.parent_id, dict(top["metrics"]), tags={"caretflow.best_run_id": final["run_id"], "caretflow.best_model": top["model_id"]})
-        log.end(log.parent_id)
-        timings["total"] = time.monotonic() - t0
-        return {
-            "task": task,
-            "experiment_id": log.experiment_id,
-            "parent_run_id": log.parent_id,
-            "best_run_id": final["run_id"],
-            "best_model_id": top["model_id"],
-            "best_model_name": top["model_name"],
-            "model_uri": f"runs:/{final['run_id']}/{MODEL_ARTIFACT_PATH}",
-            "model_sha256": final["sha"],
-            "sort_metric": sort,
-            "leaderboard": leaderboard,
-            "details": final["details"],
-            "outputs": [],
-            "timings": {k: round(v, 3) for k, v in timings.items()},
-        }
+        return log.close_training(
+            task=task, leaderboard=leaderboard, final=final, sort=sort, outputs=[], timings=timings, started=t0
+        )
 
     def operate(self, spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         return operate(spec, ctx)

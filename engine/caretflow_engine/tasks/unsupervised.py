@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..data import check_columns, read_dataset
 from ..errors import user_error
-from ..experiment_log import MODEL_ARTIFACT_PATH, TrainingLog, metric_params
+from ..experiment_log import TrainingLog, metric_params
 from ..tracking import dataset_label
 from .base import unsupported
 from .fields import spec_fields
@@ -188,25 +188,9 @@ class UnsupervisedFamily:
         final = log_final_run(
             session, log, fits[top["model_id"]], top, df=df, spec=spec, choice=choice, timings=timings
         )
-        best_tags = {"caretflow.best_run_id": final["run_id"], "caretflow.best_model": top["model_id"]}
-        log.log_metrics(log.parent_id, dict(top["metrics"]), tags=best_tags)
-        log.end(log.parent_id)
-        timings["total"] = time.monotonic() - t0
-        return {
-            "task": task,
-            "experiment_id": log.experiment_id,
-            "parent_run_id": log.parent_id,
-            "best_run_id": final["run_id"],
-            "best_model_id": top["model_id"],
-            "best_model_name": top["model_name"],
-            "model_uri": f"runs:/{final['run_id']}/{MODEL_ARTIFACT_PATH}",
-            "model_sha256": final["sha"],
-            "sort_metric": sort,
-            "leaderboard": leaderboard,
-            "details": final["details"],
-            "outputs": [final["output"]],
-            "timings": {k: round(v, 3) for k, v in timings.items()},
-        }
+        return log.close_training(
+            task=task, leaderboard=leaderboard, final=final, sort=sort, outputs=[final["output"]], timings=timings, started=t0
+        )
 
     def _train_models(
         self, session: Any, planned: list[str], k: int, fraction: float, log: TrainingLog, ctx: JobContext

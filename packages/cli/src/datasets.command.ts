@@ -20,9 +20,10 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
       .command("import")
       .description("import a CSV, TSV, Parquet, JSON, NDJSON or .xlsx file as a new dataset version")
       .argument("<path>", "the file to import")
-      .option("--name <name>", "dataset name (default: the file name without extension)"),
+      .option("--name <name>", "dataset name (default: the file name without extension)")
+      .option("--encoding <label>", "a text file's encoding when it is not UTF-8, e.g. windows-1252 (also latin1), utf-16, shift_jis"),
   ).action(
-    action<CommonOptions & { name?: string }>(ctx, exit, async (env, opts, [path]) => {
+    action<CommonOptions & { name?: string; encoding?: string }>(ctx, exit, async (env, opts, [path]) => {
       const file = resolve(env.ctx.cwd, path!);
       const info = await stat(file).catch(() => null);
       if (!info)
@@ -33,6 +34,7 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
       const form = new FormData();
       form.append("file", await openAsBlob(file), basename(file));
       if (name) form.append("name", name);
+      if (opts.encoding) form.append("encoding", opts.encoding);
       env.out.note(`uploading ${basename(file)} (${formatBytes(info.size)})...`);
       const client = await env.client();
       const result = await client.json("post", apiPath("/api/datasets"), ImportResult, { form });

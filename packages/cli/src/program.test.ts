@@ -227,6 +227,33 @@ describe("runCli", () => {
     expect(t.out.stdout).toMatch(/2021-10-07\s+9469.2\s+-\s+-/);
   });
 
+  it("sends --encoding with the uploaded file", async () => {
+    let form: FormData | null = null;
+    const s = await startHttp((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (d: Buffer) => chunks.push(d));
+      req.on("end", async () => {
+        const request = new Request("http://x", {
+          method: "POST",
+          headers: req.headers as Record<string, string>,
+          body: Buffer.concat(chunks),
+        });
+        form = await request.formData();
+        const version = {
+          ...{ dataset: "package", version: 1, rowCount: 1, columnCount: 1, columns: [], contentHash: "h", sizeBytes: 1 },
+          source: { kind: "upload", encoding: "windows-1252" },
+          createdAt: ts,
+        };
+        sendJson(res, 201, { created: true, version });
+      });
+    });
+    stop = s.close;
+    const t = testContext({ CARETFLOW_URL: s.url, CARETFLOW_TOKEN: "t" });
+    expect(await runCli(["datasets", "import", "package.json", "--encoding", "latin1"], t.ctx)).toBe(0);
+    expect((form as FormData | null)?.get("encoding")).toBe("latin1");
+    expect((form as FormData | null)?.get("file")).toBeInstanceOf(Blob);
+  });
+
   it.each<[string, string[], RegExp]>([
     ["a missing file", ["datasets", "import", "/no/such/file.csv"], /^error: file '\/no\/such\/file.csv' does not exist\nhint: /],
     ["a bad dataset name", ["datasets", "import", "package.json", "--name", "../x"], /^error: --name: use letters/],

@@ -35,6 +35,7 @@ export const DatasetVersion = z.object({
     kind: z.enum(["upload", "file", "demo", "prediction", "derived"]),
     format: SourceFormat.optional(),
     filename: z.string().optional(),
+    encoding: z.string().optional().describe("the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252)"),
     /** For prediction outputs: the model and dataset version they came from. */
     parent: z.object({ dataset: z.string(), version: z.number().int() }).optional(),
     model: z.string().optional(),

@@ -79,7 +79,11 @@ export const routes: RouteDef[] = [
     summary: "Import a file as a new dataset version (identical content makes no new version)",
     tag: "datasets",
     auth: true,
-    multipart: { file: "CSV, TSV, Parquet, JSON, NDJSON or .xlsx file", name: "dataset name (defaults to the file name)" },
+    multipart: {
+      file: "CSV, TSV, Parquet, JSON, NDJSON or .xlsx file",
+      name: "dataset name (defaults to the file name)",
+      encoding: "a text file's encoding when it is not UTF-8, e.g. windows-1252 (also latin1), utf-16, shift_jis",
+    },
     response: D.ImportResult,
     status: 201,
   },

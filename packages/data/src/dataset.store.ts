@@ -44,6 +44,8 @@ export interface ImportFileOptions {
   format?: SourceFormat;
   /** The name the person knows the file by; recorded as the source and used to infer the format. */
   filename?: string;
+  /** A text file's encoding when it is not UTF-8 (WHATWG label: windows-1252, latin1, shift_jis...); recorded as the source's. */
+  encoding?: string;
   source?: ImportSource;
   onProgress?: ProgressFn;
 }
@@ -255,13 +257,14 @@ export class DatasetStore {
     const tmpDir = join(this.root, ".tmp");
     const tmp = join(tmpDir, `${randomUUID()}.parquet`);
     try {
-      const { columns, rowCount } = await withConnection(this.duck, (conn) =>
+      const { columns, rowCount, encoding } = await withConnection(this.duck, (conn) =>
         ingestToParquet({
           conn,
           path: opts.path,
           format,
           target: tmp,
           workDir: tmpDir,
+          ...(opts.encoding ? { encoding: opts.encoding } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         }),
       );
@@ -273,6 +276,7 @@ export class DatasetStore {
         kind: opts.source?.kind ?? "file",
         format,
         ...(opts.filename ? { filename: opts.filename } : {}),
+        ...(encoding ? { encoding } : {}),
         ...(opts.source?.parent ? { parent: opts.source.parent } : {}),
         ...(opts.source?.model ? { model: opts.source.model } : {}),
         ...(opts.source?.jobId ? { jobId: opts.source.jobId } : {}),

@@ -8,6 +8,7 @@ import { readCsvHeader, scanCsvFile } from "./csv-scan.ts";
 import { describeQuery, duckdbReason, sqlIdent, sqlString } from "./duckdb.ts";
 import { xlsxToNdjson } from "./excel.reader.ts";
 import { type Sniffed, sniffBytes } from "./sniff.ts";
+import { canonicalEncoding, encodingProblem, transcodeToUtf8 } from "./transcode.ts";
 
 export type ProgressFn = (p: { stage: string; done?: number; total?: number }) => void;
 
@@ -18,22 +19,38 @@ export interface IngestOptions {
   format: SourceFormat;
   /** Parquet file to write (must not exist; the caller owns its cleanup on failure). */
   target: string;
-  /** Folder for intermediate files (Excel is converted to NDJSON first). */
+  /** Folder for intermediate files (Excel is converted to NDJSON first, text in other encodings to UTF-8). */
   workDir: string;
+  /** The text file's encoding, a WHATWG label (windows-1252, latin1, shift_jis...); UTF-8 when omitted. */
+  encoding?: string;
   onProgress?: ProgressFn;
 }
 
-/** Read a source file with DuckDB and write it as one Parquet file; return its schema and row count. */
-export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: ColumnSchema[]; rowCount: number }> {
-  const { conn, path, format, target } = opts;
-  await checkFileLooksRight(path, format);
-  opts.onProgress?.({ stage: "reading" });
-
-  let readPath = path;
+/**
+ * Read a source file with DuckDB and write it as one Parquet file; return its schema, row count and
+ * the encoding the text was decoded from when it was not UTF-8.
+ */
+export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: ColumnSchema[]; rowCount: number; encoding?: string }> {
+  const { conn, format, target } = opts;
+  const encoding = opts.encoding ? canonicalEncoding(opts.encoding) : "utf-8";
+  const problem = encoding === "utf-8" ? null : encodingProblem(format, encoding);
+  if (problem) throw problem;
+  let path = opts.path;
   let delimiter = format === "tsv" ? "\t" : ",";
   let tempNdjson: string | null = null;
+  let tempUtf8: string | null = null;
   let dateOnly = new Set<string>();
   try {
+    if (encoding !== "utf-8") {
+      await fileSize(path);
+      opts.onProgress?.({ stage: "decoding" });
+      tempUtf8 = join(opts.workDir, `utf8-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.${format}`);
+      await transcodeToUtf8(opts.path, tempUtf8, encoding);
+      path = tempUtf8;
+    }
+    await checkFileLooksRight(path, format);
+    opts.onProgress?.({ stage: "reading" });
+    let readPath = path;
     if (format === "xlsx") {
       tempNdjson = join(opts.workDir, `xlsx-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.ndjson`);
       const { rows, dateOnlyColumns } = await xlsxToNdjson(path, tempNdjson, (done) => opts.onProgress?.({ stage: "reading", done }));
@@ -85,6 +102,7 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
     }
   } finally {
     if (tempNdjson) await rm(tempNdjson, { force: true });
+    if (tempUtf8) await rm(tempUtf8, { force: true });
   }
 
   const stored = await describeQuery(conn, `SELECT * FROM read_parquet(${sqlString(target)})`);
@@ -100,7 +118,7 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
     duckdbType: c.type,
     nullable: (nonNull[i] ?? 0) < rowCount,
   }));
-  return { columns, rowCount };
+  return { columns, rowCount, ...(encoding === "utf-8" ? {} : { encoding }) };
 }
 
 /**
@@ -192,14 +210,7 @@ function noRows(format: SourceFormat): CaretflowError {
 
 /** Catch the common wrong files before DuckDB does, with a message that says what the file really is. */
 async function checkFileLooksRight(path: string, format: SourceFormat): Promise<void> {
-  let size: number;
-  try {
-    const s = await stat(path);
-    if (!s.isFile()) throw new Error("not a regular file");
-    size = s.size;
-  } catch {
-    throw userError("file_not_found", `The file '${path}' does not exist or cannot be read`, "Check the path and try again.", 400);
-  }
+  const size = await fileSize(path);
   if (size === 0) {
     throw userError("empty_file", "The file is empty (0 bytes)", "Choose a file that has a header row and at least one row of data.", 422);
   }
@@ -214,6 +225,16 @@ async function checkFileLooksRight(path: string, format: SourceFormat): Promise<
   const sniffed = sniffBytes(head.subarray(0, n));
   const problem = wrongFileProblem(sniffed, format);
   if (problem) throw problem;
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new Error("not a regular file");
+    return s.size;
+  } catch {
+    throw userError("file_not_found", `The file '${path}' does not exist or cannot be read`, "Check the path and try again.", 400);
+  }
 }
 
 /** A user error when the sniffed content does not fit the expected format, else null. Pure. */
@@ -250,8 +271,8 @@ export function wrongFileProblem(sniffed: Sniffed, format: SourceFormat): Caretf
         ? notBinaryFormat(format)
         : userError(
             "not_utf8",
-            "The file is encoded as UTF-16, but caretflow reads text files as UTF-8",
-            "Re-save the file as UTF-8 (in Excel: File > Save As > 'CSV UTF-8'; in an editor: choose the UTF-8 encoding), then import it again.",
+            "The file is encoded as UTF-16, but caretflow reads text files as UTF-8 unless told otherwise",
+            "Import it again with the encoding utf-16 (the form field 'encoding', or caretflow datasets import --encoding utf-16), or re-save it as UTF-8 (in Excel: File > Save As > 'CSV UTF-8').",
             422,
           );
     case "binary":
@@ -400,7 +421,7 @@ export function notUtf8Error(at: { line: number; offset: number; byte: number })
   return userError(
     "not_utf8",
     `The file is not UTF-8 text: line ${at.line} has the byte ${hex}, which is not valid UTF-8${guess}`,
-    "Re-save the file as UTF-8 (in Excel: File > Save As > 'CSV UTF-8'; in LibreOffice or an editor: choose the character set 'Unicode (UTF-8)'), then import it again.",
+    `Import it again naming its encoding (${latin1 ? "windows-1252 covers Latin-1" : "e.g. windows-1252, shift_jis"}): the form field 'encoding', or caretflow datasets import --encoding. Or re-save the file as UTF-8 (in Excel: File > Save As > 'CSV UTF-8'; in LibreOffice or an editor: choose the character set 'Unicode (UTF-8)').`,
     422,
     at,
   );

@@ -66,7 +66,7 @@ const cases: Case[] = [
     status: 422,
     code: "not_utf8",
     message: /not UTF-8 text: line 3 has the byte 0xE9.*Latin-1 or Windows-1252 .*'é'/,
-    hint: /Re-save the file as UTF-8/,
+    hint: /naming its encoding \(windows-1252 covers Latin-1\).*re-save the file as UTF-8/,
   },
   {
     name: "UTF-16 text",
@@ -75,6 +75,7 @@ const cases: Case[] = [
     status: 422,
     code: "not_utf8",
     message: /UTF-16/,
+    hint: /encoding utf-16/,
   },
   {
     name: "a row with too many fields",

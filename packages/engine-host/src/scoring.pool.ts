@@ -40,9 +40,13 @@ interface Entry {
   loaded: Promise<string | null>;
 }
 
-/** Whether a model of this task answers one prediction per input row (a forecaster answers one per period). */
-function answersPerRow(task: string | null): boolean {
-  return task === null || TASK_FAMILY[task as keyof typeof TASK_FAMILY] !== "forecasting";
+/**
+ * Whether an answer must hold one prediction per input row: a forecaster answers one per period, and a
+ * scoring process says `aligned: false` when it answers per group (association rules: one per transaction).
+ */
+function answersPerRow(task: string | null, answer: PredictAnswer): boolean {
+  const forecaster = task !== null && TASK_FAMILY[task as keyof typeof TASK_FAMILY] === "forecasting";
+  return !forecaster && answer.aligned !== false;
 }
 
 /**
@@ -69,7 +73,8 @@ export class ScoringPool {
 
   /**
    * Scores rows with the model; errors are CaretflowError (user for bad rows, operational for a dead process).
-   * A forecaster answers one row per period of the horizon instead of one per input row.
+   * Most models answer one row per input row (`aligned`); a forecaster answers one per period of the horizon,
+   * an association-rules model one per transaction id.
    */
   async predict(
     model: ScoringModel,
@@ -89,7 +94,7 @@ export class ScoringPool {
     const answer = await entry.proc.request(request, this.opts.predictTimeoutMs ?? 60_000);
     if (!answer.ok) throw scoringError(answer.error);
     const parsed = PredictAnswer.safeParse(answer);
-    if (!parsed.success || (answersPerRow(task) && parsed.data.predictions.length !== rows.length)) {
+    if (!parsed.success || (answersPerRow(task, parsed.data) && parsed.data.predictions.length !== rows.length)) {
       throw new CaretflowError({
         code: "scoring_bad_answer",
         kind: "bug",

@@ -21,6 +21,10 @@ export type ServePrediction = z.infer<typeof ServePrediction>;
 export const PredictAnswer = z.object({
   columns: z.array(z.string()),
   predictions: z.array(ServePrediction),
+  aligned: z
+    .boolean()
+    .optional()
+    .describe("true: one prediction per input row, in order; false: one per group (a transaction, a forecast period)"),
   explanations: z.array(Explanation).optional(),
 });
 export type PredictAnswer = z.infer<typeof PredictAnswer>;

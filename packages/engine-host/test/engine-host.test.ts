@@ -183,7 +183,7 @@ describe("EngineHost with a fake engine worker", () => {
   });
 
   it.each([
-    ["crash", /exited with code 3 before the job finished[\s\S]*FakeError: the fake engine crashed on purpose/],
+    ["crash", /exited with code 3 at stage setup before the job finished[\s\S]*FakeError: the fake engine crashed on purpose/],
     ["segv", /was killed by SIGSEGV/],
   ])("turns a job process that dies (%s) into EngineCrashed with the log's tail", async (mode, message) => {
     const h = await host();

@@ -51,6 +51,7 @@ describe("ScoringPool with a fake scoring process", () => {
         { prediction_label: 1, prediction_score: 0.9 },
         { prediction_label: 0, prediction_score: 0.9 },
       ],
+      aligned: true,
     });
     const t0 = Date.now();
     const again = await Promise.all([p.predict(m("churn"), [{ x: 1 }]), p.predict(m("churn"), [{ x: -3 }])]);
@@ -74,6 +75,25 @@ describe("ScoringPool with a fake scoring process", () => {
     const e = await rejection(p.predict(m("churn"), [{ y: 1 }]));
     expect(e).toMatchObject({ kind: "user", status: 400, code: "missing_feature_columns", hint: "Give every row the column x." });
     expect((await p.predict(m("churn"), [{ x: 1 }])).predictions[0]?.prediction_label).toBe(1);
+  });
+
+  it("takes one answer per group from a model that says its answer is not row-aligned, and refuses lost rows", async () => {
+    const p = pool();
+    const rows = [
+      { basket: "A", x: 1 },
+      { basket: "B", x: 2 },
+      { basket: "A", x: 3 },
+    ];
+    expect(await p.predict(m("rules"), rows)).toEqual({
+      columns: ["basket", "rules_matched"],
+      predictions: [
+        { basket: "A", rules_matched: 4 },
+        { basket: "B", rules_matched: 2 },
+      ],
+      aligned: false,
+    });
+    const lost = await rejection(p.predict(m("churn"), [{ x: 1 }, { x: 2, __drop__: true }]));
+    expect(lost).toMatchObject({ code: "scoring_bad_answer", kind: "bug" });
   });
 
   it("refuses a model that fails to load, and tries afresh next time", async () => {

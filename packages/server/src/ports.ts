@@ -30,6 +30,8 @@ export interface DatasetsPort {
     name: string;
     format?: SourceFormat;
     filename?: string;
+    /** a text file's encoding when it is not UTF-8 (WHATWG label) */
+    encoding?: string;
     source?: {
       kind: "upload" | "file" | "demo" | "prediction" | "derived";
       parent?: { dataset: string; version: number };

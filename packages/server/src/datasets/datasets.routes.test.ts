@@ -13,10 +13,11 @@ beforeAll(async () => {
 });
 afterAll(() => f.close());
 
-async function upload(content: string | Uint8Array, filename: string, name?: string) {
+async function upload(content: string | Uint8Array, filename: string, name?: string, encoding?: string) {
   const form = new FormData();
   form.append("file", new Blob([content]), filename);
   if (name) form.append("name", name);
+  if (encoding) form.append("encoding", encoding);
   return await f.app.request("/api/datasets", { method: "POST", headers: { cookie }, body: form });
 }
 const leftovers = async () => (await readdir(f.dir)).filter((n) => n.startsWith("upload-"));
@@ -56,6 +57,20 @@ describe("dataset routes", () => {
     const dl = await f.app.request("/api/datasets/tiny/versions/1/download", { headers: { cookie } });
     expect(dl.headers.get("content-disposition")).toBe('attachment; filename="tiny-v1.csv"');
     expect((await dl.text()).split("\n")[0]).toBe("a,b");
+  });
+
+  it("reads a text file in the encoding the encoding field names", async () => {
+    const latin1 = Buffer.from("name,city\nJosé,Málaga\n", "latin1");
+    const plain = await upload(latin1, "cities.csv");
+    expect(plain.status).toBe(422);
+    expect(((await plain.json()) as { error: { code: string } }).error.code).toBe("not_utf8");
+    const told = await upload(latin1, "cities.csv", undefined, "latin1");
+    expect(told.status).toBe(201);
+    const body = (await told.json()) as { version: { source: { encoding?: string } } };
+    expect(body.version.source.encoding).toBe("windows-1252");
+    const page = await f.app.request("/api/datasets/cities/versions/1/preview", { headers: { cookie } });
+    expect(((await page.json()) as { rows: unknown[][] }).rows).toEqual([["José", "Málaga"]]);
+    expect(await leftovers()).toEqual([]);
   });
 
   it("refuses bad requests with clear errors and leaves no temporary file", async () => {

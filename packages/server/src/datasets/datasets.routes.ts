@@ -27,7 +27,14 @@ export function datasetsRoutes(deps: {
     const upload = await receiveUpload(c.req.raw, { tmpDir: deps.tmpDir, maxBytes: deps.maxUploadBytes });
     try {
       const name = parsePath(upload.fields.name?.trim() || deps.nameFromFilename(upload.filename), DatasetName, "dataset name");
-      const result = await datasets.importFile({ path: upload.path, name, filename: upload.filename, source: { kind: "upload" } });
+      const encoding = upload.fields.encoding?.trim();
+      const result = await datasets.importFile({
+        path: upload.path,
+        name,
+        filename: upload.filename,
+        source: { kind: "upload" },
+        ...(encoding ? { encoding } : {}),
+      });
       return c.json(result, result.created ? 201 : 200);
     } finally {
       await rm(upload.path, { force: true });
