@@ -88,16 +88,16 @@ export async function pickModels(t: TaskBrowser, task: string, n: number): Promi
 /** Imports a demo file under a fresh name through the API (the upload page has its own test in ui.e2e.test.ts). */
 export async function upload(t: TaskBrowser, file: string): Promise<string> {
   const name = `${file.replace(/\.csv$/, "").replace(/_/g, "-")}-${Date.now().toString(36)}`;
-  // spam.csv is Latin-1, which caretflow refuses (it asks for UTF-8): the test re-saves it as UTF-8, as the hint says
+  // spam.csv is Windows-1252, not UTF-8: named on import, as caretflow's hint for such files says
   const bytes = await readFile(join(repo, "demo-data", file));
-  let text: string;
+  let utf8 = true;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    text = bytes.toString("latin1");
+    utf8 = false;
   }
   const res = await t.context.request.post("/api/datasets", {
-    multipart: { file: { name: file, mimeType: "text/csv", buffer: Buffer.from(text, "utf8") }, name },
+    multipart: { file: { name: file, mimeType: "text/csv", buffer: bytes }, name, ...(utf8 ? {} : { encoding: "windows-1252" }) },
     timeout: 120_000,
   });
   expect(res.status(), await res.text()).toBe(201);

@@ -272,9 +272,7 @@ describe("caretflow in a real browser", () => {
     await expect.poll(() => page.getByTestId("leaderboard").locator("tbody tr").count(), { timeout: 30_000 }).toBe(3);
     expect(await page.getByTestId("open-mlflow").getAttribute("href")).toMatch(/^\/mlflow\/#\/experiments\/\d+\/runs\/[a-f0-9]{32}$/);
     // the model's evaluation (queued after the training) drew its charts; PyCaret's PNGs sit folded beneath them
-    await expect
-      .poll(() => page.getByTestId("evaluation-status").getAttribute("data-state"), { timeout: 180_000 })
-      .toBe("succeeded");
+    await expect.poll(() => page.getByTestId("evaluation-status").getAttribute("data-state"), { timeout: 180_000 }).toBe("succeeded");
     await page.getByTestId("chart-confusion_matrix").locator("table.heatmap").waitFor({ timeout: 30_000 });
     await page.getByText("Plot images (PNG, as logged in MLflow)").click();
     await page.getByTestId("plots").locator("img").first().waitFor({ timeout: 30_000 });
