@@ -122,7 +122,8 @@ function RunResultPanels({ job, view, status, catalog }: { job: Job; view: JobVi
   const evaluation = useEvaluation({
     match: succeeded ? { after: job.id } : null,
     runId: result?.best_run_id ?? null,
-    expected: succeeded,
+    // the server queues the evaluation before it marks the job succeeded; an old job's may be past the jobs list's end
+    expected: succeeded && finishedRecently(job.finishedAt ?? view.finishedAt),
     onFinished: runs.reload,
   });
   const sources = artifactSources(runs.data);
@@ -251,4 +252,9 @@ function BestModelCard({
       />
     </Card>
   );
+}
+
+/** True for a job that ended in the last minute (or whose end time is not known yet). */
+function finishedRecently(iso: string | null): boolean {
+  return iso === null || Date.now() - Date.parse(iso) < 60_000;
 }
