@@ -16,7 +16,7 @@ import {
 
 // Every task through the catalog-generated UI: train form → live job page → result details → the model's
 // evaluation (charts, report) → run page; plus the setup preview, operations and SHAP explanations.
-// Topics and association rules wait in pending/ for the text branch.
+// Topics and association rules too: the tasks PyCaret 3 dropped and caretflow provides.
 
 describe("every task in a real browser", () => {
   let t: TaskBrowser;
@@ -76,7 +76,7 @@ describe("every task in a real browser", () => {
       await expectAccessible(page, "classification job while evaluating");
     }
     await waitForEvaluation(page);
-    await expectCharts(page, ["roc", "confusion_matrix", "feature"]);
+    await expectCharts(page, ["auc", "confusion_matrix", "feature"]);
     expect(await status.textContent()).toMatch(/Evaluated: \d+ charts?, \d+ plots? and the report/);
     const html = await expectReport(t);
     expect(html).toContain("Purchase");
@@ -87,7 +87,7 @@ describe("every task in a real browser", () => {
     };
     classification = Promise.resolve({ jobId, parentRunId: result.result.parent_run_id, bestRunId: result.result.best_run_id });
 
-    await runPageCharts(t, "classification", ["roc", "confusion_matrix", "feature"]);
+    await runPageCharts(t, "classification", ["auc", "confusion_matrix", "feature"]);
     expect(await page.getByTestId("report-link").count()).toBe(1);
     expect(await page.getByTestId("evaluation-status").getAttribute("data-state")).toBe("succeeded");
   });
@@ -108,7 +108,7 @@ describe("every task in a real browser", () => {
     await page.getByTestId("evaluation-job").click();
     await page.getByTestId("evaluation-summary").waitFor({ timeout: 180_000 }); // when this check runs alone, it may still run
     expect(await page.getByTestId("evaluation-summary").textContent()).toMatch(/charts/);
-    await expectCharts(page, ["roc"]);
+    await expectCharts(page, ["auc"]);
     await expectReport(t);
     await t.shot(page, "evaluate-job");
     await expectAccessible(page, "evaluate job");
@@ -127,7 +127,7 @@ describe("every task in a real browser", () => {
     await page.getByTestId("best-model").waitFor({ timeout: 8 * 60_000 });
     expect(await page.locator(".result-card .card-title").textContent()).toMatch(/tune/i);
     await waitForEvaluation(page);
-    await expectCharts(page, ["roc"]);
+    await expectCharts(page, ["auc"]);
     await t.shot(page, "operation-job");
     await expectAccessible(page, "operation job");
     await page.getByTestId("view-run").click();
@@ -211,6 +211,49 @@ describe("every task in a real browser", () => {
     await page.getByTestId("chart-forecast_table").locator(".recharts-wrapper > svg.recharts-surface").waitFor();
     await waitForEvaluation(page);
     await runPageCharts(t, "time-series", ["forecast"]);
+  });
+
+  it("topics: topics with their words and per-document weights, the report", async () => {
+    const { page } = t;
+    const ds = await upload(t, "spam.csv");
+    await trainInForm(
+      t,
+      ds,
+      "topics",
+      async () => {
+        await page.locator('select[name="text_column"]').selectOption("text");
+        await page.locator('input[name="num_topics"]').fill("3");
+      },
+      "topics",
+    );
+    expect(await page.getByTestId("topics-table").locator("tbody tr").count()).toBe(3);
+    expect(await page.getByTestId("output-datasets").textContent()).toMatch(/topic weights/);
+    await waitForEvaluation(page);
+    await expectReport(t);
+  });
+
+  it("association rules: a sortable rules table, the report", async () => {
+    const { page } = t;
+    const ds = await upload(t, "france.csv");
+    await trainInForm(
+      t,
+      ds,
+      "association_rules",
+      async () => {
+        await page.locator('select[name="transaction_column"]').selectOption("InvoiceNo");
+        await page.locator('select[name="item_column"]').selectOption("Description");
+      },
+      "rules",
+    );
+    const rules = page.getByTestId("rules-table");
+    const lifts = async () => (await rules.locator("tbody td:nth-child(5)").allTextContents()).map(Number);
+    const desc = await lifts();
+    expect(desc.length).toBeGreaterThan(0);
+    expect(desc).toEqual([...desc].sort((a, b) => b - a));
+    await rules.getByRole("button", { name: /Lift/ }).click();
+    expect(await lifts()).toEqual([...desc].sort((a, b) => a - b));
+    await waitForEvaluation(page);
+    await expectReport(t);
   });
 
   it("raised no uncaught errors in the page", () => {

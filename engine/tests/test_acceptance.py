@@ -27,5 +27,4 @@ def test_insurance_best_r2(mlflow_server, insurance, tmp_path):
     assert board[0]["metrics"]["R2"] >= 0.80, board
     for row in board:
         assert {"MAE", "MSE", "RMSE", "R2", "RMSLE", "MAPE", "TT (Sec)"} <= set(row["metrics"])
-    plots = {e["name"] for e in events if e["type"] == "artifact" and e["artifact_kind"] == "plot"}
-    assert {"residuals", "prediction_error"} <= plots
+    # plots and charts come from the evaluate job that follows (test_train.py checks them)

@@ -141,7 +141,7 @@ def test_evaluation_logs_charts_plots_and_a_self_contained_report(evaluated, jui
     result = evaluated["result"]
     run_id = juice_run["result"]["best_run_id"]
     assert result["run_id"] == run_id and result["report"] == "report/report.html"
-    expected = {"roc", "pr", "calibration", "threshold", "confusion_matrix", "class_report", "permutation_importance", "learning", "shap_summary"}
+    expected = {"auc", "pr", "calibration", "threshold", "confusion_matrix", "class_report", "permutation_importance", "learning", "shap_summary"}
     assert expected <= set(result["charts"]), result["charts"]
     assert any(c.startswith("pdp_") for c in result["charts"]) and any(c.startswith("shap_dependence_") for c in result["charts"])
     client = MlflowClient(mlflow_server)

@@ -43,7 +43,9 @@ def test_worker_runs_jobs_in_a_row_and_survives_a_crash(mlflow_server, juice, tm
         events = [m for m in seen if "type" in m]
         assert_protocol(events)
         assert events[-1]["status"] == "cancelled"
-        assert seen[-1] == {"worker": "exit", "job_id": "w-cancel", "pid": first["pid"], "code": 0, "signal": None}
+        assert seen[-1] == {"worker": "exit", "job_id": "w-cancel", "pid": first["pid"], "code": 0, "signal": None,
+                            "peak_mb": seen[-1]["peak_mb"]}
+        assert seen[-1]["peak_mb"] > 0  # the job's measured memory (PSS) travels with its exit
 
         # 2. a child killed hard (as by the OOM killer) does not take the worker down
         crashed = start("w-crash", include=["lr", "rf"])

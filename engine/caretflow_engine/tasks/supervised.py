@@ -31,6 +31,8 @@ SCORE = "prediction_score"
 SCORE_DECIMALS = 4
 CLASSIFICATION_PLOTS_AS_CHARTS = {"auc", "pr", "confusion_matrix", "calibration", "threshold", "class_report", "learning", "feature"}
 REGRESSION_PLOTS_AS_CHARTS = {"residuals", "error", "learning", "feature"}
+# Charts caretflow adds to PyCaret's plots (pdp_<feature> and shap_dependence_<feature> follow the data).
+EXTRA_CHARTS = {"permutation_importance": "Permutation Importance", "shap_summary": "SHAP Summary"}
 
 _FIELDS = [
     "target", "ignore_columns", "text_columns", "operation", "model", "include", "exclude", "sort",
@@ -67,7 +69,8 @@ class SupervisedFamily:
             "models": facts.models,
             "metrics": facts.metrics,
             "defaultSort": "Accuracy" if task == "classification" else "R2",
-            "plots": [{"id": k, "name": v, "chart": k in charts} for k, v in facts.plots.items() if k != "pipeline"],
+            "plots": [{"id": k, "name": v, "chart": k in charts} for k, v in facts.plots.items() if k != "pipeline"]
+            + [{"id": k, "name": v, "chart": True} for k, v in EXTRA_CHARTS.items()],
             "predictionColumns": columns,
         }
 

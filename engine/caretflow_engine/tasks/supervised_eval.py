@@ -44,7 +44,8 @@ def evaluation_charts(session: Any, best: Any) -> tuple[list[dict[str, Any]], li
         proba = _proba(best, X_test)
         if proba is not None:
             score = proba[:, 1] if len(classes) == 2 else proba
-            add("roc", lambda: ec.roc_chart(truth, score, classes))
+            # PyCaret calls the ROC plot "auc": the chart takes the plot's id, so the catalog names both.
+            add("auc", lambda: _with_id(ec.roc_chart(truth, score, classes), "auc"))
             add("pr", lambda: ec.pr_chart(truth, score, classes))
             if len(classes) == 2:
                 add("calibration", lambda: ec.calibration_chart(truth, score, classes))
