@@ -1,4 +1,4 @@
-import { CaretflowError, Job, RunDetail, userError } from "@caretflow/contracts";
+import { CaretflowError, Catalog, Job, RunDetail, userError } from "@caretflow/contracts";
 import type { Command } from "commander";
 import { type ApiClient, apiPath } from "./client.ts";
 import { action, type CommonOptions, type ExitState, withCommon } from "./common.ts";
@@ -72,24 +72,33 @@ export function registerRunReports(runs: Command, ctx: CliContext, exit: ExitSta
   ).action(
     action<CommonOptions>(ctx, exit, async (env, _opts, args) => {
       const ids = (args[0] as unknown as string[]) ?? [];
-      if (ids.length < 2)
-        throw new CaretflowError({
-          code: "usage",
-          kind: "user",
-          message: "give at least two run ids",
-          hint: "caretflow runs list shows them",
-        });
+      if (ids.length < 2) throw userError("usage", "give at least two run ids", "caretflow runs list shows them");
       const client = await env.client();
-      const runs = await Promise.all(ids.map((id) => modelRun(client, id)));
-      env.out.result({ runs }, () => formatComparison(runs));
+      const [runs, catalog] = await Promise.all([
+        Promise.all(ids.map((id) => modelRun(client, id))),
+        client.json("get", apiPath("/api/catalog"), Catalog),
+      ]);
+      env.out.result({ runs }, () => formatComparison(runs, lowerIsBetter(catalog)));
       return undefined;
     }),
   );
 }
 
-/** Runs as columns, metrics as rows; the best value of each row (by the usual direction) gets a *. */
-export function formatComparison(runs: RunDetail[]): string {
-  const lower = /^(MAE|MSE|RMSE|RMSLE|MAPE|MASE|RMSSE|SMAPE|TT_Sec|Davies-Bouldin|fit_seconds|wall_seconds)/;
+/** MLflow metric keys (as the engine writes them: "TT (Sec)" → "TT_Sec") whose smaller values are better, from the catalog. */
+export function lowerIsBetter(catalog: Catalog): Set<string> {
+  const key = (name: string) =>
+    name
+      .replace(/[^A-Za-z0-9_\-./ ]/g, "")
+      .trim()
+      .replace(/\s+/g, "_");
+  const lower = new Set(["TT_Sec", "fit_seconds", "wall_seconds"]);
+  for (const task of catalog.tasks) for (const m of task.metrics) if (!m.greaterIsBetter) lower.add(key(m.name));
+  for (const k of [...lower]) lower.add(`holdout_${k}`);
+  return lower;
+}
+
+/** Runs as columns, metrics as rows; the best value of each row (by its direction) gets a *. */
+export function formatComparison(runs: RunDetail[], lower: Set<string>): string {
   const metrics = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))]
     .filter((m) => !m.startsWith("cv_fold_") && !m.endsWith("_std"))
     .sort();
@@ -102,7 +111,7 @@ export function formatComparison(runs: RunDetail[]): string {
   const rows = metrics.map((m) => {
     const values = runs.map((r) => r.metrics[m]);
     const present = values.filter((v): v is number => v !== undefined);
-    const best = present.length > 1 ? (lower.test(m) ? Math.min(...present) : Math.max(...present)) : undefined;
+    const best = present.length > 1 ? (lower.has(m) ? Math.min(...present) : Math.max(...present)) : undefined;
     return [m, ...values.map((v) => (v === undefined ? "-" : `${formatMetric(v)}${v === best ? " *" : ""}`))];
   });
   return formatTable(head, [...facts, ...rows]);
