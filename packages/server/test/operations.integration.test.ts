@@ -110,7 +110,8 @@ describe("operations on a run", () => {
         "caretflow.source_run_id": source,
         "caretflow.job_id": job.id,
       });
-      expect(run.artifacts.map((a) => a.path)).toEqual(expect.arrayContaining(["model", "plots", "operation"]));
+      // plots, charts and the report arrive with the evaluate job that follows each operation job
+      expect(run.artifacts.map((a) => a.path)).toEqual(expect.arrayContaining(["model", "operation"]));
     }
   });
 

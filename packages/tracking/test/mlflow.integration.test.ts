@@ -197,7 +197,7 @@ describe("tracking against a real MLflow server", () => {
       modelName: "Logistic Regression",
     });
     const ref = await resolveModelRef(c, "juice-model@champion");
-    expect(ref).toEqual({ name: "juice-model", version: 1, uri: "models:/juice-model/1", sha256: sha, runId: childA1 });
+    expect(ref).toEqual({ name: "juice-model", version: 1, uri: "models:/juice-model/1", sha256: sha, runId: childA1, task: null });
     expect(await resolveModelRef(c, "juice-model/1")).toEqual(ref);
 
     // The registered version really loads (a runs:/RUN/model source would register but not load in MLflow 3).
