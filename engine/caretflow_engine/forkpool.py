@@ -7,7 +7,8 @@ starts in milliseconds. Only small task ids go to a helper and small results com
 Guarantees, because a helper must never outlast or disturb the job that forked it:
 
 - the job's SIGTERM (JobCancelled) or any other exception leaving the ``with`` block kills and
-  reaps every helper before it propagates (``close`` runs with SIGTERM/SIGINT held);
+  reaps every helper before it propagates (``close`` runs with SIGTERM/SIGINT held); each helper
+  leads its own process group and is killed with it;
 - a helper dies with the job even when the job is SIGKILLed: ``PR_SET_PDEATHSIG`` on Linux, and
   everywhere a helper waiting for work exits on EOF of its task socket;
 - a helper inherits no usable descriptor of the job: every fd above 2 except its own socket is
@@ -15,6 +16,7 @@ Guarantees, because a helper must never outlast or disturb the job that forked i
   pipes open (stdout/stderr stay: they are the job log);
 - a helper that dies mid-task (OOM killer, segfault) is reported as that task's outcome with how
   it died, and a replacement is forked for the remaining tasks;
+- helpers start no processes (joblib runs sequentially in them), so none can be orphaned;
 - helpers use one thread each (OpenMP, BLAS): cores are shared by running helpers side by side,
   and GNU OpenMP deadlocks in a forked child that uses more than one thread once the parent has
   used OpenMP (measured: a 2-thread LightGBM fit hangs in such a child, a 1-thread fit does not).
@@ -162,11 +164,10 @@ class ForkPool:
         return Outcome(task, error=RemoteError(type_name, message, tb), seconds=seconds)
 
     def close(self) -> None:
-        """Stop every helper and reap it: idle ones exit on EOF, busy ones are killed."""
+        """Kill every helper (and anything it started) and reap it."""
         with deferred_signals():
             for h in self.helpers:
-                if h.busy:
-                    _kill(h.pid)
+                _kill_group(h.pid)  # before reaping: until then no other process can get its pid
                 h.conn.close()
             deadline = time.monotonic() + CLOSE_GRACE_SECONDS
             for h in self.helpers:
@@ -176,6 +177,7 @@ class ForkPool:
     def _lost(self, helper: _Helper) -> Outcome:
         with deferred_signals():
             helper.conn.close()
+            _kill_group(helper.pid)  # whatever it left behind in its process group
             status = _reap(helper.pid, time.monotonic() + CLOSE_GRACE_SECONDS)
             self.helpers.remove(helper)
         how = describe_exit(status) if status is not None else "gone"
@@ -191,6 +193,8 @@ class ForkPool:
             if pid == 0:  # pragma: no cover -- runs in the helper, which never returns
                 parent_end.close()
                 _helper_main(child_end, self.work, self.init, self.parent_pid)
+            with contextlib.suppress(OSError):  # also here, so _kill_group never races the child's own call
+                os.setpgid(pid, pid)
             child_end.close()
             helper = _Helper(pid, parent_end)
             self.helpers.append(helper)
@@ -200,6 +204,14 @@ class ForkPool:
 def _kill(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL the helper's process group (it leads one; see _helper_main), else the helper."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        _kill(pid)
 
 
 def _reap(pid: int, deadline: float) -> int | None:
@@ -228,6 +240,8 @@ def _helper_main(conn: Connection, work: Callable[[Any], Any], init: Callable[[]
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        # Its own process group, so that close() can kill anything it started along with it.
+        os.setpgid(0, 0)
         _die_with_parent(parent_pid)
         _detach_inherited_fds(keep={conn.fileno()})
         gc.freeze()  # parent objects stay shared (no refcount-free GC passes) and gc.collect() is cheap
@@ -291,11 +305,16 @@ def _detach_inherited_fds(keep: set[int]) -> None:
 
 
 def _one_thread_each() -> None:
+    """One OpenMP/BLAS thread, and joblib runs everything in the helper itself: a helper starts
+    no processes of its own (loky workers would outlive a SIGKILLed helper)."""
+    import joblib
+
     from .threads import limit_loaded_pools, set_thread_env
 
-    set_thread_env(1)  # for runtimes loaded from now on and processes a helper starts
+    set_thread_env(1)  # for runtimes loaded from now on
     global _LIMITS
-    _LIMITS = limit_loaded_pools(1)  # for OpenMP/BLAS already loaded in the parent
+    # threadpoolctl: OpenMP/BLAS already loaded in the parent; parallel_config applies on creation.
+    _LIMITS = (limit_loaded_pools(1), joblib.parallel_config(backend="sequential"))
 
 
 _LIMITS: object = None
