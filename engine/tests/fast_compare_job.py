@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 from caretflow_engine.threads import set_thread_env
 
@@ -68,7 +69,7 @@ def main() -> int:
             emit(event="compared")
     except JobCancelled:
         token.disarm()
-        emit(event="cancelled", children=[c.pid for c in psutil.Process().children()])
+        emit(event="cancelled", at=time.time(), children=[c.pid for c in psutil.Process().children()])
     return 0
 
 

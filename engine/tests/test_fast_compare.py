@@ -255,14 +255,15 @@ def test_sigterm_kills_and_reaps_helpers_after_openmp_use(tmp_path):
         for pid in helpers:  # no helper holds the job's event fd (they may hold it for a moment after fork)
             fd_dir = Path(f"/proc/{pid}/fd")
             assert str(job.events_path) not in {os.readlink(fd_dir / fd) for fd in os.listdir(fd_dir)}
-        sent = time.monotonic()
+        sent = time.time()
         job.proc.send_signal(signal.SIGTERM)
-        assert job.proc.wait(timeout=30) == 0
-        assert time.monotonic() - sent < 10
+        assert job.proc.wait(timeout=60) == 0
     finally:
         job.kill()
     cancelled = job.wait_for("cancelled", timeout=1)
-    assert cancelled["children"] == []  # reaped before JobCancelled left compare_fast
+    # Promptly (the slow models would take minutes), and every helper already reaped.
+    assert cancelled["at"] - sent < 10
+    assert cancelled["children"] == []
     assert all(gone(pid) for pid in helpers)
     kinds = [e["event"] for e in job.events()]
     assert kinds.count("compared") == 1 and kinds[-1] == "cancelled"  # the slow compare never ended

@@ -5,7 +5,9 @@ model after another. With its default n_jobs=-1 it spreads each model's folds ov
 processes, which costs seconds of pool start-up and, with LightGBM, OpenMP busy-waiting (PyCaret
 issue 4158); with n_jobs=1 one core idles. Here each model's whole cross-validation runs in a
 helper forked after ``setup`` (the experiment is shared copy-on-write, nothing is pickled on the
-way in), every helper single-threaded, the models expected to take longest first.
+way in), every helper single-threaded, the models expected to take longest first, and each
+helper fits PyCaret's preprocessing once per fold instead of once per model and fold
+(``fold_cache``).
 
 Same results as compare_models: a helper runs exactly what compare_models runs per model
 (``exp._create_model(..., cross_validation=True, refit=False)``, which reseeds numpy itself, with
@@ -28,6 +30,7 @@ with ``planned = session.plan(include, exclude)`` and ``sort = session.resolve_s
 from __future__ import annotations
 
 import os
+import sys
 from collections import deque
 from typing import Any
 
@@ -38,6 +41,7 @@ from pycaret.regression import RegressionExperiment
 
 from ..errors import user_error
 from ..forkpool import ForkPool, Outcome
+from . import fold_cache
 from .pycaret3 import FIT_TIME, CompareHooks, Pycaret3Session
 
 ROUND = 4  # compare_models' default ``round``
@@ -88,8 +92,9 @@ def compare_fast(exp: Any, planned: list[str], sort: str, hooks: CompareHooks, w
     task = task_of(exp)
     session = Pycaret3Session(task)
     session.exp = exp
-    if workers <= 1 or len(planned) <= 1 or getattr(exp, "gpu_param", False):
-        # One core, one model, or CUDA (which does not survive fork): compare_models itself.
+    if workers <= 1 or len(planned) <= 1 or len(set(planned)) < len(planned) or getattr(exp, "gpu_param", False):
+        # One core, one model, a model listed twice (rows keyed by id), or CUDA (which does not
+        # survive fork): compare_models itself.
         return session.compare(list(planned), [], sort, hooks)
 
     unknown = [m for m in planned if m not in exp._all_models_internal]
@@ -108,7 +113,7 @@ def compare_fast(exp: Any, planned: list[str], sort: str, hooks: CompareHooks, w
     total = len(planned)
     queue = deque(sorted(planned, key=lambda m: -EXPECTED_COST[task].get(m, UNKNOWN_COST)))
 
-    with ForkPool(lambda model_id: cross_validate_model(exp, model_id, create_args), min(workers, total), init=lambda: single_threaded(exp)) as pool:
+    with ForkPool(lambda model_id: cross_validate_model(exp, model_id, create_args), min(workers, total), init=lambda: prepare_helper(exp)) as pool:
         started: list[str] = []
         while queue and pool.idle_slots():
             started.append(queue.popleft())
@@ -141,6 +146,12 @@ def compare_fast(exp: Any, planned: list[str], sort: str, hooks: CompareHooks, w
 
 
 # --------------------------------------------------------------------------- in the helpers
+def prepare_helper(exp: Any) -> None:
+    """Right after the fork: one thread per estimator, preprocessing computed once per fold."""
+    single_threaded(exp)
+    fold_cache.install(exp)
+
+
 def single_threaded(exp: Any) -> None:
     """In a helper: every estimator and cross_validate use one thread (see forkpool's docstring)."""
     exp.n_jobs_param = 1  # cross_validate's n_jobs (gpu_n_jobs_param) and any model built later
@@ -220,6 +231,8 @@ def _report(
         result = session._model_result(model_id, name, grid, fit_time, outcome.seconds, model)
         hooks.on_model_done(result, len(results), total)
     elif outcome.error is not None:
+        # The job log gets the helper's traceback (PyCaret's own loop logs it too); the hook, the error.
+        print(f"{name} ({model_id}) failed in a compare helper:\n{outcome.error.remote_traceback}", file=sys.stderr)
         hooks.on_model_failed(model_id, name, outcome.error)
     else:
         hooks.on_model_failed(model_id, name, RuntimeError(f"{name} was skipped: {outcome.died} while cross-validating it."))
