@@ -99,8 +99,8 @@ def caretflow_side(dataset: str, folds: int, seed: int, sample: int | None) -> d
     from caretflow_engine.threads import set_thread_env
 
     set_thread_env(1)  # the engine's default n_jobs=1, before numpy & co. load
-    from caretflow_engine.adapters.fast_compare import compare_fast, default_workers
-    from caretflow_engine.adapters.pycaret3 import CompareHooks, Pycaret3Session
+    from caretflow_engine.adapters.pycaret3 import CompareHooks, SupervisedSession
+    from caretflow_engine.adapters.pycaret3.fast_compare import default_workers
     from caretflow_engine.worker import warm_imports
 
     warm_imports()
@@ -109,10 +109,10 @@ def caretflow_side(dataset: str, folds: int, seed: int, sample: int | None) -> d
     hooks = CompareHooks(lambda *_: None, lambda *_: None)
 
     def run() -> list[list]:
-        session = Pycaret3Session(task)
-        session.setup(data, target, [], 0.7, folds, seed, 1)
+        session = SupervisedSession(task)
+        session.setup(data, target, ignore_features=[], train_size=0.7, folds=folds, seed=seed, n_jobs=1)
         planned = session.plan([], [])
-        _, board = compare_fast(session.exp, planned, session.resolve_sort(sort), hooks, default_workers())
+        _, board = session.compare(planned, session.resolve_sort(sort), hooks, workers=default_workers())
         return _board(board, sort)
 
     return measured(run)

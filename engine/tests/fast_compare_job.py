@@ -25,8 +25,7 @@ import pandas as pd  # noqa: E402
 import psutil  # noqa: E402
 
 from caretflow_engine import cancel  # noqa: E402
-from caretflow_engine.adapters.fast_compare import compare_fast  # noqa: E402
-from caretflow_engine.adapters.pycaret3 import CompareHooks, Pycaret3Session  # noqa: E402
+from caretflow_engine.adapters.pycaret3 import CompareHooks, SupervisedSession  # noqa: E402
 from caretflow_engine.errors import JobCancelled  # noqa: E402
 
 from .helpers import REPO_DIR  # noqa: E402
@@ -40,9 +39,9 @@ def main() -> int:
 
     token = cancel.CancelToken()
     cancel.install(token)
-    session = Pycaret3Session("classification")
+    session = SupervisedSession("classification")
     # n_jobs=2: estimators ask for two threads, which compare_fast must bring down to one per helper.
-    session.setup(pd.read_csv(REPO_DIR / "demo-data/juice.csv"), "Purchase", [], 0.7, 3, 123, 2)
+    session.setup(pd.read_csv(REPO_DIR / "demo-data/juice.csv"), "Purchase", ignore_features=[], train_size=0.7, folds=3, seed=123, n_jobs=2)
     token.arm()
     try:
         if "openmp" in phases:
@@ -53,10 +52,10 @@ def main() -> int:
             lightgbm.LGBMClassifier(n_jobs=2, n_estimators=20, verbose=-1).fit(x, x[:, 0] > 0.5)
             # Enough rows that LightGBM really runs its OpenMP loops on more than one thread.
             data = pd.DataFrame(x, columns=[f"f{i}" for i in range(10)]).assign(y=x[:, 0] + x[:, 1] > 1)
-            big = Pycaret3Session("classification")
-            big.setup(data, "y", [], 0.7, 2, 123, 2)
+            big = SupervisedSession("classification")
+            big.setup(data, "y", ignore_features=[], train_size=0.7, folds=2, seed=123, n_jobs=2)
             hooks = CompareHooks(lambda *_: None, lambda r, *_: emit(event="done", model=r.model_id))
-            _, board = compare_fast(big.exp, ["lightgbm", "dt", "lr"], "Accuracy", hooks, 2)
+            _, board = big.compare(["lightgbm", "dt", "lr"], "Accuracy", hooks, workers=2)
             emit(event="compared", models=[str(i) for i in board.index])
         if "slow" in phases:
             for model_id in ("rf", "et"):
@@ -65,7 +64,7 @@ def main() -> int:
             def on_start(model_id: str, name: str, done: int, total: int) -> None:
                 emit(event="start", model=model_id, helpers=[h.pid for h in psutil.Process().children()])
 
-            compare_fast(session.exp, ["rf", "et"], "Accuracy", CompareHooks(on_start, lambda *_: None), 2)
+            session.compare(["rf", "et"], "Accuracy", CompareHooks(on_start, lambda *_: None), workers=2)
             emit(event="compared")
     except JobCancelled:
         token.disarm()

@@ -20,8 +20,9 @@ import pytest
 from sklearn.naive_bayes import GaussianNB
 from threadpoolctl import threadpool_limits
 
-from caretflow_engine.adapters.fast_compare import compare_fast
-from caretflow_engine.adapters.pycaret3 import FIT_TIME, CompareHooks, ModelResult, Pycaret3Session
+from caretflow_engine.adapters.pycaret3 import CompareHooks, ModelResult, SupervisedSession
+from caretflow_engine.adapters.pycaret3.common import FIT_TIME
+from caretflow_engine.adapters.pycaret3.fast_compare import can_fork
 from caretflow_engine.errors import EngineError
 
 from .helpers import ENGINE_DIR, PYTHON, REPO_DIR
@@ -58,22 +59,22 @@ class Recorder:
 
 
 @pytest.fixture(scope="module")
-def session() -> Pycaret3Session:
-    s = Pycaret3Session("classification")
-    s.setup(pd.read_csv(REPO_DIR / "demo-data/juice.csv"), "Purchase", [], 0.7, 3, 123, 1)
+def session() -> SupervisedSession:
+    s = SupervisedSession("classification")
+    s.setup(pd.read_csv(REPO_DIR / "demo-data/juice.csv"), "Purchase", ignore_features=[], train_size=0.7, folds=3, seed=123, n_jobs=1)
     return s
 
 
 @pytest.fixture(scope="module")
-def reference(session: Pycaret3Session) -> tuple[Any, pd.DataFrame, Recorder]:
-    """PyCaret's compare_models through today's path (the hooked, sequential Pycaret3Session.compare).
+def reference(session: SupervisedSession) -> tuple[Any, pd.DataFrame, Recorder]:
+    """PyCaret's compare_models through today's path (SupervisedSession.compare with one worker: compare_models itself, hooked).
 
     One BLAS thread, as in compare_fast's helpers (and in PyCaret's own n_jobs=-1 fold workers):
     LogisticRegression's lbfgs lands on different optima with 1 or 2 BLAS threads on unscaled data.
     """
     recorder = Recorder()
     with threadpool_limits(1):
-        best, board = session.compare(MODELS, [], "Accuracy", recorder.hooks())
+        best, board = session.compare(MODELS, "Accuracy", recorder.hooks(), workers=1)
     return best, board.copy(), recorder
 
 
@@ -98,7 +99,7 @@ def assert_same_results(fast: Recorder, ref: Recorder, models: list[str]) -> Non
 def test_same_metrics_ranking_and_best_as_compare_models(session, reference):
     ref_best, ref_board, ref_rec = reference
     rec = Recorder()
-    best, board = compare_fast(session.exp, MODELS, "Accuracy", rec.hooks(), workers=2)
+    best, board = session.compare(MODELS, "Accuracy", rec.hooks(), workers=2)
 
     assert list(board.index) == list(ref_board.index)
     assert list(board.columns) == list(ref_board.columns)
@@ -113,7 +114,7 @@ def test_same_metrics_ranking_and_best_as_compare_models(session, reference):
 
 def test_hooks_run_once_per_model_in_the_calling_process(session):
     rec = Recorder()
-    compare_fast(session.exp, MODELS, "Accuracy", rec.hooks(), workers=2)
+    session.compare(MODELS, "Accuracy", rec.hooks(), workers=2)
     assert {pid for _, _, pid in rec.calls} == {os.getpid()}
     for model_id in MODELS:
         assert rec.count("start", model_id) == 1 and rec.count("done", model_id) == 1
@@ -124,11 +125,20 @@ def test_hooks_run_once_per_model_in_the_calling_process(session):
     assert not rec.failures
 
 
-def test_one_worker_is_todays_sequential_compare(session, reference):
+def test_helpers_only_where_they_give_the_same_result(session):
+    exp = session.exp
+    assert can_fork(exp, MODELS, 2)
+    assert not can_fork(exp, MODELS, 1)  # one core: compare_models itself
+    assert not can_fork(exp, ["lr"], 2)  # one model
+    assert not can_fork(exp, ["lr", "lr"], 2)  # rows are keyed by model id
+    assert not can_fork(exp, ["lr", GaussianNB()], 2)  # a custom estimator: compare_models compares it
+
+
+def test_one_worker_is_compare_models_itself(session, reference):
     _, ref_board, ref_rec = reference
     rec = Recorder()
     with threadpool_limits(1):
-        _, board = compare_fast(session.exp, MODELS, "Accuracy", rec.hooks(), workers=1)
+        _, board = session.compare(MODELS, "Accuracy", rec.hooks(), workers=1)
     cols = metric_columns(board)
     assert list(board.index) == list(ref_board.index)
     assert ((board[cols] - ref_board[cols]).abs() <= 1e-9).all().all()
@@ -155,7 +165,7 @@ def test_a_failing_model_is_reported_and_skipped(session, reference, broken):
     _, ref_board, ref_rec = reference
     broken("dt", max_depth=-3)  # sklearn rejects it at fit: every fold fails
     rec = Recorder()
-    _, board = compare_fast(session.exp, MODELS, "Accuracy", rec.hooks(), workers=2)
+    _, board = session.compare(MODELS, "Accuracy", rec.hooks(), workers=2)
     assert "dt" not in board.index
     assert list(board.index) == [m for m in ref_board.index if m != "dt"]
     assert rec.count("failed", "dt") == 1 and rec.count("done", "dt") == 0
@@ -168,7 +178,7 @@ def test_every_model_failing_is_a_user_error(session, broken):
     broken("ridge", alpha=-1.0)
     rec = Recorder()
     with pytest.raises(EngineError) as info:
-        compare_fast(session.exp, ["dt", "ridge"], "Accuracy", rec.hooks(), workers=2)
+        session.compare(["dt", "ridge"], "Accuracy", rec.hooks(), workers=2)
     assert info.value.name == "AllModelsFailed"
     assert set(rec.failures) == {"dt", "ridge"}
 
@@ -188,7 +198,7 @@ def test_a_helper_killed_mid_model_fails_that_model(session, reference):
     children_before = {c.pid for c in psutil.Process().children()}
     try:
         rec = Recorder()
-        _, board = compare_fast(session.exp, MODELS, "Accuracy", rec.hooks(), workers=2)
+        _, board = session.compare(MODELS, "Accuracy", rec.hooks(), workers=2)
     finally:
         container.class_def = original
     assert rec.count("failed", "nb") == 1

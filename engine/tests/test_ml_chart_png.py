@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from caretflow_engine.ml.chart_png import render, render_panels
+from caretflow_engine.ml.chart_png import render, render_panels, render_stacked
 from caretflow_engine.ml.charts import heatmap_chart, series, xy_chart
 
 
@@ -26,6 +26,16 @@ def test_every_scale_and_mark_draws_into_one_image(tmp_path):
         assert image.format == "PNG"
         width, height = image.size
     assert width == 1300 and height == 900  # 2 columns × 6.5 in, 2 rows × 4.5 in, at 100 dpi
+
+
+def test_a_stacked_chart_has_one_panel_per_series(tmp_path):
+    days = ["2024-01-01", "2024-01-02", "2024-01-03"]
+    parts = [series(name, "line", [[d, v * k] for d, v in zip(days, (1, 2, 3))]) for k, name in enumerate(("trend", "seasonal", "resid"), 1)]
+    chart = xy_chart("decomposition", "Decomposition", "Date", "Value", parts, x_scale="time")
+    with Image.open(render_stacked(chart, tmp_path / "decomposition.png")) as image:
+        assert image.size == (650, 1350)  # one column, three 4.5 in panels, at 100 dpi
+    with Image.open(render(chart, tmp_path / "overlaid.png")) as image:
+        assert image.size[1] == 450
 
 
 def test_long_category_labels_widen_the_panel(tmp_path):

@@ -18,7 +18,7 @@ from caretflow_engine.ml.cluster_charts import (
     suggest_k,
 )
 from caretflow_engine.ml.nearest_assignment import NearestAssignment
-from caretflow_engine.ml.ts_charts import render_png
+from caretflow_engine.ml.chart_png import render
 from caretflow_engine.ml.unsupervised_rank import consensus, rank_rows
 from caretflow_engine.tasks.unsupervised_data import check_unsupervised_data, output_clashes
 
@@ -115,10 +115,10 @@ def test_elbow_finds_three_blobs_and_samples_large_data_deterministically():
 # -------------------------------------------------------------------------- PNGs
 def test_pngs_draw_category_axes_and_histograms(tmp_path):
     names = ["Cluster 1", "Cluster 0", "Cluster 10", "Cluster 1"]
-    sizes = render_png(cluster_distribution_chart(names), tmp_path / "d.png")
+    sizes = render(cluster_distribution_chart(names), tmp_path / "d.png")
     scores = np.random.default_rng(0).normal(size=300)
     flags = scores > 1.6
-    hist = render_png(anomaly_score_chart(scores, 1.6, flags), tmp_path / "h.png")
+    hist = render(anomaly_score_chart(scores, 1.6, flags), tmp_path / "h.png")
     for path in (sizes, hist):
         assert path.read_bytes()[1:4] == b"PNG" and path.stat().st_size > 5000
 

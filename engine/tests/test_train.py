@@ -34,7 +34,8 @@ def chart_validator():
 @pytest.fixture(scope="module")
 def juice_run(mlflow_server: str, juice: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("juice-train")
-    spec = train_spec("train-juice", mlflow_server, juice, include=JUICE_MODELS, experiment_name="juice-tests")
+    # workers=2: the models are compared side by side in forked helpers, as the server asks on two cores.
+    spec = train_spec("train-juice", mlflow_server, juice, include=JUICE_MODELS, experiment_name="juice-tests", workers=2)
     code, events = run_job(spec, tmp)
     return {"code": code, "events": events, "spec": spec, "result": events[-1].get("result"), "tmp": tmp}
 
@@ -46,7 +47,7 @@ def test_train_events_follow_the_protocol(juice_run):
     assert events[-1]["status"] == "succeeded"
     started = events[0]
     assert set(started["versions"]) >= {"python", "pycaret", "sklearn", "mlflow", "lightgbm", "pandas", "numpy"}
-    golden.check("train", events)
+    golden.check("train", events, unordered=("stage:compare", "stage:finalize"))
 
 
 def test_juice_best_accuracy_and_leaderboard(juice_run):
@@ -62,7 +63,7 @@ def test_juice_best_accuracy_and_leaderboard(juice_run):
         assert {"Accuracy", "AUC", "Recall", "Prec.", "F1", "Kappa", "MCC", "TT (Sec)"} <= set(row["metrics"])
     # Rows were streamed one by one, each as its model finished, with the same numbers.
     streamed = {e["row"]["model_id"]: e["row"] for e in juice_run["events"] if e["type"] == "leaderboard_row"}
-    assert list(streamed) == JUICE_MODELS  # PyCaret's order of trying them
+    assert sorted(streamed) == sorted(JUICE_MODELS)  # in the order the helpers finished them
     for row in board:
         assert streamed[row["model_id"]]["metrics"]["Accuracy"] == row["metrics"]["Accuracy"]
         assert streamed[row["model_id"]]["mlflow_run_id"] == row["mlflow_run_id"]

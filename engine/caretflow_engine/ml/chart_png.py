@@ -32,6 +32,13 @@ def render(chart: Chart, path: Path, width: float | None = None, height: float |
     return _save([chart], path, 1, None, size)
 
 
+def render_stacked(chart: Chart, path: Path) -> Path:
+    """An xy chart with one panel per series, stacked, sharing the x axis (a forecast's decomposition
+    into trend, seasonality and residuals, each on its own scale)."""
+    panels = [{**chart, "title": s["name"], "note": None, "series": [s]} for s in chart["series"]]
+    return render_panels(panels, path, columns=1, title=chart["title"])
+
+
 def render_panels(charts: Sequence[Chart], path: Path, columns: int = 2, title: str | None = None) -> Path:
     """``charts`` as a grid of panels, ``columns`` wide, sized to their content (long category labels
     widen a panel, many categories lengthen it)."""
@@ -131,9 +138,10 @@ def _xy(ax: Any, chart: Chart) -> None:
         if s["mark"] == "band":
             ax.fill_between(x, _values(pts, 1), _values(pts, 2), alpha=0.25, label=s["name"])
         elif s["mark"] == "bar":
-            ax.bar(x, _values(pts), label=s["name"])
+            ax.bar(x, _values(pts), width=0.4 if is_time else _bar_width(x), alpha=0.8, label=s["name"])
+            ax.axhline(0, color="black", linewidth=0.6)
         elif s["mark"] == "point":
-            ax.scatter(x, _values(pts), s=10, alpha=0.8, label=s["name"])
+            ax.scatter(x, _values(pts), s=8 if len(pts) > 50 else 30, alpha=0.8, label=s["name"])
         elif s["mark"] == "area":
             ax.fill_between(x, 0, _values(pts), alpha=0.4, label=s["name"])
         else:
@@ -147,6 +155,12 @@ def _xy(ax: Any, chart: Chart) -> None:
     ax.grid(alpha=0.3)
     if len(series) > 1:
         ax.legend(loc="best", fontsize=8)
+
+
+def _bar_width(x: np.ndarray) -> float:
+    """Bars at 0.4 of the closest spacing of their x values (lags: 0.4; histogram bins: no overlap)."""
+    steps = np.diff(np.unique(x[np.isfinite(x)]))
+    return 0.4 * float(steps.min()) if steps.size else 0.4
 
 
 def _categories_xy(ax: Any, chart: Chart) -> None:

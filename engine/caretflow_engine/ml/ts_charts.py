@@ -1,7 +1,7 @@
 """Chart data (``schema/chart.schema.json``, type "xy") for forecasting, and PNGs drawn from it.
 
-Each builder takes plain pandas data, so it is testable without PyCaret. The PNGs are drawn with
-matplotlib from the same dicts, so the picture in MLflow and the interactive chart in the UI show
+Each builder takes plain pandas data, so it is testable without PyCaret. The PNGs are drawn from
+the same dicts by ``chart_png``, so the picture in MLflow and the interactive chart in the UI show
 the same numbers. (PyCaret 3.3.2 draws its time-series plots with plotly; exporting those as PNG
 needs kaleido 1.x, which needs a Chrome browser that an offline engine does not have.)
 """
@@ -9,10 +9,8 @@ needs kaleido 1.x, which needs a Chrome browser that an offline engine does not 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .ts_dates import iso_period
@@ -131,73 +129,3 @@ def correlation_chart(y: pd.Series, kind: str, lags: int) -> Chart:
 
 
 # ------------------------------------------------------------------- PNG
-def render_png(chart: Chart, path: Path, stacked: bool = False) -> Path:
-    """Draw an xy chart dict with matplotlib (no pyplot state, safe in worker threads).
-
-    ``stacked``: one panel per series (for the decomposition), else all series on one axis.
-    The font is matplotlib's bundled DejaVu Sans: importing PyCaret's time-series module sets
-    the sans-serif list to Arial/Liberation Sans, which a slim server lacks (one warning per glyph)."""
-    import matplotlib
-
-    with matplotlib.rc_context({"font.family": "DejaVu Sans"}):
-        return _render(chart, path, stacked)
-
-
-def _render(chart: Chart, path: Path, stacked: bool) -> Path:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    series = chart["series"]
-    panels = len(series) if stacked else 1
-    fig = Figure(figsize=(10, 2.4 * panels if stacked else 4.5), dpi=100)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
-    is_time = chart["x"].get("scale") == "time"
-    # A category axis (cluster names) draws its values at 0, 1, 2... in order of first appearance.
-    categories: dict[Any, int] = {}
-    for i, s in enumerate(series):
-        ax = axes[i if stacked else 0]
-        pts = s["points"]
-        x = [p[0] for p in pts]
-        if is_time:
-            x = pd.to_datetime(x).to_numpy()
-        elif chart["x"].get("scale") == "category":
-            x = np.array([categories.setdefault(v, len(categories)) for v in x], dtype=float)
-        else:
-            x = np.asarray(x, dtype=float)
-        col = lambda k: np.array([np.nan if p[k] is None else p[k] for p in pts], dtype=float)  # noqa: E731
-        if s["mark"] == "band":
-            ax.fill_between(x, col(1), col(2), alpha=0.25, label=s["name"], zorder=0, step=None if is_time else "mid")
-        elif s["mark"] == "bar":
-            ax.bar(x, col(1), width=0.4 if is_time else _bar_width(x), alpha=0.8, label=s["name"])
-            ax.axhline(0, color="black", linewidth=0.6)
-        elif s["mark"] == "point":
-            ax.scatter(x, col(1), s=8 if len(pts) > 50 else 30, label=s["name"])
-        elif s["mark"] == "area":
-            ax.fill_between(x, 0, col(1), alpha=0.4, label=s["name"])
-        else:
-            ax.plot(x, col(1), linewidth=1.2, label=s["name"])
-        if stacked:
-            ax.set_ylabel(s["name"])
-    if categories:
-        rotation = 30 if len(categories) > 6 else 0
-        axes[-1].set_xticks(list(categories.values()), [str(c) for c in categories], rotation=rotation)
-    axes[0].set_title(chart["title"])
-    axes[-1].set_xlabel(chart["x"]["label"])
-    if not stacked:
-        axes[0].set_ylabel(chart["y"]["label"])
-        axes[0].legend(loc="best", fontsize=8)
-    for ax in axes:
-        ax.grid(alpha=0.3)
-    if chart.get("note"):
-        fig.text(0.01, 0.005, chart["note"], fontsize=8, alpha=0.8)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    return path
-
-
-def _bar_width(x: np.ndarray) -> float:
-    """Bars at 0.4 of the closest spacing of their x values (lags: 0.4; histogram bins: no overlap)."""
-    steps = np.diff(np.unique(x[np.isfinite(x)]))
-    return 0.4 * float(steps.min()) if steps.size else 0.4

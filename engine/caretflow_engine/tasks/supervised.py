@@ -149,7 +149,7 @@ class SupervisedFamily:
         else:
             planned = session.plan(spec["include"], spec["exclude"], prepared.custom_models)
             ev.stage("compare", f"Comparing {len(planned)} models by {sort}")
-            best, board = session.compare(planned, sort, hooks)
+            best, board = session.compare(planned, sort, hooks, workers=int(spec.get("workers") or 1))
             leaderboard = leaderboard_rows(board)
             for row in leaderboard:
                 if row["model_id"] in child_runs:

@@ -182,7 +182,7 @@ def _charts(session: Any, best: Any, choice: ClusterChoice, seed: int) -> tuple[
 
 def _pngs(session: Any, best: Any, charts: list[dict[str, Any]], out_dir: Path, ev: Any) -> list[tuple[str, Path]]:
     """PyCaret's yellowbrick plots where the model can draw them, the rest from the chart data."""
-    from ..ml.ts_charts import render_png
+    from ..ml.chart_png import render
 
     saved, unavailable = session.save_plots(best, out_dir)
     for message in unavailable:
@@ -192,7 +192,7 @@ def _pngs(session: Any, best: Any, charts: list[dict[str, Any]], out_dir: Path, 
         if chart["id"] in drawn:
             continue
         try:
-            saved.append((chart["id"], render_png(chart, out_dir / f"{chart['id']}.png")))
+            saved.append((chart["id"], render(chart, out_dir / f"{chart['id']}.png")))
         except Exception as exc:  # a picture failing must not lose the model
             ev.warning(f"plot '{chart['id']}' could not be drawn: {exc}")
     return saved

@@ -512,6 +512,20 @@ describe("caretflow up", () => {
     expect(JSON.parse(t.out.stdout)).toEqual({ url: "http://127.0.0.1:8420", adminPassword: null, home: "/h" });
   });
 
+  it("passes the workers, compare workers and job memory to the server", async () => {
+    const calls: unknown[] = [];
+    const t = testContext({ CARETFLOW_HOME: "/h" }, async () => async (opts) => {
+      calls.push(opts);
+      return { url: "http://127.0.0.1:8420", adminPassword: null, close: async () => {} };
+    });
+    const running = runCli(["up", "--workers", "2", "--compare-workers", "1", "--job-memory", "4096", "--json"], t.ctx);
+    for (let i = 0; i < 100 && t.out.stdout === ""; i++) await new Promise((r) => setTimeout(r, 10));
+    t.interrupt();
+    expect(await running).toBe(0);
+    expect(calls[0]).toMatchObject({ engineWorkers: 2, compareWorkers: 1, jobMemoryMb: 4096 });
+    expect(await runCli(["up", "--compare-workers", "0"], testContext({}).ctx)).toBe(1);
+  });
+
   it("rejects a port out of range", async () => {
     const t = testContext({});
     expect(await runCli(["up", "--port", "70000"], t.ctx)).toBe(1);

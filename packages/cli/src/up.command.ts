@@ -25,6 +25,7 @@ interface UpOptions extends CommonOptions {
   demo: boolean;
   workers?: number;
   jobMemory?: number;
+  compareWorkers?: number;
 }
 
 export const DEFAULT_PORT = 8420;
@@ -38,6 +39,11 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
       .option("--host <host>", "address to listen on (default: the server's, loopback)")
       .option("--no-demo", "do not import the demo datasets on first start")
       .option("--workers <n>", "training jobs at once (default 1; at most the machine's cores)", intArg("--workers", 1, 256))
+      .option(
+        "--compare-workers <n>",
+        "processes one classification or regression comparison spreads its models over (default: cores / workers; 1 runs PyCaret's compare_models as is)",
+        intArg("--compare-workers", 1, 256),
+      )
       .option(
         "--job-memory <MB>",
         "memory one job may use before it is stopped as out of memory (default: 70% of the machine's, shared by the workers; or CARETFLOW_JOB_MEMORY_MB)",
@@ -69,6 +75,7 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
           demo: opts.demo,
           ...(opts.workers ? { engineWorkers: opts.workers } : {}),
           ...(opts.jobMemory ? { jobMemoryMb: opts.jobMemory } : {}),
+          ...(opts.compareWorkers ? { compareWorkers: opts.compareWorkers } : {}),
           // Serve at once; MLflow keeps starting in the background and jobs wait for it (GET /api/health tells).
           waitForMlflow: false,
           log: (line) => env.out.note(line),

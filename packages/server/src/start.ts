@@ -33,7 +33,7 @@ export interface StartOptions {
   /** Listen address; loopback unless set. */
   host?: string;
   log?: (line: string) => void;
-  /** Import the demo datasets juice and insurance on first start. */
+  /** Import the demo datasets (one per task: juice, insurance, iris, jewellery, anomaly, pycaret_downloads, spam, france) on first start. */
   demo?: boolean;
   /** Warm engine workers = training jobs at once. Default 1; never more than the machine's cores. */
   engineWorkers?: number;
@@ -43,7 +43,7 @@ export interface StartOptions {
    * machine's memory shared by the workers; CARETFLOW_JOB_MEMORY_MB overrides the default.
    */
   jobMemoryMb?: number;
-  /** Processes one comparison spreads its models over. Default: the machine's cores (2 at least useful). */
+  /** Processes one classification or regression comparison spreads its models over. Default: cores / engine workers. */
   compareWorkers?: number;
   /** Largest upload accepted, bytes. Default 1 GiB. */
   maxUploadBytes?: number;
@@ -310,10 +310,17 @@ async function cliToken(auth: AuthService, home: string): Promise<string> {
   return (await auth.createToken(admin.id, "caretflow CLI")).token;
 }
 
-const DEMO = [
+/** One dataset per task, so every task can be tried on first start (demo-data/README.md). */
+const DEMO: readonly { name: string; file: string; encoding?: string }[] = [
   { name: "juice", file: "juice.csv" },
   { name: "insurance", file: "insurance.csv" },
-] as const;
+  { name: "iris", file: "iris.csv" },
+  { name: "jewellery", file: "jewellery.csv" },
+  { name: "anomaly", file: "anomaly.csv" },
+  { name: "pycaret_downloads", file: "pycaret_downloads.csv" },
+  { name: "spam", file: "spam.csv", encoding: "windows-1252" },
+  { name: "france", file: "france.csv" },
+];
 
 /** Imports the demo datasets once per home (deleting one later does not bring it back). */
 async function importDemoData(deps: { db: Kysely<ServerTables>; store: DatasetStore; repo: string; log: Logger }): Promise<void> {
@@ -325,7 +332,13 @@ async function importDemoData(deps: { db: Kysely<ServerTables>; store: DatasetSt
       deps.log("warn", `demo dataset ${path} is missing; skipping it`);
       continue;
     }
-    const r = await deps.store.importFile({ path, name: d.name, filename: d.file, source: { kind: "demo" } });
+    const r = await deps.store.importFile({
+      path,
+      name: d.name,
+      filename: d.file,
+      source: { kind: "demo" },
+      ...(d.encoding ? { encoding: d.encoding } : {}),
+    });
     deps.log("info", `demo dataset '${d.name}' imported (v${r.version.version}, ${r.version.rowCount} rows)`);
   }
   await deps.db.insertInto("server_meta").values({ key: "demo_imported", value: new Date().toISOString() }).execute();

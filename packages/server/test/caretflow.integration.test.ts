@@ -78,11 +78,18 @@ describe("caretflow end to end", () => {
     expect(h).toMatchObject({ status: "ok", server: { ready: true }, mlflow: { ready: true }, engine: { ready: true } });
   });
 
-  it("has the demo datasets", async () => {
+  it("has one demo dataset per task", async () => {
     const { body } = await api.get<{ datasets: Array<{ name: string; rowCount: number }> }>("/api/datasets");
+    // Row counts of demo-data/*.csv (spam is Windows-1252, imported with its encoding named).
     expect(body.datasets.map((d) => [d.name, d.rowCount]).sort()).toEqual([
+      ["anomaly", 1000],
+      ["france", 8557],
       ["insurance", 1338],
+      ["iris", 150],
+      ["jewellery", 505],
       ["juice", 1070],
+      ["pycaret_downloads", 90],
+      ["spam", 5572],
     ]);
   });
 

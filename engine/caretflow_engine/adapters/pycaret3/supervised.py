@@ -13,6 +13,7 @@ from pycaret.classification import ClassificationExperiment
 from pycaret.regression import RegressionExperiment
 
 from ...errors import user_error
+from .fast_compare import can_fork, compare_fast
 from .common import (
     FIT_TIME,
     CompareHooks,
@@ -165,8 +166,14 @@ class SupervisedSession:
         return [str(c) for c in sorted(pd.Series(self.exp.y).dropna().unique())]
 
     # ---------------------------------------------------------------- compare
-    def compare(self, planned: list[Any], sort: str, hooks: CompareHooks) -> tuple[Any, pd.DataFrame]:
-        """compare_models as a bare call would run it, with per-model hooks; returns (best, leaderboard)."""
+    def compare(self, planned: list[Any], sort: str, hooks: CompareHooks, workers: int = 1) -> tuple[Any, pd.DataFrame]:
+        """compare_models' leaderboard with per-model hooks; returns (best, leaderboard).
+
+        With ``workers`` > 1 the models are cross-validated side by side in forked helpers
+        (``fast_compare``: same metrics and ranking); otherwise compare_models runs as a bare call
+        would run it."""
+        if can_fork(self.exp, planned, workers):
+            return compare_fast(self.exp, planned, sort, hooks, workers)
         names = self.models()
         include = list(planned)
 

@@ -31,9 +31,9 @@ from ...ml.ts_charts import (
     decomposition_chart,
     default_lags,
     forecast_chart,
-    render_png,
     residuals_chart,
 )
+from ...ml import chart_png
 from ...ml.ts_dates import iso_period, unit_name
 from .common import FIT_TIME, CompareHooks, ModelResult, estimator_params, leaderboard_rows
 from .ts_forecast import align_exogenous, missing_future_error
@@ -439,6 +439,7 @@ class TimeSeriesSession:
             charts, warnings = self.charts(model, X_future=X_future, coverage=coverage)
         saved = []
         for chart in charts:
-            path = render_png(chart, out_dir / f"{chart['id']}.png", stacked=chart["id"] == "decomposition")
+            draw = chart_png.render_stacked if chart["id"] == "decomposition" else chart_png.render
+            path = draw(chart, out_dir / f"{chart['id']}.png")
             saved.append((chart["id"], path))
         return saved, warnings

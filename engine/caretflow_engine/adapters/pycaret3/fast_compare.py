@@ -18,13 +18,9 @@ are identical to compare_models' with setup(n_jobs=1) and single-threaded BLAS, 
 PyCaret's default n_jobs=-1 gives its fold workers (joblib limits them to one BLAS thread on
 two cores). Only "TT (Sec)" differs (it is measured).
 
-Integration (the lead's task-family seam)::
-
-    from .fast_compare import compare_fast, default_workers
-    best, board = compare_fast(session.exp, planned, sort, hooks, workers=default_workers())
-
-with ``planned = session.plan(include, exclude)`` and ``sort = session.resolve_sort(...)``.
-``workers=1`` (or a single model, or a GPU setup) runs ``Pycaret3Session.compare`` unchanged.
+Used by ``SupervisedSession.compare(planned, sort, hooks, workers)``: the job spec's ``workers``
+(the server's compare workers, by default its cores divided by its job workers). ``workers=1``, a
+single model, a custom estimator in the list or a GPU setup run PyCaret's compare_models itself.
 """
 
 from __future__ import annotations
@@ -39,10 +35,10 @@ import pandas as pd
 from pycaret.classification import ClassificationExperiment
 from pycaret.regression import RegressionExperiment
 
-from ..errors import user_error
-from ..forkpool import ForkPool, Outcome
+from ...errors import user_error
+from ...forkpool import ForkPool, Outcome
 from . import fold_cache
-from .pycaret3 import FIT_TIME, CompareHooks, Pycaret3Session
+from .common import FIT_TIME, CompareHooks, all_failed, grid_result
 
 ROUND = 4  # compare_models' default ``round``
 THREAD_ARGS = ("n_jobs", "thread_count", "nthread")  # sklearn/LightGBM/XGBoost, CatBoost, old XGBoost
@@ -81,22 +77,24 @@ def task_of(exp: Any) -> str:
     raise TypeError(f"compare_fast needs a PyCaret classification or regression experiment, got {type(exp).__name__}")
 
 
+def can_fork(exp: Any, planned: list[Any], workers: int) -> bool:
+    """Whether compare_fast would run helpers: more than one core and model, ids only (a custom
+    estimator is compared by compare_models itself), no id twice (rows are keyed by id), and no
+    CUDA (which does not survive a fork)."""
+    ids_only = all(isinstance(m, str) for m in planned)
+    return workers > 1 and len(planned) > 1 and ids_only and len(set(planned)) == len(planned) and not getattr(exp, "gpu_param", False)
+
+
 def compare_fast(exp: Any, planned: list[str], sort: str, hooks: CompareHooks, workers: int) -> tuple[Any, pd.DataFrame]:
     """Cross-validate ``planned`` models (ids, in compare_models' order) on ``workers`` cores.
 
-    ``exp`` has run ``setup``; ``sort`` is a metric display name or "TT (Sec)". Hooks run in this
+    Call only when ``can_fork``. ``exp`` has run ``setup``; ``sort`` is a metric display name or "TT (Sec)". Hooks run in this
     process as each model finishes. Returns (best estimator refitted on the training split,
     leaderboard DataFrame as ``exp.pull()`` shows it after compare_models, best first); after it,
     ``exp.pull()`` returns that leaderboard.
     """
     task = task_of(exp)
-    session = Pycaret3Session(task)
-    session.exp = exp
-    if workers <= 1 or len(planned) <= 1 or len(set(planned)) < len(planned) or getattr(exp, "gpu_param", False):
-        # One core, one model, a model listed twice (rows keyed by id), or CUDA (which does not
-        # survive fork): compare_models itself.
-        return session.compare(list(planned), [], sort, hooks)
-
+    assert can_fork(exp, planned, workers), "compare_fast needs can_fork(); compare_models runs the rest"
     unknown = [m for m in planned if m not in exp._all_models_internal]
     if unknown:
         raise user_error(
@@ -105,7 +103,7 @@ def compare_fast(exp: Any, planned: list[str], sort: str, hooks: CompareHooks, w
             f"Use ids from: {', '.join(exp._all_models)}.",
         )
     sort_column, ascending = _sort_order(exp, task, sort)
-    names = session.models()
+    names = {k: v.name for k, v in exp._all_models.items()}
     create_args = _cv_args(exp)
     np.random.seed(exp.seed)  # as compare_models does before its loop
 
@@ -128,12 +126,12 @@ def compare_fast(exp: Any, planned: list[str], sort: str, hooks: CompareHooks, w
             while queue and pool.idle_slots():
                 started.append(queue.popleft())
                 pool.submit(started[-1])
-            _report(outcome, names, session, results, hooks, total)
+            _report(outcome, names, results, hooks, total)
             for model_id in started:
                 hooks.on_model_start(model_id, names[model_id], len(results), total)
 
     if not results:
-        raise _all_failed()
+        raise all_failed()
     master = _leaderboard(exp, planned, results, sort_column, ascending)
     best = _refit_best(exp, master.iloc[0]["Object"], create_args)
     board = master.drop(["Object", "runtime", "cutoff"], axis=1, errors="ignore")
@@ -218,7 +216,6 @@ def _sort_order(exp: Any, task: str, sort: str) -> tuple[str, bool]:
 def _report(
     outcome: Outcome,
     names: dict[str, str],
-    session: Pycaret3Session,
     results: dict[str, tuple[Any, Any, pd.DataFrame, float]],
     hooks: CompareHooks,
     total: int,
@@ -228,7 +225,7 @@ def _report(
     if outcome.ok:
         model, fit_time, grid = outcome.value
         results[model_id] = (model, fit_time, grid, outcome.seconds)
-        result = session._model_result(model_id, name, grid, fit_time, outcome.seconds, model)
+        result = grid_result(model_id, name, grid, fit_time, outcome.seconds, model)
         hooks.on_model_done(result, len(results), total)
     elif outcome.error is not None:
         # The job log gets the helper's traceback (PyCaret's own loop logs it too); the hook, the error.
@@ -267,14 +264,5 @@ def _refit_best(exp: Any, estimator: Any, create_args: dict[str, Any]) -> Any:
     try:
         best, _ = exp._create_model(estimator=estimator, **args)
     except Exception as exc:  # compare_models returns [] here, which the engine reports as below
-        raise _all_failed() from exc
+        raise all_failed() from exc
     return best
-
-
-def _all_failed() -> Exception:
-    return user_error(
-        "AllModelsFailed",
-        "Every model failed to train on this data.",
-        "Look at the job log for the errors; check the target and feature types, or try other models.",
-    )
-
