@@ -40,11 +40,11 @@ def setup_preview(request: dict[str, Any]) -> dict[str, Any]:
     if len(sample) < 4:
         raise user_error("TooFewRows", f"The dataset has {len(sample)} usable rows; the preview needs at least 4.", "Use a bigger dataset.")
 
-    from .adapters.pycaret3.probe import probe
+    from .adapters.pycaret3.probe import setup_method
     from .adapters.pycaret3.preview import preview_pipeline
     from .tasks.setup_options import setup_fields, validate_setup
 
-    options = validate_setup(task, dict(request.get("setup") or {}), setup_fields(task, probe(task).setup))
+    options = validate_setup(task, dict(request.get("setup") or {}), setup_fields(task, setup_method(task)))
     check_columns(sample, {k: v for k, v in options.items() if isinstance(v, list)})
     pipeline, features = preview_pipeline(task, sample, target, ignore, options, int(request.get("seed", 123)))
     before = sample[features].head(rows)

@@ -45,6 +45,8 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
             "--workers", "1",
         ],
         stdout=log, stderr=subprocess.STDOUT, cwd=home, start_new_session=True,
+        # As caretflow runs it: no job runner (seven huey processes busy for 20 s after start).
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
     )
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -62,8 +64,6 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     try:
         yield uri
     finally:
-        import os
-
         try:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)

@@ -102,6 +102,22 @@ class JobProcess:
             self.proc.wait()
 
 
+def cancel_job(spec: dict[str, Any], tmp: Path, when: Any, timeout: float = 300, settle: float = 0.0) -> tuple[int, float, list[dict[str, Any]]]:
+    """Run a job, SIGTERM it once an event matches ``when`` (and ``settle`` seconds more);
+    returns (exit code, seconds from the signal to the exit, events)."""
+    job = JobProcess(spec, tmp)
+    try:
+        job.wait_for(when, timeout=timeout)
+        time.sleep(settle)
+        sent = time.monotonic()
+        job.proc.send_signal(signal.SIGTERM)
+        code = job.wait(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        job.kill()
+    return code, took, job.events()
+
+
 def run_job(spec: dict[str, Any], tmp: Path, timeout: float = 600) -> tuple[int, list[dict[str, Any]]]:
     job = JobProcess(spec, tmp)
     try:

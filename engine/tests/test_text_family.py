@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 from caretflow_engine.scoring import records
 
 from .conftest import dataset_file, outbox_file, store_dataset, train_spec
-from .helpers import REPO_DIR, FdProcess, assert_protocol, error_of, predict_job_spec, register_model, run_job
+from .helpers import REPO_DIR, FdProcess, assert_protocol, cancel_job, error_of, predict_job_spec, register_model, run_job
 from .ml_helpers import assert_chart
 
 NUM_TOPICS = 5
@@ -190,6 +190,20 @@ def test_clear_errors_for_a_missing_or_non_text_column(mlflow_server, spam, tmp_
     runs = [e["run_id"] for e in events if e["type"] == "run"]
     client = MlflowClient(mlflow_server)
     assert runs and all(client.get_run(r).info.status == "FAILED" for r in runs)
+
+
+def test_sigterm_mid_fit_cancels_within_seconds(mlflow_server, spam, tmp_path):
+    # LDA with 200 passes over the corpus takes minutes: the signal lands in the middle of the fit.
+    spec = topics_spec("topics-cancel", mlflow_server, spam, method="lda", num_topics=20, max_iter=200)
+    fitting = lambda e: e["type"] == "progress" and e.get("message", "").startswith("Fitting")  # noqa: E731
+    code, took, events = cancel_job(spec, tmp_path, fitting, timeout=120, settle=1.0)
+    assert_protocol(events)
+    assert code == 0 and events[-1]["status"] == "cancelled", events[-3:]
+    assert took < 15, f"cancel took {took:.1f}s"
+    runs = [e["run_id"] for e in events if e["type"] == "run"]
+    client = MlflowClient(mlflow_server)
+    assert runs and all(client.get_run(r).info.status == "KILLED" for r in runs)
+    assert not [e for e in events if e["type"] == "stage" and e.get("stage") == "assign"]  # stopped inside the fit
 
 
 def test_catalog_entries_of_the_text_and_association_families_follow_the_contract():

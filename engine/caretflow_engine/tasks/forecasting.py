@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..data import read_dataset
 from ..errors import user_error
-from ..experiment_log import TrainingLog, metric_params
+from ..experiment_log import PendingRun, TrainingLog, metric_params
 from ..ml.ts_prep import clean_name, prepare_future_exogenous, prepare_series
 from ..tracking import dataset_label
 from .base import unsupported
@@ -119,11 +119,10 @@ class ForecastingFamily:
         ev.stage("setup", f"Preparing the forecast (PyCaret setup, {prep.frequency_label} series of "
                           f"{len(prep.y):,} periods)")
         from ..adapters.pycaret3 import CompareHooks, leaderboard_rows
-        from ..adapters.pycaret3.probe import probe
+        from ..adapters.pycaret3.probe import setup_method
         from ..adapters.pycaret3.timeseries import TimeSeriesSession
 
-        # The probe sets up an experiment of its own: only worth it when there are options to check.
-        options = validate_setup(task, spec["setup"], setup_fields(task, probe(task).setup)) if spec["setup"] else {}
+        options = validate_setup(task, spec["setup"], setup_fields(task, setup_method(task))) if spec["setup"] else {}
         session = TimeSeriesSession()
         summary = session.setup(
             prep.y, prep.X, fh=spec["horizon"], folds=spec["folds"], seed=spec["seed"], n_jobs=spec["n_jobs"],
@@ -143,15 +142,15 @@ class ForecastingFamily:
             **metric_params("setup", summary),
         })
 
-        child_runs: dict[str, str] = {}
+        child_runs: dict[str, PendingRun] = {}
         streamed: dict[str, dict[str, Any]] = {}
 
         def on_start(model_id: str, name: str, done: int, total: int) -> None:
-            child_runs[model_id] = log.child(model_id, name)
+            child_runs[model_id] = log.child_later(model_id, name)
             ev.progress(done, total, f"Training {name} ({done + 1} of {total})")
 
         def on_done(result: Any, done: int, total: int) -> None:
-            run_id = child_runs[result.model_id]
+            run_id = child_runs[result.model_id].id
             log.child_done(run_id, result)
             row = {"model_id": result.model_id, "model_name": result.model_name, "metrics": result.metrics,
                    "fit_seconds": max(0.0, result.fit_seconds), "mlflow_run_id": run_id}
@@ -176,12 +175,12 @@ class ForecastingFamily:
             leaderboard = leaderboard_rows(board)
             for row in leaderboard:
                 if row["model_id"] in child_runs:
-                    row["mlflow_run_id"] = child_runs[row["model_id"]]
+                    row["mlflow_run_id"] = child_runs[row["model_id"]].id
             ev.progress(len(planned), len(planned), f"Best: {leaderboard[0]['model_name']}")
         timings["compare"] = time.monotonic() - t1
-        for model_id, run_id in list(child_runs.items()):
-            if model_id not in streamed and run_id in ctx.runs.open:
-                ctx.runs.end(run_id, "FAILED")
+        for model_id, pending in list(child_runs.items()):
+            if model_id not in streamed and pending.id in ctx.runs.open:
+                ctx.runs.end(pending.id, "FAILED")
 
         top = leaderboard[0]
         final = log_forecast_run(session, log, prep, spec, best, top, timings)

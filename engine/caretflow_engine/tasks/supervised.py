@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import user_error
-from ..experiment_log import TrainingLog, metric_params
+from ..experiment_log import PendingRun, TrainingLog, metric_params
 from ..tracking import dataset_label
 from .fields import spec_fields
 from .setup_options import setup_fields
@@ -115,15 +115,15 @@ class SupervisedFamily:
             },
         )
 
-        child_runs: dict[str, str] = {}
+        child_runs: dict[str, PendingRun] = {}
         streamed: dict[str, dict[str, Any]] = {}
 
         def on_start(model_id: str, name: str, done: int, total: int) -> None:
-            child_runs[model_id] = log.child(model_id, name)
+            child_runs[model_id] = log.child_later(model_id, name)
             ev.progress(done, total, f"Training {name} ({done + 1} of {total})")
 
         def on_done(result: Any, done: int, total: int) -> None:
-            run_id = child_runs[result.model_id]
+            run_id = child_runs[result.model_id].id
             log.child_done(run_id, result)
             row = {
                 "model_id": result.model_id,
@@ -153,12 +153,12 @@ class SupervisedFamily:
             leaderboard = leaderboard_rows(board)
             for row in leaderboard:
                 if row["model_id"] in child_runs:
-                    row["mlflow_run_id"] = child_runs[row["model_id"]]
+                    row["mlflow_run_id"] = child_runs[row["model_id"]].id
             ev.progress(len(planned), len(planned), f"Best: {leaderboard[0]['model_name']}")
         timings["compare"] = time.monotonic() - t1
-        for model_id, run_id in list(child_runs.items()):
-            if model_id not in streamed and run_id in ctx.runs.open:
-                ctx.runs.end(run_id, "FAILED")
+        for model_id, pending in list(child_runs.items()):
+            if model_id not in streamed and pending.id in ctx.runs.open:
+                ctx.runs.end(pending.id, "FAILED")
 
         top = leaderboard[0]
         final = log_model_run(

@@ -50,10 +50,10 @@ def build_setup(fields: dict[str, Any], envelope: dict[str, Any], df: pd.DataFra
     """Run PyCaret's setup for the request's task fields; ``envelope`` gives seed, n_jobs and use_gpu."""
     # PyCaret is imported here, not at module level, so a bad spec or target fails in milliseconds.
     from ..adapters.pycaret3 import SupervisedSession
-    from ..adapters.pycaret3.probe import probe
+    from ..adapters.pycaret3.probe import setup_method
 
     task = fields["task"]
-    options = validate_setup(task, fields["setup"], setup_fields(task, probe(task).setup))
+    options = validate_setup(task, fields["setup"], setup_fields(task, setup_method(task)))
     check_columns(df, {k: v for k, v in options.items() if isinstance(v, list)})
     session = SupervisedSession(task)
     summary = session.setup(

@@ -136,10 +136,10 @@ class UnsupervisedFamily:
 
         ev.stage("setup", "Preparing data (PyCaret setup)")
         from ..adapters.pycaret3.common import all_failed
-        from ..adapters.pycaret3.probe import probe
+        from ..adapters.pycaret3.probe import setup_method
         from ..adapters.pycaret3.unsupervised import UnsupervisedSession
 
-        options = validate_setup(task, spec["setup"], unsupervised_setup_fields(task, probe(task).setup))
+        options = validate_setup(task, spec["setup"], unsupervised_setup_fields(task, setup_method(task)))
         check_columns(df, {k: v for k, v in options.items() if isinstance(v, list)})
         session = UnsupervisedSession(task)
         summary = session.setup(

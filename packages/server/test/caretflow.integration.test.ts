@@ -280,6 +280,64 @@ describe("caretflow end to end", () => {
     expect((await csv.text()).split("\n")[0]).toContain("prediction_label");
   }, 600_000);
 
+  it("trains a multiclass model on iris: per-class hold-out metrics, and a probability per class in batch and online", async () => {
+    const started = await api.post<Job>("/api/jobs/train", {
+      dataset: "iris",
+      task: "classification",
+      target: "species",
+      include: ["lr", "lda", "nb", "dt", "knn"],
+      folds: 5,
+      sort: "F1",
+    });
+    expect(started.status).toBe(202);
+    const job = await waitJob(started.body.id);
+    expect(job.status, JSON.stringify(job.error)).toBe("succeeded");
+    if (job.result?.kind !== "train") throw new Error("no train result");
+    expect(job.leaderboard.map((r) => r.model_id).sort()).toEqual(["dt", "knn", "lda", "lr", "nb"]);
+    expect(job.leaderboard[0]!.metrics.F1).toBeGreaterThanOrEqual(0.9);
+    const f1s = job.leaderboard.map((r) => r.metrics.F1 ?? 0);
+    expect(f1s).toEqual([...f1s].sort((a, b) => b - a));
+    const details = job.result.details;
+    if (details?.task !== "classification") throw new Error(`classification details expected, got ${JSON.stringify(details)}`);
+    const classes = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"];
+    expect([...details.classes].sort()).toEqual(classes);
+    expect(details.per_class.map((c) => c.class).sort()).toEqual(classes);
+    // PyCaret's hold-out split is 30% of 150 rows, stratified: 15 of each species.
+    expect(details.per_class.reduce((n, c) => n + c.support, 0)).toBe(45);
+    for (const c of details.per_class) for (const v of [c.precision, c.recall, c.f1]) expect(v).toBeGreaterThanOrEqual(0.7);
+
+    const reg = await api.post<{ version: number }>("/api/models", { runId: job.result.best_run_id, name: "iris-model" });
+    expect(reg.status).toBe(201);
+    const ref = `iris-model@${reg.body.version}`;
+    const batchJob = await waitJob((await api.post<Job>("/api/jobs/predict", { model: ref, dataset: "iris" })).body.id);
+    expect(batchJob.status, JSON.stringify(batchJob.error)).toBe("succeeded");
+    const out = (await api.get<PreviewPage>(`/api/datasets/${batchJob.outputDataset!.name}/versions/1/preview?limit=150`)).body;
+    const scoreColumns = details.classes.map((c) => `prediction_score_${c}`);
+    expect(out.columns.map((c) => c.name)).toEqual(expect.arrayContaining(["prediction_label", "prediction_score", ...scoreColumns]));
+    const at = (name: string) => out.columns.findIndex((c) => c.name === name);
+    const batch = out.rows.map((r) => ({ label: r[at("prediction_label")], probs: scoreColumns.map((c) => Number(r[at(c)])) }));
+    expect(batch).toHaveLength(150);
+    for (const b of batch) {
+      expect(b.probs.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 3);
+      expect(b.label).toBe(details.classes[b.probs.indexOf(Math.max(...b.probs))]);
+    }
+    expect(new Set(batch.map((b) => b.label)).size).toBe(3);
+    const correct = batch.filter((b, i) => b.label === out.rows[i]![at("species")]).length;
+    expect(correct / 150).toBeGreaterThanOrEqual(0.9);
+
+    const input = (await api.get<PreviewPage>("/api/datasets/iris/versions/1/preview?limit=150")).body;
+    const rows = input.rows.map((r) =>
+      Object.fromEntries(input.columns.filter((c) => c.name !== "species").map((c) => [c.name, r[input.columns.indexOf(c)]])),
+    );
+    const online = await api.post<{ columns: string[]; predictions: Array<Record<string, unknown>> }>("/api/predict", { model: ref, rows });
+    expect(online.status).toBe(200);
+    expect(online.body.columns).toEqual(batchJob.result?.kind === "predict" ? batchJob.result.prediction_columns : null);
+    for (const [i, p] of online.body.predictions.entries()) {
+      expect(p.prediction_label).toBe(batch[i]!.label);
+      for (const [k, c] of scoreColumns.entries()) expect(Number(p[c])).toBeCloseTo(batch[i]!.probs[k]!, 6);
+    }
+  }, 900_000);
+
   it("cancels a running job within seconds and its MLflow run ends KILLED", async () => {
     const started = await api.post<Job>("/api/jobs/train", {
       dataset: "insurance",

@@ -25,6 +25,7 @@ single model, a custom estimator in the list or a GPU setup run PyCaret's compar
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections import deque
@@ -145,9 +146,11 @@ def compare_fast(exp: Any, planned: list[str], sort: str, hooks: CompareHooks, w
 
 # --------------------------------------------------------------------------- in the helpers
 def prepare_helper(exp: Any) -> None:
-    """Right after the fork: one thread per estimator, preprocessing computed once per fold."""
+    """Right after the fork: one thread per estimator, preprocessing computed once per fold, and
+    the job's objects frozen out of the collector's sight (PyCaret collects after every model)."""
     single_threaded(exp)
     fold_cache.install(exp)
+    gc.freeze()
 
 
 def single_threaded(exp: Any) -> None:

@@ -73,6 +73,12 @@ def _experiment(task: str) -> Any:
     return Exp()
 
 
+def setup_method(task: str) -> Any:
+    """The task's experiment's setup method, not run: its signature is all that option validation
+    needs (``probe`` runs a setup, about half a second, that a training job need not pay)."""
+    return _experiment(task).setup
+
+
 @cache
 def probe(task: str) -> Probe:
     exp = _experiment(task)

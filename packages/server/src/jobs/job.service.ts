@@ -180,14 +180,20 @@ export class JobService {
     return { trained, source: trained, modelRun, parentRunId, experimentName: run.experimentName, input: specDataset(version) };
   }
 
-  /** After a training or operation job: store its outputs, then queue its model's evaluation. */
+  /**
+   * After a training or operation job: store its outputs, then queue its model's evaluation. The
+   * queueing (MLflow lookups of the run) does not hold up the job's end; `drain` still waits for it.
+   */
   async #afterModelJob(id: string, outcome: ExecutionOutcome, input: DatasetVersionForSpec): Promise<JobUpdate> {
     const update = await this.#storeOutputs(id, outcome, input);
     const r = outcome.result;
     if (outcome.status === "succeeded" && (r?.kind === "train" || r?.kind === "operate")) {
-      await this.startEvaluate(r.best_run_id, id).catch((err: Error) =>
-        this.#o.log("warn", `job ${id}: could not queue the evaluation of run ${r.best_run_id}: ${err.message}`),
+      const queued: Promise<void> = this.startEvaluate(r.best_run_id, id).then(
+        () => {},
+        (err: Error) => this.#o.log("warn", `job ${id}: could not queue the evaluation of run ${r.best_run_id}: ${err.message}`),
       );
+      this.#inflight.add(queued);
+      void queued.finally(() => this.#inflight.delete(queued));
     }
     return update;
   }

@@ -12,10 +12,12 @@ export function formatNumber(value: number | null | undefined, digits = 4): stri
   return value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
-/** A metric as PyCaret prints it: four decimals, fixed, so a column of scores lines up. */
+/** A metric as PyCaret prints it: four decimals, fixed, so a column of scores lines up; counts as integers. */
 export function formatMetric(value: number | null | undefined): string {
   if (value === null || value === undefined || Number.isNaN(value)) return dash;
-  if (Math.abs(value) >= 1e6) return formatNumber(value, 0);
+  // Counts (clusters, anomalies, rules, iterations) are whole numbers: no decimals. A score of
+  // exactly 0 or 1 keeps them, so a column of scores still lines up.
+  if (Math.abs(value) >= 1e6 || (Number.isInteger(value) && Math.abs(value) >= 2)) return formatNumber(value, 0);
   return value.toFixed(4);
 }
 
