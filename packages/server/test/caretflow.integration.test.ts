@@ -308,8 +308,10 @@ describe("caretflow end to end", () => {
 
     const reg = await api.post<{ version: number }>("/api/models", { runId: job.result.best_run_id, name: "iris-model" });
     expect(reg.status).toBe(201);
-    const ref = `iris-model@${reg.body.version}`;
-    const batchJob = await waitJob((await api.post<Job>("/api/jobs/predict", { model: ref, dataset: "iris" })).body.id);
+    const ref = `iris-model/${reg.body.version}`;
+    const predicting = await api.post<Job>("/api/jobs/predict", { model: ref, dataset: "iris" });
+    expect(predicting.status, JSON.stringify(predicting.body)).toBe(202);
+    const batchJob = await waitJob(predicting.body.id);
     expect(batchJob.status, JSON.stringify(batchJob.error)).toBe("succeeded");
     const out = (await api.get<PreviewPage>(`/api/datasets/${batchJob.outputDataset!.name}/versions/1/preview?limit=150`)).body;
     const scoreColumns = details.classes.map((c) => `prediction_score_${c}`);
@@ -436,7 +438,18 @@ describe("caretflow end to end", () => {
     expect(cliAfter.token).toBe(cliBefore.token);
     const again = client(cf.url, { token: cliAfter.token });
     const datasets = (await again.get<{ datasets: Array<{ name: string }> }>("/api/datasets")).body.datasets.map((d) => d.name);
-    expect(datasets.sort()).toEqual(["insurance", "juice", "juice-predictions"]);
+    expect(datasets.sort()).toEqual([
+      "anomaly",
+      "france",
+      "insurance",
+      "iris",
+      "iris-predictions",
+      "jewellery",
+      "juice",
+      "juice-predictions",
+      "pycaret_downloads",
+      "spam",
+    ]);
     await until("MLflow after restart", async () => (await again.get<Health>("/api/health")).body.mlflow.ready, 180_000);
     const runs = (await again.get<{ runs: RunSummary[] }>("/api/runs")).body.runs;
     expect(runs.map((r) => r.runId)).toContain(trainJob.result?.kind === "train" ? trainJob.result.parent_run_id : "");
