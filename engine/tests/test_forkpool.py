@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import psutil
-import pytest
 
 from caretflow_engine.forkpool import ForkPool, RemoteError
 
@@ -95,7 +94,6 @@ def test_close_kills_a_busy_helper_and_what_it_started(tmp_path):
     assert gone(grandchild)
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
 def test_helpers_hold_none_of_the_parents_descriptors(tmp_path):
     secret = tmp_path / "events.ndjson"
     fd = os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600)

@@ -39,7 +39,7 @@ from pycaret.regression import RegressionExperiment
 from ...errors import user_error
 from ...forkpool import ForkPool, Outcome
 from . import fold_cache
-from .common import FIT_TIME, CompareHooks, all_failed, grid_result
+from .common import FIT_TIME, CompareHooks, all_failed, check_model_ids, grid_result
 
 ROUND = 4  # compare_models' default ``round``
 THREAD_ARGS = ("n_jobs", "thread_count", "nthread")  # sklearn/LightGBM/XGBoost, CatBoost, old XGBoost
@@ -96,13 +96,7 @@ def compare_fast(exp: Any, planned: list[str], sort: str, hooks: CompareHooks, w
     """
     task = task_of(exp)
     assert can_fork(exp, planned, workers), "compare_fast needs can_fork(); compare_models runs the rest"
-    unknown = [m for m in planned if m not in exp._all_models_internal]
-    if unknown:
-        raise user_error(
-            "UnknownModel",
-            f"Unknown {task} model id(s): {', '.join(unknown)}.",
-            f"Use ids from: {', '.join(exp._all_models)}.",
-        )
+    check_model_ids(task, exp._all_models_internal, planned)
     sort_column, ascending = _sort_order(exp, task, sort)
     names = {k: v.name for k, v in exp._all_models.items()}
     create_args = _cv_args(exp)

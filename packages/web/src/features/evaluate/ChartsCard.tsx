@@ -1,5 +1,5 @@
 import type { RunDetail, TaskCatalog } from "@caretflow/contracts";
-import { useResource } from "../../api/context.tsx";
+import { useApi, useResource } from "../../api/context.tsx";
 import { Skeleton } from "../../ui/feedback.tsx";
 import { Card } from "../../ui/layout.tsx";
 import { type ArtifactSource, chartPaths, PngGallery, RunCharts } from "../charts/RunCharts.tsx";
@@ -25,6 +25,18 @@ export function findReport(sources: readonly ArtifactSource[]): { runId: string;
     if (path) return { runId: s.runId, path };
   }
   return null;
+}
+
+/** "Download report" for the HTML report among the runs' artifacts; nothing before the evaluation wrote one. */
+export function ReportLink({ sources }: { sources: readonly ArtifactSource[] }) {
+  const api = useApi();
+  const report = findReport(sources);
+  if (!report) return null;
+  return (
+    <a className="btn" href={api.artifactUrl(report.runId, report.path)} download="report.html" data-testid="report-link">
+      Download report
+    </a>
+  );
 }
 
 /**

@@ -1,11 +1,10 @@
 import type { Job, TaskCatalog } from "@caretflow/contracts";
 import { Link } from "react-router-dom";
-import { useApi } from "../../api/context.tsx";
 import { Card, Stats } from "../../ui/layout.tsx";
 import { PngGallery, RunCharts } from "../charts/RunCharts.tsx";
 import { isTerminal, type JobView } from "../jobs/job.state.ts";
 import { type EvaluateRequest, formatSeconds, timingRows } from "../jobs/jobs.helpers.ts";
-import { artifactSources, findReport, useArtifactRuns } from "./ChartsCard.tsx";
+import { artifactSources, ReportLink, useArtifactRuns } from "./ChartsCard.tsx";
 import "./evaluate.css";
 import { evaluateResult, evaluationSummary } from "./evaluate.helpers.ts";
 
@@ -21,13 +20,11 @@ export function EvaluateJobPanel({
   status: string;
   taskOf: (task: string | null) => TaskCatalog | undefined;
 }) {
-  const api = useApi();
   const req = job.request as EvaluateRequest;
   const done = status === "succeeded";
   // loaded once the job is over, so the charts it logged are listed
   const runs = useArtifactRuns(isTerminal(status as Job["status"]) ? [req.run] : []);
   const sources = artifactSources(runs.data);
-  const report = findReport(sources);
   const result = evaluateResult(job, view.result);
   const task = taskOf(runs.data?.[0]?.task ?? null);
   if (!done) return null;
@@ -42,11 +39,7 @@ export function EvaluateJobPanel({
           <Link className="btn" to={`/experiments/${req.run}`} data-testid="view-run">
             View run
           </Link>
-          {report ? (
-            <a className="btn" href={api.artifactUrl(report.runId, report.path)} download="report.html" data-testid="report-link">
-              Download report
-            </a>
-          ) : null}
+          <ReportLink sources={sources} />
           {req.after ? (
             <Link className="btn" to={`/jobs/${encodeURIComponent(req.after)}`}>
               The job it follows

@@ -1,12 +1,13 @@
 import type { Catalog, Job, TaskCatalog } from "@caretflow/contracts";
 import { Link, useParams } from "react-router-dom";
-import { useApi, useResource } from "../../api/context.tsx";
+import { useResource } from "../../api/context.tsx";
 import { bestRow } from "../../lib/catalog.ts";
 import { formatMetric } from "../../lib/format.ts";
 import { ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader, Stats, StatusBadge } from "../../ui/layout.tsx";
+import type { ArtifactSource } from "../charts/RunCharts.tsx";
 import { TaskDetailsView } from "../details/TaskDetailsView.tsx";
-import { artifactSources, ChartsCard, findReport, useArtifactRuns } from "../evaluate/ChartsCard.tsx";
+import { artifactSources, ChartsCard, ReportLink, useArtifactRuns } from "../evaluate/ChartsCard.tsx";
 import { EvaluateJobPanel } from "../evaluate/EvaluateJobPanel.tsx";
 import { useEvaluation } from "../evaluate/useEvaluation.ts";
 import { suggestModelName } from "../models/models.helpers.ts";
@@ -127,13 +128,12 @@ function RunResultPanels({ job, view, status, catalog }: { job: Job; view: JobVi
     onFinished: runs.reload,
   });
   const sources = artifactSources(runs.data);
-  const report = findReport(sources);
   // A job that ended without a single model has nothing to rank; the failure card says why.
   if (rows.length === 0 && !result && isTerminal(status as Job["status"])) return null;
 
   return (
     <>
-      {succeeded ? <BestModelCard job={job} view={view} task={task} metric={metric} report={report} /> : null}
+      {succeeded ? <BestModelCard job={job} view={view} task={task} metric={metric} sources={sources} /> : null}
       {result?.details ? (
         <Card title="Results">
           <TaskDetailsView details={result.details} task={task} />
@@ -198,15 +198,14 @@ function BestModelCard({
   view,
   task,
   metric,
-  report,
+  sources,
 }: {
   job: Job;
   view: JobView;
   task: TaskCatalog | undefined;
   metric: string | null;
-  report: { runId: string; path: string } | null;
+  sources: ArtifactSource[];
 }) {
-  const api = useApi();
   const result = runResult(job, view);
   if (!result) return null;
   const rows = view.leaderboard.length > 0 ? view.leaderboard : job.leaderboard;
@@ -235,11 +234,7 @@ function BestModelCard({
           <Link className="btn" to={`/experiments/${result.parent_run_id}`} data-testid="view-run">
             View run
           </Link>
-          {report ? (
-            <a className="btn" href={api.artifactUrl(report.runId, report.path)} download="report.html" data-testid="report-link">
-              Download report
-            </a>
-          ) : null}
+          <ReportLink sources={sources} />
           <a className="btn" href={mlflowRunUrl(result.experiment_id, result.best_run_id)} target="_blank" rel="noreferrer">
             Open in MLflow ↗
           </a>

@@ -1,19 +1,19 @@
 import type { RunDetail, TaskCatalog } from "@caretflow/contracts";
 import { Link, useParams } from "react-router-dom";
-import { useApi, useResource } from "../../api/context.tsx";
+import { useResource } from "../../api/context.tsx";
 import { defaultSort, modelName, summaryMetrics, taskLabel } from "../../lib/catalog.ts";
 import { formatDateTime, formatMetric } from "../../lib/format.ts";
 import { ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader, Stats, StatusBadge } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
-import { ChartsCard } from "../evaluate/ChartsCard.tsx";
+import { ChartsCard, ReportLink } from "../evaluate/ChartsCard.tsx";
 import { useEvaluation } from "../evaluate/useEvaluation.ts";
 import { LeaderboardTable, MetricChart } from "../jobs/Leaderboard.tsx";
 import { suggestModelName } from "../models/models.helpers.ts";
 import { RegisterModelForm } from "../models/RegisterModelForm.tsx";
 import { OperationsPanel } from "./OperationsPanel.tsx";
 import { operationLabel } from "./operation.form.ts";
-import { childToRow, mlflowRunUrl, operationOf, parseDatasetRef, reportPath, runRole } from "./runs.helpers.ts";
+import { childToRow, mlflowRunUrl, operationOf, parseDatasetRef, runRole } from "./runs.helpers.ts";
 
 export function RunPage() {
   const { runId = "" } = useParams();
@@ -39,7 +39,6 @@ export function RunPage() {
 }
 
 function RunView({ run, reload, task, taskName }: { run: RunDetail; reload: () => void; task: TaskCatalog | undefined; taskName: string }) {
-  const api = useApi();
   const ds = parseDatasetRef(run.dataset);
   const op = operationOf(run.tags);
   const sort = run.params.sort ?? run.tags["caretflow.sort_metric"] ?? defaultSort(task);
@@ -55,7 +54,6 @@ function RunView({ run, reload, task, taskName }: { run: RunDetail; reload: () =
     { runId: run.runId, artifacts: run.artifacts },
     ...(modelRun.data ? [{ runId: modelRun.data.runId, artifacts: modelRun.data.artifacts }] : []),
   ];
-  const report = sources.map((s) => ({ runId: s.runId, path: reportPath(s.artifacts) })).find((s) => s.path);
   const family = run.parentRunId ? (parent.data?.children ?? []) : run.children;
   const sourceRun = modelRunId ?? run.runId;
   const otherRuns = family
@@ -92,11 +90,7 @@ function RunView({ run, reload, task, taskName }: { run: RunDetail; reload: () =
                 Parent run
               </Link>
             ) : null}
-            {report?.path ? (
-              <a className="btn" href={api.artifactUrl(report.runId, report.path)} download="report.html" data-testid="report-link">
-                Download report
-              </a>
-            ) : null}
+            <ReportLink sources={sources} />
             <a className="btn" href={mlflowRunUrl(run.experimentId, run.runId)} target="_blank" rel="noreferrer" data-testid="open-mlflow">
               Open in MLflow ↗
             </a>
