@@ -30,8 +30,14 @@ const juice = join(dataRoot, "juice", "v1.parquet");
 const sample = join(dataRoot, "juice-sample", "v1.parquet");
 let rows: Record<string, unknown>[] = [];
 
+/**
+ * Runs a snippet in the engine's interpreter. It leaves with os._exit once its output is flushed: pyarrow's
+ * thread pool can abort the interpreter's normal teardown ("terminate called without an active exception")
+ * after the work is done, which is no part of what these tests check.
+ */
 async function py(code: string, ...args: string[]): Promise<string> {
-  const { stdout } = await exec(python, ["-c", code, ...args], { timeout: 120_000, maxBuffer: 16 << 20 });
+  const script = `${code}\nimport os, sys\nsys.stdout.flush()\nos._exit(0)`;
+  const { stdout } = await exec(python, ["-c", script, ...args], { timeout: 120_000, maxBuffer: 16 << 20 });
   return stdout;
 }
 

@@ -58,16 +58,17 @@ export function useEvaluation(opts: {
   const status = view.status ?? found?.status ?? null;
   const terminal = isTerminal(status);
 
-  // Once per evaluate job that ends while the page watches (or had ended before it opened): reload the run.
+  // Once per evaluate job seen ended (while the page watched, or before it opened): reload the run.
   const onFinished = useRef(opts.onFinished);
   onFinished.current = opts.onFinished;
   const reported = useRef<string | null>(null);
   useEffect(() => {
     if (!found || !terminal || reported.current === found.id) return;
     reported.current = found.id;
-    // a job that had ended before the page opened changed nothing since the run was loaded
-    if (found.status !== status || found === started) onFinished.current?.();
-  }, [found, terminal, status, started]);
+    // Even a job first seen already ended may have ended after the page loaded the run (a quick evaluation
+    // finishes between two looks for it), so the run is read again whenever it is seen ended.
+    onFinished.current?.();
+  }, [found, terminal]);
 
   const start = useCallback(async () => {
     if (!runId) return;
