@@ -7,6 +7,7 @@ import { followJob } from "./job-follow.ts";
 const ts = "2024-01-01T00:00:00.000Z";
 const job = (status: Job["status"]): Job => ({
   id: "j1",
+  project: "default",
   kind: "train",
   status,
   request: {

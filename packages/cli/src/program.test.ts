@@ -51,6 +51,7 @@ function job(status: Job["status"]): Job {
   const done = status === "succeeded";
   return {
     id: "j1",
+    project: "default",
     kind: "train",
     status,
     request: {

@@ -18,8 +18,41 @@ export type Health = z.infer<typeof Health>;
 export const LoginRequest = z.object({ username: z.string().min(1), password: z.string().min(1) });
 export type LoginRequest = z.infer<typeof LoginRequest>;
 
-export const User = z.object({ id: z.string(), username: z.string(), role: z.enum(["admin"]) });
+/** A signed-in user. `role` is the site role: `admin` administers the site and holds every project role. */
+export const User = z.object({ id: z.string(), username: z.string(), role: z.enum(["admin", "user"]) });
 export type User = z.infer<typeof User>;
+
+const Password = z.string().min(12, "a password has at least 12 characters").max(1000);
+/** A user or project name: letters, digits, `.`, `_` and `-`, starting with a letter or digit. */
+const Handle = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "use letters, digits, '.', '_' and '-', starting with a letter or digit");
+
+export const ChangePasswordRequest = z.object({ current: z.string().min(1), next: Password });
+export const UserInfo = User.extend({ disabled: z.boolean(), createdAt: z.string() });
+export type UserInfo = z.infer<typeof UserInfo>;
+export const CreateUserRequest = z.object({
+  username: Handle,
+  password: Password.optional().describe("generated (and shown once) when left out"),
+  admin: z.boolean().default(false).describe("make the user a site admin"),
+});
+export const CreatedUser = UserInfo.extend({ password: z.string().optional().describe("the generated password, shown once") });
+export type CreatedUser = z.infer<typeof CreatedUser>;
+
+export const ProjectRoleSchema = z.enum(["viewer", "editor", "owner"]);
+export const ProjectInfo = z.object({
+  name: z.string(),
+  description: z.string().nullable(),
+  createdAt: z.string(),
+  role: ProjectRoleSchema.nullable().describe("your role; null for a site admin who is not a member"),
+});
+export type ProjectInfo = z.infer<typeof ProjectInfo>;
+export const CreateProjectRequest = z.object({ name: Handle, description: z.string().max(2000).optional() });
+export const ProjectMember = z.object({ username: z.string(), role: ProjectRoleSchema, addedAt: z.string() });
+export type ProjectMember = z.infer<typeof ProjectMember>;
+export const SetMemberRequest = z.object({ role: ProjectRoleSchema });
 
 export const CreateTokenRequest = z.object({ name: z.string().min(1).max(100) });
 export const ApiTokenInfo = z.object({
@@ -87,6 +120,8 @@ export function isTerminalStatus(status: JobStatus | null | undefined): boolean 
 
 export const Job = z.object({
   id: z.string(),
+  /** The project of the dataset the job reads. */
+  project: z.string().default("default"),
   kind: JobKind,
   status: JobStatus,
   request: z.union([TrainRequest, OperateRequest.extend({ run: z.string() }), EvaluateRequest, BatchPredictRequest]),

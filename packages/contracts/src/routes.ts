@@ -11,7 +11,8 @@ export interface RouteDef {
   path: string;
   summary: string;
   tag: string;
-  auth: boolean;
+  /** Who may call it; the server's one authorization middleware reads this and nothing else. */
+  permission: Permission;
   body?: z.ZodType;
   /** multipart/form-data body described in words (file uploads). */
   multipart?: Record<string, string>;
@@ -22,6 +23,34 @@ export interface RouteDef {
   status?: number;
 }
 
+/** Roles on a project, weakest first: viewer reads, editor creates and runs, owner manages members, credentials and promotion. */
+export const PROJECT_ROLES = ["viewer", "editor", "owner"] as const;
+export type ProjectRole = (typeof PROJECT_ROLES)[number];
+
+/**
+ * What a route needs:
+ * - `public`: nothing (health, OpenAPI, sign-in);
+ * - `signedIn`: any signed-in user, acting on their own things (their session, tokens, password) or on
+ *   data that belongs to no project (the engine's catalog);
+ * - `siteAdmin`: the site administrator (users, every project);
+ * - `project`: at least this role on the project the request touches: the `{project}` path parameter, else
+ *   the `X-Caretflow-Project` header or the `project` query parameter, else the `default` project.
+ * A site admin holds every role on every project.
+ */
+export type Permission = { public: true } | { signedIn: true } | { siteAdmin: true } | { project: ProjectRole };
+
+const PUBLIC: Permission = { public: true };
+const SIGNED_IN: Permission = { signedIn: true };
+const SITE_ADMIN: Permission = { siteAdmin: true };
+const VIEWER: Permission = { project: "viewer" };
+const EDITOR: Permission = { project: "editor" };
+const OWNER: Permission = { project: "owner" };
+
+/** The header that names the project a request touches (the CLI's --project, the web UI's project switcher). */
+export const PROJECT_HEADER = "x-caretflow-project";
+/** The project every object belonged to before projects existed, and the one a request touches when it names none. */
+export const DEFAULT_PROJECT = "default";
+
 const Ok = z.object({ ok: z.literal(true) });
 
 export const routes: RouteDef[] = [
@@ -30,27 +59,34 @@ export const routes: RouteDef[] = [
     path: "/api/health",
     summary: "Readiness of the server, MLflow and the engine",
     tag: "system",
-    auth: false,
+    permission: PUBLIC,
     response: A.Health,
   },
-  { method: "get", path: "/api/openapi.json", summary: "This document", tag: "system", auth: false, produces: "application/json" },
+  { method: "get", path: "/api/openapi.json", summary: "This document", tag: "system", permission: PUBLIC, produces: "application/json" },
   {
     method: "post",
     path: "/api/auth/login",
     summary: "Sign in; sets the session cookie",
     tag: "auth",
-    auth: false,
+    permission: PUBLIC,
     body: A.LoginRequest,
     response: z.object({ user: A.User }),
   },
-  { method: "post", path: "/api/auth/logout", summary: "Sign out", tag: "auth", auth: true, response: Ok },
-  { method: "get", path: "/api/auth/me", summary: "The signed-in user", tag: "auth", auth: true, response: z.object({ user: A.User }) },
+  { method: "post", path: "/api/auth/logout", summary: "Sign out", tag: "auth", permission: SIGNED_IN, response: Ok },
+  {
+    method: "get",
+    path: "/api/auth/me",
+    summary: "The signed-in user",
+    tag: "auth",
+    permission: SIGNED_IN,
+    response: z.object({ user: A.User }),
+  },
   {
     method: "get",
     path: "/api/auth/tokens",
     summary: "List API tokens",
     tag: "auth",
-    auth: true,
+    permission: SIGNED_IN,
     response: z.object({ tokens: z.array(A.ApiTokenInfo) }),
   },
   {
@@ -58,19 +94,19 @@ export const routes: RouteDef[] = [
     path: "/api/auth/tokens",
     summary: "Create an API token (shown once)",
     tag: "auth",
-    auth: true,
+    permission: SIGNED_IN,
     body: A.CreateTokenRequest,
     response: A.CreatedToken,
     status: 201,
   },
-  { method: "delete", path: "/api/auth/tokens/{id}", summary: "Revoke an API token", tag: "auth", auth: true, response: Ok },
+  { method: "delete", path: "/api/auth/tokens/{id}", summary: "Revoke an API token", tag: "auth", permission: SIGNED_IN, response: Ok },
 
   {
     method: "get",
     path: "/api/datasets",
     summary: "List datasets",
     tag: "datasets",
-    auth: true,
+    permission: VIEWER,
     response: z.object({ datasets: z.array(D.DatasetSummary) }),
   },
   {
@@ -78,7 +114,7 @@ export const routes: RouteDef[] = [
     path: "/api/datasets",
     summary: "Import a file as a new dataset version (identical content makes no new version)",
     tag: "datasets",
-    auth: true,
+    permission: EDITOR,
     multipart: {
       file: "CSV, TSV, Parquet, JSON, NDJSON or .xlsx file",
       name: "dataset name (defaults to the file name)",
@@ -92,7 +128,7 @@ export const routes: RouteDef[] = [
     path: "/api/datasets/{name}",
     summary: "A dataset with its versions",
     tag: "datasets",
-    auth: true,
+    permission: VIEWER,
     response: D.DatasetDetail,
   },
   {
@@ -100,7 +136,7 @@ export const routes: RouteDef[] = [
     path: "/api/datasets/{name}/versions/{version}/preview",
     summary: "A page of rows",
     tag: "datasets",
-    auth: true,
+    permission: VIEWER,
     query: D.PreviewQuery,
     response: D.PreviewPage,
   },
@@ -109,7 +145,7 @@ export const routes: RouteDef[] = [
     path: "/api/datasets/{name}/versions/{version}/profile",
     summary: "Per-column profile",
     tag: "datasets",
-    auth: true,
+    permission: VIEWER,
     response: D.DatasetProfile,
   },
   {
@@ -117,7 +153,7 @@ export const routes: RouteDef[] = [
     path: "/api/datasets/{name}/versions/{version}/setup-preview",
     summary: "What setup options would do to the data: sample rows before and after PyCaret's preprocessing",
     tag: "datasets",
-    auth: true,
+    permission: EDITOR,
     body: A.SetupPreviewRequest,
     response: A.SetupPreview,
   },
@@ -126,7 +162,7 @@ export const routes: RouteDef[] = [
     path: "/api/datasets/{name}/versions/{version}/download",
     summary: "Download the version as CSV",
     tag: "datasets",
-    auth: true,
+    permission: VIEWER,
     produces: "text/csv",
   },
 
@@ -135,7 +171,7 @@ export const routes: RouteDef[] = [
     path: "/api/catalog",
     summary: "The engine's catalog: tasks, their fields, models, metrics, plots and prediction columns",
     tag: "catalog",
-    auth: true,
+    permission: SIGNED_IN,
     query: z.object({ task: TaskId.optional() }),
     response: Catalog,
   },
@@ -144,7 +180,7 @@ export const routes: RouteDef[] = [
     path: "/api/jobs/train",
     summary: "Start a training job (setup, compare_models, finalize)",
     tag: "jobs",
-    auth: true,
+    permission: EDITOR,
     body: A.TrainRequest,
     response: A.Job,
     status: 202,
@@ -154,7 +190,7 @@ export const routes: RouteDef[] = [
     path: "/api/jobs/predict",
     summary: "Start a batch prediction job",
     tag: "jobs",
-    auth: true,
+    permission: EDITOR,
     body: A.BatchPredictRequest,
     response: A.Job,
     status: 202,
@@ -164,17 +200,24 @@ export const routes: RouteDef[] = [
     path: "/api/jobs",
     summary: "List jobs, newest first",
     tag: "jobs",
-    auth: true,
+    permission: VIEWER,
     response: z.object({ jobs: z.array(A.Job) }),
   },
-  { method: "get", path: "/api/jobs/{id}", summary: "One job", tag: "jobs", auth: true, response: A.Job },
-  { method: "post", path: "/api/jobs/{id}/cancel", summary: "Cancel a queued or running job", tag: "jobs", auth: true, response: A.Job },
+  { method: "get", path: "/api/jobs/{id}", summary: "One job", tag: "jobs", permission: VIEWER, response: A.Job },
+  {
+    method: "post",
+    path: "/api/jobs/{id}/cancel",
+    summary: "Cancel a queued or running job",
+    tag: "jobs",
+    permission: EDITOR,
+    response: A.Job,
+  },
   {
     method: "get",
     path: "/api/jobs/{id}/events",
     summary: "Server-sent events of a job; replays from Last-Event-ID or ?after=SEQ, then follows live",
     tag: "jobs",
-    auth: true,
+    permission: VIEWER,
     query: z.object({ after: z.coerce.number().int().nonnegative().optional() }),
     produces: "text/event-stream",
   },
@@ -183,7 +226,7 @@ export const routes: RouteDef[] = [
     path: "/api/jobs/{id}/log",
     summary: "The engine's stdout/stderr for a job",
     tag: "jobs",
-    auth: true,
+    permission: VIEWER,
     produces: "text/plain",
   },
 
@@ -192,7 +235,7 @@ export const routes: RouteDef[] = [
     path: "/api/runs",
     summary: "Training runs (MLflow parent runs) newest first",
     tag: "runs",
-    auth: true,
+    permission: VIEWER,
     response: z.object({ runs: z.array(A.RunSummary) }),
   },
   {
@@ -200,7 +243,7 @@ export const routes: RouteDef[] = [
     path: "/api/runs/{runId}",
     summary: "A run with its child runs, params, metrics and artifacts",
     tag: "runs",
-    auth: true,
+    permission: VIEWER,
     response: A.RunDetail,
   },
   {
@@ -208,7 +251,7 @@ export const routes: RouteDef[] = [
     path: "/api/runs/{runId}/operations",
     summary: "Start an operation on the run's model: tune, ensemble, blend, stack, calibrate, optimize_threshold, finalize, create",
     tag: "runs",
-    auth: true,
+    permission: EDITOR,
     body: A.OperateRequest,
     response: A.Job,
     status: 202,
@@ -218,7 +261,7 @@ export const routes: RouteDef[] = [
     path: "/api/runs/{runId}/evaluate",
     summary: "Evaluate the run's model again: chart data, plots, SHAP and the HTML report (runs after every training job)",
     tag: "runs",
-    auth: true,
+    permission: EDITOR,
     response: A.Job,
     status: 202,
   },
@@ -227,7 +270,7 @@ export const routes: RouteDef[] = [
     path: "/api/runs/{runId}/artifacts/{path}",
     summary: "Download one artifact of a run",
     tag: "runs",
-    auth: true,
+    permission: VIEWER,
     produces: "application/octet-stream",
   },
 
@@ -236,16 +279,23 @@ export const routes: RouteDef[] = [
     path: "/api/models",
     summary: "Registered models with versions and aliases",
     tag: "models",
-    auth: true,
+    permission: VIEWER,
     response: z.object({ models: z.array(A.RegisteredModel) }),
   },
-  { method: "get", path: "/api/models/{name}", summary: "One registered model", tag: "models", auth: true, response: A.RegisteredModel },
+  {
+    method: "get",
+    path: "/api/models/{name}",
+    summary: "One registered model",
+    tag: "models",
+    permission: VIEWER,
+    response: A.RegisteredModel,
+  },
   {
     method: "post",
     path: "/api/models",
     summary: "Register a run's model as a new version, optionally setting an alias",
     tag: "models",
-    auth: true,
+    permission: EDITOR,
     body: A.RegisterModelRequest,
     response: A.ModelVersion,
     status: 201,
@@ -255,7 +305,7 @@ export const routes: RouteDef[] = [
     path: "/api/models/{name}/aliases",
     summary: "Point an alias at a version",
     tag: "models",
-    auth: true,
+    permission: OWNER,
     body: A.SetAliasRequest,
     response: A.RegisteredModel,
   },
@@ -264,7 +314,7 @@ export const routes: RouteDef[] = [
     path: "/api/models/{name}/aliases/{alias}",
     summary: "Remove an alias",
     tag: "models",
-    auth: true,
+    permission: OWNER,
     response: A.RegisteredModel,
   },
 
@@ -273,11 +323,109 @@ export const routes: RouteDef[] = [
     path: "/api/predict",
     summary: "Online prediction from a warm scoring process",
     tag: "predict",
-    auth: true,
+    permission: EDITOR,
     body: A.OnlinePredictRequest,
     response: A.OnlinePredictResponse,
   },
+
+  {
+    method: "post",
+    path: "/api/auth/password",
+    summary: "Change your own password (signs out your other sessions)",
+    tag: "auth",
+    permission: SIGNED_IN,
+    body: A.ChangePasswordRequest,
+    response: Ok,
+  },
+  {
+    method: "get",
+    path: "/api/users",
+    summary: "Every user (site admin)",
+    tag: "users",
+    permission: SITE_ADMIN,
+    response: z.object({ users: z.array(A.UserInfo) }),
+  },
+  {
+    method: "post",
+    path: "/api/users",
+    summary: "Create a local user; the password is generated and shown once unless given",
+    tag: "users",
+    permission: SITE_ADMIN,
+    body: A.CreateUserRequest,
+    response: A.CreatedUser,
+    status: 201,
+  },
+  {
+    method: "post",
+    path: "/api/users/{username}/disable",
+    summary: "Disable a user: their sessions and tokens stop working at once",
+    tag: "users",
+    permission: SITE_ADMIN,
+    response: A.UserInfo,
+  },
+  {
+    method: "post",
+    path: "/api/users/{username}/enable",
+    summary: "Enable a disabled user again",
+    tag: "users",
+    permission: SITE_ADMIN,
+    response: A.UserInfo,
+  },
+  {
+    method: "post",
+    path: "/api/users/{username}/password",
+    summary: "Reset a user's password (a new one is generated and shown once); signs them out everywhere",
+    tag: "users",
+    permission: SITE_ADMIN,
+    response: A.CreatedUser,
+  },
+  {
+    method: "get",
+    path: "/api/projects",
+    summary: "The projects you belong to, with your role (a site admin sees every project)",
+    tag: "projects",
+    permission: SIGNED_IN,
+    response: z.object({ projects: z.array(A.ProjectInfo) }),
+  },
+  {
+    method: "post",
+    path: "/api/projects",
+    summary: "Create a project; you become its owner",
+    tag: "projects",
+    permission: SIGNED_IN,
+    body: A.CreateProjectRequest,
+    response: A.ProjectInfo,
+    status: 201,
+  },
+  {
+    method: "get",
+    path: "/api/projects/{project}/members",
+    summary: "A project's members and their roles",
+    tag: "projects",
+    permission: VIEWER,
+    response: z.object({ members: z.array(A.ProjectMember) }),
+  },
+  {
+    method: "put",
+    path: "/api/projects/{project}/members/{username}",
+    summary: "Add a member or change their role",
+    tag: "projects",
+    permission: OWNER,
+    body: A.SetMemberRequest,
+    response: A.ProjectMember,
+  },
+  {
+    method: "delete",
+    path: "/api/projects/{project}/members/{username}",
+    summary: "Remove a member (a project keeps at least one owner)",
+    tag: "projects",
+    permission: OWNER,
+    response: Ok,
+  },
 ];
+
+/** The routes anyone may call without signing in, generated from the table. */
+export const publicRoutes: readonly RouteDef[] = routes.filter((r) => "public" in r.permission);
 
 /** OpenAPI 3.1 document generated from the route table and the zod schemas. */
 export function buildOpenApi(version: string): Record<string, unknown> {
@@ -301,8 +449,11 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         "5XX": errorResponse,
       },
     };
-    if (r.auth) op.security = [{ session: [] }, { bearer: [] }];
-    else op.security = [];
+    if ("public" in r.permission) op.security = [];
+    else {
+      op.security = [{ session: [] }, { bearer: [] }];
+      op["x-caretflow-permission"] = r.permission;
+    }
     if (r.body) op.requestBody = { required: true, content: { "application/json": { schema: json(r.body) } } };
     if (r.multipart) {
       op.requestBody = {

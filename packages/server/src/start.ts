@@ -23,6 +23,7 @@ import { JobEventHub } from "./jobs/job.hub.ts";
 import { JobRepository } from "./jobs/job.repository.ts";
 import { JobService } from "./jobs/job.service.ts";
 import type { Logger } from "./ports.ts";
+import { ProjectService } from "./projects/project.service.ts";
 import { trackingPort } from "./tracking.port.ts";
 
 export interface StartOptions {
@@ -111,6 +112,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     const serverDb = db as unknown as Kysely<ServerTables>;
 
     const auth = new AuthService({ db: serverDb });
+    const projects = new ProjectService({ db: serverDb });
     const adminPassword = await auth.ensureAdmin();
     const repoJobs = new JobRepository(serverDb);
     const hub = new JobEventHub();
@@ -164,6 +166,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       datasets: store,
       tracking,
       catalog,
+      projects,
       jobsDir: dirs.jobs,
       outboxDir: join(dirs.datasets, ".outbox"),
       nJobs: chooseEngineThreads(cores, workers),
@@ -200,6 +203,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
 
     const app = createApp({
       auth,
+      projects,
       backoff: new LoginBackoff(),
       datasets: store,
       datasetNameFromFilename,

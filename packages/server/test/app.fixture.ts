@@ -16,6 +16,7 @@ import { JobEventHub } from "../src/jobs/job.hub.ts";
 import { JobRepository } from "../src/jobs/job.repository.ts";
 import { JobService } from "../src/jobs/job.service.ts";
 import type { CatalogPort, TrackingPort } from "../src/ports.ts";
+import { ProjectService } from "../src/projects/project.service.ts";
 
 /** Any neighbour a unit test does not exercise: every call says so plainly. */
 function absent<T extends object>(what: string): T {
@@ -42,6 +43,7 @@ export async function appFixture(
   await migrateToLatest(db as Kysely<unknown>, serverMigrations, dataMigrations);
   const store = opts.datasets ? await DatasetStore.open({ root: join(dir, "datasets"), db: db as unknown as Kysely<DataTables> }) : null;
   const auth = new AuthService({ db });
+  const projects = new ProjectService({ db });
   const adminPassword = (await auth.ensureAdmin())!;
   const repo = new JobRepository(db);
   const hub = new JobEventHub();
@@ -54,6 +56,7 @@ export async function appFixture(
     datasets: store ?? absent("datasets"),
     tracking: opts.trackingUri ? withTrackingUri(opts.trackingUri) : absent("tracking"),
     catalog,
+    projects,
     jobsDir: join(dir, "jobs"),
     outboxDir: join(dir, "datasets", ".outbox"),
     nJobs: 1,
@@ -61,6 +64,7 @@ export async function appFixture(
   });
   const ctx: AppContext = {
     auth,
+    projects,
     backoff: new LoginBackoff(),
     datasets: store ?? absent("datasets"),
     datasetNameFromFilename,
@@ -97,6 +101,7 @@ export async function appFixture(
     app,
     db,
     auth,
+    projects,
     repo,
     hub,
     jobs,

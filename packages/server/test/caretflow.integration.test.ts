@@ -399,6 +399,7 @@ describe("caretflow end to end", () => {
       .insertInto("jobs")
       .values({
         id: "job_left_running",
+        project: "default",
         kind: "train",
         status: "running",
         request_json: JSON.stringify({ dataset: "juice", task: "classification", target: "Purchase" }),

@@ -1,11 +1,8 @@
-import { CaretflowError } from "@caretflow/contracts";
-import type { MiddlewareHandler } from "hono";
+import { CaretflowError, type User } from "@caretflow/contracts";
+import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../http/app.env.ts";
 import { type AuthService, SESSION_COOKIE } from "./auth.service.ts";
-
-/** Paths under /api that answer without credentials. */
-export const PUBLIC_API_PATHS: ReadonlySet<string> = new Set(["/api/health", "/api/openapi.json", "/api/auth/login"]);
 
 export function unauthorized(): CaretflowError {
   return new CaretflowError({
@@ -18,38 +15,36 @@ export function unauthorized(): CaretflowError {
 }
 
 /**
- * Requires a session cookie or a bearer token. A bearer header that is present
- * but wrong is refused even if a cookie is also sent, so a script never runs
- * silently as someone else.
+ * The signed-in user of a request, from a bearer token or the session cookie; throws 401 otherwise. A
+ * bearer header that is present but wrong is refused even if a cookie is also sent, so a script never
+ * runs silently as someone else. Sets `user` and `sessionCookie`.
  */
-export function requireAuth(auth: AuthService): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const header = c.req.header("authorization");
-    if (header !== undefined) {
-      const m = /^Bearer\s+(\S+)$/i.exec(header);
-      const user = m ? await auth.userForToken(m[1]!) : null;
-      if (!user) throw unauthorized();
-      c.set("user", user);
-      c.set("sessionCookie", null);
-      return next();
-    }
-    const cookie = getCookie(c, SESSION_COOKIE);
-    const user = cookie ? await auth.userForSession(cookie) : null;
-    if (!user || !cookie) throw unauthorized();
-    if (!SAFE_METHODS.has(c.req.method) && !sameOrigin(c.req.header("origin"), c.req.header("host"))) {
-      // SameSite=Strict already keeps the cookie off cross-site requests; this is the second lock.
-      throw new CaretflowError({
-        code: "cross_origin",
-        kind: "user",
-        status: 403,
-        message: "Cross-origin requests that change data are refused",
-        hint: "Call the API from caretflow's own pages, or use an API token.",
-      });
-    }
+export async function authenticate(c: Context<AppEnv>, auth: AuthService): Promise<User> {
+  const header = c.req.header("authorization");
+  if (header !== undefined) {
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    const user = m ? await auth.userForToken(m[1]!) : null;
+    if (!user) throw unauthorized();
     c.set("user", user);
-    c.set("sessionCookie", cookie);
-    return next();
-  };
+    c.set("sessionCookie", null);
+    return user;
+  }
+  const cookie = getCookie(c, SESSION_COOKIE);
+  const user = cookie ? await auth.userForSession(cookie) : null;
+  if (!user || !cookie) throw unauthorized();
+  if (!SAFE_METHODS.has(c.req.method) && !sameOrigin(c.req.header("origin"), c.req.header("host"))) {
+    // SameSite=Strict already keeps the cookie off cross-site requests; this is the second lock.
+    throw new CaretflowError({
+      code: "cross_origin",
+      kind: "user",
+      status: 403,
+      message: "Cross-origin requests that change data are refused",
+      hint: "Call the API from caretflow's own pages, or use an API token.",
+    });
+  }
+  c.set("user", user);
+  c.set("sessionCookie", cookie);
+  return user;
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);

@@ -1,4 +1,4 @@
-import { CaretflowError, CreateTokenRequest, LoginRequest, notFound } from "@caretflow/contracts";
+import { CaretflowError, ChangePasswordRequest, CreateTokenRequest, LoginRequest, notFound } from "@caretflow/contracts";
 import { Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { type AppEnv, clientAddress } from "../http/app.env.ts";
@@ -32,7 +32,7 @@ export function authRoutes(deps: { auth: AuthService; backoff: LoginBackoff }): 
         kind: "user",
         status: 401,
         message: "Wrong username or password",
-        hint: "The admin password is printed once on first start; see docs/operations.md to reset it.",
+        hint: "The admin password is printed once on first start; a site admin can reset any password (docs/operations.md).",
       });
     }
     backoff.succeed(address);
@@ -55,6 +55,12 @@ export function authRoutes(deps: { auth: AuthService; backoff: LoginBackoff }): 
   });
 
   app.get("/me", (c) => c.json({ user: c.get("user") }));
+
+  app.post("/password", async (c) => {
+    const body = await parseJson(c, ChangePasswordRequest);
+    await auth.changePassword(c.get("user"), body.current, body.next, c.get("sessionCookie"));
+    return c.json({ ok: true as const });
+  });
 
   app.get("/tokens", async (c) => c.json({ tokens: await auth.listTokens(c.get("user").id) }));
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { CaretflowError, type User } from "@caretflow/contracts";
+import { CaretflowError, type CreatedUser, notFound, type User, type UserInfo, userError } from "@caretflow/contracts";
 import type { Kysely } from "kysely";
 import type { ServerTables } from "../db/server.tables.ts";
 import { generatePassword, generateSecret, hashPassword, sha256Hex, verifyPassword } from "./password.ts";
@@ -51,6 +51,72 @@ export class AuthService {
     await this.#db.deleteFrom("sessions").where("user_id", "=", u.id).execute();
   }
 
+  async listUsers(): Promise<UserInfo[]> {
+    const rows = await this.#db.selectFrom("users").selectAll().orderBy("username").execute();
+    return rows.map(toUserInfo);
+  }
+
+  /** A new local user; the password is generated (and returned once) unless given. */
+  async createUser(opts: { username: string; password?: string | undefined; admin?: boolean }): Promise<CreatedUser> {
+    const taken = await this.#db.selectFrom("users").select("id").where("username", "=", opts.username).executeTakeFirst();
+    if (taken) throw userError("user_exists", `A user named '${opts.username}' already exists`, "Choose another username.", 409);
+    const password = opts.password ?? generatePassword();
+    const row = {
+      id: randomUUID(),
+      username: opts.username,
+      password_hash: await hashPassword(password),
+      role: opts.admin ? "admin" : "user",
+      created_at: this.#iso(),
+    };
+    await this.#db.insertInto("users").values(row).execute();
+    return { ...toUserInfo({ ...row, disabled: 0 }), ...(opts.password ? {} : { password }) };
+  }
+
+  /** Disables or enables an account; disabling ends its sessions at once (its tokens stop working too). */
+  async setDisabled(username: string, disabled: boolean, by: User): Promise<UserInfo> {
+    const row = await this.#requireUser(username);
+    if (disabled && row.id === by.id) {
+      throw userError("disable_self", "You cannot disable your own account", "Ask another site admin to do it.", 409);
+    }
+    await this.#db
+      .updateTable("users")
+      .set({ disabled: disabled ? 1 : 0 })
+      .where("id", "=", row.id)
+      .execute();
+    if (disabled) await this.#db.deleteFrom("sessions").where("user_id", "=", row.id).execute();
+    return toUserInfo({ ...row, disabled: disabled ? 1 : 0 });
+  }
+
+  /** An admin's reset: a new generated password, shown once; the user is signed out everywhere. */
+  async resetPassword(username: string): Promise<CreatedUser> {
+    const row = await this.#requireUser(username);
+    const password = generatePassword();
+    await this.setPassword(username, password);
+    return { ...toUserInfo(row), password };
+  }
+
+  /** A user's own change: the current password must be right; their other sessions end. */
+  async changePassword(user: User, current: string, next: string, keepSession: string | null): Promise<void> {
+    const row = await this.#requireUser(user.username);
+    if (!(await verifyPassword(current, row.password_hash))) {
+      throw userError("wrong_password", "The current password is wrong", "Type the password you signed in with.", 403);
+    }
+    await this.#db
+      .updateTable("users")
+      .set({ password_hash: await hashPassword(next) })
+      .where("id", "=", row.id)
+      .execute();
+    let others = this.#db.deleteFrom("sessions").where("user_id", "=", row.id);
+    if (keepSession) others = others.where("id_hash", "!=", sha256Hex(keepSession));
+    await others.execute();
+  }
+
+  async #requireUser(username: string) {
+    const row = await this.#db.selectFrom("users").selectAll().where("username", "=", username).executeTakeFirst();
+    if (!row) throw notFound("user", username, "List users with `caretflow users list`.");
+    return row;
+  }
+
   /** Checks credentials; null when they are wrong (the caller answers with one generic message). */
   async verifyLogin(username: string, password: string): Promise<User | null> {
     const row = await this.#db.selectFrom("users").selectAll().where("username", "=", username).executeTakeFirst();
@@ -59,7 +125,8 @@ export class AuthService {
       await verifyPassword(password, await this.#dummyHash);
       return null;
     }
-    return (await verifyPassword(password, row.password_hash)) ? toUser(row) : null;
+    const ok = await verifyPassword(password, row.password_hash);
+    return ok && row.disabled === 0 ? toUser(row) : null;
   }
 
   /** A new session; returns the cookie value (shown to the browser only). */
@@ -82,6 +149,7 @@ export class AuthService {
       .innerJoin("users", "users.id", "sessions.user_id")
       .select(["users.id", "users.username", "users.role", "sessions.expires_at"])
       .where("sessions.id_hash", "=", sha256Hex(cookie))
+      .where("users.disabled", "=", 0)
       .executeTakeFirst();
     if (!row || row.expires_at < this.#iso()) return null;
     return toUser(row);
@@ -123,6 +191,7 @@ export class AuthService {
       .innerJoin("users", "users.id", "api_tokens.user_id")
       .select(["users.id", "users.username", "users.role", "api_tokens.id as token_id"])
       .where("api_tokens.token_hash", "=", hash)
+      .where("users.disabled", "=", 0)
       .executeTakeFirst();
     if (!row) return null;
     await this.#db.updateTable("api_tokens").set({ last_used_at: this.#iso() }).where("id", "=", row.token_id).execute();
@@ -140,6 +209,11 @@ export class AuthService {
 }
 
 function toUser(row: { id: string; username: string; role: string }): User {
-  if (row.role !== "admin") throw new CaretflowError({ code: "bad_role", kind: "bug", message: `unknown role ${row.role}` });
-  return { id: row.id, username: row.username, role: "admin" };
+  if (row.role !== "admin" && row.role !== "user")
+    throw new CaretflowError({ code: "bad_role", kind: "bug", message: `unknown role ${row.role}` });
+  return { id: row.id, username: row.username, role: row.role };
+}
+
+function toUserInfo(row: { id: string; username: string; role: string; disabled: number; created_at: string }): UserInfo {
+  return { ...toUser(row), disabled: row.disabled !== 0, createdAt: row.created_at };
 }

@@ -2,32 +2,45 @@ import { createReadStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { DatasetName, PreviewQuery, SetupPreview, SetupPreviewRequest } from "@caretflow/contracts";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/app.env.ts";
 import { parseJson, parsePath, parseQuery } from "../http/validate.ts";
 import type { DatasetsPort, ScoringPort } from "../ports.ts";
+import type { ProjectService } from "../projects/project.service.ts";
 import { receiveUpload } from "./upload.ts";
 
 const Version = z.coerce.number().int().positive();
 
 export function datasetsRoutes(deps: {
   datasets: DatasetsPort;
+  projects: ProjectService;
   scoring: ScoringPort;
   nameFromFilename: (filename: string) => string;
   tmpDir: string;
   maxUploadBytes: number;
 }): Hono<AppEnv> {
-  const { datasets } = deps;
+  const { datasets, projects } = deps;
   const app = new Hono<AppEnv>();
+  /** The dataset named in the path, once it is known to be one of the request's project. */
+  const named = async (c: Context<AppEnv>): Promise<string> => {
+    const name = parsePath(c.req.param("name"), DatasetName, "dataset name");
+    await projects.requireIn("dataset", name, c.get("project"));
+    return name;
+  };
 
-  app.get("/", async (c) => c.json({ datasets: await datasets.list() }));
+  app.get("/", async (c) => {
+    const owned = await projects.ownedFilter("dataset", c.get("project"));
+    return c.json({ datasets: (await datasets.list()).filter((d) => owned(d.name)) });
+  });
 
   app.post("/", async (c) => {
     const upload = await receiveUpload(c.req.raw, { tmpDir: deps.tmpDir, maxBytes: deps.maxUploadBytes });
     try {
       const name = parsePath(upload.fields.name?.trim() || deps.nameFromFilename(upload.filename), DatasetName, "dataset name");
       const encoding = upload.fields.encoding?.trim();
+      // A new name becomes the project's; a new version of another project's dataset is refused.
+      await projects.claim("dataset", name, c.get("project"));
       const result = await datasets.importFile({
         path: upload.path,
         name,
@@ -41,23 +54,23 @@ export function datasetsRoutes(deps: {
     }
   });
 
-  app.get("/:name", async (c) => c.json(await datasets.get(parsePath(c.req.param("name"), DatasetName, "dataset name"))));
+  app.get("/:name", async (c) => c.json(await datasets.get(await named(c))));
 
   app.get("/:name/versions/:version/preview", async (c) => {
-    const name = parsePath(c.req.param("name"), DatasetName, "dataset name");
+    const name = await named(c);
     const version = parsePath(c.req.param("version"), Version, "version");
     return c.json(await datasets.preview(name, version, parseQuery(c, PreviewQuery)));
   });
 
   app.get("/:name/versions/:version/profile", async (c) => {
-    const name = parsePath(c.req.param("name"), DatasetName, "dataset name");
+    const name = await named(c);
     const version = parsePath(c.req.param("version"), Version, "version");
     return c.json(await datasets.profile(name, version));
   });
 
   // Runs PyCaret's setup on a sample in the warm utility process, so it answers while training runs.
   app.post("/:name/versions/:version/setup-preview", async (c) => {
-    const name = parsePath(c.req.param("name"), DatasetName, "dataset name");
+    const name = await named(c);
     const version = parsePath(c.req.param("version"), Version, "version");
     const body = await parseJson(c, SetupPreviewRequest);
     const v = await datasets.getVersion(name, version);
@@ -70,7 +83,7 @@ export function datasetsRoutes(deps: {
   });
 
   app.get("/:name/versions/:version/download", async (c) => {
-    const name = parsePath(c.req.param("name"), DatasetName, "dataset name");
+    const name = await named(c);
     const version = parsePath(c.req.param("version"), Version, "version");
     const path = await datasets.exportCsv(name, version);
     const { size } = await stat(path);

@@ -107,4 +107,67 @@ export const serverMigrations: Record<string, Migration> = {
       await db.schema.alterTable("jobs").dropColumn("output_datasets_json").execute();
     },
   },
+  "20261202_00_server_projects": {
+    // Projects and roles. Everything stored before this moves into the `default` project; its users
+    // (the admin) become its owners, so nothing changes for them.
+    async up(db: Kysely<unknown>) {
+      const now = new Date().toISOString();
+      await db.schema
+        .alterTable("users")
+        .addColumn("disabled", "integer", (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createTable("projects")
+        .addColumn("name", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("description", "text")
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("project_members")
+        .addColumn("project", "varchar(64)", (c) => c.notNull().references("projects.name").onDelete("cascade"))
+        .addColumn("user_id", "varchar(64)", (c) => c.notNull().references("users.id").onDelete("cascade"))
+        .addColumn("role", "varchar(20)", (c) => c.notNull())
+        .addColumn("added_at", "varchar(40)", (c) => c.notNull())
+        .addPrimaryKeyConstraint("project_members_pk", ["project", "user_id"])
+        .execute();
+      await db.schema.createIndex("project_members_user_idx").on("project_members").column("user_id").execute();
+      // Which project owns an object kept outside the server's own tables (a dataset, a registered model).
+      await db.schema
+        .createTable("project_objects")
+        .addColumn("kind", "varchar(20)", (c) => c.notNull())
+        .addColumn("name", "varchar(200)", (c) => c.notNull())
+        .addColumn("project", "varchar(64)", (c) => c.notNull().references("projects.name"))
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .addPrimaryKeyConstraint("project_objects_pk", ["kind", "name"])
+        .execute();
+      await db.schema.createIndex("project_objects_project_idx").on("project_objects").columns(["project", "kind"]).execute();
+      await db.schema
+        .alterTable("jobs")
+        .addColumn("project", "varchar(64)", (c) => c.notNull().defaultTo("default"))
+        .execute();
+      await db.schema.createIndex("jobs_project_idx").on("jobs").columns(["project", "created_at"]).execute();
+
+      type Db = {
+        projects: { name: string; description: string | null; created_at: string };
+        project_members: { project: string; user_id: string; role: string; added_at: string };
+        project_objects: { kind: string; name: string; project: string; created_at: string };
+        users: { id: string };
+        datasets: { name: string };
+      };
+      const t = db as unknown as Kysely<Db>;
+      await t
+        .insertInto("projects")
+        .values({ name: "default", description: "Everything made before projects existed", created_at: now })
+        .execute();
+      for (const u of await t.selectFrom("users").select("id").execute())
+        await t.insertInto("project_members").values({ project: "default", user_id: u.id, role: "owner", added_at: now }).execute();
+      for (const d of await t.selectFrom("datasets").select("name").execute())
+        await t.insertInto("project_objects").values({ kind: "dataset", name: d.name, project: "default", created_at: now }).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable("jobs").dropColumn("project").execute();
+      for (const t of ["project_objects", "project_members", "projects"]) await db.schema.dropTable(t).execute();
+      await db.schema.alterTable("users").dropColumn("disabled").execute();
+    },
+  },
 };

@@ -6,8 +6,11 @@ export interface ServerTables {
     id: string;
     username: string;
     password_hash: string;
+    /** Site role: admin or user. */
     role: string;
     created_at: string;
+    /** 1 when an admin disabled the account: its sessions and tokens stop working. */
+    disabled: Generated<number>;
   };
   sessions: {
     /** sha256 of the cookie value; the cookie itself is never stored. */
@@ -38,6 +41,8 @@ export interface ServerTables {
     /** Every dataset version the job wrote: [{ role, name, version }]. */
     output_datasets_json: string | null;
     log_path: string;
+    /** The project of the dataset the job reads. */
+    project: string;
     last_seq: number;
     created_at: string;
     started_at: string | null;
@@ -55,5 +60,23 @@ export interface ServerTables {
     key: string;
     value: string;
     updated_at: Generated<string>;
+  };
+  projects: {
+    name: string;
+    description: string | null;
+    created_at: string;
+  };
+  project_members: {
+    project: string;
+    user_id: string;
+    role: string;
+    added_at: string;
+  };
+  /** Which project owns a dataset or registered model (objects kept outside these tables). */
+  project_objects: {
+    kind: string;
+    name: string;
+    project: string;
+    created_at: string;
   };
 }

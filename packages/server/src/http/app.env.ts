@@ -1,8 +1,11 @@
-import type { User } from "@caretflow/contracts";
+import type { ProjectRole, User } from "@caretflow/contracts";
 
-/** Hono environment of the caretflow app: the authenticated user is set by the auth middleware. */
+/**
+ * Hono environment of the caretflow app: the authenticated user is set by the authorization middleware,
+ * and for routes on a project, the project the request touches and the user's role on it.
+ */
 export interface AppEnv {
-  Variables: { user: User; sessionCookie: string | null };
+  Variables: { user: User; sessionCookie: string | null; project: string; projectRole: ProjectRole };
 }
 
 /** The client's address as the socket saw it (no proxy headers are trusted). */

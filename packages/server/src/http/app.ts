@@ -1,8 +1,8 @@
 import { buildOpenApi, CARETFLOW_VERSION, CaretflowError, notFound } from "@caretflow/contracts";
 import { Hono } from "hono";
-import { requireAuth } from "../auth/auth.middleware.ts";
 import { authRoutes } from "../auth/auth.routes.ts";
 import type { AuthService } from "../auth/auth.service.ts";
+import { authorize, MLFLOW_PROXY_PERMISSION } from "../auth/authorize.ts";
 import type { LoginBackoff } from "../auth/login.backoff.ts";
 import { catalogRoutes } from "../catalog/catalog.routes.ts";
 import { datasetsRoutes } from "../datasets/datasets.routes.ts";
@@ -11,13 +11,17 @@ import { jobsRoutes } from "../jobs/jobs.routes.ts";
 import { proxyToMlflow } from "../mlflow/mlflow.proxy.ts";
 import { modelsRoutes, predictRoutes } from "../models/models.routes.ts";
 import type { CatalogPort, DatasetsPort, HealthPort, Logger, ScoringPort, TrackingPort } from "../ports.ts";
+import type { ProjectService } from "../projects/project.service.ts";
+import { projectsRoutes } from "../projects/projects.routes.ts";
 import { runsRoutes } from "../runs/runs.routes.ts";
+import { usersRoutes } from "../users/users.routes.ts";
 import { mountWeb } from "../web/web.static.ts";
 import type { AppEnv } from "./app.env.ts";
 import { errorResponse } from "./errors.ts";
 
 export interface AppContext {
   auth: AuthService;
+  projects: ProjectService;
   backoff: LoginBackoff;
   datasets: DatasetsPort;
   datasetNameFromFilename: (filename: string) => string;
@@ -38,8 +42,8 @@ export interface AppContext {
 }
 
 /**
- * The caretflow HTTP app: every route of the contract route table, behind
- * authentication except health, OpenAPI and login.
+ * The caretflow HTTP app: every route of the contract route table, each behind the permission the
+ * table declares for it (public, signed in, site admin, or a role on the project it touches).
  * @example const app = createApp(ctx); const res = await app.request("/api/health");
  */
 export function createApp(ctx: AppContext): Hono<AppEnv> {
@@ -51,17 +55,15 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.get("/api/health", (c) => c.json(ctx.health()));
   app.get("/api/openapi.json", (c) => c.json(openapi));
 
-  const auth = requireAuth(ctx.auth);
-  app.use("/api/*", async (c, next) => {
-    if (c.req.path === "/api/health" || c.req.path === "/api/openapi.json" || c.req.path === "/api/auth/login") return next();
-    return auth(c, next);
-  });
+  // Every /api request passes the one authorization middleware, which reads the route table's permissions.
+  app.use("/api/*", authorize({ auth: ctx.auth, projects: ctx.projects }));
 
   app.route("/api/auth", authRoutes({ auth: ctx.auth, backoff: ctx.backoff }));
   app.route(
     "/api/datasets",
     datasetsRoutes({
       datasets: ctx.datasets,
+      projects: ctx.projects,
       scoring: ctx.scoring,
       nameFromFilename: ctx.datasetNameFromFilename,
       tmpDir: ctx.tmpDir,
@@ -70,15 +72,18 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   );
   app.route("/api/catalog", catalogRoutes({ catalog: ctx.catalog }));
   app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
-  app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs }));
-  app.route("/api/models", modelsRoutes({ tracking: ctx.tracking }));
-  app.route("/api/predict", predictRoutes({ tracking: ctx.tracking, scoring: ctx.scoring }));
+  app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs, projects: ctx.projects }));
+  app.route("/api/models", modelsRoutes({ tracking: ctx.tracking, projects: ctx.projects }));
+  app.route("/api/predict", predictRoutes({ tracking: ctx.tracking, scoring: ctx.scoring, projects: ctx.projects }));
+  app.route("/api/users", usersRoutes({ auth: ctx.auth }));
+  app.route("/api/projects", projectsRoutes({ projects: ctx.projects }));
   app.all("/api/*", (c) => {
     throw notFound("API route", `${c.req.method} ${c.req.path}`, "GET /api/openapi.json lists every route.");
   });
 
   // MLflow's own UI, behind the same sign-in as caretflow. A signed-out browser opening a page is sent to
   // the sign-in page and back; API-style calls keep the JSON 401.
+  const auth = authorize({ auth: ctx.auth, projects: ctx.projects }, MLFLOW_PROXY_PERMISSION);
   const mlflowAuth: typeof auth = async (c, next) => {
     try {
       return await auth(c, next);

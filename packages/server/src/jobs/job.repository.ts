@@ -16,11 +16,19 @@ export class JobRepository {
     this.#db = db;
   }
 
-  async insert(job: { id: string; kind: Job["kind"]; request: unknown; logPath: string; createdAt: string }): Promise<void> {
+  async insert(job: {
+    id: string;
+    project: string;
+    kind: Job["kind"];
+    request: unknown;
+    logPath: string;
+    createdAt: string;
+  }): Promise<void> {
     await this.#db
       .insertInto("jobs")
       .values({
         id: job.id,
+        project: job.project,
         kind: job.kind,
         status: "queued",
         request_json: JSON.stringify(job.request),
@@ -67,8 +75,16 @@ export class JobRepository {
     return row ? { job: toJob(row), logPath: row.log_path } : null;
   }
 
-  async list(limit: number): Promise<Job[]> {
-    const rows = await this.#db.selectFrom("jobs").selectAll().orderBy("created_at", "desc").orderBy("id", "desc").limit(limit).execute();
+  /** A project's newest jobs. */
+  async list(limit: number, project: string): Promise<Job[]> {
+    const rows = await this.#db
+      .selectFrom("jobs")
+      .selectAll()
+      .where("project", "=", project)
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(limit)
+      .execute();
     return rows.map(toJob);
   }
 
@@ -96,6 +112,7 @@ function parseOr<T>(text: string | null, fallback: T): T {
 function toJob(row: JobRow): Job {
   return Job.parse({
     id: row.id,
+    project: row.project,
     kind: row.kind,
     status: row.status,
     request: JSON.parse(row.request_json),

@@ -88,24 +88,27 @@ async function until(fn: () => Promise<boolean>) {
   for (let i = 0; i < 200 && !(await fn()); i++) await tick();
 }
 const train = () =>
-  f.jobs.startTrain({
-    dataset: "juice",
-    task: "classification",
-    target: "Purchase",
-    ignore_columns: [],
-    text_columns: [],
-    train_size: 0.7,
-    folds: 3,
-    seed: 1,
-    use_gpu: "off",
-    operation: "compare",
-    include: ["lr", "dt"],
-    exclude: [],
-    custom_metrics: [],
-    custom_models: [],
-    setup: {},
-    sort: "accuracy",
-  });
+  f.jobs.startTrain(
+    {
+      dataset: "juice",
+      task: "classification",
+      target: "Purchase",
+      ignore_columns: [],
+      text_columns: [],
+      train_size: 0.7,
+      folds: 3,
+      seed: 1,
+      use_gpu: "off",
+      operation: "compare",
+      include: ["lr", "dt"],
+      exclude: [],
+      custom_metrics: [],
+      custom_models: [],
+      setup: {},
+      sort: "accuracy",
+    },
+    "default",
+  );
 
 describe("JobService", () => {
   it("builds the engine spec, records every event with a gapless seq, and follows the engine to success", async () => {
@@ -161,6 +164,7 @@ describe("JobService", () => {
   it("fails jobs a previous process left behind", async () => {
     await f.repo.insert({
       id: "job_orphan",
+      project: "default",
       kind: "train",
       request: { dataset: "juice", task: "classification", target: "Purchase" },
       logPath: "/dev/null",
@@ -174,7 +178,7 @@ describe("JobService", () => {
 
   it("stores the tables a job leaves in its outbox as dataset versions, then empties the outbox", async () => {
     // Parsed as the route parses it (defaults filled in: the validation relies on them).
-    const job = await f.jobs.startTrain(TrainRequest.parse({ dataset: "juice", task: "clustering", num_clusters: 3 }));
+    const job = await f.jobs.startTrain(TrainRequest.parse({ dataset: "juice", task: "clustering", num_clusters: 3 }), "default");
     await until(async () => engine.specs.at(-1)?.job_id === job.id);
     expect(engine.specs.at(-1)).toMatchObject({ task: "clustering", num_clusters: 3, dataset: { name: "juice", version: 1 } });
     engine.release(job.id);
@@ -188,7 +192,7 @@ describe("JobService", () => {
   });
 
   it("lists jobs newest first", async () => {
-    const jobs = await f.jobs.list();
+    const jobs = await f.jobs.list("default");
     expect(jobs.length).toBeGreaterThanOrEqual(4);
     const times = jobs.map((j) => j.createdAt);
     expect([...times].sort().reverse()).toEqual(times);

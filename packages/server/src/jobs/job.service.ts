@@ -31,6 +31,7 @@ import {
   validateTrainRequest,
 } from "@caretflow/orchestrator";
 import type { CatalogPort, DatasetsPort, Logger, TrackingPort } from "../ports.ts";
+import type { ProjectService } from "../projects/project.service.ts";
 import type { JobEventHub, JobEventListener } from "./job.hub.ts";
 import type { JobEventBody, JobRepository, JobUpdate } from "./job.repository.ts";
 
@@ -41,6 +42,8 @@ export interface JobServiceOptions {
   datasets: DatasetsPort;
   tracking: TrackingPort;
   catalog: CatalogPort;
+  /** Which project owns each dataset and model: a job belongs to the project of the dataset it reads. */
+  projects: ProjectService;
   /** Folder for job logs (<home>/jobs). */
   jobsDir: string;
   /** Where the engine leaves tables for caretflow to import: <datasets root>/.outbox/<job id>/. */
@@ -106,8 +109,9 @@ export class JobService {
     return ids.length;
   }
 
-  async startTrain(request: TrainRequest): Promise<Job> {
+  async startTrain(request: TrainRequest, project: string): Promise<Job> {
     const { datasets } = this.#o;
+    await this.#o.projects.requireIn("dataset", request.dataset, project);
     const catalog = await this.#o.catalog.get();
     const version = await datasets.getVersion(request.dataset, request.version);
     const target = "target" in request && request.task !== "time_series" ? request.target : null;
@@ -122,12 +126,12 @@ export class JobService {
     const id = newJobId();
     const input = specDataset(version);
     const spec = buildTrainSpec({ ...this.#envelope(id, input), request: valid });
-    return await this.#create(id, "train", valid, spec, (o) => this.#afterModelJob(id, o, input));
+    return await this.#create(id, project, "train", valid, spec, (o) => this.#afterModelJob(id, project, o, input));
   }
 
   /** An operation (tune, ensemble, blend...) on the model of a run a caretflow training job made. */
-  async startOperate(runId: string, request: OperateRequest): Promise<Job> {
-    const source = await this.#modelSource(runId);
+  async startOperate(runId: string, request: OperateRequest, project: string): Promise<Job> {
+    const source = await this.#modelSource(runId, project);
     const task = (await this.#o.catalog.get()).tasks.find((t) => t.task === source.trained.task);
     if (!task?.operations.includes(request.operation.op)) {
       throw userError(
@@ -139,22 +143,24 @@ export class JobService {
     }
     const id = newJobId();
     const spec = buildOperateSpec({ ...this.#envelope(id, source.input), ...source, request, runId: source.modelRun });
-    return await this.#create(id, "operate", { ...request, run: source.modelRun }, spec, (o) => this.#afterModelJob(id, o, source.input));
+    return await this.#create(id, project, "operate", { ...request, run: source.modelRun }, spec, (o) =>
+      this.#afterModelJob(id, project, o, source.input),
+    );
   }
 
   /**
    * Charts, plots, SHAP and the report for a run's model. Queued after every successful training
    * or operation job (so the model is ready before its evaluation), and on request for any run.
    */
-  async startEvaluate(runId: string, after: string | null = null): Promise<Job> {
-    const source = await this.#modelSource(runId);
+  async startEvaluate(runId: string, project: string, after: string | null = null): Promise<Job> {
+    const source = await this.#modelSource(runId, project);
     const id = newJobId();
     const spec = buildEvaluateSpec({ ...this.#envelope(id, source.input), ...source, runId: source.modelRun });
-    return await this.#create(id, "evaluate", { run: source.modelRun, after }, spec, async () => ({}));
+    return await this.#create(id, project, "evaluate", { run: source.modelRun, after }, spec, async () => ({}));
   }
 
-  /** The training request, dataset version and runs behind a run caretflow made. */
-  async #modelSource(runId: string) {
+  /** The training request, dataset version and runs behind a run caretflow made (a run of the project's). */
+  async #modelSource(runId: string, project: string) {
     const run = await this.#o.tracking.getRun(runId);
     const jobOf = async (tags: Record<string, string>) =>
       tags["caretflow.job_id"] ? await this.#o.repo.get(tags["caretflow.job_id"]) : null;
@@ -176,6 +182,8 @@ export class JobService {
     if (!modelRun || !parentRunId) {
       throw userError("run_has_no_model", `Run ${runId} holds no model`, "Pick a model's run (a leaderboard row or the final run).", 422);
     }
+    // A run belongs to the project of the dataset it was trained on.
+    await this.#o.projects.requireIn("dataset", trained.dataset, project);
     const version = await this.#o.datasets.getVersion(trained.dataset, trained.version);
     return { trained, source: trained, modelRun, parentRunId, experimentName: run.experimentName, input: specDataset(version) };
   }
@@ -184,11 +192,11 @@ export class JobService {
    * After a training or operation job: store its outputs, then queue its model's evaluation. The
    * queueing (MLflow lookups of the run) does not hold up the job's end; `drain` still waits for it.
    */
-  async #afterModelJob(id: string, outcome: ExecutionOutcome, input: DatasetVersionForSpec): Promise<JobUpdate> {
-    const update = await this.#storeOutputs(id, outcome, input);
+  async #afterModelJob(id: string, project: string, outcome: ExecutionOutcome, input: DatasetVersionForSpec): Promise<JobUpdate> {
+    const update = await this.#storeOutputs(id, project, outcome, input);
     const r = outcome.result;
     if (outcome.status === "succeeded" && (r?.kind === "train" || r?.kind === "operate")) {
-      const queued: Promise<void> = this.startEvaluate(r.best_run_id, id).then(
+      const queued: Promise<void> = this.startEvaluate(r.best_run_id, project, id).then(
         () => {},
         (err: Error) => this.#o.log("warn", `job ${id}: could not queue the evaluation of run ${r.best_run_id}: ${err.message}`),
       );
@@ -198,10 +206,12 @@ export class JobService {
     return update;
   }
 
-  async startPredict(request: BatchPredictRequest): Promise<Job> {
-    const { datasets, tracking } = this.#o;
+  async startPredict(request: BatchPredictRequest, project: string): Promise<Job> {
+    const { datasets, tracking, projects } = this.#o;
+    await projects.requireIn("dataset", request.dataset, project);
     const version = await datasets.getVersion(request.dataset, request.version);
     const model = await tracking.resolveModelRef(request.model);
+    await projects.requireIn("model", model.name, project);
     const id = newJobId();
     const output = request.output ?? outputDatasetName("predictions", request.dataset);
     const normalized: BatchPredictRequest = { ...request, version: version.version, output };
@@ -215,8 +225,9 @@ export class JobService {
       ...(request.horizon ? { horizon: request.horizon } : {}),
     });
     // A prediction is done only when its output is a dataset version.
-    const finish = (o: ExecutionOutcome) => this.#storeOutputs(id, o, input, { predictions: output }, `${model.name}/${model.version}`);
-    return await this.#create(id, "predict", normalized, spec, finish);
+    const finish = (o: ExecutionOutcome) =>
+      this.#storeOutputs(id, project, o, input, { predictions: output }, `${model.name}/${model.version}`);
+    return await this.#create(id, project, "predict", normalized, spec, finish);
   }
 
   #envelope(jobId: string, dataset: DatasetVersionForSpec) {
@@ -236,6 +247,7 @@ export class JobService {
    */
   async #storeOutputs(
     id: string,
+    project: string,
     outcome: ExecutionOutcome,
     input: DatasetVersionForSpec,
     names: Partial<Record<JobOutput["role"], string>> = {},
@@ -250,6 +262,8 @@ export class JobService {
       const stored: Array<{ role: string; name: string; version: number }> = [];
       for (const output of outputs) {
         const name = outputDatasetName(output.role, input.dataset, names[output.role]);
+        // Outputs belong to the job's project; a name another project owns is refused before anything is written.
+        await this.#o.projects.claim("dataset", name, project);
         const imported = await this.#o.datasets.importFile({
           path: join(outbox, output.file),
           name,
@@ -276,16 +290,17 @@ export class JobService {
     }
   }
 
-  async get(id: string): Promise<Job> {
-    return (await this.#require(id)).job;
+  /** A job; with `project`, only one of that project's (another project's job answers as missing). */
+  async get(id: string, project?: string): Promise<Job> {
+    return (await this.#require(id, project)).job;
   }
 
-  async list(limit = 200): Promise<Job[]> {
-    return await this.#o.repo.list(limit);
+  async list(project: string, limit = 200): Promise<Job[]> {
+    return await this.#o.repo.list(limit, project);
   }
 
-  async logPath(id: string): Promise<string> {
-    return (await this.#require(id)).logPath;
+  async logPath(id: string, project?: string): Promise<string> {
+    return (await this.#require(id, project)).logPath;
   }
 
   /** Stored events after `after`, in order. */
@@ -299,8 +314,8 @@ export class JobService {
   }
 
   /** Cancel: a queued job ends at once; a running one is signalled and ends when the engine has stopped. */
-  async cancel(id: string): Promise<Job> {
-    const { job } = await this.#require(id);
+  async cancel(id: string, project?: string): Promise<Job> {
+    const { job } = await this.#require(id, project);
     if (isTerminal(job.status)) {
       throw userError("job_finished", `Job ${id} has already ${job.status}`, "Only queued or running jobs can be cancelled.", 409);
     }
@@ -317,6 +332,7 @@ export class JobService {
 
   async #create(
     id: string,
+    project: string,
     kind: Job["kind"],
     request: Job["request"],
     spec: JobSpec,
@@ -324,7 +340,7 @@ export class JobService {
   ): Promise<Job> {
     const logPath = join(this.#o.jobsDir, `${id}.log`);
     await mkdir(this.#o.jobsDir, { recursive: true });
-    await this.#o.repo.insert({ id, kind, request, logPath, createdAt: this.#iso() });
+    await this.#o.repo.insert({ id, project, kind, request, logPath, createdAt: this.#iso() });
     await this.#appendNow(id, { type: "status", status: "queued" });
     this.#views.set(id, EMPTY_PROGRESS);
     const outcome = this.#o.executor.submit({
@@ -435,9 +451,9 @@ export class JobService {
     this.#o.hub.publish(id, e);
   }
 
-  async #require(id: string) {
+  async #require(id: string, project?: string) {
     const found = await this.#o.repo.get(id);
-    if (!found) throw notFound("job", id, "List jobs with GET /api/jobs.");
+    if (!found || (project !== undefined && found.job.project !== project)) throw notFound("job", id, "List jobs with GET /api/jobs.");
     return found;
   }
 

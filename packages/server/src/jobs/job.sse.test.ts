@@ -17,6 +17,7 @@ async function newJob(): Promise<string> {
   const id = `job_sse_${++n}`;
   await f.repo.insert({
     id,
+    project: "default",
     kind: "predict",
     request: { model: "m/1", dataset: "d" },
     logPath: "/dev/null",

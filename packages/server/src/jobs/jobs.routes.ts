@@ -15,21 +15,22 @@ export function jobsRoutes(deps: { jobs: JobService; heartbeatMs: number }): Hon
   const { jobs } = deps;
   const app = new Hono<AppEnv>();
 
-  app.post("/train", async (c) => c.json(await jobs.startTrain(await parseJson(c, TrainRequest)), 202));
-  app.post("/predict", async (c) => c.json(await jobs.startPredict(await parseJson(c, BatchPredictRequest)), 202));
-  app.get("/", async (c) => c.json({ jobs: await jobs.list() }));
-  app.get("/:id", async (c) => c.json(await jobs.get(c.req.param("id"))));
-  app.post("/:id/cancel", async (c) => c.json(await jobs.cancel(c.req.param("id"))));
+  // Every job is looked up within the request's project (the middleware checked the role on it).
+  app.post("/train", async (c) => c.json(await jobs.startTrain(await parseJson(c, TrainRequest), c.get("project")), 202));
+  app.post("/predict", async (c) => c.json(await jobs.startPredict(await parseJson(c, BatchPredictRequest), c.get("project")), 202));
+  app.get("/", async (c) => c.json({ jobs: await jobs.list(c.get("project")) }));
+  app.get("/:id", async (c) => c.json(await jobs.get(c.req.param("id"), c.get("project"))));
+  app.post("/:id/cancel", async (c) => c.json(await jobs.cancel(c.req.param("id"), c.get("project"))));
 
   app.get("/:id/events", async (c) => {
     const id = c.req.param("id");
-    await jobs.get(id); // 404 before opening a stream
+    await jobs.get(id, c.get("project")); // 404 before opening a stream
     const { after } = parseQuery(c, EventsQuery);
     return streamJobEvents(c, jobs, id, resumePoint(c.req.header("last-event-id"), after), { heartbeatMs: deps.heartbeatMs });
   });
 
   app.get("/:id/log", async (c) => {
-    const path = await jobs.logPath(c.req.param("id"));
+    const path = await jobs.logPath(c.req.param("id"), c.get("project"));
     const size = await stat(path).then(
       (s) => s.size,
       () => null,

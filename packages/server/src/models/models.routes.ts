@@ -1,23 +1,58 @@
-import { AliasName, OnlinePredictRequest, RegisteredModelName, RegisterModelRequest, SetAliasRequest } from "@caretflow/contracts";
-import { Hono } from "hono";
+import {
+  AliasName,
+  notFound,
+  OnlinePredictRequest,
+  RegisteredModelName,
+  RegisterModelRequest,
+  SetAliasRequest,
+  userError,
+} from "@caretflow/contracts";
+import { type Context, Hono } from "hono";
 import type { AppEnv } from "../http/app.env.ts";
 import { parseJson, parsePath } from "../http/validate.ts";
 import type { ScoringPort, TrackingPort } from "../ports.ts";
+import type { ProjectService } from "../projects/project.service.ts";
 
-export function modelsRoutes(deps: { tracking: TrackingPort }): Hono<AppEnv> {
-  const { tracking } = deps;
+export function modelsRoutes(deps: { tracking: TrackingPort; projects: ProjectService }): Hono<AppEnv> {
+  const { tracking, projects } = deps;
   const app = new Hono<AppEnv>();
-
-  app.get("/", async (c) => c.json({ models: await tracking.listModels() }));
-  app.get("/:name", async (c) => c.json(await tracking.getModel(parsePath(c.req.param("name"), RegisteredModelName, "model name"))));
-  app.post("/", async (c) => c.json(await tracking.registerModel(await parseJson(c, RegisterModelRequest)), 201));
-  app.post("/:name/aliases", async (c) => {
+  /** The model named in the path, once it is known to be one of the request's project. */
+  const named = async (c: Context<AppEnv>): Promise<string> => {
     const name = parsePath(c.req.param("name"), RegisteredModelName, "model name");
+    await projects.requireIn("model", name, c.get("project"));
+    return name;
+  };
+
+  app.get("/", async (c) => {
+    const owned = await projects.ownedFilter("model", c.get("project"));
+    return c.json({ models: (await tracking.listModels()).filter((m) => owned(m.name)) });
+  });
+  app.get("/:name", async (c) => c.json(await tracking.getModel(await named(c))));
+  app.post("/", async (c) => {
+    const body = await parseJson(c, RegisterModelRequest);
+    const project = c.get("project");
+    const run = await tracking.getRun(body.runId);
+    if ((await projects.projectOfRun(run)) !== project)
+      throw notFound("run", body.runId, "Register a model from one of this project's runs.");
+    // Pointing an alias is a promotion: the owner's call.
+    if (body.alias && c.get("projectRole") !== "owner") {
+      throw userError(
+        "forbidden",
+        `Setting the alias '${body.alias}' needs the owner role on project '${project}'`,
+        "Register without an alias, and ask an owner to set it.",
+        403,
+      );
+    }
+    await projects.claim("model", body.name, project);
+    return c.json(await tracking.registerModel(body), 201);
+  });
+  app.post("/:name/aliases", async (c) => {
+    const name = await named(c);
     const body = await parseJson(c, SetAliasRequest);
     return c.json(await tracking.setAlias(name, body.alias, body.version));
   });
   app.delete("/:name/aliases/:alias", async (c) => {
-    const name = parsePath(c.req.param("name"), RegisteredModelName, "model name");
+    const name = await named(c);
     const alias = parsePath(c.req.param("alias"), AliasName, "alias");
     return c.json(await tracking.deleteAlias(name, alias));
   });
@@ -26,12 +61,13 @@ export function modelsRoutes(deps: { tracking: TrackingPort }): Hono<AppEnv> {
 }
 
 /** POST /api/predict: online scoring through a warm scoring process per model version. */
-export function predictRoutes(deps: { tracking: TrackingPort; scoring: ScoringPort }): Hono<AppEnv> {
+export function predictRoutes(deps: { tracking: TrackingPort; scoring: ScoringPort; projects: ProjectService }): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.post("/", async (c) => {
     const body = await parseJson(c, OnlinePredictRequest);
     const started = performance.now();
     const model = await deps.tracking.resolveModelRef(body.model);
+    await deps.projects.requireIn("model", model.name, c.get("project"));
     const answer = await deps.scoring.predict({ uri: model.uri, sha256: model.sha256, key: `${model.name}/${model.version}` }, body.rows, {
       ...(body.horizon ? { horizon: body.horizon } : {}),
       ...(body.explain ? { explain: true } : {}),

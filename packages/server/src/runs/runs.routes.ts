@@ -1,31 +1,47 @@
-import { OperateRequest, userError } from "@caretflow/contracts";
-import { Hono } from "hono";
+import { DEFAULT_PROJECT, notFound, OperateRequest, userError } from "@caretflow/contracts";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/app.env.ts";
 import { parseJson, parsePath } from "../http/validate.ts";
 import type { JobService } from "../jobs/job.service.ts";
 import type { TrackingPort } from "../ports.ts";
+import { type ProjectService, runDatasetName } from "../projects/project.service.ts";
 import { contentTypeFor, safeArtifactPath } from "./artifact.path.ts";
 
 const RunId = z.string().regex(/^[a-f0-9]{32}$/, "an MLflow run id is 32 hex characters");
 
-export function runsRoutes(deps: { tracking: TrackingPort; jobs: JobService }): Hono<AppEnv> {
-  const { tracking } = deps;
+export function runsRoutes(deps: { tracking: TrackingPort; jobs: JobService; projects: ProjectService }): Hono<AppEnv> {
+  const { tracking, projects } = deps;
   const app = new Hono<AppEnv>();
-
-  app.get("/", async (c) => c.json({ runs: await tracking.listRuns() }));
-  app.get("/:runId", async (c) => c.json(await tracking.getRun(parsePath(c.req.param("runId"), RunId, "run id"))));
-  app.post("/:runId/evaluate", async (c) => {
+  /** The run of the path, once it is known to be one of the request's project (another project's answers as missing). */
+  const ownRun = async (c: Context<AppEnv>) => {
     const runId = parsePath(c.req.param("runId"), RunId, "run id");
-    return c.json(await deps.jobs.startEvaluate(runId), 202);
+    const run = await tracking.getRun(runId);
+    if ((await projects.projectOfRun(run)) !== c.get("project"))
+      throw notFound("run", runId, "List this project's runs with GET /api/runs.");
+    return run;
+  };
+
+  app.get("/", async (c) => {
+    const owned = await projects.ownedFilter("dataset", c.get("project"));
+    const runs = await tracking.listRuns();
+    const project = c.get("project");
+    return c.json({
+      runs: runs.filter((r) => owned(runDatasetName(r) ?? "") || (runDatasetName(r) === null && project === DEFAULT_PROJECT)),
+    });
+  });
+  app.get("/:runId", async (c) => c.json(await ownRun(c)));
+  app.post("/:runId/evaluate", async (c) => {
+    const run = await ownRun(c);
+    return c.json(await deps.jobs.startEvaluate(run.runId, c.get("project")), 202);
   });
   app.post("/:runId/operations", async (c) => {
-    const runId = parsePath(c.req.param("runId"), RunId, "run id");
-    return c.json(await deps.jobs.startOperate(runId, await parseJson(c, OperateRequest)), 202);
+    const run = await ownRun(c);
+    return c.json(await deps.jobs.startOperate(run.runId, await parseJson(c, OperateRequest), c.get("project")), 202);
   });
 
   app.get("/:runId/artifacts/:path{.+}", async (c) => {
-    const runId = parsePath(c.req.param("runId"), RunId, "run id");
+    const { runId } = await ownRun(c);
     const path = safeArtifactPath(c.req.param("path"));
     const upstream = await tracking.getArtifact(runId, path);
     if (!upstream.ok) {
