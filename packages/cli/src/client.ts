@@ -1,4 +1,4 @@
-import { ApiError, CaretflowError, routes } from "@caretflow/contracts";
+import { ApiError, CaretflowError, PROJECT_HEADER, routes } from "@caretflow/contracts";
 import type { z } from "zod";
 import { type Connection, tokenHint } from "./connection.ts";
 
@@ -25,11 +25,16 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export function createClient(conn: Connection, fetchFn: typeof fetch): ApiClient {
+/** `project` names the project every request works in (the server's default project when left out). */
+export function createClient(conn: Connection, fetchFn: typeof fetch, project?: string): ApiClient {
   async function raw(method: Method, path: string, opts: RequestOptions = {}): Promise<Response> {
     const url = new URL(conn.url + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { authorization: `Bearer ${conn.token}`, ...opts.headers };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${conn.token}`,
+      ...(project ? { [PROJECT_HEADER]: project } : {}),
+      ...opts.headers,
+    };
     let body: RequestInit["body"];
     if (opts.form) body = opts.form;
     else if (opts.body !== undefined) {

@@ -9,6 +9,7 @@ import { createOutput, errorDocument, formatError, type Output } from "./output.
 export interface CommonOptions {
   json?: boolean;
   home?: string;
+  project?: string;
 }
 
 /** What an action gets: the world, its output, and a lazily made API client. */
@@ -30,7 +31,8 @@ export interface ExitState {
 export function withCommon(cmd: Command): Command {
   return cmd
     .option("--json", "print exactly one JSON document on stdout (progress still goes to stderr)")
-    .option("--home <dir>", "caretflow home folder holding cli.json (default: $CARETFLOW_HOME or ~/.caretflow)");
+    .option("--home <dir>", "caretflow home folder holding cli.json (default: $CARETFLOW_HOME or ~/.caretflow)")
+    .option("--project <name>", "the project to work in (default: $CARETFLOW_PROJECT, else the project named default)");
 }
 
 /**
@@ -55,7 +57,7 @@ export function action<O extends CommonOptions>(
         out,
         home,
         async client() {
-          client ??= createClient(await resolveConnection(ctx.env, home), ctx.fetch);
+          client ??= createClient(await resolveConnection(ctx.env, home), ctx.fetch, opts.project ?? nonEmpty(ctx.env.CARETFLOW_PROJECT));
           return client;
         },
       };
@@ -65,6 +67,10 @@ export function action<O extends CommonOptions>(
       exit.code = EXIT.error;
     }
   };
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === "" ? undefined : v.trim();
 }
 
 export function reportError(ctx: CliContext, out: Output, err: unknown): void {

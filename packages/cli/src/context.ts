@@ -25,6 +25,8 @@ export interface CliContext {
   exit(code: number): never;
   /** Loads the server for `caretflow up`. */
   loadServer(): Promise<StartCaretflow>;
+  /** All of standard input (secrets are read from here or the environment, never from arguments). */
+  readStdin?(): Promise<string>;
 }
 
 /** The real world: process streams, env and signals. */
@@ -49,6 +51,11 @@ export function processContext(): CliContext {
     now: () => Date.now(),
     exit: (code) => process.exit(code),
     loadServer: async () => (await import("@caretflow/server")).startCaretflow,
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString("utf8");
+    },
   };
 }
 
