@@ -2,16 +2,22 @@ import {
   type BatchPredictRequest,
   Catalog,
   Chart,
+  CreatedUser,
   DatasetDetail,
   DatasetProfile,
   DatasetSummary,
+  DEFAULT_PROJECT,
   Health,
   Job,
   ModelVersion,
   type OnlinePredictRequest,
   OnlinePredictResponse,
   type OperateRequest,
+  PROJECT_HEADER,
   PreviewPage,
+  ProjectInfo,
+  ProjectMember,
+  type ProjectRole,
   RegisteredModel,
   type RegisterModelRequest,
   RunDetail,
@@ -20,6 +26,7 @@ import {
   type SetupPreviewRequest,
   type TrainRequest,
   User,
+  UserInfo,
 } from "@caretflow/contracts";
 import { z } from "zod";
 import { errorFromResponse } from "./errors.ts";
@@ -36,6 +43,8 @@ export interface ApiClientOptions {
   fetch?: typeof fetch;
   /** Called on any 401, so the app can send the person to the sign-in page. */
   onUnauthorized?: () => void;
+  /** The project every request works in (the server's `default` project when left out). */
+  project?: string;
 }
 
 const seg = encodeURIComponent;
@@ -52,6 +61,11 @@ export function encodePath(path: string): string {
 export function createApiClient(opts: ApiClientOptions = {}) {
   const base = opts.baseUrl ?? "";
   const doFetch = opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  // The default project is the server's own default: requests for it need not name it.
+  const project = opts.project && opts.project !== DEFAULT_PROJECT ? opts.project : null;
+  const projectHeader: Record<string, string> = project ? { [PROJECT_HEADER]: project } : {};
+  /** Addresses the browser opens itself (links, downloads, event streams, uploads) name the project in the query. */
+  const inProject = (url: string) => (project ? `${url}${url.includes("?") ? "&" : "?"}project=${seg(project)}` : url);
 
   async function request<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
     let res: Response;
@@ -59,7 +73,11 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       res = await doFetch(`${base}${path}`, {
         method,
         credentials: "same-origin",
-        headers: body === undefined ? { accept: "application/json" } : { accept: "application/json", "content-type": "application/json" },
+        headers: {
+          accept: "application/json",
+          ...projectHeader,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch {
@@ -91,8 +109,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     preview: (name: string, version: number, offset: number, limit: number) =>
       get(`/api/datasets/${seg(name)}/versions/${version}/preview?offset=${offset}&limit=${limit}`, PreviewPage),
     profile: (name: string, version: number) => get(`/api/datasets/${seg(name)}/versions/${version}/profile`, DatasetProfile),
-    downloadUrl: (name: string, version: number) => `${base}/api/datasets/${seg(name)}/versions/${version}/download`,
-    uploadUrl: () => `${base}/api/datasets`,
+    downloadUrl: (name: string, version: number) => inProject(`${base}/api/datasets/${seg(name)}/versions/${version}/download`),
+    uploadUrl: () => inProject(`${base}/api/datasets`),
 
     catalog: () => {
       catalog ??= get("/api/catalog", Catalog).catch((err: unknown) => {
@@ -113,10 +131,10 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     listJobs: async () => (await get("/api/jobs", z.object({ jobs: z.array(Job) }))).jobs,
     getJob: (id: string) => get(`/api/jobs/${seg(id)}`, Job),
     cancelJob: (id: string) => request("POST", `/api/jobs/${seg(id)}/cancel`, Job),
-    jobEventsUrl: (id: string) => `${base}/api/jobs/${seg(id)}/events`,
-    jobLogUrl: (id: string) => `${base}/api/jobs/${seg(id)}/log`,
+    jobEventsUrl: (id: string) => inProject(`${base}/api/jobs/${seg(id)}/events`),
+    jobLogUrl: (id: string) => inProject(`${base}/api/jobs/${seg(id)}/log`),
     jobLog: async (id: string) => {
-      const res = await doFetch(`${base}/api/jobs/${seg(id)}/log`, { credentials: "same-origin" });
+      const res = await doFetch(`${base}/api/jobs/${seg(id)}/log`, { credentials: "same-origin", headers: projectHeader });
       const text = await res.text();
       if (!res.ok) throw errorFromResponse(res.status, text);
       return text;
@@ -124,7 +142,7 @@ export function createApiClient(opts: ApiClientOptions = {}) {
 
     listRuns: async () => (await get("/api/runs", z.object({ runs: z.array(RunSummary) }))).runs,
     getRun: (runId: string) => get(`/api/runs/${seg(runId)}`, RunDetail),
-    artifactUrl: (runId: string, path: string) => `${base}/api/runs/${seg(runId)}/artifacts/${encodePath(path)}`,
+    artifactUrl: (runId: string, path: string) => inProject(`${base}/api/runs/${seg(runId)}/artifacts/${encodePath(path)}`),
     /** A chart the engine logged as JSON (charts/<id>.json), checked against the contract. */
     chart: (runId: string, path: string) => get(`/api/runs/${seg(runId)}/artifacts/${encodePath(path)}`, Chart),
 
@@ -136,6 +154,23 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     deleteAlias: (name: string, alias: string) => request("DELETE", `/api/models/${seg(name)}/aliases/${seg(alias)}`, RegisteredModel),
 
     predict: (req: OnlinePredictInput) => request("POST", "/api/predict", OnlinePredictResponse, req),
+
+    /** The project this client works in. */
+    project: project ?? DEFAULT_PROJECT,
+    changePassword: (current: string, next: string) => request("POST", "/api/auth/password", Ok, { current, next }),
+    listProjects: async () => (await get("/api/projects", z.object({ projects: z.array(ProjectInfo) }))).projects,
+    createProject: (name: string, description?: string) =>
+      request("POST", "/api/projects", ProjectInfo, { name, ...(description ? { description } : {}) }),
+    listMembers: async (project: string) =>
+      (await get(`/api/projects/${seg(project)}/members`, z.object({ members: z.array(ProjectMember) }))).members,
+    setMember: (project: string, username: string, role: ProjectRole) =>
+      request("PUT", `/api/projects/${seg(project)}/members/${seg(username)}`, ProjectMember, { role }),
+    removeMember: (project: string, username: string) => request("DELETE", `/api/projects/${seg(project)}/members/${seg(username)}`, Ok),
+    listUsers: async () => (await get("/api/users", z.object({ users: z.array(UserInfo) }))).users,
+    createUser: (username: string, admin: boolean) => request("POST", "/api/users", CreatedUser, { username, admin }),
+    setUserDisabled: (username: string, disabled: boolean) =>
+      request("POST", `/api/users/${seg(username)}/${disabled ? "disable" : "enable"}`, UserInfo),
+    resetPassword: (username: string) => request("POST", `/api/users/${seg(username)}/password`, CreatedUser),
   };
 }
 

@@ -26,8 +26,10 @@ export interface Resource<T> {
  * Loads something from the API when the component mounts or `key` changes. Answers that arrive after
  * the key moved on are dropped, so a fast click through pages never shows the previous page's data.
  */
-export function useResource<T>(load: (api: ApiClient) => Promise<T>, key: string): Resource<T> {
+export function useResource<T>(load: (api: ApiClient) => Promise<T>, resourceKey: string): Resource<T> {
   const api = useApi();
+  // Data of one project is never shown while another's loads: the project is part of the key.
+  const key = `${api.project}|${resourceKey}`;
   const [state, setState] = useState<{ key: string; data: T | undefined; error: unknown; loading: boolean }>({
     key,
     data: undefined,

@@ -1,4 +1,4 @@
-import { lazy, useCallback, useRef, useState } from "react";
+import { lazy, useCallback, useMemo, useRef } from "react";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
 import { createApiClient } from "../api/client.ts";
 import { ApiProvider } from "../api/context.tsx";
@@ -7,6 +7,7 @@ import { SignInPage } from "../features/auth/SignInPage.tsx";
 import { DatasetsPage } from "../features/datasets/DatasetsPage.tsx";
 import { JobsPage } from "../features/jobs/JobsPage.tsx";
 import { ModelsPage } from "../features/models/ModelsPage.tsx";
+import { ProjectProvider } from "../features/projects/project.context.tsx";
 import { RunsPage } from "../features/runs/RunsPage.tsx";
 import { EmptyState } from "../ui/feedback.tsx";
 import { RequireAuth, Shell } from "./Shell.tsx";
@@ -17,12 +18,20 @@ const JobPage = lazy(() => import("../features/jobs/JobPage.tsx").then((m) => ({
 const PredictPage = lazy(() => import("../features/models/PredictPage.tsx").then((m) => ({ default: m.PredictPage })));
 const RunPage = lazy(() => import("../features/runs/RunPage.tsx").then((m) => ({ default: m.RunPage })));
 const ComparePage = lazy(() => import("../features/runs/ComparePage.tsx").then((m) => ({ default: m.ComparePage })));
+const ProjectsPage = lazy(() => import("../features/projects/ProjectsPage.tsx").then((m) => ({ default: m.ProjectsPage })));
+const UsersPage = lazy(() => import("../features/users/UsersPage.tsx").then((m) => ({ default: m.UsersPage })));
+const AccountPage = lazy(() => import("../features/auth/AccountPage.tsx").then((m) => ({ default: m.AccountPage })));
 const TrainPage = lazy(() => import("../features/train/TrainPage.tsx").then((m) => ({ default: m.TrainPage })));
 
 export function App() {
-  // The client is made once; its 401 handler is whatever the auth provider registers.
+  return <ProjectProvider>{(project) => <ProjectApp project={project} />}</ProjectProvider>;
+}
+
+/** The app working in one project: a new client per project, so every page loads that project's data. */
+function ProjectApp({ project }: { project: string }) {
+  // The client's 401 handler is whatever the auth provider registers.
   const onUnauthorized = useRef<() => void>(() => {});
-  const [client] = useState(() => createApiClient({ onUnauthorized: () => onUnauthorized.current() }));
+  const client = useMemo(() => createApiClient({ project, onUnauthorized: () => onUnauthorized.current() }), [project]);
   const register = useCallback((fn: () => void) => {
     onUnauthorized.current = fn;
   }, []);
@@ -51,6 +60,10 @@ export function App() {
               <Route path="experiments/:runId" element={<RunPage />} />
               <Route path="models" element={<ModelsPage />} />
               <Route path="predict" element={<PredictPage />} />
+              <Route path="projects" element={<ProjectsPage />} />
+              <Route path="projects/:name" element={<ProjectsPage />} />
+              <Route path="users" element={<UsersPage />} />
+              <Route path="account" element={<AccountPage />} />
               <Route
                 path="*"
                 element={<EmptyState title="Page not found">This address does not match any page. Use the navigation to go on.</EmptyState>}

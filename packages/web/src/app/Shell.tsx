@@ -2,6 +2,7 @@ import { type ReactNode, Suspense, useEffect, useState } from "react";
 import { Link, Navigate, NavLink, Outlet, useLocation } from "react-router-dom";
 import { useAuth } from "../features/auth/auth.context.tsx";
 import { Logo } from "../features/auth/SignInPage.tsx";
+import { ProjectSwitcher } from "../features/projects/ProjectSwitcher.tsx";
 import { Skeleton, Spinner } from "../ui/feedback.tsx";
 import { HealthIndicator } from "./HealthIndicator.tsx";
 
@@ -28,9 +29,23 @@ const nav = [
   { to: "/experiments", label: "Experiments", icon: "M9 3h6M10 3v6l-5 9a2 2 0 0 0 1.7 3h10.6a2 2 0 0 0 1.7-3l-5-9V3" },
   { to: "/models", label: "Models", icon: "M12 3l8 4.5v9L12 21l-8-4.5v-9L12 3zm0 0v18M4 7.5l8 4.5 8-4.5" },
   { to: "/jobs", label: "Jobs", icon: "M4 6h16M4 12h10M4 18h6M18 14l3 3-3 3" },
+  {
+    to: "/projects",
+    label: "Projects",
+    icon: "M3 7a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V7z",
+  },
+];
+/** Site admins also see the users page. */
+const adminNav = [
+  {
+    to: "/users",
+    label: "Users",
+    icon: "M16 19v-1a4 4 0 0 0-4-4H7a4 4 0 0 0-4 4v1M9.5 10a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM20 19v-1a4 4 0 0 0-3-3.9M15 4.1a3 3 0 0 1 0 5.8",
+  },
 ];
 
 export function Shell() {
+  const { user } = useAuth();
   const [open, setOpen] = useState(false);
   const location = useLocation();
   // Close the phone menu after navigating.
@@ -55,8 +70,9 @@ export function Shell() {
             </svg>
           </button>
         </div>
+        <ProjectSwitcher />
         <nav className="nav" aria-label="Main">
-          {nav.map((n) => (
+          {[...nav, ...(user?.role === "admin" ? adminNav : [])].map((n) => (
             <NavLink key={n.to} to={n.to} className={({ isActive }) => `nav-link ${isActive ? "nav-link-active" : ""}`}>
               <svg viewBox="0 0 24 24" aria-hidden="true" className="nav-icon">
                 <path d={n.icon} fill="none" stroke="currentColor" strokeWidth="1.7" strokeLinecap="round" strokeLinejoin="round" />
@@ -104,6 +120,9 @@ function UserMenu() {
       </button>
       {open ? (
         <div className="menu" role="menu">
+          <Link className="menu-item" role="menuitem" to="/account" onClick={() => setOpen(false)}>
+            Account and password
+          </Link>
           <a className="menu-item" role="menuitem" href="/api/openapi.json" target="_blank" rel="noreferrer">
             API reference (OpenAPI)
           </a>
