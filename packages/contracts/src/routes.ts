@@ -1,5 +1,6 @@
 import { z } from "zod";
 import * as A from "./api.ts";
+import * as Au from "./audit.ts";
 import { Catalog, TaskId } from "./catalog.ts";
 import * as D from "./datasets.ts";
 import { ApiError } from "./errors.ts";
@@ -276,6 +277,33 @@ export const routes: RouteDef[] = [
     auth: true,
     body: A.OnlinePredictRequest,
     response: A.OnlinePredictResponse,
+  },
+
+  {
+    method: "get",
+    path: "/api/audit",
+    summary: "Search the audit log, newest first (site admins)",
+    tag: "audit",
+    auth: true,
+    query: Au.AuditQuery,
+    response: Au.AuditPage,
+  },
+  {
+    method: "get",
+    path: "/api/audit/verify",
+    summary: "Check the audit log's hash chain; names the first broken row (site admins)",
+    tag: "audit",
+    auth: true,
+    response: Au.AuditVerifyResult,
+  },
+  {
+    method: "get",
+    path: "/api/audit/export",
+    summary: "Every matching audit entry, oldest first, as NDJSON or CSV (site admins)",
+    tag: "audit",
+    auth: true,
+    query: Au.AuditExportQuery,
+    produces: "application/x-ndjson",
   },
 ];
 

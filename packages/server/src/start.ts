@@ -11,6 +11,7 @@ import { chooseEngineThreads, type EngineRunner, LocalExecutor } from "@caretflo
 import { freePort, MlflowClient, MlflowSupervisor } from "@caretflow/tracking";
 import { serve } from "@hono/node-server";
 import type { Kysely } from "kysely";
+import { AuditLog, SYSTEM_ACTOR } from "./audit/audit.log.ts";
 import { AuthService } from "./auth/auth.service.ts";
 import { LoginBackoff } from "./auth/login.backoff.ts";
 import { CatalogService } from "./catalog/catalog.service.ts";
@@ -111,6 +112,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     const serverDb = db as unknown as Kysely<ServerTables>;
 
     const auth = new AuthService({ db: serverDb });
+    const audit = new AuditLog({ db: serverDb });
     const adminPassword = await auth.ensureAdmin();
     const repoJobs = new JobRepository(serverDb);
     const hub = new JobEventHub();
@@ -169,6 +171,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       nJobs: chooseEngineThreads(cores, workers),
       compareWorkers: Math.max(1, opts.compareWorkers ?? Math.floor(cores / workers)),
       log,
+      audit,
     });
     stack.push(async () => {
       await executor.close();
@@ -178,7 +181,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     if (abandoned > 0)
       log("warn", `${abandoned} job(s) from the previous run were left unfinished and are now marked failed (ServerRestarted)`);
 
-    if (opts.demo) await importDemoData({ db: serverDb, store, repo, log });
+    if (opts.demo) await importDemoData({ db: serverDb, store, repo, log, audit });
 
     const health = (): Health => {
       const m = supervisor.status();
@@ -200,6 +203,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
 
     const app = createApp({
       auth,
+      audit,
       backoff: new LoginBackoff(),
       datasets: store,
       datasetNameFromFilename,
@@ -323,7 +327,13 @@ const DEMO: readonly { name: string; file: string; encoding?: string }[] = [
 ];
 
 /** Imports the demo datasets once per home (deleting one later does not bring it back). */
-async function importDemoData(deps: { db: Kysely<ServerTables>; store: DatasetStore; repo: string; log: Logger }): Promise<void> {
+async function importDemoData(deps: {
+  db: Kysely<ServerTables>;
+  store: DatasetStore;
+  repo: string;
+  log: Logger;
+  audit: AuditLog;
+}): Promise<void> {
   const done = await deps.db.selectFrom("server_meta").select("value").where("key", "=", "demo_imported").executeTakeFirst();
   if (done) return;
   for (const d of DEMO) {
@@ -340,6 +350,14 @@ async function importDemoData(deps: { db: Kysely<ServerTables>; store: DatasetSt
       ...(d.encoding ? { encoding: d.encoding } : {}),
     });
     deps.log("info", `demo dataset '${d.name}' imported (v${r.version.version}, ${r.version.rowCount} rows)`);
+    if (r.created) {
+      await deps.audit.record({
+        actor: SYSTEM_ACTOR,
+        action: "dataset.import",
+        target: { kind: "dataset", id: `${r.version.dataset}/${r.version.version}` },
+        after: { dataset: r.version.dataset, version: r.version.version, rows: r.version.rowCount, filename: d.file, source: "demo" },
+      });
+    }
   }
   await deps.db.insertInto("server_meta").values({ key: "demo_imported", value: new Date().toISOString() }).execute();
 }

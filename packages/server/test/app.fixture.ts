@@ -6,6 +6,7 @@ import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename 
 import { type EngineRunner, LocalExecutor } from "@caretflow/orchestrator";
 import type { Kysely } from "kysely";
 import { CATALOG } from "../../orchestrator/test/catalog.fixture.ts";
+import { AuditLog } from "../src/audit/audit.log.ts";
 import { AuthService } from "../src/auth/auth.service.ts";
 import { LoginBackoff } from "../src/auth/login.backoff.ts";
 import { migrateToLatest, openSqlite } from "../src/db/database.ts";
@@ -42,6 +43,7 @@ export async function appFixture(
   await migrateToLatest(db as Kysely<unknown>, serverMigrations, dataMigrations);
   const store = opts.datasets ? await DatasetStore.open({ root: join(dir, "datasets"), db: db as unknown as Kysely<DataTables> }) : null;
   const auth = new AuthService({ db });
+  const audit = new AuditLog({ db });
   const adminPassword = (await auth.ensureAdmin())!;
   const repo = new JobRepository(db);
   const hub = new JobEventHub();
@@ -58,9 +60,11 @@ export async function appFixture(
     outboxDir: join(dir, "datasets", ".outbox"),
     nJobs: 1,
     log,
+    audit,
   });
   const ctx: AppContext = {
     auth,
+    audit,
     backoff: new LoginBackoff(),
     datasets: store ?? absent("datasets"),
     datasetNameFromFilename,
@@ -97,6 +101,7 @@ export async function appFixture(
     app,
     db,
     auth,
+    audit,
     repo,
     hub,
     jobs,

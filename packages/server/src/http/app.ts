@@ -1,5 +1,7 @@
 import { buildOpenApi, CARETFLOW_VERSION, CaretflowError, notFound } from "@caretflow/contracts";
 import { Hono } from "hono";
+import type { AuditLog } from "../audit/audit.log.ts";
+import { auditRoutes } from "../audit/audit.routes.ts";
 import { requireAuth } from "../auth/auth.middleware.ts";
 import { authRoutes } from "../auth/auth.routes.ts";
 import type { AuthService } from "../auth/auth.service.ts";
@@ -18,6 +20,8 @@ import { errorResponse } from "./errors.ts";
 
 export interface AppContext {
   auth: AuthService;
+  /** Every change is recorded here after it succeeded. */
+  audit: AuditLog;
   backoff: LoginBackoff;
   datasets: DatasetsPort;
   datasetNameFromFilename: (filename: string) => string;
@@ -57,10 +61,11 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     return auth(c, next);
   });
 
-  app.route("/api/auth", authRoutes({ auth: ctx.auth, backoff: ctx.backoff }));
+  app.route("/api/auth", authRoutes({ auth: ctx.auth, backoff: ctx.backoff, audit: ctx.audit }));
   app.route(
     "/api/datasets",
     datasetsRoutes({
+      audit: ctx.audit,
       datasets: ctx.datasets,
       scoring: ctx.scoring,
       nameFromFilename: ctx.datasetNameFromFilename,
@@ -69,9 +74,10 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     }),
   );
   app.route("/api/catalog", catalogRoutes({ catalog: ctx.catalog }));
-  app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
-  app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs }));
-  app.route("/api/models", modelsRoutes({ tracking: ctx.tracking }));
+  app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, audit: ctx.audit, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
+  app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs, audit: ctx.audit }));
+  app.route("/api/models", modelsRoutes({ tracking: ctx.tracking, audit: ctx.audit }));
+  app.route("/api/audit", auditRoutes({ audit: ctx.audit }));
   app.route("/api/predict", predictRoutes({ tracking: ctx.tracking, scoring: ctx.scoring }));
   app.all("/api/*", (c) => {
     throw notFound("API route", `${c.req.method} ${c.req.path}`, "GET /api/openapi.json lists every route.");

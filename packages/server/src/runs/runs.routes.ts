@@ -1,15 +1,18 @@
 import { OperateRequest, userError } from "@caretflow/contracts";
 import { Hono } from "hono";
 import { z } from "zod";
+import type { AuditLog } from "../audit/audit.log.ts";
+import { requester } from "../audit/audit.routes.ts";
 import type { AppEnv } from "../http/app.env.ts";
 import { parseJson, parsePath } from "../http/validate.ts";
 import type { JobService } from "../jobs/job.service.ts";
+import { jobCreated } from "../jobs/jobs.routes.ts";
 import type { TrackingPort } from "../ports.ts";
 import { contentTypeFor, safeArtifactPath } from "./artifact.path.ts";
 
 const RunId = z.string().regex(/^[a-f0-9]{32}$/, "an MLflow run id is 32 hex characters");
 
-export function runsRoutes(deps: { tracking: TrackingPort; jobs: JobService }): Hono<AppEnv> {
+export function runsRoutes(deps: { tracking: TrackingPort; jobs: JobService; audit: AuditLog }): Hono<AppEnv> {
   const { tracking } = deps;
   const app = new Hono<AppEnv>();
 
@@ -17,11 +20,15 @@ export function runsRoutes(deps: { tracking: TrackingPort; jobs: JobService }): 
   app.get("/:runId", async (c) => c.json(await tracking.getRun(parsePath(c.req.param("runId"), RunId, "run id"))));
   app.post("/:runId/evaluate", async (c) => {
     const runId = parsePath(c.req.param("runId"), RunId, "run id");
-    return c.json(await deps.jobs.startEvaluate(runId), 202);
+    const job = await deps.jobs.startEvaluate(runId);
+    await deps.audit.record({ ...requester(c), ...jobCreated(job) });
+    return c.json(job, 202);
   });
   app.post("/:runId/operations", async (c) => {
     const runId = parsePath(c.req.param("runId"), RunId, "run id");
-    return c.json(await deps.jobs.startOperate(runId, await parseJson(c, OperateRequest)), 202);
+    const job = await deps.jobs.startOperate(runId, await parseJson(c, OperateRequest));
+    await deps.audit.record({ ...requester(c), ...jobCreated(job) });
+    return c.json(job, 202);
   });
 
   app.get("/:runId/artifacts/:path{.+}", async (c) => {
