@@ -1,5 +1,6 @@
 import { CARETFLOW_VERSION, Catalog } from "@caretflow/contracts";
 import { Command, CommanderError } from "commander";
+import { registerAudit } from "./audit.command.ts";
 import { registerCatalog } from "./catalog.command.ts";
 import { apiPath, createClient } from "./client.ts";
 import type { ExitState } from "./common.ts";
@@ -45,6 +46,7 @@ export function buildProgram(ctx: CliContext, exit: ExitState, catalog: Catalog 
   registerRuns(program, ctx, exit);
   registerModels(program, ctx, exit);
   registerPredict(program, ctx, exit);
+  registerAudit(program, ctx, exit);
   configure(program);
   return program;
 }
