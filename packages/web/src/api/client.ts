@@ -1,4 +1,6 @@
 import {
+  AuditPage,
+  AuditVerifyResult,
   type BatchPredictRequest,
   Catalog,
   Chart,
@@ -136,6 +138,11 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     deleteAlias: (name: string, alias: string) => request("DELETE", `/api/models/${seg(name)}/aliases/${seg(alias)}`, RegisteredModel),
 
     predict: (req: OnlinePredictInput) => request("POST", "/api/predict", OnlinePredictResponse, req),
+
+    /** Audit entries, newest first; `query` is a query string (see features/audit/audit.helpers.ts). */
+    listAudit: (query: string) => get(`/api/audit${query ? `?${query}` : ""}`, AuditPage),
+    verifyAudit: () => get("/api/audit/verify", AuditVerifyResult),
+    auditExportUrl: (query: string) => `${base}/api/audit/export${query ? `?${query}` : ""}`,
   };
 }
 

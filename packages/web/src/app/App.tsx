@@ -17,6 +17,7 @@ const JobPage = lazy(() => import("../features/jobs/JobPage.tsx").then((m) => ({
 const PredictPage = lazy(() => import("../features/models/PredictPage.tsx").then((m) => ({ default: m.PredictPage })));
 const RunPage = lazy(() => import("../features/runs/RunPage.tsx").then((m) => ({ default: m.RunPage })));
 const ComparePage = lazy(() => import("../features/runs/ComparePage.tsx").then((m) => ({ default: m.ComparePage })));
+const AuditPage = lazy(() => import("../features/audit/AuditPage.tsx").then((m) => ({ default: m.AuditPage })));
 const TrainPage = lazy(() => import("../features/train/TrainPage.tsx").then((m) => ({ default: m.TrainPage })));
 
 export function App() {
@@ -51,6 +52,7 @@ export function App() {
               <Route path="experiments/:runId" element={<RunPage />} />
               <Route path="models" element={<ModelsPage />} />
               <Route path="predict" element={<PredictPage />} />
+              <Route path="audit" element={<AuditPage />} />
               <Route
                 path="*"
                 element={<EmptyState title="Page not found">This address does not match any page. Use the navigation to go on.</EmptyState>}

@@ -28,11 +28,18 @@ const nav = [
   { to: "/experiments", label: "Experiments", icon: "M9 3h6M10 3v6l-5 9a2 2 0 0 0 1.7 3h10.6a2 2 0 0 0 1.7-3l-5-9V3" },
   { to: "/models", label: "Models", icon: "M12 3l8 4.5v9L12 21l-8-4.5v-9L12 3zm0 0v18M4 7.5l8 4.5 8-4.5" },
   { to: "/jobs", label: "Jobs", icon: "M4 6h16M4 12h10M4 18h6M18 14l3 3-3 3" },
+  {
+    to: "/audit",
+    label: "Audit",
+    icon: "M12 3l7 3v6c0 4.5-3 8-7 9-4-1-7-4.5-7-9V6l7-3zm-3 9l2 2 4-4",
+    adminOnly: true,
+  },
 ];
 
 export function Shell() {
   const [open, setOpen] = useState(false);
   const location = useLocation();
+  const { user } = useAuth();
   // Close the phone menu after navigating.
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs on route change
   useEffect(() => setOpen(false), [location.pathname]);
@@ -56,14 +63,16 @@ export function Shell() {
           </button>
         </div>
         <nav className="nav" aria-label="Main">
-          {nav.map((n) => (
-            <NavLink key={n.to} to={n.to} className={({ isActive }) => `nav-link ${isActive ? "nav-link-active" : ""}`}>
-              <svg viewBox="0 0 24 24" aria-hidden="true" className="nav-icon">
-                <path d={n.icon} fill="none" stroke="currentColor" strokeWidth="1.7" strokeLinecap="round" strokeLinejoin="round" />
-              </svg>
-              {n.label}
-            </NavLink>
-          ))}
+          {nav
+            .filter((n) => !n.adminOnly || user?.role === "admin")
+            .map((n) => (
+              <NavLink key={n.to} to={n.to} className={({ isActive }) => `nav-link ${isActive ? "nav-link-active" : ""}`}>
+                <svg viewBox="0 0 24 24" aria-hidden="true" className="nav-icon">
+                  <path d={n.icon} fill="none" stroke="currentColor" strokeWidth="1.7" strokeLinecap="round" strokeLinejoin="round" />
+                </svg>
+                {n.label}
+              </NavLink>
+            ))}
           <Link to="/train" className="btn btn-primary nav-cta">
             New training
           </Link>
