@@ -114,6 +114,9 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     const auth = new AuthService({ db: serverDb });
     const audit = new AuditLog({ db: serverDb });
     const adminPassword = await auth.ensureAdmin();
+    if (adminPassword !== null) {
+      await audit.record({ actor: SYSTEM_ACTOR, action: "user.create", target: { kind: "user", id: "admin" }, after: { role: "admin" } });
+    }
     const repoJobs = new JobRepository(serverDb);
     const hub = new JobEventHub();
 
@@ -237,7 +240,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     );
     const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${(server.address() as AddressInfo).port}`;
 
-    const token = await cliToken(auth, home);
+    const token = await cliToken(auth, audit, home);
     await writeCliFile(home, { url, token });
     log(
       "info",
@@ -306,12 +309,19 @@ async function listenPort(port: number, host: string): Promise<number> {
 }
 
 /** Reuses the CLI token in cli.json while it is still valid, else makes a new one. */
-async function cliToken(auth: AuthService, home: string): Promise<string> {
+async function cliToken(auth: AuthService, audit: AuditLog, home: string): Promise<string> {
   const existing = await readCliFile(home);
   if (existing?.token && (await auth.userForToken(existing.token))) return existing.token;
   const admin = await auth.userByName("admin");
   if (!admin) throw new Error("the admin user is missing from the metadata database");
-  return (await auth.createToken(admin.id, "caretflow CLI")).token;
+  const created = await auth.createToken(admin.id, "caretflow CLI");
+  await audit.record({
+    actor: SYSTEM_ACTOR,
+    action: "token.create",
+    target: { kind: "token", id: created.id },
+    after: { name: created.name, user: "admin", written: "cli.json" },
+  });
+  return created.token;
 }
 
 /** One dataset per task, so every task can be tried on first start (demo-data/README.md). */

@@ -21,6 +21,7 @@ export const KNOWN_ACTIONS = [
   "auth.logout",
   "token.create",
   "token.revoke",
+  "user.create",
   "user.password.change",
   "dataset.import",
   "job.create",
