@@ -35,7 +35,8 @@ export async function downloadArtifact(client: ApiClient, runId: string, path: s
   return await writeBody(res, file);
 }
 
-async function writeBody(res: Response, file: string): Promise<number> {
+/** Write a response body to `file` through a temporary file beside it; returns the bytes written. */
+export async function writeBody(res: Response, file: string): Promise<number> {
   if (!res.body) throw userError("empty_download", "the server sent no body", "try again; see the log of `caretflow up`");
   // Write beside the target, then rename, so a failed download never leaves a half file under the real name.
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.part`);

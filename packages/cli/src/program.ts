@@ -1,6 +1,7 @@
 import { CARETFLOW_VERSION, Catalog } from "@caretflow/contracts";
 import { Command, CommanderError } from "commander";
 import { registerAccess } from "./access.command.ts";
+import { registerAudit } from "./audit.command.ts";
 import { registerCatalog } from "./catalog.command.ts";
 import { apiPath, createClient } from "./client.ts";
 import type { ExitState } from "./common.ts";
@@ -47,6 +48,7 @@ export function buildProgram(ctx: CliContext, exit: ExitState, catalog: Catalog 
   registerModels(program, ctx, exit);
   registerPredict(program, ctx, exit);
   registerAccess(program, ctx, exit);
+  registerAudit(program, ctx, exit);
   configure(program);
   return program;
 }

@@ -1,4 +1,5 @@
 export * from "./api.ts";
+export * from "./audit.ts";
 export * from "./catalog.ts";
 export * from "./charts.ts";
 export * from "./datasets.ts";

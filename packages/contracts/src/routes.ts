@@ -1,5 +1,6 @@
 import { z } from "zod";
 import * as A from "./api.ts";
+import * as Au from "./audit.ts";
 import { Catalog, TaskId } from "./catalog.ts";
 import * as D from "./datasets.ts";
 import { ApiError } from "./errors.ts";
@@ -421,6 +422,32 @@ export const routes: RouteDef[] = [
     tag: "projects",
     permission: OWNER,
     response: Ok,
+  },
+  {
+    method: "get",
+    path: "/api/audit",
+    summary: "Search the audit log, newest first (site admins)",
+    tag: "audit",
+    permission: SITE_ADMIN,
+    query: Au.AuditQuery,
+    response: Au.AuditPage,
+  },
+  {
+    method: "get",
+    path: "/api/audit/verify",
+    summary: "Check the audit log's hash chain; names the first broken row (site admins)",
+    tag: "audit",
+    permission: SITE_ADMIN,
+    response: Au.AuditVerifyResult,
+  },
+  {
+    method: "get",
+    path: "/api/audit/export",
+    summary: "Every matching audit entry, oldest first, as NDJSON or CSV (site admins)",
+    tag: "audit",
+    permission: SITE_ADMIN,
+    query: Au.AuditExportQuery,
+    produces: "application/x-ndjson",
   },
 ];
 

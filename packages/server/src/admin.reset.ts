@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Kysely } from "kysely";
+import { AuditLog, SYSTEM_ACTOR } from "./audit/audit.log.ts";
 import { AuthService } from "./auth/auth.service.ts";
 import { generatePassword } from "./auth/password.ts";
 import { openSqlite } from "./db/database.ts";
@@ -17,6 +18,18 @@ export async function resetAdminPassword(home: string): Promise<string> {
   try {
     const password = generatePassword();
     await new AuthService({ db }).setPassword("admin", password);
+    // Written beside a running server's appends: the log's unique seq and prev_hash keep one chain.
+    await new AuditLog({ db })
+      .record({
+        actor: SYSTEM_ACTOR,
+        action: "user.password.change",
+        target: { kind: "user", id: "admin" },
+        after: { reason: "reset from the command line; sessions signed out" },
+      })
+      .catch((err: Error) => {
+        // A home last opened by a version without the audit log: the password is changed all the same.
+        if (!/no such table/.test(err.message)) throw err;
+      });
     return password;
   } finally {
     await db.destroy();

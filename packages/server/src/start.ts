@@ -11,6 +11,7 @@ import { chooseEngineThreads, type EngineRunner, LocalExecutor } from "@caretflo
 import { freePort, MlflowClient, MlflowSupervisor } from "@caretflow/tracking";
 import { serve } from "@hono/node-server";
 import type { Kysely } from "kysely";
+import { AuditLog, SYSTEM_ACTOR } from "./audit/audit.log.ts";
 import { AuthService } from "./auth/auth.service.ts";
 import { LoginBackoff } from "./auth/login.backoff.ts";
 import { CatalogService } from "./catalog/catalog.service.ts";
@@ -113,7 +114,11 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
 
     const auth = new AuthService({ db: serverDb });
     const projects = new ProjectService({ db: serverDb });
+    const audit = new AuditLog({ db: serverDb });
     const adminPassword = await auth.ensureAdmin();
+    if (adminPassword !== null) {
+      await audit.record({ actor: SYSTEM_ACTOR, action: "user.create", target: { kind: "user", id: "admin" }, after: { role: "admin" } });
+    }
     const repoJobs = new JobRepository(serverDb);
     const hub = new JobEventHub();
 
@@ -172,6 +177,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       nJobs: chooseEngineThreads(cores, workers),
       compareWorkers: Math.max(1, opts.compareWorkers ?? Math.floor(cores / workers)),
       log,
+      audit,
     });
     stack.push(async () => {
       await executor.close();
@@ -181,7 +187,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     if (abandoned > 0)
       log("warn", `${abandoned} job(s) from the previous run were left unfinished and are now marked failed (ServerRestarted)`);
 
-    if (opts.demo) await importDemoData({ db: serverDb, store, repo, log });
+    if (opts.demo) await importDemoData({ db: serverDb, store, repo, log, audit });
 
     const health = (): Health => {
       const m = supervisor.status();
@@ -204,6 +210,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     const app = createApp({
       auth,
       projects,
+      audit,
       backoff: new LoginBackoff(),
       datasets: store,
       datasetNameFromFilename,
@@ -237,7 +244,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     );
     const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${(server.address() as AddressInfo).port}`;
 
-    const token = await cliToken(auth, home);
+    const token = await cliToken(auth, audit, home);
     await writeCliFile(home, { url, token });
     log(
       "info",
@@ -306,12 +313,19 @@ async function listenPort(port: number, host: string): Promise<number> {
 }
 
 /** Reuses the CLI token in cli.json while it is still valid, else makes a new one. */
-async function cliToken(auth: AuthService, home: string): Promise<string> {
+async function cliToken(auth: AuthService, audit: AuditLog, home: string): Promise<string> {
   const existing = await readCliFile(home);
   if (existing?.token && (await auth.userForToken(existing.token))) return existing.token;
   const admin = await auth.userByName("admin");
   if (!admin) throw new Error("the admin user is missing from the metadata database");
-  return (await auth.createToken(admin.id, "caretflow CLI")).token;
+  const created = await auth.createToken(admin.id, "caretflow CLI");
+  await audit.record({
+    actor: SYSTEM_ACTOR,
+    action: "token.create",
+    target: { kind: "token", id: created.id },
+    after: { name: created.name, user: "admin", written: "cli.json" },
+  });
+  return created.token;
 }
 
 /** One dataset per task, so every task can be tried on first start (demo-data/README.md). */
@@ -327,7 +341,13 @@ const DEMO: readonly { name: string; file: string; encoding?: string }[] = [
 ];
 
 /** Imports the demo datasets once per home (deleting one later does not bring it back). */
-async function importDemoData(deps: { db: Kysely<ServerTables>; store: DatasetStore; repo: string; log: Logger }): Promise<void> {
+async function importDemoData(deps: {
+  db: Kysely<ServerTables>;
+  store: DatasetStore;
+  repo: string;
+  log: Logger;
+  audit: AuditLog;
+}): Promise<void> {
   const done = await deps.db.selectFrom("server_meta").select("value").where("key", "=", "demo_imported").executeTakeFirst();
   if (done) return;
   for (const d of DEMO) {
@@ -344,6 +364,14 @@ async function importDemoData(deps: { db: Kysely<ServerTables>; store: DatasetSt
       ...(d.encoding ? { encoding: d.encoding } : {}),
     });
     deps.log("info", `demo dataset '${d.name}' imported (v${r.version.version}, ${r.version.rowCount} rows)`);
+    if (r.created) {
+      await deps.audit.record({
+        actor: SYSTEM_ACTOR,
+        action: "dataset.import",
+        target: { kind: "dataset", id: `${r.version.dataset}/${r.version.version}` },
+        after: { dataset: r.version.dataset, version: r.version.version, rows: r.version.rowCount, filename: d.file, source: "demo" },
+      });
+    }
   }
   await deps.db.insertInto("server_meta").values({ key: "demo_imported", value: new Date().toISOString() }).execute();
 }

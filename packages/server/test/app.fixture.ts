@@ -6,6 +6,7 @@ import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename 
 import { type EngineRunner, LocalExecutor } from "@caretflow/orchestrator";
 import type { Kysely } from "kysely";
 import { CATALOG } from "../../orchestrator/test/catalog.fixture.ts";
+import { AuditLog } from "../src/audit/audit.log.ts";
 import { AuthService } from "../src/auth/auth.service.ts";
 import { LoginBackoff } from "../src/auth/login.backoff.ts";
 import { migrateToLatest, openSqlite } from "../src/db/database.ts";
@@ -44,6 +45,7 @@ export async function appFixture(
   const store = opts.datasets ? await DatasetStore.open({ root: join(dir, "datasets"), db: db as unknown as Kysely<DataTables> }) : null;
   const auth = new AuthService({ db });
   const projects = new ProjectService({ db });
+  const audit = new AuditLog({ db });
   const adminPassword = (await auth.ensureAdmin())!;
   const repo = new JobRepository(db);
   const hub = new JobEventHub();
@@ -61,10 +63,12 @@ export async function appFixture(
     outboxDir: join(dir, "datasets", ".outbox"),
     nJobs: 1,
     log,
+    audit,
   });
   const ctx: AppContext = {
     auth,
     projects,
+    audit,
     backoff: new LoginBackoff(),
     datasets: store ?? absent("datasets"),
     datasetNameFromFilename,
@@ -102,6 +106,7 @@ export async function appFixture(
     db,
     auth,
     projects,
+    audit,
     repo,
     hub,
     jobs,

@@ -1,13 +1,15 @@
 import { CaretflowError, ChangePasswordRequest, CreateTokenRequest, LoginRequest, notFound } from "@caretflow/contracts";
 import { Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
+import type { AuditLog } from "../audit/audit.log.ts";
+import { requester } from "../audit/audit.routes.ts";
 import { type AppEnv, clientAddress } from "../http/app.env.ts";
 import { parseJson } from "../http/validate.ts";
 import { type AuthService, SESSION_COOKIE } from "./auth.service.ts";
 import type { LoginBackoff } from "./login.backoff.ts";
 
-export function authRoutes(deps: { auth: AuthService; backoff: LoginBackoff }): Hono<AppEnv> {
-  const { auth, backoff } = deps;
+export function authRoutes(deps: { auth: AuthService; backoff: LoginBackoff; audit: AuditLog }): Hono<AppEnv> {
+  const { auth, backoff, audit } = deps;
   const app = new Hono<AppEnv>();
 
   app.post("/login", async (c) => {
@@ -27,6 +29,12 @@ export function authRoutes(deps: { auth: AuthService; backoff: LoginBackoff }): 
     const user = await auth.verifyLogin(body.username, body.password);
     if (!user) {
       backoff.fail(address);
+      await audit.record({
+        actor: { id: null, name: "anonymous" },
+        action: "auth.login_failed",
+        target: { kind: "user", id: body.username.slice(0, 200) },
+        address,
+      });
       throw new CaretflowError({
         code: "invalid_credentials",
         kind: "user",
@@ -44,6 +52,12 @@ export function authRoutes(deps: { auth: AuthService; backoff: LoginBackoff }): 
       secure: new URL(c.req.url).protocol === "https:",
       expires: session.expiresAt,
     });
+    await audit.record({
+      actor: { id: user.id, name: user.username },
+      action: "auth.login",
+      target: { kind: "user", id: user.username },
+      address,
+    });
     return c.json({ user });
   });
 
@@ -51,6 +65,8 @@ export function authRoutes(deps: { auth: AuthService; backoff: LoginBackoff }): 
     const cookie = c.get("sessionCookie");
     if (cookie) await auth.deleteSession(cookie);
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
+    const user = c.get("user");
+    await audit.record({ ...requester(c), action: "auth.logout", target: { kind: "user", id: user.username } });
     return c.json({ ok: true as const });
   });
 
@@ -58,7 +74,9 @@ export function authRoutes(deps: { auth: AuthService; backoff: LoginBackoff }): 
 
   app.post("/password", async (c) => {
     const body = await parseJson(c, ChangePasswordRequest);
-    await auth.changePassword(c.get("user"), body.current, body.next, c.get("sessionCookie"));
+    const user = c.get("user");
+    await auth.changePassword(user, body.current, body.next, c.get("sessionCookie"));
+    await audit.record({ ...requester(c), action: "user.password.change", target: { kind: "user", id: user.username } });
     return c.json({ ok: true as const });
   });
 
@@ -66,12 +84,26 @@ export function authRoutes(deps: { auth: AuthService; backoff: LoginBackoff }): 
 
   app.post("/tokens", async (c) => {
     const body = await parseJson(c, CreateTokenRequest);
-    return c.json(await auth.createToken(c.get("user").id, body.name), 201);
+    const created = await auth.createToken(c.get("user").id, body.name);
+    await audit.record({
+      ...requester(c),
+      action: "token.create",
+      target: { kind: "token", id: created.id },
+      after: { name: created.name },
+    });
+    return c.json(created, 201);
   });
 
   app.delete("/tokens/:id", async (c) => {
     const id = c.req.param("id");
+    const token = (await auth.listTokens(c.get("user").id)).find((t) => t.id === id);
     if (!(await auth.revokeToken(c.get("user").id, id))) throw notFound("api token", id);
+    await audit.record({
+      ...requester(c),
+      action: "token.revoke",
+      target: { kind: "token", id },
+      before: token ? { name: token.name } : null,
+    });
     return c.json({ ok: true as const });
   });
 

@@ -119,5 +119,10 @@ describe("resetAdminPassword", () => {
     expect((await f.app.request("/api/auth/me", { headers: { cookie } })).status).toBe(401);
     expect(await f.auth.verifyLogin("admin", fresh)).not.toBeNull();
     expect(await f.auth.verifyLogin("admin", f.adminPassword)).toBeNull();
+    // Recorded by the server itself, without the password, in the same chain.
+    const { entries } = await f.audit.list({ action: "user.password.change", limit: 10 });
+    expect(entries).toMatchObject([{ actor: { id: null, name: "system" }, target: { kind: "user", id: "admin" } }]);
+    expect(JSON.stringify(entries)).not.toContain(fresh);
+    expect(await f.audit.verify()).toMatchObject({ ok: true });
   });
 });

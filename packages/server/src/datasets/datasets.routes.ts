@@ -4,6 +4,8 @@ import { Readable } from "node:stream";
 import { DatasetName, PreviewQuery, SetupPreview, SetupPreviewRequest } from "@caretflow/contracts";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
+import type { AuditLog } from "../audit/audit.log.ts";
+import { requester } from "../audit/audit.routes.ts";
 import type { AppEnv } from "../http/app.env.ts";
 import { parseJson, parsePath, parseQuery } from "../http/validate.ts";
 import type { DatasetsPort, ScoringPort } from "../ports.ts";
@@ -13,6 +15,7 @@ import { receiveUpload } from "./upload.ts";
 const Version = z.coerce.number().int().positive();
 
 export function datasetsRoutes(deps: {
+  audit: AuditLog;
   datasets: DatasetsPort;
   projects: ProjectService;
   scoring: ScoringPort;
@@ -48,6 +51,15 @@ export function datasetsRoutes(deps: {
         source: { kind: "upload" },
         ...(encoding ? { encoding } : {}),
       });
+      // Identical content makes no new version, so no change to record.
+      if (result.created) {
+        await deps.audit.record({
+          ...requester(c),
+          action: "dataset.import",
+          target: { kind: "dataset", id: `${result.version.dataset}/${result.version.version}` },
+          after: datasetVersionFacts(result.version, upload.filename),
+        });
+      }
       return c.json(result, result.created ? 201 : 200);
     } finally {
       await rm(upload.path, { force: true });
@@ -97,4 +109,18 @@ export function datasetsRoutes(deps: {
   });
 
   return app;
+}
+
+/** What an audit entry keeps of a new dataset version (never its rows). */
+export function datasetVersionFacts(
+  v: { dataset: string; version: number; rowCount: number; contentHash: string },
+  filename?: string,
+): Record<string, unknown> {
+  return {
+    dataset: v.dataset,
+    version: v.version,
+    rows: v.rowCount,
+    contentHash: v.contentHash,
+    ...(filename ? { filename } : {}),
+  };
 }

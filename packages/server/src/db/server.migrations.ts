@@ -170,4 +170,30 @@ export const serverMigrations: Record<string, Migration> = {
       await db.schema.alterTable("users").dropColumn("disabled").execute();
     },
   },
+  "20261202_20_server_audit": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("audit_log")
+        .addColumn("seq", "integer", (c) => c.primaryKey())
+        .addColumn("at", "varchar(40)", (c) => c.notNull())
+        .addColumn("actor_id", "varchar(64)")
+        .addColumn("actor_name", "varchar(100)", (c) => c.notNull())
+        .addColumn("action", "varchar(60)", (c) => c.notNull())
+        .addColumn("target_kind", "varchar(40)", (c) => c.notNull())
+        .addColumn("target_id", "text", (c) => c.notNull())
+        .addColumn("project", "varchar(100)")
+        .addColumn("address", "varchar(64)")
+        .addColumn("before_json", "text")
+        .addColumn("after_json", "text")
+        // Unique: two rows can never follow the same row, so concurrent writers cannot fork the chain.
+        .addColumn("prev_hash", "varchar(64)", (c) => c.notNull().unique())
+        .addColumn("hash", "varchar(64)", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("audit_log_at_idx").on("audit_log").column("at").execute();
+      await db.schema.createIndex("audit_log_action_idx").on("audit_log").column("action").execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("audit_log").execute();
+    },
+  },
 };

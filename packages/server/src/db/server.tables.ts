@@ -55,6 +55,26 @@ export interface ServerTables {
     type: string;
     body_json: string;
   };
+  /**
+   * Append-only, hash-chained record of every change (audit/audit.log.ts). Rows are never updated or
+   * deleted; `hash` is sha256 over the row's other fields and `prev_hash`.
+   */
+  audit_log: {
+    seq: number;
+    at: string;
+    /** null for the server itself (actor_name "system") and for failed sign-ins. */
+    actor_id: string | null;
+    actor_name: string;
+    action: string;
+    target_kind: string;
+    target_id: string;
+    project: string | null;
+    address: string | null;
+    before_json: string | null;
+    after_json: string | null;
+    prev_hash: string;
+    hash: string;
+  };
   /** Small key/value facts about this installation. */
   server_meta: {
     key: string;

@@ -1,5 +1,7 @@
 import { buildOpenApi, CARETFLOW_VERSION, CaretflowError, notFound } from "@caretflow/contracts";
 import { Hono } from "hono";
+import type { AuditLog } from "../audit/audit.log.ts";
+import { auditRoutes } from "../audit/audit.routes.ts";
 import { authRoutes } from "../auth/auth.routes.ts";
 import type { AuthService } from "../auth/auth.service.ts";
 import { authorize, MLFLOW_PROXY_PERMISSION } from "../auth/authorize.ts";
@@ -22,6 +24,8 @@ import { errorResponse } from "./errors.ts";
 export interface AppContext {
   auth: AuthService;
   projects: ProjectService;
+  /** Every change is recorded here after it succeeded. */
+  audit: AuditLog;
   backoff: LoginBackoff;
   datasets: DatasetsPort;
   datasetNameFromFilename: (filename: string) => string;
@@ -58,10 +62,11 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   // Every /api request passes the one authorization middleware, which reads the route table's permissions.
   app.use("/api/*", authorize({ auth: ctx.auth, projects: ctx.projects }));
 
-  app.route("/api/auth", authRoutes({ auth: ctx.auth, backoff: ctx.backoff }));
+  app.route("/api/auth", authRoutes({ auth: ctx.auth, backoff: ctx.backoff, audit: ctx.audit }));
   app.route(
     "/api/datasets",
     datasetsRoutes({
+      audit: ctx.audit,
       datasets: ctx.datasets,
       projects: ctx.projects,
       scoring: ctx.scoring,
@@ -71,12 +76,13 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     }),
   );
   app.route("/api/catalog", catalogRoutes({ catalog: ctx.catalog }));
-  app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
-  app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs, projects: ctx.projects }));
-  app.route("/api/models", modelsRoutes({ tracking: ctx.tracking, projects: ctx.projects }));
+  app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, audit: ctx.audit, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
+  app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs, projects: ctx.projects, audit: ctx.audit }));
+  app.route("/api/models", modelsRoutes({ tracking: ctx.tracking, projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/predict", predictRoutes({ tracking: ctx.tracking, scoring: ctx.scoring, projects: ctx.projects }));
-  app.route("/api/users", usersRoutes({ auth: ctx.auth }));
-  app.route("/api/projects", projectsRoutes({ projects: ctx.projects }));
+  app.route("/api/users", usersRoutes({ auth: ctx.auth, audit: ctx.audit }));
+  app.route("/api/projects", projectsRoutes({ projects: ctx.projects, audit: ctx.audit }));
+  app.route("/api/audit", auditRoutes({ audit: ctx.audit }));
   app.all("/api/*", (c) => {
     throw notFound("API route", `${c.req.method} ${c.req.path}`, "GET /api/openapi.json lists every route.");
   });

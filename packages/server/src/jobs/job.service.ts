@@ -30,6 +30,7 @@ import {
   outputDatasetName,
   validateTrainRequest,
 } from "@caretflow/orchestrator";
+import { type AuditLog, SYSTEM_ACTOR } from "../audit/audit.log.ts";
 import type { CatalogPort, DatasetsPort, Logger, TrackingPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
 import type { JobEventHub, JobEventListener } from "./job.hub.ts";
@@ -53,6 +54,8 @@ export interface JobServiceOptions {
   /** Processes one comparison may spread its models over. Default 1. */
   compareWorkers?: number;
   log: Logger;
+  /** Where the server's own changes (job outputs stored as datasets, queued evaluations) are recorded. */
+  audit?: AuditLog;
   now?: () => Date;
 }
 
@@ -197,7 +200,15 @@ export class JobService {
     const r = outcome.result;
     if (outcome.status === "succeeded" && (r?.kind === "train" || r?.kind === "operate")) {
       const queued: Promise<void> = this.startEvaluate(r.best_run_id, project, id).then(
-        () => {},
+        async (job) => {
+          await this.#o.audit?.record({
+            actor: SYSTEM_ACTOR,
+            action: "job.create",
+            target: { kind: "job", id: job.id },
+            project,
+            after: { kind: job.kind, request: job.request },
+          });
+        },
         (err: Error) => this.#o.log("warn", `job ${id}: could not queue the evaluation of run ${r.best_run_id}: ${err.message}`),
       );
       this.#inflight.add(queued);
@@ -279,6 +290,16 @@ export class JobService {
           },
         });
         stored.push({ role: output.role, name, version: imported.version.version });
+        if (imported.created) {
+          const v = imported.version;
+          await this.#o.audit?.record({
+            actor: SYSTEM_ACTOR,
+            action: "dataset.import",
+            target: { kind: "dataset", id: `${v.dataset}/${v.version}` },
+            project,
+            after: { dataset: v.dataset, version: v.version, rows: v.rowCount, contentHash: v.contentHash, jobId: id, role: output.role },
+          });
+        }
       }
       const first = stored[0];
       return {

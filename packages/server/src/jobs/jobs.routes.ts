@@ -1,9 +1,11 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { BatchPredictRequest, TrainRequest } from "@caretflow/contracts";
+import { BatchPredictRequest, type Job, TrainRequest } from "@caretflow/contracts";
 import { Hono } from "hono";
 import { z } from "zod";
+import type { AuditLog } from "../audit/audit.log.ts";
+import { requester } from "../audit/audit.routes.ts";
 import type { AppEnv } from "../http/app.env.ts";
 import { parseJson, parseQuery } from "../http/validate.ts";
 import type { JobService } from "./job.service.ts";
@@ -11,16 +13,36 @@ import { resumePoint, streamJobEvents } from "./job.sse.ts";
 
 const EventsQuery = z.object({ after: z.coerce.number().int().nonnegative().optional() });
 
-export function jobsRoutes(deps: { jobs: JobService; heartbeatMs: number }): Hono<AppEnv> {
-  const { jobs } = deps;
+export function jobsRoutes(deps: { jobs: JobService; audit: AuditLog; heartbeatMs: number }): Hono<AppEnv> {
+  const { jobs, audit } = deps;
   const app = new Hono<AppEnv>();
 
   // Every job is looked up within the request's project (the middleware checked the role on it).
-  app.post("/train", async (c) => c.json(await jobs.startTrain(await parseJson(c, TrainRequest), c.get("project")), 202));
-  app.post("/predict", async (c) => c.json(await jobs.startPredict(await parseJson(c, BatchPredictRequest), c.get("project")), 202));
+  app.post("/train", async (c) => {
+    const job = await jobs.startTrain(await parseJson(c, TrainRequest), c.get("project"));
+    await audit.record({ ...requester(c), ...jobCreated(job) });
+    return c.json(job, 202);
+  });
+  app.post("/predict", async (c) => {
+    const job = await jobs.startPredict(await parseJson(c, BatchPredictRequest), c.get("project"));
+    await audit.record({ ...requester(c), ...jobCreated(job) });
+    return c.json(job, 202);
+  });
   app.get("/", async (c) => c.json({ jobs: await jobs.list(c.get("project")) }));
   app.get("/:id", async (c) => c.json(await jobs.get(c.req.param("id"), c.get("project"))));
-  app.post("/:id/cancel", async (c) => c.json(await jobs.cancel(c.req.param("id"), c.get("project"))));
+  app.post("/:id/cancel", async (c) => {
+    const id = c.req.param("id");
+    const before = (await jobs.get(id, c.get("project"))).status;
+    const job = await jobs.cancel(id, c.get("project"));
+    await audit.record({
+      ...requester(c),
+      action: "job.cancel",
+      target: { kind: "job", id },
+      before: { status: before },
+      after: { status: job.status },
+    });
+    return c.json(job);
+  });
 
   app.get("/:id/events", async (c) => {
     const id = c.req.param("id");
@@ -44,4 +66,9 @@ export function jobsRoutes(deps: { jobs: JobService; heartbeatMs: number }): Hon
   });
 
   return app;
+}
+
+/** The audit entry of a new job: its kind and request (capped and redacted by the log). */
+export function jobCreated(job: Job): { action: string; target: { kind: string; id: string }; after: unknown } {
+  return { action: "job.create", target: { kind: "job", id: job.id }, after: { kind: job.kind, request: job.request } };
 }

@@ -8,13 +8,15 @@ import {
   userError,
 } from "@caretflow/contracts";
 import { type Context, Hono } from "hono";
+import type { AuditLog } from "../audit/audit.log.ts";
+import { requester } from "../audit/audit.routes.ts";
 import type { AppEnv } from "../http/app.env.ts";
 import { parseJson, parsePath } from "../http/validate.ts";
 import type { ScoringPort, TrackingPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
 
-export function modelsRoutes(deps: { tracking: TrackingPort; projects: ProjectService }): Hono<AppEnv> {
-  const { tracking, projects } = deps;
+export function modelsRoutes(deps: { tracking: TrackingPort; projects: ProjectService; audit: AuditLog }): Hono<AppEnv> {
+  const { tracking, projects, audit } = deps;
   const app = new Hono<AppEnv>();
   /** The model named in the path, once it is known to be one of the request's project. */
   const named = async (c: Context<AppEnv>): Promise<string> => {
@@ -44,17 +46,45 @@ export function modelsRoutes(deps: { tracking: TrackingPort; projects: ProjectSe
       );
     }
     await projects.claim("model", body.name, project);
-    return c.json(await tracking.registerModel(body), 201);
+    const version = await tracking.registerModel(body);
+    await audit.record({
+      ...requester(c),
+      action: "model.register",
+      target: { kind: "model", id: `${version.name}/${version.version}` },
+      after: {
+        runId: body.runId,
+        ...(body.alias ? { alias: body.alias } : {}),
+        ...(body.description ? { description: body.description } : {}),
+      },
+    });
+    return c.json(version, 201);
   });
   app.post("/:name/aliases", async (c) => {
     const name = await named(c);
     const body = await parseJson(c, SetAliasRequest);
-    return c.json(await tracking.setAlias(name, body.alias, body.version));
+    const before = (await tracking.getModel(name)).aliases[body.alias] ?? null;
+    const model = await tracking.setAlias(name, body.alias, body.version);
+    await audit.record({
+      ...requester(c),
+      action: "model.alias.set",
+      target: { kind: "model", id: `${name}@${body.alias}` },
+      before: before === null ? null : { version: before },
+      after: { version: body.version },
+    });
+    return c.json(model);
   });
   app.delete("/:name/aliases/:alias", async (c) => {
     const name = await named(c);
     const alias = parsePath(c.req.param("alias"), AliasName, "alias");
-    return c.json(await tracking.deleteAlias(name, alias));
+    const before = (await tracking.getModel(name)).aliases[alias] ?? null;
+    const model = await tracking.deleteAlias(name, alias);
+    await audit.record({
+      ...requester(c),
+      action: "model.alias.delete",
+      target: { kind: "model", id: `${name}@${alias}` },
+      before: before === null ? null : { version: before },
+    });
+    return c.json(model);
   });
 
   return app;

@@ -1,16 +1,19 @@
 import { DEFAULT_PROJECT, notFound, OperateRequest, userError } from "@caretflow/contracts";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
+import type { AuditLog } from "../audit/audit.log.ts";
+import { requester } from "../audit/audit.routes.ts";
 import type { AppEnv } from "../http/app.env.ts";
 import { parseJson, parsePath } from "../http/validate.ts";
 import type { JobService } from "../jobs/job.service.ts";
+import { jobCreated } from "../jobs/jobs.routes.ts";
 import type { TrackingPort } from "../ports.ts";
 import { type ProjectService, runDatasetName } from "../projects/project.service.ts";
 import { contentTypeFor, safeArtifactPath } from "./artifact.path.ts";
 
 const RunId = z.string().regex(/^[a-f0-9]{32}$/, "an MLflow run id is 32 hex characters");
 
-export function runsRoutes(deps: { tracking: TrackingPort; jobs: JobService; projects: ProjectService }): Hono<AppEnv> {
+export function runsRoutes(deps: { tracking: TrackingPort; jobs: JobService; projects: ProjectService; audit: AuditLog }): Hono<AppEnv> {
   const { tracking, projects } = deps;
   const app = new Hono<AppEnv>();
   /** The run of the path, once it is known to be one of the request's project (another project's answers as missing). */
@@ -33,11 +36,15 @@ export function runsRoutes(deps: { tracking: TrackingPort; jobs: JobService; pro
   app.get("/:runId", async (c) => c.json(await ownRun(c)));
   app.post("/:runId/evaluate", async (c) => {
     const run = await ownRun(c);
-    return c.json(await deps.jobs.startEvaluate(run.runId, c.get("project")), 202);
+    const job = await deps.jobs.startEvaluate(run.runId, c.get("project"));
+    await deps.audit.record({ ...requester(c), ...jobCreated(job) });
+    return c.json(job, 202);
   });
   app.post("/:runId/operations", async (c) => {
     const run = await ownRun(c);
-    return c.json(await deps.jobs.startOperate(run.runId, await parseJson(c, OperateRequest), c.get("project")), 202);
+    const job = await deps.jobs.startOperate(run.runId, await parseJson(c, OperateRequest), c.get("project"));
+    await deps.audit.record({ ...requester(c), ...jobCreated(job) });
+    return c.json(job, 202);
   });
 
   app.get("/:runId/artifacts/:path{.+}", async (c) => {

@@ -1,4 +1,6 @@
 import {
+  AuditPage,
+  AuditVerifyResult,
   type BatchPredictRequest,
   Catalog,
   Chart,
@@ -171,6 +173,10 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     setUserDisabled: (username: string, disabled: boolean) =>
       request("POST", `/api/users/${seg(username)}/${disabled ? "disable" : "enable"}`, UserInfo),
     resetPassword: (username: string) => request("POST", `/api/users/${seg(username)}/password`, CreatedUser),
+    /** Audit entries, newest first; `query` is a query string (see features/audit/audit.helpers.ts). */
+    listAudit: (query: string) => get(`/api/audit${query ? `?${query}` : ""}`, AuditPage),
+    verifyAudit: () => get("/api/audit/verify", AuditVerifyResult),
+    auditExportUrl: (query: string) => `${base}/api/audit/export${query ? `?${query}` : ""}`,
   };
 }
 

@@ -21,6 +21,7 @@ const ComparePage = lazy(() => import("../features/runs/ComparePage.tsx").then((
 const ProjectsPage = lazy(() => import("../features/projects/ProjectsPage.tsx").then((m) => ({ default: m.ProjectsPage })));
 const UsersPage = lazy(() => import("../features/users/UsersPage.tsx").then((m) => ({ default: m.UsersPage })));
 const AccountPage = lazy(() => import("../features/auth/AccountPage.tsx").then((m) => ({ default: m.AccountPage })));
+const AuditPage = lazy(() => import("../features/audit/AuditPage.tsx").then((m) => ({ default: m.AuditPage })));
 const TrainPage = lazy(() => import("../features/train/TrainPage.tsx").then((m) => ({ default: m.TrainPage })));
 
 export function App() {
@@ -64,6 +65,7 @@ function ProjectApp({ project }: { project: string }) {
               <Route path="projects/:name" element={<ProjectsPage />} />
               <Route path="users" element={<UsersPage />} />
               <Route path="account" element={<AccountPage />} />
+              <Route path="audit" element={<AuditPage />} />
               <Route
                 path="*"
                 element={<EmptyState title="Page not found">This address does not match any page. Use the navigation to go on.</EmptyState>}

@@ -34,13 +34,17 @@ const nav = [
     label: "Projects",
     icon: "M3 7a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V7z",
   },
-];
-/** Site admins also see the users page. */
-const adminNav = [
   {
     to: "/users",
     label: "Users",
     icon: "M16 19v-1a4 4 0 0 0-4-4H7a4 4 0 0 0-4 4v1M9.5 10a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM20 19v-1a4 4 0 0 0-3-3.9M15 4.1a3 3 0 0 1 0 5.8",
+    adminOnly: true,
+  },
+  {
+    to: "/audit",
+    label: "Audit",
+    icon: "M12 3l7 3v6c0 4.5-3 8-7 9-4-1-7-4.5-7-9V6l7-3zm-3 9l2 2 4-4",
+    adminOnly: true,
   },
 ];
 
@@ -72,14 +76,16 @@ export function Shell() {
         </div>
         <ProjectSwitcher />
         <nav className="nav" aria-label="Main">
-          {[...nav, ...(user?.role === "admin" ? adminNav : [])].map((n) => (
-            <NavLink key={n.to} to={n.to} className={({ isActive }) => `nav-link ${isActive ? "nav-link-active" : ""}`}>
-              <svg viewBox="0 0 24 24" aria-hidden="true" className="nav-icon">
-                <path d={n.icon} fill="none" stroke="currentColor" strokeWidth="1.7" strokeLinecap="round" strokeLinejoin="round" />
-              </svg>
-              {n.label}
-            </NavLink>
-          ))}
+          {nav
+            .filter((n) => !n.adminOnly || user?.role === "admin")
+            .map((n) => (
+              <NavLink key={n.to} to={n.to} className={({ isActive }) => `nav-link ${isActive ? "nav-link-active" : ""}`}>
+                <svg viewBox="0 0 24 24" aria-hidden="true" className="nav-icon">
+                  <path d={n.icon} fill="none" stroke="currentColor" strokeWidth="1.7" strokeLinecap="round" strokeLinejoin="round" />
+                </svg>
+                {n.label}
+              </NavLink>
+            ))}
           <Link to="/train" className="btn btn-primary nav-cta">
             New training
           </Link>
