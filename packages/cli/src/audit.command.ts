@@ -9,7 +9,7 @@ import { formatBytes, formatTable, formatTime } from "./table.ts";
 interface FilterFlags {
   action?: string;
   actor?: string;
-  project?: string;
+  ofProject?: string;
   target?: string;
   since?: string;
   until?: string;
@@ -40,7 +40,7 @@ function withFilters(cmd: Command, now: () => number): Command {
   return cmd
     .option("--action <action>", "an action, e.g. job.create, or a prefix ending in * (job.*)")
     .option("--actor <user>", "a username or user id; `system` for the server's own changes")
-    .option("--project <project>", "a project")
+    .option("--of-project <project>", "entries of this project (--project names the project a command works in)")
     .option("--target <target>", "a target id, or KIND:ID (dataset:juice/1, job:job_..., model:churn@champion)")
     .option("--since <time>", "entries at or after this time (ISO 8601, or a span back from now: 30m, 24h, 7d)", timeArg("--since", now))
     .option("--until <time>", "entries before this time (ISO 8601 or a span back from now)", timeArg("--until", now))
@@ -51,7 +51,7 @@ function filterQuery(opts: FilterFlags): Record<string, string | undefined> {
   return {
     action: opts.action,
     actor: opts.actor,
-    project: opts.project,
+    project: opts.ofProject,
     target: opts.target,
     since: opts.since,
     until: opts.until,
@@ -72,7 +72,7 @@ export function registerAudit(program: Command, ctx: CliContext, exit: ExitState
       const query = parseFlags(
         AuditQuery,
         { ...filterQuery(opts), limit: opts.limit, before: opts.before },
-        { action: "--action", actor: "--actor", project: "--project", target: "--target", q: "--search", limit: "--limit" },
+        { action: "--action", actor: "--actor", project: "--of-project", target: "--target", q: "--search", limit: "--limit" },
       );
       const client = await env.client();
       const page = await client.json("get", apiPath("/api/audit"), AuditPage, { query: { ...query } });

@@ -7,6 +7,7 @@ import {
   type ModelVersion,
   type RegisteredModel,
   type RegisterModelRequest,
+  type RunDetail,
   TrainRequest,
   type TrainResult,
 } from "@caretflow/contracts";
@@ -85,6 +86,8 @@ function memoryRegistry(): TrackingPort {
       return v;
     },
     getModel: async (name) => get(name),
+    // runs made outside a caretflow dataset belong to the default project
+    getRun: async (runId) => ({ runId, dataset: null }) as unknown as RunDetail,
     async setAlias(name, alias, version) {
       get(name).aliases[alias] = version;
       return get(name);
