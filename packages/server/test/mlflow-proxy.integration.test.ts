@@ -215,6 +215,9 @@ describe("the /mlflow proxy in front of a real, locked MLflow", () => {
       expect(etc.status).toBe(400);
       expect(JSON.parse(etc.text).error).toMatchObject({ code: "mlflow_foreign_location" });
       expect(await mlflow.getExperimentByName("etc")).toBeNull();
+      const inQuery = await post("/mlflow/ajax-api/2.0/mlflow/experiments/create?artifact_location=file%3A%2F%2F%2Fetc", { name: "etc" });
+      expect(inQuery.status).toBe(400);
+      expect(await mlflow.getExperimentByName("etc")).toBeNull();
       const mv = await post("/mlflow/ajax-api/2.0/mlflow/model-versions/create", { name: "proxy-model", source: "/etc", run_id: runId });
       expect(mv.status).toBe(400);
       const climb = await post("/mlflow/ajax-api/2.0/mlflow/model-versions/create", {

@@ -156,7 +156,11 @@ export async function proxyToMlflow(c: Context, upstream: string | null, opts: M
   // MLflow's server does not read chunked request bodies, so the (small, JSON) body of
   // a UI call is buffered and sent with a length.
   const body = ["GET", "HEAD"].includes(c.req.method) ? undefined : await readBody(c);
-  if (access === "write" && body) checkWriteLocations(parseJsonBody(body));
+  if (access === "write") {
+    // MLflow reads some requests' fields from the query string.
+    checkWriteLocations(Object.fromEntries(url.searchParams));
+    if (body) checkWriteLocations(parseJsonBody(body));
+  }
   const target = upstreamUrl(upstream, segments, url.search);
   const headers = new Headers();
   c.req.raw.headers.forEach((v, k) => {
