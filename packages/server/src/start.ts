@@ -8,7 +8,7 @@ import { CARETFLOW_VERSION, type Health } from "@caretflow/contracts";
 import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename } from "@caretflow/data";
 import { EngineHost, engineFingerprint, ScoringPool } from "@caretflow/engine-host";
 import { chooseEngineThreads, type EngineRunner, LocalExecutor } from "@caretflow/orchestrator";
-import { freePort, MlflowClient, MlflowSupervisor } from "@caretflow/tracking";
+import { basicAuthorization, freePort, MlflowClient, MlflowSupervisor } from "@caretflow/tracking";
 import { serve } from "@hono/node-server";
 import type { Kysely } from "kysely";
 import { AuditLog, SYSTEM_ACTOR } from "./audit/audit.log.ts";
@@ -141,7 +141,12 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     log("info", "starting MLflow and the engine workers");
     const mlflowStarted = supervisor.start().then(() => undefined);
     // Specs name datasets by name and version; the engine finds their files under this root.
-    const engineEnv = { CARETFLOW_DATA_ROOT: dirs.datasets };
+    // MLflow's Python client sends the credential from these variables (it never reaches a command line).
+    const engineEnv = {
+      CARETFLOW_DATA_ROOT: dirs.datasets,
+      MLFLOW_TRACKING_USERNAME: supervisor.credentials.username,
+      MLFLOW_TRACKING_PASSWORD: supervisor.credentials.password,
+    };
     const engineDir = join(repo, "engine");
     const engine = await EngineHost.start({ python, engineDir, workers, logDir: dirs.logs, log, env: engineEnv, jobMemoryMb });
     log("info", `each job may use up to ${jobMemoryMb} MB of memory`);
@@ -161,7 +166,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     stack.push(() => store.close());
     const scoring = new ScoringPool({ python, engineDir, trackingUri: mlflowUrl, logDir: dirs.logs, log, env: engineEnv });
     stack.push(() => scoring.close());
-    const tracking = trackingPort(new MlflowClient({ baseUrl: mlflowUrl }), mlflowUrl);
+    const tracking = trackingPort(new MlflowClient({ baseUrl: mlflowUrl, credentials: supervisor.credentials }), mlflowUrl);
 
     const executor = new LocalExecutor({ engine: afterMlflow(engine, mlflowStarted), concurrency: workers });
     const jobs = new JobService({
@@ -223,6 +228,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       tmpDir: dirs.tmp,
       maxUploadBytes: opts.maxUploadBytes ?? 1024 ** 3,
       mlflowUiUpstream: () => (supervisor.status().ready ? mlflowUrl : null),
+      mlflowProxy: { authorization: basicAuthorization(supervisor.credentials) },
       webDist,
     });
 

@@ -1,6 +1,7 @@
 export { checkAlias, checkArtifactPath, checkModelName, checkRunId, checkVersion } from "./ids.validate.ts";
 export { collectPages, filterQuote, MlflowClient, type MlflowClientOptions, type Page, type SearchRunsQuery } from "./mlflow.client.ts";
 export { mlflowHttpError, mlflowUnavailable } from "./mlflow.errors.ts";
+export { basicAuthorization, MLFLOW_SECRET_FILE, MLFLOW_USERNAME, type MlflowCredentials, mlflowCredentials } from "./mlflow.secret.ts";
 export { type LogLevel, type MlflowStatus, MlflowSupervisor, type MlflowSupervisorOptions } from "./mlflow.supervisor.ts";
 export type {
   MlflowExperiment,

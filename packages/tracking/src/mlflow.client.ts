@@ -11,6 +11,7 @@ import {
   checkVersion,
 } from "./ids.validate.ts";
 import { mlflowHttpError, mlflowUnavailable, type Subject } from "./mlflow.errors.ts";
+import { basicAuthorization, type MlflowCredentials } from "./mlflow.secret.ts";
 import {
   MlflowExperiment,
   MlflowFileInfo,
@@ -28,6 +29,8 @@ export interface MlflowClientOptions {
   fetch?: typeof fetch;
   /** Per request; artifact downloads get the same limit until the headers arrive. Default 15000. */
   timeoutMs?: number;
+  /** Sent as HTTP basic auth on every request (caretflow's MLflow refuses requests without it). */
+  credentials?: MlflowCredentials;
 }
 
 export interface Page<T> {
@@ -57,11 +60,13 @@ export class MlflowClient {
   readonly baseUrl: string;
   private readonly fetchImpl: typeof fetch;
   private readonly timeoutMs: number;
+  readonly #authorization: string | null;
 
   constructor(opts: MlflowClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
     this.fetchImpl = opts.fetch ?? fetch;
     this.timeoutMs = opts.timeoutMs ?? 15_000;
+    this.#authorization = opts.credentials ? basicAuthorization(opts.credentials) : null;
   }
 
   // ------------------------------------------------------------ transport
@@ -93,7 +98,10 @@ export class MlflowClient {
     try {
       const res = await this.fetchImpl(url, {
         method,
-        headers: body === undefined ? {} : { "content-type": "application/json" },
+        headers: {
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(this.#authorization ? { authorization: this.#authorization } : {}),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: ctl.signal,
       });

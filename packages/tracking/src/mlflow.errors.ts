@@ -39,6 +39,16 @@ export function mlflowHttpError(status: number, bodyText: string, subject: Subje
     if (subject) return notFound(subject.what, subject.id);
     return new CaretflowError({ code: "mlflow_not_found", kind: "user", status: 404, message: message || "not found in MLflow" });
   }
+  if (status === 401) {
+    // Not the caller's fault: caretflow's own credential did not match its MLflow's.
+    return new CaretflowError({
+      code: "mlflow_unauthenticated",
+      kind: "operational",
+      status: 502,
+      message: "MLflow refused caretflow's credential",
+      hint: "Restart caretflow: MLflow and every client read <home>/mlflow/secret when caretflow starts, so a secret changed while it runs is not seen until then.",
+    });
+  }
   if (code === "RESOURCE_ALREADY_EXISTS") {
     return new CaretflowError({
       code: "mlflow_already_exists",

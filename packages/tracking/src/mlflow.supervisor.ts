@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { CaretflowError } from "@caretflow/contracts";
+import { MLFLOW_SECRET_FILE, type MlflowCredentials, mlflowCredentials } from "./mlflow.secret.ts";
 import { freePort, groupAlive, groupCommandLines, terminateGroup } from "./process-group.ts";
 
 export type LogLevel = "info" | "warn" | "error";
@@ -9,8 +10,13 @@ export type LogLevel = "info" | "warn" | "error";
 export interface MlflowSupervisorOptions {
   /** The `mlflow` executable, e.g. engine/.venv/bin/mlflow */
   mlflowBin: string;
-  /** Folder for mlflow.db, artifacts/, mlflow.log and mlflow.pid */
+  /** Folder for mlflow.db, artifacts/, mlflow.log, mlflow.pid and the secret (see mlflow.secret.ts) */
   home: string;
+  /**
+   * Folder holding caretflow's MLflow app (caretflow_mlflow_gate.py and its entry point), put on
+   * MLflow's PYTHONPATH. Default: engine/mlflow_app beside the environment of `mlflowBin`.
+   */
+  gateDir?: string;
   /** 0 or undefined picks a free port once; restarts reuse it. */
   port?: number;
   /** e.g. "/mlflow": every MLflow route (API, UI, health) then lives under it. */
@@ -44,11 +50,16 @@ const STABLE_MS = 60_000;
  * restarted on the same port with backoff, and the restart is logged.
  * The server runs in its own process group so stop() (and a restart) reaches
  * the uvicorn workers it forks, leaving no orphans.
+ * MLflow runs caretflow's gate app (engine/mlflow_app): every request but GET /health must carry
+ * `credentials` as HTTP basic auth, so other local processes cannot write to the loopback port.
  */
 export class MlflowSupervisor {
-  private readonly opts: Required<Omit<MlflowSupervisorOptions, "port" | "staticPrefix" | "env">> &
+  private readonly opts: Required<Omit<MlflowSupervisorOptions, "port" | "staticPrefix" | "env" | "gateDir">> &
     Pick<MlflowSupervisorOptions, "port" | "staticPrefix" | "env">;
   private readonly home: string;
+  private readonly gateDir: string;
+  /** What every client must send: MLflow refuses requests without it (only /health is open). */
+  readonly credentials: MlflowCredentials;
   private child: ChildProcess | null = null;
   private pgid: number | null = null;
   private port: number | null = null;
@@ -71,6 +82,10 @@ export class MlflowSupervisor {
       ...opts,
     };
     this.home = resolve(opts.home);
+    // engine/.venv/bin/mlflow -> engine/mlflow_app (the path as given: .venv may be a symlink).
+    this.gateDir = resolve(opts.gateDir ?? join(dirname(opts.mlflowBin), "..", "..", "mlflow_app"));
+    mkdirSync(this.home, { recursive: true, mode: 0o700 });
+    this.credentials = mlflowCredentials(this.home);
   }
 
   get url(): string | null {
@@ -150,6 +165,9 @@ export class MlflowSupervisor {
       join(this.home, "artifacts"),
       "--workers",
       String(this.opts.workers),
+      // caretflow_mlflow_gate: MLflow's app behind a check of caretflow's credential.
+      "--app-name",
+      "caretflow",
     ];
     const prefix = normalizePrefix(this.opts.staticPrefix);
     if (prefix) args.push("--static-prefix", prefix);
@@ -168,6 +186,9 @@ export class MlflowSupervisor {
         MLFLOW_DISABLE_TELEMETRY: "true",
         DO_NOT_TRACK: "true",
         ...this.opts.env,
+        PYTHONPATH: [this.gateDir, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+        // The gate reads the secret from this file; it never appears on a command line.
+        CARETFLOW_MLFLOW_SECRET_FILE: join(this.home, MLFLOW_SECRET_FILE),
       },
     });
     closeSync(logFd);

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -19,7 +19,8 @@ import {
   resolveModelRef,
   setAlias,
 } from "../src/index.ts";
-import { groupAlive } from "../src/process-group.ts";
+import { basicAuthorization, MLFLOW_SECRET_FILE } from "../src/mlflow.secret.ts";
+import { groupAlive, groupCommandLines } from "../src/process-group.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../../..");
@@ -28,15 +29,17 @@ const python = join(repo, "engine/.venv/bin/python");
 const run = promisify(execFile);
 
 async function py(script: string, ...args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(python, [join(here, "fixtures", script), ...args], { timeout: 120_000 });
+  // MLflow's Python client sends the credential from these variables, as caretflow's engine does.
+  const env = { ...process.env, MLFLOW_TRACKING_USERNAME: sup.credentials.username, MLFLOW_TRACKING_PASSWORD: sup.credentials.password };
+  const { stdout } = await run(python, [join(here, "fixtures", script), ...args], { timeout: 120_000, env });
   const last = stdout.trim().split("\n").at(-1) ?? "{}";
   return JSON.parse(last) as Record<string, unknown>;
 }
 
-/** GET with an explicit Host header (fetch does not let a caller set it). */
+/** GET with an explicit Host header (fetch does not let a caller set it) and caretflow's credential. */
 function getWithHost(url: string, host: string): Promise<number> {
   return new Promise((ok, fail) => {
-    const req = request(url, { headers: { host } }, (res) => {
+    const req = request(url, { headers: { host, authorization: basicAuthorization(sup.credentials) } }, (res) => {
       res.resume();
       ok(res.statusCode ?? 0);
     });
@@ -69,7 +72,7 @@ describe("tracking against a real MLflow server", () => {
     const t0 = Date.now();
     ({ url } = await sup.start());
     timings.firstStartMs = Date.now() - t0;
-    c = new MlflowClient({ baseUrl: url });
+    c = new MlflowClient({ baseUrl: url, credentials: sup.credentials });
   }, 240_000);
 
   afterAll(async () => {
@@ -78,15 +81,50 @@ describe("tracking against a real MLflow server", () => {
     rmSync(home, { recursive: true, force: true });
   }, 60_000);
 
+  it("refuses every request without caretflow's credential but its health check; the secret stays in its mode-600 file", async () => {
+    const auth = { authorization: basicAuthorization(sup.credentials) };
+    const wrong = { authorization: basicAuthorization({ username: "caretflow", password: "x".repeat(43) }) };
+    const search = `${url}/api/2.0/mlflow/experiments/search?max_results=10`;
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    for (const headers of [{}, wrong, { authorization: `Bearer ${sup.credentials.password}` }]) {
+      expect((await fetch(search, { headers })).status).toBe(401);
+      expect((await fetch(`${url}/`, { headers })).status).toBe(401);
+      expect((await fetch(`${url}/static-files/favicon.ico`, { headers })).status).toBe(401);
+    }
+    const create = (headers: Record<string, string>) =>
+      fetch(`${url}/api/2.0/mlflow/experiments/create`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ name: "written-without-credential" }),
+      });
+    expect((await create({})).status).toBe(401);
+    expect(await c.getExperimentByName("written-without-credential")).toBeNull();
+    expect((await fetch(search, { headers: auth })).status).toBe(200);
+    const made = await create(auth);
+    expect(made.status).toBe(200);
+    expect(await c.getExperimentByName("written-without-credential")).not.toBeNull();
+
+    const secretFile = join(home, MLFLOW_SECRET_FILE);
+    expect(statSync(secretFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(secretFile, "utf8").trim()).toBe(sup.credentials.password);
+    expect(sup.credentials.password).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const pgid = Number(readFileSync(join(home, "mlflow.pid"), "utf8"));
+    const commandLines = groupCommandLines(pgid);
+    expect(commandLines.some((l) => l.includes("caretflow"))).toBe(true); // --app-name caretflow
+    expect(commandLines.some((l) => l.includes(sup.credentials.password))).toBe(false);
+    expect(readFileSync(join(home, "mlflow.log"), "utf8")).not.toContain(sup.credentials.password);
+  });
+
   it("serves health, API and UI under the static prefix on loopback only", async () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mlflow$/);
     expect(sup.status()).toMatchObject({ ready: true, restarts: 0, url });
     const origin = new URL(url).origin;
+    const auth = { authorization: basicAuthorization(sup.credentials) };
     expect((await fetch(`${url}/health`)).status).toBe(200);
-    expect((await fetch(`${url}/`)).headers.get("content-type")).toMatch(/text\/html/);
-    expect((await fetch(`${url}/ajax-api/2.0/mlflow/experiments/search?max_results=1`)).status).toBe(200);
+    expect((await fetch(`${url}/`, { headers: auth })).headers.get("content-type")).toMatch(/text\/html/);
+    expect((await fetch(`${url}/ajax-api/2.0/mlflow/experiments/search?max_results=1`, { headers: auth })).status).toBe(200);
     // Outside the prefix nothing is served, so a proxy must keep the prefix in the path.
-    expect((await fetch(`${origin}/api/2.0/mlflow/experiments/search?max_results=1`)).status).toBe(404);
+    expect((await fetch(`${origin}/api/2.0/mlflow/experiments/search?max_results=1`, { headers: auth })).status).toBe(404);
     // MLflow's Host check: a proxy must send Host 127.0.0.1:PORT (or localhost), not the public name.
     const port = new URL(url).port;
     const api = `${url}/api/2.0/mlflow/experiments/search?max_results=1`;
@@ -95,7 +133,7 @@ describe("tracking against a real MLflow server", () => {
     // And its CORS check refuses state changes from a foreign Origin.
     const res = await fetch(`${url}/api/2.0/mlflow/experiments/create`, {
       method: "POST",
-      headers: { "content-type": "application/json", origin: "https://caretflow.example.org" },
+      headers: { "content-type": "application/json", origin: "https://caretflow.example.org", ...auth },
       body: JSON.stringify({ name: "cross-origin" }),
     });
     expect(res.status).toBe(403);
@@ -284,7 +322,9 @@ describe("tracking against a real MLflow server", () => {
     const { url: url2 } = await again.start();
     timings.secondStartMs = Date.now() - t0;
     try {
-      const c2 = new MlflowClient({ baseUrl: url2 });
+      // The same home keeps the same secret.
+      expect(again.credentials).toEqual(sup.credentials);
+      const c2 = new MlflowClient({ baseUrl: url2, credentials: again.credentials });
       expect((await resolveModelRef(c2, "juice-model@champion")).version).toBe(2);
     } finally {
       const pg2 = Number(readFileSync(join(home, "mlflow.pid"), "utf8"));

@@ -1,4 +1,4 @@
-import { buildOpenApi, CARETFLOW_VERSION, CaretflowError, notFound } from "@caretflow/contracts";
+import { buildOpenApi, CARETFLOW_VERSION, CaretflowError, notFound, type User } from "@caretflow/contracts";
 import { Hono } from "hono";
 import type { AuditLog } from "../audit/audit.log.ts";
 import { auditRoutes } from "../audit/audit.routes.ts";
@@ -10,7 +10,7 @@ import { catalogRoutes } from "../catalog/catalog.routes.ts";
 import { datasetsRoutes } from "../datasets/datasets.routes.ts";
 import type { JobService } from "../jobs/job.service.ts";
 import { jobsRoutes } from "../jobs/jobs.routes.ts";
-import { proxyToMlflow } from "../mlflow/mlflow.proxy.ts";
+import { mlflowPathGuard, proxyToMlflow } from "../mlflow/mlflow.proxy.ts";
 import { modelsRoutes, predictRoutes } from "../models/models.routes.ts";
 import type { CatalogPort, DatasetsPort, HealthPort, Logger, ScoringPort, TrackingPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
@@ -40,6 +40,10 @@ export interface AppContext {
   maxUploadBytes: number;
   /** Base URL (with static prefix) of MLflow for the /mlflow/ proxy; null while it is down. */
   mlflowUiUpstream: () => string | null;
+  /** The Authorization header MLflow requires; the proxy adds it upstream. Absent: none is sent (an open test server). */
+  mlflowProxy?: { authorization: string };
+  /** Who may change MLflow through /mlflow (reads are open to everyone signed in). Default: site admins. */
+  mlflowCanWrite?: (user: User) => boolean;
   /** packages/web/dist, or null to serve the "build the UI" page. */
   webDist: string | null;
   sseHeartbeatMs?: number;
@@ -53,6 +57,8 @@ export interface AppContext {
 export function createApp(ctx: AppContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError((err, c) => errorResponse(err, c, ctx.log));
+  // Before routing: a raw path such as /mlflow/a/%2e%2e/x is refused, not normalised into another route.
+  app.use("*", mlflowPathGuard("/mlflow"));
   const openapi = buildOpenApi(CARETFLOW_VERSION);
 
   // Always 200 when the server answers; readiness of MLflow and the engine is in the body.
@@ -104,7 +110,12 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.use("/mlflow", mlflowAuth);
   app.use("/mlflow/*", mlflowAuth);
   app.get("/mlflow", (c) => c.redirect("/mlflow/"));
-  app.all("/mlflow/*", (c) => proxyToMlflow(c, ctx.mlflowUiUpstream()));
+  app.all("/mlflow/*", (c) =>
+    proxyToMlflow(c, ctx.mlflowUiUpstream(), {
+      ...(ctx.mlflowProxy ? { authorization: ctx.mlflowProxy.authorization } : {}),
+      canWrite: (ctx.mlflowCanWrite ?? ((u: User) => u.role === "admin"))(c.get("user")),
+    }),
+  );
 
   mountWeb(app, ctx.webDist);
   return app;
