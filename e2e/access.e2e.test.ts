@@ -109,6 +109,11 @@ describe("projects and users in a real browser", () => {
     expect(await page.getByLabel("Role of dana").count()).toBe(0);
     await page.goto("/users");
     await page.getByText("Site admins only").waitFor();
+    // MLflow's own UI shows every project's experiments: not for her, and not offered in the menu
+    expect((await context.request.get("/mlflow/")).status()).toBe(403);
+    await page.getByRole("button", { name: /dana/ }).click();
+    expect(await page.getByRole("menuitem", { name: "MLflow UI" }).count()).toBe(0);
+    await page.getByRole("button", { name: /dana/ }).click();
   });
 
   it("the viewer changes her password, then signs in with the new one", async () => {

@@ -241,3 +241,12 @@ describe("users and projects", () => {
     expect(await f.auth.verifyLogin("changer", "a-much-longer-passphrase")).not.toBeNull();
   });
 });
+
+describe("MLflow's own UI", () => {
+  it("is for site admins only: it shows every project's experiments", async () => {
+    const res = await f.app.request("/mlflow/", { headers: { cookie: cookies["alpha-owner"]! } });
+    expect(res.status).toBe(403);
+    // the admin passes the permission (MLflow is down in this fixture: 503, not a refusal)
+    expect((await f.app.request("/mlflow/", { headers: { cookie: cookies.admin! } })).status).toBe(503);
+  });
+});

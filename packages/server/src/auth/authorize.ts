@@ -42,8 +42,11 @@ export function matchRoute(method: string, path: string): { def: RouteDef; param
   return null;
 }
 
-/** What a request under the proxy to MLflow's UI needs; the proxy itself refuses writes to all but site admins. */
-export const MLFLOW_PROXY_PERMISSION: Permission = { signedIn: true };
+/**
+ * What a request under the proxy to MLflow's UI needs. MLflow's own UI shows every experiment, so it is
+ * for site admins only; project members see their runs, charts and artifacts on caretflow's own pages.
+ */
+export const MLFLOW_PROXY_PERMISSION: Permission = { siteAdmin: true };
 /** What a request to an /api path that no route matches needs before it gets its 404. */
 const UNKNOWN_ROUTE_PERMISSION: Permission = { signedIn: true };
 

@@ -132,9 +132,11 @@ function UserMenu() {
           <a className="menu-item" role="menuitem" href="/api/openapi.json" target="_blank" rel="noreferrer">
             API reference (OpenAPI)
           </a>
-          <a className="menu-item" role="menuitem" href="/mlflow/" target="_blank" rel="noreferrer">
-            MLflow UI
-          </a>
+          {user.role === "admin" ? (
+            <a className="menu-item" role="menuitem" href="/mlflow/" target="_blank" rel="noreferrer">
+              MLflow UI
+            </a>
+          ) : null}
           <button type="button" className="menu-item" role="menuitem" onClick={() => void signOut()}>
             Sign out
           </button>

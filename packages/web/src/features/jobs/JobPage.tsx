@@ -12,7 +12,7 @@ import { EvaluateJobPanel } from "../evaluate/EvaluateJobPanel.tsx";
 import { useEvaluation } from "../evaluate/useEvaluation.ts";
 import { suggestModelName } from "../models/models.helpers.ts";
 import { RegisterModelForm } from "../models/RegisterModelForm.tsx";
-import { mlflowRunUrl } from "../runs/runs.helpers.ts";
+import { MlflowLink } from "../runs/MlflowLink.tsx";
 import { CancelButton, ProgressCard, useJobElapsed } from "./JobProgress.tsx";
 import { isTerminal, type JobView } from "./job.state.ts";
 import { describeJob, formatSeconds, jobRequest, jobSortMetric, jobTask, runResult, timingRows } from "./jobs.helpers.ts";
@@ -235,9 +235,7 @@ function BestModelCard({
             View run
           </Link>
           <ReportLink sources={sources} />
-          <a className="btn" href={mlflowRunUrl(result.experiment_id, result.best_run_id)} target="_blank" rel="noreferrer">
-            Open in MLflow ↗
-          </a>
+          <MlflowLink experimentId={result.experiment_id} runId={result.best_run_id} />
         </div>
       </div>
       <h3 className="subhead">Register this model</h3>

@@ -11,9 +11,10 @@ import { useEvaluation } from "../evaluate/useEvaluation.ts";
 import { LeaderboardTable, MetricChart } from "../jobs/Leaderboard.tsx";
 import { suggestModelName } from "../models/models.helpers.ts";
 import { RegisterModelForm } from "../models/RegisterModelForm.tsx";
+import { MlflowLink } from "./MlflowLink.tsx";
 import { OperationsPanel } from "./OperationsPanel.tsx";
 import { operationLabel } from "./operation.form.ts";
-import { childToRow, mlflowRunUrl, operationOf, parseDatasetRef, runRole } from "./runs.helpers.ts";
+import { childToRow, operationOf, parseDatasetRef, runRole } from "./runs.helpers.ts";
 
 export function RunPage() {
   const { runId = "" } = useParams();
@@ -91,9 +92,7 @@ function RunView({ run, reload, task, taskName }: { run: RunDetail; reload: () =
               </Link>
             ) : null}
             <ReportLink sources={sources} />
-            <a className="btn" href={mlflowRunUrl(run.experimentId, run.runId)} target="_blank" rel="noreferrer" data-testid="open-mlflow">
-              Open in MLflow ↗
-            </a>
+            <MlflowLink experimentId={run.experimentId} runId={run.runId} testId="open-mlflow" />
           </>
         }
       />
