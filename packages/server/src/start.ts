@@ -22,6 +22,8 @@ import { createApp } from "./http/app.ts";
 import { JobEventHub } from "./jobs/job.hub.ts";
 import { JobRepository } from "./jobs/job.repository.ts";
 import { JobService } from "./jobs/job.service.ts";
+import { backfillModelDigests } from "./models/model-digest.backfill.ts";
+import { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import type { Logger } from "./ports.ts";
 import { trackingPort } from "./tracking.port.ts";
 
@@ -154,7 +156,25 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     stack.push(() => store.close());
     const scoring = new ScoringPool({ python, engineDir, trackingUri: mlflowUrl, logDir: dirs.logs, log, env: engineEnv });
     stack.push(() => scoring.close());
-    const tracking = trackingPort(new MlflowClient({ baseUrl: mlflowUrl }), mlflowUrl);
+    const digests = new ModelDigestRepository(serverDb);
+    const mlflowClient = new MlflowClient({ baseUrl: mlflowUrl });
+    const tracking = trackingPort(mlflowClient, mlflowUrl, digests);
+    // After an upgrade: record the digests of models made before caretflow recorded them (once).
+    let closing = false;
+    let backfill: Promise<unknown> | null = null;
+    mlflowStarted.then(
+      () => {
+        if (closing) return;
+        backfill = backfillModelDigests({ db: serverDb, digests, client: mlflowClient, log }).catch((err: Error) =>
+          log("warn", `could not record the digests of earlier models: ${err.message}`),
+        );
+      },
+      () => {},
+    );
+    stack.push(async () => {
+      closing = true;
+      await backfill;
+    });
 
     const executor = new LocalExecutor({ engine: afterMlflow(engine, mlflowStarted), concurrency: workers });
     const jobs = new JobService({
@@ -164,6 +184,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       datasets: store,
       tracking,
       catalog,
+      digests,
       jobsDir: dirs.jobs,
       outboxDir: join(dirs.datasets, ".outbox"),
       nJobs: chooseEngineThreads(cores, workers),

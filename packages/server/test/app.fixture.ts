@@ -15,6 +15,7 @@ import { type AppContext, createApp } from "../src/http/app.ts";
 import { JobEventHub } from "../src/jobs/job.hub.ts";
 import { JobRepository } from "../src/jobs/job.repository.ts";
 import { JobService } from "../src/jobs/job.service.ts";
+import { ModelDigestRepository } from "../src/models/model-digest.repository.ts";
 import type { CatalogPort, TrackingPort } from "../src/ports.ts";
 
 /** Any neighbour a unit test does not exercise: every call says so plainly. */
@@ -54,6 +55,7 @@ export async function appFixture(
     datasets: store ?? absent("datasets"),
     tracking: opts.trackingUri ? withTrackingUri(opts.trackingUri) : absent("tracking"),
     catalog,
+    digests: new ModelDigestRepository(db),
     jobsDir: join(dir, "jobs"),
     outboxDir: join(dir, "datasets", ".outbox"),
     nJobs: 1,

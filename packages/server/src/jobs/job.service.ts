@@ -30,6 +30,7 @@ import {
   outputDatasetName,
   validateTrainRequest,
 } from "@caretflow/orchestrator";
+import { folderOfRunsUri, type ModelDigestRepository } from "../models/model-digest.repository.ts";
 import type { CatalogPort, DatasetsPort, Logger, TrackingPort } from "../ports.ts";
 import type { JobEventHub, JobEventListener } from "./job.hub.ts";
 import type { JobEventBody, JobRepository, JobUpdate } from "./job.repository.ts";
@@ -41,6 +42,8 @@ export interface JobServiceOptions {
   datasets: DatasetsPort;
   tracking: TrackingPort;
   catalog: CatalogPort;
+  /** caretflow's record of model folder digests: written when a job logs a model, read before one is loaded. */
+  digests: ModelDigestRepository;
   /** Folder for job logs (<home>/jobs). */
   jobsDir: string;
   /** Where the engine leaves tables for caretflow to import: <datasets root>/.outbox/<job id>/. */
@@ -138,7 +141,11 @@ export class JobService {
       );
     }
     const id = newJobId();
-    const spec = buildOperateSpec({ ...this.#envelope(id, source.input), ...source, request, runId: source.modelRun });
+    const modelDigests = await this.#runDigests([
+      source.modelRun,
+      ...("with" in request.operation ? request.operation.with.map((w) => w.run_id) : []),
+    ]);
+    const spec = buildOperateSpec({ ...this.#envelope(id, source.input), ...source, request, runId: source.modelRun, modelDigests });
     return await this.#create(id, "operate", { ...request, run: source.modelRun }, spec, (o) => this.#afterModelJob(id, o, source.input));
   }
 
@@ -149,8 +156,25 @@ export class JobService {
   async startEvaluate(runId: string, after: string | null = null): Promise<Job> {
     const source = await this.#modelSource(runId);
     const id = newJobId();
-    const spec = buildEvaluateSpec({ ...this.#envelope(id, source.input), ...source, runId: source.modelRun });
+    const modelDigest = await this.#o.digests.lookup({ runId: source.modelRun, artifactPath: MODEL_PATH });
+    const spec = buildEvaluateSpec({ ...this.#envelope(id, source.input), ...source, runId: source.modelRun, modelDigest });
     return await this.#create(id, "evaluate", { run: source.modelRun, after }, spec, async () => ({}));
+  }
+
+  /**
+   * The recorded digests of the saved models of these runs (a parent run stands for its best run),
+   * for an operation that loads them; runs without a record are left out, and the engine refuses them.
+   */
+  async #runDigests(runIds: string[]): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const runId of new Set(runIds)) {
+      const run = await this.#o.tracking.getRun(runId);
+      const modelRun = run.tags["caretflow.role"] === "parent" ? run.bestRunId : runId;
+      if (!modelRun) continue;
+      const digest = await this.#o.digests.lookup({ runId: modelRun, artifactPath: MODEL_PATH });
+      if (digest) out[modelRun] = digest;
+    }
+    return out;
   }
 
   /** The training request, dataset version and runs behind a run caretflow made. */
@@ -188,6 +212,10 @@ export class JobService {
     const update = await this.#storeOutputs(id, outcome, input);
     const r = outcome.result;
     if (outcome.status === "succeeded" && (r?.kind === "train" || r?.kind === "operate")) {
+      // Recorded before anything (the evaluation below) may load the model.
+      const folder = folderOfRunsUri(r.model_uri);
+      if (!folder) throw new Error(`job ${id} reported a model URI caretflow cannot record: ${r.model_uri.slice(0, 200)}`);
+      await this.#o.digests.record(folder, r.model_sha256, "job", id);
       const queued: Promise<void> = this.startEvaluate(r.best_run_id, id).then(
         () => {},
         (err: Error) => this.#o.log("warn", `job ${id}: could not queue the evaluation of run ${r.best_run_id}: ${err.message}`),
@@ -445,6 +473,9 @@ export class JobService {
     return (this.#o.now?.() ?? new Date()).toISOString();
   }
 }
+
+/** The artifact path every caretflow job logs its model under (runs:/RUN_ID/model). */
+const MODEL_PATH = "model";
 
 function newJobId(): string {
   return `job_${randomUUID().replaceAll("-", "").slice(0, 20)}`;
