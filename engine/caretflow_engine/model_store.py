@@ -147,17 +147,16 @@ def _bad_uri(model_uri: str) -> Exception:
     )
 
 
-def describe_model(model_uri: str, location: ModelLocation | None = None) -> str:
-    """How errors name a model: NAME version N (models:/NAME/N), NAME@ALIAS, else its run."""
+def describe_model(model_uri: str, location: ModelLocation) -> str:
+    """How errors name a model: ``model NAME version N (run R)`` (or NAME@ALIAS) for a registered
+    version, else ``the model of run R (PATH)``."""
     by_version = _MODELS_VERSION_URI.match(model_uri)
-    if by_version:
-        return f"model {by_version.group(1)} version {by_version.group(2)}"
     by_alias = _MODELS_ALIAS_URI.match(model_uri)
+    if by_version:
+        return f"model {by_version.group(1)} version {by_version.group(2)} (run {location.run_id})"
     if by_alias:
-        return f"model {by_alias.group(1)}@{by_alias.group(2)}"
-    if location is not None:
-        return f"the model of run {location.run_id} ({location.artifact_path})"
-    return f"the model {model_uri}"
+        return f"model {by_alias.group(1)}@{by_alias.group(2)} (run {location.run_id})"
+    return f"the model of run {location.run_id} ({location.artifact_path})"
 
 
 def download_verified(client: MlflowClient, model_uri: str, expected_digest: str | None, dst_dir: str) -> tuple[Path, str, ModelLocation]:
@@ -172,7 +171,7 @@ def download_verified(client: MlflowClient, model_uri: str, expected_digest: str
     if not expected:
         raise user_error(
             "ModelUnverified",
-            f"caretflow has no recorded digest for {label} (run {location.run_id}), so it will not load it: "
+            f"caretflow has no recorded digest for {label}, so it will not load it: "
             "loading a model runs code, and only models whose files caretflow recorded when it made them are loaded.",
             "Use a model produced by a caretflow training or operation job on this installation, or train it again. "
             "Models made before the upgrade are recorded at first start (docs/operations.md).",
@@ -185,7 +184,7 @@ def download_verified(client: MlflowClient, model_uri: str, expected_digest: str
     if actual != expected:
         raise user_error(
             "ModelDigestMismatch",
-            f"The files of {label} (run {location.run_id}, {location.artifact_path}) changed after caretflow recorded them: "
+            f"The files of {label} changed after caretflow recorded them: "
             f"their digest is {actual}, caretflow recorded {expected}. Refusing to load it.",
             "Someone or something changed the model's files in MLflow's artifact store. Do not use this model: "
             "train it again (or register an untouched version), and check who can write to MLflow's artifacts.",
