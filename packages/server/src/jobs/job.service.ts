@@ -205,17 +205,21 @@ export class JobService {
   }
 
   /**
-   * After a training or operation job: store its outputs, then queue its model's evaluation. The
-   * queueing (MLflow lookups of the run) does not hold up the job's end; `drain` still waits for it.
+   * After a training or operation job: record its model's digest, store its outputs, then queue its
+   * model's evaluation. The queueing (MLflow lookups of the run) does not hold up the job's end;
+   * `drain` still waits for it.
    */
   async #afterModelJob(id: string, outcome: ExecutionOutcome, input: DatasetVersionForSpec): Promise<JobUpdate> {
-    const update = await this.#storeOutputs(id, outcome, input);
     const r = outcome.result;
     if (outcome.status === "succeeded" && (r?.kind === "train" || r?.kind === "operate")) {
-      // Recorded before anything (the evaluation below) may load the model.
+      // The digest the engine reported for the model it logged: recorded before anything (the
+      // evaluation below, a prediction) may load the model.
       const folder = folderOfRunsUri(r.model_uri);
       if (!folder) throw new Error(`job ${id} reported a model URI caretflow cannot record: ${r.model_uri.slice(0, 200)}`);
       await this.#o.digests.record(folder, r.model_sha256, "job", id);
+    }
+    const update = await this.#storeOutputs(id, outcome, input);
+    if (outcome.status === "succeeded" && (r?.kind === "train" || r?.kind === "operate")) {
       const queued: Promise<void> = this.startEvaluate(r.best_run_id, id).then(
         () => {},
         (err: Error) => this.#o.log("warn", `job ${id}: could not queue the evaluation of run ${r.best_run_id}: ${err.message}`),
