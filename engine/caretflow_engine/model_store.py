@@ -1,15 +1,21 @@
-"""Saving models in MLflow format with a content hash, and loading them only after the hash checks out.
+"""Saving models in MLflow format with a digest of their folder, and loading them only after the
+digest checks out.
 
-A model is a pickle, and unpickling runs code, so a model is loaded only when the sha256 of its
-pickle file matches the hash caretflow recorded when it produced the model (the
-``caretflow.model_sha256`` tag of the run that holds it), or the hash the caller passed.
+A model is a pickle, and unpickling runs code. What gets unpickled is decided by the MLmodel file
+(its ``pickled_model`` entry), so the digest covers the WHOLE model folder: a manifest of every file's
+relative path and sha256, sorted by path, hashed once more (``folder_digest``). The engine reports
+the digest when it logs a model; caretflow records it in its own database and hands it back with
+every request that loads the model. Loading downloads the folder once into a private temporary
+folder, recomputes the digest there and unpickles only those verified files. MLflow's tags are never
+trusted for this (anyone who can write to MLflow can rewrite them): without an expected digest a
+model is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +41,36 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+MANIFEST_HEADER = "caretflow-model-manifest v1\n"
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+def folder_manifest(folder: Path) -> str:
+    """The canonical manifest of a model folder: a header line, then ``<sha256>  <relative path>``
+    per file, sorted by path (POSIX separators). Links are refused: what they point at is not the folder's."""
+    entries: list[tuple[str, str]] = []
+    root = Path(folder)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in sorted([*dirnames, *filenames]):
+            path = Path(dirpath) / name
+            if path.is_symlink():
+                raise user_error(
+                    "ModelFolderUnsupported",
+                    f"The model folder holds a link ({path.relative_to(root).as_posix()}), which caretflow does not load.",
+                    "Use a model folder written by a caretflow training run.",
+                )
+        for name in filenames:
+            path = Path(dirpath) / name
+            entries.append((path.relative_to(root).as_posix(), sha256_file(path)))
+    entries.sort()
+    return MANIFEST_HEADER + "".join(f"{digest}  {rel}\n" for rel, digest in entries)
+
+
+def folder_digest(folder: Path) -> str:
+    """sha256 (hex) of the folder's manifest: changes when any file, its name or the set of files changes."""
+    return hashlib.sha256(folder_manifest(folder).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -111,44 +147,59 @@ def _bad_uri(model_uri: str) -> Exception:
     )
 
 
-def download_verified(
-    client: MlflowClient, model_uri: str, expected_sha256: str | None, dst_dir: str | None = None
-) -> tuple[Path, str, ModelLocation]:
-    """Download the model's files and check the pickle's hash; returns (local dir, sha256, location).
+def describe_model(model_uri: str, location: ModelLocation) -> str:
+    """How errors name a model: ``model NAME version N (run R)`` (or NAME@ALIAS) for a registered
+    version, else ``the model of run R (PATH)``."""
+    by_version = _MODELS_VERSION_URI.match(model_uri)
+    by_alias = _MODELS_ALIAS_URI.match(model_uri)
+    if by_version:
+        return f"model {by_version.group(1)} version {by_version.group(2)} (run {location.run_id})"
+    if by_alias:
+        return f"model {by_alias.group(1)}@{by_alias.group(2)} (run {location.run_id})"
+    return f"the model of run {location.run_id} ({location.artifact_path})"
 
-    The expected hash is the caller's, else the producing run's tag; with neither, the model is refused.
+
+def download_verified(client: MlflowClient, model_uri: str, expected_digest: str | None, dst_dir: str) -> tuple[Path, str, ModelLocation]:
+    """Download the model's folder into ``dst_dir`` (a private folder the caller owns and removes) and
+    check its digest against the one caretflow recorded; returns (local folder, digest, location).
+
+    Nothing is unpickled here; load from the returned folder only, which is the one verified.
     """
     location = resolve_model_uri(client, model_uri)
-    run = client.get_run(location.run_id)
-    recorded = run.data.tags.get(SHA_TAG)
-    expected = (expected_sha256 or recorded or "").lower()
+    label = describe_model(model_uri, location)
+    expected = (expected_digest or "").strip().lower()
     if not expected:
         raise user_error(
             "ModelUnverified",
-            f"{model_uri} has no recorded sha256, so caretflow will not load it.",
-            "Use a model produced by a caretflow training run, or pass its sha256.",
+            f"caretflow has no recorded digest for {label}, so it will not load it: "
+            "loading a model runs code, and only models whose files caretflow recorded when it made them are loaded.",
+            "Use a model produced by a caretflow training or operation job on this installation, or train it again. "
+            "Models made before the upgrade are recorded at first start (docs/operations.md).",
         )
-    dst = dst_dir or tempfile.mkdtemp(prefix="caretflow-model-")
-    local = Path(client.download_artifacts(location.run_id, location.artifact_path, dst))
-    pickle_path = local / PICKLE_NAME
-    if not pickle_path.is_file():
-        raise user_error(
-            "ModelFormatUnsupported",
-            f"{model_uri} has no {PICKLE_NAME}; it was not saved by caretflow.",
-            "Use a model produced by a caretflow training run.",
-        )
-    actual = sha256_file(pickle_path)
+    if not _DIGEST.match(expected):
+        raise user_error("InvalidModelDigest", f"The expected digest for {label} is not a sha256 hex string.", "Pass the digest caretflow recorded.")
+    os.chmod(dst_dir, 0o700)
+    local = Path(client.download_artifacts(location.run_id, location.artifact_path, dst_dir))
+    actual = folder_digest(local)
     if actual != expected:
         raise user_error(
-            "ModelHashMismatch",
-            f"The model file of {model_uri} has sha256 {actual}, expected {expected}; refusing to load it.",
-            "The model artifact changed after caretflow produced it. Register the model again from its training run.",
+            "ModelDigestMismatch",
+            f"The files of {label} changed after caretflow recorded them: "
+            f"their digest is {actual}, caretflow recorded {expected}. Refusing to load it.",
+            "Someone or something changed the model's files in MLflow's artifact store. Do not use this model: "
+            "train it again (or register an untouched version), and check who can write to MLflow's artifacts.",
+        )
+    if not (local / "MLmodel").is_file():
+        raise user_error(
+            "ModelFormatUnsupported",
+            f"{label} has no MLmodel file; it was not saved by caretflow.",
+            "Use a model produced by a caretflow training run.",
         )
     return local, actual, location
 
 
 def load_sklearn(local_dir: Path) -> Any:
-    """Load a model whose hash was checked by download_verified."""
+    """Load a model from the folder download_verified checked (and nothing else)."""
     import mlflow.sklearn
 
     return mlflow.sklearn.load_model(str(local_dir))
@@ -167,10 +218,10 @@ def read_model_meta(local_dir: Path) -> tuple[dict[str, Any], list[tuple[str, st
 
 
 def save_model(model: Any, model_dir: Path, sample_in: Any, sample_out: Any, metadata: dict[str, Any]) -> str:
-    """Write a model in MLflow format (sklearn flavor, cloudpickle) and return its pickle's sha256.
+    """Write a model in MLflow format (sklearn flavor, cloudpickle) and return the folder's digest.
 
-    Every family saves this way (PyCaret pipelines, topic models, rules models): the pickle is
-    loaded only after its hash checks out, the signature describes what callers send, and the
+    Every family saves this way (PyCaret pipelines, topic models, rules models): the model is
+    loaded only after its folder's digest checks out, the signature describes what callers send, and the
     metadata (caretflow_task, ...) tells the scorer which family answers.
     """
     import mlflow.sklearn
@@ -184,7 +235,7 @@ def save_model(model: Any, model_dir: Path, sample_in: Any, sample_out: Any, met
         model,
         str(model_dir),
         # cloudpickle, not skops: PyCaret pipelines hold types skops does not trust. Loading is gated
-        # by the sha256 check in download_verified instead.
+        # by the folder digest check in download_verified instead.
         serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
         signature=signature,
         input_example=sample_in,
@@ -199,4 +250,4 @@ def save_model(model: Any, model_dir: Path, sample_in: Any, sample_out: Any, met
         ],
         metadata=metadata,
     )
-    return sha256_file(model_dir / PICKLE_NAME)
+    return folder_digest(model_dir)

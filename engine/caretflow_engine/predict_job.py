@@ -18,7 +18,7 @@ def run_predict(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     preflight(spec["tracking_uri"])
     client = make_client(spec["tracking_uri"])
     model = load_model(client, spec["model_uri"], spec.get("model_sha256"))
-    ev.log("info", f"Model verified (sha256 {model.sha256[:12]}…), task {model.task}")
+    ev.log("info", f"Model verified (folder digest {model.sha256[:12]}…), task {model.task}")
     df = read_dataset(spec["input"])
 
     ev.stage("scoring", f"Scoring {dataset_label(spec['input'])} ({len(df)} rows)")

@@ -42,12 +42,17 @@ class LoadedModel:
         }
 
 
-def load_model(client: Any, model_uri: str, expected_sha256: str | None) -> LoadedModel:
+def load_model(client: Any, model_uri: str, expected_digest: str | None) -> LoadedModel:
+    """Download the model's folder once into a private temporary folder, check its digest against
+    the one caretflow recorded (``expected_digest``), and load from that folder only."""
+    import tempfile
+
     from .model_store import download_verified, load_sklearn, read_model_meta
 
-    local, sha, location = download_verified(client, model_uri, expected_sha256)
-    meta, columns = read_model_meta(Path(local))
-    pipeline = load_sklearn(Path(local))
+    with tempfile.TemporaryDirectory(prefix="caretflow-model-") as tmp:
+        local, sha, location = download_verified(client, model_uri, expected_digest, tmp)
+        meta, columns = read_model_meta(Path(local))
+        pipeline = load_sklearn(Path(local))
     task = str(meta.get("caretflow_task") or ("classification" if hasattr(pipeline, "classes_") else "regression"))
     return LoadedModel(pipeline, task, meta.get("caretflow_target"), columns, model_uri, sha, location.run_id, meta)
 

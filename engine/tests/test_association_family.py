@@ -120,7 +120,8 @@ def registered(france_run, mlflow_server) -> str:
 
 
 def test_recommendations_agree_in_batch_and_online(registered, france_run, mlflow_server, france, tmp_path):
-    code, events = run_job(predict_job_spec("predict-rules", mlflow_server, registered, france), tmp_path)
+    digest = france_run["result"]["model_sha256"]
+    code, events = run_job(predict_job_spec("predict-rules", mlflow_server, registered, france, model_sha256=digest), tmp_path)
     assert_protocol(events)
     assert code == 0, events[-3:]
     result = events[-1]["result"]
@@ -142,7 +143,7 @@ def test_recommendations_agree_in_batch_and_online(registered, france_run, mlflo
     serve = FdProcess(["serve"], tmp_path / "serve.log")
     try:
         assert serve.read(timeout=120) == {"ready": True}
-        serve.send({"id": 1, "op": "load", "model_uri": registered, "tracking_uri": mlflow_server})
+        serve.send({"id": 1, "op": "load", "model_uri": registered, "tracking_uri": mlflow_server, "sha256": digest})
         loaded = serve.read(timeout=120)
         assert loaded["ok"] is True, loaded
         assert loaded["model"]["task"] == "association_rules"
@@ -186,7 +187,7 @@ def test_basket_layout_trains_and_scores_per_row(mlflow_server, tmp_path):
     uri = register_model(mlflow_server, result["best_run_id"], "shop-rules")
     baskets = store_dataset(pd.DataFrame({"customer": [1, 2, 3], "items": ["fish & chips", "diapers,eggs", "cola"]}),
                             "baskets")
-    code, events = run_job(predict_job_spec("predict-shop", mlflow_server, uri, baskets), tmp_path)
+    code, events = run_job(predict_job_spec("predict-shop", mlflow_server, uri, baskets, model_sha256=result["model_sha256"]), tmp_path)
     assert code == 0, events[-3:]
     scored = pd.read_parquet(outbox_file("predict-shop", events[-1]["result"]["output"]))
     assert list(scored.columns) == ["customer", "items", *ADDED]  # the input rows, with recommendations added

@@ -154,7 +154,8 @@ def test_downloads_batch_and_online_scoring_agree(downloads_run: dict[str, Any],
     result = downloads_run["result"]
     uri = register(mlflow_server, result["best_run_id"], "downloads-forecaster")
     # Batch on the training dataset itself: a model without exogenous columns does not read the rows.
-    code, events = run_job(predict_spec("predict-downloads", mlflow_server, uri, downloads, horizon=20), tmp_path)
+    code, events = run_job(predict_spec("predict-downloads", mlflow_server, uri, downloads, horizon=20,
+                                        model_sha256=result["model_sha256"]), tmp_path)
     assert_protocol(events)
     assert code == 0, events[-2:]
     predicted = events[-1]["result"]
@@ -168,7 +169,7 @@ def test_downloads_batch_and_online_scoring_agree(downloads_run: dict[str, Any],
     serve = FdProcess(["serve"], tmp_path / "serve.log")
     try:
         assert serve.read(timeout=120) == {"ready": True}
-        serve.send({"id": 1, "op": "load", "model_uri": uri, "tracking_uri": mlflow_server})
+        serve.send({"id": 1, "op": "load", "model_uri": uri, "tracking_uri": mlflow_server, "sha256": result["model_sha256"]})
         loaded = serve.read(timeout=120)
         assert loaded["ok"] is True, loaded
         assert loaded["model"]["task"] == "time_series" and loaded["model"]["features"] == []

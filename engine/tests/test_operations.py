@@ -56,12 +56,18 @@ def worker(tmp_path_factory: pytest.TempPathFactory) -> Any:
         w.close()
 
 
+# The digests caretflow recorded for the saved models of this module's runs (the server keeps them in
+# its database and passes them in every OperateSpec).
+DIGESTS: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def trained(mlflow_server: str, juice: dict[str, Any], worker: Worker) -> dict[str, Any]:
     spec = train_spec("ops-train", mlflow_server, juice, experiment_name="ops-tests", **TRAIN_FIELDS)
     code, events = worker.run(spec)
     assert code == 0, events[-2:]
     result = events[-1]["result"]
+    DIGESTS[result["best_run_id"]] = result["model_sha256"]
     children = {row["model_id"]: row["mlflow_run_id"] for row in result["leaderboard"]}
     return {"spec": spec, "result": result, "children": children, "worker": worker}
 
@@ -86,6 +92,7 @@ def operate_spec(
         "source": {"run_id": source_run, "parent_run_id": trained["result"]["parent_run_id"]},
         "operation": operation,
         "tags": {"caretflow.job_id": job_id},
+        "model_digests": dict(DIGESTS),
     }
 
 
@@ -95,6 +102,7 @@ def run_operation(trained: dict[str, Any], job_id: str, source_run: str, operati
     assert_protocol(events)
     assert code == 0, [e for e in events if e["type"] in ("error", "log")][-5:]
     result = events[-1]["result"]
+    DIGESTS[result["best_run_id"]] = result["model_sha256"]
     seconds = time.monotonic() - started
     print(f"{job_id}: {seconds:.1f}s, timings {result['timings']}, facts {result['summary']['facts']}")
     return {"result": result, "events": events}
@@ -124,7 +132,7 @@ def check_operation_run(
         summary = json.loads(Path(local).read_text())
     assert summary["op"]["op"] == op and summary["source_run_id"] == source_run
     assert summary["facts"] == result["summary"]["facts"]
-    model = load_model(client, result["model_uri"], None)
+    model = load_model(client, result["model_uri"], result["model_sha256"])
     rows = pd.read_parquet(dataset_file(trained["spec"]["dataset"])).head(50)
     scored = score_frame(model, rows)
     assert set(scored["prediction_label"]) <= {"CH", "MM"} and len(scored) == 50
@@ -275,6 +283,10 @@ def test_operations_that_do_not_apply_fail_before_any_work(trained, insurance):
 
     finalize = spec("ops-err-final", final, {"op": "finalize"})
     expect_user_error(worker, finalize, "AlreadyFinalized", final, before="setup")
+
+    # A saved model caretflow has no digest for is never unpickled.
+    unrecorded = {**spec("ops-err-unrecorded", final, {"op": "tune"}), "model_digests": {}}
+    expect_user_error(worker, unrecorded, "ModelUnverified", final, "no recorded digest", before="setup")
 
     grid = spec("ops-err-grid", children["lr"], {"op": "tune", "custom_grid": {"C": [1], "depth_of_thought": [2]}})
     error = expect_user_error(worker, grid, "UnknownParameter", "depth_of_thought", "max_iter", before="operation")

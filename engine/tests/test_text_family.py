@@ -116,7 +116,8 @@ def test_registered_model_scores_the_same_in_batch_and_online(registered, nmf_ru
     new = pd.DataFrame({"id": [1, 2, 3, 4], "text": [
         "WINNER! You have won a free prize, call now to claim", "ok see you later at home", "", None]})
     fresh = store_dataset(pd.concat([trained[["text"]].head(50), new[["text"]]], ignore_index=True), "spam-new")
-    code, events = run_job(predict_job_spec("predict-topics", mlflow_server, registered, fresh), tmp_path)
+    digest = nmf_run["result"]["model_sha256"]
+    code, events = run_job(predict_job_spec("predict-topics", mlflow_server, registered, fresh, model_sha256=digest), tmp_path)
     assert_protocol(events)
     assert code == 0, events[-3:]
     result = events[-1]["result"]
@@ -130,7 +131,7 @@ def test_registered_model_scores_the_same_in_batch_and_online(registered, nmf_ru
     serve = FdProcess(["serve"], tmp_path / "serve.log")
     try:
         assert serve.read(timeout=120) == {"ready": True}
-        serve.send({"id": 1, "op": "load", "model_uri": registered, "tracking_uri": mlflow_server})
+        serve.send({"id": 1, "op": "load", "model_uri": registered, "tracking_uri": mlflow_server, "sha256": digest})
         loaded = serve.read(timeout=120)
         assert loaded["ok"] is True, loaded
         assert loaded["model"]["task"] == "topics" and loaded["model"]["prediction_columns"] == columns

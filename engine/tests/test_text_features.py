@@ -39,7 +39,8 @@ def test_new_messages_are_scored_online(spam_run, mlflow_server, tmp_path):
     serve = FdProcess(["serve"], tmp_path / "serve.log")
     try:
         assert serve.read(timeout=120) == {"ready": True}
-        serve.send({"id": 1, "op": "load", "model_uri": spam_run["result"]["model_uri"], "tracking_uri": mlflow_server})
+        serve.send({"id": 1, "op": "load", "model_uri": spam_run["result"]["model_uri"], "tracking_uri": mlflow_server,
+                    "sha256": spam_run["result"]["model_sha256"]})
         loaded = serve.read(timeout=120)
         assert loaded["ok"] is True, loaded
         assert loaded["model"]["features"] == [{"name": "text", "type": "string"}]

@@ -131,6 +131,7 @@ def evaluated(juice_run, mlflow_server, tmp_path_factory: pytest.TempPathFactory
     eval_spec = {k: v for k, v in spec.items() if k in ENVELOPE} | {
         "kind": "evaluate", "job_id": "evaluate-juice", "train": train_fields,
         "run_id": result["best_run_id"], "parent_run_id": result["parent_run_id"],
+        "model_digest": result["model_sha256"],
     }
     code, events = run_job(eval_spec, tmp_path_factory.mktemp("juice-evaluate"))
     return {"code": code, "events": events, "result": events[-1].get("result")}
@@ -164,12 +165,12 @@ def test_evaluation_logs_charts_plots_and_a_self_contained_report(evaluated, jui
 def test_model_is_pyfunc_loadable_with_signature(juice_run, mlflow_server, tmp_path, juice):
     import mlflow.pyfunc
 
-    from caretflow_engine.model_store import sha256_file
+    from caretflow_engine.model_store import folder_digest
 
     result = juice_run["result"]
     client = MlflowClient(mlflow_server)
     local = Path(client.download_artifacts(result["best_run_id"], "model", str(tmp_path)))
-    assert sha256_file(local / "model.pkl") == result["model_sha256"]
+    assert folder_digest(local) == result["model_sha256"]
     model = mlflow.pyfunc.load_model(str(local))
     assert model.metadata.signature is not None
     assert (local / "input_example.json").exists()
@@ -183,7 +184,7 @@ def test_scoring_matches_pycaret_predict_model(juice_run, mlflow_server, juice):
 
     from caretflow_engine.scoring import load_model, score_frame
 
-    model = load_model(MlflowClient(mlflow_server), juice_run["result"]["model_uri"], None)
+    model = load_model(MlflowClient(mlflow_server), juice_run["result"]["model_uri"], juice_run["result"]["model_sha256"])
     rows = pd.read_parquet(dataset_file(juice)).head(200)
     ours = score_frame(model, rows)
     theirs = ClassificationExperiment().predict_model(model.pipeline, data=rows.drop(columns=["Purchase"]), verbose=False)
@@ -219,7 +220,8 @@ def predict_spec(job_id, tracking_uri, model_uri, dataset, **extra):
 
 
 def test_batch_and_online_scoring_agree(registered, juice_run, mlflow_server, juice, tmp_path):
-    code, events = run_job(predict_spec("predict-juice", mlflow_server, "models:/juice-model/1", juice), tmp_path)
+    digest = juice_run["result"]["model_sha256"]
+    code, events = run_job(predict_spec("predict-juice", mlflow_server, "models:/juice-model/1", juice, model_sha256=digest), tmp_path)
     assert_protocol(events)
     assert code == 0, events[-2:]
     golden.check("predict", events)
@@ -244,7 +246,11 @@ def test_batch_and_online_scoring_agree(registered, juice_run, mlflow_server, ju
     serve = FdProcess(["serve"], tmp_path / "serve.log")
     try:
         assert serve.read(timeout=120) == {"ready": True}
-        serve.send({"id": 1, "op": "load", "model_uri": registered, "tracking_uri": mlflow_server})
+        serve.send({"id": 7, "op": "load", "model_uri": registered, "tracking_uri": mlflow_server})
+        unrecorded = serve.read(timeout=120)
+        assert unrecorded["ok"] is False and unrecorded["error"]["name"] == "ModelUnverified", unrecorded
+        assert "juice-model@champion" in unrecorded["error"]["message"]
+        serve.send({"id": 1, "op": "load", "model_uri": registered, "tracking_uri": mlflow_server, "sha256": digest})
         loaded = serve.read(timeout=120)
         assert loaded["id"] == 1 and loaded["ok"] is True, loaded
         assert loaded["model"]["task"] == "classification" and loaded["model"]["sha256"] == juice_run["result"]["model_sha256"]
@@ -279,7 +285,8 @@ def test_batch_and_online_scoring_agree(registered, juice_run, mlflow_server, ju
 
         serve.send({"id": 4, "op": "load", "model_uri": registered, "tracking_uri": mlflow_server, "sha256": "0" * 64})
         refused = serve.read(timeout=60)
-        assert refused["ok"] is False and refused["error"]["name"] == "ModelHashMismatch"
+        assert refused["ok"] is False and refused["error"]["name"] == "ModelDigestMismatch"
+        assert "juice-model@champion" in refused["error"]["message"]
         serve.send({"id": 5, "op": "shutdown"})
         assert serve.read(timeout=10) == {"id": 5, "ok": True}
         assert serve.close() == 0
@@ -294,11 +301,11 @@ def test_predict_refuses_hash_mismatch_and_missing_columns(juice_run, mlflow_ser
         tmp_path,
     )
     assert_protocol(events)
-    assert code != 0 and error_of(events)["name"] == "ModelHashMismatch"
+    assert code != 0 and error_of(events)["name"] == "ModelDigestMismatch"
     assert not outbox_file("predict-bad-hash", {"file": "predictions.parquet"}).exists()
 
     partial = store_dataset(pd.read_parquet(dataset_file(juice)).drop(columns=["LoyalCH", "PriceDiff"]), "juice-partial")
-    code, events = run_job(predict_spec("predict-missing", mlflow_server, uri, partial), tmp_path)
+    code, events = run_job(predict_spec("predict-missing", mlflow_server, uri, partial, model_sha256=juice_run["result"]["model_sha256"]), tmp_path)
     error = error_of(events)
     assert code != 0 and error["name"] == "MissingFeatureColumns"
     assert "LoyalCH" in error["message"] and "PriceDiff" in error["hint"]

@@ -209,15 +209,15 @@ def _register(mlflow_server: str, run_id: str, name: str) -> str:
     return f"models:/{name}/{version['version']}"
 
 
-def _predict_spec(mlflow_server: str, uri: str, dataset: dict[str, Any], job_id: str) -> dict[str, Any]:
+def _predict_spec(mlflow_server: str, uri: str, dataset: dict[str, Any], job_id: str, digest: str) -> dict[str, Any]:
     return {"v": 1, "job_id": job_id, "tracking_uri": mlflow_server, "kind": "predict", "model_uri": uri,
-            "input": dataset}
+            "input": dataset, "model_sha256": digest}
 
 
 def _batch_and_online(
-    mlflow_server: str, uri: str, dataset: dict[str, Any], job_id: str, tmp_path: Path, rows: int = 30
+    mlflow_server: str, uri: str, dataset: dict[str, Any], job_id: str, tmp_path: Path, digest: str, rows: int = 30
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    code, events = run_job(_predict_spec(mlflow_server, uri, dataset, job_id), tmp_path)
+    code, events = run_job(_predict_spec(mlflow_server, uri, dataset, job_id, digest), tmp_path)
     assert_protocol(events)
     assert code == 0, events[-2:]
     batch = pd.read_parquet(outbox_file(job_id, events[-1]["result"]["output"]))
@@ -226,7 +226,7 @@ def _batch_and_online(
     serve = FdProcess(["serve"], tmp_path / f"{job_id}.serve.log")
     try:
         assert serve.read(timeout=120) == {"ready": True}
-        serve.send({"id": 1, "op": "load", "model_uri": uri, "tracking_uri": mlflow_server})
+        serve.send({"id": 1, "op": "load", "model_uri": uri, "tracking_uri": mlflow_server, "sha256": digest})
         assert serve.read(timeout=120)["ok"] is True
         serve.send({"id": 2, "op": "predict", "rows": records})
         answer = serve.read(timeout=60)
@@ -240,7 +240,8 @@ def _batch_and_online(
 
 def test_clustering_batch_and_online_scoring_agree(four, mlflow_server, jewellery, tmp_path):
     uri = _register(mlflow_server, four["result"]["best_run_id"], "jewellery-hclust")
-    batch, online = _batch_and_online(mlflow_server, uri, jewellery, "predict-hclust", tmp_path)
+    digest = four["result"]["model_sha256"]
+    batch, online = _batch_and_online(mlflow_server, uri, jewellery, "predict-hclust", tmp_path, digest)
     assert list(online["Cluster"]) == list(batch["Cluster"].head(len(online)))
     # Training rows get back the cluster training assigned them (nearest row = the row itself).
     labels = pd.read_parquet(outbox_file("cluster-four", four["result"]["outputs"][0]))
@@ -248,7 +249,7 @@ def test_clustering_batch_and_online_scoring_agree(four, mlflow_server, jeweller
     # A new row gets its nearest training row's cluster, never a refit on the scored rows.
     source = pd.read_parquet(dataset_file(jewellery))
     shifted = store_dataset(source.head(3).assign(Income=source["Income"].head(3) + 1), "jewellery-new")
-    code, events = run_job(_predict_spec(mlflow_server, uri, shifted, "predict-new"), tmp_path)
+    code, events = run_job(_predict_spec(mlflow_server, uri, shifted, "predict-new", digest), tmp_path)
     assert code == 0
     scored = pd.read_parquet(outbox_file("predict-new", events[-1]["result"]["output"]))
     assert list(scored["Cluster"]) == list(labels["Cluster"].head(3))
@@ -256,7 +257,7 @@ def test_clustering_batch_and_online_scoring_agree(four, mlflow_server, jeweller
 
 def test_anomaly_batch_and_online_scoring_agree(detected, mlflow_server, anomaly, tmp_path):
     uri = _register(mlflow_server, detected["result"]["best_run_id"], "anomaly-detector")
-    batch, online = _batch_and_online(mlflow_server, uri, anomaly, "predict-anomaly", tmp_path)
+    batch, online = _batch_and_online(mlflow_server, uri, anomaly, "predict-anomaly", tmp_path, detected["result"]["model_sha256"])
     assert list(online["Anomaly"]) == list(batch["Anomaly"].head(len(online)))
     assert np.allclose(online["Anomaly_Score"], batch["Anomaly_Score"].head(len(online)))
     assert set(batch["Anomaly"]) <= {0, 1} and batch["Anomaly_Score"].notna().all()

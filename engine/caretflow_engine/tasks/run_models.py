@@ -3,7 +3,8 @@
 A training job logs one run per compared model (role ``child``: CV scores, no saved model) and a
 run holding the finalized model (role ``final``); operations log runs like the final one (role
 ``operation``). A child's model is recreated in the rebuilt setup from its model id; a final or
-operation run's saved model is loaded, after its sha256 checks out, for its estimator.
+operation run's saved model is loaded, after its folder's digest matches the one caretflow recorded
+(the spec's ``model_digests``, by run id), for its estimator.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ class RunModel:
     estimator: Any | None  # the saved pipeline's estimator (fitted on all data); None for a child run
 
 
-def resolve_run_model(client: MlflowClient, run_id: str, parent_run_id: str) -> RunModel:
-    """The model of a run of the training whose parent run is ``parent_run_id`` (the parent itself: its best)."""
+def resolve_run_model(client: MlflowClient, run_id: str, parent_run_id: str, digests: dict[str, str] | None = None) -> RunModel:
+    """The model of a run of the training whose parent run is ``parent_run_id`` (the parent itself: its best).
+
+    ``digests`` maps a run id to its saved model's recorded digest; a saved model without one is refused.
+    """
     run = _get_run(client, run_id)
     tags = run.data.tags
     role = tags.get("caretflow.role", "")
@@ -40,7 +44,7 @@ def resolve_run_model(client: MlflowClient, run_id: str, parent_run_id: str) -> 
         best = tags.get("caretflow.best_run_id")
         if not best:
             raise user_error("RunHasNoModel", f"Run {run_id} has no best model yet.", "Pick one of its model runs.")
-        return resolve_run_model(client, best, parent_run_id)
+        return resolve_run_model(client, best, parent_run_id, digests)
     if tags.get("mlflow.parentRunId") != parent_run_id:
         raise user_error(
             "RunNotInTraining",
@@ -60,7 +64,7 @@ def resolve_run_model(client: MlflowClient, run_id: str, parent_run_id: str) -> 
         )
     model_id = tags.get("caretflow.model_id", "")
     name = tags.get("caretflow.model_name", model_id)
-    estimator = _saved_estimator(client, run_id) if role in SAVED_MODEL_ROLES else None
+    estimator = _saved_estimator(client, run_id, (digests or {}).get(run_id)) if role in SAVED_MODEL_ROLES else None
     return RunModel(run_id, role, model_id, name, estimator)
 
 
@@ -77,12 +81,12 @@ def _get_run(client: MlflowClient, run_id: str) -> Any:
         raise
 
 
-def _saved_estimator(client: MlflowClient, run_id: str) -> Any:
-    """The last step of the run's saved pipeline, loaded only after its sha256 matches the run's tag."""
+def _saved_estimator(client: MlflowClient, run_id: str, expected_digest: str | None) -> Any:
+    """The last step of the run's saved pipeline, loaded only after its folder's digest matches caretflow's record."""
     from ..model_store import download_verified, load_sklearn
 
     with tempfile.TemporaryDirectory(prefix="caretflow-source-") as tmp:
-        local, _sha, _loc = download_verified(client, f"runs:/{run_id}/{MODEL_ARTIFACT_PATH}", None, tmp)
+        local, _digest, _loc = download_verified(client, f"runs:/{run_id}/{MODEL_ARTIFACT_PATH}", expected_digest, tmp)
         pipeline = load_sklearn(Path(local))
     steps = getattr(pipeline, "steps", None)
     return steps[-1][1] if steps else pipeline

@@ -164,7 +164,7 @@ def evaluate_run(spec: dict[str, Any], ctx: Any, df: pd.DataFrame, work: Any) ->
     data = load_training_data(spec["train"], spec["dataset"], ev)
     ev.stage("setup", "Rebuilding the training's setup")
     session = build_setup(spec["train"], spec, data).session
-    model = load_model(ctx.runs.client, f"runs:/{spec['run_id']}/model", None)
+    model = load_model(ctx.runs.client, f"runs:/{spec['run_id']}/model", spec.get("model_digest"))
     X_train, y_train = session.train_data()
     best = clone(final_estimator(model.pipeline)).fit(X_train, y_train)
     ev.stage("evaluate", "Charts, importance and SHAP on the hold-out rows")

@@ -158,14 +158,15 @@ def operate(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 def _resolve_models(log: TrainingLog, spec: dict[str, Any], op: dict[str, Any]) -> tuple[RunModel, list[RunModel]]:
     """The source run's model and the ``with`` runs' (blend, stack), each checked before any training."""
     kind, parent_id = op["op"], spec["source"]["parent_run_id"]
+    digests: dict[str, str] = spec.get("model_digests") or {}
     if kind == "create":
         source = _setup_only(spec)
     else:
-        source = resolve_run_model(log.client, spec["source"]["run_id"], parent_id)
+        source = resolve_run_model(log.client, spec["source"]["run_id"], parent_id, digests)
     others: list[RunModel] = []
     seen = {source.run_id}
     for ref in op.get("with", []):
-        model = resolve_run_model(log.client, ref["run_id"], parent_id)
+        model = resolve_run_model(log.client, ref["run_id"], parent_id, digests)
         if model.run_id not in seen:
             seen.add(model.run_id)
             others.append(model)

@@ -32,6 +32,9 @@ export const DatasetRef = z.object({
 });
 export type DatasetRef = z.infer<typeof DatasetRef>;
 
+/** A model folder's digest: sha256 (hex) of its manifest (every file's relative path and sha256, sorted). */
+export const ModelDigest = z.string().regex(/^[0-9a-f]{64}$/, "a sha256 hex digest");
+
 const RunEnvelope = {
   v: z.literal(PROTOCOL_VERSION),
   job_id: z.string().min(1),
@@ -57,6 +60,10 @@ export const OperateSpec = z.object({
   train: TrainFields.describe("the task fields of the training job that made the source run"),
   source: ModelSource.extend({ parent_run_id: z.string() }),
   operation: Operation,
+  model_digests: z
+    .record(z.string(), ModelDigest)
+    .default({})
+    .describe("run id -> the digest caretflow recorded for that run's saved model; a saved model without one is refused"),
 });
 export type OperateSpec = z.infer<typeof OperateSpec>;
 
@@ -71,13 +78,16 @@ export const EvaluateSpec = z.object({
   train: TrainFields.describe("the task fields of the training job, to rebuild its setup"),
   run_id: z.string().describe("the run holding the model (final or operation run)"),
   parent_run_id: z.string(),
+  model_digest: ModelDigest.optional().describe("the digest caretflow recorded for the run's model; loading it without one is refused"),
 });
 export type EvaluateSpec = z.infer<typeof EvaluateSpec>;
 
 export const PredictSpec = SpecBase.extend({
   kind: z.literal("predict"),
   model_uri: z.string().describe("models:/NAME/VERSION or runs:/RUN_ID/model"),
-  model_sha256: z.string().optional().describe("expected hash of the model artifact; scoring refuses a mismatch"),
+  model_sha256: ModelDigest.optional().describe(
+    "the model folder's digest caretflow recorded (see model_sha256 in results); the engine refuses a mismatch or a missing digest",
+  ),
   input: DatasetRef,
   horizon: z.number().int().min(1).max(10_000).optional().describe("time series: periods to forecast (default: the model's)"),
 });
@@ -219,7 +229,11 @@ const RunOutcome = {
   best_model_id: z.string(),
   best_model_name: z.string(),
   model_uri: z.string().describe("runs:/RUN_ID/model"),
-  model_sha256: z.string(),
+  model_sha256: z
+    .string()
+    .describe(
+      "digest of the whole model folder: sha256 of the manifest of every file's relative path and sha256 (docs/engine-protocol.md)",
+    ),
   sort_metric: z.string().nullable(),
   leaderboard: z.array(LeaderboardRow).describe("sorted best first"),
   details: TaskDetails.optional(),

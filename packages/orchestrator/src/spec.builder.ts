@@ -70,7 +70,15 @@ export function buildTrainSpec(opts: SpecEnvelope & { request: TrainRequest }): 
 
 /** The engine's OperateSpec: the source job's request rebuilds the same setup; the operation runs on the source run's model. */
 export function buildOperateSpec(
-  opts: SpecEnvelope & { source: TrainRequest; request: OperateRequest; runId: string; parentRunId: string; experimentName: string },
+  opts: SpecEnvelope & {
+    source: TrainRequest;
+    request: OperateRequest;
+    runId: string;
+    parentRunId: string;
+    experimentName: string;
+    /** run id -> the digest caretflow recorded for that run's saved model (never from MLflow tags). */
+    modelDigests?: Record<string, string>;
+  },
 ): OperateSpec {
   const { source, dataset: d } = opts;
   return {
@@ -88,12 +96,20 @@ export function buildOperateSpec(
     train: trainFields(source),
     source: { run_id: opts.runId, parent_run_id: opts.parentRunId },
     operation: opts.request.operation,
+    model_digests: opts.modelDigests ?? {},
   };
 }
 
 /** The engine's EvaluateSpec: the training's task fields rebuild its setup; the run holds the model. */
 export function buildEvaluateSpec(
-  opts: SpecEnvelope & { source: TrainRequest; runId: string; parentRunId: string; experimentName: string },
+  opts: SpecEnvelope & {
+    source: TrainRequest;
+    runId: string;
+    parentRunId: string;
+    experimentName: string;
+    /** The digest caretflow recorded for the run's model; null when it has none (loading it is then refused). */
+    modelDigest?: string | null;
+  },
 ): EvaluateSpec {
   const { source, dataset: d } = opts;
   return {
@@ -111,6 +127,7 @@ export function buildEvaluateSpec(
     train: trainFields(source),
     run_id: opts.runId,
     parent_run_id: opts.parentRunId,
+    ...(opts.modelDigest ? { model_digest: opts.modelDigest } : {}),
   };
 }
 
@@ -118,6 +135,7 @@ export function buildPredictSpec(opts: {
   jobId: string;
   trackingUri: string;
   modelUri: string;
+  /** The model folder's digest from caretflow's record; null when none is recorded (the engine then refuses). */
   modelSha256: string | null;
   input: DatasetVersionForSpec;
   horizon?: number;

@@ -54,6 +54,7 @@ export interface ResolvedModel {
   name: string;
   version: number;
   uri: string;
+  /** The digest caretflow recorded for the version's model folder; null when it has none (loading is then refused). */
   sha256: string | null;
   runId: string | null;
   /** The task the model was trained for (its run's caretflow.task tag), when known. */

@@ -23,6 +23,8 @@ import { createApp } from "./http/app.ts";
 import { JobEventHub } from "./jobs/job.hub.ts";
 import { JobRepository } from "./jobs/job.repository.ts";
 import { JobService } from "./jobs/job.service.ts";
+import { backfillModelDigests } from "./models/model-digest.backfill.ts";
+import { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import type { Logger } from "./ports.ts";
 import { ProjectService } from "./projects/project.service.ts";
 import { trackingPort } from "./tracking.port.ts";
@@ -166,7 +168,25 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     stack.push(() => store.close());
     const scoring = new ScoringPool({ python, engineDir, trackingUri: mlflowUrl, logDir: dirs.logs, log, env: engineEnv });
     stack.push(() => scoring.close());
-    const tracking = trackingPort(new MlflowClient({ baseUrl: mlflowUrl, credentials: supervisor.credentials }), mlflowUrl);
+    const digests = new ModelDigestRepository(serverDb);
+    const mlflowClient = new MlflowClient({ baseUrl: mlflowUrl, credentials: supervisor.credentials });
+    const tracking = trackingPort(mlflowClient, mlflowUrl, digests);
+    // After an upgrade: record the digests of models made before caretflow recorded them (once).
+    let closing = false;
+    let backfill: Promise<unknown> | null = null;
+    mlflowStarted.then(
+      () => {
+        if (closing) return;
+        backfill = backfillModelDigests({ db: serverDb, digests, client: mlflowClient, log }).catch((err: Error) =>
+          log("warn", `could not record the digests of earlier models: ${err.message}`),
+        );
+      },
+      () => {},
+    );
+    stack.push(async () => {
+      closing = true;
+      await backfill;
+    });
 
     const executor = new LocalExecutor({ engine: afterMlflow(engine, mlflowStarted), concurrency: workers });
     const jobs = new JobService({
@@ -177,6 +197,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       tracking,
       catalog,
       projects,
+      digests,
       jobsDir: dirs.jobs,
       outboxDir: join(dirs.datasets, ".outbox"),
       nJobs: chooseEngineThreads(cores, workers),

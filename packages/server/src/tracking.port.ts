@@ -9,10 +9,14 @@ import {
   resolveModelRef,
   setAlias,
 } from "@caretflow/tracking";
+import type { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import type { TrackingPort } from "./ports.ts";
 
-/** The server's view of tracking, over one MLflow client. */
-export function trackingPort(client: MlflowClient, trackingUri: string): TrackingPort {
+/**
+ * The server's view of tracking, over one MLflow client. A resolved model version carries the digest
+ * caretflow recorded for its source run's model folder (null when none is recorded), never an MLflow tag.
+ */
+export function trackingPort(client: MlflowClient, trackingUri: string, digests: ModelDigestRepository): TrackingPort {
   return {
     trackingUri: () => trackingUri,
     listRuns: () => listTrainingRuns(client),
@@ -23,7 +27,11 @@ export function trackingPort(client: MlflowClient, trackingUri: string): Trackin
     registerModel: (req) => registerModel(client, req),
     setAlias: (name, alias, version) => setAlias(client, name, alias, version),
     deleteAlias: (name, alias) => deleteAlias(client, name, alias),
-    resolveModelRef: (ref) => resolveModelRef(client, ref),
+    resolveModelRef: async (ref) => {
+      const { artifactPath, ...model } = await resolveModelRef(client, ref);
+      const sha256 = model.runId && artifactPath ? await digests.lookup({ runId: model.runId, artifactPath }) : null;
+      return { ...model, sha256 };
+    },
     killRunIfRunning: async (runId) => {
       const run = await client.getRun(runId);
       if (run.info.status !== "RUNNING" && run.info.status !== "SCHEDULED") return false;

@@ -16,6 +16,7 @@ import { type AppContext, createApp } from "../src/http/app.ts";
 import { JobEventHub } from "../src/jobs/job.hub.ts";
 import { JobRepository } from "../src/jobs/job.repository.ts";
 import { JobService } from "../src/jobs/job.service.ts";
+import { ModelDigestRepository } from "../src/models/model-digest.repository.ts";
 import type { CatalogPort, TrackingPort } from "../src/ports.ts";
 import { ProjectService } from "../src/projects/project.service.ts";
 
@@ -59,6 +60,7 @@ export async function appFixture(
     tracking: opts.trackingUri ? withTrackingUri(opts.trackingUri) : absent("tracking"),
     catalog,
     projects,
+    digests: new ModelDigestRepository(db),
     jobsDir: join(dir, "jobs"),
     outboxDir: join(dir, "datasets", ".outbox"),
     nJobs: 1,

@@ -12,8 +12,10 @@ export type {
   MlflowRun,
   MlflowRunStatus,
 } from "./mlflow.types.ts";
+export { MANIFEST_HEADER, manifestDigest, modelFolderDigest } from "./model-digest.ts";
 export { freePort } from "./process-group.ts";
 export {
+  artifactPathOf,
   deleteAlias,
   getModel,
   listModels,

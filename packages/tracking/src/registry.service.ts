@@ -223,9 +223,28 @@ export interface ResolvedModel {
   version: number;
   /** models:/NAME/VERSION */
   uri: string;
-  sha256: string | null;
   runId: string | null;
+  /**
+   * Where the version's files are inside its run's artifacts (e.g. "model"), as the engine resolves
+   * it; null when its source lies outside the run. With runId it keys the digest caretflow recorded.
+   */
+  artifactPath: string | null;
   task: string | null;
+}
+
+/**
+ * The artifact path of a model version's source inside its run (what the engine downloads), or null
+ * when the source is not inside the run's artifacts; pure.
+ * @example artifactPathOf("file:///m/1/abc/artifacts/model", "file:///m/1/abc/artifacts", "abc") // "model"
+ */
+export function artifactPathOf(source: string, runArtifactUri: string, runId: string): string | null {
+  const base = runArtifactUri ? `${runArtifactUri.replace(/\/+$/, "")}/` : null;
+  const prefix = `runs:/${runId}/`;
+  const rest = base && source.startsWith(base) ? source.slice(base.length) : source.startsWith(prefix) ? source.slice(prefix.length) : null;
+  if (rest === null) return null;
+  const path = rest.replace(/^\/+|\/+$/g, "");
+  if (!path || path.split("/").includes("..")) return null;
+  return path;
 }
 
 /** Parses `NAME@ALIAS` or `NAME/VERSION`; pure. */
@@ -243,17 +262,20 @@ export function parseModelRef(ref: string): { name: string; alias: string } | { 
   return { name: ref.slice(0, slash), version: Number(ref.slice(slash + 1)) };
 }
 
-/** Resolves a model reference to a concrete version, its models:/ URI and the hash its model must have. */
+/**
+ * Resolves a model reference to a concrete version, its models:/ URI and where its files are (run and
+ * artifact path). The digest its files must have is caretflow's own record, never an MLflow tag.
+ */
 export async function resolveModelRef(c: MlflowClient, ref: string): Promise<ResolvedModel> {
   const p = parseModelRef(ref);
   const v = "alias" in p ? await c.getModelVersionByAlias(p.name, p.alias) : await c.getModelVersion(p.name, p.version);
-  let sha = tagsToRecord(v.tags)[TAG.modelSha256] ?? null;
   let task: string | null = null;
+  let artifactPath: string | null = null;
   if (v.run_id) {
     const run = await runOrNull(c, v.run_id);
     const runTags = run ? tagsToRecord(run.data.tags) : {};
-    sha ??= runTags[TAG.modelSha256] ?? null;
     task = runTags[TAG.task] ?? null;
+    if (run) artifactPath = artifactPathOf(v.source ?? "", run.info.artifact_uri ?? "", v.run_id);
   }
-  return { name: v.name, version: v.version, uri: `models:/${v.name}/${v.version}`, sha256: sha, runId: v.run_id || null, task };
+  return { name: v.name, version: v.version, uri: `models:/${v.name}/${v.version}`, runId: v.run_id || null, artifactPath, task };
 }

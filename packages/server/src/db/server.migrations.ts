@@ -196,4 +196,30 @@ export const serverMigrations: Record<string, Migration> = {
       await db.schema.dropTable("audit_log").execute();
     },
   },
+  "20261202_10_server_model_digests": {
+    async up(db: Kysely<unknown>) {
+      // The digest of each model folder caretflow made (engine: folder_digest), the only source of
+      // the digest a model must have before it is loaded. MLflow tags are never trusted for this.
+      await db.schema
+        .createTable("model_digests")
+        .addColumn("run_id", "varchar(64)", (c) => c.notNull())
+        .addColumn("artifact_path", "varchar(300)", (c) => c.notNull())
+        .addColumn("digest", "varchar(64)", (c) => c.notNull())
+        .addColumn("origin", "varchar(20)", (c) => c.notNull())
+        .addColumn("job_id", "varchar(64)")
+        .addColumn("recorded_at", "varchar(40)", (c) => c.notNull())
+        .addPrimaryKeyConstraint("model_digests_pk", ["run_id", "artifact_path"])
+        .execute();
+      // An installation with jobs from before this table records its existing models' digests once,
+      // at first start after the upgrade (trust on first use: models/model-digest.backfill.ts).
+      const anyDb = db as unknown as Kysely<{ jobs: { id: string }; server_meta: { key: string; value: string } }>;
+      const hasJobs = await anyDb.selectFrom("jobs").select("id").limit(1).executeTakeFirst();
+      if (hasJobs) await anyDb.insertInto("server_meta").values({ key: "model_digests_backfill", value: "pending" }).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("model_digests").execute();
+      const anyDb = db as unknown as Kysely<{ server_meta: { key: string } }>;
+      await anyDb.deleteFrom("server_meta").where("key", "=", "model_digests_backfill").execute();
+    },
+  },
 };

@@ -75,6 +75,17 @@ export interface ServerTables {
     prev_hash: string;
     hash: string;
   };
+  /** The digest of each model folder caretflow made, by MLflow run and artifact path. */
+  model_digests: {
+    run_id: string;
+    artifact_path: string;
+    /** sha256 (hex) of the folder's manifest (engine: model_store.folder_digest). */
+    digest: string;
+    /** "job": reported by the job that logged the model; "first_use": recorded at the upgrade. */
+    origin: string;
+    job_id: string | null;
+    recorded_at: string;
+  };
   /** Small key/value facts about this installation. */
   server_meta: {
     key: string;

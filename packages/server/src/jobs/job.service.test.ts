@@ -55,7 +55,7 @@ class ScriptedEngine implements EngineRunner {
       best_run_id: "b".repeat(32),
       best_model_id: "lr",
       best_model_name: "LR",
-      model_uri: "runs:/b/model",
+      model_uri: `runs:/${"b".repeat(32)}/model`,
       model_sha256: "0".repeat(64),
       sort_metric: "Accuracy",
       task: spec.kind === "train" ? spec.task : "classification",

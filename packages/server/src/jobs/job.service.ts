@@ -31,6 +31,7 @@ import {
   validateTrainRequest,
 } from "@caretflow/orchestrator";
 import { type AuditLog, SYSTEM_ACTOR } from "../audit/audit.log.ts";
+import { folderOfRunsUri, type ModelDigestRepository } from "../models/model-digest.repository.ts";
 import type { CatalogPort, DatasetsPort, Logger, TrackingPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
 import type { JobEventHub, JobEventListener } from "./job.hub.ts";
@@ -45,6 +46,8 @@ export interface JobServiceOptions {
   catalog: CatalogPort;
   /** Which project owns each dataset and model: a job belongs to the project of the dataset it reads. */
   projects: ProjectService;
+  /** caretflow's record of model folder digests: written when a job logs a model, read before one is loaded. */
+  digests: ModelDigestRepository;
   /** Folder for job logs (<home>/jobs). */
   jobsDir: string;
   /** Where the engine leaves tables for caretflow to import: <datasets root>/.outbox/<job id>/. */
@@ -145,7 +148,11 @@ export class JobService {
       );
     }
     const id = newJobId();
-    const spec = buildOperateSpec({ ...this.#envelope(id, source.input), ...source, request, runId: source.modelRun });
+    const modelDigests = await this.#runDigests([
+      source.modelRun,
+      ...("with" in request.operation ? request.operation.with.map((w) => w.run_id) : []),
+    ]);
+    const spec = buildOperateSpec({ ...this.#envelope(id, source.input), ...source, request, runId: source.modelRun, modelDigests });
     return await this.#create(id, project, "operate", { ...request, run: source.modelRun }, spec, (o) =>
       this.#afterModelJob(id, project, o, source.input),
     );
@@ -158,8 +165,25 @@ export class JobService {
   async startEvaluate(runId: string, project: string, after: string | null = null): Promise<Job> {
     const source = await this.#modelSource(runId, project);
     const id = newJobId();
-    const spec = buildEvaluateSpec({ ...this.#envelope(id, source.input), ...source, runId: source.modelRun });
+    const modelDigest = await this.#o.digests.lookup({ runId: source.modelRun, artifactPath: MODEL_PATH });
+    const spec = buildEvaluateSpec({ ...this.#envelope(id, source.input), ...source, runId: source.modelRun, modelDigest });
     return await this.#create(id, project, "evaluate", { run: source.modelRun, after }, spec, async () => ({}));
+  }
+
+  /**
+   * The recorded digests of the saved models of these runs (a parent run stands for its best run),
+   * for an operation that loads them; runs without a record are left out, and the engine refuses them.
+   */
+  async #runDigests(runIds: string[]): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const runId of new Set(runIds)) {
+      const run = await this.#o.tracking.getRun(runId);
+      const modelRun = run.tags["caretflow.role"] === "parent" ? run.bestRunId : runId;
+      if (!modelRun) continue;
+      const digest = await this.#o.digests.lookup({ runId: modelRun, artifactPath: MODEL_PATH });
+      if (digest) out[modelRun] = digest;
+    }
+    return out;
   }
 
   /** The training request, dataset version and runs behind a run caretflow made (a run of the project's). */
@@ -192,12 +216,20 @@ export class JobService {
   }
 
   /**
-   * After a training or operation job: store its outputs, then queue its model's evaluation. The
-   * queueing (MLflow lookups of the run) does not hold up the job's end; `drain` still waits for it.
+   * After a training or operation job: record its model's digest, store its outputs, then queue its
+   * model's evaluation. The queueing (MLflow lookups of the run) does not hold up the job's end;
+   * `drain` still waits for it.
    */
   async #afterModelJob(id: string, project: string, outcome: ExecutionOutcome, input: DatasetVersionForSpec): Promise<JobUpdate> {
-    const update = await this.#storeOutputs(id, project, outcome, input);
     const r = outcome.result;
+    if (outcome.status === "succeeded" && (r?.kind === "train" || r?.kind === "operate")) {
+      // The digest the engine reported for the model it logged: recorded before anything (the
+      // evaluation below, a prediction) may load the model.
+      const folder = folderOfRunsUri(r.model_uri);
+      if (!folder) throw new Error(`job ${id} reported a model URI caretflow cannot record: ${r.model_uri.slice(0, 200)}`);
+      await this.#o.digests.record(folder, r.model_sha256, "job", id);
+    }
+    const update = await this.#storeOutputs(id, project, outcome, input);
     if (outcome.status === "succeeded" && (r?.kind === "train" || r?.kind === "operate")) {
       const queued: Promise<void> = this.startEvaluate(r.best_run_id, project, id).then(
         async (job) => {
@@ -482,6 +514,9 @@ export class JobService {
     return (this.#o.now?.() ?? new Date()).toISOString();
   }
 }
+
+/** The artifact path every caretflow job logs its model under (runs:/RUN_ID/model). */
+const MODEL_PATH = "model";
 
 function newJobId(): string {
   return `job_${randomUUID().replaceAll("-", "").slice(0, 20)}`;
