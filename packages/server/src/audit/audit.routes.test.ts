@@ -45,7 +45,7 @@ class GatedEngine implements EngineRunner {
       best_run_id: "b".repeat(32),
       best_model_id: "kmeans",
       best_model_name: "K-Means",
-      model_uri: "runs:/b/model",
+      model_uri: `runs:/${"b".repeat(32)}/model`,
       model_sha256: "0".repeat(64),
       sort_metric: "Silhouette",
       task: "clustering",

@@ -47,7 +47,7 @@ describe("ModelDigestRepository", () => {
 
 describe(`migration ${MIGRATION}`, () => {
   it("marks an installation that already has jobs for the one-time recording of its models", async () => {
-    const before = Object.fromEntries(Object.entries(serverMigrations).filter(([name]) => name !== MIGRATION));
+    const before = Object.fromEntries(Object.entries(serverMigrations).filter(([name]) => name < MIGRATION));
     await migrateToLatest((await openDb()) as unknown as Kysely<unknown>, before, dataMigrations);
     await db
       .insertInto("jobs")
@@ -71,7 +71,7 @@ describe(`migration ${MIGRATION}`, () => {
         finished_at: null,
       })
       .execute();
-    expect(await migrateToLatest(db as unknown as Kysely<unknown>, serverMigrations, dataMigrations)).toEqual([MIGRATION]);
+    expect((await migrateToLatest(db as unknown as Kysely<unknown>, serverMigrations, dataMigrations))[0]).toBe(MIGRATION);
     expect(await backfillMark()).toBe("pending");
   });
 
