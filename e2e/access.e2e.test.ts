@@ -52,7 +52,8 @@ describe("projects and users in a real browser", () => {
     await page.getByTestId("upload-input").setInputFiles(file);
     // the first import of a project opens the new dataset
     await page.waitForURL(/\/data\/churn-juice$/, { timeout: 60_000 });
-    await page.getByRole("link", { name: "Data" }).click();
+    await page.getByRole("heading", { name: "churn-juice" }).waitFor();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Data" }).click();
     await page.getByTestId("datasets-table").getByRole("link", { name: "churn-juice" }).waitFor();
     // the demo datasets belong to the default project, not this one
     expect(await page.getByTestId("datasets-table").getByRole("link", { name: "juice", exact: true }).count()).toBe(0);

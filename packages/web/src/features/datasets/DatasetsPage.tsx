@@ -65,7 +65,14 @@ export function DatasetsPage() {
           <EmptyState title="No datasets yet — drop a CSV here">
             Start with a file from your computer. caretflow stores it as a versioned dataset with its schema and a profile of every column.
           </EmptyState>
-          <UploadZone large onImported={(r) => navigate(`/data/${encodeURIComponent(r.version.dataset)}`)} />
+          <UploadZone
+            large
+            onImported={(r) => {
+              // the list is read again too: coming back while the dataset page loads shows the new dataset
+              datasets.reload();
+              navigate(`/data/${encodeURIComponent(r.version.dataset)}`);
+            }}
+          />
         </Card>
       ) : (
         <>
