@@ -149,7 +149,19 @@ const TARGETS: Target[] = [
   json("post /api/models/{name}/aliases", "alias", NAME, (v) => ({ alias: v, version: 1 }), "/api/models/m/aliases"),
   inUrl("delete /api/models/{name}/aliases/{alias}", "alias", NAME, (v) => `/api/models/m/aliases/${v}`),
   inUrl("post /api/runs/{runId}/evaluate", "runId", NAME, (v) => `/api/runs/${v}/evaluate`),
-  inUrl("get /api/jobs/{id}/log", "id", ["location", "control"], (v) => `/api/jobs/${v}/log`, "job_not_found", 404),
+  inUrl("get /api/jobs/{id}/log", "id", ["location", "oversized", "control"], (v) => `/api/jobs/${v}/log`, "job_not_found", 404),
+  inUrl("post /api/jobs/{id}/cancel", "id", ["location", "oversized", "control"], (v) => `/api/jobs/${v}/cancel`, "job_not_found", 404),
+  {
+    route: "get /api/datasets",
+    field: `${PROJECT_HEADER} header`,
+    classes: ["location", "oversized", "lookalike", "template"],
+    // Header values cannot carry control characters at all (fetch refuses to send them).
+    skip: (p) => [...p.value].some((ch) => ch.charCodeAt(0) < 0x20),
+    // A header arrives as bytes: UTF-8 look-alikes reach the server as their Latin-1 reading.
+    send: (v) => send("GET", "/api/datasets", { headers: { [PROJECT_HEADER]: Buffer.from(v, "utf8").toString("latin1") } }),
+    status: 400,
+    code: "bad_project_name",
+  },
   // names of people, projects and tokens
   json("post /api/projects", "name", NAME, (v) => ({ name: v })),
   json("post /api/users", "username", NAME, (v) => ({ username: v })),
