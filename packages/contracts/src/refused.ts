@@ -62,12 +62,9 @@ export function locationTrick(value: string, opts: { nested?: boolean } = {}): s
   return null;
 }
 
-/** Why free text is refused (control or invisible characters), or null. */
-export function textTrick(value: string, opts: { template?: boolean } = {}): string | null {
-  if (CONTROL_OR_INVISIBLE.test(value.replace(/[\n\t]/g, " "))) return "it contains a control or invisible character";
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: names template syntax, not a template
-  if (opts.template && TEMPLATE_SYNTAX.test(value)) return "it contains template syntax ({{ }}, {% %} or ${ })";
-  return null;
+/** Why free text is refused (control or invisible characters; line breaks and tabs are text), or null. */
+export function textTrick(value: string): string | null {
+  return CONTROL_OR_INVISIBLE.test(value.replace(/[\n\t]/g, " ")) ? "it contains a control or invisible character" : null;
 }
 
 /**
