@@ -195,6 +195,8 @@ interface Snapshot {
   tokens: number;
   jobs: number;
   audit: number;
+  /** Names claimed by a project (datasets, models). */
+  claims: number;
   files: string[];
 }
 let before: Snapshot;
@@ -216,6 +218,7 @@ async function snapshot(): Promise<Snapshot> {
     tokens: (await f.auth.listTokens(admin.id)).length,
     jobs: (await f.jobs.list("default")).length,
     audit: (await f.audit.list(AuditQuery.parse({ limit: 1000 }))).entries.length,
+    claims: (await f.db.selectFrom("project_objects").select("name").execute()).length,
     files: await listFiles(f.dir),
   };
 }
