@@ -2,6 +2,7 @@ import { z } from "zod";
 import { TaskId } from "./catalog.ts";
 import { DatasetName } from "./datasets.ts";
 import { EngineEvent, ErrorInfo, JobResult, LeaderboardRow, Stage } from "./engine-protocol.ts";
+import { Description, ExperimentName, Label } from "./refused.ts";
 import { Operation, TrainCommon, UseGpu, withEnvelope } from "./tasks.ts";
 
 // ---------------------------------------------------------------- health & auth
@@ -24,7 +25,7 @@ export type User = z.infer<typeof User>;
 
 const Password = z.string().min(12, "a password has at least 12 characters").max(1000);
 /** A user or project name: letters, digits, `.`, `_` and `-`, starting with a letter or digit. */
-const Handle = z
+export const Handle = z
   .string()
   .min(1)
   .max(64)
@@ -49,12 +50,12 @@ export const ProjectInfo = z.object({
   role: ProjectRoleSchema.nullable().describe("your role; null for a site admin who is not a member"),
 });
 export type ProjectInfo = z.infer<typeof ProjectInfo>;
-export const CreateProjectRequest = z.object({ name: Handle, description: z.string().max(2000).optional() });
+export const CreateProjectRequest = z.object({ name: Handle, description: Description.optional() });
 export const ProjectMember = z.object({ username: z.string(), role: ProjectRoleSchema, addedAt: z.string() });
 export type ProjectMember = z.infer<typeof ProjectMember>;
 export const SetMemberRequest = z.object({ role: ProjectRoleSchema });
 
-export const CreateTokenRequest = z.object({ name: z.string().min(1).max(100) });
+export const CreateTokenRequest = z.object({ name: Label });
 export const ApiTokenInfo = z.object({
   id: z.string(),
   name: z.string(),
@@ -73,7 +74,7 @@ export type CreatedToken = z.infer<typeof CreatedToken>;
 export const TrainRequest = withEnvelope({
   dataset: DatasetName,
   version: z.number().int().positive().optional().describe("defaults to the latest version"),
-  experiment: z.string().min(1).max(200).optional().describe("MLflow experiment name; defaults to caretflow-<dataset>"),
+  experiment: ExperimentName.optional().describe("MLflow experiment name; defaults to caretflow-<dataset>"),
   ...TrainCommon,
 });
 export type TrainRequest = z.infer<typeof TrainRequest>;
@@ -202,7 +203,7 @@ export const RegisterModelRequest = z.object({
   runId: z.string().regex(/^[a-f0-9]{32}$/, "an MLflow run id is 32 hex characters"),
   name: RegisteredModelName,
   alias: AliasName.optional(),
-  description: z.string().max(2000).optional(),
+  description: Description.optional(),
 });
 export type RegisterModelRequest = z.infer<typeof RegisterModelRequest>;
 

@@ -70,7 +70,8 @@ export function notFound(what: string, id: string, hint?: string): CaretflowErro
   return new CaretflowError({
     code: `${what.replace(/\s+/g, "_")}_not_found`,
     kind: "user",
-    message: `${what} '${id}' does not exist`,
+    // A client's id is quoted, never a megabyte of it.
+    message: `${what} '${id.length > 200 ? `${id.slice(0, 200)}...` : id}' does not exist`,
     ...(hint ? { hint } : {}),
     status: 404,
   });

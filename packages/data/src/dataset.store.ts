@@ -19,7 +19,7 @@ import {
 import type { DuckDBInstance } from "@duckdb/node-api";
 import type { Kysely, Selectable } from "kysely";
 import { contentHash } from "./content-hash.ts";
-import { displayExpr, openDuckDb, sqlIdent, sqlString, withConnection } from "./duckdb.ts";
+import { displayExpr, exportExpr, openDuckDb, sqlIdent, sqlString, withConnection } from "./duckdb.ts";
 import { formatFromFilename } from "./formats.ts";
 import { ingestToParquet, type ProgressFn } from "./ingest.ts";
 import { toJsonSafe } from "./json-safe.ts";
@@ -213,15 +213,21 @@ export class DatasetStore {
     return { exists: true, nulls: (count ?? 0) - (nonNull ?? 0), distinct: distinct ?? 0, count: count ?? 0, kind: col.kind };
   }
 
-  /** Path of a CSV export (comma-separated, header row, UTF-8), written once next to the Parquet file. */
+  /**
+   * Path of a CSV export (comma-separated, header row, UTF-8), written once next to the Parquet file;
+   * text cells and column names that would run as spreadsheet formulas are neutralised (see exportExpr).
+   */
   async exportCsv(name: string, version: number): Promise<string> {
     const v = await this.getVersion(name, version);
-    const target = join(this.root, name, `v${v.version}.csv`);
+    // ".safe": a CSV cached before text cells were neutralised is never served.
+    const target = join(this.root, name, `v${v.version}.safe.csv`);
     if (await exists(target)) return target;
     const tmp = join(this.root, ".tmp", `${randomUUID()}.csv`);
     try {
       await withConnection(this.duck, (conn) =>
-        conn.run(`COPY (SELECT * FROM read_parquet(${sqlString(v.path)})) TO ${sqlString(tmp)} (FORMAT csv, HEADER true, DELIMITER ',')`),
+        conn.run(
+          `COPY (SELECT ${v.columns.map(exportExpr).join(", ")} FROM read_parquet(${sqlString(v.path)})) TO ${sqlString(tmp)} (FORMAT csv, HEADER true, DELIMITER ',')`,
+        ),
       );
       await rename(tmp, target);
     } finally {

@@ -1,3 +1,4 @@
+import { FORMULA_TRIGGERS, neutralizeFormula } from "@caretflow/contracts";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 
 /** A single-quoted SQL string literal (paths, options); DuckDB table functions take no bound parameters for paths. */
@@ -44,6 +45,19 @@ export function displayExpr(column: { name: string; kind: string; duckdbType: st
   if (column.duckdbType === "FLOAT") return `CAST(CAST(${id} AS VARCHAR) AS DOUBLE)`;
   if (column.kind === "other") return `CAST(${id} AS VARCHAR)`;
   return id;
+}
+
+/**
+ * A column as a CSV export writes it, under its neutralised name: text cells that a spreadsheet
+ * would run as a formula get contracts' `neutralizeFormula` quote (the same rule, in SQL); numbers,
+ * dates and booleans are written as they are, so -1.5 stays a number.
+ */
+export function exportExpr(column: { name: string; kind: string }): string {
+  const id = sqlIdent(column.name);
+  const as = sqlIdent(neutralizeFormula(column.name));
+  if (column.kind !== "string") return `${id} AS ${as}`;
+  const triggers = FORMULA_TRIGGERS.map(sqlString).join(", ");
+  return `CASE WHEN left(${id}, 1) IN (${triggers}) THEN '''' || ${id} ELSE ${id} END AS ${as}`;
 }
 
 /** Column names and DuckDB type names of a query, without running it. */

@@ -22,7 +22,7 @@ export function canonicalEncoding(label: string): string {
 function unknownEncoding(label: string): never {
   throw userError(
     "unknown_encoding",
-    `'${label}' is not a text encoding caretflow knows`,
+    `'${label.length > 100 ? `${label.slice(0, 100)}...` : label}' is not a text encoding caretflow knows`,
     "Name the file's encoding as browsers do, e.g. utf-8, windows-1252 (also latin1, iso-8859-1), iso-8859-15, utf-16le, shift_jis, gbk.",
     422,
   );

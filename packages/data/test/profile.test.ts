@@ -198,7 +198,7 @@ describe("columnFacts", () => {
 describe("exportCsv", () => {
   it("writes a CSV that imports back to the same content", async () => {
     const path = await f.store.exportCsv("insurance", 1);
-    expect(path).toBe(join(f.root, "insurance", "v1.csv"));
+    expect(path).toBe(join(f.root, "insurance", "v1.safe.csv"));
     expect(await f.store.exportCsv("insurance", 1)).toBe(path);
     const text = await readFile(path, "utf8");
     expect(text.split("\n")[0]).toBe(header.join(","));

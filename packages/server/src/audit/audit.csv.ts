@@ -1,4 +1,4 @@
-import type { AuditEntry } from "@caretflow/contracts";
+import { type AuditEntry, neutralizeFormula } from "@caretflow/contracts";
 
 export const AUDIT_CSV_COLUMNS = [
   "seq",
@@ -17,14 +17,14 @@ export const AUDIT_CSV_COLUMNS = [
 ] as const;
 
 /**
- * One CSV cell. A value a spreadsheet would run as a formula (starting with =, +, -, @, tab or
- * carriage return) is prefixed with a single quote; quotes, commas and line breaks are quoted.
+ * One CSV cell. Text a spreadsheet would run as a formula (starting with =, +, -, @, tab or
+ * carriage return) is neutralised with contracts' `neutralizeFormula`; numbers stay numbers;
+ * quotes, commas and line breaks are quoted.
  * @example csvCell("=HYPERLINK(...)") // "'=HYPERLINK(...)"
  */
 export function csvCell(value: string | number | null): string {
   if (value === null) return "";
-  let s = String(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  const s = typeof value === "number" ? String(value) : neutralizeFormula(value);
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 

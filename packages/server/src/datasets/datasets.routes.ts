@@ -1,13 +1,13 @@
 import { createReadStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { DatasetName, PreviewQuery, SetupPreview, SetupPreviewRequest } from "@caretflow/contracts";
+import { DatasetName, PreviewQuery, SetupPreview, SetupPreviewRequest, UploadFilename } from "@caretflow/contracts";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AuditLog } from "../audit/audit.log.ts";
 import { requester } from "../audit/audit.routes.ts";
 import type { AppEnv } from "../http/app.env.ts";
-import { parseJson, parsePath, parseQuery } from "../http/validate.ts";
+import { parseField, parseJson, parsePath, parseQuery } from "../http/validate.ts";
 import type { DatasetsPort, ScoringPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
 import { receiveUpload } from "./upload.ts";
@@ -40,14 +40,26 @@ export function datasetsRoutes(deps: {
   app.post("/", async (c) => {
     const upload = await receiveUpload(c.req.raw, { tmpDir: deps.tmpDir, maxBytes: deps.maxUploadBytes });
     try {
-      const name = parsePath(upload.fields.name?.trim() || deps.nameFromFilename(upload.filename), DatasetName, "dataset name");
+      const filename = parseField(
+        upload.filename,
+        UploadFilename,
+        "file name",
+        "Upload the file under a plain name such as sales.csv (no folders, URIs or control characters).",
+      );
+      const name = parseField(
+        // Only spaces are trimmed: a name with a control character is refused, not cleaned.
+        upload.fields.name?.replace(/^ +| +$/g, "") || deps.nameFromFilename(filename),
+        DatasetName,
+        "dataset name",
+        "Name the dataset with letters, digits, '_', '-' and '.' (at most 64 characters), starting with a letter or digit.",
+      );
       const encoding = upload.fields.encoding?.trim();
       // A new name becomes the project's; a new version of another project's dataset is refused.
       await projects.claim("dataset", name, c.get("project"));
       const result = await datasets.importFile({
         path: upload.path,
         name,
-        filename: upload.filename,
+        filename,
         source: { kind: "upload" },
         ...(encoding ? { encoding } : {}),
       });
@@ -57,7 +69,7 @@ export function datasetsRoutes(deps: {
           ...requester(c),
           action: "dataset.import",
           target: { kind: "dataset", id: `${result.version.dataset}/${result.version.version}` },
-          after: datasetVersionFacts(result.version, upload.filename),
+          after: datasetVersionFacts(result.version, filename),
         });
       }
       return c.json(result, result.created ? 201 : 200);

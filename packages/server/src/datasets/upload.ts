@@ -44,7 +44,12 @@ export async function receiveUpload(req: Request, opts: { tmpDir: string; maxByt
   let file: { path: string; filename: string; done: Promise<number> } | null = null;
   let truncated = false;
 
-  const parser = busboy({ headers: { "content-type": contentType }, limits: { fileSize: opts.maxBytes, files: 1, fields: 20 } });
+  // preservePath: the file name arrives as sent, so a name with folders is refused rather than silently cut.
+  const parser = busboy({
+    headers: { "content-type": contentType },
+    preservePath: true,
+    limits: { fileSize: opts.maxBytes, files: 1, fields: 20 },
+  });
   parser.on("field", (name, value) => {
     fields[name] = value;
   });

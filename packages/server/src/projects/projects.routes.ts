@@ -1,13 +1,13 @@
-import { CreateProjectRequest, SetMemberRequest } from "@caretflow/contracts";
+import { CreateProjectRequest, Handle, SetMemberRequest } from "@caretflow/contracts";
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AuditLog } from "../audit/audit.log.ts";
 import { requester } from "../audit/audit.routes.ts";
 import type { AppEnv } from "../http/app.env.ts";
 import { parseJson, parsePath } from "../http/validate.ts";
 import type { ProjectService } from "./project.service.ts";
 
-const Username = z.string().min(1).max(100);
+/** Path usernames follow the same rule as new ones, so a hostile value is refused before any lookup. */
+const Username = Handle;
 
 /** /api/projects: the projects you are in, new projects, members. Permissions are the route table's. */
 export function projectsRoutes(deps: { projects: ProjectService; audit: AuditLog }): Hono<AppEnv> {

@@ -1,36 +1,28 @@
-import { userError } from "@caretflow/contracts";
+import { locationTrick, userError } from "@caretflow/contracts";
 
 /**
- * An artifact path as MLflow stores it: relative, '/'-separated, no '..' or '.'
- * segments, no backslashes or NUL. MLflow's own path-traversal advisories are
- * why this runs before any request reaches it.
+ * An artifact path as MLflow stores it: relative, '/'-separated, without the tricks contracts'
+ * `locationTrick` refuses (URIs, '..', backslashes, NUL, encoded traversal). MLflow's own
+ * path-traversal advisories are why this runs before any request reaches it.
  */
 export function safeArtifactPath(raw: string): string {
   let path: string;
   try {
     path = decodeURIComponent(raw);
   } catch {
-    throw badPath(raw);
+    throw badPath(raw, "it is not valid percent-encoding");
   }
-  if (
-    path.length === 0 ||
-    path.length > 1000 ||
-    path.startsWith("/") ||
-    /[\\\0]/.test(path) ||
-    /^[A-Za-z]:/.test(path) ||
-    path.includes("://")
-  ) {
-    throw badPath(path);
-  }
-  const parts = path.split("/");
-  if (parts.some((p) => p === "" || p === "." || p === "..")) throw badPath(path);
+  if (path.length === 0) throw badPath(path, "it is empty");
+  if (path.length > 1000) throw badPath(path, "it is longer than 1000 characters");
+  const why = locationTrick(path, { nested: true });
+  if (why) throw badPath(path, why);
   return path;
 }
 
-function badPath(path: string) {
+function badPath(path: string, why: string) {
   return userError(
     "invalid_artifact_path",
-    `'${path.slice(0, 200)}' is not a valid artifact path`,
+    `'${path.slice(0, 200)}' is not a valid artifact path: ${why}`,
     "Use a relative path as listed in the run's artifacts, e.g. plots/confusion_matrix.png.",
   );
 }

@@ -41,15 +41,17 @@ export function runsRoutes(deps: { tracking: TrackingPort; jobs: JobService; pro
     return c.json(job, 202);
   });
   app.post("/:runId/operations", async (c) => {
+    const body = await parseJson(c, OperateRequest);
     const run = await ownRun(c);
-    const job = await deps.jobs.startOperate(run.runId, await parseJson(c, OperateRequest), c.get("project"));
+    const job = await deps.jobs.startOperate(run.runId, body, c.get("project"));
     await deps.audit.record({ ...requester(c), ...jobCreated(job) });
     return c.json(job, 202);
   });
 
   app.get("/:runId/artifacts/:path{.+}", async (c) => {
-    const { runId } = await ownRun(c);
+    // The path is checked before anything is asked of MLflow.
     const path = safeArtifactPath(c.req.param("path"));
+    const { runId } = await ownRun(c);
     const upstream = await tracking.getArtifact(runId, path);
     if (!upstream.ok) {
       throw userError(

@@ -1,13 +1,13 @@
-import { CreateUserRequest } from "@caretflow/contracts";
+import { CreateUserRequest, Handle } from "@caretflow/contracts";
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AuditLog } from "../audit/audit.log.ts";
 import { requester } from "../audit/audit.routes.ts";
 import type { AuthService } from "../auth/auth.service.ts";
 import type { AppEnv } from "../http/app.env.ts";
 import { parseJson, parsePath } from "../http/validate.ts";
 
-const Username = z.string().min(1).max(100);
+/** Path usernames follow the same rule as new ones, so a hostile value is refused before any lookup. */
+const Username = Handle;
 
 /** /api/users: site admins manage local accounts. Permissions are the route table's. */
 export function usersRoutes(deps: { auth: AuthService; audit: AuditLog }): Hono<AppEnv> {
