@@ -15,7 +15,8 @@ import { AuditLog, SYSTEM_ACTOR } from "./audit/audit.log.ts";
 import { AuthService } from "./auth/auth.service.ts";
 import { LoginBackoff } from "./auth/login.backoff.ts";
 import { CatalogService } from "./catalog/catalog.service.ts";
-import { readCliFile, writeCliFile } from "./cli.file.ts";
+import { writeCliFile } from "./cli.file.ts";
+import { cliToken } from "./cli.token.ts";
 import { migrateToLatest, openSqlite } from "./db/database.ts";
 import { serverMigrations } from "./db/server.migrations.ts";
 import type { ServerTables } from "./db/server.tables.ts";
@@ -316,34 +317,6 @@ async function listenPort(port: number, host: string): Promise<number> {
       s.close(() => ok(p));
     });
   });
-}
-
-/** The CLI's token in cli.json is replaced at start once fewer than this many days are left. */
-const CLI_TOKEN_RENEW_DAYS = 30;
-
-/**
- * The local CLI's token: the admin's, write access on all projects, expiring like any token. Reused while
- * it has more than CLI_TOKEN_RENEW_DAYS days left, else replaced (the old one is deleted).
- */
-async function cliToken(auth: AuthService, audit: AuditLog, home: string): Promise<string> {
-  const existing = await readCliFile(home);
-  if (existing?.token) {
-    const r = await auth.resolveToken(existing.token);
-    const renewAfter = new Date(Date.now() + CLI_TOKEN_RENEW_DAYS * 24 * 3600 * 1000).toISOString();
-    const fresh = r && !r.expired && r.scope.project === null && r.scope.access === "write";
-    if (fresh && r.scope.expiresAt !== null && r.scope.expiresAt > renewAfter) return existing.token;
-    await auth.deleteTokenBySecret(existing.token);
-  }
-  const admin = await auth.userByName("admin");
-  if (!admin) throw new Error("the admin user is missing from the metadata database");
-  const created = await auth.createToken(admin.id, "caretflow CLI", { access: "write" });
-  await audit.record({
-    actor: SYSTEM_ACTOR,
-    action: "token.create",
-    target: { kind: "token", id: created.id },
-    after: { name: created.name, user: "admin", access: created.access, expiresAt: created.expiresAt, written: "cli.json" },
-  });
-  return created.token;
 }
 
 /** One dataset per task, so every task can be tried on first start (demo-data/README.md). */

@@ -1,7 +1,13 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ApiTokenInfo, CreatedToken, PROJECT_HEADER } from "@caretflow/contracts";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appFixture } from "../../test/app.fixture.ts";
+import { writeCliFile } from "../cli.file.ts";
+import { CLI_TOKEN_NAME, cliToken } from "../cli.token.ts";
+import type { TokenScope } from "./auth.service.ts";
 import { sha256Hex } from "./password.ts";
 
 /**
@@ -180,5 +186,32 @@ describe("API token scopes", () => {
     expect((await withToken(secret, "/api/datasets", { project: "beta" })).status).toBe(200);
     const res = await withToken(secret, "/api/projects/alpha/members/vic", { method: "PUT", body: '{"role":"editor"}' });
     expect(res.status).toBe(200);
+  });
+});
+
+describe("the CLI's token written by caretflow up", () => {
+  it("is the admin's unscoped write token, reused while fresh, replaced (and the old one deleted) near expiry", async () => {
+    const home = await mkdtemp(join(tmpdir(), "caretflow-cli-token-"));
+    try {
+      const first = await cliToken(f.auth, f.audit, home);
+      const scope = (await f.auth.resolveToken(first)) as { expired: false; user: { username: string }; scope: TokenScope };
+      expect(scope.user.username).toBe("admin");
+      expect(scope.scope).toMatchObject({ name: CLI_TOKEN_NAME, project: null, access: "write" });
+      await writeCliFile(home, { url: "http://127.0.0.1:1", token: first });
+      expect(await cliToken(f.auth, f.audit, home)).toBe(first);
+      // 61 days on, fewer than 30 are left: a new token, and the old one no longer works.
+      const later = new Date(Date.now() + 61 * 24 * 3600 * 1000);
+      const second = await cliToken(f.auth, f.audit, home, later);
+      expect(second).not.toBe(first);
+      expect(await f.auth.resolveToken(first)).toBeNull();
+      // A token of someone else put into cli.json is replaced but not deleted.
+      const ann = (await f.auth.userByName("ann"))!;
+      const hers = (await f.auth.createToken(ann.id, CLI_TOKEN_NAME)).token;
+      await writeCliFile(home, { url: "http://127.0.0.1:1", token: hers });
+      expect(await cliToken(f.auth, f.audit, home)).not.toBe(hers);
+      expect(await f.auth.userForToken(hers)).not.toBeNull();
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });
