@@ -144,6 +144,46 @@ describe("projects and users in a real browser", () => {
     await dana!.page.waitForURL(/\/signin/, { timeout: 30_000 });
   });
 
+  it("creates a read-only API token on the Account page, which reads but cannot write, and revokes it", async () => {
+    const { page } = t;
+    await page.goto("/account");
+    const form = page.getByTestId("create-token");
+    await form.getByLabel("Name").fill("e2e-reader");
+    await form.getByLabel("Project").selectOption("churn");
+    await form.getByLabel("Read-only").check();
+    await form.getByRole("button", { name: "Create token" }).click();
+    const token = (await page.getByTestId("new-token-value").textContent()) ?? "";
+    expect(token).toMatch(/^cf_/);
+    const row = page.getByTestId("tokens-table").getByRole("row", { name: /e2e-reader/ });
+    await row.getByText("churn").waitFor();
+    await row.getByText("read", { exact: true }).waitFor();
+    await expectAccessible(page, "account page with API tokens");
+
+    const headers = { authorization: `Bearer ${token}`, "x-caretflow-project": "churn" };
+    const read = await page.context().request.get("/api/datasets", { headers });
+    expect(read.status()).toBe(200);
+    expect(JSON.stringify(await read.json())).toContain("churn-juice");
+    const write = await page.context().request.post("/api/projects", { headers, data: { name: "by-token" } });
+    expect(write.status()).toBe(403);
+    expect(JSON.stringify(await write.json())).toContain("'e2e-reader' is read-only");
+    // The list never shows the secret again.
+    await page.reload();
+    await page.getByTestId("tokens-table").waitFor();
+    expect(await page.getByTestId("new-token-value").count()).toBe(0);
+    expect(await page.content()).not.toContain(token);
+
+    await page.getByTestId("tokens-table").getByRole("button", { name: "Revoke e2e-reader" }).click();
+    await expect
+      .poll(() =>
+        page
+          .getByTestId("tokens-table")
+          .getByRole("row", { name: /e2e-reader/ })
+          .count(),
+      )
+      .toBe(0);
+    expect((await page.context().request.get("/api/datasets", { headers })).status()).toBe(401);
+  });
+
   it("raised no uncaught errors in the page", () => {
     expect(t.pageErrors).toEqual([]);
   });

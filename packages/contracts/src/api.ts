@@ -55,13 +55,27 @@ export const ProjectMember = z.object({ username: z.string(), role: ProjectRoleS
 export type ProjectMember = z.infer<typeof ProjectMember>;
 export const SetMemberRequest = z.object({ role: ProjectRoleSchema });
 
-export const CreateTokenRequest = z.object({ name: Label });
+export const TokenAccessSchema = z.enum(["read", "write"]);
+export type TokenAccess = z.infer<typeof TokenAccessSchema>;
+/** How long a new API token lives when the request names no expiry. */
+export const DEFAULT_TOKEN_DAYS = 90;
+export const CreateTokenRequest = z.object({
+  name: Label,
+  project: Handle.optional().describe("the one project the token may touch; all of your projects when omitted"),
+  access: TokenAccessSchema.default("write").describe("read: GET requests only; write: whatever your role allows"),
+  expiresInDays: z.number().int().min(1).max(365).optional().describe(`days until the token expires (default ${DEFAULT_TOKEN_DAYS})`),
+});
+export type CreateTokenRequest = z.input<typeof CreateTokenRequest>;
 export const ApiTokenInfo = z.object({
   id: z.string(),
   name: z.string(),
+  project: z.string().nullable().describe("the one project the token may touch; null for all of the user's projects"),
+  access: TokenAccessSchema,
   createdAt: z.string(),
   lastUsedAt: z.string().nullable(),
+  expiresAt: z.string().nullable().describe("null: never expires (tokens made before scopes existed)"),
 });
+export type ApiTokenInfo = z.infer<typeof ApiTokenInfo>;
 export const CreatedToken = ApiTokenInfo.extend({ token: z.string().describe("shown once; store it now") });
 export type CreatedToken = z.infer<typeof CreatedToken>;
 

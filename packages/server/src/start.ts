@@ -15,7 +15,8 @@ import { AuditLog, SYSTEM_ACTOR } from "./audit/audit.log.ts";
 import { AuthService } from "./auth/auth.service.ts";
 import { LoginBackoff } from "./auth/login.backoff.ts";
 import { CatalogService } from "./catalog/catalog.service.ts";
-import { readCliFile, writeCliFile } from "./cli.file.ts";
+import { writeCliFile } from "./cli.file.ts";
+import { cliToken } from "./cli.token.ts";
 import { migrateToLatest, openSqlite } from "./db/database.ts";
 import { serverMigrations } from "./db/server.migrations.ts";
 import type { ServerTables } from "./db/server.tables.ts";
@@ -337,22 +338,6 @@ async function listenPort(port: number, host: string): Promise<number> {
       s.close(() => ok(p));
     });
   });
-}
-
-/** Reuses the CLI token in cli.json while it is still valid, else makes a new one. */
-async function cliToken(auth: AuthService, audit: AuditLog, home: string): Promise<string> {
-  const existing = await readCliFile(home);
-  if (existing?.token && (await auth.userForToken(existing.token))) return existing.token;
-  const admin = await auth.userByName("admin");
-  if (!admin) throw new Error("the admin user is missing from the metadata database");
-  const created = await auth.createToken(admin.id, "caretflow CLI");
-  await audit.record({
-    actor: SYSTEM_ACTOR,
-    action: "token.create",
-    target: { kind: "token", id: created.id },
-    after: { name: created.name, user: "admin", written: "cli.json" },
-  });
-  return created.token;
 }
 
 /** One dataset per task, so every task can be tried on first start (demo-data/README.md). */

@@ -14,20 +14,33 @@ export function unauthorized(): CaretflowError {
   });
 }
 
+/** 401 for a token past its expiry: names the token (never its secret) and how to get a new one. */
+export function tokenExpired(name: string, expiresAt: string): CaretflowError {
+  return new CaretflowError({
+    code: "token_expired",
+    kind: "user",
+    status: 401,
+    message: `The API token '${name}' expired at ${expiresAt}`,
+    hint: "Create a new one on the Account page or with `caretflow tokens create NAME`, and revoke the old one (`caretflow up` renews the CLI's own token in cli.json).",
+  });
+}
+
 /**
  * The signed-in user of a request, from a bearer token or the session cookie; throws 401 otherwise. A
  * bearer header that is present but wrong is refused even if a cookie is also sent, so a script never
- * runs silently as someone else. Sets `user` and `sessionCookie`.
+ * runs silently as someone else. Sets `user`, `sessionCookie` and `apiToken`.
  */
 export async function authenticate(c: Context<AppEnv>, auth: AuthService): Promise<User> {
   const header = c.req.header("authorization");
   if (header !== undefined) {
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const user = m ? await auth.userForToken(m[1]!) : null;
-    if (!user) throw unauthorized();
-    c.set("user", user);
+    const resolved = m ? await auth.resolveToken(m[1]!) : null;
+    if (!resolved) throw unauthorized();
+    if (resolved.expired) throw tokenExpired(resolved.name, resolved.expiresAt);
+    c.set("user", resolved.user);
     c.set("sessionCookie", null);
-    return user;
+    c.set("apiToken", resolved.scope);
+    return resolved.user;
   }
   const cookie = getCookie(c, SESSION_COOKIE);
   const user = cookie ? await auth.userForSession(cookie) : null;
@@ -44,6 +57,7 @@ export async function authenticate(c: Context<AppEnv>, auth: AuthService): Promi
   }
   c.set("user", user);
   c.set("sessionCookie", cookie);
+  c.set("apiToken", null);
   return user;
 }
 

@@ -5,10 +5,11 @@ import type { AuditLog } from "../audit/audit.log.ts";
 import { requester } from "../audit/audit.routes.ts";
 import { type AppEnv, clientAddress } from "../http/app.env.ts";
 import { parseJson } from "../http/validate.ts";
+import type { ProjectService } from "../projects/project.service.ts";
 import { type AuthService, SESSION_COOKIE } from "./auth.service.ts";
 import type { LoginBackoff } from "./login.backoff.ts";
 
-export function authRoutes(deps: { auth: AuthService; backoff: LoginBackoff; audit: AuditLog }): Hono<AppEnv> {
+export function authRoutes(deps: { auth: AuthService; backoff: LoginBackoff; audit: AuditLog; projects: ProjectService }): Hono<AppEnv> {
   const { auth, backoff, audit } = deps;
   const app = new Hono<AppEnv>();
 
@@ -84,12 +85,22 @@ export function authRoutes(deps: { auth: AuthService; backoff: LoginBackoff; aud
 
   app.post("/tokens", async (c) => {
     const body = await parseJson(c, CreateTokenRequest);
-    const created = await auth.createToken(c.get("user").id, body.name);
+    const user = c.get("user");
+    if (body.project !== undefined) {
+      // A token for a project the user cannot see would be useless; refuse it the way project routes do.
+      const known =
+        user.role === "admin" ? await deps.projects.exists(body.project) : (await deps.projects.roleOf(user.id, body.project)) !== null;
+      if (!known) {
+        throw notFound("project", body.project, "List your projects with GET /api/projects (caretflow projects list).");
+      }
+    }
+    const created = await auth.createToken(user.id, body.name, body);
     await audit.record({
       ...requester(c),
       action: "token.create",
       target: { kind: "token", id: created.id },
-      after: { name: created.name },
+      ...(created.project ? { project: created.project } : {}),
+      after: { name: created.name, project: created.project, access: created.access, expiresAt: created.expiresAt },
     });
     return c.json(created, 201);
   });

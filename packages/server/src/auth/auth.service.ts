@@ -1,11 +1,41 @@
 import { randomUUID } from "node:crypto";
-import { CaretflowError, type CreatedUser, notFound, type User, type UserInfo, userError } from "@caretflow/contracts";
+import {
+  type ApiTokenInfo,
+  CaretflowError,
+  type CreatedToken,
+  type CreatedUser,
+  DEFAULT_TOKEN_DAYS,
+  notFound,
+  type TokenAccess,
+  type User,
+  type UserInfo,
+  userError,
+} from "@caretflow/contracts";
 import type { Kysely } from "kysely";
 import type { ServerTables } from "../db/server.tables.ts";
 import { generatePassword, generateSecret, hashPassword, sha256Hex, verifyPassword } from "./password.ts";
 
 export const SESSION_COOKIE = "caretflow_session";
 export const TOKEN_PREFIX = "cf_";
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** What a token may do: one project or all of its user's (null), and read or write. */
+export interface TokenScope {
+  id: string;
+  name: string;
+  project: string | null;
+  access: TokenAccess;
+  expiresAt: string | null;
+}
+
+export type TokenResolution = { expired: false; user: User; scope: TokenScope } | { expired: true; name: string; expiresAt: string };
+
+export interface TokenOptions {
+  project?: string | undefined;
+  access?: TokenAccess | undefined;
+  expiresInDays?: number | undefined;
+}
 
 export interface AuthServiceOptions {
   db: Kysely<ServerTables>;
@@ -159,23 +189,33 @@ export class AuthService {
     await this.#db.deleteFrom("sessions").where("id_hash", "=", sha256Hex(cookie)).execute();
   }
 
-  async createToken(
-    userId: string,
-    name: string,
-  ): Promise<{ id: string; name: string; createdAt: string; lastUsedAt: null; token: string }> {
+  /**
+   * A new API token; the secret is returned once and stored only as its hash. Without options it
+   * may write on all of the user's projects and expires in DEFAULT_TOKEN_DAYS days.
+   */
+  async createToken(userId: string, name: string, opts: TokenOptions = {}): Promise<CreatedToken> {
     const token = generateSecret(TOKEN_PREFIX);
-    const id = randomUUID();
-    const createdAt = this.#iso();
-    await this.#db
-      .insertInto("api_tokens")
-      .values({ id, user_id: userId, name, token_hash: sha256Hex(token), created_at: createdAt, last_used_at: null })
-      .execute();
-    return { id, name, createdAt, lastUsedAt: null, token };
+    const now = this.#now();
+    const days = opts.expiresInDays ?? DEFAULT_TOKEN_DAYS;
+    const row = {
+      id: randomUUID(),
+      user_id: userId,
+      name,
+      token_hash: sha256Hex(token),
+      created_at: now.toISOString(),
+      last_used_at: null,
+      project: opts.project ?? null,
+      access: opts.access ?? "write",
+      expires_at: new Date(now.getTime() + days * DAY_MS).toISOString(),
+    };
+    await this.#db.insertInto("api_tokens").values(row).execute();
+    return { ...toTokenInfo(row), token };
   }
 
-  async listTokens(userId: string): Promise<Array<{ id: string; name: string; createdAt: string; lastUsedAt: string | null }>> {
+  /** The user's tokens, newest first; never their secrets. */
+  async listTokens(userId: string): Promise<ApiTokenInfo[]> {
     const rows = await this.#db.selectFrom("api_tokens").selectAll().where("user_id", "=", userId).orderBy("created_at", "desc").execute();
-    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at }));
+    return rows.map(toTokenInfo);
   }
 
   async revokeToken(userId: string, id: string): Promise<boolean> {
@@ -183,19 +223,49 @@ export class AuthService {
     return Number(r.numDeletedRows) > 0;
   }
 
-  async userForToken(token: string): Promise<User | null> {
+  /**
+   * What a bearer token stands for: its user and scope; `expired` (with the token's name) once past its
+   * expiry; null when it is unknown, revoked or its user is disabled. Marks a live token as used.
+   */
+  async resolveToken(token: string): Promise<TokenResolution | null> {
     if (!token.startsWith(TOKEN_PREFIX)) return null;
-    const hash = sha256Hex(token);
     const row = await this.#db
       .selectFrom("api_tokens")
       .innerJoin("users", "users.id", "api_tokens.user_id")
-      .select(["users.id", "users.username", "users.role", "api_tokens.id as token_id"])
-      .where("api_tokens.token_hash", "=", hash)
+      .select([
+        "users.id",
+        "users.username",
+        "users.role",
+        "api_tokens.id as token_id",
+        "api_tokens.name",
+        "api_tokens.project",
+        "api_tokens.access",
+        "api_tokens.expires_at",
+      ])
+      .where("api_tokens.token_hash", "=", sha256Hex(token))
       .where("users.disabled", "=", 0)
       .executeTakeFirst();
     if (!row) return null;
-    await this.#db.updateTable("api_tokens").set({ last_used_at: this.#iso() }).where("id", "=", row.token_id).execute();
-    return toUser(row);
+    const now = this.#iso();
+    if (row.expires_at !== null && row.expires_at <= now) return { expired: true, name: row.name, expiresAt: row.expires_at };
+    await this.#db.updateTable("api_tokens").set({ last_used_at: now }).where("id", "=", row.token_id).execute();
+    return {
+      expired: false,
+      user: toUser(row),
+      scope: { id: row.token_id, name: row.name, project: row.project, access: row.access, expiresAt: row.expires_at },
+    };
+  }
+
+  /** The user a live token stands for; null when it is unknown, revoked, expired or its user disabled. */
+  async userForToken(token: string): Promise<User | null> {
+    const r = await this.resolveToken(token);
+    return r && !r.expired ? r.user : null;
+  }
+
+  /** Deletes a token by its secret (rotating the CLI's token); true when one was there. */
+  async deleteTokenBySecret(token: string): Promise<boolean> {
+    const r = await this.#db.deleteFrom("api_tokens").where("token_hash", "=", sha256Hex(token)).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
   }
 
   async userByName(username: string): Promise<User | null> {
@@ -216,4 +286,24 @@ function toUser(row: { id: string; username: string; role: string }): User {
 
 function toUserInfo(row: { id: string; username: string; role: string; disabled: number; created_at: string }): UserInfo {
   return { ...toUser(row), disabled: row.disabled !== 0, createdAt: row.created_at };
+}
+
+function toTokenInfo(row: {
+  id: string;
+  name: string;
+  project: string | null;
+  access: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+}): ApiTokenInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    project: row.project,
+    access: row.access === "read" ? "read" : "write",
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
+  };
 }

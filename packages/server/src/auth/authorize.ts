@@ -14,7 +14,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/app.env.ts";
 import { type ProjectService, roleAtLeast } from "../projects/project.service.ts";
 import { authenticate } from "./auth.middleware.ts";
-import type { AuthService } from "./auth.service.ts";
+import type { AuthService, TokenScope } from "./auth.service.ts";
 
 interface CompiledRoute {
   def: RouteDef;
@@ -78,14 +78,52 @@ export function authorize(deps: { auth: AuthService; projects: ProjectService },
     const permission = fixed ?? match?.def.permission ?? UNKNOWN_ROUTE_PERMISSION;
     if ("public" in permission) return next();
     const user = await authenticate(c, deps.auth);
+    const token = c.get("apiToken");
+    if (token) checkTokenScope(token, c.req.method, permission);
     if ("siteAdmin" in permission && user.role !== "admin") throw forbidden("Only site admins may do this", "Ask a site admin.");
     if ("project" in permission) {
       const project = requestedProject(c, match?.params ?? {});
+      if (token?.project != null && token.project !== project) {
+        throw forbidden(
+          `The API token '${token.name}' is scoped to project '${token.project}' and cannot touch project '${project}'`,
+          `Use it with --project ${token.project}, or create a token for '${project}' (caretflow tokens create NAME --project ${project}).`,
+        );
+      }
       c.set("project", project);
       c.set("projectRole", await checkProjectRole(deps.projects, user, project, permission.project));
     }
     return next();
   };
+}
+
+const READ_METHODS = new Set(["GET", "HEAD"]);
+
+/**
+ * What an API token's scope allows beyond its user's own rights (it never adds any): a read token makes
+ * GET and HEAD requests only; a project-scoped token never reaches site-admin routes and changes nothing
+ * outside its project (no new projects, tokens or passwords). The project itself is checked by the caller.
+ */
+export function checkTokenScope(token: TokenScope, method: string, permission: Permission): void {
+  const scope = `${token.access} on ${token.project === null ? "all your projects" : `project '${token.project}'`}`;
+  if (token.access === "read" && !READ_METHODS.has(method.toUpperCase())) {
+    throw forbidden(
+      `The API token '${token.name}' is read-only (scope: ${scope}); it may only make GET requests`,
+      "Create a write token for this (caretflow tokens create NAME, without --read-only), or sign in.",
+    );
+  }
+  if (token.project === null) return;
+  if ("siteAdmin" in permission) {
+    throw forbidden(
+      `The API token '${token.name}' is scoped to project '${token.project}' (scope: ${scope}); site-admin routes need a token for all projects`,
+      "Create a token without --project, or sign in.",
+    );
+  }
+  if ("signedIn" in permission && !READ_METHODS.has(method.toUpperCase())) {
+    throw forbidden(
+      `The API token '${token.name}' is scoped to project '${token.project}' (scope: ${scope}); it cannot change things outside that project`,
+      "Create a token without --project, or sign in.",
+    );
+  }
 }
 
 /** The role the user holds on the project (owner for a site admin), once it is at least `needed`. */

@@ -222,4 +222,19 @@ export const serverMigrations: Record<string, Migration> = {
       await anyDb.deleteFrom("server_meta").where("key", "=", "model_digests_backfill").execute();
     },
   },
+  "20261202_30_server_token_scopes": {
+    // Scoped, expiring API tokens. Tokens made before this keep working as before: write access on all
+    // of their user's projects (project null) and no expiry (expires_at null).
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("api_tokens").addColumn("project", "varchar(64)").execute();
+      await db.schema
+        .alterTable("api_tokens")
+        .addColumn("access", "varchar(10)", (c) => c.notNull().defaultTo("write"))
+        .execute();
+      await db.schema.alterTable("api_tokens").addColumn("expires_at", "varchar(40)").execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const c of ["expires_at", "access", "project"]) await db.schema.alterTable("api_tokens").dropColumn(c).execute();
+    },
+  },
 };

@@ -26,6 +26,11 @@ export interface ServerTables {
     token_hash: string;
     created_at: string;
     last_used_at: string | null;
+    /** The one project the token may touch; null: all of its user's projects. */
+    project: string | null;
+    access: "read" | "write";
+    /** null: never expires (tokens made before scopes existed). */
+    expires_at: string | null;
   };
   jobs: {
     id: string;

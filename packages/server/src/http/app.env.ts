@@ -1,11 +1,19 @@
 import type { ProjectRole, User } from "@caretflow/contracts";
+import type { TokenScope } from "../auth/auth.service.ts";
 
 /**
  * Hono environment of the caretflow app: the authenticated user is set by the authorization middleware,
  * and for routes on a project, the project the request touches and the user's role on it.
  */
 export interface AppEnv {
-  Variables: { user: User; sessionCookie: string | null; project: string; projectRole: ProjectRole };
+  Variables: {
+    user: User;
+    sessionCookie: string | null;
+    /** The scope of the API token the request came with; null for a session. */
+    apiToken: TokenScope | null;
+    project: string;
+    projectRole: ProjectRole;
+  };
 }
 
 /** The client's address as the socket saw it (no proxy headers are trusted). */

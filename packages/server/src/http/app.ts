@@ -68,7 +68,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   // Every /api request passes the one authorization middleware, which reads the route table's permissions.
   app.use("/api/*", authorize({ auth: ctx.auth, projects: ctx.projects }));
 
-  app.route("/api/auth", authRoutes({ auth: ctx.auth, backoff: ctx.backoff, audit: ctx.audit }));
+  app.route("/api/auth", authRoutes({ auth: ctx.auth, backoff: ctx.backoff, audit: ctx.audit, projects: ctx.projects }));
   app.route(
     "/api/datasets",
     datasetsRoutes({

@@ -13,7 +13,12 @@ const Username = Handle;
 export function projectsRoutes(deps: { projects: ProjectService; audit: AuditLog }): Hono<AppEnv> {
   const { projects, audit } = deps;
   const app = new Hono<AppEnv>();
-  app.get("/", async (c) => c.json({ projects: await projects.list(c.get("user")) }));
+  app.get("/", async (c) => {
+    const list = await projects.list(c.get("user"));
+    // A project-scoped API token sees only its own project.
+    const only = c.get("apiToken")?.project;
+    return c.json({ projects: only ? list.filter((p) => p.name === only) : list });
+  });
   app.post("/", async (c) => {
     const body = await parseJson(c, CreateProjectRequest);
     const project = await projects.create(c.get("user"), body.name, body.description ?? null);

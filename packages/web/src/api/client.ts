@@ -1,10 +1,13 @@
 import {
+  ApiTokenInfo,
   AuditPage,
   AuditVerifyResult,
   type BatchPredictRequest,
   Catalog,
   Chart,
+  CreatedToken,
   CreatedUser,
+  type CreateTokenRequest,
   DatasetDetail,
   DatasetProfile,
   DatasetSummary,
@@ -160,6 +163,11 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     /** The project this client works in. */
     project: project ?? DEFAULT_PROJECT,
     changePassword: (current: string, next: string) => request("POST", "/api/auth/password", Ok, { current, next }),
+    /** Your API tokens (never their secrets). */
+    listTokens: async () => (await get("/api/auth/tokens", z.object({ tokens: z.array(ApiTokenInfo) }))).tokens,
+    /** A new API token; its secret is in the answer only, shown once. */
+    createToken: (req: CreateTokenRequest) => request("POST", "/api/auth/tokens", CreatedToken, req),
+    revokeToken: (id: string) => request("DELETE", `/api/auth/tokens/${seg(id)}`, Ok),
     listProjects: async () => (await get("/api/projects", z.object({ projects: z.array(ProjectInfo) }))).projects,
     createProject: (name: string, description?: string) =>
       request("POST", "/api/projects", ProjectInfo, { name, ...(description ? { description } : {}) }),

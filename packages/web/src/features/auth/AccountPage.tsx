@@ -2,9 +2,10 @@ import { type FormEvent, useState } from "react";
 import { useApi } from "../../api/context.tsx";
 import { ErrorBox, Spinner } from "../../ui/feedback.tsx";
 import { Card, PageHeader } from "../../ui/layout.tsx";
+import { ApiTokensCard } from "./ApiTokensCard.tsx";
 import { useAuth } from "./auth.context.tsx";
 
-/** Your account: who you are, and a new password (your other sessions are signed out). */
+/** Your account: who you are, a new password (your other sessions are signed out), and your API tokens. */
 export function AccountPage() {
   const api = useApi();
   const { user } = useAuth();
@@ -90,6 +91,7 @@ export function AccountPage() {
           {error ? <ErrorBox error={error} title="Could not change the password" /> : null}
         </form>
       </Card>
+      <ApiTokensCard />
     </div>
   );
 }
