@@ -90,6 +90,8 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
   const repo = opts.repoRoot ?? defaultRepoRoot();
   const print = opts.log ?? ((line: string) => console.log(line));
   const log: Logger = (level, msg) => print(level === "info" ? msg : `${level}: ${msg}`);
+  // Checked before anything starts: a mistyped URL must not cost a full start.
+  const publicUrl = checkedPublicUrl(opts.publicUrl ?? process.env.CARETFLOW_PUBLIC_URL);
   const stack: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const stop of stack.splice(0).reverse()) {
@@ -221,7 +223,6 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     if (!existsSync(join(webDist, "index.html"))) log("warn", "the web UI is not built; run `npm run build:web` (the API works meanwhile)");
 
     const hostname = opts.host ?? "127.0.0.1";
-    const publicUrl = checkedPublicUrl(opts.publicUrl ?? process.env.CARETFLOW_PUBLIC_URL);
     const hosts = allowedHosts({
       listenHost: hostname,
       ...(publicUrl ? { publicUrl } : {}),

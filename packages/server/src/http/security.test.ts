@@ -166,3 +166,17 @@ describe("behind a TLS-terminating proxy (https public URL)", () => {
     expect(res.headers.get("set-cookie") ?? "").not.toMatch(/Secure/i);
   });
 });
+
+describe("startCaretflow's public URL", () => {
+  it("is refused before anything starts when it is not an http(s) URL", async () => {
+    const { startCaretflow } = await import("../start.ts");
+    for (const publicUrl of ["ftp://ml.example.com", "ml.example.com"]) {
+      const err = await startCaretflow({ home: join(web, "never-created"), publicUrl }).then(
+        () => null,
+        (e: unknown) => e as { code?: string; hint?: string },
+      );
+      expect(err?.code).toBe("invalid_public_url");
+      expect(err?.hint).toContain("--public-url https://");
+    }
+  });
+});
