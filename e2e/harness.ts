@@ -50,6 +50,10 @@ export async function openTaskBrowser(name: string): Promise<TaskBrowser> {
   const page = await context.newPage();
   const pageErrors: string[] = [];
   page.on("pageerror", (err) => pageErrors.push(err.message));
+  // A CSP violation (an inline script, a refused style or request) counts as a page error.
+  context.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) pageErrors.push(`CSP: ${m.text()}`);
+  });
   page.setDefaultTimeout(30_000);
   await page.goto("/signin");
   await page.getByLabel("Password").fill(cf.adminPassword ?? "");

@@ -40,6 +40,10 @@ describe("caretflow in a real browser", () => {
     context = await browser.newContext({ baseURL: cf.url, viewport: { width: 1366, height: 900 }, acceptDownloads: true });
     page = await context.newPage();
     page.on("pageerror", (err) => pageErrors.push(err.message));
+    // A CSP violation (an inline script, a refused style or request) counts as a page error.
+    context.on("console", (m) => {
+      if (/Content Security Policy/i.test(m.text())) pageErrors.push(`CSP: ${m.text()}`);
+    });
     page.setDefaultTimeout(30_000);
   });
 

@@ -527,6 +527,20 @@ describe("caretflow up", () => {
     expect(await runCli(["up", "--compare-workers", "0"], testContext({}).ctx)).toBe(1);
   });
 
+  it("passes the public URL and extra host names to the server", async () => {
+    const calls: unknown[] = [];
+    const t = testContext({ CARETFLOW_HOME: "/h" }, async () => async (opts) => {
+      calls.push(opts);
+      return { url: "http://127.0.0.1:8420", adminPassword: null, close: async () => {} };
+    });
+    const args = ["up", "--public-url", "https://ml.example.com", "--allowed-host", "ml.lan", "--allowed-host", "ml.vpn", "--json"];
+    const running = runCli(args, t.ctx);
+    for (let i = 0; i < 100 && t.out.stdout === ""; i++) await new Promise((r) => setTimeout(r, 10));
+    t.interrupt();
+    expect(await running).toBe(0);
+    expect(calls[0]).toMatchObject({ publicUrl: "https://ml.example.com", allowedHosts: ["ml.lan", "ml.vpn"] });
+  });
+
   it("rejects a port out of range", async () => {
     const t = testContext({});
     expect(await runCli(["up", "--port", "70000"], t.ctx)).toBe(1);

@@ -17,6 +17,8 @@ export type StartCaretflow = (opts: {
   waitForMlflow?: boolean;
   engineWorkers?: number;
   jobMemoryMb?: number;
+  publicUrl?: string;
+  allowedHosts?: string[];
 }) => Promise<RunningCaretflow>;
 
 interface UpOptions extends CommonOptions {
@@ -26,6 +28,8 @@ interface UpOptions extends CommonOptions {
   workers?: number;
   jobMemory?: number;
   compareWorkers?: number;
+  publicUrl?: string;
+  allowedHost: string[];
 }
 
 export const DEFAULT_PORT = 8420;
@@ -48,6 +52,16 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
         "--job-memory <MB>",
         "memory one job may use before it is stopped as out of memory (default: 70% of the machine's, shared by the workers; or CARETFLOW_JOB_MEMORY_MB)",
         intArg("--job-memory", 64),
+      )
+      .option(
+        "--public-url <url>",
+        "the URL browsers use, e.g. https://ml.example.com behind a TLS proxy: its host is accepted and https makes the session cookie Secure (or CARETFLOW_PUBLIC_URL)",
+      )
+      .option(
+        "--allowed-host <name>",
+        "another host name to answer to (repeatable; or CARETFLOW_ALLOWED_HOSTS, comma-separated); others get 421",
+        (v: string, prev: string[]) => [...prev, v],
+        [] as string[],
       ),
   ).action(
     action<UpOptions>(ctx, exit, async (env, opts) => {
@@ -76,6 +90,8 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
           ...(opts.workers ? { engineWorkers: opts.workers } : {}),
           ...(opts.jobMemory ? { jobMemoryMb: opts.jobMemory } : {}),
           ...(opts.compareWorkers ? { compareWorkers: opts.compareWorkers } : {}),
+          ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+          ...(opts.allowedHost.length > 0 ? { allowedHosts: opts.allowedHost } : {}),
           // Serve at once; MLflow keeps starting in the background and jobs wait for it (GET /api/health tells).
           waitForMlflow: false,
           log: (line) => env.out.note(line),

@@ -2,6 +2,7 @@ export * from "./api.ts";
 export * from "./audit.ts";
 export * from "./catalog.ts";
 export * from "./charts.ts";
+export * from "./child.env.ts";
 export * from "./datasets.ts";
 export * from "./engine-protocol.ts";
 export * from "./errors.ts";

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { type EngineEvent, type ErrorInfo, JobSpec } from "@caretflow/contracts";
+import { childEnv, type EngineEvent, type ErrorInfo, JobSpec } from "@caretflow/contracts";
 import type { z } from "zod";
 import type { WorkerMessage } from "./engine-line.parse.ts";
 import type { SpawnSpec } from "./engine-process.ts";
@@ -87,7 +87,7 @@ export class EngineHost {
         engineDir: resolve(opts.engineDir),
         args: ["worker"],
         logPath: join(opts.logDir, `worker-${i + 1}.log`),
-        env: { ...process.env, PYTHONUNBUFFERED: "1", ...opts.env },
+        env: childEnv(process.env, { PYTHONUNBUFFERED: "1", ...opts.env }),
       };
       const w = new EngineWorker(i + 1, spec, {
         onEvent: (wk, e) => host.onEvent(wk, e),

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CaretflowError, TASK_FAMILY } from "@caretflow/contracts";
+import { CaretflowError, childEnv, TASK_FAMILY } from "@caretflow/contracts";
 import { PredictAnswer, type ServeAnswer, scoringError } from "./serve.protocol.ts";
 import { ServeProcess } from "./serve-process.ts";
 
@@ -152,7 +152,7 @@ export class ScoringPool {
         engineDir: resolve(this.opts.engineDir),
         args: ["serve"],
         logPath,
-        env: { ...process.env, PYTHONUNBUFFERED: "1", ...this.opts.env },
+        env: childEnv(process.env, { PYTHONUNBUFFERED: "1", ...this.opts.env }),
       },
       (msg) => this.log("warn", `${key}: ${msg}`),
       this.opts.loadTimeoutMs ?? 180_000,

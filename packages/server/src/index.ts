@@ -1,6 +1,6 @@
 export { resetAdminPassword } from "./admin.reset.ts";
 export { AuthService, SESSION_COOKIE, TOKEN_PREFIX } from "./auth/auth.service.ts";
-export { LoginBackoff } from "./auth/login.backoff.ts";
+export { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from "./auth/login.limiter.ts";
 export { CLI_FILE, readCliFile } from "./cli.file.ts";
 export { migrateToLatest, openSqlite } from "./db/database.ts";
 export { serverMigrations } from "./db/server.migrations.ts";

@@ -4,7 +4,7 @@ import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CARETFLOW_VERSION, type Health } from "@caretflow/contracts";
+import { CARETFLOW_VERSION, CaretflowError, type Health } from "@caretflow/contracts";
 import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename } from "@caretflow/data";
 import { EngineHost, engineFingerprint, ScoringPool } from "@caretflow/engine-host";
 import { chooseEngineThreads, type EngineRunner, LocalExecutor } from "@caretflow/orchestrator";
@@ -13,7 +13,7 @@ import { serve } from "@hono/node-server";
 import type { Kysely } from "kysely";
 import { AuditLog, SYSTEM_ACTOR } from "./audit/audit.log.ts";
 import { AuthService } from "./auth/auth.service.ts";
-import { LoginBackoff } from "./auth/login.backoff.ts";
+import { LoginLimiter } from "./auth/login.limiter.ts";
 import { CatalogService } from "./catalog/catalog.service.ts";
 import { writeCliFile } from "./cli.file.ts";
 import { cliToken } from "./cli.token.ts";
@@ -21,6 +21,7 @@ import { migrateToLatest, openSqlite } from "./db/database.ts";
 import { serverMigrations } from "./db/server.migrations.ts";
 import type { ServerTables } from "./db/server.tables.ts";
 import { createApp } from "./http/app.ts";
+import { allowedHosts, allowedHostsFromEnv } from "./http/security.ts";
 import { JobEventHub } from "./jobs/job.hub.ts";
 import { JobRepository } from "./jobs/job.repository.ts";
 import { JobService } from "./jobs/job.service.ts";
@@ -60,6 +61,13 @@ export interface StartOptions {
    * so a restart is usable in seconds.
    */
   waitForMlflow?: boolean;
+  /**
+   * The URL browsers use, e.g. https://ml.example.com behind a TLS-terminating proxy: its host name is
+   * accepted in the Host header, and https makes the session cookie Secure. Default CARETFLOW_PUBLIC_URL.
+   */
+  publicUrl?: string;
+  /** More host names to answer to (DNS-rebinding check); CARETFLOW_ALLOWED_HOSTS (comma-separated) adds to them. */
+  allowedHosts?: string[];
 }
 
 export interface StartedCaretflow {
@@ -85,6 +93,8 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
   const repo = opts.repoRoot ?? defaultRepoRoot();
   const print = opts.log ?? ((line: string) => console.log(line));
   const log: Logger = (level, msg) => print(level === "info" ? msg : `${level}: ${msg}`);
+  // Checked before anything starts: a mistyped URL must not cost a full start.
+  const publicUrl = checkedPublicUrl(opts.publicUrl ?? process.env.CARETFLOW_PUBLIC_URL);
   const stack: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const stop of stack.splice(0).reverse()) {
@@ -234,11 +244,17 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     const webDist = join(repo, "packages", "web", "dist");
     if (!existsSync(join(webDist, "index.html"))) log("warn", "the web UI is not built; run `npm run build:web` (the API works meanwhile)");
 
+    const hostname = opts.host ?? "127.0.0.1";
+    const hosts = allowedHosts({
+      listenHost: hostname,
+      ...(publicUrl ? { publicUrl } : {}),
+      extra: [...(opts.allowedHosts ?? []), ...allowedHostsFromEnv(process.env.CARETFLOW_ALLOWED_HOSTS)],
+    });
     const app = createApp({
       auth,
       projects,
       audit,
-      backoff: new LoginBackoff(),
+      backoff: new LoginLimiter(),
       datasets: store,
       datasetNameFromFilename,
       jobs,
@@ -252,9 +268,10 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       mlflowUiUpstream: () => (supervisor.status().ready ? mlflowUrl : null),
       mlflowProxy: { authorization: basicAuthorization(supervisor.credentials) },
       webDist,
+      ...(publicUrl ? { publicUrl } : {}),
+      allowedHosts: hosts,
     });
 
-    const hostname = opts.host ?? "127.0.0.1";
     const port = await listenPort(opts.port ?? 8420, hostname);
     const server = serve({ fetch: app.fetch, port, hostname });
     await new Promise<void>((ok, fail) => {
@@ -295,6 +312,24 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     await closeAll();
     throw err;
   }
+}
+
+/** The public URL as given, refused at start when it is not an http(s) URL. */
+function checkedPublicUrl(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {}
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
+    throw new CaretflowError({
+      code: "invalid_public_url",
+      kind: "user",
+      message: `the public URL '${raw.slice(0, 200)}' is not an http(s) URL`,
+      hint: "Give the address browsers use, e.g. --public-url https://ml.example.com",
+    });
+  }
+  return url.origin;
 }
 
 /** Jobs log to MLflow, so none starts before MLflow answers (or is cancelled while waiting). */

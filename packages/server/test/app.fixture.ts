@@ -8,7 +8,7 @@ import type { Kysely } from "kysely";
 import { CATALOG } from "../../orchestrator/test/catalog.fixture.ts";
 import { AuditLog } from "../src/audit/audit.log.ts";
 import { AuthService } from "../src/auth/auth.service.ts";
-import { LoginBackoff } from "../src/auth/login.backoff.ts";
+import { LoginLimiter } from "../src/auth/login.limiter.ts";
 import { migrateToLatest, openSqlite } from "../src/db/database.ts";
 import { serverMigrations } from "../src/db/server.migrations.ts";
 import type { ServerTables } from "../src/db/server.tables.ts";
@@ -71,7 +71,7 @@ export async function appFixture(
     auth,
     projects,
     audit,
-    backoff: new LoginBackoff(),
+    backoff: new LoginLimiter(),
     datasets: store ?? absent("datasets"),
     datasetNameFromFilename,
     jobs,

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { delimiter, dirname, join, resolve } from "node:path";
-import { CaretflowError } from "@caretflow/contracts";
+import { CaretflowError, childEnv } from "@caretflow/contracts";
 import { MLFLOW_SECRET_FILE, type MlflowCredentials, mlflowCredentials } from "./mlflow.secret.ts";
 import { freePort, groupAlive, groupCommandLines, terminateGroup } from "./process-group.ts";
 
@@ -177,8 +177,8 @@ export class MlflowSupervisor {
       cwd: this.home,
       detached: true, // own process group: see terminateGroup
       stdio: ["ignore", logFd, logFd],
-      env: {
-        ...process.env,
+      // Only the allow-listed variables of caretflow's environment: never its secrets (@caretflow/contracts childEnv).
+      env: childEnv(process.env, {
         // MLflow 3's job runner (GenAI scorers) forks several huey consumers, about 2 GB
         // of memory that caretflow never uses.
         MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
@@ -189,7 +189,7 @@ export class MlflowSupervisor {
         PYTHONPATH: [this.gateDir, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
         // The gate reads the secret from this file; it never appears on a command line.
         CARETFLOW_MLFLOW_SECRET_FILE: join(this.home, MLFLOW_SECRET_FILE),
-      },
+      }),
     });
     closeSync(logFd);
     this.child = child;

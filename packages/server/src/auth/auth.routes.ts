@@ -7,29 +7,32 @@ import { type AppEnv, clientAddress } from "../http/app.env.ts";
 import { parseJson } from "../http/validate.ts";
 import type { ProjectService } from "../projects/project.service.ts";
 import { type AuthService, SESSION_COOKIE } from "./auth.service.ts";
-import type { LoginBackoff } from "./login.backoff.ts";
+import type { LoginLimiter } from "./login.limiter.ts";
 
-export function authRoutes(deps: { auth: AuthService; backoff: LoginBackoff; audit: AuditLog; projects: ProjectService }): Hono<AppEnv> {
+/** Sign-in, sign-out and API tokens. `secureCookies`: mark the session cookie Secure even on plain http (caretflow's public URL is https). */
+export function authRoutes(deps: {
+  auth: AuthService;
+  backoff: LoginLimiter;
+  audit: AuditLog;
+  projects: ProjectService;
+  secureCookies?: boolean;
+}): Hono<AppEnv> {
   const { auth, backoff, audit } = deps;
   const app = new Hono<AppEnv>();
 
   app.post("/login", async (c) => {
     const address = clientAddress(c.env);
-    const wait = backoff.waitMs(address);
-    if (wait > 0) {
-      c.header("Retry-After", String(Math.ceil(wait / 1000)));
-      throw new CaretflowError({
-        code: "too_many_attempts",
-        kind: "user",
-        status: 429,
-        message: "Too many failed sign-in attempts from this address",
-        hint: `Wait ${Math.ceil(wait / 1000)} seconds and try again.`,
-      });
-    }
     const body = await parseJson(c, LoginRequest);
+    try {
+      await backoff.check(body.username, address);
+    } catch (err) {
+      const retry = (err as CaretflowError).details as { retryAfterSeconds?: number } | undefined;
+      if (retry?.retryAfterSeconds) c.header("Retry-After", String(retry.retryAfterSeconds));
+      throw err;
+    }
     const user = await auth.verifyLogin(body.username, body.password);
     if (!user) {
-      backoff.fail(address);
+      await backoff.failed(body.username, address);
       await audit.record({
         actor: { id: null, name: "anonymous" },
         action: "auth.login_failed",
@@ -44,13 +47,14 @@ export function authRoutes(deps: { auth: AuthService; backoff: LoginBackoff; aud
         hint: "The admin password is printed once on first start; a site admin can reset any password (docs/operations.md).",
       });
     }
-    backoff.succeed(address);
+    await backoff.succeeded(body.username, address);
     const session = await auth.createSession(user.id);
     setCookie(c, SESSION_COOKIE, session.cookie, {
       httpOnly: true,
       sameSite: "Strict",
       path: "/",
-      secure: new URL(c.req.url).protocol === "https:",
+      // Behind a TLS-terminating proxy caretflow sees http, but the browser is on https.
+      secure: deps.secureCookies === true || new URL(c.req.url).protocol === "https:",
       expires: session.expiresAt,
     });
     await audit.record({

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appFixture } from "../../test/app.fixture.ts";
-import { LoginBackoff } from "./login.backoff.ts";
 import { hashPassword, verifyPassword } from "./password.ts";
 
 let f: Awaited<ReturnType<typeof appFixture>>;
@@ -81,24 +80,7 @@ describe("API tokens", () => {
   });
 });
 
-describe("LoginBackoff", () => {
-  it("lets a few failures through, then makes the address wait longer each time, and forgets on success", () => {
-    let now = 0;
-    const b = new LoginBackoff({ now: () => now, freeAttempts: 2, maxDelayMs: 8000 });
-    b.fail("a");
-    b.fail("a");
-    expect(b.waitMs("a")).toBe(1000);
-    expect(b.waitMs("other")).toBe(0);
-    now = 1000;
-    expect(b.waitMs("a")).toBe(0);
-    b.fail("a");
-    expect(b.waitMs("a")).toBe(2000);
-    for (let i = 0; i < 10; i++) b.fail("a");
-    expect(b.waitMs("a")).toBe(8000);
-    b.succeed("a");
-    expect(b.waitMs("a")).toBe(0);
-  });
-
+describe("login limits", () => {
   it("answers 429 with Retry-After once an address keeps failing", async () => {
     let res: Response | null = null;
     for (let i = 0; i < 7; i++) res = await post("/api/auth/login", { username: "admin", password: "wrong" });

@@ -5,7 +5,7 @@ import { auditRoutes } from "../audit/audit.routes.ts";
 import { authRoutes } from "../auth/auth.routes.ts";
 import type { AuthService } from "../auth/auth.service.ts";
 import { authorize, MLFLOW_PROXY_PERMISSION } from "../auth/authorize.ts";
-import type { LoginBackoff } from "../auth/login.backoff.ts";
+import type { LoginLimiter } from "../auth/login.limiter.ts";
 import { catalogRoutes } from "../catalog/catalog.routes.ts";
 import { datasetsRoutes } from "../datasets/datasets.routes.ts";
 import type { JobService } from "../jobs/job.service.ts";
@@ -20,13 +20,15 @@ import { usersRoutes } from "../users/users.routes.ts";
 import { mountWeb } from "../web/web.static.ts";
 import type { AppEnv } from "./app.env.ts";
 import { errorResponse } from "./errors.ts";
+import { type AllowedHosts, hostCheck, securityHeaders } from "./security.ts";
 
 export interface AppContext {
   auth: AuthService;
   projects: ProjectService;
   /** Every change is recorded here after it succeeded. */
   audit: AuditLog;
-  backoff: LoginBackoff;
+  /** Failed sign-ins per account and per address. */
+  backoff: LoginLimiter;
   datasets: DatasetsPort;
   datasetNameFromFilename: (filename: string) => string;
   jobs: JobService;
@@ -47,6 +49,10 @@ export interface AppContext {
   /** packages/web/dist, or null to serve the "build the UI" page. */
   webDist: string | null;
   sseHeartbeatMs?: number;
+  /** The URL browsers use (e.g. https://ml.example.com behind a TLS proxy): https marks the session cookie Secure and sends HSTS. */
+  publicUrl?: string;
+  /** Host names answered besides localhost and IP addresses (start.ts: the listen address, the public URL, extra names). */
+  allowedHosts?: AllowedHosts;
 }
 
 /**
@@ -57,6 +63,10 @@ export interface AppContext {
 export function createApp(ctx: AppContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError((err, c) => errorResponse(err, c, ctx.log));
+  const https = ctx.publicUrl?.startsWith("https:") ?? false;
+  // First: every response (errors and 404s too) gets the security headers; a foreign Host gets nothing else.
+  app.use("*", securityHeaders({ https }));
+  app.use("*", hostCheck(ctx.allowedHosts ?? { names: [] }));
   // Before routing: a raw path such as /mlflow/a/%2e%2e/x is refused, not normalised into another route.
   app.use("*", mlflowPathGuard("/mlflow"));
   const openapi = buildOpenApi(CARETFLOW_VERSION);
@@ -68,7 +78,10 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   // Every /api request passes the one authorization middleware, which reads the route table's permissions.
   app.use("/api/*", authorize({ auth: ctx.auth, projects: ctx.projects }));
 
-  app.route("/api/auth", authRoutes({ auth: ctx.auth, backoff: ctx.backoff, audit: ctx.audit, projects: ctx.projects }));
+  app.route(
+    "/api/auth",
+    authRoutes({ auth: ctx.auth, backoff: ctx.backoff, audit: ctx.audit, projects: ctx.projects, secureCookies: https }),
+  );
   app.route(
     "/api/datasets",
     datasetsRoutes({
