@@ -88,6 +88,10 @@ describe("projects and users in a real browser", () => {
     await form.getByLabel("Role").selectOption("viewer");
     await form.getByRole("button", { name: "Add member" }).click();
     await expect.poll(() => page.getByLabel("Role of dana").inputValue()).toBe("viewer");
+    // the owner sees the project's own changes: the import and the new member
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await expect.poll(() => page.getByTestId("project-audit").textContent()).toMatch(/project\.member\.set.*user dana/);
+    expect(await page.getByTestId("project-audit").textContent()).toMatch(/dataset\.import/);
     // an unknown user is refused with the server's message
     await form.getByLabel("Username").fill("nobody-here");
     await form.getByRole("button", { name: "Add member" }).click();

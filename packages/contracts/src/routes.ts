@@ -425,6 +425,15 @@ export const routes: RouteDef[] = [
   },
   {
     method: "get",
+    path: "/api/projects/{project}/audit",
+    summary: "The project's audit entries, newest first (its owners; the filters of GET /api/audit, within the project)",
+    tag: "audit",
+    permission: OWNER,
+    query: Au.AuditQuery.omit({ project: true }),
+    response: Au.AuditPage,
+  },
+  {
+    method: "get",
     path: "/api/audit",
     summary: "Search the audit log, newest first (site admins)",
     tag: "audit",

@@ -173,6 +173,22 @@ describe("objects stay in their project", () => {
   });
 });
 
+describe("a project's audit entries", () => {
+  it("shows an owner the project's own entries and nothing of another project's", async () => {
+    const entries = async (who: string, project: string) => {
+      const res = await f.app.request(`/api/projects/${project}/audit?limit=100`, { headers: { cookie: cookies[who]! } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { entries: Array<{ action: string; project: string | null; target: { id: string } }> }).entries;
+    };
+    const alpha = await entries("alpha-owner", "alpha");
+    expect(alpha.some((e) => e.action === "dataset.import" && e.target.id.startsWith("alpha_data/"))).toBe(true);
+    expect(alpha.every((e) => e.project === "alpha")).toBe(true);
+    // a filter naming another project cannot widen it
+    const widened = await f.app.request("/api/projects/beta/audit?project=alpha", { headers: { cookie: cookies["beta-owner"]! } });
+    expect(((await widened.json()) as { entries: Array<{ project: string }> }).entries.every((e) => e.project === "beta")).toBe(true);
+  });
+});
+
 describe("users and projects", () => {
   it("shows each user only their projects, and a site admin all of them", async () => {
     const names = async (who: string) =>

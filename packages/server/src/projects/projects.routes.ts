@@ -1,9 +1,9 @@
-import { CreateProjectRequest, Handle, SetMemberRequest } from "@caretflow/contracts";
+import { AuditQuery, CreateProjectRequest, Handle, SetMemberRequest } from "@caretflow/contracts";
 import { Hono } from "hono";
 import type { AuditLog } from "../audit/audit.log.ts";
 import { requester } from "../audit/audit.routes.ts";
 import type { AppEnv } from "../http/app.env.ts";
-import { parseJson, parsePath } from "../http/validate.ts";
+import { parseJson, parsePath, parseQuery } from "../http/validate.ts";
 import type { ProjectService } from "./project.service.ts";
 
 /** Path usernames follow the same rule as new ones, so a hostile value is refused before any lookup. */
@@ -26,6 +26,11 @@ export function projectsRoutes(deps: { projects: ProjectService; audit: AuditLog
     return c.json(project, 201);
   });
   // The middleware has checked the role on the {project} of the path and set it as `project`.
+  // A project's owners read its own audit entries (the whole log is the site admins').
+  app.get("/:project/audit", async (c) => {
+    const { project: _ignored, ...query } = parseQuery(c, AuditQuery);
+    return c.json(await audit.list({ ...query, project: c.get("project") }));
+  });
   app.get("/:project/members", async (c) => c.json({ members: await projects.members(c.get("project")) }));
   app.put("/:project/members/:username", async (c) => {
     const username = parsePath(c.req.param("username"), Username, "username");

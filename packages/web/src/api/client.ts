@@ -182,6 +182,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       request("POST", `/api/users/${seg(username)}/${disabled ? "disable" : "enable"}`, UserInfo),
     resetPassword: (username: string) => request("POST", `/api/users/${seg(username)}/password`, CreatedUser),
     /** Audit entries, newest first; `query` is a query string (see features/audit/audit.helpers.ts). */
+    /** A project's own audit entries (its owners), newest first. */
+    listProjectAudit: (project: string, limit = 20) => get(`/api/projects/${seg(project)}/audit?limit=${limit}`, AuditPage),
     listAudit: (query: string) => get(`/api/audit${query ? `?${query}` : ""}`, AuditPage),
     verifyAudit: () => get("/api/audit/verify", AuditVerifyResult),
     auditExportUrl: (query: string) => `${base}/api/audit/export${query ? `?${query}` : ""}`,

@@ -70,6 +70,7 @@ export function ProjectsPage() {
       {opened && (info || user?.role === "admin") ? (
         <Members project={opened} info={info} canManage={canManageMembers(info, user?.role === "admin")} />
       ) : null}
+      {opened && canManageMembers(info, user?.role === "admin") ? <RecentChanges project={opened} /> : null}
     </div>
   );
 }
@@ -212,6 +213,40 @@ function Members({ project, info, canManage }: { project: string; info: ProjectI
         </form>
       ) : null}
       {error ? <ErrorBox error={error} title="Could not change the members" /> : null}
+    </Card>
+  );
+}
+
+/** The project's latest audit entries, for its owners. */
+function RecentChanges({ project }: { project: string }) {
+  const changes = useResource((a) => a.listProjectAudit(project), `project-audit:${project}`);
+  return (
+    <Card
+      title={`Recent changes in ${project}`}
+      actions={
+        <button type="button" className="btn btn-small" onClick={changes.reload}>
+          Refresh
+        </button>
+      }
+    >
+      {changes.error ? <ErrorBox error={changes.error} onRetry={changes.reload} /> : null}
+      {changes.data ? (
+        <DataTable
+          rows={changes.data.entries}
+          rowKey={(e) => String(e.seq)}
+          caption={`Recent changes in ${project}`}
+          testId="project-audit"
+          empty={<p className="muted">No changes recorded yet.</p>}
+          columns={[
+            { key: "at", header: "When", render: (e) => formatRelative(e.at, Date.now()) },
+            { key: "actor", header: "Who", render: (e) => e.actor.name },
+            { key: "action", header: "What", render: (e) => <code>{e.action}</code> },
+            { key: "target", header: "On", render: (e) => `${e.target.kind} ${e.target.id}` },
+          ]}
+        />
+      ) : (
+        <Skeleton lines={3} />
+      )}
     </Card>
   );
 }
