@@ -23,8 +23,11 @@ const CONTROL_OR_INVISIBLE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
 /** Template syntax of the common engines (Jinja, Mustache, JS template literals). */
 const TEMPLATE_SYNTAX = /\{\{|\}\}|\{%|%\}|\$\{/;
 
-/** Decodes percent-encoding up to three times (double and triple encoding), stopping at the first value that is not encoded. */
-function decodeLayers(value: string): string[] {
+/**
+ * A value as sent and each layer of its percent-encoding decoded, up to three times (double and triple
+ * encoding), stopping at the first value that is no longer encoded or not valid encoding.
+ */
+export function decodeLayers(value: string): string[] {
   const layers = [value];
   let current = value;
   for (let i = 0; i < 3 && current.includes("%"); i++) {

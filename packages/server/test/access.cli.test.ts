@@ -1,48 +1,18 @@
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliContext } from "../../cli/src/context.ts";
-import { runCli } from "../../cli/src/program.ts";
-import { appFixture } from "./app.fixture.ts";
+import type { appFixture } from "./app.fixture.ts";
+import { servedCli } from "./cli.fixture.ts";
 
 /** `caretflow users|projects|password` and `--project` against the real HTTP app over a real socket. */
+let served: Awaited<ReturnType<typeof servedCli>>;
 let f: Awaited<ReturnType<typeof appFixture>>;
-let server: ReturnType<typeof serve>;
-let url = "";
-let adminToken = "";
 
 beforeAll(async () => {
-  f = await appFixture({}, { datasets: true });
-  server = serve({ fetch: f.app.fetch, port: 0, hostname: "127.0.0.1" });
-  await new Promise<void>((ok) => (server.listening ? ok() : server.once("listening", () => ok())));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  adminToken = (await f.auth.createToken((await f.auth.userByName("admin"))!.id, "cli")).token;
+  served = await servedCli();
+  f = served.f;
 });
-afterAll(async () => {
-  await new Promise<void>((ok) => server.close(() => ok()));
-  await f.close();
-});
+afterAll(() => served.close());
 
-async function cli(argv: string[], env: Record<string, string> = {}, stdin = "") {
-  const out = { stdout: "", stderr: "" };
-  const ctx: CliContext = {
-    stdout: { write: (s: string) => (out.stdout += s) },
-    stderr: { write: (s: string) => (out.stderr += s) },
-    env: { CARETFLOW_URL: url, CARETFLOW_TOKEN: adminToken, ...env },
-    cwd: process.cwd(),
-    userHome: "/nonexistent-home",
-    fetch,
-    onInterrupt: () => () => {},
-    now: () => Date.now(),
-    exit: (code) => {
-      throw new Error(`exit ${code}`);
-    },
-    loadServer: () => Promise.reject(new Error("not in this test")),
-    readStdin: async () => stdin,
-  };
-  const code = await runCli(argv, ctx);
-  return { code, ...out };
-}
+const cli = (argv: string[], env: Record<string, string> = {}, stdin = "") => served.cli(argv, env, stdin);
 
 describe("caretflow users, projects and password", () => {
   it("creates a user with a generated password shown once, and lists users", async () => {

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -84,7 +83,7 @@ function expectClean(procs: Array<{ pid: number; cmd: string; env: Map<string, s
   }
 }
 
-describe.skipIf(!existsSync(python) || !existsSync(mlflowBin))("child process environment", () => {
+describe("child process environment", () => {
   it("engine workers and scoring processes see the explicit variables, not caretflow's secrets", async () => {
     const explicit = { CARETFLOW_DATA_ROOT: join(dir, "datasets"), MLFLOW_TRACKING_USERNAME: "caretflow", MLFLOW_TRACKING_PASSWORD: "pw" };
     const engine = await EngineHost.start({

@@ -1,50 +1,20 @@
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliContext } from "../../cli/src/context.ts";
-import { runCli } from "../../cli/src/program.ts";
-import { appFixture } from "./app.fixture.ts";
+import type { appFixture } from "./app.fixture.ts";
+import { servedCli } from "./cli.fixture.ts";
 
 /** `caretflow tokens create|list|revoke` against the real HTTP app over a real socket, then the tokens it made. */
+let served: Awaited<ReturnType<typeof servedCli>>;
 let f: Awaited<ReturnType<typeof appFixture>>;
-let server: ReturnType<typeof serve>;
-let url = "";
-let adminToken = "";
 
 beforeAll(async () => {
-  f = await appFixture({}, { datasets: true });
-  server = serve({ fetch: f.app.fetch, port: 0, hostname: "127.0.0.1" });
-  await new Promise<void>((ok) => (server.listening ? ok() : server.once("listening", () => ok())));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const admin = (await f.auth.userByName("admin"))!;
-  adminToken = (await f.auth.createToken(admin.id, "cli")).token;
-  await f.projects.create(admin, "alpha", null);
+  served = await servedCli();
+  f = served.f;
+  await f.projects.create(served.admin, "alpha", null);
 });
-afterAll(async () => {
-  await new Promise<void>((ok) => server.close(() => ok()));
-  await f.close();
-});
+afterAll(() => served.close());
 
-async function cli(argv: string[], token = adminToken) {
-  const out = { stdout: "", stderr: "" };
-  const ctx: CliContext = {
-    stdout: { write: (s: string) => (out.stdout += s) },
-    stderr: { write: (s: string) => (out.stderr += s) },
-    env: { CARETFLOW_URL: url, CARETFLOW_TOKEN: token },
-    cwd: process.cwd(),
-    userHome: "/nonexistent-home",
-    fetch,
-    onInterrupt: () => () => {},
-    now: () => Date.now(),
-    exit: (code) => {
-      throw new Error(`exit ${code}`);
-    },
-    loadServer: () => Promise.reject(new Error("not in this test")),
-    readStdin: async () => "",
-  };
-  const code = await runCli(argv, ctx);
-  return { code, ...out };
-}
+/** The CLI with `token` (the admin's by default). */
+const cli = (argv: string[], token?: string) => served.cli(argv, token ? { CARETFLOW_TOKEN: token } : {});
 
 describe("caretflow tokens", () => {
   it("creates a read-only project token, prints it once, and the token only reads its project", async () => {

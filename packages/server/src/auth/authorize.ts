@@ -1,6 +1,7 @@
 import {
   CaretflowError,
   DEFAULT_PROJECT,
+  Handle,
   notFound,
   type Permission,
   PROJECT_HEADER,
@@ -50,13 +51,11 @@ export const MLFLOW_PROXY_PERMISSION: Permission = { siteAdmin: true };
 /** What a request to an /api path that no route matches needs before it gets its 404. */
 const UNKNOWN_ROUTE_PERMISSION: Permission = { signedIn: true };
 
-const PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
 /** The project a request touches: the `{project}` path parameter, else the header, else `?project=`, else `default`. */
 export function requestedProject(c: Context, params: Record<string, string>): string {
   const raw = params.project !== undefined ? decodeURIComponent(params.project) : (c.req.header(PROJECT_HEADER) ?? c.req.query("project"));
   const name = raw === undefined || raw === "" ? DEFAULT_PROJECT : raw;
-  if (!PROJECT_NAME.test(name)) {
+  if (!Handle.safeParse(name).success) {
     throw userError(
       "bad_project_name",
       `'${name.slice(0, 80)}' is not a project name`,

@@ -1,4 +1,4 @@
-import { CaretflowError } from "@caretflow/contracts";
+import { CaretflowError, decodeLayers } from "@caretflow/contracts";
 
 /**
  * What the /mlflow/ proxy lets through, as pure functions: the path check, which requests are reads,
@@ -57,17 +57,9 @@ function decodeOnce(s: string): string {
   }
 }
 
-/** Decodes until nothing changes (a few rounds), so %252e%252e is seen as '..'; stops at text that is no longer valid encoding. */
+/** The value once every layer of its percent-encoding is decoded (%252e%252e is seen as '..'). */
 function decodeDeep(s: string): string {
-  let cur = s;
-  for (let i = 0; i < 4 && /%[0-9a-f]{2}/i.test(cur); i++) {
-    try {
-      cur = decodeURIComponent(cur);
-    } catch {
-      break;
-    }
-  }
-  return cur;
+  return decodeLayers(s).at(-1) ?? s;
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
@@ -98,7 +90,7 @@ export function parseMlflowPath(rawPath: string, mount: string): string[] {
   const raw = rest.slice(1).split("/");
   return raw.map((seg, i) => {
     const once = decodeOnce(seg);
-    for (const text of [seg, once, decodeDeep(once)]) checkText(text);
+    for (const text of decodeLayers(seg)) checkText(text);
     if (once === "" && i !== raw.length - 1) throw badPath("it contains an empty segment ('//')");
     return once;
   });

@@ -1,0 +1,50 @@
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import type { CliContext } from "../../cli/src/context.ts";
+import { runCli } from "../../cli/src/program.ts";
+import { appFixture } from "./app.fixture.ts";
+
+/**
+ * The real HTTP app (appFixture, with datasets) on a free loopback port, an admin API token, and a
+ * `cli(argv)` that runs the real `caretflow` command against it with its output captured.
+ */
+export async function servedCli() {
+  const f = await appFixture({}, { datasets: true });
+  const server = serve({ fetch: f.app.fetch, port: 0, hostname: "127.0.0.1" });
+  await new Promise<void>((ok) => (server.listening ? ok() : server.once("listening", () => ok())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const admin = (await f.auth.userByName("admin"))!;
+  const adminToken = (await f.auth.createToken(admin.id, "cli")).token;
+
+  /** Runs the CLI as the admin unless `env` sets another CARETFLOW_TOKEN; `stdin` is what it reads from standard input. */
+  async function cli(argv: string[], env: Record<string, string> = {}, stdin = "") {
+    const out = { stdout: "", stderr: "" };
+    const ctx: CliContext = {
+      stdout: { write: (s: string) => (out.stdout += s) },
+      stderr: { write: (s: string) => (out.stderr += s) },
+      env: { CARETFLOW_URL: url, CARETFLOW_TOKEN: adminToken, ...env },
+      cwd: process.cwd(),
+      userHome: "/nonexistent-home",
+      fetch,
+      onInterrupt: () => () => {},
+      now: () => Date.now(),
+      exit: (code) => {
+        throw new Error(`exit ${code}`);
+      },
+      loadServer: () => Promise.reject(new Error("not in this test")),
+      readStdin: async () => stdin,
+    };
+    const code = await runCli(argv, ctx);
+    return { code, ...out };
+  }
+
+  return {
+    f,
+    admin,
+    cli,
+    async close() {
+      await new Promise<void>((ok) => server.close(() => ok()));
+      await f.close();
+    },
+  };
+}
