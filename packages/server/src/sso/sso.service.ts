@@ -1,0 +1,191 @@
+import { type AuthProviders, notFound, type SetSsoRequest, type SsoSettings, type User } from "@caretflow/contracts";
+import type { Kysely } from "kysely";
+import * as oidc from "openid-client";
+import type { AuditLog } from "../audit/audit.log.ts";
+import type { AuthService } from "../auth/auth.service.ts";
+import { generateSecret, sha256Hex } from "../auth/password.ts";
+import type { ServerTables } from "../db/server.tables.ts";
+import type { Logger } from "../ports.ts";
+import type { ProjectService } from "../projects/project.service.ts";
+import type { SecretBox } from "../secrets/secret-box.ts";
+import { discover, isUnreachable, OidcClient, reason, SsoRefusal } from "./oidc.client.ts";
+import { userForIdentity } from "./oidc.users.ts";
+import { CALLBACK_PATH, SsoSettingsStore } from "./sso.settings.ts";
+
+/** How long a sign-in attempt may take at the provider. */
+export const ATTEMPT_TTL_MS = 10 * 60 * 1000;
+export const START_PATH = "/api/auth/oidc/start";
+
+export interface SsoServiceOptions {
+  db: Kysely<ServerTables>;
+  secrets: SecretBox;
+  auth: AuthService;
+  projects: ProjectService;
+  audit: AuditLog;
+  log: Logger;
+  /**
+   * caretflow's public URL (origin) the redirect URI is built from: --public-url, else the address it
+   * listens on. Never taken from a request's Host header.
+   */
+  publicUrl: () => string;
+  now?: () => Date;
+}
+
+/**
+ * Optional single sign-on with one OpenID Connect provider (authorization code flow with PKCE, state and
+ * nonce, by openid-client): its settings, the sign-in attempts in flight, and who a verified identity is.
+ */
+export class SsoService {
+  readonly settings: SsoSettingsStore;
+  readonly #client = new OidcClient();
+  readonly #opts: SsoServiceOptions;
+  readonly #now: () => Date;
+
+  constructor(opts: SsoServiceOptions) {
+    this.#opts = opts;
+    this.#now = opts.now ?? (() => new Date());
+    this.settings = new SsoSettingsStore({ db: opts.db, secrets: opts.secrets, now: this.#now });
+  }
+
+  /** The redirect URI to register with the provider. */
+  redirectUri(): string {
+    return `${this.#opts.publicUrl()}${CALLBACK_PATH}`;
+  }
+
+  /** What the sign-in page offers. */
+  async providers(): Promise<AuthProviders> {
+    const row = await this.settings.view(this.#opts.publicUrl());
+    return { password: true, sso: { enabled: row.enabled, label: row.buttonLabel, startUrl: START_PATH } };
+  }
+
+  /** The settings as a site admin sees them (never the secret). */
+  view(): Promise<SsoSettings> {
+    return this.settings.view(this.#opts.publicUrl());
+  }
+
+  /**
+   * Checks the provider's discovery document with the new settings, then stores them (the secret sealed).
+   * A default project must exist. Throws a CaretflowError saying what is wrong; nothing is stored then.
+   */
+  async configure(req: SetSsoRequest): Promise<SsoSettings> {
+    if (req.defaultProject !== null && !(await this.#opts.projects.exists(req.defaultProject))) {
+      throw notFound("project", req.defaultProject, "Create it first (caretflow projects create NAME), or leave the default project out.");
+    }
+    const secret = req.clientSecret !== undefined ? req.clientSecret : ((await this.settings.config())?.clientSecret ?? null);
+    await discover({ issuer: req.issuer, clientId: req.clientId, clientSecret: secret });
+    await this.settings.save(req);
+    this.#client.reset();
+    return await this.view();
+  }
+
+  /** Turns single sign-on off. */
+  async disable(): Promise<SsoSettings> {
+    await this.settings.clear();
+    this.#client.reset();
+    return await this.view();
+  }
+
+  /**
+   * Starts a sign-in: records the attempt (state, nonce, PKCE verifier) under a fresh random value the
+   * browser keeps in a cookie, and returns the provider's authorization URL.
+   */
+  async start(next: string | undefined): Promise<{ url: string; attemptCookie: string }> {
+    const settings = await this.settings.config();
+    if (!settings) throw new SsoRefusal("not_configured", "single sign-on is off");
+    let config: oidc.Configuration;
+    try {
+      config = await this.#client.configuration(settings);
+    } catch (err) {
+      throw new SsoRefusal("unreachable", `discovery failed: ${(err as Error).message}`, err);
+    }
+    const codeVerifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
+    const attemptCookie = generateSecret();
+    const now = this.#now();
+    await this.#opts.db.deleteFrom("oidc_attempts").where("expires_at", "<", now.toISOString()).execute();
+    await this.#opts.db
+      .insertInto("oidc_attempts")
+      .values({
+        id_hash: sha256Hex(attemptCookie),
+        state,
+        nonce,
+        code_verifier: codeVerifier,
+        next_path: localPath(next),
+        expires_at: new Date(now.getTime() + ATTEMPT_TTL_MS).toISOString(),
+      })
+      .execute();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: this.redirectUri(),
+      scope: "openid profile email",
+      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: "S256",
+      state,
+      nonce,
+    });
+    return { url: url.href, attemptCookie };
+  }
+
+  /**
+   * Finishes a sign-in from the provider's redirect: the attempt (found by the browser's cookie) is used
+   * once; the state must match it; openid-client exchanges the code (PKCE) and checks the ID token (nonce,
+   * issuer, audience, signature). Returns the user and where to go; throws SsoRefusal otherwise.
+   */
+  async finish(
+    attemptCookie: string | undefined,
+    query: URLSearchParams,
+    address: string,
+  ): Promise<{ user: User; next: string; created: boolean }> {
+    const settings = await this.settings.config();
+    if (!settings) throw new SsoRefusal("not_configured", "single sign-on is off");
+    if (!attemptCookie) throw new SsoRefusal("expired", "no attempt cookie");
+    const attempt = await this.#opts.db
+      .deleteFrom("oidc_attempts")
+      .where("id_hash", "=", sha256Hex(attemptCookie))
+      .returningAll()
+      .executeTakeFirst();
+    if (!attempt || attempt.expires_at < this.#now().toISOString()) throw new SsoRefusal("expired", "unknown or expired attempt");
+    if (query.get("state") !== attempt.state) throw new SsoRefusal("state_mismatch", "state does not match the attempt");
+    const error = query.get("error");
+    if (error !== null) {
+      throw new SsoRefusal(error === "access_denied" ? "access_denied" : "provider_error", `provider answered ${error.slice(0, 100)}`);
+    }
+    let config: oidc.Configuration;
+    try {
+      config = await this.#client.configuration(settings);
+    } catch (err) {
+      throw new SsoRefusal("unreachable", `discovery failed: ${(err as Error).message}`, err);
+    }
+    // The URL the provider redirected to, rebuilt from the public URL (never the request's Host header).
+    const current = new URL(this.redirectUri());
+    for (const [k, v] of query) current.searchParams.append(k, v);
+    let identity: { issuer: string; subject: string; claims: Record<string, unknown> };
+    try {
+      const tokens = await oidc.authorizationCodeGrant(config, current, {
+        pkceCodeVerifier: attempt.code_verifier,
+        expectedState: attempt.state,
+        expectedNonce: attempt.nonce,
+        idTokenExpected: true,
+      });
+      const claims = tokens.claims();
+      if (!claims) throw new Error("the provider returned no ID token");
+      let profile: Record<string, unknown> = { ...claims };
+      // Code-flow ID tokens often leave out profile claims; the userinfo endpoint has them.
+      if (profile.preferred_username === undefined && profile.email === undefined && config.serverMetadata().userinfo_endpoint) {
+        profile = { ...profile, ...(await oidc.fetchUserInfo(config, tokens.access_token, claims.sub)) };
+      }
+      identity = { issuer: config.serverMetadata().issuer, subject: claims.sub, claims: profile };
+    } catch (err) {
+      if (isUnreachable(err)) throw new SsoRefusal("unreachable", reason(err), err);
+      throw new SsoRefusal("provider_error", reason(err), err);
+    }
+    const { user, created } = await userForIdentity(this.#opts, identity, settings, address);
+    return { user, next: attempt.next_path ?? "/", created };
+  }
+}
+
+/** A path on this site to go to after signing in; anything else (another site, //host) becomes null. */
+export function localPath(next: string | undefined): string | null {
+  if (!next?.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return null;
+  return next.slice(0, 500);
+}
