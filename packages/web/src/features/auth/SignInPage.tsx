@@ -1,5 +1,7 @@
-import { type FormEvent, useState } from "react";
+import { type AuthProviders, SSO_ERRORS, type SsoErrorCode } from "@caretflow/contracts";
+import { type FormEvent, useEffect, useState } from "react";
 import { Navigate, useSearchParams } from "react-router-dom";
+import { useApi } from "../../api/context.tsx";
 import { ErrorBox, Spinner } from "../../ui/feedback.tsx";
 import { useAuth } from "./auth.context.tsx";
 
@@ -8,9 +10,29 @@ export function safeNext(next: string | null): string {
   return next?.startsWith("/") && !next.startsWith("//") ? next : "/data";
 }
 
+/** The message for a single sign-on attempt that came back refused (`?sso_error=code`); never text from the URL itself. */
+export function ssoErrorMessage(code: string | null): string | null {
+  if (code === null) return null;
+  return Object.hasOwn(SSO_ERRORS, code) ? SSO_ERRORS[code as SsoErrorCode] : "Single sign-on did not complete. Please try again.";
+}
+
 export function SignInPage() {
   const { user, signIn } = useAuth();
+  const api = useApi();
   const [params] = useSearchParams();
+  const [providers, setProviders] = useState<AuthProviders | null>(null);
+  useEffect(() => {
+    let live = true;
+    // Without the answer the page still offers the password form.
+    api.authProviders().then(
+      (p) => live && setProviders(p),
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [api]);
+  const ssoError = ssoErrorMessage(params.get("sso_error"));
   const [username, setUsername] = useState("admin");
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
@@ -65,6 +87,20 @@ export function SignInPage() {
         <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
           {busy ? <Spinner label="Signing in" /> : null} Sign in
         </button>
+        {providers?.sso.enabled ? (
+          <div className="signin-sso">
+            <div className="signin-or muted">or</div>
+            <a className="btn btn-block" href={`${providers.sso.startUrl}?next=${encodeURIComponent(next)}`} data-testid="sso-signin">
+              {providers.sso.label}
+            </a>
+          </div>
+        ) : null}
+        {ssoError ? (
+          <div className="error-box" role="alert" data-testid="sso-error">
+            <div className="error-box-title">Single sign-on</div>
+            <div className="error-box-message">{ssoError}</div>
+          </div>
+        ) : null}
         <p className="hint">
           First start? <code>caretflow up</code> printed the admin password once in its terminal.
         </p>

@@ -6,6 +6,7 @@ import { EmptyState, ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Badge, Card, PageHeader } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
 import { useAuth } from "../auth/auth.context.tsx";
+import { SsoCard } from "./SsoCard.tsx";
 
 /** Site admins: local accounts, new ones with a generated password shown once, disable and reset. */
 export function UsersPage() {
@@ -91,6 +92,7 @@ export function UsersPage() {
       ) : (
         <Skeleton lines={4} />
       )}
+      <SsoCard />
     </div>
   );
 }
