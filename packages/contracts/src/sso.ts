@@ -53,5 +53,6 @@ export const SSO_ERRORS = {
   no_user: "You have no caretflow user yet: ask a site admin to create your user.",
   disabled: "Your caretflow user is disabled. Ask a site admin to enable it.",
   not_configured: "Single sign-on is not turned on. Sign in with your username and password.",
+  busy: "Too many sign-ins are in progress. Please try again in a few minutes.",
 } as const;
 export type SsoErrorCode = keyof typeof SSO_ERRORS;

@@ -33,6 +33,11 @@ describe("localPath", () => {
     ["/\\evil.example.com", null],
     ["https://evil.example.com", null],
     ["jobs", null],
+    ["/\t/evil.example.com", null],
+    ["/ok\n/x", null],
+    ["/a\\b", null],
+    ["/runs/abc%2Fdef", "/runs/abc%2Fdef"],
+    [`/${"a".repeat(600)}`, null],
   ])("%s -> %s", (next, expected) => {
     expect(localPath(next)).toBe(expected);
   });

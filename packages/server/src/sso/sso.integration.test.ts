@@ -5,6 +5,7 @@ import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appFixture } from "../../test/app.fixture.ts";
 import { startTestProvider } from "../../test/oidc-provider.fixture.ts";
+import { MAX_ATTEMPTS } from "./sso.service.ts";
 
 /**
  * Single sign-on against a real OpenID Connect provider (oidc-provider on a free port): caretflow is
@@ -129,6 +130,12 @@ describe("single sign-on settings", () => {
     expect((await settings({ issuer: "not a url", clientId: "x" })).status).toBe(400);
     const view = (await (await f.app.request("/api/settings/sso", { headers: { cookie: admin } })).json()) as { enabled: boolean };
     expect(view.enabled).toBe(false);
+  });
+
+  it("refuses a default project that does not exist", async () => {
+    const res = await settings({ issuer: idp.issuer, clientId: "x", defaultProject: "nope" });
+    expect(res.status).toBe(404);
+    expect(await f.sso.settings.config()).toBeNull();
   });
 
   it("is for site admins only", async () => {
@@ -284,6 +291,35 @@ describe("signing in through the provider", () => {
     const a = new Browser();
     await a.signIn("alice");
     expect(await me(a)).toBe("alice");
+  });
+
+  it("says so when the provider cannot be reached at sign-in, and when too many attempts are in flight", async () => {
+    const gone = await startTestProvider({ redirectUri: `${base}/api/auth/oidc/callback` });
+    expect((await settings({ issuer: gone.issuer, clientId: gone.client.clientId, clientSecret: gone.client.clientSecret })).status).toBe(
+      200,
+    );
+    await gone.close();
+    const b = new Browser();
+    const landed = await b.follow(`${base}/api/auth/oidc/start`);
+    expect(new URL(landed.url).searchParams.get("sso_error")).toBe("unreachable");
+
+    expect((await settings({ issuer: idp.issuer, clientId: idp.client.clientId, clientSecret: idp.client.clientSecret })).status).toBe(200);
+    const later = new Date(Date.now() + 600_000).toISOString();
+    for (let i = 0; i < MAX_ATTEMPTS; i += 1000) {
+      const rows = Array.from({ length: 1000 }, (_, j) => ({
+        id_hash: `flood-${i + j}`,
+        state: "s",
+        nonce: "n",
+        code_verifier: "v",
+        next_path: null,
+        expires_at: later,
+      }));
+      await f.db.insertInto("oidc_attempts").values(rows).execute();
+    }
+    const busy = await new Browser().follow(`${base}/api/auth/oidc/start`);
+    expect(new URL(busy.url).searchParams.get("sso_error")).toBe("busy");
+    await f.db.deleteFrom("oidc_attempts").where("id_hash", "like", "flood-%").execute();
+    expect((await new Browser().follow(`${base}/api/auth/oidc/start`)).url.startsWith(idp.issuer)).toBe(true);
   });
 
   it("turned off: the sign-in page hides it and start says so", async () => {

@@ -10,11 +10,13 @@ import type { ProjectService } from "../projects/project.service.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
 import { discover, isUnreachable, OidcClient, reason, SsoRefusal } from "./oidc.client.ts";
 import { userForIdentity } from "./oidc.users.ts";
-import { CALLBACK_PATH, SsoSettingsStore } from "./sso.settings.ts";
+import { CALLBACK_PATH, type SsoConfig, SsoSettingsStore } from "./sso.settings.ts";
 
 /** How long a sign-in attempt may take at the provider. */
 export const ATTEMPT_TTL_MS = 10 * 60 * 1000;
 export const START_PATH = "/api/auth/oidc/start";
+/** Sign-in attempts in flight at most: a flood of starts cannot grow the table without bound. */
+export const MAX_ATTEMPTS = 10_000;
 
 export interface SsoServiceOptions {
   db: Kysely<ServerTables>;
@@ -90,7 +92,7 @@ export class SsoService {
    * browser keeps in a cookie, and returns the provider's authorization URL.
    */
   async start(next: string | undefined): Promise<{ url: string; attemptCookie: string }> {
-    const settings = await this.settings.config();
+    const settings = await this.#config();
     if (!settings) throw new SsoRefusal("not_configured", "single sign-on is off");
     let config: oidc.Configuration;
     try {
@@ -104,6 +106,11 @@ export class SsoService {
     const attemptCookie = generateSecret();
     const now = this.#now();
     await this.#opts.db.deleteFrom("oidc_attempts").where("expires_at", "<", now.toISOString()).execute();
+    const inFlight = await this.#opts.db
+      .selectFrom("oidc_attempts")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .executeTakeFirstOrThrow();
+    if (Number(inFlight.n) >= MAX_ATTEMPTS) throw new SsoRefusal("busy", `${inFlight.n} sign-in attempts are in flight`);
     await this.#opts.db
       .insertInto("oidc_attempts")
       .values({
@@ -136,7 +143,7 @@ export class SsoService {
     query: URLSearchParams,
     address: string,
   ): Promise<{ user: User; next: string; created: boolean }> {
-    const settings = await this.settings.config();
+    const settings = await this.#config();
     if (!settings) throw new SsoRefusal("not_configured", "single sign-on is off");
     if (!attemptCookie) throw new SsoRefusal("expired", "no attempt cookie");
     const attempt = await this.#opts.db
@@ -182,10 +189,23 @@ export class SsoService {
     const { user, created } = await userForIdentity(this.#opts, identity, settings, address);
     return { user, next: attempt.next_path ?? "/", created };
   }
+
+  /** The settings; a stored secret that cannot be unsealed refuses the sign-in (the admin sees why in the log). */
+  async #config(): Promise<SsoConfig | null> {
+    try {
+      return await this.settings.config();
+    } catch (err) {
+      throw new SsoRefusal("provider_error", (err as Error).message, err);
+    }
+  }
 }
 
-/** A path on this site to go to after signing in; anything else (another site, //host) becomes null. */
+/**
+ * A path on this site to go to after signing in, in printable ASCII (other characters are
+ * percent-encoded); anything else becomes null: another site (`//host`, `/\host`), whitespace, control
+ * characters and backslashes (browsers drop tabs and newlines, so `/\t/host` would become `//host`).
+ */
 export function localPath(next: string | undefined): string | null {
-  if (!next?.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return null;
-  return next.slice(0, 500);
+  if (next === undefined || next.length > 500 || !/^\/(?![/\\])[\x21-\x5b\x5d-\x7e]*$/.test(next)) return null;
+  return next;
 }
