@@ -1,19 +1,14 @@
-import { type AuthProviders, SSO_ERRORS, type SsoErrorCode } from "@caretflow/contracts";
+import type { AuthProviders } from "@caretflow/contracts";
 import { type FormEvent, useEffect, useState } from "react";
 import { Navigate, useSearchParams } from "react-router-dom";
 import { useApi } from "../../api/context.tsx";
 import { ErrorBox, Spinner } from "../../ui/feedback.tsx";
 import { useAuth } from "./auth.context.tsx";
+import { ssoErrorMessage } from "./sso.helpers.ts";
 
 /** Only same-site paths are followed after sign-in, so a crafted link cannot bounce a person elsewhere. */
 export function safeNext(next: string | null): string {
   return next?.startsWith("/") && !next.startsWith("//") ? next : "/data";
-}
-
-/** The message for a single sign-on attempt that came back refused (`?sso_error=code`); never text from the URL itself. */
-export function ssoErrorMessage(code: string | null): string | null {
-  if (code === null) return null;
-  return Object.hasOwn(SSO_ERRORS, code) ? SSO_ERRORS[code as SsoErrorCode] : "Single sign-on did not complete. Please try again.";
 }
 
 export function SignInPage() {
