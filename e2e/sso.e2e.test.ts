@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type StartedCaretflow, startCaretflow } from "@caretflow/server";
@@ -67,6 +67,12 @@ describe("single sign-on in a real browser", () => {
     expect(await form.getByLabel("Client secret").inputValue()).toBe("");
     expect(await form.getByLabel("Client secret").getAttribute("placeholder")).toMatch(/stored \(never shown\)/);
     expect(await page.content()).not.toContain(idp.client.clientSecret);
+    // Sealed at rest under the home's key file (mode 600): the database files never hold the secret.
+    expect((await stat(join(home, "secret.key"))).mode & 0o777).toBe(0o600);
+    for (const file of ["caretflow.db", "caretflow.db-wal"]) {
+      const bytes = await readFile(join(home, file)).catch(() => Buffer.alloc(0));
+      expect(bytes.includes(Buffer.from(idp.client.clientSecret))).toBe(false);
+    }
     await expectAccessible(page, "users page with single sign-on");
     await shot(page, "sso-settings");
     expect(errors).toEqual([]);

@@ -297,6 +297,9 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     );
     const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${(server.address() as AddressInfo).port}`;
     listenUrl = url;
+    if (!publicUrl && (hostname === "0.0.0.0" || hostname === "::") && (await sso.settings.config().catch(() => null))) {
+      log("warn", `single sign-on's redirect URI is built from ${url}, which browsers cannot use; set --public-url (CARETFLOW_PUBLIC_URL)`);
+    }
 
     const token = await cliToken(auth, audit, home);
     await writeCliFile(home, { url, token });

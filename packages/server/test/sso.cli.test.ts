@@ -61,7 +61,12 @@ describe("caretflow sso", () => {
   });
 
   it("explains a provider that cannot be reached, and a user who is not a site admin", async () => {
-    const dead = await served.cli(["sso", "set", "--issuer", "http://127.0.0.1:9", "--client-id", "x"]);
+    const moved = await served.cli(["sso", "set", "--issuer", "http://127.0.0.1:9", "--client-id", "x"]);
+    expect(moved.code).toBe(1);
+    expect(moved.stderr).toContain("the stored client secret (of the old client) cannot be kept");
+    const dead = await served.cli(["sso", "set", "--issuer", "http://127.0.0.1:9", "--client-id", "x", "--client-secret-stdin"], {
+      CARETFLOW_SSO_CLIENT_SECRET: "new-client-secret",
+    });
     expect(dead.code).toBe(1);
     expect(dead.stderr).toMatch(/did not answer with an OpenID Connect discovery document/);
     expect(dead.stderr).toMatch(/hint: .*well-known\/openid-configuration/);

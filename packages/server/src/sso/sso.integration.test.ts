@@ -180,6 +180,13 @@ describe("single sign-on settings", () => {
     expect(row.client_secret_sealed).toMatch(/^v1:/);
   });
 
+  it("never keeps the stored secret for another issuer or client", async () => {
+    const other = await settings({ issuer: idp.issuer, clientId: "another-client" });
+    expect(other.status).toBe(400);
+    expect(((await other.json()) as { error: { code: string } }).error.code).toBe("sso_secret_required");
+    expect((await f.sso.settings.config())?.clientId).toBe(idp.client.clientId);
+  });
+
   it("tells the sign-in page that single sign-on is on, without signing in", async () => {
     const res = await fetch(`${base}/api/auth/providers`);
     expect(await res.json()).toEqual({

@@ -1,4 +1,4 @@
-import { type AuthProviders, notFound, type SetSsoRequest, type SsoSettings, type User } from "@caretflow/contracts";
+import { type AuthProviders, CaretflowError, notFound, type SetSsoRequest, type SsoSettings, type User } from "@caretflow/contracts";
 import type { Kysely } from "kysely";
 import * as oidc from "openid-client";
 import type { AuditLog } from "../audit/audit.log.ts";
@@ -67,13 +67,25 @@ export class SsoService {
 
   /**
    * Checks the provider's discovery document with the new settings, then stores them (the secret sealed).
-   * A default project must exist. Throws a CaretflowError saying what is wrong; nothing is stored then.
+   * A default project must exist; a stored secret is kept only for the same issuer and client ID. Throws a
+   * CaretflowError saying what is wrong; nothing is stored then.
    */
   async configure(req: SetSsoRequest): Promise<SsoSettings> {
     if (req.defaultProject !== null && !(await this.#opts.projects.exists(req.defaultProject))) {
       throw notFound("project", req.defaultProject, "Create it first (caretflow projects create NAME), or leave the default project out.");
     }
-    const secret = req.clientSecret !== undefined ? req.clientSecret : ((await this.settings.config())?.clientSecret ?? null);
+    const current = req.clientSecret === undefined ? await this.settings.config() : null;
+    if (current?.clientSecret != null && (current.issuer !== req.issuer || current.clientId !== req.clientId)) {
+      // The stored secret belongs to the old client: it is never sent to another provider or client.
+      throw new CaretflowError({
+        code: "sso_secret_required",
+        kind: "user",
+        status: 400,
+        message: "The issuer or client ID changed, so the stored client secret (of the old client) cannot be kept",
+        hint: "Give the new client's secret too (caretflow sso set ... --client-secret-stdin), or turn single sign-on off first for a public client without a secret.",
+      });
+    }
+    const secret = req.clientSecret ?? current?.clientSecret ?? null;
     await discover({ issuer: req.issuer, clientId: req.clientId, clientSecret: secret });
     await this.settings.save(req);
     this.#client.reset();
