@@ -207,6 +207,11 @@ describe("signing in through the provider", () => {
     expect(await f.projects.roleOf(alice.id, "shared")).toBe("editor");
     const link = await f.db.selectFrom("oidc_identities").selectAll().where("user_id", "=", alice.id).executeTakeFirstOrThrow();
     expect(link).toMatchObject({ issuer: idp.issuer, subject: "alice" });
+    const listed = (await (await f.app.request("/api/users", { headers: { cookie: admin } })).json()) as {
+      users: { username: string; sso?: boolean }[];
+    };
+    expect(listed.users.find((u) => u.username === "alice")?.sso).toBe(true);
+    expect(listed.users.find((u) => u.username === "admin")?.sso).toBeUndefined();
     const audit = await (await f.app.request("/api/audit?action=auth.login", { headers: { cookie: admin } })).text();
     expect(audit).toContain('"method":"oidc"');
   });

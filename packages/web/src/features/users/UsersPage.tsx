@@ -62,7 +62,12 @@ export function UsersPage() {
               {
                 key: "status",
                 header: "Status",
-                render: (u) => (u.disabled ? <Badge tone="bad">disabled</Badge> : <Badge tone="good">active</Badge>),
+                render: (u) => (
+                  <span className="row-actions">
+                    {u.disabled ? <Badge tone="bad">disabled</Badge> : <Badge tone="good">active</Badge>}
+                    {u.sso ? <Badge tone="info">SSO</Badge> : null}
+                  </span>
+                ),
               },
               { key: "created", header: "Created", sortValue: (u) => u.createdAt, render: (u) => formatRelative(u.createdAt, Date.now()) },
               {
