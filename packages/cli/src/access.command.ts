@@ -15,7 +15,7 @@ const Ok = z.object({ ok: z.literal(true) });
  * Secrets come from an environment variable or standard input, never from an argument (arguments are
  * visible to every user of the machine and kept in shell history). Stdin lines are taken in order.
  */
-async function secrets(env: CommandEnv, vars: string[]): Promise<string[]> {
+export async function secrets(env: CommandEnv, vars: string[]): Promise<string[]> {
   const fromEnv = vars.map((v) => env.ctx.env[v]);
   if (fromEnv.every((v) => v !== undefined && v !== "")) return fromEnv as string[];
   const text = env.ctx.readStdin ? await env.ctx.readStdin() : "";

@@ -12,6 +12,7 @@ import { registerJobs } from "./jobs.command.ts";
 import { registerModels } from "./models.command.ts";
 import { registerPredict } from "./predict.command.ts";
 import { registerRuns } from "./runs.command.ts";
+import { registerSso } from "./sso.command.ts";
 import { registerTokens } from "./tokens.command.ts";
 import { registerTrain } from "./train.command.ts";
 import { registerUp } from "./up.command.ts";
@@ -51,6 +52,7 @@ export function buildProgram(ctx: CliContext, exit: ExitState, catalog: Catalog 
   registerAccess(program, ctx, exit);
   registerAudit(program, ctx, exit);
   registerTokens(program, ctx, exit);
+  registerSso(program, ctx, exit);
   configure(program);
   return program;
 }

@@ -32,7 +32,11 @@ export const Handle = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "use letters, digits, '.', '_' and '-', starting with a letter or digit");
 
 export const ChangePasswordRequest = z.object({ current: z.string().min(1), next: Password });
-export const UserInfo = User.extend({ disabled: z.boolean(), createdAt: z.string() });
+export const UserInfo = User.extend({
+  disabled: z.boolean(),
+  createdAt: z.string(),
+  sso: z.boolean().optional().describe("linked to a single sign-on identity (signs in through the provider)"),
+});
 export type UserInfo = z.infer<typeof UserInfo>;
 export const CreateUserRequest = z.object({
   username: Handle,

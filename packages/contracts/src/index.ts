@@ -8,5 +8,6 @@ export * from "./engine-protocol.ts";
 export * from "./errors.ts";
 export * from "./refused.ts";
 export * from "./routes.ts";
+export * from "./sso.ts";
 export * from "./tasks.ts";
 export const CARETFLOW_VERSION = "0.1.0";

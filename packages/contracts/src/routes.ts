@@ -4,6 +4,7 @@ import * as Au from "./audit.ts";
 import { Catalog, TaskId } from "./catalog.ts";
 import * as D from "./datasets.ts";
 import { ApiError } from "./errors.ts";
+import * as S from "./sso.ts";
 
 /** One HTTP route of the caretflow API: the single description the server, the OpenAPI document and clients share. */
 export interface RouteDef {
@@ -101,6 +102,33 @@ export const routes: RouteDef[] = [
     status: 201,
   },
   { method: "delete", path: "/api/auth/tokens/{id}", summary: "Revoke an API token", tag: "auth", permission: SIGNED_IN, response: Ok },
+  {
+    method: "get",
+    path: "/api/auth/providers",
+    summary: "How one may sign in: password, and single sign-on when a site admin turned it on",
+    tag: "auth",
+    permission: PUBLIC,
+    response: S.AuthProviders,
+  },
+  {
+    method: "get",
+    path: "/api/auth/oidc/start",
+    summary: "Start single sign-on: redirects to the identity provider (optional ?next=/local/path)",
+    tag: "auth",
+    permission: PUBLIC,
+    query: z.object({ next: z.string().max(500).optional().describe("a path of this site to open after signing in") }),
+    produces: "text/html",
+    status: 302,
+  },
+  {
+    method: "get",
+    path: "/api/auth/oidc/callback",
+    summary: "The identity provider's redirect back: signs in (sets the session cookie) and redirects to the app",
+    tag: "auth",
+    permission: PUBLIC,
+    produces: "text/html",
+    status: 302,
+  },
 
   {
     method: "get",
@@ -379,6 +407,31 @@ export const routes: RouteDef[] = [
     tag: "users",
     permission: SITE_ADMIN,
     response: A.CreatedUser,
+  },
+  {
+    method: "get",
+    path: "/api/settings/sso",
+    summary: "The single sign-on (OpenID Connect) configuration; the client secret is never returned (site admins)",
+    tag: "settings",
+    permission: SITE_ADMIN,
+    response: S.SsoSettings,
+  },
+  {
+    method: "put",
+    path: "/api/settings/sso",
+    summary: "Turn single sign-on on with this provider (its discovery document is checked first) (site admins)",
+    tag: "settings",
+    permission: SITE_ADMIN,
+    body: S.SetSsoRequest,
+    response: S.SsoSettings,
+  },
+  {
+    method: "delete",
+    path: "/api/settings/sso",
+    summary: "Turn single sign-on off and forget the provider and its secret; users stay linked (site admins)",
+    tag: "settings",
+    permission: SITE_ADMIN,
+    response: S.SsoSettings,
   },
   {
     method: "get",

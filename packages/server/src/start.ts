@@ -29,6 +29,8 @@ import { backfillModelDigests } from "./models/model-digest.backfill.ts";
 import { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import type { Logger } from "./ports.ts";
 import { ProjectService } from "./projects/project.service.ts";
+import { SecretBox } from "./secrets/secret-box.ts";
+import { SsoService } from "./sso/sso.service.ts";
 import { trackingPort } from "./tracking.port.ts";
 
 export interface StartOptions {
@@ -132,6 +134,11 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     if (adminPassword !== null) {
       await audit.record({ actor: SYSTEM_ACTOR, action: "user.create", target: { kind: "user", id: "admin" }, after: { role: "admin" } });
     }
+    // Secrets stored in the database (the single sign-on client secret) are sealed with this key.
+    const secrets = await SecretBox.open(join(home, "secret.key"));
+    // The redirect URI is built from the public URL, else the address caretflow listens on (known below).
+    let listenUrl = "";
+    const sso = new SsoService({ db: serverDb, secrets, auth, projects, audit, log, publicUrl: () => publicUrl ?? listenUrl });
     const repoJobs = new JobRepository(serverDb);
     const hub = new JobEventHub();
 
@@ -255,6 +262,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       projects,
       audit,
       backoff: new LoginLimiter(),
+      sso,
       datasets: store,
       datasetNameFromFilename,
       jobs,
@@ -288,6 +296,10 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
         }),
     );
     const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${(server.address() as AddressInfo).port}`;
+    listenUrl = url;
+    if (!publicUrl && (hostname === "0.0.0.0" || hostname === "::") && (await sso.settings.config().catch(() => null))) {
+      log("warn", `single sign-on's redirect URI is built from ${url}, which browsers cannot use; set --public-url (CARETFLOW_PUBLIC_URL)`);
+    }
 
     const token = await cliToken(auth, audit, home);
     await writeCliFile(home, { url, token });

@@ -19,6 +19,8 @@ import { JobService } from "../src/jobs/job.service.ts";
 import { ModelDigestRepository } from "../src/models/model-digest.repository.ts";
 import type { CatalogPort, TrackingPort } from "../src/ports.ts";
 import { ProjectService } from "../src/projects/project.service.ts";
+import { SecretBox } from "../src/secrets/secret-box.ts";
+import { SsoService } from "../src/sso/sso.service.ts";
 
 /** Any neighbour a unit test does not exercise: every call says so plainly. */
 function absent<T extends object>(what: string): T {
@@ -38,7 +40,7 @@ function withTrackingUri(uri: string): TrackingPort {
 /** The HTTP app over a real SQLite database in a temp folder, without MLflow, engine or dataset store. */
 export async function appFixture(
   over: Partial<AppContext> = {},
-  opts: { datasets?: boolean; engine?: EngineRunner; trackingUri?: string; catalog?: CatalogPort } = {},
+  opts: { datasets?: boolean; engine?: EngineRunner; trackingUri?: string; catalog?: CatalogPort; publicUrl?: () => string } = {},
 ) {
   const dir = await mkdtemp(join(tmpdir(), "caretflow-server-"));
   const db = openSqlite<ServerTables>(join(dir, "caretflow.db"));
@@ -67,11 +69,14 @@ export async function appFixture(
     log,
     audit,
   });
+  const secrets = await SecretBox.open(join(dir, "secret.key"));
+  const sso = new SsoService({ db, secrets, auth, projects, audit, log, publicUrl: opts.publicUrl ?? (() => "http://localhost") });
   const ctx: AppContext = {
     auth,
     projects,
     audit,
     backoff: new LoginLimiter(),
+    sso,
     datasets: store ?? absent("datasets"),
     datasetNameFromFilename,
     jobs,
@@ -114,6 +119,8 @@ export async function appFixture(
     jobs,
     store,
     dir,
+    sso,
+    secrets,
     adminPassword,
     login,
     async close() {

@@ -49,14 +49,7 @@ export function authRoutes(deps: {
     }
     await backoff.succeeded(body.username, address);
     const session = await auth.createSession(user.id);
-    setCookie(c, SESSION_COOKIE, session.cookie, {
-      httpOnly: true,
-      sameSite: "Strict",
-      path: "/",
-      // Behind a TLS-terminating proxy caretflow sees http, but the browser is on https.
-      secure: deps.secureCookies === true || new URL(c.req.url).protocol === "https:",
-      expires: session.expiresAt,
-    });
+    setSessionCookie(c, session, deps.secureCookies === true);
     await audit.record({
       actor: { id: user.id, name: user.username },
       action: "auth.login",
@@ -133,4 +126,16 @@ export function authRoutes(deps: {
   }
 
   return app;
+}
+
+/** Sets the session cookie of a new session (password or single sign-on): HttpOnly, SameSite=Strict, Secure on https. */
+export function setSessionCookie(c: Context, session: { cookie: string; expiresAt: Date }, secureCookies: boolean): void {
+  setCookie(c, SESSION_COOKIE, session.cookie, {
+    httpOnly: true,
+    sameSite: "Strict",
+    path: "/",
+    // Behind a TLS-terminating proxy caretflow sees http, but the browser is on https.
+    secure: secureCookies || new URL(c.req.url).protocol === "https:",
+    expires: session.expiresAt,
+  });
 }

@@ -83,7 +83,9 @@ export class AuthService {
 
   async listUsers(): Promise<UserInfo[]> {
     const rows = await this.#db.selectFrom("users").selectAll().orderBy("username").execute();
-    return rows.map(toUserInfo);
+    // Users linked to a single sign-on identity are marked, so an admin can tell them apart.
+    const linked = new Set((await this.#db.selectFrom("oidc_identities").select("user_id").execute()).map((r) => r.user_id));
+    return rows.map((r) => ({ ...toUserInfo(r), ...(linked.has(r.id) ? { sso: true } : {}) }));
   }
 
   /** A new local user; the password is generated (and returned once) unless given. */

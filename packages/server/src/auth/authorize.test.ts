@@ -63,6 +63,9 @@ describe("the route table", () => {
 
   it("generates the public list from the table: only health, OpenAPI and sign-in", () => {
     expect(publicRoutes.map((r) => `${r.method} ${r.path}`).sort()).toEqual([
+      "get /api/auth/oidc/callback",
+      "get /api/auth/oidc/start",
+      "get /api/auth/providers",
       "get /api/health",
       "get /api/openapi.json",
       "post /api/auth/login",

@@ -237,4 +237,44 @@ export const serverMigrations: Record<string, Migration> = {
       for (const c of ["expires_at", "access", "project"]) await db.schema.alterTable("api_tokens").dropColumn(c).execute();
     },
   },
+  "20261202_40_oidc": {
+    // Single sign-on: the one provider's settings (secret sealed by SecretBox), people linked by the
+    // provider's (issuer, sub), and sign-in attempts in flight (single use, short-lived).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("sso_settings")
+        .addColumn("id", "integer", (c) => c.primaryKey())
+        .addColumn("issuer", "varchar(500)", (c) => c.notNull())
+        .addColumn("client_id", "varchar(500)", (c) => c.notNull())
+        .addColumn("client_secret_sealed", "text")
+        .addColumn("auto_create", "integer", (c) => c.notNull())
+        .addColumn("default_project", "varchar(64)")
+        .addColumn("default_role", "varchar(10)", (c) => c.notNull())
+        .addColumn("button_label", "varchar(60)", (c) => c.notNull())
+        .addColumn("updated_at", "varchar(40)", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("oidc_identities")
+        .addColumn("issuer", "varchar(500)", (c) => c.notNull())
+        .addColumn("subject", "varchar(255)", (c) => c.notNull())
+        .addColumn("user_id", "varchar(64)", (c) => c.notNull())
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .addColumn("last_login_at", "varchar(40)")
+        .addPrimaryKeyConstraint("oidc_identities_pk", ["issuer", "subject"])
+        .execute();
+      await db.schema.createIndex("oidc_identities_user_idx").on("oidc_identities").column("user_id").execute();
+      await db.schema
+        .createTable("oidc_attempts")
+        .addColumn("id_hash", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("state", "varchar(100)", (c) => c.notNull())
+        .addColumn("nonce", "varchar(100)", (c) => c.notNull())
+        .addColumn("code_verifier", "varchar(200)", (c) => c.notNull())
+        .addColumn("next_path", "varchar(500)")
+        .addColumn("expires_at", "varchar(40)", (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const t of ["oidc_attempts", "oidc_identities", "sso_settings"]) await db.schema.dropTable(t).execute();
+    },
+  },
 };

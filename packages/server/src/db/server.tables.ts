@@ -115,4 +115,34 @@ export interface ServerTables {
     project: string;
     created_at: string;
   };
+  /** Single sign-on (OpenID Connect) settings: at most one row, id 1. */
+  sso_settings: {
+    id: number;
+    issuer: string;
+    client_id: string;
+    /** SecretBox-sealed (AES-256-GCM) client secret; null for a public client. */
+    client_secret_sealed: string | null;
+    auto_create: number;
+    default_project: string | null;
+    default_role: string;
+    button_label: string;
+    updated_at: string;
+  };
+  /** A caretflow user's identity at a provider: linked by the provider's issuer and subject, never by name. */
+  oidc_identities: {
+    issuer: string;
+    subject: string;
+    user_id: string;
+    created_at: string;
+    last_login_at: string | null;
+  };
+  /** Sign-in attempts in flight: found by the sha256 of the browser's attempt cookie, used once, short-lived. */
+  oidc_attempts: {
+    id_hash: string;
+    state: string;
+    nonce: string;
+    code_verifier: string;
+    next_path: string | null;
+    expires_at: string;
+  };
 }

@@ -16,6 +16,8 @@ import type { CatalogPort, DatasetsPort, HealthPort, Logger, ScoringPort, Tracki
 import type { ProjectService } from "../projects/project.service.ts";
 import { projectsRoutes } from "../projects/projects.routes.ts";
 import { runsRoutes } from "../runs/runs.routes.ts";
+import { ssoAuthRoutes, ssoSettingsRoutes } from "../sso/sso.routes.ts";
+import type { SsoService } from "../sso/sso.service.ts";
 import { usersRoutes } from "../users/users.routes.ts";
 import { mountWeb } from "../web/web.static.ts";
 import type { AppEnv } from "./app.env.ts";
@@ -29,6 +31,8 @@ export interface AppContext {
   audit: AuditLog;
   /** Failed sign-ins per account and per address. */
   backoff: LoginLimiter;
+  /** Optional single sign-on (OpenID Connect), configured by a site admin. */
+  sso: SsoService;
   datasets: DatasetsPort;
   datasetNameFromFilename: (filename: string) => string;
   jobs: JobService;
@@ -82,6 +86,8 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     "/api/auth",
     authRoutes({ auth: ctx.auth, backoff: ctx.backoff, audit: ctx.audit, projects: ctx.projects, secureCookies: https }),
   );
+  app.route("/api/auth", ssoAuthRoutes({ sso: ctx.sso, auth: ctx.auth, audit: ctx.audit, log: ctx.log, secureCookies: https }));
+  app.route("/api/settings", ssoSettingsRoutes({ sso: ctx.sso, audit: ctx.audit }));
   app.route(
     "/api/datasets",
     datasetsRoutes({

@@ -2,6 +2,7 @@ import {
   ApiTokenInfo,
   AuditPage,
   AuditVerifyResult,
+  AuthProviders,
   type BatchPredictRequest,
   Catalog,
   Chart,
@@ -27,8 +28,10 @@ import {
   type RegisterModelRequest,
   RunDetail,
   RunSummary,
+  type SetSsoRequest,
   SetupPreview,
   type SetupPreviewRequest,
+  SsoSettings,
   type TrainRequest,
   User,
   UserInfo,
@@ -181,6 +184,10 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     setUserDisabled: (username: string, disabled: boolean) =>
       request("POST", `/api/users/${seg(username)}/${disabled ? "disable" : "enable"}`, UserInfo),
     resetPassword: (username: string) => request("POST", `/api/users/${seg(username)}/password`, CreatedUser),
+    authProviders: () => get("/api/auth/providers", AuthProviders),
+    ssoSettings: () => get("/api/settings/sso", SsoSettings),
+    setSso: (req: z.input<typeof SetSsoRequest>) => request("PUT", "/api/settings/sso", SsoSettings, req),
+    disableSso: () => request("DELETE", "/api/settings/sso", SsoSettings),
     /** Audit entries, newest first; `query` is a query string (see features/audit/audit.helpers.ts). */
     /** A project's own audit entries (its owners), newest first. */
     listProjectAudit: (project: string, limit = 20) => get(`/api/projects/${seg(project)}/audit?limit=${limit}`, AuditPage),

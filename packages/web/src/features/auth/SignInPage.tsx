@@ -1,7 +1,10 @@
-import { type FormEvent, useState } from "react";
+import type { AuthProviders } from "@caretflow/contracts";
+import { type FormEvent, useEffect, useState } from "react";
 import { Navigate, useSearchParams } from "react-router-dom";
+import { useApi } from "../../api/context.tsx";
 import { ErrorBox, Spinner } from "../../ui/feedback.tsx";
 import { useAuth } from "./auth.context.tsx";
+import { ssoErrorMessage } from "./sso.helpers.ts";
 
 /** Only same-site paths are followed after sign-in, so a crafted link cannot bounce a person elsewhere. */
 export function safeNext(next: string | null): string {
@@ -10,7 +13,21 @@ export function safeNext(next: string | null): string {
 
 export function SignInPage() {
   const { user, signIn } = useAuth();
+  const api = useApi();
   const [params] = useSearchParams();
+  const [providers, setProviders] = useState<AuthProviders | null>(null);
+  useEffect(() => {
+    let live = true;
+    // Without the answer the page still offers the password form.
+    api.authProviders().then(
+      (p) => live && setProviders(p),
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [api]);
+  const ssoError = ssoErrorMessage(params.get("sso_error"));
   const [username, setUsername] = useState("admin");
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
@@ -65,6 +82,20 @@ export function SignInPage() {
         <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
           {busy ? <Spinner label="Signing in" /> : null} Sign in
         </button>
+        {providers?.sso.enabled ? (
+          <div className="signin-sso">
+            <div className="signin-or muted">or</div>
+            <a className="btn btn-block" href={`${providers.sso.startUrl}?next=${encodeURIComponent(next)}`} data-testid="sso-signin">
+              {providers.sso.label}
+            </a>
+          </div>
+        ) : null}
+        {ssoError ? (
+          <div className="error-box" role="alert" data-testid="sso-error">
+            <div className="error-box-title">Single sign-on</div>
+            <div className="error-box-message">{ssoError}</div>
+          </div>
+        ) : null}
         <p className="hint">
           First start? <code>caretflow up</code> printed the admin password once in its terminal.
         </p>

@@ -6,6 +6,7 @@ import { EmptyState, ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Badge, Card, PageHeader } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
 import { useAuth } from "../auth/auth.context.tsx";
+import { SsoCard } from "./SsoCard.tsx";
 
 /** Site admins: local accounts, new ones with a generated password shown once, disable and reset. */
 export function UsersPage() {
@@ -61,7 +62,12 @@ export function UsersPage() {
               {
                 key: "status",
                 header: "Status",
-                render: (u) => (u.disabled ? <Badge tone="bad">disabled</Badge> : <Badge tone="good">active</Badge>),
+                render: (u) => (
+                  <span className="row-actions">
+                    {u.disabled ? <Badge tone="bad">disabled</Badge> : <Badge tone="good">active</Badge>}
+                    {u.sso ? <Badge tone="info">SSO</Badge> : null}
+                  </span>
+                ),
               },
               { key: "created", header: "Created", sortValue: (u) => u.createdAt, render: (u) => formatRelative(u.createdAt, Date.now()) },
               {
@@ -91,6 +97,7 @@ export function UsersPage() {
       ) : (
         <Skeleton lines={4} />
       )}
+      <SsoCard />
     </div>
   );
 }
