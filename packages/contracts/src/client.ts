@@ -29,6 +29,12 @@ export type Answer<M extends Method, P extends string> =
   Extract<Route, { method: M; path: P }> extends { response: infer S extends z.ZodType } ? z.output<S> : never;
 /** Path and query parameters, body, headers and signal of one call, as openapi-fetch types them. */
 export type Init<M extends Method, P extends PathOf<M>> = MaybeOptionalInit<paths[P], M>;
+/** The path and query parameters of a route. */
+export type ParamsOf<M extends Method, P extends PathOf<M>> = paths[P][M] extends { parameters: infer X } ? X : never;
+/** The query parameters of a route, e.g. `QueryOf<"get", "/api/audit">`. */
+export type QueryOf<M extends Method, P extends PathOf<M>> = paths[P][M] extends { parameters: { query?: infer Q } }
+  ? NonNullable<Q>
+  : never;
 type RequiredKeysOf<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
 /** The init argument may be left out only when the route needs no parameter and no body. */
 export type InitArgs<I> = RequiredKeysOf<I> extends never ? [init?: I] : [init: I];
@@ -44,8 +50,8 @@ export interface CaretflowClient {
   DELETE: JsonCall<"delete">;
   /** The response itself after the status checks, for CSV, NDJSON, text, event streams and artifacts. */
   raw<M extends Method, P extends PathOf<M>>(method: M, path: P, ...init: InitArgs<Init<M, P>>): Promise<Response>;
-  /** The address of a GET route, for what the browser opens itself (links, downloads, event streams, uploads). */
-  url<P extends PathOf<"get">>(path: P, ...init: InitArgs<Init<"get", P>>): string;
+  /** The address of a route, for what the browser opens itself (links, downloads, event streams, uploads). */
+  url<M extends Method, P extends PathOf<M>>(method: M, path: P, ...params: InitArgs<ParamsOf<M, P>>): string;
 }
 
 /** What failed, for `onFailure`: `unreachable` (no answer), `refused` (a 4xx/5xx answer), `unexpected` (a 2xx the contract does not describe). */
@@ -117,8 +123,7 @@ export function createCaretflowClient(opts: ClientOptions): CaretflowClient {
     async raw(method: Method, path: string, init?: object) {
       return (await call(method, path, { ...init, parseAs: "stream" })).response;
     },
-    url(path: string, init?: object) {
-      const params = (init as { params?: { path?: Record<string, unknown>; query?: Record<string, unknown> } } | undefined)?.params;
+    url(_method: Method, path: string, params?: { path?: Record<string, unknown>; query?: Record<string, unknown> }) {
       return createFinalURL(path, {
         baseUrl: opts.baseUrl.replace(/\/+$/, ""),
         params: { ...(params?.path ? { path: params.path } : {}), ...(params?.query ? { query: params.query } : {}) },
