@@ -1,6 +1,5 @@
 import {
   type BatchPredictRequest,
-  CaretflowError,
   type Catalog,
   Chart,
   type CreateTokenRequest,
@@ -14,6 +13,7 @@ import {
 } from "@caretflow/contracts";
 import { createCaretflowClient, parseAnswer, type QueryOf } from "@caretflow/contracts/client";
 import type { z } from "zod";
+import { serverUnreachable } from "./errors.ts";
 
 export type TrainRequestInput = z.input<typeof TrainRequest>;
 export type BatchPredictInput = z.input<typeof BatchPredictRequest>;
@@ -52,15 +52,7 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     reader: "the web UI",
     onFailure(err, failure) {
       if (failure.kind === "refused" && failure.status === 401 && failure.path !== "/api/auth/login") opts.onUnauthorized?.();
-      if (failure.kind !== "unreachable") return undefined;
-      return new CaretflowError({
-        code: err.code,
-        kind: err.kind,
-        message: "The caretflow server could not be reached.",
-        hint: "Check that caretflow is running (caretflow up) and try again.",
-        status: err.status,
-        cause: err.cause,
-      });
+      return failure.kind === "unreachable" ? serverUnreachable(err.cause) : undefined;
     },
   });
   /** Addresses the browser opens itself (links, downloads, event streams, uploads) name the project in the query. */

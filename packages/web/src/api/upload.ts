@@ -1,5 +1,6 @@
 import { CaretflowError, ImportResult } from "@caretflow/contracts";
-import { errorFromResponse, parseAnswer, unreachable } from "@caretflow/contracts/client";
+import { errorFromResponse, parseAnswer } from "@caretflow/contracts/client";
+import { serverUnreachable } from "./errors.ts";
 
 const WHAT = "POST /api/datasets";
 
@@ -37,7 +38,7 @@ export function uploadDataset(opts: {
       if (xhr.status === 401) opts.onUnauthorized?.();
       reject(errorFromResponse(xhr.status, xhr.responseText, WHAT));
     };
-    xhr.onerror = () => reject(unreachable("", new Error("the upload failed")));
+    xhr.onerror = () => reject(serverUnreachable(new Error("the upload failed")));
     xhr.onabort = () => reject(new CaretflowError({ code: "aborted", message: "The upload was cancelled." }));
   });
   const form = new FormData();
