@@ -105,12 +105,14 @@ export function createCaretflowClient(opts: ClientOptions): CaretflowClient {
       const route = jsonRoutes.get(`${method} ${path}`);
       if (!route?.response) throw new Error(`${method.toUpperCase()} ${path} is not a JSON route of the route table`);
       const schema = route.response;
-      const { data } = await call(method, path, { ...init, parseAs: "text", ...(route.multipart ? { bodySerializer: toFormData } : {}) });
+      const body = route.multipart ? { bodySerializer: toFormData } : {};
+      const { data, response } = await call(method, path, { ...init, parseAs: "text", ...body });
       const what = `${method.toUpperCase()} ${path}`;
       try {
         return parseAnswer(schema, typeof data === "string" ? data : "", what, reader);
       } catch (err) {
-        throw err instanceof CaretflowError ? fail(err, { kind: "unexpected", method: method.toUpperCase(), path, status: 200 }) : err;
+        if (!(err instanceof CaretflowError)) throw err;
+        throw fail(err, { kind: "unexpected", method: method.toUpperCase(), path, status: response.status });
       }
     };
 
