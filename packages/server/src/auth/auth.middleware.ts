@@ -30,7 +30,7 @@ export function tokenExpired(name: string, expiresAt: string): CaretflowError {
  * bearer header that is present but wrong is refused even if a cookie is also sent, so a script never
  * runs silently as someone else. Sets `user`, `sessionCookie` and `apiToken`.
  */
-export async function authenticate(c: Context<AppEnv>, auth: AuthService): Promise<User> {
+export async function authenticate(c: Context<AppEnv>, auth: AuthService, opts: { https?: boolean } = {}): Promise<User> {
   const header = c.req.header("authorization");
   if (header !== undefined) {
     const m = /^Bearer\s+(\S+)$/i.exec(header);
@@ -45,7 +45,7 @@ export async function authenticate(c: Context<AppEnv>, auth: AuthService): Promi
   const cookie = getCookie(c, SESSION_COOKIE);
   const user = cookie ? await auth.userForSession(cookie) : null;
   if (!user || !cookie) throw unauthorized();
-  if (!SAFE_METHODS.has(c.req.method) && !sameOrigin(c.req.header("origin"), c.req.header("host"))) {
+  if (!SAFE_METHODS.has(c.req.method) && !sameOrigin(c.req.header("origin"), c.req.header("host"), opts.https === true)) {
     // SameSite=Strict already keeps the cookie off cross-site requests; this is the second lock.
     throw new CaretflowError({
       code: "cross_origin",
@@ -63,11 +63,16 @@ export async function authenticate(c: Context<AppEnv>, auth: AuthService): Promi
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** True when there is no Origin header (non-browser clients) or it names this host. */
-export function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+/**
+ * True when there is no Origin header (non-browser clients) or it names this host; when caretflow's
+ * public URL is https (`https`), the origin must be https too, so a plain-http page of the same name
+ * (one a network attacker can write) does not count as caretflow's own.
+ */
+export function sameOrigin(origin: string | undefined, host: string | undefined, https = false): boolean {
   if (!origin) return true;
   try {
-    return new URL(origin).host === host;
+    const url = new URL(origin);
+    return url.host === host && (!https || url.protocol === "https:");
   } catch {
     return false;
   }

@@ -1,5 +1,5 @@
-import { CaretflowError, ChangePasswordRequest, CreateTokenRequest, LoginRequest, notFound } from "@caretflow/contracts";
-import { Hono } from "hono";
+import { type ApiTokenInfo, CaretflowError, ChangePasswordRequest, CreateTokenRequest, LoginRequest, notFound } from "@caretflow/contracts";
+import { type Context, Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import type { AuditLog } from "../audit/audit.log.ts";
 import { requester } from "../audit/audit.routes.ts";
@@ -85,7 +85,7 @@ export function authRoutes(deps: {
     return c.json({ ok: true as const });
   });
 
-  app.get("/tokens", async (c) => c.json({ tokens: await auth.listTokens(c.get("user").id) }));
+  app.get("/tokens", async (c) => c.json({ tokens: await visibleTokens(c) }));
 
   app.post("/tokens", async (c) => {
     const body = await parseJson(c, CreateTokenRequest);
@@ -121,6 +121,16 @@ export function authRoutes(deps: {
     });
     return c.json({ ok: true as const });
   });
+
+  /**
+   * The user's tokens; a request made with a project-scoped token sees only that project's tokens (it can
+   * neither create nor revoke any: token management changes things outside its project).
+   */
+  async function visibleTokens(c: Context<AppEnv>): Promise<ApiTokenInfo[]> {
+    const all = await auth.listTokens(c.get("user").id);
+    const scope = c.get("apiToken")?.project ?? null;
+    return scope === null ? all : all.filter((t) => t.project === scope);
+  }
 
   return app;
 }

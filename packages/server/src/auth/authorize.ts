@@ -69,14 +69,18 @@ export function requestedProject(c: Context, params: Record<string, string>): st
 /**
  * The one authorization middleware: finds the request's route in the route table and enforces the
  * permission it declares (sign-in, site admin, or a role on the project the request touches). Sets
- * `user`, and for project routes `project` and `projectRole`, for the handlers.
+ * `user`, and for project routes `project` and `projectRole`, for the handlers. `https`: caretflow's public
+ * URL is https, so a changing request's Origin must be https too.
  */
-export function authorize(deps: { auth: AuthService; projects: ProjectService }, fixed?: Permission): MiddlewareHandler<AppEnv> {
+export function authorize(
+  deps: { auth: AuthService; projects: ProjectService; https?: boolean },
+  fixed?: Permission,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const match = fixed ? null : matchRoute(c.req.method, c.req.path);
     const permission = fixed ?? match?.def.permission ?? UNKNOWN_ROUTE_PERMISSION;
     if ("public" in permission) return next();
-    const user = await authenticate(c, deps.auth);
+    const user = await authenticate(c, deps.auth, { https: deps.https === true });
     const token = c.get("apiToken");
     if (token) checkTokenScope(token, c.req.method, permission);
     if ("siteAdmin" in permission && user.role !== "admin") throw forbidden("Only site admins may do this", "Ask a site admin.");

@@ -175,6 +175,31 @@ describe("API token scopes", () => {
     expect(tokens.every((x) => !x.name.startsWith("admin-"))).toBe(true);
   });
 
+  it("keeps a project token to its own project's tokens: it lists only those and creates or revokes none", async () => {
+    const alphaToken = await create(annCookie, { name: "alpha-writer", project: "alpha", access: "write" });
+    const betaToken = await create(annCookie, { name: "beta-other", project: "beta" });
+    const unscoped = await create(annCookie, { name: "everywhere" });
+
+    const listed = (await (await withToken(alphaToken.token, "/api/auth/tokens")).json()) as {
+      tokens: { id: string; project: string | null }[];
+    };
+    expect(listed.tokens.map((t) => t.id)).toContain(alphaToken.id);
+    expect(listed.tokens.every((t) => t.project === "alpha")).toBe(true);
+
+    // Managing tokens is a change outside the project: refused, whatever the new token's scope.
+    for (const body of [{ name: "wider" }, { name: "same", project: "alpha", access: "read" }]) {
+      const res = await withToken(alphaToken.token, "/api/auth/tokens", { method: "POST", body: JSON.stringify(body) });
+      expect(res.status).toBe(403);
+      expect((await errorOf(res)).message).toMatch(/scoped to project 'alpha'/);
+    }
+    const revokeOther = await withToken(alphaToken.token, `/api/auth/tokens/${betaToken.id}`, { method: "DELETE" });
+    expect(revokeOther.status).toBe(403);
+    expect((await withToken(betaToken.token, "/api/datasets", { project: "beta" })).status).toBe(200);
+    // The unscoped token still sees every token of its user.
+    const all = (await (await withToken(unscoped.token, "/api/auth/tokens")).json()) as { tokens: { id: string }[] };
+    expect(all.tokens.map((t) => t.id)).toEqual(expect.arrayContaining([alphaToken.id, betaToken.id, unscoped.id]));
+  });
+
   it("keeps tokens made before scopes working as write tokens on all projects that never expire", async () => {
     const ann = (await f.auth.userByName("ann"))!;
     const secret = "cf_legacy-token-secret";

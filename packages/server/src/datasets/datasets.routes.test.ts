@@ -73,6 +73,21 @@ describe("dataset routes", () => {
     expect(await leftovers()).toEqual([]);
   });
 
+  it("leaves a name free for any project when its first import fails", async () => {
+    await f.projects.create((await f.auth.userByName("admin"))!, "other", null);
+    const latin1 = Buffer.from("name,city\nJosé,Málaga\n", "latin1");
+    const failed = await upload(latin1, "places.csv", "places", "no-such-encoding");
+    expect(failed.status).toBeGreaterThanOrEqual(400);
+    expect(failed.status).toBeLessThan(500);
+    const form = new FormData();
+    form.append("file", new Blob([latin1]), "places.csv");
+    form.append("name", "places");
+    form.append("encoding", "latin1");
+    const elsewhere = await f.app.request("/api/datasets?project=other", { method: "POST", headers: { cookie }, body: form });
+    expect(elsewhere.status, await elsewhere.clone().text()).toBe(201);
+    expect(await f.projects.projectOf("dataset", "places")).toBe("other");
+  });
+
   it("refuses bad requests with clear errors and leaves no temporary file", async () => {
     const big = `x\n${"1234567\n".repeat(80_000)}`;
     const tooBig = await upload(big, "big.csv");

@@ -55,14 +55,14 @@ export function datasetsRoutes(deps: {
       );
       const encoding = upload.fields.encoding?.trim();
       // A new name becomes the project's; a new version of another project's dataset is refused.
-      await projects.claim("dataset", name, c.get("project"));
-      const result = await datasets.importFile({
-        path: upload.path,
-        name,
-        filename,
-        source: { kind: "upload" },
-        ...(encoding ? { encoding } : {}),
-      });
+      const claimed = await projects.claim("dataset", name, c.get("project"));
+      const result = await datasets
+        .importFile({ path: upload.path, name, filename, source: { kind: "upload" }, ...(encoding ? { encoding } : {}) })
+        .catch(async (err: unknown) => {
+          // A failed first import leaves the name free for any project, as if it had never been tried.
+          if (claimed && !(await datasets.list()).some((d) => d.name === name)) await projects.release("dataset", name, c.get("project"));
+          throw err;
+        });
       // Identical content makes no new version, so no change to record.
       if (result.created) {
         await deps.audit.record({

@@ -76,7 +76,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.get("/api/openapi.json", (c) => c.json(openapi));
 
   // Every /api request passes the one authorization middleware, which reads the route table's permissions.
-  app.use("/api/*", authorize({ auth: ctx.auth, projects: ctx.projects }));
+  app.use("/api/*", authorize({ auth: ctx.auth, projects: ctx.projects, https }));
 
   app.route(
     "/api/auth",
@@ -108,7 +108,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
 
   // MLflow's own UI, behind the same sign-in as caretflow. A signed-out browser opening a page is sent to
   // the sign-in page and back; API-style calls keep the JSON 401.
-  const auth = authorize({ auth: ctx.auth, projects: ctx.projects }, MLFLOW_PROXY_PERMISSION);
+  const auth = authorize({ auth: ctx.auth, projects: ctx.projects, https }, MLFLOW_PROXY_PERMISSION);
   const mlflowAuth: typeof auth = async (c, next) => {
     try {
       return await auth(c, next);

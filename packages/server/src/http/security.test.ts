@@ -151,6 +151,15 @@ describe("behind a TLS-terminating proxy (https public URL)", () => {
       expect(cookie).toMatch(/;\s*Secure/i);
       expect(cookie).toMatch(/HttpOnly/i);
       expect(res.headers.get("strict-transport-security")).toContain("max-age=");
+
+      // A change sent with the session from a plain-http page of the same name is not caretflow's own page.
+      const session = cookie.split(";")[0] ?? "";
+      const logout = (origin: string) =>
+        tls.app.request("http://localhost/api/auth/logout", { method: "POST", headers: { cookie: session, origin, host: "localhost" } });
+      const plain = await logout("http://localhost");
+      expect(plain.status).toBe(403);
+      expect(((await plain.json()) as { error: { code: string } }).error.code).toBe("cross_origin");
+      expect((await logout("https://localhost")).status).toBe(200);
     } finally {
       await tls.close();
     }

@@ -164,9 +164,10 @@ export class ProjectService {
 
   /**
    * Records that `project` owns the object, or checks it already does. A name another project owns is
-   * refused: names are unique across projects (they name files and MLflow objects).
+   * refused: names are unique across projects (they name files and MLflow objects). True when this call
+   * recorded the name (it was new), so a caller whose first use then failed can `release` it.
    */
-  async claim(kind: OwnedKind, name: string, project: string): Promise<void> {
+  async claim(kind: OwnedKind, name: string, project: string): Promise<boolean> {
     const owner = await this.#db
       .selectFrom("project_objects")
       .select("project")
@@ -181,7 +182,14 @@ export class ProjectService {
         .onConflict((oc) => oc.columns(["kind", "name"]).doNothing())
         .execute();
       if ((await this.projectOf(kind, name)) !== project) throw takenElsewhere(kind, name);
+      return true;
     }
+    return false;
+  }
+
+  /** Forgets a name `claim` recorded for `project` whose first object was never made (a failed first import). */
+  async release(kind: OwnedKind, name: string, project: string): Promise<void> {
+    await this.#db.deleteFrom("project_objects").where("kind", "=", kind).where("name", "=", name).where("project", "=", project).execute();
   }
 
   /** A run's project: its training dataset's (runs made outside caretflow's jobs are the default project's). */
