@@ -1,15 +1,9 @@
-import { CreatedUser, ProjectInfo, ProjectMember, ProjectRoleSchema, UserInfo, userError } from "@caretflow/contracts";
+import { type CreatedUser, ProjectRoleSchema, userError } from "@caretflow/contracts";
 import type { Command } from "commander";
 import { z } from "zod";
-import { apiPath } from "./client.ts";
 import { action, type CommandEnv, type CommonOptions, type ExitState, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 import { formatTable, formatTime } from "./table.ts";
-
-const UserList = z.object({ users: z.array(UserInfo) });
-const ProjectList = z.object({ projects: z.array(ProjectInfo) });
-const MemberList = z.object({ members: z.array(ProjectMember) });
-const Ok = z.object({ ok: z.literal(true) });
 
 /**
  * Secrets come from an environment variable or standard input, never from an argument (arguments are
@@ -49,8 +43,8 @@ export function registerAccess(program: Command, ctx: CliContext, exit: ExitStat
     action<CommonOptions & { admin?: boolean; passwordStdin?: boolean }>(ctx, exit, async (env, opts, [username]) => {
       const password = opts.passwordStdin ? (await secrets(env, ["CARETFLOW_NEW_PASSWORD"]))[0] : undefined;
       const client = await env.client();
-      const created = await client.json("post", apiPath("/api/users"), CreatedUser, {
-        body: { username, admin: opts.admin === true, ...(password ? { password } : {}) },
+      const created = await client.POST("/api/users", {
+        body: { username: username!, admin: opts.admin === true, ...(password ? { password } : {}) },
       });
       env.out.result(
         created,
@@ -62,7 +56,7 @@ export function registerAccess(program: Command, ctx: CliContext, exit: ExitStat
 
   withCommon(users.command("list").description("every user with their site role")).action(
     action<CommonOptions>(ctx, exit, async (env) => {
-      const { users: list } = await (await env.client()).json("get", apiPath("/api/users"), UserList);
+      const { users: list } = await (await env.client()).GET("/api/users");
       env.out.result({ users: list }, () =>
         formatTable(
           [{ header: "USERNAME" }, { header: "ROLE" }, { header: "STATUS" }, { header: "CREATED" }],
@@ -79,8 +73,7 @@ export function registerAccess(program: Command, ctx: CliContext, exit: ExitStat
   ] as const) {
     withCommon(users.command(`${verb} <username>`).description(what)).action(
       action<CommonOptions>(ctx, exit, async (env, _opts, [username]) => {
-        const path = apiPath(`/api/users/{username}/${verb}`, { username: username! });
-        const user = await (await env.client()).json("post", path, UserInfo);
+        const user = await (await env.client()).POST(`/api/users/{username}/${verb}`, { params: { path: { username: username! } } });
         env.out.result(user, () => `${user.username} is ${user.disabled ? "disabled" : "active"}`);
         return undefined;
       }),
@@ -91,7 +84,7 @@ export function registerAccess(program: Command, ctx: CliContext, exit: ExitStat
     users.command("reset-password <username>").description("give a user a new generated password (shown once); signs them out"),
   ).action(
     action<CommonOptions>(ctx, exit, async (env, _opts, [username]) => {
-      const user = await (await env.client()).json("post", apiPath("/api/users/{username}/password", { username: username! }), CreatedUser);
+      const user = await (await env.client()).POST("/api/users/{username}/password", { params: { path: { username: username! } } });
       env.out.result(user, () => `new password for ${user.username}${showPassword(user)}`);
       return undefined;
     }),
@@ -106,7 +99,7 @@ export function registerAccess(program: Command, ctx: CliContext, exit: ExitStat
   ).action(
     action<CommonOptions>(ctx, exit, async (env) => {
       const [current, next] = await secrets(env, ["CARETFLOW_PASSWORD", "CARETFLOW_NEW_PASSWORD"]);
-      await (await env.client()).json("post", apiPath("/api/auth/password"), Ok, { body: { current, next } });
+      await (await env.client()).POST("/api/auth/password", { body: { current: current!, next: next! } });
       env.out.result({ ok: true }, () => "password changed; your other sessions were signed out");
       return undefined;
     }),
@@ -121,8 +114,8 @@ export function registerAccess(program: Command, ctx: CliContext, exit: ExitStat
       .option("--description <text>", "what the project is for"),
   ).action(
     action<CommonOptions & { description?: string }>(ctx, exit, async (env, opts, [name]) => {
-      const body = { name, ...(opts.description ? { description: opts.description } : {}) };
-      const project = await (await env.client()).json("post", apiPath("/api/projects"), ProjectInfo, { body });
+      const body = { name: name!, ...(opts.description ? { description: opts.description } : {}) };
+      const project = await (await env.client()).POST("/api/projects", { body });
       env.out.result(project, () => `created project ${project.name}; work in it with --project ${project.name} (or CARETFLOW_PROJECT)`);
       return undefined;
     }),
@@ -130,7 +123,7 @@ export function registerAccess(program: Command, ctx: CliContext, exit: ExitStat
 
   withCommon(projects.command("list").description("the projects you belong to, with your role")).action(
     action<CommonOptions>(ctx, exit, async (env) => {
-      const { projects: list } = await (await env.client()).json("get", apiPath("/api/projects"), ProjectList);
+      const { projects: list } = await (await env.client()).GET("/api/projects");
       env.out.result({ projects: list }, () =>
         list.length === 0
           ? "you belong to no project yet; create one with `caretflow projects create NAME` or ask an owner to add you"
@@ -145,11 +138,7 @@ export function registerAccess(program: Command, ctx: CliContext, exit: ExitStat
 
   withCommon(projects.command("members <project>").description("a project's members and their roles")).action(
     action<CommonOptions>(ctx, exit, async (env, _opts, [project]) => {
-      const { members } = await (await env.client()).json(
-        "get",
-        apiPath("/api/projects/{project}/members", { project: project! }),
-        MemberList,
-      );
+      const { members } = await (await env.client()).GET("/api/projects/{project}/members", { params: { path: { project: project! } } });
       env.out.result({ members }, () =>
         formatTable(
           [{ header: "USERNAME" }, { header: "ROLE" }, { header: "ADDED" }],
@@ -168,8 +157,8 @@ export function registerAccess(program: Command, ctx: CliContext, exit: ExitStat
   ).action(
     action<CommonOptions & { role: string }>(ctx, exit, async (env, opts, [project, username]) => {
       const body = parseFlags(z.object({ role: ProjectRoleSchema }), { role: opts.role }, { role: "--role" });
-      const path = apiPath("/api/projects/{project}/members/{username}", { project: project!, username: username! });
-      const member = await (await env.client()).json("put", path, ProjectMember, { body });
+      const path = { project: project!, username: username! };
+      const member = await (await env.client()).PUT("/api/projects/{project}/members/{username}", { params: { path }, body });
       env.out.result(member, () => `${member.username} is now ${member.role} of ${project}`);
       return undefined;
     }),
@@ -179,8 +168,8 @@ export function registerAccess(program: Command, ctx: CliContext, exit: ExitStat
     projects.command("remove-member <project> <username>").description("remove a member (owners; a project keeps one owner)"),
   ).action(
     action<CommonOptions>(ctx, exit, async (env, _opts, [project, username]) => {
-      const path = apiPath("/api/projects/{project}/members/{username}", { project: project!, username: username! });
-      await (await env.client()).json("delete", path, Ok);
+      const path = { project: project!, username: username! };
+      await (await env.client()).DELETE("/api/projects/{project}/members/{username}", { params: { path } });
       env.out.result({ ok: true }, () => `${username} is no longer a member of ${project}`);
       return undefined;
     }),

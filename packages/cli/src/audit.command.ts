@@ -1,6 +1,5 @@
-import { AuditPage, AuditQuery, AuditVerifyResult, userError } from "@caretflow/contracts";
+import { AuditQuery, userError } from "@caretflow/contracts";
 import { type Command, InvalidArgumentError } from "commander";
-import { apiPath } from "./client.ts";
 import { action, type CommonOptions, EXIT, type ExitState, intArg, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 import { checkOutFile, writeBody } from "./download.ts";
@@ -75,7 +74,7 @@ export function registerAudit(program: Command, ctx: CliContext, exit: ExitState
         { action: "--action", actor: "--actor", project: "--of-project", target: "--target", q: "--search", limit: "--limit" },
       );
       const client = await env.client();
-      const page = await client.json("get", apiPath("/api/audit"), AuditPage, { query: { ...query } });
+      const page = await client.GET("/api/audit", { params: { query } });
       env.out.result(page, () => {
         if (page.entries.length === 0) return "no audit entries match";
         const table = formatTable(
@@ -107,7 +106,7 @@ export function registerAudit(program: Command, ctx: CliContext, exit: ExitState
   withCommon(audit.command("verify").description("check the hash chain; exit 1 naming the first broken row")).action(
     action<CommonOptions>(ctx, exit, async (env) => {
       const client = await env.client();
-      const r = await client.json("get", apiPath("/api/audit/verify"), AuditVerifyResult);
+      const r = await client.GET("/api/audit/verify");
       env.out.result(r, () =>
         r.ok
           ? `audit log intact: ${r.rows} entries${r.head ? `, head ${r.head.seq} ${r.head.hash.slice(0, 12)}` : ""}`
@@ -131,7 +130,7 @@ export function registerAudit(program: Command, ctx: CliContext, exit: ExitState
       }
       const file = opts.out ? await checkOutFile(env.ctx.cwd, opts.out) : null;
       const client = await env.client();
-      const res = await client.raw("get", apiPath("/api/audit/export"), { query: { ...filterQuery(opts), format: opts.format } });
+      const res = await client.raw("get", "/api/audit/export", { params: { query: { ...filterQuery(opts), format: opts.format } } });
       if (file) {
         const bytes = await writeBody(res, file);
         env.out.result({ file, bytes, format: opts.format }, () => `wrote ${file} (${formatBytes(bytes)}, ${opts.format})`);

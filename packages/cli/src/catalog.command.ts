@@ -1,12 +1,11 @@
-import { Catalog, TaskId } from "@caretflow/contracts";
+import { type Catalog, TaskId } from "@caretflow/contracts";
 import { type Command, Option } from "commander";
-import { apiPath } from "./client.ts";
 import { action, type CommonOptions, type ExitState, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 import { formatTable } from "./table.ts";
 
 interface CatalogOptions extends CommonOptions {
-  task?: string;
+  task?: TaskId;
 }
 
 const show = (v: unknown) => (v === undefined || v === null ? "" : Array.isArray(v) ? v.join(",") : String(v));
@@ -21,7 +20,7 @@ export function registerCatalog(program: Command, ctx: CliContext, exit: ExitSta
   ).action(
     action<CatalogOptions>(ctx, exit, async (env, opts) => {
       const client = await env.client();
-      const catalog = await client.json("get", apiPath("/api/catalog"), Catalog, { query: { task: opts.task } });
+      const catalog = await client.GET("/api/catalog", { params: { query: { task: opts.task } } });
       env.out.result(catalog, () => (opts.task ? formatTask(catalog, opts.task) : formatTasks(catalog)));
       return undefined;
     }),

@@ -1,16 +1,12 @@
 import { openAsBlob } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
-import { DatasetDetail, DatasetName, DatasetSummary, ImportResult, PreviewPage, userError } from "@caretflow/contracts";
+import { DatasetName, userError } from "@caretflow/contracts";
 import type { Command } from "commander";
-import { z } from "zod";
-import { apiPath } from "./client.ts";
 import { action, type CommonOptions, type ExitState, intArg, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 import { checkOutFile, downloadCsv } from "./download.ts";
 import { formatBytes, formatFields, formatTable, formatTime, formatValue } from "./table.ts";
-
-const DatasetList = z.object({ datasets: z.array(DatasetSummary) });
 
 export function registerDatasets(program: Command, ctx: CliContext, exit: ExitState): void {
   const datasets = program.command("datasets").description("import, list and inspect datasets");
@@ -31,13 +27,15 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
       if (!info.isFile())
         throw userError("not_a_file", `'${path}' is not a file`, "give the path of a CSV, TSV, Parquet, JSON, NDJSON or .xlsx file");
       const name = opts.name === undefined ? undefined : parseFlags(DatasetName, opts.name, { "": "--name" });
-      const form = new FormData();
-      form.append("file", await openAsBlob(file), basename(file));
-      if (name) form.append("name", name);
-      if (opts.encoding) form.append("encoding", opts.encoding);
       env.out.note(`uploading ${basename(file)} (${formatBytes(info.size)})...`);
       const client = await env.client();
-      const result = await client.json("post", apiPath("/api/datasets"), ImportResult, { form });
+      const result = await client.POST("/api/datasets", {
+        body: {
+          file: new File([await openAsBlob(file)], basename(file)),
+          ...(name ? { name } : {}),
+          ...(opts.encoding ? { encoding: opts.encoding } : {}),
+        },
+      });
       const v = result.version;
       env.out.result(result, () =>
         result.created
@@ -51,7 +49,7 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
   withCommon(datasets.command("list").description("list datasets")).action(
     action<CommonOptions>(ctx, exit, async (env) => {
       const client = await env.client();
-      const { datasets: list } = await client.json("get", apiPath("/api/datasets"), DatasetList);
+      const { datasets: list } = await client.GET("/api/datasets");
       env.out.result({ datasets: list }, () =>
         list.length === 0
           ? "no datasets yet; import one with `caretflow datasets import FILE`"
@@ -89,8 +87,7 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
     action<CommonOptions & { out: string; version?: number }>(ctx, exit, async (env, opts, [name]) => {
       const file = await checkOutFile(env.ctx.cwd, opts.out);
       const client = await env.client();
-      const version =
-        opts.version ?? (await client.json("get", apiPath("/api/datasets/{name}", { name: name! }), DatasetDetail)).latestVersion;
+      const version = opts.version ?? (await client.GET("/api/datasets/{name}", { params: { path: { name: name! } } })).latestVersion;
       const bytes = await downloadCsv(client, name!, version, file);
       env.out.result(
         { dataset: name, version, out: file, bytes },
@@ -110,7 +107,7 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
   ).action(
     action<CommonOptions & { version?: number; rows: number }>(ctx, exit, async (env, opts, [name]) => {
       const client = await env.client();
-      const detail = await client.json("get", apiPath("/api/datasets/{name}", { name: name! }), DatasetDetail);
+      const detail = await client.GET("/api/datasets/{name}", { params: { path: { name: name! } } });
       const versionNo = opts.version ?? detail.latestVersion;
       const version = detail.versions.find((v) => v.version === versionNo);
       if (!version) {
@@ -123,14 +120,9 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
       }
       const preview =
         opts.rows > 0
-          ? await client.json(
-              "get",
-              apiPath("/api/datasets/{name}/versions/{version}/preview", { name: detail.name, version: versionNo }),
-              PreviewPage,
-              {
-                query: { limit: opts.rows },
-              },
-            )
+          ? await client.GET("/api/datasets/{name}/versions/{version}/preview", {
+              params: { path: { name: detail.name, version: String(versionNo) }, query: { limit: opts.rows } },
+            })
           : null;
       env.out.result({ dataset: detail, version: versionNo, preview }, () => {
         const parts = [

@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { userError } from "@caretflow/contracts";
-import { type ApiClient, apiPath } from "./client.ts";
+import type { ApiClient } from "./client.ts";
 
 /** Resolve --out and fail early (before any job runs) when the file could not be written anyway. */
 export async function checkOutFile(cwd: string, out: string): Promise<string> {
@@ -20,7 +20,8 @@ export async function checkOutFile(cwd: string, out: string): Promise<string> {
 
 /** Download a dataset version as CSV to `file`; returns the bytes written. */
 export async function downloadCsv(client: ApiClient, name: string, version: number, file: string): Promise<number> {
-  const res = await client.raw("get", apiPath("/api/datasets/{name}/versions/{version}/download", { name, version }), {
+  const res = await client.raw("get", "/api/datasets/{name}/versions/{version}/download", {
+    params: { path: { name, version: String(version) } },
     headers: { accept: "text/csv" },
   });
   return await writeBody(res, file);
@@ -28,10 +29,7 @@ export async function downloadCsv(client: ApiClient, name: string, version: numb
 
 /** Download one artifact of a run to `file`; returns the bytes written. */
 export async function downloadArtifact(client: ApiClient, runId: string, path: string, file: string): Promise<number> {
-  const res = await client.raw(
-    "get",
-    `${apiPath("/api/runs/{runId}", { runId })}/artifacts/${path.split("/").map(encodeURIComponent).join("/")}`,
-  );
+  const res = await client.raw("get", "/api/runs/{runId}/artifacts/{path}", { params: { path: { runId, path } } });
   return await writeBody(res, file);
 }
 

@@ -1,6 +1,5 @@
-import { type ErrorInfo, Job } from "@caretflow/contracts";
+import type { ErrorInfo, Job } from "@caretflow/contracts";
 import type { ApiClient } from "./client.ts";
-import { apiPath } from "./client.ts";
 import type { CommandEnv } from "./common.ts";
 import { followJob } from "./job-follow.ts";
 import { createJobView } from "./job-view.ts";
@@ -21,7 +20,7 @@ export async function followWithView(env: CommandEnv, client: ApiClient, jobId: 
     env.out.note(`interrupted: cancelling job ${jobId}...`);
     abort.abort();
     cancelling = client
-      .json("post", apiPath("/api/jobs/{id}/cancel", { id: jobId }), Job, { signal: AbortSignal.timeout(10_000) })
+      .POST("/api/jobs/{id}/cancel", { params: { path: { id: jobId } }, signal: AbortSignal.timeout(10_000) })
       .then((job) => {
         env.out.note(
           job.status === "cancelled"

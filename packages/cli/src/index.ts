@@ -1,4 +1,4 @@
-export { type ApiClient, apiPath, createClient } from "./client.ts";
+export { type ApiClient, createClient } from "./client.ts";
 export { type Connection, resolveConnection } from "./connection.ts";
 export { type CliContext, processContext, resolveHome } from "./context.ts";
 export { followJob } from "./job-follow.ts";

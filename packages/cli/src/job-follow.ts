@@ -1,5 +1,5 @@
-import { CaretflowError, isTerminalStatus, Job, JobEvent } from "@caretflow/contracts";
-import { type ApiClient, apiPath } from "./client.ts";
+import { CaretflowError, isTerminalStatus, type Job, JobEvent } from "@caretflow/contracts";
+import type { ApiClient } from "./client.ts";
 import { createSseParser } from "./sse.ts";
 
 export interface FollowOptions {
@@ -19,8 +19,7 @@ export interface FollowOptions {
  * Returns the job as the server reports it at the end.
  */
 export async function followJob(client: ApiClient, jobId: string, opts: FollowOptions): Promise<Job> {
-  const eventsPath = apiPath("/api/jobs/{id}/events", { id: jobId });
-  const jobPath = apiPath("/api/jobs/{id}", { id: jobId });
+  const params = { path: { id: jobId } };
   const sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   const maxRetries = opts.maxRetries ?? 8;
   let lastSeq = 0;
@@ -34,7 +33,8 @@ export async function followJob(client: ApiClient, jobId: string, opts: FollowOp
     const onAbort = () => abort.abort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      const res = await client.raw("get", eventsPath, {
+      const res = await client.raw("get", "/api/jobs/{id}/events", {
+        params,
         headers: { accept: "text/event-stream", ...(lastSeq > 0 ? { "last-event-id": String(lastSeq) } : {}) },
         signal: abort.signal,
       });
@@ -64,9 +64,9 @@ export async function followJob(client: ApiClient, jobId: string, opts: FollowOp
       abort.abort(); // release the connection even when we stopped reading early
     }
 
-    if (ended) return client.json("get", jobPath, Job);
+    if (ended) return client.GET("/api/jobs/{id}", { params });
     // The stream closed without a final status: ask for the job; it may have ended anyway.
-    const job = await client.json("get", jobPath, Job).catch(() => null);
+    const job = await client.GET("/api/jobs/{id}", { params }).catch(() => null);
     if (job && isTerminalStatus(job.status)) return job;
     // Count reconnects in a row that brought nothing new; progress resets the count.
     failures = lastSeq > seqBefore ? 1 : failures + 1;

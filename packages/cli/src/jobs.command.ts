@@ -1,15 +1,11 @@
-import { Job } from "@caretflow/contracts";
+import type { Job } from "@caretflow/contracts";
 import type { Command } from "commander";
-import { z } from "zod";
-import { apiPath } from "./client.ts";
 import { action, type CommonOptions, EXIT, type ExitState, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 import { followWithView, formatJobError } from "./follow.ts";
 import { formatLeaderboard } from "./leaderboard.ts";
 import { formatFields, formatTable, formatTime } from "./table.ts";
 import { exitCodeOf } from "./train.command.ts";
-
-const JobList = z.object({ jobs: z.array(Job) });
 
 /** "juice → Purchase (classification)", "jewellery (clustering)", "tune run 1a2b…" or "lr@champion on juice". */
 export function describeRequest(job: Job): string {
@@ -29,7 +25,7 @@ export function registerJobs(program: Command, ctx: CliContext, exit: ExitState)
   withCommon(jobs.command("list").description("jobs, newest first")).action(
     action<CommonOptions>(ctx, exit, async (env) => {
       const client = await env.client();
-      const { jobs: list } = await client.json("get", apiPath("/api/jobs"), JobList);
+      const { jobs: list } = await client.GET("/api/jobs");
       env.out.result({ jobs: list }, () =>
         list.length === 0
           ? "no jobs yet; start one with `caretflow train`"
@@ -45,7 +41,7 @@ export function registerJobs(program: Command, ctx: CliContext, exit: ExitState)
   withCommon(jobs.command("show").description("one job: status, progress, result").argument("<id>", "job id")).action(
     action<CommonOptions>(ctx, exit, async (env, _opts, [id]) => {
       const client = await env.client();
-      const job = await client.json("get", apiPath("/api/jobs/{id}", { id: id! }), Job);
+      const job = await client.GET("/api/jobs/{id}", { params: { path: { id: id! } } });
       env.out.result(job, () => humanJob(job));
       return undefined;
     }),
@@ -54,7 +50,7 @@ export function registerJobs(program: Command, ctx: CliContext, exit: ExitState)
   withCommon(jobs.command("cancel").description("cancel a queued or running job").argument("<id>", "job id")).action(
     action<CommonOptions>(ctx, exit, async (env, _opts, [id]) => {
       const client = await env.client();
-      const job = await client.json("post", apiPath("/api/jobs/{id}/cancel", { id: id! }), Job);
+      const job = await client.POST("/api/jobs/{id}/cancel", { params: { path: { id: id! } } });
       env.out.result(job, () => `job ${job.id}: ${job.status}`);
       return undefined;
     }),
@@ -63,7 +59,7 @@ export function registerJobs(program: Command, ctx: CliContext, exit: ExitState)
   withCommon(jobs.command("logs").description("the engine's output (stdout and stderr) of a job").argument("<id>", "job id")).action(
     action<CommonOptions>(ctx, exit, async (env, _opts, [id]) => {
       const client = await env.client();
-      const res = await client.raw("get", apiPath("/api/jobs/{id}/log", { id: id! }), { headers: { accept: "text/plain" } });
+      const res = await client.raw("get", "/api/jobs/{id}/log", { params: { path: { id: id! } }, headers: { accept: "text/plain" } });
       const text = await res.text();
       env.out.result({ jobId: id, log: text }, () => text);
       return undefined;

@@ -1,12 +1,8 @@
-import { ModelVersion, RegisteredModel, RegisterModelRequest, SetAliasRequest } from "@caretflow/contracts";
+import { RegisterModelRequest, SetAliasRequest } from "@caretflow/contracts";
 import type { Command } from "commander";
-import { z } from "zod";
-import { apiPath } from "./client.ts";
 import { action, type CommonOptions, type ExitState, intArg, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 import { formatTable, formatTime } from "./table.ts";
-
-const ModelList = z.object({ models: z.array(RegisteredModel) });
 
 /** "champion→3, staging→4" */
 export function formatAliases(aliases: Record<string, number>): string {
@@ -33,7 +29,7 @@ export function registerModels(program: Command, ctx: CliContext, exit: ExitStat
         { runId: "--run", name: "--name", alias: "--alias", description: "--description" },
       );
       const client = await env.client();
-      const version = await client.json("post", apiPath("/api/models"), ModelVersion, { body });
+      const version = await client.POST("/api/models", { body });
       env.out.result(version, () => {
         const alias = version.aliases.length > 0 ? ` (alias ${version.aliases.join(", ")})` : "";
         return `registered ${version.name} version ${version.version}${alias}\nuse it: caretflow predict --model ${version.name}${
@@ -47,7 +43,7 @@ export function registerModels(program: Command, ctx: CliContext, exit: ExitStat
   withCommon(models.command("list").description("registered models with their versions and aliases")).action(
     action<CommonOptions>(ctx, exit, async (env) => {
       const client = await env.client();
-      const { models: list } = await client.json("get", apiPath("/api/models"), ModelList);
+      const { models: list } = await client.GET("/api/models");
       env.out.result({ models: list }, () => {
         if (list.length === 0) return "no registered models yet; register one with `caretflow models register --run RUN_ID --name NAME`";
         const rows = list.flatMap((m) =>
@@ -93,7 +89,7 @@ export function registerModels(program: Command, ctx: CliContext, exit: ExitStat
       const [name, alias, version] = args as unknown as [string, string, number];
       const body = parseFlags(SetAliasRequest, { alias, version }, { alias: "ALIAS", version: "VERSION" });
       const client = await env.client();
-      const model = await client.json("post", apiPath("/api/models/{name}/aliases", { name }), RegisteredModel, { body });
+      const model = await client.POST("/api/models/{name}/aliases", { params: { path: { name } }, body });
       env.out.result(
         model,
         () => `${model.name}@${body.alias} now points at version ${body.version} (aliases: ${formatAliases(model.aliases)})`,

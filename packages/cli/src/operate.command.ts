@@ -1,7 +1,6 @@
-import { Job, type OperateRequest, Operation, UseGpu } from "@caretflow/contracts";
+import { type OperateRequest, Operation, UseGpu } from "@caretflow/contracts";
 import { type Command, Option } from "commander";
 import { z } from "zod";
-import { apiPath } from "./client.ts";
 import { action, type CommonOptions, type ExitState, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 import { flagNames, type OperationCommand, operationCommands, operationFrom, operationOption } from "./operation.flags.ts";
@@ -59,7 +58,7 @@ export function registerOperations(runs: Command, ctx: CliContext, exit: ExitSta
         const operation = parseFlags(Operation, operationFrom(op, opts), flagNames(op));
         const request: OperateRequest = { operation, use_gpu: (opts.useGpu as OperateRequest["use_gpu"] | undefined) ?? "off" };
         const client = await env.client();
-        const job = await client.json("post", apiPath("/api/runs/{runId}/operations", { runId: id }), Job, { body: request });
+        const job = await client.POST("/api/runs/{runId}/operations", { params: { path: { runId: id } }, body: request });
         return await followTrainJob(env, client, job, opts.detach === true);
       }),
     );

@@ -1,9 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { BatchPredictRequest, Job, OnlinePredictRequest, OnlinePredictResponse, userError } from "@caretflow/contracts";
+import { BatchPredictRequest, OnlinePredictRequest, type OnlinePredictResponse, userError } from "@caretflow/contracts";
 import type { Command } from "commander";
 import type { ApiClient } from "./client.ts";
-import { apiPath } from "./client.ts";
 import { action, type CommandEnv, type CommonOptions, EXIT, type ExitState, intArg, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 import { checkOutFile, downloadCsv } from "./download.ts";
@@ -77,7 +76,7 @@ async function predictBatch(env: CommandEnv, client: ApiClient, opts: PredictOpt
     { model: "--model", dataset: "--dataset", version: "--version", output: "--output-dataset", horizon: "--horizon" },
   );
   const outFile = opts.out === undefined ? undefined : await checkOutFile(env.ctx.cwd, opts.out);
-  const started = await client.json("post", apiPath("/api/jobs/predict"), Job, { body });
+  const started = await client.POST("/api/jobs/predict", { body });
   env.out.note(`prediction job ${started.id} started (Ctrl-C cancels it)`);
   const followed = await followWithView(env, client, started.id, { rows: false });
   if (followed.interrupted) {
@@ -126,7 +125,7 @@ async function predictOnline(
 ): Promise<number> {
   const rows = rowsFile === undefined ? [] : await readRows(env, rowsFile);
   const body = parseFlags(OnlinePredictRequest, { model, rows, horizon }, { model: "--model", rows: "--rows", horizon: "--horizon" });
-  const res = await client.json("post", apiPath("/api/predict"), OnlinePredictResponse, { body });
+  const res = await client.POST("/api/predict", { body });
   const head = `${res.model.name} version ${res.model.version}: ${res.predictions.length} predictions in ${res.elapsedMs.toFixed(0)} ms`;
   env.out.result(res, () => [head, predictionTable(res)].join("\n"));
   return EXIT.ok;

@@ -1,9 +1,9 @@
-import { CARETFLOW_VERSION, Catalog } from "@caretflow/contracts";
+import { CARETFLOW_VERSION, type Catalog } from "@caretflow/contracts";
 import { Command, CommanderError } from "commander";
 import { registerAccess } from "./access.command.ts";
 import { registerAudit } from "./audit.command.ts";
 import { registerCatalog } from "./catalog.command.ts";
-import { apiPath, createClient } from "./client.ts";
+import { createClient } from "./client.ts";
 import type { ExitState } from "./common.ts";
 import { resolveConnection } from "./connection.ts";
 import { type CliContext, resolveHome } from "./context.ts";
@@ -88,7 +88,7 @@ async function fetchCatalog(ctx: CliContext, argv: string[]): Promise<Catalog | 
   try {
     const home = resolveHome(ctx, at >= 0 ? argv[at + 1] : undefined);
     const client = createClient(await resolveConnection(ctx.env, home), ctx.fetch);
-    return await client.json("get", apiPath("/api/catalog"), Catalog, { signal: AbortSignal.timeout(30_000) });
+    return await client.GET("/api/catalog", { signal: AbortSignal.timeout(30_000) });
   } catch {
     return null;
   }

@@ -1,14 +1,10 @@
-import { RunDetail, RunSummary } from "@caretflow/contracts";
+import type { RunDetail } from "@caretflow/contracts";
 import type { Command } from "commander";
-import { z } from "zod";
-import { apiPath } from "./client.ts";
 import { action, type CommonOptions, type ExitState, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 import { registerOperations } from "./operate.command.ts";
 import { registerRunReports } from "./runs.report.command.ts";
 import { formatBytes, formatFields, formatMetric, formatTable, formatTime } from "./table.ts";
-
-const RunList = z.object({ runs: z.array(RunSummary) });
 
 /** The metrics worth a column in a list: the usual PyCaret headline metric of each task, when present. */
 const HEADLINE = ["Accuracy", "AUC", "F1", "R2", "RMSE", "MAE"];
@@ -27,7 +23,7 @@ export function registerRuns(program: Command, ctx: CliContext, exit: ExitState)
   withCommon(runs.command("list").description("training runs (MLflow parent runs), newest first")).action(
     action<CommonOptions>(ctx, exit, async (env) => {
       const client = await env.client();
-      const { runs: list } = await client.json("get", apiPath("/api/runs"), RunList);
+      const { runs: list } = await client.GET("/api/runs");
       env.out.result({ runs: list }, () =>
         list.length === 0
           ? "no runs yet; train with `caretflow train --dataset NAME --task classification|regression --target COLUMN`"
@@ -66,7 +62,7 @@ export function registerRuns(program: Command, ctx: CliContext, exit: ExitState)
   ).action(
     action<CommonOptions>(ctx, exit, async (env, _opts, [runId]) => {
       const client = await env.client();
-      const run = await client.json("get", apiPath("/api/runs/{runId}", { runId: runId! }), RunDetail);
+      const run = await client.GET("/api/runs/{runId}", { params: { path: { runId: runId! } } });
       env.out.result(run, () => humanRun(run));
       return undefined;
     }),

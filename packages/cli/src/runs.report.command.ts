@@ -1,6 +1,6 @@
-import { CaretflowError, Catalog, Job, RunDetail, userError } from "@caretflow/contracts";
+import { CaretflowError, type Catalog, type RunDetail, userError } from "@caretflow/contracts";
 import type { Command } from "commander";
-import { type ApiClient, apiPath } from "./client.ts";
+import type { ApiClient } from "./client.ts";
 import { action, type CommonOptions, type ExitState, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 import { checkOutFile, downloadArtifact } from "./download.ts";
@@ -15,9 +15,9 @@ interface ReportOptions extends CommonOptions {
 
 /** The run that holds the model: a training's parent run points at its best (final) run. */
 async function modelRun(client: ApiClient, runId: string): Promise<RunDetail> {
-  const run = await client.json("get", apiPath("/api/runs/{runId}", { runId }), RunDetail);
+  const run = await client.GET("/api/runs/{runId}", { params: { path: { runId } } });
   if (run.tags["caretflow.role"] === "parent" && run.bestRunId) {
-    return await client.json("get", apiPath("/api/runs/{runId}", { runId: run.bestRunId }), RunDetail);
+    return await client.GET("/api/runs/{runId}", { params: { path: { runId: run.bestRunId } } });
   }
   return run;
 }
@@ -59,7 +59,7 @@ export function registerRunReports(runs: Command, ctx: CliContext, exit: ExitSta
   ).action(
     action<CommonOptions & { detach?: boolean }>(ctx, exit, async (env, opts, [runId]) => {
       const client = await env.client();
-      const job = await client.json("post", apiPath("/api/runs/{runId}/evaluate", { runId: runId! }), Job);
+      const job = await client.POST("/api/runs/{runId}/evaluate", { params: { path: { runId: runId! } } });
       return await followTrainJob(env, client, job, opts.detach === true);
     }),
   );
@@ -74,10 +74,7 @@ export function registerRunReports(runs: Command, ctx: CliContext, exit: ExitSta
       const ids = (args[0] as unknown as string[]) ?? [];
       if (ids.length < 2) throw userError("usage", "give at least two run ids", "caretflow runs list shows them");
       const client = await env.client();
-      const [runs, catalog] = await Promise.all([
-        Promise.all(ids.map((id) => modelRun(client, id))),
-        client.json("get", apiPath("/api/catalog"), Catalog),
-      ]);
+      const [runs, catalog] = await Promise.all([Promise.all(ids.map((id) => modelRun(client, id))), client.GET("/api/catalog")]);
       env.out.result({ runs }, () => formatComparison(runs, lowerIsBetter(catalog)));
       return undefined;
     }),

@@ -1,7 +1,6 @@
-import { SetSsoRequest, SsoSettings } from "@caretflow/contracts";
+import { SetSsoRequest, type SsoSettings } from "@caretflow/contracts";
 import type { Command } from "commander";
 import { secrets } from "./access.command.ts";
-import { apiPath } from "./client.ts";
 import { action, type CommonOptions, type ExitState, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 import { formatTime } from "./table.ts";
@@ -41,7 +40,7 @@ export function registerSso(program: Command, ctx: CliContext, exit: ExitState):
 
   withCommon(sso.command("show").description("the single sign-on settings (the client secret is never shown)")).action(
     action<CommonOptions>(ctx, exit, async (env) => {
-      const s = await (await env.client()).json("get", apiPath("/api/settings/sso"), SsoSettings);
+      const s = await (await env.client()).GET("/api/settings/sso");
       env.out.result(s, () => ssoText(s));
       return undefined;
     }),
@@ -65,7 +64,7 @@ export function registerSso(program: Command, ctx: CliContext, exit: ExitState):
   ).action(
     action<SetOptions>(ctx, exit, async (env, opts) => {
       const client = await env.client();
-      const current = await client.json("get", apiPath("/api/settings/sso"), SsoSettings);
+      const current = await client.GET("/api/settings/sso");
       const keep = current.enabled;
       const clientSecret = opts.clientSecretStdin ? (await secrets(env, [SSO_SECRET_VAR]))[0] : undefined;
       const body = parseFlags(
@@ -88,7 +87,7 @@ export function registerSso(program: Command, ctx: CliContext, exit: ExitState):
           buttonLabel: "--label",
         },
       );
-      const s = await client.json("put", apiPath("/api/settings/sso"), SsoSettings, { body });
+      const s = await client.PUT("/api/settings/sso", { body });
       env.out.result(s, () => `${ssoText(s)}\nregister the redirect URI above with the provider if you have not yet`);
       return undefined;
     }),
@@ -98,7 +97,7 @@ export function registerSso(program: Command, ctx: CliContext, exit: ExitState):
     sso.command("disable").description("turn single sign-on off and forget the provider and its secret (users stay linked)"),
   ).action(
     action<CommonOptions>(ctx, exit, async (env) => {
-      const s = await (await env.client()).json("delete", apiPath("/api/settings/sso"), SsoSettings);
+      const s = await (await env.client()).DELETE("/api/settings/sso");
       env.out.result(s, () => "single sign-on is off; people sign in with their caretflow password");
       return undefined;
     }),

@@ -1,13 +1,8 @@
-import { ApiTokenInfo, CreatedToken, CreateTokenRequest, DEFAULT_TOKEN_DAYS } from "@caretflow/contracts";
+import { type ApiTokenInfo, CreateTokenRequest, DEFAULT_TOKEN_DAYS } from "@caretflow/contracts";
 import type { Command } from "commander";
-import { z } from "zod";
-import { apiPath } from "./client.ts";
 import { action, type CommonOptions, type ExitState, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 import { formatTable, formatTime } from "./table.ts";
-
-const TokenList = z.object({ tokens: z.array(ApiTokenInfo) });
-const Ok = z.object({ ok: z.literal(true) });
 
 /** "read on alpha", "write on all projects": a token's scope in a few words. */
 export function scopeText(t: Pick<ApiTokenInfo, "access" | "project">): string {
@@ -38,7 +33,7 @@ export function registerTokens(program: Command, ctx: CliContext, exit: ExitStat
         },
         { name: "NAME", project: "--project", expiresInDays: "--expires-in-days", access: "--read-only" },
       );
-      const created = await (await env.client()).json("post", apiPath("/api/auth/tokens"), CreatedToken, { body });
+      const created = await (await env.client()).POST("/api/auth/tokens", { body });
       env.out.result(
         created,
         () =>
@@ -52,7 +47,7 @@ export function registerTokens(program: Command, ctx: CliContext, exit: ExitStat
 
   withCommon(tokens.command("list").description("your API tokens (never their secrets)")).action(
     action<CommonOptions>(ctx, exit, async (env) => {
-      const { tokens: list } = await (await env.client()).json("get", apiPath("/api/auth/tokens"), TokenList);
+      const { tokens: list } = await (await env.client()).GET("/api/auth/tokens");
       env.out.result({ tokens: list }, () =>
         list.length === 0
           ? "you have no API tokens; create one with `caretflow tokens create NAME`"
@@ -83,7 +78,7 @@ export function registerTokens(program: Command, ctx: CliContext, exit: ExitStat
 
   withCommon(tokens.command("revoke <id>").description("revoke one of your API tokens at once (its ID from `tokens list`)")).action(
     action<CommonOptions>(ctx, exit, async (env, _opts, [id]) => {
-      await (await env.client()).json("delete", apiPath("/api/auth/tokens/{id}", { id: id! }), Ok);
+      await (await env.client()).DELETE("/api/auth/tokens/{id}", { params: { path: { id: id! } } });
       env.out.result({ ok: true }, () => `revoked token ${id}`);
       return undefined;
     }),

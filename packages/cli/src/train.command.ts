@@ -1,7 +1,7 @@
-import { Catalog, Job, type JobStatus, type OperateResult, TaskId, TrainRequest, type TrainResult } from "@caretflow/contracts";
+import { type Catalog, type Job, type JobStatus, type OperateResult, TaskId, TrainRequest, type TrainResult } from "@caretflow/contracts";
 import { type Command, Option } from "commander";
 import { catalogFlags, flagOption, requestFields, setArg, tasksHelp } from "./catalog.flags.ts";
-import { type ApiClient, apiPath } from "./client.ts";
+import type { ApiClient } from "./client.ts";
 import { action, type CommandEnv, type CommonOptions, EXIT, type ExitState, intArg, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 import { formatDetails } from "./details.ts";
@@ -131,7 +131,7 @@ export function registerTrain(program: Command, ctx: CliContext, exit: ExitState
     action<TrainOptions>(ctx, exit, async (env, opts) => {
       if (!catalog) {
         // Reached only when the catalog could not be fetched; say why the task options are missing.
-        await env.client().then((c) => c.json("get", apiPath("/api/catalog"), Catalog));
+        await env.client().then((c) => c.GET("/api/catalog"));
       }
       const fields = requestFields(flags, opts, opts.task);
       const request = parseFlags(
@@ -147,7 +147,7 @@ export function registerTrain(program: Command, ctx: CliContext, exit: ExitState
         { ...ENVELOPE_FLAGS, ...Object.fromEntries(flags.map((f) => [f.name, `--${f.flag}`])) },
       );
       const client = await env.client();
-      const job = await client.json("post", apiPath("/api/jobs/train"), Job, { body: request });
+      const job = await client.POST("/api/jobs/train", { body: request });
       return await followTrainJob(env, client, job, opts.detach === true);
     }),
   );

@@ -55,7 +55,9 @@ export const DEFAULT_PROJECT = "default";
 
 const Ok = z.object({ ok: z.literal(true) });
 
-export const routes: RouteDef[] = [
+// `as const` keeps each route's method, path and schemas as types, so the typed client can name the parsed
+// answer of every route (see client.ts); `routes` below is the same table as plain RouteDefs.
+const routeTable = [
   {
     method: "get",
     path: "/api/health",
@@ -511,7 +513,11 @@ export const routes: RouteDef[] = [
     query: Au.AuditExportQuery,
     produces: "application/x-ndjson",
   },
-];
+] as const satisfies readonly RouteDef[];
+
+/** The route table, literal types and all: what the typed client derives its answers from. */
+export type RouteTable = typeof routeTable;
+export const routes: RouteDef[] = [...routeTable];
 
 /** The routes anyone may call without signing in, generated from the table. */
 export const publicRoutes: readonly RouteDef[] = routes.filter((r) => "public" in r.permission);
@@ -520,7 +526,8 @@ export const publicRoutes: readonly RouteDef[] = routes.filter((r) => "public" i
 export function buildOpenApi(version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   const json = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any" });
-  const errorResponse = { description: "Error", content: { "application/json": { schema: json(ApiError) } } };
+  // One error shape for every route, named once (and once in the generated client types).
+  const errorResponse = { $ref: "#/components/responses/Error" };
   for (const r of routes) {
     const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
     const query = r.query
@@ -570,6 +577,10 @@ export function buildOpenApi(version: string): Record<string, unknown> {
     openapi: "3.1.0",
     info: { title: "caretflow API", version },
     components: {
+      schemas: { ApiError: json(ApiError) },
+      responses: {
+        Error: { description: "Error", content: { "application/json": { schema: { $ref: "#/components/schemas/ApiError" } } } },
+      },
       securitySchemes: {
         session: { type: "apiKey", in: "cookie", name: "caretflow_session" },
         bearer: { type: "http", scheme: "bearer", description: "API token from `caretflow up` or POST /api/auth/tokens" },

@@ -1,5 +1,8 @@
-import { ImportResult } from "@caretflow/contracts";
-import { ApiRequestError, errorFromResponse } from "./errors.ts";
+import { CaretflowError, ImportResult } from "@caretflow/contracts";
+import { errorFromResponse, parseAnswer } from "@caretflow/contracts/client";
+import { serverUnreachable } from "./errors.ts";
+
+const WHAT = "POST /api/datasets";
 
 export interface UploadHandle {
   done: Promise<ImportResult>;
@@ -7,8 +10,9 @@ export interface UploadHandle {
 }
 
 /**
- * Sends a file to POST /api/datasets as multipart form data. XMLHttpRequest rather than fetch,
- * because only XHR reports upload progress in browsers today.
+ * Sends a file to POST /api/datasets as multipart form data. XMLHttpRequest rather than fetch (so not
+ * through the typed client), because only XHR reports upload progress in browsers today; the answer and
+ * the errors are read the client's way.
  */
 export function uploadDataset(opts: {
   url: string;
@@ -25,17 +29,17 @@ export function uploadDataset(opts: {
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) {
         try {
-          resolve(ImportResult.parse(JSON.parse(xhr.responseText)));
+          resolve(parseAnswer(ImportResult, xhr.responseText, WHAT, "the web UI"));
         } catch (err) {
           reject(err);
         }
         return;
       }
       if (xhr.status === 401) opts.onUnauthorized?.();
-      reject(errorFromResponse(xhr.status, xhr.responseText));
+      reject(errorFromResponse(xhr.status, xhr.responseText, WHAT));
     };
-    xhr.onerror = () => reject(errorFromResponse(0, ""));
-    xhr.onabort = () => reject(new ApiRequestError({ status: 0, code: "aborted", message: "The upload was cancelled." }));
+    xhr.onerror = () => reject(serverUnreachable(new Error("the upload failed")));
+    xhr.onabort = () => reject(new CaretflowError({ code: "aborted", message: "The upload was cancelled." }));
   });
   const form = new FormData();
   form.append("file", opts.file, opts.file.name);

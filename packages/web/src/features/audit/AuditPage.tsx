@@ -6,7 +6,7 @@ import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Badge, Card, PageHeader } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
 import { useAuth } from "../auth/auth.context.tsx";
-import { type AuditFilters, auditQuery, KNOWN_ACTIONS, NO_FILTERS, snapshotText, targetText } from "./audit.helpers.ts";
+import { type AuditFilters, auditParams, auditQuery, KNOWN_ACTIONS, NO_FILTERS, snapshotText, targetText } from "./audit.helpers.ts";
 import "./audit.css";
 
 const PAGE_SIZE = 50;
@@ -32,8 +32,9 @@ function AuditLogView() {
   // Cursors of the pages before this one, newest first; the last is the current page's `before`.
   const [cursors, setCursors] = useState<number[]>([]);
   const before = cursors.at(-1);
+  const params = auditParams(filters);
   const query = auditQuery(filters, { limit: PAGE_SIZE, before });
-  const page = useResource((a) => a.listAudit(query), query);
+  const page = useResource((a) => a.listAudit({ ...params, limit: PAGE_SIZE, ...(before === undefined ? {} : { before }) }), query);
   const [verify, setVerify] = useState<{ result?: AuditVerifyResult; error?: unknown; busy: boolean }>({ busy: false });
 
   const apply = (e: FormEvent) => {
@@ -58,7 +59,6 @@ function AuditLogView() {
     value: draft[key],
     onChange: (e: { target: { value: string } }) => setDraft((d) => ({ ...d, [key]: e.target.value })),
   });
-  const exportQuery = auditQuery(filters);
 
   return (
     <div className="page">
@@ -67,10 +67,10 @@ function AuditLogView() {
         subtitle="Every change, who made it, when and from where. Rows are hash-chained: an edited or deleted row is detected."
         actions={
           <>
-            <a className="btn" href={api.auditExportUrl(exportQuery ? `${exportQuery}&format=csv` : "format=csv")} download>
+            <a className="btn" href={api.auditExportUrl({ ...params, format: "csv" })} download>
               Export CSV
             </a>
-            <a className="btn" href={api.auditExportUrl(exportQuery ? `${exportQuery}&format=ndjson` : "format=ndjson")} download>
+            <a className="btn" href={api.auditExportUrl({ ...params, format: "ndjson" })} download>
               Export NDJSON
             </a>
             <button type="button" className="btn btn-primary" onClick={() => void runVerify()} disabled={verify.busy}>

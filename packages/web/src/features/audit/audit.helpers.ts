@@ -34,23 +34,28 @@ export const KNOWN_ACTIONS = [
   "auth.*",
 ] as const;
 
+/** The filters as query parameters of GET /api/audit (and /export): empty ones left out, the rest trimmed. */
+export type AuditFilterParams = Partial<Record<"q" | "action" | "actor" | "target" | "since" | "until", string>>;
+
 /**
- * The query string of GET /api/audit (and /export) for these filters; dates become ISO times at the
+ * The query parameters of GET /api/audit (and /export) for these filters; dates become ISO times at the
  * start of `since`'s day and the end of `until`'s day in the viewer's time zone.
+ */
+export function auditParams(f: AuditFilters): AuditFilterParams {
+  const p: AuditFilterParams = {};
+  for (const k of ["q", "action", "actor", "target"] as const) if (f[k].trim() !== "") p[k] = f[k].trim();
+  if (f.since) p.since = dayStart(f.since).toISOString();
+  if (f.until) p.until = new Date(dayStart(f.until).getTime() + 86_400_000).toISOString();
+  return p;
+}
+
+/**
+ * The same filters (and `extra` parameters) as one query string, e.g. for a cache key.
  * @example auditQuery({ ...NO_FILTERS, action: "job.*" }, { limit: 50 }) // "action=job.*&limit=50"
  */
 export function auditQuery(f: AuditFilters, extra: Record<string, string | number | undefined> = {}): string {
-  const p = new URLSearchParams();
-  const put = (k: string, v: string | number | undefined) => {
-    if (v !== undefined && String(v).trim() !== "") p.set(k, String(v).trim());
-  };
-  put("q", f.q);
-  put("action", f.action);
-  put("actor", f.actor);
-  put("target", f.target);
-  if (f.since) put("since", dayStart(f.since).toISOString());
-  if (f.until) put("until", new Date(dayStart(f.until).getTime() + 86_400_000).toISOString());
-  for (const [k, v] of Object.entries(extra)) put(k, v);
+  const p = new URLSearchParams(auditParams(f));
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined && String(v).trim() !== "") p.set(k, String(v).trim());
   return p.toString().replaceAll("%2A", "*");
 }
 
