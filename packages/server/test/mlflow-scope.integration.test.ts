@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { PROJECT_HEADER } from "@caretflow/contracts";
 import { basicAuthorization, MlflowClient, MlflowSupervisor } from "@caretflow/tracking";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { experimentProjects, mlflowLookup } from "../src/mlflow/mlflow.scope.ts";
 import { appFixture } from "./app.fixture.ts";
 
 /**
@@ -160,6 +161,8 @@ describe("a member of project alpha through /mlflow", () => {
     const refused: Array<[string, string, unknown?]> = [
       ["GET", api(`experiments/get?experiment_id=${betaExp}`)],
       ["GET", api("experiments/get-by-name?experiment_name=beta-exp")],
+      ["GET", api("experiments/get-by-name?experiment_name=no-such-experiment")],
+      ["GET", api("runs/get?run_id=0123456789abcdef0123456789abcdef")],
       ["POST", api("runs/search"), { experiment_ids: [betaExp] }],
       ["POST", api("runs/search"), { experiment_ids: [alphaExp, betaExp] }],
       ["POST", api("runs/search"), {}],
@@ -243,6 +246,16 @@ describe("experiments and projects", () => {
     expect(names(beta, "experiments")).toEqual(["beta-exp", "legacy"]);
     expect(await f.projects.projectOf("experiment", "legacy")).toBe("beta");
     expect((await f.projects.owners("experiment")).get("orphan")).toBe("default");
+  });
+
+  it("records every unrecorded experiment at once (as caretflow does once MLflow has started)", async () => {
+    await f.projects.claim("dataset", "alpha_old", "alpha");
+    const oldExp = await mlflow.createExperiment("alpha-before-projects");
+    await runWithArtifact(oldExp, "old-run", { "caretflow.dataset": "alpha_old@v3" });
+    const all = await experimentProjects(f.projects, mlflowLookup(sup.url, basicAuthorization(sup.credentials)));
+    expect(all.get(oldExp)).toBe("alpha");
+    expect(all.get(ids.betaExp)).toBe("beta");
+    expect(await f.projects.projectOf("experiment", "alpha-before-projects")).toBe("alpha");
   });
 
   it("shows a site admin every experiment and every project's runs", async () => {

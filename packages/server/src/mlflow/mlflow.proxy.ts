@@ -1,7 +1,7 @@
 import { CaretflowError } from "@caretflow/contracts";
 import type { Context, MiddlewareHandler } from "hono";
 import { checkWriteLocations, classifyMlflowRequest, isUnderMount, parseMlflowPath, upstreamUrl } from "./mlflow.policy.ts";
-import { type AnswerCheck, checkScopedRead, type MlflowReadScope } from "./mlflow.scope.ts";
+import { type AnswerCheck, checkScopedRead, type MlflowReadScope, notYours } from "./mlflow.scope.ts";
 
 /**
  * Request headers that must not reach MLflow: caretflow's own credentials, hop-by-hop headers, and the
@@ -207,6 +207,8 @@ export async function proxyToMlflow(c: Context, upstream: string | null, opts: M
       out.set("location", mountPath + loc.pathname.slice(new URL(upstream).pathname.replace(/\/$/, "").length) + loc.search);
   }
   securityHeaders(out, segments);
+  // Something missing answers like something of another project, so names are not revealed.
+  if (answerCheck && res.status === 404) throw notYours("What this request names");
   if (answerCheck && res.ok) {
     // A project member's answer is checked or filtered to their projects before it leaves.
     let answer: unknown;

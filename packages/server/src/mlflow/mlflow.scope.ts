@@ -35,6 +35,7 @@ const API = /^(?:ajax-)?api\/[23]\.0\/mlflow\/(.+)$/;
 const ARTIFACTS = /^(?:ajax-)?api\/[23]\.0\/mlflow-artifacts\/artifacts(?:\/(.*))?$/;
 const LOGGED_MODEL = /^logged-models\/([^/]+)(?:\/artifacts\/(?:files|directories))?$/;
 
+/** The 403 for something of another project, or missing (the two answer alike). */
 export function notYours(what: string): CaretflowError {
   return new CaretflowError({
     code: "mlflow_not_in_your_projects",
@@ -334,8 +335,18 @@ export function projectScope(projects: ProjectService, mine: ReadonlySet<string>
 }
 
 async function experimentIdsOf(projects: ProjectService, mine: ReadonlySet<string>, lookup: MlflowLookup): Promise<ReadonlySet<string>> {
-  const owners = await projects.owners("experiment");
   const ids = new Set<string>();
+  for (const [id, project] of await experimentProjects(projects, lookup)) if (mine.has(project)) ids.add(id);
+  return ids;
+}
+
+/**
+ * Every MLflow experiment (deleted ones too) with its project, recording those caretflow had not
+ * recorded yet (see recordExperiment): experiment id -> project.
+ */
+export async function experimentProjects(projects: ProjectService, lookup: MlflowLookup): Promise<Map<string, string>> {
+  const owners = await projects.owners("experiment");
+  const out = new Map<string, string>();
   let pageToken: string | undefined;
   do {
     const page = await lookup("experiments/search", {
@@ -346,13 +357,12 @@ async function experimentIdsOf(projects: ProjectService, mine: ReadonlySet<strin
       const id = at(e, "experiment_id");
       const name = at(e, "name");
       if (typeof id !== "string" || typeof name !== "string") continue;
-      const project = owners.get(name) ?? (await recordExperiment(projects, lookup, id, name));
-      if (mine.has(project)) ids.add(id);
+      out.set(id, owners.get(name) ?? (await recordExperiment(projects, lookup, id, name)));
     }
     const next = at(page, "next_page_token");
     pageToken = typeof next === "string" && next !== "" ? next : undefined;
   } while (pageToken);
-  return ids;
+  return out;
 }
 
 /** Records an experiment caretflow had not recorded (one made before experiments had projects) and returns its project. */
