@@ -199,8 +199,8 @@ const graphqlRule: Rule = async (req, s) => {
   for (const [name, type] of declared) {
     const fields = GRAPHQL_INPUTS[type];
     if (!fields) throw notOpen(`graphql with a variable of type ${type.slice(0, 60)}`);
-    const value = variables[name];
-    if (value === undefined || value === null) continue;
+    // A missing input names no run or experiment, and is refused like an empty one.
+    const value = variables[name] ?? {};
     if (!isObject(value)) throw notOpen("graphql (an input variable is not an object)");
     const read: ScopedRead = { ...req, query: new URLSearchParams(), body: value };
     if (fields.runs) await requireRuns(s, values(read, ...fields.runs));
