@@ -25,6 +25,7 @@ import { allowedHosts, allowedHostsFromEnv } from "./http/security.ts";
 import { JobEventHub } from "./jobs/job.hub.ts";
 import { JobRepository } from "./jobs/job.repository.ts";
 import { JobService } from "./jobs/job.service.ts";
+import { experimentProjects, mlflowLookup } from "./mlflow/mlflow.scope.ts";
 import { backfillModelDigests } from "./models/model-digest.backfill.ts";
 import { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import type { Logger } from "./ports.ts";
@@ -195,9 +196,15 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     mlflowStarted.then(
       () => {
         if (closing) return;
-        backfill = backfillModelDigests({ db: serverDb, digests, client: mlflowClient, log }).catch((err: Error) =>
-          log("warn", `could not record the digests of earlier models: ${err.message}`),
-        );
+        backfill = Promise.all([
+          backfillModelDigests({ db: serverDb, digests, client: mlflowClient, log }).catch((err: Error) =>
+            log("warn", `could not record the digests of earlier models: ${err.message}`),
+          ),
+          // ...and the project of each experiment made before experiments had projects.
+          experimentProjects(projects, mlflowLookup(mlflowUrl, basicAuthorization(supervisor.credentials))).catch((err: Error) =>
+            log("warn", `could not record the projects of earlier experiments: ${err.message}`),
+          ),
+        ]);
       },
       () => {},
     );

@@ -262,10 +262,14 @@ describe("users and projects", () => {
 });
 
 describe("MLflow's own UI", () => {
-  it("is for site admins only: it shows every project's experiments", async () => {
-    const res = await f.app.request("/mlflow/", { headers: { cookie: cookies["alpha-owner"]! } });
-    expect(res.status).toBe(403);
-    // the admin passes the permission (MLflow is down in this fixture: 503, not a refusal)
-    expect((await f.app.request("/mlflow/", { headers: { cookie: cookies.admin! } })).status).toBe(503);
+  it("is for signed-in members of a project (the proxy limits them to their projects); a user in no project is refused", async () => {
+    expect((await f.app.request("/mlflow/")).status).toBe(401);
+    const nobody = await f.app.request("/mlflow/", { headers: { cookie: cookies.nobody! } });
+    expect(nobody.status).toBe(403);
+    expect(((await nobody.json()) as { error: { code: string } }).error.code).toBe("mlflow_no_projects");
+    // a member and the admin pass the permission (MLflow is down in this fixture: 503, not a refusal)
+    for (const who of ["alpha-viewer", "beta-owner", "admin"]) {
+      expect((await f.app.request("/mlflow/", { headers: { cookie: cookies[who]! } })).status, who).toBe(503);
+    }
   });
 });

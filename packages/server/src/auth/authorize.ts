@@ -44,10 +44,11 @@ export function matchRoute(method: string, path: string): { def: RouteDef; param
 }
 
 /**
- * What a request under the proxy to MLflow's UI needs. MLflow's own UI shows every experiment, so it is
- * for site admins only; project members see their runs, charts and artifacts on caretflow's own pages.
+ * What a request under the proxy to MLflow's UI needs: a signed-in user. The proxy then does the
+ * per-object checks (mlflow/mlflow.scope.ts): a project member reads only their projects' experiments,
+ * runs and models, and is refused every write; a site admin reads everything and makes the guarded writes.
  */
-export const MLFLOW_PROXY_PERMISSION: Permission = { siteAdmin: true };
+export const MLFLOW_PROXY_PERMISSION: Permission = { signedIn: true };
 /** What a request to an /api path that no route matches needs before it gets its 404. */
 const UNKNOWN_ROUTE_PERMISSION: Permission = { signedIn: true };
 

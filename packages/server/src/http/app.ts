@@ -11,6 +11,7 @@ import { datasetsRoutes } from "../datasets/datasets.routes.ts";
 import type { JobService } from "../jobs/job.service.ts";
 import { jobsRoutes } from "../jobs/jobs.routes.ts";
 import { mlflowPathGuard, proxyToMlflow } from "../mlflow/mlflow.proxy.ts";
+import { memberScope, mlflowLookup } from "../mlflow/mlflow.scope.ts";
 import { modelsRoutes, predictRoutes } from "../models/models.routes.ts";
 import type { CatalogPort, DatasetsPort, HealthPort, Logger, ScoringPort, TrackingPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
@@ -129,12 +130,21 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.use("/mlflow", mlflowAuth);
   app.use("/mlflow/*", mlflowAuth);
   app.get("/mlflow", (c) => c.redirect("/mlflow/"));
-  app.all("/mlflow/*", (c) =>
-    proxyToMlflow(c, ctx.mlflowUiUpstream(), {
-      ...(ctx.mlflowProxy ? { authorization: ctx.mlflowProxy.authorization } : {}),
-      canWrite: (ctx.mlflowCanWrite ?? ((u: User) => u.role === "admin"))(c.get("user")),
-    }),
-  );
+  app.all("/mlflow/*", async (c) => {
+    const user = c.get("user");
+    const upstream = ctx.mlflowUiUpstream();
+    const authorization = ctx.mlflowProxy?.authorization;
+    // A project member reads their projects' experiments and models only; a site admin sees everything.
+    const scope =
+      user.role === "admin"
+        ? null
+        : await memberScope(ctx.projects, user, c.get("apiToken")?.project ?? null, mlflowLookup(upstream, authorization));
+    return proxyToMlflow(c, upstream, {
+      ...(authorization ? { authorization } : {}),
+      canWrite: (ctx.mlflowCanWrite ?? ((u: User) => u.role === "admin"))(user),
+      scope,
+    });
+  });
 
   mountWeb(app, ctx.webDist);
   return app;

@@ -21,6 +21,7 @@ import {
   buildPredictSpec,
   buildTrainSpec,
   type DatasetVersionForSpec,
+  defaultExperimentName,
   EMPTY_PROGRESS,
   type ExecutionOutcome,
   isTerminal,
@@ -129,6 +130,8 @@ export class JobService {
       columns: version.columns.map((c) => ({ name: c.name, kind: c.kind })),
       ...(facts?.exists ? { target: facts } : {}),
     });
+    // One experiment holds one project's runs: the first job to use a name records its project.
+    await this.#o.projects.claim("experiment", valid.experiment ?? defaultExperimentName(valid.dataset), project);
     const id = newJobId();
     const input = specDataset(version);
     const spec = buildTrainSpec({ ...this.#envelope(id, input), request: valid });

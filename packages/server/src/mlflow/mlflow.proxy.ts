@@ -1,6 +1,7 @@
 import { CaretflowError } from "@caretflow/contracts";
 import type { Context, MiddlewareHandler } from "hono";
 import { checkWriteLocations, classifyMlflowRequest, isUnderMount, parseMlflowPath, upstreamUrl } from "./mlflow.policy.ts";
+import { type AnswerCheck, checkScopedRead, type MlflowReadScope, notYours } from "./mlflow.scope.ts";
 
 /**
  * Request headers that must not reach MLflow: caretflow's own credentials, hop-by-hop headers, and the
@@ -56,6 +57,11 @@ export interface MlflowProxyOptions {
   canWrite: boolean;
   /** Where the proxy is mounted in caretflow. Default /mlflow. */
   mountPath?: string;
+  /**
+   * A project member's scope: only reads of their projects' experiments and models pass (mlflow.scope.ts),
+   * every write is refused. Null or absent: everything (a site admin).
+   */
+  scope?: MlflowReadScope | null;
 }
 
 /** The request target as it came on the wire (before URL normalisation removed '..'), without its query. */
@@ -138,7 +144,7 @@ export async function proxyToMlflow(c: Context, upstream: string | null, opts: M
       "caretflow's jobs write artifacts; use POST /api/jobs/train or the other job routes.",
     );
   }
-  if (access === "write" && !opts.canWrite) {
+  if (access === "write" && (!opts.canWrite || opts.scope)) {
     throw forbidden(
       `MLflow is read-only through caretflow: ${c.req.method} ${url.pathname} would change it`,
       "Use caretflow's pages or API (/api/models, /api/runs) to register models and change runs; site admins may change MLflow directly.",
@@ -156,6 +162,13 @@ export async function proxyToMlflow(c: Context, upstream: string | null, opts: M
   // MLflow's server does not read chunked request bodies, so the (small, JSON) body of
   // a UI call is buffered and sent with a length.
   const body = ["GET", "HEAD"].includes(c.req.method) ? undefined : await readBody(c);
+  let answerCheck: AnswerCheck | null = null;
+  if (opts.scope) {
+    answerCheck = await checkScopedRead(
+      { method: c.req.method, segments, query: url.searchParams, body: body ? parseJsonBody(body) : undefined },
+      opts.scope,
+    );
+  }
   if (access === "write") {
     // MLflow reads some requests' fields from the query string.
     checkWriteLocations(Object.fromEntries(url.searchParams));
@@ -194,5 +207,25 @@ export async function proxyToMlflow(c: Context, upstream: string | null, opts: M
       out.set("location", mountPath + loc.pathname.slice(new URL(upstream).pathname.replace(/\/$/, "").length) + loc.search);
   }
   securityHeaders(out, segments);
+  // Something missing answers like something of another project, so names are not revealed.
+  if (answerCheck && res.status === 404) throw notYours("What this request names");
+  if (answerCheck && res.ok) {
+    // A project member's answer is checked or filtered to their projects before it leaves.
+    let answer: unknown;
+    try {
+      answer = await res.json();
+    } catch (err) {
+      throw new CaretflowError({
+        code: "mlflow_unavailable",
+        kind: "operational",
+        status: 502,
+        message: "MLflow's answer was not JSON, so it could not be limited to your projects",
+        hint: "Try again; if it persists, check the MLflow log in <home>/mlflow/mlflow.log.",
+        cause: err,
+      });
+    }
+    out.set("content-type", "application/json");
+    return new Response(JSON.stringify(await answerCheck(answer)), { status: res.status, headers: out });
+  }
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
 }

@@ -12,8 +12,11 @@ import {
 import type { Kysely } from "kysely";
 import type { ServerTables } from "../db/server.tables.ts";
 
-/** Kinds of object whose project is recorded in `project_objects` (jobs carry theirs in their own row). */
-export type OwnedKind = "dataset" | "model";
+/**
+ * Kinds of object whose project is recorded in `project_objects` (jobs carry theirs in their own row).
+ * An experiment is recorded by its MLflow name.
+ */
+export type OwnedKind = "dataset" | "model" | "experiment";
 
 /** True when `held` is at least `needed` (viewer < editor < owner). */
 export function roleAtLeast(held: ProjectRole, needed: ProjectRole): boolean {
@@ -155,6 +158,18 @@ export class ProjectService {
     return row?.project ?? DEFAULT_PROJECT;
   }
 
+  /** Every recorded owner of objects of a kind: name -> project (names not in it are the default project's). */
+  async owners(kind: OwnedKind): Promise<Map<string, string>> {
+    const rows = await this.#db.selectFrom("project_objects").select(["name", "project"]).where("kind", "=", kind).execute();
+    return new Map(rows.map((r) => [r.name, r.project]));
+  }
+
+  /** The names of the projects the user is a member of (a site admin's too: only those they joined). */
+  async memberOf(userId: string): Promise<string[]> {
+    const rows = await this.#db.selectFrom("project_members").select("project").where("user_id", "=", userId).orderBy("project").execute();
+    return rows.map((r) => r.project);
+  }
+
   /** A filter for lists: keeps the names the project owns. */
   async ownedFilter(kind: OwnedKind, project: string): Promise<(name: string) => boolean> {
     const rows = await this.#db.selectFrom("project_objects").select(["name", "project"]).where("kind", "=", kind).execute();
@@ -212,15 +227,17 @@ function takenElsewhere(kind: OwnedKind, name: string): CaretflowError {
   return userError(
     `${kind}_name_taken`,
     `A ${kind} named '${name}' belongs to another project`,
-    `Names of ${kind}s are unique across projects; choose another name.`,
+    kind === "experiment"
+      ? "An MLflow experiment holds the runs of one project; name another experiment in the train request's `experiment` field."
+      : `Names of ${kind}s are unique across projects; choose another name.`,
     409,
   );
 }
 
 function hintFor(kind: OwnedKind): string {
-  return kind === "dataset"
-    ? "List this project's datasets with GET /api/datasets (or pick the project it belongs to with --project)."
-    : "List this project's models with GET /api/models (or pick the project it belongs to with --project).";
+  if (kind === "dataset") return "List this project's datasets with GET /api/datasets (or pick the project it belongs to with --project).";
+  if (kind === "model") return "List this project's models with GET /api/models (or pick the project it belongs to with --project).";
+  return "List this project's runs with GET /api/runs (or pick the project it belongs to with --project).";
 }
 
 /** The dataset name of a run's `NAME@vVERSION` reference; a run belongs to its training dataset's project. */

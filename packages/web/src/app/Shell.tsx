@@ -132,11 +132,9 @@ function UserMenu() {
           <a className="menu-item" role="menuitem" href="/api/openapi.json" target="_blank" rel="noreferrer">
             API reference (OpenAPI)
           </a>
-          {user.role === "admin" ? (
-            <a className="menu-item" role="menuitem" href="/mlflow/" target="_blank" rel="noreferrer">
-              MLflow UI
-            </a>
-          ) : null}
+          <a className="menu-item" role="menuitem" href="/mlflow/" target="_blank" rel="noreferrer">
+            MLflow UI
+          </a>
           <button type="button" className="menu-item" role="menuitem" onClick={() => void signOut()}>
             Sign out
           </button>
