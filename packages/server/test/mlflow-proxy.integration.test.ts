@@ -1,25 +1,16 @@
-import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { basicAuthorization, MlflowClient, MlflowSupervisor } from "@caretflow/tracking";
+import type { MlflowClient } from "@caretflow/tracking";
 import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MLFLOW_POST_READS } from "../src/mlflow/mlflow.policy.ts";
 import { MLFLOW_UI_CSP } from "../src/mlflow/mlflow.proxy.ts";
 import { appFixture } from "./app.fixture.ts";
+import { lockedMlflow } from "./mlflow.fixture.ts";
 import { TRAVERSAL_PATHS } from "./mlflow.payloads.ts";
 
-const repo = resolve(fileURLToPath(import.meta.url), "../../../..");
-const mlflowHome = mkdtempSync(join(tmpdir(), "caretflow-mlflow-proxy-"));
-const sup = new MlflowSupervisor({
-  mlflowBin: join(repo, "engine/.venv/bin/mlflow"),
-  home: mlflowHome,
-  staticPrefix: "/mlflow",
-  log: () => {},
-});
+const locked = lockedMlflow("mlflow-proxy");
+const { sup } = locked;
 /** The test's own look at MLflow, with caretflow's credential (what the server's tracking uses). */
 let mlflow: MlflowClient;
 let f: Awaited<ReturnType<typeof appFixture>>;
@@ -112,49 +103,32 @@ async function versionsOf(name: string): Promise<number> {
 
 describe("the /mlflow proxy in front of a real, locked MLflow", () => {
   beforeAll(async () => {
-    const started = sup.start();
-    f = await appFixture({
-      mlflowUiUpstream: () => sup.url,
-      mlflowProxy: { authorization: basicAuthorization(sup.credentials) },
-      mlflowCanWrite: () => asAdmin,
-    });
+    const started = locked.start();
+    f = await appFixture({ ...locked.appOptions(), mlflowCanWrite: () => asAdmin });
     const admin = (await f.auth.userByName("admin"))!;
     token = (await f.auth.createToken(admin.id, "proxy test")).token;
     const server = serve({ fetch: f.app.fetch, port: 0, hostname: "127.0.0.1" });
     await new Promise<void>((ok) => (server.listening ? ok() : server.once("listening", () => ok())));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     stopServer = () => new Promise<void>((ok) => server.close(() => ok()));
-    await started;
-    mlflow = new MlflowClient({ baseUrl: sup.url!, credentials: sup.credentials });
+    mlflow = await started;
     expId = await mlflow.createExperiment("proxy");
     runId = (await mlflow.createRun({ experimentId: expId, runName: "parent", tags: { "caretflow.role": "parent" } })).info.run_id;
     await mlflow.logBatch(runId, { metrics: [{ key: "Accuracy", value: 0.9, step: 0 }] });
     // One artifact, written as caretflow's engine writes them: straight to MLflow with the credential.
-    const put = await fetch(`${sup.url}/ajax-api/2.0/mlflow-artifacts/artifacts/${expId}/${runId}/artifacts/notes.txt`, {
-      method: "PUT",
-      headers: { authorization: basicAuthorization(sup.credentials) },
-      body: "hello",
+    await locked.putArtifact(expId, runId, "notes.txt", "hello");
+    await locked.post("registered-models/create", { name: "proxy-model" });
+    await locked.post("model-versions/create", {
+      name: "proxy-model",
+      source: `mlflow-artifacts:/${expId}/${runId}/artifacts/model`,
+      run_id: runId,
     });
-    expect(put.status).toBe(200);
-    const reg = await fetch(`${sup.url}/api/2.0/mlflow/registered-models/create`, {
-      method: "POST",
-      headers: { authorization: basicAuthorization(sup.credentials), "content-type": "application/json" },
-      body: JSON.stringify({ name: "proxy-model" }),
-    });
-    expect(reg.status).toBe(200);
-    const mv = await fetch(`${sup.url}/api/2.0/mlflow/model-versions/create`, {
-      method: "POST",
-      headers: { authorization: basicAuthorization(sup.credentials), "content-type": "application/json" },
-      body: JSON.stringify({ name: "proxy-model", source: `mlflow-artifacts:/${expId}/${runId}/artifacts/model`, run_id: runId }),
-    });
-    expect(mv.status).toBe(200);
   }, 240_000);
 
   afterAll(async () => {
     await stopServer?.();
-    await sup.stop();
+    await locked.stop();
     await f?.close();
-    rmSync(mlflowHome, { recursive: true, force: true });
   }, 60_000);
 
   it("serves MLflow's page with a CSP, nosniff, no framing and no referrer; never MLflow's credential", async () => {

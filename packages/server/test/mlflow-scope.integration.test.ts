@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { PROJECT_HEADER } from "@caretflow/contracts";
-import { basicAuthorization, MlflowClient, MlflowSupervisor } from "@caretflow/tracking";
+import { basicAuthorization, type MlflowClient } from "@caretflow/tracking";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { experimentProjects, mlflowLookup } from "../src/mlflow/mlflow.scope.ts";
 import { appFixture } from "./app.fixture.ts";
+import { lockedMlflow } from "./mlflow.fixture.ts";
 
 /**
  * MLflow's UI through /mlflow for project members, against one real MLflow: a member of project alpha
@@ -14,14 +11,8 @@ import { appFixture } from "./app.fixture.ts";
  * are refused; a site admin sees everything. Experiments caretflow had not recorded get their project
  * from their runs' datasets on first sight.
  */
-const repo = resolve(fileURLToPath(import.meta.url), "../../../..");
-const mlflowHome = mkdtempSync(join(tmpdir(), "caretflow-mlflow-scope-"));
-const sup = new MlflowSupervisor({
-  mlflowBin: join(repo, "engine/.venv/bin/mlflow"),
-  home: mlflowHome,
-  staticPrefix: "/mlflow",
-  log: () => {},
-});
+const locked = lockedMlflow("mlflow-scope");
+const { sup } = locked;
 let mlflow: MlflowClient;
 let f: Awaited<ReturnType<typeof appFixture>>;
 const cookies: Record<string, string> = {};
@@ -43,34 +34,16 @@ async function send(who: string, method: string, path: string, body?: unknown) {
 const api = (p: string) => `/mlflow/ajax-api/2.0/mlflow/${p}`;
 const errorCode = (r: { json: Record<string, unknown> }) => (r.json.error as { code?: string } | undefined)?.code;
 
-async function mlflowPost(path: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${sup.url}/api/2.0/mlflow/${path}`, {
-    method: "POST",
-    headers: { authorization: basicAuthorization(sup.credentials), "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  expect(res.status, path).toBe(200);
-  return (await res.json()) as Record<string, unknown>;
-}
-
 async function runWithArtifact(expId: string, name: string, tags: Record<string, string> = {}): Promise<string> {
   const runId = (await mlflow.createRun({ experimentId: expId, runName: name, tags })).info.run_id;
   await mlflow.logBatch(runId, { metrics: [{ key: "Accuracy", value: 0.5, step: 0 }] });
-  const put = await fetch(`${sup.url}/ajax-api/2.0/mlflow-artifacts/artifacts/${expId}/${runId}/artifacts/notes.txt`, {
-    method: "PUT",
-    headers: { authorization: basicAuthorization(sup.credentials) },
-    body: `${name} notes`,
-  });
-  expect(put.status).toBe(200);
+  await locked.putArtifact(expId, runId, "notes.txt", `${name} notes`);
   return runId;
 }
 
 beforeAll(async () => {
-  const started = sup.start();
-  f = await appFixture(
-    { mlflowUiUpstream: () => sup.url, mlflowProxy: { authorization: basicAuthorization(sup.credentials) } },
-    { datasets: true },
-  );
+  const started = locked.start();
+  f = await appFixture(locked.appOptions(), { datasets: true });
   for (const name of ["alpha-owner", "alpha-viewer", "alpha-editor", "beta-owner", "nobody"]) await f.auth.createUser({ username: name });
   await f.projects.create((await f.auth.userByName("alpha-owner"))!, "alpha", null);
   await f.projects.create((await f.auth.userByName("beta-owner"))!, "beta", null);
@@ -80,8 +53,7 @@ beforeAll(async () => {
     const user = (await f.auth.userByName(name))!;
     cookies[name] = `caretflow_session=${(await f.auth.createSession(user.id)).cookie}`;
   }
-  await started;
-  mlflow = new MlflowClient({ baseUrl: sup.url!, credentials: sup.credentials });
+  mlflow = await started;
   ids.alphaExp = await mlflow.createExperiment("alpha-exp");
   ids.betaExp = await mlflow.createExperiment("beta-exp");
   await f.projects.claim("experiment", "alpha-exp", "alpha");
@@ -97,8 +69,8 @@ beforeAll(async () => {
     ["alpha-model", "alpha", ids.alphaRun, ids.alphaExp],
     ["beta-model", "beta", ids.betaRun, ids.betaExp],
   ] as const) {
-    await mlflowPost("registered-models/create", { name: model });
-    await mlflowPost("model-versions/create", {
+    await locked.post("registered-models/create", { name: model });
+    await locked.post("model-versions/create", {
       name: model,
       source: `mlflow-artifacts:/${expId}/${runId}/artifacts/model`,
       run_id: runId,
@@ -108,9 +80,8 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await sup.stop();
+  await locked.stop();
   await f?.close();
-  rmSync(mlflowHome, { recursive: true, force: true });
 }, 60_000);
 
 const names = (r: { json: Record<string, unknown> }, key: string) =>
