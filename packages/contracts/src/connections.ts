@@ -74,20 +74,36 @@ export const ConnectorSource = z.union([
 ]);
 export type ConnectorSource = z.infer<typeof ConnectorSource>;
 
+const SourceFields = z.object({
+  table: z.string().min(1).max(512).optional().describe("schema.table (or table)"),
+  query: z.string().min(1).max(100_000).optional().describe("one read-only statement (SELECT, WITH ... SELECT)"),
+});
+const exactlyOneSource = (v: { table?: string | undefined; query?: string | undefined }) =>
+  (v.table === undefined) !== (v.query === undefined);
+const ONE_SOURCE = { message: "give either table or query (exactly one)", path: ["table"] };
+
+/** The table or query of a request, as a connector takes it. */
+export function sourceOf(v: { table?: string | undefined; query?: string | undefined }): ConnectorSource {
+  return v.table !== undefined ? { table: v.table } : { query: v.query ?? "" };
+}
+
+export const ConnectionPreviewRequest = SourceFields.extend({ limit: z.number().int().min(1).max(1000).default(50) }).refine(
+  exactlyOneSource,
+  ONE_SOURCE,
+);
+export type ConnectionPreviewRequest = z.infer<typeof ConnectionPreviewRequest>;
+
+export const ConnectionImportRequest = SourceFields.extend({
+  name: z.string().min(1).max(64).optional().describe("the dataset to make or add a version to (default: the table's name)"),
+  incremental: z.string().min(1).max(256).optional().describe("watermark column: append only rows above the last value seen"),
+}).refine(exactlyOneSource, ONE_SOURCE);
+export type ConnectionImportRequest = z.infer<typeof ConnectionImportRequest>;
+
 export const ConnectionPreview = z.object({
   columns: z.array(z.object({ name: z.string(), duckdbType: z.string() })),
   rows: z.array(z.array(z.unknown())),
 });
 export type ConnectionPreview = z.infer<typeof ConnectionPreview>;
-
-export const ConnectionImportRequest = z.intersection(
-  ConnectorSource,
-  z.object({
-    name: z.string().min(1).max(64).optional(),
-    incremental: z.string().min(1).max(256).optional().describe("watermark column: append only rows above the last value seen"),
-  }),
-);
-export type ConnectionImportRequest = z.infer<typeof ConnectionImportRequest>;
 
 /** A cell of a row batch: text for most source types (DuckDB casts it to the column's type), or a JS scalar. */
 export type BatchCell = string | number | bigint | boolean | null;
