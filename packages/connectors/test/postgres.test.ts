@@ -1,4 +1,6 @@
-import { readdir } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, utimes } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RowBatch } from "@caretflow/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -247,6 +249,44 @@ describe("postgres into the dataset store", () => {
     } finally {
       await server.start();
       await c.close();
+      await fx.close();
+    }
+  });
+
+  it("a caretflow process killed mid-import leaves no version; its leftovers are only temporary files", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "caretflow-killed-"));
+    const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "import-child.ts")], {
+      env: { ...process.env, CHILD_DIR: dir, CHILD_PG_PORT: String(server.port), CHILD_PG_PASSWORD: READER_PASSWORD },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, signal) => resolve(signal)));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (out.includes("batch 3")) resolve();
+      });
+      child.once("exit", () => reject(new Error(`the import process ended before it was stopped: ${out} ${err}`)));
+    });
+    child.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+    expect(out).not.toContain("finished");
+    const fx = await openStoreFixture(dir);
+    try {
+      await expect(fx.store.get("big")).rejects.toThrow(/does not exist/);
+      expect(await fx.db.selectFrom("dataset_versions").selectAll().execute()).toEqual([]);
+      // What is left is under .tmp only (removed when a day old), never at a version's path.
+      expect((await readdir(fx.root)).filter((f) => f !== ".tmp")).toEqual([]);
+      const parts = (await readdir(join(fx.root, ".tmp"))).filter((f) => f.startsWith("parts-"));
+      expect(parts).toHaveLength(1);
+      // A day later, the next start removes them.
+      const dayAndMore = new Date(Date.now() - 25 * 3600 * 1000);
+      await utimes(join(fx.root, ".tmp", parts[0]!), dayAndMore, dayAndMore);
+      await fx.openAnother();
+      expect((await readdir(join(fx.root, ".tmp"))).filter((f) => f.startsWith("parts-"))).toEqual([]);
+    } finally {
       await fx.close();
     }
   });

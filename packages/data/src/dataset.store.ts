@@ -56,6 +56,8 @@ export interface ImportBatchesOptions {
   watermarkColumn?: string;
   signal?: AbortSignal;
   onProgress?: ProgressFn;
+  /** Rows per Parquet part (default ROWS_PER_PART, 100,000): what is held in DuckDB at once. */
+  rowsPerPart?: number;
 }
 
 export interface ImportFileOptions {
@@ -135,6 +137,7 @@ export class DatasetStore {
             ...(previous ? { appendTo: previous.path } : {}),
             ...(opts.signal ? { signal: opts.signal } : {}),
             ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+            ...(opts.rowsPerPart ? { rowsPerPart: opts.rowsPerPart } : {}),
           }),
         );
         if (rowsRead === 0) {
@@ -567,6 +570,8 @@ async function removeStaleTempFiles(dir: string): Promise<void> {
     if (entry === "duckdb") continue;
     const p = join(dir, entry);
     const s = await stat(p).catch(() => null);
-    if (s?.isFile() && s.mtimeMs < dayAgo) await rm(p, { force: true });
+    // Files, and the part folders of batch imports (parts-<uuid>/), left by a process that stopped mid-import.
+    if ((s?.isFile() || (s?.isDirectory() && entry.startsWith("parts-"))) && s.mtimeMs < dayAgo)
+      await rm(p, { recursive: true, force: true });
   }
 }
