@@ -107,11 +107,15 @@ class PostgresConnector implements Connector {
 
   async preview(source: ConnectorSource, limit: number): Promise<ConnectionPreview> {
     const n = Math.min(1000, Math.max(1, Math.floor(limit)));
-    const sql = () => `SELECT * FROM (${baseSql(source)}) AS caretflow_preview LIMIT ${n}`;
+    // The statement goes on lines of its own, so a trailing line comment cannot swallow the wrapper.
+    const sql = () => `SELECT * FROM (\n${baseSql(source)}\n) AS caretflow_preview LIMIT ${n}`;
+    const preview: ConnectionPreview = { columns: [], rows: [] };
+    // Read to the end (at most `n` rows) so the connection goes back to the pool cleanly.
     for await (const batch of this.stream(sql, [], { batchRows: n }, BROWSE_TIMEOUT)) {
-      return { columns: [...batch.columns], rows: batch.rows.map((row) => [...row]) };
+      preview.columns = [...batch.columns];
+      for (const row of batch.rows) preview.rows.push([...row]);
     }
-    return { columns: [], rows: [] };
+    return preview;
   }
 
   read(source: ConnectorSource, opts: ReadOptions = {}): AsyncIterable<RowBatch> {
@@ -121,7 +125,7 @@ class PostgresConnector implements Connector {
   readIncremental(source: ConnectorSource, watermarkColumn: string, after: string | null, opts: ReadOptions = {}): AsyncIterable<RowBatch> {
     const col = quoteIdent(watermarkColumn);
     const where = after === null ? "" : ` WHERE ${col} > $1`;
-    const sql = () => `SELECT * FROM (${baseSql(source)}) AS caretflow_source${where} ORDER BY ${col}`;
+    const sql = () => `SELECT * FROM (\n${baseSql(source)}\n) AS caretflow_source${where} ORDER BY ${col}`;
     return this.stream(sql, after === null ? [] : [after], opts);
   }
 

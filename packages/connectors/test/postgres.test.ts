@@ -164,6 +164,9 @@ describe("postgres connector", () => {
       expect(sneaky.message).toContain("read-only transaction");
       expect((await server.sql("SELECT 1")).rowCount).toBe(1);
       expect(await rowsOf(c.read({ query: "SELECT count(*) FROM sales.orders" }))).toEqual([["25"]]);
+      // A trailing line comment stays inside the statement when it is wrapped (preview, incremental).
+      expect((await c.preview({ query: "SELECT id FROM sales.orders ORDER BY id -- first ones" }, 2)).rows).toEqual([["1"], ["2"]]);
+      expect(await rowsOf(c.readIncremental({ query: "SELECT id FROM sales.orders -- all" }, "id", "23"))).toEqual([["24"], ["25"]]);
     } finally {
       await c.close();
     }
