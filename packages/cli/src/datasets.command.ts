@@ -1,7 +1,7 @@
 import { openAsBlob } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
-import { DatasetDetail, DatasetName, DatasetSummary, ImportResult, PreviewPage, userError } from "@caretflow/contracts";
+import { DatasetDetail, DatasetName, DatasetSummary, describeSource, ImportResult, PreviewPage, userError } from "@caretflow/contracts";
 import type { Command } from "commander";
 import { z } from "zod";
 import { apiPath } from "./client.ts";
@@ -185,7 +185,7 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
               String(v.columnCount),
               formatBytes(v.sizeBytes),
               v.contentHash.slice(0, 12),
-              v.source.filename ?? v.source.kind,
+              describeSource(v.source),
               formatTime(v.createdAt),
             ]),
           ),

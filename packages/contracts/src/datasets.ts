@@ -119,3 +119,16 @@ export const DatasetProfile = z.object({
   columns: z.array(ColumnProfile),
 });
 export type DatasetProfile = z.infer<typeof DatasetProfile>;
+
+/**
+ * A version's source in a few words, as the web and the CLI show it: the file name, the connection
+ * and table (or "query") with the watermark reached, else the kind.
+ */
+export function describeSource(source: DatasetVersion["source"]): string {
+  if (source.kind === "connection") {
+    const what = source.table ?? "query";
+    const mark = source.watermark ? ` (${source.watermark.column} up to ${source.watermark.value})` : "";
+    return `${source.connection ?? "connection"}: ${what}${mark}`;
+  }
+  return source.filename ?? source.kind;
+}
