@@ -167,6 +167,18 @@ export class DatasetStore {
         } satisfies DatasetVersion["source"];
         const result = await this.storeVersion(name, tmp, columns, rowCount, source, opts.onProgress);
         return { ...result, rowsRead };
+      } catch (error) {
+        if (opts.signal?.aborted) {
+          throw new CaretflowError({
+            code: "import_cancelled",
+            kind: "operational",
+            status: 503,
+            message: `The import of '${name}' was cancelled before it finished; nothing was stored`,
+            hint: "Run the import again.",
+            cause: error,
+          });
+        }
+        throw error;
       } finally {
         await rm(tmp, { force: true });
       }

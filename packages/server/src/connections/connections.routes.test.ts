@@ -20,7 +20,8 @@ beforeAll(async () => {
     CREATE ROLE reader LOGIN PASSWORD '${PASSWORD}';
     CREATE TABLE public.events (id integer, kind text);
     INSERT INTO public.events SELECT i, 'k' || (i % 3) FROM generate_series(1, 40) AS i;
-    GRANT SELECT ON public.events TO reader;
+    CREATE TABLE public.big AS SELECT i AS id, repeat('x', 40) AS pad FROM generate_series(1, 1000000) AS i;
+    GRANT SELECT ON public.events, public.big TO reader;
   `);
   await admin.end();
   f = await appFixture({}, { datasets: true });
@@ -124,6 +125,27 @@ describe("connection routes", () => {
     const missing = await call("editor", "POST", "/shop/import", { table: "public.nope" });
     expect(missing.status).toBe(404);
     expect(missing.json.error.code).toBe("source_table_not_found");
+  });
+
+  it("a client that goes away cancels the import: no version, the name stays free", async () => {
+    const controller = new AbortController();
+    const res = f.app.request(
+      new Request("http://localhost/api/connections/shop/import", {
+        method: "POST",
+        headers: { cookie: cookies.editor!, [PROJECT_HEADER]: "p", "content-type": "application/json" },
+        body: JSON.stringify({ table: "public.big" }),
+        signal: controller.signal,
+      }),
+    );
+    setTimeout(() => controller.abort(), 100);
+    const answer = await res;
+    expect(answer.status).toBe(503);
+    expect(((await answer.json()) as Json).error.code).toBe("import_cancelled");
+    const datasets = await f.app.request("/api/datasets", { headers: { cookie: cookies.viewer!, [PROJECT_HEADER]: "p" } });
+    expect(((await datasets.json()) as { datasets: { name: string }[] }).datasets.map((d) => d.name)).not.toContain("big");
+    expect(await f.projects.projectOf("dataset", "big")).toBe("default");
+    // The connection is still usable.
+    expect((await call("editor", "POST", "/shop/test")).status).toBe(200);
   });
 
   it("only owners change credentials; a wrong password is its own error, with no secret in it; changes are audited without secrets", async () => {
