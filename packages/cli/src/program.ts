@@ -6,6 +6,7 @@ import { registerCatalog } from "./catalog.command.ts";
 import { createClient } from "./client.ts";
 import type { ExitState } from "./common.ts";
 import { resolveConnection } from "./connection.ts";
+import { registerConnections } from "./connections.command.ts";
 import { type CliContext, resolveHome } from "./context.ts";
 import { registerDatasets } from "./datasets.command.ts";
 import { registerJobs } from "./jobs.command.ts";
@@ -43,6 +44,7 @@ export function buildProgram(ctx: CliContext, exit: ExitState, catalog: Catalog 
   };
   registerUp(program, ctx, exit);
   registerDatasets(program, ctx, exit);
+  registerConnections(program, ctx, exit);
   registerTrain(program, ctx, exit, catalog);
   registerCatalog(program, ctx, exit);
   registerJobs(program, ctx, exit);

@@ -19,6 +19,8 @@ export type StartCaretflow = (opts: {
   jobMemoryMb?: number;
   publicUrl?: string;
   allowedHosts?: string[];
+  allowPrivateNetworks?: boolean;
+  allowNetworks?: string[];
 }) => Promise<RunningCaretflow>;
 
 interface UpOptions extends CommonOptions {
@@ -30,6 +32,8 @@ interface UpOptions extends CommonOptions {
   compareWorkers?: number;
   publicUrl?: string;
   allowedHost: string[];
+  allowPrivateNetworks?: boolean;
+  allowNetwork: string[];
 }
 
 export const DEFAULT_PORT = 8420;
@@ -62,6 +66,16 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
         "another host name to answer to (repeatable; or CARETFLOW_ALLOWED_HOSTS, comma-separated); others get 421",
         (v: string, prev: string[]) => [...prev, v],
         [] as string[],
+      )
+      .option(
+        "--allow-private-networks",
+        "let connections reach loopback and private networks (refused by default; link-local and 169.254.169.254 stay refused; or CARETFLOW_ALLOW_PRIVATE_NETWORKS=1)",
+      )
+      .option(
+        "--allow-network <cidr>",
+        "an address range connections may reach whatever it is, e.g. 10.1.0.0/16 (repeatable; or CARETFLOW_ALLOW_NETWORKS, comma-separated)",
+        (v: string, prev: string[]) => [...prev, v],
+        [] as string[],
       ),
   ).action(
     action<UpOptions>(ctx, exit, async (env, opts) => {
@@ -92,6 +106,8 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
           ...(opts.compareWorkers ? { compareWorkers: opts.compareWorkers } : {}),
           ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
           ...(opts.allowedHost.length > 0 ? { allowedHosts: opts.allowedHost } : {}),
+          ...(opts.allowPrivateNetworks ? { allowPrivateNetworks: true } : {}),
+          ...(opts.allowNetwork.length > 0 ? { allowNetworks: opts.allowNetwork } : {}),
           // Serve at once; MLflow keeps starting in the background and jobs wait for it (GET /api/health tells).
           waitForMlflow: false,
           log: (line) => env.out.note(line),

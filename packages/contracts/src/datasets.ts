@@ -32,7 +32,7 @@ export const DatasetVersion = z.object({
   contentHash: z.string().describe("sha256 of the canonical content, hex"),
   sizeBytes: z.number().int().nonnegative().describe("size of the stored Parquet file"),
   source: z.object({
-    kind: z.enum(["upload", "file", "demo", "prediction", "derived"]),
+    kind: z.enum(["upload", "file", "demo", "prediction", "derived", "connection"]),
     format: SourceFormat.optional(),
     filename: z.string().optional(),
     encoding: z.string().optional().describe("the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252)"),
@@ -43,6 +43,11 @@ export const DatasetVersion = z.object({
     /** For derived versions: what the job wrote (labels, topic_weights, rules...) and the MLflow run. */
     role: z.string().optional(),
     runId: z.string().optional(),
+    /** For imports from a connection: its name, the table or query read, and the incremental watermark reached. */
+    connection: z.string().optional(),
+    table: z.string().optional(),
+    query: z.string().optional(),
+    watermark: z.object({ column: z.string(), value: z.string() }).optional(),
   }),
   createdAt: z.string().describe("ISO 8601"),
 });
@@ -114,3 +119,16 @@ export const DatasetProfile = z.object({
   columns: z.array(ColumnProfile),
 });
 export type DatasetProfile = z.infer<typeof DatasetProfile>;
+
+/**
+ * A version's source in a few words, as the web and the CLI show it: the file name, the connection
+ * and table (or "query") with the watermark reached, else the kind.
+ */
+export function describeSource(source: DatasetVersion["source"]): string {
+  if (source.kind === "connection") {
+    const what = source.table ?? "query";
+    const mark = source.watermark ? ` (${source.watermark.column} up to ${source.watermark.value})` : "";
+    return `${source.connection ?? "connection"}: ${what}${mark}`;
+  }
+  return source.filename ?? source.kind;
+}

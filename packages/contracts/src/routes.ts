@@ -2,6 +2,7 @@ import { z } from "zod";
 import * as A from "./api.ts";
 import * as Au from "./audit.ts";
 import { Catalog, TaskId } from "./catalog.ts";
+import * as C from "./connections.ts";
 import * as D from "./datasets.ts";
 import { ApiError } from "./errors.ts";
 import * as S from "./sso.ts";
@@ -195,6 +196,86 @@ const routeTable = [
     tag: "datasets",
     permission: VIEWER,
     produces: "text/csv",
+  },
+
+  {
+    method: "get",
+    path: "/api/connections",
+    summary: "The project's connections to outside data sources (secret fields are named, never shown)",
+    tag: "connections",
+    permission: VIEWER,
+    response: z.object({ connections: z.array(C.ConnectionSummary) }),
+  },
+  {
+    method: "post",
+    path: "/api/connections",
+    summary: "Create a connection (project owners); secrets are write-only",
+    tag: "connections",
+    permission: OWNER,
+    body: C.CreateConnectionRequest,
+    response: C.ConnectionSummary,
+    status: 201,
+  },
+  {
+    method: "get",
+    path: "/api/connections/{name}",
+    summary: "One connection: its settings and which secret fields are set",
+    tag: "connections",
+    permission: VIEWER,
+    response: C.ConnectionSummary,
+  },
+  {
+    method: "put",
+    path: "/api/connections/{name}",
+    summary: 'Change a connection\'s settings or credentials (project owners); a secret set to "" is removed',
+    tag: "connections",
+    permission: OWNER,
+    body: C.UpdateConnectionRequest,
+    response: C.ConnectionSummary,
+  },
+  {
+    method: "delete",
+    path: "/api/connections/{name}",
+    summary: "Delete a connection and its stored credentials (project owners)",
+    tag: "connections",
+    permission: OWNER,
+    response: Ok,
+  },
+  {
+    method: "post",
+    path: "/api/connections/{name}/test",
+    summary: "Reach the source with the stored settings and credentials",
+    tag: "connections",
+    permission: EDITOR,
+    response: C.ConnectionTestResult,
+  },
+  {
+    method: "get",
+    path: "/api/connections/{name}/browse",
+    summary: "Browse the source: schemas, then a schema's tables (with row estimates), then a table's columns",
+    tag: "connections",
+    permission: EDITOR,
+    query: z.object({ path: z.string().max(1024).optional() }),
+    response: z.object({ entries: z.array(C.DiscoverNode) }),
+  },
+  {
+    method: "post",
+    path: "/api/connections/{name}/preview",
+    summary: "The first rows of a table or of one read-only query",
+    tag: "connections",
+    permission: EDITOR,
+    body: C.ConnectionPreviewRequest,
+    response: C.ConnectionPreview,
+  },
+  {
+    method: "post",
+    path: "/api/connections/{name}/import",
+    summary: "Import a table or a read-only query as a new dataset version (incremental: only rows above the last watermark)",
+    tag: "connections",
+    permission: EDITOR,
+    body: C.ConnectionImportRequest,
+    response: D.ImportResult,
+    status: 201,
   },
 
   {

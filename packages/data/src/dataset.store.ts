@@ -13,28 +13,52 @@ import {
   type ImportResult,
   notFound,
   type PreviewPage,
+  type RowBatch,
   type SourceFormat,
   userError,
 } from "@caretflow/contracts";
 import type { DuckDBInstance } from "@duckdb/node-api";
 import type { Kysely, Selectable } from "kysely";
+import { batchesToParquet } from "./batch-ingest.ts";
 import { contentHash } from "./content-hash.ts";
 import { displayExpr, exportExpr, openDuckDb, sqlIdent, sqlString, withConnection } from "./duckdb.ts";
 import { formatFromFilename } from "./formats.ts";
-import { ingestToParquet, type ProgressFn } from "./ingest.ts";
+import { describeStored, ingestToParquet, type ProgressFn } from "./ingest.ts";
 import { toJsonSafe } from "./json-safe.ts";
 import type { DatasetVersionsTable, DataTables } from "./migrations.ts";
 import { profileParquet } from "./profile.ts";
 
 export type ImportSource = {
-  kind: "upload" | "file" | "demo" | "prediction" | "derived";
+  kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection";
   parent?: { dataset: string; version: number };
   model?: string;
   jobId?: string;
   /** derived versions: what the job wrote (labels, topic_weights, rules...) and its MLflow run */
   role?: string;
   runId?: string;
+  /** imports from a connection: its name, the table or query read, the watermark reached */
+  connection?: string;
+  table?: string;
+  query?: string;
+  watermark?: { column: string; value: string };
 };
+
+export interface ImportBatchesOptions {
+  name: string;
+  /** Row batches, e.g. a connector's read; consumed once, in order. */
+  batches: AsyncIterable<RowBatch>;
+  source: ImportSource;
+  /**
+   * Incremental import: the new version holds `appendTo`'s rows then the batches' rows, and the
+   * watermark is the maximum of `watermarkColumn` over them. No rows read => no new version.
+   */
+  appendTo?: number;
+  watermarkColumn?: string;
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+  /** Rows per Parquet part (default ROWS_PER_PART, 100,000): what is held in DuckDB at once. */
+  rowsPerPart?: number;
+}
 
 export interface ImportFileOptions {
   /** Local file to ingest (the server passes its upload temp file). */
@@ -90,6 +114,75 @@ export class DatasetStore {
     const format = opts.format ?? formatFromFilename(opts.filename ?? opts.path);
     // Imports of one name run one after another in this process; the primary key guards across processes.
     return this.serialize(name, () => this.importLocked(name, format, opts));
+  }
+
+  /**
+   * Stream row batches into a new version, through the same hashing and versioning as files: rows go
+   * to Parquet parts as they arrive (memory stays bounded), and nothing is registered unless the whole
+   * stream was read. A failed or cancelled read leaves no version and no file behind.
+   */
+  async importBatches(opts: ImportBatchesOptions): Promise<ImportResult & { rowsRead: number }> {
+    const name = parseDatasetName(opts.name);
+    return this.serialize(name, async () => {
+      const tmpDir = join(this.root, ".tmp");
+      const tmp = join(tmpDir, `${randomUUID()}.parquet`);
+      try {
+        const previous = opts.appendTo === undefined ? null : await this.getVersion(name, opts.appendTo);
+        const { rowsRead } = await withConnection(this.duck, (conn) =>
+          batchesToParquet({
+            conn,
+            batches: opts.batches,
+            target: tmp,
+            workDir: tmpDir,
+            ...(previous ? { appendTo: previous.path } : {}),
+            ...(opts.signal ? { signal: opts.signal } : {}),
+            ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+            ...(opts.rowsPerPart ? { rowsPerPart: opts.rowsPerPart } : {}),
+          }),
+        );
+        if (rowsRead === 0) {
+          if (previous) return { created: false, version: versionFromRow(await this.versionRow(name, previous.version)), rowsRead };
+          throw userError(
+            "no_rows",
+            "The source returned no rows; nothing was stored",
+            "Check the table or query, then import again.",
+            422,
+          );
+        }
+        const { columns, rowCount } = await withConnection(this.duck, (conn) => describeStored(conn, tmp));
+        let watermark: ImportSource["watermark"];
+        if (opts.watermarkColumn) {
+          const column = opts.watermarkColumn;
+          const value = await withConnection(this.duck, async (conn) => {
+            const reader = await conn.runAndReadAll(
+              `SELECT CAST(max(${sqlIdent(column)}) AS VARCHAR) FROM read_parquet(${sqlString(tmp)})`,
+            );
+            return reader.getRowsJS()[0]?.[0];
+          });
+          if (value !== null && value !== undefined) watermark = { column, value: String(value) };
+        }
+        const source = {
+          ...sourceExtras({ ...opts.source, ...(watermark ? { watermark } : {}) }),
+          kind: opts.source.kind,
+        } satisfies DatasetVersion["source"];
+        const result = await this.storeVersion(name, tmp, columns, rowCount, source, opts.onProgress);
+        return { ...result, rowsRead };
+      } catch (error) {
+        if (opts.signal?.aborted) {
+          throw new CaretflowError({
+            code: "import_cancelled",
+            kind: "operational",
+            status: 503,
+            message: `The import of '${name}' was cancelled before it finished; nothing was stored`,
+            hint: "Run the import again.",
+            cause: error,
+          });
+        }
+        throw error;
+      } finally {
+        await rm(tmp, { force: true });
+      }
+    });
   }
 
   async list(): Promise<DatasetSummary[]> {
@@ -274,69 +367,79 @@ export class DatasetStore {
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         }),
       );
-      opts.onProgress?.({ stage: "hashing" });
-      const hash = await withConnection(this.duck, (conn) => contentHash(conn, tmp, columns));
-      const sizeBytes = (await stat(tmp)).size;
-      opts.onProgress?.({ stage: "storing" });
       const source = {
         kind: opts.source?.kind ?? "file",
         format,
         ...(opts.filename ? { filename: opts.filename } : {}),
         ...(encoding ? { encoding } : {}),
-        ...(opts.source?.parent ? { parent: opts.source.parent } : {}),
-        ...(opts.source?.model ? { model: opts.source.model } : {}),
-        ...(opts.source?.jobId ? { jobId: opts.source.jobId } : {}),
-        ...(opts.source?.role ? { role: opts.source.role } : {}),
-        ...(opts.source?.runId ? { runId: opts.source.runId } : {}),
+        ...sourceExtras(opts.source),
       } satisfies DatasetVersion["source"];
-
-      for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
-        const latest = await this.latestRow(name);
-        if (latest && latest.content_hash === hash) return { created: false, version: versionFromRow(latest) };
-        const version = (latest ? Number(latest.version) : 0) + 1;
-        const final = this.parquetPath(name, version);
-        if (!(await this.placeFile(tmp, final, name, version))) continue;
-        const now = new Date().toISOString();
-        const row: DatasetVersionsTable = {
-          dataset: name,
-          version,
-          row_count: rowCount,
-          column_count: columns.length,
-          columns_json: JSON.stringify(columns),
-          content_hash: hash,
-          size_bytes: sizeBytes,
-          source_json: JSON.stringify(source),
-          created_at: now,
-          profile_json: null,
-        };
-        try {
-          await this.db.transaction().execute(async (trx) => {
-            await trx
-              .insertInto("datasets")
-              .values({ name, description: null, created_at: now, updated_at: now })
-              .onConflict((oc) => oc.column("name").doNothing())
-              .execute();
-            await trx.insertInto("dataset_versions").values(row).execute();
-            await trx.updateTable("datasets").set({ updated_at: now }).where("name", "=", name).execute();
-          });
-        } catch (error) {
-          await rm(final, { force: true });
-          if (isUniqueViolation(error)) continue; // another writer claimed this version number; look again
-          throw error;
-        }
-        opts.onProgress?.({ stage: "done" });
-        return { created: true, version: versionFromRow(row) };
-      }
-      throw new CaretflowError({
-        code: "dataset_version_conflict",
-        kind: "operational",
-        message: `Could not store a new version of '${name}': other imports of the same dataset kept taking the next version number`,
-        hint: "Try the import again.",
-        status: 409,
-      });
+      return await this.storeVersion(name, tmp, columns, rowCount, source, opts.onProgress);
     } finally {
       await rm(tmp, { force: true });
     }
+  }
+
+  /**
+   * Hash a written temporary Parquet file and register it as the next version of `name`, unless the
+   * latest version has the same content (created:false). The caller removes `tmp` afterwards.
+   */
+  private async storeVersion(
+    name: string,
+    tmp: string,
+    columns: ColumnSchema[],
+    rowCount: number,
+    source: DatasetVersion["source"],
+    onProgress?: ProgressFn,
+  ): Promise<ImportResult> {
+    onProgress?.({ stage: "hashing" });
+    const hash = await withConnection(this.duck, (conn) => contentHash(conn, tmp, columns));
+    const sizeBytes = (await stat(tmp)).size;
+    onProgress?.({ stage: "storing" });
+    for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
+      const latest = await this.latestRow(name);
+      if (latest && latest.content_hash === hash) return { created: false, version: versionFromRow(latest) };
+      const version = (latest ? Number(latest.version) : 0) + 1;
+      const final = this.parquetPath(name, version);
+      if (!(await this.placeFile(tmp, final, name, version))) continue;
+      const now = new Date().toISOString();
+      const row: DatasetVersionsTable = {
+        dataset: name,
+        version,
+        row_count: rowCount,
+        column_count: columns.length,
+        columns_json: JSON.stringify(columns),
+        content_hash: hash,
+        size_bytes: sizeBytes,
+        source_json: JSON.stringify(source),
+        created_at: now,
+        profile_json: null,
+      };
+      try {
+        await this.db.transaction().execute(async (trx) => {
+          await trx
+            .insertInto("datasets")
+            .values({ name, description: null, created_at: now, updated_at: now })
+            .onConflict((oc) => oc.column("name").doNothing())
+            .execute();
+          await trx.insertInto("dataset_versions").values(row).execute();
+          await trx.updateTable("datasets").set({ updated_at: now }).where("name", "=", name).execute();
+        });
+      } catch (error) {
+        await rm(final, { force: true });
+        if (isUniqueViolation(error)) continue; // another writer claimed this version number; look again
+        throw error;
+      }
+      onProgress?.({ stage: "done" });
+      return { created: true, version: versionFromRow(row) };
+    }
+    throw new CaretflowError({
+      code: "dataset_version_conflict",
+      kind: "operational",
+      message: `Could not store a new version of '${name}': other imports of the same dataset kept taking the next version number`,
+      hint: "Try the import again.",
+      status: 409,
+    });
   }
 
   /**
@@ -408,6 +511,22 @@ export class DatasetStore {
   }
 }
 
+/** The optional lineage fields of an import source, as a version records them. */
+function sourceExtras(source: ImportSource | undefined): Omit<DatasetVersion["source"], "kind"> {
+  if (!source) return {};
+  return {
+    ...(source.parent ? { parent: source.parent } : {}),
+    ...(source.model ? { model: source.model } : {}),
+    ...(source.jobId ? { jobId: source.jobId } : {}),
+    ...(source.role ? { role: source.role } : {}),
+    ...(source.runId ? { runId: source.runId } : {}),
+    ...(source.connection ? { connection: source.connection } : {}),
+    ...(source.table ? { table: source.table } : {}),
+    ...(source.query ? { query: source.query } : {}),
+    ...(source.watermark ? { watermark: source.watermark } : {}),
+  };
+}
+
 function parseDatasetName(name: string): string {
   const parsed = DatasetName.safeParse(name);
   if (parsed.success) return parsed.data;
@@ -463,6 +582,8 @@ async function removeStaleTempFiles(dir: string): Promise<void> {
     if (entry === "duckdb") continue;
     const p = join(dir, entry);
     const s = await stat(p).catch(() => null);
-    if (s?.isFile() && s.mtimeMs < dayAgo) await rm(p, { force: true });
+    // Files, and the part folders of batch imports (parts-<uuid>/), left by a process that stopped mid-import.
+    if ((s?.isFile() || (s?.isDirectory() && entry.startsWith("parts-"))) && s.mtimeMs < dayAgo)
+      await rm(p, { recursive: true, force: true });
   }
 }

@@ -1,25 +1,13 @@
-import { type SourceFormat, userError } from "@caretflow/contracts";
+import { FILE_EXTENSIONS, FILE_FORMAT_BY_EXTENSION, type SourceFormat, userError } from "@caretflow/contracts";
 
-const byExtension: Record<string, SourceFormat> = {
-  ".csv": "csv",
-  ".tsv": "tsv",
-  ".tab": "tsv",
-  ".parquet": "parquet",
-  ".pq": "parquet",
-  ".json": "json",
-  ".ndjson": "ndjson",
-  ".jsonl": "ndjson",
-  ".xlsx": "xlsx",
-};
-
-export const supportedExtensions = Object.keys(byExtension);
+export const supportedExtensions = [...FILE_EXTENSIONS];
 
 /** The source format for a file name, from its extension (case-insensitive); a user error lists what is supported. */
 export function formatFromFilename(filename: string): SourceFormat {
   const lower = filename.toLowerCase();
   const dot = lower.lastIndexOf(".");
   const ext = dot >= 0 ? lower.slice(dot) : "";
-  const format = byExtension[ext];
+  const format = FILE_FORMAT_BY_EXTENSION[ext];
   if (format) return format;
   const what = ext ? `files ending in '${ext}'` : `a file without an extension ('${filename}')`;
   const hint =

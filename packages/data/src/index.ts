@@ -1,4 +1,4 @@
-export { type ColumnFacts, DatasetStore, type ImportFileOptions, type ImportSource } from "./dataset.store.ts";
+export { type ColumnFacts, DatasetStore, type ImportBatchesOptions, type ImportFileOptions, type ImportSource } from "./dataset.store.ts";
 export { datasetNameFromFilename } from "./dataset-name.ts";
 export { formatFromFilename, supportedExtensions } from "./formats.ts";
 export type { ProgressFn } from "./ingest.ts";

@@ -105,20 +105,26 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
     if (tempUtf8) await rm(tempUtf8, { force: true });
   }
 
+  const { columns, rowCount } = await describeStored(conn, target);
+  if (rowCount === 0) throw noRows(format);
+  return { columns, rowCount, ...(encoding === "utf-8" ? {} : { encoding }) };
+}
+
+/** The schema (names, kinds, DuckDB types, nullability) and row count of a written Parquet file. */
+export async function describeStored(conn: DuckDBConnection, target: string): Promise<{ columns: ColumnSchema[]; rowCount: number }> {
   const stored = await describeQuery(conn, `SELECT * FROM read_parquet(${sqlString(target)})`);
   const counts = await conn.runAndReadAll(
     `SELECT count(*)${stored.map((c) => `, count(${sqlIdent(c.name)})`).join("")} FROM read_parquet(${sqlString(target)})`,
   );
   const [total, ...nonNull] = (counts.getRowsJS()[0] ?? []).map((v) => Number(v));
   const rowCount = total ?? 0;
-  if (rowCount === 0) throw noRows(format);
   const columns = stored.map((c, i) => ({
     name: c.name,
     kind: columnKindOf(c.type),
     duckdbType: c.type,
     nullable: (nonNull[i] ?? 0) < rowCount,
   }));
-  return { columns, rowCount, ...(encoding === "utf-8" ? {} : { encoding }) };
+  return { columns, rowCount };
 }
 
 /**

@@ -22,9 +22,9 @@ class RecordProvider implements MigrationProvider {
   }
 }
 
-/** A real SQLite metadata database (migrated) and a dataset store in a fresh temporary folder. */
-export async function openStoreFixture(): Promise<StoreFixture> {
-  const dir = await mkdtemp(join(tmpdir(), "caretflow-data-"));
+/** A real SQLite metadata database (migrated) and a dataset store in a fresh temporary folder (or in `existing`, as another process left it). */
+export async function openStoreFixture(existing?: string): Promise<StoreFixture> {
+  const dir = existing ?? (await mkdtemp(join(tmpdir(), "caretflow-data-")));
   const root = join(dir, "datasets");
   const db = new Kysely<DataTables>({ dialect: new SqliteDialect({ database: new Database(join(dir, "meta.db")) }) });
   const { error } = await new Migrator({ db, provider: new RecordProvider(dataMigrations) }).migrateToLatest();

@@ -16,6 +16,7 @@ import type {
   RunSummary,
   SourceFormat,
 } from "@caretflow/contracts";
+import type { ImportBatchesOptions } from "@caretflow/data";
 
 /**
  * What the server needs from its neighbours, named by role. The real
@@ -41,6 +42,8 @@ export interface DatasetsPort {
       runId?: string;
     };
   }): Promise<ImportResult>;
+  /** Store a stream of row batches (a connector's read) as a new version; see DatasetStore.importBatches. */
+  importBatches(opts: ImportBatchesOptions): Promise<ImportResult & { rowsRead: number }>;
   list(): Promise<DatasetSummary[]>;
   get(name: string): Promise<DatasetDetail>;
   getVersion(name: string, version?: number): Promise<DatasetVersion & { path: string }>;

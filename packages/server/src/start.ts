@@ -4,6 +4,7 @@ import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { AddressPolicy } from "@caretflow/connectors";
 import { CARETFLOW_VERSION, CaretflowError, type Health } from "@caretflow/contracts";
 import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename } from "@caretflow/data";
 import { EngineHost, engineFingerprint, ScoringPool } from "@caretflow/engine-host";
@@ -17,6 +18,7 @@ import { LoginLimiter } from "./auth/login.limiter.ts";
 import { CatalogService } from "./catalog/catalog.service.ts";
 import { writeCliFile } from "./cli.file.ts";
 import { cliToken } from "./cli.token.ts";
+import { ConnectionService } from "./connections/connection.service.ts";
 import { migrateToLatest, openSqlite } from "./db/database.ts";
 import { serverMigrations } from "./db/server.migrations.ts";
 import type { ServerTables } from "./db/server.tables.ts";
@@ -71,6 +73,13 @@ export interface StartOptions {
   publicUrl?: string;
   /** More host names to answer to (DNS-rebinding check); CARETFLOW_ALLOWED_HOSTS (comma-separated) adds to them. */
   allowedHosts?: string[];
+  /**
+   * Let connections reach loopback and private networks (refused by default; link-local and the cloud
+   * metadata address stay refused). Default: CARETFLOW_ALLOW_PRIVATE_NETWORKS=1.
+   */
+  allowPrivateNetworks?: boolean;
+  /** CIDR ranges connections may reach whatever they are; CARETFLOW_ALLOW_NETWORKS (comma-separated) adds to them. */
+  allowNetworks?: string[];
 }
 
 export interface StartedCaretflow {
@@ -264,6 +273,18 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       ...(publicUrl ? { publicUrl } : {}),
       extra: [...(opts.allowedHosts ?? []), ...allowedHostsFromEnv(process.env.CARETFLOW_ALLOWED_HOSTS)],
     });
+    const addressPolicy: AddressPolicy = {
+      allowPrivateNetworks: opts.allowPrivateNetworks ?? process.env.CARETFLOW_ALLOW_PRIVATE_NETWORKS === "1",
+      allowList: [
+        ...(opts.allowNetworks ?? []),
+        ...(process.env.CARETFLOW_ALLOW_NETWORKS ?? "")
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ],
+    };
+    const connections = new ConnectionService({ db: serverDb, secrets, addressPolicy: () => addressPolicy });
+    stack.push(() => connections.close());
     const app = createApp({
       auth,
       projects,
@@ -271,6 +292,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       backoff: new LoginLimiter(),
       sso,
       datasets: store,
+      connections,
       datasetNameFromFilename,
       jobs,
       catalog,

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { AddressPolicy } from "@caretflow/connectors";
 import { CaretflowError } from "@caretflow/contracts";
 import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename } from "@caretflow/data";
 import { type EngineRunner, LocalExecutor } from "@caretflow/orchestrator";
@@ -9,6 +10,7 @@ import { CATALOG } from "../../orchestrator/test/catalog.fixture.ts";
 import { AuditLog } from "../src/audit/audit.log.ts";
 import { AuthService } from "../src/auth/auth.service.ts";
 import { LoginLimiter } from "../src/auth/login.limiter.ts";
+import { ConnectionService } from "../src/connections/connection.service.ts";
 import { migrateToLatest, openSqlite } from "../src/db/database.ts";
 import { serverMigrations } from "../src/db/server.migrations.ts";
 import type { ServerTables } from "../src/db/server.tables.ts";
@@ -40,7 +42,14 @@ function withTrackingUri(uri: string): TrackingPort {
 /** The HTTP app over a real SQLite database in a temp folder, without MLflow, engine or dataset store. */
 export async function appFixture(
   over: Partial<AppContext> = {},
-  opts: { datasets?: boolean; engine?: EngineRunner; trackingUri?: string; catalog?: CatalogPort; publicUrl?: () => string } = {},
+  opts: {
+    datasets?: boolean;
+    engine?: EngineRunner;
+    trackingUri?: string;
+    catalog?: CatalogPort;
+    publicUrl?: () => string;
+    addressPolicy?: AddressPolicy;
+  } = {},
 ) {
   const dir = await mkdtemp(join(tmpdir(), "caretflow-server-"));
   const db = openSqlite<ServerTables>(join(dir, "caretflow.db"));
@@ -71,6 +80,12 @@ export async function appFixture(
   });
   const secrets = await SecretBox.open(join(dir, "secret.key"));
   const sso = new SsoService({ db, secrets, auth, projects, audit, log, publicUrl: opts.publicUrl ?? (() => "http://localhost") });
+  // Tests reach their own servers on loopback; everything else keeps the default refusals.
+  const connections = new ConnectionService({
+    db,
+    secrets,
+    addressPolicy: () => opts.addressPolicy ?? { allowPrivateNetworks: false, allowList: ["127.0.0.0/8"] },
+  });
   const ctx: AppContext = {
     auth,
     projects,
@@ -78,6 +93,7 @@ export async function appFixture(
     backoff: new LoginLimiter(),
     sso,
     datasets: store ?? absent("datasets"),
+    connections,
     datasetNameFromFilename,
     jobs,
     catalog,
@@ -123,7 +139,9 @@ export async function appFixture(
     secrets,
     adminPassword,
     login,
+    connections,
     async close() {
+      await connections.close();
       await store?.close();
       await db.destroy();
       await rm(dir, { recursive: true, force: true });

@@ -591,7 +591,7 @@ export type paths = {
                                 sizeBytes: number;
                                 source: {
                                     /** @enum {string} */
-                                    kind: "upload" | "file" | "demo" | "prediction" | "derived";
+                                    kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection";
                                     /** @enum {string} */
                                     format?: "csv" | "tsv" | "parquet" | "json" | "ndjson" | "xlsx";
                                     filename?: string;
@@ -605,6 +605,13 @@ export type paths = {
                                     jobId?: string;
                                     role?: string;
                                     runId?: string;
+                                    connection?: string;
+                                    table?: string;
+                                    query?: string;
+                                    watermark?: {
+                                        column: string;
+                                        value: string;
+                                    };
                                 };
                                 /** @description ISO 8601 */
                                 createdAt: string;
@@ -674,7 +681,7 @@ export type paths = {
                                 sizeBytes: number;
                                 source: {
                                     /** @enum {string} */
-                                    kind: "upload" | "file" | "demo" | "prediction" | "derived";
+                                    kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection";
                                     /** @enum {string} */
                                     format?: "csv" | "tsv" | "parquet" | "json" | "ndjson" | "xlsx";
                                     filename?: string;
@@ -688,6 +695,13 @@ export type paths = {
                                     jobId?: string;
                                     role?: string;
                                     runId?: string;
+                                    connection?: string;
+                                    table?: string;
+                                    query?: string;
+                                    watermark?: {
+                                        column: string;
+                                        value: string;
+                                    };
                                 };
                                 /** @description ISO 8601 */
                                 createdAt: string;
@@ -944,6 +958,487 @@ export type paths = {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's connections to outside data sources (secret fields are named, never shown) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            connections: {
+                                name: string;
+                                /** @enum {string} */
+                                type: "postgres";
+                                project: string;
+                                settings: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description names of the secret fields that hold a value */
+                                secretsSet: string[];
+                                createdAt: string;
+                                updatedAt: string;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Create a connection (project owners); secrets are write-only */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        /** @enum {string} */
+                        type: "postgres";
+                        settings: {
+                            [key: string]: unknown;
+                        };
+                        /** @default {} */
+                        secrets?: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            /** @enum {string} */
+                            type: "postgres";
+                            project: string;
+                            settings: {
+                                [key: string]: unknown;
+                            };
+                            /** @description names of the secret fields that hold a value */
+                            secretsSet: string[];
+                            createdAt: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One connection: its settings and which secret fields are set */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            /** @enum {string} */
+                            type: "postgres";
+                            project: string;
+                            settings: {
+                                [key: string]: unknown;
+                            };
+                            /** @description names of the secret fields that hold a value */
+                            secretsSet: string[];
+                            createdAt: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        /** Change a connection's settings or credentials (project owners); a secret set to "" is removed */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        settings?: {
+                            [key: string]: unknown;
+                        };
+                        secrets?: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            /** @enum {string} */
+                            type: "postgres";
+                            project: string;
+                            settings: {
+                                [key: string]: unknown;
+                            };
+                            /** @description names of the secret fields that hold a value */
+                            secretsSet: string[];
+                            createdAt: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        /** Delete a connection and its stored credentials (project owners) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @constant */
+                            ok: true;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections/{name}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reach the source with the stored settings and credentials */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @constant */
+                            ok: true;
+                            /** @description the host that answered */
+                            host: string;
+                            serverVersion: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections/{name}/browse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Browse the source: schemas, then a schema's tables (with row estimates), then a table's columns */
+        get: {
+            parameters: {
+                query?: {
+                    path?: string;
+                };
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            entries: {
+                                name: string;
+                                /** @description pass as the path to browse below it */
+                                path: string;
+                                /** @enum {string} */
+                                kind: "schema" | "table" | "view" | "column" | "container" | "prefix" | "object";
+                                rowEstimate?: number;
+                                /** @description a column's source type */
+                                type?: string;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections/{name}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The first rows of a table or of one read-only query */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description schema.table (or table) */
+                        table?: string;
+                        /** @description one read-only statement (SELECT, WITH ... SELECT) */
+                        query?: string;
+                        /** @default 50 */
+                        limit?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            columns: {
+                                name: string;
+                                duckdbType: string;
+                            }[];
+                            rows: unknown[][];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections/{name}/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import a table or a read-only query as a new dataset version (incremental: only rows above the last watermark) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description schema.table (or table) */
+                        table?: string;
+                        /** @description one read-only statement (SELECT, WITH ... SELECT) */
+                        query?: string;
+                        /** @description the dataset to make or add a version to (default: the table's name) */
+                        name?: string;
+                        /** @description watermark column: append only rows above the last value seen */
+                        incremental?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            created: boolean;
+                            version: {
+                                dataset: string;
+                                version: number;
+                                rowCount: number;
+                                columnCount: number;
+                                columns: {
+                                    name: string;
+                                    /** @enum {string} */
+                                    kind: "integer" | "float" | "boolean" | "string" | "date" | "timestamp" | "other";
+                                    duckdbType: string;
+                                    nullable: boolean;
+                                }[];
+                                /** @description sha256 of the canonical content, hex */
+                                contentHash: string;
+                                /** @description size of the stored Parquet file */
+                                sizeBytes: number;
+                                source: {
+                                    /** @enum {string} */
+                                    kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection";
+                                    /** @enum {string} */
+                                    format?: "csv" | "tsv" | "parquet" | "json" | "ndjson" | "xlsx";
+                                    filename?: string;
+                                    /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
+                                    encoding?: string;
+                                    parent?: {
+                                        dataset: string;
+                                        version: number;
+                                    };
+                                    model?: string;
+                                    jobId?: string;
+                                    role?: string;
+                                    runId?: string;
+                                    connection?: string;
+                                    table?: string;
+                                    query?: string;
+                                    watermark?: {
+                                        column: string;
+                                        value: string;
+                                    };
+                                };
+                                /** @description ISO 8601 */
+                                createdAt: string;
+                            };
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

@@ -277,4 +277,25 @@ export const serverMigrations: Record<string, Migration> = {
       for (const t of ["oidc_attempts", "oidc_identities", "sso_settings"]) await db.schema.dropTable(t).execute();
     },
   },
+  "20261202_50_connections": {
+    // Connections to outside data sources, owned by a project; secret fields sealed by SecretBox.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("connections")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("project", "varchar(64)", (c) => c.notNull())
+        .addColumn("name", "varchar(64)", (c) => c.notNull())
+        .addColumn("type", "varchar(32)", (c) => c.notNull())
+        .addColumn("settings_json", "text", (c) => c.notNull())
+        .addColumn("secrets_json", "text", (c) => c.notNull())
+        .addColumn("created_by", "varchar(64)")
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .addColumn("updated_at", "varchar(40)", (c) => c.notNull())
+        .addUniqueConstraint("connections_project_name", ["project", "name"])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("connections").execute();
+    },
+  },
 };

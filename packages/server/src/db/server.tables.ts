@@ -145,4 +145,17 @@ export interface ServerTables {
     next_path: string | null;
     expires_at: string;
   };
+  /** Connections to outside data sources; unique by (project, name). */
+  connections: {
+    id: string;
+    project: string;
+    name: string;
+    type: string;
+    settings_json: string;
+    /** field -> SecretBox-sealed value (purpose `connection.<id>.<field>`); never returned by the API. */
+    secrets_json: string;
+    created_by: string | null;
+    created_at: string;
+    updated_at: string;
+  };
 }

@@ -7,6 +7,8 @@ import type { AuthService } from "../auth/auth.service.ts";
 import { authorize, MLFLOW_PROXY_PERMISSION } from "../auth/authorize.ts";
 import type { LoginLimiter } from "../auth/login.limiter.ts";
 import { catalogRoutes } from "../catalog/catalog.routes.ts";
+import type { ConnectionService } from "../connections/connection.service.ts";
+import { connectionsRoutes } from "../connections/connections.routes.ts";
 import { datasetsRoutes } from "../datasets/datasets.routes.ts";
 import type { JobService } from "../jobs/job.service.ts";
 import { jobsRoutes } from "../jobs/jobs.routes.ts";
@@ -35,6 +37,8 @@ export interface AppContext {
   /** Optional single sign-on (OpenID Connect), configured by a site admin. */
   sso: SsoService;
   datasets: DatasetsPort;
+  /** Connections to outside data sources (credentials sealed), per project. */
+  connections: ConnectionService;
   datasetNameFromFilename: (filename: string) => string;
   jobs: JobService;
   catalog: CatalogPort;
@@ -100,6 +104,10 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       tmpDir: ctx.tmpDir,
       maxUploadBytes: ctx.maxUploadBytes,
     }),
+  );
+  app.route(
+    "/api/connections",
+    connectionsRoutes({ connections: ctx.connections, datasets: ctx.datasets, projects: ctx.projects, audit: ctx.audit }),
   );
   app.route("/api/catalog", catalogRoutes({ catalog: ctx.catalog }));
   app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, audit: ctx.audit, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));

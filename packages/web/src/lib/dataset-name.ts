@@ -1,6 +1,8 @@
+import { FILE_EXTENSIONS, fileFormatOf } from "@caretflow/contracts";
+
 /** A dataset name (letters, digits, '_', '-', '.', starting with a letter or digit; at most 64) suggested from a file name. */
 export function datasetNameFromFile(filename: string): string {
-  const base = filename.replace(/^.*[\\/]/, "").replace(/\.(csv|tsv|txt|parquet|json|ndjson|jsonl|xlsx)$/i, "");
+  const base = filename.replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, (ext) => (fileFormatOf(ext) ? "" : ext));
   const cleaned = base
     .replace(/[^A-Za-z0-9_.-]+/g, "-")
     .replace(/-{2,}/g, "-")
@@ -10,12 +12,9 @@ export function datasetNameFromFile(filename: string): string {
   return cleaned || "dataset";
 }
 
-const accepted = [".csv", ".tsv", ".txt", ".parquet", ".json", ".ndjson", ".jsonl", ".xlsx"];
-
 /** The upload zone's `accept` attribute and the check before a drop is sent. */
-export const acceptedExtensions = accepted.join(",");
+export const acceptedExtensions = FILE_EXTENSIONS.join(",");
 
 export function isAcceptedFile(filename: string): boolean {
-  const lower = filename.toLowerCase();
-  return accepted.some((ext) => lower.endsWith(ext));
+  return fileFormatOf(filename) !== null;
 }

@@ -1,4 +1,4 @@
-import type { DatasetDetail, DatasetVersion } from "@caretflow/contracts";
+import { type DatasetDetail, type DatasetVersion, describeSource } from "@caretflow/contracts";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { useApi, useNow, useResource } from "../../api/context.tsx";
 import { formatBytes, formatDateTime, formatNumber, formatRelative } from "../../lib/format.ts";
@@ -100,7 +100,7 @@ function DatasetHeader({ d, version, onVersion }: { d: DatasetDetail; version: D
                 predictions of {src.parent.dataset} v{src.parent.version}
               </Link>
             ) : (
-              (src.filename ?? src.kind)
+              describeSource(src)
             ),
           },
         ]}
@@ -164,7 +164,7 @@ function VersionsTable({ d, onPick }: { d: DatasetDetail; onPick: (v: number) =>
           { key: "rows", header: "Rows", align: "right", sortValue: (v) => v.rowCount, render: (v) => formatNumber(v.rowCount) },
           { key: "cols", header: "Columns", align: "right", sortValue: (v) => v.columnCount, render: (v) => v.columnCount },
           { key: "size", header: "Size", align: "right", sortValue: (v) => v.sizeBytes, render: (v) => formatBytes(v.sizeBytes) },
-          { key: "src", header: "Source", render: (v) => v.source.filename ?? v.source.kind },
+          { key: "src", header: "Source", render: (v) => describeSource(v.source) },
           {
             key: "hash",
             header: "Content hash",

@@ -1,0 +1,204 @@
+import { ConnectionName, type ConnectionSummary, CreateConnectionRequest, UpdateConnectionRequest, userError } from "@caretflow/contracts";
+import type { Command } from "commander";
+import { action, type CommandEnv, type CommonOptions, type ExitState, parseFlags, withCommon } from "./common.ts";
+import type { CliContext } from "./context.ts";
+import { formatTable, formatTime } from "./table.ts";
+
+interface PasswordOptions {
+  passwordStdin?: boolean;
+  passwordEnv?: string;
+}
+
+/** The password from standard input (first line) or a named environment variable; never from an argument. */
+async function passwordFrom(env: CommandEnv, opts: PasswordOptions): Promise<string | undefined> {
+  if (opts.passwordStdin && opts.passwordEnv) {
+    throw userError("password_source_twice", "give --password-stdin or --password-env, not both", "pick one source for the password");
+  }
+  if (opts.passwordEnv) {
+    const value = env.ctx.env[opts.passwordEnv];
+    if (!value)
+      throw userError(
+        "secret_missing",
+        `the environment variable ${opts.passwordEnv} is not set`,
+        `export ${opts.passwordEnv}=... first (or use --password-stdin)`,
+      );
+    return value;
+  }
+  if (opts.passwordStdin) {
+    const text = env.ctx.readStdin ? await env.ctx.readStdin() : "";
+    const line = text.split(/\r?\n/)[0] ?? "";
+    if (!line)
+      throw userError(
+        "secret_missing",
+        "no password on standard input",
+        "pipe the password on standard input (printf '%s' \"$PW\" | caretflow connections create ...)",
+      );
+    return line;
+  }
+  return undefined;
+}
+
+interface PostgresFlags extends PasswordOptions {
+  type?: string;
+  host?: string[];
+  port?: string;
+  database?: string;
+  user?: string;
+  ssl?: boolean;
+}
+
+/** `--host h1 --host h2:5433 --port 5432` as the postgres settings' host list (a host may carry its own port). */
+function hostsOf(opts: PostgresFlags): { host: string; port: number }[] {
+  const port = opts.port === undefined ? 5432 : Number(opts.port);
+  return (opts.host ?? []).map((h) => {
+    const m = /^(.*):(\d+)$/.exec(h);
+    return m && !h.includes("]") && h.split(":").length === 2 ? { host: m[1]!, port: Number(m[2]) } : { host: h, port };
+  });
+}
+
+function describeSettings(c: ConnectionSummary): string {
+  const s = c.settings as { hosts?: { host: string; port: number }[]; database?: string; user?: string };
+  if (c.type === "postgres") return `${s.user}@${(s.hosts ?? []).map((h) => `${h.host}:${h.port}`).join(",")}/${s.database}`;
+  return JSON.stringify(c.settings);
+}
+
+/** `caretflow connections create|edit|list|show|test|browse|delete`: the project's connections to outside sources. */
+export function registerConnections(program: Command, ctx: CliContext, exit: ExitState): void {
+  const connections = program
+    .command("connections")
+    .description("connections to outside data sources (PostgreSQL); credentials are stored encrypted and never shown");
+
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+  withCommon(
+    connections
+      .command("create <name>")
+      .description("create a connection (project owners); the password from --password-stdin or --password-env, never an argument")
+      .requiredOption("--type <type>", "the source type: postgres")
+      .option("--host <host>", "a server host (repeat for failover, tried in order; host:port for its own port)", collect)
+      .option("--port <port>", "the port (default 5432)")
+      .option("--database <db>", "the database")
+      .option("--user <user>", "the user to connect as")
+      .option("--ssl", "connect with TLS (the server's certificate is verified)")
+      .option("--password-stdin", "read the password from standard input")
+      .option("--password-env <var>", "read the password from this environment variable"),
+  ).action(
+    action<CommonOptions & PostgresFlags>(ctx, exit, async (env, opts, [name]) => {
+      const password = await passwordFrom(env, opts);
+      const body = parseFlags(
+        CreateConnectionRequest,
+        {
+          name,
+          type: opts.type,
+          settings: { hosts: hostsOf(opts), database: opts.database, user: opts.user, ssl: opts.ssl === true },
+          secrets: password === undefined ? {} : { password },
+        },
+        { name: "NAME", type: "--type", settings: "--host/--port/--database/--user" },
+      );
+      const created = await (await env.client()).POST("/api/connections", { body });
+      env.out.result(
+        created,
+        () =>
+          `created connection ${created.name} (${created.type}, ${describeSettings(created)}); test it with \`caretflow connections test ${created.name}\``,
+      );
+      return undefined;
+    }),
+  );
+
+  withCommon(
+    connections
+      .command("edit <name>")
+      .description("change a connection's password (project owners), from --password-stdin or --password-env")
+      .option("--password-stdin", "read the new password from standard input")
+      .option("--password-env <var>", "read the new password from this environment variable"),
+  ).action(
+    action<CommonOptions & PasswordOptions>(ctx, exit, async (env, opts, [name]) => {
+      const password = await passwordFrom(env, opts);
+      if (password === undefined) throw userError("nothing_to_change", "nothing to change", "give --password-stdin or --password-env");
+      const body = parseFlags(UpdateConnectionRequest, { secrets: { password } }, {});
+      const updated = await (await env.client()).PUT("/api/connections/{name}", { params: { path: { name: name! } }, body });
+      env.out.result(updated, () => `updated the password of connection ${updated.name}`);
+      return undefined;
+    }),
+  );
+
+  withCommon(connections.command("list").description("the project's connections (never their credentials)")).action(
+    action<CommonOptions>(ctx, exit, async (env) => {
+      const { connections: list } = await (await env.client()).GET("/api/connections");
+      env.out.result({ connections: list }, () =>
+        list.length === 0
+          ? "this project has no connections; an owner creates one with `caretflow connections create NAME --type postgres ...`"
+          : formatTable(
+              [{ header: "NAME" }, { header: "TYPE" }, { header: "WHERE" }, { header: "SECRETS SET" }, { header: "UPDATED" }],
+              list.map((c) => [c.name, c.type, describeSettings(c), c.secretsSet.join(", ") || "-", formatTime(c.updatedAt)]),
+            ),
+      );
+      return undefined;
+    }),
+  );
+
+  withCommon(connections.command("test <name>").description("reach the source with the stored settings and credentials")).action(
+    action<CommonOptions>(ctx, exit, async (env, _opts, [name]) => {
+      const r = await (await env.client()).POST("/api/connections/{name}/test", { params: { path: { name: name! } } });
+      env.out.result(r, () => `ok: ${r.host} answered (${r.serverVersion.split(" on ")[0]})`);
+      return undefined;
+    }),
+  );
+
+  withCommon(
+    connections
+      .command("browse <name> [path]")
+      .description("browse the source: no path lists schemas, a schema lists its tables (row estimates), schema.table lists columns"),
+  ).action(
+    action<CommonOptions>(ctx, exit, async (env, _opts, [name, path]) => {
+      const { entries } = await (await env.client()).GET("/api/connections/{name}/browse", {
+        params: { path: { name: name! }, query: path ? { path } : {} },
+      });
+      env.out.result({ entries }, () =>
+        entries.length === 0
+          ? "nothing here"
+          : formatTable(
+              [{ header: "NAME" }, { header: "KIND" }, { header: "ROWS (EST.)" }, { header: "TYPE" }, { header: "PATH" }],
+              entries.map((e) => [e.name, e.kind, e.rowEstimate === undefined ? "" : String(e.rowEstimate), e.type ?? "", e.path]),
+            ),
+      );
+      return undefined;
+    }),
+  );
+
+  withCommon(connections.command("delete <name>").description("delete a connection and its stored credentials (project owners)")).action(
+    action<CommonOptions>(ctx, exit, async (env, _opts, [name]) => {
+      await (await env.client()).DELETE("/api/connections/{name}", { params: { path: { name: name! } } });
+      env.out.result({ ok: true }, () => `deleted connection ${name}`);
+      return undefined;
+    }),
+  );
+}
+
+/** `caretflow datasets import --connection NAME (--table T | --query SQL)`: a source read into a dataset version. */
+export async function importFromConnection(
+  env: CommandEnv,
+  opts: { connection: string; table?: string; query?: string; name?: string; incremental?: string },
+): Promise<void> {
+  const connection = parseFlags(ConnectionName, opts.connection, { "": "--connection" });
+  if ((opts.table === undefined) === (opts.query === undefined)) {
+    throw userError(
+      "source_missing",
+      "give either --table or --query with --connection",
+      "e.g. --table public.orders, or --query 'SELECT ...'",
+    );
+  }
+  const body = {
+    ...(opts.table !== undefined ? { table: opts.table } : { query: opts.query }),
+    ...(opts.name ? { name: opts.name } : {}),
+    ...(opts.incremental ? { incremental: opts.incremental } : {}),
+  };
+  env.out.note(`reading ${opts.table ?? "the query"} from ${connection}...`);
+  const result = await (await env.client()).POST("/api/connections/{name}/import", { params: { path: { name: connection } }, body });
+  const v = result.version;
+  env.out.result(result, () =>
+    result.created
+      ? `${v.dataset}: created version ${v.version} (${v.rowCount} rows, ${v.columnCount} columns)${v.source.watermark ? `; watermark ${v.source.watermark.column} = ${v.source.watermark.value}` : ""}`
+      : `${v.dataset}: unchanged (no new rows; version ${v.version})`,
+  );
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { addressRefusal, checkedAddress, PUBLIC_ONLY } from "./address-guard.ts";
+import { checkReadOnlyQuery } from "./sql-check.ts";
+
+describe("address guard", () => {
+  it("refuses loopback, private, link-local and the metadata address by default", () => {
+    expect(addressRefusal("127.0.0.1", PUBLIC_ONLY)).toBe("a loopback address");
+    expect(addressRefusal("::1", PUBLIC_ONLY)).toBe("a loopback address");
+    expect(addressRefusal("10.1.2.3", PUBLIC_ONLY)).toBe("a private network address");
+    expect(addressRefusal("172.20.0.1", PUBLIC_ONLY)).toBe("a private network address");
+    expect(addressRefusal("192.168.1.1", PUBLIC_ONLY)).toBe("a private network address");
+    expect(addressRefusal("fd00::1", PUBLIC_ONLY)).toBe("a private network address");
+    expect(addressRefusal("169.254.169.254", PUBLIC_ONLY)).toBe("the cloud metadata address");
+    expect(addressRefusal("::ffff:169.254.169.254", PUBLIC_ONLY)).toBe("the cloud metadata address");
+    expect(addressRefusal("::ffff:10.0.0.1", PUBLIC_ONLY)).toBe("a private network address");
+    expect(addressRefusal("fe80::1", PUBLIC_ONLY)).toBe("a link-local address");
+    expect(addressRefusal("93.184.216.34", PUBLIC_ONLY)).toBeNull();
+  });
+
+  it("allowing private networks keeps link-local and metadata refused unless an allow-list names them", () => {
+    const priv = { allowPrivateNetworks: true };
+    expect(addressRefusal("10.1.2.3", priv)).toBeNull();
+    expect(addressRefusal("127.0.0.1", priv)).toBeNull();
+    expect(addressRefusal("169.254.169.254", priv)).toBe("the cloud metadata address");
+    expect(addressRefusal("10.1.2.3", { allowPrivateNetworks: false, allowList: ["10.1.0.0/16"] })).toBeNull();
+    expect(addressRefusal("10.2.2.3", { allowPrivateNetworks: false, allowList: ["10.1.0.0/16"] })).not.toBeNull();
+  });
+
+  it("checks every address a name resolves to, and returns the one to connect to", async () => {
+    await expect(checkedAddress("localhost", PUBLIC_ONLY)).rejects.toMatchObject({ code: "address_refused" });
+    expect(["127.0.0.1", "::1"]).toContain(await checkedAddress("localhost", { allowPrivateNetworks: true }));
+    await expect(checkedAddress("169.254.169.254", { allowPrivateNetworks: true })).rejects.toThrow(/metadata/);
+    await expect(checkedAddress("/var/run/postgresql", PUBLIC_ONLY)).rejects.toThrow(/local socket/);
+  });
+});
+
+describe("read-only query check", () => {
+  it("keeps one statement (a trailing ';' and comments are fine)", () => {
+    expect(checkReadOnlyQuery("SELECT 1;")).toBe("SELECT 1");
+    expect(checkReadOnlyQuery("select ';' as a -- ; drop table x\n")).toContain("';'");
+    expect(checkReadOnlyQuery("WITH x AS (SELECT $$;$$ AS s) SELECT * FROM x /* ; */;  -- end")).toContain("WITH");
+    expect(checkReadOnlyQuery('SELECT "a;b" FROM t')).toBe('SELECT "a;b" FROM t');
+  });
+
+  it("refuses several statements, writes and unterminated text with their own codes", () => {
+    expect(() => checkReadOnlyQuery("SELECT 1; SELECT 2")).toThrow(expect.objectContaining({ code: "query_several_statements" }));
+    expect(() => checkReadOnlyQuery("SELECT 1; 'x'")).toThrow(expect.objectContaining({ code: "query_several_statements" }));
+    expect(() => checkReadOnlyQuery("DROP TABLE t")).toThrow(expect.objectContaining({ code: "query_not_read_only" }));
+    expect(() => checkReadOnlyQuery("  -- nothing\n ;")).toThrow(expect.objectContaining({ code: "query_empty" }));
+    expect(() => checkReadOnlyQuery("SELECT 'abc")).toThrow(expect.objectContaining({ code: "query_unterminated" }));
+  });
+});

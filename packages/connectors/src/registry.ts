@@ -1,0 +1,20 @@
+import { type ConnectorTypeName, userError } from "@caretflow/contracts";
+import type { ConnectorType } from "./connector.ts";
+import { postgresType } from "./postgres.ts";
+
+/** Every connector type, keyed by its `type`; a new source registers here. */
+export const connectorTypes: Readonly<Record<ConnectorTypeName, ConnectorType>> = {
+  postgres: postgresType as unknown as ConnectorType,
+};
+
+/** The connector type named `type`, or a user error listing the known ones. */
+export function connectorType(type: string): ConnectorType {
+  const found = (connectorTypes as Record<string, ConnectorType | undefined>)[type];
+  if (found) return found;
+  throw userError(
+    "unknown_connector_type",
+    `'${type}' is not a connector type`,
+    `Known types: ${Object.keys(connectorTypes).join(", ")}.`,
+    400,
+  );
+}

@@ -1,0 +1,88 @@
+import { userError } from "@caretflow/contracts";
+
+/**
+ * Check that `sql` is one read-only statement before it reaches a server: comments, string literals,
+ * quoted identifiers and dollar-quoted bodies are skipped, then no `;` may separate statements and the
+ * statement must start with SELECT, WITH, TABLE or VALUES. The server's READ ONLY transaction is the
+ * second lock. Returns the statement without a trailing semicolon.
+ */
+export function checkReadOnlyQuery(sql: string): string {
+  const words: string[] = [];
+  let i = 0;
+  let end = sql.length;
+  let semicolonAt = -1;
+  while (i < sql.length) {
+    const ch = sql[i]!;
+    const next = sql[i + 1];
+    if (ch === "-" && next === "-") {
+      const nl = sql.indexOf("\n", i);
+      i = nl < 0 ? sql.length : nl + 1;
+    } else if (ch === "/" && next === "*") {
+      let depth = 1;
+      i += 2;
+      while (i < sql.length && depth > 0) {
+        if (sql[i] === "/" && sql[i + 1] === "*") {
+          depth++;
+          i += 2;
+        } else if (sql[i] === "*" && sql[i + 1] === "/") {
+          depth--;
+          i += 2;
+        } else i++;
+      }
+      if (depth > 0) throw unterminated("comment");
+    } else if (ch === "'" || ch === '"') {
+      if (semicolonAt >= 0) throw oneStatement();
+      i++;
+      for (;;) {
+        if (i >= sql.length) throw unterminated(ch === "'" ? "string" : "quoted name");
+        if (sql[i] === ch) {
+          if (sql[i + 1] === ch) i += 2;
+          else break;
+        } else i++;
+      }
+      i++;
+    } else if (ch === "$" && /^\$[A-Za-z_]*\$/.test(sql.slice(i))) {
+      if (semicolonAt >= 0) throw oneStatement();
+      const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i))![0];
+      const close = sql.indexOf(tag, i + tag.length);
+      if (close < 0) throw unterminated("dollar-quoted string");
+      i = close + tag.length;
+    } else if (ch === ";") {
+      if (semicolonAt < 0) semicolonAt = i;
+      i++;
+    } else if (/[A-Za-z_]/.test(ch)) {
+      const word = /^[A-Za-z_][A-Za-z0-9_$]*/.exec(sql.slice(i))![0];
+      if (semicolonAt >= 0) throw oneStatement();
+      words.push(word.toUpperCase());
+      i += word.length;
+    } else {
+      if (semicolonAt >= 0 && !/\s/.test(ch)) throw oneStatement();
+      i++;
+    }
+  }
+  if (semicolonAt >= 0) end = semicolonAt;
+  const first = words[0];
+  if (!first) throw userError("query_empty", "The query is empty", "Write one SELECT statement.", 400);
+  if (!["SELECT", "WITH", "TABLE", "VALUES"].includes(first)) {
+    throw userError(
+      "query_not_read_only",
+      `Only queries that read are allowed; this one starts with ${first}`,
+      "Write one SELECT (or WITH ... SELECT) statement; caretflow never changes data in a source.",
+      400,
+    );
+  }
+  return sql.slice(0, end);
+}
+
+function oneStatement() {
+  return userError(
+    "query_several_statements",
+    "The query holds more than one statement",
+    "Send one SELECT statement, without a ';' followed by another statement.",
+    400,
+  );
+}
+
+function unterminated(what: string) {
+  return userError("query_unterminated", `The query has an unterminated ${what}`, "Close it, then send the query again.", 400);
+}

@@ -1,0 +1,307 @@
+import { randomUUID } from "node:crypto";
+import { type AddressPolicy, type Connector, connectorType } from "@caretflow/connectors";
+import {
+  CaretflowError,
+  type ConnectionImportRequest,
+  type ConnectionPreview,
+  type ConnectionSummary,
+  type ConnectionTestResult,
+  type ConnectorSource,
+  type CreateConnectionRequest,
+  DatasetName,
+  type DiscoverNode,
+  type ImportResult,
+  notFound,
+  sourceOf,
+  type UpdateConnectionRequest,
+  userError,
+} from "@caretflow/contracts";
+import type { ImportBatchesOptions } from "@caretflow/data";
+import type { Kysely, Selectable } from "kysely";
+import type { ServerTables } from "../db/server.tables.ts";
+import type { DatasetsPort } from "../ports.ts";
+import type { SecretBox } from "../secrets/secret-box.ts";
+
+type Row = Selectable<ServerTables["connections"]>;
+
+/** What the service needs of the dataset store: reading versions and storing a batch stream. */
+export type ConnectionDatasets = Pick<DatasetsPort, "getVersion" | "list"> & {
+  importBatches(opts: ImportBatchesOptions): Promise<ImportResult & { rowsRead: number }>;
+};
+
+/**
+ * Connections to outside sources, owned by a project. Settings are validated by the connector type's
+ * schema; secret fields are sealed with SecretBox (purpose `connection.<id>.<field>`) and leave this
+ * class only to the connector that uses them. One connector (and its pool) is kept per connection
+ * until the connection changes.
+ */
+export class ConnectionService {
+  readonly #db: Kysely<ServerTables>;
+  readonly #secrets: SecretBox;
+  readonly #policy: () => AddressPolicy;
+  readonly #connectors = new Map<string, { stamp: string; connector: Connector }>();
+
+  constructor(deps: { db: Kysely<ServerTables>; secrets: SecretBox; addressPolicy: () => AddressPolicy }) {
+    this.#db = deps.db;
+    this.#secrets = deps.secrets;
+    this.#policy = deps.addressPolicy;
+  }
+
+  async list(project: string): Promise<ConnectionSummary[]> {
+    const rows = await this.#db.selectFrom("connections").selectAll().where("project", "=", project).orderBy("name").execute();
+    return rows.map(summaryOf);
+  }
+
+  async get(project: string, name: string): Promise<ConnectionSummary> {
+    return summaryOf(await this.#row(project, name));
+  }
+
+  async create(project: string, req: CreateConnectionRequest, createdBy: string | null): Promise<ConnectionSummary> {
+    const type = connectorType(req.type);
+    const settings = parseSettings(type.settings, req.settings);
+    const id = randomUUID();
+    const sealed = this.#sealAll(id, type.secrets, {}, req.secrets);
+    const now = new Date().toISOString();
+    const existing = await this.#db
+      .selectFrom("connections")
+      .select("id")
+      .where("project", "=", project)
+      .where("name", "=", req.name)
+      .executeTakeFirst();
+    if (existing)
+      throw userError(
+        "connection_exists",
+        `A connection named '${req.name}' already exists in project ${project}`,
+        "Choose another name, or edit that connection.",
+        409,
+      );
+    await this.#db
+      .insertInto("connections")
+      .values({
+        id,
+        project,
+        name: req.name,
+        type: type.type,
+        settings_json: JSON.stringify(settings),
+        secrets_json: JSON.stringify(sealed),
+        created_by: createdBy,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    return this.get(project, req.name);
+  }
+
+  /** New settings and/or secrets (a secret set to "" is removed). Returns the summaries before and after. */
+  async update(
+    project: string,
+    name: string,
+    req: UpdateConnectionRequest,
+  ): Promise<{ before: ConnectionSummary; after: ConnectionSummary }> {
+    const row = await this.#row(project, name);
+    const type = connectorType(row.type);
+    const settings = req.settings ? parseSettings(type.settings, req.settings) : JSON.parse(row.settings_json);
+    const sealed = this.#sealAll(row.id, type.secrets, JSON.parse(row.secrets_json) as Record<string, string>, req.secrets ?? {});
+    await this.#db
+      .updateTable("connections")
+      .set({ settings_json: JSON.stringify(settings), secrets_json: JSON.stringify(sealed), updated_at: new Date().toISOString() })
+      .where("id", "=", row.id)
+      .execute();
+    await this.#forget(row.id);
+    return { before: summaryOf(row), after: await this.get(project, name) };
+  }
+
+  async remove(project: string, name: string): Promise<ConnectionSummary> {
+    const row = await this.#row(project, name);
+    await this.#db.deleteFrom("connections").where("id", "=", row.id).execute();
+    await this.#forget(row.id);
+    return summaryOf(row);
+  }
+
+  async test(project: string, name: string): Promise<ConnectionTestResult> {
+    return (await this.#connector(project, name)).test();
+  }
+
+  async discover(project: string, name: string, path?: string): Promise<DiscoverNode[]> {
+    return (await this.#connector(project, name)).discover(path);
+  }
+
+  async preview(project: string, name: string, source: ConnectorSource, limit: number): Promise<ConnectionPreview> {
+    return (await this.#connector(project, name)).preview(source, limit);
+  }
+
+  /**
+   * Read a table or query into a dataset version. Incremental (`incremental` names the watermark
+   * column): when the dataset's latest version came from this connection and source with that
+   * watermark, only rows above it are read and appended as a new version; otherwise every row is read.
+   */
+  async importInto(
+    project: string,
+    name: string,
+    req: ConnectionImportRequest,
+    datasets: ConnectionDatasets,
+    opts: { dataset: string; signal?: AbortSignal },
+  ): Promise<ImportResult & { rowsRead: number }> {
+    const connector = await this.#connector(project, name);
+    const source = sourceOf(req);
+    const lineage: { kind: "connection"; connection: string; table?: string; query?: string } = {
+      kind: "connection",
+      connection: name,
+      ...source,
+    };
+    let appendTo: number | undefined;
+    let after: string | null = null;
+    if (req.incremental) {
+      const latest = await datasets.getVersion(opts.dataset).catch(() => null);
+      const s = latest?.source;
+      if (
+        latest &&
+        s?.connection === name &&
+        s.watermark?.column === req.incremental &&
+        s.table === lineage.table &&
+        s.query === lineage.query
+      ) {
+        appendTo = latest.version;
+        after = s.watermark.value;
+      }
+    }
+    const readOpts = opts.signal ? { signal: opts.signal } : {};
+    const batches = req.incremental
+      ? connector.readIncremental(source, req.incremental, after, readOpts)
+      : connector.read(source, readOpts);
+    return datasets.importBatches({
+      name: opts.dataset,
+      batches,
+      source: lineage,
+      ...(appendTo !== undefined ? { appendTo } : {}),
+      ...(req.incremental ? { watermarkColumn: req.incremental } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  }
+
+  /** Close every pooled connection. */
+  async close(): Promise<void> {
+    const all = [...this.#connectors.values()];
+    this.#connectors.clear();
+    await Promise.allSettled(all.map((c) => c.connector.close()));
+  }
+
+  async #row(project: string, name: string): Promise<Row> {
+    const row = await this.#db
+      .selectFrom("connections")
+      .selectAll()
+      .where("project", "=", project)
+      .where("name", "=", name)
+      .executeTakeFirst();
+    if (!row)
+      throw notFound(
+        "connection",
+        name,
+        "List this project's connections with caretflow connections list (or pick its project with --project).",
+      );
+    return row;
+  }
+
+  async #connector(project: string, name: string): Promise<Connector> {
+    const row = await this.#row(project, name);
+    const stamp = `${row.updated_at}`;
+    const cached = this.#connectors.get(row.id);
+    if (cached && cached.stamp === stamp) return cached.connector;
+    if (cached) await cached.connector.close();
+    const type = connectorType(row.type);
+    const sealed = JSON.parse(row.secrets_json) as Record<string, string>;
+    const secrets: Record<string, string> = {};
+    for (const [field, value] of Object.entries(sealed)) {
+      try {
+        secrets[field] = this.#secrets.unseal(value, purpose(row.id, field));
+      } catch {
+        throw new CaretflowError({
+          code: "connection_secret_unreadable",
+          kind: "operational",
+          message: `The stored ${field} of connection '${name}' cannot be read with this server's secret key`,
+          hint: "Set it again (caretflow connections edit NAME --password-stdin), or restore the secret.key this server was set up with.",
+        });
+      }
+    }
+    const missing = type.requiredSecrets.filter((f) => !secrets[f]);
+    if (missing.length > 0)
+      throw userError(
+        "connection_secret_missing",
+        `Connection '${name}' has no ${missing.join(", ")}`,
+        "An owner sets it with caretflow connections edit.",
+        400,
+      );
+    const connector = type.create(JSON.parse(row.settings_json), { secrets, addressPolicy: this.#policy() });
+    this.#connectors.set(row.id, { stamp, connector });
+    return connector;
+  }
+
+  async #forget(id: string): Promise<void> {
+    const cached = this.#connectors.get(id);
+    this.#connectors.delete(id);
+    await cached?.connector.close();
+  }
+
+  #sealAll(id: string, fields: readonly string[], current: Record<string, string>, given: Record<string, string>): Record<string, string> {
+    const out = { ...current };
+    for (const [field, value] of Object.entries(given)) {
+      if (!fields.includes(field)) {
+        throw userError(
+          "unknown_secret_field",
+          `'${field}' is not a secret field of this connection type`,
+          `Secret fields: ${fields.join(", ") || "none"}.`,
+          400,
+        );
+      }
+      if (value === "") delete out[field];
+      else out[field] = this.#secrets.seal(value, purpose(id, field));
+    }
+    return out;
+  }
+}
+
+function purpose(id: string, field: string): string {
+  return `connection.${id}.${field}`;
+}
+
+function parseSettings(
+  schema: { safeParse(v: unknown): { success: boolean; data?: unknown; error?: { issues: { path: PropertyKey[]; message: string }[] } } },
+  raw: unknown,
+): unknown {
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const issues = (r.error?.issues ?? []).map((i) => `${i.path.map(String).join(".") || "settings"}: ${i.message}`);
+  throw userError(
+    "invalid_connection_settings",
+    `The connection settings are not valid: ${issues.join("; ")}`,
+    "Check the fields the connection type needs (caretflow connections create --help).",
+    400,
+  );
+}
+
+function summaryOf(row: Row): ConnectionSummary {
+  return {
+    name: row.name,
+    type: row.type as ConnectionSummary["type"],
+    project: row.project,
+    settings: JSON.parse(row.settings_json) as Record<string, unknown>,
+    secretsSet: Object.keys(JSON.parse(row.secrets_json) as Record<string, string>).sort(),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The dataset name an import makes when none is given: the table's name; a query needs one. */
+export function defaultDatasetName(req: ConnectionImportRequest): string {
+  if (req.name) return req.name;
+  if (req.table !== undefined) {
+    const last = req.table.split(".").pop()?.replaceAll('"', "") ?? "";
+    if (DatasetName.safeParse(last).success) return last;
+  }
+  throw userError(
+    "dataset_name_required",
+    "Name the dataset this import makes",
+    "Pass a name (caretflow datasets import --connection C --query ... --name N).",
+    400,
+  );
+}
