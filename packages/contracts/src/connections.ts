@@ -1,24 +1,34 @@
 import { z } from "zod";
+import { Handle } from "./api.ts";
+import { textTrick } from "./refused.ts";
 
 /** A connection's name: what a person types on the CLI. */
-export const ConnectionName = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "use letters, digits, '_', '-' and '.', starting with a letter or digit");
+export const ConnectionName = Handle;
 
 /** The connector types caretflow knows; each has its own settings and secret fields. */
 export const ConnectorTypeName = z.enum(["postgres"]);
 export type ConnectorTypeName = z.infer<typeof ConnectorTypeName>;
 
+/** A server's host name or IP address: no scheme, port, path or spaces (`db.example.com`, `10.0.0.5`, `::1`). */
+export const HostName = z.union([z.hostname(), z.ipv6()], {
+  error: "a host is a DNS name or an IP address, without scheme, port or path (e.g. db.example.com); give the port separately",
+});
+
+/** A database or user name on a source: any language, no control or invisible characters. */
+export const SourceIdentifier = z
+  .string()
+  .min(1)
+  .max(63)
+  .refine((v) => textTrick(v) === null && !/[\n\t]/.test(v), "a database or user name has no control or invisible characters");
+
 /** PostgreSQL settings (no secrets): hosts are tried in order. */
 export const PostgresSettings = z.object({
   hosts: z
-    .array(z.object({ host: z.string().min(1).max(253), port: z.number().int().min(1).max(65535).default(5432) }))
+    .array(z.object({ host: HostName, port: z.number().int().min(1).max(65535).default(5432) }))
     .min(1)
     .max(8),
-  database: z.string().min(1).max(63),
-  user: z.string().min(1).max(63),
+  database: SourceIdentifier,
+  user: SourceIdentifier,
   ssl: z.boolean().default(false),
 });
 export type PostgresSettings = z.infer<typeof PostgresSettings>;

@@ -77,6 +77,7 @@ const param = (v: string) => encodeURIComponent(v).replaceAll(".", "%2E");
 
 const RUN = "0123456789abcdef0123456789abcdef";
 const TRAIN = { dataset: "base", task: "regression", target: "a" };
+const PG = { hosts: [{ host: "db.example.com" }], database: "shop", user: "reader" };
 
 interface Target {
   /** The route as the route table names it. */
@@ -174,6 +175,24 @@ const TARGETS: Target[] = [
     (v) => `/api/projects/${v}/members/admin`,
     "bad_project_name",
   ),
+  // connections: names, the hosts caretflow dials, and the database and user it names there
+  json("post /api/connections", "name", NAME, (v) => ({ name: v, type: "postgres", settings: PG })),
+  {
+    ...json("post /api/connections", "settings.hosts.0.host", ["location", "oversized", "control", "lookalike"], (v) => ({
+      name: "pg",
+      type: "postgres",
+      settings: { ...PG, hosts: [{ host: v }] },
+    })),
+    code: "invalid_connection_settings",
+  },
+  {
+    ...json("post /api/connections", "settings.database", ["oversized", "control"], (v) => ({
+      name: "pg",
+      type: "postgres",
+      settings: { ...PG, database: v },
+    })),
+    code: "invalid_connection_settings",
+  },
   // free text: any language, but no control or invisible characters
   { ...json("post /api/projects", "description", TEXT, (v) => ({ name: "described", description: v })), skip: allowedInText },
   { ...json("post /api/models", "description", TEXT, (v) => ({ runId: RUN, name: "m", description: v })), skip: allowedInText },
