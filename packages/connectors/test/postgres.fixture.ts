@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { access, chmod, chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -7,7 +8,17 @@ import { promisify } from "node:util";
 import pg from "pg";
 
 const run = promisify(execFile);
-export const PG_BIN = process.env.CARETFLOW_PG_BIN ?? "/usr/lib/postgresql/15/bin";
+/** The newest Debian PostgreSQL's binaries (/usr/lib/postgresql/<major>/bin), or CARETFLOW_PG_BIN. */
+export const PG_BIN = process.env.CARETFLOW_PG_BIN ?? join("/usr/lib/postgresql", newestMajor(), "bin");
+
+function newestMajor(): string {
+  try {
+    const majors = readdirSync("/usr/lib/postgresql").filter((d) => /^\d+$/.test(d));
+    return majors.sort((a, b) => Number(b) - Number(a))[0] ?? "15";
+  } catch {
+    return "15";
+  }
+}
 
 export interface PostgresServer {
   host: string;
@@ -45,9 +56,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   try {
     await access(join(PG_BIN, "initdb"));
   } catch {
-    throw new Error(
-      `PostgreSQL binaries not found in ${PG_BIN}: install postgresql-15 (apt-get install postgresql-15) or set CARETFLOW_PG_BIN`,
-    );
+    throw new Error(`PostgreSQL binaries not found in ${PG_BIN}: install PostgreSQL (apt-get install postgresql) or set CARETFLOW_PG_BIN`);
   }
   const dir = await mkdtemp(join(tmpdir(), "caretflow-pg-"));
   const data = join(dir, "data");
