@@ -26,8 +26,8 @@ export interface PostgresServer {
   dir: string;
   /** The superuser's password (user "postgres"). */
   superPassword: string;
-  /** A SQL session as the superuser, for fixtures. */
-  sql(text: string, params?: unknown[]): Promise<pg.QueryResult>;
+  /** A SQL session as the superuser, for fixtures: in the `postgres` database, or in `database`. */
+  sql(text: string, params?: unknown[], database?: string): Promise<pg.QueryResult>;
   start(): Promise<void>;
   /** pg_ctl stop (-m fast or immediate). */
   stop(mode?: "fast" | "immediate"): Promise<void>;
@@ -107,8 +107,8 @@ export async function startPostgres(): Promise<PostgresServer> {
     await as("pg_ctl", ["-D", data, "-m", mode, "-w", "stop"]).catch(() => undefined);
   };
   await start();
-  const sql = async (text: string, params: unknown[] = []) => {
-    const client = new pg.Client({ host, port, user: "postgres", password: superPassword, database: "postgres" });
+  const sql = async (text: string, params: unknown[] = [], database = "postgres") => {
+    const client = new pg.Client({ host, port, user: "postgres", password: superPassword, database });
     await client.connect();
     try {
       return await client.query(text, params);

@@ -16,22 +16,7 @@ let server: PostgresServer;
 beforeAll(async () => {
   server = await startPostgres();
   await server.sql("CREATE DATABASE shop");
-  const shop = async (text: string) => {
-    const pgmod = await import("pg");
-    const client = new pgmod.default.Client({
-      host: server.host,
-      port: server.port,
-      user: "postgres",
-      password: server.superPassword,
-      database: "shop",
-    });
-    await client.connect();
-    try {
-      await client.query(text);
-    } finally {
-      await client.end();
-    }
-  };
+  const shop = (text: string) => server.sql(text, [], "shop");
   await shop(`
     CREATE ROLE reader LOGIN PASSWORD '${READER_PASSWORD}';
     CREATE SCHEMA sales;
@@ -198,18 +183,7 @@ describe("postgres into the dataset store", () => {
       expect(r1.version.rowCount).toBe(25);
       expect(r1.version.columns.find((col) => col.name === "at")?.kind).toBe("timestamp");
       expect(r1.version.source.watermark).toEqual({ column: "id", value: "25" });
-      await server.sql("SELECT 1");
-      const pgmod = await import("pg");
-      const admin = new pgmod.default.Client({
-        host: server.host,
-        port: server.port,
-        user: "postgres",
-        password: server.superPassword,
-        database: "shop",
-      });
-      await admin.connect();
-      await admin.query("INSERT INTO sales.orders (id, customer) VALUES (26, 'new'), (27, 'new')");
-      await admin.end();
+      await server.sql("INSERT INTO sales.orders (id, customer) VALUES (26, 'new'), (27, 'new')", [], "shop");
       const r2 = await fx.store.importBatches({
         name: "orders",
         batches: c.readIncremental({ table: "sales.orders" }, "id", r1.version.source.watermark!.value),

@@ -1,4 +1,3 @@
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PostgresServer, startPostgres } from "../../connectors/test/postgres.fixture.ts";
 import { servedCli } from "./cli.fixture.ts";
@@ -10,15 +9,16 @@ let s: Awaited<ReturnType<typeof servedCli>>;
 beforeAll(async () => {
   server = await startPostgres();
   await server.sql("CREATE DATABASE crm");
-  const admin = new pg.Client({ host: server.host, port: server.port, user: "postgres", password: server.superPassword, database: "crm" });
-  await admin.connect();
-  await admin.query(`
+  await server.sql(
+    `
     CREATE ROLE reader LOGIN PASSWORD '${PASSWORD}';
     CREATE TABLE public.customers (id integer, name text, joined date);
     INSERT INTO public.customers SELECT i, 'c' || i, date '2026-01-01' + i FROM generate_series(1, 12) AS i;
     GRANT SELECT ON public.customers TO reader;
-  `);
-  await admin.end();
+  `,
+    [],
+    "crm",
+  );
   s = await servedCli();
 }, 180_000);
 

@@ -1,5 +1,4 @@
 import { PROJECT_HEADER, PROJECT_ROLES } from "@caretflow/contracts";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PostgresServer, startPostgres } from "../../../connectors/test/postgres.fixture.ts";
 import { appFixture } from "../../test/app.fixture.ts";
@@ -14,16 +13,17 @@ const cookies: Record<string, string> = {};
 beforeAll(async () => {
   server = await startPostgres();
   await server.sql("CREATE DATABASE shop");
-  const admin = new pg.Client({ host: server.host, port: server.port, user: "postgres", password: server.superPassword, database: "shop" });
-  await admin.connect();
-  await admin.query(`
+  await server.sql(
+    `
     CREATE ROLE reader LOGIN PASSWORD '${PASSWORD}';
     CREATE TABLE public.events (id integer, kind text);
     INSERT INTO public.events SELECT i, 'k' || (i % 3) FROM generate_series(1, 40) AS i;
     CREATE TABLE public.big AS SELECT i AS id, repeat('x', 40) AS pad FROM generate_series(1, 1000000) AS i;
     GRANT SELECT ON public.events, public.big TO reader;
-  `);
-  await admin.end();
+  `,
+    [],
+    "shop",
+  );
   f = await appFixture({}, { datasets: true });
   for (const role of PROJECT_ROLES) await f.auth.createUser({ username: `p-${role}` });
   await f.projects.create((await f.auth.userByName("p-owner"))!, "p", null);
@@ -106,17 +106,7 @@ describe("connection routes", () => {
     const again = await call("editor", "POST", "/shop/import", { table: "public.events", incremental: "id" });
     expect(again.status).toBe(200);
     expect(again.json.created).toBe(false);
-    await server.sql("SELECT 1");
-    const admin = new pg.Client({
-      host: server.host,
-      port: server.port,
-      user: "postgres",
-      password: server.superPassword,
-      database: "shop",
-    });
-    await admin.connect();
-    await admin.query("INSERT INTO public.events VALUES (41, 'new'), (42, 'new')");
-    await admin.end();
+    await server.sql("INSERT INTO public.events VALUES (41, 'new'), (42, 'new')", [], "shop");
     const more = await call("editor", "POST", "/shop/import", { table: "public.events", incremental: "id" });
     expect(more.status).toBe(201);
     expect(more.json.version).toMatchObject({ version: 2, rowCount: 42 });
