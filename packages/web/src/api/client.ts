@@ -2,6 +2,9 @@ import {
   type BatchPredictRequest,
   type Catalog,
   Chart,
+  type ConnectionImportRequest,
+  type ConnectionPreviewRequest,
+  type CreateConnectionRequest,
   type CreateTokenRequest,
   DEFAULT_PROJECT,
   type OnlinePredictRequest,
@@ -11,6 +14,7 @@ import {
   type SetSsoRequest,
   type SetupPreviewRequest,
   type TrainRequest,
+  type UpdateConnectionRequest,
 } from "@caretflow/contracts";
 import { createCaretflowClient, parseAnswer, type QueryOf } from "@caretflow/contracts/client";
 import type { z } from "zod";
@@ -20,6 +24,9 @@ export type TrainRequestInput = z.input<typeof TrainRequest>;
 export type BatchPredictInput = z.input<typeof BatchPredictRequest>;
 export type OperateInput = z.input<typeof OperateRequest>;
 export type OnlinePredictInput = z.input<typeof OnlinePredictRequest>;
+export type CreateConnectionInput = z.input<typeof CreateConnectionRequest>;
+export type ConnectionPreviewInput = z.input<typeof ConnectionPreviewRequest>;
+export type ConnectionImportInput = z.input<typeof ConnectionImportRequest>;
 export type SetupPreviewInput = z.input<typeof SetupPreviewRequest>;
 /** Filters and paging of GET /api/audit. */
 export type AuditListQuery = QueryOf<"get", "/api/audit">;
@@ -59,6 +66,7 @@ export function createApiClient(opts: ApiClientOptions = {}) {
   /** Addresses the browser opens itself (links, downloads, event streams, uploads) name the project in the query. */
   const inProject = (url: string) => (project ? `${url}${url.includes("?") ? "&" : "?"}project=${encodeURIComponent(project)}` : url);
   const version = (name: string, v: number) => ({ params: { path: { name, version: String(v) } } });
+  const conn = (name: string) => ({ params: { path: { name } } });
   const job = (id: string) => ({ params: { path: { id } } });
   const run = (runId: string) => ({ params: { path: { runId } } });
   const artifact = (runId: string, path: string) => ({ params: { path: { runId, path } } });
@@ -83,6 +91,19 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     downloadUrl: (name: string, v: number) =>
       inProject(api.url("get", "/api/datasets/{name}/versions/{version}/download", version(name, v).params)),
     uploadUrl: () => inProject(api.url("post", "/api/datasets")),
+
+    /** The project's connections (secret fields named, never shown). */
+    listConnections: async () => (await api.GET("/api/connections")).connections,
+    createConnection: (req: CreateConnectionInput) => api.POST("/api/connections", { body: req }),
+    updateConnection: (name: string, req: UpdateConnectionRequest) => api.PUT("/api/connections/{name}", { ...conn(name), body: req }),
+    deleteConnection: (name: string) => api.DELETE("/api/connections/{name}", conn(name)),
+    testConnection: (name: string) => api.POST("/api/connections/{name}/test", conn(name)),
+    browseConnection: async (name: string, path?: string) =>
+      (await api.GET("/api/connections/{name}/browse", { params: { path: { name }, query: path ? { path } : {} } })).entries,
+    previewConnection: (name: string, req: ConnectionPreviewInput) =>
+      api.POST("/api/connections/{name}/preview", { ...conn(name), body: req }),
+    importConnection: (name: string, req: ConnectionImportInput) =>
+      api.POST("/api/connections/{name}/import", { ...conn(name), body: req }),
 
     catalog: () => {
       catalog ??= api.GET("/api/catalog").catch((err: unknown) => {

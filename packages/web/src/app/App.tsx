@@ -22,6 +22,7 @@ const ProjectsPage = lazy(() => import("../features/projects/ProjectsPage.tsx").
 const UsersPage = lazy(() => import("../features/users/UsersPage.tsx").then((m) => ({ default: m.UsersPage })));
 const AccountPage = lazy(() => import("../features/auth/AccountPage.tsx").then((m) => ({ default: m.AccountPage })));
 const AuditPage = lazy(() => import("../features/audit/AuditPage.tsx").then((m) => ({ default: m.AuditPage })));
+const ConnectionsPage = lazy(() => import("../features/connections/ConnectionsPage.tsx").then((m) => ({ default: m.ConnectionsPage })));
 const TrainPage = lazy(() => import("../features/train/TrainPage.tsx").then((m) => ({ default: m.TrainPage })));
 
 export function App() {
@@ -53,6 +54,7 @@ function ProjectApp({ project }: { project: string }) {
               <Route index element={<Navigate to="/data" replace />} />
               <Route path="data" element={<DatasetsPage />} />
               <Route path="data/:name" element={<DatasetPage />} />
+              <Route path="connections" element={<ConnectionsPage />} />
               <Route path="train" element={<TrainPage />} />
               <Route path="jobs" element={<JobsPage />} />
               <Route path="jobs/:id" element={<JobPage />} />

@@ -1,0 +1,557 @@
+import type { ConnectionPreview, ConnectionSummary, ConnectionTestResult, DiscoverNode, ImportResult } from "@caretflow/contracts";
+import { type FormEvent, useState } from "react";
+import { Link } from "react-router-dom";
+import { useApi, useNow, useResource } from "../../api/context.tsx";
+import { formatCell, formatNumber, formatRelative } from "../../lib/format.ts";
+import { EmptyState, ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
+import { Card, PageHeader, Tabs } from "../../ui/layout.tsx";
+import { ScrollRegion } from "../../ui/scroll.tsx";
+import { type Column, DataTable } from "../../ui/table.tsx";
+import { useAuth } from "../auth/auth.context.tsx";
+import { useProject } from "../projects/project.context.tsx";
+import {
+  browseLevel,
+  type ConnectionAbilities,
+  connectionAbilities,
+  datasetNameForTable,
+  describeWhere,
+  type PostgresForm,
+  postgresRequest,
+} from "./connections.helpers.ts";
+import "./connections.css";
+
+/** Connections: the project's outside data sources; editors browse, preview and import, owners manage them. */
+export function ConnectionsPage() {
+  const { user } = useAuth();
+  const { project } = useProject();
+  const projects = useResource((api) => api.listProjects(), "projects");
+  const connections = useResource((api) => api.listConnections(), "connections");
+  const [opened, setOpened] = useState<string | null>(null);
+  const [creating, setCreating] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const api = useApi();
+  const now = useNow(false);
+  const can = connectionAbilities(projects.data?.find((p) => p.name === project)?.role, user?.role === "admin");
+  const current = connections.data?.find((c) => c.name === opened);
+
+  async function remove(name: string) {
+    if (!window.confirm(`Delete the connection ${name} and its stored credentials? Datasets imported from it stay.`)) return;
+    setError(null);
+    try {
+      await api.deleteConnection(name);
+      if (opened === name) setOpened(null);
+      connections.reload();
+    } catch (err) {
+      setError(err);
+    }
+  }
+
+  const columns: Column<ConnectionSummary>[] = [
+    {
+      key: "name",
+      header: "Name",
+      sortValue: (c) => c.name,
+      render: (c) =>
+        can.use ? (
+          <button type="button" className="link-button strong-link" onClick={() => setOpened(c.name)}>
+            {c.name}
+          </button>
+        ) : (
+          <strong>{c.name}</strong>
+        ),
+    },
+    { key: "type", header: "Type", sortValue: (c) => c.type, render: (c) => c.type },
+    { key: "where", header: "Where", render: (c) => <code>{describeWhere(c.settings)}</code> },
+    { key: "secrets", header: "Secrets set", render: (c) => (c.secretsSet.length ? c.secretsSet.join(", ") : "none") },
+    { key: "updated", header: "Updated", firstDir: "desc", sortValue: (c) => c.updatedAt, render: (c) => formatRelative(c.updatedAt, now) },
+    {
+      key: "actions",
+      header: <span className="sr-only">Actions</span>,
+      render: (c) => (
+        <span className="row-actions">
+          {can.use ? (
+            <button type="button" className="btn btn-small" onClick={() => setOpened(c.name)}>
+              Open
+            </button>
+          ) : null}
+          {can.own ? (
+            <button type="button" className="btn btn-small btn-danger" onClick={() => void remove(c.name)}>
+              Delete
+            </button>
+          ) : null}
+        </span>
+      ),
+    },
+  ];
+
+  return (
+    <div className="page">
+      <PageHeader
+        title="Connections"
+        subtitle="Outside databases this project imports from. Credentials are stored sealed and never shown again."
+        actions={
+          can.own && !creating ? (
+            <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+              New connection
+            </button>
+          ) : null
+        }
+      />
+      {creating ? (
+        <NewConnection
+          onCancel={() => setCreating(false)}
+          onCreated={(c) => {
+            setCreating(false);
+            connections.reload();
+            setOpened(c.name);
+          }}
+        />
+      ) : null}
+      <Card title="Connections">
+        {connections.error ? <ErrorBox error={connections.error} onRetry={connections.reload} /> : null}
+        {error ? <ErrorBox error={error} title="Could not delete the connection" /> : null}
+        {connections.loading && !connections.data ? (
+          <Skeleton lines={3} />
+        ) : connections.data?.length === 0 ? (
+          <EmptyState title="No connections yet">
+            {can.own ? "Add one with New connection: caretflow then imports its tables as datasets." : "A project owner adds them."}
+          </EmptyState>
+        ) : (
+          <DataTable
+            rows={connections.data ?? []}
+            columns={columns}
+            rowKey={(c) => c.name}
+            initialSort={{ key: "name", dir: "asc" }}
+            caption="Connections"
+            testId="connections-table"
+          />
+        )}
+      </Card>
+      {current && can.use ? <ConnectionPanel key={current.name} connection={current} can={can} onChanged={connections.reload} /> : null}
+    </div>
+  );
+}
+
+const emptyForm: PostgresForm = { name: "", hosts: "", database: "", user: "", password: "", ssl: false };
+
+function NewConnection({ onCreated, onCancel }: { onCreated: (c: ConnectionSummary) => void; onCancel: () => void }) {
+  const api = useApi();
+  const [form, setForm] = useState(emptyForm);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const set = (patch: Partial<PostgresForm>) => setForm((f) => ({ ...f, ...patch }));
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const made = postgresRequest(form);
+    if ("error" in made) return setError(new Error(made.error));
+    setBusy(true);
+    setError(null);
+    try {
+      const created = await api.createConnection(made.request);
+      setForm(emptyForm); // the password leaves the page's state once saved
+      onCreated(created);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Card title="New connection">
+      <form className="stack-form" onSubmit={(e) => void submit(e)} data-testid="new-connection">
+        <div className="form-row">
+          <label className="field">
+            <span className="field-label">Name</span>
+            <input name="connectionName" value={form.name} onChange={(e) => set({ name: e.target.value })} required placeholder="crm" />
+          </label>
+          <label className="field field-narrow">
+            <span className="field-label">Type</span>
+            <select name="connectionType" value="postgres" onChange={() => {}}>
+              <option value="postgres">PostgreSQL</option>
+            </select>
+          </label>
+        </div>
+        <label className="field">
+          <span className="field-label">Hosts</span>
+          <textarea
+            name="hosts"
+            rows={2}
+            value={form.hosts}
+            onChange={(e) => set({ hosts: e.target.value })}
+            required
+            placeholder="db.example.com:5432"
+          />
+          <span className="field-help">One host or host:port a line, tried in order (the port defaults to 5432).</span>
+        </label>
+        <div className="form-row">
+          <label className="field">
+            <span className="field-label">Database</span>
+            <input name="database" value={form.database} onChange={(e) => set({ database: e.target.value })} required />
+          </label>
+          <label className="field">
+            <span className="field-label">User</span>
+            <input name="user" value={form.user} onChange={(e) => set({ user: e.target.value })} required autoComplete="off" />
+          </label>
+          <label className="field">
+            <span className="field-label">Password</span>
+            <input
+              name="password"
+              type="password"
+              autoComplete="new-password"
+              value={form.password}
+              onChange={(e) => set({ password: e.target.value })}
+            />
+          </label>
+        </div>
+        <label className="field checkbox">
+          <input type="checkbox" name="ssl" checked={form.ssl} onChange={(e) => set({ ssl: e.target.checked })} />
+          <span>Use SSL</span>
+        </label>
+        {error ? <ErrorBox error={error} title="Could not create the connection" /> : null}
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {busy ? <Spinner label="Saving" /> : null} Save connection
+          </button>
+          <button type="button" className="btn" onClick={onCancel}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Card>
+  );
+}
+
+type PanelTab = "browse" | "query";
+
+/** One connection opened: test it, replace its password (owners), browse or query it, preview and import. */
+function ConnectionPanel({
+  connection,
+  can,
+  onChanged,
+}: {
+  connection: ConnectionSummary;
+  can: ConnectionAbilities;
+  onChanged: () => void;
+}) {
+  const [tab, setTab] = useState<PanelTab>("browse");
+  return (
+    <>
+      <Card title={`Connection ${connection.name}`}>
+        <TestConnection name={connection.name} />
+        {can.own ? <ReplacePassword connection={connection} onChanged={onChanged} /> : null}
+      </Card>
+      <Card>
+        <Tabs
+          tabs={[
+            { key: "browse", label: "Browse" },
+            { key: "query", label: "Query" },
+          ]}
+          active={tab}
+          onChange={setTab}
+        />
+        {tab === "browse" ? <Browse name={connection.name} /> : <QuerySource name={connection.name} />}
+      </Card>
+    </>
+  );
+}
+
+function TestConnection({ name }: { name: string }) {
+  const api = useApi();
+  const [result, setResult] = useState<ConnectionTestResult | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  async function test() {
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    try {
+      setResult(await api.testConnection(name));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <div className="stack-form">
+      <div className="form-actions">
+        <button type="button" className="btn" onClick={() => void test()} disabled={busy}>
+          {busy ? <Spinner label="Testing" /> : null} Test connection
+        </button>
+        {result ? (
+          <span className="notice" data-testid="connection-test-ok">
+            Reached {result.host} — {result.serverVersion}
+          </span>
+        ) : null}
+      </div>
+      {error ? <ErrorBox error={error} title="The connection failed" /> : null}
+    </div>
+  );
+}
+
+function ReplacePassword({ connection, onChanged }: { connection: ConnectionSummary; onChanged: () => void }) {
+  const api = useApi();
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  const stored = connection.secretsSet.includes("password");
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    setSaved(false);
+    try {
+      await api.updateConnection(connection.name, { secrets: { password } });
+      setPassword("");
+      setSaved(true);
+      onChanged();
+    } catch (err) {
+      setError(err);
+    }
+  }
+  return (
+    <form className="inline-form" onSubmit={(e) => void submit(e)} data-testid="replace-password">
+      <label className="field">
+        <span className="field-label">{stored ? "Replace the password" : "Set a password"}</span>
+        <input
+          name="newPassword"
+          type="password"
+          autoComplete="new-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          placeholder={stored ? "a password is stored (not shown)" : "no password stored"}
+          required
+        />
+      </label>
+      <button type="submit" className="btn">
+        Save password
+      </button>
+      {saved ? <span className="notice">Password saved.</span> : null}
+      {error ? <ErrorBox error={error} title="Could not change the password" /> : null}
+    </form>
+  );
+}
+
+/** Schemas, then a schema's tables, then a table's columns; a table opens its preview and import. */
+function Browse({ name }: { name: string }) {
+  const [trail, setTrail] = useState<DiscoverNode[]>([]);
+  const path = trail.at(-1)?.path;
+  const entries = useResource((api) => api.browseConnection(name, path), `browse:${name}:${path ?? ""}`);
+  const level = browseLevel(trail);
+  const table = level === "columns" ? trail.at(-1) : undefined;
+
+  return (
+    <div className="stack-form" data-testid="browse">
+      <nav className="browse-crumbs" aria-label="Browse path">
+        <button type="button" className="link-button" onClick={() => setTrail([])}>
+          Schemas
+        </button>
+        {trail.map((n, i) => (
+          <button key={n.path} type="button" className="link-button" onClick={() => setTrail(trail.slice(0, i + 1))}>
+            {n.name}
+          </button>
+        ))}
+      </nav>
+      {entries.error ? <ErrorBox error={entries.error} onRetry={entries.reload} /> : null}
+      {!entries.data ? (
+        entries.error ? null : (
+          <Skeleton lines={3} />
+        )
+      ) : entries.data.length === 0 ? (
+        <p className="muted">Nothing here.</p>
+      ) : (
+        <ul className="browse-list" data-testid="browse-list">
+          {entries.data.map((n) => (
+            <li key={n.path}>
+              {n.kind === "column" ? (
+                <span>
+                  {n.name} <span className="muted small">{n.type}</span>
+                </span>
+              ) : (
+                <button type="button" className="link-button" onClick={() => setTrail([...trail, n])}>
+                  {n.name}
+                </button>
+              )}
+              {n.kind === "table" || n.kind === "view" ? (
+                <span className="muted small">
+                  {" "}
+                  {n.kind}
+                  {n.rowEstimate !== undefined ? `, about ${formatNumber(n.rowEstimate)} rows` : ""}
+                </span>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      )}
+      {table && entries.data ? (
+        <SourceActions
+          key={table.path}
+          connection={name}
+          source={{ table: table.path }}
+          defaultName={datasetNameForTable(table.path)}
+          columns={entries.data.filter((n) => n.kind === "column").map((n) => n.name)}
+        />
+      ) : null}
+    </div>
+  );
+}
+
+function QuerySource({ name }: { name: string }) {
+  const [text, setText] = useState("");
+  const [query, setQuery] = useState<string | null>(null);
+  return (
+    <div className="stack-form" data-testid="query-source">
+      <label className="field">
+        <span className="field-label">Query</span>
+        <textarea
+          name="query"
+          className="connection-query"
+          rows={5}
+          value={text}
+          onChange={(e) => {
+            setText(e.target.value);
+            setQuery(null);
+          }}
+          placeholder="SELECT * FROM public.customers WHERE joined > '2026-01-01'"
+        />
+        <span className="field-help">One read-only statement (SELECT or WITH … SELECT).</span>
+      </label>
+      {query === null ? (
+        <div className="form-actions">
+          <button type="button" className="btn" disabled={!text.trim()} onClick={() => setQuery(text.trim())}>
+            Use this query
+          </button>
+        </div>
+      ) : (
+        <SourceActions key={query} connection={name} source={{ query }} defaultName="" />
+      )}
+    </div>
+  );
+}
+
+/** Preview and import of one table or query. */
+function SourceActions({
+  connection,
+  source,
+  defaultName,
+  columns,
+}: {
+  connection: string;
+  source: { table: string } | { query: string };
+  defaultName: string;
+  columns?: string[];
+}) {
+  const api = useApi();
+  const [preview, setPreview] = useState<ConnectionPreview | null>(null);
+  const [previewError, setPreviewError] = useState<unknown>(null);
+  const [busy, setBusy] = useState<"preview" | "import" | null>(null);
+  const [dataset, setDataset] = useState(defaultName);
+  const [incremental, setIncremental] = useState("");
+  const [imported, setImported] = useState<ImportResult | null>(null);
+  const [importError, setImportError] = useState<unknown>(null);
+  const choices = columns ?? preview?.columns.map((c) => c.name) ?? [];
+
+  async function loadPreview() {
+    setBusy("preview");
+    setPreviewError(null);
+    try {
+      setPreview(await api.previewConnection(connection, { ...source, limit: 20 }));
+    } catch (err) {
+      setPreviewError(err);
+    } finally {
+      setBusy(null);
+    }
+  }
+  async function runImport(e: FormEvent) {
+    e.preventDefault();
+    setBusy("import");
+    setImportError(null);
+    setImported(null);
+    try {
+      setImported(
+        await api.importConnection(connection, {
+          ...source,
+          ...(dataset.trim() ? { name: dataset.trim() } : {}),
+          ...(incremental ? { incremental } : {}),
+        }),
+      );
+    } catch (err) {
+      setImportError(err);
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  return (
+    <div className="stack-form" data-testid="source-actions">
+      <div className="form-actions">
+        <button type="button" className="btn" onClick={() => void loadPreview()} disabled={busy !== null}>
+          {busy === "preview" ? <Spinner label="Previewing" /> : null} Preview
+        </button>
+      </div>
+      {previewError ? <ErrorBox error={previewError} title="Could not preview" /> : null}
+      {preview ? <PreviewRows preview={preview} /> : null}
+      <form className="inline-form" onSubmit={(e) => void runImport(e)} data-testid="import-form">
+        <label className="field">
+          <span className="field-label">Dataset name</span>
+          <input name="datasetName" value={dataset} onChange={(e) => setDataset(e.target.value)} required={"query" in source} />
+        </label>
+        <label className="field">
+          <span className="field-label">Incremental column</span>
+          <select name="incremental" value={incremental} onChange={(e) => setIncremental(e.target.value)}>
+            <option value="">none (import every row)</option>
+            {choices.map((c) => (
+              <option key={c} value={c}>
+                {c}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit" className="btn btn-primary" disabled={busy !== null}>
+          {busy === "import" ? <Spinner label="Importing" /> : null} Import
+        </button>
+      </form>
+      {importError ? <ErrorBox error={importError} title="Could not import" /> : null}
+      {imported ? (
+        <p className="notice" data-testid="import-done">
+          {imported.created ? "Imported" : "Already imported, same content:"}{" "}
+          <Link to={`/data/${encodeURIComponent(imported.version.dataset)}?v=${imported.version.version}`} className="strong-link">
+            {imported.version.dataset} v{imported.version.version}
+          </Link>{" "}
+          ({formatNumber(imported.version.rowCount)} rows)
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+function PreviewRows({ preview }: { preview: ConnectionPreview }) {
+  return (
+    <ScrollRegion className="table-wrap" label="Preview rows">
+      <table className="table table-compact" data-testid="connection-preview">
+        <caption className="sr-only">Preview rows</caption>
+        <thead>
+          <tr>
+            {preview.columns.map((c) => (
+              <th key={c.name} title={c.duckdbType}>
+                {c.name}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {preview.rows.map((r, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: preview rows have no identity but their place
+            <tr key={i}>
+              {r.map((cell, j) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: cells follow the columns
+                <td key={j}>{formatCell(cell)}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </ScrollRegion>
+  );
+}

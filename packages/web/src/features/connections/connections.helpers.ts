@@ -1,0 +1,106 @@
+import type { CreateConnectionRequest, DiscoverNode, ProjectRole } from "@caretflow/contracts";
+
+/** What the Connections page offers a person: the server checks every call again. */
+export interface ConnectionAbilities {
+  /** Test, browse, preview and import (editors and owners). */
+  use: boolean;
+  /** Create, change credentials, delete (owners). */
+  own: boolean;
+}
+
+/** Editors use connections, owners manage them; a site admin holds every role in every project. */
+export function connectionAbilities(role: ProjectRole | null | undefined, siteAdmin: boolean): ConnectionAbilities {
+  if (siteAdmin) return { use: true, own: true };
+  return { use: role === "editor" || role === "owner", own: role === "owner" };
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/**
+ * The hosts of the form's text area, one `host[:port]` a line (`[::1]:5432` for an IPv6 address with a
+ * port); blank lines are skipped, the port defaults to 5432. An error names the line that is wrong.
+ */
+export function parseHosts(text: string): { hosts: HostPort[] } | { error: string } {
+  const hosts: HostPort[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line) continue;
+    let host = line;
+    let port = "5432";
+    const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(line);
+    if (bracketed) {
+      host = bracketed[1] ?? "";
+      port = bracketed[2] ?? port;
+    } else if ((line.match(/:/g) ?? []).length === 1) {
+      [host = "", port = ""] = line.split(":");
+    }
+    if (!host || /\s/.test(host)) return { error: `"${line}" is not a host: give host or host:port, one a line` };
+    if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+      return { error: `"${line}": the port is a number from 1 to 65535` };
+    hosts.push({ host, port: Number(port) });
+  }
+  if (hosts.length === 0) return { error: "give at least one host (host or host:port, one a line)" };
+  return { hosts };
+}
+
+/** The form of a new PostgreSQL connection, as typed. */
+export interface PostgresForm {
+  name: string;
+  hosts: string;
+  database: string;
+  user: string;
+  password: string;
+  ssl: boolean;
+}
+
+/** The create request of a filled-in form, or what is wrong with it; an empty password is sent as no secret. */
+export function postgresRequest(form: PostgresForm): { request: CreateConnectionRequest } | { error: string } {
+  const parsed = parseHosts(form.hosts);
+  if ("error" in parsed) return parsed;
+  return {
+    request: {
+      name: form.name.trim(),
+      type: "postgres",
+      settings: { hosts: parsed.hosts, database: form.database.trim(), user: form.user.trim(), ssl: form.ssl },
+      secrets: form.password ? { password: form.password } : {},
+    },
+  };
+}
+
+/** Where a connection reads from, in one line: `user@host:port, host2:port/database` (or "—" when unknown). */
+export function describeWhere(settings: Record<string, unknown>): string {
+  const hosts = Array.isArray(settings.hosts) ? (settings.hosts as Partial<HostPort>[]) : [];
+  const list = hosts
+    .filter((h) => typeof h?.host === "string")
+    .map((h) => {
+      const host = String(h.host).includes(":") ? `[${h.host}]` : String(h.host);
+      return h.port ? `${host}:${h.port}` : host;
+    })
+    .join(", ");
+  if (!list) return "—";
+  const user = typeof settings.user === "string" ? `${settings.user}@` : "";
+  const db = typeof settings.database === "string" ? `/${settings.database}` : "";
+  return `${user}${list}${db}${settings.ssl === true ? " (SSL)" : ""}`;
+}
+
+/** The dataset name an import suggests for a table: its own name without the schema, as a valid dataset name. */
+export function datasetNameForTable(table: string): string {
+  const last = table.split(".").pop() ?? "";
+  const cleaned = last
+    .replaceAll('"', "")
+    .replace(/[^A-Za-z0-9_.-]+/g, "-")
+    .replace(/^[^A-Za-z0-9]+/, "")
+    .replace(/[-.]+$/, "")
+    .slice(0, 64);
+  return cleaned || "imported";
+}
+
+/** What a browse level lists, by the trail of entries opened so far. */
+export function browseLevel(trail: readonly DiscoverNode[]): "schemas" | "tables" | "columns" {
+  const last = trail.at(-1);
+  if (!last) return "schemas";
+  return last.kind === "schema" ? "tables" : "columns";
+}
