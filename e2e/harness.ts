@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type StartedCaretflow, startCaretflow } from "@caretflow/server";
+import { type StartedCaretflow, type StartOptions, startCaretflow } from "@caretflow/server";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { expect } from "vitest";
 import { expectAccessible } from "./a11y.ts";
@@ -39,12 +39,15 @@ export interface TaskBrowser {
   close: () => Promise<void>;
 }
 
-/** Starts caretflow in a temporary home, signs in, reads the catalog. Screenshots go to test-artifacts/screenshots-<name>. */
-export async function openTaskBrowser(name: string): Promise<TaskBrowser> {
+/**
+ * Starts caretflow in a temporary home (with any further start options), signs in, reads the catalog.
+ * Screenshots go to test-artifacts/screenshots-<name>.
+ */
+export async function openTaskBrowser(name: string, options: Partial<StartOptions> = {}): Promise<TaskBrowser> {
   await ensureWebBuild(repo);
   const shot = await screenshotter(join(repo, "test-artifacts", `screenshots-${name}`));
   const home = await mkdtemp(join(tmpdir(), `caretflow-e2e-${name}-`));
-  const cf = await startCaretflow({ home, port: 0, demo: true, log: () => {} });
+  const cf = await startCaretflow({ home, port: 0, demo: true, log: () => {}, ...options });
   const browser = await launchChromium();
   const context = await browser.newContext({ baseURL: cf.url, viewport: { width: 1366, height: 900 }, acceptDownloads: true });
   const page = await context.newPage();
