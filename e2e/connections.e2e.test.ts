@@ -105,6 +105,7 @@ describe("connections in a real browser", () => {
     await link.waitFor({ timeout: 60_000 });
     expect(await page.getByTestId("import-done").textContent()).toContain("12 rows");
     await expectAccessible(page, "connections page, a table imported");
+    await t.shot(page, "table-imported");
     await link.click();
     await page.waitForURL(/\/data\/customers\?v=1$/);
     await page.getByRole("heading", { name: "customers" }).waitFor();
@@ -154,6 +155,7 @@ describe("connections in a real browser", () => {
     await error.waitFor();
     expect(await error.textContent()).toMatch(/password|authentication/i);
     expect(await page.content()).not.toContain("not-the-password");
+    await t.shot(page, "test-failed");
 
     page.once("dialog", (d) => void d.accept());
     await row.getByRole("button", { name: "Delete" }).click();
@@ -187,6 +189,7 @@ describe("connections in a real browser", () => {
     expect(await page.getByRole("button", { name: "Delete" }).count()).toBe(0);
     expect(await page.getByRole("button", { name: "Open" }).count()).toBe(0);
     expect(await page.content()).not.toContain(PASSWORD);
+    await t.shot(page, "viewer");
     const refused = await context.request.post("/api/connections/crm/test");
     expect(refused.status()).toBe(403);
   });

@@ -160,7 +160,7 @@ function NewConnection({ onCreated, onCancel }: { onCreated: (c: ConnectionSumma
 
   return (
     <Card title="New connection">
-      <form className="stack-form" onSubmit={(e) => void submit(e)} data-testid="new-connection">
+      <form className="stack-form connection-form" onSubmit={(e) => void submit(e)} data-testid="new-connection">
         <div className="form-row">
           <label className="field">
             <span className="field-label">Name</span>
@@ -275,8 +275,8 @@ function TestConnection({ name }: { name: string }) {
     }
   }
   return (
-    <div className="stack-form">
-      <div className="form-actions">
+    <div className="connection-section">
+      <div className="connection-actions">
         <button type="button" className="btn" onClick={() => void test()} disabled={busy}>
           {busy ? <Spinner label="Testing" /> : null} Test connection
         </button>
@@ -342,7 +342,7 @@ function Browse({ name }: { name: string }) {
   const table = level === "columns" ? trail.at(-1) : undefined;
 
   return (
-    <div className="stack-form" data-testid="browse">
+    <div className="connection-section" data-testid="browse">
       <nav className="browse-crumbs" aria-label="Browse path">
         <button type="button" className="link-button" onClick={() => setTrail([])}>
           Schemas
@@ -401,7 +401,7 @@ function QuerySource({ name }: { name: string }) {
   const [text, setText] = useState("");
   const [query, setQuery] = useState<string | null>(null);
   return (
-    <div className="stack-form" data-testid="query-source">
+    <div className="connection-section" data-testid="query-source">
       <label className="field">
         <span className="field-label">Query</span>
         <textarea
@@ -418,7 +418,7 @@ function QuerySource({ name }: { name: string }) {
         <span className="field-help">One read-only statement (SELECT or WITH … SELECT).</span>
       </label>
       {query === null ? (
-        <div className="form-actions">
+        <div className="connection-actions">
           <button type="button" className="btn" disabled={!text.trim()} onClick={() => setQuery(text.trim())}>
             Use this query
           </button>
@@ -484,8 +484,8 @@ function SourceActions({
   }
 
   return (
-    <div className="stack-form" data-testid="source-actions">
-      <div className="form-actions">
+    <div className="connection-section" data-testid="source-actions">
+      <div className="connection-actions">
         <button type="button" className="btn" onClick={() => void loadPreview()} disabled={busy !== null}>
           {busy === "preview" ? <Spinner label="Previewing" /> : null} Preview
         </button>
