@@ -135,7 +135,7 @@ describe("connections in a real browser", () => {
     expect(await q.getByTestId("import-done").textContent()).toContain("5 rows");
   });
 
-  it("shows the server's message and hint when a connection fails, and deletes it after a confirm", async () => {
+  it("shows the server's message and hint when a connection fails, takes a new password, and deletes it after a confirm", async () => {
     const { page } = t;
     const made = await t.context.request.post("/api/connections", {
       data: {
@@ -156,6 +156,16 @@ describe("connections in a real browser", () => {
     expect(await error.textContent()).toMatch(/password|authentication/i);
     expect(await page.content()).not.toContain("not-the-password");
     await t.shot(page, "test-failed");
+
+    // the owner puts the right password in (write-only), and the test then reaches the server
+    const replace = page.getByTestId("replace-password");
+    await replace.getByLabel("Replace the password").fill(PASSWORD);
+    await replace.getByRole("button", { name: "Save password" }).click();
+    await replace.getByText("Password saved.").waitFor();
+    expect(await replace.getByLabel("Replace the password").inputValue()).toBe("");
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await page.getByTestId("connection-test-ok").waitFor();
+    expect(await page.content()).not.toContain(PASSWORD);
 
     page.once("dialog", (d) => void d.accept());
     await row.getByRole("button", { name: "Delete" }).click();
