@@ -166,6 +166,31 @@ export function registerConnections(program: Command, ctx: CliContext, exit: Exi
     }),
   );
 
+  withCommon(
+    connections
+      .command("rotate-key")
+      .description("rotate the server's secret key (site admins): every stored credential is re-encrypted with a new key"),
+  ).action(
+    action<CommonOptions>(ctx, exit, async (env) => {
+      const r = await (await env.client()).POST("/api/settings/secret-key/rotate");
+      env.out.result(r, () => {
+        const what = [
+          `${r.connections} connection${r.connections === 1 ? "" : "s"}`,
+          ...(r.ssoClientSecret ? ["the SSO client secret"] : []),
+        ];
+        const lines = [
+          `rotated the secret key: ${r.resealed} stored secret${r.resealed === 1 ? "" : "s"} re-encrypted (${what.join(", ")})`,
+        ];
+        if (r.unreadable.length > 0)
+          lines.push(
+            `warning: ${r.unreadable.length} stored secret(s) could not be read with any key and were left as they were: ${r.unreadable.join(", ")}; set them again`,
+          );
+        return lines.join("\n");
+      });
+      return undefined;
+    }),
+  );
+
   withCommon(connections.command("delete <name>").description("delete a connection and its stored credentials (project owners)")).action(
     action<CommonOptions>(ctx, exit, async (env, _opts, [name]) => {
       await (await env.client()).DELETE("/api/connections/{name}", { params: { path: { name: name! } } });

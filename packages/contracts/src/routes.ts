@@ -517,6 +517,14 @@ const routeTable = [
     response: S.SsoSettings,
   },
   {
+    method: "post",
+    path: "/api/settings/secret-key/rotate",
+    summary: "Rotate the server's secret key: every stored credential re-sealed with a new key in one transaction (site admins)",
+    tag: "settings",
+    permission: SITE_ADMIN,
+    response: S.SecretKeyRotation,
+  },
+  {
     method: "get",
     path: "/api/projects",
     summary: "The projects you belong to, with your role (a site admin sees every project)",

@@ -9513,6 +9513,53 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/settings/secret-key/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rotate the server's secret key: every stored credential re-sealed with a new key in one transaction (site admins) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description sealed values re-encrypted with the new key */
+                            resealed: number;
+                            /** @description connections whose secrets were re-sealed */
+                            connections: number;
+                            /** @description true when the single sign-on client secret was re-sealed */
+                            ssoClientSecret: boolean;
+                            /** @description purposes of stored values no key opens (left as they were: set them again) */
+                            unreadable: string[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects": {
         parameters: {
             query?: never;
