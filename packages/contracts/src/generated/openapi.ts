@@ -991,7 +991,7 @@ export type paths = {
                             connections: {
                                 name: string;
                                 /** @enum {string} */
-                                type: "postgres";
+                                type: "postgres" | "sqlite";
                                 project: string;
                                 settings: {
                                     [key: string]: unknown;
@@ -1022,7 +1022,7 @@ export type paths = {
                     "application/json": {
                         name: string;
                         /** @enum {string} */
-                        type: "postgres";
+                        type: "postgres" | "sqlite";
                         settings: {
                             [key: string]: unknown;
                         };
@@ -1043,7 +1043,7 @@ export type paths = {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            type: "postgres";
+                            type: "postgres" | "sqlite";
                             project: string;
                             settings: {
                                 [key: string]: unknown;
@@ -1093,7 +1093,7 @@ export type paths = {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            type: "postgres";
+                            type: "postgres" | "sqlite";
                             project: string;
                             settings: {
                                 [key: string]: unknown;
@@ -1141,7 +1141,7 @@ export type paths = {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            type: "postgres";
+                            type: "postgres" | "sqlite";
                             project: string;
                             settings: {
                                 [key: string]: unknown;
