@@ -288,7 +288,12 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
           .filter(Boolean),
       ],
     };
-    const connections = new ConnectionService({ db: serverDb, secrets, addressPolicy: () => addressPolicy });
+    const connections = new ConnectionService({
+      db: serverDb,
+      secrets,
+      addressPolicy: () => addressPolicy,
+      fileRoot: join(home, "connection-files"),
+    });
     stack.push(() => connections.close());
     const app = createApp({
       auth,

@@ -86,6 +86,7 @@ export async function appFixture(
     db,
     secrets,
     addressPolicy: () => opts.addressPolicy ?? { allowPrivateNetworks: false, allowList: ["127.0.0.0/8"] },
+    fileRoot: join(dir, "connection-files"),
   });
   const secretKey = new SecretKeyService({ db, secrets });
   const ctx: AppContext = {

@@ -112,7 +112,13 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   );
   app.route(
     "/api/connections",
-    connectionsRoutes({ connections: ctx.connections, datasets: ctx.datasets, projects: ctx.projects, audit: ctx.audit }),
+    connectionsRoutes({
+      connections: ctx.connections,
+      datasets: ctx.datasets,
+      projects: ctx.projects,
+      audit: ctx.audit,
+      upload: { tmpDir: ctx.tmpDir, maxBytes: ctx.maxUploadBytes },
+    }),
   );
   app.route("/api/catalog", catalogRoutes({ catalog: ctx.catalog }));
   app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, audit: ctx.audit, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
