@@ -75,6 +75,13 @@ describe("caretflow connections with a SQLite file", () => {
     expect(await stored()).toHaveLength(1);
 
     const cookie = await s.f.login();
+    const missing = await s.f.app.request("/api/connections", {
+      method: "POST",
+      headers: { cookie, [PROJECT_HEADER]: "default", "content-type": "application/json" },
+      body: JSON.stringify({ name: "ghost", type: "sqlite", settings: { file: "0000.sqlite" } }),
+    });
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toContain("not stored on this server");
     for (const file of ["../secret.key", "/etc/passwd", "default/../../secret.key"]) {
       const res = await s.f.app.request("/api/connections", {
         method: "POST",

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { chmod, mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type AddressPolicy, type Connector, connectorType } from "@caretflow/connectors";
+import { type AddressPolicy, type Connector, connectorType, fileUnderRoot } from "@caretflow/connectors";
 import {
   CaretflowError,
   type ConnectionImportRequest,
@@ -96,6 +96,8 @@ export class ConnectionService {
   async create(project: string, req: CreateConnectionRequest, createdBy: string | null): Promise<ConnectionSummary> {
     const type = connectorType(req.type);
     const settings = parseSettings(type.settings, req.settings);
+    // A sqlite connection names a file stored for this project (POST /api/connections/files).
+    if (type.type === "sqlite") fileUnderRoot(join(this.#fileRoot ?? "/nonexistent", project), (settings as { file: string }).file);
     const id = randomUUID();
     const sealed = this.#sealAll(id, type.secrets, {}, req.secrets);
     const now = new Date().toISOString();
