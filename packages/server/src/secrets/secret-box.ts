@@ -112,10 +112,16 @@ export class SecretBox {
       throw err;
     }
     const previousFile = `${this.#keyFile}.previous`;
-    await writeKeyFile(`${previousFile}.tmp`, this.#key);
-    await rename(`${previousFile}.tmp`, previousFile);
-    await rename(nextFile, this.#keyFile);
-    await syncFolder(this.#keyFile);
+    try {
+      await writeKeyFile(`${previousFile}.tmp`, this.#key);
+      await rename(`${previousFile}.tmp`, previousFile);
+      await rename(nextFile, this.#keyFile);
+      await syncFolder(this.#keyFile);
+    } catch (err) {
+      // The database is sealed with the new key, still in `.next`: keep reading with it; the next start re-seals.
+      this.#fallbacks = [next.#key, ...this.#fallbacks];
+      throw err;
+    }
     this.#fallbacks = [this.#key];
     this.#key = next.#key;
   }
