@@ -1,3 +1,6 @@
+import { openAsBlob } from "node:fs";
+import { stat } from "node:fs/promises";
+import { basename, resolve } from "node:path";
 import { ConnectionName, type ConnectionSummary, CreateConnectionRequest, UpdateConnectionRequest, userError } from "@caretflow/contracts";
 import type { Command } from "commander";
 import { action, type CommandEnv, type CommonOptions, type ExitState, parseFlags, withCommon } from "./common.ts";
@@ -45,6 +48,7 @@ interface PostgresFlags extends PasswordOptions {
   database?: string;
   user?: string;
   ssl?: boolean;
+  file?: string;
 }
 
 /** `--host h1 --host h2:5433 --port 5432` as the postgres settings' host list (a host may carry its own port). */
@@ -59,6 +63,7 @@ function hostsOf(opts: PostgresFlags): { host: string; port: number }[] {
 function describeSettings(c: ConnectionSummary): string {
   const s = c.settings as { hosts?: { host: string; port: number }[]; database?: string; user?: string };
   if (c.type === "postgres") return `${s.user}@${(s.hosts ?? []).map((h) => `${h.host}:${h.port}`).join(",")}/${s.database}`;
+  if (c.type === "sqlite") return `file ${(c.settings as { file?: string }).file}`;
   return JSON.stringify(c.settings);
 }
 
@@ -66,7 +71,7 @@ function describeSettings(c: ConnectionSummary): string {
 export function registerConnections(program: Command, ctx: CliContext, exit: ExitState): void {
   const connections = program
     .command("connections")
-    .description("connections to outside data sources (PostgreSQL); credentials are stored encrypted and never shown");
+    .description("connections to outside data sources (PostgreSQL, SQLite files); credentials are stored encrypted and never shown");
 
   const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -74,7 +79,8 @@ export function registerConnections(program: Command, ctx: CliContext, exit: Exi
     connections
       .command("create <name>")
       .description("create a connection (project owners); the password from --password-stdin or --password-env, never an argument")
-      .requiredOption("--type <type>", "the source type: postgres")
+      .requiredOption("--type <type>", "the source type: postgres or sqlite")
+      .option("--file <path>", "sqlite: the database file to upload (the server keeps its own copy)")
       .option("--host <host>", "a server host (repeat for failover, tried in order; host:port for its own port)", collect)
       .option("--port <port>", "the port (default 5432)")
       .option("--database <db>", "the database")
@@ -84,6 +90,25 @@ export function registerConnections(program: Command, ctx: CliContext, exit: Exi
       .option("--password-env <var>", "read the password from this environment variable"),
   ).action(
     action<CommonOptions & PostgresFlags>(ctx, exit, async (env, opts, [name]) => {
+      if (opts.type === "sqlite") {
+        if (!opts.file) throw userError("file_missing", "give the SQLite file with --file PATH", "e.g. --type sqlite --file shop.db");
+        const file = resolve(env.ctx.cwd, opts.file);
+        const info = await stat(file).catch(() => null);
+        if (!info?.isFile())
+          throw userError("file_not_found", `'${opts.file}' is not a file`, "check the path (it is relative to the current folder)");
+        const name0 = parseFlags(ConnectionName, name, { "": "NAME" });
+        env.out.note(`uploading ${basename(file)} (${info.size} bytes)...`);
+        const client = await env.client();
+        const stored = await client.POST("/api/connections/files", { body: { file: new File([await openAsBlob(file)], basename(file)) } });
+        const body = parseFlags(CreateConnectionRequest, { name: name0, type: "sqlite", settings: { file: stored.file } }, {});
+        const created = await client.POST("/api/connections", { body });
+        env.out.result(
+          created,
+          () =>
+            `created connection ${created.name} (sqlite, ${basename(file)}); browse it with \`caretflow connections browse ${created.name} main\``,
+        );
+        return undefined;
+      }
       const password = await passwordFrom(env, opts);
       const body = parseFlags(
         CreateConnectionRequest,
@@ -162,6 +187,31 @@ export function registerConnections(program: Command, ctx: CliContext, exit: Exi
               entries.map((e) => [e.name, e.kind, e.rowEstimate === undefined ? "" : String(e.rowEstimate), e.type ?? "", e.path]),
             ),
       );
+      return undefined;
+    }),
+  );
+
+  withCommon(
+    connections
+      .command("rotate-key")
+      .description("rotate the server's secret key (site admins): every stored credential is re-encrypted with a new key"),
+  ).action(
+    action<CommonOptions>(ctx, exit, async (env) => {
+      const r = await (await env.client()).POST("/api/settings/secret-key/rotate");
+      env.out.result(r, () => {
+        const what = [
+          `${r.connections} connection${r.connections === 1 ? "" : "s"}`,
+          ...(r.ssoClientSecret ? ["the SSO client secret"] : []),
+        ];
+        const lines = [
+          `rotated the secret key: ${r.resealed} stored secret${r.resealed === 1 ? "" : "s"} re-encrypted (${what.join(", ")})`,
+        ];
+        if (r.unreadable.length > 0)
+          lines.push(
+            `warning: ${r.unreadable.length} stored secret(s) could not be read with any key and were left as they were: ${r.unreadable.join(", ")}; set them again`,
+          );
+        return lines.join("\n");
+      });
       return undefined;
     }),
   );

@@ -39,6 +39,8 @@ export interface Connector {
 export interface ConnectorContext {
   secrets: Readonly<Record<string, string>>;
   addressPolicy: AddressPolicy;
+  /** The folder of files the server stores for connections (SQLite files); a file connector never reads outside it. */
+  fileRoot?: string;
 }
 
 /** A kind of source: its settings schema, which fields are secrets, and how to make a connector. */

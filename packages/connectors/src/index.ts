@@ -3,3 +3,4 @@ export type { Connector, ConnectorContext, ConnectorType, ReadOptions } from "./
 export { baseSql, postgresType, splitName } from "./postgres.ts";
 export { connectorType, connectorTypes } from "./registry.ts";
 export { checkReadOnlyQuery } from "./sql-check.ts";
+export { fileUnderRoot, sqliteType } from "./sqlite.ts";

@@ -1,10 +1,12 @@
 import { type ConnectorTypeName, userError } from "@caretflow/contracts";
 import type { ConnectorType } from "./connector.ts";
 import { postgresType } from "./postgres.ts";
+import { sqliteType } from "./sqlite.ts";
 
 /** Every connector type, keyed by its `type`; a new source registers here. */
 export const connectorTypes: Readonly<Record<ConnectorTypeName, ConnectorType>> = {
   postgres: postgresType as unknown as ConnectorType,
+  sqlite: sqliteType as unknown as ConnectorType,
 };
 
 /** The connector type named `type`, or a user error listing the known ones. */

@@ -6,7 +6,7 @@ import { textTrick } from "./refused.ts";
 export const ConnectionName = Handle;
 
 /** The connector types caretflow knows; each has its own settings and secret fields. */
-export const ConnectorTypeName = z.enum(["postgres"]);
+export const ConnectorTypeName = z.enum(["postgres", "sqlite"]);
 export type ConnectorTypeName = z.infer<typeof ConnectorTypeName>;
 
 /** A server's host name or IP address: no scheme, port, path or spaces (`db.example.com`, `10.0.0.5`, `::1`). */
@@ -32,6 +32,22 @@ export const PostgresSettings = z.object({
   ssl: z.boolean().default(false),
 });
 export type PostgresSettings = z.infer<typeof PostgresSettings>;
+
+/**
+ * SQLite settings: the database file the server stores for the connection (uploaded with
+ * POST /api/connections/files), named by its stored name; never a path on the server.
+ */
+export const SqliteSettings = z.object({
+  file: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/, "a stored file's name (as the upload answered), without folders"),
+});
+export type SqliteSettings = z.infer<typeof SqliteSettings>;
+
+/** The answer to an uploaded SQLite file: its stored name, for the connection's settings. */
+export const StoredConnectionFile = z.object({ file: z.string(), bytes: z.number().int() });
+export type StoredConnectionFile = z.infer<typeof StoredConnectionFile>;
 
 /** A connection as the API shows it: settings, and which secret fields are set (never their values). */
 export const ConnectionSummary = z.object({

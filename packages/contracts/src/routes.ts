@@ -199,6 +199,16 @@ const routeTable = [
   },
 
   {
+    method: "post",
+    path: "/api/connections/files",
+    summary: "Store a SQLite database file for a sqlite connection (project owners); answers its stored name",
+    tag: "connections",
+    permission: OWNER,
+    multipart: { file: "a SQLite 3 database file (.sqlite, .db)" },
+    response: C.StoredConnectionFile,
+    status: 201,
+  },
+  {
     method: "get",
     path: "/api/connections",
     summary: "The project's connections to outside data sources (secret fields are named, never shown)",
@@ -515,6 +525,14 @@ const routeTable = [
     tag: "settings",
     permission: SITE_ADMIN,
     response: S.SsoSettings,
+  },
+  {
+    method: "post",
+    path: "/api/settings/secret-key/rotate",
+    summary: "Rotate the server's secret key: every stored credential re-sealed with a new key in one transaction (site admins)",
+    tag: "settings",
+    permission: SITE_ADMIN,
+    response: S.SecretKeyRotation,
   },
   {
     method: "get",

@@ -56,3 +56,12 @@ export const SSO_ERRORS = {
   busy: "Too many sign-ins are in progress. Please try again in a few minutes.",
 } as const;
 export type SsoErrorCode = keyof typeof SSO_ERRORS;
+
+/** What rotating the server's secret key re-sealed (never a secret). */
+export const SecretKeyRotation = z.object({
+  resealed: z.number().int().describe("sealed values re-encrypted with the new key"),
+  connections: z.number().int().describe("connections whose secrets were re-sealed"),
+  ssoClientSecret: z.boolean().describe("true when the single sign-on client secret was re-sealed"),
+  unreadable: z.array(z.string()).describe("purposes of stored values no key opens (left as they were: set them again)"),
+});
+export type SecretKeyRotation = z.infer<typeof SecretKeyRotation>;

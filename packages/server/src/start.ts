@@ -33,6 +33,7 @@ import { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import type { Logger } from "./ports.ts";
 import { ProjectService } from "./projects/project.service.ts";
 import { SecretBox } from "./secrets/secret-box.ts";
+import { SecretKeyService } from "./secrets/secret-key.service.ts";
 import { SsoService } from "./sso/sso.service.ts";
 import { trackingPort } from "./tracking.port.ts";
 
@@ -144,8 +145,12 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     if (adminPassword !== null) {
       await audit.record({ actor: SYSTEM_ACTOR, action: "user.create", target: { kind: "user", id: "admin" }, after: { role: "admin" } });
     }
-    // Secrets stored in the database (the single sign-on client secret) are sealed with this key.
+    // Secrets stored in the database (connection credentials, the single sign-on client secret) are sealed with this key.
     const secrets = await SecretBox.open(join(home, "secret.key"));
+    // Values an interrupted key rotation left under secret.key.next (or .previous) are re-sealed with secret.key.
+    const secretKey = new SecretKeyService({ db: serverDb, secrets });
+    const recovered = await secretKey.recover();
+    if (recovered > 0) log("warn", `re-sealed ${recovered} stored secrets with secret.key (a key rotation had not finished)`);
     // The redirect URI is built from the public URL, else the address caretflow listens on (known below).
     let listenUrl = "";
     const sso = new SsoService({ db: serverDb, secrets, auth, projects, audit, log, publicUrl: () => publicUrl ?? listenUrl });
@@ -283,7 +288,12 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
           .filter(Boolean),
       ],
     };
-    const connections = new ConnectionService({ db: serverDb, secrets, addressPolicy: () => addressPolicy });
+    const connections = new ConnectionService({
+      db: serverDb,
+      secrets,
+      addressPolicy: () => addressPolicy,
+      fileRoot: join(home, "connection-files"),
+    });
     stack.push(() => connections.close());
     const app = createApp({
       auth,
@@ -293,6 +303,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       sso,
       datasets: store,
       connections,
+      secretKey,
       datasetNameFromFilename,
       jobs,
       catalog,

@@ -22,6 +22,7 @@ import { ModelDigestRepository } from "../src/models/model-digest.repository.ts"
 import type { CatalogPort, TrackingPort } from "../src/ports.ts";
 import { ProjectService } from "../src/projects/project.service.ts";
 import { SecretBox } from "../src/secrets/secret-box.ts";
+import { SecretKeyService } from "../src/secrets/secret-key.service.ts";
 import { SsoService } from "../src/sso/sso.service.ts";
 
 /** Any neighbour a unit test does not exercise: every call says so plainly. */
@@ -85,7 +86,9 @@ export async function appFixture(
     db,
     secrets,
     addressPolicy: () => opts.addressPolicy ?? { allowPrivateNetworks: false, allowList: ["127.0.0.0/8"] },
+    fileRoot: join(dir, "connection-files"),
   });
+  const secretKey = new SecretKeyService({ db, secrets });
   const ctx: AppContext = {
     auth,
     projects,
@@ -94,6 +97,7 @@ export async function appFixture(
     sso,
     datasets: store ?? absent("datasets"),
     connections,
+    secretKey,
     datasetNameFromFilename,
     jobs,
     catalog,

@@ -964,6 +964,57 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/connections/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Store a SQLite database file for a sqlite connection (project owners); answers its stored name */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description a SQLite 3 database file (.sqlite, .db)
+                         */
+                        file: Blob;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            file: string;
+                            bytes: number;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/connections": {
         parameters: {
             query?: never;
@@ -991,7 +1042,7 @@ export type paths = {
                             connections: {
                                 name: string;
                                 /** @enum {string} */
-                                type: "postgres";
+                                type: "postgres" | "sqlite";
                                 project: string;
                                 settings: {
                                     [key: string]: unknown;
@@ -1022,7 +1073,7 @@ export type paths = {
                     "application/json": {
                         name: string;
                         /** @enum {string} */
-                        type: "postgres";
+                        type: "postgres" | "sqlite";
                         settings: {
                             [key: string]: unknown;
                         };
@@ -1043,7 +1094,7 @@ export type paths = {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            type: "postgres";
+                            type: "postgres" | "sqlite";
                             project: string;
                             settings: {
                                 [key: string]: unknown;
@@ -1093,7 +1144,7 @@ export type paths = {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            type: "postgres";
+                            type: "postgres" | "sqlite";
                             project: string;
                             settings: {
                                 [key: string]: unknown;
@@ -1141,7 +1192,7 @@ export type paths = {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            type: "postgres";
+                            type: "postgres" | "sqlite";
                             project: string;
                             settings: {
                                 [key: string]: unknown;
@@ -9508,6 +9559,53 @@ export type paths = {
                 "5XX": components["responses"]["Error"];
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/settings/secret-key/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rotate the server's secret key: every stored credential re-sealed with a new key in one transaction (site admins) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description sealed values re-encrypted with the new key */
+                            resealed: number;
+                            /** @description connections whose secrets were re-sealed */
+                            connections: number;
+                            /** @description true when the single sign-on client secret was re-sealed */
+                            ssoClientSecret: boolean;
+                            /** @description purposes of stored values no key opens (left as they were: set them again) */
+                            unreadable: string[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;

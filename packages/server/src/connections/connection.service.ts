@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { type AddressPolicy, type Connector, connectorType } from "@caretflow/connectors";
+import { chmod, mkdir, open, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { type AddressPolicy, type Connector, connectorType, fileUnderRoot } from "@caretflow/connectors";
 import {
   CaretflowError,
   type ConnectionImportRequest,
@@ -12,6 +14,7 @@ import {
   type DiscoverNode,
   type ImportResult,
   notFound,
+  type StoredConnectionFile,
   sourceOf,
   type UpdateConnectionRequest,
   userError,
@@ -40,11 +43,45 @@ export class ConnectionService {
   readonly #secrets: SecretBox;
   readonly #policy: () => AddressPolicy;
   readonly #connectors = new Map<string, { stamp: string; connector: Connector }>();
+  readonly #fileRoot: string | undefined;
 
-  constructor(deps: { db: Kysely<ServerTables>; secrets: SecretBox; addressPolicy: () => AddressPolicy }) {
+  /** `fileRoot`: where SQLite files uploaded for connections are kept, one folder per project. */
+  constructor(deps: { db: Kysely<ServerTables>; secrets: SecretBox; addressPolicy: () => AddressPolicy; fileRoot?: string }) {
     this.#db = deps.db;
     this.#secrets = deps.secrets;
     this.#policy = deps.addressPolicy;
+    this.#fileRoot = deps.fileRoot;
+  }
+
+  /**
+   * Keeps an uploaded SQLite database file (moved from `path`) in the project's folder of connection
+   * files (mode 600) under a new name, for a sqlite connection's settings. A file that does not start
+   * with SQLite 3's header is refused.
+   */
+  async storeFile(project: string, path: string): Promise<StoredConnectionFile> {
+    if (!this.#fileRoot) throw userError("files_not_supported", "This server stores no connection files", "Use another source type.", 400);
+    const header = Buffer.alloc(16);
+    const handle = await open(path, "r");
+    let bytes: number;
+    try {
+      await handle.read(header, 0, 16, 0);
+      bytes = (await handle.stat()).size;
+    } finally {
+      await handle.close();
+    }
+    if (!header.equals(Buffer.from("SQLite format 3\0", "latin1")))
+      throw userError(
+        "sqlite_file_invalid",
+        "The uploaded file is not a SQLite database",
+        "Upload a .sqlite or .db file made by SQLite 3.",
+        400,
+      );
+    const folder = join(this.#fileRoot, project);
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+    const file = `${randomUUID()}.sqlite`;
+    await chmod(path, 0o600);
+    await rename(path, join(folder, file));
+    return { file, bytes };
   }
 
   async list(project: string): Promise<ConnectionSummary[]> {
@@ -59,6 +96,8 @@ export class ConnectionService {
   async create(project: string, req: CreateConnectionRequest, createdBy: string | null): Promise<ConnectionSummary> {
     const type = connectorType(req.type);
     const settings = parseSettings(type.settings, req.settings);
+    // A sqlite connection names a file stored for this project (POST /api/connections/files).
+    if (type.type === "sqlite") fileUnderRoot(join(this.#fileRoot ?? "/nonexistent", project), (settings as { file: string }).file);
     const id = randomUUID();
     const sealed = this.#sealAll(id, type.secrets, {}, req.secrets);
     const now = new Date().toISOString();
@@ -115,6 +154,9 @@ export class ConnectionService {
     const row = await this.#row(project, name);
     await this.#db.deleteFrom("connections").where("id", "=", row.id).execute();
     await this.#forget(row.id);
+    const file = row.type === "sqlite" ? (JSON.parse(row.settings_json) as { file?: string }).file : undefined;
+    // The stored file goes with its connection, unless another connection of the project uses it too.
+    if (file && this.#fileRoot && !(await this.#usesFile(project, file))) await rm(join(this.#fileRoot, project, file), { force: true });
     return summaryOf(row);
   }
 
@@ -231,9 +273,23 @@ export class ConnectionService {
         "An owner sets it with caretflow connections edit.",
         400,
       );
-    const connector = type.create(JSON.parse(row.settings_json), { secrets, addressPolicy: this.#policy() });
+    const connector = type.create(JSON.parse(row.settings_json), {
+      secrets,
+      addressPolicy: this.#policy(),
+      ...(this.#fileRoot ? { fileRoot: join(this.#fileRoot, project) } : {}),
+    });
     this.#connectors.set(row.id, { stamp, connector });
     return connector;
+  }
+
+  async #usesFile(project: string, file: string): Promise<boolean> {
+    const rows = await this.#db
+      .selectFrom("connections")
+      .select("settings_json")
+      .where("project", "=", project)
+      .where("type", "=", "sqlite")
+      .execute();
+    return rows.some((r) => (JSON.parse(r.settings_json) as { file?: string }).file === file);
   }
 
   async #forget(id: string): Promise<void> {

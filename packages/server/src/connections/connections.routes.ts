@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import {
   ConnectionImportRequest,
   ConnectionName,
@@ -11,6 +12,7 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AuditLog } from "../audit/audit.log.ts";
 import { requester } from "../audit/audit.routes.ts";
+import { receiveUpload } from "../datasets/upload.ts";
 import type { AppEnv } from "../http/app.env.ts";
 import { parseJson, parsePath, parseQuery } from "../http/validate.ts";
 import type { ProjectService } from "../projects/project.service.ts";
@@ -28,6 +30,8 @@ export function connectionsRoutes(deps: {
   datasets: ConnectionDatasets;
   projects: ProjectService;
   audit: AuditLog;
+  /** Uploads land here first; the largest accepted. */
+  upload?: { tmpDir: string; maxBytes: number };
 }): Hono<AppEnv> {
   const { connections, audit } = deps;
   const app = new Hono<AppEnv>();
@@ -37,6 +41,22 @@ export function connectionsRoutes(deps: {
   const facts = ({ secretsSet, ...rest }: ConnectionSummary) => ({ ...rest, sealedFields: secretsSet });
 
   app.get("/", async (c) => c.json({ connections: await connections.list(c.get("project")) }));
+
+  app.post("/files", async (c) => {
+    const upload = await receiveUpload(c.req.raw, deps.upload ?? { tmpDir: "", maxBytes: 0 });
+    try {
+      const stored = await connections.storeFile(c.get("project"), upload.path);
+      await audit.record({
+        ...requester(c),
+        action: "connection.file.store",
+        target: { kind: "connection-file", id: stored.file },
+        after: stored,
+      });
+      return c.json(stored, 201);
+    } finally {
+      await rm(upload.path, { force: true }); // gone already when stored
+    }
+  });
 
   app.post("/", async (c) => {
     const req = await parseJson(c, CreateConnectionRequest);

@@ -19,6 +19,8 @@ import type { CatalogPort, DatasetsPort, HealthPort, Logger, ScoringPort, Tracki
 import type { ProjectService } from "../projects/project.service.ts";
 import { projectsRoutes } from "../projects/projects.routes.ts";
 import { runsRoutes } from "../runs/runs.routes.ts";
+import { secretKeyRoutes } from "../secrets/secret-key.routes.ts";
+import type { SecretKeyService } from "../secrets/secret-key.service.ts";
 import { ssoAuthRoutes, ssoSettingsRoutes } from "../sso/sso.routes.ts";
 import type { SsoService } from "../sso/sso.service.ts";
 import { usersRoutes } from "../users/users.routes.ts";
@@ -39,6 +41,8 @@ export interface AppContext {
   datasets: DatasetsPort;
   /** Connections to outside data sources (credentials sealed), per project. */
   connections: ConnectionService;
+  /** The server's secret key (rotation by a site admin). */
+  secretKey: SecretKeyService;
   datasetNameFromFilename: (filename: string) => string;
   jobs: JobService;
   catalog: CatalogPort;
@@ -93,6 +97,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   );
   app.route("/api/auth", ssoAuthRoutes({ sso: ctx.sso, auth: ctx.auth, audit: ctx.audit, log: ctx.log, secureCookies: https }));
   app.route("/api/settings", ssoSettingsRoutes({ sso: ctx.sso, audit: ctx.audit }));
+  app.route("/api/settings", secretKeyRoutes({ secretKey: ctx.secretKey, audit: ctx.audit }));
   app.route(
     "/api/datasets",
     datasetsRoutes({
@@ -107,7 +112,13 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   );
   app.route(
     "/api/connections",
-    connectionsRoutes({ connections: ctx.connections, datasets: ctx.datasets, projects: ctx.projects, audit: ctx.audit }),
+    connectionsRoutes({
+      connections: ctx.connections,
+      datasets: ctx.datasets,
+      projects: ctx.projects,
+      audit: ctx.audit,
+      upload: { tmpDir: ctx.tmpDir, maxBytes: ctx.maxUploadBytes },
+    }),
   );
   app.route("/api/catalog", catalogRoutes({ catalog: ctx.catalog }));
   app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, audit: ctx.audit, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));

@@ -51,4 +51,57 @@ describe("SecretBox", () => {
     await writeFile(short, "too short", { mode: 0o600 });
     await expect(SecretBox.open(short)).rejects.toThrow(/not a caretflow key/);
   });
+
+  it("generate() makes an in-memory key; reseal() moves a value to another box's key, for the same purpose", async () => {
+    const box = await SecretBox.open(join(dir, "d.key"));
+    const next = SecretBox.generate();
+    const sealed = box.seal("pw-to-move", "connection.x.password");
+    const moved = box.reseal(sealed, "connection.x.password", next);
+    expect(next.unseal(moved, "connection.x.password")).toBe("pw-to-move");
+    expect(box.isCurrent(moved, "connection.x.password")).toBe(false);
+    expect(next.isCurrent(moved, "connection.x.password")).toBe(true);
+    expect(() => next.unseal(moved, "connection.y.password")).toThrow(/cannot be decrypted/);
+    expect(() => box.reseal("garbage", "connection.x.password", next)).toThrow(/cannot be decrypted/);
+  });
+
+  it("rotate() replaces the key file (mode 600) after commit, keeping the old key as .previous", async () => {
+    const keyFile = join(dir, "rot.key");
+    const box = await SecretBox.open(keyFile);
+    const before = await readFile(keyFile);
+    const stored = box.seal("rotate-me", "sso.client_secret");
+    let resealed = "";
+    await box.rotate(async (next) => {
+      // The new key is on disk before anything is re-sealed.
+      expect((await stat(`${keyFile}.next`)).mode & 0o777).toBe(0o600);
+      resealed = box.reseal(stored, "sso.client_secret", next);
+    });
+    const after = await readFile(keyFile);
+    expect(after.equals(before)).toBe(false);
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    expect((await readFile(`${keyFile}.previous`)).equals(before)).toBe(true);
+    expect((await stat(`${keyFile}.previous`)).mode & 0o777).toBe(0o600);
+    await expect(stat(`${keyFile}.next`)).rejects.toThrow(/ENOENT/);
+    expect(box.isCurrent(resealed, "sso.client_secret")).toBe(true);
+    expect(box.unseal(resealed, "sso.client_secret")).toBe("rotate-me");
+    // A value sealed with the old key still opens through the kept previous key, but is not current.
+    expect(box.isCurrent(stored, "sso.client_secret")).toBe(false);
+    expect(box.unseal(stored, "sso.client_secret")).toBe("rotate-me");
+    const reopened = await SecretBox.open(keyFile);
+    expect(reopened.unseal(resealed, "sso.client_secret")).toBe("rotate-me");
+  });
+
+  it("a failed commit leaves the key file as it was and removes the unused new key", async () => {
+    const keyFile = join(dir, "fail.key");
+    const box = await SecretBox.open(keyFile);
+    const before = await readFile(keyFile);
+    const stored = box.seal("keep-me", "sso.client_secret");
+    await expect(
+      box.rotate(async () => {
+        throw new Error("database busy");
+      }),
+    ).rejects.toThrow(/database busy/);
+    expect(await readFile(keyFile)).toEqual(before);
+    await expect(stat(`${keyFile}.next`)).rejects.toThrow(/ENOENT/);
+    expect(box.isCurrent(stored, "sso.client_secret")).toBe(true);
+  });
 });
