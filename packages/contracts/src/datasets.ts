@@ -22,6 +22,10 @@ export type ColumnSchema = z.infer<typeof ColumnSchema>;
 export const SourceFormat = z.enum(["csv", "tsv", "parquet", "json", "ndjson", "xlsx"]);
 export type SourceFormat = z.infer<typeof SourceFormat>;
 
+/** A pointer to one version of one dataset (a lineage edge's end). */
+export const DatasetVersionRef = z.object({ dataset: z.string(), version: z.number().int() });
+export type DatasetVersionRef = z.infer<typeof DatasetVersionRef>;
+
 /** One immutable version of a dataset, stored as Parquet. */
 export const DatasetVersion = z.object({
   dataset: DatasetName,
@@ -32,12 +36,12 @@ export const DatasetVersion = z.object({
   contentHash: z.string().describe("sha256 of the canonical content, hex"),
   sizeBytes: z.number().int().nonnegative().describe("size of the stored Parquet file"),
   source: z.object({
-    kind: z.enum(["upload", "file", "demo", "prediction", "derived", "connection"]),
+    kind: z.enum(["upload", "file", "demo", "prediction", "derived", "connection", "transform"]),
     format: SourceFormat.optional(),
     filename: z.string().optional(),
     encoding: z.string().optional().describe("the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252)"),
     /** For prediction outputs: the model and dataset version they came from. */
-    parent: z.object({ dataset: z.string(), version: z.number().int() }).optional(),
+    parent: DatasetVersionRef.optional(),
     model: z.string().optional(),
     jobId: z.string().optional(),
     /** For derived versions: what the job wrote (labels, topic_weights, rules...) and the MLflow run. */
@@ -48,6 +52,12 @@ export const DatasetVersion = z.object({
     table: z.string().optional(),
     query: z.string().optional(),
     watermark: z.object({ column: z.string(), value: z.string() }).optional(),
+    /** For imports from an object store: the key or glob read, and how many objects matched. */
+    object: z.string().optional(),
+    objectCount: z.number().int().nonnegative().optional(),
+    /** For SQL transforms: the query and the dataset versions it read. */
+    sql: z.string().optional(),
+    inputs: z.array(DatasetVersionRef).optional(),
   }),
   createdAt: z.string().describe("ISO 8601"),
 });
@@ -126,9 +136,22 @@ export type DatasetProfile = z.infer<typeof DatasetProfile>;
  */
 export function describeSource(source: DatasetVersion["source"]): string {
   if (source.kind === "connection") {
-    const what = source.table ?? "query";
+    const what = source.table ?? source.object ?? "query";
     const mark = source.watermark ? ` (${source.watermark.column} up to ${source.watermark.value})` : "";
     return `${source.connection ?? "connection"}: ${what}${mark}`;
   }
+  if (source.kind === "transform") {
+    const inputs = (source.inputs ?? []).map((input) => `${input.dataset} v${input.version}`);
+    return `SQL over ${inputs.join(", ") || "no dataset"}`;
+  }
   return source.filename ?? source.kind;
+}
+
+/**
+ * The dataset versions a version was made from: a prediction's or derived output's parent, a SQL
+ * transform's inputs. Lineage is built from this one function, so a new kind of derived version
+ * only has to record its parents in `parent` or `inputs`.
+ */
+export function sourceParents(source: DatasetVersion["source"]): DatasetVersionRef[] {
+  return [...(source.parent ? [source.parent] : []), ...(source.inputs ?? [])];
 }

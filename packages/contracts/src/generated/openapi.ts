@@ -591,7 +591,7 @@ export type paths = {
                                 sizeBytes: number;
                                 source: {
                                     /** @enum {string} */
-                                    kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection";
+                                    kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection" | "transform";
                                     /** @enum {string} */
                                     format?: "csv" | "tsv" | "parquet" | "json" | "ndjson" | "xlsx";
                                     filename?: string;
@@ -612,6 +612,13 @@ export type paths = {
                                         column: string;
                                         value: string;
                                     };
+                                    object?: string;
+                                    objectCount?: number;
+                                    sql?: string;
+                                    inputs?: {
+                                        dataset: string;
+                                        version: number;
+                                    }[];
                                 };
                                 /** @description ISO 8601 */
                                 createdAt: string;
@@ -681,7 +688,7 @@ export type paths = {
                                 sizeBytes: number;
                                 source: {
                                     /** @enum {string} */
-                                    kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection";
+                                    kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection" | "transform";
                                     /** @enum {string} */
                                     format?: "csv" | "tsv" | "parquet" | "json" | "ndjson" | "xlsx";
                                     filename?: string;
@@ -702,6 +709,13 @@ export type paths = {
                                         column: string;
                                         value: string;
                                     };
+                                    object?: string;
+                                    objectCount?: number;
+                                    sql?: string;
+                                    inputs?: {
+                                        dataset: string;
+                                        version: number;
+                                    }[];
                                 };
                                 /** @description ISO 8601 */
                                 createdAt: string;
@@ -1458,7 +1472,7 @@ export type paths = {
                                 sizeBytes: number;
                                 source: {
                                     /** @enum {string} */
-                                    kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection";
+                                    kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection" | "transform";
                                     /** @enum {string} */
                                     format?: "csv" | "tsv" | "parquet" | "json" | "ndjson" | "xlsx";
                                     filename?: string;
@@ -1479,6 +1493,13 @@ export type paths = {
                                         column: string;
                                         value: string;
                                     };
+                                    object?: string;
+                                    objectCount?: number;
+                                    sql?: string;
+                                    inputs?: {
+                                        dataset: string;
+                                        version: number;
+                                    }[];
                                 };
                                 /** @description ISO 8601 */
                                 createdAt: string;
