@@ -12,4 +12,5 @@ export * from "./refused.ts";
 export * from "./routes.ts";
 export * from "./sso.ts";
 export * from "./tasks.ts";
+export * from "./transforms.ts";
 export const CARETFLOW_VERSION = "0.1.0";

@@ -15,11 +15,14 @@ import {
   type PreviewPage,
   type RowBatch,
   type SourceFormat,
+  type TransformPreview,
   userError,
 } from "@caretflow/contracts";
 import type { DuckDBInstance } from "@duckdb/node-api";
 import type { Kysely, Selectable } from "kysely";
 import { batchesToParquet } from "./batch-ingest.ts";
+import { columnKindOf } from "./column-kind.ts";
+import { checkColumnNames } from "./column-names.ts";
 import { contentHash } from "./content-hash.ts";
 import { displayExpr, exportExpr, openDuckDb, sqlIdent, sqlString, withConnection } from "./duckdb.ts";
 import { formatFromFilename } from "./formats.ts";
@@ -27,6 +30,7 @@ import { describeStored, ingestToParquet, type ProgressFn } from "./ingest.ts";
 import { toJsonSafe } from "./json-safe.ts";
 import type { DatasetVersionsTable, DataTables } from "./migrations.ts";
 import { profileParquet } from "./profile.ts";
+import { executeTransform, type TransformInput, transformReferences } from "./transform.ts";
 
 export type ImportSource = {
   kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection";
@@ -72,6 +76,18 @@ export interface ImportFileOptions {
   encoding?: string;
   source?: ImportSource;
   onProgress?: ProgressFn;
+}
+
+export interface TransformOptions {
+  /** One DuckDB SELECT over datasets named as tables: `sales` (latest version) or `"sales@3"` (version 3). */
+  sql: string;
+  /** Whether the caller may read a dataset; one it may not is reported exactly as a missing one. */
+  canRead?: (dataset: string) => boolean | Promise<boolean>;
+  /** The query is interrupted after this long (default 60 s). */
+  timeoutMs?: number;
+  /** DuckDB's memory limit for the query (default "1GB"). */
+  memoryLimit?: string;
+  signal?: AbortSignal;
 }
 
 export interface ColumnFacts {
@@ -181,6 +197,80 @@ export class DatasetStore {
         throw error;
       } finally {
         await rm(tmp, { force: true });
+      }
+    });
+  }
+
+  /**
+   * Run a SQL transform's query in a sandbox (see executeTransform) and return its first `limit` rows
+   * and output schema; nothing is stored.
+   */
+  async previewTransform(opts: TransformOptions & { limit: number }): Promise<TransformPreview> {
+    const inputs = await this.transformInputs(opts);
+    const work = join(this.root, ".tmp", `transform-${randomUUID()}`);
+    try {
+      const limit = Math.min(1000, Math.max(1, Math.floor(opts.limit)));
+      const { columns, rows } = await executeTransform({
+        ...this.transformLimits(opts),
+        sql: opts.sql,
+        inputs,
+        workDir: work,
+        mode: { preview: limit },
+      });
+      const schema = columns.map((c) => ({ name: c.name, kind: columnKindOf(c.type), duckdbType: c.type, nullable: true }));
+      checkColumnNames(
+        schema.map((c) => c.name),
+        "The query's result",
+      );
+      return {
+        columns: schema,
+        rows: rows.map((row) => row.map((value, i) => toJsonSafe(value, schema[i]!.kind))),
+        inputs: inputs.map(({ dataset, version }) => ({ dataset, version })),
+        limit,
+      };
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Run a SQL transform and store its result as the next version of `name`, through the same hashing
+   * and versioning as imports (the same content as the latest version => created:false). The version's
+   * source records the SQL and the exact versions read. A failed or empty run stores nothing.
+   */
+  async runTransform(opts: TransformOptions & { name: string }): Promise<ImportResult> {
+    const name = parseDatasetName(opts.name);
+    return this.serialize(name, async () => {
+      const inputs = await this.transformInputs(opts);
+      const work = join(this.root, ".tmp", `transform-${randomUUID()}`);
+      try {
+        const { columns: described, output } = await executeTransform({
+          ...this.transformLimits(opts),
+          sql: opts.sql,
+          inputs,
+          workDir: work,
+          mode: { write: true },
+        });
+        checkColumnNames(
+          described.map((c) => c.name),
+          "The query's result",
+        );
+        const { columns, rowCount } = await withConnection(this.duck, (conn) => describeStored(conn, output!));
+        if (rowCount === 0)
+          throw userError(
+            "no_rows",
+            "The query returned no rows; nothing was stored",
+            "Check the query's filters with Preview, then run it again.",
+            422,
+          );
+        const source = {
+          kind: "transform",
+          sql: opts.sql,
+          inputs: inputs.map(({ dataset, version }) => ({ dataset, version })),
+        } satisfies DatasetVersion["source"];
+        return await this.storeVersion(name, output!, columns, rowCount, source);
+      } finally {
+        await rm(work, { recursive: true, force: true });
       }
     });
   }
@@ -338,6 +428,44 @@ export class DatasetStore {
 
   private parquetPath(name: string, version: number): string {
     return join(this.root, name, `v${version}.parquet`);
+  }
+
+  private transformLimits(opts: TransformOptions) {
+    return {
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.memoryLimit ? { memoryLimit: opts.memoryLimit } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    };
+  }
+
+  /** The dataset versions a transform's SQL names, each checked with `canRead` (refused as missing). */
+  private async transformInputs(opts: TransformOptions): Promise<TransformInput[]> {
+    const references = await withConnection(this.duck, (conn) => transformReferences(conn, opts.sql));
+    const inputs: TransformInput[] = [];
+    for (const ref of references) {
+      const missing = () =>
+        userError(
+          "transform_dataset_not_found",
+          `The query reads '${ref.table}' (line ${ref.line}), but no dataset of this project has that name`,
+          "Name a dataset of this project as a table: FROM sales (its latest version) or FROM \"sales@3\" (version 3); quote names with '-' or '.'.",
+          404,
+          { line: ref.line, dataset: ref.dataset },
+        );
+      if (!DatasetName.safeParse(ref.dataset).success || (opts.canRead && !(await opts.canRead(ref.dataset)))) throw missing();
+      const row = await this.latestRow(ref.dataset);
+      if (!row) throw missing();
+      if (ref.version !== undefined && !(await this.versionExists(ref.dataset, ref.version)))
+        throw userError(
+          "transform_version_not_found",
+          `The query reads '${ref.table}' (line ${ref.line}), but dataset '${ref.dataset}' has versions 1 to ${Number(row.version)}`,
+          `Pin an existing version, e.g. "${ref.dataset}@${Number(row.version)}", or write ${ref.dataset} for the latest.`,
+          404,
+          { line: ref.line, dataset: ref.dataset },
+        );
+      const version = ref.version ?? Number(row.version);
+      inputs.push({ table: ref.table, dataset: ref.dataset, version, path: this.parquetPath(ref.dataset, version) });
+    }
+    return inputs;
   }
 
   private async serialize<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -583,7 +711,7 @@ async function removeStaleTempFiles(dir: string): Promise<void> {
     const p = join(dir, entry);
     const s = await stat(p).catch(() => null);
     // Files, and the part folders of batch imports (parts-<uuid>/), left by a process that stopped mid-import.
-    if ((s?.isFile() || (s?.isDirectory() && entry.startsWith("parts-"))) && s.mtimeMs < dayAgo)
+    if ((s?.isFile() || (s?.isDirectory() && (entry.startsWith("parts-") || entry.startsWith("transform-")))) && s.mtimeMs < dayAgo)
       await rm(p, { recursive: true, force: true });
   }
 }
