@@ -6,6 +6,7 @@ import * as C from "./connections.ts";
 import * as D from "./datasets.ts";
 import { ApiError } from "./errors.ts";
 import * as S from "./sso.ts";
+import * as T from "./transforms.ts";
 
 /** One HTTP route of the caretflow API: the single description the server, the OpenAPI document and clients share. */
 export interface RouteDef {
@@ -286,6 +287,60 @@ const routeTable = [
     body: C.ConnectionImportRequest,
     response: D.ImportResult,
     status: 201,
+  },
+
+  {
+    method: "get",
+    path: "/api/transforms",
+    summary: "The project's saved SQL transforms",
+    tag: "transforms",
+    permission: VIEWER,
+    response: z.object({ transforms: z.array(T.Transform) }),
+  },
+  {
+    method: "post",
+    path: "/api/transforms/preview",
+    summary: "Run a SQL query over the project's datasets and answer its first rows and output schema; nothing is stored",
+    tag: "transforms",
+    permission: EDITOR,
+    body: T.TransformPreviewRequest,
+    response: T.TransformPreview,
+  },
+  {
+    method: "post",
+    path: "/api/transforms",
+    summary:
+      "Save a SQL query as the transform of a dataset and run it: a new version (201), or none when the output equals the latest (200)",
+    tag: "transforms",
+    permission: EDITOR,
+    body: T.SaveTransformRequest,
+    response: T.TransformRun,
+    status: 201,
+  },
+  {
+    method: "get",
+    path: "/api/transforms/{name}",
+    summary: "A saved transform (its SQL)",
+    tag: "transforms",
+    permission: VIEWER,
+    response: T.Transform,
+  },
+  {
+    method: "post",
+    path: "/api/transforms/{name}/run",
+    summary: "Run a saved transform over the latest versions of its inputs: a new version (201), or none when nothing changed (200)",
+    tag: "transforms",
+    permission: EDITOR,
+    response: T.TransformRun,
+    status: 201,
+  },
+  {
+    method: "delete",
+    path: "/api/transforms/{name}",
+    summary: "Forget a saved transform (the versions it made stay)",
+    tag: "transforms",
+    permission: EDITOR,
+    response: Ok,
   },
 
   {

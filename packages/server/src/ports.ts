@@ -15,8 +15,9 @@ import type {
   RunDetail,
   RunSummary,
   SourceFormat,
+  TransformPreview,
 } from "@caretflow/contracts";
-import type { ImportBatchesOptions } from "@caretflow/data";
+import type { ImportBatchesOptions, TransformOptions } from "@caretflow/data";
 
 /**
  * What the server needs from its neighbours, named by role. The real
@@ -44,6 +45,9 @@ export interface DatasetsPort {
   }): Promise<ImportResult>;
   /** Store a stream of row batches (a connector's read) as a new version; see DatasetStore.importBatches. */
   importBatches(opts: ImportBatchesOptions): Promise<ImportResult & { rowsRead: number }>;
+  /** Run a SQL transform over dataset versions in a sandbox: its first rows (nothing stored), or a new version of `name`. */
+  previewTransform(opts: TransformOptions & { limit: number }): Promise<TransformPreview>;
+  runTransform(opts: TransformOptions & { name: string }): Promise<ImportResult>;
   list(): Promise<DatasetSummary[]>;
   get(name: string): Promise<DatasetDetail>;
   getVersion(name: string, version?: number): Promise<DatasetVersion & { path: string }>;

@@ -36,6 +36,7 @@ import { SecretBox } from "./secrets/secret-box.ts";
 import { SecretKeyService } from "./secrets/secret-key.service.ts";
 import { SsoService } from "./sso/sso.service.ts";
 import { trackingPort } from "./tracking.port.ts";
+import { TransformService } from "./transforms/transform.service.ts";
 
 export interface StartOptions {
   /** caretflow's home folder (created with mode 700). */
@@ -295,6 +296,17 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       fileRoot: join(home, "connection-files"),
     });
     stack.push(() => connections.close());
+    const transforms = new TransformService({
+      db: serverDb,
+      datasets: store,
+      projects,
+      limits: {
+        ...(Number(process.env.CARETFLOW_TRANSFORM_TIMEOUT_S) > 0
+          ? { timeoutMs: Number(process.env.CARETFLOW_TRANSFORM_TIMEOUT_S) * 1000 }
+          : {}),
+        ...(process.env.CARETFLOW_TRANSFORM_MEMORY ? { memoryLimit: process.env.CARETFLOW_TRANSFORM_MEMORY } : {}),
+      },
+    });
     const app = createApp({
       auth,
       projects,
@@ -303,6 +315,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       sso,
       datasets: store,
       connections,
+      transforms,
       secretKey,
       datasetNameFromFilename,
       jobs,

@@ -24,6 +24,7 @@ import { ProjectService } from "../src/projects/project.service.ts";
 import { SecretBox } from "../src/secrets/secret-box.ts";
 import { SecretKeyService } from "../src/secrets/secret-key.service.ts";
 import { SsoService } from "../src/sso/sso.service.ts";
+import { type TransformLimits, TransformService } from "../src/transforms/transform.service.ts";
 
 /** Any neighbour a unit test does not exercise: every call says so plainly. */
 function absent<T extends object>(what: string): T {
@@ -50,6 +51,8 @@ export async function appFixture(
     catalog?: CatalogPort;
     publicUrl?: () => string;
     addressPolicy?: AddressPolicy;
+    /** Limits for SQL transforms (e.g. a short time limit). */
+    transformLimits?: TransformLimits;
   } = {},
 ) {
   const dir = await mkdtemp(join(tmpdir(), "caretflow-server-"));
@@ -89,6 +92,12 @@ export async function appFixture(
     fileRoot: join(dir, "connection-files"),
   });
   const secretKey = new SecretKeyService({ db, secrets });
+  const transforms = new TransformService({
+    db,
+    datasets: store ?? absent("datasets"),
+    projects,
+    ...(opts.transformLimits ? { limits: opts.transformLimits } : {}),
+  });
   const ctx: AppContext = {
     auth,
     projects,
@@ -97,6 +106,7 @@ export async function appFixture(
     sso,
     datasets: store ?? absent("datasets"),
     connections,
+    transforms,
     secretKey,
     datasetNameFromFilename,
     jobs,

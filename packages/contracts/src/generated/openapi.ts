@@ -1517,6 +1517,376 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/transforms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's saved SQL transforms */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            transforms: {
+                                name: string;
+                                sql: string;
+                                createdAt: string;
+                                updatedAt: string;
+                                updatedBy?: string;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Save a SQL query as the transform of a dataset and run it: a new version (201), or none when the output equals the latest (200) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        sql: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            transform: {
+                                name: string;
+                                sql: string;
+                                createdAt: string;
+                                updatedAt: string;
+                                updatedBy?: string;
+                            };
+                            result: {
+                                created: boolean;
+                                version: {
+                                    dataset: string;
+                                    version: number;
+                                    rowCount: number;
+                                    columnCount: number;
+                                    columns: {
+                                        name: string;
+                                        /** @enum {string} */
+                                        kind: "integer" | "float" | "boolean" | "string" | "date" | "timestamp" | "other";
+                                        duckdbType: string;
+                                        nullable: boolean;
+                                    }[];
+                                    /** @description sha256 of the canonical content, hex */
+                                    contentHash: string;
+                                    /** @description size of the stored Parquet file */
+                                    sizeBytes: number;
+                                    source: {
+                                        /** @enum {string} */
+                                        kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection" | "transform";
+                                        /** @enum {string} */
+                                        format?: "csv" | "tsv" | "parquet" | "json" | "ndjson" | "xlsx";
+                                        filename?: string;
+                                        /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
+                                        encoding?: string;
+                                        parent?: {
+                                            dataset: string;
+                                            version: number;
+                                        };
+                                        model?: string;
+                                        jobId?: string;
+                                        role?: string;
+                                        runId?: string;
+                                        connection?: string;
+                                        table?: string;
+                                        query?: string;
+                                        watermark?: {
+                                            column: string;
+                                            value: string;
+                                        };
+                                        object?: string;
+                                        objectCount?: number;
+                                        sql?: string;
+                                        inputs?: {
+                                            dataset: string;
+                                            version: number;
+                                        }[];
+                                    };
+                                    /** @description ISO 8601 */
+                                    createdAt: string;
+                                };
+                            };
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/transforms/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a SQL query over the project's datasets and answer its first rows and output schema; nothing is stored */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        sql: string;
+                        /** @default 50 */
+                        limit?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            columns: {
+                                name: string;
+                                /** @enum {string} */
+                                kind: "integer" | "float" | "boolean" | "string" | "date" | "timestamp" | "other";
+                                duckdbType: string;
+                                nullable: boolean;
+                            }[];
+                            rows: unknown[][];
+                            inputs: {
+                                dataset: string;
+                                version: number;
+                            }[];
+                            limit: number;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/transforms/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A saved transform (its SQL) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            sql: string;
+                            createdAt: string;
+                            updatedAt: string;
+                            updatedBy?: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Forget a saved transform (the versions it made stay) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @constant */
+                            ok: true;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/transforms/{name}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a saved transform over the latest versions of its inputs: a new version (201), or none when nothing changed (200) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            transform: {
+                                name: string;
+                                sql: string;
+                                createdAt: string;
+                                updatedAt: string;
+                                updatedBy?: string;
+                            };
+                            result: {
+                                created: boolean;
+                                version: {
+                                    dataset: string;
+                                    version: number;
+                                    rowCount: number;
+                                    columnCount: number;
+                                    columns: {
+                                        name: string;
+                                        /** @enum {string} */
+                                        kind: "integer" | "float" | "boolean" | "string" | "date" | "timestamp" | "other";
+                                        duckdbType: string;
+                                        nullable: boolean;
+                                    }[];
+                                    /** @description sha256 of the canonical content, hex */
+                                    contentHash: string;
+                                    /** @description size of the stored Parquet file */
+                                    sizeBytes: number;
+                                    source: {
+                                        /** @enum {string} */
+                                        kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection" | "transform";
+                                        /** @enum {string} */
+                                        format?: "csv" | "tsv" | "parquet" | "json" | "ndjson" | "xlsx";
+                                        filename?: string;
+                                        /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
+                                        encoding?: string;
+                                        parent?: {
+                                            dataset: string;
+                                            version: number;
+                                        };
+                                        model?: string;
+                                        jobId?: string;
+                                        role?: string;
+                                        runId?: string;
+                                        connection?: string;
+                                        table?: string;
+                                        query?: string;
+                                        watermark?: {
+                                            column: string;
+                                            value: string;
+                                        };
+                                        object?: string;
+                                        objectCount?: number;
+                                        sql?: string;
+                                        inputs?: {
+                                            dataset: string;
+                                            version: number;
+                                        }[];
+                                    };
+                                    /** @description ISO 8601 */
+                                    createdAt: string;
+                                };
+                            };
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/catalog": {
         parameters: {
             query?: never;

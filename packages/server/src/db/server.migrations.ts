@@ -298,4 +298,21 @@ export const serverMigrations: Record<string, Migration> = {
       await db.schema.dropTable("connections").execute();
     },
   },
+  "20261202_60_transforms": {
+    // Saved SQL transforms: the query that makes new versions of the dataset `name` (one per dataset).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("transforms")
+        .addColumn("name", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("project", "varchar(64)", (c) => c.notNull())
+        .addColumn("sql", "text", (c) => c.notNull())
+        .addColumn("updated_by", "varchar(64)")
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .addColumn("updated_at", "varchar(40)", (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("transforms").execute();
+    },
+  },
 };

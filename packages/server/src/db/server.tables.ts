@@ -158,4 +158,13 @@ export interface ServerTables {
     created_at: string;
     updated_at: string;
   };
+  /** Saved SQL transforms, one per target dataset (dataset names are unique across projects). */
+  transforms: {
+    name: string;
+    project: string;
+    sql: string;
+    updated_by: string | null;
+    created_at: string;
+    updated_at: string;
+  };
 }

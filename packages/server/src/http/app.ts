@@ -23,6 +23,8 @@ import { secretKeyRoutes } from "../secrets/secret-key.routes.ts";
 import type { SecretKeyService } from "../secrets/secret-key.service.ts";
 import { ssoAuthRoutes, ssoSettingsRoutes } from "../sso/sso.routes.ts";
 import type { SsoService } from "../sso/sso.service.ts";
+import type { TransformService } from "../transforms/transform.service.ts";
+import { transformsRoutes } from "../transforms/transforms.routes.ts";
 import { usersRoutes } from "../users/users.routes.ts";
 import { mountWeb } from "../web/web.static.ts";
 import type { AppEnv } from "./app.env.ts";
@@ -41,6 +43,8 @@ export interface AppContext {
   datasets: DatasetsPort;
   /** Connections to outside data sources (credentials sealed), per project. */
   connections: ConnectionService;
+  /** Saved SQL transforms, run in a sandbox over the project's datasets. */
+  transforms: TransformService;
   /** The server's secret key (rotation by a site admin). */
   secretKey: SecretKeyService;
   datasetNameFromFilename: (filename: string) => string;
@@ -120,6 +124,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       upload: { tmpDir: ctx.tmpDir, maxBytes: ctx.maxUploadBytes },
     }),
   );
+  app.route("/api/transforms", transformsRoutes({ transforms: ctx.transforms, audit: ctx.audit }));
   app.route("/api/catalog", catalogRoutes({ catalog: ctx.catalog }));
   app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, audit: ctx.audit, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
   app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs, projects: ctx.projects, audit: ctx.audit }));
