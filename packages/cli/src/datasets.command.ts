@@ -8,6 +8,7 @@ import { importFromConnection } from "./connections.command.ts";
 import type { CliContext } from "./context.ts";
 import { checkOutFile, downloadCsv } from "./download.ts";
 import { formatBytes, formatFields, formatTable, formatTime, formatValue } from "./table.ts";
+import { registerTransformCommands } from "./transform.command.ts";
 
 export function registerDatasets(program: Command, ctx: CliContext, exit: ExitState): void {
   const datasets = program.command("datasets").description("import, list and inspect datasets");
@@ -203,4 +204,5 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
       return undefined;
     }),
   );
+  registerTransformCommands(datasets, ctx, exit);
 }
