@@ -105,6 +105,14 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     importConnection: (name: string, req: ConnectionImportInput) =>
       api.POST("/api/connections/{name}/import", { ...conn(name), body: req }),
 
+    /** SQL transforms: preview a query (nothing stored), save and run one, re-run or forget a saved one. */
+    listTransforms: async () => (await api.GET("/api/transforms")).transforms,
+    getTransform: (name: string) => api.GET("/api/transforms/{name}", conn(name)),
+    previewTransform: (sql: string, limit = 50) => api.POST("/api/transforms/preview", { body: { sql, limit } }),
+    saveTransform: (name: string, sql: string) => api.POST("/api/transforms", { body: { name, sql } }),
+    runTransform: (name: string) => api.POST("/api/transforms/{name}/run", conn(name)),
+    deleteTransform: (name: string) => api.DELETE("/api/transforms/{name}", conn(name)),
+
     catalog: () => {
       catalog ??= api.GET("/api/catalog").catch((err: unknown) => {
         catalog = null; // a failed load is asked again next time

@@ -23,6 +23,7 @@ const UsersPage = lazy(() => import("../features/users/UsersPage.tsx").then((m) 
 const AccountPage = lazy(() => import("../features/auth/AccountPage.tsx").then((m) => ({ default: m.AccountPage })));
 const AuditPage = lazy(() => import("../features/audit/AuditPage.tsx").then((m) => ({ default: m.AuditPage })));
 const ConnectionsPage = lazy(() => import("../features/connections/ConnectionsPage.tsx").then((m) => ({ default: m.ConnectionsPage })));
+const TransformPage = lazy(() => import("../features/transforms/TransformPage.tsx").then((m) => ({ default: m.TransformPage })));
 const TrainPage = lazy(() => import("../features/train/TrainPage.tsx").then((m) => ({ default: m.TrainPage })));
 
 export function App() {
@@ -55,6 +56,8 @@ function ProjectApp({ project }: { project: string }) {
               <Route path="data" element={<DatasetsPage />} />
               <Route path="data/:name" element={<DatasetPage />} />
               <Route path="connections" element={<ConnectionsPage />} />
+              <Route path="transforms" element={<TransformPage />} />
+              <Route path="transforms/:name" element={<TransformPage />} />
               <Route path="train" element={<TrainPage />} />
               <Route path="jobs" element={<JobsPage />} />
               <Route path="jobs/:id" element={<JobPage />} />

@@ -59,7 +59,15 @@ export function DatasetsPage() {
   const empty = datasets.data && datasets.data.length === 0;
   return (
     <div className="page">
-      <PageHeader title="Data" subtitle="Every import is an immutable, versioned dataset you can preview, profile and train on." />
+      <PageHeader
+        title="Data"
+        subtitle="Every import is an immutable, versioned dataset you can preview, profile and train on."
+        actions={
+          <Link className="btn" to="/transforms">
+            New SQL transform
+          </Link>
+        }
+      />
       {empty ? (
         <Card>
           <EmptyState title="No datasets yet — drop a CSV here">
