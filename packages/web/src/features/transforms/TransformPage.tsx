@@ -6,7 +6,9 @@ import { formatCell, formatRelative } from "../../lib/format.ts";
 import { ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Badge, Card, PageHeader } from "../../ui/layout.tsx";
 import { ScrollRegion } from "../../ui/scroll.tsx";
-import { columnRef, errorLine, insertAt, tableRef } from "./transforms.helpers.ts";
+import { useAuth } from "../auth/auth.context.tsx";
+import { useProject } from "../projects/project.context.tsx";
+import { canRunTransforms, columnRef, errorLine, insertAt, tableRef } from "./transforms.helpers.ts";
 import "./transforms.css";
 
 /**
@@ -27,6 +29,12 @@ export function TransformPage() {
   const [preview, setPreview] = useState<TransformPreview | null>(null);
   const [saved, setSaved] = useState<TransformRun | null>(null);
   const editor = useRef<HTMLTextAreaElement>(null);
+  const { user } = useAuth();
+  const { project } = useProject();
+  const projects = useResource((a) => a.listProjects(), "projects");
+  // While the role is loading the buttons stay enabled; the server refuses a viewer either way.
+  const role = projects.data?.find((p) => p.name === project)?.role;
+  const canRun = projects.data === undefined || canRunTransforms(role, user?.role === "admin");
 
   // A saved transform named in the address is loaded once into the editor.
   const savedOne = useResource(async (a) => (opened ? a.getTransform(opened) : null), `transform:${opened ?? ""}`);
@@ -115,7 +123,7 @@ export function TransformPage() {
               <button
                 type="button"
                 className="btn"
-                disabled={busy !== null || sql.trim() === ""}
+                disabled={!canRun || busy !== null || sql.trim() === ""}
                 onClick={() => void runPreview()}
                 data-testid="transform-preview"
               >
@@ -134,13 +142,14 @@ export function TransformPage() {
               <button
                 type="button"
                 className="btn btn-primary"
-                disabled={busy !== null || sql.trim() === "" || target.trim() === ""}
+                disabled={!canRun || busy !== null || sql.trim() === "" || target.trim() === ""}
                 onClick={() => void save()}
                 data-testid="transform-save"
               >
                 {busy === "save" ? <Spinner label="Saving" /> : null} Save as dataset
               </button>
             </div>
+            {canRun ? null : <p className="muted small">Viewers read saved transforms; editors of the project preview and run them.</p>}
             {error ? (
               <div data-testid="transform-error">
                 <ErrorBox error={error} title={line ? `The query failed at line ${line}` : "The query failed"} />
@@ -150,6 +159,7 @@ export function TransformPage() {
           </Card>
           {preview ? <PreviewCard preview={preview} /> : null}
           <SavedTransforms
+            canRun={canRun}
             transforms={transforms.data}
             error={transforms.error}
             onReload={transforms.reload}
@@ -333,6 +343,7 @@ function SavedNotice({ run }: { run: TransformRun }) {
 }
 
 function SavedTransforms({
+  canRun,
   transforms,
   error,
   onReload,
@@ -340,6 +351,7 @@ function SavedTransforms({
   onRan,
   onError,
 }: {
+  canRun: boolean;
   transforms: Transform[] | undefined;
   error: unknown;
   onReload: () => void;
@@ -389,12 +401,16 @@ function SavedTransforms({
                 <button type="button" className="btn btn-small" onClick={() => onOpen(t)}>
                   Open
                 </button>
-                <button type="button" className="btn btn-small" disabled={running !== null} onClick={() => void rerun(t.name)}>
-                  Run again
-                </button>
-                <button type="button" className="btn btn-small btn-danger" onClick={() => void forget(t.name)}>
-                  Forget
-                </button>
+                {canRun ? (
+                  <>
+                    <button type="button" className="btn btn-small" disabled={running !== null} onClick={() => void rerun(t.name)}>
+                      Run again
+                    </button>
+                    <button type="button" className="btn btn-small btn-danger" onClick={() => void forget(t.name)}>
+                      Forget
+                    </button>
+                  </>
+                ) : null}
               </span>
             </li>
           ))}

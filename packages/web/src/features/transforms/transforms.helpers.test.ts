@@ -1,6 +1,6 @@
 import { CaretflowError } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
-import { columnRef, errorLine, insertAt, tableRef } from "./transforms.helpers.ts";
+import { canRunTransforms, columnRef, errorLine, insertAt, tableRef } from "./transforms.helpers.ts";
 
 describe("transform helpers", () => {
   it("quotes dataset names that are not plain identifiers, and pins versions", () => {
@@ -21,5 +21,13 @@ describe("transform helpers", () => {
   it("inserts text in place of the selection", () => {
     expect(insertAt("SELECT * FROM ", 14, 14, "sales")).toEqual({ text: "SELECT * FROM sales", caret: 19 });
     expect(insertAt("SELECT x FROM t", 7, 8, "amount")).toEqual({ text: "SELECT amount FROM t", caret: 13 });
+  });
+
+  it("lets editors, owners and site admins run transforms, not viewers", () => {
+    expect(canRunTransforms("viewer", false)).toBe(false);
+    expect(canRunTransforms(undefined, false)).toBe(false);
+    expect(canRunTransforms("editor", false)).toBe(true);
+    expect(canRunTransforms("owner", false)).toBe(true);
+    expect(canRunTransforms(null, true)).toBe(true);
   });
 });

@@ -1,4 +1,9 @@
-import { CaretflowError } from "@caretflow/contracts";
+import { CaretflowError, type ProjectRole } from "@caretflow/contracts";
+
+/** Editors and owners of the project (and site admins) preview, run and forget transforms; viewers read them. */
+export function canRunTransforms(role: ProjectRole | null | undefined, siteAdmin: boolean): boolean {
+  return siteAdmin || role === "editor" || role === "owner";
+}
 
 /** The line of the query an API error names (DuckDB's "LINE n", an unknown dataset's mention), if any. */
 export function errorLine(err: unknown): number | null {
