@@ -26,6 +26,11 @@ export const TRANSFORM_DEFAULTS = { timeoutMs: 60_000, memoryLimit: "1GB" } as c
 /** The sandbox's view over the user's query; dataset names start with a letter or digit, so none can clash. */
 const QUERY_VIEW = "__caretflow_transform";
 const PINNED = /^(.+)@(\d+)$/;
+/**
+ * Functions a transform may not call: DuckDB's own catalog and settings (they would show the sandbox's
+ * file paths, not data) and queries given as text, which the parser cannot look into.
+ */
+const REFUSED_FUNCTION = /^(duckdb_\w*|pragma_\w*|current_setting|getvariable|query|query_table|which_secret)$/i;
 
 /**
  * Parse a transform's SQL with DuckDB's own parser (json_serialize_sql, which runs nothing) and list
@@ -67,6 +72,16 @@ export async function transformReferences(conn: DuckDBConnection, sql: string): 
     }
     if (!node || typeof node !== "object") return;
     const n = node as Record<string, unknown>;
+    if (typeof n.function_name === "string" && REFUSED_FUNCTION.test(n.function_name)) {
+      const at = Number(n.query_location);
+      throw userError(
+        "transform_function_refused",
+        `The query calls ${n.function_name}(), which a transform may not use: it reads DuckDB's own catalog or settings, not datasets`,
+        "Read datasets as tables (FROM sales) and compute from their columns.",
+        422,
+        Number.isFinite(at) && at < sql.length ? { line: lineAt(sql, at) } : undefined,
+      );
+    }
     if (n.type === "BASE_TABLE" && typeof n.table_name === "string") {
       tables.push({ table: n.table_name, qualified: Boolean(n.schema_name || n.catalog_name), at: Number(n.query_location) });
     }

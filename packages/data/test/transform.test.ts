@@ -105,6 +105,9 @@ describe("SQL transforms", () => {
       ["SELECT * FROM sales; SELECT 1", "query_several_statements", /more than one statement/],
       ["SELECT 1; DROP TABLE sales", "query_not_read_only", /one SELECT/],
       ["SELECT * FROM main.sales", "transform_query_invalid", /schema or catalog/],
+      ["SELECT sql FROM sales, duckdb_views()", "transform_function_refused", /duckdb_views\(\), which a transform may not use/],
+      ["SELECT * FROM sales, query('SELECT 1')", "transform_function_refused", /query\(\)/],
+      ["SELECT current_setting('temp_directory')", "transform_function_refused", /current_setting/],
     ];
     for (const [sql, code, message] of cases) {
       const error = await failure(f.store.runTransform({ name: "escape", sql }));
