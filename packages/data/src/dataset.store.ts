@@ -113,6 +113,8 @@ export class DatasetStore {
     private readonly root: string,
     private readonly db: Kysely<DataTables>,
     private readonly duck: DuckDBInstance,
+    /** DuckDB threads for this store and each transform sandbox (DuckDB's default, every core, when unset). */
+    private readonly threads?: number,
   ) {}
 
   /** root: folder for Parquet files (e.g. <home>/datasets); db: Kysely over the metadata DB, migrated with dataMigrations. */
@@ -121,7 +123,7 @@ export class DatasetStore {
     await mkdir(tmp, { recursive: true });
     await removeStaleTempFiles(tmp);
     const duck = await openDuckDb({ tempDirectory: join(tmp, "duckdb"), ...(opts.threads ? { threads: opts.threads } : {}) });
-    return new DatasetStore(opts.root, opts.db, duck);
+    return new DatasetStore(opts.root, opts.db, duck, opts.threads);
   }
 
   /** Ingest a local file. Identical content to the latest version => created:false and no new version. */
@@ -432,6 +434,7 @@ export class DatasetStore {
 
   private transformLimits(opts: TransformOptions) {
     return {
+      ...(this.threads ? { threads: this.threads } : {}),
       ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.memoryLimit ? { memoryLimit: opts.memoryLimit } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
