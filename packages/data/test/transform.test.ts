@@ -158,7 +158,20 @@ describe("SQL transforms", () => {
     expect(await readdir(join(f.root, ".tmp"))).not.toContainEqual(expect.stringMatching(/^transform-/));
   });
 
-  it("refuses an empty result and duplicate column names, storing nothing", async () => {
+  it("stops a query over the memory limit with a clear message and stores nothing", async () => {
+    const error = await failure(
+      f.store.runTransform({
+        name: "huge",
+        sql: "SELECT string_agg(repeat(region, 1000), ',') AS s FROM sales, range(200000)",
+        memoryLimit: "32MB",
+      }),
+    );
+    expect(error).toMatchObject({ code: "transform_out_of_memory", status: 422 });
+    expect(error.message).toMatch(/more memory than a transform may use/);
+    await expect(f.store.get("huge")).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("refuses an empty result, storing nothing", async () => {
     const empty = await failure(f.store.runTransform({ name: "none", sql: "SELECT * FROM sales WHERE amount < 0" }));
     expect(empty).toMatchObject({ code: "no_rows", status: 422 });
     await expect(f.store.get("none")).rejects.toMatchObject({ status: 404 });
