@@ -159,10 +159,16 @@ export async function executeTransform(
         stop();
       }, timeoutMs);
       opts.signal?.addEventListener("abort", stop, { once: true });
+      // An interrupt reaches only a running statement: between statements the flags are checked instead.
+      const guard = () => {
+        if (timedOut || opts.signal?.aborted) throw new Error("stopped between statements");
+      };
       try {
+        guard();
         // On the first line, so the lines DuckDB names are the query's own; a trailing ';' ends this statement.
         await conn.run(`CREATE VIEW ${sqlIdent(QUERY_VIEW)} AS ${opts.sql}`);
         const columns = await describeQuery(conn, `SELECT * FROM ${sqlIdent(QUERY_VIEW)}`);
+        guard();
         if ("preview" in opts.mode) {
           const reader = await conn.runAndReadAll(`SELECT * FROM ${sqlIdent(QUERY_VIEW)} LIMIT ${Math.floor(opts.mode.preview)}`);
           return { columns, rows: reader.getRowsJS() as unknown[][] };
@@ -178,14 +184,7 @@ export async function executeTransform(
             "Make the query cheaper (filter early, avoid joins without a condition), or ask an administrator for a longer limit.",
             422,
           );
-        if (opts.signal?.aborted)
-          throw new CaretflowError({
-            code: "transform_cancelled",
-            kind: "operational",
-            status: 503,
-            message: "The transform was cancelled before it finished; nothing was stored",
-            hint: "Run it again.",
-          });
+        if (opts.signal?.aborted) throw cancelled();
         throw duckdbQueryError(error, scrub);
       } finally {
         clearTimeout(timer);
@@ -219,6 +218,16 @@ function duckdbQueryError(error: unknown, scrub: (s: string) => string): Caretfl
       422,
     );
   return queryError(`DuckDB could not run the query: ${scrub(first)}`, line);
+}
+
+function cancelled(): CaretflowError {
+  return new CaretflowError({
+    code: "transform_cancelled",
+    kind: "operational",
+    status: 503,
+    message: "The transform was cancelled before it finished; nothing was stored",
+    hint: "Run it again.",
+  });
 }
 
 function queryError(message: string, line?: number, hint?: string): CaretflowError {

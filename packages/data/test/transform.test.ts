@@ -158,6 +158,22 @@ describe("SQL transforms", () => {
     expect(await readdir(join(f.root, ".tmp"))).not.toContainEqual(expect.stringMatching(/^transform-/));
   });
 
+  it("interrupts a query whose caller gave up (a closed request), storing nothing", async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const started = Date.now();
+    const error = await failure(
+      f.store.runTransform({
+        name: "abandoned",
+        sql: "SELECT sum(a.range * b.range) AS s FROM range(100000000) a, range(1000) b",
+        signal: controller.signal,
+      }),
+    );
+    expect(error).toMatchObject({ code: "transform_cancelled", status: 503 });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    await expect(f.store.get("abandoned")).rejects.toMatchObject({ status: 404 });
+  });
+
   it("stops a query over the memory limit with a clear message and stores nothing", async () => {
     const error = await failure(
       f.store.runTransform({
