@@ -1,14 +1,8 @@
-export {
-  type ColumnFacts,
-  DatasetStore,
-  type ImportBatchesOptions,
-  type ImportFileOptions,
-  type ImportSource,
-  type TransformOptions,
-} from "./dataset.store.ts";
+export { type ColumnFacts, DatasetStore, type ImportBatchesOptions, type ImportFileOptions, type ImportSource } from "./dataset.store.ts";
 export { datasetNameFromFilename } from "./dataset-name.ts";
 export { formatFromFilename, supportedExtensions } from "./formats.ts";
 export type { ProgressFn } from "./ingest.ts";
 export { type DatasetsTable, type DatasetVersionsTable, type DataTables, dataMigrations } from "./migrations.ts";
 export * from "./sql-sandbox.ts";
+export type { TransformOptions } from "./dataset.store.ts";
 export { TRANSFORM_DEFAULTS, type TransformReference } from "./transform.ts";
