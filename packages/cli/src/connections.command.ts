@@ -51,9 +51,12 @@ interface PostgresFlags extends PasswordOptions {
   file?: string;
 }
 
-/** `--host h1 --host h2:5433 --port 5432` as the postgres settings' host list (a host may carry its own port). */
+/** Each server type's usual port, when --port is not given. */
+const DEFAULT_PORTS: Record<string, number> = { postgres: 5432, mysql: 3306 };
+
+/** `--host h1 --host h2:5433 --port 5432` as the settings' host list (a host may carry its own port). */
 function hostsOf(opts: PostgresFlags): { host: string; port: number }[] {
-  const port = opts.port === undefined ? 5432 : Number(opts.port);
+  const port = opts.port === undefined ? (DEFAULT_PORTS[opts.type ?? ""] ?? 5432) : Number(opts.port);
   return (opts.host ?? []).map((h) => {
     const m = /^(.*):(\d+)$/.exec(h);
     return m && !h.includes("]") && h.split(":").length === 2 ? { host: m[1]!, port: Number(m[2]) } : { host: h, port };
@@ -62,7 +65,8 @@ function hostsOf(opts: PostgresFlags): { host: string; port: number }[] {
 
 function describeSettings(c: ConnectionSummary): string {
   const s = c.settings as { hosts?: { host: string; port: number }[]; database?: string; user?: string };
-  if (c.type === "postgres") return `${s.user}@${(s.hosts ?? []).map((h) => `${h.host}:${h.port}`).join(",")}/${s.database}`;
+  if (c.type === "postgres" || c.type === "mysql")
+    return `${s.user}@${(s.hosts ?? []).map((h) => `${h.host}:${h.port}`).join(",")}/${s.database}`;
   if (c.type === "sqlite") return `file ${(c.settings as { file?: string }).file}`;
   return JSON.stringify(c.settings);
 }
@@ -71,7 +75,9 @@ function describeSettings(c: ConnectionSummary): string {
 export function registerConnections(program: Command, ctx: CliContext, exit: ExitState): void {
   const connections = program
     .command("connections")
-    .description("connections to outside data sources (PostgreSQL, SQLite files); credentials are stored encrypted and never shown");
+    .description(
+      "connections to outside data sources (PostgreSQL, MySQL/MariaDB, SQLite files); credentials are stored encrypted and never shown",
+    );
 
   const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -79,10 +85,10 @@ export function registerConnections(program: Command, ctx: CliContext, exit: Exi
     connections
       .command("create <name>")
       .description("create a connection (project owners); the password from --password-stdin or --password-env, never an argument")
-      .requiredOption("--type <type>", "the source type: postgres or sqlite")
+      .requiredOption("--type <type>", "the source type: postgres, mysql (also MariaDB) or sqlite")
       .option("--file <path>", "sqlite: the database file to upload (the server keeps its own copy)")
       .option("--host <host>", "a server host (repeat for failover, tried in order; host:port for its own port)", collect)
-      .option("--port <port>", "the port (default 5432)")
+      .option("--port <port>", "the port (default 5432 for postgres, 3306 for mysql)")
       .option("--database <db>", "the database")
       .option("--user <user>", "the user to connect as")
       .option("--ssl", "connect with TLS (the server's certificate is verified)")
