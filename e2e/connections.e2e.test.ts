@@ -37,7 +37,8 @@ beforeAll(async () => {
      CREATE TABLE archive.orders (id integer, total numeric);
      INSERT INTO archive.orders VALUES (1, 9.5), (2, 12);
      GRANT USAGE ON SCHEMA archive TO reader;
-     GRANT SELECT ON archive.orders TO reader;`,
+     GRANT SELECT ON archive.orders TO reader;
+     ANALYZE archive.orders;`,
     [],
     "crm2",
   );

@@ -26,6 +26,12 @@ const UNSIGNED_FLAG = 32;
 /** mysql2 is CommonJS: its type codes come through the default export. */
 const { Types } = mysqlCallbacks;
 
+/** The session's SQL mode without the modes that change how strings and quoted names are read. */
+const LEXER_SAFE_SQL_MODE = `TRIM(BOTH ',' FROM ${["ANSI_QUOTES", "NO_BACKSLASH_ESCAPES", "ANSI"].reduce(
+  (expr, mode) => `REPLACE(${expr}, ',${mode},', ',')`,
+  "CONCAT(',', @@SESSION.sql_mode, ',')",
+)})`;
+
 /** Schemas of the server itself, never listed. */
 const SYSTEM_SCHEMAS = ["information_schema", "mysql", "performance_schema", "sys"];
 
@@ -252,14 +258,18 @@ class MysqlConnector implements Connector {
     }
   }
 
-  /** Limit each statement of this session to `seconds` (0: no limit), with MariaDB's or MySQL's variable. */
+  /**
+   * Prepare the session for one use: each statement limited to `seconds` (0: no limit, with MariaDB's
+   * or MySQL's variable), times in UTC, and a SQL mode in which the query check reads statements as
+   * the server does (no ANSI_QUOTES, no NO_BACKSLASH_ESCAPES, whatever the server's default).
+   */
   private async setTimeout(conn: PoolConnection, seconds: number): Promise<void> {
     if (this.timeoutVariable === null) {
       const [rows] = await conn.query<mysql.RowDataPacket[]>("SELECT VERSION() AS v");
       this.timeoutVariable = /mariadb/i.test(String(rows[0]?.v ?? "")) ? "max_statement_time" : "max_execution_time";
     }
     const value = this.timeoutVariable === "max_statement_time" ? seconds : seconds * 1000;
-    await conn.query(`SET SESSION ${this.timeoutVariable} = ${value}`);
+    await conn.query(`SET SESSION ${this.timeoutVariable} = ${value}, time_zone = '+00:00', sql_mode = ${LEXER_SAFE_SQL_MODE}`);
   }
 
   /**
@@ -304,10 +314,6 @@ class MysqlConnector implements Connector {
             supportBigNumbers: true,
             bigNumberStrings: true,
             enableKeepAlive: true,
-          });
-          // Every session reads times in UTC.
-          pool.pool.on("connection", (c) => {
-            c.query("SET time_zone = '+00:00'", () => undefined);
           });
           try {
             const conn = await pool.getConnection();

@@ -205,6 +205,21 @@ describe("mysql connector", () => {
     }
   });
 
+  it("reads statements as the query check does, whatever SQL mode the server defaults to", async () => {
+    await server.sql("SET GLOBAL sql_mode = 'ANSI,NO_BACKSLASH_ESCAPES,STRICT_TRANS_TABLES'");
+    const c = connector();
+    try {
+      const mode = String((await rowsOf(c.read({ query: "SELECT @@SESSION.sql_mode" })))[0]?.[0]);
+      expect(mode).toContain("STRICT_TRANS_TABLES");
+      expect(mode).not.toMatch(/ANSI_QUOTES|NO_BACKSLASH_ESCAPES/);
+      // With the server's modes, "a\" would be a name and the string would end at the backslash.
+      expect(await rowsOf(c.read({ query: "SELECT \"it\\\"s\" AS s, 'a\\'b' AS t" }))).toEqual([['it"s', "a'b"]]);
+    } finally {
+      await server.sql("SET GLOBAL sql_mode = DEFAULT");
+      await c.close();
+    }
+  });
+
   it("the address guard refuses loopback unless allowed, checked before connecting", async () => {
     const c = connector({ policy: { allowPrivateNetworks: false } });
     const e = await failure(c.test());
