@@ -139,16 +139,60 @@ export function registerConnections(program: Command, ctx: CliContext, exit: Exi
   withCommon(
     connections
       .command("edit <name>")
-      .description("change a connection's password (project owners), from --password-stdin or --password-env")
+      .description(
+        "change a connection's settings and/or password (project owners); settings not given stay, the password from --password-stdin or --password-env",
+      )
+      .option("--host <host>", "replace the hosts (repeat for failover; host:port for its own port)", collect)
+      .option("--port <port>", "the port of the hosts given (or of every stored host, without --host)")
+      .option("--database <db>", "the database")
+      .option("--user <user>", "the user to connect as")
+      .option("--ssl", "connect with TLS")
+      .option("--no-ssl", "connect without TLS")
       .option("--password-stdin", "read the new password from standard input")
       .option("--password-env <var>", "read the new password from this environment variable"),
   ).action(
-    action<CommonOptions & PasswordOptions>(ctx, exit, async (env, opts, [name]) => {
+    action<CommonOptions & PostgresFlags>(ctx, exit, async (env, opts, [name]) => {
       const password = await passwordFrom(env, opts);
-      if (password === undefined) throw userError("nothing_to_change", "nothing to change", "give --password-stdin or --password-env");
-      const body = parseFlags(UpdateConnectionRequest, { secrets: { password } }, {});
-      const updated = await (await env.client()).PUT("/api/connections/{name}", { params: { path: { name: name! } }, body });
-      env.out.result(updated, () => `updated the password of connection ${updated.name}`);
+      const changesSettings =
+        opts.host !== undefined ||
+        opts.port !== undefined ||
+        opts.database !== undefined ||
+        opts.user !== undefined ||
+        opts.ssl !== undefined;
+      if (password === undefined && !changesSettings)
+        throw userError(
+          "nothing_to_change",
+          "nothing to change",
+          "give --host, --port, --database, --user, --ssl/--no-ssl, --password-stdin or --password-env",
+        );
+      const client = await env.client();
+      const path = { params: { path: { name: name! } } };
+      let settings: Record<string, unknown> | undefined;
+      if (changesSettings) {
+        const current = await client.GET("/api/connections/{name}", path);
+        const stored = current.settings as { hosts?: { host: string; port: number }[] };
+        const hosts =
+          opts.host !== undefined
+            ? hostsOf({ ...opts, type: current.type })
+            : opts.port !== undefined
+              ? (stored.hosts ?? []).map((h) => ({ host: h.host, port: Number(opts.port) }))
+              : stored.hosts;
+        settings = {
+          ...current.settings,
+          ...(hosts !== undefined ? { hosts } : {}),
+          ...(opts.database !== undefined ? { database: opts.database } : {}),
+          ...(opts.user !== undefined ? { user: opts.user } : {}),
+          ...(opts.ssl !== undefined ? { ssl: opts.ssl } : {}),
+        };
+      }
+      const body = parseFlags(
+        UpdateConnectionRequest,
+        { ...(settings ? { settings } : {}), ...(password !== undefined ? { secrets: { password } } : {}) },
+        { settings: "--host/--port/--database/--user" },
+      );
+      const updated = await client.PUT("/api/connections/{name}", { ...path, body });
+      const what = [...(settings ? ["settings"] : []), ...(password !== undefined ? ["password"] : [])].join(" and ");
+      env.out.result(updated, () => `updated the ${what} of connection ${updated.name} (${describeSettings(updated)})`);
       return undefined;
     }),
   );
