@@ -300,7 +300,7 @@ class MysqlConnector implements Connector {
             // `host` names the server for TLS; the socket goes to the checked address (no second DNS lookup).
             host,
             port,
-            stream: () => netConnect({ host: address, port }),
+            stream: () => netConnect({ host: address, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 }),
             database: this.settings.database,
             user: this.settings.user,
             ...(this.ctx.secrets.password !== undefined ? { password: this.ctx.secrets.password } : {}),
@@ -313,7 +313,6 @@ class MysqlConnector implements Connector {
             dateStrings: true,
             supportBigNumbers: true,
             bigNumberStrings: true,
-            enableKeepAlive: true,
           });
           try {
             const conn = await pool.getConnection();
