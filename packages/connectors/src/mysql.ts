@@ -160,7 +160,7 @@ class MysqlConnector implements Connector {
         : `SELECT * FROM (\n${mysqlBaseSql(source)}\n) AS caretflow_preview LIMIT ${n}`;
     const preview: ConnectionPreview = { columns: [], rows: [] };
     // Read to the end (at most `n` rows) so the connection goes back to the pool cleanly.
-    for await (const batch of this.stream(sql, [], { batchRows: n }, BROWSE_TIMEOUT_S)) {
+    for await (const batch of this.stream(sql, [], { batchRows: n }, "table" in source, BROWSE_TIMEOUT_S)) {
       preview.columns = [...batch.columns];
       for (const row of batch.rows) preview.rows.push([...row]);
     }
@@ -168,14 +168,14 @@ class MysqlConnector implements Connector {
   }
 
   read(source: ConnectorSource, opts: ReadOptions = {}): AsyncIterable<RowBatch> {
-    return this.stream(() => mysqlBaseSql(source), [], opts);
+    return this.stream(() => mysqlBaseSql(source), [], opts, "table" in source);
   }
 
   readIncremental(source: ConnectorSource, watermarkColumn: string, after: string | null, opts: ReadOptions = {}): AsyncIterable<RowBatch> {
     const col = quoteIdent(watermarkColumn);
     const where = after === null ? "" : ` WHERE ${col} > ?`;
     const sql = () => `SELECT * FROM (\n${mysqlBaseSql(source)}\n) AS caretflow_source${where} ORDER BY ${col}`;
-    return this.stream(sql, after === null ? [] : [after], opts);
+    return this.stream(sql, after === null ? [] : [after], opts, "table" in source);
   }
 
   async close(): Promise<void> {
@@ -189,9 +189,17 @@ class MysqlConnector implements Connector {
   /**
    * Rows of one statement in a READ ONLY transaction, streamed from the server (the connection pauses
    * while `batchRows` rows wait, so memory stays bounded). `sql` is built when the read starts, so a
-   * refused query fails the read, not the call.
+   * refused query fails the read, not the call. After a person's query the connection is closed, not
+   * pooled: whatever session state the query left (named locks from GET_LOCK, user variables) goes
+   * with it.
    */
-  private async *stream(sql: () => string, params: unknown[], opts: ReadOptions, timeoutS = 0): AsyncGenerator<RowBatch> {
+  private async *stream(
+    sql: () => string,
+    params: unknown[],
+    opts: ReadOptions,
+    reusable: boolean,
+    timeoutS = 0,
+  ): AsyncGenerator<RowBatch> {
     const statement = sql();
     const batchRows = opts.batchRows ?? DEFAULT_BATCH_ROWS;
     const { conn } = await this.acquire();
@@ -234,8 +242,8 @@ class MysqlConnector implements Connector {
       throw this.explain(error);
     } finally {
       if (lost) core.removeListener("error", lost);
-      // A read stopped early (cancelled, failed, or its consumer stopped) drops its connection.
-      if (clean) conn.release();
+      // A read stopped early (cancelled, failed, or its consumer stopped), or a query's, drops its connection.
+      if (clean && reusable) conn.release();
       else conn.destroy();
     }
   }

@@ -197,6 +197,12 @@ describe("mysql connector", () => {
       expect(sneaky.code).toBe("query_not_read_only");
       expect(sneaky.message).toContain("READ ONLY transaction");
       expect(await rowsOf(c.read({ query: "SELECT count(*) FROM orders" }))).toEqual([["25"]]);
+      // A query's session is not handed to the next one: a named lock it took is gone with it.
+      expect(await rowsOf(c.read({ query: "SELECT GET_LOCK('caretflow-test', 0) AS got" }))).toEqual([["1"]]);
+      // (the server frees it once it sees the connection closed)
+      await expect
+        .poll(() => rowsOf(c.read({ query: "SELECT IS_FREE_LOCK('caretflow-test') AS free" })), { timeout: 5000 })
+        .toEqual([["1"]]);
       // A trailing line comment stays inside the statement when it is wrapped (preview, incremental).
       expect((await c.preview({ query: "SELECT id FROM orders ORDER BY id # first ones" }, 2)).rows).toEqual([["1"], ["2"]]);
       expect(await rowsOf(c.readIncremental({ query: "SELECT id FROM orders -- all" }, "id", "23"))).toEqual([["24"], ["25"]]);
