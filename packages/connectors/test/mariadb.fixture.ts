@@ -42,6 +42,18 @@ export async function startMariadb(): Promise<MariadbServer> {
     }
   }
   const dir = await mkdtemp(join(tmpdir(), "caretflow-mariadb-"));
+  const stopOnFailure: { stop?: () => Promise<void> } = {};
+  try {
+    return await boot(dir, stopOnFailure);
+  } catch (error) {
+    // A server that did not come up is stopped and its folder removed.
+    await stopOnFailure.stop?.().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function boot(dir: string, stopOnFailure: { stop?: () => Promise<void> }): Promise<MariadbServer> {
   const data = join(dir, "data");
   const socket = join(dir, "mariadb.sock");
   const asRoot = process.getuid?.() === 0;
@@ -117,6 +129,7 @@ export async function startMariadb(): Promise<MariadbServer> {
     await exited;
   };
 
+  stopOnFailure.stop = () => stop("immediate");
   await start();
   const adminPassword = `pw-${Math.random().toString(36).slice(2)}`;
   const root = await mysql.createConnection({ socketPath: socket, user: "root", multipleStatements: true });
