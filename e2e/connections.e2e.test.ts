@@ -1,5 +1,6 @@
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type MariadbServer, startMariadb } from "../packages/connectors/test/mariadb.fixture.ts";
 import { type PostgresServer, startPostgres } from "../packages/connectors/test/postgres.fixture.ts";
 import { expectAccessible } from "./a11y.ts";
 import { openTaskBrowser, type TaskBrowser } from "./harness.ts";
@@ -7,10 +8,12 @@ import { openTaskBrowser, type TaskBrowser } from "./harness.ts";
 /**
  * The Connections page in a real browser against a real PostgreSQL: the admin (an owner of every project)
  * creates a connection with the password typed in the form, tests it, browses to a table, previews and
- * imports it, and imports a query; a viewer sees the list without the owner's or editor's buttons.
+ * imports it, and imports a query; the owner edits a connection (another database) and creates a
+ * MySQL/MariaDB connection against a real MariaDB; a viewer sees the list without the owner's or editor's buttons.
  */
 const PASSWORD = "E2e-Conn-pw-4711";
 let pg: PostgresServer;
+let maria: MariadbServer;
 let t: TaskBrowser;
 let viewer: { context: BrowserContext; page: Page } | null = null;
 
@@ -28,6 +31,26 @@ beforeAll(async () => {
     [],
     "crm",
   );
+  await pg.sql("CREATE DATABASE crm2");
+  await pg.sql(
+    `CREATE SCHEMA archive;
+     CREATE TABLE archive.orders (id integer, total numeric);
+     INSERT INTO archive.orders VALUES (1, 9.5), (2, 12);
+     GRANT USAGE ON SCHEMA archive TO reader;
+     GRANT SELECT ON archive.orders TO reader;
+     ANALYZE archive.orders;`,
+    [],
+    "crm2",
+  );
+  maria = await startMariadb();
+  await maria.sql(`
+    CREATE DATABASE shop;
+    CREATE TABLE shop.products (id INT PRIMARY KEY, title VARCHAR(40), price DECIMAL(8,2), listed TINYINT(1));
+    INSERT INTO shop.products VALUES (1, 'lamp', 19.90, 1), (2, 'desk', 120.00, 0), (3, 'chair', 45.50, 1);
+    ANALYZE TABLE shop.products;
+    CREATE USER 'reader'@'%' IDENTIFIED BY '${PASSWORD}';
+    GRANT SELECT ON shop.* TO 'reader'@'%';
+  `);
   // the PostgreSQL server listens on loopback, which connections may reach only when allowed
   t = await openTaskBrowser("connections", { allowPrivateNetworks: true });
 }, 300_000);
@@ -36,6 +59,7 @@ afterAll(async () => {
   await viewer?.context.close();
   await t?.close();
   await pg?.close();
+  await maria?.close();
 });
 
 describe("connections in a real browser", () => {
@@ -135,6 +159,63 @@ describe("connections in a real browser", () => {
     expect(await q.getByTestId("import-done").textContent()).toContain("5 rows");
   });
 
+  it("an owner edits a connection: another database, the password kept; browsing then shows the new database", async () => {
+    const { page } = t;
+    await page.goto("/connections");
+    await page.getByTestId("connections-table").getByRole("row", { name: /crm/ }).getByRole("button", { name: "Edit" }).click();
+    const form = page.getByTestId("edit-connection");
+    expect(await form.getByLabel("Hosts").inputValue()).toBe(`${pg.host}:${pg.port}`);
+    expect(await form.getByLabel("Database").inputValue()).toBe("crm");
+    // write-only: the field is empty and says a password is stored; left empty, the stored one is kept
+    const password = form.getByLabel("Password");
+    expect(await password.inputValue()).toBe("");
+    expect(await password.getAttribute("placeholder")).toMatch(/a password is stored/);
+    await expectAccessible(page, "connections page, editing a connection");
+    await form.getByLabel("Database").fill("crm2");
+    await form.getByRole("button", { name: "Save changes" }).click();
+    await page.getByTestId("connections-table").getByText(`reader@${pg.host}:${pg.port}/crm2`).waitFor();
+    expect(await page.getByTestId("edit-connection").count()).toBe(0);
+    const browse = page.getByTestId("browse");
+    await browse.getByRole("button", { name: "archive", exact: true }).click();
+    await browse.getByRole("listitem").filter({ hasText: "orders" }).getByText("table, about 2 rows").waitFor();
+    expect(await page.content()).not.toContain(PASSWORD);
+    const stored = (await (await t.context.request.get("/api/connections/crm")).json()) as {
+      settings: { database: string };
+      secretsSet: string[];
+    };
+    expect(stored.settings.database).toBe("crm2");
+    expect(stored.secretsSet).toEqual(["password"]);
+  });
+
+  it("creates a MySQL/MariaDB connection in the form, tests it against a real MariaDB and previews a table", async () => {
+    const { page } = t;
+    await page.goto("/connections");
+    await page.getByRole("button", { name: "New connection" }).click();
+    const form = page.getByTestId("new-connection");
+    await form.getByLabel("Name").fill("shop");
+    await form.getByLabel("Type").selectOption("mysql");
+    expect(await form.getByLabel("Hosts").getAttribute("placeholder")).toBe("db.example.com:3306");
+    await form.getByLabel("Hosts").fill(`${maria.host}:${maria.port}`);
+    await form.getByLabel("Database").fill("shop");
+    await form.getByLabel("User").fill("reader");
+    await form.getByLabel("Password").fill(PASSWORD);
+    await form.getByRole("button", { name: "Save connection" }).click();
+    const row = page.getByTestId("connections-table").getByRole("row", { name: /shop/ });
+    await row.getByRole("cell", { name: "mysql", exact: true }).waitFor();
+    await page.getByRole("heading", { name: "Connection shop" }).waitFor();
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await expect.poll(() => page.getByTestId("connection-test-ok").textContent()).toMatch(/^Reached .* — .*MariaDB/);
+    const browse = page.getByTestId("browse");
+    await browse.getByRole("button", { name: "shop", exact: true }).click();
+    await browse.getByRole("listitem").filter({ hasText: "products" }).getByText("table, about 3 rows").waitFor();
+    await browse.getByRole("button", { name: "products", exact: true }).click();
+    await browse.getByTestId("browse-list").getByText("decimal(8,2)").waitFor();
+    await browse.getByRole("button", { name: "Preview" }).click();
+    await expect.poll(() => page.getByTestId("connection-preview").locator("tbody tr").count()).toBe(3);
+    expect(await page.content()).not.toContain(PASSWORD);
+    await t.shot(page, "mariadb-preview");
+  });
+
   it("shows the server's message and hint when a connection fails, takes a new password, and deletes it after a confirm", async () => {
     const { page } = t;
     const made = await t.context.request.post("/api/connections", {
@@ -197,6 +278,7 @@ describe("connections in a real browser", () => {
     await row.getByText(`reader@${pg.host}:${pg.port}/crm`).waitFor();
     expect(await page.getByRole("button", { name: "New connection" }).count()).toBe(0);
     expect(await page.getByRole("button", { name: "Delete" }).count()).toBe(0);
+    expect(await page.getByRole("button", { name: "Edit" }).count()).toBe(0);
     expect(await page.getByRole("button", { name: "Open" }).count()).toBe(0);
     expect(await page.content()).not.toContain(PASSWORD);
     await t.shot(page, "viewer");

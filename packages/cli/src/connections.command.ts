@@ -51,9 +51,12 @@ interface PostgresFlags extends PasswordOptions {
   file?: string;
 }
 
-/** `--host h1 --host h2:5433 --port 5432` as the postgres settings' host list (a host may carry its own port). */
+/** Each server type's usual port, when --port is not given. */
+const DEFAULT_PORTS: Record<string, number> = { postgres: 5432, mysql: 3306 };
+
+/** `--host h1 --host h2:5433 --port 5432` as the settings' host list (a host may carry its own port). */
 function hostsOf(opts: PostgresFlags): { host: string; port: number }[] {
-  const port = opts.port === undefined ? 5432 : Number(opts.port);
+  const port = opts.port === undefined ? (DEFAULT_PORTS[opts.type ?? ""] ?? 5432) : Number(opts.port);
   return (opts.host ?? []).map((h) => {
     const m = /^(.*):(\d+)$/.exec(h);
     return m && !h.includes("]") && h.split(":").length === 2 ? { host: m[1]!, port: Number(m[2]) } : { host: h, port };
@@ -62,7 +65,8 @@ function hostsOf(opts: PostgresFlags): { host: string; port: number }[] {
 
 function describeSettings(c: ConnectionSummary): string {
   const s = c.settings as { hosts?: { host: string; port: number }[]; database?: string; user?: string };
-  if (c.type === "postgres") return `${s.user}@${(s.hosts ?? []).map((h) => `${h.host}:${h.port}`).join(",")}/${s.database}`;
+  if (c.type === "postgres" || c.type === "mysql")
+    return `${s.user}@${(s.hosts ?? []).map((h) => `${h.host}:${h.port}`).join(",")}/${s.database}`;
   if (c.type === "sqlite") return `file ${(c.settings as { file?: string }).file}`;
   return JSON.stringify(c.settings);
 }
@@ -71,7 +75,9 @@ function describeSettings(c: ConnectionSummary): string {
 export function registerConnections(program: Command, ctx: CliContext, exit: ExitState): void {
   const connections = program
     .command("connections")
-    .description("connections to outside data sources (PostgreSQL, SQLite files); credentials are stored encrypted and never shown");
+    .description(
+      "connections to outside data sources (PostgreSQL, MySQL/MariaDB, SQLite files); credentials are stored encrypted and never shown",
+    );
 
   const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -79,10 +85,10 @@ export function registerConnections(program: Command, ctx: CliContext, exit: Exi
     connections
       .command("create <name>")
       .description("create a connection (project owners); the password from --password-stdin or --password-env, never an argument")
-      .requiredOption("--type <type>", "the source type: postgres or sqlite")
+      .requiredOption("--type <type>", "the source type: postgres, mysql (also MariaDB) or sqlite")
       .option("--file <path>", "sqlite: the database file to upload (the server keeps its own copy)")
       .option("--host <host>", "a server host (repeat for failover, tried in order; host:port for its own port)", collect)
-      .option("--port <port>", "the port (default 5432)")
+      .option("--port <port>", "the port (default 5432 for postgres, 3306 for mysql)")
       .option("--database <db>", "the database")
       .option("--user <user>", "the user to connect as")
       .option("--ssl", "connect with TLS (the server's certificate is verified)")
@@ -133,16 +139,60 @@ export function registerConnections(program: Command, ctx: CliContext, exit: Exi
   withCommon(
     connections
       .command("edit <name>")
-      .description("change a connection's password (project owners), from --password-stdin or --password-env")
+      .description(
+        "change a connection's settings and/or password (project owners); settings not given stay, the password from --password-stdin or --password-env",
+      )
+      .option("--host <host>", "replace the hosts (repeat for failover; host:port for its own port)", collect)
+      .option("--port <port>", "the port of the hosts given (or of every stored host, without --host)")
+      .option("--database <db>", "the database")
+      .option("--user <user>", "the user to connect as")
+      .option("--ssl", "connect with TLS")
+      .option("--no-ssl", "connect without TLS")
       .option("--password-stdin", "read the new password from standard input")
       .option("--password-env <var>", "read the new password from this environment variable"),
   ).action(
-    action<CommonOptions & PasswordOptions>(ctx, exit, async (env, opts, [name]) => {
+    action<CommonOptions & PostgresFlags>(ctx, exit, async (env, opts, [name]) => {
       const password = await passwordFrom(env, opts);
-      if (password === undefined) throw userError("nothing_to_change", "nothing to change", "give --password-stdin or --password-env");
-      const body = parseFlags(UpdateConnectionRequest, { secrets: { password } }, {});
-      const updated = await (await env.client()).PUT("/api/connections/{name}", { params: { path: { name: name! } }, body });
-      env.out.result(updated, () => `updated the password of connection ${updated.name}`);
+      const changesSettings =
+        opts.host !== undefined ||
+        opts.port !== undefined ||
+        opts.database !== undefined ||
+        opts.user !== undefined ||
+        opts.ssl !== undefined;
+      if (password === undefined && !changesSettings)
+        throw userError(
+          "nothing_to_change",
+          "nothing to change",
+          "give --host, --port, --database, --user, --ssl/--no-ssl, --password-stdin or --password-env",
+        );
+      const client = await env.client();
+      const path = { params: { path: { name: name! } } };
+      let settings: Record<string, unknown> | undefined;
+      if (changesSettings) {
+        const current = await client.GET("/api/connections/{name}", path);
+        const stored = current.settings as { hosts?: { host: string; port: number }[] };
+        const hosts =
+          opts.host !== undefined
+            ? hostsOf({ ...opts, type: current.type })
+            : opts.port !== undefined
+              ? (stored.hosts ?? []).map((h) => ({ host: h.host, port: Number(opts.port) }))
+              : stored.hosts;
+        settings = {
+          ...current.settings,
+          ...(hosts !== undefined ? { hosts } : {}),
+          ...(opts.database !== undefined ? { database: opts.database } : {}),
+          ...(opts.user !== undefined ? { user: opts.user } : {}),
+          ...(opts.ssl !== undefined ? { ssl: opts.ssl } : {}),
+        };
+      }
+      const body = parseFlags(
+        UpdateConnectionRequest,
+        { ...(settings ? { settings } : {}), ...(password !== undefined ? { secrets: { password } } : {}) },
+        { settings: "--host/--port/--database/--user" },
+      );
+      const updated = await client.PUT("/api/connections/{name}", { ...path, body });
+      const what = [...(settings ? ["settings"] : []), ...(password !== undefined ? ["password"] : [])].join(" and ");
+      env.out.result(updated, () => `updated the ${what} of connection ${updated.name} (${describeSettings(updated)})`);
       return undefined;
     }),
   );

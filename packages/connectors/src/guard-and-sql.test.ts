@@ -50,3 +50,50 @@ describe("read-only query check", () => {
     expect(() => checkReadOnlyQuery("SELECT 'abc")).toThrow(expect.objectContaining({ code: "query_unterminated" }));
   });
 });
+
+describe("read-only query check, MySQL dialect", () => {
+  const my = (sql: string) => checkReadOnlyQuery(sql, "mysql");
+  const code = (c: string) => expect.objectContaining({ code: c });
+
+  it("skips # comments, backtick names and backslash escapes", () => {
+    expect(my("SELECT `a;b` FROM t # ; DROP TABLE t\n;")).toBe("SELECT `a;b` FROM t # ; DROP TABLE t\n");
+    expect(my("SELECT 'it\\'s; fine' AS s")).toBe("SELECT 'it\\'s; fine' AS s");
+    expect(my('SELECT "x\\";y" AS s -- done')).toContain("SELECT");
+    expect(my("SELECT `we``ird;` FROM t")).toBe("SELECT `we``ird;` FROM t");
+    // No dollar quoting in MySQL: `$x$` is a name, so what follows it is still checked.
+    expect(() => my("SELECT $x$; DELETE FROM t; $x$")).toThrow(code("query_several_statements"));
+  });
+
+  it("follows MySQL where it differs from PostgreSQL, so nothing hides from the check", () => {
+    // A backslash escapes the quote: PostgreSQL's reading would see one long string.
+    expect(() => my("SELECT 'a\\'' ; DELETE FROM t; SELECT '")).toThrow(code("query_several_statements"));
+    // `--` followed by no space is two minus signs in MySQL, not a comment.
+    expect(() => my("SELECT * FROM t WHERE 1=1 --1 FOR UPDATE")).toThrow(code("query_not_read_only"));
+    // Block comments do not nest in MySQL.
+    expect(() => my("SELECT * FROM t /* /* */ FOR UPDATE -- */")).toThrow(code("query_not_read_only"));
+    expect(() => my("SELECT * FROM t /* /* */ ; DELETE FROM t")).toThrow(code("query_several_statements"));
+  });
+
+  it("refuses INTO, locking reads and executable comments", () => {
+    expect(() => my("SELECT * FROM t INTO OUTFILE '/tmp/x'")).toThrow(code("query_not_read_only"));
+    expect(() => my("SELECT * INTO DUMPFILE '/tmp/x' FROM t")).toThrow(code("query_not_read_only"));
+    expect(() => my("SELECT id INTO @v FROM t LIMIT 1")).toThrow(code("query_not_read_only"));
+    expect(() => my("SELECT * FROM t FOR UPDATE")).toThrow(code("query_not_read_only"));
+    expect(() => my("select * from t for /* x */ share")).toThrow(code("query_not_read_only"));
+    expect(() => my("SELECT * FROM t LOCK IN SHARE MODE")).toThrow(code("query_not_read_only"));
+    expect(() => my("SELECT * FROM t /*!50000 FOR UPDATE */")).toThrow(code("query_not_read_only"));
+    expect(() => my("SELECT 1 /*M! , 2 */")).toThrow(code("query_not_read_only"));
+    expect(() => my("DELETE FROM t")).toThrow(code("query_not_read_only"));
+    expect(() => my("SELECT 'abc")).toThrow(code("query_unterminated"));
+    expect(() => my("SELECT `abc")).toThrow(code("query_unterminated"));
+    expect(() => my("SELECT 1 /* open")).toThrow(code("query_unterminated"));
+    // Words inside strings, names and comments are not clauses.
+    expect(my("SELECT 'FOR UPDATE', `into` FROM t # INTO OUTFILE")).toContain("SELECT");
+    expect(my("SELECT SUBSTRING(name FROM 1 FOR 2) FROM t")).toContain("FOR 2");
+  });
+
+  it("the PostgreSQL dialect is unchanged", () => {
+    expect(checkReadOnlyQuery("SELECT $$it's; fine$$ --1 x")).toContain("$$");
+    expect(checkReadOnlyQuery("SELECT 1 /* a /* nested */ still comment; */")).toContain("SELECT 1");
+  });
+});

@@ -1,11 +1,13 @@
 import { type ConnectorTypeName, userError } from "@caretflow/contracts";
 import type { ConnectorType } from "./connector.ts";
+import { mysqlType } from "./mysql.ts";
 import { postgresType } from "./postgres.ts";
 import { sqliteType } from "./sqlite.ts";
 
 /** Every connector type, keyed by its `type`; a new source registers here. */
 export const connectorTypes: Readonly<Record<ConnectorTypeName, ConnectorType>> = {
   postgres: postgresType as unknown as ConnectorType,
+  mysql: mysqlType as unknown as ConnectorType,
   sqlite: sqliteType as unknown as ConnectorType,
 };
 

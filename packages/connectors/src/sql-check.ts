@@ -1,12 +1,22 @@
 import { userError } from "@caretflow/contracts";
 
+/** Which SQL a query is written in: PostgreSQL's, or MySQL's and MariaDB's. */
+export type SqlDialect = "postgres" | "mysql";
+
 /**
  * Check that `sql` is one read-only statement before it reaches a server: comments, string literals,
  * quoted identifiers and dollar-quoted bodies are skipped, then no `;` may separate statements and the
  * statement must start with SELECT, WITH, TABLE or VALUES. The server's READ ONLY transaction is the
  * second lock. Returns the statement without a trailing semicolon.
+ *
+ * In the "mysql" dialect the lexer follows MySQL and MariaDB: `#` starts a comment, `--` only when a
+ * space follows, block comments do not nest, backslashes escape inside strings, names are quoted with
+ * backticks, and there is no dollar quoting. Executable comments (`/*! ... *\/`) are refused, as are
+ * what a READ ONLY transaction there lets through: `INTO` (OUTFILE, DUMPFILE, variables) and locking
+ * reads (FOR UPDATE, FOR SHARE, LOCK IN SHARE MODE).
  */
-export function checkReadOnlyQuery(sql: string): string {
+export function checkReadOnlyQuery(sql: string, dialect: SqlDialect = "postgres"): string {
+  const mysql = dialect === "mysql";
   const words: string[] = [];
   let i = 0;
   let end = sql.length;
@@ -14,9 +24,21 @@ export function checkReadOnlyQuery(sql: string): string {
   while (i < sql.length) {
     const ch = sql[i]!;
     const next = sql[i + 1];
-    if (ch === "-" && next === "-") {
+    if ((ch === "-" && next === "-" && (!mysql || i + 2 >= sql.length || /\s/.test(sql[i + 2]!))) || (mysql && ch === "#")) {
       const nl = sql.indexOf("\n", i);
       i = nl < 0 ? sql.length : nl + 1;
+    } else if (ch === "/" && next === "*" && mysql) {
+      if (sql[i + 2] === "!" || (sql[i + 2] === "M" && sql[i + 3] === "!")) {
+        throw userError(
+          "query_not_read_only",
+          "The query holds an executable comment (/*! ... */), which MySQL runs as code",
+          "Remove the executable comment; write the statement plainly.",
+          400,
+        );
+      }
+      const close = sql.indexOf("*/", i + 2);
+      if (close < 0) throw unterminated("comment");
+      i = close + 2;
     } else if (ch === "/" && next === "*") {
       let depth = 1;
       i += 2;
@@ -30,18 +52,19 @@ export function checkReadOnlyQuery(sql: string): string {
         } else i++;
       }
       if (depth > 0) throw unterminated("comment");
-    } else if (ch === "'" || ch === '"') {
+    } else if (ch === "'" || ch === '"' || (mysql && ch === "`")) {
       if (semicolonAt >= 0) throw oneStatement();
       i++;
       for (;;) {
         if (i >= sql.length) throw unterminated(ch === "'" ? "string" : "quoted name");
-        if (sql[i] === ch) {
+        if (mysql && ch !== "`" && sql[i] === "\\") i += 2;
+        else if (sql[i] === ch) {
           if (sql[i + 1] === ch) i += 2;
           else break;
         } else i++;
       }
       i++;
-    } else if (ch === "$" && /^\$[A-Za-z_]*\$/.test(sql.slice(i))) {
+    } else if (!mysql && ch === "$" && /^\$[A-Za-z_]*\$/.test(sql.slice(i))) {
       if (semicolonAt >= 0) throw oneStatement();
       const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i))![0];
       const close = sql.indexOf(tag, i + tag.length);
@@ -71,7 +94,27 @@ export function checkReadOnlyQuery(sql: string): string {
       400,
     );
   }
+  if (mysql) refuseMysqlWrites(words);
   return sql.slice(0, end);
+}
+
+/** MySQL reads that write or lock even in a READ ONLY transaction: INTO (files, variables) and locking reads. */
+function refuseMysqlWrites(words: readonly string[]): void {
+  const at = (k: number, ...seq: string[]) => seq.every((w, j) => words[k + j] === w);
+  for (let k = 0; k < words.length; k++) {
+    let what: string | null = null;
+    if (words[k] === "INTO") what = "SELECT ... INTO writes a file or variables";
+    else if (at(k, "FOR", "UPDATE") || at(k, "FOR", "SHARE") || at(k, "LOCK", "IN", "SHARE", "MODE"))
+      what = "a locking read holds locks on the rows it reads";
+    if (what) {
+      throw userError(
+        "query_not_read_only",
+        `Only queries that read are allowed: ${what}`,
+        "Remove INTO and locking clauses (FOR UPDATE, FOR SHARE, LOCK IN SHARE MODE); caretflow only reads.",
+        400,
+      );
+    }
+  }
 }
 
 function oneStatement() {

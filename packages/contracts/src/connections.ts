@@ -6,7 +6,7 @@ import { textTrick } from "./refused.ts";
 export const ConnectionName = Handle;
 
 /** The connector types caretflow knows; each has its own settings and secret fields. */
-export const ConnectorTypeName = z.enum(["postgres", "sqlite"]);
+export const ConnectorTypeName = z.enum(["postgres", "mysql", "sqlite"]);
 export type ConnectorTypeName = z.infer<typeof ConnectorTypeName>;
 
 /** A server's host name or IP address: no scheme, port, path or spaces (`db.example.com`, `10.0.0.5`, `::1`). */
@@ -32,6 +32,18 @@ export const PostgresSettings = z.object({
   ssl: z.boolean().default(false),
 });
 export type PostgresSettings = z.infer<typeof PostgresSettings>;
+
+/** MySQL and MariaDB settings (no secrets): hosts are tried in order. */
+export const MysqlSettings = z.object({
+  hosts: z
+    .array(z.object({ host: HostName, port: z.number().int().min(1).max(65535).default(3306) }))
+    .min(1)
+    .max(8),
+  database: SourceIdentifier,
+  user: SourceIdentifier,
+  ssl: z.boolean().default(false),
+});
+export type MysqlSettings = z.infer<typeof MysqlSettings>;
 
 /**
  * SQLite settings: the database file the server stores for the connection (uploaded with

@@ -1056,7 +1056,7 @@ export type paths = {
                             connections: {
                                 name: string;
                                 /** @enum {string} */
-                                type: "postgres" | "sqlite";
+                                type: "postgres" | "mysql" | "sqlite";
                                 project: string;
                                 settings: {
                                     [key: string]: unknown;
@@ -1087,7 +1087,7 @@ export type paths = {
                     "application/json": {
                         name: string;
                         /** @enum {string} */
-                        type: "postgres" | "sqlite";
+                        type: "postgres" | "mysql" | "sqlite";
                         settings: {
                             [key: string]: unknown;
                         };
@@ -1108,7 +1108,7 @@ export type paths = {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            type: "postgres" | "sqlite";
+                            type: "postgres" | "mysql" | "sqlite";
                             project: string;
                             settings: {
                                 [key: string]: unknown;
@@ -1158,7 +1158,7 @@ export type paths = {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            type: "postgres" | "sqlite";
+                            type: "postgres" | "mysql" | "sqlite";
                             project: string;
                             settings: {
                                 [key: string]: unknown;
@@ -1206,7 +1206,7 @@ export type paths = {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            type: "postgres" | "sqlite";
+                            type: "postgres" | "mysql" | "sqlite";
                             project: string;
                             settings: {
                                 [key: string]: unknown;

@@ -15,8 +15,13 @@ import {
   connectionAbilities,
   datasetNameForTable,
   describeWhere,
+  editForm,
+  isServerType,
   type PostgresForm,
   postgresRequest,
+  SERVER_TYPES,
+  type ServerType,
+  updateRequest,
 } from "./connections.helpers.ts";
 import "./connections.css";
 
@@ -28,11 +33,13 @@ export function ConnectionsPage() {
   const connections = useResource((api) => api.listConnections(), "connections");
   const [opened, setOpened] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const api = useApi();
   const now = useNow(false);
   const can = connectionAbilities(projects.data?.find((p) => p.name === project)?.role, user?.role === "admin");
   const current = connections.data?.find((c) => c.name === opened);
+  const edited = connections.data?.find((c) => c.name === editing);
 
   async function remove(name: string) {
     if (!window.confirm(`Delete the connection ${name} and its stored credentials? Datasets imported from it stay.`)) return;
@@ -40,6 +47,7 @@ export function ConnectionsPage() {
     try {
       await api.deleteConnection(name);
       if (opened === name) setOpened(null);
+      if (editing === name) setEditing(null);
       connections.reload();
     } catch (err) {
       setError(err);
@@ -74,6 +82,18 @@ export function ConnectionsPage() {
               Open
             </button>
           ) : null}
+          {can.own && isServerType(c.type) ? (
+            <button
+              type="button"
+              className="btn btn-small"
+              onClick={() => {
+                setCreating(false);
+                setEditing(c.name);
+              }}
+            >
+              Edit
+            </button>
+          ) : null}
           {can.own ? (
             <button type="button" className="btn btn-small btn-danger" onClick={() => void remove(c.name)}>
               Delete
@@ -91,7 +111,14 @@ export function ConnectionsPage() {
         subtitle="Outside databases this project imports from. Credentials are stored sealed and never shown again."
         actions={
           can.own && !creating ? (
-            <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+            <button
+              type="button"
+              className="btn btn-primary"
+              onClick={() => {
+                setEditing(null);
+                setCreating(true);
+              }}
+            >
               New connection
             </button>
           ) : null
@@ -102,6 +129,18 @@ export function ConnectionsPage() {
           onCancel={() => setCreating(false)}
           onCreated={(c) => {
             setCreating(false);
+            connections.reload();
+            setOpened(c.name);
+          }}
+        />
+      ) : null}
+      {edited && can.own ? (
+        <EditConnection
+          key={edited.name}
+          connection={edited}
+          onCancel={() => setEditing(null)}
+          onSaved={(c) => {
+            setEditing(null);
             connections.reload();
             setOpened(c.name);
           }}
@@ -168,51 +207,130 @@ function NewConnection({ onCreated, onCancel }: { onCreated: (c: ConnectionSumma
           </label>
           <label className="field field-narrow">
             <span className="field-label">Type</span>
-            <select name="connectionType" value="postgres" onChange={() => {}}>
-              <option value="postgres">PostgreSQL</option>
+            <select name="connectionType" value={form.type ?? "postgres"} onChange={(e) => set({ type: e.target.value as ServerType })}>
+              {Object.entries(SERVER_TYPES).map(([type, t]) => (
+                <option key={type} value={type}>
+                  {t.label}
+                </option>
+              ))}
             </select>
           </label>
         </div>
-        <label className="field">
-          <span className="field-label">Hosts</span>
-          <textarea
-            name="hosts"
-            rows={2}
-            value={form.hosts}
-            onChange={(e) => set({ hosts: e.target.value })}
-            required
-            placeholder="db.example.com:5432"
-          />
-          <span className="field-help">One host or host:port a line, tried in order (the port defaults to 5432).</span>
-        </label>
-        <div className="form-row">
-          <label className="field">
-            <span className="field-label">Database</span>
-            <input name="database" value={form.database} onChange={(e) => set({ database: e.target.value })} required />
-          </label>
-          <label className="field">
-            <span className="field-label">User</span>
-            <input name="user" value={form.user} onChange={(e) => set({ user: e.target.value })} required autoComplete="off" />
-          </label>
-          <label className="field">
-            <span className="field-label">Password</span>
-            <input
-              name="password"
-              type="password"
-              autoComplete="new-password"
-              value={form.password}
-              onChange={(e) => set({ password: e.target.value })}
-            />
-          </label>
-        </div>
-        <label className="field checkbox">
-          <input type="checkbox" name="ssl" checked={form.ssl} onChange={(e) => set({ ssl: e.target.checked })} />
-          <span>Use SSL</span>
-        </label>
+        <ServerFields form={form} set={set} passwordStored={false} />
         {error ? <ErrorBox error={error} title="Could not create the connection" /> : null}
         <div className="form-actions">
           <button type="submit" className="btn btn-primary" disabled={busy}>
             {busy ? <Spinner label="Saving" /> : null} Save connection
+          </button>
+          <button type="button" className="btn" onClick={onCancel}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Card>
+  );
+}
+
+/** Hosts, database, user, password and SSL of a database server connection (new or edited). */
+function ServerFields({
+  form,
+  set,
+  passwordStored,
+}: {
+  form: PostgresForm;
+  set: (patch: Partial<PostgresForm>) => void;
+  passwordStored: boolean;
+}) {
+  const port = SERVER_TYPES[form.type ?? "postgres"].port;
+  return (
+    <>
+      <label className="field">
+        <span className="field-label">Hosts</span>
+        <textarea
+          name="hosts"
+          rows={2}
+          value={form.hosts}
+          onChange={(e) => set({ hosts: e.target.value })}
+          required
+          placeholder={`db.example.com:${port}`}
+        />
+        <span className="field-help">One host or host:port a line, tried in order (the port defaults to {port}).</span>
+      </label>
+      <div className="form-row">
+        <label className="field">
+          <span className="field-label">Database</span>
+          <input name="database" value={form.database} onChange={(e) => set({ database: e.target.value })} required />
+        </label>
+        <label className="field">
+          <span className="field-label">User</span>
+          <input name="user" value={form.user} onChange={(e) => set({ user: e.target.value })} required autoComplete="off" />
+        </label>
+        <label className="field">
+          <span className="field-label">Password</span>
+          <input
+            name="password"
+            type="password"
+            autoComplete="new-password"
+            value={form.password}
+            onChange={(e) => set({ password: e.target.value })}
+            placeholder={passwordStored ? "a password is stored (not shown)" : ""}
+          />
+          {passwordStored ? <span className="field-help">Leave empty to keep the stored password.</span> : null}
+        </label>
+      </div>
+      <label className="field checkbox">
+        <input type="checkbox" name="ssl" checked={form.ssl} onChange={(e) => set({ ssl: e.target.checked })} />
+        <span>Use SSL</span>
+      </label>
+    </>
+  );
+}
+
+/** An owner edits a server connection's settings and may replace its password (write-only: never shown). */
+function EditConnection({
+  connection,
+  onSaved,
+  onCancel,
+}: {
+  connection: ConnectionSummary;
+  onSaved: (c: ConnectionSummary) => void;
+  onCancel: () => void;
+}) {
+  const api = useApi();
+  const [form, setForm] = useState(() => editForm(connection));
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const set = (patch: Partial<PostgresForm>) => setForm((f) => ({ ...f, ...patch }));
+  const stored = connection.secretsSet.includes("password");
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const made = updateRequest(form);
+    if ("error" in made) return setError(new Error(made.error));
+    setBusy(true);
+    setError(null);
+    try {
+      const saved = await api.updateConnection(connection.name, made.request);
+      setForm((f) => ({ ...f, password: "" })); // the password leaves the page's state once saved
+      onSaved(saved);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Card title={`Edit connection ${connection.name}`}>
+      <form className="stack-form connection-form" onSubmit={(e) => void submit(e)} data-testid="edit-connection">
+        <p className="muted">
+          {SERVER_TYPES[form.type ?? "postgres"].label} · {stored ? "a password is stored" : "no password stored"}
+        </p>
+        <ServerFields form={form} set={set} passwordStored={stored} />
+        {error ? <ErrorBox error={error} title="Could not save the connection" /> : null}
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {busy ? <Spinner label="Saving" /> : null} Save changes
           </button>
           <button type="button" className="btn" onClick={onCancel}>
             Cancel
@@ -251,7 +369,12 @@ function ConnectionPanel({
           active={tab}
           onChange={setTab}
         />
-        {tab === "browse" ? <Browse name={connection.name} /> : <QuerySource name={connection.name} />}
+        {/* A saved change (another database, new credentials) starts browsing afresh. */}
+        {tab === "browse" ? (
+          <Browse key={connection.updatedAt} name={connection.name} />
+        ) : (
+          <QuerySource key={connection.updatedAt} name={connection.name} />
+        )}
       </Card>
     </>
   );

@@ -1,12 +1,14 @@
-import { CreateConnectionRequest, PostgresSettings } from "@caretflow/contracts";
+import { CreateConnectionRequest, MysqlSettings, PostgresSettings, UpdateConnectionRequest } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
 import {
   browseLevel,
   connectionAbilities,
   datasetNameForTable,
   describeWhere,
+  editForm,
   parseHosts,
   postgresRequest,
+  updateRequest,
 } from "./connections.helpers.ts";
 
 describe("connectionAbilities", () => {
@@ -73,6 +75,59 @@ describe("postgresRequest", () => {
   });
 });
 
+describe("MySQL connections and editing", () => {
+  const form = { type: "mysql" as const, name: "shop", hosts: "db1\ndb2:3307", database: "shop", user: "reader", password: "", ssl: false };
+
+  it("a mysql form defaults hosts to port 3306", () => {
+    const made = postgresRequest(form);
+    if ("error" in made) throw new Error(made.error);
+    const parsed = CreateConnectionRequest.parse(made.request);
+    expect(parsed.type).toBe("mysql");
+    expect(MysqlSettings.parse(parsed.settings).hosts).toEqual([
+      { host: "db1", port: 3306 },
+      { host: "db2", port: 3307 },
+    ]);
+  });
+
+  it("the edit form shows the stored settings and an empty password; an empty password keeps the stored one", () => {
+    const stored = {
+      name: "shop",
+      type: "mysql" as const,
+      project: "default",
+      settings: {
+        hosts: [
+          { host: "db1", port: 3306 },
+          { host: "::1", port: 3307 },
+        ],
+        database: "shop",
+        user: "reader",
+        ssl: true,
+      },
+      secretsSet: ["password"],
+      createdAt: "2026-01-01T00:00:00Z",
+      updatedAt: "2026-01-01T00:00:00Z",
+    };
+    const edit = editForm(stored);
+    expect(edit).toEqual({
+      type: "mysql",
+      name: "shop",
+      hosts: "db1:3306\n[::1]:3307",
+      database: "shop",
+      user: "reader",
+      password: "",
+      ssl: true,
+    });
+    const kept = updateRequest({ ...edit, database: "archive" });
+    if ("error" in kept) throw new Error(kept.error);
+    expect(UpdateConnectionRequest.parse(kept.request)).toEqual({
+      settings: { hosts: stored.settings.hosts, database: "archive", user: "reader", ssl: true },
+    });
+    const replaced = updateRequest({ ...edit, password: "new-pw" });
+    expect("request" in replaced && replaced.request.secrets).toEqual({ password: "new-pw" });
+    expect(updateRequest({ ...edit, hosts: "" })).toEqual({ error: expect.any(String) });
+  });
+});
+
 describe("describeWhere", () => {
   it("shows user, hosts, database and SSL in one line, and never a password", () => {
     const where = describeWhere({
@@ -94,6 +149,7 @@ describe("datasetNameForTable", () => {
     expect(datasetNameForTable("public.customers")).toBe("customers");
     expect(datasetNameForTable('sales."Order Lines"')).toBe("Order-Lines");
     expect(datasetNameForTable("public.__")).toBe("imported");
+    expect(datasetNameForTable("`shop`.`order lines`")).toBe("order-lines");
   });
 });
 

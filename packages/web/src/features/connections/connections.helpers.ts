@@ -1,4 +1,4 @@
-import type { CreateConnectionRequest, DiscoverNode, ProjectRole } from "@caretflow/contracts";
+import type { ConnectionSummary, CreateConnectionRequest, DiscoverNode, ProjectRole, UpdateConnectionRequest } from "@caretflow/contracts";
 
 /** What the Connections page offers a person: the server checks every call again. */
 export interface ConnectionAbilities {
@@ -19,17 +19,26 @@ export interface HostPort {
   port: number;
 }
 
+/** The database servers the form connects to, each with its usual port. */
+export const SERVER_TYPES = { postgres: { label: "PostgreSQL", port: 5432 }, mysql: { label: "MySQL / MariaDB", port: 3306 } } as const;
+export type ServerType = keyof typeof SERVER_TYPES;
+
+/** Whether a connection type is a database server (hosts, database, user, password) the form can edit. */
+export function isServerType(type: string): type is ServerType {
+  return Object.hasOwn(SERVER_TYPES, type);
+}
+
 /**
  * The hosts of the form's text area, one `host[:port]` a line (`[::1]:5432` for an IPv6 address with a
- * port); blank lines are skipped, the port defaults to 5432. An error names the line that is wrong.
+ * port); blank lines are skipped, the port defaults to `defaultPort`. An error names the line that is wrong.
  */
-export function parseHosts(text: string): { hosts: HostPort[] } | { error: string } {
+export function parseHosts(text: string, defaultPort = 5432): { hosts: HostPort[] } | { error: string } {
   const hosts: HostPort[] = [];
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
     if (!line) continue;
     let host = line;
-    let port = "5432";
+    let port = String(defaultPort);
     const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(line);
     if (bracketed) {
       host = bracketed[1] ?? "";
@@ -46,8 +55,9 @@ export function parseHosts(text: string): { hosts: HostPort[] } | { error: strin
   return { hosts };
 }
 
-/** The form of a new PostgreSQL connection, as typed. */
+/** The form of a new database server connection (PostgreSQL unless `type` says otherwise), as typed. */
 export interface PostgresForm {
+  type?: ServerType;
   name: string;
   hosts: string;
   database: string;
@@ -58,15 +68,46 @@ export interface PostgresForm {
 
 /** The create request of a filled-in form, or what is wrong with it; an empty password is sent as no secret. */
 export function postgresRequest(form: PostgresForm): { request: CreateConnectionRequest } | { error: string } {
-  const parsed = parseHosts(form.hosts);
+  const type = form.type ?? "postgres";
+  const parsed = parseHosts(form.hosts, SERVER_TYPES[type].port);
   if ("error" in parsed) return parsed;
   return {
     request: {
       name: form.name.trim(),
-      type: "postgres",
+      type,
       settings: { hosts: parsed.hosts, database: form.database.trim(), user: form.user.trim(), ssl: form.ssl },
       secrets: form.password ? { password: form.password } : {},
     },
+  };
+}
+
+/** The edit form of a stored server connection: its settings as typed, and an empty password (secrets are never shown). */
+export function editForm(connection: ConnectionSummary): PostgresForm {
+  const s = connection.settings;
+  const hosts = Array.isArray(s.hosts) ? (s.hosts as Partial<HostPort>[]) : [];
+  return {
+    type: isServerType(connection.type) ? connection.type : "postgres",
+    name: connection.name,
+    hosts: hosts
+      .filter((h) => typeof h?.host === "string")
+      .map((h) => {
+        const host = String(h.host).includes(":") ? `[${h.host}]` : String(h.host);
+        return h.port ? `${host}:${h.port}` : host;
+      })
+      .join("\n"),
+    database: typeof s.database === "string" ? s.database : "",
+    user: typeof s.user === "string" ? s.user : "",
+    password: "",
+    ssl: s.ssl === true,
+  };
+}
+
+/** The update request of an edited form: the settings, and the password only when one was typed (empty keeps the stored one). */
+export function updateRequest(form: PostgresForm): { request: UpdateConnectionRequest } | { error: string } {
+  const made = postgresRequest(form);
+  if ("error" in made) return made;
+  return {
+    request: { settings: made.request.settings, ...(form.password ? { secrets: { password: form.password } } : {}) },
   };
 }
 
@@ -90,7 +131,7 @@ export function describeWhere(settings: Record<string, unknown>): string {
 export function datasetNameForTable(table: string): string {
   const last = table.split(".").pop() ?? "";
   const cleaned = last
-    .replaceAll('"', "")
+    .replace(/["`]/g, "")
     .replace(/[^A-Za-z0-9_.-]+/g, "-")
     .replace(/^[^A-Za-z0-9]+/, "")
     .replace(/[-.]+$/, "")
