@@ -16,7 +16,7 @@ import type {
   RunSummary,
   SourceFormat,
 } from "@caretflow/contracts";
-import type { ImportBatchesOptions } from "@caretflow/data";
+import type { CatalogEntry, ImportBatchesOptions, LineageVersion } from "@caretflow/data";
 
 /**
  * What the server needs from its neighbours, named by role. The real
@@ -41,10 +41,17 @@ export interface DatasetsPort {
       role?: string;
       runId?: string;
     };
+    /** username recorded as the owner when the import creates the dataset */
+    owner?: string;
   }): Promise<ImportResult>;
   /** Store a stream of row batches (a connector's read) as a new version; see DatasetStore.importBatches. */
   importBatches(opts: ImportBatchesOptions): Promise<ImportResult & { rowsRead: number }>;
   list(): Promise<DatasetSummary[]>;
+  /** Every dataset with its tags, owner, latest columns and every version's source (see DatasetStore.catalog). */
+  catalog(): Promise<CatalogEntry[]>;
+  /** Every version of every dataset, for lineage. */
+  lineageVersions(): Promise<LineageVersion[]>;
+  setTags(name: string, change: { add: string[]; remove: string[] }): Promise<string[]>;
   get(name: string): Promise<DatasetDetail>;
   getVersion(name: string, version?: number): Promise<DatasetVersion & { path: string }>;
   preview(name: string, version: number, q: { offset: number; limit: number }): Promise<PreviewPage>;
