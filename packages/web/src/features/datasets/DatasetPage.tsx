@@ -1,4 +1,5 @@
 import { type DatasetDetail, type DatasetVersion, describeSource } from "@caretflow/contracts";
+import { lazy, Suspense } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { useApi, useNow, useResource } from "../../api/context.tsx";
 import { formatBytes, formatDateTime, formatNumber, formatRelative } from "../../lib/format.ts";
@@ -6,10 +7,12 @@ import { ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Badge, Card, PageHeader, Stats, Tabs } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
 import { CompareView } from "./CompareView.tsx";
-import { LineageView } from "./LineageView.tsx";
 import { PreviewTable } from "./PreviewTable.tsx";
 import { ProfileView } from "./ProfileView.tsx";
 import { TagEditor } from "./TagEditor.tsx";
+
+// React Flow and dagre load with the Lineage tab, not with every dataset page.
+const LineageView = lazy(() => import("./LineageView.tsx"));
 
 type Tab = "preview" | "profile" | "schema" | "versions" | "lineage" | "compare";
 const tabs: { key: Tab; label: string }[] = [
@@ -51,7 +54,11 @@ export function DatasetPage() {
       {tab === "profile" ? <ProfileView key={`f${version.version}`} dataset={name} version={version.version} /> : null}
       {tab === "schema" ? <SchemaTable version={version} /> : null}
       {tab === "versions" ? <VersionsTable d={d} onPick={(v) => set({ v: String(v), tab: "preview" })} /> : null}
-      {tab === "lineage" ? <LineageView key={name} dataset={name} /> : null}
+      {tab === "lineage" ? (
+        <Suspense fallback={<Skeleton lines={6} />}>
+          <LineageView key={name} dataset={name} />
+        </Suspense>
+      ) : null}
       {tab === "compare" ? <CompareView key={`${name}:${version.version}`} d={d} current={version.version} /> : null}
     </div>
   );

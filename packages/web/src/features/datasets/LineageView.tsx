@@ -48,7 +48,11 @@ function LineageBox({ data }: NodeProps<LineageFlowNode>) {
 
 const nodeTypes = { lineage: LineageBox };
 
-/** The lineage tab: sources, versions, jobs and what they made, laid out left to right; boxes link to their pages. */
+/**
+ * The lineage tab: sources, versions, jobs and what they made, laid out left to right; boxes link to their
+ * pages. The default export lets the dataset page load React Flow only when the tab opens.
+ */
+export default LineageView;
 export function LineageView({ dataset }: { dataset: string }) {
   const lineage = useResource((api) => api.lineage(dataset), `lineage:${dataset}`);
   const flow = useMemo(() => (lineage.data ? toFlow(lineage.data) : null), [lineage.data]);
@@ -70,6 +74,7 @@ export function LineageView({ dataset }: { dataset: string }) {
           nodesDraggable={false}
           nodesConnectable={false}
           fitView
+          fitViewOptions={{ maxZoom: 1 }}
           minZoom={0.2}
         >
           <Background />
