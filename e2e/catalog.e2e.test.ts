@@ -67,6 +67,10 @@ describe("the dataset catalog in a real browser", () => {
     await tags.getByText("pii").waitFor();
     await tags.getByRole("button", { name: "Remove tag pii" }).click();
     await expect.poll(() => tags.getByText("pii").count()).toBe(0);
+    await tags.getByRole("button", { name: "Add a description" }).click();
+    await tags.getByLabel("Description").fill("Regional sales by quarter");
+    await tags.getByRole("button", { name: "Save" }).click();
+    await page.locator(".page-header").getByText("Regional sales by quarter").waitFor();
     await expectAccessible(page, "dataset page with tags");
 
     await page.goto("/data");

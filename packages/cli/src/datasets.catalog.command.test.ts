@@ -82,6 +82,9 @@ describe("caretflow datasets catalog commands", () => {
     expect(await names("--owner", "someone-else")).toEqual([]);
     expect(await names("--source", "connection")).toEqual([]);
     expect((await cli("datasets", "list", "--tag", "nothing")).stdout.trim()).toBe("no dataset matches these filters");
+    const described = await cli("datasets", "describe", "weather", "Daily temperatures in Lyon");
+    expect(described.stdout.trim()).toBe("weather: Daily temperatures in Lyon");
+    expect(await names("--search", "lyon")).toEqual(["weather"]);
     const removed = await cli("datasets", "tag", "sales", "pii", "--remove");
     expect(removed.stdout.trim()).toBe("sales: finance");
     const page = await cli("datasets", "list", "--limit", "1");

@@ -114,6 +114,24 @@ export function registerDatasetCatalog(datasets: Command, ctx: CliContext, exit:
 
   withCommon(
     datasets
+      .command("describe")
+      .description('set the description the catalog shows and searches ("" removes it); editors of the project')
+      .argument("<name>", "dataset name")
+      .argument("<text>", "the description"),
+  ).action(
+    action<CommonOptions>(ctx, exit, async (env, _opts, [name, text]) => {
+      const client = await env.client();
+      const answer = await client.PUT("/api/datasets/{name}/description", {
+        params: { path: { name: name! } },
+        body: { description: text ?? "" },
+      });
+      env.out.result(answer, () => `${answer.dataset}: ${answer.description ?? "no description"}`);
+      return undefined;
+    }),
+  );
+
+  withCommon(
+    datasets
       .command("lineage")
       .description("where a dataset's versions came from and what was made from them, as a tree")
       .argument("<name>", "dataset name"),

@@ -205,6 +205,10 @@ export const SetTagsRequest = z.object({
 export type SetTagsRequest = z.infer<typeof SetTagsRequest>;
 
 export const DatasetTags = z.object({ dataset: DatasetName, tags: z.array(z.string()) });
+
+/** A dataset's description for the catalog; "" removes it. */
+export const SetDescriptionRequest = z.object({ description: z.string().trim().max(2000) });
+export const DatasetDescription = z.object({ dataset: DatasetName, description: z.string().nullable() });
 export type DatasetTags = z.infer<typeof DatasetTags>;
 
 // ---------------------------------------------------------------- lineage

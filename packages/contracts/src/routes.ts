@@ -174,6 +174,15 @@ const routeTable = [
     response: D.DatasetTags,
   },
   {
+    method: "put",
+    path: "/api/datasets/{name}/description",
+    summary: 'Set the description of a dataset (project editors); "" removes it',
+    tag: "datasets",
+    permission: EDITOR,
+    body: D.SetDescriptionRequest,
+    response: D.DatasetDescription,
+  },
+  {
     method: "get",
     path: "/api/datasets/{name}/lineage",
     summary: "Where the dataset's versions came from and what was made from them: sources, versions, jobs (other projects' nodes hidden)",

@@ -286,6 +286,12 @@ export class DatasetStore {
     return this.tags(name);
   }
 
+  /** Sets (or, with null, removes) a dataset's description. */
+  async setDescription(name: string, description: string | null): Promise<void> {
+    const done = await this.db.updateTable("datasets").set({ description }).where("name", "=", name).executeTakeFirst();
+    if (Number(done.numUpdatedRows) === 0) throw datasetNotFound(name);
+  }
+
   /** A dataset's tags in alphabetical order. */
   async tags(name: string): Promise<string[]> {
     const rows = await this.db.selectFrom("dataset_tags").select("tag").where("dataset", "=", name).orderBy("tag").execute();

@@ -52,6 +52,7 @@ export interface DatasetsPort {
   /** Every version of every dataset, for lineage. */
   lineageVersions(): Promise<LineageVersion[]>;
   setTags(name: string, change: { add: string[]; remove: string[] }): Promise<string[]>;
+  setDescription(name: string, description: string | null): Promise<void>;
   get(name: string): Promise<DatasetDetail>;
   getVersion(name: string, version?: number): Promise<DatasetVersion & { path: string }>;
   preview(name: string, version: number, q: { offset: number; limit: number }): Promise<PreviewPage>;

@@ -109,6 +109,23 @@ describe("the catalog", () => {
     expect(entries.every((e) => e.target.id === "sales-2024")).toBe(true);
   });
 
+  it("lets editors describe a dataset, searched by the catalog; viewers may not", async () => {
+    const set = await req("eddie", "alpha", "/api/datasets/churn/description", {
+      method: "PUT",
+      body: { description: "  Monthly churn of subscribers " },
+    });
+    expect(set.status, await set.clone().text()).toBe(200);
+    expect(await set.json()).toEqual({ dataset: "churn", description: "Monthly churn of subscribers" });
+    expect(await names("vera", "alpha", "?search=subscribers")).toEqual(["churn"]);
+    expect((await req("vera", "alpha", "/api/datasets/churn/description", { method: "PUT", body: { description: "x" } })).status).toBe(403);
+    expect((await req("eddie", "alpha", "/api/datasets/churn/description", { method: "PUT", body: {} })).status).toBe(400);
+    const cleared = await req("eddie", "alpha", "/api/datasets/churn/description", { method: "PUT", body: { description: "" } });
+    expect(await cleared.json()).toEqual({ dataset: "churn", description: null });
+    expect(await names("vera", "alpha", "?search=subscribers")).toEqual([]);
+    const { entries } = await f.audit.list({ limit: 5, action: "dataset.describe" });
+    expect(entries.map((e) => e.after)).toEqual([{ description: null }, { description: "Monthly churn of subscribers" }]);
+  });
+
   it("keeps datasets made before owners were recorded valid, with an unknown owner", async () => {
     const db = f.db as unknown as Kysely<DataTables>;
     await db.updateTable("datasets").set({ owner: null }).where("name", "=", "churn").execute();

@@ -7,6 +7,7 @@ import {
   DatasetName,
   type Job,
   PreviewQuery,
+  SetDescriptionRequest,
   SetTagsRequest,
   SetupPreview,
   SetupPreviewRequest,
@@ -124,6 +125,24 @@ export function datasetsRoutes(deps: {
       });
     }
     return c.json({ dataset: name, tags });
+  });
+
+  app.put("/:name/description", async (c) => {
+    const name = await named(c);
+    const { description } = await parseJson(c, SetDescriptionRequest);
+    const before = (await datasets.get(name)).description ?? null;
+    const after = description === "" ? null : description;
+    await datasets.setDescription(name, after);
+    if (before !== after) {
+      await deps.audit.record({
+        ...requester(c),
+        action: "dataset.describe",
+        target: { kind: "dataset", id: name },
+        before: { description: before },
+        after: { description: after },
+      });
+    }
+    return c.json({ dataset: name, description: after });
   });
 
   app.get("/:name/lineage", async (c) => {

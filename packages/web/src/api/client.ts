@@ -88,6 +88,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     searchDatasets: (query: DatasetListInput) => api.GET("/api/datasets", { params: { query } }),
     setDatasetTags: (name: string, change: { add?: string[]; remove?: string[] }) =>
       api.POST("/api/datasets/{name}/tags", { params: { path: { name } }, body: { add: change.add ?? [], remove: change.remove ?? [] } }),
+    setDatasetDescription: (name: string, description: string) =>
+      api.PUT("/api/datasets/{name}/description", { params: { path: { name } }, body: { description } }),
     lineage: (name: string) => api.GET("/api/datasets/{name}/lineage", { params: { path: { name } } }),
     compareVersions: (name: string, from: number, to: number) =>
       api.GET("/api/datasets/{name}/compare", { params: { path: { name }, query: { from, to } } }),

@@ -48,7 +48,7 @@ export function DatasetPage() {
   return (
     <div className="page">
       <DatasetHeader d={d} version={version} onVersion={(v) => set({ v: String(v) })} />
-      <TagEditor dataset={d.name} tags={d.tags ?? []} onChanged={detail.reload} />
+      <TagEditor dataset={d.name} tags={d.tags ?? []} description={d.description} onChanged={detail.reload} />
       <Tabs tabs={tabs} active={tab} onChange={(t) => set({ tab: t })} />
       {tab === "preview" ? <PreviewTable key={`p${version.version}`} dataset={name} version={version.version} /> : null}
       {tab === "profile" ? <ProfileView key={`f${version.version}`} dataset={name} version={version.version} /> : null}

@@ -6,8 +6,18 @@ import { useAuth } from "../auth/auth.context.tsx";
 import { useProject } from "../projects/project.context.tsx";
 import "./catalog.css";
 
-/** A dataset's tags; project editors add (Enter) and remove (×) them. */
-export function TagEditor({ dataset, tags, onChanged }: { dataset: string; tags: string[]; onChanged: () => void }) {
+/** A dataset's tags and description; project editors add tags (Enter), remove them (×) and edit the description. */
+export function TagEditor({
+  dataset,
+  tags,
+  description,
+  onChanged,
+}: {
+  dataset: string;
+  tags: string[];
+  description?: string | undefined;
+  onChanged: () => void;
+}) {
   const api = useApi();
   const { user } = useAuth();
   const { project } = useProject();
@@ -17,12 +27,16 @@ export function TagEditor({ dataset, tags, onChanged }: { dataset: string; tags:
   const [draft, setDraft] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [editing, setEditing] = useState<string | null>(null);
 
-  async function change(patch: { add?: string[]; remove?: string[] }) {
+  async function change(patch: { add?: string[]; remove?: string[]; description?: string }) {
     setBusy(true);
     setError(null);
     try {
-      await api.setDatasetTags(dataset, patch);
+      if (patch.description !== undefined) {
+        await api.setDatasetDescription(dataset, patch.description);
+        setEditing(null);
+      } else await api.setDatasetTags(dataset, patch);
       onChanged();
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
@@ -72,6 +86,35 @@ export function TagEditor({ dataset, tags, onChanged }: { dataset: string; tags:
             if (e.key === "Enter" && draft.trim()) add();
           }}
         />
+      ) : null}
+      {canEdit && editing === null ? (
+        <button type="button" className="btn btn-small" onClick={() => setEditing(description ?? "")}>
+          {description ? "Edit description" : "Add a description"}
+        </button>
+      ) : null}
+      {editing !== null ? (
+        <form
+          className="tag-editor"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void change({ description: editing });
+          }}
+        >
+          <input
+            className="filter-input"
+            aria-label="Description"
+            maxLength={2000}
+            value={editing}
+            disabled={busy}
+            onChange={(e) => setEditing(e.target.value)}
+          />
+          <button type="submit" className="btn btn-small btn-primary" disabled={busy}>
+            Save
+          </button>
+          <button type="button" className="btn btn-small" onClick={() => setEditing(null)}>
+            Cancel
+          </button>
+        </form>
       ) : null}
       {error ? (
         <span className="field-error" role="alert">
