@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { action, type CommonOptions, type ExitState, intArg, parseFlags, withCommon } from "./common.ts";
 import { importFromConnection } from "./connections.command.ts";
 import type { CliContext } from "./context.ts";
+import { registerDatasetCatalog } from "./datasets.catalog.command.ts";
 import { checkOutFile, downloadCsv } from "./download.ts";
 import { formatBytes, formatFields, formatTable, formatTime, formatValue } from "./table.ts";
 import { registerTransformCommands } from "./transform.command.ts";
@@ -74,35 +75,7 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
     ),
   );
 
-  withCommon(datasets.command("list").description("list datasets")).action(
-    action<CommonOptions>(ctx, exit, async (env) => {
-      const client = await env.client();
-      const { datasets: list } = await client.GET("/api/datasets");
-      env.out.result({ datasets: list }, () =>
-        list.length === 0
-          ? "no datasets yet; import one with `caretflow datasets import FILE`"
-          : formatTable(
-              [
-                { header: "NAME" },
-                { header: "LATEST", right: true },
-                { header: "VERSIONS", right: true },
-                { header: "ROWS", right: true },
-                { header: "COLUMNS", right: true },
-                { header: "UPDATED" },
-              ],
-              list.map((d) => [
-                d.name,
-                `v${d.latestVersion}`,
-                String(d.versionCount),
-                String(d.rowCount),
-                String(d.columnCount),
-                formatTime(d.updatedAt),
-              ]),
-            ),
-      );
-      return undefined;
-    }),
-  );
+  registerDatasetCatalog(datasets, ctx, exit);
 
   withCommon(
     datasets

@@ -72,6 +72,12 @@ export const DatasetSummary = z.object({
   columnCount: z.number().int().nonnegative(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** Catalog facts: labels people set, who created the dataset (null: unknown, made before owners were kept). */
+  tags: z.array(z.string()).optional(),
+  owner: z.string().nullable().optional(),
+  /** The latest version's stored size and source. */
+  sizeBytes: z.number().int().nonnegative().optional(),
+  source: DatasetVersion.shape.source.optional(),
 });
 export type DatasetSummary = z.infer<typeof DatasetSummary>;
 
@@ -155,3 +161,147 @@ export function describeSource(source: DatasetVersion["source"]): string {
 export function sourceParents(source: DatasetVersion["source"]): DatasetVersionRef[] {
   return [...(source.parent ? [source.parent] : []), ...(source.inputs ?? [])];
 }
+
+// ---------------------------------------------------------------- catalog
+
+/** A label on a dataset: lower-case letters, digits, '_', '-', '.', ':' (e.g. `pii`, `team:sales`). */
+export const DatasetTag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(1)
+  .max(40)
+  .regex(/^[a-z0-9][a-z0-9_.:-]*$/, "use lower-case letters, digits, '_', '-', '.' and ':', starting with a letter or digit");
+
+/** The kinds of source a version can come from, for the catalog's source filter. */
+export const SourceKind = DatasetVersion.shape.source.shape.kind;
+export type SourceKind = z.infer<typeof SourceKind>;
+
+/** Search and filters of GET /api/datasets; every filter given must match. */
+export const DatasetListQuery = z.object({
+  search: z.string().max(200).optional().describe("words found in the name, description, column names or tags (case-insensitive)"),
+  tag: z.string().max(40).optional().describe("datasets with this tag"),
+  owner: z.string().max(64).optional().describe("datasets created by this user (username)"),
+  source: SourceKind.optional().describe("datasets with a version from this kind of source"),
+  connection: z.string().max(64).optional().describe("datasets with a version imported from this connection"),
+  offset: z.coerce.number().int().nonnegative().default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+});
+export type DatasetListQuery = z.infer<typeof DatasetListQuery>;
+
+export const DatasetList = z.object({
+  datasets: z.array(DatasetSummary),
+  /** How many datasets match the filters (the page holds `limit` of them from `offset`). */
+  total: z.number().int().nonnegative().optional(),
+  offset: z.number().int().nonnegative().optional(),
+  limit: z.number().int().positive().optional(),
+});
+export type DatasetList = z.infer<typeof DatasetList>;
+
+export const SetTagsRequest = z.object({
+  add: z.array(DatasetTag).max(50).default([]),
+  remove: z.array(DatasetTag).max(50).default([]),
+});
+export type SetTagsRequest = z.infer<typeof SetTagsRequest>;
+
+export const DatasetTags = z.object({ dataset: DatasetName, tags: z.array(z.string()) });
+
+/** A dataset's description for the catalog; "" removes it. */
+export const SetDescriptionRequest = z.object({ description: z.string().trim().max(2000) });
+export const DatasetDescription = z.object({ dataset: DatasetName, description: z.string().nullable() });
+export type DatasetTags = z.infer<typeof DatasetTags>;
+
+// ---------------------------------------------------------------- lineage
+
+/**
+ * A node of a lineage graph: where data came from (`source`), a dataset version, a job that read or
+ * wrote versions (with its MLflow run), or `hidden`: something of another project, shown without a name.
+ */
+export const LineageNode = z.object({
+  id: z.string(),
+  type: z.enum(["source", "version", "job", "hidden"]),
+  label: z.string(),
+  /** version nodes: the dataset and version, and how it was made (the source kind) */
+  dataset: z.string().optional(),
+  version: z.number().int().optional(),
+  kind: z.string().optional().describe("version: its source kind; source: upload, file, demo or connection; job: train or predict"),
+  /** source nodes of a connection: the connection and what was read */
+  connection: z.string().optional(),
+  /** job nodes */
+  jobId: z.string().optional(),
+  status: z.string().optional(),
+  runId: z.string().optional(),
+  /** true for the versions of the dataset the graph was asked for */
+  current: z.boolean().optional(),
+});
+export type LineageNode = z.infer<typeof LineageNode>;
+
+/**
+ * A typed edge: `imported` source -> version; `derived`, `predicted`, `transformed` parent version ->
+ * version made from it; `trained` version -> training job; `read` version -> prediction job; `wrote`
+ * job -> version it wrote.
+ */
+export const LineageEdge = z.object({
+  from: z.string(),
+  to: z.string(),
+  type: z.enum(["imported", "derived", "predicted", "transformed", "trained", "read", "wrote"]),
+});
+export type LineageEdge = z.infer<typeof LineageEdge>;
+
+export const LineageGraph = z.object({ dataset: DatasetName, nodes: z.array(LineageNode), edges: z.array(LineageEdge) });
+export type LineageGraph = z.infer<typeof LineageGraph>;
+
+// ---------------------------------------------------------------- compare
+
+export const CompareQuery = z.object({
+  from: z.coerce.number().int().positive(),
+  to: z.coerce.number().int().positive(),
+});
+
+/** One column's statistics from a version's profile, as a comparison shows them. */
+export const ColumnStats = z.object({
+  kind: ColumnKind,
+  duckdbType: z.string(),
+  nulls: z.number().int(),
+  nullFraction: z.number(),
+  distinct: z.number().int(),
+  mean: z.number().nullable(),
+  std: z.number().nullable(),
+  min: z.union([z.number(), z.string()]).nullable(),
+  max: z.union([z.number(), z.string()]).nullable(),
+  topValues: z.array(TopValue),
+});
+export type ColumnStats = z.infer<typeof ColumnStats>;
+
+export const ColumnComparison = z.object({
+  name: z.string(),
+  change: z.enum(["added", "removed", "type_changed", "unchanged"]),
+  /** true when the column's type or any of its statistics differ between the versions */
+  changed: z.boolean(),
+  from: ColumnStats.nullable(),
+  to: ColumnStats.nullable(),
+});
+export type ColumnComparison = z.infer<typeof ColumnComparison>;
+
+const ComparedVersion = z.object({
+  version: z.number().int(),
+  rowCount: z.number().int(),
+  columnCount: z.number().int(),
+  sizeBytes: z.number().int(),
+  createdAt: z.string(),
+  source: z.string().describe("the source in a few words"),
+});
+
+export const VersionComparison = z.object({
+  dataset: DatasetName,
+  from: ComparedVersion,
+  to: ComparedVersion,
+  /** to.rowCount - from.rowCount */
+  rowDelta: z.number().int(),
+  added: z.array(z.string()),
+  removed: z.array(z.string()),
+  typeChanged: z.array(z.string()),
+  /** every column of either version: `to`'s order, then the removed ones */
+  columns: z.array(ColumnComparison),
+});
+export type VersionComparison = z.infer<typeof VersionComparison>;

@@ -62,6 +62,8 @@ export interface ImportBatchesOptions {
   onProgress?: ProgressFn;
   /** Rows per Parquet part (default ROWS_PER_PART, 100,000): what is held in DuckDB at once. */
   rowsPerPart?: number;
+  /** Username recorded as the dataset's owner when this import creates it. */
+  owner?: string;
 }
 
 export interface ImportFileOptions {
@@ -76,6 +78,25 @@ export interface ImportFileOptions {
   encoding?: string;
   source?: ImportSource;
   onProgress?: ProgressFn;
+  /** Username recorded as the dataset's owner when this import creates it. */
+  owner?: string;
+}
+
+/** A dataset as the catalog searches it: its summary, the latest version's column names, every version's source. */
+export interface CatalogEntry extends DatasetSummary {
+  tags: string[];
+  owner: string | null;
+  columnNames: string[];
+  sources: DatasetVersion["source"][];
+}
+
+/** What lineage needs of a version: which dataset and version, its size and source. */
+export interface LineageVersion {
+  dataset: string;
+  version: number;
+  rowCount: number;
+  source: DatasetVersion["source"];
+  createdAt: string;
 }
 
 export interface TransformOptions {
@@ -183,7 +204,7 @@ export class DatasetStore {
           ...sourceExtras({ ...opts.source, ...(watermark ? { watermark } : {}) }),
           kind: opts.source.kind,
         } satisfies DatasetVersion["source"];
-        const result = await this.storeVersion(name, tmp, columns, rowCount, source, opts.onProgress);
+        const result = await this.storeVersion(name, tmp, columns, rowCount, source, opts.onProgress, opts.owner);
         return { ...result, rowsRead };
       } catch (error) {
         if (opts.signal?.aborted) {
@@ -240,7 +261,7 @@ export class DatasetStore {
    * and versioning as imports (the same content as the latest version => created:false). The version's
    * source records the SQL and the exact versions read. A failed or empty run stores nothing.
    */
-  async runTransform(opts: TransformOptions & { name: string }): Promise<ImportResult> {
+  async runTransform(opts: TransformOptions & { name: string; owner?: string }): Promise<ImportResult> {
     const name = parseDatasetName(opts.name);
     return this.serialize(name, async () => {
       const inputs = await this.transformInputs(opts);
@@ -270,7 +291,7 @@ export class DatasetStore {
           sql: opts.sql,
           inputs: inputs.map(({ dataset, version }) => ({ dataset, version })),
         } satisfies DatasetVersion["source"];
-        return await this.storeVersion(name, output!, columns, rowCount, source);
+        return await this.storeVersion(name, output!, columns, rowCount, source, undefined, opts.owner);
       } finally {
         await rm(work, { recursive: true, force: true });
       }
@@ -278,19 +299,28 @@ export class DatasetStore {
   }
 
   async list(): Promise<DatasetSummary[]> {
+    return (await this.catalog()).map(({ columnNames: _c, sources: _s, ...summary }) => summary);
+  }
+
+  /** Every dataset with what the catalog searches: tags, owner, the latest version's columns, every version's source. */
+  async catalog(): Promise<CatalogEntry[]> {
     const datasets = await this.db.selectFrom("datasets").selectAll().orderBy("name").execute();
     const versions = await this.db
       .selectFrom("dataset_versions")
-      .select(["dataset", "version", "row_count", "column_count"])
+      .select(["dataset", "version", "row_count", "column_count", "columns_json", "size_bytes", "source_json"])
       .orderBy("dataset")
       .orderBy("version")
       .execute();
+    const tags = await this.db.selectFrom("dataset_tags").select(["dataset", "tag"]).orderBy("tag").execute();
     const byName = new Map<string, typeof versions>();
     for (const v of versions) byName.set(v.dataset, [...(byName.get(v.dataset) ?? []), v]);
+    const tagsOf = new Map<string, string[]>();
+    for (const t of tags) tagsOf.set(t.dataset, [...(tagsOf.get(t.dataset) ?? []), t.tag]);
     return datasets.flatMap((d) => {
       const vs = byName.get(d.name) ?? [];
       const latest = vs[vs.length - 1];
       if (!latest) return [];
+      const sources = vs.map((v) => JSON.parse(v.source_json) as DatasetVersion["source"]);
       return [
         {
           name: d.name,
@@ -301,9 +331,63 @@ export class DatasetStore {
           columnCount: Number(latest.column_count),
           createdAt: d.created_at,
           updatedAt: d.updated_at,
+          tags: tagsOf.get(d.name) ?? [],
+          owner: d.owner ?? null,
+          sizeBytes: Number(latest.size_bytes),
+          source: sources[sources.length - 1]!,
+          columnNames: (JSON.parse(latest.columns_json) as ColumnSchema[]).map((c) => c.name),
+          sources,
         },
       ];
     });
+  }
+
+  /** Every version of every dataset, for lineage (no columns or profiles). */
+  async lineageVersions(): Promise<LineageVersion[]> {
+    const rows = await this.db
+      .selectFrom("dataset_versions")
+      .select(["dataset", "version", "row_count", "source_json", "created_at"])
+      .orderBy("dataset")
+      .orderBy("version")
+      .execute();
+    return rows.map((r) => ({
+      dataset: r.dataset,
+      version: Number(r.version),
+      rowCount: Number(r.row_count),
+      source: JSON.parse(r.source_json) as DatasetVersion["source"],
+      createdAt: r.created_at,
+    }));
+  }
+
+  /** Adds and removes tags of a dataset (adding one it has, or removing one it lacks, changes nothing); answers its tags. */
+  async setTags(name: string, change: { add: string[]; remove: string[] }): Promise<string[]> {
+    const d = await this.db.selectFrom("datasets").select("name").where("name", "=", name).executeTakeFirst();
+    if (!d) throw datasetNotFound(name);
+    const now = new Date().toISOString();
+    await this.db.transaction().execute(async (trx) => {
+      if (change.remove.length > 0)
+        await trx.deleteFrom("dataset_tags").where("dataset", "=", name).where("tag", "in", change.remove).execute();
+      for (const tag of change.add) {
+        await trx
+          .insertInto("dataset_tags")
+          .values({ dataset: name, tag, created_at: now })
+          .onConflict((oc) => oc.columns(["dataset", "tag"]).doNothing())
+          .execute();
+      }
+    });
+    return this.tags(name);
+  }
+
+  /** Sets (or, with null, removes) a dataset's description. */
+  async setDescription(name: string, description: string | null): Promise<void> {
+    const done = await this.db.updateTable("datasets").set({ description }).where("name", "=", name).executeTakeFirst();
+    if (Number(done.numUpdatedRows) === 0) throw datasetNotFound(name);
+  }
+
+  /** A dataset's tags in alphabetical order. */
+  async tags(name: string): Promise<string[]> {
+    const rows = await this.db.selectFrom("dataset_tags").select("tag").where("dataset", "=", name).orderBy("tag").execute();
+    return rows.map((r) => r.tag);
   }
 
   async get(name: string): Promise<DatasetDetail> {
@@ -320,6 +404,10 @@ export class DatasetStore {
       columnCount: Number(latest.column_count),
       createdAt: d.created_at,
       updatedAt: d.updated_at,
+      tags: await this.tags(name),
+      owner: d.owner ?? null,
+      sizeBytes: Number(latest.size_bytes),
+      source: JSON.parse(latest.source_json) as DatasetVersion["source"],
       versions: rows.map(versionFromRow),
     };
   }
@@ -505,7 +593,7 @@ export class DatasetStore {
         ...(encoding ? { encoding } : {}),
         ...sourceExtras(opts.source),
       } satisfies DatasetVersion["source"];
-      return await this.storeVersion(name, tmp, columns, rowCount, source, opts.onProgress);
+      return await this.storeVersion(name, tmp, columns, rowCount, source, opts.onProgress, opts.owner);
     } finally {
       await rm(tmp, { force: true });
     }
@@ -522,6 +610,7 @@ export class DatasetStore {
     rowCount: number,
     source: DatasetVersion["source"],
     onProgress?: ProgressFn,
+    owner?: string,
   ): Promise<ImportResult> {
     onProgress?.({ stage: "hashing" });
     const hash = await withConnection(this.duck, (conn) => contentHash(conn, tmp, columns));
@@ -550,7 +639,7 @@ export class DatasetStore {
         await this.db.transaction().execute(async (trx) => {
           await trx
             .insertInto("datasets")
-            .values({ name, description: null, created_at: now, updated_at: now })
+            .values({ name, description: null, created_at: now, updated_at: now, owner: owner ?? null })
             .onConflict((oc) => oc.column("name").doNothing())
             .execute();
           await trx.insertInto("dataset_versions").values(row).execute();

@@ -1,8 +1,16 @@
-export { type ColumnFacts, DatasetStore, type ImportBatchesOptions, type ImportFileOptions, type ImportSource } from "./dataset.store.ts";
+export type { TransformOptions } from "./dataset.store.ts";
+export {
+  type CatalogEntry,
+  type ColumnFacts,
+  DatasetStore,
+  type ImportBatchesOptions,
+  type ImportFileOptions,
+  type ImportSource,
+  type LineageVersion,
+} from "./dataset.store.ts";
 export { datasetNameFromFilename } from "./dataset-name.ts";
 export { formatFromFilename, supportedExtensions } from "./formats.ts";
 export type { ProgressFn } from "./ingest.ts";
-export { type DatasetsTable, type DatasetVersionsTable, type DataTables, dataMigrations } from "./migrations.ts";
+export { type DatasetsTable, type DatasetTagsTable, type DatasetVersionsTable, type DataTables, dataMigrations } from "./migrations.ts";
 export * from "./sql-sandbox.ts";
-export type { TransformOptions } from "./dataset.store.ts";
 export { TRANSFORM_DEFAULTS, type TransformReference } from "./transform.ts";

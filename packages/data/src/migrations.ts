@@ -6,6 +6,15 @@ export interface DatasetsTable {
   description: string | null;
   created_at: string;
   updated_at: string;
+  /** Username of the person whose import created the dataset; null when unknown (older rows, job outputs). */
+  owner: string | null;
+}
+
+/** Row of `dataset_tags`: one label on one dataset. */
+export interface DatasetTagsTable {
+  dataset: string;
+  tag: string;
+  created_at: string;
 }
 
 /**
@@ -29,6 +38,7 @@ export interface DatasetVersionsTable {
 export interface DataTables {
   datasets: DatasetsTable;
   dataset_versions: DatasetVersionsTable;
+  dataset_tags: DatasetTagsTable;
 }
 
 // Migrations receive an untyped database: they describe the schema as it was at that point in time.
@@ -65,7 +75,28 @@ const createDatasetTables: Migration = {
   },
 };
 
+// Named after the server migrations of the same day: the migrator refuses a new name sorting before an applied one.
+// The catalog: who created each dataset (existing rows keep owner NULL: unknown) and tags.
+const addCatalog: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable("datasets").addColumn("owner", "varchar(64)").execute();
+    await db.schema
+      .createTable("dataset_tags")
+      .addColumn("dataset", "varchar(64)", (c) => c.notNull().references("datasets.name"))
+      .addColumn("tag", "varchar(40)", (c) => c.notNull())
+      .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+      .addPrimaryKeyConstraint("dataset_tags_pk", ["dataset", "tag"])
+      .execute();
+    await db.schema.createIndex("dataset_tags_tag_idx").on("dataset_tags").column("tag").execute();
+  },
+  async down(db: AnyDb) {
+    await db.schema.dropTable("dataset_tags").execute();
+    await db.schema.alterTable("datasets").dropColumn("owner").execute();
+  },
+};
+
 /** Kysely migrations for the dataset tables; names carry the "data" prefix so the server can merge them with others. */
 export const dataMigrations: Record<string, Migration> = {
   "20261129_10_data_create_dataset_tables": createDatasetTables,
+  "20261202_72_data_catalog_owner_tags": addCatalog,
 };

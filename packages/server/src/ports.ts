@@ -17,7 +17,7 @@ import type {
   SourceFormat,
   TransformPreview,
 } from "@caretflow/contracts";
-import type { ImportBatchesOptions, TransformOptions } from "@caretflow/data";
+import type { CatalogEntry, ImportBatchesOptions, LineageVersion, TransformOptions } from "@caretflow/data";
 
 /**
  * What the server needs from its neighbours, named by role. The real
@@ -42,13 +42,21 @@ export interface DatasetsPort {
       role?: string;
       runId?: string;
     };
+    /** username recorded as the owner when the import creates the dataset */
+    owner?: string;
   }): Promise<ImportResult>;
   /** Store a stream of row batches (a connector's read) as a new version; see DatasetStore.importBatches. */
   importBatches(opts: ImportBatchesOptions): Promise<ImportResult & { rowsRead: number }>;
   /** Run a SQL transform over dataset versions in a sandbox: its first rows (nothing stored), or a new version of `name`. */
   previewTransform(opts: TransformOptions & { limit: number }): Promise<TransformPreview>;
-  runTransform(opts: TransformOptions & { name: string }): Promise<ImportResult>;
+  runTransform(opts: TransformOptions & { name: string; owner?: string }): Promise<ImportResult>;
   list(): Promise<DatasetSummary[]>;
+  /** Every dataset with its tags, owner, latest columns and every version's source (see DatasetStore.catalog). */
+  catalog(): Promise<CatalogEntry[]>;
+  /** Every version of every dataset, for lineage. */
+  lineageVersions(): Promise<LineageVersion[]>;
+  setTags(name: string, change: { add: string[]; remove: string[] }): Promise<string[]>;
+  setDescription(name: string, description: string | null): Promise<void>;
   get(name: string): Promise<DatasetDetail>;
   getVersion(name: string, version?: number): Promise<DatasetVersion & { path: string }>;
   preview(name: string, version: number, q: { offset: number; limit: number }): Promise<PreviewPage>;

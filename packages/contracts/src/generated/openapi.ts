@@ -506,10 +506,18 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** List datasets */
+        /** The project's dataset catalog: search and filter by text, tag, owner and source, paged */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    search?: string;
+                    tag?: string;
+                    owner?: string;
+                    source?: "upload" | "file" | "demo" | "prediction" | "derived" | "connection" | "transform";
+                    connection?: string;
+                    offset?: number;
+                    limit?: number;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -532,7 +540,44 @@ export type paths = {
                                 columnCount: number;
                                 createdAt: string;
                                 updatedAt: string;
+                                tags?: string[];
+                                owner?: string | null;
+                                sizeBytes?: number;
+                                source?: {
+                                    /** @enum {string} */
+                                    kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection" | "transform";
+                                    /** @enum {string} */
+                                    format?: "csv" | "tsv" | "parquet" | "json" | "ndjson" | "xlsx";
+                                    filename?: string;
+                                    /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
+                                    encoding?: string;
+                                    parent?: {
+                                        dataset: string;
+                                        version: number;
+                                    };
+                                    model?: string;
+                                    jobId?: string;
+                                    role?: string;
+                                    runId?: string;
+                                    connection?: string;
+                                    table?: string;
+                                    query?: string;
+                                    watermark?: {
+                                        column: string;
+                                        value: string;
+                                    };
+                                    object?: string;
+                                    objectCount?: number;
+                                    sql?: string;
+                                    inputs?: {
+                                        dataset: string;
+                                        version: number;
+                                    }[];
+                                };
                             }[];
+                            total?: number;
+                            offset?: number;
+                            limit?: number;
                         };
                     };
                 };
@@ -670,6 +715,40 @@ export type paths = {
                             columnCount: number;
                             createdAt: string;
                             updatedAt: string;
+                            tags?: string[];
+                            owner?: string | null;
+                            sizeBytes?: number;
+                            source?: {
+                                /** @enum {string} */
+                                kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection" | "transform";
+                                /** @enum {string} */
+                                format?: "csv" | "tsv" | "parquet" | "json" | "ndjson" | "xlsx";
+                                filename?: string;
+                                /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
+                                encoding?: string;
+                                parent?: {
+                                    dataset: string;
+                                    version: number;
+                                };
+                                model?: string;
+                                jobId?: string;
+                                role?: string;
+                                runId?: string;
+                                connection?: string;
+                                table?: string;
+                                query?: string;
+                                watermark?: {
+                                    column: string;
+                                    value: string;
+                                };
+                                object?: string;
+                                objectCount?: number;
+                                sql?: string;
+                                inputs?: {
+                                    dataset: string;
+                                    version: number;
+                                }[];
+                            };
                             versions: {
                                 dataset: string;
                                 version: number;
@@ -719,6 +798,275 @@ export type paths = {
                                 };
                                 /** @description ISO 8601 */
                                 createdAt: string;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{name}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add and remove tags of a dataset (project editors) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @default [] */
+                        add?: string[];
+                        /** @default [] */
+                        remove?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            dataset: string;
+                            tags: string[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{name}/description": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set the description of a dataset (project editors); "" removes it */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            dataset: string;
+                            description: string | null;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{name}/lineage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the dataset's versions came from and what was made from them: sources, versions, jobs (other projects' nodes hidden) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            dataset: string;
+                            nodes: {
+                                id: string;
+                                /** @enum {string} */
+                                type: "source" | "version" | "job" | "hidden";
+                                label: string;
+                                dataset?: string;
+                                version?: number;
+                                /** @description version: its source kind; source: upload, file, demo or connection; job: train or predict */
+                                kind?: string;
+                                connection?: string;
+                                jobId?: string;
+                                status?: string;
+                                runId?: string;
+                                current?: boolean;
+                            }[];
+                            edges: {
+                                from: string;
+                                to: string;
+                                /** @enum {string} */
+                                type: "imported" | "derived" | "predicted" | "transformed" | "trained" | "read" | "wrote";
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{name}/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Two versions side by side: schema changes, row counts and per-column statistics from their profiles */
+        get: {
+            parameters: {
+                query?: {
+                    from?: number;
+                    to?: number;
+                };
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            dataset: string;
+                            from: {
+                                version: number;
+                                rowCount: number;
+                                columnCount: number;
+                                sizeBytes: number;
+                                createdAt: string;
+                                /** @description the source in a few words */
+                                source: string;
+                            };
+                            to: {
+                                version: number;
+                                rowCount: number;
+                                columnCount: number;
+                                sizeBytes: number;
+                                createdAt: string;
+                                /** @description the source in a few words */
+                                source: string;
+                            };
+                            rowDelta: number;
+                            added: string[];
+                            removed: string[];
+                            typeChanged: string[];
+                            columns: {
+                                name: string;
+                                /** @enum {string} */
+                                change: "added" | "removed" | "type_changed" | "unchanged";
+                                changed: boolean;
+                                from: {
+                                    /** @enum {string} */
+                                    kind: "integer" | "float" | "boolean" | "string" | "date" | "timestamp" | "other";
+                                    duckdbType: string;
+                                    nulls: number;
+                                    nullFraction: number;
+                                    distinct: number;
+                                    mean: number | null;
+                                    std: number | null;
+                                    min: number | string | null;
+                                    max: number | string | null;
+                                    topValues: {
+                                        value: string | null;
+                                        count: number;
+                                    }[];
+                                } | null;
+                                to: {
+                                    /** @enum {string} */
+                                    kind: "integer" | "float" | "boolean" | "string" | "date" | "timestamp" | "other";
+                                    duckdbType: string;
+                                    nulls: number;
+                                    nullFraction: number;
+                                    distinct: number;
+                                    mean: number | null;
+                                    std: number | null;
+                                    min: number | string | null;
+                                    max: number | string | null;
+                                    topValues: {
+                                        value: string | null;
+                                        count: number;
+                                    }[];
+                                } | null;
                             }[];
                         };
                     };

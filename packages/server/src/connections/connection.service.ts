@@ -182,7 +182,7 @@ export class ConnectionService {
     name: string,
     req: ConnectionImportRequest,
     datasets: ConnectionDatasets,
-    opts: { dataset: string; signal?: AbortSignal },
+    opts: { dataset: string; signal?: AbortSignal; owner?: string },
   ): Promise<ImportResult & { rowsRead: number }> {
     const connector = await this.#connector(project, name);
     const source = sourceOf(req);
@@ -218,6 +218,7 @@ export class ConnectionService {
       ...(appendTo !== undefined ? { appendTo } : {}),
       ...(req.incremental ? { watermarkColumn: req.incremental } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.owner ? { owner: opts.owner } : {}),
     });
   }
 

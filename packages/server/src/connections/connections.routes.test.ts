@@ -112,6 +112,18 @@ describe("connection routes", () => {
     expect(more.json.version).toMatchObject({ version: 2, rowCount: 42 });
     const datasets = await f.app.request("/api/datasets", { headers: { cookie: cookies.viewer!, [PROJECT_HEADER]: "p" } });
     expect(((await datasets.json()) as { datasets: { name: string }[] }).datasets.map((d) => d.name)).toEqual(["events"]);
+    // The catalog knows who imported it and from where; lineage shows one source for both incremental versions.
+    const catalog = await f.app.request("/api/datasets?connection=shop&owner=p-editor&source=connection", {
+      headers: { cookie: cookies.viewer!, [PROJECT_HEADER]: "p" },
+    });
+    expect(((await catalog.json()) as { datasets: { name: string; owner: string }[] }).datasets).toMatchObject([
+      { name: "events", owner: "p-editor" },
+    ]);
+    const lineage = await f.app.request("/api/datasets/events/lineage", { headers: { cookie: cookies.viewer!, [PROJECT_HEADER]: "p" } });
+    const graph = (await lineage.json()) as { nodes: { id: string; type: string; label: string }[]; edges: { from: string }[] };
+    const sources = graph.nodes.filter((n) => n.type === "source");
+    expect(sources.map((n) => n.label)).toEqual(["shop: public.events"]);
+    expect(graph.edges.filter((e) => e.from === sources[0]!.id)).toHaveLength(2);
     const missing = await call("editor", "POST", "/shop/import", { table: "public.nope" });
     expect(missing.status).toBe(404);
     expect(missing.json.error.code).toBe("source_table_not_found");

@@ -112,7 +112,8 @@ export function connectionsRoutes(deps: {
     const claimed = await deps.projects.claim("dataset", dataset, project);
     // A client that goes away cancels the read; nothing is stored then.
     const signal = c.req.raw.signal;
-    const result = await connections.importInto(project, name, req, deps.datasets, { dataset, signal }).catch(async (err: unknown) => {
+    const into = { dataset, signal, owner: c.get("user").username };
+    const result = await connections.importInto(project, name, req, deps.datasets, into).catch(async (err: unknown) => {
       if (claimed && !(await deps.datasets.list()).some((d) => d.name === dataset))
         await deps.projects.release("dataset", dataset, project);
       throw err;

@@ -1,7 +1,18 @@
 import { createReadStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { DatasetName, PreviewQuery, SetupPreview, SetupPreviewRequest, UploadFilename } from "@caretflow/contracts";
+import {
+  CompareQuery,
+  DatasetListQuery,
+  DatasetName,
+  type Job,
+  PreviewQuery,
+  SetDescriptionRequest,
+  SetTagsRequest,
+  SetupPreview,
+  SetupPreviewRequest,
+  UploadFilename,
+} from "@caretflow/contracts";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AuditLog } from "../audit/audit.log.ts";
@@ -10,6 +21,9 @@ import type { AppEnv } from "../http/app.env.ts";
 import { parseField, parseJson, parsePath, parseQuery } from "../http/validate.ts";
 import type { DatasetsPort, ScoringPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
+import { searchCatalog } from "./catalog.search.ts";
+import { compareVersions } from "./compare.ts";
+import { buildLineage } from "./lineage.ts";
 import { receiveUpload } from "./upload.ts";
 
 const Version = z.coerce.number().int().positive();
@@ -19,6 +33,8 @@ export function datasetsRoutes(deps: {
   datasets: DatasetsPort;
   projects: ProjectService;
   scoring: ScoringPort;
+  /** The project's jobs, for lineage (training runs and predictions); lineage shows no jobs without it. */
+  jobs?: { list(project: string, limit?: number): Promise<Job[]> };
   nameFromFilename: (filename: string) => string;
   tmpDir: string;
   maxUploadBytes: number;
@@ -32,9 +48,16 @@ export function datasetsRoutes(deps: {
     return name;
   };
 
+  // The catalog: only the request's project's datasets are searched, so another project's never appear.
   app.get("/", async (c) => {
+    const q = parseQuery(c, DatasetListQuery);
     const owned = await projects.ownedFilter("dataset", c.get("project"));
-    return c.json({ datasets: (await datasets.list()).filter((d) => owned(d.name)) });
+    return c.json(
+      searchCatalog(
+        (await datasets.catalog()).filter((d) => owned(d.name)),
+        q,
+      ),
+    );
   });
 
   app.post("/", async (c) => {
@@ -57,7 +80,14 @@ export function datasetsRoutes(deps: {
       // A new name becomes the project's; a new version of another project's dataset is refused.
       const claimed = await projects.claim("dataset", name, c.get("project"));
       const result = await datasets
-        .importFile({ path: upload.path, name, filename, source: { kind: "upload" }, ...(encoding ? { encoding } : {}) })
+        .importFile({
+          path: upload.path,
+          name,
+          filename,
+          source: { kind: "upload" },
+          owner: c.get("user").username,
+          ...(encoding ? { encoding } : {}),
+        })
         .catch(async (err: unknown) => {
           // A failed first import leaves the name free for any project, as if it had never been tried.
           if (claimed && !(await datasets.list()).some((d) => d.name === name)) await projects.release("dataset", name, c.get("project"));
@@ -79,6 +109,57 @@ export function datasetsRoutes(deps: {
   });
 
   app.get("/:name", async (c) => c.json(await datasets.get(await named(c))));
+
+  app.post("/:name/tags", async (c) => {
+    const name = await named(c);
+    const change = await parseJson(c, SetTagsRequest);
+    const before = (await datasets.get(name)).tags ?? [];
+    const tags = await datasets.setTags(name, change);
+    if (JSON.stringify(before) !== JSON.stringify(tags)) {
+      await deps.audit.record({
+        ...requester(c),
+        action: "dataset.tags",
+        target: { kind: "dataset", id: name },
+        before: { tags: before },
+        after: { tags },
+      });
+    }
+    return c.json({ dataset: name, tags });
+  });
+
+  app.put("/:name/description", async (c) => {
+    const name = await named(c);
+    const { description } = await parseJson(c, SetDescriptionRequest);
+    const before = (await datasets.get(name)).description ?? null;
+    const after = description === "" ? null : description;
+    await datasets.setDescription(name, after);
+    if (before !== after) {
+      await deps.audit.record({
+        ...requester(c),
+        action: "dataset.describe",
+        target: { kind: "dataset", id: name },
+        before: { description: before },
+        after: { description: after },
+      });
+    }
+    return c.json({ dataset: name, description: after });
+  });
+
+  app.get("/:name/lineage", async (c) => {
+    const name = await named(c);
+    const project = c.get("project");
+    const owned = await projects.ownedFilter("dataset", project);
+    const [versions, jobs] = await Promise.all([datasets.lineageVersions(), deps.jobs ? deps.jobs.list(project, 1000) : []]);
+    return c.json(buildLineage({ dataset: name, versions, jobs, visible: owned }));
+  });
+
+  app.get("/:name/compare", async (c) => {
+    const name = await named(c);
+    const q = parseQuery(c, CompareQuery);
+    const [fromV, toV] = await Promise.all([datasets.getVersion(name, q.from), datasets.getVersion(name, q.to)]);
+    const [fromP, toP] = await Promise.all([datasets.profile(name, q.from), datasets.profile(name, q.to)]);
+    return c.json(compareVersions({ version: fromV, profile: fromP }, { version: toV, profile: toP }));
+  });
 
   app.get("/:name/versions/:version/preview", async (c) => {
     const name = await named(c);

@@ -109,6 +109,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       datasets: ctx.datasets,
       projects: ctx.projects,
       scoring: ctx.scoring,
+      jobs: ctx.jobs,
       nameFromFilename: ctx.datasetNameFromFilename,
       tmpDir: ctx.tmpDir,
       maxUploadBytes: ctx.maxUploadBytes,

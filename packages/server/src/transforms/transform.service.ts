@@ -65,11 +65,13 @@ export class TransformService {
     signal?: AbortSignal,
   ): Promise<TransformRun & { changed: boolean }> {
     const claimed = await this.#projects.claim("dataset", name, project);
-    const result = await this.#datasets.runTransform({ ...this.#options(project, sql, signal), name }).catch(async (err: unknown) => {
-      // A failed first run leaves the name free, as if it had never been tried.
-      if (claimed && !(await this.#datasets.list()).some((d) => d.name === name)) await this.#projects.release("dataset", name, project);
-      throw err;
-    });
+    const result = await this.#datasets
+      .runTransform({ ...this.#options(project, sql, signal), name, ...(user ? { owner: user } : {}) })
+      .catch(async (err: unknown) => {
+        // A failed first run leaves the name free, as if it had never been tried.
+        if (claimed && !(await this.#datasets.list()).some((d) => d.name === name)) await this.#projects.release("dataset", name, project);
+        throw err;
+      });
     const now = this.#now().toISOString();
     const before = await this.#db.selectFrom("transforms").selectAll().where("name", "=", name).executeTakeFirst();
     const changed = before?.sql !== sql;

@@ -28,6 +28,8 @@ export type CreateConnectionInput = z.input<typeof CreateConnectionRequest>;
 export type ConnectionPreviewInput = z.input<typeof ConnectionPreviewRequest>;
 export type ConnectionImportInput = z.input<typeof ConnectionImportRequest>;
 export type SetupPreviewInput = z.input<typeof SetupPreviewRequest>;
+/** Search, filters and paging of the dataset catalog (GET /api/datasets). */
+export type DatasetListInput = QueryOf<"get", "/api/datasets">;
 /** Filters and paging of GET /api/audit. */
 export type AuditListQuery = QueryOf<"get", "/api/audit">;
 /** Filters and format of GET /api/audit/export. */
@@ -82,6 +84,15 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     me: async () => (await api.GET("/api/auth/me")).user,
 
     listDatasets: async () => (await api.GET("/api/datasets")).datasets,
+    /** The catalog: the project's datasets matching a search and filters, one page with the total. */
+    searchDatasets: (query: DatasetListInput) => api.GET("/api/datasets", { params: { query } }),
+    setDatasetTags: (name: string, change: { add?: string[]; remove?: string[] }) =>
+      api.POST("/api/datasets/{name}/tags", { params: { path: { name } }, body: { add: change.add ?? [], remove: change.remove ?? [] } }),
+    setDatasetDescription: (name: string, description: string) =>
+      api.PUT("/api/datasets/{name}/description", { params: { path: { name } }, body: { description } }),
+    lineage: (name: string) => api.GET("/api/datasets/{name}/lineage", { params: { path: { name } } }),
+    compareVersions: (name: string, from: number, to: number) =>
+      api.GET("/api/datasets/{name}/compare", { params: { path: { name }, query: { from, to } } }),
     getDataset: (name: string) => api.GET("/api/datasets/{name}", { params: { path: { name } } }),
     preview: (name: string, v: number, offset: number, limit: number) =>
       api.GET("/api/datasets/{name}/versions/{version}/preview", {

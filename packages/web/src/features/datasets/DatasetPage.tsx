@@ -1,19 +1,27 @@
 import { type DatasetDetail, type DatasetVersion, describeSource } from "@caretflow/contracts";
+import { lazy, Suspense } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { useApi, useNow, useResource } from "../../api/context.tsx";
 import { formatBytes, formatDateTime, formatNumber, formatRelative } from "../../lib/format.ts";
 import { ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Badge, Card, PageHeader, Stats, Tabs } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
+import { CompareView } from "./CompareView.tsx";
 import { PreviewTable } from "./PreviewTable.tsx";
 import { ProfileView } from "./ProfileView.tsx";
+import { TagEditor } from "./TagEditor.tsx";
 
-type Tab = "preview" | "profile" | "schema" | "versions";
+// React Flow and dagre load with the Lineage tab, not with every dataset page.
+const LineageView = lazy(() => import("./LineageView.tsx"));
+
+type Tab = "preview" | "profile" | "schema" | "versions" | "lineage" | "compare";
 const tabs: { key: Tab; label: string }[] = [
   { key: "preview", label: "Preview" },
   { key: "profile", label: "Profile" },
   { key: "schema", label: "Schema" },
   { key: "versions", label: "Versions" },
+  { key: "lineage", label: "Lineage" },
+  { key: "compare", label: "Compare" },
 ];
 
 export function DatasetPage() {
@@ -40,11 +48,18 @@ export function DatasetPage() {
   return (
     <div className="page">
       <DatasetHeader d={d} version={version} onVersion={(v) => set({ v: String(v) })} />
+      <TagEditor dataset={d.name} tags={d.tags ?? []} description={d.description} onChanged={detail.reload} />
       <Tabs tabs={tabs} active={tab} onChange={(t) => set({ tab: t })} />
       {tab === "preview" ? <PreviewTable key={`p${version.version}`} dataset={name} version={version.version} /> : null}
       {tab === "profile" ? <ProfileView key={`f${version.version}`} dataset={name} version={version.version} /> : null}
       {tab === "schema" ? <SchemaTable version={version} /> : null}
       {tab === "versions" ? <VersionsTable d={d} onPick={(v) => set({ v: String(v), tab: "preview" })} /> : null}
+      {tab === "lineage" ? (
+        <Suspense fallback={<Skeleton lines={6} />}>
+          <LineageView key={name} dataset={name} />
+        </Suspense>
+      ) : null}
+      {tab === "compare" ? <CompareView key={`${name}:${version.version}`} d={d} current={version.version} /> : null}
     </div>
   );
 }

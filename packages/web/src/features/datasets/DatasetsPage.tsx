@@ -3,19 +3,27 @@ import { useMemo, useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { useNow, useResource } from "../../api/context.tsx";
 import { formatNumber, formatRelative } from "../../lib/format.ts";
-import { matchesFilter } from "../../lib/sort.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
-import { Card, PageHeader } from "../../ui/layout.tsx";
+import { Badge, Card, PageHeader } from "../../ui/layout.tsx";
 import { type Column, DataTable } from "../../ui/table.tsx";
+import { type CatalogFilter, CatalogFilters, catalogQuery, NO_FILTER, useDebounced } from "./CatalogFilters.tsx";
 import { UploadZone } from "./UploadZone.tsx";
+import "./catalog.css";
 
 export function DatasetsPage() {
   const datasets = useResource((api) => api.listDatasets(), "datasets");
-  const [filter, setFilter] = useState("");
+  const [filter, setFilter] = useState<CatalogFilter>(NO_FILTER);
+  // The server searches (names, descriptions, column names, tags); typing asks again after a short pause.
+  const query = catalogQuery(useDebounced(filter));
+  const queryKey = JSON.stringify(query);
+  const filtered = queryKey !== "{}";
+  const found = useResource((api) => (filtered ? api.searchDatasets(query) : Promise.resolve(null)), `datasets?${queryKey}`);
   const navigate = useNavigate();
   const now = useNow(false);
 
-  const rows = useMemo(() => (datasets.data ?? []).filter((d) => matchesFilter(filter, [d.name, d.description])), [datasets.data, filter]);
+  const rows = filtered ? (found.data?.datasets ?? []) : (datasets.data ?? []);
+  const tags = useMemo(() => [...new Set((datasets.data ?? []).flatMap((d) => d.tags ?? []))].sort(), [datasets.data]);
+  const owners = useMemo(() => [...new Set((datasets.data ?? []).flatMap((d) => (d.owner ? [d.owner] : [])))].sort(), [datasets.data]);
   const columns: Column<DatasetSummary>[] = [
     {
       key: "name",
@@ -44,6 +52,21 @@ export function DatasetsPage() {
       sortValue: (d) => d.versionCount,
       render: (d) => `v${d.latestVersion}`,
     },
+    {
+      key: "tags",
+      header: "Tags",
+      render: (d) => (
+        <span className="tag-list">
+          {(d.tags ?? []).map((t) => (
+            <Badge key={t} tone="info">
+              {t}
+            </Badge>
+          ))}
+        </span>
+      ),
+    },
+    { key: "source", header: "Source", sortValue: (d) => d.source?.kind ?? "", render: (d) => d.source?.kind ?? "" },
+    { key: "owner", header: "Owner", sortValue: (d) => d.owner ?? "", render: (d) => d.owner ?? <span className="muted">unknown</span> },
     { key: "updated", header: "Updated", firstDir: "desc", sortValue: (d) => d.updatedAt, render: (d) => formatRelative(d.updatedAt, now) },
     {
       key: "actions",
@@ -87,20 +110,9 @@ export function DatasetsPage() {
           <Card title="Import a file">
             <UploadZone onImported={() => datasets.reload()} />
           </Card>
-          <Card
-            title="Datasets"
-            actions={
-              <input
-                className="filter-input"
-                type="search"
-                placeholder="Filter by name"
-                aria-label="Filter datasets by name"
-                value={filter}
-                onChange={(e) => setFilter(e.target.value)}
-              />
-            }
-          >
+          <Card title="Datasets" actions={<CatalogFilters value={filter} onChange={setFilter} tags={tags} owners={owners} />}>
             {datasets.error ? <ErrorBox error={datasets.error} onRetry={datasets.reload} /> : null}
+            {filtered && found.error ? <ErrorBox error={found.error} onRetry={found.reload} /> : null}
             {datasets.loading && !datasets.data ? (
               <Skeleton lines={4} />
             ) : (
@@ -109,7 +121,7 @@ export function DatasetsPage() {
                 columns={columns}
                 rowKey={(d) => d.name}
                 initialSort={{ key: "updated", dir: "desc" }}
-                empty={`No dataset matches “${filter}”.`}
+                empty={filtered && found.loading ? "Searching…" : "No dataset matches these filters."}
                 testId="datasets-table"
                 caption="Datasets"
               />
