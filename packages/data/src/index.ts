@@ -3,4 +3,6 @@ export { datasetNameFromFilename } from "./dataset-name.ts";
 export { formatFromFilename, supportedExtensions } from "./formats.ts";
 export type { ProgressFn } from "./ingest.ts";
 export { type DatasetsTable, type DatasetVersionsTable, type DataTables, dataMigrations } from "./migrations.ts";
+export * from "./quality.ts";
+export * from "./quality-suggest.ts";
 export * from "./sql-sandbox.ts";

@@ -844,6 +844,23 @@ export type paths = {
                                     count: number;
                                 }[] | null;
                             }[];
+                            shape?: number;
+                            correlations?: {
+                                columns: string[];
+                                matrix: (number | null)[][];
+                            };
+                            missing?: {
+                                columns: string[];
+                                nullsPerColumn: {
+                                    column: string;
+                                    nulls: number;
+                                }[];
+                                patterns: {
+                                    missing: string[];
+                                    count: number;
+                                }[];
+                                otherRows: number;
+                            };
                         };
                     };
                 };
