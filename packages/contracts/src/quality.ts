@@ -54,6 +54,10 @@ export const QualityRuleInput = z.object({
 });
 export type QualityRuleInput = z.input<typeof QualityRuleInput>;
 
+/** A rule a profile suggests, ready to post as a QualityRuleInput. */
+export const QualityRuleSuggestion = z.object({ check: QualityCheck, severity: QualitySeverity, name: z.string() });
+export type QualityRuleSuggestion = z.infer<typeof QualityRuleSuggestion>;
+
 export const QualityRule = z.object({
   id: z.string(),
   dataset: z.string(),

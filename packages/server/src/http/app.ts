@@ -18,6 +18,8 @@ import { modelsRoutes, predictRoutes } from "../models/models.routes.ts";
 import type { CatalogPort, DatasetsPort, HealthPort, Logger, ScoringPort, TrackingPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
 import { projectsRoutes } from "../projects/projects.routes.ts";
+import { qualityRoutes } from "../quality/quality.routes.ts";
+import type { QualityService } from "../quality/quality.service.ts";
 import { runsRoutes } from "../runs/runs.routes.ts";
 import { secretKeyRoutes } from "../secrets/secret-key.routes.ts";
 import type { SecretKeyService } from "../secrets/secret-key.service.ts";
@@ -41,6 +43,8 @@ export interface AppContext {
   datasets: DatasetsPort;
   /** Connections to outside data sources (credentials sealed), per project. */
   connections: ConnectionService;
+  /** Quality rules per dataset and their reports. */
+  quality: QualityService;
   /** The server's secret key (rotation by a site admin). */
   secretKey: SecretKeyService;
   datasetNameFromFilename: (filename: string) => string;
@@ -110,6 +114,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       maxUploadBytes: ctx.maxUploadBytes,
     }),
   );
+  app.route("/api/datasets", qualityRoutes({ quality: ctx.quality, projects: ctx.projects, audit: ctx.audit }));
   app.route(
     "/api/connections",
     connectionsRoutes({
