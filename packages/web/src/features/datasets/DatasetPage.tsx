@@ -7,11 +7,13 @@ import { Badge, Card, PageHeader, Stats, Tabs } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
 import { PreviewTable } from "./PreviewTable.tsx";
 import { ProfileView } from "./ProfileView.tsx";
+import { QualityView } from "./QualityView.tsx";
 
-type Tab = "preview" | "profile" | "schema" | "versions";
+type Tab = "preview" | "profile" | "quality" | "schema" | "versions";
 const tabs: { key: Tab; label: string }[] = [
   { key: "preview", label: "Preview" },
   { key: "profile", label: "Profile" },
+  { key: "quality", label: "Quality" },
   { key: "schema", label: "Schema" },
   { key: "versions", label: "Versions" },
 ];
@@ -43,6 +45,7 @@ export function DatasetPage() {
       <Tabs tabs={tabs} active={tab} onChange={(t) => set({ tab: t })} />
       {tab === "preview" ? <PreviewTable key={`p${version.version}`} dataset={name} version={version.version} /> : null}
       {tab === "profile" ? <ProfileView key={`f${version.version}`} dataset={name} version={version.version} /> : null}
+      {tab === "quality" ? <QualityView key={`q${version.version}`} dataset={name} version={version} /> : null}
       {tab === "schema" ? <SchemaTable version={version} /> : null}
       {tab === "versions" ? <VersionsTable d={d} onPick={(v) => set({ v: String(v), tab: "preview" })} /> : null}
     </div>

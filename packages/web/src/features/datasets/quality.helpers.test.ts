@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { emptyRuleForm, ruleFromForm } from "./quality.helpers.ts";
+
+describe("ruleFromForm", () => {
+  const base = emptyRuleForm("price");
+
+  it("builds each rule type from the form's text", () => {
+    expect(ruleFromForm({ ...base, type: "range", min: "0", max: "1000", blocking: true })).toEqual({
+      check: { type: "range", column: "price", min: 0, max: 1000 },
+      severity: "blocking",
+    });
+    expect(ruleFromForm({ ...base, type: "allowed_values", values: " a, b ,," })).toMatchObject({
+      check: { type: "allowed_values", values: ["a", "b"] },
+      severity: "warning",
+    });
+    expect(ruleFromForm({ ...base, type: "row_count", min: "10" })).toMatchObject({ check: { type: "row_count", min: 10 } });
+    expect(ruleFromForm({ ...base, type: "freshness", column: "", maxAgeHours: "48" })).toMatchObject({
+      check: { type: "freshness", maxAgeHours: 48 },
+    });
+    expect(ruleFromForm({ ...base, type: "sql", sql: "SELECT * FROM data WHERE price < 0", name: " no negatives " })).toMatchObject({
+      name: "no negatives",
+    });
+  });
+
+  it("says what to fix instead of sending a rule the server would refuse", () => {
+    expect(ruleFromForm({ ...base, type: "range" })).toMatch(/a range needs min, max or both/);
+    expect(ruleFromForm({ ...base, type: "sql", sql: "DELETE FROM data" })).toMatch(/one SELECT or WITH statement/);
+    expect(ruleFromForm({ ...base, type: "allowed_values" })).toMatch(/values/);
+  });
+});
