@@ -1,5 +1,5 @@
 import type { DatasetVersion, QualityReport, QualityRule, QualityRuleInput, QualityRuleResult } from "@caretflow/contracts";
-import { type FormEvent, useState } from "react";
+import { cloneElement, type FormEvent, type ReactElement, useId, useState } from "react";
 import { useApi, useResource } from "../../api/context.tsx";
 import { formatDateTime, formatNumber } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
@@ -253,8 +253,7 @@ function AddRuleForm({ version, busy, onAdd }: { version: DatasetVersion; busy: 
   const t = form.type;
   return (
     <form className="quality-form" onSubmit={submit} aria-label="Add a quality rule">
-      <label>
-        Rule type
+      <Field label="Rule type">
         <select value={t} onChange={(e) => set({ type: e.target.value as RuleForm["type"] })}>
           {RULE_TYPES.map((r) => (
             <option key={r.type} value={r.type}>
@@ -262,10 +261,9 @@ function AddRuleForm({ version, busy, onAdd }: { version: DatasetVersion; busy: 
             </option>
           ))}
         </select>
-      </label>
+      </Field>
       {ruleNeedsColumn(t) ? (
-        <label>
-          Column
+        <Field label="Column">
           <select value={form.column} onChange={(e) => set({ column: e.target.value })}>
             {t === "freshness" ? <option value="">(the version's age)</option> : null}
             {version.columns.map((c) => (
@@ -274,48 +272,41 @@ function AddRuleForm({ version, busy, onAdd }: { version: DatasetVersion; busy: 
               </option>
             ))}
           </select>
-        </label>
+        </Field>
       ) : null}
       {t === "range" || t === "row_count" ? (
         <>
-          <label>
-            Min
+          <Field label="Min">
             <input type="number" step="any" value={form.min} onChange={(e) => set({ min: e.target.value })} />
-          </label>
-          <label>
-            Max
+          </Field>
+          <Field label="Max">
             <input type="number" step="any" value={form.max} onChange={(e) => set({ max: e.target.value })} />
-          </label>
+          </Field>
         </>
       ) : null}
       {t === "allowed_values" ? (
-        <label>
-          Allowed values (comma-separated)
+        <Field label="Allowed values (comma-separated)">
           <input value={form.values} onChange={(e) => set({ values: e.target.value })} />
-        </label>
+        </Field>
       ) : null}
       {t === "regex" ? (
-        <label>
-          Pattern (whole value)
+        <Field label="Pattern (whole value)">
           <input value={form.pattern} onChange={(e) => set({ pattern: e.target.value })} />
-        </label>
+        </Field>
       ) : null}
       {t === "freshness" ? (
-        <label>
-          At most (hours old)
+        <Field label="At most (hours old)">
           <input type="number" step="any" min="0" value={form.maxAgeHours} onChange={(e) => set({ maxAgeHours: e.target.value })} />
-        </label>
+        </Field>
       ) : null}
       {t === "sql" ? (
-        <label>
-          SQL returning the failing rows of the view data
+        <Field label="SQL returning the failing rows of the view data">
           <textarea value={form.sql} onChange={(e) => set({ sql: e.target.value })} placeholder="SELECT * FROM data WHERE price < 0" />
-        </label>
+        </Field>
       ) : null}
-      <label>
-        Name (optional)
+      <Field label="Name (optional)">
         <input value={form.name} onChange={(e) => set({ name: e.target.value })} />
-      </label>
+      </Field>
       <label className="checkbox-label">
         <span>
           <input type="checkbox" checked={form.blocking} onChange={(e) => set({ blocking: e.target.checked })} /> Blocking (stops training)
@@ -330,5 +321,16 @@ function AddRuleForm({ version, busy, onAdd }: { version: DatasetVersion; busy: 
         </p>
       ) : null}
     </form>
+  );
+}
+
+/** A form field: the label names the control (by id), so a select's options never join its name. */
+function Field({ label, children }: { label: string; children: ReactElement<{ id?: string }> }) {
+  const id = useId();
+  return (
+    <div className="quality-field">
+      <label htmlFor={id}>{label}</label>
+      {cloneElement(children, { id })}
+    </div>
   );
 }

@@ -48,7 +48,8 @@ export function correlationChart(profile: DatasetProfile): HeatmapChart | null {
     title: "Correlations between numeric columns (Pearson r)",
     x: { label: "column", categories: c.columns },
     y: { label: "column", categories: c.columns },
-    values: c.matrix.map((row) => row.map((v) => (v === null ? null : Math.round(v * 100) / 100))),
+    // "|| 0": a rounded -0.001 reads 0, not -0.
+    values: c.matrix.map((row) => row.map((v) => (v === null ? null : Math.round(v * 100) / 100 || 0))),
     note: "1 and −1: a straight-line relation; 0: none. Empty cells: a constant column.",
   };
 }
