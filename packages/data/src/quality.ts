@@ -53,7 +53,13 @@ export async function runQualityRules(rules: readonly RunnableRule[], opts: Qual
     const results: QualityRuleResult[] = [];
     for (const rule of rules) {
       const outcome = await withConnection(sandbox, (conn) => runOne(conn, rule.check, opts)).catch(
-        (error: unknown): Outcome => ({ passed: false, failing: 0, examples: [], message: `the rule could not run: ${errorText(error)}` }),
+        // The version's file is the view `data` to whoever wrote the rule; its place on disk is not theirs to see.
+        (error: unknown): Outcome => ({
+          passed: false,
+          failing: 0,
+          examples: [],
+          message: `the rule could not run: ${errorText(error).replaceAll(opts.parquetPath, "data")}`,
+        }),
       );
       results.push({ ruleId: rule.id, name: rule.name, type: rule.check.type, severity: rule.severity, ...outcome });
     }

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { QualityCheck, QualityRuleResult } from "@caretflow/contracts";
+import type { DatasetVersion, QualityCheck, QualityRuleResult, RowBatch } from "@caretflow/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunnableRule, runQualityRules } from "../src/quality.ts";
 import { suggestRules } from "../src/quality-suggest.ts";
@@ -178,5 +178,28 @@ describe("suggested rules", () => {
     ]);
     // Already there: not suggested again.
     expect(suggestRules(profile, [{ type: "range", column: "age", min: 0, max: 120 }]).some((c) => c.type === "range")).toBe(false);
+  });
+});
+
+describe("the store's new-version event", () => {
+  it("fires once per new version, for files and for batch streams, and not for identical content", async () => {
+    const seen: string[] = [];
+    const off = f.store.onVersionCreated((v: DatasetVersion) => seen.push(`${v.dataset}@${v.version}`));
+    try {
+      const path = join(f.dir, "ev.csv");
+      await writeFile(path, "a\n1\n");
+      await f.store.importFile({ path, name: "ev" });
+      await f.store.importFile({ path, name: "ev" });
+      async function* rows(): AsyncIterable<RowBatch> {
+        yield { columns: [{ name: "a", duckdbType: "BIGINT" }], rows: [["1"], ["2"]] };
+      }
+      await f.store.importBatches({ name: "ev", batches: rows(), source: { kind: "connection" } });
+      expect(seen).toEqual(["ev@1", "ev@2"]);
+    } finally {
+      off();
+    }
+    await writeFile(join(f.dir, "ev2.csv"), "a\n3\n");
+    await f.store.importFile({ path: join(f.dir, "ev2.csv"), name: "ev" });
+    expect(seen).toHaveLength(2);
   });
 });

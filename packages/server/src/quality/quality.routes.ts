@@ -37,8 +37,8 @@ export function qualityRoutes(deps: { quality: QualityService; projects: Project
 
   app.put("/:name/quality/rules/:id", async (c) => {
     const name = await named(c);
-    const id = parsePath(c.req.param("id"), RuleId, "rule id");
     const input = await parseJson(c, QualityRuleInput);
+    const id = parsePath(c.req.param("id"), RuleId, "rule id");
     const { before, after } = await quality.update(name, id, input);
     await audit.record({ ...requester(c), action: "dataset.quality_rule.update", target: target(name, id), before, after });
     return c.json(after);
