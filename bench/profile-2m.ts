@@ -10,6 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { QualityCheck } from "../packages/contracts/src/quality.ts";
 import { openDuckDb, withConnection } from "../packages/data/src/duckdb.ts";
 import { describeStored } from "../packages/data/src/ingest.ts";
 import { profileParquet } from "../packages/data/src/profile.ts";
@@ -44,7 +45,7 @@ try {
   let started = performance.now();
   const profile = await withConnection(duck, (conn) => profileParquet(conn, path, { dataset: "bench", version: 1, rowCount, columns }));
   const profileMs = performance.now() - started;
-  const rules = [
+  const rules: QualityCheck[] = [
     { type: "not_null", column: "id" },
     { type: "unique", column: "id" },
     { type: "range", column: "price", min: 0, max: 1000 },
@@ -53,7 +54,7 @@ try {
     { type: "row_count", min: 1 },
     { type: "freshness", column: "at", maxAgeHours: 24 * 365 * 10 },
     { type: "sql", sql: "SELECT * FROM data WHERE qty > 90 AND discount > 49.9" },
-  ] as const;
+  ];
   started = performance.now();
   const results = await runQualityRules(
     rules.map((check, i) => ({ id: String(i), name: check.type, check, severity: "warning" as const })),
