@@ -99,7 +99,7 @@ function fmt(v: number | string | null): string {
 function Histogram({ col }: { col: ColumnProfile }) {
   const data = histogramPoints(col.histogram ?? []);
   return (
-    <div className="chart-small" role="img" aria-label={`Histogram of ${col.name}: rows per range of ${col.name}`}>
+    <div className="chart-small" role="img" aria-label={`Histogram of ${col.name}`}>
       <ResponsiveContainer width="100%" height={140}>
         <BarChart data={data} margin={{ top: 4, right: 4, bottom: 14, left: 4 }} barCategoryGap={1}>
           <XAxis
