@@ -79,6 +79,15 @@ describe("profile charts and quality rules in a real browser", () => {
     const range = rules.getByRole("row", { name: /price in range 0\.\.1000/ });
     await range.waitFor();
     expect(await range.getByText("blocking").count()).toBe(1);
+
+    // Edit: the form shows the rule; saving replaces it.
+    await rules.getByRole("button", { name: "Edit rule order_id not null" }).click();
+    const edit = page.getByRole("form", { name: "Edit rule order_id not null" });
+    expect(await edit.getByLabel("Rule type").inputValue()).toBe("not_null");
+    await edit.getByLabel("Name (optional)").fill("order ids present");
+    await edit.getByRole("button", { name: "Save rule" }).click();
+    await rules.getByRole("row", { name: /order ids present/ }).waitFor();
+    expect(await rules.getByRole("row").count()).toBe(3);
     await expectAccessible(page, "quality tab");
   });
 

@@ -4,7 +4,7 @@ import { useApi, useResource } from "../../api/context.tsx";
 import { formatDateTime, formatNumber } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Badge, Card } from "../../ui/layout.tsx";
-import { emptyRuleForm, RULE_TYPES, type RuleForm, ruleFromForm, ruleNeedsColumn } from "./quality.helpers.ts";
+import { emptyRuleForm, formFromRule, RULE_TYPES, type RuleForm, ruleFromForm, ruleNeedsColumn } from "./quality.helpers.ts";
 import "./quality.css";
 
 /**
@@ -18,6 +18,7 @@ export function QualityView({ dataset, version }: { dataset: string; version: Da
   const suggestions = useResource((a) => a.qualitySuggestions(dataset, version.version), `${dataset}/${version.version}/quality/suggest`);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [editing, setEditing] = useState<QualityRule | null>(null);
 
   const reloadAll = () => {
     rules.reload();
@@ -80,10 +81,25 @@ export function QualityView({ dataset, version }: { dataset: string; version: Da
                 }),
               )
             }
+            onEdit={setEditing}
             onRemove={(r) => act(() => api.deleteQualityRule(dataset, r.id))}
           />
         )}
-        <AddRuleForm version={version} busy={busy} onAdd={(rule) => act(() => api.createQualityRule(dataset, rule))} />
+        <RuleFormView
+          // A new key per rule edited, so the form starts from that rule's values.
+          key={editing?.id ?? "new"}
+          version={version}
+          busy={busy}
+          editing={editing}
+          onCancel={() => setEditing(null)}
+          onSave={(rule) =>
+            act(async () => {
+              if (editing) await api.updateQualityRule(dataset, editing.id, rule);
+              else await api.createQualityRule(dataset, rule);
+              setEditing(null);
+            })
+          }
+        />
       </Card>
 
       <Card title="Suggested rules">
@@ -185,11 +201,13 @@ function RulesTable({
   rules,
   busy,
   onSeverity,
+  onEdit,
   onRemove,
 }: {
   rules: QualityRule[];
   busy: boolean;
   onSeverity: (r: QualityRule) => void;
+  onEdit: (r: QualityRule) => void;
   onRemove: (r: QualityRule) => void;
 }) {
   return (
@@ -219,6 +237,9 @@ function RulesTable({
               <button type="button" className="btn btn-small" disabled={busy} onClick={() => onSeverity(r)}>
                 Make {r.severity === "blocking" ? "warning" : "blocking"}
               </button>{" "}
+              <button type="button" className="btn btn-small" disabled={busy} aria-label={`Edit rule ${r.name}`} onClick={() => onEdit(r)}>
+                Edit
+              </button>{" "}
               <button
                 type="button"
                 className="btn btn-small btn-danger"
@@ -236,8 +257,21 @@ function RulesTable({
   );
 }
 
-function AddRuleForm({ version, busy, onAdd }: { version: DatasetVersion; busy: boolean; onAdd: (rule: QualityRuleInput) => void }) {
-  const [form, setForm] = useState<RuleForm>(emptyRuleForm(version.columns[0]?.name ?? ""));
+function RuleFormView({
+  version,
+  busy,
+  editing,
+  onSave,
+  onCancel,
+}: {
+  version: DatasetVersion;
+  busy: boolean;
+  editing: QualityRule | null;
+  onSave: (rule: QualityRuleInput) => void;
+  onCancel: () => void;
+}) {
+  const first = version.columns[0]?.name ?? "";
+  const [form, setForm] = useState<RuleForm>(editing ? formFromRule(editing, first) : emptyRuleForm(first));
   const [problem, setProblem] = useState<string | null>(null);
   const set = (patch: Partial<RuleForm>) => setForm((f) => ({ ...f, ...patch }));
   const submit = (e: FormEvent) => {
@@ -248,11 +282,11 @@ function AddRuleForm({ version, busy, onAdd }: { version: DatasetVersion; busy: 
       return;
     }
     setProblem(null);
-    onAdd(built);
+    onSave(built);
   };
   const t = form.type;
   return (
-    <form className="quality-form" onSubmit={submit} aria-label="Add a quality rule">
+    <form className="quality-form" onSubmit={submit} aria-label={editing ? `Edit rule ${editing.name}` : "Add a quality rule"}>
       <Field label="Rule type">
         <select value={t} onChange={(e) => set({ type: e.target.value as RuleForm["type"] })}>
           {RULE_TYPES.map((r) => (
@@ -313,8 +347,13 @@ function AddRuleForm({ version, busy, onAdd }: { version: DatasetVersion; busy: 
         </span>
       </label>
       <button type="submit" className="btn btn-primary" disabled={busy}>
-        Add rule
+        {editing ? "Save rule" : "Add rule"}
       </button>
+      {editing ? (
+        <button type="button" className="btn" onClick={onCancel}>
+          Cancel
+        </button>
+      ) : null}
       {problem ? (
         <p className="quality-problem" role="alert">
           {problem}

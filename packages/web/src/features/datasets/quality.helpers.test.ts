@@ -1,5 +1,6 @@
+import type { QualityCheck } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
-import { emptyRuleForm, ruleFromForm } from "./quality.helpers.ts";
+import { emptyRuleForm, formFromRule, ruleFromForm } from "./quality.helpers.ts";
 
 describe("ruleFromForm", () => {
   const base = emptyRuleForm("price");
@@ -26,5 +27,17 @@ describe("ruleFromForm", () => {
     expect(ruleFromForm({ ...base, type: "range" })).toMatch(/a range needs min, max or both/);
     expect(ruleFromForm({ ...base, type: "sql", sql: "DELETE FROM data" })).toMatch(/one SELECT or WITH statement/);
     expect(ruleFromForm({ ...base, type: "allowed_values" })).toMatch(/values/);
+  });
+});
+
+describe("formFromRule", () => {
+  it("shows a rule in the form so that saving it unchanged gives the same rule", () => {
+    const rules: Array<{ check: QualityCheck; severity: "blocking" | "warning"; name: string }> = [
+      { check: { type: "range", column: "price", min: 0, max: 1000 }, severity: "blocking", name: "price in range 0..1000" },
+      { check: { type: "allowed_values", column: "region", values: ["north", "south"] }, severity: "warning", name: "regions" },
+      { check: { type: "freshness", maxAgeHours: 48 }, severity: "warning", name: "fresh" },
+      { check: { type: "sql", sql: "SELECT * FROM data WHERE qty < 0" }, severity: "blocking", name: "custom" },
+    ];
+    for (const rule of rules) expect(ruleFromForm(formFromRule(rule, "price"))).toEqual(rule);
   });
 });

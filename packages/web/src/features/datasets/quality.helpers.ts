@@ -1,4 +1,4 @@
-import { type QualityCheckType, QualityRuleInput } from "@caretflow/contracts";
+import { type QualityCheck, type QualityCheckType, QualityRuleInput } from "@caretflow/contracts";
 
 export const RULE_TYPES: { type: QualityCheckType; label: string }[] = [
   { type: "not_null", label: "Not null" },
@@ -74,4 +74,23 @@ export function ruleFromForm(f: RuleForm): QualityRuleInput | string {
   });
   if (parsed.success) return parsed.data;
   return parsed.error.issues.map((i) => `${i.path.slice(1).join(".") || i.path.join(".") || "rule"}: ${i.message}`).join("; ");
+}
+
+/** The form showing an existing rule, for editing it. Pure. */
+export function formFromRule(rule: { check: QualityCheck; severity: string; name: string }, fallbackColumn: string): RuleForm {
+  const c = rule.check;
+  const text = (n: number | undefined) => (n === undefined ? "" : String(n));
+  return {
+    ...emptyRuleForm(fallbackColumn),
+    type: c.type,
+    column: "column" in c ? (c.column ?? "") : c.type === "freshness" ? "" : fallbackColumn,
+    min: "min" in c ? text(c.min) : "",
+    max: "max" in c ? text(c.max) : "",
+    values: c.type === "allowed_values" ? c.values.join(", ") : "",
+    pattern: c.type === "regex" ? c.pattern : "",
+    maxAgeHours: c.type === "freshness" ? String(c.maxAgeHours) : "24",
+    sql: c.type === "sql" ? c.sql : "",
+    name: rule.name,
+    blocking: rule.severity === "blocking",
+  };
 }
