@@ -12,7 +12,12 @@ export function ProfileCharts({ profile }: { profile: DatasetProfile }) {
   const nulls = useMemo(() => nullsChart(profile), [profile]);
   return (
     <div className="profile-overview">
-      <section className="card" data-testid="profile-correlations" aria-labelledby="profile-corr-title">
+      <section
+        // A wide matrix gets the whole row, so it reads without scrolling.
+        className={`card${(correlations?.x.categories.length ?? 0) > 6 ? " profile-wide" : ""}`}
+        data-testid="profile-correlations"
+        aria-labelledby="profile-corr-title"
+      >
         <h2 id="profile-corr-title" className="card-title">
           Correlations
         </h2>
