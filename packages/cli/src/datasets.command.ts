@@ -8,11 +8,13 @@ import { importFromConnection } from "./connections.command.ts";
 import type { CliContext } from "./context.ts";
 import { registerDatasetCatalog } from "./datasets.catalog.command.ts";
 import { checkOutFile, downloadCsv } from "./download.ts";
+import { registerQuality } from "./quality.command.ts";
 import { formatBytes, formatFields, formatTable, formatTime, formatValue } from "./table.ts";
 import { registerTransformCommands } from "./transform.command.ts";
 
 export function registerDatasets(program: Command, ctx: CliContext, exit: ExitState): void {
   const datasets = program.command("datasets").description("import, list and inspect datasets");
+  registerQuality(datasets, ctx, exit);
 
   withCommon(
     datasets

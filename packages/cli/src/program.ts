@@ -23,6 +23,8 @@ export function buildProgram(ctx: CliContext, exit: ExitState, catalog: Catalog 
   const program = new Command("caretflow")
     .description("caretflow: low-code machine learning with PyCaret and MLflow")
     .version(CARETFLOW_VERSION, "-V, --version")
+    // Program options only before a command: `datasets show NAME --version 2` is the command's --version, not caretflow's.
+    .enablePositionalOptions()
     .showHelpAfterError("(add --help for usage)")
     .addHelpText(
       "after",

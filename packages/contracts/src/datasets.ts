@@ -128,11 +128,39 @@ export const ColumnProfile = z.object({
 });
 export type ColumnProfile = z.infer<typeof ColumnProfile>;
 
+/** The profile's shape; a stored profile of an older shape is recomputed when read. */
+export const PROFILE_SHAPE = 2;
+
+/** Pearson correlations between numeric columns (DuckDB `corr`), pairwise over rows where both are set. */
+export const ProfileCorrelations = z.object({
+  columns: z.array(z.string()),
+  /** Square matrix in `columns` order; null where a column is constant or has fewer than two values. */
+  matrix: z.array(z.array(z.number().nullable())),
+});
+export type ProfileCorrelations = z.infer<typeof ProfileCorrelations>;
+
+/** Which columns are null together: the most frequent patterns over the columns that have any nulls. */
+export const MissingPattern = z.object({
+  /** Columns with at least one null, in schema order (the patterns' positions). */
+  columns: z.array(z.string()),
+  /** Nulls per column, for every column of the version. */
+  nullsPerColumn: z.array(z.object({ column: z.string(), nulls: z.number().int() })),
+  /** Most frequent first; `missing` names the columns that are null in these rows (empty: complete rows). */
+  patterns: z.array(z.object({ missing: z.array(z.string()), count: z.number().int() })),
+  /** Rows in patterns not listed (the list keeps the most frequent). */
+  otherRows: z.number().int(),
+});
+export type MissingPattern = z.infer<typeof MissingPattern>;
+
 export const DatasetProfile = z.object({
   dataset: DatasetName,
   version: z.number().int(),
   rowCount: z.number().int(),
   columns: z.array(ColumnProfile),
+  /** PROFILE_SHAPE when computed; absent in profiles stored before correlations and missing patterns. */
+  shape: z.number().int().optional(),
+  correlations: ProfileCorrelations.optional(),
+  missing: MissingPattern.optional(),
 });
 export type DatasetProfile = z.infer<typeof DatasetProfile>;
 

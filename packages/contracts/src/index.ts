@@ -8,6 +8,7 @@ export * from "./datasets.ts";
 export * from "./engine-protocol.ts";
 export * from "./errors.ts";
 export * from "./formats.ts";
+export * from "./quality.ts";
 export * from "./refused.ts";
 export * from "./routes.ts";
 export * from "./sso.ts";

@@ -5,6 +5,7 @@ import { Catalog, TaskId } from "./catalog.ts";
 import * as C from "./connections.ts";
 import * as D from "./datasets.ts";
 import { ApiError } from "./errors.ts";
+import * as Q from "./quality.ts";
 import * as S from "./sso.ts";
 import * as T from "./transforms.ts";
 
@@ -233,6 +234,66 @@ const routeTable = [
     tag: "datasets",
     permission: VIEWER,
     produces: "text/csv",
+  },
+  {
+    method: "get",
+    path: "/api/datasets/{name}/quality/rules",
+    summary: "The dataset's quality rules",
+    tag: "quality",
+    permission: VIEWER,
+    response: z.object({ rules: z.array(Q.QualityRule) }),
+  },
+  {
+    method: "post",
+    path: "/api/datasets/{name}/quality/rules",
+    summary: "Add a quality rule (blocking rules stop training on versions that fail them)",
+    tag: "quality",
+    permission: EDITOR,
+    body: Q.QualityRuleInput,
+    response: Q.QualityRule,
+    status: 201,
+  },
+  {
+    method: "put",
+    path: "/api/datasets/{name}/quality/rules/{id}",
+    summary: "Change a quality rule's check, severity or name",
+    tag: "quality",
+    permission: EDITOR,
+    body: Q.QualityRuleInput,
+    response: Q.QualityRule,
+  },
+  {
+    method: "delete",
+    path: "/api/datasets/{name}/quality/rules/{id}",
+    summary: "Remove a quality rule",
+    tag: "quality",
+    permission: EDITOR,
+    response: Ok,
+  },
+  {
+    method: "get",
+    path: "/api/datasets/{name}/quality/suggestions",
+    summary: "Rules suggested by a version's profile (the latest when no version is named)",
+    tag: "quality",
+    permission: VIEWER,
+    query: z.object({ version: z.coerce.number().int().positive().optional() }),
+    response: z.object({ version: z.number().int(), suggestions: z.array(Q.QualityRuleSuggestion) }),
+  },
+  {
+    method: "get",
+    path: "/api/datasets/{name}/versions/{version}/quality",
+    summary: "The newest quality report of a version (null before any check); current: made with today's rules",
+    tag: "quality",
+    permission: VIEWER,
+    response: z.object({ report: Q.QualityReport.nullable(), current: z.boolean() }),
+  },
+  {
+    method: "post",
+    path: "/api/datasets/{name}/versions/{version}/quality/check",
+    summary: "Run the dataset's quality rules on a version now and store the report",
+    tag: "quality",
+    permission: EDITOR,
+    response: Q.QualityReport,
   },
 
   {

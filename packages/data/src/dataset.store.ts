@@ -12,6 +12,7 @@ import {
   type DatasetVersion,
   type ImportResult,
   notFound,
+  PROFILE_SHAPE,
   type PreviewPage,
   type RowBatch,
   type SourceFormat,
@@ -129,6 +130,7 @@ const MAX_CLAIM_ATTEMPTS = 8;
 export class DatasetStore {
   private readonly importQueues = new Map<string, Promise<unknown>>();
   private readonly profiling = new Map<string, Promise<DatasetProfile>>();
+  private readonly versionListeners = new Set<(version: DatasetVersion) => void>();
 
   private constructor(
     private readonly root: string,
@@ -298,6 +300,16 @@ export class DatasetStore {
     });
   }
 
+  /**
+   * Call `listener` after each new version is registered, whatever made it (upload, connection import,
+   * prediction, transform): the one place to hook work on new versions (quality checks). The listener
+   * runs synchronously and must not throw; start slow work without awaiting it. Returns an unsubscribe.
+   */
+  onVersionCreated(listener: (version: DatasetVersion) => void): () => void {
+    this.versionListeners.add(listener);
+    return () => this.versionListeners.delete(listener);
+  }
+
   async list(): Promise<DatasetSummary[]> {
     return (await this.catalog()).map(({ columnNames: _c, sources: _s, ...summary }) => summary);
   }
@@ -440,7 +452,11 @@ export class DatasetStore {
   /** Column profile, computed on first request and kept with the version (versions never change). */
   async profile(name: string, version: number): Promise<DatasetProfile> {
     const row = await this.versionRow(name, version);
-    if (row.profile_json) return JSON.parse(row.profile_json) as DatasetProfile;
+    if (row.profile_json) {
+      const stored = JSON.parse(row.profile_json) as DatasetProfile;
+      // A profile stored before correlations and missing patterns existed is computed again, once.
+      if (stored.shape === PROFILE_SHAPE) return stored;
+    }
     const key = `${name}@${version}`;
     const running = this.profiling.get(key);
     if (running) return running;
@@ -651,7 +667,15 @@ export class DatasetStore {
         throw error;
       }
       onProgress?.({ stage: "done" });
-      return { created: true, version: versionFromRow(row) };
+      const created = versionFromRow(row);
+      for (const listener of this.versionListeners) {
+        try {
+          listener(created);
+        } catch {
+          // A listener's failure never undoes a stored version.
+        }
+      }
+      return { created: true, version: created };
     }
     throw new CaretflowError({
       code: "dataset_version_conflict",

@@ -12,5 +12,7 @@ export { datasetNameFromFilename } from "./dataset-name.ts";
 export { formatFromFilename, supportedExtensions } from "./formats.ts";
 export type { ProgressFn } from "./ingest.ts";
 export { type DatasetsTable, type DatasetTagsTable, type DatasetVersionsTable, type DataTables, dataMigrations } from "./migrations.ts";
+export * from "./quality.ts";
+export * from "./quality-suggest.ts";
 export * from "./sql-sandbox.ts";
 export { TRANSFORM_DEFAULTS, type TransformReference } from "./transform.ts";

@@ -1,4 +1,11 @@
-import type { ColumnProfile, ColumnSchema, DatasetProfile } from "@caretflow/contracts";
+import {
+  type ColumnProfile,
+  type ColumnSchema,
+  type DatasetProfile,
+  type MissingPattern,
+  PROFILE_SHAPE,
+  type ProfileCorrelations,
+} from "@caretflow/contracts";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { isNumericKind } from "./column-kind.ts";
 import { displayExpr, sqlIdent, sqlString } from "./duckdb.ts";
@@ -6,6 +13,10 @@ import { toJsonSafe } from "./json-safe.ts";
 
 export const HISTOGRAM_BINS = 20;
 export const TOP_VALUES = 10;
+/** Correlations cover at most this many numeric columns (the first ones), so the matrix stays readable. */
+export const MAX_CORRELATION_COLUMNS = 30;
+/** The missing-value pattern keeps this many of the most frequent patterns. */
+export const MISSING_PATTERNS = 15;
 
 interface ColumnStats {
   count: number;
@@ -17,9 +28,10 @@ interface ColumnStats {
 }
 
 /**
- * Profile every column of a stored Parquet file with three DuckDB queries: one aggregate pass for
+ * Profile every column of a stored Parquet file with five DuckDB queries: one aggregate pass for
  * counts/min/max/mean/std (sample standard deviation, n-1, like pandas), one for the top values of
- * every column, one for the histograms of numeric columns.
+ * every column, one for the histograms of numeric columns, one for the Pearson correlations of every
+ * pair of numeric columns, and one grouping rows by which columns are null (the missing-value pattern).
  */
 export async function profileParquet(
   conn: DuckDBConnection,
@@ -30,7 +42,13 @@ export async function profileParquet(
   const stats = await columnStats(conn, meta.columns);
   const tops = await topValues(conn, meta.columns);
   const histograms = await histogramsOf(conn, meta.columns, stats);
+  const correlations = await correlationsOf(conn, meta.columns);
   const rowCount = meta.rowCount;
+  const missing = await missingPatternOf(
+    conn,
+    meta.columns.map((c, i) => ({ name: c.name, nulls: rowCount - stats[i]!.count })),
+    rowCount,
+  );
   const columns: ColumnProfile[] = meta.columns.map((c, i) => {
     const s = stats[i]!;
     const nulls = rowCount - s.count;
@@ -50,7 +68,54 @@ export async function profileParquet(
       histogram: isNumericKind(c.kind) ? (histograms.get(i) ?? []) : null,
     };
   });
-  return { dataset: meta.dataset, version: meta.version, rowCount, columns };
+  return { dataset: meta.dataset, version: meta.version, rowCount, columns, shape: PROFILE_SHAPE, correlations, missing };
+}
+
+/** Pearson correlation of every pair of numeric columns, in one aggregate pass. */
+async function correlationsOf(conn: DuckDBConnection, columns: readonly ColumnSchema[]): Promise<ProfileCorrelations> {
+  const numeric = columns.filter((c) => isNumericKind(c.kind)).slice(0, MAX_CORRELATION_COLUMNS);
+  const n = numeric.length;
+  const matrix: (number | null)[][] = numeric.map((_, i) => numeric.map((_, j) => (i === j ? 1 : null)));
+  const pairs: Array<[number, number]> = [];
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) pairs.push([i, j]);
+  if (pairs.length > 0) {
+    const x = (c: ColumnSchema) => `CAST(${sqlIdent(c.name)} AS DOUBLE)`;
+    const reader = await conn.runAndReadAll(
+      `SELECT ${pairs.map(([i, j]) => `corr(${x(numeric[i]!)}, ${x(numeric[j]!)})`).join(", ")} FROM t`,
+    );
+    const row = reader.getRowsJS()[0] ?? [];
+    pairs.forEach(([i, j], k) => {
+      const r = finiteOrNull(row[k]);
+      matrix[i]![j] = r;
+      matrix[j]![i] = r;
+    });
+  }
+  // A constant column correlates with nothing, itself included.
+  for (let i = 0; i < n; i++) if (matrix[i]!.every((v, j) => j === i || v === null) && n > 1) matrix[i]![i] = null;
+  return { columns: numeric.map((c) => c.name), matrix };
+}
+
+/** Rows grouped by which columns are null, most frequent patterns first, in one GROUP BY. */
+async function missingPatternOf(
+  conn: DuckDBConnection,
+  nullsPerColumn: Array<{ name: string; nulls: number }>,
+  rowCount: number,
+): Promise<MissingPattern> {
+  const withNulls = nullsPerColumn.filter((c) => c.nulls > 0).map((c) => c.name);
+  const perColumn = nullsPerColumn.map((c) => ({ column: c.name, nulls: c.nulls }));
+  if (withNulls.length === 0) {
+    return { columns: [], nullsPerColumn: perColumn, patterns: rowCount > 0 ? [{ missing: [], count: rowCount }] : [], otherRows: 0 };
+  }
+  const flags = withNulls.map((name, i) => `${sqlIdent(name)} IS NULL AS m${i}`);
+  const reader = await conn.runAndReadAll(
+    `SELECT ${flags.join(", ")}, count(*) AS n FROM t GROUP BY ALL ORDER BY n DESC LIMIT ${MISSING_PATTERNS}`,
+  );
+  const patterns = reader.getRowsJS().map((row) => ({
+    missing: withNulls.filter((_, i) => row[i] === true),
+    count: Number(row[withNulls.length]),
+  }));
+  const listed = patterns.reduce((sum, p) => sum + p.count, 0);
+  return { columns: withNulls, nullsPerColumn: perColumn, patterns, otherRows: rowCount - listed };
 }
 
 async function columnStats(conn: DuckDBConnection, columns: readonly ColumnSchema[]): Promise<ColumnStats[]> {

@@ -144,6 +144,76 @@ describe("profile of columns with nulls, dates and booleans", () => {
   });
 });
 
+describe("correlations and missing-value pattern", () => {
+  function pearson(xs: number[], ys: number[]): number {
+    const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+    let sxy = 0;
+    let sxx = 0;
+    let syy = 0;
+    for (let i = 0; i < xs.length; i++) {
+      sxy += (xs[i]! - mx) * (ys[i]! - my);
+      sxx += (xs[i]! - mx) ** 2;
+      syy += (ys[i]! - my) ** 2;
+    }
+    return sxy / Math.sqrt(sxx * syy);
+  }
+
+  it("correlates every pair of numeric columns as Pearson's r computed from the CSV text", async () => {
+    const p = await f.store.profile("insurance", 1);
+    const cols = ["age", "bmi", "children", "charges"];
+    expect(p.correlations!.columns).toEqual(cols);
+    const m = p.correlations!.matrix;
+    cols.forEach((a, i) => {
+      cols.forEach((b, j) => {
+        expect(m[i]![j]).toBeCloseTo(i === j ? 1 : pearson(numbers(a), numbers(b)), 9);
+      });
+    });
+  });
+
+  it("groups rows by which columns are null, most frequent pattern first, with nulls per column", async () => {
+    const p = await f.store.profile("mixed", 1);
+    // Rows: complete; n and s null; d null; n and b null.
+    expect(p.missing).toEqual({
+      columns: ["n", "d", "b", "s"],
+      nullsPerColumn: [
+        { column: "n", nulls: 2 },
+        { column: "d", nulls: 1 },
+        { column: "b", nulls: 1 },
+        { column: "s", nulls: 1 },
+      ],
+      patterns: expect.arrayContaining([
+        { missing: [], count: 1 },
+        { missing: ["n", "s"], count: 1 },
+        { missing: ["d"], count: 1 },
+        { missing: ["n", "b"], count: 1 },
+      ]),
+      otherRows: 0,
+    });
+    expect(p.missing!.patterns).toHaveLength(4);
+    const full = await f.store.profile("insurance", 1);
+    expect(full.missing!.patterns).toEqual([{ missing: [], count: records.length }]);
+  });
+
+  it("recomputes a profile stored in the older shape (no correlations, no missing pattern)", async () => {
+    const current = await f.store.profile("insurance", 1);
+    const { shape: _s, correlations: _c, missing: _m, ...old } = current;
+    await f.db
+      .updateTable("dataset_versions")
+      .set({ profile_json: JSON.stringify(old) })
+      .where("dataset", "=", "insurance")
+      .execute();
+    const again = await f.store.profile("insurance", 1);
+    expect(again).toEqual(current);
+    const row = await f.db
+      .selectFrom("dataset_versions")
+      .select("profile_json")
+      .where("dataset", "=", "insurance")
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(row.profile_json!).shape).toBe(current.shape);
+  });
+});
+
 describe("preview", () => {
   it("pages through rows in file order", async () => {
     const first = await f.store.preview("insurance", 1, { offset: 0, limit: 50 });

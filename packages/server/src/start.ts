@@ -32,6 +32,7 @@ import { backfillModelDigests } from "./models/model-digest.backfill.ts";
 import { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import type { Logger } from "./ports.ts";
 import { ProjectService } from "./projects/project.service.ts";
+import { QualityService } from "./quality/quality.service.ts";
 import { SecretBox } from "./secrets/secret-box.ts";
 import { SecretKeyService } from "./secrets/secret-key.service.ts";
 import { SsoService } from "./sso/sso.service.ts";
@@ -200,6 +201,10 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
 
     const store = await DatasetStore.open({ root: dirs.datasets, db: db as unknown as Kysely<DataTables> });
     stack.push(() => store.close());
+    // Every new version (upload, connection import, prediction, transform) is checked against its dataset's rules.
+    const quality = new QualityService({ db: serverDb, datasets: store, workDir: dirs.tmp, log });
+    store.onVersionCreated((v) => quality.onNewVersion(v));
+    stack.push(() => quality.idle());
     const scoring = new ScoringPool({ python, engineDir, trackingUri: mlflowUrl, logDir: dirs.logs, log, env: engineEnv });
     stack.push(() => scoring.close());
     const digests = new ModelDigestRepository(serverDb);
@@ -244,6 +249,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       compareWorkers: Math.max(1, opts.compareWorkers ?? Math.floor(cores / workers)),
       log,
       audit,
+      quality,
     });
     stack.push(async () => {
       await executor.close();
@@ -316,6 +322,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       datasets: store,
       connections,
       transforms,
+      quality,
       secretKey,
       datasetNameFromFilename,
       jobs,

@@ -21,6 +21,7 @@ import { JobService } from "../src/jobs/job.service.ts";
 import { ModelDigestRepository } from "../src/models/model-digest.repository.ts";
 import type { CatalogPort, TrackingPort } from "../src/ports.ts";
 import { ProjectService } from "../src/projects/project.service.ts";
+import { QualityService } from "../src/quality/quality.service.ts";
 import { SecretBox } from "../src/secrets/secret-box.ts";
 import { SecretKeyService } from "../src/secrets/secret-key.service.ts";
 import { SsoService } from "../src/sso/sso.service.ts";
@@ -67,6 +68,8 @@ export async function appFixture(
   const hub = new JobEventHub();
   const log: AppContext["log"] = () => {};
   const catalog: CatalogPort = opts.catalog ?? { get: async () => CATALOG };
+  const quality = new QualityService({ db, datasets: store ?? absent("datasets"), workDir: dir, log, sqlTimeoutMs: 5000 });
+  store?.onVersionCreated((v) => quality.onNewVersion(v));
   const jobs = new JobService({
     repo,
     hub,
@@ -81,6 +84,7 @@ export async function appFixture(
     nJobs: 1,
     log,
     audit,
+    quality,
   });
   const secrets = await SecretBox.open(join(dir, "secret.key"));
   const sso = new SsoService({ db, secrets, auth, projects, audit, log, publicUrl: opts.publicUrl ?? (() => "http://localhost") });
@@ -107,6 +111,7 @@ export async function appFixture(
     datasets: store ?? absent("datasets"),
     connections,
     transforms,
+    quality,
     secretKey,
     datasetNameFromFilename,
     jobs,
@@ -154,7 +159,9 @@ export async function appFixture(
     adminPassword,
     login,
     connections,
+    quality,
     async close() {
+      await quality.idle();
       await connections.close();
       await store?.close();
       await db.destroy();

@@ -1192,6 +1192,23 @@ export type paths = {
                                     count: number;
                                 }[] | null;
                             }[];
+                            shape?: number;
+                            correlations?: {
+                                columns: string[];
+                                matrix: (number | null)[][];
+                            };
+                            missing?: {
+                                columns: string[];
+                                nullsPerColumn: {
+                                    column: string;
+                                    nulls: number;
+                                }[];
+                                patterns: {
+                                    missing: string[];
+                                    count: number;
+                                }[];
+                                otherRows: number;
+                            };
                         };
                     };
                 };
@@ -1320,6 +1337,606 @@ export type paths = {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{name}/quality/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dataset's quality rules */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            rules: {
+                                id: string;
+                                dataset: string;
+                                name: string;
+                                check: {
+                                    /** @constant */
+                                    type: "not_null";
+                                    column: string;
+                                } | {
+                                    /** @constant */
+                                    type: "unique";
+                                    column: string;
+                                } | {
+                                    /** @constant */
+                                    type: "range";
+                                    column: string;
+                                    min?: number;
+                                    max?: number;
+                                } | {
+                                    /** @constant */
+                                    type: "allowed_values";
+                                    column: string;
+                                    values: string[];
+                                } | {
+                                    /** @constant */
+                                    type: "regex";
+                                    column: string;
+                                    pattern: string;
+                                } | {
+                                    /** @constant */
+                                    type: "row_count";
+                                    min?: number;
+                                    max?: number;
+                                } | {
+                                    /** @constant */
+                                    type: "freshness";
+                                    column?: string;
+                                    maxAgeHours: number;
+                                } | {
+                                    /** @constant */
+                                    type: "sql";
+                                    sql: string;
+                                };
+                                /** @enum {string} */
+                                severity: "blocking" | "warning";
+                                createdBy: string | null;
+                                createdAt: string;
+                                updatedAt: string;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Add a quality rule (blocking rules stop training on versions that fail them) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        check: {
+                            /** @constant */
+                            type: "not_null";
+                            column: string;
+                        } | {
+                            /** @constant */
+                            type: "unique";
+                            column: string;
+                        } | {
+                            /** @constant */
+                            type: "range";
+                            column: string;
+                            min?: number;
+                            max?: number;
+                        } | {
+                            /** @constant */
+                            type: "allowed_values";
+                            column: string;
+                            values: string[];
+                        } | {
+                            /** @constant */
+                            type: "regex";
+                            column: string;
+                            pattern: string;
+                        } | {
+                            /** @constant */
+                            type: "row_count";
+                            min?: number;
+                            max?: number;
+                        } | {
+                            /** @constant */
+                            type: "freshness";
+                            column?: string;
+                            maxAgeHours: number;
+                        } | {
+                            /** @constant */
+                            type: "sql";
+                            sql: string;
+                        };
+                        /**
+                         * @default warning
+                         * @enum {string}
+                         */
+                        severity?: "blocking" | "warning";
+                        name?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            dataset: string;
+                            name: string;
+                            check: {
+                                /** @constant */
+                                type: "not_null";
+                                column: string;
+                            } | {
+                                /** @constant */
+                                type: "unique";
+                                column: string;
+                            } | {
+                                /** @constant */
+                                type: "range";
+                                column: string;
+                                min?: number;
+                                max?: number;
+                            } | {
+                                /** @constant */
+                                type: "allowed_values";
+                                column: string;
+                                values: string[];
+                            } | {
+                                /** @constant */
+                                type: "regex";
+                                column: string;
+                                pattern: string;
+                            } | {
+                                /** @constant */
+                                type: "row_count";
+                                min?: number;
+                                max?: number;
+                            } | {
+                                /** @constant */
+                                type: "freshness";
+                                column?: string;
+                                maxAgeHours: number;
+                            } | {
+                                /** @constant */
+                                type: "sql";
+                                sql: string;
+                            };
+                            /** @enum {string} */
+                            severity: "blocking" | "warning";
+                            createdBy: string | null;
+                            createdAt: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{name}/quality/rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change a quality rule's check, severity or name */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        check: {
+                            /** @constant */
+                            type: "not_null";
+                            column: string;
+                        } | {
+                            /** @constant */
+                            type: "unique";
+                            column: string;
+                        } | {
+                            /** @constant */
+                            type: "range";
+                            column: string;
+                            min?: number;
+                            max?: number;
+                        } | {
+                            /** @constant */
+                            type: "allowed_values";
+                            column: string;
+                            values: string[];
+                        } | {
+                            /** @constant */
+                            type: "regex";
+                            column: string;
+                            pattern: string;
+                        } | {
+                            /** @constant */
+                            type: "row_count";
+                            min?: number;
+                            max?: number;
+                        } | {
+                            /** @constant */
+                            type: "freshness";
+                            column?: string;
+                            maxAgeHours: number;
+                        } | {
+                            /** @constant */
+                            type: "sql";
+                            sql: string;
+                        };
+                        /**
+                         * @default warning
+                         * @enum {string}
+                         */
+                        severity?: "blocking" | "warning";
+                        name?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            dataset: string;
+                            name: string;
+                            check: {
+                                /** @constant */
+                                type: "not_null";
+                                column: string;
+                            } | {
+                                /** @constant */
+                                type: "unique";
+                                column: string;
+                            } | {
+                                /** @constant */
+                                type: "range";
+                                column: string;
+                                min?: number;
+                                max?: number;
+                            } | {
+                                /** @constant */
+                                type: "allowed_values";
+                                column: string;
+                                values: string[];
+                            } | {
+                                /** @constant */
+                                type: "regex";
+                                column: string;
+                                pattern: string;
+                            } | {
+                                /** @constant */
+                                type: "row_count";
+                                min?: number;
+                                max?: number;
+                            } | {
+                                /** @constant */
+                                type: "freshness";
+                                column?: string;
+                                maxAgeHours: number;
+                            } | {
+                                /** @constant */
+                                type: "sql";
+                                sql: string;
+                            };
+                            /** @enum {string} */
+                            severity: "blocking" | "warning";
+                            createdBy: string | null;
+                            createdAt: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        /** Remove a quality rule */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @constant */
+                            ok: true;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{name}/quality/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rules suggested by a version's profile (the latest when no version is named) */
+        get: {
+            parameters: {
+                query?: {
+                    version?: number;
+                };
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            version: number;
+                            suggestions: {
+                                check: {
+                                    /** @constant */
+                                    type: "not_null";
+                                    column: string;
+                                } | {
+                                    /** @constant */
+                                    type: "unique";
+                                    column: string;
+                                } | {
+                                    /** @constant */
+                                    type: "range";
+                                    column: string;
+                                    min?: number;
+                                    max?: number;
+                                } | {
+                                    /** @constant */
+                                    type: "allowed_values";
+                                    column: string;
+                                    values: string[];
+                                } | {
+                                    /** @constant */
+                                    type: "regex";
+                                    column: string;
+                                    pattern: string;
+                                } | {
+                                    /** @constant */
+                                    type: "row_count";
+                                    min?: number;
+                                    max?: number;
+                                } | {
+                                    /** @constant */
+                                    type: "freshness";
+                                    column?: string;
+                                    maxAgeHours: number;
+                                } | {
+                                    /** @constant */
+                                    type: "sql";
+                                    sql: string;
+                                };
+                                /** @enum {string} */
+                                severity: "blocking" | "warning";
+                                name: string;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{name}/versions/{version}/quality": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The newest quality report of a version (null before any check); current: made with today's rules */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            report: {
+                                dataset: string;
+                                version: number;
+                                checkedAt: string;
+                                /** @enum {string} */
+                                trigger: "new_version" | "on_demand" | "train";
+                                passed: boolean;
+                                blockingFailures: number;
+                                warnings: number;
+                                results: {
+                                    ruleId: string;
+                                    name: string;
+                                    /** @enum {string} */
+                                    type: "not_null" | "unique" | "range" | "allowed_values" | "regex" | "row_count" | "freshness" | "sql";
+                                    /** @enum {string} */
+                                    severity: "blocking" | "warning";
+                                    passed: boolean;
+                                    failing: number;
+                                    examples: {
+                                        [key: string]: unknown;
+                                    }[];
+                                    message: string;
+                                }[];
+                                rulesHash: string;
+                            } | null;
+                            current: boolean;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{name}/versions/{version}/quality/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run the dataset's quality rules on a version now and store the report */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            dataset: string;
+                            version: number;
+                            checkedAt: string;
+                            /** @enum {string} */
+                            trigger: "new_version" | "on_demand" | "train";
+                            passed: boolean;
+                            blockingFailures: number;
+                            warnings: number;
+                            results: {
+                                ruleId: string;
+                                name: string;
+                                /** @enum {string} */
+                                type: "not_null" | "unique" | "range" | "allowed_values" | "regex" | "row_count" | "freshness" | "sql";
+                                /** @enum {string} */
+                                severity: "blocking" | "warning";
+                                passed: boolean;
+                                failing: number;
+                                examples: {
+                                    [key: string]: unknown;
+                                }[];
+                                message: string;
+                            }[];
+                            rulesHash: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

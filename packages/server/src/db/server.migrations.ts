@@ -315,4 +315,40 @@ export const serverMigrations: Record<string, Migration> = {
       await db.schema.dropTable("transforms").execute();
     },
   },
+  "20261202_83_quality_rules": {
+    // Quality rules per dataset, and the reports of running them on each version.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("quality_rules")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("dataset", "varchar(64)", (c) => c.notNull())
+        .addColumn("name", "varchar(200)", (c) => c.notNull())
+        .addColumn("severity", "varchar(20)", (c) => c.notNull())
+        .addColumn("check_json", "text", (c) => c.notNull())
+        .addColumn("created_by", "varchar(100)")
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .addColumn("updated_at", "varchar(40)", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("quality_rules_dataset_idx").on("quality_rules").column("dataset").execute();
+      await db.schema
+        .createTable("quality_reports")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("dataset", "varchar(64)", (c) => c.notNull())
+        .addColumn("version", "integer", (c) => c.notNull())
+        .addColumn("checked_at", "varchar(40)", (c) => c.notNull())
+        .addColumn("passed", "integer", (c) => c.notNull())
+        .addColumn("blocking_failures", "integer", (c) => c.notNull())
+        .addColumn("report_json", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("quality_reports_version_idx")
+        .on("quality_reports")
+        .columns(["dataset", "version", "checked_at"])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("quality_reports").execute();
+      await db.schema.dropTable("quality_rules").execute();
+    },
+  },
 };

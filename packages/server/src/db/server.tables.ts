@@ -167,4 +167,25 @@ export interface ServerTables {
     created_at: string;
     updated_at: string;
   };
+  /** Quality rules of a dataset (check_json: a contracts QualityCheck). */
+  quality_rules: {
+    id: string;
+    dataset: string;
+    name: string;
+    severity: string;
+    check_json: string;
+    created_by: string | null;
+    created_at: string;
+    updated_at: string;
+  };
+  /** One run of a dataset's rules on one version (report_json: a contracts QualityReport); the newest is shown. */
+  quality_reports: {
+    id: string;
+    dataset: string;
+    version: number;
+    checked_at: string;
+    passed: number;
+    blocking_failures: number;
+    report_json: string;
+  };
 }

@@ -18,6 +18,8 @@ import { modelsRoutes, predictRoutes } from "../models/models.routes.ts";
 import type { CatalogPort, DatasetsPort, HealthPort, Logger, ScoringPort, TrackingPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
 import { projectsRoutes } from "../projects/projects.routes.ts";
+import { qualityRoutes } from "../quality/quality.routes.ts";
+import type { QualityService } from "../quality/quality.service.ts";
 import { runsRoutes } from "../runs/runs.routes.ts";
 import { secretKeyRoutes } from "../secrets/secret-key.routes.ts";
 import type { SecretKeyService } from "../secrets/secret-key.service.ts";
@@ -45,6 +47,8 @@ export interface AppContext {
   connections: ConnectionService;
   /** Saved SQL transforms, run in a sandbox over the project's datasets. */
   transforms: TransformService;
+  /** Quality rules per dataset and their reports. */
+  quality: QualityService;
   /** The server's secret key (rotation by a site admin). */
   secretKey: SecretKeyService;
   datasetNameFromFilename: (filename: string) => string;
@@ -115,6 +119,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       maxUploadBytes: ctx.maxUploadBytes,
     }),
   );
+  app.route("/api/datasets", qualityRoutes({ quality: ctx.quality, projects: ctx.projects, audit: ctx.audit }));
   app.route(
     "/api/connections",
     connectionsRoutes({

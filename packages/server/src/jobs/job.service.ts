@@ -60,6 +60,8 @@ export interface JobServiceOptions {
   log: Logger;
   /** Where the server's own changes (job outputs stored as datasets, queued evaluations) are recorded. */
   audit?: AuditLog;
+  /** Quality gate: refuses training on a version where a blocking quality rule fails. */
+  quality?: { requireTrainable(dataset: string, version: number): Promise<void> };
   now?: () => Date;
 }
 
@@ -130,6 +132,8 @@ export class JobService {
       columns: version.columns.map((c) => ({ name: c.name, kind: c.kind })),
       ...(facts?.exists ? { target: facts } : {}),
     });
+    // A failing blocking quality rule refuses the request before anything is queued.
+    await this.#o.quality?.requireTrainable(request.dataset, version.version);
     // One experiment holds one project's runs: the first job to use a name records its project.
     await this.#o.projects.claim("experiment", valid.experiment ?? defaultExperimentName(valid.dataset), project);
     const id = newJobId();

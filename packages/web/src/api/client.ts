@@ -10,6 +10,7 @@ import {
   type OnlinePredictRequest,
   type OperateRequest,
   type ProjectRole,
+  type QualityRuleInput,
   type RegisterModelRequest,
   type SetSsoRequest,
   type SetupPreviewRequest,
@@ -102,6 +103,19 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     downloadUrl: (name: string, v: number) =>
       inProject(api.url("get", "/api/datasets/{name}/versions/{version}/download", version(name, v).params)),
     uploadUrl: () => inProject(api.url("post", "/api/datasets")),
+
+    /** A dataset's quality rules, suggestions and the reports of running them on a version. */
+    listQualityRules: async (name: string) => (await api.GET("/api/datasets/{name}/quality/rules", conn(name))).rules,
+    createQualityRule: (name: string, rule: QualityRuleInput) =>
+      api.POST("/api/datasets/{name}/quality/rules", { ...conn(name), body: rule }),
+    updateQualityRule: (name: string, id: string, rule: QualityRuleInput) =>
+      api.PUT("/api/datasets/{name}/quality/rules/{id}", { params: { path: { name, id } }, body: rule }),
+    deleteQualityRule: (name: string, id: string) =>
+      api.DELETE("/api/datasets/{name}/quality/rules/{id}", { params: { path: { name, id } } }),
+    qualitySuggestions: (name: string, v: number) =>
+      api.GET("/api/datasets/{name}/quality/suggestions", { params: { path: { name }, query: { version: v } } }),
+    qualityReport: (name: string, v: number) => api.GET("/api/datasets/{name}/versions/{version}/quality", version(name, v)),
+    runQualityCheck: (name: string, v: number) => api.POST("/api/datasets/{name}/versions/{version}/quality/check", version(name, v)),
 
     /** The project's connections (secret fields named, never shown). */
     listConnections: async () => (await api.GET("/api/connections")).connections,

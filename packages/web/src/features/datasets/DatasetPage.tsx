@@ -9,15 +9,17 @@ import { DataTable } from "../../ui/table.tsx";
 import { CompareView } from "./CompareView.tsx";
 import { PreviewTable } from "./PreviewTable.tsx";
 import { ProfileView } from "./ProfileView.tsx";
+import { QualityView } from "./QualityView.tsx";
 import { TagEditor } from "./TagEditor.tsx";
 
 // React Flow and dagre load with the Lineage tab, not with every dataset page.
 const LineageView = lazy(() => import("./LineageView.tsx"));
 
-type Tab = "preview" | "profile" | "schema" | "versions" | "lineage" | "compare";
+type Tab = "preview" | "profile" | "quality" | "schema" | "versions" | "lineage" | "compare";
 const tabs: { key: Tab; label: string }[] = [
   { key: "preview", label: "Preview" },
   { key: "profile", label: "Profile" },
+  { key: "quality", label: "Quality" },
   { key: "schema", label: "Schema" },
   { key: "versions", label: "Versions" },
   { key: "lineage", label: "Lineage" },
@@ -52,6 +54,7 @@ export function DatasetPage() {
       <Tabs tabs={tabs} active={tab} onChange={(t) => set({ tab: t })} />
       {tab === "preview" ? <PreviewTable key={`p${version.version}`} dataset={name} version={version.version} /> : null}
       {tab === "profile" ? <ProfileView key={`f${version.version}`} dataset={name} version={version.version} /> : null}
+      {tab === "quality" ? <QualityView key={`q${version.version}`} dataset={name} version={version} /> : null}
       {tab === "schema" ? <SchemaTable version={version} /> : null}
       {tab === "versions" ? <VersionsTable d={d} onPick={(v) => set({ v: String(v), tab: "preview" })} /> : null}
       {tab === "lineage" ? (

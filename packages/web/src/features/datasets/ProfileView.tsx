@@ -6,6 +6,7 @@ import { formatNumber, formatPercent } from "../../lib/format.ts";
 import { matchesFilter } from "../../lib/sort.ts";
 import { ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Badge } from "../../ui/layout.tsx";
+import { ProfileCharts } from "./ProfileCharts.tsx";
 import { columnFlags, histogramPoints, topValueShares } from "./profile.helpers.ts";
 
 export function ProfileView({ dataset, version }: { dataset: string; version: number }) {
@@ -30,6 +31,7 @@ export function ProfileView({ dataset, version }: { dataset: string; version: nu
           onChange={(e) => setFilter(e.target.value)}
         />
       </div>
+      <ProfileCharts profile={profile.data} />
       <div className="profile-grid">
         {cols.map((c) => (
           <ColumnCard key={c.name} col={c} rowCount={profile.data?.rowCount ?? 0} />
@@ -98,16 +100,24 @@ function Histogram({ col }: { col: ColumnProfile }) {
   const data = histogramPoints(col.histogram ?? []);
   return (
     <div className="chart-small" role="img" aria-label={`Histogram of ${col.name}`}>
-      <ResponsiveContainer width="100%" height={120}>
-        <BarChart data={data} margin={{ top: 4, right: 4, bottom: 0, left: 0 }} barCategoryGap={1}>
+      <ResponsiveContainer width="100%" height={140}>
+        <BarChart data={data} margin={{ top: 4, right: 4, bottom: 14, left: 4 }} barCategoryGap={1}>
           <XAxis
             dataKey="label"
             tick={{ fontSize: 10, fill: "var(--muted)" }}
             interval="preserveStartEnd"
             tickLine={false}
             axisLine={false}
+            label={{ value: col.name, position: "insideBottom", offset: -10, fontSize: 11, fill: "var(--text-2)" }}
           />
-          <YAxis tick={{ fontSize: 10, fill: "var(--muted)" }} tickLine={false} axisLine={false} allowDecimals={false} width={34} />
+          <YAxis
+            tick={{ fontSize: 10, fill: "var(--muted)" }}
+            tickLine={false}
+            axisLine={false}
+            allowDecimals={false}
+            width={40}
+            label={{ value: "rows", angle: -90, position: "insideLeft", fontSize: 11, fill: "var(--text-2)" }}
+          />
           <Tooltip
             cursor={{ fill: "var(--accent-soft)" }}
             formatter={(v) => [formatNumber(Number(v)), "rows"]}

@@ -1,6 +1,14 @@
-import type { ColumnProfile } from "@caretflow/contracts";
+import type { ColumnProfile, DatasetProfile } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
-import { columnFlags, compactNumber, histogramPoints, topValueShares } from "./profile.helpers.ts";
+import {
+  columnFlags,
+  compactNumber,
+  correlationChart,
+  histogramPoints,
+  missingPatternRows,
+  nullsChart,
+  topValueShares,
+} from "./profile.helpers.ts";
 
 const col = (over: Partial<ColumnProfile>): ColumnProfile => ({
   name: "c",
@@ -68,5 +76,61 @@ describe("columnFlags", () => {
     expect(columnFlags(col({ distinct: 1 }), 100)).toEqual(["constant"]);
     expect(columnFlags(col({ kind: "integer", distinct: 100 }), 100)).toEqual(["unique (an id?)"]);
     expect(columnFlags(col({ kind: "float", distinct: 100 }), 100)).toEqual([]);
+  });
+});
+
+describe("profile charts", () => {
+  const profile: DatasetProfile = {
+    dataset: "d",
+    version: 1,
+    rowCount: 10,
+    columns: [],
+    shape: 2,
+    correlations: {
+      columns: ["a", "b", "k"],
+      matrix: [
+        [1, 0.876, null],
+        [0.876, 1, null],
+        [null, null, null],
+      ],
+    },
+    missing: {
+      columns: ["a", "s"],
+      nullsPerColumn: [
+        { column: "a", nulls: 3 },
+        { column: "b", nulls: 0 },
+        { column: "s", nulls: 1 },
+      ],
+      patterns: [
+        { missing: [], count: 6 },
+        { missing: ["a"], count: 3 },
+        { missing: ["a", "s"], count: 1 },
+      ],
+      otherRows: 0,
+    },
+  };
+
+  it("correlations become a labelled heatmap with two decimals", () => {
+    const chart = correlationChart(profile)!;
+    expect(chart.x.categories).toEqual(["a", "b", "k"]);
+    expect(chart.values[0]).toEqual([1, 0.88, null]);
+    expect(correlationChart({ ...profile, correlations: { columns: ["a"], matrix: [[1]] } })).toBeNull();
+    expect(correlationChart({ ...profile, correlations: undefined })).toBeNull();
+  });
+
+  it("nulls per column become bars over the columns that have any", () => {
+    expect(nullsChart(profile)!.series[0]!.points).toEqual([
+      ["a", 3],
+      ["s", 1],
+    ]);
+    expect(nullsChart({ ...profile, missing: { ...profile.missing!, nullsPerColumn: [{ column: "a", nulls: 0 }] } })).toBeNull();
+  });
+
+  it("patterns become rows of marks with their share of rows", () => {
+    expect(missingPatternRows(profile)).toEqual([
+      { key: "(complete)", marks: [false, false], count: 6, share: 0.6 },
+      { key: "a", marks: [true, false], count: 3, share: 0.3 },
+      { key: "a\u0000s", marks: [true, true], count: 1, share: 0.1 },
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import type { ColumnProfile, HistogramBin } from "@caretflow/contracts";
+import type { ColumnProfile, DatasetProfile, HeatmapChart, HistogramBin, XYChart } from "@caretflow/contracts";
 import type { z } from "zod";
 import { formatNumber, formatPercent } from "../../lib/format.ts";
 
@@ -36,4 +36,48 @@ export function columnFlags(col: ColumnProfile, rowCount: number): string[] {
   if (col.distinct === 1) flags.push("constant");
   else if (rowCount > 1 && col.distinct === rowCount && (col.kind === "integer" || col.kind === "string")) flags.push("unique (an id?)");
   return flags;
+}
+
+/** The profile's correlations as a heatmap chart (drawn by ChartView as a table), or null with fewer than two numeric columns. */
+export function correlationChart(profile: DatasetProfile): HeatmapChart | null {
+  const c = profile.correlations;
+  if (!c || c.columns.length < 2) return null;
+  return {
+    type: "heatmap",
+    id: "correlations",
+    title: "Correlations between numeric columns (Pearson r)",
+    x: { label: "column", categories: c.columns },
+    y: { label: "column", categories: c.columns },
+    // "|| 0": a rounded -0.001 reads 0, not -0.
+    values: c.matrix.map((row) => row.map((v) => (v === null ? null : Math.round(v * 100) / 100 || 0))),
+    note: "1 and −1: a straight-line relation; 0: none. Empty cells: a constant column.",
+  };
+}
+
+/** Nulls per column as a bar chart over the columns that have any, or null when none do. */
+export function nullsChart(profile: DatasetProfile): XYChart | null {
+  const m = profile.missing;
+  const withNulls = (m?.nullsPerColumn ?? []).filter((c) => c.nulls > 0);
+  if (!m || withNulls.length === 0) return null;
+  return {
+    type: "xy",
+    id: "nulls-per-column",
+    title: "Missing values per column",
+    x: { label: "column", scale: "category" },
+    y: { label: "rows missing", scale: "linear" },
+    series: [{ name: "missing rows", mark: "bar", points: withNulls.map((c) => [c.column, c.nulls]) }],
+  };
+}
+
+/** The missing-value patterns as table rows: one mark per column with nulls, the count and its share of rows. */
+export function missingPatternRows(profile: DatasetProfile): { key: string; marks: boolean[]; count: number; share: number }[] {
+  const m = profile.missing;
+  if (!m) return [];
+  const rows = Math.max(1, profile.rowCount);
+  return m.patterns.map((p) => ({
+    key: p.missing.join("\u0000") || "(complete)",
+    marks: m.columns.map((c) => p.missing.includes(c)),
+    count: p.count,
+    share: p.count / rows,
+  }));
 }
