@@ -1056,7 +1056,7 @@ export type paths = {
                             connections: {
                                 name: string;
                                 /** @enum {string} */
-                                type: "postgres" | "sqlite";
+                                type: "postgres" | "sqlite" | "s3" | "azure" | "gcs";
                                 project: string;
                                 settings: {
                                     [key: string]: unknown;
@@ -1087,7 +1087,7 @@ export type paths = {
                     "application/json": {
                         name: string;
                         /** @enum {string} */
-                        type: "postgres" | "sqlite";
+                        type: "postgres" | "sqlite" | "s3" | "azure" | "gcs";
                         settings: {
                             [key: string]: unknown;
                         };
@@ -1108,7 +1108,7 @@ export type paths = {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            type: "postgres" | "sqlite";
+                            type: "postgres" | "sqlite" | "s3" | "azure" | "gcs";
                             project: string;
                             settings: {
                                 [key: string]: unknown;
@@ -1158,7 +1158,7 @@ export type paths = {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            type: "postgres" | "sqlite";
+                            type: "postgres" | "sqlite" | "s3" | "azure" | "gcs";
                             project: string;
                             settings: {
                                 [key: string]: unknown;
@@ -1206,7 +1206,7 @@ export type paths = {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            type: "postgres" | "sqlite";
+                            type: "postgres" | "sqlite" | "s3" | "azure" | "gcs";
                             project: string;
                             settings: {
                                 [key: string]: unknown;
@@ -1381,6 +1381,8 @@ export type paths = {
                         table?: string;
                         /** @description one read-only statement (SELECT, WITH ... SELECT) */
                         query?: string;
+                        /** @description an object store's key or glob (* within a folder, ** across folders) */
+                        object?: string;
                         /** @default 50 */
                         limit?: number;
                     };
@@ -1438,6 +1440,8 @@ export type paths = {
                         table?: string;
                         /** @description one read-only statement (SELECT, WITH ... SELECT) */
                         query?: string;
+                        /** @description an object store's key or glob (* within a folder, ** across folders) */
+                        object?: string;
                         /** @description the dataset to make or add a version to (default: the table's name) */
                         name?: string;
                         /** @description watermark column: append only rows above the last value seen */
