@@ -16,7 +16,7 @@ import type {
   RunSummary,
   SourceFormat,
 } from "@caretflow/contracts";
-import type { ImportBatchesOptions } from "@caretflow/data";
+import type { ImportBatchesOptions, ImportObjectsOptions, ObjectToRead } from "@caretflow/data";
 
 /**
  * What the server needs from its neighbours, named by role. The real
@@ -44,6 +44,15 @@ export interface DatasetsPort {
   }): Promise<ImportResult>;
   /** Store a stream of row batches (a connector's read) as a new version; see DatasetStore.importBatches. */
   importBatches(opts: ImportBatchesOptions): Promise<ImportResult & { rowsRead: number }>;
+  /** Store objects of a store (a key or a glob's matches) as ONE new version; see DatasetStore.importObjects. */
+  importObjects(opts: ImportObjectsOptions): Promise<ImportResult>;
+  /** The first rows of objects as an import would read them, stored nowhere; see DatasetStore.previewObjects. */
+  previewObjects(opts: {
+    objects: readonly ObjectToRead[];
+    format: SourceFormat;
+    limit: number;
+    signal?: AbortSignal;
+  }): Promise<{ columns: { name: string; duckdbType: string }[]; rows: unknown[][] }>;
   list(): Promise<DatasetSummary[]>;
   get(name: string): Promise<DatasetDetail>;
   getVersion(name: string, version?: number): Promise<DatasetVersion & { path: string }>;
