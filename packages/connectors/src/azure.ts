@@ -156,8 +156,10 @@ class AzureStore implements ObjectStoreClient {
 /** An Azure SDK error as a CaretflowError that names no credential. */
 function azureError(error: unknown, what: string, host: string, bucket?: string): CaretflowError {
   if (error instanceof CaretflowError) return error;
-  const e = error as { code?: string; statusCode?: number; details?: { errorCode?: string } };
+  const e = error as { code?: string; statusCode?: number; message?: string; details?: { errorCode?: string } };
   const code = e?.details?.errorCode ?? e?.code ?? "";
+  // "AuthorizationFailure" also means a refused signature ("Server failed to authenticate the request"), as Azurite answers it.
+  if (code === "AuthorizationFailure" && /failed to authenticate/i.test(e?.message ?? "")) return authFailed(LABEL);
   switch (code) {
     case "ContainerNotFound":
       return bucketNotFound(LABEL, bucket ?? "?");
