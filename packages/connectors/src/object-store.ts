@@ -340,7 +340,7 @@ export function authFailed(label: string): CaretflowError {
 /** The credentials are good but may not do this. */
 export function permissionDenied(label: string, what: string): CaretflowError {
   return userError(
-    "connection_permission_denied",
+    "source_permission_denied",
     `${label} denied access to ${what}`,
     "Give the key read and list permission on the bucket, or use a key that has it.",
     403,

@@ -119,7 +119,7 @@ describe("azure connector", () => {
     try {
       expect((await reader.match("sales-data/2024/*.csv")).objects).toHaveLength(2);
       const denied = await failure(noList.match("sales-data/2024/*.csv"));
-      expect(denied.code).toBe("connection_permission_denied");
+      expect(denied.code).toBe("source_permission_denied");
     } finally {
       await reader.close();
       await noList.close();

@@ -162,7 +162,7 @@ describe("s3 connector", () => {
       const e1 = await failure(unknown.test());
       expect(e1.code).toBe("connection_auth_failed");
       const e2 = await failure(denied.match("sales-data/2024/jan.csv"));
-      expect(e2.code).toBe("connection_permission_denied");
+      expect(e2.code).toBe("source_permission_denied");
       expect(`${e2.message} ${e2.hint}`).not.toContain(nobody.secretAccessKey);
     } finally {
       await unknown.close();
