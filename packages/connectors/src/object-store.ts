@@ -60,6 +60,9 @@ export interface ObjectStoreClient {
 /** The most objects one import or preview reads (a glob that matches more is refused). */
 export const MAX_OBJECTS = 1000;
 
+/** The most keys listed to match one glob (the keys under its literal folder). */
+export const MAX_LISTED = 20_000;
+
 /** Formats an object store import reads; Excel workbooks are files to upload, not objects to union. */
 const OBJECT_FORMATS: readonly SourceFormat[] = ["csv", "tsv", "parquet", "json", "ndjson"];
 
@@ -209,12 +212,17 @@ export class ObjectStoreConnectorImpl implements ObjectStoreConnector {
       objects = [found];
     } else {
       const re = globToRegExp(key);
-      // A listing of more than the cap may still match fewer; list a generous number and match.
-      const listing = await this.client.list(bucket, globPrefix(key), {
-        delimited: false,
-        max: MAX_OBJECTS * 20,
-        ...(signal ? { signal } : {}),
-      });
+      const prefix = globPrefix(key);
+      // Keys are listed from the glob's literal folder and matched here; a listing cut short could miss matches.
+      const listing = await this.client.list(bucket, prefix, { delimited: false, max: MAX_LISTED, ...(signal ? { signal } : {}) });
+      if (listing.truncated) {
+        throw userError(
+          "too_many_objects",
+          `More than ${MAX_LISTED} objects lie under '${prefix || "the bucket's top"}', too many to match '${key}' against`,
+          "Start the glob with a longer literal folder (e.g. sales/2024/*.csv rather than **/*.csv), so fewer keys are listed.",
+          422,
+        );
+      }
       objects = listing.objects.filter((o) => re.test(o.key) && !o.key.endsWith("/"));
       if (objects.length === 0) {
         throw userError(
@@ -224,7 +232,7 @@ export class ObjectStoreConnectorImpl implements ObjectStoreConnector {
           404,
         );
       }
-      if (objects.length > MAX_OBJECTS || (listing.truncated && objects.length >= MAX_OBJECTS)) {
+      if (objects.length > MAX_OBJECTS) {
         throw userError(
           "too_many_objects",
           `'${key}' matches more than ${MAX_OBJECTS} objects; one import reads at most ${MAX_OBJECTS}`,

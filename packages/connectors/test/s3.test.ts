@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStoreFixture, type StoreFixture } from "../../data/test/store.fixture.ts";
-import { type AddressPolicy, isObjectStore, type ObjectStoreConnector, objectsToRead, PUBLIC_ONLY, s3Type } from "../src/index.ts";
+import {
+  type AddressPolicy,
+  isObjectStore,
+  MAX_OBJECTS,
+  type ObjectStoreConnector,
+  objectsToRead,
+  PUBLIC_ONLY,
+  s3Type,
+} from "../src/index.ts";
 import { objectStoreContract } from "./contract.ts";
 import { type MotoServer, startMoto } from "./moto.fixture.ts";
 
@@ -23,6 +31,9 @@ beforeAll(async () => {
   await moto.put("sales-data", "events/day1.ndjson", '{"id": 1, "kind": "click"}\n{"id": 2, "kind": "view"}\n');
   await moto.put("sales-data", "events/day2.ndjson", '{"id": 3, "kind": "click", "ms": 120}\n');
   await moto.put("sales-data", "bad/broken.csv", 'id,name\n1,"never closed\n');
+  // One more than an import reads, to hit the cap.
+  const many = Array.from({ length: MAX_OBJECTS + 1 }, (_, i) => `many/part-${String(i).padStart(4, "0")}.csv`);
+  for (let i = 0; i < many.length; i += 50) await Promise.all(many.slice(i, i + 50).map((k) => moto.put("sales-data", k, "id\n1\n")));
   reader = await moto.createUser("reader", true);
   nobody = await moto.createUser("nobody", false);
   await moto.enforceAuth();
@@ -150,6 +161,18 @@ describe("s3 connector", () => {
       expect(broken.code).toBe("invalid_csv");
       expect(broken.message).toMatch(/^Object 'bad\/broken.csv': line 2 starts a quoted value/);
       await expect(fx.store.get("broken")).rejects.toThrow();
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("refuses a glob that matches more objects than one import reads, naming the cap", async () => {
+    const c = connector({ bucket: "sales-data" });
+    try {
+      const e = await failure(c.match("many/*.csv"));
+      expect(e.code).toBe("too_many_objects");
+      expect(e.message).toBe(`'many/*.csv' matches more than ${MAX_OBJECTS} objects; one import reads at most ${MAX_OBJECTS}`);
+      expect((await c.match("many/part-000?.csv")).objects).toHaveLength(10);
     } finally {
       await c.close();
     }

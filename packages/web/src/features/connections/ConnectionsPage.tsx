@@ -773,7 +773,10 @@ function SourceActions({
             {imported.version.dataset} v{imported.version.version}
           </Link>{" "}
           ({formatNumber(imported.version.rowCount)} rows
-          {imported.version.source.objectCount !== undefined ? `, from ${formatNumber(imported.version.source.objectCount)} objects` : ""})
+          {imported.version.source.objectCount !== undefined
+            ? `, from ${formatNumber(imported.version.source.objectCount)} object${imported.version.source.objectCount === 1 ? "" : "s"}`
+            : ""}
+          )
         </p>
       ) : null}
     </div>
