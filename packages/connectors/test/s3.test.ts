@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStoreFixture, type StoreFixture } from "../../data/test/store.fixture.ts";
 import {
@@ -34,6 +37,11 @@ beforeAll(async () => {
   // One more than an import reads, to hit the cap.
   const many = Array.from({ length: MAX_OBJECTS + 1 }, (_, i) => `many/part-${String(i).padStart(4, "0")}.csv`);
   for (let i = 0; i < many.length; i += 50) await Promise.all(many.slice(i, i + 50).map((k) => moto.put("sales-data", k, "id\n1\n")));
+  await moto.put(
+    "sales-data",
+    "big/large.csv",
+    `id,pad\n${"1,xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n".repeat(600_000)}`,
+  );
   reader = await moto.createUser("reader", true);
   nobody = await moto.createUser("nobody", false);
   await moto.enforceAuth();
@@ -163,6 +171,27 @@ describe("s3 connector", () => {
       await expect(fx.store.get("broken")).rejects.toThrow();
     } finally {
       await c.close();
+    }
+  });
+
+  it("aborting the signal stops a download in flight and removes the partial file", async () => {
+    const c = connector({ bucket: "sales-data" });
+    const dir = await mkdtemp(join(tmpdir(), "caretflow-s3-abort-"));
+    try {
+      const [object] = (await c.match("big/large.csv")).objects;
+      const file = join(dir, "large.csv");
+      const controller = new AbortController();
+      const download = c.download(object!, file, controller.signal);
+      // Abort once the first bytes are on disk, before the object (about 45 MB) is complete.
+      for (let i = 0; i < 2000 && ((await stat(file).catch(() => null))?.size ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 2));
+      const partial = (await stat(file)).size;
+      expect(partial).toBeLessThan(object!.size);
+      controller.abort(new Error("stopped by the test"));
+      await expect(download).rejects.toThrow("stopped by the test");
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await c.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
