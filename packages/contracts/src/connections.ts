@@ -50,8 +50,9 @@ export const StoreEndpoint = z
   .url({ protocol: /^https?$/, error: "an endpoint is an http(s) URL such as https://s3.example.com" })
   .max(512)
   .refine((v) => {
-    const u = new URL(v);
-    return u.username === "" && u.password === "" && u.search === "" && u.hash === "";
+    // Runs even when the URL check above failed (zod checks do not stop at the first failure).
+    const u = URL.canParse(v) ? new URL(v) : null;
+    return u !== null && u.username === "" && u.password === "" && u.search === "" && u.hash === "";
   }, "an endpoint URL has no user name, password, query or fragment (give credentials as secrets)");
 
 /** A bucket name (S3, GCS) or container name (Azure): lower-case letters, digits, '.', '-' and '_'. */
