@@ -16,7 +16,7 @@ import mysql from "mysql2/promise";
 import pRetry, { AbortError } from "p-retry";
 import { checkedAddress } from "./address-guard.ts";
 import type { Connector, ConnectorContext, ConnectorType, ReadOptions } from "./connector.ts";
-import { checkReadOnlyQuery } from "./sql-check.ts";
+import { checkReadOnlyQuery, queryOf } from "./sql-check.ts";
 
 const DEFAULT_BATCH_ROWS = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -448,7 +448,7 @@ class MysqlConnector implements Connector {
 /** The statement that reads a source: a table (`db.table` or `table`) or a checked read-only query in MySQL's dialect. */
 export function mysqlBaseSql(source: ConnectorSource): string {
   if ("table" in source) return `SELECT * FROM ${splitMysqlName(source.table).map(quoteIdent).join(".")}`;
-  return checkReadOnlyQuery(source.query, "mysql");
+  return checkReadOnlyQuery(queryOf(source), "mysql");
 }
 
 /** "database.table" or "table" (a part may be backtick-quoted to hold dots). */

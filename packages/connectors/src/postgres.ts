@@ -15,7 +15,7 @@ import pg from "pg";
 import Cursor from "pg-cursor";
 import { checkedAddress } from "./address-guard.ts";
 import type { Connector, ConnectorContext, ConnectorType, ReadOptions } from "./connector.ts";
-import { checkReadOnlyQuery } from "./sql-check.ts";
+import { checkReadOnlyQuery, queryOf } from "./sql-check.ts";
 
 /** Every value arrives as PostgreSQL's text form; DuckDB casts it to the column's type when appending. */
 const TEXT_TYPES = { getTypeParser: () => (value: string) => value };
@@ -373,7 +373,7 @@ function readCursor(cursor: Cursor, n: number): Promise<{ rows: string[][]; fiel
 /** The statement that reads a source: a table (schema-qualified or not) or a checked read-only query. */
 export function baseSql(source: ConnectorSource): string {
   if ("table" in source) return `SELECT * FROM ${splitName(source.table).map(quoteIdent).join(".")}`;
-  return checkReadOnlyQuery(source.query);
+  return checkReadOnlyQuery(queryOf(source));
 }
 
 /** "schema.table" or "table" (a part may be double-quoted to hold dots). */

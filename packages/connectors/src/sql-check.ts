@@ -129,3 +129,14 @@ function oneStatement() {
 function unterminated(what: string) {
   return userError("query_unterminated", `The query has an unterminated ${what}`, "Close it, then send the query again.", 400);
 }
+
+/** The query of a source that is not a table; an object store's key is refused (databases read tables and queries). */
+export function queryOf(source: { query: string } | { object: string }): string {
+  if ("query" in source) return source.query;
+  throw userError(
+    "table_or_query_required",
+    "A database connection reads a table or a query, not an object key",
+    "Give a table or a query (--table or --query); --object is for S3, Azure Blob and GCS connections.",
+    400,
+  );
+}

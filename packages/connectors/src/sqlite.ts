@@ -14,7 +14,7 @@ import {
 import Database from "better-sqlite3";
 import type { Connector, ConnectorContext, ConnectorType, ReadOptions } from "./connector.ts";
 import { splitName } from "./postgres.ts";
-import { checkReadOnlyQuery } from "./sql-check.ts";
+import { checkReadOnlyQuery, queryOf } from "./sql-check.ts";
 
 const DEFAULT_BATCH_ROWS = 10_000;
 /** SQLite's own schema of the main database file. */
@@ -135,7 +135,7 @@ class SqliteConnector implements Connector {
 
   private baseSql(source: ConnectorSource): string {
     if ("table" in source) return `SELECT * FROM ${quoteIdent(this.tableOf(splitName(source.table)))}`;
-    return checkReadOnlyQuery(source.query);
+    return checkReadOnlyQuery(queryOf(source));
   }
 
   /** A read-only handle of its own (a read in progress keeps its handle busy), closed after `fn`. */

@@ -6,7 +6,7 @@ import { textTrick } from "./refused.ts";
 export const ConnectionName = Handle;
 
 /** The connector types caretflow knows; each has its own settings and secret fields. */
-export const ConnectorTypeName = z.enum(["postgres", "mysql", "sqlite"]);
+export const ConnectorTypeName = z.enum(["postgres", "mysql", "sqlite", "s3", "azure", "gcs"]);
 export type ConnectorTypeName = z.infer<typeof ConnectorTypeName>;
 
 /** A server's host name or IP address: no scheme, port, path or spaces (`db.example.com`, `10.0.0.5`, `::1`). */
@@ -57,6 +57,55 @@ export const SqliteSettings = z.object({
 });
 export type SqliteSettings = z.infer<typeof SqliteSettings>;
 
+/** An object store's endpoint: an http(s) URL without credentials, query or fragment (an emulator, an S3-compatible store, a sovereign cloud). */
+export const StoreEndpoint = z
+  .url({ protocol: /^https?$/, error: "an endpoint is an http(s) URL such as https://s3.example.com" })
+  .max(512)
+  .refine((v) => {
+    // Runs even when the URL check above failed (zod checks do not stop at the first failure).
+    const u = URL.canParse(v) ? new URL(v) : null;
+    return u !== null && u.username === "" && u.password === "" && u.search === "" && u.hash === "";
+  }, "an endpoint URL has no user name, password, query or fragment (give credentials as secrets)");
+
+/** A bucket name (S3, GCS) or container name (Azure): lower-case letters, digits, '.', '-' and '_'. */
+export const BucketName = z
+  .string()
+  .min(3)
+  .max(222)
+  .regex(/^[a-z0-9][a-z0-9._-]*[a-z0-9]$/, "a bucket or container name has lower-case letters, digits, '.', '-' and '_'");
+
+/**
+ * Amazon S3 or an S3-compatible store. Without `bucket`, browsing lists the buckets and an object is
+ * named `bucket/key`. The access key id is a setting (it names the key); the secret access key is a secret.
+ */
+export const S3Settings = z.object({
+  region: z
+    .string()
+    .regex(/^[a-z0-9-]{2,32}$/, "a region such as eu-west-1")
+    .default("us-east-1"),
+  endpoint: StoreEndpoint.optional(),
+  bucket: BucketName.optional(),
+  accessKeyId: z.string().regex(/^[A-Za-z0-9_+=,.@-]{1,128}$/, "an access key id such as AKIA..."),
+  pathStyle: z.boolean().default(false),
+});
+export type S3Settings = z.infer<typeof S3Settings>;
+
+/** Azure Blob Storage: the account, an endpoint for Azurite or sovereign clouds, and optionally one container. */
+export const AzureSettings = z.object({
+  account: z.string().regex(/^[a-z0-9]{3,24}$/, "a storage account name: 3 to 24 lower-case letters and digits"),
+  endpoint: StoreEndpoint.optional(),
+  container: BucketName.optional(),
+});
+export type AzureSettings = z.infer<typeof AzureSettings>;
+
+/** Google Cloud Storage: the project, optionally one bucket, and an endpoint for emulators. */
+export const GcsSettings = z.object({
+  projectId: z.string().regex(/^[a-z][a-z0-9-]{4,61}[a-z0-9]$/, "a Google Cloud project id such as my-project-123"),
+  bucket: BucketName.optional(),
+  endpoint: StoreEndpoint.optional(),
+});
+export type GcsSettings = z.infer<typeof GcsSettings>;
+
 /** The answer to an uploaded SQLite file: its stored name, for the connection's settings. */
 export const StoredConnectionFile = z.object({ file: z.string(), bytes: z.number().int() });
 export type StoredConnectionFile = z.infer<typeof StoredConnectionFile>;
@@ -105,24 +154,38 @@ export const DiscoverNode = z.object({
 });
 export type DiscoverNode = z.infer<typeof DiscoverNode>;
 
-/** What to read from a connection: a table (optionally schema-qualified) or one read-only SQL query. */
+/** An object store's key or glob (`sales/2024-*.csv`; `**` crosses folders); `bucket/key` when the connection names no bucket. */
+export const ObjectKeyOrGlob = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine(
+    (v) => textTrick(v) === null && ![...v].some((ch) => ch.charCodeAt(0) < 0x20),
+    "an object key has no control or invisible characters",
+  );
+
+/** What to read from a connection: a table (optionally schema-qualified), one read-only SQL query, or an object store's key or glob. */
 export const ConnectorSource = z.union([
   z.object({ table: z.string().min(1).max(512) }).strict(),
   z.object({ query: z.string().min(1).max(100_000) }).strict(),
+  z.object({ object: ObjectKeyOrGlob }).strict(),
 ]);
 export type ConnectorSource = z.infer<typeof ConnectorSource>;
 
 const SourceFields = z.object({
   table: z.string().min(1).max(512).optional().describe("schema.table (or table)"),
   query: z.string().min(1).max(100_000).optional().describe("one read-only statement (SELECT, WITH ... SELECT)"),
+  object: ObjectKeyOrGlob.optional().describe("an object store's key or glob (* within a folder, ** across folders)"),
 });
-const exactlyOneSource = (v: { table?: string | undefined; query?: string | undefined }) =>
-  (v.table === undefined) !== (v.query === undefined);
-const ONE_SOURCE = { message: "give either table or query (exactly one)", path: ["table"] };
+type SourceChoice = { table?: string | undefined; query?: string | undefined; object?: string | undefined };
+const exactlyOneSource = (v: SourceChoice) => [v.table, v.query, v.object].filter((x) => x !== undefined).length === 1;
+const ONE_SOURCE = { message: "give exactly one of table, query or object", path: ["table"] };
 
-/** The table or query of a request, as a connector takes it. */
-export function sourceOf(v: { table?: string | undefined; query?: string | undefined }): ConnectorSource {
-  return v.table !== undefined ? { table: v.table } : { query: v.query ?? "" };
+/** The table, query or object of a request, as a connector takes it. */
+export function sourceOf(v: SourceChoice): ConnectorSource {
+  if (v.table !== undefined) return { table: v.table };
+  if (v.object !== undefined) return { object: v.object };
+  return { query: v.query ?? "" };
 }
 
 export const ConnectionPreviewRequest = SourceFields.extend({ limit: z.number().int().min(1).max(1000).default(50) }).refine(

@@ -30,6 +30,7 @@ import { formatFromFilename } from "./formats.ts";
 import { describeStored, ingestToParquet, type ProgressFn } from "./ingest.ts";
 import { toJsonSafe } from "./json-safe.ts";
 import type { DatasetVersionsTable, DataTables } from "./migrations.ts";
+import { type ObjectToRead, objectsToParquet } from "./object-ingest.ts";
 import { profileParquet } from "./profile.ts";
 import { executeTransform, type TransformInput, transformReferences } from "./transform.ts";
 
@@ -46,7 +47,21 @@ export type ImportSource = {
   table?: string;
   query?: string;
   watermark?: { column: string; value: string };
+  /** imports from an object store: the key or glob read and how many objects matched */
+  object?: string;
+  objectCount?: number;
 };
+
+export interface ImportObjectsOptions {
+  name: string;
+  /** The objects' one format (CSV, TSV, Parquet, JSON, NDJSON). */
+  format: SourceFormat;
+  /** The objects, in order; each is downloaded into the store's temporary folder, read, and deleted. */
+  objects: readonly ObjectToRead[];
+  source: ImportSource;
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+}
 
 export interface ImportBatchesOptions {
   name: string;
@@ -301,6 +316,46 @@ export class DatasetStore {
   }
 
   /**
+   * Objects of a store (one key or a glob's matches, one format) as ONE new version: read one at a
+   * time through the file ingest and unioned by column name (objectsToParquet). The downloads live in
+   * a folder of this import under the store's temporary folder, removed whatever happens; a failed or
+   * cancelled import stores nothing.
+   */
+  async importObjects(opts: ImportObjectsOptions): Promise<ImportResult> {
+    const name = parseDatasetName(opts.name);
+    return this.serialize(name, async () => {
+      const work = join(this.root, ".tmp", `parts-objects-${randomUUID()}`);
+      const tmp = join(this.root, ".tmp", `${randomUUID()}.parquet`);
+      await mkdir(work, { mode: 0o700 });
+      try {
+        const { columns, rowCount } = await withConnection(this.duck, (conn) =>
+          objectsToParquet({
+            conn,
+            objects: opts.objects,
+            format: opts.format,
+            target: tmp,
+            workDir: work,
+            ...(opts.signal ? { signal: opts.signal } : {}),
+            ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+          }),
+        );
+        const source = {
+          ...sourceExtras(opts.source),
+          kind: opts.source.kind,
+          format: opts.format,
+        } satisfies DatasetVersion["source"];
+        return await this.storeVersion(name, tmp, columns, rowCount, source, opts.onProgress);
+      } catch (error) {
+        if (opts.signal?.aborted) throw cancelled(name, error);
+        throw error;
+      } finally {
+        await rm(work, { recursive: true, force: true });
+        await rm(tmp, { force: true });
+      }
+    });
+  }
+
+  /**
    * Call `listener` after each new version is registered, whatever made it (upload, connection import,
    * prediction, transform): the one place to hook work on new versions (quality checks). The listener
    * runs synchronously and must not throw; start slow work without awaiting it. Returns an unsubscribe.
@@ -308,6 +363,43 @@ export class DatasetStore {
   onVersionCreated(listener: (version: DatasetVersion) => void): () => void {
     this.versionListeners.add(listener);
     return () => this.versionListeners.delete(listener);
+  }
+
+  /**
+   * The first `limit` rows of objects read as an import would read them (stored nowhere): the
+   * columns with their DuckDB types and JSON-safe rows. The temporary files are removed afterwards.
+   */
+  async previewObjects(opts: {
+    objects: readonly ObjectToRead[];
+    format: SourceFormat;
+    limit: number;
+    signal?: AbortSignal;
+  }): Promise<{ columns: { name: string; duckdbType: string }[]; rows: unknown[][] }> {
+    const work = join(this.root, ".tmp", `parts-objects-${randomUUID()}`);
+    const tmp = join(work, "preview.parquet");
+    await mkdir(work, { mode: 0o700 });
+    try {
+      return await withConnection(this.duck, async (conn) => {
+        const { columns } = await objectsToParquet({
+          conn,
+          objects: opts.objects,
+          format: opts.format,
+          target: tmp,
+          workDir: work,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+        const limit = Math.min(1000, Math.max(1, Math.floor(opts.limit)));
+        const reader = await conn.runAndReadAll(
+          `SELECT ${columns.map(displayExpr).join(", ")} FROM read_parquet(${sqlString(tmp)}) LIMIT ${limit}`,
+        );
+        return {
+          columns: columns.map((c) => ({ name: c.name, duckdbType: c.duckdbType })),
+          rows: reader.getRowsJS().map((row) => row.map((v, i) => toJsonSafe(v, columns[i]!.kind))),
+        };
+      });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   }
 
   async list(): Promise<DatasetSummary[]> {
@@ -768,7 +860,20 @@ function sourceExtras(source: ImportSource | undefined): Omit<DatasetVersion["so
     ...(source.table ? { table: source.table } : {}),
     ...(source.query ? { query: source.query } : {}),
     ...(source.watermark ? { watermark: source.watermark } : {}),
+    ...(source.object ? { object: source.object } : {}),
+    ...(source.objectCount !== undefined ? { objectCount: source.objectCount } : {}),
   };
+}
+
+function cancelled(name: string, cause: unknown): CaretflowError {
+  return new CaretflowError({
+    code: "import_cancelled",
+    kind: "operational",
+    status: 503,
+    message: `The import of '${name}' was cancelled before it finished; nothing was stored`,
+    hint: "Run the import again.",
+    cause,
+  });
 }
 
 function parseDatasetName(name: string): string {

@@ -5,6 +5,7 @@ export {
   DatasetStore,
   type ImportBatchesOptions,
   type ImportFileOptions,
+  type ImportObjectsOptions,
   type ImportSource,
   type LineageVersion,
 } from "./dataset.store.ts";
@@ -12,6 +13,7 @@ export { datasetNameFromFilename } from "./dataset-name.ts";
 export { formatFromFilename, supportedExtensions } from "./formats.ts";
 export type { ProgressFn } from "./ingest.ts";
 export { type DatasetsTable, type DatasetTagsTable, type DatasetVersionsTable, type DataTables, dataMigrations } from "./migrations.ts";
+export type { ObjectToRead } from "./object-ingest.ts";
 export * from "./quality.ts";
 export * from "./quality-suggest.ts";
 export * from "./sql-sandbox.ts";

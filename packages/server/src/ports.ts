@@ -17,7 +17,14 @@ import type {
   SourceFormat,
   TransformPreview,
 } from "@caretflow/contracts";
-import type { CatalogEntry, ImportBatchesOptions, LineageVersion, TransformOptions } from "@caretflow/data";
+import type {
+  CatalogEntry,
+  ImportBatchesOptions,
+  ImportObjectsOptions,
+  LineageVersion,
+  ObjectToRead,
+  TransformOptions,
+} from "@caretflow/data";
 
 /**
  * What the server needs from its neighbours, named by role. The real
@@ -50,6 +57,15 @@ export interface DatasetsPort {
   /** Run a SQL transform over dataset versions in a sandbox: its first rows (nothing stored), or a new version of `name`. */
   previewTransform(opts: TransformOptions & { limit: number }): Promise<TransformPreview>;
   runTransform(opts: TransformOptions & { name: string; owner?: string }): Promise<ImportResult>;
+  /** Store objects of a store (a key or a glob's matches) as ONE new version; see DatasetStore.importObjects. */
+  importObjects(opts: ImportObjectsOptions): Promise<ImportResult>;
+  /** The first rows of objects as an import would read them, stored nowhere; see DatasetStore.previewObjects. */
+  previewObjects(opts: {
+    objects: readonly ObjectToRead[];
+    format: SourceFormat;
+    limit: number;
+    signal?: AbortSignal;
+  }): Promise<{ columns: { name: string; duckdbType: string }[]; rows: unknown[][] }>;
   list(): Promise<DatasetSummary[]>;
   /** Every dataset with its tags, owner, latest columns and every version's source (see DatasetStore.catalog). */
   catalog(): Promise<CatalogEntry[]>;

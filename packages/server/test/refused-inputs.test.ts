@@ -78,6 +78,7 @@ const param = (v: string) => encodeURIComponent(v).replaceAll(".", "%2E");
 const RUN = "0123456789abcdef0123456789abcdef";
 const TRAIN = { dataset: "base", task: "regression", target: "a" };
 const PG = { hosts: [{ host: "db.example.com" }], database: "shop", user: "reader" };
+const S3 = { region: "us-east-1", accessKeyId: "AKIAEXAMPLE", endpoint: "https://s3.example.com" };
 
 interface Target {
   /** The route as the route table names it. */
@@ -193,6 +194,26 @@ const TARGETS: Target[] = [
     })),
     code: "invalid_connection_settings",
   },
+  // object stores: the endpoint caretflow dials, the bucket it names, the key or glob it reads
+  {
+    ...json("post /api/connections", "settings.endpoint", ["location", "oversized", "control", "lookalike"], (v) => ({
+      name: "lake",
+      type: "s3",
+      settings: { ...S3, endpoint: v },
+    })),
+    code: "invalid_connection_settings",
+  },
+  {
+    ...json("post /api/connections", "settings.bucket", NAME, (v) => ({ name: "lake", type: "s3", settings: { ...S3, bucket: v } })),
+    code: "invalid_connection_settings",
+  },
+  json(
+    "post /api/connections/{name}/import",
+    "object",
+    ["oversized", "control"],
+    (v) => ({ object: v, name: "x" }),
+    "/api/connections/lake/import",
+  ),
   // free text: any language, but no control or invisible characters
   { ...json("post /api/projects", "description", TEXT, (v) => ({ name: "described", description: v })), skip: allowedInText },
   { ...json("post /api/models", "description", TEXT, (v) => ({ runId: RUN, name: "m", description: v })), skip: allowedInText },

@@ -2021,7 +2021,7 @@ export type paths = {
                             connections: {
                                 name: string;
                                 /** @enum {string} */
-                                type: "postgres" | "mysql" | "sqlite";
+                                type: "postgres" | "mysql" | "sqlite" | "s3" | "azure" | "gcs";
                                 project: string;
                                 settings: {
                                     [key: string]: unknown;
@@ -2052,7 +2052,7 @@ export type paths = {
                     "application/json": {
                         name: string;
                         /** @enum {string} */
-                        type: "postgres" | "mysql" | "sqlite";
+                        type: "postgres" | "mysql" | "sqlite" | "s3" | "azure" | "gcs";
                         settings: {
                             [key: string]: unknown;
                         };
@@ -2073,7 +2073,7 @@ export type paths = {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            type: "postgres" | "mysql" | "sqlite";
+                            type: "postgres" | "mysql" | "sqlite" | "s3" | "azure" | "gcs";
                             project: string;
                             settings: {
                                 [key: string]: unknown;
@@ -2123,7 +2123,7 @@ export type paths = {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            type: "postgres" | "mysql" | "sqlite";
+                            type: "postgres" | "mysql" | "sqlite" | "s3" | "azure" | "gcs";
                             project: string;
                             settings: {
                                 [key: string]: unknown;
@@ -2171,7 +2171,7 @@ export type paths = {
                         "application/json": {
                             name: string;
                             /** @enum {string} */
-                            type: "postgres" | "mysql" | "sqlite";
+                            type: "postgres" | "mysql" | "sqlite" | "s3" | "azure" | "gcs";
                             project: string;
                             settings: {
                                 [key: string]: unknown;
@@ -2346,6 +2346,8 @@ export type paths = {
                         table?: string;
                         /** @description one read-only statement (SELECT, WITH ... SELECT) */
                         query?: string;
+                        /** @description an object store's key or glob (* within a folder, ** across folders) */
+                        object?: string;
                         /** @default 50 */
                         limit?: number;
                     };
@@ -2403,6 +2405,8 @@ export type paths = {
                         table?: string;
                         /** @description one read-only statement (SELECT, WITH ... SELECT) */
                         query?: string;
+                        /** @description an object store's key or glob (* within a folder, ** across folders) */
+                        object?: string;
                         /** @description the dataset to make or add a version to (default: the table's name) */
                         name?: string;
                         /** @description watermark column: append only rows above the last value seen */

@@ -1,7 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { chmod, mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type AddressPolicy, type Connector, connectorType, fileUnderRoot } from "@caretflow/connectors";
+import {
+  type AddressPolicy,
+  type Connector,
+  connectorType,
+  fileUnderRoot,
+  isObjectStore,
+  type ObjectStoreConnector,
+  objectsToRead,
+} from "@caretflow/connectors";
 import {
   CaretflowError,
   type ConnectionImportRequest,
@@ -19,7 +27,6 @@ import {
   type UpdateConnectionRequest,
   userError,
 } from "@caretflow/contracts";
-import type { ImportBatchesOptions } from "@caretflow/data";
 import type { Kysely, Selectable } from "kysely";
 import type { ServerTables } from "../db/server.tables.ts";
 import type { DatasetsPort } from "../ports.ts";
@@ -28,9 +35,7 @@ import type { SecretBox } from "../secrets/secret-box.ts";
 type Row = Selectable<ServerTables["connections"]>;
 
 /** What the service needs of the dataset store: reading versions and storing a batch stream. */
-export type ConnectionDatasets = Pick<DatasetsPort, "getVersion" | "list"> & {
-  importBatches(opts: ImportBatchesOptions): Promise<ImportResult & { rowsRead: number }>;
-};
+export type ConnectionDatasets = Pick<DatasetsPort, "getVersion" | "list" | "importBatches" | "importObjects" | "previewObjects">;
 
 /**
  * Connections to outside sources, owned by a project. Settings are validated by the connector type's
@@ -168,8 +173,19 @@ export class ConnectionService {
     return (await this.#connector(project, name)).discover(path);
   }
 
-  async preview(project: string, name: string, source: ConnectorSource, limit: number): Promise<ConnectionPreview> {
-    return (await this.#connector(project, name)).preview(source, limit);
+  async preview(
+    project: string,
+    name: string,
+    source: ConnectorSource,
+    limit: number,
+    datasets: ConnectionDatasets,
+  ): Promise<ConnectionPreview> {
+    const connector = await this.#connector(project, name);
+    if (!("object" in source)) return connector.preview(source, limit);
+    // An object store's preview reads the first object the key or glob matches, as the import would.
+    const store = objectStore(connector, name);
+    const { objects, format } = await store.match(source.object);
+    return datasets.previewObjects({ objects: objectsToRead(store, objects.slice(0, 1)), format, limit });
   }
 
   /**
@@ -186,6 +202,7 @@ export class ConnectionService {
   ): Promise<ImportResult & { rowsRead: number }> {
     const connector = await this.#connector(project, name);
     const source = sourceOf(req);
+    if ("object" in source) return this.#importObjects(objectStore(connector, name), name, source.object, req, datasets, opts);
     const lineage: { kind: "connection"; connection: string; table?: string; query?: string } = {
       kind: "connection",
       connection: name,
@@ -220,6 +237,34 @@ export class ConnectionService {
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.owner ? { owner: opts.owner } : {}),
     });
+  }
+
+  /** A key or glob of an object store as ONE dataset version (every matched object, unioned by column name). */
+  async #importObjects(
+    store: ObjectStoreConnector,
+    name: string,
+    object: string,
+    req: ConnectionImportRequest,
+    datasets: ConnectionDatasets,
+    opts: { dataset: string; signal?: AbortSignal },
+  ): Promise<ImportResult & { rowsRead: number }> {
+    if (req.incremental) {
+      throw userError(
+        "incremental_not_supported",
+        "Object store imports have no incremental mode",
+        "Import the key or glob without --incremental; each import reads the matched objects whole.",
+        400,
+      );
+    }
+    const { objects, format } = await store.match(object, opts.signal);
+    const result = await datasets.importObjects({
+      name: opts.dataset,
+      format,
+      objects: objectsToRead(store, objects),
+      source: { kind: "connection", connection: name, object, objectCount: objects.length },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    return { ...result, rowsRead: result.version.rowCount };
   }
 
   /** Close every pooled connection. */
@@ -317,6 +362,17 @@ export class ConnectionService {
   }
 }
 
+/** The connector as an object store, or a user error: a key or glob needs an S3, Azure Blob or GCS connection. */
+function objectStore(connector: Connector, name: string): ObjectStoreConnector {
+  if (isObjectStore(connector)) return connector;
+  throw userError(
+    "table_or_query_required",
+    `Connection '${name}' is a database: it reads a table or a query, not an object key`,
+    "Give --table or --query; --object is for S3, Azure Blob and GCS connections.",
+    400,
+  );
+}
+
 function purpose(id: string, field: string): string {
   return `connection.${id}.${field}`;
 }
@@ -348,9 +404,13 @@ function summaryOf(row: Row): ConnectionSummary {
   };
 }
 
-/** The dataset name an import makes when none is given: the table's name; a query needs one. */
+/** The dataset name an import makes when none is given: the table's name, an object's name without extension; a query or glob needs one. */
 export function defaultDatasetName(req: ConnectionImportRequest): string {
   if (req.name) return req.name;
+  if (req.object !== undefined && !/[*?]/.test(req.object)) {
+    const base = (req.object.split("/").pop() ?? "").replace(/\.[^.]*$/, "");
+    if (DatasetName.safeParse(base).success) return base;
+  }
   if (req.table !== undefined) {
     const last = req.table.split(".").pop()?.replaceAll('"', "") ?? "";
     if (DatasetName.safeParse(last).success) return last;
@@ -358,7 +418,7 @@ export function defaultDatasetName(req: ConnectionImportRequest): string {
   throw userError(
     "dataset_name_required",
     "Name the dataset this import makes",
-    "Pass a name (caretflow datasets import --connection C --query ... --name N).",
+    "Pass a name (caretflow datasets import --connection C --query ... --name N; a glob --object needs one too).",
     400,
   );
 }

@@ -100,7 +100,7 @@ export function connectionsRoutes(deps: {
   app.post("/:name/preview", async (c) => {
     const name = named(c);
     const req = await parseJson(c, ConnectionPreviewRequest);
-    return c.json(await connections.preview(c.get("project"), name, sourceOf(req), req.limit));
+    return c.json(await connections.preview(c.get("project"), name, sourceOf(req), req.limit, deps.datasets));
   });
 
   app.post("/:name/import", async (c) => {
@@ -126,7 +126,11 @@ export function connectionsRoutes(deps: {
         target: { kind: "dataset", id: `${answer.version.dataset}/${answer.version.version}` },
         after: {
           connection: name,
-          ...(req.table ? { table: req.table } : { query: req.query }),
+          ...(req.table
+            ? { table: req.table }
+            : req.object
+              ? { object: req.object, objectCount: answer.version.source.objectCount }
+              : { query: req.query }),
           rowsRead,
           rowCount: answer.version.rowCount,
           ...(answer.version.source.watermark ? { watermark: answer.version.source.watermark } : {}),

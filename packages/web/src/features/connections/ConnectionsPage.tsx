@@ -13,14 +13,21 @@ import {
   browseLevel,
   type ConnectionAbilities,
   connectionAbilities,
+  datasetNameForObject,
   datasetNameForTable,
+  describeStore,
   describeWhere,
   editForm,
+  isObjectStoreType,
   isServerType,
+  type ObjectStoreType,
   type PostgresForm,
   postgresRequest,
   SERVER_TYPES,
   type ServerType,
+  type StoreForm,
+  storeRequest,
+  storeSecretField,
   updateRequest,
 } from "./connections.helpers.ts";
 import "./connections.css";
@@ -69,7 +76,11 @@ export function ConnectionsPage() {
         ),
     },
     { key: "type", header: "Type", sortValue: (c) => c.type, render: (c) => c.type },
-    { key: "where", header: "Where", render: (c) => <code>{describeWhere(c.settings)}</code> },
+    {
+      key: "where",
+      header: "Where",
+      render: (c) => <code>{isObjectStoreType(c.type) ? describeStore(c.type, c.settings) : describeWhere(c.settings)}</code>,
+    },
     { key: "secrets", header: "Secrets set", render: (c) => (c.secretsSet.length ? c.secretsSet.join(", ") : "none") },
     { key: "updated", header: "Updated", firstDir: "desc", sortValue: (c) => c.updatedAt, render: (c) => formatRelative(c.updatedAt, now) },
     {
@@ -108,7 +119,7 @@ export function ConnectionsPage() {
     <div className="page">
       <PageHeader
         title="Connections"
-        subtitle="Outside databases this project imports from. Credentials are stored sealed and never shown again."
+        subtitle="Outside databases and object stores this project imports from. Credentials are stored sealed and never shown again."
         actions={
           can.own && !creating ? (
             <button
@@ -172,23 +183,130 @@ export function ConnectionsPage() {
 }
 
 const emptyForm: PostgresForm = { name: "", hosts: "", database: "", user: "", password: "", ssl: false };
+const emptyStore: StoreForm = {
+  name: "",
+  type: "s3",
+  endpoint: "",
+  bucket: "",
+  region: "",
+  accessKeyId: "",
+  pathStyle: false,
+  account: "",
+  projectId: "",
+  secret: "",
+  sas: false,
+};
+
+/** The settings and secret of an S3, Azure Blob or GCS connection. */
+function StoreFields({ type, form, set }: { type: ObjectStoreType; form: StoreForm; set: (patch: Partial<StoreForm>) => void }) {
+  const bucketWord = type === "azure" ? "Container" : "Bucket";
+  return (
+    <>
+      <div className="form-row">
+        {type === "s3" ? (
+          <>
+            <label className="field">
+              <span className="field-label">Region</span>
+              <input name="region" value={form.region} onChange={(e) => set({ region: e.target.value })} placeholder="us-east-1" />
+            </label>
+            <label className="field">
+              <span className="field-label">Access key id</span>
+              <input
+                name="accessKeyId"
+                value={form.accessKeyId}
+                onChange={(e) => set({ accessKeyId: e.target.value })}
+                required
+                autoComplete="off"
+              />
+            </label>
+          </>
+        ) : type === "azure" ? (
+          <label className="field">
+            <span className="field-label">Storage account</span>
+            <input name="account" value={form.account} onChange={(e) => set({ account: e.target.value })} required autoComplete="off" />
+          </label>
+        ) : (
+          <label className="field">
+            <span className="field-label">Project id</span>
+            <input name="projectId" value={form.projectId} onChange={(e) => set({ projectId: e.target.value })} required />
+          </label>
+        )}
+        <label className="field">
+          <span className="field-label">{bucketWord} (optional)</span>
+          <input name="bucket" value={form.bucket} onChange={(e) => set({ bucket: e.target.value })} />
+        </label>
+      </div>
+      <label className="field">
+        <span className="field-label">Endpoint (optional)</span>
+        <input
+          name="endpoint"
+          value={form.endpoint}
+          onChange={(e) => set({ endpoint: e.target.value })}
+          placeholder={
+            type === "s3"
+              ? "https://s3.example.com"
+              : type === "azure"
+                ? "https://account.blob.core.windows.net"
+                : "https://storage.googleapis.com"
+          }
+        />
+        <span className="field-help">
+          For S3-compatible stores, emulators or sovereign clouds. Without a {bucketWord.toLowerCase()}, object paths start with it.
+        </span>
+      </label>
+      {type === "s3" ? (
+        <label className="field checkbox">
+          <input type="checkbox" name="pathStyle" checked={form.pathStyle} onChange={(e) => set({ pathStyle: e.target.checked })} />
+          <span>Path-style addressing (most S3-compatible stores)</span>
+        </label>
+      ) : null}
+      {type === "gcs" ? (
+        <label className="field">
+          <span className="field-label">Service-account JSON key</span>
+          <textarea name="secret" rows={3} value={form.secret} onChange={(e) => set({ secret: e.target.value })} autoComplete="off" />
+        </label>
+      ) : (
+        <label className="field">
+          <span className="field-label">{type === "s3" ? "Secret access key" : form.sas ? "SAS token" : "Account key"}</span>
+          <input
+            name="secret"
+            type="password"
+            autoComplete="new-password"
+            value={form.secret}
+            onChange={(e) => set({ secret: e.target.value })}
+          />
+        </label>
+      )}
+      {type === "azure" ? (
+        <label className="field checkbox">
+          <input type="checkbox" name="sas" checked={form.sas} onChange={(e) => set({ sas: e.target.checked })} />
+          <span>The secret is a SAS token</span>
+        </label>
+      ) : null}
+    </>
+  );
+}
 
 function NewConnection({ onCreated, onCancel }: { onCreated: (c: ConnectionSummary) => void; onCancel: () => void }) {
   const api = useApi();
   const [form, setForm] = useState(emptyForm);
+  const [type, setType] = useState<ServerType | ObjectStoreType>("postgres");
+  const [store, setStore] = useState<StoreForm>(emptyStore);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const set = (patch: Partial<PostgresForm>) => setForm((f) => ({ ...f, ...patch }));
+  const setS = (patch: Partial<StoreForm>) => setStore((f) => ({ ...f, ...patch }));
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const made = postgresRequest(form);
+    const made = isServerType(type) ? postgresRequest({ ...form, type }) : storeRequest({ ...store, name: form.name, type });
     if ("error" in made) return setError(new Error(made.error));
     setBusy(true);
     setError(null);
     try {
       const created = await api.createConnection(made.request);
       setForm(emptyForm); // the password leaves the page's state once saved
+      setStore(emptyStore);
       onCreated(created);
     } catch (err) {
       setError(err);
@@ -207,16 +325,30 @@ function NewConnection({ onCreated, onCancel }: { onCreated: (c: ConnectionSumma
           </label>
           <label className="field field-narrow">
             <span className="field-label">Type</span>
-            <select name="connectionType" value={form.type ?? "postgres"} onChange={(e) => set({ type: e.target.value as ServerType })}>
-              {Object.entries(SERVER_TYPES).map(([type, t]) => (
-                <option key={type} value={type}>
+            <select
+              name="connectionType"
+              value={type}
+              onChange={(e) => {
+                setType(e.target.value as typeof type);
+                setError(null);
+              }}
+            >
+              {Object.entries(SERVER_TYPES).map(([key, t]) => (
+                <option key={key} value={key}>
                   {t.label}
                 </option>
               ))}
+              <option value="s3">Amazon S3 / S3-compatible</option>
+              <option value="azure">Azure Blob Storage</option>
+              <option value="gcs">Google Cloud Storage</option>
             </select>
           </label>
         </div>
-        <ServerFields form={form} set={set} passwordStored={false} />
+        {isServerType(type) ? (
+          <ServerFields form={{ ...form, type }} set={set} passwordStored={false} />
+        ) : (
+          <StoreFields type={type} form={store} set={setS} />
+        )}
         {error ? <ErrorBox error={error} title="Could not create the connection" /> : null}
         <div className="form-actions">
           <button type="submit" className="btn btn-primary" disabled={busy}>
@@ -354,24 +486,30 @@ function ConnectionPanel({
   onChanged: () => void;
 }) {
   const [tab, setTab] = useState<PanelTab>("browse");
+  const objects = isObjectStoreType(connection.type);
   return (
     <>
       <Card title={`Connection ${connection.name}`}>
         <TestConnection name={connection.name} />
-        {can.own ? <ReplacePassword connection={connection} onChanged={onChanged} /> : null}
+        {can.own && !objects ? <ReplacePassword connection={connection} onChanged={onChanged} /> : null}
+        {can.own && isObjectStoreType(connection.type) ? (
+          <ReplaceStoreSecret connection={connection} type={connection.type} onChanged={onChanged} />
+        ) : null}
       </Card>
       <Card>
         <Tabs
           tabs={[
             { key: "browse", label: "Browse" },
-            { key: "query", label: "Query" },
+            { key: "query", label: objects ? "Key or glob" : "Query" },
           ]}
           active={tab}
           onChange={setTab}
         />
         {/* A saved change (another database, new credentials) starts browsing afresh. */}
         {tab === "browse" ? (
-          <Browse key={connection.updatedAt} name={connection.name} />
+          <Browse key={connection.updatedAt} name={connection.name} objects={objects} />
+        ) : objects ? (
+          <ObjectSource key={connection.updatedAt} name={connection.name} />
         ) : (
           <QuerySource key={connection.updatedAt} name={connection.name} />
         )}
@@ -457,21 +595,26 @@ function ReplacePassword({ connection, onChanged }: { connection: ConnectionSumm
 }
 
 /** Schemas, then a schema's tables, then a table's columns; a table opens its preview and import. */
-function Browse({ name }: { name: string }) {
+function Browse({ name, objects = false }: { name: string; objects?: boolean }) {
   const [trail, setTrail] = useState<DiscoverNode[]>([]);
   const path = trail.at(-1)?.path;
   const entries = useResource((api) => api.browseConnection(name, path), `browse:${name}:${path ?? ""}`);
   const level = browseLevel(trail);
   const table = level === "columns" ? trail.at(-1) : undefined;
+  const [object, setObject] = useState<string | null>(null);
+  const go = (next: DiscoverNode[]) => {
+    setTrail(next);
+    setObject(null);
+  };
 
   return (
     <div className="connection-section" data-testid="browse">
       <nav className="browse-crumbs" aria-label="Browse path">
-        <button type="button" className="link-button" onClick={() => setTrail([])}>
-          Schemas
+        <button type="button" className="link-button" onClick={() => go([])}>
+          {objects ? "Buckets" : "Schemas"}
         </button>
         {trail.map((n, i) => (
-          <button key={n.path} type="button" className="link-button" onClick={() => setTrail(trail.slice(0, i + 1))}>
+          <button key={n.path} type="button" className="link-button" onClick={() => go(trail.slice(0, i + 1))}>
             {n.name}
           </button>
         ))}
@@ -491,8 +634,12 @@ function Browse({ name }: { name: string }) {
                 <span>
                   {n.name} <span className="muted small">{n.type}</span>
                 </span>
+              ) : n.kind === "object" ? (
+                <button type="button" className="link-button" onClick={() => setObject(n.path)}>
+                  {n.name}
+                </button>
               ) : (
-                <button type="button" className="link-button" onClick={() => setTrail([...trail, n])}>
+                <button type="button" className="link-button" onClick={() => go([...trail, n])}>
                   {n.name}
                 </button>
               )}
@@ -503,6 +650,7 @@ function Browse({ name }: { name: string }) {
                   {n.rowEstimate !== undefined ? `, about ${formatNumber(n.rowEstimate)} rows` : ""}
                 </span>
               ) : null}
+              {n.kind === "object" ? <span className="muted small"> {n.type}</span> : null}
             </li>
           ))}
         </ul>
@@ -516,7 +664,105 @@ function Browse({ name }: { name: string }) {
           columns={entries.data.filter((n) => n.kind === "column").map((n) => n.name)}
         />
       ) : null}
+      {object && level === "objects" ? (
+        <SourceActions key={object} connection={name} source={{ object }} defaultName={datasetNameForObject(object)} />
+      ) : null}
     </div>
+  );
+}
+
+/** An object key or a glob typed in (`sales/2024-*.csv`, `**` across folders), previewed and imported as one version. */
+function ObjectSource({ name }: { name: string }) {
+  const [text, setText] = useState("");
+  const [object, setObject] = useState<string | null>(null);
+  return (
+    <div className="connection-section" data-testid="object-source">
+      <label className="field">
+        <span className="field-label">Object key or glob</span>
+        <input
+          name="object"
+          value={text}
+          onChange={(e) => {
+            setText(e.target.value);
+            setObject(null);
+          }}
+          placeholder="sales/2024-*.csv"
+        />
+        <span className="field-help">
+          * and ? match within a folder, ** across folders. Every match must be CSV, TSV, Parquet, JSON or NDJSON, all of one format; they
+          become one dataset version, columns matched by name.
+        </span>
+      </label>
+      {object === null ? (
+        <div className="connection-actions">
+          <button type="button" className="btn" disabled={!text.trim()} onClick={() => setObject(text.trim())}>
+            Use this key
+          </button>
+        </div>
+      ) : (
+        <SourceActions key={object} connection={name} source={{ object }} defaultName={datasetNameForObject(object)} />
+      )}
+    </div>
+  );
+}
+
+/** Replace an object store's secret (owners): the secret access key, account key or SAS token, or service-account key. */
+function ReplaceStoreSecret({
+  connection,
+  type,
+  onChanged,
+}: {
+  connection: ConnectionSummary;
+  type: ObjectStoreType;
+  onChanged: () => void;
+}) {
+  const api = useApi();
+  const [secret, setSecret] = useState("");
+  const [sas, setSas] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  const field = storeSecretField(type, sas);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    setSaved(false);
+    try {
+      // An Azure connection holds one of its two secrets: setting one clears the other.
+      const other = type === "azure" ? { [storeSecretField(type, !sas)]: "" } : {};
+      await api.updateConnection(connection.name, { secrets: { ...other, [field]: type === "gcs" ? secret.trim() : secret } });
+      setSecret("");
+      setSaved(true);
+      onChanged();
+    } catch (err) {
+      setError(err);
+    }
+  }
+  return (
+    <form className="inline-form" onSubmit={(e) => void submit(e)} data-testid="replace-secret">
+      <label className="field">
+        <span className="field-label">Replace the {field}</span>
+        <input
+          name="newSecret"
+          type="password"
+          autoComplete="new-password"
+          value={secret}
+          onChange={(e) => setSecret(e.target.value)}
+          placeholder={connection.secretsSet.length ? `stored: ${connection.secretsSet.join(", ")} (not shown)` : "no secret stored"}
+          required
+        />
+      </label>
+      {type === "azure" ? (
+        <label className="field checkbox">
+          <input type="checkbox" checked={sas} onChange={(e) => setSas(e.target.checked)} />
+          <span>SAS token</span>
+        </label>
+      ) : null}
+      <button type="submit" className="btn">
+        Save secret
+      </button>
+      {saved ? <span className="notice">Secret saved.</span> : null}
+      {error ? <ErrorBox error={error} title="Could not change the secret" /> : null}
+    </form>
   );
 }
 
@@ -561,7 +807,7 @@ function SourceActions({
   columns,
 }: {
   connection: string;
-  source: { table: string } | { query: string };
+  source: { table: string } | { query: string } | { object: string };
   defaultName: string;
   columns?: string[];
 }) {
@@ -618,19 +864,21 @@ function SourceActions({
       <form className="inline-form" onSubmit={(e) => void runImport(e)} data-testid="import-form">
         <label className="field">
           <span className="field-label">Dataset name</span>
-          <input name="datasetName" value={dataset} onChange={(e) => setDataset(e.target.value)} required={"query" in source} />
+          <input name="datasetName" value={dataset} onChange={(e) => setDataset(e.target.value)} required={!("table" in source)} />
         </label>
-        <label className="field">
-          <span className="field-label">Incremental column</span>
-          <select name="incremental" value={incremental} onChange={(e) => setIncremental(e.target.value)}>
-            <option value="">none (import every row)</option>
-            {choices.map((c) => (
-              <option key={c} value={c}>
-                {c}
-              </option>
-            ))}
-          </select>
-        </label>
+        {"object" in source ? null : (
+          <label className="field">
+            <span className="field-label">Incremental column</span>
+            <select name="incremental" value={incremental} onChange={(e) => setIncremental(e.target.value)}>
+              <option value="">none (import every row)</option>
+              {choices.map((c) => (
+                <option key={c} value={c}>
+                  {c}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <button type="submit" className="btn btn-primary" disabled={busy !== null}>
           {busy === "import" ? <Spinner label="Importing" /> : null} Import
         </button>
@@ -642,7 +890,11 @@ function SourceActions({
           <Link to={`/data/${encodeURIComponent(imported.version.dataset)}?v=${imported.version.version}`} className="strong-link">
             {imported.version.dataset} v{imported.version.version}
           </Link>{" "}
-          ({formatNumber(imported.version.rowCount)} rows)
+          ({formatNumber(imported.version.rowCount)} rows
+          {imported.version.source.objectCount !== undefined
+            ? `, from ${formatNumber(imported.version.source.objectCount)} object${imported.version.source.objectCount === 1 ? "" : "s"}`
+            : ""}
+          )
         </p>
       ) : null}
     </div>

@@ -1,13 +1,25 @@
-import { CreateConnectionRequest, MysqlSettings, PostgresSettings, UpdateConnectionRequest } from "@caretflow/contracts";
+import {
+  AzureSettings,
+  CreateConnectionRequest,
+  MysqlSettings,
+  PostgresSettings,
+  S3Settings,
+  UpdateConnectionRequest,
+} from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
 import {
   browseLevel,
   connectionAbilities,
+  datasetNameForObject,
   datasetNameForTable,
+  describeStore,
   describeWhere,
   editForm,
+  isObjectStoreType,
   parseHosts,
   postgresRequest,
+  type StoreForm,
+  storeRequest,
   updateRequest,
 } from "./connections.helpers.ts";
 
@@ -163,5 +175,63 @@ describe("browseLevel", () => {
         { name: "v", path: "public.v", kind: "view" },
       ]),
     ).toBe("columns");
+  });
+});
+
+describe("object store forms", () => {
+  const form: StoreForm = {
+    name: " lake ",
+    type: "s3",
+    endpoint: "",
+    bucket: " sales ",
+    region: "",
+    accessKeyId: "AKIAEXAMPLE",
+    pathStyle: false,
+    account: "",
+    projectId: "",
+    secret: "s3cret",
+    sas: false,
+  };
+
+  it("builds each store's request, which the contracts accept, with the secret under its own field", () => {
+    const s3 = storeRequest(form);
+    expect(s3).toEqual({
+      request: {
+        name: "lake",
+        type: "s3",
+        settings: { region: "us-east-1", accessKeyId: "AKIAEXAMPLE", pathStyle: false, bucket: "sales" },
+        secrets: { secretAccessKey: "s3cret" },
+      },
+    });
+    expect(S3Settings.safeParse("request" in s3 ? s3.request.settings : null).success).toBe(true);
+    const azure = storeRequest({ ...form, type: "azure", account: "acct1", sas: true, endpoint: "http://127.0.0.1:10000/acct1" });
+    expect(azure).toMatchObject({
+      request: {
+        settings: { account: "acct1", container: "sales", endpoint: "http://127.0.0.1:10000/acct1" },
+        secrets: { sasToken: "s3cret" },
+      },
+    });
+    expect(AzureSettings.safeParse("request" in azure ? azure.request.settings : null).success).toBe(true);
+    const gcs = storeRequest({ ...form, type: "gcs", projectId: "my-project", secret: ' {"a": 1}\n' });
+    expect(gcs).toMatchObject({
+      request: { settings: { projectId: "my-project", bucket: "sales" }, secrets: { serviceAccountKey: '{"a": 1}' } },
+    });
+    expect(CreateConnectionRequest.safeParse("request" in gcs ? gcs.request : null).success).toBe(true);
+  });
+
+  it("says which required field is missing", () => {
+    expect(storeRequest({ ...form, accessKeyId: " " })).toEqual({ error: "give the access key id" });
+    expect(storeRequest({ ...form, type: "azure" })).toEqual({ error: "give the storage account name" });
+    expect(storeRequest({ ...form, type: "gcs" })).toEqual({ error: "give the Google Cloud project id" });
+  });
+
+  it("describes where a store reads, and suggests a dataset name for a key but not for a glob", () => {
+    expect(describeStore("s3", { region: "eu-west-1", bucket: "sales" })).toBe("S3 eu-west-1 · sales");
+    expect(describeStore("azure", { account: "acct", endpoint: "http://127.0.0.1:1/acct" })).toBe("http://127.0.0.1:1/acct");
+    expect(datasetNameForObject("sales/2024/jan.csv")).toBe("jan");
+    expect(datasetNameForObject("sales/2024-*.csv")).toBe("");
+    expect(browseLevel([{ name: "b", path: "b/", kind: "container" }])).toBe("objects");
+    expect(isObjectStoreType("gcs")).toBe(true);
+    expect(isObjectStoreType("postgres")).toBe(false);
   });
 });

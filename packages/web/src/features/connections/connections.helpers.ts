@@ -139,9 +139,92 @@ export function datasetNameForTable(table: string): string {
   return cleaned || "imported";
 }
 
-/** What a browse level lists, by the trail of entries opened so far. */
-export function browseLevel(trail: readonly DiscoverNode[]): "schemas" | "tables" | "columns" {
+/** What a browse level lists, by the trail of entries opened so far (object stores: buckets, then a folder's objects). */
+export function browseLevel(trail: readonly DiscoverNode[]): "schemas" | "tables" | "columns" | "objects" {
   const last = trail.at(-1);
   if (!last) return "schemas";
+  if (last.kind === "container" || last.kind === "prefix") return "objects";
   return last.kind === "schema" ? "tables" : "columns";
+}
+
+/** The connection types that read objects from buckets (containers) rather than tables. */
+export const OBJECT_STORE_TYPES = ["s3", "azure", "gcs"] as const;
+export type ObjectStoreType = (typeof OBJECT_STORE_TYPES)[number];
+
+export function isObjectStoreType(type: string): type is ObjectStoreType {
+  return (OBJECT_STORE_TYPES as readonly string[]).includes(type);
+}
+
+/** The form of a new S3, Azure Blob or GCS connection, as typed (fields another type does not use are ignored). */
+export interface StoreForm {
+  name: string;
+  type: ObjectStoreType;
+  endpoint: string;
+  /** S3, GCS: bucket; Azure: container. */
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  pathStyle: boolean;
+  account: string;
+  projectId: string;
+  /** The secret: secret access key, account key or SAS token, service-account JSON key. */
+  secret: string;
+  /** Azure: the secret is a SAS token. */
+  sas: boolean;
+}
+
+/** The secret field a store's secret is sent as. */
+export function storeSecretField(type: ObjectStoreType, sas: boolean): string {
+  if (type === "s3") return "secretAccessKey";
+  if (type === "azure") return sas ? "sasToken" : "accountKey";
+  return "serviceAccountKey";
+}
+
+/** The create request of a filled-in store form (empty optional fields left out; the server validates the rest). */
+export function storeRequest(form: StoreForm): { request: CreateConnectionRequest } | { error: string } {
+  const t = (v: string) => v.trim();
+  const optional = (key: string, v: string) => (t(v) ? { [key]: t(v) } : {});
+  let settings: Record<string, unknown>;
+  if (form.type === "s3") {
+    if (!t(form.accessKeyId)) return { error: "give the access key id" };
+    settings = {
+      region: t(form.region) || "us-east-1",
+      accessKeyId: t(form.accessKeyId),
+      pathStyle: form.pathStyle,
+      ...optional("endpoint", form.endpoint),
+      ...optional("bucket", form.bucket),
+    };
+  } else if (form.type === "azure") {
+    if (!t(form.account)) return { error: "give the storage account name" };
+    settings = { account: t(form.account), ...optional("endpoint", form.endpoint), ...optional("container", form.bucket) };
+  } else {
+    if (!t(form.projectId)) return { error: "give the Google Cloud project id" };
+    settings = { projectId: t(form.projectId), ...optional("endpoint", form.endpoint), ...optional("bucket", form.bucket) };
+  }
+  const secret = form.type === "gcs" ? form.secret.trim() : form.secret;
+  return {
+    request: {
+      name: form.name.trim(),
+      type: form.type,
+      settings,
+      secrets: secret ? { [storeSecretField(form.type, form.sas)]: secret } : {},
+    },
+  };
+}
+
+/** Where an object store connection reads from, in one line: its endpoint (or region, account, project) and bucket. */
+export function describeStore(type: ObjectStoreType, settings: Record<string, unknown>): string {
+  const s = (k: string) => (typeof settings[k] === "string" ? (settings[k] as string) : undefined);
+  const where =
+    s("endpoint") ??
+    (type === "s3" ? `S3 ${s("region") ?? ""}`.trim() : type === "azure" ? `account ${s("account")}` : `project ${s("projectId")}`);
+  const bucket = s("bucket") ?? s("container");
+  return bucket ? `${where} · ${bucket}` : where;
+}
+
+/** The dataset name an import suggests for an object key: its file name without extension; "" for a glob (the person names it). */
+export function datasetNameForObject(key: string): string {
+  if (/[*?]/.test(key)) return "";
+  const base = (key.split("/").pop() ?? "").replace(/\.[^.]*$/, "");
+  return datasetNameForTable(base);
 }

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# fake-gcs-server, the Google Cloud Storage emulator the GCS connector tests run, built from the Go
+# module proxy into the user's cache folder (pinned version, reused when present, by every checkout
+# of caretflow on the machine: the first build takes minutes); prints the binary's path.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VERSION=v1.56.1
+CACHE="${CARETFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/caretflow}"
+BIN="$CACHE/go-bin/fake-gcs-server-$VERSION"
+if [ ! -x "$BIN" ]; then
+  GO=$(command -v go || echo /usr/local/go/bin/go)
+  [ -x "$GO" ] || { echo "fake-gcs: Go is not installed (needed to build fake-gcs-server $VERSION)" >&2; exit 1; }
+  echo "fake-gcs: building fake-gcs-server $VERSION" >&2
+  TMPBIN=$(mktemp -d "$CACHE/go-bin.XXXXXX" 2>/dev/null || { mkdir -p "$CACHE" && mktemp -d "$CACHE/go-bin.XXXXXX"; })
+  GOBIN="$TMPBIN" GOPATH="$CACHE/go" GOCACHE="$CACHE/go-build" GOFLAGS=-modcacherw \
+    "$GO" install "github.com/fsouza/fake-gcs-server@$VERSION" >&2
+  mkdir -p "$CACHE/go-bin"
+  mv "$TMPBIN/fake-gcs-server" "$BIN"
+  rmdir "$TMPBIN"
+fi
+echo "$BIN"
