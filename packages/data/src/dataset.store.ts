@@ -34,23 +34,12 @@ import { type ObjectToRead, objectsToParquet } from "./object-ingest.ts";
 import { profileParquet } from "./profile.ts";
 import { executeTransform, type TransformInput, transformReferences } from "./transform.ts";
 
-export type ImportSource = {
-  kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection";
-  parent?: { dataset: string; version: number };
-  model?: string;
-  jobId?: string;
-  /** derived versions: what the job wrote (labels, topic_weights, rules...) and its MLflow run */
-  role?: string;
-  runId?: string;
-  /** imports from a connection: its name, the table or query read, the watermark reached */
-  connection?: string;
-  table?: string;
-  query?: string;
-  watermark?: { column: string; value: string };
-  /** imports from an object store: the key or glob read and how many objects matched */
-  object?: string;
-  objectCount?: number;
-};
+/**
+ * Where a new version comes from, as its `source` records it (contracts' DatasetVersion source: one
+ * definition for the store, the server and the clients). The store fills in the file format, name
+ * and encoding of file imports itself.
+ */
+export type ImportSource = Omit<DatasetVersion["source"], "format" | "filename" | "encoding">;
 
 export interface ImportObjectsOptions {
   name: string;
@@ -850,19 +839,8 @@ export class DatasetStore {
 /** The optional lineage fields of an import source, as a version records them. */
 function sourceExtras(source: ImportSource | undefined): Omit<DatasetVersion["source"], "kind"> {
   if (!source) return {};
-  return {
-    ...(source.parent ? { parent: source.parent } : {}),
-    ...(source.model ? { model: source.model } : {}),
-    ...(source.jobId ? { jobId: source.jobId } : {}),
-    ...(source.role ? { role: source.role } : {}),
-    ...(source.runId ? { runId: source.runId } : {}),
-    ...(source.connection ? { connection: source.connection } : {}),
-    ...(source.table ? { table: source.table } : {}),
-    ...(source.query ? { query: source.query } : {}),
-    ...(source.watermark ? { watermark: source.watermark } : {}),
-    ...(source.object ? { object: source.object } : {}),
-    ...(source.objectCount !== undefined ? { objectCount: source.objectCount } : {}),
-  };
+  const { kind: _kind, ...extras } = source;
+  return Object.fromEntries(Object.entries(extras).filter(([, value]) => value !== undefined));
 }
 
 function cancelled(name: string, cause: unknown): CaretflowError {
