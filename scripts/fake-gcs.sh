@@ -9,10 +9,22 @@ CACHE="${CARETFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/caretflow}"
 BIN="$CACHE/go-bin/fake-gcs-server-$VERSION"
 if [ ! -x "$BIN" ]; then
   GO=$(command -v go || echo /usr/local/go/bin/go)
-  [ -x "$GO" ] || { echo "fake-gcs: Go is not installed (needed to build fake-gcs-server $VERSION)" >&2; exit 1; }
+  if [ ! -x "$GO" ]; then
+    # No Go here: take the official toolchain from the Go module proxy (as GOTOOLCHAIN would), once.
+    TOOLCHAIN=v0.0.1-go1.26.8.linux-amd64
+    GO="$CACHE/go-toolchain/golang.org/toolchain@$TOOLCHAIN/bin/go"
+    if [ ! -x "$GO" ]; then
+      echo "fake-gcs: downloading the Go toolchain $TOOLCHAIN from proxy.golang.org" >&2
+      mkdir -p "$CACHE/go-toolchain"
+      curl -fsSL "https://proxy.golang.org/golang.org/toolchain/@v/$TOOLCHAIN.zip" -o "$CACHE/go-toolchain/$TOOLCHAIN.zip"
+      python3 -m zipfile -e "$CACHE/go-toolchain/$TOOLCHAIN.zip" "$CACHE/go-toolchain"
+      chmod +x "$CACHE/go-toolchain/golang.org/toolchain@$TOOLCHAIN/bin/"* "$CACHE/go-toolchain/golang.org/toolchain@$TOOLCHAIN/pkg/tool/"*/*
+      rm "$CACHE/go-toolchain/$TOOLCHAIN.zip"
+    fi
+  fi
   echo "fake-gcs: building fake-gcs-server $VERSION" >&2
   TMPBIN=$(mktemp -d "$CACHE/go-bin.XXXXXX" 2>/dev/null || { mkdir -p "$CACHE" && mktemp -d "$CACHE/go-bin.XXXXXX"; })
-  GOBIN="$TMPBIN" GOPATH="$CACHE/go" GOCACHE="$CACHE/go-build" GOFLAGS=-modcacherw \
+  GOBIN="$TMPBIN" GOPATH="$CACHE/go" GOCACHE="$CACHE/go-build" GOFLAGS=-modcacherw GOTOOLCHAIN=auto \
     "$GO" install "github.com/fsouza/fake-gcs-server@$VERSION" >&2
   mkdir -p "$CACHE/go-bin"
   mv "$TMPBIN/fake-gcs-server" "$BIN"
