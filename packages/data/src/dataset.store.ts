@@ -26,6 +26,7 @@ import { formatFromFilename } from "./formats.ts";
 import { describeStored, ingestToParquet, type ProgressFn } from "./ingest.ts";
 import { toJsonSafe } from "./json-safe.ts";
 import type { DatasetVersionsTable, DataTables } from "./migrations.ts";
+import { PhaseTimer } from "./phases.ts";
 import { profileParquet } from "./profile.ts";
 
 export type ImportSource = {
@@ -99,12 +100,21 @@ export class DatasetStore {
     private readonly duck: DuckDBInstance,
   ) {}
 
-  /** root: folder for Parquet files (e.g. <home>/datasets); db: Kysely over the metadata DB, migrated with dataMigrations. */
-  static async open(opts: { root: string; db: Kysely<DataTables>; threads?: number }): Promise<DatasetStore> {
+  /**
+   * root: folder for Parquet files (e.g. <home>/datasets); db: Kysely over the metadata DB, migrated with dataMigrations.
+   * memoryLimit: DuckDB's memory_limit for everything the store runs (imports, profiles, exports), e.g. "512MB";
+   * default CARETFLOW_DUCKDB_MEMORY_LIMIT, else DuckDB's own (80% of the machine's memory).
+   */
+  static async open(opts: { root: string; db: Kysely<DataTables>; threads?: number; memoryLimit?: string }): Promise<DatasetStore> {
     const tmp = join(opts.root, ".tmp");
     await mkdir(tmp, { recursive: true });
     await removeStaleTempFiles(tmp);
-    const duck = await openDuckDb({ tempDirectory: join(tmp, "duckdb"), ...(opts.threads ? { threads: opts.threads } : {}) });
+    const memoryLimit = opts.memoryLimit ?? process.env.CARETFLOW_DUCKDB_MEMORY_LIMIT;
+    const duck = await openDuckDb({
+      tempDirectory: join(tmp, "duckdb"),
+      ...(opts.threads ? { threads: opts.threads } : {}),
+      ...(memoryLimit ? { memoryLimit } : {}),
+    });
     return new DatasetStore(opts.root, opts.db, duck);
   }
 
@@ -355,6 +365,7 @@ export class DatasetStore {
   private async importLocked(name: string, format: SourceFormat, opts: ImportFileOptions): Promise<ImportResult> {
     const tmpDir = join(this.root, ".tmp");
     const tmp = join(tmpDir, `${randomUUID()}.parquet`);
+    const timer = new PhaseTimer();
     try {
       const { columns, rowCount, encoding } = await withConnection(this.duck, (conn) =>
         ingestToParquet({
@@ -363,6 +374,7 @@ export class DatasetStore {
           format,
           target: tmp,
           workDir: tmpDir,
+          timer,
           ...(opts.encoding ? { encoding: opts.encoding } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         }),
@@ -374,7 +386,8 @@ export class DatasetStore {
         ...(encoding ? { encoding } : {}),
         ...sourceExtras(opts.source),
       } satisfies DatasetVersion["source"];
-      return await this.storeVersion(name, tmp, columns, rowCount, source, opts.onProgress);
+      const result = await this.storeVersion(name, tmp, columns, rowCount, source, opts.onProgress, timer);
+      return { ...result, phases: timer.phases };
     } finally {
       await rm(tmp, { force: true });
     }
@@ -391,9 +404,28 @@ export class DatasetStore {
     rowCount: number,
     source: DatasetVersion["source"],
     onProgress?: ProgressFn,
+    timer = new PhaseTimer(),
   ): Promise<ImportResult> {
     onProgress?.({ stage: "hashing" });
-    const hash = await withConnection(this.duck, (conn) => contentHash(conn, tmp, columns));
+    const hash = await timer.time("hash", () => withConnection(this.duck, (conn) => contentHash(conn, tmp, columns)));
+    const placeStart = performance.now();
+    try {
+      return await this.registerVersion(name, tmp, columns, rowCount, source, hash, onProgress);
+    } finally {
+      timer.add("place", performance.now() - placeStart);
+    }
+  }
+
+  /** Link `tmp` as the next version of `name` and record it, unless the latest version has `hash`. */
+  private async registerVersion(
+    name: string,
+    tmp: string,
+    columns: ColumnSchema[],
+    rowCount: number,
+    source: DatasetVersion["source"],
+    hash: string,
+    onProgress?: ProgressFn,
+  ): Promise<ImportResult> {
     const sizeBytes = (await stat(tmp)).size;
     onProgress?.({ stage: "storing" });
     for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {

@@ -7,6 +7,7 @@ import { checkColumnNames } from "./column-names.ts";
 import { readCsvHeader, scanCsvFile } from "./csv-scan.ts";
 import { describeQuery, duckdbReason, sqlIdent, sqlString } from "./duckdb.ts";
 import { xlsxToNdjson } from "./excel.reader.ts";
+import { PhaseTimer } from "./phases.ts";
 import { type Sniffed, sniffBytes } from "./sniff.ts";
 import { canonicalEncoding, encodingProblem, transcodeToUtf8 } from "./transcode.ts";
 
@@ -24,6 +25,8 @@ export interface IngestOptions {
   /** The text file's encoding, a WHATWG label (windows-1252, latin1, shift_jis...); UTF-8 when omitted. */
   encoding?: string;
   onProgress?: ProgressFn;
+  /** Adds each phase's wall time (decode, check, schema, copy, count). */
+  timer?: PhaseTimer;
 }
 
 /**
@@ -32,6 +35,7 @@ export interface IngestOptions {
  */
 export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: ColumnSchema[]; rowCount: number; encoding?: string }> {
   const { conn, format, target } = opts;
+  const timer = opts.timer ?? new PhaseTimer();
   const encoding = opts.encoding ? canonicalEncoding(opts.encoding) : "utf-8";
   const problem = encoding === "utf-8" ? null : encodingProblem(format, encoding);
   if (problem) throw problem;
@@ -45,9 +49,11 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
       await fileSize(path);
       opts.onProgress?.({ stage: "decoding" });
       tempUtf8 = join(opts.workDir, `utf8-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.${format}`);
-      await transcodeToUtf8(opts.path, tempUtf8, encoding);
+      const utf8 = tempUtf8;
+      await timer.time("decode", () => transcodeToUtf8(opts.path, utf8, encoding));
       path = tempUtf8;
     }
+    const checkStart = performance.now();
     await checkFileLooksRight(path, format);
     opts.onProgress?.({ stage: "reading" });
     let readPath = path;
@@ -61,20 +67,23 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
       delimiter = await chooseDelimiter(path, format);
       checkColumnNames(await readCsvHeader(path, delimiter));
     }
+    timer.add("check", performance.now() - checkStart);
 
     let source = sourceSql(format === "xlsx" ? "ndjson" : format, readPath, { delimiter });
-    let described: { name: string; type: string }[];
+    let described: { name: string; type: string }[] = [];
     try {
-      described = await describeQuery(conn, `SELECT * FROM ${source}`);
-      if (format === "csv" || format === "tsv") {
-        const text = await booleansToKeepAsText(conn, readPath, delimiter, described);
-        if (text.length > 0) {
-          source = sourceSql(format, readPath, { delimiter, textColumns: text });
-          described = await describeQuery(conn, `SELECT * FROM ${source}`);
+      await timer.time("schema", async () => {
+        if (format === "csv" || format === "tsv") {
+          // One pass infers the types (every row); the copy then reads with them and sniffs nothing again.
+          const sniffed = await sniffCsv(conn, readPath, delimiter);
+          const text = await booleansToKeepAsText(conn, readPath, delimiter, sniffed.columns);
+          const detected = { ...sniffed, columns: sniffed.columns.map((c) => (text.includes(c.name) ? { ...c, type: "VARCHAR" } : c)) };
+          source = sourceSql(format, readPath, { delimiter, detected });
         }
-      }
-      // DuckDB renames a key that differs from another only in case ("A" -> "A_1"); check the keys as written.
-      if (format === "json" || format === "ndjson") checkColumnNames(await jsonKeys(conn, format, readPath), "The JSON data");
+        described = await describeQuery(conn, `SELECT * FROM ${source}`);
+        // DuckDB renames a key that differs from another only in case ("A" -> "A_1"); check the keys as written.
+        if (format === "json" || format === "ndjson") checkColumnNames(await jsonKeys(conn, format, readPath), "The JSON data");
+      });
     } catch (error) {
       throw await explainReadFailure(error, path, format, delimiter);
     }
@@ -96,7 +105,9 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
       .join(", ");
     opts.onProgress?.({ stage: "writing" });
     try {
-      await conn.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd)`);
+      await timer.time("copy", () =>
+        conn.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd)`),
+      );
     } catch (error) {
       throw await explainReadFailure(error, path, format, delimiter);
     }
@@ -105,7 +116,7 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
     if (tempUtf8) await rm(tempUtf8, { force: true });
   }
 
-  const { columns, rowCount } = await describeStored(conn, target);
+  const { columns, rowCount } = await timer.time("count", () => describeStored(conn, target));
   if (rowCount === 0) throw noRows(format);
   return { columns, rowCount, ...(encoding === "utf-8" ? {} : { encoding }) };
 }
@@ -152,13 +163,20 @@ function csvDialect(delimiter: string): string {
 export function sourceSql(
   format: Exclude<SourceFormat, "xlsx">,
   path: string,
-  opts: { delimiter?: string; textColumns?: readonly string[] } = {},
+  opts: { delimiter?: string; textColumns?: readonly string[]; detected?: SniffedCsv } = {},
 ): string {
   const textColumns = opts.textColumns ?? [];
   const p = sqlString(path);
   switch (format) {
     case "csv":
     case "tsv": {
+      const dialect = csvDialect(opts.delimiter ?? (format === "tsv" ? "\t" : ","));
+      if (opts.detected) {
+        const { columns, dateFormat, timestampFormat } = opts.detected;
+        const types = columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(", ");
+        const formats = `${dateFormat ? `, dateformat = ${sqlString(dateFormat)}` : ""}${timestampFormat ? `, timestampformat = ${sqlString(timestampFormat)}` : ""}`;
+        return `read_csv(${p}, ${dialect}, strict_mode = true, null_padding = false, auto_detect = false, columns = {${types}}${formats})`;
+      }
       const types = textColumns.length > 0 ? `, types = {${textColumns.map((c) => `${sqlString(c)}: 'VARCHAR'`).join(", ")}}` : "";
       // strict_mode + no null padding: a row with too many or too few fields is an error, never silently repaired.
       // sample_size=-1: infer types from every row, so a late non-numeric value makes the column text instead of failing.
@@ -175,6 +193,26 @@ export function sourceSql(
       throw new Error(`unhandled format ${String(never)}`);
     }
   }
+}
+
+/** What DuckDB's sniffer found in a whole delimited file: column types and the date formats to parse them with. */
+export interface SniffedCsv {
+  columns: { name: string; type: string }[];
+  dateFormat?: string;
+  timestampFormat?: string;
+}
+
+/** Infer a delimited file's column types from every row (one pass), with the fixed dialect. */
+async function sniffCsv(conn: DuckDBConnection, path: string, delimiter: string): Promise<SniffedCsv> {
+  const reader = await conn.runAndReadAll(
+    `SELECT Columns, DateFormat, TimestampFormat FROM sniff_csv(${sqlString(path)}, ${csvDialect(delimiter)}, strict_mode = true, null_padding = false, sample_size = -1)`,
+  );
+  const [columns, dateFormat, timestampFormat] = reader.getRowsJS()[0] ?? [];
+  return {
+    columns: ((columns ?? []) as { name: string; type: string }[]).map((c) => ({ name: String(c.name), type: String(c.type) })),
+    ...(typeof dateFormat === "string" && dateFormat ? { dateFormat } : {}),
+    ...(typeof timestampFormat === "string" && timestampFormat ? { timestampFormat } : {}),
+  };
 }
 
 /**

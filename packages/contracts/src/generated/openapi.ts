@@ -623,6 +623,13 @@ export type paths = {
                                 /** @description ISO 8601 */
                                 createdAt: string;
                             };
+                            /** @description where the import's time went, in order */
+                            phases?: {
+                                /** @enum {string} */
+                                phase: "upload" | "decode" | "check" | "schema" | "copy" | "count" | "hash" | "place";
+                                /** @description milliseconds */
+                                ms: number;
+                            }[];
                         };
                     };
                 };
@@ -1504,6 +1511,13 @@ export type paths = {
                                 /** @description ISO 8601 */
                                 createdAt: string;
                             };
+                            /** @description where the import's time went, in order */
+                            phases?: {
+                                /** @enum {string} */
+                                phase: "upload" | "decode" | "check" | "schema" | "copy" | "count" | "hash" | "place";
+                                /** @description milliseconds */
+                                ms: number;
+                            }[];
                         };
                     };
                 };

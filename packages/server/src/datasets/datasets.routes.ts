@@ -38,7 +38,9 @@ export function datasetsRoutes(deps: {
   });
 
   app.post("/", async (c) => {
+    const uploadStart = performance.now();
     const upload = await receiveUpload(c.req.raw, { tmpDir: deps.tmpDir, maxBytes: deps.maxUploadBytes });
+    const uploadMs = Math.round((performance.now() - uploadStart) * 10) / 10;
     try {
       const filename = parseField(
         upload.filename,
@@ -72,7 +74,10 @@ export function datasetsRoutes(deps: {
           after: datasetVersionFacts(result.version, filename),
         });
       }
-      return c.json(result, result.created ? 201 : 200);
+      return c.json(
+        { ...result, phases: [{ phase: "upload" as const, ms: uploadMs }, ...(result.phases ?? [])] },
+        result.created ? 201 : 200,
+      );
     } finally {
       await rm(upload.path, { force: true });
     }
