@@ -19,7 +19,7 @@ function canonicalValue(c: ColumnSchema): string {
 /** Rows hashed in the first block; later blocks are sized from the text the previous one made. */
 const FIRST_BLOCK_ROWS = 65_536;
 /** About how much canonical text one block makes (memory held at once, in DuckDB and in JS). */
-const BLOCK_TEXT_BYTES = 32 * 1024 * 1024;
+const BLOCK_TEXT_BYTES = 8 * 1024 * 1024;
 
 /**
  * sha256 (hex) of the canonical form of a stored table: the header line, then one line per row in
