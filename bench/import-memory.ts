@@ -25,7 +25,9 @@ const { values } = parseArgs({
 const size = parseSize(values.size!);
 const fs = await statfs(values.dir!);
 if (fs.bavail * fs.bsize < size * 2.5) {
-  throw new Error(`${values.dir} has ${mib(fs.bavail * fs.bsize)} free; importing ${values.size} needs about ${mib(size * 2.5)} (--dir elsewhere)`);
+  throw new Error(
+    `${values.dir} has ${mib(fs.bavail * fs.bsize)} free; importing ${values.size} needs about ${mib(size * 2.5)} (--dir elsewhere)`,
+  );
 }
 const dir = await mkdtemp(join(values.dir!, "caretflow-import-memory-"));
 try {
