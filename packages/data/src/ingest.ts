@@ -4,12 +4,14 @@ import { type CaretflowError, type ColumnSchema, type SourceFormat, userError } 
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { columnKindOf } from "./column-kind.ts";
 import { checkColumnNames } from "./column-names.ts";
-import { readCsvHeader, scanCsvFile } from "./csv-scan.ts";
+import { MAX_RECORD_BYTES, scanCsvFile, scanCsvHeader } from "./csv-scan.ts";
 import { describeQuery, duckdbReason, sqlIdent, sqlString } from "./duckdb.ts";
 import { xlsxToNdjson } from "./excel.reader.ts";
+import { findDeepNesting, MAX_JSON_DEPTH } from "./json-depth.ts";
 import { PhaseTimer } from "./phases.ts";
 import { type Sniffed, sniffBytes } from "./sniff.ts";
 import { canonicalEncoding, encodingProblem, transcodeToUtf8 } from "./transcode.ts";
+import { checkZipInflation } from "./zip-check.ts";
 
 export type ProgressFn = (p: { stage: string; done?: number; total?: number }) => void;
 
@@ -58,6 +60,7 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
     opts.onProgress?.({ stage: "reading" });
     let readPath = path;
     if (format === "xlsx") {
+      await checkZipInflation(path);
       tempNdjson = join(opts.workDir, `xlsx-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.ndjson`);
       const { rows, dateOnlyColumns } = await xlsxToNdjson(path, tempNdjson, (done) => opts.onProgress?.({ stage: "reading", done }));
       if (rows === 0) throw noRows(format);
@@ -65,7 +68,20 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
       readPath = tempNdjson;
     } else if (format === "csv" || format === "tsv") {
       delimiter = await chooseDelimiter(path, format);
-      checkColumnNames(await readCsvHeader(path, delimiter));
+      const head = await scanCsvHeader(path, delimiter);
+      if (head.longRecord) throw lineTooLong(head.longRecord);
+      checkColumnNames(head.header);
+    } else if (format === "json" || format === "ndjson") {
+      const deep = await findDeepNesting(path);
+      if (deep) {
+        throw userError(
+          "json_too_deep",
+          `The JSON nests arrays or objects more than ${MAX_JSON_DEPTH} levels deep (at byte ${deep.offset})`,
+          "caretflow reads one object per row whose values are plain values (lists and objects inside are kept as text); flatten the data, then import again.",
+          422,
+          deep,
+        );
+      }
     }
     timer.add("check", performance.now() - checkStart);
 
@@ -144,8 +160,20 @@ export async function describeStored(conn: DuckDBConnection, target: string): Pr
  */
 async function chooseDelimiter(path: string, format: "csv" | "tsv"): Promise<string> {
   if (format === "tsv") return "\t";
-  const header = await readCsvHeader(path, ",");
+  const { header } = await scanCsvHeader(path, ",");
   return header.length === 1 && header[0]!.includes(";") ? ";" : ",";
+}
+
+/** A record (line) longer than DuckDB's CSV reader takes: refused, with its size. */
+function lineTooLong(at: { line: number; bytes: number }): CaretflowError {
+  const mb = (n: number) => `${(n / 1_000_000).toFixed(n >= 10_000_000 ? 0 : 1)} MB`;
+  return userError(
+    "line_too_long",
+    `Line ${at.line} is ${at.bytes > MAX_RECORD_BYTES ? mb(at.bytes) : `over ${mb(MAX_RECORD_BYTES)}`} long; caretflow reads CSV lines (records) of at most ${mb(MAX_RECORD_BYTES)}`,
+    "Check that line: a quote left open makes the rest of the file one value. Very long text values (documents, images as text) belong in separate files; keep a reference to them in the CSV.",
+    422,
+    at,
+  );
 }
 
 /**
@@ -417,6 +445,7 @@ async function explainReadFailure(error: unknown, path: string, format: SourceFo
         : "An .ndjson/.jsonl file must hold one JSON object per line; for a single array of objects name the file .json.";
     return userError("invalid_json", `The file could not be read as ${formatLabel(format)}: ${reason}`, shape, 422);
   }
+  if (scan.longRecord) return lineTooLong(scan.longRecord);
   if (scan.unterminatedQuote) {
     return userError(
       "invalid_csv",
