@@ -21,56 +21,60 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
       .argument("[path]", "the file to import")
       .option("--name <name>", "dataset name (default: the file name without extension, or the table's name)")
       .option("--encoding <label>", "a text file's encoding when it is not UTF-8, e.g. windows-1252 (also latin1), utf-16, shift_jis")
+      .option("--sheet <name>", "an Excel workbook's sheet to import (default: the first)")
       .option("--connection <name>", "read from this connection instead of a file (see `caretflow connections`)")
       .option("--table <table>", "with --connection: the table to read (schema.table)")
       .option("--query <sql>", "with --connection: one read-only SELECT statement to read")
       .option("--incremental <column>", "with --connection: append only rows whose COLUMN is above the last value imported"),
   ).action(
-    action<CommonOptions & { name?: string; encoding?: string; connection?: string; table?: string; query?: string; incremental?: string }>(
-      ctx,
-      exit,
-      async (env, opts, [path]) => {
-        if (opts.connection !== undefined) {
-          if (path !== undefined)
-            throw userError(
-              "path_and_connection",
-              "give a file path or --connection, not both",
-              "drop the path to read from the connection",
-            );
-          await importFromConnection(env, { ...opts, connection: opts.connection });
-          return undefined;
-        }
-        if (path === undefined)
-          throw userError(
-            "path_missing",
-            "give the file to import (or --connection NAME --table T)",
-            "e.g. caretflow datasets import sales.csv",
-          );
-        const file = resolve(env.ctx.cwd, path);
-        const info = await stat(file).catch(() => null);
-        if (!info)
-          throw userError("file_not_found", `file '${path}' does not exist`, "check the path (it is relative to the current folder)");
-        if (!info.isFile())
-          throw userError("not_a_file", `'${path}' is not a file`, "give the path of a CSV, TSV, Parquet, JSON, NDJSON or .xlsx file");
-        const name = opts.name === undefined ? undefined : parseFlags(DatasetName, opts.name, { "": "--name" });
-        env.out.note(`uploading ${basename(file)} (${formatBytes(info.size)})...`);
-        const client = await env.client();
-        const result = await client.POST("/api/datasets", {
-          body: {
-            file: new File([await openAsBlob(file)], basename(file)),
-            ...(name ? { name } : {}),
-            ...(opts.encoding ? { encoding: opts.encoding } : {}),
-          },
-        });
-        const v = result.version;
-        env.out.result(result, () =>
-          result.created
-            ? `${v.dataset}: created version ${v.version} (${v.rowCount} rows, ${v.columnCount} columns)`
-            : `${v.dataset}: unchanged (identical to version ${v.version})`,
-        );
+    action<
+      CommonOptions & {
+        name?: string;
+        encoding?: string;
+        sheet?: string;
+        connection?: string;
+        table?: string;
+        query?: string;
+        incremental?: string;
+      }
+    >(ctx, exit, async (env, opts, [path]) => {
+      if (opts.connection !== undefined) {
+        if (path !== undefined)
+          throw userError("path_and_connection", "give a file path or --connection, not both", "drop the path to read from the connection");
+        await importFromConnection(env, { ...opts, connection: opts.connection });
         return undefined;
-      },
-    ),
+      }
+      if (path === undefined)
+        throw userError(
+          "path_missing",
+          "give the file to import (or --connection NAME --table T)",
+          "e.g. caretflow datasets import sales.csv",
+        );
+      const file = resolve(env.ctx.cwd, path);
+      const info = await stat(file).catch(() => null);
+      if (!info)
+        throw userError("file_not_found", `file '${path}' does not exist`, "check the path (it is relative to the current folder)");
+      if (!info.isFile())
+        throw userError("not_a_file", `'${path}' is not a file`, "give the path of a CSV, TSV, Parquet, JSON, NDJSON or .xlsx file");
+      const name = opts.name === undefined ? undefined : parseFlags(DatasetName, opts.name, { "": "--name" });
+      env.out.note(`uploading ${basename(file)} (${formatBytes(info.size)})...`);
+      const client = await env.client();
+      const result = await client.POST("/api/datasets", {
+        body: {
+          file: new File([await openAsBlob(file)], basename(file)),
+          ...(name ? { name } : {}),
+          ...(opts.encoding ? { encoding: opts.encoding } : {}),
+          ...(opts.sheet !== undefined ? { sheet: opts.sheet } : {}),
+        },
+      });
+      const v = result.version;
+      env.out.result(result, () =>
+        result.created
+          ? `${v.dataset}: created version ${v.version} (${v.rowCount} rows, ${v.columnCount} columns)`
+          : `${v.dataset}: unchanged (identical to version ${v.version})`,
+      );
+      return undefined;
+    }),
   );
 
   withCommon(datasets.command("list").description("list datasets")).action(

@@ -40,6 +40,7 @@ export const DatasetVersion = z.object({
     format: SourceFormat.optional(),
     filename: z.string().optional(),
     encoding: z.string().optional().describe("the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252)"),
+    sheet: z.string().optional().describe("the worksheet an Excel workbook was read from"),
     /** For prediction outputs: the model and dataset version they came from. */
     parent: DatasetVersionRef.optional(),
     model: z.string().optional(),

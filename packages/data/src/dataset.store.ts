@@ -71,6 +71,8 @@ export interface ImportFileOptions {
   filename?: string;
   /** A text file's encoding when it is not UTF-8 (WHATWG label: windows-1252, latin1, shift_jis...); recorded as the source's. */
   encoding?: string;
+  /** An .xlsx workbook's sheet to import, by name (default: the first tab); recorded as the source's. */
+  sheet?: string;
   source?: ImportSource;
   onProgress?: ProgressFn;
 }
@@ -367,7 +369,7 @@ export class DatasetStore {
     const tmp = join(tmpDir, `${randomUUID()}.parquet`);
     const timer = new PhaseTimer();
     try {
-      const { columns, rowCount, encoding } = await withConnection(this.duck, (conn) =>
+      const { columns, rowCount, encoding, sheet } = await withConnection(this.duck, (conn) =>
         ingestToParquet({
           conn,
           path: opts.path,
@@ -376,6 +378,7 @@ export class DatasetStore {
           workDir: tmpDir,
           timer,
           ...(opts.encoding ? { encoding: opts.encoding } : {}),
+          ...(opts.sheet !== undefined ? { sheet: opts.sheet } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         }),
       );
@@ -384,6 +387,7 @@ export class DatasetStore {
         format,
         ...(opts.filename ? { filename: opts.filename } : {}),
         ...(encoding ? { encoding } : {}),
+        ...(sheet !== undefined ? { sheet } : {}),
         ...sourceExtras(opts.source),
       } satisfies DatasetVersion["source"];
       const result = await this.storeVersion(name, tmp, columns, rowCount, source, opts.onProgress, timer);

@@ -27,6 +27,8 @@ export interface IngestOptions {
   /** The text file's encoding, a WHATWG label (windows-1252, latin1, shift_jis...); UTF-8 when omitted. */
   encoding?: string;
   onProgress?: ProgressFn;
+  /** An .xlsx workbook's sheet to read, by name (default: the first tab). */
+  sheet?: string;
   /** Adds each phase's wall time (decode, check, schema, copy, count). */
   timer?: PhaseTimer;
 }
@@ -35,17 +37,28 @@ export interface IngestOptions {
  * Read a source file with DuckDB and write it as one Parquet file; return its schema, row count and
  * the encoding the text was decoded from when it was not UTF-8.
  */
-export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: ColumnSchema[]; rowCount: number; encoding?: string }> {
+export async function ingestToParquet(
+  opts: IngestOptions,
+): Promise<{ columns: ColumnSchema[]; rowCount: number; encoding?: string; sheet?: string }> {
   const { conn, format, target } = opts;
   const timer = opts.timer ?? new PhaseTimer();
   const encoding = opts.encoding ? canonicalEncoding(opts.encoding) : "utf-8";
   const problem = encoding === "utf-8" ? null : encodingProblem(format, encoding);
   if (problem) throw problem;
+  if (opts.sheet !== undefined && format !== "xlsx") {
+    throw userError(
+      "sheet_not_applicable",
+      `A sheet ('${opts.sheet.slice(0, 100)}') only applies to Excel workbooks, not to ${formatLabel(format)}`,
+      "Leave the sheet out for this file.",
+      422,
+    );
+  }
   let path = opts.path;
   let delimiter = format === "tsv" ? "\t" : ",";
   let tempNdjson: string | null = null;
   let tempUtf8: string | null = null;
   let dateOnly = new Set<string>();
+  let sheet: string | undefined;
   try {
     if (encoding !== "utf-8") {
       await fileSize(path);
@@ -62,8 +75,13 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
     if (format === "xlsx") {
       await checkZipInflation(path);
       tempNdjson = join(opts.workDir, `xlsx-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.ndjson`);
-      const { rows, dateOnlyColumns } = await xlsxToNdjson(path, tempNdjson, (done) => opts.onProgress?.({ stage: "reading", done }));
+      const {
+        rows,
+        dateOnlyColumns,
+        sheet: read,
+      } = await xlsxToNdjson(path, tempNdjson, (done) => opts.onProgress?.({ stage: "reading", done }), opts.sheet);
       if (rows === 0) throw noRows(format);
+      sheet = read;
       dateOnly = new Set(dateOnlyColumns);
       readPath = tempNdjson;
     } else if (format === "csv" || format === "tsv") {
@@ -134,7 +152,7 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
 
   const { columns, rowCount } = await timer.time("count", () => describeStored(conn, target));
   if (rowCount === 0) throw noRows(format);
-  return { columns, rowCount, ...(encoding === "utf-8" ? {} : { encoding }) };
+  return { columns, rowCount, ...(encoding === "utf-8" ? {} : { encoding }), ...(sheet !== undefined ? { sheet } : {}) };
 }
 
 /** The schema (names, kinds, DuckDB types, nullability) and row count of a written Parquet file. */

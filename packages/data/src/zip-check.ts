@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
-import { createInflateRaw } from "node:zlib";
+import { createInflateRaw, inflateRawSync } from "node:zlib";
 import { type CaretflowError, userError } from "@caretflow/contracts";
 
 /** Most bytes all entries of a workbook may inflate to (its XML); far above any sheet Excel can hold. */
@@ -63,6 +63,25 @@ export async function checkZipInflation(
     });
     if (problem) throw problem;
     total += out;
+  }
+}
+
+/** One small entry of a zip archive, inflated (null when absent, or larger than `maxBytes` either way). */
+export async function readZipEntry(path: string, name: string, maxBytes = 16 * 1024 * 1024): Promise<Buffer | null> {
+  const entry = (await centralDirectory(path)).find((e) => e.name === name);
+  if (!entry || entry.compressed > maxBytes) return null;
+  const start = await dataStart(path, entry.localOffset);
+  const file = await open(path, "r");
+  try {
+    const data = Buffer.alloc(entry.compressed);
+    await file.read(data, 0, entry.compressed, start);
+    if (entry.method === 0) return data;
+    if (entry.method !== 8) return null;
+    return inflateRawSync(data, { maxOutputLength: maxBytes });
+  } catch {
+    return null;
+  } finally {
+    await file.close();
   }
 }
 

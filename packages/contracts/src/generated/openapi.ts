@@ -561,6 +561,8 @@ export type paths = {
                         name?: string;
                         /** @description a text file's encoding when it is not UTF-8, e.g. windows-1252 (also latin1), utf-16, shift_jis */
                         encoding?: string;
+                        /** @description an Excel workbook's sheet to import, by name (default: the first) */
+                        sheet?: string;
                     };
                 };
             };
@@ -597,6 +599,8 @@ export type paths = {
                                     filename?: string;
                                     /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
                                     encoding?: string;
+                                    /** @description the worksheet an Excel workbook was read from */
+                                    sheet?: string;
                                     parent?: {
                                         dataset: string;
                                         version: number;
@@ -701,6 +705,8 @@ export type paths = {
                                     filename?: string;
                                     /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
                                     encoding?: string;
+                                    /** @description the worksheet an Excel workbook was read from */
+                                    sheet?: string;
                                     parent?: {
                                         dataset: string;
                                         version: number;
@@ -1485,6 +1491,8 @@ export type paths = {
                                     filename?: string;
                                     /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
                                     encoding?: string;
+                                    /** @description the worksheet an Excel workbook was read from */
+                                    sheet?: string;
                                     parent?: {
                                         dataset: string;
                                         version: number;

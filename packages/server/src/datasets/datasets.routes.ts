@@ -56,10 +56,19 @@ export function datasetsRoutes(deps: {
         "Name the dataset with letters, digits, '_', '-' and '.' (at most 64 characters), starting with a letter or digit.",
       );
       const encoding = upload.fields.encoding?.trim();
+      // A sheet name is taken as written (names may have spaces at either end); an empty field means the first.
+      const sheet = upload.fields.sheet || undefined;
       // A new name becomes the project's; a new version of another project's dataset is refused.
       const claimed = await projects.claim("dataset", name, c.get("project"));
       const result = await datasets
-        .importFile({ path: upload.path, name, filename, source: { kind: "upload" }, ...(encoding ? { encoding } : {}) })
+        .importFile({
+          path: upload.path,
+          name,
+          filename,
+          source: { kind: "upload" },
+          ...(encoding ? { encoding } : {}),
+          ...(sheet !== undefined ? { sheet } : {}),
+        })
         .catch(async (err: unknown) => {
           // A failed first import leaves the name free for any project, as if it had never been tried.
           if (claimed && !(await datasets.list()).some((d) => d.name === name)) await projects.release("dataset", name, c.get("project"));
