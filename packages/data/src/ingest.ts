@@ -105,14 +105,21 @@ export async function ingestToParquet(
 
     let source = sourceSql(format === "xlsx" ? "ndjson" : format, readPath, { delimiter });
     let described: { name: string; type: string }[] = [];
+    let sniffed: SniffedCsv | null = null;
+    // CSV columns DuckDB sniffed as BOOLEAN: read as text and turned into booleans by the copy, which
+    // stops at the first value that is not true/false (then they are checked and the copy runs again).
+    let booleans: string[] = [];
+    const withTypes = (s: SniffedCsv, text: readonly string[]) => ({
+      ...s,
+      columns: s.columns.map((c) => (text.includes(c.name) ? { ...c, type: "VARCHAR" } : c)),
+    });
     try {
       await timer.time("schema", async () => {
         if (format === "csv" || format === "tsv") {
           // One pass infers the types (every row); the copy then reads with them and sniffs nothing again.
-          const sniffed = await sniffCsv(conn, readPath, delimiter);
-          const text = await booleansToKeepAsText(conn, readPath, delimiter, sniffed.columns);
-          const detected = { ...sniffed, columns: sniffed.columns.map((c) => (text.includes(c.name) ? { ...c, type: "VARCHAR" } : c)) };
-          source = sourceSql(format, readPath, { delimiter, detected });
+          sniffed = await sniffCsv(conn, readPath, delimiter);
+          booleans = sniffed.columns.filter((c) => c.type === "BOOLEAN").map((c) => c.name);
+          source = sourceSql(format, readPath, { delimiter, detected: withTypes(sniffed, booleans) });
         }
         described = await describeQuery(conn, `SELECT * FROM ${source}`);
         // DuckDB renames a key that differs from another only in case ("A" -> "A_1"); check the keys as written.
@@ -134,14 +141,26 @@ export async function ingestToParquet(
         const id = sqlIdent(c.name);
         if (c.type === "JSON") return `(${id} ->> '$') AS ${id}`;
         if (c.type === "TIMESTAMP" && dateOnly.has(c.name)) return `CAST(${id} AS DATE) AS ${id}`;
+        if (booleans.includes(c.name)) return `${strictBoolean(id)} AS ${id}`;
         return id;
       })
       .join(", ");
     opts.onProgress?.({ stage: "writing" });
     try {
-      await timer.time("copy", () =>
-        conn.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd)`),
-      );
+      await timer.time("copy", async () => {
+        try {
+          await conn.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd)`);
+        } catch (error) {
+          const found = sniffed as SniffedCsv | null;
+          if (!found || !String((error as Error)?.message).includes(NOT_BOOLEAN)) throw error;
+          // A column DuckDB took for boolean holds yes/no or t/f somewhere: find which ones stay text, copy again.
+          await rm(target, { force: true });
+          const text = await booleansToKeepAsText(conn, readPath, delimiter, found.columns);
+          const retry = sourceSql(format as "csv" | "tsv", readPath, { delimiter, detected: withTypes(found, text) });
+          const columns = found.columns.map((c) => sqlIdent(c.name)).join(", ");
+          await conn.run(`COPY (SELECT ${columns} FROM ${retry}) TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd)`);
+        }
+      });
     } catch (error) {
       throw await explainReadFailure(error, path, format, delimiter);
     }
@@ -259,6 +278,14 @@ async function sniffCsv(conn: DuckDBConnection, path: string, delimiter: string)
     ...(typeof dateFormat === "string" && dateFormat ? { dateFormat } : {}),
     ...(typeof timestampFormat === "string" && timestampFormat ? { timestampFormat } : {}),
   };
+}
+
+/** Marks the error strictBoolean raises, so the copy knows to check its boolean columns. */
+const NOT_BOOLEAN = "caretflow-not-boolean";
+
+/** A text column as BOOLEAN when it says true or false (any case, spaces around ignored), else an error. Pure. */
+export function strictBoolean(id: string): string {
+  return `CASE WHEN ${id} IS NULL THEN NULL WHEN lower(trim(${id})) = 'true' THEN true WHEN lower(trim(${id})) = 'false' THEN false ELSE error('${NOT_BOOLEAN}: ' || ${id}) END`;
 }
 
 /**

@@ -113,6 +113,26 @@ describe("type inference", () => {
     ]);
   });
 
+  it("keeps a column text when a yes or t appears late among true/false values, and the other booleans boolean", async () => {
+    const lines = ["late,flag,n"];
+    for (let i = 0; i < 30_000; i++) lines.push(`${i % 2 === 0 ? "true" : "False"},${i % 3 === 0 ? "TRUE" : "false"},${i}`);
+    lines.push("yes,true,30000", ",,30001");
+    await writeFile(join(dir, "late-flags.csv"), `${lines.join("\n")}\n`);
+    const r = await f.store.importFile({ path: join(dir, "late-flags.csv"), name: "late-flags" });
+    expect(r.version.columns.map((c) => [c.name, c.kind])).toEqual([
+      ["late", "string"],
+      ["flag", "boolean"],
+      ["n", "integer"],
+    ]);
+    expect(r.version.rowCount).toBe(30_002);
+    const tail = await f.store.preview("late-flags", 1, { offset: 29_999, limit: 5 });
+    expect(tail.rows).toEqual([
+      ["False", false, 29_999],
+      ["yes", true, 30_000],
+      [null, null, 30_001],
+    ]);
+  });
+
   it("infers from every row, so a late text value makes the column text", async () => {
     const lines = ["code"];
     for (let i = 0; i < 30_000; i++) lines.push(String(i));
