@@ -228,7 +228,7 @@ describe("runCli", () => {
     expect(t.out.stdout).toMatch(/2021-10-07\s+9469.2\s+-\s+-/);
   });
 
-  it("sends --encoding with the uploaded file", async () => {
+  it("sends --encoding and --sheet with the uploaded file", async () => {
     let form: FormData | null = null;
     const s = await startHttp((req, res) => {
       const chunks: Buffer[] = [];
@@ -250,8 +250,9 @@ describe("runCli", () => {
     });
     stop = s.close;
     const t = testContext({ CARETFLOW_URL: s.url, CARETFLOW_TOKEN: "t" });
-    expect(await runCli(["datasets", "import", "package.json", "--encoding", "latin1"], t.ctx)).toBe(0);
+    expect(await runCli(["datasets", "import", "package.json", "--encoding", "latin1", "--sheet", "Sales 2024"], t.ctx)).toBe(0);
     expect((form as FormData | null)?.get("encoding")).toBe("latin1");
+    expect((form as FormData | null)?.get("sheet")).toBe("Sales 2024");
     expect((form as FormData | null)?.get("file")).toBeInstanceOf(Blob);
   });
 
