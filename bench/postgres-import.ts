@@ -43,9 +43,9 @@ try {
   const fill = performance.now();
   await pg.sql(
     `CREATE TABLE t AS SELECT i AS id, (i % 100000) / 100.0::float8 AS amount, ((i * 7919) % 1000) / 1000.0::float8 AS ratio,
-       (ARRAY['alpha','beta','gamma','delta','epsilon'])[i % 5 + 1] AS category, 'city ' || (i % 37) AS city,
-       DATE '2020-01-01' + (i % 1500) AS day, i % 3 = 0 AS active, 'note ' || md5(i::text) AS note
-     FROM generate_series(1, ${rows}) AS i`,
+       (ARRAY['alpha','beta','gamma','delta','epsilon'])[(i % 5)::int + 1] AS category, 'city ' || (i % 37) AS city,
+       DATE '2020-01-01' + (i % 1500)::int AS day, i % 3 = 0 AS active, 'note ' || md5(i::text) AS note
+     FROM generate_series(1::bigint, ${rows}::bigint) AS i`,
     [],
     "bench",
   );
