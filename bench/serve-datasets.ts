@@ -9,10 +9,12 @@
 import type { AddressInfo } from "node:net";
 import type { DuckDBInstance } from "@duckdb/node-api";
 import { serve } from "@hono/node-server";
+import { UPLOAD_TIMEOUT_MS } from "../packages/server/src/start.ts";
 import { appFixture } from "../packages/server/test/app.fixture.ts";
 
 const f = await appFixture({ maxUploadBytes: Number(process.env.MAX_UPLOAD_BYTES ?? 64 * 1024 ** 3) }, { datasets: true });
-const server = serve({ fetch: f.app.fetch, port: 0, hostname: "127.0.0.1" });
+// As the real server: an upload of several GB may take longer than Node's default 5 minutes to arrive.
+const server = serve({ fetch: f.app.fetch, port: 0, hostname: "127.0.0.1", serverOptions: { requestTimeout: UPLOAD_TIMEOUT_MS } });
 await new Promise<void>((ok) => (server.listening ? ok() : server.once("listening", () => ok())));
 const admin = (await f.auth.userByName("admin"))!;
 const token = (await f.auth.createToken(admin.id, "bench")).token;
