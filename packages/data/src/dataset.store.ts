@@ -411,7 +411,7 @@ export class DatasetStore {
     timer = new PhaseTimer(),
   ): Promise<ImportResult> {
     onProgress?.({ stage: "hashing" });
-    const hash = await timer.time("hash", () => withConnection(this.duck, (conn) => contentHash(conn, tmp, columns)));
+    const hash = await timer.time("hash", () => contentHash(this.duck, tmp, columns));
     const placeStart = performance.now();
     try {
       return await this.registerVersion(name, tmp, columns, rowCount, source, hash, onProgress);
