@@ -1,8 +1,9 @@
 /** Shared pieces of the import benchmarks: a served caretflow, the CLI as a process, memory sampling. */
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { createReadStream, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { Readable } from "node:stream";
 import type { ImportPhase } from "@caretflow/contracts";
 
 export const root = resolve(import.meta.dirname, "..");
@@ -50,7 +51,12 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ser
 
 /** A process's resident memory now and its peak so far (VmRSS, VmHWM), bytes; Linux only. */
 export function memoryOf(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  let status = "";
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    // The process has ended.
+  }
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
   return { rss: kb("VmRSS"), peak: kb("VmHWM") };
 }
@@ -94,6 +100,38 @@ export async function cliImport(
   if (r.code !== 0) throw new Error(`caretflow datasets import failed (${r.code}): ${r.stdout.slice(0, 2000)}`);
   const result = JSON.parse(r.stdout) as { version: { rowCount: number }; phases?: ImportPhase[] };
   return { seconds: r.seconds, phases: result.phases ?? [], rows: result.version.rowCount };
+}
+
+/**
+ * POST a file to /api/datasets as a streamed multipart body (chunked, no length), as a browser or curl
+ * would: for files of 4 GiB or more, which Node 20's openAsBlob (and so the CLI) cannot send.
+ */
+export async function streamUpload(
+  served: Served,
+  file: string,
+  name: string,
+): Promise<{ seconds: number; phases: ImportPhase[]; rows: number }> {
+  const boundary = `----caretflow-bench-${Date.now()}`;
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\n${name}\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="bench.csv"\r\nContent-Type: text/csv\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  async function* body() {
+    yield head;
+    for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) yield chunk as Buffer;
+    yield tail;
+  }
+  const start = performance.now();
+  const res = await fetch(`${served.url}/api/datasets`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${served.token}`, "content-type": `multipart/form-data; boundary=${boundary}` },
+    body: Readable.toWeb(Readable.from(body())) as ReadableStream<Uint8Array>,
+    duplex: "half",
+  } as RequestInit);
+  const text = await res.text();
+  if (!res.ok) throw new Error(`upload failed (${res.status}): ${text.slice(0, 2000)}`);
+  const result = JSON.parse(text) as { version: { rowCount: number }; phases?: ImportPhase[] };
+  return { seconds: (performance.now() - start) / 1000, phases: result.phases ?? [], rows: result.version.rowCount };
 }
 
 /** "upload 1.2s, check 0.0s, ..." */
