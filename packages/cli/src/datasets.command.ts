@@ -57,11 +57,19 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
       if (!info.isFile())
         throw userError("not_a_file", `'${path}' is not a file`, "give the path of a CSV, TSV, Parquet, JSON, NDJSON or .xlsx file");
       const name = opts.name === undefined ? undefined : parseFlags(DatasetName, opts.name, { "": "--name" });
+      const blob = await openAsBlob(file);
+      // Node 20 reports a file of 4 GiB or more as its size modulo 4 GiB; sending it would hang the upload.
+      if (blob.size !== info.size)
+        throw userError(
+          "file_too_large_for_cli",
+          `'${path}' is ${formatBytes(info.size)}; this Node.js (${process.version}) cannot upload files of 4 GiB or more`,
+          "convert it to Parquet first (much smaller), split it, or upload it with curl -F file=@PATH to POST /api/datasets",
+        );
       env.out.note(`uploading ${basename(file)} (${formatBytes(info.size)})...`);
       const client = await env.client();
       const result = await client.POST("/api/datasets", {
         body: {
-          file: new File([await openAsBlob(file)], basename(file)),
+          file: new File([blob], basename(file)),
           ...(name ? { name } : {}),
           ...(opts.encoding ? { encoding: opts.encoding } : {}),
           ...(opts.sheet !== undefined ? { sheet: opts.sheet } : {}),

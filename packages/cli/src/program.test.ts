@@ -256,6 +256,28 @@ describe("runCli", () => {
     expect((form as FormData | null)?.get("file")).toBeInstanceOf(Blob);
   });
 
+  it("refuses a file of 4 GiB or more that Node cannot upload, instead of hanging", async () => {
+    const { mkdtemp, rm, truncate, writeFile } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = await mkdtemp(join(tmpdir(), "caretflow-cli-big-"));
+    try {
+      const big = join(dir, "big.csv");
+      await writeFile(big, "");
+      await truncate(big, 2 ** 32 + 10); // sparse: no disk used
+      const t = testContext({ CARETFLOW_URL: "http://127.0.0.1:9", CARETFLOW_TOKEN: "t" });
+      expect(await runCli(["datasets", "import", big], t.ctx)).toBe(1);
+      const { openAsBlob } = await import("node:fs");
+      if ((await openAsBlob(big)).size !== 2 ** 32 + 10) {
+        expect(t.out.stderr).toMatch(
+          /^error: '.*big\.csv' is 4\.0 GiB; this Node\.js \(v[\d.]+\) cannot upload files of 4 GiB or more\nhint: /,
+        );
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it.each<[string, string[], RegExp]>([
     ["a missing file", ["datasets", "import", "/no/such/file.csv"], /^error: file '\/no\/such\/file.csv' does not exist\nhint: /],
     ["a bad dataset name", ["datasets", "import", "package.json", "--name", "../x"], /^error: --name: use letters/],
