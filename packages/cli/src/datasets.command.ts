@@ -25,6 +25,7 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
       .argument("[path]", "the file to import")
       .option("--name <name>", "dataset name (default: the file name without extension, or the table's name)")
       .option("--encoding <label>", "a text file's encoding when it is not UTF-8, e.g. windows-1252 (also latin1), utf-16, shift_jis")
+      .option("--sheet <name>", "an Excel workbook's sheet to import (default: the first)")
       .option("--connection <name>", "read from this connection instead of a file (see `caretflow connections`)")
       .option("--table <table>", "with --connection: the table to read (schema.table)")
       .option("--query <sql>", "with --connection: one read-only SELECT statement to read")
@@ -38,6 +39,7 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
       CommonOptions & {
         name?: string;
         encoding?: string;
+        sheet?: string;
         connection?: string;
         table?: string;
         query?: string;
@@ -64,13 +66,22 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
       if (!info.isFile())
         throw userError("not_a_file", `'${path}' is not a file`, "give the path of a CSV, TSV, Parquet, JSON, NDJSON or .xlsx file");
       const name = opts.name === undefined ? undefined : parseFlags(DatasetName, opts.name, { "": "--name" });
+      const blob = await openAsBlob(file);
+      // Node 20 reports a file of 4 GiB or more as its size modulo 4 GiB; sending it would hang the upload.
+      if (blob.size !== info.size)
+        throw userError(
+          "file_too_large_for_cli",
+          `'${path}' is ${formatBytes(info.size)}; this Node.js (${process.version}) cannot upload files of 4 GiB or more`,
+          "convert it to Parquet first (much smaller), split it, or upload it with curl -F file=@PATH to POST /api/datasets",
+        );
       env.out.note(`uploading ${basename(file)} (${formatBytes(info.size)})...`);
       const client = await env.client();
       const result = await client.POST("/api/datasets", {
         body: {
-          file: new File([await openAsBlob(file)], basename(file)),
+          file: new File([blob], basename(file)),
           ...(name ? { name } : {}),
           ...(opts.encoding ? { encoding: opts.encoding } : {}),
+          ...(opts.sheet !== undefined ? { sheet: opts.sheet } : {}),
         },
       });
       const v = result.version;

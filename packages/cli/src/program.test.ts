@@ -228,7 +228,7 @@ describe("runCli", () => {
     expect(t.out.stdout).toMatch(/2021-10-07\s+9469.2\s+-\s+-/);
   });
 
-  it("sends --encoding with the uploaded file", async () => {
+  it("sends --encoding and --sheet with the uploaded file", async () => {
     let form: FormData | null = null;
     const s = await startHttp((req, res) => {
       const chunks: Buffer[] = [];
@@ -250,9 +250,32 @@ describe("runCli", () => {
     });
     stop = s.close;
     const t = testContext({ CARETFLOW_URL: s.url, CARETFLOW_TOKEN: "t" });
-    expect(await runCli(["datasets", "import", "package.json", "--encoding", "latin1"], t.ctx)).toBe(0);
+    expect(await runCli(["datasets", "import", "package.json", "--encoding", "latin1", "--sheet", "Sales 2024"], t.ctx)).toBe(0);
     expect((form as FormData | null)?.get("encoding")).toBe("latin1");
+    expect((form as FormData | null)?.get("sheet")).toBe("Sales 2024");
     expect((form as FormData | null)?.get("file")).toBeInstanceOf(Blob);
+  });
+
+  it("refuses a file of 4 GiB or more that Node cannot upload, instead of hanging", async () => {
+    const { mkdtemp, rm, truncate, writeFile } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = await mkdtemp(join(tmpdir(), "caretflow-cli-big-"));
+    try {
+      const big = join(dir, "big.csv");
+      await writeFile(big, "");
+      await truncate(big, 2 ** 32 + 10); // sparse: no disk used
+      const t = testContext({ CARETFLOW_URL: "http://127.0.0.1:9", CARETFLOW_TOKEN: "t" });
+      expect(await runCli(["datasets", "import", big], t.ctx)).toBe(1);
+      const { openAsBlob } = await import("node:fs");
+      if ((await openAsBlob(big)).size !== 2 ** 32 + 10) {
+        expect(t.out.stderr).toMatch(
+          /^error: '.*big\.csv' is 4\.0 GiB; this Node\.js \(v[\d.]+\) cannot upload files of 4 GiB or more\nhint: /,
+        );
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it.each<[string, string[], RegExp]>([

@@ -40,6 +40,7 @@ export const DatasetVersion = z.object({
     format: SourceFormat.optional(),
     filename: z.string().optional(),
     encoding: z.string().optional().describe("the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252)"),
+    sheet: z.string().optional().describe("the worksheet an Excel workbook was read from"),
     /** For prediction outputs: the model and dataset version they came from. */
     parent: DatasetVersionRef.optional(),
     model: z.string().optional(),
@@ -84,10 +85,23 @@ export type DatasetSummary = z.infer<typeof DatasetSummary>;
 export const DatasetDetail = DatasetSummary.extend({ versions: z.array(DatasetVersion) });
 export type DatasetDetail = z.infer<typeof DatasetDetail>;
 
+/**
+ * One step of an import and its wall time: upload (receiving the file), decode (another encoding to
+ * UTF-8), check (the first bytes, the CSV header, the Excel sheet to NDJSON), schema (type inference),
+ * copy (reading the source and writing Parquet), count (row count and nullability from the Parquet
+ * footer and columns), hash (the content hash), place (linking the file and recording the version).
+ */
+export const ImportPhase = z.object({
+  phase: z.enum(["upload", "decode", "check", "schema", "copy", "count", "hash", "place"]),
+  ms: z.number().nonnegative().describe("milliseconds"),
+});
+export type ImportPhase = z.infer<typeof ImportPhase>;
+
 /** Result of an import: `created` is false when identical content already existed. */
 export const ImportResult = z.object({
   created: z.boolean(),
   version: DatasetVersion,
+  phases: z.array(ImportPhase).optional().describe("where the import's time went, in order"),
 });
 export type ImportResult = z.infer<typeof ImportResult>;
 

@@ -154,6 +154,7 @@ const routeTable = [
       file: "CSV, TSV, Parquet, JSON, NDJSON or .xlsx file",
       name: "dataset name (defaults to the file name)",
       encoding: "a text file's encoding when it is not UTF-8, e.g. windows-1252 (also latin1), utf-16, shift_jis",
+      sheet: "an Excel workbook's sheet to import, by name (default: the first)",
     },
     response: D.ImportResult,
     status: 201,

@@ -12,7 +12,12 @@ export interface CsvScanReport {
   invalidUtf8: { line: number; offset: number; byte: number } | null;
   /** A quoted field still open at the end of the file. */
   unterminatedQuote: { line: number } | null;
+  /** First record longer than MAX_RECORD_BYTES (bytes: its length once it ended). */
+  longRecord: { line: number; bytes: number } | null;
 }
+
+/** The longest record (line) DuckDB's CSV reader accepts: its max_line_size, 2,000,000 bytes. */
+export const MAX_RECORD_BYTES = 2_000_000;
 
 const QUOTE = 0x22;
 const LF = 0x0a;
@@ -43,14 +48,27 @@ export class CsvScanner {
   private readonly headerFields: string[] = [];
   private expected = 0;
   private records = 0;
-  readonly report: CsvScanReport = { header: [], dataRecords: 0, ragged: null, invalidUtf8: null, unterminatedQuote: null };
+  private recordBytes = 0;
+  readonly report: CsvScanReport = {
+    header: [],
+    dataRecords: 0,
+    ragged: null,
+    invalidUtf8: null,
+    unterminatedQuote: null,
+    longRecord: null,
+  };
 
   constructor(delimiter: string) {
     this.delim = delimiter.charCodeAt(0);
   }
 
-  /** True once the first record (the header) has ended. */
+  /** True once the first record (the header) has ended, or grew past MAX_RECORD_BYTES. */
   get headerComplete(): boolean {
+    return this.headerDone || this.report.longRecord?.line === 1;
+  }
+
+  /** True once the first record has ended (whatever its length). */
+  get headerEnded(): boolean {
     return this.headerDone;
   }
 
@@ -60,6 +78,10 @@ export class CsvScanner {
       this.step(b);
       this.offset++;
     }
+  }
+
+  private countRecordByte(): void {
+    if (++this.recordBytes > MAX_RECORD_BYTES && !this.report.longRecord) this.report.longRecord = { line: this.recordLine, bytes: 0 };
   }
 
   end(): CsvScanReport {
@@ -72,6 +94,7 @@ export class CsvScanner {
     }
     if (this.inQuotes) this.report.unterminatedQuote = { line: this.recordLine };
     else if (this.recordHasContent || this.fields > 1) this.endRecord();
+    if (this.report.longRecord && this.report.longRecord.bytes === 0) this.report.longRecord.bytes = this.recordBytes;
     const header = this.headerDone ? this.headerFields : this.headerFields.concat(this.decodeHeaderField());
     // A UTF-8 byte-order mark (Excel's "CSV UTF-8") is not part of the first name.
     if (header[0]?.startsWith("\ufeff")) header[0] = header[0].slice(1);
@@ -81,6 +104,7 @@ export class CsvScanner {
   }
 
   private step(b: number): void {
+    this.countRecordByte();
     if (this.quotePending) {
       this.quotePending = false;
       if (b === QUOTE) {
@@ -104,6 +128,7 @@ export class CsvScanner {
       }
       this.lastWasCr = b === CR;
       if (this.recordHasContent || this.fields > 1) this.endRecord();
+      this.recordBytes = 0;
       this.line++;
       this.recordLine = this.line;
       return;
@@ -126,6 +151,9 @@ export class CsvScanner {
   }
 
   private endRecord(): void {
+    if (this.report.longRecord?.line === this.recordLine && this.report.longRecord.bytes === 0)
+      this.report.longRecord.bytes = this.recordBytes;
+    this.recordBytes = 0;
     if (!this.headerDone) {
       this.endHeaderField();
       this.headerDone = true;
@@ -142,7 +170,8 @@ export class CsvScanner {
   }
 
   private keepHeaderByte(b: number): void {
-    if (!this.headerDone) this.headerBytes.push(b);
+    // A header past the record limit is refused anyway; keeping it would only fill memory.
+    if (!this.headerDone && this.headerBytes.length < MAX_RECORD_BYTES) this.headerBytes.push(b);
   }
 
   private decodeHeaderField(): string[] {
@@ -191,6 +220,11 @@ export async function scanCsvFile(path: string, delimiter: string): Promise<CsvS
 
 /** The header (first record) only, reading no more than needed. */
 export async function readCsvHeader(path: string, delimiter: string): Promise<string[]> {
+  return (await scanCsvHeader(path, delimiter)).header;
+}
+
+/** Scan the first record only (stopping early when it is longer than MAX_RECORD_BYTES: longRecord on line 1). */
+export async function scanCsvHeader(path: string, delimiter: string): Promise<CsvScanReport> {
   const scanner = new CsvScanner(delimiter);
   const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
   for await (const chunk of stream) {
@@ -198,5 +232,9 @@ export async function readCsvHeader(path: string, delimiter: string): Promise<st
     if (scanner.headerComplete) break;
   }
   stream.destroy();
-  return scanner.end().header;
+  const unfinished = !scanner.headerEnded;
+  const report = scanner.end();
+  // Stopped inside an overlong header: its length is not known, only that it is over the limit.
+  if (unfinished && report.longRecord?.line === 1) report.longRecord.bytes = 0;
+  return report;
 }

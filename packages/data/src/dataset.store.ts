@@ -31,6 +31,7 @@ import { describeStored, ingestToParquet, type ProgressFn } from "./ingest.ts";
 import { toJsonSafe } from "./json-safe.ts";
 import type { DatasetVersionsTable, DataTables } from "./migrations.ts";
 import { type ObjectToRead, objectsToParquet } from "./object-ingest.ts";
+import { PhaseTimer } from "./phases.ts";
 import { profileParquet } from "./profile.ts";
 import { executeTransform, type TransformInput, transformReferences } from "./transform.ts";
 
@@ -50,6 +51,8 @@ export interface ImportObjectsOptions {
   source: ImportSource;
   signal?: AbortSignal;
   onProgress?: ProgressFn;
+  /** Username recorded as the dataset's owner when this import creates it. */
+  owner?: string;
 }
 
 export interface ImportBatchesOptions {
@@ -81,6 +84,8 @@ export interface ImportFileOptions {
   filename?: string;
   /** A text file's encoding when it is not UTF-8 (WHATWG label: windows-1252, latin1, shift_jis...); recorded as the source's. */
   encoding?: string;
+  /** An .xlsx workbook's sheet to import, by name (default: the first tab); recorded as the source's. */
+  sheet?: string;
   source?: ImportSource;
   onProgress?: ProgressFn;
   /** Username recorded as the dataset's owner when this import creates it. */
@@ -144,12 +149,21 @@ export class DatasetStore {
     private readonly threads?: number,
   ) {}
 
-  /** root: folder for Parquet files (e.g. <home>/datasets); db: Kysely over the metadata DB, migrated with dataMigrations. */
-  static async open(opts: { root: string; db: Kysely<DataTables>; threads?: number }): Promise<DatasetStore> {
+  /**
+   * root: folder for Parquet files (e.g. <home>/datasets); db: Kysely over the metadata DB, migrated with dataMigrations.
+   * memoryLimit: DuckDB's memory_limit for everything the store runs (imports, profiles, exports), e.g. "512MB";
+   * default CARETFLOW_DUCKDB_MEMORY_LIMIT, else DuckDB's own (80% of the machine's memory).
+   */
+  static async open(opts: { root: string; db: Kysely<DataTables>; threads?: number; memoryLimit?: string }): Promise<DatasetStore> {
     const tmp = join(opts.root, ".tmp");
     await mkdir(tmp, { recursive: true });
     await removeStaleTempFiles(tmp);
-    const duck = await openDuckDb({ tempDirectory: join(tmp, "duckdb"), ...(opts.threads ? { threads: opts.threads } : {}) });
+    const memoryLimit = opts.memoryLimit ?? process.env.CARETFLOW_DUCKDB_MEMORY_LIMIT;
+    const duck = await openDuckDb({
+      tempDirectory: join(tmp, "duckdb"),
+      ...(opts.threads ? { threads: opts.threads } : {}),
+      ...(memoryLimit ? { memoryLimit } : {}),
+    });
     return new DatasetStore(opts.root, opts.db, duck, opts.threads);
   }
 
@@ -333,7 +347,7 @@ export class DatasetStore {
           kind: opts.source.kind,
           format: opts.format,
         } satisfies DatasetVersion["source"];
-        return await this.storeVersion(name, tmp, columns, rowCount, source, opts.onProgress);
+        return await this.storeVersion(name, tmp, columns, rowCount, source, opts.onProgress, opts.owner);
       } catch (error) {
         if (opts.signal?.aborted) throw cancelled(name, error);
         throw error;
@@ -671,15 +685,18 @@ export class DatasetStore {
   private async importLocked(name: string, format: SourceFormat, opts: ImportFileOptions): Promise<ImportResult> {
     const tmpDir = join(this.root, ".tmp");
     const tmp = join(tmpDir, `${randomUUID()}.parquet`);
+    const timer = new PhaseTimer();
     try {
-      const { columns, rowCount, encoding } = await withConnection(this.duck, (conn) =>
+      const { columns, rowCount, encoding, sheet } = await withConnection(this.duck, (conn) =>
         ingestToParquet({
           conn,
           path: opts.path,
           format,
           target: tmp,
           workDir: tmpDir,
+          timer,
           ...(opts.encoding ? { encoding: opts.encoding } : {}),
+          ...(opts.sheet !== undefined ? { sheet: opts.sheet } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         }),
       );
@@ -688,9 +705,11 @@ export class DatasetStore {
         format,
         ...(opts.filename ? { filename: opts.filename } : {}),
         ...(encoding ? { encoding } : {}),
+        ...(sheet !== undefined ? { sheet } : {}),
         ...sourceExtras(opts.source),
       } satisfies DatasetVersion["source"];
-      return await this.storeVersion(name, tmp, columns, rowCount, source, opts.onProgress, opts.owner);
+      const result = await this.storeVersion(name, tmp, columns, rowCount, source, opts.onProgress, opts.owner, timer);
+      return { ...result, phases: timer.phases };
     } finally {
       await rm(tmp, { force: true });
     }
@@ -708,9 +727,29 @@ export class DatasetStore {
     source: DatasetVersion["source"],
     onProgress?: ProgressFn,
     owner?: string,
+    timer = new PhaseTimer(),
   ): Promise<ImportResult> {
     onProgress?.({ stage: "hashing" });
-    const hash = await withConnection(this.duck, (conn) => contentHash(conn, tmp, columns));
+    const hash = await timer.time("hash", () => contentHash(this.duck, tmp, columns));
+    const placeStart = performance.now();
+    try {
+      return await this.registerVersion(name, tmp, columns, rowCount, source, hash, onProgress, owner);
+    } finally {
+      timer.add("place", performance.now() - placeStart);
+    }
+  }
+
+  /** Link `tmp` as the next version of `name` and record it, unless the latest version has `hash`. */
+  private async registerVersion(
+    name: string,
+    tmp: string,
+    columns: ColumnSchema[],
+    rowCount: number,
+    source: DatasetVersion["source"],
+    hash: string,
+    onProgress?: ProgressFn,
+    owner?: string,
+  ): Promise<ImportResult> {
     const sizeBytes = (await stat(tmp)).size;
     onProgress?.({ stage: "storing" });
     for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {

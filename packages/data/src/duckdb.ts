@@ -11,10 +11,15 @@ export function sqlIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** An in-memory DuckDB used only as a query engine over files; UTC so timestamps print the same everywhere. */
-export async function openDuckDb(opts: { tempDirectory: string; threads?: number }): Promise<DuckDBInstance> {
+/**
+ * An in-memory DuckDB used only as a query engine over files; UTC so timestamps print the same everywhere.
+ * `memoryLimit` (DuckDB's memory_limit, e.g. "512MB") bounds what its operators hold; beyond it they
+ * spill to `tempDirectory`. Default: DuckDB's own (80% of the machine's memory).
+ */
+export async function openDuckDb(opts: { tempDirectory: string; threads?: number; memoryLimit?: string }): Promise<DuckDBInstance> {
   const config: Record<string, string> = { temp_directory: opts.tempDirectory };
   if (opts.threads) config.threads = String(opts.threads);
+  if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
   const instance = await DuckDBInstance.create(":memory:", config);
   const conn = await instance.connect();
   try {

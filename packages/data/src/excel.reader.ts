@@ -4,6 +4,7 @@ import { finished } from "node:stream/promises";
 import { userError } from "@caretflow/contracts";
 import ExcelJS from "exceljs";
 import { checkColumnNames } from "./column-names.ts";
+import { readZipEntry } from "./zip-check.ts";
 
 /** A cell value as exceljs's streaming reader gives it, reduced to what a table cell can hold. */
 export type CellValue = string | number | boolean | null;
@@ -38,8 +39,55 @@ export function excelDateText(date: Date): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${ms === "000" ? "" : `.${ms}`}`;
 }
 
+/** A worksheet as the workbook lists it: its name and the number N of its part xl/worksheets/sheetN.xml. */
+export interface SheetRef {
+  name: string;
+  part: number;
+}
+
 /**
- * Stream the first worksheet of an .xlsx file into an NDJSON file (one object per row, keys in header order),
+ * The worksheets of an .xlsx workbook in the order Excel shows their tabs, read from xl/workbook.xml and
+ * its relationships (not from the order of the parts in the zip). [] when the workbook does not say.
+ */
+export async function workbookSheets(xlsxPath: string): Promise<SheetRef[]> {
+  const workbook = (await readZipEntry(xlsxPath, "xl/workbook.xml"))?.toString("utf8");
+  const rels = (await readZipEntry(xlsxPath, "xl/_rels/workbook.xml.rels"))?.toString("utf8");
+  if (!workbook || !rels) return [];
+  const targets = new Map<string, number>();
+  for (const [, attrs] of rels.matchAll(/<(?:\w+:)?Relationship\b([^>]*)>/g)) {
+    const a = xmlAttributes(attrs ?? "");
+    const part = /worksheets\/sheet(\d+)\.xml$/.exec(a.Target ?? "")?.[1];
+    if (a.Id && part) targets.set(a.Id, Number(part));
+  }
+  const sheets: SheetRef[] = [];
+  for (const [, attrs] of workbook.matchAll(/<(?:\w+:)?sheet\b([^>]*)>/g)) {
+    const a = xmlAttributes(attrs ?? "");
+    const id = Object.entries(a).find(([k]) => k === "r:id" || k.endsWith(":id"))?.[1];
+    const part = id ? targets.get(id) : undefined;
+    if (a.name !== undefined && part !== undefined) sheets.push({ name: a.name, part });
+  }
+  return sheets;
+}
+
+function xmlAttributes(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [, key, value] of text.matchAll(/([\w:.-]+)\s*=\s*"([^"]*)"/g)) out[key!] = unescapeXml(value!);
+  return out;
+}
+
+function unescapeXml(text: string): string {
+  return text.replace(/&(lt|gt|quot|apos|amp|#\d+|#x[0-9a-fA-F]+);/g, (_m, e: string) => {
+    if (e === "lt") return "<";
+    if (e === "gt") return ">";
+    if (e === "quot") return '"';
+    if (e === "apos") return "'";
+    if (e === "amp") return "&";
+    return String.fromCodePoint(e.startsWith("#x") ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1)));
+  });
+}
+
+/**
+ * Stream one worksheet (`sheet`, by name; the first tab by default) of an .xlsx file into an NDJSON file (one object per row, keys in header order),
  * so DuckDB can infer types from it. Row 1 is the header. Memory stays bounded: rows are written as they are read.
  * Returns the header, the number of data rows written, and the columns whose date cells all fall on
  * midnight (a date column, to be stored as DATE rather than TIMESTAMP).
@@ -48,7 +96,21 @@ export async function xlsxToNdjson(
   xlsxPath: string,
   ndjsonPath: string,
   onRow?: (rowsDone: number) => void,
-): Promise<{ header: string[]; rows: number; dateOnlyColumns: string[] }> {
+  sheet?: string,
+): Promise<{ header: string[]; rows: number; dateOnlyColumns: string[]; sheet?: string }> {
+  const sheets = await workbookSheets(xlsxPath);
+  const chosen = sheet === undefined ? sheets[0] : sheets.find((s) => s.name === sheet);
+  if (sheet !== undefined && !chosen) {
+    const names = sheets.map((s) => `'${s.name}'`).join(", ");
+    throw userError(
+      "sheet_not_found",
+      `The workbook has no sheet named '${sheet}'; ${sheets.length === 0 ? "its sheets could not be listed" : `its sheets are ${names}`}`,
+      "Name one of the workbook's sheets (the form field 'sheet', or caretflow datasets import --sheet NAME), exactly as its tab shows it; leave it out for the first sheet.",
+      422,
+      { sheets: sheets.map((s) => s.name) },
+    );
+  }
+  const label = sheet === undefined ? "the first sheet" : `sheet '${sheet}'`;
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(xlsxPath, {
     worksheets: "emit",
     sharedStrings: "cache",
@@ -70,20 +132,29 @@ export async function xlsxToNdjson(
   let rows = 0;
   const hasDate = new Set<number>();
   const hasTime = new Set<number>();
+  // exceljs announces each worksheet part (its N) just before it hands over the worksheet's reader.
+  let part = -1;
+  (reader as unknown as NodeJS.EventEmitter).on("entry", (entry: { type?: string; id?: string }) => {
+    if (entry.type === "worksheet") part = Number(entry.id);
+  });
   try {
     let sheetsSeen = 0;
-    for await (const sheet of reader) {
-      // Only the first worksheet is used. The others are still iterated: exceljs closes a worksheet's
-      // stream (sometimes a temporary file) only when it is read to the end, and leaving early leaks it.
-      if (sheetsSeen++ > 0) {
-        for await (const _row of sheet);
+    let done = false;
+    for await (const ws of reader) {
+      // Only the chosen worksheet is used (the first met when the workbook lists none). The others are still
+      // iterated: exceljs closes a worksheet's stream (sometimes a temporary file) only when it is read to the end.
+      const wanted = chosen ? part === chosen.part : sheetsSeen === 0;
+      sheetsSeen++;
+      if (done || !wanted) {
+        for await (const _row of ws);
         continue;
       }
-      for await (const row of sheet) {
+      done = true;
+      for await (const row of ws) {
         const values = (row.values as unknown[]) ?? [];
         if (header === null) {
-          header = headerFromRow(values, row.number);
-          checkColumnNames(header, "The header row of the first sheet");
+          header = headerFromRow(values, row.number, label);
+          checkColumnNames(header, `The header row of ${label}`);
           continue;
         }
         const raw = values.slice(1);
@@ -98,7 +169,7 @@ export async function xlsxToNdjson(
         if (extra >= 0) {
           throw userError(
             "ragged_rows",
-            `Row ${row.number} of the first sheet has a value in column ${columnLetter(extra + 1)}, but the header row has only ${header.length} columns`,
+            `Row ${row.number} of ${label} has a value in column ${columnLetter(extra + 1)}, but the header row has only ${header.length} columns`,
             `Give column ${columnLetter(extra + 1)} a name in row 1, or delete the stray value, then import again.`,
             422,
           );
@@ -127,25 +198,30 @@ export async function xlsxToNdjson(
   await finished(out);
   if (writeError) throw writeError;
   if (header === null) {
-    throw userError("empty_file", "The workbook's first sheet is empty", "Put a header row in row 1 and the data below it.", 422);
+    throw userError(
+      "empty_file",
+      sheet === undefined ? "The workbook's first sheet is empty" : `The workbook's sheet '${sheet}' is empty`,
+      "Put a header row in row 1 and the data below it.",
+      422,
+    );
   }
   const columns = header;
-  return { header, rows, dateOnlyColumns: [...hasDate].filter((i) => !hasTime.has(i) && i < columns.length).map((i) => columns[i]!) };
+  return {
+    ...(chosen ? { sheet: chosen.name } : {}),
+    header,
+    rows,
+    dateOnlyColumns: [...hasDate].filter((i) => !hasTime.has(i) && i < columns.length).map((i) => columns[i]!),
+  };
 }
 
-function headerFromRow(values: unknown[], rowNumber: number): string[] {
+function headerFromRow(values: unknown[], rowNumber: number, label: string): string[] {
   const cells = values.slice(1).map((v) => {
     const plain = plainCellValue(v);
     return plain === null ? "" : String(plain).trim();
   });
   while (cells.length > 0 && cells[cells.length - 1] === "") cells.pop(); // trailing empty cells are not columns
   if (cells.length === 0) {
-    throw userError(
-      "empty_header",
-      `Row ${rowNumber} of the first sheet (the header) has no column names`,
-      "Put the column names in row 1.",
-      422,
-    );
+    throw userError("empty_header", `Row ${rowNumber} of ${label} (the header) has no column names`, "Put the column names in row 1.", 422);
   }
   return cells;
 }

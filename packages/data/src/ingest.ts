@@ -4,11 +4,14 @@ import { type CaretflowError, type ColumnSchema, type SourceFormat, userError } 
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { columnKindOf } from "./column-kind.ts";
 import { checkColumnNames } from "./column-names.ts";
-import { readCsvHeader, scanCsvFile } from "./csv-scan.ts";
+import { MAX_RECORD_BYTES, scanCsvFile, scanCsvHeader } from "./csv-scan.ts";
 import { describeQuery, duckdbReason, sqlIdent, sqlString } from "./duckdb.ts";
 import { xlsxToNdjson } from "./excel.reader.ts";
+import { findDeepNesting, MAX_JSON_DEPTH } from "./json-depth.ts";
+import { PhaseTimer } from "./phases.ts";
 import { type Sniffed, sniffBytes } from "./sniff.ts";
 import { canonicalEncoding, encodingProblem, transcodeToUtf8 } from "./transcode.ts";
+import { checkZipInflation } from "./zip-check.ts";
 
 export type ProgressFn = (p: { stage: string; done?: number; total?: number }) => void;
 
@@ -24,57 +27,104 @@ export interface IngestOptions {
   /** The text file's encoding, a WHATWG label (windows-1252, latin1, shift_jis...); UTF-8 when omitted. */
   encoding?: string;
   onProgress?: ProgressFn;
+  /** An .xlsx workbook's sheet to read, by name (default: the first tab). */
+  sheet?: string;
+  /** Adds each phase's wall time (decode, check, schema, copy, count). */
+  timer?: PhaseTimer;
 }
 
 /**
  * Read a source file with DuckDB and write it as one Parquet file; return its schema, row count and
  * the encoding the text was decoded from when it was not UTF-8.
  */
-export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: ColumnSchema[]; rowCount: number; encoding?: string }> {
+export async function ingestToParquet(
+  opts: IngestOptions,
+): Promise<{ columns: ColumnSchema[]; rowCount: number; encoding?: string; sheet?: string }> {
   const { conn, format, target } = opts;
+  const timer = opts.timer ?? new PhaseTimer();
   const encoding = opts.encoding ? canonicalEncoding(opts.encoding) : "utf-8";
   const problem = encoding === "utf-8" ? null : encodingProblem(format, encoding);
   if (problem) throw problem;
+  if (opts.sheet !== undefined && format !== "xlsx") {
+    throw userError(
+      "sheet_not_applicable",
+      `A sheet ('${opts.sheet.slice(0, 100)}') only applies to Excel workbooks, not to ${formatLabel(format)}`,
+      "Leave the sheet out for this file.",
+      422,
+    );
+  }
   let path = opts.path;
   let delimiter = format === "tsv" ? "\t" : ",";
   let tempNdjson: string | null = null;
   let tempUtf8: string | null = null;
   let dateOnly = new Set<string>();
+  let sheet: string | undefined;
   try {
     if (encoding !== "utf-8") {
       await fileSize(path);
       opts.onProgress?.({ stage: "decoding" });
       tempUtf8 = join(opts.workDir, `utf8-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.${format}`);
-      await transcodeToUtf8(opts.path, tempUtf8, encoding);
+      const utf8 = tempUtf8;
+      await timer.time("decode", () => transcodeToUtf8(opts.path, utf8, encoding));
       path = tempUtf8;
     }
+    const checkStart = performance.now();
     await checkFileLooksRight(path, format);
     opts.onProgress?.({ stage: "reading" });
     let readPath = path;
     if (format === "xlsx") {
+      await checkZipInflation(path);
       tempNdjson = join(opts.workDir, `xlsx-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.ndjson`);
-      const { rows, dateOnlyColumns } = await xlsxToNdjson(path, tempNdjson, (done) => opts.onProgress?.({ stage: "reading", done }));
+      const {
+        rows,
+        dateOnlyColumns,
+        sheet: read,
+      } = await xlsxToNdjson(path, tempNdjson, (done) => opts.onProgress?.({ stage: "reading", done }), opts.sheet);
       if (rows === 0) throw noRows(format);
+      sheet = read;
       dateOnly = new Set(dateOnlyColumns);
       readPath = tempNdjson;
     } else if (format === "csv" || format === "tsv") {
       delimiter = await chooseDelimiter(path, format);
-      checkColumnNames(await readCsvHeader(path, delimiter));
+      const head = await scanCsvHeader(path, delimiter);
+      if (head.longRecord) throw lineTooLong(head.longRecord);
+      checkColumnNames(head.header);
+    } else if (format === "json" || format === "ndjson") {
+      const deep = await findDeepNesting(path);
+      if (deep) {
+        throw userError(
+          "json_too_deep",
+          `The JSON nests arrays or objects more than ${MAX_JSON_DEPTH} levels deep (at byte ${deep.offset})`,
+          "caretflow reads one object per row whose values are plain values (lists and objects inside are kept as text); flatten the data, then import again.",
+          422,
+          deep,
+        );
+      }
     }
+    timer.add("check", performance.now() - checkStart);
 
     let source = sourceSql(format === "xlsx" ? "ndjson" : format, readPath, { delimiter });
-    let described: { name: string; type: string }[];
+    let described: { name: string; type: string }[] = [];
+    let sniffed: SniffedCsv | null = null;
+    // CSV columns DuckDB sniffed as BOOLEAN: read as text and turned into booleans by the copy, which
+    // stops at the first value that is not true/false (then they are checked and the copy runs again).
+    let booleans: string[] = [];
+    const withTypes = (s: SniffedCsv, text: readonly string[]) => ({
+      ...s,
+      columns: s.columns.map((c) => (text.includes(c.name) ? { ...c, type: "VARCHAR" } : c)),
+    });
     try {
-      described = await describeQuery(conn, `SELECT * FROM ${source}`);
-      if (format === "csv" || format === "tsv") {
-        const text = await booleansToKeepAsText(conn, readPath, delimiter, described);
-        if (text.length > 0) {
-          source = sourceSql(format, readPath, { delimiter, textColumns: text });
-          described = await describeQuery(conn, `SELECT * FROM ${source}`);
+      await timer.time("schema", async () => {
+        if (format === "csv" || format === "tsv") {
+          // One pass infers the types (every row); the copy then reads with them and sniffs nothing again.
+          sniffed = await sniffCsv(conn, readPath, delimiter);
+          booleans = sniffed.columns.filter((c) => c.type === "BOOLEAN").map((c) => c.name);
+          source = sourceSql(format, readPath, { delimiter, detected: withTypes(sniffed, booleans) });
         }
-      }
-      // DuckDB renames a key that differs from another only in case ("A" -> "A_1"); check the keys as written.
-      if (format === "json" || format === "ndjson") checkColumnNames(await jsonKeys(conn, format, readPath), "The JSON data");
+        described = await describeQuery(conn, `SELECT * FROM ${source}`);
+        // DuckDB renames a key that differs from another only in case ("A" -> "A_1"); check the keys as written.
+        if (format === "json" || format === "ndjson") checkColumnNames(await jsonKeys(conn, format, readPath), "The JSON data");
+      });
     } catch (error) {
       throw await explainReadFailure(error, path, format, delimiter);
     }
@@ -91,12 +141,26 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
         const id = sqlIdent(c.name);
         if (c.type === "JSON") return `(${id} ->> '$') AS ${id}`;
         if (c.type === "TIMESTAMP" && dateOnly.has(c.name)) return `CAST(${id} AS DATE) AS ${id}`;
+        if (booleans.includes(c.name)) return `${strictBoolean(id)} AS ${id}`;
         return id;
       })
       .join(", ");
     opts.onProgress?.({ stage: "writing" });
     try {
-      await conn.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd)`);
+      await timer.time("copy", async () => {
+        try {
+          await conn.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd)`);
+        } catch (error) {
+          const found = sniffed as SniffedCsv | null;
+          if (!found || !String((error as Error)?.message).includes(NOT_BOOLEAN)) throw error;
+          // A column DuckDB took for boolean holds yes/no or t/f somewhere: find which ones stay text, copy again.
+          await rm(target, { force: true });
+          const text = await booleansToKeepAsText(conn, readPath, delimiter, found.columns);
+          const retry = sourceSql(format as "csv" | "tsv", readPath, { delimiter, detected: withTypes(found, text) });
+          const columns = found.columns.map((c) => sqlIdent(c.name)).join(", ");
+          await conn.run(`COPY (SELECT ${columns} FROM ${retry}) TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd)`);
+        }
+      });
     } catch (error) {
       throw await explainReadFailure(error, path, format, delimiter);
     }
@@ -105,9 +169,9 @@ export async function ingestToParquet(opts: IngestOptions): Promise<{ columns: C
     if (tempUtf8) await rm(tempUtf8, { force: true });
   }
 
-  const { columns, rowCount } = await describeStored(conn, target);
+  const { columns, rowCount } = await timer.time("count", () => describeStored(conn, target));
   if (rowCount === 0) throw noRows(format);
-  return { columns, rowCount, ...(encoding === "utf-8" ? {} : { encoding }) };
+  return { columns, rowCount, ...(encoding === "utf-8" ? {} : { encoding }), ...(sheet !== undefined ? { sheet } : {}) };
 }
 
 /** The schema (names, kinds, DuckDB types, nullability) and row count of a written Parquet file. */
@@ -133,8 +197,20 @@ export async function describeStored(conn: DuckDBConnection, target: string): Pr
  */
 async function chooseDelimiter(path: string, format: "csv" | "tsv"): Promise<string> {
   if (format === "tsv") return "\t";
-  const header = await readCsvHeader(path, ",");
+  const { header } = await scanCsvHeader(path, ",");
   return header.length === 1 && header[0]!.includes(";") ? ";" : ",";
+}
+
+/** A record (line) longer than DuckDB's CSV reader takes: refused, with its size. */
+function lineTooLong(at: { line: number; bytes: number }): CaretflowError {
+  const mb = (n: number) => `${(n / 1_000_000).toFixed(n >= 10_000_000 ? 0 : 1)} MB`;
+  return userError(
+    "line_too_long",
+    `Line ${at.line} is ${at.bytes > MAX_RECORD_BYTES ? mb(at.bytes) : `over ${mb(MAX_RECORD_BYTES)}`} long; caretflow reads CSV lines (records) of at most ${mb(MAX_RECORD_BYTES)}`,
+    "Check that line: a quote left open makes the rest of the file one value. Very long text values (documents, images as text) belong in separate files; keep a reference to them in the CSV.",
+    422,
+    at,
+  );
 }
 
 /**
@@ -152,13 +228,20 @@ function csvDialect(delimiter: string): string {
 export function sourceSql(
   format: Exclude<SourceFormat, "xlsx">,
   path: string,
-  opts: { delimiter?: string; textColumns?: readonly string[] } = {},
+  opts: { delimiter?: string; textColumns?: readonly string[]; detected?: SniffedCsv } = {},
 ): string {
   const textColumns = opts.textColumns ?? [];
   const p = sqlString(path);
   switch (format) {
     case "csv":
     case "tsv": {
+      const dialect = csvDialect(opts.delimiter ?? (format === "tsv" ? "\t" : ","));
+      if (opts.detected) {
+        const { columns, dateFormat, timestampFormat } = opts.detected;
+        const types = columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(", ");
+        const formats = `${dateFormat ? `, dateformat = ${sqlString(dateFormat)}` : ""}${timestampFormat ? `, timestampformat = ${sqlString(timestampFormat)}` : ""}`;
+        return `read_csv(${p}, ${dialect}, strict_mode = true, null_padding = false, auto_detect = false, columns = {${types}}${formats})`;
+      }
       const types = textColumns.length > 0 ? `, types = {${textColumns.map((c) => `${sqlString(c)}: 'VARCHAR'`).join(", ")}}` : "";
       // strict_mode + no null padding: a row with too many or too few fields is an error, never silently repaired.
       // sample_size=-1: infer types from every row, so a late non-numeric value makes the column text instead of failing.
@@ -175,6 +258,34 @@ export function sourceSql(
       throw new Error(`unhandled format ${String(never)}`);
     }
   }
+}
+
+/** What DuckDB's sniffer found in a whole delimited file: column types and the date formats to parse them with. */
+export interface SniffedCsv {
+  columns: { name: string; type: string }[];
+  dateFormat?: string;
+  timestampFormat?: string;
+}
+
+/** Infer a delimited file's column types from every row (one pass), with the fixed dialect. */
+async function sniffCsv(conn: DuckDBConnection, path: string, delimiter: string): Promise<SniffedCsv> {
+  const reader = await conn.runAndReadAll(
+    `SELECT Columns, DateFormat, TimestampFormat FROM sniff_csv(${sqlString(path)}, ${csvDialect(delimiter)}, strict_mode = true, null_padding = false, sample_size = -1)`,
+  );
+  const [columns, dateFormat, timestampFormat] = reader.getRowsJS()[0] ?? [];
+  return {
+    columns: ((columns ?? []) as { name: string; type: string }[]).map((c) => ({ name: String(c.name), type: String(c.type) })),
+    ...(typeof dateFormat === "string" && dateFormat ? { dateFormat } : {}),
+    ...(typeof timestampFormat === "string" && timestampFormat ? { timestampFormat } : {}),
+  };
+}
+
+/** Marks the error strictBoolean raises, so the copy knows to check its boolean columns. */
+const NOT_BOOLEAN = "caretflow-not-boolean";
+
+/** A text column as BOOLEAN when it says true or false (any case, spaces around ignored), else an error. Pure. */
+export function strictBoolean(id: string): string {
+  return `CASE WHEN ${id} IS NULL THEN NULL WHEN lower(trim(${id})) = 'true' THEN true WHEN lower(trim(${id})) = 'false' THEN false ELSE error('${NOT_BOOLEAN}: ' || ${id}) END`;
 }
 
 /**
@@ -379,6 +490,7 @@ async function explainReadFailure(error: unknown, path: string, format: SourceFo
         : "An .ndjson/.jsonl file must hold one JSON object per line; for a single array of objects name the file .json.";
     return userError("invalid_json", `The file could not be read as ${formatLabel(format)}: ${reason}`, shape, 422);
   }
+  if (scan.longRecord) return lineTooLong(scan.longRecord);
   if (scan.unterminatedQuote) {
     return userError(
       "invalid_csv",

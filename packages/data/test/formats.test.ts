@@ -42,7 +42,7 @@ beforeAll(async () => {
   conn.closeSync();
   duck.closeSync();
   const wb = new ExcelJS.Workbook();
-  const ws = wb.addWorksheet("data");
+  const ws = wb.addWorksheet(XLSX_SHEET);
   ws.addRow(header);
   for (const r of rows) ws.addRow([r[0], r[1], r[2], new Date(`${r[3]}T00:00:00Z`), r[4]]);
   wb.addWorksheet("ignored").addRow(["not", "read"]);
@@ -52,6 +52,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await f?.close();
 });
+
+const XLSX_SHEET = "data";
 
 describe.each(["csv", "tsv", "json", "ndjson", "parquet", "xlsx"] as const)("importing %s", (format) => {
   it("stores a version with the schema, row count and values of the source", async () => {
@@ -66,7 +68,8 @@ describe.each(["csv", "tsv", "json", "ndjson", "parquet", "xlsx"] as const)("imp
     expect(result.created).toBe(true);
     const v = result.version;
     expect(v).toMatchObject({ dataset: `t-${format}`, version: 1, rowCount: rows.length, columnCount: header.length });
-    expect(v.source).toEqual({ kind: "upload", format, filename: `t.${format}` });
+    // A workbook's version records the sheet it was read from.
+    expect(v.source).toEqual({ kind: "upload", format, filename: `t.${format}`, ...(format === "xlsx" ? { sheet: XLSX_SHEET } : {}) });
     expect(v.columns.map((c) => c.name)).toEqual(header);
     expect(v.columns.map((c) => c.kind)).toEqual(expectedKinds);
     expect(v.contentHash).toMatch(/^[0-9a-f]{64}$/);
@@ -107,6 +110,26 @@ describe("type inference", () => {
     expect((await f.store.preview("flags", 1, { offset: 0, limit: 5 })).rows).toEqual([
       ["yes", true, true],
       ["no", false, false],
+    ]);
+  });
+
+  it("keeps a column text when a yes or t appears late among true/false values, and the other booleans boolean", async () => {
+    const lines = ["late,flag,n"];
+    for (let i = 0; i < 30_000; i++) lines.push(`${i % 2 === 0 ? "true" : "False"},${i % 3 === 0 ? "TRUE" : "false"},${i}`);
+    lines.push("yes,true,30000", ",,30001");
+    await writeFile(join(dir, "late-flags.csv"), `${lines.join("\n")}\n`);
+    const r = await f.store.importFile({ path: join(dir, "late-flags.csv"), name: "late-flags" });
+    expect(r.version.columns.map((c) => [c.name, c.kind])).toEqual([
+      ["late", "string"],
+      ["flag", "boolean"],
+      ["n", "integer"],
+    ]);
+    expect(r.version.rowCount).toBe(30_002);
+    const tail = await f.store.preview("late-flags", 1, { offset: 29_999, limit: 5 });
+    expect(tail.rows).toEqual([
+      ["False", false, 29_999],
+      ["yes", true, 30_000],
+      [null, null, 30_001],
     ]);
   });
 
@@ -165,6 +188,41 @@ describe("type inference", () => {
       expect(r.version).toMatchObject({ version: i + 1, rowCount: 101 + i, columns: [expect.objectContaining({ name: "x" })] });
     }
     if (process.platform === "linux") expect(openFiles()).toBeLessThanOrEqual(before);
+  });
+
+  it("reads the sheet an import names, refuses a sheet the workbook does not have with its list, and records the sheet", async () => {
+    const wb = new ExcelJS.Workbook();
+    wb.addWorksheet("Sales 2024").addRows([["x"], [1], [2]]);
+    wb.addWorksheet("Q&A <notes>").addRows([
+      ["question", "answer"],
+      ["why", 42],
+    ]);
+    wb.addWorksheet("third").addRows([["z"], [true]]);
+    const path = join(dir, "sheets.xlsx");
+    await wb.xlsx.writeFile(path);
+
+    const first = await f.store.importFile({ path, name: "sheets" });
+    expect(first.version).toMatchObject({ rowCount: 2, columns: [expect.objectContaining({ name: "x" })] });
+    expect(first.version.source.sheet).toBe("Sales 2024");
+
+    const second = await f.store.importFile({ path, name: "sheets", sheet: "Q&A <notes>" });
+    expect(second.version).toMatchObject({ version: 2, rowCount: 1, source: { sheet: "Q&A <notes>", format: "xlsx" } });
+    expect(second.version.columns.map((c) => c.name)).toEqual(["question", "answer"]);
+    expect((await f.store.preview("sheets", 2, { offset: 0, limit: 5 })).rows).toEqual([["why", 42]]);
+
+    await expect(f.store.importFile({ path, name: "sheets", sheet: "sales 2024" })).rejects.toMatchObject({
+      status: 422,
+      code: "sheet_not_found",
+      message: "The workbook has no sheet named 'sales 2024'; its sheets are 'Sales 2024', 'Q&A <notes>', 'third'",
+      hint: expect.stringContaining("--sheet NAME"),
+    });
+    const csv = join(dir, "plain.csv");
+    await writeFile(csv, "a\n1\n");
+    await expect(f.store.importFile({ path: csv, name: "plain", sheet: "x" })).rejects.toMatchObject({
+      status: 422,
+      code: "sheet_not_applicable",
+    });
+    expect((await f.store.get("sheets")).versions).toHaveLength(2);
   });
 
   it("reads Excel formulas by their cached result and skips blank rows", async () => {

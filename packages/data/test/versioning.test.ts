@@ -126,3 +126,32 @@ describe("lookups", () => {
     expect(await readdir(f.root)).toEqual([".tmp"]);
   });
 });
+
+describe("content hash", () => {
+  it("hashing in blocks gives the hash of the row-by-row definition, over many blocks, nulls and every kind", async () => {
+    // 200,000 rows of ~60 bytes: the first block and several sized ones; a small bound would only test one.
+    const lines = ["i,f,s,d,b,t,n"];
+    for (let i = 0; i < 200_000; i++) {
+      const n = i % 7 === 0 ? "" : String(i * 3);
+      lines.push(
+        `${i},${i / 8},"text ""${i % 13}"", ok",2024-01-${String((i % 28) + 1).padStart(2, "0")},${i % 2 === 0},2024-02-03 04:05:${String(i % 60).padStart(2, "0")},${n}`,
+      );
+    }
+    const path = await csv("many.csv", `${lines.join("\n")}\n`);
+    const r = await f.store.importFile({ path, name: "many" });
+    expect(r.version.rowCount).toBe(200_000);
+    expect(r.phases?.map((p) => p.phase)).toEqual(["check", "schema", "copy", "count", "hash", "place"]);
+    const { DuckDBInstance } = await import("@duckdb/node-api");
+    const { contentHashByRow } = await import("../src/content-hash.ts");
+    const duck = await DuckDBInstance.create(":memory:");
+    const conn = await duck.connect();
+    try {
+      await conn.run("SET TimeZone = 'UTC'");
+      const v = await f.store.getVersion("many", 1);
+      expect(await contentHashByRow(conn, v.path, v.columns)).toBe(r.version.contentHash);
+    } finally {
+      conn.closeSync();
+      duck.closeSync();
+    }
+  });
+});

@@ -41,6 +41,8 @@ export interface DatasetsPort {
     filename?: string;
     /** a text file's encoding when it is not UTF-8 (WHATWG label) */
     encoding?: string;
+    /** an .xlsx workbook's sheet, by name (default: the first) */
+    sheet?: string;
     source?: {
       kind: "upload" | "file" | "demo" | "prediction" | "derived";
       parent?: { dataset: string; version: number };

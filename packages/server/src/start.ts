@@ -341,7 +341,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     });
 
     const port = await listenPort(opts.port ?? 8420, hostname);
-    const server = serve({ fetch: app.fetch, port, hostname });
+    const server = serve({ fetch: app.fetch, port, hostname, serverOptions: { requestTimeout: UPLOAD_TIMEOUT_MS } });
     await new Promise<void>((ok, fail) => {
       if (server.listening) ok();
       server.once("listening", () => ok());
@@ -433,6 +433,12 @@ function afterMlflow(engine: EngineRunner, mlflowStarted: Promise<void>): Engine
     },
   };
 }
+
+/**
+ * How long a request may take to arrive, body included: Node's default (5 minutes) cut off uploads of a
+ * few GB on slow links with a 408. Headers still have to arrive within Node's headersTimeout (1 minute).
+ */
+export const UPLOAD_TIMEOUT_MS = 60 * 60 * 1000;
 
 /** Port 0 asks the OS for a free port; resolving it first lets the URL be known before serve(). */
 async function listenPort(port: number, host: string): Promise<number> {

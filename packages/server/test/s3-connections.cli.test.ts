@@ -79,8 +79,16 @@ describe("caretflow connections with S3", () => {
     const glob = await s.cli(["datasets", "import", "--connection", "lake", "--object", "lake/sales/2024-*.csv", "--name", "sales"]);
     expect(glob.stdout).toBe("sales: created version 1 (3 rows, 3 columns, from 2 objects)\n");
     const detail = await s.f.app.request("/api/datasets/sales", { headers: { cookie: await s.f.login(), [PROJECT_HEADER]: "default" } });
-    const version = ((await detail.json()) as { versions: { source: unknown }[] }).versions[0]?.source;
-    expect(version).toEqual({ kind: "connection", connection: "lake", object: "lake/sales/2024-*.csv", objectCount: 2, format: "csv" });
+    const body = (await detail.json()) as { owner?: string | null; versions: { source: unknown }[] };
+    expect(body.versions[0]?.source).toEqual({
+      kind: "connection",
+      connection: "lake",
+      object: "lake/sales/2024-*.csv",
+      objectCount: 2,
+      format: "csv",
+    });
+    // The user who imported it first owns it in the catalog.
+    expect(body.owner).toBe("admin");
 
     // A glob names no dataset of its own.
     const unnamed = await s.cli(["datasets", "import", "--connection", "lake", "--object", "lake/sales/*.csv"]);

@@ -551,6 +551,8 @@ export type paths = {
                                     filename?: string;
                                     /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
                                     encoding?: string;
+                                    /** @description the worksheet an Excel workbook was read from */
+                                    sheet?: string;
                                     parent?: {
                                         dataset: string;
                                         version: number;
@@ -606,6 +608,8 @@ export type paths = {
                         name?: string;
                         /** @description a text file's encoding when it is not UTF-8, e.g. windows-1252 (also latin1), utf-16, shift_jis */
                         encoding?: string;
+                        /** @description an Excel workbook's sheet to import, by name (default: the first) */
+                        sheet?: string;
                     };
                 };
             };
@@ -642,6 +646,8 @@ export type paths = {
                                     filename?: string;
                                     /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
                                     encoding?: string;
+                                    /** @description the worksheet an Excel workbook was read from */
+                                    sheet?: string;
                                     parent?: {
                                         dataset: string;
                                         version: number;
@@ -668,6 +674,13 @@ export type paths = {
                                 /** @description ISO 8601 */
                                 createdAt: string;
                             };
+                            /** @description where the import's time went, in order */
+                            phases?: {
+                                /** @enum {string} */
+                                phase: "upload" | "decode" | "check" | "schema" | "copy" | "count" | "hash" | "place";
+                                /** @description milliseconds */
+                                ms: number;
+                            }[];
                         };
                     };
                 };
@@ -726,6 +739,8 @@ export type paths = {
                                 filename?: string;
                                 /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
                                 encoding?: string;
+                                /** @description the worksheet an Excel workbook was read from */
+                                sheet?: string;
                                 parent?: {
                                     dataset: string;
                                     version: number;
@@ -773,6 +788,8 @@ export type paths = {
                                     filename?: string;
                                     /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
                                     encoding?: string;
+                                    /** @description the worksheet an Excel workbook was read from */
+                                    sheet?: string;
                                     parent?: {
                                         dataset: string;
                                         version: number;
@@ -2447,6 +2464,8 @@ export type paths = {
                                     filename?: string;
                                     /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
                                     encoding?: string;
+                                    /** @description the worksheet an Excel workbook was read from */
+                                    sheet?: string;
                                     parent?: {
                                         dataset: string;
                                         version: number;
@@ -2473,6 +2492,13 @@ export type paths = {
                                 /** @description ISO 8601 */
                                 createdAt: string;
                             };
+                            /** @description where the import's time went, in order */
+                            phases?: {
+                                /** @enum {string} */
+                                phase: "upload" | "decode" | "check" | "schema" | "copy" | "count" | "hash" | "place";
+                                /** @description milliseconds */
+                                ms: number;
+                            }[];
                         };
                     };
                 };
@@ -2582,6 +2608,8 @@ export type paths = {
                                         filename?: string;
                                         /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
                                         encoding?: string;
+                                        /** @description the worksheet an Excel workbook was read from */
+                                        sheet?: string;
                                         parent?: {
                                             dataset: string;
                                             version: number;
@@ -2608,6 +2636,13 @@ export type paths = {
                                     /** @description ISO 8601 */
                                     createdAt: string;
                                 };
+                                /** @description where the import's time went, in order */
+                                phases?: {
+                                    /** @enum {string} */
+                                    phase: "upload" | "decode" | "check" | "schema" | "copy" | "count" | "hash" | "place";
+                                    /** @description milliseconds */
+                                    ms: number;
+                                }[];
                             };
                         };
                     };
@@ -2816,6 +2851,8 @@ export type paths = {
                                         filename?: string;
                                         /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
                                         encoding?: string;
+                                        /** @description the worksheet an Excel workbook was read from */
+                                        sheet?: string;
                                         parent?: {
                                             dataset: string;
                                             version: number;
@@ -2842,6 +2879,13 @@ export type paths = {
                                     /** @description ISO 8601 */
                                     createdAt: string;
                                 };
+                                /** @description where the import's time went, in order */
+                                phases?: {
+                                    /** @enum {string} */
+                                    phase: "upload" | "decode" | "check" | "schema" | "copy" | "count" | "hash" | "place";
+                                    /** @description milliseconds */
+                                    ms: number;
+                                }[];
                             };
                         };
                     };

@@ -246,7 +246,7 @@ export class ConnectionService {
     object: string,
     req: ConnectionImportRequest,
     datasets: ConnectionDatasets,
-    opts: { dataset: string; signal?: AbortSignal },
+    opts: { dataset: string; signal?: AbortSignal; owner?: string },
   ): Promise<ImportResult & { rowsRead: number }> {
     if (req.incremental) {
       throw userError(
@@ -263,6 +263,7 @@ export class ConnectionService {
       objects: objectsToRead(store, objects),
       source: { kind: "connection", connection: name, object, objectCount: objects.length },
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.owner ? { owner: opts.owner } : {}),
     });
     return { ...result, rowsRead: result.version.rowCount };
   }

@@ -1,5 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import ExcelJS from "exceljs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appFixture } from "../../test/app.fixture.ts";
 
@@ -13,11 +14,12 @@ beforeAll(async () => {
 });
 afterAll(() => f.close());
 
-async function upload(content: string | Uint8Array, filename: string, name?: string, encoding?: string) {
+async function upload(content: string | Uint8Array, filename: string, name?: string, encoding?: string, sheet?: string) {
   const form = new FormData();
   form.append("file", new Blob([content]), filename);
   if (name) form.append("name", name);
   if (encoding) form.append("encoding", encoding);
+  if (sheet !== undefined) form.append("sheet", sheet);
   return await f.app.request("/api/datasets", { method: "POST", headers: { cookie }, body: form });
 }
 const leftovers = async () => (await readdir(f.dir)).filter((n) => n.startsWith("upload-"));
@@ -57,6 +59,30 @@ describe("dataset routes", () => {
     const dl = await f.app.request("/api/datasets/tiny/versions/1/download", { headers: { cookie } });
     expect(dl.headers.get("content-disposition")).toBe('attachment; filename="tiny-v1.csv"');
     expect((await dl.text()).split("\n")[0]).toBe("a,b");
+  });
+
+  it("imports the workbook sheet the sheet field names; a missing one is a 422 listing the sheets, with nothing stored", async () => {
+    const wb = new ExcelJS.Workbook();
+    wb.addWorksheet("first").addRows([["a"], [1]]);
+    wb.addWorksheet("Second one").addRows([
+      ["b", "c"],
+      [2, "x"],
+      [3, "y"],
+    ]);
+    const xlsx = new Uint8Array(await wb.xlsx.writeBuffer());
+    const missing = await upload(xlsx, "book.xlsx", undefined, undefined, "third");
+    expect(missing.status).toBe(422);
+    expect(((await missing.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: "sheet_not_found",
+      message: "The workbook has no sheet named 'third'; its sheets are 'first', 'Second one'",
+    });
+    expect(await (await f.app.request("/api/datasets/book", { headers: { cookie } })).status).toBe(404);
+    const chosen = await upload(xlsx, "book.xlsx", undefined, undefined, "Second one");
+    expect(chosen.status).toBe(201);
+    const body = (await chosen.json()) as { version: { rowCount: number; source: { sheet?: string } }; phases: { phase: string }[] };
+    expect(body.version).toMatchObject({ rowCount: 2, source: { sheet: "Second one" } });
+    expect(body.phases.map((p) => p.phase)).toEqual(["upload", "check", "schema", "copy", "count", "hash", "place"]);
+    expect(await leftovers()).toEqual([]);
   });
 
   it("reads a text file in the encoding the encoding field names", async () => {

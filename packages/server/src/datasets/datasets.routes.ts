@@ -61,7 +61,9 @@ export function datasetsRoutes(deps: {
   });
 
   app.post("/", async (c) => {
+    const uploadStart = performance.now();
     const upload = await receiveUpload(c.req.raw, { tmpDir: deps.tmpDir, maxBytes: deps.maxUploadBytes });
+    const uploadMs = Math.round((performance.now() - uploadStart) * 10) / 10;
     try {
       const filename = parseField(
         upload.filename,
@@ -77,6 +79,8 @@ export function datasetsRoutes(deps: {
         "Name the dataset with letters, digits, '_', '-' and '.' (at most 64 characters), starting with a letter or digit.",
       );
       const encoding = upload.fields.encoding?.trim();
+      // A sheet name is taken as written (names may have spaces at either end); an empty field means the first.
+      const sheet = upload.fields.sheet || undefined;
       // A new name becomes the project's; a new version of another project's dataset is refused.
       const claimed = await projects.claim("dataset", name, c.get("project"));
       const result = await datasets
@@ -87,6 +91,7 @@ export function datasetsRoutes(deps: {
           source: { kind: "upload" },
           owner: c.get("user").username,
           ...(encoding ? { encoding } : {}),
+          ...(sheet !== undefined ? { sheet } : {}),
         })
         .catch(async (err: unknown) => {
           // A failed first import leaves the name free for any project, as if it had never been tried.
@@ -102,7 +107,10 @@ export function datasetsRoutes(deps: {
           after: datasetVersionFacts(result.version, filename),
         });
       }
-      return c.json(result, result.created ? 201 : 200);
+      return c.json(
+        { ...result, phases: [{ phase: "upload" as const, ms: uploadMs }, ...(result.phases ?? [])] },
+        result.created ? 201 : 200,
+      );
     } finally {
       await rm(upload.path, { force: true });
     }

@@ -18,6 +18,8 @@ export function uploadDataset(opts: {
   url: string;
   file: File;
   name: string;
+  /** An Excel workbook's sheet to import (default: the first). */
+  sheet?: string;
   onProgress: (loaded: number, total: number) => void;
   onUnauthorized?: () => void;
 }): UploadHandle {
@@ -44,6 +46,7 @@ export function uploadDataset(opts: {
   const form = new FormData();
   form.append("file", opts.file, opts.file.name);
   form.append("name", opts.name);
+  if (opts.sheet !== undefined) form.append("sheet", opts.sheet);
   xhr.open("POST", opts.url);
   xhr.withCredentials = true;
   xhr.setRequestHeader("accept", "application/json");

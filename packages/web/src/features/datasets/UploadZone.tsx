@@ -4,11 +4,13 @@ import { useApi } from "../../api/context.tsx";
 import { uploadDataset } from "../../api/upload.ts";
 import { acceptedExtensions, datasetNameFromFile, isAcceptedFile } from "../../lib/dataset-name.ts";
 import { formatBytes, formatPercent } from "../../lib/format.ts";
+import { xlsxSheetNames } from "../../lib/xlsx-sheets.ts";
 import { ErrorBox, ProgressBar } from "../../ui/feedback.tsx";
 import { useAuth } from "../auth/auth.context.tsx";
 
 type UploadState =
   | { type: "idle" }
+  | { type: "choosing"; file: File; sheets: string[] }
   | { type: "uploading"; file: File; loaded: number; total: number; abort: () => void }
   | { type: "processing"; file: File }
   | { type: "done"; result: ImportResult }
@@ -17,6 +19,7 @@ type UploadState =
 /**
  * Drop a file (or pick one) to import it as a dataset version. Progress is the upload itself;
  * after the last byte the server still ingests the file, which the "Importing…" state covers.
+ * A workbook with several sheets asks which one to import first (the first is preselected).
  */
 export function UploadZone({ onImported, large = false }: { onImported: (r: ImportResult) => void; large?: boolean }) {
   const api = useApi();
@@ -26,7 +29,7 @@ export function UploadZone({ onImported, large = false }: { onImported: (r: Impo
   const [name, setName] = useState("");
   const [state, setState] = useState<UploadState>({ type: "idle" });
 
-  function start(file: File) {
+  async function start(file: File) {
     if (!isAcceptedFile(file.name)) {
       setState({
         type: "error",
@@ -35,11 +38,23 @@ export function UploadZone({ onImported, large = false }: { onImported: (r: Impo
       });
       return;
     }
+    if (/\.xlsx$/i.test(file.name)) {
+      const sheets = await xlsxSheetNames(file);
+      if (sheets.length > 1) {
+        setState({ type: "choosing", file, sheets });
+        return;
+      }
+    }
+    send(file);
+  }
+
+  function send(file: File, sheet?: string) {
     const datasetName = name.trim() || datasetNameFromFile(file.name);
     const handle = uploadDataset({
       url: api.uploadUrl(),
       file,
       name: datasetName,
+      ...(sheet !== undefined ? { sheet } : {}),
       onUnauthorized: signedOut,
       onProgress: (loaded, total) =>
         setState((s) => (s.type === "uploading" ? (loaded >= total ? { type: "processing", file } : { ...s, loaded, total }) : s)),
@@ -113,7 +128,43 @@ export function UploadZone({ onImported, large = false }: { onImported: (r: Impo
           <input value={name} onChange={(e) => setName(e.target.value)} placeholder="from the file name" disabled={busy} />
         </label>
       </section>
-      <UploadStatus state={state} />
+      {state.type === "choosing" ? (
+        <SheetChoice
+          file={state.file}
+          sheets={state.sheets}
+          onImport={(sheet) => send(state.file, sheet)}
+          onCancel={() => setState({ type: "idle" })}
+        />
+      ) : (
+        <UploadStatus state={state} />
+      )}
+    </div>
+  );
+}
+
+/** Which sheet of a workbook with several to import. */
+function SheetChoice(props: { file: File; sheets: string[]; onImport: (sheet: string) => void; onCancel: () => void }) {
+  const [sheet, setSheet] = useState(props.sheets[0] ?? "");
+  return (
+    <div className="upload-status" data-testid="sheet-choice">
+      <div className="upload-status-row">
+        <label>
+          <strong>{props.file.name}</strong> has {props.sheets.length} sheets; import{" "}
+          <select value={sheet} onChange={(e) => setSheet(e.target.value)} aria-label="Sheet to import" data-testid="sheet-select">
+            {props.sheets.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" className="btn btn-small" onClick={() => props.onImport(sheet)}>
+          Import
+        </button>
+        <button type="button" className="btn btn-small btn-ghost" onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
     </div>
   );
 }
@@ -121,6 +172,7 @@ export function UploadZone({ onImported, large = false }: { onImported: (r: Impo
 function UploadStatus({ state }: { state: UploadState }) {
   switch (state.type) {
     case "idle":
+    case "choosing":
       return null;
     case "uploading":
       return (
