@@ -47,8 +47,10 @@ describe("ModelDigestRepository", () => {
 
 describe(`migration ${MIGRATION}`, () => {
   it("marks an installation that already has jobs for the one-time recording of its models", async () => {
-    const before = Object.fromEntries(Object.entries(serverMigrations).filter(([name]) => name < MIGRATION));
-    await migrateToLatest((await openDb()) as unknown as Kysely<unknown>, before, dataMigrations);
+    // An installation from before this migration: every server and data migration named earlier.
+    const earlier = (set: Record<string, unknown>) => Object.fromEntries(Object.entries(set).filter(([name]) => name < MIGRATION));
+    const before = earlier(serverMigrations) as typeof serverMigrations;
+    await migrateToLatest((await openDb()) as unknown as Kysely<unknown>, before, earlier(dataMigrations) as typeof dataMigrations);
     await db
       .insertInto("jobs")
       .values({
