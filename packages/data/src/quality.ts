@@ -5,6 +5,7 @@ import { isNumericKind } from "./column-kind.ts";
 import { sqlIdent, sqlString, withConnection } from "./duckdb.ts";
 import { toJsonSafe } from "./json-safe.ts";
 import { openSandbox } from "./sql-sandbox.ts";
+import { refusedFunctionIn } from "./transform.ts";
 
 /** Failing rows (or values) a result keeps as examples. */
 export const QUALITY_EXAMPLES = 5;
@@ -193,6 +194,14 @@ async function customSql(conn: DuckDBConnection, sql: string, timeoutMs: number)
   const counted = `SELECT count(*) FROM (${body}\n) AS failing_rows`;
   if ((await conn.extractStatements(counted)).count !== 1)
     return { passed: false, failing: 0, examples: [], message: "the SQL must be one SELECT or WITH statement" };
+  const refused = await refusedFunctionIn(conn, body);
+  if (refused)
+    return {
+      passed: false,
+      failing: 0,
+      examples: [],
+      message: `the SQL calls ${refused}(), which reads DuckDB's own catalog or settings, not the data; query the view 'data'`,
+    };
   const timer = setTimeout(() => conn.interrupt(), timeoutMs);
   try {
     const n = Number((await read(conn, counted))[0]?.[0] ?? 0);

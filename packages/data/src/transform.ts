@@ -33,6 +33,31 @@ const PINNED = /^(.+)@(\d+)$/;
 const REFUSED_FUNCTION = /^(duckdb_\w*|pragma_\w*|current_setting|getvariable|query|query_table|which_secret)$/i;
 
 /**
+ * The first function in `sql` that user-written SQL may not call (REFUSED_FUNCTION: DuckDB's catalog and
+ * settings, queries given as text), found by DuckDB's parser without running anything; null when there
+ * is none or the SQL does not parse (running it then reports the syntax error).
+ */
+export async function refusedFunctionIn(conn: DuckDBConnection, sql: string): Promise<string | null> {
+  const reader = await conn.runAndReadAll("SELECT json_serialize_sql($1::VARCHAR)", [sql]);
+  const parsed = JSON.parse(String(reader.getRowsJS()[0]?.[0])) as { error: boolean; statements?: unknown[] };
+  if (parsed.error) return null;
+  const find = (node: unknown): string | null => {
+    if (Array.isArray(node)) {
+      for (const child of node) {
+        const hit = find(child);
+        if (hit) return hit;
+      }
+      return null;
+    }
+    if (!node || typeof node !== "object") return null;
+    const n = node as Record<string, unknown>;
+    if (typeof n.function_name === "string" && REFUSED_FUNCTION.test(n.function_name)) return n.function_name;
+    return find(Object.values(n));
+  };
+  return find(parsed.statements ?? []);
+}
+
+/**
  * Parse a transform's SQL with DuckDB's own parser (json_serialize_sql, which runs nothing) and list
  * the datasets it names as tables. Refuses anything but one SELECT (or WITH ... SELECT) statement,
  * and schema-qualified names. Names of common table expressions are not datasets.

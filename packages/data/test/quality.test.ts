@@ -147,6 +147,12 @@ describe("quality rules on a real DuckDB", () => {
     expect(two).toMatchObject({ passed: false, message: "the SQL must be one SELECT or WITH statement" });
     const sneaky = await run({ type: "sql", sql: "SELECT 1) AS x; COPY (SELECT 1) TO '/tmp/x.csv' --" });
     expect(sneaky.passed).toBe(false);
+    // DuckDB's catalog would show the server path of the version's file: refused before it runs.
+    for (const sql of ["SELECT sql FROM duckdb_views()", "SELECT * FROM data WHERE current_setting('temp_directory') IS NOT NULL"]) {
+      const r = await run({ type: "sql", sql });
+      expect(r, sql).toMatchObject({ passed: false, failing: 0, examples: [] });
+      expect(r.message, sql).toMatch(/reads DuckDB's own catalog or settings/);
+    }
   });
 
   it("custom SQL: a query past its time limit is stopped and reported", async () => {
