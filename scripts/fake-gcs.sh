@@ -23,10 +23,10 @@ if [ ! -x "$BIN" ]; then
     fi
   fi
   echo "fake-gcs: building fake-gcs-server $VERSION" >&2
-  TMPBIN=$(mktemp -d "$CACHE/go-bin.XXXXXX" 2>/dev/null || { mkdir -p "$CACHE" && mktemp -d "$CACHE/go-bin.XXXXXX"; })
+  mkdir -p "$CACHE/go-bin"
+  TMPBIN=$(mktemp -d "$CACHE/go-bin.XXXXXX") # its own folder, so two builds at once never mix
   GOBIN="$TMPBIN" GOPATH="$CACHE/go" GOCACHE="$CACHE/go-build" GOFLAGS=-modcacherw GOTOOLCHAIN=auto \
     "$GO" install "github.com/fsouza/fake-gcs-server@$VERSION" >&2
-  mkdir -p "$CACHE/go-bin"
   mv "$TMPBIN/fake-gcs-server" "$BIN"
   rmdir "$TMPBIN"
 fi
