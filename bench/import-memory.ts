@@ -20,7 +20,7 @@ const { values } = parseArgs({
     size: { type: "string", default: process.env.BENCH_SIZE ?? "5GB" },
     dir: { type: "string", default: process.env.BENCH_DIR ?? tmpdir() },
     "memory-limit": { type: "string", default: "512MB" },
-    /** Upload with a streamed multipart body instead of the CLI (always so from 4 GiB). */
+    /** Upload with a streamed multipart body from this process instead of the CLI. */
     stream: { type: "boolean", default: false },
   },
 });
@@ -45,8 +45,7 @@ try {
       sampledPeak = Math.max(sampledPeak, memoryOf(served.pid).rss);
     }, 100);
     const start = performance.now();
-    // The CLI sends files under 4 GiB (Node 20's openAsBlob misreports larger sizes); larger ones are streamed as a browser would.
-    const r = size < 2 ** 32 && !values.stream ? await cliImport(served, csv, "memory") : await streamUpload(served, csv, "memory");
+    const r = values.stream ? await streamUpload(served, csv, "memory") : await cliImport(served, csv, "memory");
     clearInterval(sampler);
     const after = memoryOf(served.pid);
     const duck = await served.duckdbPeak();

@@ -1,18 +1,21 @@
 /**
  * Import speed: one generated CSV (mixed column types, deterministic) through
- *   1. a bare DuckDB COPY to Parquet (the same @duckdb/node-api, its defaults, in this process),
+ *   1. a bare DuckDB COPY to Parquet (the same @duckdb/node-api, its defaults, in a process of its own),
  *   2. pandas read_csv + to_parquet (engine/.venv, pyarrow; timed after its imports),
- *   3. caretflow's server-side import (DatasetStore.importFile on a fresh store),
+ *   3. caretflow's server-side import (DatasetStore.importFile on a fresh store, in a process of its own),
  *   4. the whole `caretflow datasets import FILE` (a CLI process uploading to a served caretflow),
  * in one run, and prints the ratios with their goals and where caretflow's time went.
  *
  *   npx tsx bench/import-speed.ts --size 1GB            # the figure in bench/README.md
  *   npx tsx bench/import-speed.ts --size 50MB --repeat 2
+ *   npx tsx bench/import-speed.ts --csv kept.csv --repeat 3   # an existing file (bench/gen-csv.ts makes one)
  */
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import type { ImportPhase } from "@caretflow/contracts";
 import { DuckDBInstance } from "@duckdb/node-api";
 import Database from "better-sqlite3";
 import { Kysely, type Migration, type MigrationProvider, Migrator, SqliteDialect } from "kysely";
@@ -26,11 +29,31 @@ const { values } = parseArgs({
     repeat: { type: "string", default: "1" },
     dir: { type: "string", default: process.env.BENCH_DIR ?? tmpdir() },
     "skip-pandas": { type: "boolean", default: false },
+    /** An existing CSV to import instead of a generated one (e.g. one kept from an earlier run). */
+    csv: { type: "string" },
+    /** Only these contenders, e.g. duckdb,cli (duckdb, pandas, server, cli). */
+    only: { type: "string" },
+    /** Internal: run one contender in this (child) process and print its result as JSON. */
+    child: { type: "string" },
+    out: { type: "string" },
   },
 });
-const size = parseSize(values.size!);
-const repeat = Number(values.repeat);
-const dir = await mkdtemp(join(values.dir!, "caretflow-import-speed-"));
+/** Run one contender (bare DuckDB or caretflow's server-side import) in a fresh Node process. */
+async function inChild<T>(mode: "duckdb" | "server", csv: string, out: string): Promise<T> {
+  const r = await run(process.execPath, [
+    "--import",
+    "tsx",
+    resolve(root, "bench/import-speed.ts"),
+    "--child",
+    mode,
+    "--csv",
+    csv,
+    "--out",
+    out,
+  ]);
+  if (r.code !== 0) throw new Error(`${mode} failed (${r.code})`);
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as T;
+}
 const python = resolve(root, "engine/.venv/bin/python");
 
 class Provider implements MigrationProvider {
@@ -67,9 +90,10 @@ async function pandas(csv: string, out: string): Promise<number> {
   return Number(r.stdout.trim());
 }
 
-async function serverSide(csv: string, i: number) {
-  const home = join(dir, `store-${i}`);
-  const db = new Kysely<DataTables>({ dialect: new SqliteDialect({ database: new Database(join(dir, `meta-${i}.db`)) }) });
+async function serverSide(csv: string, work: string) {
+  const home = join(work, "store");
+  await mkdir(work, { recursive: true });
+  const db = new Kysely<DataTables>({ dialect: new SqliteDialect({ database: new Database(join(work, "meta.db")) }) });
   const { error } = await new Migrator({ db, provider: new Provider() }).migrateToLatest();
   if (error) throw error;
   const store = await DatasetStore.open({ root: home, db });
@@ -80,33 +104,64 @@ async function serverSide(csv: string, i: number) {
   } finally {
     await store.close();
     await db.destroy();
-    await rm(home, { recursive: true, force: true });
+    await rm(work, { recursive: true, force: true });
   }
 }
 
+if (values.child) {
+  // A contender in its own process: neither DuckDB's memory nor its threads outlive it into the next one.
+  const result =
+    values.child === "duckdb" ? { seconds: await bareDuckdb(values.csv!, values.out!) } : await serverSide(values.csv!, values.out!);
+  console.log(JSON.stringify(result));
+  process.exit(0);
+}
+const size = parseSize(values.size!);
+const repeat = Number(values.repeat);
+const dir = await mkdtemp(join(values.dir!, "caretflow-import-speed-"));
+
 try {
-  const csv = join(dir, "bench.csv");
-  const genStart = performance.now();
-  const gen = await generateCsv(csv, size);
-  console.log(
-    `generated ${csv}: ${(gen.bytes / 1e6).toFixed(0)} MB, ${gen.rows} rows, 8 columns (int, 2 float, 2 text, date, bool, text) in ${((performance.now() - genStart) / 1000).toFixed(1)} s`,
-  );
+  const csv = values.csv ? resolve(values.csv) : join(dir, "bench.csv");
+  if (!values.csv) {
+    const genStart = performance.now();
+    const gen = await generateCsv(csv, size);
+    console.log(
+      `generated ${csv}: ${(gen.bytes / 1e6).toFixed(0)} MB, ${gen.rows} rows, 8 columns (int, 2 float, 2 text, date, bool, text) in ${((performance.now() - genStart) / 1000).toFixed(1)} s`,
+    );
+  }
+  // Each contender starts with the page cache clean: the generated file's (and the previous contender's)
+  // writes are flushed first, so their write-back does not land on the next one's time.
+  const settle = () => execFileSync("sync");
   const served = await startServer();
   const times = { duckdb: [] as number[], pandas: [] as number[], server: [] as number[], cli: [] as number[] };
   try {
-    for (let i = 0; i < repeat; i++) {
-      times.duckdb.push(await bareDuckdb(csv, join(dir, "duckdb.parquet")));
-      console.log(`[${i + 1}] bare DuckDB COPY:            ${times.duckdb.at(-1)!.toFixed(2)} s`);
-      if (!values["skip-pandas"]) {
+    const contenders: Record<string, (i: number) => Promise<void>> = {
+      duckdb: async (i) => {
+        times.duckdb.push((await inChild<{ seconds: number }>("duckdb", csv, join(dir, "duckdb.parquet"))).seconds);
+        console.log(`[${i + 1}] bare DuckDB COPY:            ${times.duckdb.at(-1)!.toFixed(2)} s`);
+      },
+      pandas: async (i) => {
+        if (values["skip-pandas"]) return;
         times.pandas.push(await pandas(csv, join(dir, "pandas.parquet")));
         console.log(`[${i + 1}] pandas read_csv+to_parquet:  ${times.pandas.at(-1)!.toFixed(2)} s`);
+      },
+      server: async (i) => {
+        const s = await inChild<{ seconds: number; phases: ImportPhase[]; rows: number }>("server", csv, join(dir, `store-${i}`));
+        times.server.push(s.seconds);
+        console.log(`[${i + 1}] caretflow server-side:       ${s.seconds.toFixed(2)} s (${s.rows} rows; ${formatPhases(s.phases)})`);
+      },
+      cli: async (i) => {
+        const c = await cliImport(served, csv, `bench-${i}`);
+        times.cli.push(c.seconds);
+        console.log(`[${i + 1}] caretflow datasets import:   ${c.seconds.toFixed(2)} s (${formatPhases(c.phases)})`);
+      },
+    };
+    const order = Object.keys(contenders).filter((k) => !values.only || values.only.split(",").includes(k));
+    for (let i = 0; i < repeat; i++) {
+      // The order rotates from one repeat to the next, so no contender always runs after the same one.
+      for (let k = 0; k < order.length; k++) {
+        settle();
+        await contenders[order[(i + k) % order.length]!]!(i);
       }
-      const s = await serverSide(csv, i);
-      times.server.push(s.seconds);
-      console.log(`[${i + 1}] caretflow server-side:       ${s.seconds.toFixed(2)} s (${s.rows} rows; ${formatPhases(s.phases)})`);
-      const c = await cliImport(served, csv, `bench-${i}`);
-      times.cli.push(c.seconds);
-      console.log(`[${i + 1}] caretflow datasets import:   ${c.seconds.toFixed(2)} s (${formatPhases(c.phases)})`);
     }
   } finally {
     await served.stop();

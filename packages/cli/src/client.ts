@@ -1,6 +1,7 @@
 import { CaretflowError } from "@caretflow/contracts";
 import { type CaretflowClient, createCaretflowClient, unreachable as unreachableError } from "@caretflow/contracts/client";
 import { type Connection, tokenHint } from "./connection.ts";
+import { isStreamedUpload, sendUpload } from "./upload-transport.ts";
 
 /** The CLI's API client: the typed client of @caretflow/contracts, with the CLI's token and wording. */
 export type ApiClient = CaretflowClient;
@@ -13,7 +14,7 @@ export type ApiClient = CaretflowClient;
 export function createClient(conn: Connection, fetchFn: typeof fetch, project?: string): ApiClient {
   return createCaretflowClient({
     baseUrl: conn.url,
-    fetch: (request) => fetchFn(request),
+    fetch: (request) => (fetchFn === globalThis.fetch && isStreamedUpload(request) ? sendUpload(request) : fetchFn(request)),
     token: conn.token,
     ...(project ? { project } : {}),
     reader: "this CLI",

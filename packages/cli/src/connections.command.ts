@@ -1,4 +1,3 @@
-import { openAsBlob } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { ConnectionName, type ConnectionSummary, CreateConnectionRequest, UpdateConnectionRequest, userError } from "@caretflow/contracts";
@@ -6,6 +5,7 @@ import type { Command } from "commander";
 import { action, type CommandEnv, type CommonOptions, type ExitState, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 import { formatTable, formatTime } from "./table.ts";
+import { fileToUpload } from "./upload.ts";
 
 interface PasswordOptions {
   passwordStdin?: boolean;
@@ -213,7 +213,7 @@ export function registerConnections(program: Command, ctx: CliContext, exit: Exi
         const name0 = parseFlags(ConnectionName, name, { "": "NAME" });
         env.out.note(`uploading ${basename(file)} (${info.size} bytes)...`);
         const client = await env.client();
-        const stored = await client.POST("/api/connections/files", { body: { file: new File([await openAsBlob(file)], basename(file)) } });
+        const stored = await client.POST("/api/connections/files", { body: { file: fileToUpload(file, info.size) } });
         const body = parseFlags(CreateConnectionRequest, { name: name0, type: "sqlite", settings: { file: stored.file } }, {});
         const created = await client.POST("/api/connections", { body });
         env.out.result(

@@ -1,7 +1,6 @@
-import { openAsBlob } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
-import { DatasetName, describeSource, userError } from "@caretflow/contracts";
+import { DatasetName, datasetNameFromFilename, describeSource, userError } from "@caretflow/contracts";
 import type { Command } from "commander";
 import { action, type CommonOptions, type ExitState, intArg, parseFlags, withCommon } from "./common.ts";
 import { importFromConnection } from "./connections.command.ts";
@@ -11,6 +10,7 @@ import { checkOutFile, downloadCsv } from "./download.ts";
 import { registerQuality } from "./quality.command.ts";
 import { formatBytes, formatFields, formatTable, formatTime, formatValue } from "./table.ts";
 import { registerTransformCommands } from "./transform.command.ts";
+import { fileToUpload } from "./upload.ts";
 
 export function registerDatasets(program: Command, ctx: CliContext, exit: ExitState): void {
   const datasets = program.command("datasets").description("import, list and inspect datasets");
@@ -66,23 +66,19 @@ export function registerDatasets(program: Command, ctx: CliContext, exit: ExitSt
       if (!info.isFile())
         throw userError("not_a_file", `'${path}' is not a file`, "give the path of a CSV, TSV, Parquet, JSON, NDJSON or .xlsx file");
       const name = opts.name === undefined ? undefined : parseFlags(DatasetName, opts.name, { "": "--name" });
-      const blob = await openAsBlob(file);
-      // Node 20 reports a file of 4 GiB or more as its size modulo 4 GiB; sending it would hang the upload.
-      if (blob.size !== info.size)
-        throw userError(
-          "file_too_large_for_cli",
-          `'${path}' is ${formatBytes(info.size)}; this Node.js (${process.version}) cannot upload files of 4 GiB or more`,
-          "convert it to Parquet first (much smaller), split it, or upload it with curl -F file=@PATH to POST /api/datasets",
-        );
       env.out.note(`uploading ${basename(file)} (${formatBytes(info.size)})...`);
       const client = await env.client();
-      const result = await client.POST("/api/datasets", {
-        body: {
-          file: new File([blob], basename(file)),
-          ...(name ? { name } : {}),
-          ...(opts.encoding ? { encoding: opts.encoding } : {}),
-          ...(opts.sheet !== undefined ? { sheet: opts.sheet } : {}),
+      // The file is the request's whole body (no multipart framing to build or parse).
+      const result = await client.PUT("/api/datasets/{name}/file", {
+        params: {
+          path: { name: name ?? datasetNameFromFilename(basename(file)) },
+          query: {
+            filename: basename(file),
+            ...(opts.encoding ? { encoding: opts.encoding } : {}),
+            ...(opts.sheet !== undefined ? { sheet: opts.sheet } : {}),
+          },
         },
+        body: fileToUpload(file, info.size),
       });
       const v = result.version;
       env.out.result(result, () =>

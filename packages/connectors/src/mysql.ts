@@ -13,9 +13,8 @@ import {
 } from "@caretflow/contracts";
 import mysqlCallbacks, { type Connection as CallbackConnection, type FieldPacket } from "mysql2";
 import mysql from "mysql2/promise";
-import pRetry, { AbortError } from "p-retry";
-import { checkedAddress } from "./address-guard.ts";
 import type { Connector, ConnectorContext, ConnectorType, ReadOptions } from "./connector.ts";
+import { connectWithFailover, reachFailure, UNREACHABLE_CODES } from "./failover.ts";
 import { checkReadOnlyQuery, queryOf } from "./sql-check.ts";
 
 const DEFAULT_BATCH_ROWS = 10_000;
@@ -294,55 +293,37 @@ class MysqlConnector implements Connector {
         await this.close();
       }
     }
-    return pRetry(
-      async () => {
-        const failures: string[] = [];
-        for (const { host, port } of this.settings.hosts) {
-          let address: string;
-          try {
-            address = await checkedAddress(host, this.ctx.addressPolicy);
-          } catch (error) {
-            throw new AbortError(error as Error);
-          }
-          const pool = mysql.createPool({
-            // `host` names the server for TLS; the socket goes to the checked address (no second DNS lookup).
-            host,
-            port,
-            stream: () => netConnect({ host: address, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 }),
-            database: this.settings.database,
-            user: this.settings.user,
-            ...(this.ctx.secrets.password !== undefined ? { password: this.ctx.secrets.password } : {}),
-            ...(this.settings.ssl ? { ssl: { rejectUnauthorized: true, verifyIdentity: true } } : {}),
-            connectionLimit: 4,
-            maxIdle: 4,
-            idleTimeout: 30_000,
-            connectTimeout: CONNECT_TIMEOUT_MS,
-            multipleStatements: false,
-            dateStrings: true,
-            supportBigNumbers: true,
-            bigNumberStrings: true,
-          });
-          try {
-            const conn = await pool.getConnection();
-            this.pool = pool;
-            this.poolHost = `${host}:${port}`;
-            return { conn, host: this.poolHost };
-          } catch (error) {
-            await pool.end().catch(() => undefined);
-            if (!isUnreachable(error)) throw new AbortError(this.explain(error, `${host}:${port}`));
-            failures.push(`${host}:${port} (${reachFailure(error)})`);
-          }
-        }
-        throw new CaretflowError({
-          code: "connection_unreachable",
-          kind: "operational",
-          status: 503,
-          message: `Could not reach MySQL at ${failures.join(", ")}`,
-          hint: "Check the host and port, that the server is running, and that a firewall lets this server reach it.",
-        });
-      },
-      { retries: 2, minTimeout: 200, factor: 2, randomize: true },
-    );
+    const { pool, client, host } = await connectWithFailover({
+      engine: "MySQL",
+      hosts: this.settings.hosts,
+      addressPolicy: this.ctx.addressPolicy,
+      createPool: (host, port, address) =>
+        mysql.createPool({
+          // `host` names the server for TLS; the socket goes to the checked address (no second DNS lookup).
+          host,
+          port,
+          stream: () => netConnect({ host: address, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 }),
+          database: this.settings.database,
+          user: this.settings.user,
+          ...(this.ctx.secrets.password !== undefined ? { password: this.ctx.secrets.password } : {}),
+          ...(this.settings.ssl ? { ssl: { rejectUnauthorized: true, verifyIdentity: true } } : {}),
+          connectionLimit: 4,
+          maxIdle: 4,
+          idleTimeout: 30_000,
+          connectTimeout: CONNECT_TIMEOUT_MS,
+          multipleStatements: false,
+          dateStrings: true,
+          supportBigNumbers: true,
+          bigNumberStrings: true,
+        }),
+      take: (pool) => pool.getConnection(),
+      end: (pool) => pool.end(),
+      isUnreachable,
+      explain: (error, at) => this.explain(error, at),
+    });
+    this.pool = pool;
+    this.poolHost = host;
+    return { conn: client, host };
   }
 
   /** A clear CaretflowError for a mysql2 or network error, with every secret masked. */
@@ -482,12 +463,10 @@ function tableNotFound(name: string): CaretflowError {
   });
 }
 
-const UNREACHABLE = new Set(["ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EADDRNOTAVAIL"]);
-
 function isUnreachable(error: unknown): boolean {
   const e = error as { code?: string; errno?: number; message?: string };
   return (
-    (typeof e?.code === "string" && UNREACHABLE.has(e.code)) ||
+    (typeof e?.code === "string" && UNREACHABLE_CODES.has(e.code)) ||
     e?.errno === 1040 || // too many connections
     e?.errno === 1053 || // server shutdown in progress
     /connect ETIMEDOUT|timeout/i.test(e?.message ?? "")
@@ -505,13 +484,4 @@ function isConnectionLost(error: unknown): boolean {
     e?.errno === 2013 ||
     /Connection lost|connection is in closed state|server closed the connection/i.test(e?.message ?? "")
   );
-}
-
-function reachFailure(error: unknown): string {
-  const e = error as { code?: string; message?: string };
-  if (e?.code === "ECONNREFUSED") return "connection refused";
-  if (e?.code === "ETIMEDOUT" || /timeout/i.test(e?.message ?? "")) return "timed out";
-  if (e?.code === "EHOSTUNREACH" || e?.code === "ENETUNREACH") return "no route to host";
-  if (e?.code === "ENOTFOUND" || e?.code === "EAI_AGAIN") return "host name not found";
-  return e?.code ?? "unreachable";
 }

@@ -10,11 +10,10 @@ import {
   type RowBatch,
   userError,
 } from "@caretflow/contracts";
-import pRetry, { AbortError } from "p-retry";
 import pg from "pg";
 import Cursor from "pg-cursor";
-import { checkedAddress } from "./address-guard.ts";
 import type { Connector, ConnectorContext, ConnectorType, ReadOptions } from "./connector.ts";
+import { connectWithFailover, reachFailure, UNREACHABLE_CODES } from "./failover.ts";
 import { checkReadOnlyQuery, queryOf } from "./sql-check.ts";
 
 /** Every value arrives as PostgreSQL's text form; DuckDB casts it to the column's type when appending. */
@@ -207,51 +206,35 @@ class PostgresConnector implements Connector {
         await this.close();
       }
     }
-    return pRetry(
-      async () => {
-        const failures: string[] = [];
-        for (const { host, port } of this.settings.hosts) {
-          let address: string;
-          try {
-            address = await checkedAddress(host, this.ctx.addressPolicy);
-          } catch (error) {
-            throw new AbortError(error as Error);
-          }
-          const pool = new pg.Pool({
-            host: address,
-            port,
-            database: this.settings.database,
-            user: this.settings.user,
-            ...(this.ctx.secrets.password !== undefined ? { password: this.ctx.secrets.password } : {}),
-            ssl: this.settings.ssl ? { rejectUnauthorized: true, ...(isIP(host) ? {} : { servername: host }) } : false,
-            max: 4,
-            connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-            idleTimeoutMillis: 30_000,
-            application_name: "caretflow",
-            options: "-c TimeZone=UTC",
-          });
-          pool.on("error", () => undefined); // an idle client's connection dropped; the next acquire reconnects
-          try {
-            const client = await pool.connect();
-            this.pool = pool;
-            this.poolHost = `${host}:${port}`;
-            return { client, host: this.poolHost };
-          } catch (error) {
-            await pool.end().catch(() => undefined);
-            if (!isUnreachable(error)) throw new AbortError(this.explain(error, `${host}:${port}`));
-            failures.push(`${host}:${port} (${reachFailure(error)})`);
-          }
-        }
-        throw new CaretflowError({
-          code: "connection_unreachable",
-          kind: "operational",
-          status: 503,
-          message: `Could not reach PostgreSQL at ${failures.join(", ")}`,
-          hint: "Check the host and port, that the server is running, and that a firewall lets this server reach it.",
+    const { pool, client, host } = await connectWithFailover({
+      engine: "PostgreSQL",
+      hosts: this.settings.hosts,
+      addressPolicy: this.ctx.addressPolicy,
+      createPool: (host, port, address) => {
+        const pool = new pg.Pool({
+          host: address,
+          port,
+          database: this.settings.database,
+          user: this.settings.user,
+          ...(this.ctx.secrets.password !== undefined ? { password: this.ctx.secrets.password } : {}),
+          ssl: this.settings.ssl ? { rejectUnauthorized: true, ...(isIP(host) ? {} : { servername: host }) } : false,
+          max: 4,
+          connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+          idleTimeoutMillis: 30_000,
+          application_name: "caretflow",
+          options: "-c TimeZone=UTC",
         });
+        pool.on("error", () => undefined); // an idle client's connection dropped; the next acquire reconnects
+        return pool;
       },
-      { retries: 2, minTimeout: 200, factor: 2, randomize: true },
-    );
+      take: (pool) => pool.connect(),
+      end: (pool) => pool.end(),
+      isUnreachable,
+      explain: (error, at) => this.explain(error, at),
+    });
+    this.pool = pool;
+    this.poolHost = host;
+    return { client, host };
   }
 
   /** A clear CaretflowError for a pg or network error, with every secret masked. */
@@ -407,12 +390,10 @@ function tableNotFound(name: string): CaretflowError {
   });
 }
 
-const UNREACHABLE = new Set(["ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EADDRNOTAVAIL"]);
-
 function isUnreachable(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
   return (
-    (typeof e?.code === "string" && UNREACHABLE.has(e.code)) ||
+    (typeof e?.code === "string" && UNREACHABLE_CODES.has(e.code)) ||
     /timeout expired|Connection terminated due to connection timeout|the database system is (starting up|shutting down)/i.test(
       e?.message ?? "",
     ) ||
@@ -429,13 +410,4 @@ function isConnectionLost(error: unknown): boolean {
     e?.code === "EPIPE" ||
     /Connection terminated|connection is closed|terminating connection/i.test(e?.message ?? "")
   );
-}
-
-function reachFailure(error: unknown): string {
-  const e = error as { code?: string; message?: string };
-  if (e?.code === "ECONNREFUSED") return "connection refused";
-  if (e?.code === "ETIMEDOUT" || /timeout/i.test(e?.message ?? "")) return "timed out";
-  if (e?.code === "EHOSTUNREACH" || e?.code === "ENETUNREACH") return "no route to host";
-  if (e?.code === "ENOTFOUND" || e?.code === "EAI_AGAIN") return "host name not found";
-  return e?.code ?? "unreachable";
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { UploadFilename } from "./refused.ts";
 
 /** Dataset names: what a person types on the CLI and sees in URLs. */
 export const DatasetName = z
@@ -6,6 +7,24 @@ export const DatasetName = z
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "use letters, digits, '_', '-' and '.', starting with a letter or digit");
+
+/**
+ * A valid dataset name derived from a file name, e.g. "Juice Sales.csv" -> "juice-sales",
+ * "Crème brûlée (2024).xlsx" -> "creme-brulee-2024". Falls back to "dataset".
+ */
+export function datasetNameFromFilename(filename: string): string {
+  const base = filename.split(/[\\/]/).pop() ?? "";
+  const stem = base.includes(".") && !base.startsWith(".") ? base.slice(0, base.lastIndexOf(".")) : base;
+  const slug = stem
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "") // drop the accents NFKD split off
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, "-")
+    .replace(/^[^a-z0-9]+/, "")
+    .slice(0, 64)
+    .replace(/[-_]+$/, "");
+  return DatasetName.safeParse(slug).success ? slug : "dataset";
+}
 
 /** Logical column type as caretflow reports it; duckdbType keeps the exact DuckDB type. */
 export const ColumnKind = z.enum(["integer", "float", "boolean", "string", "date", "timestamp", "other"]);
@@ -96,6 +115,16 @@ export const ImportPhase = z.object({
   ms: z.number().nonnegative().describe("milliseconds"),
 });
 export type ImportPhase = z.infer<typeof ImportPhase>;
+
+/** Query of PUT /api/datasets/{name}/file: the file travels as the request body, what describes it here. */
+export const FileImportQuery = z.object({
+  filename: UploadFilename.describe(
+    "the file's name; its extension gives the format (.csv, .tsv, .parquet, .json, .ndjson, .jsonl, .xlsx)",
+  ),
+  encoding: z.string().max(40).optional().describe("a text file's encoding when it is not UTF-8, e.g. windows-1252"),
+  sheet: z.string().max(100).optional().describe("an Excel workbook's sheet to import, by name (default: the first)"),
+});
+export type FileImportQuery = z.infer<typeof FileImportQuery>;
 
 /** Result of an import: `created` is false when identical content already existed. */
 export const ImportResult = z.object({

@@ -21,6 +21,8 @@ export interface RouteDef {
   body?: z.ZodType;
   /** multipart/form-data body described in words (file uploads). */
   multipart?: Record<string, string>;
+  /** The body is a file's bytes (application/octet-stream), described in words. */
+  rawBody?: string;
   query?: z.ZodObject;
   response?: z.ZodType;
   /** non-JSON responses, e.g. text/event-stream or text/csv */
@@ -156,6 +158,18 @@ const routeTable = [
       encoding: "a text file's encoding when it is not UTF-8, e.g. windows-1252 (also latin1), utf-16, shift_jis",
       sheet: "an Excel workbook's sheet to import, by name (default: the first)",
     },
+    response: D.ImportResult,
+    status: 201,
+  },
+  {
+    method: "put",
+    path: "/api/datasets/{name}/file",
+    summary:
+      "Import a file sent as the request body (application/octet-stream) as the dataset's next version (identical content makes no new version); no multipart parsing, for large files",
+    tag: "datasets",
+    permission: EDITOR,
+    query: D.FileImportQuery,
+    rawBody: "the file's bytes: CSV, TSV, Parquet, JSON, NDJSON or .xlsx",
     response: D.ImportResult,
     status: 201,
   },
@@ -803,6 +817,12 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       op["x-caretflow-permission"] = r.permission;
     }
     if (r.body) op.requestBody = { required: true, content: { "application/json": { schema: json(r.body) } } };
+    if (r.rawBody) {
+      op.requestBody = {
+        required: true,
+        content: { "application/octet-stream": { schema: { type: "string", format: "binary", description: r.rawBody } } },
+      };
+    }
     if (r.multipart) {
       op.requestBody = {
         required: true,

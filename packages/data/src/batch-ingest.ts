@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type BatchCell, CaretflowError, type RowBatch, userError } from "@caretflow/contracts";
 import type { DuckDBAppender, DuckDBConnection } from "@duckdb/node-api";
 import { checkColumnNames } from "./column-names.ts";
-import { duckdbReason, sqlIdent, sqlString } from "./duckdb.ts";
+import { duckdbReason, PARQUET_WRITE_OPTIONS, sqlIdent, sqlString } from "./duckdb.ts";
 import type { ProgressFn } from "./ingest.ts";
 
 /** Rows kept in DuckDB before they are written out as one Parquet part: memory stays bounded whatever the source's size. */
@@ -44,7 +44,7 @@ export async function batchesToParquet(opts: BatchIngestOptions): Promise<{ rows
     appender.closeSync();
     appender = null;
     const part = join(partsDir, `part-${String(parts.length).padStart(6, "0")}.parquet`);
-    await conn.run(`COPY ${sqlIdent(stage)} TO ${sqlString(part)} (FORMAT parquet, COMPRESSION zstd)`);
+    await conn.run(`COPY ${sqlIdent(stage)} TO ${sqlString(part)} (${PARQUET_WRITE_OPTIONS})`);
     parts.push(part);
     await conn.run(`DELETE FROM ${sqlIdent(stage)}`);
     inStage = 0;
@@ -94,7 +94,7 @@ export async function batchesToParquet(opts: BatchIngestOptions): Promise<{ rows
     const select = opts.appendTo
       ? `SELECT * FROM read_parquet(${sqlString(opts.appendTo)}) UNION ALL BY NAME SELECT * FROM read_parquet(${list})`
       : `SELECT * FROM read_parquet(${list})`;
-    await conn.run(`COPY (${select}) TO ${sqlString(opts.target)} (FORMAT parquet, COMPRESSION zstd)`);
+    await conn.run(`COPY (${select}) TO ${sqlString(opts.target)} (${PARQUET_WRITE_OPTIONS})`);
     return { rowsRead };
   } catch (error) {
     // The source's own errors (connection lost, cancelled...) pass through; DuckDB's mean a value did not fit.

@@ -1,112 +1,83 @@
 import { createHash } from "node:crypto";
 import type { ColumnSchema } from "@caretflow/contracts";
-import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import { sqlIdent, sqlString } from "./duckdb.ts";
 
-/** Version tag of the canonical form; change it (and docs/datasets.md) if the definition ever changes. */
-export const CONTENT_HASH_FORMAT = "caretflow-content-v1";
+/**
+ * Version tag of the canonical form. The hash also depends on DuckDB's `hash()` function, so the tag
+ * stored with a version names the DuckDB release that computed it (see contentHashFormat); change the
+ * tag (and docs/datasets.md) if the definition ever changes.
+ */
+export const CONTENT_HASH_FORMAT = "caretflow-content-v2";
 
-/** The first line of the canonical form: format tag and the columns' names and logical kinds. */
-export function canonicalHeader(columns: readonly Pick<ColumnSchema, "name" | "kind">[]): string {
-  return `${JSON.stringify({ format: CONTENT_HASH_FORMAT, columns: columns.map((c) => [c.name, c.kind]) })}\n`;
+/** Versions stored before the format was recorded hashed the v1 canonical text (docs/datasets.md). */
+export const LEGACY_CONTENT_HASH_FORMAT = "caretflow-content-v1";
+
+/** The format tag stored with each new version: the definition plus the DuckDB release whose hash() it used. */
+export async function contentHashFormat(conn: DuckDBConnection): Promise<string> {
+  const version = (await conn.runAndReadAll("SELECT version()")).getRowsJS()[0]?.[0];
+  return `${CONTENT_HASH_FORMAT}+duckdb-${String(version ?? "unknown").replace(/^v/, "")}`;
 }
-
-/** Floats are compared as DOUBLE, so DECIMAL 1.50 and DOUBLE 1.5 (CSV vs Parquet) print alike. */
-function canonicalValue(c: ColumnSchema): string {
-  return c.kind === "float" ? `CAST(${sqlIdent(c.name)} AS DOUBLE)` : sqlIdent(c.name);
-}
-
-/** Rows hashed in the first block; later blocks are sized from the text it made. */
-const FIRST_BLOCK_ROWS = 65_536;
-/** About how much canonical text one block makes (held at once per block in flight, in DuckDB and in JS). */
-const BLOCK_TEXT_BYTES = 8 * 1024 * 1024;
-/** Most blocks in flight at once (each on its own connection). */
-const MAX_PARALLEL_BLOCKS = 8;
 
 /**
- * sha256 (hex) of the canonical form of a stored table: the header line, then one line per row in
- * stored order, each a JSON array of the values cast to VARCHAR by DuckDB (floats first to DOUBLE; null for NULL).
- * Same table from CSV or Parquet => same hash when names, kinds and values agree.
- *
- * DuckDB builds the lines of a block of rows (chosen by the Parquet file's row numbers, which it reads
- * without scanning the rest) and joins them in order, so JavaScript hashes a few large strings instead
- * of one per row. A block is about one row group, which one DuckDB thread reads; so as many blocks as
- * DuckDB has threads (at most 8) run at once, each on its own connection, and are hashed in order.
- * Memory stays bounded by the blocks in flight (about 8 MB of text each).
+ * Each value as the type its kind hashes as, so the same data hashes alike whatever the file held:
+ * INTEGER and BIGINT, DECIMAL 1.50 and DOUBLE 1.5, a naive timestamp and the same instant with a time zone.
  */
-export async function contentHash(duck: DuckDBInstance, parquetPath: string, columns: readonly ColumnSchema[]): Promise<string> {
-  // A column of that name would hide the row number DuckDB adds; hash row by row instead.
-  if (columns.some((c) => c.name.toLowerCase() === "file_row_number")) {
-    const conn = await duck.connect();
-    try {
-      return await contentHashByRow(conn, parquetPath, columns);
-    } finally {
-      conn.closeSync();
-    }
-  }
-  const hash = createHash("sha256");
-  hash.update(canonicalHeader(columns));
-  const list = columns.map((c) => `CAST(${canonicalValue(c)} AS VARCHAR)`).join(", ");
-  const file = `read_parquet(${sqlString(parquetPath)}, file_row_number = true)`;
-  const block = async (conn: DuckDBConnection, start: number, end: number): Promise<string | null> => {
-    const reader = await conn.runAndReadAll(
-      `SELECT string_agg(line, chr(10) ORDER BY n) FROM (SELECT file_row_number AS n, CAST(to_json([${list}]) AS VARCHAR) AS line FROM ${file} WHERE file_row_number >= ${start} AND file_row_number < ${end})`,
-    );
-    const text = reader.getRowsJS()[0]?.[0];
-    return typeof text === "string" ? text : null;
-  };
-  const first = await duck.connect();
-  const conns = [first];
-  const pending: (Promise<string | null> | undefined)[] = [];
-  try {
-    const total = Number(
-      (await first.runAndReadAll(`SELECT count(*) FROM read_parquet(${sqlString(parquetPath)})`)).getRowsJS()[0]?.[0] ?? 0,
-    );
-    const threads = Number((await first.runAndReadAll("SELECT current_setting('threads')")).getRowsJS()[0]?.[0] ?? 1);
-    // The first block sizes the others.
-    const firstText = await block(first, 0, FIRST_BLOCK_ROWS);
-    if (firstText === null) return hash.digest("hex");
-    hash.update(firstText);
-    hash.update("\n");
-    const firstRows = Math.min(FIRST_BLOCK_ROWS, total);
-    const rows = Math.max(1024, Math.floor(BLOCK_TEXT_BYTES / Math.max(1, firstText.length / firstRows)));
-    const starts: number[] = [];
-    for (let s = FIRST_BLOCK_ROWS; s < total; s += rows) starts.push(s);
-    const parallel = Math.max(1, Math.min(MAX_PARALLEL_BLOCKS, threads, starts.length));
-    while (conns.length < parallel) conns.push(await duck.connect());
-    // Block i runs on connection i % parallel, once block i - parallel there is hashed: at most `parallel` in flight.
-    const launch = (i: number) => {
-      pending[i] = block(conns[i % parallel]!, starts[i]!, starts[i]! + rows);
-      // Kept from rejecting unobserved while earlier blocks are awaited; the await below sees the error.
-      pending[i]!.catch(() => undefined);
-    };
-    for (let i = 0; i < parallel; i++) launch(i);
-    for (let i = 0; i < starts.length; i++) {
-      const text = await pending[i];
-      pending[i] = undefined;
-      if (i + parallel < starts.length) launch(i + parallel);
-      if (text === null || text === undefined) continue;
-      hash.update(text);
-      hash.update("\n");
-    }
-    return hash.digest("hex");
-  } finally {
-    // After an error, blocks still running on other connections finish before their connections close.
-    await Promise.allSettled(pending.filter((p) => p !== undefined));
-    for (const c of conns) c.closeSync();
+function canonicalValue(c: Pick<ColumnSchema, "name" | "kind">): string {
+  const id = sqlIdent(c.name);
+  switch (c.kind) {
+    case "integer":
+      return `CAST(${id} AS HUGEINT)`;
+    case "float":
+      return `CAST(${id} AS DOUBLE)`;
+    case "boolean":
+    case "string":
+    case "date":
+      return id;
+    case "timestamp":
+      return `epoch_ns(${id})`;
+    default:
+      return `CAST(${id} AS VARCHAR)`;
   }
 }
 
-/** The same hash as contentHash, streamed one row at a time (slower: every line crosses into JavaScript). */
-export async function contentHashByRow(conn: DuckDBConnection, parquetPath: string, columns: readonly ColumnSchema[]): Promise<string> {
-  const hash = createHash("sha256");
-  hash.update(canonicalHeader(columns));
-  const list = columns.map((c) => `CAST(${canonicalValue(c)} AS VARCHAR)`).join(", ");
-  const result = await conn.stream(`SELECT CAST(to_json([${list}]) AS VARCHAR) FROM read_parquet(${sqlString(parquetPath)})`);
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
-    for (const line of chunk.getColumnValues(0)) hash.update(`${String(line)}\n`);
-  }
-  return hash.digest("hex");
+/** The first line hashed: the format tag, the row count and the columns' names and logical kinds. */
+export function canonicalHeader(columns: readonly Pick<ColumnSchema, "name" | "kind">[], rows: number): string {
+  return `${JSON.stringify({ format: CONTENT_HASH_FORMAT, rows, columns: columns.map((c) => [c.name, c.kind]) })}\n`;
+}
+
+/**
+ * sha256 (hex) of a stored table's content, computed by DuckDB in one parallel scan of the Parquet file:
+ * for every row, DuckDB's 64-bit `hash()` of its row number and its values, XORed over the table; the
+ * digest covers the header line (with the row count) and that value. Two different tables hash alike with
+ * a chance of about 2^-64.
+ * Reordering rows or columns, renaming a column or changing one value changes it. It identifies content
+ * (re-imports of unchanged data store nothing) and is not a signature: DuckDB's hash is not cryptographic.
+ */
+export async function contentHash(
+  conn: DuckDBConnection,
+  parquetPath: string,
+  columns: readonly Pick<ColumnSchema, "name" | "kind">[],
+  /** How rows are numbered: by the Parquet reader (the default) or in scan order (used when a column is named file_row_number). */
+  numbering: "reader" | "scan" = "reader",
+): Promise<string> {
+  const names = new Set(columns.map((c) => c.name.toLowerCase()));
+  let alias = "caretflow_row";
+  while (names.has(alias)) alias = `_${alias}`;
+  const n = sqlIdent(alias);
+  const values = columns.map(canonicalValue);
+  const forward = [n, ...values].join(", ");
+  // A column named file_row_number hides the reader's row number; number the rows in scan order instead.
+  const rowsWithNumber =
+    numbering === "scan" || names.has("file_row_number")
+      ? `(SELECT *, row_number() OVER () - 1 AS ${n} FROM read_parquet(${sqlString(parquetPath)}))`
+      : `(SELECT *, file_row_number AS ${n} FROM read_parquet(${sqlString(parquetPath)}, file_row_number = true))`;
+  const reader = await conn.runAndReadAll(
+    `SELECT count(*), CAST(coalesce(bit_xor(hash(${forward})), 0) AS VARCHAR) FROM ${rowsWithNumber}`,
+  );
+  const [rows, xor] = reader.getRowsJS()[0] ?? [0, "0"];
+  return createHash("sha256")
+    .update(canonicalHeader(columns, Number(rows)))
+    .update(`${String(xor)}\n`)
+    .digest("hex");
 }

@@ -24,7 +24,7 @@ import type { Kysely, Selectable } from "kysely";
 import { batchesToParquet } from "./batch-ingest.ts";
 import { columnKindOf } from "./column-kind.ts";
 import { checkColumnNames } from "./column-names.ts";
-import { contentHash } from "./content-hash.ts";
+import { contentHash, contentHashFormat } from "./content-hash.ts";
 import { displayExpr, exportExpr, openDuckDb, sqlIdent, sqlString, withConnection } from "./duckdb.ts";
 import { formatFromFilename } from "./formats.ts";
 import { describeStored, ingestToParquet, type ProgressFn } from "./ingest.ts";
@@ -730,7 +730,12 @@ export class DatasetStore {
     timer = new PhaseTimer(),
   ): Promise<ImportResult> {
     onProgress?.({ stage: "hashing" });
-    const hash = await timer.time("hash", () => contentHash(this.duck, tmp, columns));
+    const hash = await timer.time("hash", () =>
+      withConnection(this.duck, async (conn) => ({
+        value: await contentHash(conn, tmp, columns),
+        format: await contentHashFormat(conn),
+      })),
+    );
     const placeStart = performance.now();
     try {
       return await this.registerVersion(name, tmp, columns, rowCount, source, hash, onProgress, owner);
@@ -746,7 +751,7 @@ export class DatasetStore {
     columns: ColumnSchema[],
     rowCount: number,
     source: DatasetVersion["source"],
-    hash: string,
+    hash: { value: string; format: string },
     onProgress?: ProgressFn,
     owner?: string,
   ): Promise<ImportResult> {
@@ -754,7 +759,7 @@ export class DatasetStore {
     onProgress?.({ stage: "storing" });
     for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
       const latest = await this.latestRow(name);
-      if (latest && latest.content_hash === hash) return { created: false, version: versionFromRow(latest) };
+      if (latest && (await this.sameContent(latest, hash, columns, rowCount))) return { created: false, version: versionFromRow(latest) };
       const version = (latest ? Number(latest.version) : 0) + 1;
       const final = this.parquetPath(name, version);
       if (!(await this.placeFile(tmp, final, name, version))) continue;
@@ -765,7 +770,8 @@ export class DatasetStore {
         row_count: rowCount,
         column_count: columns.length,
         columns_json: JSON.stringify(columns),
-        content_hash: hash,
+        content_hash: hash.value,
+        content_hash_format: hash.format,
         size_bytes: sizeBytes,
         source_json: JSON.stringify(source),
         created_at: now,
@@ -834,6 +840,27 @@ export class DatasetStore {
       }
       throw error;
     }
+  }
+
+  /**
+   * Whether a stored version holds the content just hashed. A version hashed under another format (v1, or
+   * another DuckDB release) with the same row count and columns is hashed again from its file to compare.
+   */
+  private async sameContent(
+    row: Selectable<DatasetVersionsTable>,
+    hash: { value: string; format: string },
+    columns: readonly ColumnSchema[],
+    rowCount: number,
+  ): Promise<boolean> {
+    if (row.content_hash_format === hash.format) return row.content_hash === hash.value;
+    const stored = JSON.parse(row.columns_json) as ColumnSchema[];
+    const sameShape =
+      Number(row.row_count) === rowCount &&
+      stored.length === columns.length &&
+      stored.every((c, i) => c.name === columns[i]!.name && c.kind === columns[i]!.kind);
+    if (!sameShape) return false;
+    const path = this.parquetPath(row.dataset, Number(row.version));
+    return (await withConnection(this.duck, (conn) => contentHash(conn, path, stored))) === hash.value;
   }
 
   private async latestRow(name: string): Promise<Selectable<DatasetVersionsTable> | undefined> {

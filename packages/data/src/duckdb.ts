@@ -1,6 +1,12 @@
 import { FORMULA_TRIGGERS, neutralizeFormula } from "@caretflow/contracts";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 
+/**
+ * How every stored Parquet file is written: snappy, DuckDB's (and pandas') default. zstd makes files about a
+ * third smaller but costs 8-15% of an import's time (bench/README.md); import speed was chosen.
+ */
+export const PARQUET_WRITE_OPTIONS = "FORMAT parquet, COMPRESSION snappy";
+
 /** A single-quoted SQL string literal (paths, options); DuckDB table functions take no bound parameters for paths. */
 export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;

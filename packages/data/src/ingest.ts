@@ -5,7 +5,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { columnKindOf } from "./column-kind.ts";
 import { checkColumnNames } from "./column-names.ts";
 import { MAX_RECORD_BYTES, scanCsvFile, scanCsvHeader } from "./csv-scan.ts";
-import { describeQuery, duckdbReason, sqlIdent, sqlString } from "./duckdb.ts";
+import { describeQuery, duckdbReason, PARQUET_WRITE_OPTIONS, sqlIdent, sqlString } from "./duckdb.ts";
 import { xlsxToNdjson } from "./excel.reader.ts";
 import { findDeepNesting, MAX_JSON_DEPTH } from "./json-depth.ts";
 import { PhaseTimer } from "./phases.ts";
@@ -103,66 +103,19 @@ export async function ingestToParquet(
     }
     timer.add("check", performance.now() - checkStart);
 
-    let source = sourceSql(format === "xlsx" ? "ndjson" : format, readPath, { delimiter });
-    let described: { name: string; type: string }[] = [];
-    let sniffed: SniffedCsv | null = null;
-    // CSV columns DuckDB sniffed as BOOLEAN: read as text and turned into booleans by the copy, which
-    // stops at the first value that is not true/false (then they are checked and the copy runs again).
-    let booleans: string[] = [];
-    const withTypes = (s: SniffedCsv, text: readonly string[]) => ({
-      ...s,
-      columns: s.columns.map((c) => (text.includes(c.name) ? { ...c, type: "VARCHAR" } : c)),
-    });
-    try {
-      await timer.time("schema", async () => {
-        if (format === "csv" || format === "tsv") {
-          // One pass infers the types (every row); the copy then reads with them and sniffs nothing again.
-          sniffed = await sniffCsv(conn, readPath, delimiter);
-          booleans = sniffed.columns.filter((c) => c.type === "BOOLEAN").map((c) => c.name);
-          source = sourceSql(format, readPath, { delimiter, detected: withTypes(sniffed, booleans) });
-        }
-        described = await describeQuery(conn, `SELECT * FROM ${source}`);
-        // DuckDB renames a key that differs from another only in case ("A" -> "A_1"); check the keys as written.
-        if (format === "json" || format === "ndjson") checkColumnNames(await jsonKeys(conn, format, readPath), "The JSON data");
+    if (format === "csv" || format === "tsv") {
+      await copyDelimited(conn, { path, readPath, format, delimiter, target, timer, onProgress: opts.onProgress });
+    } else {
+      await copyOther(conn, {
+        path,
+        readPath,
+        format: format === "xlsx" ? "ndjson" : format,
+        original: format,
+        target,
+        timer,
+        dateOnly,
+        onProgress: opts.onProgress,
       });
-    } catch (error) {
-      throw await explainReadFailure(error, path, format, delimiter);
-    }
-    if (format === "parquet") {
-      // pandas writes its row index as "__index_level_0__" when the index is not a plain range; it is not data.
-      described = described.filter((c) => !/^__index_level_\d+__$/.test(c.name));
-      checkColumnNames(described.map((c) => c.name));
-    }
-
-    // Mixed JSON values (a number here, a string there) come back as DuckDB's JSON type; store them as text.
-    // Excel date cells with no time of day are dates.
-    const select = described
-      .map((c) => {
-        const id = sqlIdent(c.name);
-        if (c.type === "JSON") return `(${id} ->> '$') AS ${id}`;
-        if (c.type === "TIMESTAMP" && dateOnly.has(c.name)) return `CAST(${id} AS DATE) AS ${id}`;
-        if (booleans.includes(c.name)) return `${strictBoolean(id)} AS ${id}`;
-        return id;
-      })
-      .join(", ");
-    opts.onProgress?.({ stage: "writing" });
-    try {
-      await timer.time("copy", async () => {
-        try {
-          await conn.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd)`);
-        } catch (error) {
-          const found = sniffed as SniffedCsv | null;
-          if (!found || !String((error as Error)?.message).includes(NOT_BOOLEAN)) throw error;
-          // A column DuckDB took for boolean holds yes/no or t/f somewhere: find which ones stay text, copy again.
-          await rm(target, { force: true });
-          const text = await booleansToKeepAsText(conn, readPath, delimiter, found.columns);
-          const retry = sourceSql(format as "csv" | "tsv", readPath, { delimiter, detected: withTypes(found, text) });
-          const columns = found.columns.map((c) => sqlIdent(c.name)).join(", ");
-          await conn.run(`COPY (SELECT ${columns} FROM ${retry}) TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd)`);
-        }
-      });
-    } catch (error) {
-      throw await explainReadFailure(error, path, format, delimiter);
     }
   } finally {
     if (tempNdjson) await rm(tempNdjson, { force: true });
@@ -172,6 +125,156 @@ export async function ingestToParquet(
   const { columns, rowCount } = await timer.time("count", () => describeStored(conn, target));
   if (rowCount === 0) throw noRows(format);
   return { columns, rowCount, ...(encoding === "utf-8" ? {} : { encoding }), ...(sheet !== undefined ? { sheet } : {}) };
+}
+
+/**
+ * CSV/TSV to Parquet in one read of the file: types come from DuckDB's sniffer on a sample (its default
+ * 20,480 rows), and the copy reads with them. The result must equal what inference over every row gives,
+ * so the slower path (sniff every row, then copy) runs instead when a column is empty in the sample (its
+ * type is unknown there) and when the copy meets a value that does not fit a sampled type (a word in a
+ * numeric column on row 30,000, a date in another format, yes in a true/false column).
+ */
+async function copyDelimited(
+  conn: DuckDBConnection,
+  o: {
+    path: string;
+    readPath: string;
+    format: "csv" | "tsv";
+    delimiter: string;
+    target: string;
+    timer: PhaseTimer;
+    onProgress: ProgressFn | undefined;
+  },
+): Promise<void> {
+  const { readPath, delimiter, target, timer } = o;
+  let sampled: SniffedCsv | null;
+  try {
+    sampled = await timer.time("schema", async () => {
+      const sample = await sniffCsv(conn, readPath, delimiter, SNIFF_SAMPLE_ROWS);
+      return (await emptyInSample(conn, readPath, delimiter, sample)) ? null : sample;
+    });
+  } catch (error) {
+    throw await explainReadFailure(error, o.path, o.format, delimiter);
+  }
+  o.onProgress?.({ stage: "writing" });
+  if (sampled) {
+    try {
+      await timer.time("copy", () => copyWithTypes(conn, readPath, o.format, delimiter, sampled, target));
+      return;
+    } catch (error) {
+      if (error instanceof Error && error.name === "CaretflowError") throw error;
+      // A value the sample did not show: infer from every row and copy again (errors are explained there).
+      await rm(target, { force: true });
+    }
+  }
+  let sniffed: SniffedCsv;
+  try {
+    sniffed = await timer.time("schema", () => sniffCsv(conn, readPath, delimiter, -1));
+    await timer.time("copy", () => copyWithTypes(conn, readPath, o.format, delimiter, sniffed, target));
+  } catch (error) {
+    throw await explainReadFailure(error, o.path, o.format, delimiter);
+  }
+}
+
+/** Rows DuckDB's sniffer samples by default; the fast path sniffs this many. */
+const SNIFF_SAMPLE_ROWS = 20_480;
+
+/**
+ * Whether a column the sample typed as text has no value in the sample's rows: every-row inference could
+ * give it a number or date type, so the sample cannot decide it.
+ */
+async function emptyInSample(conn: DuckDBConnection, path: string, delimiter: string, sniffed: SniffedCsv): Promise<boolean> {
+  const text = sniffed.columns.filter((c) => c.type === "VARCHAR");
+  if (text.length === 0) return false;
+  const all = sniffed.columns.map((c) => `${sqlString(c.name)}: 'VARCHAR'`).join(", ");
+  const raw = `read_csv(${sqlString(path)}, ${csvDialect(delimiter)}, strict_mode = true, null_padding = false, auto_detect = false, columns = {${all}})`;
+  const counts = text.map((c) => `count(${sqlIdent(c.name)})`).join(", ");
+  const row = (await conn.runAndReadAll(`SELECT ${counts} FROM (SELECT * FROM ${raw} LIMIT ${SNIFF_SAMPLE_ROWS})`)).getRowsJS()[0] ?? [];
+  return row.some((n) => Number(n) === 0);
+}
+
+/**
+ * COPY a delimited file with known types. BOOLEAN columns are read as text and turned into booleans by the
+ * copy, which stops at the first value that is not true/false; then the columns are checked and the ones
+ * holding other values (yes/no, t/f) are copied again as text.
+ */
+async function copyWithTypes(
+  conn: DuckDBConnection,
+  readPath: string,
+  format: "csv" | "tsv",
+  delimiter: string,
+  sniffed: SniffedCsv,
+  target: string,
+): Promise<void> {
+  const booleans = sniffed.columns.filter((c) => c.type === "BOOLEAN").map((c) => c.name);
+  const source = sourceSql(format, readPath, { delimiter, detected: withTextColumns(sniffed, booleans) });
+  const select = sniffed.columns
+    .map((c) => (booleans.includes(c.name) ? `${strictBoolean(sqlIdent(c.name))} AS ${sqlIdent(c.name)}` : sqlIdent(c.name)))
+    .join(", ");
+  try {
+    await conn.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(target)} (${PARQUET_WRITE_OPTIONS})`);
+  } catch (error) {
+    if (booleans.length === 0 || !String((error as Error)?.message).includes(NOT_BOOLEAN)) throw error;
+    await rm(target, { force: true });
+    const text = await booleansToKeepAsText(conn, readPath, delimiter, sniffed.columns);
+    const retry = sourceSql(format, readPath, { delimiter, detected: withTextColumns(sniffed, text) });
+    const columns = sniffed.columns.map((c) => sqlIdent(c.name)).join(", ");
+    await conn.run(`COPY (SELECT ${columns} FROM ${retry}) TO ${sqlString(target)} (${PARQUET_WRITE_OPTIONS})`);
+  }
+}
+
+function withTextColumns(s: SniffedCsv, text: readonly string[]): SniffedCsv {
+  return { ...s, columns: s.columns.map((c) => (text.includes(c.name) ? { ...c, type: "VARCHAR" } : c)) };
+}
+
+/** Parquet, JSON, NDJSON (and Excel, converted to NDJSON) to Parquet: describe, then copy. */
+async function copyOther(
+  conn: DuckDBConnection,
+  o: {
+    path: string;
+    readPath: string;
+    format: "parquet" | "json" | "ndjson";
+    original: SourceFormat;
+    target: string;
+    timer: PhaseTimer;
+    dateOnly: ReadonlySet<string>;
+    onProgress: ProgressFn | undefined;
+  },
+): Promise<void> {
+  const { readPath, format, timer } = o;
+  const source = sourceSql(format, readPath);
+  let described: { name: string; type: string }[] = [];
+  try {
+    await timer.time("schema", async () => {
+      described = await describeQuery(conn, `SELECT * FROM ${source}`);
+      // DuckDB renames a key that differs from another only in case ("A" -> "A_1"); check the keys as written.
+      if (o.original === "json" || o.original === "ndjson")
+        checkColumnNames(await jsonKeys(conn, format as "json" | "ndjson", readPath), "The JSON data");
+    });
+  } catch (error) {
+    throw await explainReadFailure(error, o.path, o.original, ",");
+  }
+  if (format === "parquet") {
+    // pandas writes its row index as "__index_level_0__" when the index is not a plain range; it is not data.
+    described = described.filter((c) => !/^__index_level_\d+__$/.test(c.name));
+    checkColumnNames(described.map((c) => c.name));
+  }
+  // Mixed JSON values (a number here, a string there) come back as DuckDB's JSON type; store them as text.
+  // Excel date cells with no time of day are dates.
+  const select = described
+    .map((c) => {
+      const id = sqlIdent(c.name);
+      if (c.type === "JSON") return `(${id} ->> '$') AS ${id}`;
+      if (c.type === "TIMESTAMP" && o.dateOnly.has(c.name)) return `CAST(${id} AS DATE) AS ${id}`;
+      return id;
+    })
+    .join(", ");
+  try {
+    o.onProgress?.({ stage: "writing" });
+    await timer.time("copy", () => conn.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(o.target)} (${PARQUET_WRITE_OPTIONS})`));
+  } catch (error) {
+    throw await explainReadFailure(error, o.path, o.original, ",");
+  }
 }
 
 /** The schema (names, kinds, DuckDB types, nullability) and row count of a written Parquet file. */
@@ -267,10 +370,10 @@ export interface SniffedCsv {
   timestampFormat?: string;
 }
 
-/** Infer a delimited file's column types from every row (one pass), with the fixed dialect. */
-async function sniffCsv(conn: DuckDBConnection, path: string, delimiter: string): Promise<SniffedCsv> {
+/** Infer a delimited file's column types from `sampleRows` rows (-1: every row), with the fixed dialect. */
+async function sniffCsv(conn: DuckDBConnection, path: string, delimiter: string, sampleRows: number): Promise<SniffedCsv> {
   const reader = await conn.runAndReadAll(
-    `SELECT Columns, DateFormat, TimestampFormat FROM sniff_csv(${sqlString(path)}, ${csvDialect(delimiter)}, strict_mode = true, null_padding = false, sample_size = -1)`,
+    `SELECT Columns, DateFormat, TimestampFormat FROM sniff_csv(${sqlString(path)}, ${csvDialect(delimiter)}, strict_mode = true, null_padding = false, sample_size = ${sampleRows})`,
   );
   const [columns, dateFormat, timestampFormat] = reader.getRowsJS()[0] ?? [];
   return {
@@ -285,7 +388,8 @@ const NOT_BOOLEAN = "caretflow-not-boolean";
 
 /** A text column as BOOLEAN when it says true or false (any case, spaces around ignored), else an error. Pure. */
 export function strictBoolean(id: string): string {
-  return `CASE WHEN ${id} IS NULL THEN NULL WHEN lower(trim(${id})) = 'true' THEN true WHEN lower(trim(${id})) = 'false' THEN false ELSE error('${NOT_BOOLEAN}: ' || ${id}) END`;
+  // The exact spellings first: most files write true/false, and an equality test is much cheaper than lower(trim()).
+  return `CASE ${id} WHEN 'true' THEN true WHEN 'false' THEN false ELSE CASE WHEN ${id} IS NULL THEN NULL WHEN lower(trim(${id})) = 'true' THEN true WHEN lower(trim(${id})) = 'false' THEN false ELSE error('${NOT_BOOLEAN}: ' || ${id}) END END`;
 }
 
 /**

@@ -28,6 +28,8 @@ export interface DatasetVersionsTable {
   column_count: number;
   columns_json: string;
   content_hash: string;
+  /** The definition content_hash follows (content-hash.ts); NULL for versions stored before it was recorded (v1). */
+  content_hash_format: string | null;
   size_bytes: number;
   source_json: string;
   created_at: string;
@@ -95,8 +97,19 @@ const addCatalog: Migration = {
   },
 };
 
+// Content hashes computed by DuckDB (v2); the rows stored before keep their v1 hashes and a NULL format.
+const addContentHashFormat: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable("dataset_versions").addColumn("content_hash_format", "varchar(80)").execute();
+  },
+  async down(db: AnyDb) {
+    await db.schema.alterTable("dataset_versions").dropColumn("content_hash_format").execute();
+  },
+};
+
 /** Kysely migrations for the dataset tables; names carry the "data" prefix so the server can merge them with others. */
 export const dataMigrations: Record<string, Migration> = {
   "20261129_10_data_create_dataset_tables": createDatasetTables,
   "20261202_72_data_catalog_owner_tags": addCatalog,
+  "20261202_90_data_content_hash_format": addContentHashFormat,
 };

@@ -2,7 +2,7 @@ import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { CaretflowError, type ColumnSchema, type SourceFormat } from "@caretflow/contracts";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { sqlString } from "./duckdb.ts";
+import { PARQUET_WRITE_OPTIONS, sqlString } from "./duckdb.ts";
 import { describeStored, ingestToParquet, type ProgressFn } from "./ingest.ts";
 
 /** One object of a store to read: its name in messages and how to write its bytes to a local file. */
@@ -56,7 +56,7 @@ export async function objectsToParquet(opts: ObjectsIngestOptions): Promise<{ co
   else {
     const list = `[${parts.map(sqlString).join(", ")}]`;
     await conn.run(
-      `COPY (SELECT * FROM read_parquet(${list}, union_by_name = true)) TO ${sqlString(opts.target)} (FORMAT parquet, COMPRESSION zstd)`,
+      `COPY (SELECT * FROM read_parquet(${list}, union_by_name = true)) TO ${sqlString(opts.target)} (${PARQUET_WRITE_OPTIONS})`,
     );
   }
   return describeStored(conn, opts.target);

@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CaretflowError, type DatasetVersionRef, userError } from "@caretflow/contracts";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { describeQuery, sqlIdent, sqlString, withConnection } from "./duckdb.ts";
+import { describeQuery, PARQUET_WRITE_OPTIONS, sqlIdent, sqlString, withConnection } from "./duckdb.ts";
 import { openSandbox } from "./sql-sandbox.ts";
 
 /** A dataset named in a transform's SQL: `sales` (the latest version) or `"sales@3"` (version 3). */
@@ -41,20 +41,23 @@ export async function refusedFunctionIn(conn: DuckDBConnection, sql: string): Pr
   const reader = await conn.runAndReadAll("SELECT json_serialize_sql($1::VARCHAR)", [sql]);
   const parsed = JSON.parse(String(reader.getRowsJS()[0]?.[0])) as { error: boolean; statements?: unknown[] };
   if (parsed.error) return null;
-  const find = (node: unknown): string | null => {
-    if (Array.isArray(node)) {
-      for (const child of node) {
-        const hit = find(child);
-        if (hit) return hit;
-      }
-      return null;
+  return firstRefusedCall(parsed.statements ?? [])?.name ?? null;
+}
+
+/** The first call of a REFUSED_FUNCTION in a parsed statement tree (json_serialize_sql), with its offset. */
+function firstRefusedCall(node: unknown): { name: string; at: number } | null {
+  if (Array.isArray(node)) {
+    for (const child of node) {
+      const hit = firstRefusedCall(child);
+      if (hit) return hit;
     }
-    if (!node || typeof node !== "object") return null;
-    const n = node as Record<string, unknown>;
-    if (typeof n.function_name === "string" && REFUSED_FUNCTION.test(n.function_name)) return n.function_name;
-    return find(Object.values(n));
-  };
-  return find(parsed.statements ?? []);
+    return null;
+  }
+  if (!node || typeof node !== "object") return null;
+  const n = node as Record<string, unknown>;
+  if (typeof n.function_name === "string" && REFUSED_FUNCTION.test(n.function_name))
+    return { name: n.function_name, at: Number(n.query_location) };
+  return firstRefusedCall(Object.values(n));
 }
 
 /**
@@ -88,6 +91,16 @@ export async function transformReferences(conn: DuckDBConnection, sql: string): 
       "A transform is one SELECT (or WITH ... SELECT) statement; remove the ';' and what follows it.",
       422,
     );
+  const refused = firstRefusedCall(statements);
+  if (refused) {
+    throw userError(
+      "transform_function_refused",
+      `The query calls ${refused.name}(), which a transform may not use: it reads DuckDB's own catalog or settings, not datasets`,
+      "Read datasets as tables (FROM sales) and compute from their columns.",
+      422,
+      Number.isFinite(refused.at) && refused.at < sql.length ? { line: lineAt(sql, refused.at) } : undefined,
+    );
+  }
   const ctes = new Set<string>();
   const tables: { table: string; qualified: boolean; at: number }[] = [];
   const visit = (node: unknown): void => {
@@ -97,16 +110,6 @@ export async function transformReferences(conn: DuckDBConnection, sql: string): 
     }
     if (!node || typeof node !== "object") return;
     const n = node as Record<string, unknown>;
-    if (typeof n.function_name === "string" && REFUSED_FUNCTION.test(n.function_name)) {
-      const at = Number(n.query_location);
-      throw userError(
-        "transform_function_refused",
-        `The query calls ${n.function_name}(), which a transform may not use: it reads DuckDB's own catalog or settings, not datasets`,
-        "Read datasets as tables (FROM sales) and compute from their columns.",
-        422,
-        Number.isFinite(at) && at < sql.length ? { line: lineAt(sql, at) } : undefined,
-      );
-    }
     if (n.type === "BASE_TABLE" && typeof n.table_name === "string") {
       tables.push({ table: n.table_name, qualified: Boolean(n.schema_name || n.catalog_name), at: Number(n.query_location) });
     }
@@ -199,7 +202,7 @@ export async function executeTransform(
           return { columns, rows: reader.getRowsJS() as unknown[][] };
         }
         const output = join(out, "result.parquet");
-        await conn.run(`COPY ${sqlIdent(QUERY_VIEW)} TO ${sqlString(output)} (FORMAT parquet, COMPRESSION zstd)`);
+        await conn.run(`COPY ${sqlIdent(QUERY_VIEW)} TO ${sqlString(output)} (${PARQUET_WRITE_OPTIONS})`);
         return { columns, rows: [], output };
       } catch (error) {
         if (timedOut)

@@ -143,6 +143,34 @@ describe("type inference", () => {
     expect(r.version.rowCount).toBe(30_001);
   });
 
+  it("types a column from every row when the sampled rows cannot decide it: empty at first, a late decimal, a late date in another form", async () => {
+    // Past the 20,480 rows DuckDB's sniffer samples: the import reads with the sampled types, meets a value
+    // that does not fit (or found a column with no value to type), and infers from every row instead.
+    const lines = ["id,later,amount,day"];
+    for (let i = 0; i < 25_000; i++) lines.push(`${i},,${i},2024-01-${String((i % 28) + 1).padStart(2, "0")}`);
+    lines.push("25000,7,2.5,03/02/2024", "25001,8,3,2024-02-04");
+    await writeFile(join(dir, "sampled.csv"), `${lines.join("\n")}\n`);
+    const r = await f.store.importFile({ path: join(dir, "sampled.csv"), name: "sampled" });
+    expect(r.version.columns.map((c) => [c.name, c.kind])).toEqual([
+      ["id", "integer"],
+      ["later", "integer"],
+      ["amount", "float"],
+      ["day", "string"],
+    ]);
+    expect(r.version.rowCount).toBe(25_002);
+    const tail = await f.store.preview("sampled", 1, { offset: 24_999, limit: 5 });
+    expect(tail.rows).toEqual([
+      [24_999, null, 24_999, "2024-01-24"],
+      [25_000, 7, 2.5, "03/02/2024"],
+      [25_001, 8, 3, "2024-02-04"],
+    ]);
+    // The same file with the late rows fitting the sampled types is read in one pass (schema, then one copy).
+    const fits = ["id,amount,day", ...lines.slice(1, 25_001).map((l) => l.replace(/^(\d+),,/, "$1,")), "25000,25000,2024-02-03"];
+    await writeFile(join(dir, "fits.csv"), `${fits.join("\n")}\n`);
+    const one = await f.store.importFile({ path: join(dir, "fits.csv"), name: "fits" });
+    expect(one.version.columns.map((c) => c.kind)).toEqual(["integer", "integer", "date"]);
+  });
+
   it("stores mixed JSON values as text and keeps missing keys as null", async () => {
     await writeFile(join(dir, "mixed.ndjson"), '{"a": 1, "b": "x"}\n{"a": "two"}\n');
     const r = await f.store.importFile({ path: join(dir, "mixed.ndjson"), name: "mixed" });

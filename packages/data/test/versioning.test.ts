@@ -128,10 +128,22 @@ describe("lookups", () => {
 });
 
 describe("content hash", () => {
-  it("hashing in blocks gives the hash of the row-by-row definition, over many blocks, nulls and every kind", async () => {
-    // 200,000 rows of ~60 bytes: the first block and several sized ones; a small bound would only test one.
+  async function withDuck<T>(fn: (conn: import("@duckdb/node-api").DuckDBConnection) => Promise<T>): Promise<T> {
+    const { DuckDBInstance } = await import("@duckdb/node-api");
+    const duck = await DuckDBInstance.create(":memory:");
+    const conn = await duck.connect();
+    try {
+      return await fn(conn);
+    } finally {
+      conn.closeSync();
+      duck.closeSync();
+    }
+  }
+
+  it("numbers rows alike whether the reader or the scan order numbers them, over several row groups, nulls and every kind", async () => {
+    // 300,000 rows: three of DuckDB's row groups, so the reader's parallel scan has several to order.
     const lines = ["i,f,s,d,b,t,n"];
-    for (let i = 0; i < 200_000; i++) {
+    for (let i = 0; i < 300_000; i++) {
       const n = i % 7 === 0 ? "" : String(i * 3);
       lines.push(
         `${i},${i / 8},"text ""${i % 13}"", ok",2024-01-${String((i % 28) + 1).padStart(2, "0")},${i % 2 === 0},2024-02-03 04:05:${String(i % 60).padStart(2, "0")},${n}`,
@@ -139,19 +151,54 @@ describe("content hash", () => {
     }
     const path = await csv("many.csv", `${lines.join("\n")}\n`);
     const r = await f.store.importFile({ path, name: "many" });
-    expect(r.version.rowCount).toBe(200_000);
+    expect(r.version.rowCount).toBe(300_000);
     expect(r.phases?.map((p) => p.phase)).toEqual(["check", "schema", "copy", "count", "hash", "place"]);
-    const { DuckDBInstance } = await import("@duckdb/node-api");
-    const { contentHashByRow } = await import("../src/content-hash.ts");
-    const duck = await DuckDBInstance.create(":memory:");
-    const conn = await duck.connect();
-    try {
-      await conn.run("SET TimeZone = 'UTC'");
-      const v = await f.store.getVersion("many", 1);
-      expect(await contentHashByRow(conn, v.path, v.columns)).toBe(r.version.contentHash);
-    } finally {
-      conn.closeSync();
-      duck.closeSync();
-    }
+    expect(r.version.columns.map((c) => c.kind)).toEqual(["integer", "float", "string", "date", "boolean", "timestamp", "integer"]);
+    const { contentHash } = await import("../src/content-hash.ts");
+    const v = await f.store.getVersion("many", 1);
+    await withDuck(async (conn) => {
+      expect(await contentHash(conn, v.path, v.columns, "reader")).toBe(r.version.contentHash);
+      expect(await contentHash(conn, v.path, v.columns, "scan")).toBe(r.version.contentHash);
+    });
+  });
+
+  it("changes when rows swap, a value changes or a column is renamed; not when only the stored types differ", async () => {
+    const { contentHash } = await import("../src/content-hash.ts");
+    const hashOf = (select: string) =>
+      withDuck(async (conn) => {
+        const file = join(f.dir, `h-${Math.random().toString(36).slice(2)}.parquet`);
+        await conn.run(`COPY (${select}) TO '${file}' (FORMAT parquet)`);
+        const described = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${file}')`)).getRowsJS();
+        const { columnKindOf } = await import("../src/column-kind.ts");
+        const columns = described.map((d) => ({ name: String(d[0]), kind: columnKindOf(String(d[1])) }));
+        return contentHash(conn, file, columns);
+      });
+    const base = await hashOf("SELECT * FROM (VALUES (1, 1.5, 'a'), (2, 2.25, NULL)) t(id, x, s)");
+    expect(base).toMatch(/^[0-9a-f]{64}$/);
+    expect(
+      await hashOf(
+        "SELECT CAST(id AS INTEGER) AS id, CAST(x AS DECIMAL(10,2)) AS x, s FROM (VALUES (1, 1.5, 'a'), (2, 2.25, NULL)) t(id, x, s)",
+      ),
+    ).toBe(base);
+    expect(await hashOf("SELECT * FROM (VALUES (2, 2.25, NULL), (1, 1.5, 'a')) t(id, x, s)")).not.toBe(base);
+    expect(await hashOf("SELECT * FROM (VALUES (1, 1.5, 'a'), (2, 2.25, 'b')) t(id, x, s)")).not.toBe(base);
+    expect(await hashOf("SELECT * FROM (VALUES (1, 1.5, 'a'), (2, 2.25, NULL)) t(id, x, s2)")).not.toBe(base);
+    expect(await hashOf("SELECT * FROM (VALUES (1, 1.5, 'a'), (2, 2.25, NULL), (2, 2.25, NULL)) t(id, x, s)")).not.toBe(base);
+  });
+
+  it("a version hashed under an earlier format still makes an unchanged re-import store nothing", async () => {
+    const path = await csv("legacy.csv", "a,b\n1,x\n2,y\n");
+    const first = await f.store.importFile({ path, name: "legacy" });
+    // As stored before the format was recorded: another hash (v1's text form) and no format.
+    await f.db
+      .updateTable("dataset_versions")
+      .set({ content_hash: "0".repeat(64), content_hash_format: null })
+      .where("dataset", "=", "legacy")
+      .execute();
+    const again = await f.store.importFile({ path, name: "legacy" });
+    expect(again).toMatchObject({ created: false, version: { version: 1, contentHash: "0".repeat(64) } });
+    const changed = await f.store.importFile({ path: await csv("legacy2.csv", "a,b\n1,x\n2,z\n"), name: "legacy" });
+    expect(changed).toMatchObject({ created: true, version: { version: 2 } });
+    expect(first.version.contentHash).not.toBe(changed.version.contentHash);
   });
 });

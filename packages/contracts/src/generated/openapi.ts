@@ -694,6 +694,115 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/datasets/{name}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Import a file sent as the request body (application/octet-stream) as the dataset's next version (identical content makes no new version); no multipart parsing, for large files */
+        put: {
+            parameters: {
+                query?: {
+                    filename?: string;
+                    encoding?: string;
+                    sheet?: string;
+                };
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/octet-stream": Blob;
+                };
+            };
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            created: boolean;
+                            version: {
+                                dataset: string;
+                                version: number;
+                                rowCount: number;
+                                columnCount: number;
+                                columns: {
+                                    name: string;
+                                    /** @enum {string} */
+                                    kind: "integer" | "float" | "boolean" | "string" | "date" | "timestamp" | "other";
+                                    duckdbType: string;
+                                    nullable: boolean;
+                                }[];
+                                /** @description sha256 of the canonical content, hex */
+                                contentHash: string;
+                                /** @description size of the stored Parquet file */
+                                sizeBytes: number;
+                                source: {
+                                    /** @enum {string} */
+                                    kind: "upload" | "file" | "demo" | "prediction" | "derived" | "connection" | "transform";
+                                    /** @enum {string} */
+                                    format?: "csv" | "tsv" | "parquet" | "json" | "ndjson" | "xlsx";
+                                    filename?: string;
+                                    /** @description the text encoding the file was decoded from, when not UTF-8 (e.g. windows-1252) */
+                                    encoding?: string;
+                                    /** @description the worksheet an Excel workbook was read from */
+                                    sheet?: string;
+                                    parent?: {
+                                        dataset: string;
+                                        version: number;
+                                    };
+                                    model?: string;
+                                    jobId?: string;
+                                    role?: string;
+                                    runId?: string;
+                                    connection?: string;
+                                    table?: string;
+                                    query?: string;
+                                    watermark?: {
+                                        column: string;
+                                        value: string;
+                                    };
+                                    object?: string;
+                                    objectCount?: number;
+                                    sql?: string;
+                                    inputs?: {
+                                        dataset: string;
+                                        version: number;
+                                    }[];
+                                };
+                                /** @description ISO 8601 */
+                                createdAt: string;
+                            };
+                            /** @description where the import's time went, in order */
+                            phases?: {
+                                /** @enum {string} */
+                                phase: "upload" | "decode" | "check" | "schema" | "copy" | "count" | "hash" | "place";
+                                /** @description milliseconds */
+                                ms: number;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/datasets/{name}": {
         parameters: {
             query?: never;

@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { AuditLog } from "../audit/audit.log.ts";
 import { requester } from "../audit/audit.routes.ts";
 import { receiveUpload } from "../datasets/upload.ts";
-import type { AppEnv } from "../http/app.env.ts";
+import { type AppEnv, nodeRequestBody } from "../http/app.env.ts";
 import { parseJson, parsePath, parseQuery } from "../http/validate.ts";
 import type { ProjectService } from "../projects/project.service.ts";
 import { type ConnectionDatasets, type ConnectionService, defaultDatasetName } from "./connection.service.ts";
@@ -43,7 +43,7 @@ export function connectionsRoutes(deps: {
   app.get("/", async (c) => c.json({ connections: await connections.list(c.get("project")) }));
 
   app.post("/files", async (c) => {
-    const upload = await receiveUpload(c.req.raw, deps.upload ?? { tmpDir: "", maxBytes: 0 });
+    const upload = await receiveUpload(c.req.raw, deps.upload ?? { tmpDir: "", maxBytes: 0 }, nodeRequestBody(c.env));
     try {
       const stored = await connections.storeFile(c.get("project"), upload.path);
       await audit.record({

@@ -141,6 +141,45 @@ describe("dataset routes", () => {
     expect(await leftovers()).toEqual([]);
     expect((await f.app.request("/api/datasets/nope", { headers: { cookie } })).status).toBe(404);
   });
+
+  it("imports a file sent as the body of PUT /api/datasets/{name}/file, as the form does, and refuses bad requests", async () => {
+    const put = (name: string, query: string, body: BodyInit, type = "application/octet-stream") =>
+      f.app.request(`/api/datasets/${name}/file?${query}`, { method: "PUT", headers: { cookie, "content-type": type }, body });
+    const csv = await readFile(demo("juice.csv"));
+    const first = await put("raw-juice", "filename=juice.csv", csv);
+    expect(first.status).toBe(201);
+    const r1 = (await first.json()) as { created: boolean; version: { dataset: string; rowCount: number }; phases: { phase: string }[] };
+    expect(r1).toMatchObject({ created: true, version: { dataset: "raw-juice", rowCount: 1070 } });
+    expect(r1.phases[0]?.phase).toBe("upload");
+    // The same bytes through the multipart form: the same content, so no new version.
+    const viaForm = await upload(csv, "juice.csv", "raw-juice");
+    expect(viaForm.status).toBe(200);
+    const latin1 = new Uint8Array([...Buffer.from("name\n"), 0x43, 0x72, 0xe8, 0x6d, 0x65, 0x0a]);
+    const encoded = await put("raw-latin1", "filename=l.csv&encoding=windows-1252", latin1);
+    expect(encoded.status).toBe(201);
+    const page = (await (await f.app.request("/api/datasets/raw-latin1/versions/1/preview", { headers: { cookie } })).json()) as {
+      rows: unknown[][];
+    };
+    expect(page.rows).toEqual([["Crème"]]);
+
+    const wrongType = await put("raw-x", "filename=x.csv", "a\n1\n", "text/plain");
+    expect(wrongType.status).toBe(415);
+    expect(((await wrongType.json()) as { error: { code: string } }).error.code).toBe("upload_not_octet_stream");
+    const noFilename = await put("raw-x", "", "a\n1\n");
+    expect(noFilename.status).toBe(400);
+    const folderName = await put("raw-x", `filename=${encodeURIComponent("../x.csv")}`, "a\n1\n");
+    expect(folderName.status).toBe(400);
+    const badName = await put("..%2Fetc", "filename=x.csv", "a\n1\n");
+    expect(badName.status).toBe(400);
+    const tooBig = await put("raw-big", "filename=big.csv", `x\n${"1234567\n".repeat(80_000)}`);
+    expect(tooBig.status).toBe(413);
+    const ragged = await put("raw-ragged", "filename=r.csv", "a,b\n1,2\n3,4,5\n");
+    expect(((await ragged.json()) as { error: { code: string } }).error.code).toBe("ragged_rows");
+    expect(await leftovers()).toEqual([]);
+    for (const name of ["raw-x", "raw-big", "raw-ragged"]) {
+      expect((await f.app.request(`/api/datasets/${name}`, { headers: { cookie } })).status).toBe(404);
+    }
+  });
 });
 
 describe("training requests are checked before anything is queued", () => {

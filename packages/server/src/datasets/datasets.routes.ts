@@ -5,6 +5,7 @@ import {
   CompareQuery,
   DatasetListQuery,
   DatasetName,
+  FileImportQuery,
   type Job,
   PreviewQuery,
   SetDescriptionRequest,
@@ -17,14 +18,14 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AuditLog } from "../audit/audit.log.ts";
 import { requester } from "../audit/audit.routes.ts";
-import type { AppEnv } from "../http/app.env.ts";
+import { type AppEnv, nodeRequestBody } from "../http/app.env.ts";
 import { parseField, parseJson, parsePath, parseQuery } from "../http/validate.ts";
 import type { DatasetsPort, ScoringPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
 import { searchCatalog } from "./catalog.search.ts";
 import { compareVersions } from "./compare.ts";
 import { buildLineage } from "./lineage.ts";
-import { receiveUpload } from "./upload.ts";
+import { receiveRawUpload, receiveUpload } from "./upload.ts";
 
 const Version = z.coerce.number().int().positive();
 
@@ -60,10 +61,50 @@ export function datasetsRoutes(deps: {
     );
   });
 
+  /** Import an upload's temporary file as the next version of `name`; the caller removes the file. */
+  const importUpload = async (
+    c: Context<AppEnv>,
+    upload: { path: string; filename: string; name: string; encoding?: string; sheet?: string },
+    uploadMs: number,
+  ) => {
+    const { name, filename } = upload;
+    // A new name becomes the project's; a new version of another project's dataset is refused.
+    const claimed = await projects.claim("dataset", name, c.get("project"));
+    const result = await datasets
+      .importFile({
+        path: upload.path,
+        name,
+        filename,
+        source: { kind: "upload" },
+        owner: c.get("user").username,
+        ...(upload.encoding ? { encoding: upload.encoding } : {}),
+        ...(upload.sheet !== undefined ? { sheet: upload.sheet } : {}),
+      })
+      .catch(async (err: unknown) => {
+        // A failed first import leaves the name free for any project, as if it had never been tried.
+        if (claimed && !(await datasets.list()).some((d) => d.name === name)) await projects.release("dataset", name, c.get("project"));
+        throw err;
+      });
+    // Identical content makes no new version, so no change to record.
+    if (result.created) {
+      await deps.audit.record({
+        ...requester(c),
+        action: "dataset.import",
+        target: { kind: "dataset", id: `${result.version.dataset}/${result.version.version}` },
+        after: datasetVersionFacts(result.version, filename),
+      });
+    }
+    return c.json(
+      { ...result, phases: [{ phase: "upload" as const, ms: uploadMs }, ...(result.phases ?? [])] },
+      result.created ? 201 : 200,
+    );
+  };
+  const since = (start: number) => Math.round((performance.now() - start) * 10) / 10;
+
   app.post("/", async (c) => {
     const uploadStart = performance.now();
-    const upload = await receiveUpload(c.req.raw, { tmpDir: deps.tmpDir, maxBytes: deps.maxUploadBytes });
-    const uploadMs = Math.round((performance.now() - uploadStart) * 10) / 10;
+    const upload = await receiveUpload(c.req.raw, { tmpDir: deps.tmpDir, maxBytes: deps.maxUploadBytes }, nodeRequestBody(c.env));
+    const uploadMs = since(uploadStart);
     try {
       const filename = parseField(
         upload.filename,
@@ -81,35 +122,41 @@ export function datasetsRoutes(deps: {
       const encoding = upload.fields.encoding?.trim();
       // A sheet name is taken as written (names may have spaces at either end); an empty field means the first.
       const sheet = upload.fields.sheet || undefined;
-      // A new name becomes the project's; a new version of another project's dataset is refused.
-      const claimed = await projects.claim("dataset", name, c.get("project"));
-      const result = await datasets
-        .importFile({
+      return await importUpload(
+        c,
+        { path: upload.path, filename, name, ...(encoding ? { encoding } : {}), ...(sheet !== undefined ? { sheet } : {}) },
+        uploadMs,
+      );
+    } finally {
+      await rm(upload.path, { force: true });
+    }
+  });
+
+  // The file as the whole body: what the CLI sends (no multipart parsing on either side).
+  app.put("/:name/file", async (c) => {
+    // A new name is claimed by the import (as with the form); an existing one must be the project's.
+    const name = parsePath(c.req.param("name"), DatasetName, "dataset name");
+    const query = parseQuery(c, FileImportQuery);
+    const uploadStart = performance.now();
+    const upload = await receiveRawUpload(
+      c.req.raw,
+      { tmpDir: deps.tmpDir, maxBytes: deps.maxUploadBytes },
+      query.filename,
+      nodeRequestBody(c.env),
+    );
+    const uploadMs = since(uploadStart);
+    try {
+      const encoding = query.encoding?.trim();
+      return await importUpload(
+        c,
+        {
           path: upload.path,
+          filename: query.filename,
           name,
-          filename,
-          source: { kind: "upload" },
-          owner: c.get("user").username,
           ...(encoding ? { encoding } : {}),
-          ...(sheet !== undefined ? { sheet } : {}),
-        })
-        .catch(async (err: unknown) => {
-          // A failed first import leaves the name free for any project, as if it had never been tried.
-          if (claimed && !(await datasets.list()).some((d) => d.name === name)) await projects.release("dataset", name, c.get("project"));
-          throw err;
-        });
-      // Identical content makes no new version, so no change to record.
-      if (result.created) {
-        await deps.audit.record({
-          ...requester(c),
-          action: "dataset.import",
-          target: { kind: "dataset", id: `${result.version.dataset}/${result.version.version}` },
-          after: datasetVersionFacts(result.version, filename),
-        });
-      }
-      return c.json(
-        { ...result, phases: [{ phase: "upload" as const, ms: uploadMs }, ...(result.phases ?? [])] },
-        result.created ? 201 : 200,
+          ...(query.sheet ? { sheet: query.sheet } : {}),
+        },
+        uploadMs,
       );
     } finally {
       await rm(upload.path, { force: true });

@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import type { ProjectRole, User } from "@caretflow/contracts";
 import type { TokenScope } from "../auth/auth.service.ts";
 
@@ -20,4 +21,14 @@ export interface AppEnv {
 export function clientAddress(env: unknown): string {
   const incoming = (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
   return incoming?.socket?.remoteAddress ?? "unknown";
+}
+
+/**
+ * The request body as the Node.js stream the server received, when the app runs under the Node server and
+ * nothing has read the body yet; else null (use the Fetch Request's body). Large uploads read this way skip
+ * two conversions between Node and web streams.
+ */
+export function nodeRequestBody(env: unknown): Readable | null {
+  const incoming = (env as { incoming?: unknown } | undefined)?.incoming;
+  return incoming instanceof Readable && !incoming.readableDidRead ? incoming : null;
 }
