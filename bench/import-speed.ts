@@ -166,19 +166,22 @@ try {
   } finally {
     await served.stop();
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const median = (xs: number[]) => (xs.length === 0 ? Number.NaN : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
   const d = median(times.duckdb);
   const s = median(times.server);
   const c = median(times.cli);
+  const p = median(times.pandas);
   const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
-  console.log(`\nmedians over ${repeat} run(s), ${(size / 1e6).toFixed(0)} MB:`);
-  console.log(`  server-side / DuckDB      ${(s / d).toFixed(2)}x  (goal <= 1.15: ${verdict(s / d <= 1.15)})`);
-  console.log(`  whole CLI import / DuckDB ${(c / d).toFixed(2)}x  (goal <= 1.5: ${verdict(c / d <= 1.5)})`);
-  if (times.pandas.length > 0) {
-    const p = median(times.pandas);
-    console.log(`  pandas / server-side      ${(p / s).toFixed(2)}x faster (goal >= 4: ${verdict(p / s >= 4)})`);
-    console.log(`  pandas / whole CLI import ${(p / c).toFixed(2)}x faster`);
-  }
+  const line = (label: string, value: number, goal: string, ok: boolean) => {
+    if (Number.isFinite(value)) console.log(`  ${label.padEnd(26)}${value.toFixed(2)}x${goal ? `  (goal ${goal}: ${verdict(ok)})` : ""}`);
+  };
+  console.log(`\nmedians over ${repeat} run(s), ${((await stat(csv)).size / 1e6).toFixed(0)} MB:`);
+  line("server-side / DuckDB", s / d, "<= 1.15", s / d <= 1.15);
+  line("whole CLI import / DuckDB", c / d, "<= 1.5", c / d <= 1.5);
+  line("pandas / server-side", p / s, ">= 4 (times faster)", p / s >= 4);
+  line("pandas / whole CLI import", p / c, "", true);
+  // What the hardware allows: how much faster than pandas DuckDB itself is here.
+  line("pandas / bare DuckDB", p / d, "", true);
   console.log(`  CSV ${(await stat(csv)).size} bytes`);
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -143,7 +143,7 @@ describe("dataset routes", () => {
   });
 
   it("imports a file sent as the body of PUT /api/datasets/{name}/file, as the form does, and refuses bad requests", async () => {
-    const put = (name: string, query: string, body: BodyInit, type = "application/octet-stream") =>
+    const put = (name: string, query: string, body: string | Uint8Array, type = "application/octet-stream") =>
       f.app.request(`/api/datasets/${name}/file?${query}`, { method: "PUT", headers: { cookie, "content-type": type }, body });
     const csv = await readFile(demo("juice.csv"));
     const first = await put("raw-juice", "filename=juice.csv", csv);
