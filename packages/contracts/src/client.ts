@@ -186,19 +186,8 @@ function rawBodyInit(init: object | undefined): object {
   };
   const streamed = streamedOf(body);
   if (!streamed) return { bodySerializer: (b: unknown) => b, headers };
-  const chunks = streamed.chunks()[Symbol.asyncIterator]();
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = await chunks.next();
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
-    },
-    async cancel() {
-      await chunks.return?.(undefined);
-    },
-  });
   return {
-    body: stream,
+    body: pulledFrom(streamed.chunks()),
     bodySerializer: (b: unknown) => b,
     headers: { ...headers, "content-length": String(streamed.size) },
     duplex: "half",
@@ -237,18 +226,22 @@ function streamedMultipart(body: Record<string, unknown>): { stream: ReadableStr
       else yield* part.chunks();
     }
   }
-  const source = chunks();
-  const stream = new ReadableStream<Uint8Array>({
+  return { stream: pulledFrom(chunks()), contentType: `multipart/form-data; boundary=${boundary}`, length };
+}
+
+/** A ReadableStream that reads `chunks` only as the request is sent (and stops them when it is cancelled). */
+function pulledFrom(chunks: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const source = chunks[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
     async pull(controller) {
       const next = await source.next();
       if (next.done) controller.close();
       else controller.enqueue(next.value);
     },
     async cancel() {
-      await source.return(undefined);
+      await source.return?.(undefined);
     },
   });
-  return { stream, contentType: `multipart/form-data; boundary=${boundary}`, length };
 }
 
 function toFormData(body: Record<string, unknown>): FormData {
