@@ -92,6 +92,19 @@ describe("read-only query check, MySQL dialect", () => {
     expect(my("SELECT SUBSTRING(name FROM 1 FOR 2) FROM t")).toContain("FOR 2");
   });
 
+  it("refuses functions that reach the server's files, processes, settings or other databases, in either dialect", () => {
+    expect(() => my("SELECT LOAD_FILE('/etc/passwd')")).toThrow(code("query_function_refused"));
+    expect(() => my("SELECT id, load_file ('/var/lib/mysql/x') AS f FROM t")).toThrow(code("query_function_refused"));
+    expect(() => checkReadOnlyQuery("SELECT pg_read_file('/etc/passwd')")).toThrow(code("query_function_refused"));
+    expect(() => checkReadOnlyQuery("SELECT lo_export(1, '/tmp/x')")).toThrow(code("query_function_refused"));
+    expect(() => checkReadOnlyQuery("SELECT * FROM dblink('host=x', 'select 1') AS t(a int)")).toThrow(code("query_function_refused"));
+    expect(() => checkReadOnlyQuery("SELECT set_config('transaction_read_only', 'off', true)")).toThrow(code("query_function_refused"));
+    expect(() => checkReadOnlyQuery("SELECT pg_terminate_backend(42)")).toThrow(code("query_function_refused"));
+    // In strings and quoted names the words are data.
+    expect(my("SELECT 'load_file', `load_file` FROM t")).toContain("SELECT");
+    expect(checkReadOnlyQuery("SELECT 'pg_read_file', \"lo_export\" FROM t")).toContain("SELECT");
+  });
+
   it("the PostgreSQL dialect is unchanged", () => {
     expect(checkReadOnlyQuery("SELECT $$it's; fine$$ --1 x")).toContain("$$");
     expect(checkReadOnlyQuery("SELECT 1 /* a /* nested */ still comment; */")).toContain("SELECT 1");

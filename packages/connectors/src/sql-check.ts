@@ -13,7 +13,8 @@ export type SqlDialect = "postgres" | "mysql";
  * space follows, block comments do not nest, backslashes escape inside strings, names are quoted with
  * backticks, and there is no dollar quoting. Executable comments (`/*! ... *\/`) are refused, as are
  * what a READ ONLY transaction there lets through: `INTO` (OUTFILE, DUMPFILE, variables) and locking
- * reads (FOR UPDATE, FOR SHARE, LOCK IN SHARE MODE).
+ * reads (FOR UPDATE, FOR SHARE, LOCK IN SHARE MODE). In both dialects, functions that reach the
+ * server's files, processes, settings or other databases (SERVER_FUNCTIONS) are refused.
  */
 export function checkReadOnlyQuery(sql: string, dialect: SqlDialect = "postgres"): string {
   const mysql = dialect === "mysql";
@@ -95,7 +96,46 @@ export function checkReadOnlyQuery(sql: string, dialect: SqlDialect = "postgres"
     );
   }
   if (mysql) refuseMysqlWrites(words);
+  refuseServerFunctions(words, dialect);
   return sql.slice(0, end);
+}
+
+/**
+ * Functions that reach the database server's files, other databases or its processes and settings:
+ * a READ ONLY transaction lets them run (they change no table), the account's privileges may too.
+ * Refused by name wherever the word appears outside strings and quoted names, so a column of that
+ * name has to be quoted.
+ */
+const SERVER_FUNCTIONS: Record<SqlDialect, ReadonlySet<string>> = {
+  postgres: new Set([
+    "PG_READ_FILE",
+    "PG_READ_BINARY_FILE",
+    "PG_LS_DIR",
+    "PG_STAT_FILE",
+    "LO_IMPORT",
+    "LO_EXPORT",
+    "DBLINK",
+    "DBLINK_EXEC",
+    "DBLINK_CONNECT",
+    "SET_CONFIG",
+    "PG_TERMINATE_BACKEND",
+    "PG_CANCEL_BACKEND",
+    "PG_RELOAD_CONF",
+    "PG_ROTATE_LOGFILE",
+  ]),
+  mysql: new Set(["LOAD_FILE", "SYS_EXEC", "SYS_EVAL"]),
+};
+
+function refuseServerFunctions(words: readonly string[], dialect: SqlDialect): void {
+  const found = words.find((w) => SERVER_FUNCTIONS[dialect].has(w));
+  if (found) {
+    throw userError(
+      "query_function_refused",
+      `The query uses ${found.toLowerCase()}, which reads or acts on the database server itself (its files, processes, settings or other databases), not on table data`,
+      `Read tables and compute from their columns. A column named ${found.toLowerCase()} must be written quoted (${dialect === "mysql" ? "`name`" : '"name"'}).`,
+      400,
+    );
+  }
 }
 
 /** MySQL reads that write or lock even in a READ ONLY transaction: INTO (files, variables) and locking reads. */
