@@ -302,6 +302,11 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       fileRoot: join(home, "connection-files"),
     });
     stack.push(() => connections.close());
+    // Uploaded SQLite files whose connection was never created, left by earlier runs.
+    void connections
+      .sweepUnusedFiles()
+      .then((n) => n > 0 && log("info", `removed ${n} uploaded SQLite file(s) no connection uses`))
+      .catch((err: unknown) => log("warn", `could not sweep unused connection files: ${(err as Error).message}`));
     const transforms = new TransformService({
       db: serverDb,
       datasets: store,

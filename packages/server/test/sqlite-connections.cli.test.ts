@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_HEADER } from "@caretflow/contracts";
@@ -94,5 +94,42 @@ describe("caretflow connections with a SQLite file", () => {
     const deleted = await s.cli(["connections", "delete", "shop"]);
     expect(deleted.code).toBe(0);
     expect(await stored()).toHaveLength(0);
+  });
+
+  it("removes an uploaded file that no connection uses: the one an edit replaced, and old uploads never used", async () => {
+    const cookie = await s.f.login();
+    const headers = { cookie, [PROJECT_HEADER]: "default" };
+    const upload = async () => {
+      const form = new FormData();
+      form.append("file", new Blob([await readFile(join(dir, "shop.db"))]), "shop.db");
+      const res = await s.f.app.request("/api/connections/files", { method: "POST", headers, body: form });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { file: string }).file;
+    };
+    const first = await upload();
+    const created = await s.f.app.request("/api/connections", {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ name: "shop2", type: "sqlite", settings: { file: first } }),
+    });
+    expect(created.status).toBe(201);
+    // Pointed at a newer upload, the connection leaves its first file unused: it goes at once.
+    const second = await upload();
+    const edited = await s.f.app.request("/api/connections/shop2", {
+      method: "PUT",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ settings: { file: second } }),
+    });
+    expect(edited.status).toBe(200);
+    expect((await stored()).sort()).toEqual([second]);
+
+    // An upload whose connection was never created stays a day (its create may be on the way), then goes.
+    const abandoned = await upload();
+    expect(await s.f.connections.sweepUnusedFiles()).toBe(0);
+    const old = new Date(Date.now() - 25 * 60 * 60 * 1000);
+    for (const file of [abandoned, second]) await utimes(join(s.f.dir, "connection-files", "default", file), old, old);
+    expect(await s.f.connections.sweepUnusedFiles()).toBe(1);
+    expect(await stored()).toEqual([second]);
+    expect((await s.cli(["connections", "test", "shop2"])).code).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { chmod, mkdir, open, rename, rm } from "node:fs/promises";
+import { chmod, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type AddressPolicy,
@@ -31,6 +31,9 @@ import type { Kysely, Selectable } from "kysely";
 import type { ServerTables } from "../db/server.tables.ts";
 import type { DatasetsPort } from "../ports.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
+
+/** How old an uploaded SQLite file no connection uses must be before sweepUnusedFiles removes it. */
+const UNUSED_FILE_AGE_MS = 24 * 60 * 60 * 1000;
 
 type Row = Selectable<ServerTables["connections"]>;
 
@@ -152,7 +155,34 @@ export class ConnectionService {
       .where("id", "=", row.id)
       .execute();
     await this.#forget(row.id);
+    // A SQLite connection pointed at another uploaded file leaves the old one unused: remove it.
+    const previous = row.type === "sqlite" ? (JSON.parse(row.settings_json) as { file?: string }).file : undefined;
+    if (previous && this.#fileRoot && !(await this.#usesFile(project, previous)))
+      await rm(join(this.#fileRoot, project, previous), { force: true });
     return { before: summaryOf(row), after: await this.get(project, name) };
+  }
+
+  /**
+   * Remove uploaded SQLite files that no connection uses and that are older than `olderThanMs`: an upload
+   * whose connection was never created (the create failed or was abandoned). Younger files may still be
+   * waiting for their create. Returns how many were removed.
+   */
+  async sweepUnusedFiles(olderThanMs = UNUSED_FILE_AGE_MS): Promise<number> {
+    const root = this.#fileRoot;
+    if (!root) return 0;
+    let removed = 0;
+    for (const project of await readdir(root).catch(() => [] as string[])) {
+      const folder = join(root, project);
+      for (const file of await readdir(folder).catch(() => [] as string[])) {
+        if (!file.endsWith(".sqlite")) continue;
+        const info = await stat(join(folder, file)).catch(() => null);
+        if (!info?.isFile() || Date.now() - info.mtimeMs < olderThanMs) continue;
+        if (await this.#usesFile(project, file)) continue;
+        await rm(join(folder, file), { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 
   async remove(project: string, name: string): Promise<ConnectionSummary> {
