@@ -25,9 +25,9 @@ if [ ! -x "$BIN" ]; then
   echo "fake-gcs: building fake-gcs-server $VERSION" >&2
   mkdir -p "$CACHE/go-bin"
   TMPBIN=$(mktemp -d "$CACHE/go-bin.XXXXXX") # its own folder, so two builds at once never mix
+  trap 'rm -rf "$TMPBIN"' EXIT # a failed build leaves no half-made folder in the cache
   GOBIN="$TMPBIN" GOPATH="$CACHE/go" GOCACHE="$CACHE/go-build" GOFLAGS=-modcacherw GOTOOLCHAIN=auto \
     "$GO" install "github.com/fsouza/fake-gcs-server@$VERSION" >&2
   mv "$TMPBIN/fake-gcs-server" "$BIN"
-  rmdir "$TMPBIN"
 fi
 echo "$BIN"

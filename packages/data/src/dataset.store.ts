@@ -140,6 +140,8 @@ export class DatasetStore {
   private readonly importQueues = new Map<string, Promise<unknown>>();
   private readonly profiling = new Map<string, Promise<DatasetProfile>>();
   private readonly versionListeners = new Set<(version: DatasetVersion) => void>();
+  /** The content hash format of this store's DuckDB, read once (it names the DuckDB release). */
+  private hashFormat: string | undefined;
 
   private constructor(
     private readonly root: string,
@@ -731,10 +733,10 @@ export class DatasetStore {
   ): Promise<ImportResult> {
     onProgress?.({ stage: "hashing" });
     const hash = await timer.time("hash", () =>
-      withConnection(this.duck, async (conn) => ({
-        value: await contentHash(conn, tmp, columns),
-        format: await contentHashFormat(conn),
-      })),
+      withConnection(this.duck, async (conn) => {
+        this.hashFormat ??= await contentHashFormat(conn);
+        return { value: await contentHash(conn, tmp, columns), format: this.hashFormat };
+      }),
     );
     const placeStart = performance.now();
     try {
