@@ -1,3 +1,14 @@
+export {
+  type EngineRunner,
+  type ExecutionOutcome,
+  type Executor,
+  type ExecutorJob,
+  errorInfo,
+  type PostStep,
+  type PostStepRunner,
+  runPostSteps,
+  type StoredOutput,
+} from "./executor.ts";
 export { outputDatasetName } from "./job.outputs.ts";
 export {
   applyEngineEvent,
@@ -7,7 +18,7 @@ export {
   type JobProgressView,
   nextStatus,
 } from "./job.state.ts";
-export { type EngineRunner, type ExecutionOutcome, type ExecutorJob, LocalExecutor } from "./local.executor.ts";
+export { LocalExecutor } from "./local.executor.ts";
 export {
   buildEvaluateSpec,
   buildOperateSpec,

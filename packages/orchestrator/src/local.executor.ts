@@ -1,29 +1,12 @@
-import type { EngineEvent, ErrorInfo, JobResult, JobSpec } from "@caretflow/contracts";
-
-/** What the executor needs from an engine (EngineHost satisfies it). */
-export interface EngineRunner {
-  run(
-    spec: JobSpec,
-    opts: { onEvent: (e: EngineEvent) => void; logPath: string; signal?: AbortSignal },
-  ): Promise<{ status: "succeeded" | "failed" | "cancelled"; result?: JobResult; error?: ErrorInfo }>;
-}
-
-export interface ExecutorJob {
-  id: string;
-  spec: JobSpec;
-  logPath: string;
-  /** Called when a slot is free, right before the engine gets the job. */
-  onStart: () => Promise<void> | void;
-  onEvent: (e: EngineEvent) => void;
-}
-
-export interface ExecutionOutcome {
-  status: "succeeded" | "failed" | "cancelled";
-  result?: JobResult;
-  error?: ErrorInfo;
-  /** true when the job was cancelled while still queued: the engine never saw it. */
-  neverStarted?: boolean;
-}
+import type { ErrorInfo } from "@caretflow/contracts";
+import {
+  type EngineRunner,
+  type ExecutionOutcome,
+  type Executor,
+  type ExecutorJob,
+  type PostStepRunner,
+  runPostSteps,
+} from "./executor.ts";
 
 interface Pending {
   job: ExecutorJob;
@@ -31,37 +14,34 @@ interface Pending {
 }
 
 /**
- * Runs jobs on the local engine with bounded concurrency, first in first out.
- * Cancelling a queued job removes it at once; cancelling a running job aborts
- * its engine run, which reports `cancelled` when the engine has stopped.
+ * The in-process executor (the embedded default): runs jobs on the local engine with bounded
+ * concurrency, first in first out. Cancelling a queued job removes it at once; cancelling a running
+ * job aborts its engine run, which reports `cancelled` when the engine has stopped.
  */
-export class LocalExecutor {
+export class LocalExecutor implements Executor {
   readonly #engine: EngineRunner;
+  readonly #post: PostStepRunner | undefined;
   readonly #concurrency: number;
   readonly #queue: Pending[] = [];
   readonly #running = new Map<string, AbortController>();
   readonly #settled = new Set<Promise<unknown>>();
   #closed = false;
 
-  constructor(opts: { engine: EngineRunner; concurrency: number }) {
+  constructor(opts: { engine: EngineRunner; concurrency: number; post?: PostStepRunner }) {
     if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new Error("concurrency must be a positive integer");
     this.#engine = opts.engine;
+    this.#post = opts.post;
     this.#concurrency = opts.concurrency;
   }
 
-  get runningCount(): number {
-    return this.#running.size;
+  async counts(): Promise<{ running: number; queued: number }> {
+    return { running: this.#running.size, queued: this.#queue.length };
   }
 
-  get queuedCount(): number {
-    return this.#queue.length;
-  }
-
-  /** Queues a job; resolves with its outcome once it has finished (or was cancelled while queued). */
   submit(job: ExecutorJob): Promise<ExecutionOutcome> {
     if (this.#closed) return Promise.resolve(closedOutcome());
     if (this.#running.has(job.id) || this.#queue.some((p) => p.job.id === job.id)) {
-      throw new Error(`job ${job.id} is already submitted`);
+      return Promise.reject(new Error(`job ${job.id} is already submitted`));
     }
     return new Promise((resolve) => {
       this.#queue.push({ job, resolve });
@@ -69,8 +49,7 @@ export class LocalExecutor {
     });
   }
 
-  /** Where the job was when cancel arrived. */
-  cancel(id: string): "queued" | "running" | "unknown" {
+  async cancel(id: string): Promise<"queued" | "running" | "unknown"> {
     const i = this.#queue.findIndex((p) => p.job.id === id);
     if (i >= 0) {
       const [pending] = this.#queue.splice(i, 1);
@@ -85,7 +64,6 @@ export class LocalExecutor {
     return "unknown";
   }
 
-  /** Cancels everything and waits for running jobs to stop. */
   async close(): Promise<void> {
     this.#closed = true;
     for (const p of this.#queue.splice(0)) p.resolve(closedOutcome());
@@ -115,7 +93,8 @@ export class LocalExecutor {
   async #execute(job: ExecutorJob, signal: AbortSignal): Promise<ExecutionOutcome> {
     await job.onStart();
     if (signal.aborted) return { status: "cancelled" };
-    return await this.#engine.run(job.spec, { onEvent: job.onEvent, logPath: job.logPath, signal });
+    const outcome = await this.#engine.run(job.spec, { onEvent: job.onEvent, logPath: job.logPath, signal });
+    return await runPostSteps(this.#post, job, outcome);
   }
 }
 

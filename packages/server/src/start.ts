@@ -25,6 +25,7 @@ import type { ServerTables } from "./db/server.tables.ts";
 import { createApp } from "./http/app.ts";
 import { allowedHosts, allowedHostsFromEnv } from "./http/security.ts";
 import { JobEventHub } from "./jobs/job.hub.ts";
+import { JobPostSteps } from "./jobs/job.post-steps.ts";
 import { JobRepository } from "./jobs/job.repository.ts";
 import { JobService } from "./jobs/job.service.ts";
 import { experimentProjects, mlflowLookup } from "./mlflow/mlflow.scope.ts";
@@ -233,7 +234,8 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       await backfill;
     });
 
-    const executor = new LocalExecutor({ engine: afterMlflow(engine, mlflowStarted), concurrency: workers });
+    const post = new JobPostSteps({ datasets: store, projects, digests, outboxDir: join(dirs.datasets, ".outbox"), audit });
+    const executor = new LocalExecutor({ engine: afterMlflow(engine, mlflowStarted), concurrency: workers, post });
     const jobs = new JobService({
       repo: repoJobs,
       hub,
@@ -244,7 +246,6 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       projects,
       digests,
       jobsDir: dirs.jobs,
-      outboxDir: join(dirs.datasets, ".outbox"),
       nJobs: chooseEngineThreads(cores, workers),
       compareWorkers: Math.max(1, opts.compareWorkers ?? Math.floor(cores / workers)),
       log,

@@ -16,6 +16,7 @@ import { serverMigrations } from "../src/db/server.migrations.ts";
 import type { ServerTables } from "../src/db/server.tables.ts";
 import { type AppContext, createApp } from "../src/http/app.ts";
 import { JobEventHub } from "../src/jobs/job.hub.ts";
+import { JobPostSteps } from "../src/jobs/job.post-steps.ts";
 import { JobRepository } from "../src/jobs/job.repository.ts";
 import { JobService } from "../src/jobs/job.service.ts";
 import { ModelDigestRepository } from "../src/models/model-digest.repository.ts";
@@ -70,17 +71,24 @@ export async function appFixture(
   const catalog: CatalogPort = opts.catalog ?? { get: async () => CATALOG };
   const quality = new QualityService({ db, datasets: store ?? absent("datasets"), workDir: dir, log, sqlTimeoutMs: 5000 });
   store?.onVersionCreated((v) => quality.onNewVersion(v));
+  const digests = new ModelDigestRepository(db);
+  const post = new JobPostSteps({
+    datasets: store ?? absent("datasets"),
+    projects,
+    digests,
+    outboxDir: join(dir, "datasets", ".outbox"),
+    audit,
+  });
   const jobs = new JobService({
     repo,
     hub,
-    executor: new LocalExecutor({ engine: opts.engine ?? absent("engine"), concurrency: 1 }),
+    executor: new LocalExecutor({ engine: opts.engine ?? absent("engine"), concurrency: 1, post }),
     datasets: store ?? absent("datasets"),
     tracking: opts.trackingUri ? withTrackingUri(opts.trackingUri) : absent("tracking"),
     catalog,
     projects,
-    digests: new ModelDigestRepository(db),
+    digests,
     jobsDir: join(dir, "jobs"),
-    outboxDir: join(dir, "datasets", ".outbox"),
     nJobs: 1,
     log,
     audit,

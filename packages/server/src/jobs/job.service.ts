@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type BatchPredictRequest,
@@ -24,15 +24,16 @@ import {
   defaultExperimentName,
   EMPTY_PROGRESS,
   type ExecutionOutcome,
+  type Executor,
   isTerminal,
   type JobProgressView,
-  type LocalExecutor,
   nextStatus,
   outputDatasetName,
+  type PostStep,
   validateTrainRequest,
 } from "@caretflow/orchestrator";
 import { type AuditLog, SYSTEM_ACTOR } from "../audit/audit.log.ts";
-import { folderOfRunsUri, type ModelDigestRepository } from "../models/model-digest.repository.ts";
+import type { ModelDigestRepository } from "../models/model-digest.repository.ts";
 import type { CatalogPort, DatasetsPort, Logger, TrackingPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
 import type { JobEventHub, JobEventListener } from "./job.hub.ts";
@@ -41,7 +42,8 @@ import type { JobEventBody, JobRepository, JobUpdate } from "./job.repository.ts
 export interface JobServiceOptions {
   repo: JobRepository;
   hub: JobEventHub;
-  executor: LocalExecutor;
+  /** Where jobs run; its post-step runner (JobPostSteps) stores their outputs. */
+  executor: Executor;
   datasets: DatasetsPort;
   tracking: TrackingPort;
   catalog: CatalogPort;
@@ -51,8 +53,6 @@ export interface JobServiceOptions {
   digests: ModelDigestRepository;
   /** Folder for job logs (<home>/jobs). */
   jobsDir: string;
-  /** Where the engine leaves tables for caretflow to import: <datasets root>/.outbox/<job id>/. */
-  outboxDir: string;
   /** Estimator threads per training job. */
   nJobs: number;
   /** Processes one comparison may spread its models over. Default 1. */
@@ -139,7 +139,7 @@ export class JobService {
     const id = newJobId();
     const input = specDataset(version);
     const spec = buildTrainSpec({ ...this.#envelope(id, input), request: valid });
-    return await this.#create(id, project, "train", valid, spec, (o) => this.#afterModelJob(id, project, o, input));
+    return await this.#create(id, project, "train", valid, spec, modelJobSteps(project, input));
   }
 
   /** An operation (tune, ensemble, blend...) on the model of a run a caretflow training job made. */
@@ -160,9 +160,7 @@ export class JobService {
       ...("with" in request.operation ? request.operation.with.map((w) => w.run_id) : []),
     ]);
     const spec = buildOperateSpec({ ...this.#envelope(id, source.input), ...source, request, runId: source.modelRun, modelDigests });
-    return await this.#create(id, project, "operate", { ...request, run: source.modelRun }, spec, (o) =>
-      this.#afterModelJob(id, project, o, source.input),
-    );
+    return await this.#create(id, project, "operate", { ...request, run: source.modelRun }, spec, modelJobSteps(project, source.input));
   }
 
   /**
@@ -174,7 +172,7 @@ export class JobService {
     const id = newJobId();
     const modelDigest = await this.#o.digests.lookup({ runId: source.modelRun, artifactPath: MODEL_PATH });
     const spec = buildEvaluateSpec({ ...this.#envelope(id, source.input), ...source, runId: source.modelRun, modelDigest });
-    return await this.#create(id, project, "evaluate", { run: source.modelRun, after }, spec, async () => ({}));
+    return await this.#create(id, project, "evaluate", { run: source.modelRun, after }, spec, []);
   }
 
   /**
@@ -223,37 +221,26 @@ export class JobService {
   }
 
   /**
-   * After a training or operation job: record its model's digest, store its outputs, then queue its
-   * model's evaluation. The queueing (MLflow lookups of the run) does not hold up the job's end;
-   * `drain` still waits for it.
+   * After a training or operation job succeeded: queue its model's evaluation. The queueing (MLflow
+   * lookups of the run) does not hold up the job's end; `drain` still waits for it.
    */
-  async #afterModelJob(id: string, project: string, outcome: ExecutionOutcome, input: DatasetVersionForSpec): Promise<JobUpdate> {
+  #queueEvaluation(id: string, project: string, outcome: ExecutionOutcome): void {
     const r = outcome.result;
-    if (outcome.status === "succeeded" && (r?.kind === "train" || r?.kind === "operate")) {
-      // The digest the engine reported for the model it logged: recorded before anything (the
-      // evaluation below, a prediction) may load the model.
-      const folder = folderOfRunsUri(r.model_uri);
-      if (!folder) throw new Error(`job ${id} reported a model URI caretflow cannot record: ${r.model_uri.slice(0, 200)}`);
-      await this.#o.digests.record(folder, r.model_sha256, "job", id);
-    }
-    const update = await this.#storeOutputs(id, project, outcome, input);
-    if (outcome.status === "succeeded" && (r?.kind === "train" || r?.kind === "operate")) {
-      const queued: Promise<void> = this.startEvaluate(r.best_run_id, project, id).then(
-        async (job) => {
-          await this.#o.audit?.record({
-            actor: SYSTEM_ACTOR,
-            action: "job.create",
-            target: { kind: "job", id: job.id },
-            project,
-            after: { kind: job.kind, request: job.request },
-          });
-        },
-        (err: Error) => this.#o.log("warn", `job ${id}: could not queue the evaluation of run ${r.best_run_id}: ${err.message}`),
-      );
-      this.#inflight.add(queued);
-      void queued.finally(() => this.#inflight.delete(queued));
-    }
-    return update;
+    if (outcome.status !== "succeeded" || (r?.kind !== "train" && r?.kind !== "operate")) return;
+    const queued: Promise<void> = this.startEvaluate(r.best_run_id, project, id).then(
+      async (job) => {
+        await this.#o.audit?.record({
+          actor: SYSTEM_ACTOR,
+          action: "job.create",
+          target: { kind: "job", id: job.id },
+          project,
+          after: { kind: job.kind, request: job.request },
+        });
+      },
+      (err: Error) => this.#o.log("warn", `job ${id}: could not queue the evaluation of run ${r.best_run_id}: ${err.message}`),
+    );
+    this.#inflight.add(queued);
+    void queued.finally(() => this.#inflight.delete(queued));
   }
 
   async startPredict(request: BatchPredictRequest, project: string): Promise<Job> {
@@ -275,9 +262,10 @@ export class JobService {
       ...(request.horizon ? { horizon: request.horizon } : {}),
     });
     // A prediction is done only when its output is a dataset version.
-    const finish = (o: ExecutionOutcome) =>
-      this.#storeOutputs(id, project, o, input, { predictions: output }, `${model.name}/${model.version}`);
-    return await this.#create(id, project, "predict", normalized, spec, finish);
+    const post: PostStep[] = [
+      { step: "store_outputs", project, input, names: { predictions: output }, model: `${model.name}/${model.version}` },
+    ];
+    return await this.#create(id, project, "predict", normalized, spec, post);
   }
 
   #envelope(jobId: string, dataset: DatasetVersionForSpec) {
@@ -288,66 +276,6 @@ export class JobService {
       nJobs: this.#o.nJobs,
       workers: this.#o.compareWorkers ?? 1,
     };
-  }
-
-  /**
-   * Stores every table the job left in its outbox as a dataset version (labels as a new version of
-   * the input dataset; predictions, topic weights, rules... as datasets of their own), then empties
-   * the outbox. A job is done only when its outputs are stored.
-   */
-  async #storeOutputs(
-    id: string,
-    project: string,
-    outcome: ExecutionOutcome,
-    input: DatasetVersionForSpec,
-    names: Partial<Record<JobOutput["role"], string>> = {},
-    model?: string,
-  ): Promise<JobUpdate> {
-    const outbox = join(this.#o.outboxDir, id);
-    try {
-      if (outcome.status !== "succeeded" || !outcome.result) return {};
-      const r = outcome.result;
-      const outputs = r.kind === "predict" ? [r.output] : r.kind === "train" || r.kind === "operate" ? r.outputs : [];
-      const runId = r.kind === "train" || r.kind === "operate" ? r.best_run_id : undefined;
-      const stored: Array<{ role: string; name: string; version: number }> = [];
-      for (const output of outputs) {
-        const name = outputDatasetName(output.role, input.dataset, names[output.role]);
-        // Outputs belong to the job's project; a name another project owns is refused before anything is written.
-        await this.#o.projects.claim("dataset", name, project);
-        const imported = await this.#o.datasets.importFile({
-          path: join(outbox, output.file),
-          name,
-          format: "parquet",
-          filename: `${name}.parquet`,
-          source: {
-            kind: output.role === "predictions" ? "prediction" : "derived",
-            parent: { dataset: input.dataset, version: input.version },
-            jobId: id,
-            role: output.role,
-            ...(model ? { model } : {}),
-            ...(runId ? { runId } : {}),
-          },
-        });
-        stored.push({ role: output.role, name, version: imported.version.version });
-        if (imported.created) {
-          const v = imported.version;
-          await this.#o.audit?.record({
-            actor: SYSTEM_ACTOR,
-            action: "dataset.import",
-            target: { kind: "dataset", id: `${v.dataset}/${v.version}` },
-            project,
-            after: { dataset: v.dataset, version: v.version, rows: v.rowCount, contentHash: v.contentHash, jobId: id, role: output.role },
-          });
-        }
-      }
-      const first = stored[0];
-      return {
-        output_datasets_json: JSON.stringify(stored),
-        ...(first ? { output_dataset_json: JSON.stringify({ name: first.name, version: first.version }) } : {}),
-      };
-    } finally {
-      await rm(outbox, { recursive: true, force: true });
-    }
   }
 
   /** A job; with `project`, only one of that project's (another project's job answers as missing). */
@@ -381,7 +309,7 @@ export class JobService {
     }
     // A queued job settles at once, so the caller sees `cancelled`; a running one
     // is still `running` until the engine confirms (its MLflow run ends as KILLED).
-    if (this.#o.executor.cancel(id) === "queued") await this.#chains.get(id);
+    if ((await this.#o.executor.cancel(id)) === "queued") await this.#chains.get(id);
     return (await this.#require(id)).job;
   }
 
@@ -390,14 +318,7 @@ export class JobService {
     await Promise.allSettled([...this.#inflight]);
   }
 
-  async #create(
-    id: string,
-    project: string,
-    kind: Job["kind"],
-    request: Job["request"],
-    spec: JobSpec,
-    finish: (o: ExecutionOutcome) => Promise<JobUpdate>,
-  ): Promise<Job> {
+  async #create(id: string, project: string, kind: Job["kind"], request: Job["request"], spec: JobSpec, post: PostStep[]): Promise<Job> {
     const logPath = join(this.#o.jobsDir, `${id}.log`);
     await mkdir(this.#o.jobsDir, { recursive: true });
     await this.#o.repo.insert({ id, project, kind, request, logPath, createdAt: this.#iso() });
@@ -407,6 +328,7 @@ export class JobService {
       id,
       spec,
       logPath,
+      post,
       onStart: async () => {
         await this.#enqueue(id, { type: "status", status: "running" }, { status: "running", started_at: this.#iso() });
       },
@@ -414,14 +336,15 @@ export class JobService {
     });
     const settled = outcome
       .then(async (o) => {
-        let extra: JobUpdate = {};
-        let final = o;
-        try {
-          extra = await finish(o);
-        } catch (err) {
-          final = { status: "failed", error: toErrorInfo(err) };
-        }
-        await this.#settle(id, final, extra);
+        const first = o.outputs?.[0];
+        const extra: JobUpdate = o.outputs
+          ? {
+              output_datasets_json: JSON.stringify(o.outputs),
+              ...(first ? { output_dataset_json: JSON.stringify({ name: first.name, version: first.version }) } : {}),
+            }
+          : {};
+        await this.#settle(id, o, extra);
+        this.#queueEvaluation(id, project, o);
       })
       .catch((err) => this.#o.log("error", `job ${id}: could not record its end: ${(err as Error).stack ?? err}`))
       .finally(() => {
@@ -529,14 +452,9 @@ function newJobId(): string {
   return `job_${randomUUID().replaceAll("-", "").slice(0, 20)}`;
 }
 
-function toErrorInfo(err: unknown): ErrorInfo {
-  const e = err as { code?: string; name?: string; message?: string; hint?: string; kind?: string };
-  return {
-    name: e.code ?? e.name ?? "Error",
-    message: e.message ?? String(err),
-    ...(e.hint ? { hint: e.hint } : {}),
-    transient: e.kind === "operational",
-  };
+/** A training or operation job's post-steps: record its model's digest, then store its outputs. */
+function modelJobSteps(project: string, input: DatasetVersionForSpec): PostStep[] {
+  return [{ step: "record_model" }, { step: "store_outputs", project, input }];
 }
 
 function specDataset(v: { dataset: string; version: number; contentHash: string; rowCount: number }): DatasetVersionForSpec {
