@@ -63,6 +63,11 @@ export interface ExecutionOutcome {
   neverStarted?: boolean;
   /** The datasets the post-steps stored. */
   outputs?: StoredOutput[];
+  /**
+   * The executor stopped following the job, which goes on where it runs (a queue-backed executor
+   * closing with the server): the job is not over, and a server started later follows it.
+   */
+  detached?: boolean;
 }
 
 /**
@@ -104,6 +109,27 @@ export async function runPostSteps(
     }
   }
   return outputs && outcome.status === "succeeded" ? { ...outcome, outputs } : outcome;
+}
+
+/** The outcome of a job an executor refused or dropped because it is closing. */
+export function closedOutcome(): ExecutionOutcome {
+  return {
+    status: "cancelled",
+    neverStarted: true,
+    error: { name: "ServerStopping", message: "caretflow stopped before the job could run", hint: "Start the job again.", transient: true },
+  };
+}
+
+/** An error caretflow did not expect (a bug) as the job's ErrorInfo, with its stack. */
+export function bugInfo(err: unknown): ErrorInfo {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return {
+    name: e.name || "Error",
+    message: e.message,
+    hint: "This is a caretflow bug; the server log has details.",
+    transient: false,
+    ...(e.stack ? { stack: e.stack } : {}),
+  };
 }
 
 /** A thrown error as the job's ErrorInfo: a caretflow error keeps its code, hint and whether it is transient. */

@@ -1,4 +1,6 @@
 export {
+  bugInfo,
+  closedOutcome,
   type EngineRunner,
   type ExecutionOutcome,
   type Executor,
@@ -19,6 +21,7 @@ export {
   nextStatus,
 } from "./job.state.ts";
 export { LocalExecutor } from "./local.executor.ts";
+export { RedisExecutor, type RedisExecutorOptions, RedisWorker, type RedisWorkerOptions } from "./redis.executor.ts";
 export {
   buildEvaluateSpec,
   buildOperateSpec,

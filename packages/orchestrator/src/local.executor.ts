@@ -1,5 +1,6 @@
-import type { ErrorInfo } from "@caretflow/contracts";
 import {
+  bugInfo,
+  closedOutcome,
   type EngineRunner,
   type ExecutionOutcome,
   type Executor,
@@ -96,23 +97,4 @@ export class LocalExecutor implements Executor {
     const outcome = await this.#engine.run(job.spec, { onEvent: job.onEvent, logPath: job.logPath, signal });
     return await runPostSteps(this.#post, job, outcome);
   }
-}
-
-function closedOutcome(): ExecutionOutcome {
-  return {
-    status: "cancelled",
-    neverStarted: true,
-    error: { name: "ServerStopping", message: "caretflow stopped before the job could run", hint: "Start the job again.", transient: true },
-  };
-}
-
-function bugInfo(err: unknown): ErrorInfo {
-  const e = err instanceof Error ? err : new Error(String(err));
-  return {
-    name: e.name || "Error",
-    message: e.message,
-    hint: "This is a caretflow bug; the server log has details.",
-    transient: false,
-    ...(e.stack ? { stack: e.stack } : {}),
-  };
 }

@@ -336,6 +336,8 @@ export class JobService {
     });
     const settled = outcome
       .then(async (o) => {
+        // Still running on a worker this server no longer follows: its record stays as it is.
+        if (o.detached) return;
         const first = o.outputs?.[0];
         const extra: JobUpdate = o.outputs
           ? {

@@ -1,0 +1,325 @@
+import type { EngineEvent, JobSpec } from "@caretflow/contracts";
+import { Queue, type Job as QueueJob, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import {
+  bugInfo,
+  closedOutcome,
+  type EngineRunner,
+  type ExecutionOutcome,
+  type Executor,
+  type ExecutorJob,
+  type PostStep,
+  type PostStepRunner,
+  runPostSteps,
+} from "./executor.ts";
+
+/**
+ * Jobs on workers reached through Redis (BullMQ): the server's RedisExecutor queues a job; any
+ * RedisWorker, on this machine or another, takes it when it has a free slot. The two sides share only
+ * Redis:
+ *
+ * - the job, as BullMQ job data (its spec, log path and post-steps: JSON, no closures);
+ * - one Redis stream per queue (`<queue>:events`), where workers append what the server must see,
+ *   in order: `starting` (a worker took the job), every engine event, and the `outcome`;
+ * - one pub/sub channel per queue (`<queue>:control`), where the server answers `go` or `stop` to a
+ *   `starting` (after its start hook ran, so the job is recorded as running before any event) and
+ *   sends `cancel`.
+ *
+ * A worker that hears no answer to its `starting` within `startTimeoutMs` gives the job up as failed.
+ */
+export interface RedisExecutorOptions {
+  /** redis://[user:password@]host:port[/db] */
+  url: string;
+  /** The BullMQ queue's name, also the prefix of the stream and channel; default "caretflow-jobs". */
+  queue?: string;
+}
+
+const DEFAULT_QUEUE = "caretflow-jobs";
+
+/** What a queued job carries. */
+interface QueuedJob {
+  id: string;
+  spec: JobSpec;
+  logPath: string;
+  post: PostStep[];
+}
+
+/** What a worker appends to the events stream. */
+type StreamEntry =
+  | { kind: "starting"; job: string }
+  | { kind: "event"; job: string; event: EngineEvent }
+  | { kind: "outcome"; job: string; outcome: ExecutionOutcome };
+
+type Control = { kind: "go" | "stop" | "cancel"; job: string };
+
+const eventsKey = (queue: string) => `${queue}:events`;
+const controlChannel = (queue: string) => `${queue}:control`;
+
+/**
+ * A Redis connection BullMQ can share: no per-command retry limit, as it blocks on some commands.
+ * Connection errors are retried by ioredis and end up in the commands that wait on them.
+ */
+function connect(url: string): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+  redis.on("error", () => {});
+  return redis;
+}
+
+interface Pending {
+  job: ExecutorJob;
+  resolve: (o: ExecutionOutcome) => void;
+  started: boolean;
+}
+
+/** The server side: queues jobs on Redis and follows them through the events stream. */
+export class RedisExecutor implements Executor {
+  readonly #queueName: string;
+  readonly #queue: Queue;
+  readonly #commands: Redis;
+  readonly #reader: Redis;
+  readonly #pending = new Map<string, Pending>();
+  #closed = false;
+  readonly #reading: Promise<void>;
+
+  private constructor(
+    url: string,
+    queue: string,
+    readonly lastEntry: string,
+  ) {
+    this.#queueName = queue;
+    this.#commands = connect(url);
+    this.#reader = connect(url);
+    this.#queue = new Queue(queue, { connection: this.#commands });
+    this.#reading = this.#read(lastEntry);
+  }
+
+  /** Connects and starts following the events stream from its current end. */
+  static async open(opts: RedisExecutorOptions): Promise<RedisExecutor> {
+    const queue = opts.queue ?? DEFAULT_QUEUE;
+    const probe = connect(opts.url);
+    try {
+      // Entries appended from now on; the id of the newest one, or 0-0 for an empty stream.
+      const last = (await probe.xrevrange(eventsKey(queue), "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0";
+      return new RedisExecutor(opts.url, queue, last);
+    } finally {
+      probe.disconnect();
+    }
+  }
+
+  async submit(job: ExecutorJob): Promise<ExecutionOutcome> {
+    if (this.#closed) return closedOutcome();
+    // Claimed here before anything is awaited, so two submits of one id cannot both pass.
+    if (this.#pending.has(job.id)) throw new Error(`job ${job.id} is already submitted`);
+    const outcome = new Promise<ExecutionOutcome>((resolve) => {
+      this.#pending.set(job.id, { job, resolve, started: false });
+    });
+    const data: QueuedJob = { id: job.id, spec: job.spec, logPath: job.logPath, post: job.post ?? [] };
+    try {
+      // Another server's job with this id (BullMQ would silently keep the first).
+      if (await this.#queue.getJob(job.id)) throw new Error(`job ${job.id} is already submitted`);
+      await this.#queue.add(job.spec.kind, data, { jobId: job.id, removeOnComplete: true, removeOnFail: true, attempts: 1 });
+    } catch (error) {
+      this.#pending.delete(job.id);
+      throw error;
+    }
+    return await outcome;
+  }
+
+  async cancel(id: string): Promise<"queued" | "running" | "unknown"> {
+    const pending = this.#pending.get(id);
+    const queued = await this.#queue.getJob(id);
+    if (!pending && !queued) return "unknown";
+    if (pending && !pending.started && queued) {
+      // A job still waiting is removed; one a worker has locked (taken) cannot be, and is cancelled there.
+      const removed = await queued.remove().then(
+        () => true,
+        () => false,
+      );
+      if (removed) {
+        this.#finish(id, { status: "cancelled", neverStarted: true });
+        return "queued";
+      }
+    }
+    await this.#commands.publish(controlChannel(this.#queueName), JSON.stringify({ kind: "cancel", job: id } satisfies Control));
+    return "running";
+  }
+
+  async counts(): Promise<{ running: number; queued: number }> {
+    const c = await this.#queue.getJobCounts("active", "waiting", "prioritized", "delayed");
+    return { running: c.active ?? 0, queued: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) };
+  }
+
+  /**
+   * Stops following jobs; the jobs themselves go on on their workers. Jobs still queued are removed
+   * and end as cancelled; the outcome of a running one is `detached` (the job is not over: a server
+   * started later follows it).
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const [id, p] of [...this.#pending]) {
+      const queued = p.started ? null : await this.#queue.getJob(id);
+      const removed = queued
+        ? await queued.remove().then(
+            () => true,
+            () => false,
+          )
+        : false;
+      this.#finish(id, removed ? closedOutcome() : { status: "cancelled", detached: true });
+    }
+    this.#reader.disconnect();
+    await this.#reading.catch(() => {});
+    await this.#queue.close();
+    this.#commands.disconnect();
+  }
+
+  #finish(id: string, outcome: ExecutionOutcome): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    p.resolve(outcome);
+  }
+
+  async #read(from: string): Promise<void> {
+    let last = from;
+    while (!this.#closed) {
+      let batch: [string, [string, string[]][]][] | null;
+      try {
+        batch = (await this.#reader.xread("BLOCK", 1000, "STREAMS", eventsKey(this.#queueName), last)) as typeof batch;
+      } catch {
+        if (this.#closed) return;
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      for (const [, entries] of batch ?? []) {
+        for (const [id, fields] of entries) {
+          last = id;
+          const body = fields[1];
+          if (body) await this.#dispatch(JSON.parse(body) as StreamEntry);
+        }
+      }
+    }
+  }
+
+  async #dispatch(entry: StreamEntry): Promise<void> {
+    const p = this.#pending.get(entry.job);
+    if (!p) return; // another server's job, or one that already ended here
+    if (entry.kind === "starting") {
+      try {
+        await p.job.onStart();
+        p.started = true;
+        await this.#control({ kind: "go", job: entry.job });
+      } catch (error) {
+        await this.#control({ kind: "stop", job: entry.job });
+        this.#finish(entry.job, { status: "failed", error: bugInfo(error) });
+      }
+    } else if (entry.kind === "event") {
+      p.job.onEvent(entry.event);
+    } else {
+      this.#finish(entry.job, entry.outcome);
+    }
+  }
+
+  async #control(message: Control): Promise<void> {
+    await this.#commands.publish(controlChannel(this.#queueName), JSON.stringify(message));
+  }
+}
+
+export interface RedisWorkerOptions extends RedisExecutorOptions {
+  engine: EngineRunner;
+  /** Runs the jobs' post-steps here, where the jobs run. */
+  post?: PostStepRunner;
+  /** Jobs this worker runs at once. */
+  concurrency: number;
+  /** How long to wait for the server's answer to `starting` (default 60 s). */
+  startTimeoutMs?: number;
+}
+
+/** The worker side: takes jobs from the queue and runs them on its engine. */
+export class RedisWorker {
+  readonly #o: RedisWorkerOptions;
+  readonly #queueName: string;
+  readonly #commands: Redis;
+  readonly #subscriber: Redis;
+  readonly #taking: Redis;
+  readonly #worker: Worker<QueuedJob, ExecutionOutcome>;
+  readonly #answers = new Map<string, (kind: "go" | "stop") => void>();
+
+  private constructor(o: RedisWorkerOptions, subscriber: Redis) {
+    this.#o = o;
+    this.#queueName = o.queue ?? DEFAULT_QUEUE;
+    this.#commands = connect(o.url);
+    this.#subscriber = subscriber;
+    subscriber.on("message", (_channel: string, message: string) => this.#onControl(JSON.parse(message) as Control));
+    this.#taking = connect(o.url);
+    this.#worker = new Worker<QueuedJob, ExecutionOutcome>(this.#queueName, (job, _token, signal) => this.#process(job, signal), {
+      connection: this.#taking,
+      concurrency: o.concurrency,
+    });
+    // The outcome goes out once BullMQ has marked the job done, so the queue's counts agree with it.
+    this.#worker.on("completed", (job, outcome) => void this.#append({ kind: "outcome", job: job.data.id, outcome }));
+    this.#worker.on("failed", (job, error) => {
+      if (job) void this.#append({ kind: "outcome", job: job.data.id, outcome: { status: "failed", error: bugInfo(error) } });
+    });
+  }
+
+  /** Subscribes to the control channel, then starts taking jobs. */
+  static async start(o: RedisWorkerOptions): Promise<RedisWorker> {
+    const subscriber = connect(o.url);
+    await subscriber.subscribe(controlChannel(o.queue ?? DEFAULT_QUEUE));
+    return new RedisWorker(o, subscriber);
+  }
+
+  /** Stops taking jobs, cancels the running ones and waits for them to end. */
+  async close(): Promise<void> {
+    this.#worker.cancelAllJobs("the worker is stopping");
+    await this.#worker.close();
+    this.#taking.disconnect();
+    this.#subscriber.disconnect();
+    this.#commands.disconnect();
+  }
+
+  async #process(job: QueueJob<QueuedJob, ExecutionOutcome>, signal: AbortSignal | undefined): Promise<ExecutionOutcome> {
+    const { id, spec, logPath, post } = job.data;
+    const answer = new Promise<"go" | "stop" | "timeout">((resolve) => {
+      this.#answers.set(id, resolve);
+      setTimeout(() => resolve("timeout"), this.#o.startTimeoutMs ?? 60_000).unref();
+    });
+    await this.#append({ kind: "starting", job: id });
+    const heard = await answer;
+    this.#answers.delete(id);
+    if (heard === "stop") return { status: "cancelled", neverStarted: true };
+    if (heard === "timeout") {
+      return {
+        status: "failed",
+        error: {
+          name: "ServerUnreachable",
+          message: "no caretflow server answered when the worker took the job",
+          hint: "Start the job again.",
+          transient: true,
+        },
+      };
+    }
+    if (signal?.aborted) return { status: "cancelled" };
+    try {
+      const outcome = await this.#o.engine.run(spec, {
+        onEvent: (event) => void this.#append({ kind: "event", job: id, event }),
+        logPath,
+        ...(signal ? { signal } : {}),
+      });
+      return await runPostSteps(this.#o.post, { id, post }, outcome);
+    } catch (error) {
+      return { status: "failed", error: bugInfo(error) };
+    }
+  }
+
+  #onControl(message: Control): void {
+    if (message.kind === "cancel") this.#worker.cancelJob(message.job, "cancelled");
+    else this.#answers.get(message.job)?.(message.kind);
+  }
+
+  /** Appends to the events stream; one connection keeps the entries of a job in the order they were sent. */
+  async #append(entry: StreamEntry): Promise<void> {
+    await this.#commands.xadd(eventsKey(this.#queueName), "MAXLEN", "~", "100000", "*", "entry", JSON.stringify(entry));
+  }
+}
