@@ -89,6 +89,18 @@ export function intArg(name: string, min = 0, max = Number.MAX_SAFE_INTEGER): (v
   };
 }
 
+/** --redis: a redis:// or rediss:// URL with a host. */
+export function redisUrlArg(value: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(value);
+  } catch {}
+  if (!url || !["redis:", "rediss:"].includes(url.protocol) || !url.hostname) {
+    throw new InvalidArgumentError("--redis must be a redis:// or rediss:// URL with a host, e.g. redis://127.0.0.1:6379.");
+  }
+  return value;
+}
+
 export function floatArg(name: string): (value: string) => number {
   return (value) => {
     const n = Number(value);

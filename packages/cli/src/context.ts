@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import type { StartCaretflow } from "./up.command.ts";
+import type { StartCaretflow, StartWorker } from "./up.command.ts";
 
 /** A place to write text: process.stdout/stderr in the real CLI, a buffer in tests. */
 export interface Writer {
@@ -25,6 +25,8 @@ export interface CliContext {
   exit(code: number): never;
   /** Loads the server for `caretflow up`. */
   loadServer(): Promise<StartCaretflow>;
+  /** Loads the worker for `caretflow worker`. */
+  loadWorker?(): Promise<StartWorker>;
   /** All of standard input (secrets are read from here or the environment, never from arguments). */
   readStdin?(): Promise<string>;
 }
@@ -51,6 +53,7 @@ export function processContext(): CliContext {
     now: () => Date.now(),
     exit: (code) => process.exit(code),
     loadServer: async () => (await import("@caretflow/server")).startCaretflow,
+    loadWorker: async () => (await import("@caretflow/server")).startWorker,
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

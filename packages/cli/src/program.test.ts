@@ -585,6 +585,38 @@ describe("caretflow up", () => {
     expect(calls[0]).toMatchObject({ publicUrl: "https://ml.example.com", allowedHosts: ["ml.lan", "ml.vpn"] });
   });
 
+  it("passes --redis to the server, and `worker` starts a worker on the home until Ctrl-C; a URL that is not redis:// is refused", async () => {
+    const calls: unknown[] = [];
+    const t = testContext({ CARETFLOW_HOME: "/h" }, async () => async (opts) => {
+      calls.push(opts);
+      return { url: "http://127.0.0.1:8420", adminPassword: null, close: async () => {} };
+    });
+    const up = runCli(["up", "--redis", "redis://127.0.0.1:6390", "--json"], t.ctx);
+    for (let i = 0; i < 100 && t.out.stdout === ""; i++) await new Promise((r) => setTimeout(r, 10));
+    t.interrupt();
+    expect(await up).toBe(0);
+    expect(calls[0]).toMatchObject({ redisUrl: "redis://127.0.0.1:6390" });
+
+    const w = testContext({ CARETFLOW_HOME: "/h" });
+    const started: unknown[] = [];
+    let closed = 0;
+    w.ctx.loadWorker = async () => async (opts) => {
+      started.push({ ...opts, log: typeof opts.log });
+      return { close: async () => void closed++ };
+    };
+    const worker = runCli(["worker", "--redis", "redis://127.0.0.1:6390", "--workers", "2"], w.ctx);
+    for (let i = 0; i < 100 && !w.out.stdout.includes("press Ctrl-C"); i++) await new Promise((r) => setTimeout(r, 10));
+    w.interrupt();
+    expect(await worker).toBe(0);
+    expect(started).toEqual([{ home: "/h", redisUrl: "redis://127.0.0.1:6390", engineWorkers: 2, log: "function" }]);
+    expect(closed).toBe(1);
+
+    const bad = testContext({});
+    expect(await runCli(["worker", "--redis", "http://127.0.0.1:6390"], bad.ctx)).toBe(1);
+    expect(bad.out.stderr).toContain("--redis must be a redis:// or rediss:// URL");
+    expect(await runCli(["worker"], testContext({}).ctx)).toBe(1);
+  });
+
   it("rejects a port out of range", async () => {
     const t = testContext({});
     expect(await runCli(["up", "--port", "70000"], t.ctx)).toBe(1);

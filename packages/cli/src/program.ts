@@ -17,6 +17,7 @@ import { registerSso } from "./sso.command.ts";
 import { registerTokens } from "./tokens.command.ts";
 import { registerTrain } from "./train.command.ts";
 import { registerUp } from "./up.command.ts";
+import { registerWorker } from "./worker.command.ts";
 
 /** The whole `caretflow` command tree, writing through ctx. */
 export function buildProgram(ctx: CliContext, exit: ExitState, catalog: Catalog | null = null): Command {
@@ -45,6 +46,7 @@ export function buildProgram(ctx: CliContext, exit: ExitState, catalog: Catalog 
     for (const sub of cmd.commands) configure(sub);
   };
   registerUp(program, ctx, exit);
+  registerWorker(program, ctx, exit);
   registerDatasets(program, ctx, exit);
   registerConnections(program, ctx, exit);
   registerTrain(program, ctx, exit, catalog);

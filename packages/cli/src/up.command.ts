@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, type CommonOptions, EXIT, type ExitState, intArg, withCommon } from "./common.ts";
+import { action, type CommonOptions, EXIT, type ExitState, intArg, redisUrlArg, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 
 /** What `caretflow up` needs from @caretflow/server; loaded lazily so other commands stay light. */
@@ -21,7 +21,17 @@ export type StartCaretflow = (opts: {
   allowedHosts?: string[];
   allowPrivateNetworks?: boolean;
   allowNetworks?: string[];
+  redisUrl?: string;
 }) => Promise<RunningCaretflow>;
+
+/** What `caretflow worker` needs from @caretflow/server. */
+export type StartWorker = (opts: {
+  home: string;
+  redisUrl: string;
+  engineWorkers?: number;
+  jobMemoryMb?: number;
+  log?: (line: string) => void;
+}) => Promise<{ close(): Promise<void> }>;
 
 interface UpOptions extends CommonOptions {
   port: number;
@@ -34,6 +44,7 @@ interface UpOptions extends CommonOptions {
   allowedHost: string[];
   allowPrivateNetworks?: boolean;
   allowNetwork: string[];
+  redis?: string;
 }
 
 export const DEFAULT_PORT = 8420;
@@ -76,6 +87,11 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
         "an address range connections may reach whatever it is, e.g. 10.1.0.0/16 (repeatable; or CARETFLOW_ALLOW_NETWORKS, comma-separated)",
         (v: string, prev: string[]) => [...prev, v],
         [] as string[],
+      )
+      .option(
+        "--redis <url>",
+        "queue jobs on this Redis server (redis://[user:password@]host:port) for `caretflow worker` processes instead of running them here (or CARETFLOW_REDIS_URL)",
+        redisUrlArg,
       ),
   ).action(
     action<UpOptions>(ctx, exit, async (env, opts) => {
@@ -108,6 +124,7 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
           ...(opts.allowedHost.length > 0 ? { allowedHosts: opts.allowedHost } : {}),
           ...(opts.allowPrivateNetworks ? { allowPrivateNetworks: true } : {}),
           ...(opts.allowNetwork.length > 0 ? { allowNetworks: opts.allowNetwork } : {}),
+          ...(opts.redis ? { redisUrl: opts.redis } : {}),
           // Serve at once; MLflow keeps starting in the background and jobs wait for it (GET /api/health tells).
           waitForMlflow: false,
           log: (line) => env.out.note(line),

@@ -8,3 +8,4 @@ export type { ServerTables } from "./db/server.tables.ts";
 export { type AppContext, createApp } from "./http/app.ts";
 export type { DatasetsPort, HealthPort, Logger, ScoringPort, TrackingPort } from "./ports.ts";
 export { defaultRepoRoot, type StartedCaretflow, type StartOptions, startCaretflow } from "./start.ts";
+export { type StartedWorker, startWorker, type WorkerOptions } from "./worker.ts";

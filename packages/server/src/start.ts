@@ -8,7 +8,7 @@ import type { AddressPolicy } from "@caretflow/connectors";
 import { CARETFLOW_VERSION, CaretflowError, type Health } from "@caretflow/contracts";
 import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename } from "@caretflow/data";
 import { EngineHost, engineFingerprint, ScoringPool } from "@caretflow/engine-host";
-import { chooseEngineThreads, type EngineRunner, LocalExecutor } from "@caretflow/orchestrator";
+import { chooseEngineThreads, type EngineRunner, type Executor, LocalExecutor, RedisExecutor } from "@caretflow/orchestrator";
 import { basicAuthorization, freePort, MlflowClient, MlflowSupervisor } from "@caretflow/tracking";
 import { serve } from "@hono/node-server";
 import type { Kysely } from "kysely";
@@ -37,6 +37,7 @@ import { QualityService } from "./quality/quality.service.ts";
 import { SecretBox } from "./secrets/secret-box.ts";
 import { SecretKeyService } from "./secrets/secret-key.service.ts";
 import { SsoService } from "./sso/sso.service.ts";
+import { stopStack } from "./stop-stack.ts";
 import { trackingPort } from "./tracking.port.ts";
 import { TransformService } from "./transforms/transform.service.ts";
 
@@ -84,6 +85,11 @@ export interface StartOptions {
   allowPrivateNetworks?: boolean;
   /** CIDR ranges connections may reach whatever they are; CARETFLOW_ALLOW_NETWORKS (comma-separated) adds to them. */
   allowNetworks?: string[];
+  /**
+   * Queue jobs on this Redis server (redis://...) for `caretflow worker` processes to run, instead of
+   * running them in this process's engine. Default CARETFLOW_REDIS_URL; unset: jobs run here.
+   */
+  redisUrl?: string;
 }
 
 export interface StartedCaretflow {
@@ -111,16 +117,8 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
   const log: Logger = (level, msg) => print(level === "info" ? msg : `${level}: ${msg}`);
   // Checked before anything starts: a mistyped URL must not cost a full start.
   const publicUrl = checkedPublicUrl(opts.publicUrl ?? process.env.CARETFLOW_PUBLIC_URL);
-  const stack: Array<() => Promise<void>> = [];
-  const closeAll = async () => {
-    for (const stop of stack.splice(0).reverse()) {
-      try {
-        await stop();
-      } catch (err) {
-        log("warn", `while stopping: ${(err as Error).message}`);
-      }
-    }
-  };
+  const stack = stopStack(log);
+  const closeAll = stack.closeAll;
 
   try {
     const dirs = {
@@ -235,7 +233,11 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     });
 
     const post = new JobPostSteps({ datasets: store, projects, digests, outboxDir: join(dirs.datasets, ".outbox"), audit });
-    const executor = new LocalExecutor({ engine: afterMlflow(engine, mlflowStarted), concurrency: workers, post });
+    const redisUrl = opts.redisUrl ?? process.env.CARETFLOW_REDIS_URL;
+    const executor: Executor = redisUrl
+      ? await RedisExecutor.open({ url: redisUrl })
+      : new LocalExecutor({ engine: afterMlflow(engine, mlflowStarted), concurrency: workers, post });
+    if (redisUrl) log("info", "jobs are queued on Redis for `caretflow worker` processes");
     const jobs = new JobService({
       repo: repoJobs,
       hub,

@@ -7,7 +7,6 @@ import {
   type ErrorInfo,
   type Job,
   type JobEvent,
-  type JobOutput,
   type JobSpec,
   notFound,
   type OperateRequest,

@@ -1,0 +1,51 @@
+import type { Command } from "commander";
+import { action, type CommonOptions, EXIT, type ExitState, intArg, redisUrlArg, withCommon } from "./common.ts";
+import type { CliContext } from "./context.ts";
+
+interface WorkerCommandOptions extends CommonOptions {
+  redis: string;
+  workers?: number;
+  jobMemory?: number;
+}
+
+export function registerWorker(program: Command, ctx: CliContext, exit: ExitState): void {
+  withCommon(
+    program
+      .command("worker")
+      .description("run the jobs a caretflow server started with --redis queues, on this machine with the server's home; Ctrl-C stops it")
+      .requiredOption(
+        "--redis <url>",
+        "the Redis server the caretflow server queues jobs on (redis://[user:password@]host:port)",
+        redisUrlArg,
+      )
+      .option("--workers <n>", "jobs at once (default 1; at most the machine's cores)", intArg("--workers", 1, 256))
+      .option("--job-memory <MB>", "memory one job may use before it is stopped as out of memory", intArg("--job-memory", 64)),
+  ).action(
+    action<WorkerCommandOptions>(ctx, exit, async (env, opts) => {
+      let stop: (signal: string) => void = () => {};
+      const stopped = new Promise<string>((resolve) => {
+        stop = resolve;
+      });
+      const dispose = env.ctx.onInterrupt((signal) => stop(signal));
+      try {
+        if (!env.ctx.loadWorker) throw new Error("this caretflow CLI cannot start a worker");
+        const start = await env.ctx.loadWorker();
+        const worker = await start({
+          home: env.home,
+          redisUrl: opts.redis,
+          ...(opts.workers ? { engineWorkers: opts.workers } : {}),
+          ...(opts.jobMemory ? { jobMemoryMb: opts.jobMemory } : {}),
+          log: (line) => env.out.note(line),
+        });
+        env.out.result({ home: env.home, ready: true }, () => "worker running; press Ctrl-C to stop");
+        const signal = await stopped;
+        env.out.note(`${signal}: stopping the worker (running jobs are cancelled)...`);
+        await worker.close();
+        env.out.note("stopped");
+        return EXIT.ok;
+      } finally {
+        dispose();
+      }
+    }),
+  );
+}

@@ -1,0 +1,109 @@
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { availableParallelism, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { CARETFLOW_VERSION } from "@caretflow/contracts";
+import { DatasetStore, type DataTables, dataMigrations } from "@caretflow/data";
+import { EngineHost } from "@caretflow/engine-host";
+import { RedisWorker } from "@caretflow/orchestrator";
+import { mlflowCredentials } from "@caretflow/tracking";
+import type { Kysely } from "kysely";
+import { AuditLog } from "./audit/audit.log.ts";
+import { migrateToLatest, openSqlite } from "./db/database.ts";
+import { serverMigrations } from "./db/server.migrations.ts";
+import type { ServerTables } from "./db/server.tables.ts";
+import { JobPostSteps } from "./jobs/job.post-steps.ts";
+import { ModelDigestRepository } from "./models/model-digest.repository.ts";
+import type { Logger } from "./ports.ts";
+import { ProjectService } from "./projects/project.service.ts";
+import { QualityService } from "./quality/quality.service.ts";
+import { defaultRepoRoot } from "./start.ts";
+import { stopStack } from "./stop-stack.ts";
+
+export interface WorkerOptions {
+  /** The caretflow home it shares with the server: its metadata database, datasets and MLflow credentials. */
+  home: string;
+  /** The Redis server the caretflow server queues jobs on (`caretflow up --redis URL`). */
+  redisUrl: string;
+  /** Jobs at once (warm engine workers). Default 1; never more than the machine's cores. */
+  engineWorkers?: number;
+  /** Memory one job may use, MB; default as for the server. */
+  jobMemoryMb?: number;
+  repoRoot?: string;
+  log?: (line: string) => void;
+}
+
+export interface StartedWorker {
+  /** Stops taking jobs, cancels the running ones and stops the engine. */
+  close(): Promise<void>;
+}
+
+/**
+ * `caretflow worker`: runs the jobs a caretflow server queues on Redis, with the server's home (its
+ * SQLite metadata, dataset files and MLflow credentials) on this machine. Each job's post-steps (its
+ * model's digest, its output datasets) run here, where its files are.
+ */
+export async function startWorker(opts: WorkerOptions): Promise<StartedWorker> {
+  const home = resolve(opts.home);
+  const repo = opts.repoRoot ?? defaultRepoRoot();
+  const print = opts.log ?? ((line: string) => console.log(line));
+  const log: Logger = (level, msg) => print(level === "info" ? msg : `${level}: ${msg}`);
+  if (!existsSync(join(home, "caretflow.db"))) {
+    throw new Error(`${home} is not a caretflow home (no caretflow.db): start the server on it first, or pass its --home`);
+  }
+  const python = join(repo, "engine", ".venv", "bin", "python");
+  if (!existsSync(python)) {
+    throw new Error(`the engine's Python environment is missing (${join(repo, "engine", ".venv")}); run README's install command first`);
+  }
+  const stack = stopStack(log);
+  const closeAll = stack.closeAll;
+  try {
+    log("info", `caretflow ${CARETFLOW_VERSION} worker starting on ${home}`);
+    const dirs = { datasets: join(home, "datasets"), logs: join(home, "logs"), tmp: join(home, "tmp"), mlflow: join(home, "mlflow") };
+    for (const d of Object.values(dirs)) await mkdir(d, { recursive: true, mode: 0o700 });
+    const db = openSqlite<ServerTables & DataTables>(join(home, "caretflow.db"));
+    stack.push(() => db.destroy());
+    // The server applies migrations at its start; a worker of an older or newer release must not run against it.
+    await migrateToLatest(db as unknown as Kysely<unknown>, serverMigrations, dataMigrations);
+    const serverDb = db as unknown as Kysely<ServerTables>;
+    const store = await DatasetStore.open({ root: dirs.datasets, db: db as unknown as Kysely<DataTables> });
+    stack.push(() => store.close());
+    const quality = new QualityService({ db: serverDb, datasets: store, workDir: dirs.tmp, log });
+    store.onVersionCreated((v) => quality.onNewVersion(v));
+    stack.push(() => quality.idle());
+
+    const cores = availableParallelism();
+    const workers = Math.min(Math.max(1, opts.engineWorkers ?? 1), cores);
+    const jobMemoryMb =
+      opts.jobMemoryMb ?? (Number(process.env.CARETFLOW_JOB_MEMORY_MB) || Math.floor((totalmem() * 0.7) / workers / 2 ** 20));
+    const credentials = mlflowCredentials(dirs.mlflow);
+    const engine = await EngineHost.start({
+      python,
+      engineDir: join(repo, "engine"),
+      workers,
+      logDir: dirs.logs,
+      log,
+      env: {
+        CARETFLOW_DATA_ROOT: dirs.datasets,
+        MLFLOW_TRACKING_USERNAME: credentials.username,
+        MLFLOW_TRACKING_PASSWORD: credentials.password,
+      },
+      jobMemoryMb,
+    });
+    stack.push(() => engine.close());
+    const post = new JobPostSteps({
+      datasets: store,
+      projects: new ProjectService({ db: serverDb }),
+      digests: new ModelDigestRepository(serverDb),
+      outboxDir: join(dirs.datasets, ".outbox"),
+      audit: new AuditLog({ db: serverDb }),
+    });
+    const worker = await RedisWorker.start({ url: opts.redisUrl, engine, post, concurrency: workers });
+    stack.push(() => worker.close());
+    log("info", `worker ready: ${workers} job(s) at once, each up to ${jobMemoryMb} MB`);
+    return { close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
