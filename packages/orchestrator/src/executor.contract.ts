@@ -210,7 +210,8 @@ class RecordingSteps implements PostStepRunner {
   }
 }
 
-const spec = (id: string): JobSpec => ({
+/** A small valid spec for a job whose engine is a test double (what it says is never read). */
+export const testSpec = (id: string): JobSpec => ({
   v: 1,
   kind: "predict",
   job_id: id,
@@ -222,7 +223,7 @@ const spec = (id: string): JobSpec => ({
 function job(id: string, started: string[] = []): ExecutorJob {
   return {
     id,
-    spec: spec(id),
+    spec: testSpec(id),
     logPath: "/dev/null",
     onStart: () => {
       started.push(id);

@@ -55,6 +55,15 @@ export interface ExecutorJob {
   onEvent: (e: EngineEvent) => void;
 }
 
+/** A job an executor follows again after a restart: its hooks, and whether it had started. */
+export interface AttachedJob {
+  id: string;
+  /** It was running (its start hook ran) when the previous server stopped. */
+  started: boolean;
+  onStart: () => Promise<void> | void;
+  onEvent: (e: EngineEvent) => void;
+}
+
 export interface ExecutionOutcome {
   status: "succeeded" | "failed" | "cancelled";
   result?: JobResult;
@@ -86,6 +95,12 @@ export interface Executor {
   counts(): Promise<{ running: number; queued: number }>;
   /** Cancels everything and waits for running jobs to stop. */
   close(): Promise<void>;
+  /**
+   * Follow again jobs a previous server queued or started here (executors whose jobs outlive the
+   * server): each promise resolves with the job's outcome, `failed` with `JobLost` when the executor
+   * no longer has the job. Call before the first submit. Absent: jobs end with the server.
+   */
+  reattach?(jobs: AttachedJob[]): Promise<ExecutionOutcome>[];
 }
 
 /** Runs a job's post-steps after its engine run; a step that throws turns the outcome into a failure. */

@@ -1,4 +1,5 @@
 export {
+  type AttachedJob,
   bugInfo,
   closedOutcome,
   type EngineRunner,

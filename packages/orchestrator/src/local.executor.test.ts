@@ -1,6 +1,6 @@
 import type { JobSpec } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
-import { executorContract } from "./executor.contract.ts";
+import { executorContract, testSpec } from "./executor.contract.ts";
 import type { EngineRunner } from "./executor.ts";
 import { LocalExecutor } from "./local.executor.ts";
 

@@ -2,6 +2,7 @@ import type { EngineEvent, JobSpec } from "@caretflow/contracts";
 import { Queue, type Job as QueueJob, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import {
+  type AttachedJob,
   bugInfo,
   closedOutcome,
   type EngineRunner,
@@ -53,6 +54,8 @@ type StreamEntry =
 type Control = { kind: "go" | "stop" | "cancel"; job: string };
 
 const eventsKey = (queue: string) => `${queue}:events`;
+/** The id of the last stream entry the server has handled, so a restarted server reads on from there. */
+const cursorKey = (queue: string) => `${queue}:cursor`;
 const controlChannel = (queue: string) => `${queue}:control`;
 
 /**
@@ -66,9 +69,11 @@ function connect(url: string): Redis {
 }
 
 interface Pending {
-  job: ExecutorJob;
+  job: Pick<ExecutorJob, "id" | "onStart" | "onEvent">;
   resolve: (o: ExecutionOutcome) => void;
   started: boolean;
+  /** Followed again after a restart: checked against the queue once the backlog is read. */
+  reattached?: boolean;
 }
 
 /** The server side: queues jobs on Redis and follows them through the events stream. */
@@ -79,35 +84,53 @@ export class RedisExecutor implements Executor {
   readonly #reader: Redis;
   readonly #pending = new Map<string, Pending>();
   #closed = false;
-  readonly #reading: Promise<void>;
+  #reading: Promise<void> | null = null;
+  readonly #cursor: string;
+  readonly #lostAfterMs: number;
 
-  private constructor(
-    url: string,
-    queue: string,
-    readonly lastEntry: string,
-  ) {
+  private constructor(url: string, queue: string, cursor: string, lostAfterMs: number) {
     this.#queueName = queue;
     this.#commands = connect(url);
     this.#reader = connect(url);
     this.#queue = new Queue(queue, { connection: this.#commands });
-    this.#reading = this.#read(lastEntry);
+    this.#cursor = cursor;
+    this.#lostAfterMs = lostAfterMs;
   }
 
-  /** Connects and starts following the events stream from its current end. */
-  static async open(opts: RedisExecutorOptions): Promise<RedisExecutor> {
+  /**
+   * Connects. The events stream is read from where the previous server stopped (its saved cursor), or
+   * from its current end the first time, once `reattach` or the first `submit` starts following it.
+   */
+  static async open(opts: RedisExecutorOptions & { lostAfterMs?: number }): Promise<RedisExecutor> {
     const queue = opts.queue ?? DEFAULT_QUEUE;
     const probe = connect(opts.url);
     try {
-      // Entries appended from now on; the id of the newest one, or 0-0 for an empty stream.
-      const last = (await probe.xrevrange(eventsKey(queue), "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0";
-      return new RedisExecutor(opts.url, queue, last);
+      const saved = await probe.get(cursorKey(queue));
+      const end = (await probe.xrevrange(eventsKey(queue), "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0";
+      return new RedisExecutor(opts.url, queue, saved ?? end, opts.lostAfterMs ?? 2000);
     } finally {
       probe.disconnect();
     }
   }
 
+  reattach(jobs: AttachedJob[]): Promise<ExecutionOutcome>[] {
+    const outcomes = jobs.map(
+      (job) =>
+        new Promise<ExecutionOutcome>((resolve) => {
+          this.#pending.set(job.id, { job, resolve, started: job.started, reattached: true });
+        }),
+    );
+    this.#follow();
+    return outcomes;
+  }
+
+  #follow(): void {
+    this.#reading ??= this.#read(this.#cursor);
+  }
+
   async submit(job: ExecutorJob): Promise<ExecutionOutcome> {
     if (this.#closed) return closedOutcome();
+    this.#follow();
     // Claimed here before anything is awaited, so two submits of one id cannot both pass.
     if (this.#pending.has(job.id)) throw new Error(`job ${job.id} is already submitted`);
     const outcome = new Promise<ExecutionOutcome>((resolve) => {
@@ -150,25 +173,15 @@ export class RedisExecutor implements Executor {
   }
 
   /**
-   * Stops following jobs; the jobs themselves go on on their workers. Jobs still queued are removed
-   * and end as cancelled; the outcome of a running one is `detached` (the job is not over: a server
-   * started later follows it).
+   * Stops following jobs; the jobs themselves stay queued or go on running on their workers, and end
+   * here as `detached` (not over: a server started later follows them again with `reattach`).
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const [id, p] of [...this.#pending]) {
-      const queued = p.started ? null : await this.#queue.getJob(id);
-      const removed = queued
-        ? await queued.remove().then(
-            () => true,
-            () => false,
-          )
-        : false;
-      this.#finish(id, removed ? closedOutcome() : { status: "cancelled", detached: true });
-    }
+    for (const id of [...this.#pending.keys()]) this.#finish(id, { status: "cancelled", detached: true });
     this.#reader.disconnect();
-    await this.#reading.catch(() => {});
+    await this.#reading?.catch(() => {});
     await this.#queue.close();
     this.#commands.disconnect();
   }
@@ -182,22 +195,68 @@ export class RedisExecutor implements Executor {
 
   async #read(from: string): Promise<void> {
     let last = from;
+    // The backlog first (entries appended while no server followed), then the lost check, then live.
+    let caughtUp = false;
     while (!this.#closed) {
       let batch: [string, [string, string[]][]][] | null;
       try {
-        batch = (await this.#reader.xread("BLOCK", 1000, "STREAMS", eventsKey(this.#queueName), last)) as typeof batch;
+        const block = caughtUp ? ["BLOCK", 1000] : [];
+        batch = (await this.#reader.xread("COUNT", 500, ...(block as []), "STREAMS", eventsKey(this.#queueName), last)) as typeof batch;
       } catch {
         if (this.#closed) return;
         await new Promise((r) => setTimeout(r, 200));
         continue;
       }
-      for (const [, entries] of batch ?? []) {
-        for (const [id, fields] of entries) {
-          last = id;
-          const body = fields[1];
-          if (body) await this.#dispatch(JSON.parse(body) as StreamEntry);
-        }
+      const entries = batch?.[0]?.[1] ?? [];
+      for (const [id, fields] of entries) {
+        last = id;
+        const body = fields[1];
+        if (body) await this.#dispatch(JSON.parse(body) as StreamEntry);
       }
+      if (entries.length > 0) await this.#commands.set(cursorKey(this.#queueName), last).catch(() => {});
+      if (!caughtUp && entries.length === 0) {
+        caughtUp = true;
+        await this.#settleLost(
+          () => last,
+          (l) => {
+            last = l;
+          },
+        );
+      }
+    }
+  }
+
+  /**
+   * A reattached job the queue no longer has and whose outcome the backlog did not hold is lost (Redis
+   * lost its data). A worker appends the outcome just after the queue lets the job go, so the stream
+   * is read once more after a pause before saying so.
+   */
+  async #settleLost(last: () => string, moved: (l: string) => void): Promise<void> {
+    const missing = async () => {
+      const out: string[] = [];
+      for (const [id, p] of this.#pending) if (p.reattached && !(await this.#queue.getJob(id))) out.push(id);
+      return out;
+    };
+    if ((await missing()).length === 0) return;
+    await new Promise((r) => setTimeout(r, this.#lostAfterMs));
+    const batch = (await this.#reader.xread("COUNT", 10_000, "STREAMS", eventsKey(this.#queueName), last())) as
+      | [string, [string, string[]][]][]
+      | null;
+    for (const [id, fields] of batch?.[0]?.[1] ?? []) {
+      moved(id);
+      if (fields[1]) await this.#dispatch(JSON.parse(fields[1]) as StreamEntry);
+    }
+    for (const id of await missing()) {
+      this.#finish(id, {
+        status: "failed",
+        error: {
+          name: "JobLost",
+          message:
+            "the job is no longer on the Redis queue and no worker reported its end (Redis lost its data while caretflow was stopped)",
+          hint: "Start the job again.",
+          transient: true,
+        },
+      });
     }
   }
 
@@ -206,7 +265,8 @@ export class RedisExecutor implements Executor {
     if (!p) return; // another server's job, or one that already ended here
     if (entry.kind === "starting") {
       try {
-        await p.job.onStart();
+        // Taken again (a worker died and BullMQ gave the job to another): it is already recorded as running.
+        if (!p.started) await p.job.onStart();
         p.started = true;
         await this.#control({ kind: "go", job: entry.job });
       } catch (error) {

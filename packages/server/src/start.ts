@@ -9,7 +9,7 @@ import { CARETFLOW_VERSION, CaretflowError, type Health } from "@caretflow/contr
 import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename } from "@caretflow/data";
 import { EngineHost, engineFingerprint, ScoringPool } from "@caretflow/engine-host";
 import { chooseEngineThreads, type EngineRunner, type Executor, LocalExecutor, RedisExecutor } from "@caretflow/orchestrator";
-import { basicAuthorization, freePort, MlflowClient, MlflowSupervisor } from "@caretflow/tracking";
+import { basicAuthorization, keptFreePort, MlflowClient, MlflowSupervisor } from "@caretflow/tracking";
 import { serve } from "@hono/node-server";
 import type { Kysely } from "kysely";
 import { AuditLog, SYSTEM_ACTOR } from "./audit/audit.log.ts";
@@ -169,8 +169,9 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     if ((opts.engineWorkers ?? 1) > cores) log("warn", `engine workers limited to ${cores}, the machine's cores`);
     const jobMemoryMb =
       opts.jobMemoryMb ?? (Number(process.env.CARETFLOW_JOB_MEMORY_MB) || Math.floor((totalmem() * 0.7) / workers / 2 ** 20));
-    // The port is chosen here so MLflow's URL is known before it answers.
-    const mlflowPort = await freePort();
+    // The port is chosen here so MLflow's URL is known before it answers; the home keeps it, so jobs running
+    // on workers across a restart of the server still reach MLflow at the URL their spec names.
+    const mlflowPort = await keptFreePort(join(dirs.mlflow, "port"));
     const mlflowUrl = `http://127.0.0.1:${mlflowPort}/mlflow`;
     const supervisor = new MlflowSupervisor({ mlflowBin, home: dirs.mlflow, port: mlflowPort, staticPrefix: "/mlflow", log });
     stack.push(() => supervisor.stop());
@@ -258,9 +259,10 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       await executor.close();
       await jobs.drain();
     });
-    const abandoned = await jobs.failAbandoned(mlflowStarted);
-    if (abandoned > 0)
-      log("warn", `${abandoned} job(s) from the previous run were left unfinished and are now marked failed (ServerRestarted)`);
+    const unfinished = await jobs.recoverUnfinished(mlflowStarted);
+    if (unfinished.failed > 0)
+      log("warn", `${unfinished.failed} job(s) from the previous run were left unfinished and are now marked failed (ServerRestarted)`);
+    if (unfinished.reattached > 0) log("info", `following ${unfinished.reattached} job(s) queued or running on workers again`);
 
     if (opts.demo) await importDemoData({ db: serverDb, store, repo, log, audit });
 

@@ -18,6 +18,7 @@ let redis: RedisServer;
 let cf: StartedCaretflow;
 let worker: StartedWorker | null = null;
 let api: ReturnType<typeof client>;
+let cookie: string;
 const workerLines: string[] = [];
 
 const repo = join(import.meta.dirname, "..", "..", "..");
@@ -48,7 +49,8 @@ beforeAll(async () => {
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ username: "admin", password: cf.adminPassword }),
   });
-  api = client(cf.url, { cookie: res.headers.get("set-cookie")!.split(";")[0]! });
+  cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+  api = client(cf.url, { cookie });
   const t0 = Date.now();
   while (!(await api.get<Health>("/api/health")).body.mlflow.ready) {
     if (Date.now() - t0 > 180_000) throw new Error("MLflow not ready");
@@ -119,5 +121,34 @@ describe("jobs on a worker through Redis", () => {
     expect((await api.post<Job>(`/api/jobs/${started.body.id}/cancel`, {})).status).toBe(200);
     const ended = await waitJob(started.body.id, 60_000);
     expect(ended.status).toBe("cancelled");
+  });
+
+  it("follows a job running on the worker again after the server restarts, storing each event once", async () => {
+    const started = await api.post<Job>("/api/jobs/train", {
+      dataset: "jewellery",
+      task: "clustering",
+      include: ["kmeans", "hclust", "birch"],
+    });
+    expect(started.status).toBe(202);
+    const id = started.body.id;
+    const t0 = Date.now();
+    while (!(await readJobEvents(cf.url, id, api.headers(), { stopAfter: 4 })).some((e) => e.type === "engine")) {
+      if (Date.now() - t0 > 60_000) throw new Error("the job did not start");
+      await sleep(200);
+    }
+    await cf.close();
+    cf = await startCaretflow({ home, port: 0, log: () => {}, redisUrl: redis.url });
+    api = client(cf.url, { cookie });
+    const ended = await waitJob(id);
+    expect(ended.status, JSON.stringify(ended.error)).toBe("succeeded");
+    const events: JobEvent[] = await readJobEvents(cf.url, id, api.headers());
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    const engineSeqs = events.flatMap((e) => (e.type === "engine" ? [e.event.seq] : []));
+    expect(engineSeqs).toEqual([...new Set(engineSeqs)].sort((a, b) => a - b));
+    expect(events.filter((e) => e.type === "status").map((e) => (e.type === "status" ? e.status : ""))).toEqual([
+      "queued",
+      "running",
+      "succeeded",
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 
 /** Asks the OS for a free loopback port (there is a small race until the caller binds it). */
@@ -12,6 +13,28 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
       srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port assigned"))));
     });
   });
+}
+
+/** Whether `port` on `host` can be listened on now. */
+function portFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The port recorded in `file` when it is still free, else a free one, recorded there: a service keeps
+ * its address across restarts (processes that outlive one, such as jobs on workers, still reach it).
+ */
+export async function keptFreePort(file: string, host = "127.0.0.1"): Promise<number> {
+  const kept = Number((await readFile(file, "utf8").catch(() => "")).trim());
+  if (Number.isInteger(kept) && kept > 0 && kept < 65536 && (await portFree(kept, host))) return kept;
+  const port = await freePort(host);
+  await writeFile(file, `${port}\n`, { mode: 0o600 });
+  return port;
 }
 
 /** True while any process of the group exists (zombies included until reaped). */

@@ -14,6 +14,7 @@ import {
   userError,
 } from "@caretflow/contracts";
 import {
+  type AttachedJob,
   applyEngineEvent,
   buildEvaluateSpec,
   buildOperateSpec,
@@ -80,8 +81,41 @@ export class JobService {
   }
 
   /**
-   * Marks jobs a previous process left queued or running as failed (they cannot be
-   * reattached), and ends the MLflow runs they had opened as KILLED.
+   * Jobs a previous process left queued or running. With an executor whose jobs outlive the server
+   * (workers on Redis) they are followed again: their progress is rebuilt from the stored events, and
+   * events the previous process had already stored are not stored twice. Otherwise they are marked
+   * failed (failAbandoned).
+   */
+  async recoverUnfinished(mlflowReady: Promise<void> = Promise.resolve()): Promise<{ reattached: number; failed: number }> {
+    const executor = this.#o.executor;
+    if (!executor.reattach) return { reattached: 0, failed: await this.failAbandoned(mlflowReady) };
+    const jobs: Array<{ attached: AttachedJob; project: string }> = [];
+    for (const id of await this.#o.repo.idsWithStatus(["queued", "running"])) {
+      const found = await this.#o.repo.get(id);
+      if (!found) continue;
+      const stored = (await this.#o.repo.eventsAfter(id, 0)).flatMap((e) => (e.type === "engine" ? [e.event] : []));
+      const lastSeq = stored.reduce((m, e) => Math.max(m, e.seq), -1);
+      this.#views.set(id, stored.reduce(applyEngineEvent, EMPTY_PROGRESS));
+      jobs.push({
+        project: found.job.project,
+        attached: {
+          id,
+          started: found.job.status === "running",
+          onStart: () => this.#markRunning(id),
+          onEvent: (e) => {
+            if (e.seq > lastSeq) this.#onEngineEvent(id, e);
+          },
+        },
+      });
+    }
+    const outcomes = executor.reattach(jobs.map((j) => j.attached));
+    for (const [i, j] of jobs.entries()) this.#follow(j.attached.id, j.project, outcomes[i]!);
+    return { reattached: jobs.length, failed: 0 };
+  }
+
+  /**
+   * Marks jobs a previous process left queued or running as failed (an executor that cannot
+   * reattach them), and ends the MLflow runs they had opened as KILLED.
    */
   async failAbandoned(mlflowReady: Promise<void> = Promise.resolve()): Promise<number> {
     const ids = await this.#o.repo.idsWithStatus(["queued", "running"]);
@@ -328,11 +362,19 @@ export class JobService {
       spec,
       logPath,
       post,
-      onStart: async () => {
-        await this.#enqueue(id, { type: "status", status: "running" }, { status: "running", started_at: this.#iso() });
-      },
+      onStart: () => this.#markRunning(id),
       onEvent: (e) => this.#onEngineEvent(id, e),
     });
+    this.#follow(id, project, outcome);
+    return (await this.#require(id)).job;
+  }
+
+  #markRunning(id: string): Promise<void> {
+    return this.#enqueue(id, { type: "status", status: "running" }, { status: "running", started_at: this.#iso() });
+  }
+
+  /** Records the job's end once the executor reports it, then queues what follows (an evaluation). */
+  #follow(id: string, project: string, outcome: Promise<ExecutionOutcome>): void {
     const settled = outcome
       .then(async (o) => {
         // Still running on a worker this server no longer follows: its record stays as it is.
@@ -354,7 +396,6 @@ export class JobService {
       });
     this.#inflight.add(settled);
     this.#chains.set(id, settled);
-    return (await this.#require(id)).job;
   }
 
   #onEngineEvent(id: string, e: EngineEvent): void {
