@@ -10,7 +10,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
-import type { EngineEvent, JobSpec } from "@caretflow/contracts";
+import type { EngineEvent } from "@caretflow/contracts";
 import { testSpec } from "../packages/orchestrator/src/executor.contract.ts";
 import { type EngineRunner, type Executor, LocalExecutor, RedisExecutor, RedisWorker } from "../packages/orchestrator/src/index.ts";
 import { startRedis } from "../packages/orchestrator/test/redis.fixture.ts";

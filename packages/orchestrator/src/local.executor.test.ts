@@ -21,14 +21,7 @@ describe("LocalExecutor", () => {
     const ex = new LocalExecutor({ engine, concurrency: 1 });
     const job = (id: string) => ({
       id,
-      spec: {
-        v: 1,
-        kind: "predict",
-        job_id: id,
-        tracking_uri: "http://127.0.0.1:1",
-        model_uri: "models:/m/1",
-        input: { name: "d", version: 1, content_hash: "h", rows: 1 },
-      } as const,
+      spec: testSpec(id),
       logPath: "/dev/null",
       onStart: () => {},
       onEvent: () => {},

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { EngineEvent, JobSpec } from "@caretflow/contracts";
+import type { EngineEvent } from "@caretflow/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { executorContract, testSpec } from "../src/executor.contract.ts";
 import type { EngineRunner, Executor } from "../src/executor.ts";
