@@ -1,5 +1,5 @@
-// Writes the JSON Schemas the Python engine validates against, and the OpenAPI `paths` types the typed
-// API client (src/client.ts) is built on. CI runs it with --check.
+// Writes the JSON Schemas the Python engine validates against, the pipeline spec's JSON Schema, and the
+// OpenAPI `paths` types the typed API client (src/client.ts) is built on. CI runs it with --check.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,6 +9,7 @@ import { z } from "zod";
 import { Chart } from "../src/charts.ts";
 import { EngineEvent, JobSpec } from "../src/engine-protocol.ts";
 import { CARETFLOW_VERSION } from "../src/index.ts";
+import { PipelineSpec } from "../src/pipeline.ts";
 import { buildOpenApi } from "../src/routes.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -18,6 +19,7 @@ const files: Record<string, string> = {
   [join(schemaDir, "job-spec.schema.json")]: json(z.toJSONSchema(JobSpec, { io: "input" })),
   [join(schemaDir, "event.schema.json")]: json(z.toJSONSchema(EngineEvent, { io: "output" })),
   [join(schemaDir, "chart.schema.json")]: json(z.toJSONSchema(Chart, { io: "input" })),
+  [join(root, "packages/contracts/schemas/pipeline.v1.schema.json")]: json(z.toJSONSchema(PipelineSpec, { io: "input" })),
   [join(root, "packages/contracts/src/generated/openapi.ts")]: await openapiTypes(),
 };
 

@@ -8,6 +8,8 @@ export * from "./datasets.ts";
 export * from "./engine-protocol.ts";
 export * from "./errors.ts";
 export * from "./formats.ts";
+export * from "./pipeline.ts";
+export * from "./pipeline.validate.ts";
 export * from "./quality.ts";
 export * from "./refused.ts";
 export * from "./routes.ts";
