@@ -11,6 +11,7 @@ import { type CliContext, resolveHome } from "./context.ts";
 import { registerDatasets } from "./datasets.command.ts";
 import { registerJobs } from "./jobs.command.ts";
 import { registerModels } from "./models.command.ts";
+import { registerPipelines } from "./pipelines.command.ts";
 import { registerPredict } from "./predict.command.ts";
 import { registerRuns } from "./runs.command.ts";
 import { registerSso } from "./sso.command.ts";
@@ -55,6 +56,7 @@ export function buildProgram(ctx: CliContext, exit: ExitState, catalog: Catalog 
   registerRuns(program, ctx, exit);
   registerModels(program, ctx, exit);
   registerPredict(program, ctx, exit);
+  registerPipelines(program, ctx, exit);
   registerAccess(program, ctx, exit);
   registerAudit(program, ctx, exit);
   registerTokens(program, ctx, exit);
