@@ -154,6 +154,17 @@ describe("validatePipeline", () => {
     expect(e.message).toMatch(/^YAML syntax error: /);
   });
 
+  it("yaml_syntax: one error a line, with a hint to quote unquoted references and crons", () => {
+    const errors = errorsOf(
+      "version: 1\nname: p\nschedule: { cron: */5 * * * * }\nsteps:\n  - id: a\n    type: notify\n    with: { url: https://x.example, message: ${{ run.id }} }\n",
+    );
+    expect(errors.map((e) => [e.code, e.line])).toEqual([
+      ["yaml_syntax", 3],
+      ["yaml_syntax", 7],
+    ]);
+    for (const e of errors) expect(e.hint).toContain("quote values that hold ${{ ... }} or start with *");
+  });
+
   it("yaml_syntax: a key given twice", () => {
     only("version: 1\nname: p\nname: q\nsteps: []\n", "yaml_syntax", 3);
   });

@@ -1,4 +1,4 @@
-import { Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from "yaml";
+import { Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, visit, type YAMLError } from "yaml";
 import { z } from "zod";
 import {
   PIPELINE_SPEC_VERSION,
@@ -210,17 +210,7 @@ class Checker {
 export function validatePipeline(text: string): PipelineValidation {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    return fail(
-      doc.errors.map((e) => ({
-        code: "yaml_syntax",
-        message: `YAML syntax error: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}; fix the YAML here`,
-        path: [],
-        ...(e.linePos ? { line: e.linePos[0].line, column: e.linePos[0].col } : {}),
-        hint: `YAML error ${e.code}`,
-      })),
-    );
-  }
+  if (doc.errors.length > 0) return fail(yamlErrors(text, doc.errors));
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: 1000 });
@@ -255,6 +245,30 @@ export function validatePipeline(text: string): PipelineValidation {
     for (const issue of full.error.issues) c.addIssue(issue, [], PipelineSpec);
   }
   return fail(c.errors);
+}
+
+/** The first YAML error of each line; a hint to quote when the line has an unquoted reference or cron. */
+function yamlErrors(text: string, errors: readonly YAMLError[]): PipelineError[] {
+  const sourceLines = text.split(/\r?\n/);
+  const seen = new Set<number>();
+  const out: PipelineError[] = [];
+  for (const e of errors) {
+    const pos = e.linePos?.[0];
+    if (pos && seen.has(pos.line)) continue;
+    if (pos) seen.add(pos.line);
+    const source = pos ? (sourceLines[pos.line - 1] ?? "") : "";
+    const unquoted = /:\s*(\$\{\{|\*)/.test(source) || /[{,]\s*\w+:\s*\$\{\{/.test(source);
+    out.push({
+      code: "yaml_syntax",
+      message: `YAML syntax error: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}; fix the YAML here`,
+      path: [],
+      ...(pos ? { line: pos.line, column: pos.col } : {}),
+      hint: unquoted
+        ? `quote values that hold \${{ ... }} or start with *, e.g. "\${{ params.NAME }}" or "*/5 * * * *"`
+        : `YAML error ${e.code}`,
+    });
+  }
+  return out;
 }
 
 function fail(errors: PipelineError[]): PipelineValidation {
