@@ -85,7 +85,7 @@ describe("caretflow pipelines validate", () => {
     expect(await runCli(["pipelines", "validate", join(dir, "bad.yaml"), "--json"], bad.ctx)).toBe(1);
     const doc = JSON.parse(bad.out.stdout);
     expect(doc.valid).toBe(false);
-    expect(doc.order).toBeNull();
+    expect(doc.order).toEqual([]);
     expect(doc.errors.map((e: { code: string; line: number; step: string }) => [e.code, e.line, e.step])).toEqual([
       ["unknown_step_type", 5, "train"],
       ["unknown_dependency", 9, "ping"],

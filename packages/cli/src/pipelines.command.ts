@@ -28,7 +28,7 @@ export function registerPipelines(program: Command, ctx: CliContext, exit: ExitS
         );
         return EXIT.ok;
       }
-      env.out.result({ valid: false, errors: r.errors, order: null }, () => "");
+      env.out.result({ valid: false, errors: r.errors, order: [] }, () => "");
       if (!env.out.json) {
         env.out.note(r.errors.map((e) => formatPipelineError(file!, e)).join(""));
         env.out.note(`${file}: ${r.errors.length} error${r.errors.length === 1 ? "" : "s"}`);

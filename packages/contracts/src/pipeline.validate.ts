@@ -15,21 +15,39 @@ import {
 } from "./pipeline.ts";
 
 /** One problem of a pipeline file, placed at its YAML node. */
-export interface PipelineError {
-  code: string;
-  message: string;
-  /** Where in the file, e.g. ["steps", 2, "retry", "count"]. */
-  path: (string | number)[];
-  /** 1-based. */
-  line?: number;
-  /** 1-based. */
-  column?: number;
-  /** The id of the step it is in, when it is in one. */
-  step?: string;
-  hint?: string;
-}
+/** One problem of a pipeline file: what is wrong and what to do, and where. */
+export const PipelineError = z.object({
+  code: z.string(),
+  message: z.string(),
+  path: z.array(z.union([z.string(), z.number()])).describe('where in the file, e.g. ["steps", 2, "retry", "count"]'),
+  line: z.number().int().optional().describe("1-based"),
+  column: z.number().int().optional().describe("1-based"),
+  step: z.string().optional().describe("the id of the step it is in, when it is in one"),
+  hint: z.string().optional(),
+});
+export type PipelineError = z.infer<typeof PipelineError>;
 
 export type PipelineValidation = { ok: true; spec: PipelineSpec; order: string[][] } | { ok: false; errors: PipelineError[] };
+
+/** POST /api/pipelines/validate: a pipeline file's text. */
+export const PipelineValidateRequest = z.strictObject({
+  yaml: z.string().max(1_000_000, "a pipeline file is at most 1 MB").describe("the pipeline file (YAML)"),
+});
+export type PipelineValidateRequest = z.infer<typeof PipelineValidateRequest>;
+
+/** Whether the file is a valid pipeline; its errors (each with its place) or its run order as layers. */
+export const PipelineValidateResult = z.object({
+  valid: z.boolean(),
+  errors: z.array(PipelineError),
+  order: z.array(z.array(z.string())).describe("steps in run order; the steps of one layer may run at once"),
+});
+export type PipelineValidateResult = z.infer<typeof PipelineValidateResult>;
+
+/** validatePipeline as POST /api/pipelines/validate answers it (the CLI's --json document has the same shape). */
+export function pipelineValidateResult(text: string): PipelineValidateResult {
+  const v = validatePipeline(text);
+  return v.ok ? { valid: true, errors: [], order: v.order } : { valid: false, errors: v.errors, order: [] };
+}
 
 type Path = (string | number)[];
 

@@ -5,6 +5,7 @@ import { Catalog, TaskId } from "./catalog.ts";
 import * as C from "./connections.ts";
 import * as D from "./datasets.ts";
 import { ApiError } from "./errors.ts";
+import { PipelineValidateRequest, PipelineValidateResult } from "./pipeline.validate.ts";
 import * as Q from "./quality.ts";
 import * as S from "./sso.ts";
 import * as T from "./transforms.ts";
@@ -401,6 +402,15 @@ const routeTable = [
     status: 201,
   },
 
+  {
+    method: "post",
+    path: "/api/pipelines/validate",
+    summary: "Check a pipeline file (YAML): its errors with their line and column, or the order its steps run in",
+    tag: "pipelines",
+    permission: VIEWER,
+    body: PipelineValidateRequest,
+    response: PipelineValidateResult,
+  },
   {
     method: "get",
     path: "/api/transforms",

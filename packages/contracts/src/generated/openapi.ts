@@ -2621,6 +2621,68 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/pipelines/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check a pipeline file (YAML): its errors with their line and column, or the order its steps run in */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the pipeline file (YAML) */
+                        yaml: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            valid: boolean;
+                            errors: {
+                                code: string;
+                                message: string;
+                                /** @description where in the file, e.g. ["steps", 2, "retry", "count"] */
+                                path: (string | number)[];
+                                /** @description 1-based */
+                                line?: number;
+                                /** @description 1-based */
+                                column?: number;
+                                /** @description the id of the step it is in, when it is in one */
+                                step?: string;
+                                hint?: string;
+                            }[];
+                            /** @description steps in run order; the steps of one layer may run at once */
+                            order: string[][];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/transforms": {
         parameters: {
             query?: never;

@@ -15,6 +15,7 @@ import { jobsRoutes } from "../jobs/jobs.routes.ts";
 import { mlflowPathGuard, proxyToMlflow } from "../mlflow/mlflow.proxy.ts";
 import { memberScope, mlflowLookup } from "../mlflow/mlflow.scope.ts";
 import { modelsRoutes, predictRoutes } from "../models/models.routes.ts";
+import { pipelinesRoutes } from "../pipelines/pipelines.routes.ts";
 import type { CatalogPort, DatasetsPort, HealthPort, Logger, ScoringPort, TrackingPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
 import { projectsRoutes } from "../projects/projects.routes.ts";
@@ -131,6 +132,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     }),
   );
   app.route("/api/transforms", transformsRoutes({ transforms: ctx.transforms, audit: ctx.audit }));
+  app.route("/api/pipelines", pipelinesRoutes());
   app.route("/api/catalog", catalogRoutes({ catalog: ctx.catalog }));
   app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, audit: ctx.audit, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
   app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs, projects: ctx.projects, audit: ctx.audit }));
