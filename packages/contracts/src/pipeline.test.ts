@@ -135,6 +135,14 @@ describe("validatePipeline", () => {
     expect(r.spec.steps.find((s) => s.id === "announce")?.needs).toEqual([]);
   });
 
+  it("accepts the example kept in examples/pipelines (the one docs/pipelines.md shows)", () => {
+    const text = readFileSync(join(here, "../../../examples/pipelines/nightly-retrain.yaml"), "utf8");
+    const r = validatePipeline(text);
+    expect(r.ok ? r.order : r.errors).toEqual([["import"], ["check"], ["train"], ["evaluate"], ["register"], ["promote"]]);
+    const doc = readFileSync(join(here, "../../../docs/pipelines.md"), "utf8");
+    expect(doc).toContain(text.split("\n").slice(1).join("\n").trim());
+  });
+
   it("fills defaults: schedule missed/overlap skip, retry backoff, trigger status succeeded", () => {
     const r = validatePipeline(
       withSteps(
