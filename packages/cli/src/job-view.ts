@@ -53,7 +53,7 @@ export function createJobView(ctx: Pick<CliContext, "stderr" | "now">, opts: { r
         if (e.type === "leaderboard_row" && opts.rows) print(formatLeaderboardLine(e.row));
         else if (e.type === "warning") print(`warning: ${e.message}`);
         else if (e.type === "error") print(`engine error: ${e.error.message}${e.error.hint ? ` (hint: ${e.error.hint})` : ""}`);
-      }
+      } else if (ev.type === "attempt") print(`attempt ${ev.attempt}: ${ev.message}`);
       draw();
     },
     stop() {

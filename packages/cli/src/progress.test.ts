@@ -24,6 +24,8 @@ describe("applyEvent", () => {
     expect(state).toEqual({ status: "running", stage: "compare", message: "comparing", done: 2, total: 3 });
     const next = applyEvent(state, engine({ type: "stage", stage: "finalize", message: "finalizing" }));
     expect(next).toMatchObject({ stage: "finalize", done: 0, total: 0 });
+    const retried = applyEvent(state, { seq: ++seq, ts: base.ts, type: "attempt", attempt: 2, reason: "worker_lost", message: "lost" });
+    expect(retried).toEqual({ status: "running", stage: null, message: null, done: 0, total: 0 });
   });
 });
 

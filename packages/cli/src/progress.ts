@@ -60,6 +60,9 @@ export function applyEvent(state: ProgressState, ev: JobEvent): ProgressState {
       return { ...state, status: ev.status };
     case "engine":
       return applyEngineEvent(state, ev.event);
+    case "attempt":
+      // Started over on another worker: the engine's progress starts again.
+      return { ...initialProgress(state.status) };
     default: {
       const unreachable: never = ev;
       return unreachable;

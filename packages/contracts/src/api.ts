@@ -166,6 +166,16 @@ export type Job = z.infer<typeof Job>;
 export const JobEvent = z.discriminatedUnion("type", [
   z.object({ seq: z.number().int().positive(), ts: z.string(), type: z.literal("status"), status: JobStatus }),
   z.object({ seq: z.number().int().positive(), ts: z.string(), type: z.literal("engine"), event: EngineEvent }),
+  z
+    .object({
+      seq: z.number().int().positive(),
+      ts: z.string(),
+      type: z.literal("attempt"),
+      attempt: z.number().int().min(2),
+      reason: z.literal("worker_lost"),
+      message: z.string(),
+    })
+    .describe("the job starts again on another worker: the one running it stopped; engine events start over"),
 ]);
 export type JobEvent = z.infer<typeof JobEvent>;
 

@@ -53,6 +53,11 @@ export interface ExecutorJob {
   onStart: () => Promise<void> | void;
   /** Every engine event, in the order the engine emitted them. */
   onEvent: (e: EngineEvent) => void;
+  /**
+   * The job starts over on another worker (attempt 2, 3...) because the one running it stopped; its
+   * engine events start again from seq 0.
+   */
+  onRetry?: (attempt: number) => Promise<void> | void;
 }
 
 /** A job an executor follows again after a restart: its hooks, and whether it had started. */
@@ -62,6 +67,7 @@ export interface AttachedJob {
   started: boolean;
   onStart: () => Promise<void> | void;
   onEvent: (e: EngineEvent) => void;
+  onRetry?: (attempt: number) => Promise<void> | void;
 }
 
 export interface ExecutionOutcome {

@@ -47,7 +47,8 @@ interface QueuedJob {
 
 /** What a worker appends to the events stream. */
 type StreamEntry =
-  | { kind: "starting"; job: string }
+  /** A worker took the job; attempt 2 and up after the worker running it was lost. */
+  | { kind: "starting"; job: string; attempt?: number }
   | { kind: "event"; job: string; event: EngineEvent }
   | { kind: "outcome"; job: string; outcome: ExecutionOutcome };
 
@@ -69,7 +70,7 @@ function connect(url: string): Redis {
 }
 
 interface Pending {
-  job: Pick<ExecutorJob, "id" | "onStart" | "onEvent">;
+  job: Pick<ExecutorJob, "id" | "onStart" | "onEvent" | "onRetry">;
   resolve: (o: ExecutionOutcome) => void;
   started: boolean;
   /** Followed again after a restart: checked against the queue once the backlog is read. */
@@ -265,8 +266,9 @@ export class RedisExecutor implements Executor {
     if (!p) return; // another server's job, or one that already ended here
     if (entry.kind === "starting") {
       try {
-        // Taken again (a worker died and BullMQ gave the job to another): it is already recorded as running.
+        // Taken again (the worker running it died and BullMQ gave it to another): a new attempt, not a new start.
         if (!p.started) await p.job.onStart();
+        else if ((entry.attempt ?? 1) > 1) await p.job.onRetry?.(entry.attempt!);
         p.started = true;
         await this.#control({ kind: "go", job: entry.job });
       } catch (error) {
@@ -293,6 +295,13 @@ export interface RedisWorkerOptions extends RedisExecutorOptions {
   concurrency: number;
   /** How long to wait for the server's answer to `starting` (default 60 s). */
   startTimeoutMs?: number;
+  /**
+   * How long a worker's hold on a job lasts without being renewed (BullMQ's lock; default 30 s). A worker
+   * that dies loses its jobs after this, and another worker takes them within about as long again.
+   */
+  lockMs?: number;
+  /** Log lines (a job taken), default none. */
+  log?: (line: string) => void;
 }
 
 /** The worker side: takes jobs from the queue and runs them on its engine. */
@@ -315,6 +324,7 @@ export class RedisWorker {
     this.#worker = new Worker<QueuedJob, ExecutionOutcome>(this.#queueName, (job, _token, signal) => this.#process(job, signal), {
       connection: this.#taking,
       concurrency: o.concurrency,
+      ...(o.lockMs ? { lockDuration: o.lockMs, stalledInterval: o.lockMs } : {}),
     });
     // The outcome goes out once BullMQ has marked the job done, so the queue's counts agree with it.
     this.#worker.on("completed", (job, outcome) => void this.#append({ kind: "outcome", job: job.data.id, outcome }));
@@ -345,7 +355,9 @@ export class RedisWorker {
       this.#answers.set(id, resolve);
       setTimeout(() => resolve("timeout"), this.#o.startTimeoutMs ?? 60_000).unref();
     });
-    await this.#append({ kind: "starting", job: id });
+    const attempt = job.attemptsStarted;
+    this.#o.log?.(`taking job ${id}${attempt > 1 ? ` (attempt ${attempt})` : ""}`);
+    await this.#append({ kind: "starting", job: id, ...(attempt > 1 ? { attempt } : {}) });
     const heard = await answer;
     this.#answers.delete(id);
     if (heard === "stop") return { status: "cancelled", neverStarted: true };

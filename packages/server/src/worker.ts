@@ -31,6 +31,11 @@ export interface WorkerOptions {
   jobMemoryMb?: number;
   repoRoot?: string;
   log?: (line: string) => void;
+  /**
+   * How long this worker's hold on a job lasts unless renewed; a worker that dies loses its job after
+   * this and another worker takes it over. Default 30 s, or CARETFLOW_WORKER_LOCK_MS.
+   */
+  lockMs?: number;
 }
 
 export interface StartedWorker {
@@ -98,7 +103,15 @@ export async function startWorker(opts: WorkerOptions): Promise<StartedWorker> {
       outboxDir: join(dirs.datasets, ".outbox"),
       audit: new AuditLog({ db: serverDb }),
     });
-    const worker = await RedisWorker.start({ url: opts.redisUrl, engine, post, concurrency: workers });
+    const lockMs = opts.lockMs ?? (Number(process.env.CARETFLOW_WORKER_LOCK_MS) || undefined);
+    const worker = await RedisWorker.start({
+      url: opts.redisUrl,
+      engine,
+      post,
+      concurrency: workers,
+      ...(lockMs ? { lockMs } : {}),
+      log: (line) => log("info", line),
+    });
     stack.push(() => worker.close());
     log("info", `worker ready: ${workers} job(s) at once, each up to ${jobMemoryMb} MB`);
     return { close: closeAll };

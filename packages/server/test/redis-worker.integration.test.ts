@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,6 +37,17 @@ async function waitJob(id: string, timeoutMs = 600_000): Promise<Job> {
     if (Date.now() - t0 > timeoutMs) throw new Error(`job ${id} still ${j.status}`);
     await sleep(500);
   }
+}
+
+/** A clustering job of three models (several seconds); its id. */
+async function startLongJob(): Promise<string> {
+  const started = await api.post<Job>("/api/jobs/train", {
+    dataset: "jewellery",
+    task: "clustering",
+    include: ["kmeans", "hclust", "birch"],
+  });
+  expect(started.status).toBe(202);
+  return started.body.id;
 }
 
 const newWorker = () => startWorker({ home, redisUrl: redis.url, log: (l) => workerLines.push(l) });
@@ -107,30 +119,19 @@ describe("jobs on a worker through Redis", () => {
   });
 
   it("cancels a job running on the worker", async () => {
-    const started = await api.post<Job>("/api/jobs/train", {
-      dataset: "jewellery",
-      task: "clustering",
-      include: ["kmeans", "hclust", "birch"],
-    });
-    expect(started.status).toBe(202);
+    const id = await startLongJob();
     const t0 = Date.now();
-    while ((await job(started.body.id)).status !== "running") {
+    while ((await job(id)).status !== "running") {
       if (Date.now() - t0 > 60_000) throw new Error("the job did not start");
       await sleep(200);
     }
-    expect((await api.post<Job>(`/api/jobs/${started.body.id}/cancel`, {})).status).toBe(200);
-    const ended = await waitJob(started.body.id, 60_000);
+    expect((await api.post<Job>(`/api/jobs/${id}/cancel`, {})).status).toBe(200);
+    const ended = await waitJob(id, 60_000);
     expect(ended.status).toBe("cancelled");
   });
 
   it("follows a job running on the worker again after the server restarts, storing each event once", async () => {
-    const started = await api.post<Job>("/api/jobs/train", {
-      dataset: "jewellery",
-      task: "clustering",
-      include: ["kmeans", "hclust", "birch"],
-    });
-    expect(started.status).toBe(202);
-    const id = started.body.id;
+    const id = await startLongJob();
     const t0 = Date.now();
     while (!(await readJobEvents(cf.url, id, api.headers(), { stopAfter: 4 })).some((e) => e.type === "engine")) {
       if (Date.now() - t0 > 60_000) throw new Error("the job did not start");
@@ -151,4 +152,69 @@ describe("jobs on a worker through Redis", () => {
       "succeeded",
     ]);
   });
+
+  it("retries a job on another worker when the worker running it is killed, recording the lost attempt", async () => {
+    await worker?.close();
+    worker = null;
+    // Two `caretflow worker` processes whose hold on a job lapses after 3 s unless renewed.
+    const children: Array<{ proc: ChildProcess; out: string }> = [];
+    const spawnWorker = () => {
+      const proc = spawn(process.execPath, [join(repo, "packages/cli/bin/caretflow.js"), "worker", "--redis", redis.url, "--home", home], {
+        env: { ...process.env, CARETFLOW_WORKER_LOCK_MS: "3000" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const child = { proc, out: "" };
+      proc.stderr!.on("data", (d: Buffer) => {
+        child.out += d.toString();
+      });
+      proc.stdout!.resume();
+      children.push(child);
+      return child;
+    };
+    try {
+      spawnWorker();
+      spawnWorker();
+      const t0 = Date.now();
+      while (!children.every((c) => c.out.includes("worker ready"))) {
+        if (Date.now() - t0 > 120_000) throw new Error(`workers did not start: ${children.map((c) => c.out).join("\n")}`);
+        await sleep(200);
+      }
+      const id = await startLongJob();
+      let running: (typeof children)[number] | undefined;
+      while (!running) {
+        running = children.find((c) => c.out.includes(`taking job ${id}`));
+        if (Date.now() - t0 > 120_000) throw new Error("no worker took the job");
+        if (!running) await sleep(100);
+      }
+      while ((await job(id)).status !== "running") await sleep(100);
+      const killedAt = Date.now();
+      const exited = new Promise((r) => running!.proc.once("exit", r));
+      running.proc.kill("SIGKILL");
+      await exited;
+
+      const ended = await waitJob(id, 180_000);
+      expect(ended.status, JSON.stringify(ended.error)).toBe("succeeded");
+      const other = children.find((c) => c !== running)!;
+      expect(other.out).toContain(`taking job ${id} (attempt 2)`);
+      const events: JobEvent[] = await readJobEvents(cf.url, id, api.headers());
+      const attempt = events.find((e) => e.type === "attempt");
+      expect(attempt).toMatchObject({ type: "attempt", attempt: 2, reason: "worker_lost" });
+      // Taken over within a bounded time: the 3 s hold lapses and the other worker's check (every 3 s) moves it.
+      expect(Date.parse(attempt!.ts) - killedAt).toBeLessThan(30_000);
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+      expect(events.filter((e) => e.type === "status").map((e) => (e.type === "status" ? e.status : ""))).toEqual([
+        "queued",
+        "running",
+        "succeeded",
+      ]);
+    } finally {
+      for (const c of children) {
+        if (c.proc.exitCode === null && c.proc.signalCode === null) {
+          const exited = new Promise((r) => c.proc.once("exit", r));
+          c.proc.kill("SIGTERM");
+          await exited;
+        }
+      }
+    }
+  }, 300_000);
 });

@@ -6,7 +6,8 @@ type JobRow = ServerTables["jobs"];
 export type JobUpdate = Updateable<ServerTables["jobs"]>;
 export type JobEventBody =
   | { type: "status"; status: JobStatus }
-  | { type: "engine"; event: Extract<JobEvent, { type: "engine" }>["event"] };
+  | { type: "engine"; event: Extract<JobEvent, { type: "engine" }>["event"] }
+  | Omit<Extract<JobEvent, { type: "attempt" }>, "seq" | "ts">;
 
 /** Jobs and their event log in the metadata database. */
 export class JobRepository {

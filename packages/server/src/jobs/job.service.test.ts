@@ -136,7 +136,7 @@ describe("JobService", () => {
     expect(done.finishedAt).not.toBeNull();
     const events = await f.jobs.events(job.id, 0);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-    expect(events.map((e) => (e.type === "status" ? e.status : e.event.type))).toEqual([
+    expect(events.map((e) => (e.type === "status" ? e.status : e.type === "engine" ? e.event.type : e.type))).toEqual([
       "queued",
       "running",
       "stage",

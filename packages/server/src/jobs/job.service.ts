@@ -93,8 +93,12 @@ export class JobService {
     for (const id of await this.#o.repo.idsWithStatus(["queued", "running"])) {
       const found = await this.#o.repo.get(id);
       if (!found) continue;
-      const stored = (await this.#o.repo.eventsAfter(id, 0)).flatMap((e) => (e.type === "engine" ? [e.event] : []));
-      const lastSeq = stored.reduce((m, e) => Math.max(m, e.seq), -1);
+      // The latest attempt's engine events: its progress, and the ones not to store again.
+      const events = await this.#o.repo.eventsAfter(id, 0);
+      const stored = events
+        .slice(events.findLastIndex((e) => e.type === "attempt") + 1)
+        .flatMap((e) => (e.type === "engine" ? [e.event] : []));
+      let lastSeq = stored.reduce((m, e) => Math.max(m, e.seq), -1);
       this.#views.set(id, stored.reduce(applyEngineEvent, EMPTY_PROGRESS));
       jobs.push({
         project: found.job.project,
@@ -104,6 +108,10 @@ export class JobService {
           onStart: () => this.#markRunning(id),
           onEvent: (e) => {
             if (e.seq > lastSeq) this.#onEngineEvent(id, e);
+          },
+          onRetry: (attempt) => {
+            lastSeq = -1;
+            return this.#retried(id, attempt);
           },
         },
       });
@@ -364,9 +372,29 @@ export class JobService {
       post,
       onStart: () => this.#markRunning(id),
       onEvent: (e) => this.#onEngineEvent(id, e),
+      onRetry: (attempt) => this.#retried(id, attempt),
     });
     this.#follow(id, project, outcome);
     return (await this.#require(id)).job;
+  }
+
+  /**
+   * Another worker starts the job over: the MLflow runs the lost attempt left open are ended as KILLED,
+   * the attempt is recorded, and the job's progress starts again.
+   */
+  async #retried(id: string, attempt: number): Promise<void> {
+    await this.#endOpenRuns(id);
+    this.#views.set(id, EMPTY_PROGRESS);
+    await this.#enqueue(
+      id,
+      {
+        type: "attempt",
+        attempt,
+        reason: "worker_lost",
+        message: "the worker running this job stopped; another worker took the job and runs it again from the start",
+      },
+      { stage: null, progress_json: null, leaderboard_json: "[]" },
+    );
   }
 
   #markRunning(id: string): Promise<void> {

@@ -40,6 +40,15 @@ describe("reduceJobEvent", () => {
     expect(v.versions).toEqual({ pycaret: "3.3.2" });
   });
 
+  it("starts the progress over when another worker takes the job (a lost attempt), keeping it running", () => {
+    const lost: JobEvent = { seq: 8, ts: ts(8), type: "attempt", attempt: 2, reason: "worker_lost", message: "the worker stopped" };
+    const v = reduceJobEvents(emptyJobView, [...trainEvents, lost]);
+    expect(v).toMatchObject({ status: "running", stage: null, progress: null, leaderboard: [], lastSeq: 8 });
+    expect(v.warnings).toEqual(["attempt 2: the worker stopped"]);
+    const again = reduceJobEvent(v, engine(9, { ...base(), type: "leaderboard_row", row: row("lr", 0.8) }));
+    expect(again.leaderboard.map((r) => r.model_id)).toEqual(["lr"]);
+  });
+
   it("ignores events it has already applied, so a replay after reconnect adds no duplicates", () => {
     const once = reduceJobEvents(emptyJobView, trainEvents);
     const replayed = reduceJobEvents(once, trainEvents);

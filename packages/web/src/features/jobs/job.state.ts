@@ -74,6 +74,17 @@ export function reduceJobEvent(view: JobView, event: JobEvent): JobView {
     }
     case "engine":
       return applyEngineEvent(next, event.event, event.ts);
+    case "attempt":
+      // The job starts over on another worker: what the lost attempt showed no longer holds.
+      return {
+        ...next,
+        stage: null,
+        stageMessage: null,
+        progress: null,
+        leaderboard: [],
+        engineFinished: null,
+        warnings: [...next.warnings, `attempt ${event.attempt}: ${event.message}`],
+      };
     default: {
       const never: never = event;
       throw new Error(`unknown job event ${JSON.stringify(never)}`);
