@@ -440,12 +440,12 @@ function findCycles(byId: Map<string, StepNode>): string[][] {
 /** Every step `id` runs after, directly or not. */
 function ancestorsOf(byId: Map<string, StepNode>, id: string): Set<string> {
   const out = new Set<string>();
-  const todo = [...(byId.get(id)?.needs ?? [])];
-  while (todo.length > 0) {
-    const next = todo.pop()!;
+  const toVisit = [...(byId.get(id)?.needs ?? [])];
+  while (toVisit.length > 0) {
+    const next = toVisit.pop()!;
     if (out.has(next) || !byId.has(next)) continue;
     out.add(next);
-    todo.push(...byId.get(next)!.needs);
+    toVisit.push(...byId.get(next)!.needs);
   }
   return out;
 }

@@ -92,6 +92,10 @@ export async function startWorker(opts: WorkerOptions): Promise<StartedWorker> {
         CARETFLOW_DATA_ROOT: dirs.datasets,
         MLFLOW_TRACKING_USERNAME: credentials.username,
         MLFLOW_TRACKING_PASSWORD: credentials.password,
+        // MLflow is the server's: a job here outlives a restart of the server, so its MLflow calls wait
+        // it out (retries after 2, 4, 8, 16, 32 and 64 s) instead of failing within seconds.
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES: "6",
+        MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: "2",
       },
       jobMemoryMb,
     });
