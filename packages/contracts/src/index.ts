@@ -10,6 +10,7 @@ export * from "./errors.ts";
 export * from "./formats.ts";
 export * from "./pipeline.ts";
 export * from "./pipeline.validate.ts";
+export * from "./pipelines.ts";
 export * from "./quality.ts";
 export * from "./refused.ts";
 export * from "./routes.ts";

@@ -6,6 +6,7 @@ import * as C from "./connections.ts";
 import * as D from "./datasets.ts";
 import { ApiError } from "./errors.ts";
 import { PipelineValidateRequest, PipelineValidateResult } from "./pipeline.validate.ts";
+import * as P from "./pipelines.ts";
 import * as Q from "./quality.ts";
 import * as S from "./sso.ts";
 import * as T from "./transforms.ts";
@@ -410,6 +411,92 @@ const routeTable = [
     permission: VIEWER,
     body: PipelineValidateRequest,
     response: PipelineValidateResult,
+  },
+  {
+    method: "put",
+    path: "/api/pipelines",
+    summary: "Store a pipeline file (YAML): creates the pipeline or makes its next revision; an invalid file is refused with every error",
+    tag: "pipelines",
+    permission: EDITOR,
+    body: P.PipelineApplyRequest,
+    response: P.PipelineApplyResult,
+  },
+  {
+    method: "get",
+    path: "/api/pipelines",
+    summary: "The project's pipelines with their schedule and last run",
+    tag: "pipelines",
+    permission: VIEWER,
+    response: z.object({ pipelines: z.array(P.Pipeline) }),
+  },
+  {
+    method: "get",
+    path: "/api/pipelines/{name}",
+    summary: "One pipeline: its YAML, revision, schedule and last run",
+    tag: "pipelines",
+    permission: VIEWER,
+    response: P.Pipeline,
+  },
+  {
+    method: "delete",
+    path: "/api/pipelines/{name}",
+    summary: "Delete a pipeline (its runs are kept); refused while a run of it is under way",
+    tag: "pipelines",
+    permission: EDITOR,
+    response: z.object({ deleted: z.string() }),
+  },
+  {
+    method: "post",
+    path: "/api/pipelines/{name}/runs",
+    summary: "Start a run with params (the others keep their defaults); force ignores cached results",
+    tag: "pipelines",
+    permission: EDITOR,
+    body: P.PipelineRunRequest,
+    response: P.PipelineRun,
+    status: 202,
+  },
+  {
+    method: "get",
+    path: "/api/pipeline-runs",
+    summary: "Pipeline runs, newest first, filtered by pipeline, status and trigger",
+    tag: "pipelines",
+    permission: VIEWER,
+    query: P.PipelineRunsQuery,
+    response: z.object({ runs: z.array(P.PipelineRunSummary) }),
+  },
+  {
+    method: "get",
+    path: "/api/pipeline-runs/{id}",
+    summary: "One run with every step, attempt and output",
+    tag: "pipelines",
+    permission: VIEWER,
+    response: P.PipelineRun,
+  },
+  {
+    method: "get",
+    path: "/api/pipeline-runs/{id}/logs",
+    summary: "The run's log, or one step's (text)",
+    tag: "pipelines",
+    permission: VIEWER,
+    query: P.PipelineLogQuery,
+    produces: "text/plain",
+  },
+  {
+    method: "post",
+    path: "/api/pipeline-runs/{id}/cancel",
+    summary: "Cancel a queued or running run: running steps are stopped, pending ones never start",
+    tag: "pipelines",
+    permission: EDITOR,
+    response: P.PipelineRun,
+  },
+  {
+    method: "post",
+    path: "/api/pipeline-runs/{id}/resume",
+    summary: "Start a new run of a failed or cancelled run that reuses its succeeded steps and runs the rest",
+    tag: "pipelines",
+    permission: EDITOR,
+    response: P.PipelineRun,
+    status: 202,
   },
   {
     method: "get",

@@ -2683,6 +2683,862 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/pipelines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's pipelines with their schedule and last run */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            pipelines: {
+                                name: string;
+                                project: string;
+                                description: string | null;
+                                revision: number;
+                                yaml: string;
+                                steps: number;
+                                schedule: {
+                                    cron: string;
+                                    timezone: string;
+                                    next: string | null;
+                                } | null;
+                                updatedBy: string | null;
+                                updatedAt: string;
+                                lastRun: {
+                                    id: string;
+                                    project: string;
+                                    pipeline: string;
+                                    revision: number;
+                                    /** @enum {string} */
+                                    status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                    params: {
+                                        [key: string]: string | number | boolean;
+                                    };
+                                    trigger: {
+                                        /** @enum {string} */
+                                        kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                        detail: string | null;
+                                    };
+                                    force: boolean;
+                                    resumedFrom: string | null;
+                                    createdBy: string | null;
+                                    createdAt: string;
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                    error: {
+                                        /** @description exception class or caretflow error code */
+                                        name: string;
+                                        message: string;
+                                        hint?: string;
+                                        transient: boolean;
+                                        stack?: string;
+                                    } | null;
+                                    /** @description how many steps are in each state */
+                                    stepCounts: {
+                                        [key: string]: number;
+                                    };
+                                } | null;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        /** Store a pipeline file (YAML): creates the pipeline or makes its next revision; an invalid file is refused with every error */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the pipeline file (YAML, spec version 1) */
+                        yaml: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            pipeline: {
+                                name: string;
+                                project: string;
+                                description: string | null;
+                                revision: number;
+                                yaml: string;
+                                steps: number;
+                                schedule: {
+                                    cron: string;
+                                    timezone: string;
+                                    next: string | null;
+                                } | null;
+                                updatedBy: string | null;
+                                updatedAt: string;
+                                lastRun: {
+                                    id: string;
+                                    project: string;
+                                    pipeline: string;
+                                    revision: number;
+                                    /** @enum {string} */
+                                    status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                    params: {
+                                        [key: string]: string | number | boolean;
+                                    };
+                                    trigger: {
+                                        /** @enum {string} */
+                                        kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                        detail: string | null;
+                                    };
+                                    force: boolean;
+                                    resumedFrom: string | null;
+                                    createdBy: string | null;
+                                    createdAt: string;
+                                    startedAt: string | null;
+                                    finishedAt: string | null;
+                                    error: {
+                                        /** @description exception class or caretflow error code */
+                                        name: string;
+                                        message: string;
+                                        hint?: string;
+                                        transient: boolean;
+                                        stack?: string;
+                                    } | null;
+                                    /** @description how many steps are in each state */
+                                    stepCounts: {
+                                        [key: string]: number;
+                                    };
+                                } | null;
+                            };
+                            /** @enum {string} */
+                            change: "created" | "updated" | "unchanged";
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipelines/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One pipeline: its YAML, revision, schedule and last run */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            project: string;
+                            description: string | null;
+                            revision: number;
+                            yaml: string;
+                            steps: number;
+                            schedule: {
+                                cron: string;
+                                timezone: string;
+                                next: string | null;
+                            } | null;
+                            updatedBy: string | null;
+                            updatedAt: string;
+                            lastRun: {
+                                id: string;
+                                project: string;
+                                pipeline: string;
+                                revision: number;
+                                /** @enum {string} */
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                params: {
+                                    [key: string]: string | number | boolean;
+                                };
+                                trigger: {
+                                    /** @enum {string} */
+                                    kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                    detail: string | null;
+                                };
+                                force: boolean;
+                                resumedFrom: string | null;
+                                createdBy: string | null;
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                                error: {
+                                    /** @description exception class or caretflow error code */
+                                    name: string;
+                                    message: string;
+                                    hint?: string;
+                                    transient: boolean;
+                                    stack?: string;
+                                } | null;
+                                /** @description how many steps are in each state */
+                                stepCounts: {
+                                    [key: string]: number;
+                                };
+                            } | null;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete a pipeline (its runs are kept); refused while a run of it is under way */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            deleted: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipelines/{name}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a run with params (the others keep their defaults); force ignores cached results */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description values for the pipeline's params; the others keep their defaults
+                         * @default {}
+                         */
+                        params?: {
+                            [key: string]: string | number | boolean;
+                        };
+                        /**
+                         * @description run every step even when an unchanged earlier result exists
+                         * @default false
+                         */
+                        force?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            project: string;
+                            pipeline: string;
+                            revision: number;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            params: {
+                                [key: string]: string | number | boolean;
+                            };
+                            trigger: {
+                                /** @enum {string} */
+                                kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                detail: string | null;
+                            };
+                            force: boolean;
+                            resumedFrom: string | null;
+                            createdBy: string | null;
+                            createdAt: string;
+                            startedAt: string | null;
+                            finishedAt: string | null;
+                            error: {
+                                /** @description exception class or caretflow error code */
+                                name: string;
+                                message: string;
+                                hint?: string;
+                                transient: boolean;
+                                stack?: string;
+                            } | null;
+                            steps: {
+                                id: string;
+                                type: string;
+                                /** @enum {string} */
+                                status: "pending" | "running" | "succeeded" | "failed" | "skipped" | "cancelled";
+                                inputs: {
+                                    [key: string]: unknown;
+                                } | null;
+                                outputs: {
+                                    [key: string]: unknown;
+                                };
+                                attempts: {
+                                    attempt: number;
+                                    /** @enum {string} */
+                                    status: "running" | "succeeded" | "failed" | "cancelled";
+                                    startedAt: string;
+                                    finishedAt: string | null;
+                                    error: {
+                                        /** @description exception class or caretflow error code */
+                                        name: string;
+                                        message: string;
+                                        hint?: string;
+                                        transient: boolean;
+                                        stack?: string;
+                                    } | null;
+                                }[];
+                                error: {
+                                    /** @description exception class or caretflow error code */
+                                    name: string;
+                                    message: string;
+                                    hint?: string;
+                                    transient: boolean;
+                                    stack?: string;
+                                } | null;
+                                cacheKey: string | null;
+                                reusedFrom: string | null;
+                                jobId: string | null;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipeline-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pipeline runs, newest first, filtered by pipeline, status and trigger */
+        get: {
+            parameters: {
+                query?: {
+                    pipeline?: string;
+                    status?: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                    trigger?: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            runs: {
+                                id: string;
+                                project: string;
+                                pipeline: string;
+                                revision: number;
+                                /** @enum {string} */
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                params: {
+                                    [key: string]: string | number | boolean;
+                                };
+                                trigger: {
+                                    /** @enum {string} */
+                                    kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                    detail: string | null;
+                                };
+                                force: boolean;
+                                resumedFrom: string | null;
+                                createdBy: string | null;
+                                createdAt: string;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                                error: {
+                                    /** @description exception class or caretflow error code */
+                                    name: string;
+                                    message: string;
+                                    hint?: string;
+                                    transient: boolean;
+                                    stack?: string;
+                                } | null;
+                                /** @description how many steps are in each state */
+                                stepCounts: {
+                                    [key: string]: number;
+                                };
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipeline-runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One run with every step, attempt and output */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            project: string;
+                            pipeline: string;
+                            revision: number;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            params: {
+                                [key: string]: string | number | boolean;
+                            };
+                            trigger: {
+                                /** @enum {string} */
+                                kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                detail: string | null;
+                            };
+                            force: boolean;
+                            resumedFrom: string | null;
+                            createdBy: string | null;
+                            createdAt: string;
+                            startedAt: string | null;
+                            finishedAt: string | null;
+                            error: {
+                                /** @description exception class or caretflow error code */
+                                name: string;
+                                message: string;
+                                hint?: string;
+                                transient: boolean;
+                                stack?: string;
+                            } | null;
+                            steps: {
+                                id: string;
+                                type: string;
+                                /** @enum {string} */
+                                status: "pending" | "running" | "succeeded" | "failed" | "skipped" | "cancelled";
+                                inputs: {
+                                    [key: string]: unknown;
+                                } | null;
+                                outputs: {
+                                    [key: string]: unknown;
+                                };
+                                attempts: {
+                                    attempt: number;
+                                    /** @enum {string} */
+                                    status: "running" | "succeeded" | "failed" | "cancelled";
+                                    startedAt: string;
+                                    finishedAt: string | null;
+                                    error: {
+                                        /** @description exception class or caretflow error code */
+                                        name: string;
+                                        message: string;
+                                        hint?: string;
+                                        transient: boolean;
+                                        stack?: string;
+                                    } | null;
+                                }[];
+                                error: {
+                                    /** @description exception class or caretflow error code */
+                                    name: string;
+                                    message: string;
+                                    hint?: string;
+                                    transient: boolean;
+                                    stack?: string;
+                                } | null;
+                                cacheKey: string | null;
+                                reusedFrom: string | null;
+                                jobId: string | null;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipeline-runs/{id}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The run's log, or one step's (text) */
+        get: {
+            parameters: {
+                query?: {
+                    step?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/plain": unknown;
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipeline-runs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a queued or running run: running steps are stopped, pending ones never start */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            project: string;
+                            pipeline: string;
+                            revision: number;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            params: {
+                                [key: string]: string | number | boolean;
+                            };
+                            trigger: {
+                                /** @enum {string} */
+                                kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                detail: string | null;
+                            };
+                            force: boolean;
+                            resumedFrom: string | null;
+                            createdBy: string | null;
+                            createdAt: string;
+                            startedAt: string | null;
+                            finishedAt: string | null;
+                            error: {
+                                /** @description exception class or caretflow error code */
+                                name: string;
+                                message: string;
+                                hint?: string;
+                                transient: boolean;
+                                stack?: string;
+                            } | null;
+                            steps: {
+                                id: string;
+                                type: string;
+                                /** @enum {string} */
+                                status: "pending" | "running" | "succeeded" | "failed" | "skipped" | "cancelled";
+                                inputs: {
+                                    [key: string]: unknown;
+                                } | null;
+                                outputs: {
+                                    [key: string]: unknown;
+                                };
+                                attempts: {
+                                    attempt: number;
+                                    /** @enum {string} */
+                                    status: "running" | "succeeded" | "failed" | "cancelled";
+                                    startedAt: string;
+                                    finishedAt: string | null;
+                                    error: {
+                                        /** @description exception class or caretflow error code */
+                                        name: string;
+                                        message: string;
+                                        hint?: string;
+                                        transient: boolean;
+                                        stack?: string;
+                                    } | null;
+                                }[];
+                                error: {
+                                    /** @description exception class or caretflow error code */
+                                    name: string;
+                                    message: string;
+                                    hint?: string;
+                                    transient: boolean;
+                                    stack?: string;
+                                } | null;
+                                cacheKey: string | null;
+                                reusedFrom: string | null;
+                                jobId: string | null;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pipeline-runs/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a new run of a failed or cancelled run that reuses its succeeded steps and runs the rest */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            project: string;
+                            pipeline: string;
+                            revision: number;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            params: {
+                                [key: string]: string | number | boolean;
+                            };
+                            trigger: {
+                                /** @enum {string} */
+                                kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                detail: string | null;
+                            };
+                            force: boolean;
+                            resumedFrom: string | null;
+                            createdBy: string | null;
+                            createdAt: string;
+                            startedAt: string | null;
+                            finishedAt: string | null;
+                            error: {
+                                /** @description exception class or caretflow error code */
+                                name: string;
+                                message: string;
+                                hint?: string;
+                                transient: boolean;
+                                stack?: string;
+                            } | null;
+                            steps: {
+                                id: string;
+                                type: string;
+                                /** @enum {string} */
+                                status: "pending" | "running" | "succeeded" | "failed" | "skipped" | "cancelled";
+                                inputs: {
+                                    [key: string]: unknown;
+                                } | null;
+                                outputs: {
+                                    [key: string]: unknown;
+                                };
+                                attempts: {
+                                    attempt: number;
+                                    /** @enum {string} */
+                                    status: "running" | "succeeded" | "failed" | "cancelled";
+                                    startedAt: string;
+                                    finishedAt: string | null;
+                                    error: {
+                                        /** @description exception class or caretflow error code */
+                                        name: string;
+                                        message: string;
+                                        hint?: string;
+                                        transient: boolean;
+                                        stack?: string;
+                                    } | null;
+                                }[];
+                                error: {
+                                    /** @description exception class or caretflow error code */
+                                    name: string;
+                                    message: string;
+                                    hint?: string;
+                                    transient: boolean;
+                                    stack?: string;
+                                } | null;
+                                cacheKey: string | null;
+                                reusedFrom: string | null;
+                                jobId: string | null;
+                                startedAt: string | null;
+                                finishedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/transforms": {
         parameters: {
             query?: never;
