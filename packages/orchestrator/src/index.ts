@@ -36,3 +36,15 @@ export {
 } from "./spec.builder.ts";
 export { fieldApplies, fieldValue, type TrainDatasetFacts, validateTrainRequest } from "./train.validation.ts";
 export { StepFailure, type StepHandler, type StepHandlers, type StepRunContext } from "./pipeline.steps.ts";
+export {
+  cacheKey,
+  failureInfo,
+  type PipelineRunInput,
+  type PipelineRunResult,
+  type PipelineRunStore,
+  type PipelineRuntimeDeps,
+  pendingStep,
+  resolveReferences,
+  runParams,
+  runPipeline,
+} from "./pipeline.runtime.ts";
