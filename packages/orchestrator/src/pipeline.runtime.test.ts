@@ -35,12 +35,18 @@ class MemoryStore implements PipelineRunStore {
   }
   /** The statuses a step went through, without repeats. */
   trail(id: string): string[] {
-    return this.saved.filter((s) => s.id === id).map((s) => s.status).filter((s, i, a) => a[i - 1] !== s);
+    return this.saved
+      .filter((s) => s.id === id)
+      .map((s) => s.status)
+      .filter((s, i, a) => a[i - 1] !== s);
   }
 }
 
 /** A handler answering what `fn` answers, recording each call. */
-function handler(fn: (ctx: StepRunContext) => Promise<Record<string, unknown>> | Record<string, unknown>, extra: Partial<StepHandler> = {}) {
+function handler(
+  fn: (ctx: StepRunContext) => Promise<Record<string, unknown>> | Record<string, unknown>,
+  extra: Partial<StepHandler> = {},
+) {
   const calls: StepRunContext[] = [];
   const h: StepHandler = {
     run: async (ctx) => {
@@ -52,7 +58,20 @@ function handler(fn: (ctx: StepRunContext) => Promise<Record<string, unknown>> |
   return { h, calls };
 }
 
-function run(s: PipelineSpec, handlers: StepHandlers, opts: { store?: MemoryStore; params?: Record<string, string | number | boolean>; force?: boolean; signal?: AbortSignal; maxParallel?: number; steps?: PipelineStepRun[]; states?: Record<string, Record<string, unknown> | null>; sleeps?: number[] } = {}) {
+function run(
+  s: PipelineSpec,
+  handlers: StepHandlers,
+  opts: {
+    store?: MemoryStore;
+    params?: Record<string, string | number | boolean>;
+    force?: boolean;
+    signal?: AbortSignal;
+    maxParallel?: number;
+    steps?: PipelineStepRun[];
+    states?: Record<string, Record<string, unknown> | null>;
+    sleeps?: number[];
+  } = {},
+) {
   const store = opts.store ?? new MemoryStore();
   const result = runPipeline(
     { run: RUN, spec: s, params: opts.params ?? {}, force: opts.force ?? false, steps: opts.steps, states: opts.states },
@@ -310,7 +329,8 @@ steps:
       reusedFrom: null,
       attempts: [{ attempt: 2, status: "running", startedAt: RUN.startedAt, finishedAt: null, error: null }],
     };
-    const r = await run(CHAIN, { custom: a.h, set_alias: b.h, notify: c.h }, { steps: [reused, runningB], states: { b: { jobId: "j9" } } }).result;
+    const r = await run(CHAIN, { custom: a.h, set_alias: b.h, notify: c.h }, { steps: [reused, runningB], states: { b: { jobId: "j9" } } })
+      .result;
     expect(r.status).toBe("succeeded");
     expect(a.calls).toHaveLength(0);
     expect(b.calls[0]!.attempt).toBe(2);

@@ -110,7 +110,9 @@ export function runParams(spec: PipelineSpec, given: Record<string, ParamValue>)
   for (const [name, p] of Object.entries(declared)) {
     if (out[name] !== undefined) continue;
     if (p.default === undefined) {
-      throw new StepFailure("missing_param", `param '${name}' has no default and the run gives none`, { hint: `give it, e.g. --param ${name}=...` });
+      throw new StepFailure("missing_param", `param '${name}' has no default and the run gives none`, {
+        hint: `give it, e.g. --param ${name}=...`,
+      });
     }
     out[name] = p.default;
   }
@@ -227,7 +229,8 @@ export async function runPipeline(input: PipelineRunInput, deps: PipelineRuntime
   const running = new Map<string, Promise<void>>();
   const iso = () => now().toISOString();
 
-  const save = (step: PipelineStepRun) => deps.store.saveStep({ ...step, attempts: step.attempts.map((a) => ({ ...a })) }, states.get(step.id) ?? null);
+  const save = (step: PipelineStepRun) =>
+    deps.store.saveStep({ ...step, attempts: step.attempts.map((a) => ({ ...a })) }, states.get(step.id) ?? null);
   const finish = async (step: PipelineStepRun, status: PipelineStepRun["status"], error: ErrorInfo | null) => {
     step.status = status;
     step.error = error;
@@ -251,7 +254,10 @@ export async function runPipeline(input: PipelineRunInput, deps: PipelineRuntime
     const step = steps.get(s.id)!;
     const handler = deps.handlers[s.type];
     try {
-      if (!handler) throw new StepFailure("unsupported_step", `this caretflow cannot run ${s.type} steps`, { hint: "remove the step or upgrade caretflow" });
+      if (!handler)
+        throw new StepFailure("unsupported_step", `this caretflow cannot run ${s.type} steps`, {
+          hint: "remove the step or upgrade caretflow",
+        });
       const inputs = parseInputs(s, resolveReferences(s.with, scope) as Record<string, unknown>);
       step.inputs = inputs;
       step.startedAt ??= iso();
@@ -298,7 +304,12 @@ export async function runPipeline(input: PipelineRunInput, deps: PipelineRuntime
         const outputs = await raceAbort(
           handler.run({
             run,
-            step: { id: s.id, type: s.type, timeoutMs, resources: { memoryMb: memoryMb(s.resources?.memory), cores: s.resources?.cores ?? null } },
+            step: {
+              id: s.id,
+              type: s.type,
+              timeoutMs,
+              resources: { memoryMb: memoryMb(s.resources?.memory), cores: s.resources?.cores ?? null },
+            },
             inputs,
             attempt: n,
             signal,
@@ -321,14 +332,17 @@ export async function runPipeline(input: PipelineRunInput, deps: PipelineRuntime
         return await finish(step, "succeeded", null);
       } catch (err) {
         const cancelled = deps.signal.aborted;
-        const e = cancelled ? info("run_cancelled", "the run was cancelled") : failureInfo(timer.signal.aborted ? timer.signal.reason : err);
+        const e = cancelled
+          ? info("run_cancelled", "the run was cancelled")
+          : failureInfo(timer.signal.aborted ? timer.signal.reason : err);
         attempt.status = cancelled ? "cancelled" : "failed";
         attempt.finishedAt = iso();
         attempt.error = e;
         if (cancelled) throw err;
         const retryable = retry && (retry.on.includes("any") || e.transient);
         if (!retryable || n >= maxAttempts) {
-          if (retry && !retryable && n < maxAttempts) deps.store.log(s.id, `not retried: ${e.name} is not transient (retry.on: [${retry.on.join(", ")}])`);
+          if (retry && !retryable && n < maxAttempts)
+            deps.store.log(s.id, `not retried: ${e.name} is not transient (retry.on: [${retry.on.join(", ")}])`);
           throw new StepFailure(e.name, e.message, { hint: e.hint, transient: e.transient });
         }
         const waitMs = retry.backoff_seconds * retry.factor ** (n - 1) * 1000;
@@ -349,7 +363,8 @@ export async function runPipeline(input: PipelineRunInput, deps: PipelineRuntime
 
   const cancelPending = async () => {
     for (const step of steps.values()) {
-      if (step.status === "pending") await finish(step, "cancelled", info("run_cancelled", "the run was cancelled before this step started"));
+      if (step.status === "pending")
+        await finish(step, "cancelled", info("run_cancelled", "the run was cancelled before this step started"));
     }
   };
 
@@ -413,9 +428,13 @@ function parseInputs(s: PipelineStep, resolved: Record<string, unknown>): Record
   if (r.success) return r.data as Record<string, unknown>;
   const issue = r.error.issues[0]!;
   const field = issue.path.join(".") || "with";
-  throw new StepFailure("bad_input", `step '${s.id}': ${field}: ${issue.message} (after references were resolved: ${JSON.stringify(valueAt(resolved, issue.path))})`, {
-    hint: "check the values the references gave; the step log and the run's params show them",
-  });
+  throw new StepFailure(
+    "bad_input",
+    `step '${s.id}': ${field}: ${issue.message} (after references were resolved: ${JSON.stringify(valueAt(resolved, issue.path))})`,
+    {
+      hint: "check the values the references gave; the step log and the run's params show them",
+    },
+  );
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
