@@ -36,3 +36,19 @@ export {
 } from "./spec.builder.ts";
 export { fieldApplies, fieldValue, type TrainDatasetFacts, validateTrainRequest } from "./train.validation.ts";
 export { StepFailure, type StepHandler, type StepHandlers, type StepRunContext } from "./pipeline.steps.ts";
+export {
+  dueBetween,
+  latestDueBetween,
+  MAX_TIMER_MS,
+  nextDue,
+  type PipelineEvent,
+  PipelineScheduler,
+  type PipelineSchedulerOptions,
+  type ScheduledPipeline,
+  type ScheduleLog,
+  type ScheduleRunner,
+  type ScheduleStore,
+  type TriggerablePipeline,
+  type TriggeredRun,
+  triggeredBy,
+} from "./pipeline.schedule.ts";
