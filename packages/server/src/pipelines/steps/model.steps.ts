@@ -77,7 +77,7 @@ export function setAliasStep(deps: ModelStepDeps): StepHandler {
         const version = ctx.inputs.version;
         if (typeof version !== "number" || !Number.isInteger(version) || version < 1) {
           throw new StepFailure("bad_input", `version must be a version number (1 or more), not ${JSON.stringify(version)}`, {
-            hint: "pass the version a register step answered: ${{ steps.register.outputs.version }}",
+            hint: "pass a version number, e.g. the output version of a register step",
           });
         }
         const project = ctx.run.project;
