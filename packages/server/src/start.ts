@@ -337,6 +337,11 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       quality,
       log,
       python,
+      tracking,
+      catalog,
+      audit,
+      auth,
+      addressPolicy: () => addressPolicy,
     });
     stack.push(() => pipelines.close());
     const continued = await pipelines.recover();

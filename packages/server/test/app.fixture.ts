@@ -20,7 +20,7 @@ import { JobPostSteps } from "../src/jobs/job.post-steps.ts";
 import { JobRepository } from "../src/jobs/job.repository.ts";
 import { JobService } from "../src/jobs/job.service.ts";
 import { ModelDigestRepository } from "../src/models/model-digest.repository.ts";
-import { createPipelines } from "../src/pipelines/pipeline.wiring.ts";
+import { createPipelines, type PipelineWiring } from "../src/pipelines/pipeline.wiring.ts";
 import { enginePython } from "../src/pipelines/steps/custom.step.ts";
 import type { CatalogPort, TrackingPort } from "../src/ports.ts";
 import { ProjectService } from "../src/projects/project.service.ts";
@@ -115,7 +115,7 @@ export async function appFixture(
     projects,
     ...(opts.transformLimits ? { limits: opts.transformLimits } : {}),
   });
-  const pipelines = createPipelines({
+  const pipelineWiring: PipelineWiring = {
     db,
     home: dir,
     jobs,
@@ -126,8 +126,14 @@ export async function appFixture(
     quality,
     log,
     python: enginePython(defaultRepoRoot()),
+    tracking: absent("tracking"),
+    catalog,
+    audit,
+    auth,
+    addressPolicy: () => opts.addressPolicy ?? { allowPrivateNetworks: false, allowList: ["127.0.0.0/8"] },
     ...(opts.stepHandlers ? { handlers: opts.stepHandlers } : {}),
-  });
+  };
+  const pipelines = createPipelines(pipelineWiring);
   const ctx: AppContext = {
     auth,
     projects,
@@ -180,6 +186,8 @@ export async function appFixture(
     hub,
     jobs,
     pipelines,
+    /** What the fixture's pipeline service was made from, to make another (a restarted server). */
+    pipelineWiring,
     store,
     dir,
     sso,

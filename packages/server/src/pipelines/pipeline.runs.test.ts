@@ -280,18 +280,7 @@ steps:
     await f.pipelines.close();
     expect((await call("GET", `/api/pipeline-runs/${id}`)).body.status).toBe("running");
 
-    const next = createPipelines({
-      db: f.db,
-      home: f.dir,
-      jobs: f.jobs,
-      datasets: f.store!,
-      projects: f.projects,
-      connections: f.connections,
-      transforms: f.transforms,
-      quality: f.quality,
-      log: () => {},
-      python: enginePython(defaultRepoRoot()),
-    });
+    const next = createPipelines({ ...f.pipelineWiring, handlers: {} });
     await writeFile(gate, "");
     expect(await next.recover()).toBe(1);
     const run = await waitFor("the run to end", async () => {
@@ -308,18 +297,7 @@ steps:
 
 describe("schedules and triggers", () => {
   it("runs a pipeline when a dataset it watches gets a new version, and one when another finishes", async () => {
-    const service = createPipelines({
-      db: f.db,
-      home: f.dir,
-      jobs: f.jobs,
-      datasets: f.store!,
-      projects: f.projects,
-      connections: f.connections,
-      transforms: f.transforms,
-      quality: f.quality,
-      log: () => {},
-      python: enginePython(defaultRepoRoot()),
-    });
+    const service = createPipelines({ ...f.pipelineWiring, handlers: {} });
     const automation = new PipelineAutomation({
       pipelines: service,
       repo: new PipelineRepository(f.db),
@@ -365,18 +343,7 @@ describe("schedules and triggers", () => {
   });
 
   it("after downtime, runs missed due times with catch_up and skips them with skip", async () => {
-    const service = createPipelines({
-      db: f.db,
-      home: f.dir,
-      jobs: f.jobs,
-      datasets: f.store!,
-      projects: f.projects,
-      connections: f.connections,
-      transforms: f.transforms,
-      quality: f.quality,
-      log: () => {},
-      python: enginePython(defaultRepoRoot()),
-    });
+    const service = createPipelines({ ...f.pipelineWiring, handlers: {} });
     const repo = new PipelineRepository(f.db);
     const ok = `steps:\n  - { id: ok, type: custom, with: { language: python, code: "print('tick')" } }\n`;
     const schedule = (missed: string) => `schedule: { cron: "0 * * * *", timezone: Europe/Paris, missed: ${missed}, overlap: queue }\n`;
