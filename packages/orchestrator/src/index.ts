@@ -22,6 +22,19 @@ export {
   nextStatus,
 } from "./job.state.ts";
 export { LocalExecutor } from "./local.executor.ts";
+export {
+  cacheKey,
+  failureInfo,
+  type PipelineRunInput,
+  type PipelineRunResult,
+  type PipelineRunStore,
+  type PipelineRuntimeDeps,
+  pendingStep,
+  resolveReferences,
+  runParams,
+  runPipeline,
+} from "./pipeline.runtime.ts";
+export { StepFailure, type StepHandler, type StepHandlers, type StepRunContext } from "./pipeline.steps.ts";
 export { RedisExecutor, type RedisExecutorOptions, RedisWorker, type RedisWorkerOptions } from "./redis.executor.ts";
 export {
   buildEvaluateSpec,
@@ -35,4 +48,3 @@ export {
   trainFields,
 } from "./spec.builder.ts";
 export { fieldApplies, fieldValue, type TrainDatasetFacts, validateTrainRequest } from "./train.validation.ts";
-export { StepFailure, type StepHandler, type StepHandlers, type StepRunContext } from "./pipeline.steps.ts";
