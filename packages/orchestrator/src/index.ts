@@ -34,6 +34,22 @@ export {
   runParams,
   runPipeline,
 } from "./pipeline.runtime.ts";
+export {
+  dueBetween,
+  latestDueBetween,
+  MAX_TIMER_MS,
+  nextDue,
+  type PipelineEvent,
+  PipelineScheduler,
+  type PipelineSchedulerOptions,
+  type ScheduledPipeline,
+  type ScheduleLog,
+  type ScheduleRunner,
+  type ScheduleStore,
+  type TriggerablePipeline,
+  type TriggeredRun,
+  triggeredBy,
+} from "./pipeline.schedule.ts";
 export { StepFailure, type StepHandler, type StepHandlers, type StepRunContext } from "./pipeline.steps.ts";
 export { RedisExecutor, type RedisExecutorOptions, RedisWorker, type RedisWorkerOptions } from "./redis.executor.ts";
 export {
