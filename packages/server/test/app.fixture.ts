@@ -21,12 +21,14 @@ import { JobRepository } from "../src/jobs/job.repository.ts";
 import { JobService } from "../src/jobs/job.service.ts";
 import { ModelDigestRepository } from "../src/models/model-digest.repository.ts";
 import { createPipelines } from "../src/pipelines/pipeline.wiring.ts";
+import { enginePython } from "../src/pipelines/steps/custom.step.ts";
 import type { CatalogPort, TrackingPort } from "../src/ports.ts";
 import { ProjectService } from "../src/projects/project.service.ts";
 import { QualityService } from "../src/quality/quality.service.ts";
 import { SecretBox } from "../src/secrets/secret-box.ts";
 import { SecretKeyService } from "../src/secrets/secret-key.service.ts";
 import { SsoService } from "../src/sso/sso.service.ts";
+import { defaultRepoRoot } from "../src/start.ts";
 import { type TransformLimits, TransformService } from "../src/transforms/transform.service.ts";
 
 /** Any neighbour a unit test does not exercise: every call says so plainly. */
@@ -123,6 +125,7 @@ export async function appFixture(
     transforms,
     quality,
     log,
+    python: enginePython(defaultRepoRoot()),
     ...(opts.stepHandlers ? { handlers: opts.stepHandlers } : {}),
   });
   const ctx: AppContext = {
@@ -185,7 +188,9 @@ export async function appFixture(
     login,
     connections,
     quality,
+    transforms,
     async close() {
+      await pipelines.close();
       await quality.idle();
       await connections.close();
       await store?.close();

@@ -10,6 +10,7 @@ import type { QualityService } from "../quality/quality.service.ts";
 import type { TransformService } from "../transforms/transform.service.ts";
 import { PipelineRepository } from "./pipeline.repository.ts";
 import { PipelineService } from "./pipeline.service.ts";
+import { customStep } from "./steps/custom.step.ts";
 import { importStep, qualityCheckStep, transformStep } from "./steps/data.steps.ts";
 import { batchPredictStep, trainStep, tuneStep } from "./steps/job.steps.ts";
 
@@ -24,6 +25,8 @@ export interface PipelineWiring {
   transforms: TransformService;
   quality: QualityService;
   log: Logger;
+  /** The Python interpreter custom Python steps run with (the engine's). */
+  python: string;
   /** Handlers replacing or adding to the built-in ones (tests). */
   handlers?: StepHandlers;
   maxParallel?: number;
@@ -40,6 +43,7 @@ export function createPipelines(w: PipelineWiring): PipelineService {
     filesRoot: join(w.home, "files"),
   };
   const jobs = { jobs: w.jobs, datasets: w.datasets };
+  const repo = new PipelineRepository(w.db);
   const handlers: StepHandlers = {
     import: importStep(data),
     transform: transformStep(data),
@@ -47,10 +51,11 @@ export function createPipelines(w: PipelineWiring): PipelineService {
     train: trainStep(jobs),
     tune: tuneStep(jobs),
     batch_predict: batchPredictStep(jobs),
+    custom: customStep({ python: w.python, readFile: (run, path) => repo.runFile(run.id, path) }),
     ...w.handlers,
   };
   return new PipelineService({
-    repo: new PipelineRepository(w.db),
+    repo,
     handlers,
     dir: join(w.home, "pipelines"),
     log: w.log,
