@@ -258,6 +258,65 @@ describe("caretflow pipelines run, runs, show and logs", () => {
   });
 });
 
+describe("caretflow pipelines run: cached results of a custom Python step", () => {
+  it("reuses the step's result on a second run, runs it again with --force or other inputs", async () => {
+    const folder = join(dir, "cached");
+    await mkdir(join(folder, "scripts"), { recursive: true });
+    await writeFile(
+      join(folder, "scripts", "score.py"),
+      'import json, os, sys\nprint(f"scoring {sys.argv[1:]}")\nwith open(os.environ["CARETFLOW_OUTPUT"], "w") as f:\n    json.dump({"label": sys.argv[1]}, f)\n',
+    );
+    await writeFile(
+      join(folder, "pipeline.yaml"),
+      `version: 1
+name: cached
+params:
+  label: { type: string, default: a }
+steps:
+  - id: count
+    type: transform
+    with: { sql: "SELECT count(*) AS n FROM sales", output: sales_count }
+  - id: score
+    type: custom
+    needs: [count]
+    with: { language: python, file: scripts/score.py, args: ["\${{ params.label }}"] }
+`,
+    );
+    expect((await s.cli(["pipelines", "apply", join(folder, "pipeline.yaml")])).stdout).toBe("created pipeline cached (revision 1)\n");
+
+    const first = await s.cli(["pipelines", "run", "cached", "--wait"]);
+    expect(first.code).toBe(0);
+    const firstId = runIdIn(first.stdout);
+    expect(first.stderr).toMatch(/^score {2}succeeded \d+\.\ds$/m);
+    expect((await s.cli(["pipelines", "logs", firstId, "--step", "score"])).stdout).toContain("scoring ['a']");
+    expect((await showJson(firstId)).steps[1]).toMatchObject({
+      status: "succeeded",
+      outputs: { output: { label: "a" } },
+      reusedFrom: null,
+    });
+
+    const second = await s.cli(["pipelines", "run", "cached", "--wait"]);
+    expect(second.code).toBe(0);
+    const secondId = runIdIn(second.stdout);
+    expect(second.stderr).toMatch(/^count {2}succeeded \d+\.\ds$/m);
+    expect(second.stderr).toMatch(new RegExp(`^score  reused from run ${firstId}$`, "m"));
+    expect((await s.cli(["pipelines", "show", secondId])).stdout).toMatch(
+      new RegExp(`^score\\s+custom\\s+succeeded\\s+0\\s+-\\s+${firstId}\\s+-$`, "m"),
+    );
+
+    const forced = await s.cli(["pipelines", "run", "cached", "--force", "--wait"]);
+    expect(forced.code).toBe(0);
+    expect(forced.stderr).toMatch(/^score {2}succeeded \d+\.\ds$/m);
+    expect(forced.stderr).not.toContain("reused");
+
+    const other = await s.cli(["pipelines", "run", "cached", "--param", "label=b", "--wait", "--json"]);
+    expect(other.code).toBe(0);
+    const run = JSON.parse(other.stdout) as PipelineRun;
+    expect(run.steps[1]).toMatchObject({ status: "succeeded", reusedFrom: null, outputs: { output: { label: "b" } } });
+    expect(other.stderr).toMatch(/^score {2}succeeded \d+\.\ds$/m);
+  }, 60_000);
+});
+
 describe("caretflow pipelines: a failed run, resume, cancel", () => {
   it("fails with the step's error and exit 1, then resume reuses the finished step and succeeds", async () => {
     const failed = await s.cli(["pipelines", "run", "joined", "--wait"]);
