@@ -84,6 +84,16 @@ META: dict[str, FieldMeta] = {
         "json",
         advanced=True,
     ),
+    "dask_scheduler": FieldMeta(
+        "Dask scheduler",
+        "Spread the comparison's models over a Dask cluster: its scheduler's address, tcp://HOST:PORT or tls://HOST:PORT. "
+        "The workers need the engine's Python environment (same PyCaret); the leaderboard arrives when every model has finished, "
+        "with each model's mean scores (no per-fold scores).",
+        "Models",
+        advanced=True,
+        when={"operation": "compare"},
+        flag="dask",
+    ),
     "num_clusters": FieldMeta(
         "Clusters", "How many clusters to form. Leave empty to use the number the elbow method suggests.", "Models", flag="clusters"),
     "fraction": FieldMeta("Anomaly share", "The share of rows expected to be anomalies (the detectors' contamination).", "Models"),

@@ -36,7 +36,7 @@ EXTRA_CHARTS = {"permutation_importance": "Permutation Importance", "shap_summar
 
 _FIELDS = [
     "target", "ignore_columns", "text_columns", "operation", "model", "include", "exclude", "sort",
-    "train_size", "folds", "fold_strategy", "fold_groups", "custom_metrics", "custom_models", "seed", "use_gpu",
+    "train_size", "folds", "fold_strategy", "fold_groups", "custom_metrics", "custom_models", "seed", "use_gpu", "dask_scheduler",
 ]
 _DESCRIPTIONS = {
     "classification": ("Classification", "Predict a category (two classes or more) from the other columns."),
@@ -110,6 +110,7 @@ class SupervisedFamily:
                 "exclude": spec["exclude"],
                 "operation": spec["operation"],
                 "sort": sort,
+                **({"dask_scheduler": spec["dask_scheduler"]} if spec.get("dask_scheduler") else {}),
                 **({"setup_options": options} if options else {}),
                 **metric_params("setup", {k: v for k, v in summary.items() if k not in ("Session id", "Target")}),
             },
@@ -142,14 +143,22 @@ class SupervisedFamily:
 
         hooks = CompareHooks(on_start, on_done, on_failed)
         t1 = time.monotonic()
+        dask = spec.get("dask_scheduler")
         if spec["operation"] == "create":
+            if dask:
+                ev.warning(f"dask_scheduler applies to comparisons; {spec['model']} trains in this engine, not on {dask}.")
             ev.stage("compare", f"Training {spec['model']}")
             best, result = session.create(spec["model"], hooks)
             leaderboard = [{**streamed[result.model_id], "rank": 1}]
         else:
             planned = session.plan(spec["include"], spec["exclude"], prepared.custom_models)
-            ev.stage("compare", f"Comparing {len(planned)} models by {sort}")
-            best, board = session.compare(planned, sort, hooks, workers=int(spec.get("workers") or 1))
+            if dask:
+                # The cluster reports every model at once, when the last one has finished.
+                ev.stage("compare", f"Comparing {len(planned)} models by {sort} on the Dask cluster at {dask}")
+                ev.progress(0, len(planned), f"Waiting for {len(planned)} models on the Dask cluster at {dask}")
+            else:
+                ev.stage("compare", f"Comparing {len(planned)} models by {sort}")
+            best, board = session.compare(planned, sort, hooks, workers=int(spec.get("workers") or 1), dask_scheduler=dask)
             leaderboard = leaderboard_rows(board)
             for row in leaderboard:
                 if row["model_id"] in child_runs:

@@ -202,6 +202,28 @@ describe("runCli", () => {
     });
   });
 
+  it("sends --dask as the comparison's Dask scheduler, and refuses an address that is not tcp:// or tls://HOST:PORT", async () => {
+    let body: unknown = null;
+    const s = await startHttp((req, res) => {
+      if (req.url?.startsWith("/api/catalog")) return sendJson(res, 200, CATALOG);
+      let text = "";
+      req.on("data", (d) => (text += d));
+      req.on("end", () => {
+        body = JSON.parse(text);
+        sendJson(res, 202, { ...job("queued"), status: "queued" });
+      });
+    });
+    stop = s.close;
+    const env = { CARETFLOW_URL: s.url, CARETFLOW_TOKEN: "t" };
+    const bad = testContext(env);
+    expect(await runCli([...trainArgs, "--dask", "scheduler:8786", "--detach"], bad.ctx)).toBe(1);
+    expect(bad.out.stderr).toContain("--dask: a Dask scheduler address: tcp://HOST:PORT or tls://HOST:PORT");
+    expect(body).toBeNull();
+    const t = testContext(env);
+    expect(await runCli([...trainArgs, "--dask", "tcp://scheduler:8786", "--detach"], t.ctx)).toBe(0);
+    expect(body).toMatchObject({ task: "classification", include: ["lr", "dt"], dask_scheduler: "tcp://scheduler:8786" });
+  });
+
   it("forecasts online with --horizon alone, printing every prediction column", async () => {
     let body: unknown = null;
     const s = await startHttp((req, res) => {

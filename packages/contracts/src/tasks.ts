@@ -55,6 +55,19 @@ const Comparison = {
   sort: z.string().optional().describe("metric that ranks the comparison; the task's default when left out"),
 };
 
+/** A Dask scheduler's address: `tcp://HOST:PORT` or `tls://HOST:PORT` (a host name, an IPv4 address or a bracketed IPv6 address). */
+export const DaskSchedulerAddress = z
+  .string()
+  .max(300)
+  .regex(
+    /^(tcp|tls):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):[0-9]{1,5}$/,
+    "a Dask scheduler address: tcp://HOST:PORT or tls://HOST:PORT",
+  )
+  .refine((address) => {
+    const port = Number(address.slice(address.lastIndexOf(":") + 1));
+    return port >= 1 && port <= 65_535;
+  }, "the port of a Dask scheduler address is between 1 and 65535");
+
 export const SupervisedFields = z.object({
   task: z.enum(["classification", "regression"]),
   target: z.string().min(1),
@@ -67,6 +80,9 @@ export const SupervisedFields = z.object({
   ...Comparison,
   custom_metrics: z.array(CustomMetric).max(10).default([]),
   custom_models: z.array(CustomModel).max(10).default([]),
+  dask_scheduler: DaskSchedulerAddress.optional().describe(
+    "spread the comparison's models over the Dask cluster of this scheduler (its workers run the engine's Python environment)",
+  ),
   setup: SetupOptions,
 });
 

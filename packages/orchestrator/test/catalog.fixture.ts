@@ -29,6 +29,7 @@ const supervised = (task: "classification" | "regression"): TaskCatalog => ({
     field("model", { type: "models", when: { operation: "create" } }),
     field("include", { type: "models", default: [], when: { operation: "compare" } }),
     field("sort", { type: "metric" }),
+    field("dask_scheduler", { advanced: true, when: { operation: "compare" }, flag: "dask" }),
     field("normalize", { scope: "setup", type: "boolean", default: false }),
     field("normalize_method", { scope: "setup", type: "enum", values: ["zscore", "minmax"], default: "zscore", when: { normalize: true } }),
     field("pca_components", { scope: "setup", type: "number", min: 0, default: null }),

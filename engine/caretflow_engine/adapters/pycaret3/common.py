@@ -37,7 +37,7 @@ class ModelResult:
     std: dict[str, float | None]
     folds: list[dict[str, float | None]]
     fit_seconds: float
-    wall_seconds: float
+    wall_seconds: float | None  # None: not measured (a model cross-validated on a Dask worker)
     params: dict[str, Any]
 
 

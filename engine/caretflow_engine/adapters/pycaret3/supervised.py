@@ -166,12 +166,19 @@ class SupervisedSession:
         return [str(c) for c in sorted(pd.Series(self.exp.y).dropna().unique())]
 
     # ---------------------------------------------------------------- compare
-    def compare(self, planned: list[Any], sort: str, hooks: CompareHooks, workers: int = 1) -> tuple[Any, pd.DataFrame]:
+    def compare(
+        self, planned: list[Any], sort: str, hooks: CompareHooks, workers: int = 1, dask_scheduler: str | None = None
+    ) -> tuple[Any, pd.DataFrame]:
         """compare_models' leaderboard with per-model hooks; returns (best, leaderboard).
 
-        With ``workers`` > 1 the models are cross-validated side by side in forked helpers
-        (``fast_compare``: same metrics and ranking); otherwise compare_models runs as a bare call
-        would run it."""
+        With ``dask_scheduler`` the models are cross-validated on that Dask cluster
+        (``dask_compare``: same metrics and ranking, hooks called once all have finished). With
+        ``workers`` > 1 they are cross-validated side by side in forked helpers (``fast_compare``:
+        same metrics and ranking); otherwise compare_models runs as a bare call would run it."""
+        if dask_scheduler:
+            from .dask_compare import compare_on_dask
+
+            return compare_on_dask(self.exp, planned, sort, hooks, dask_scheduler, self.models())
         if can_fork(self.exp, planned, workers):
             return compare_fast(self.exp, planned, sort, hooks, workers)
         names = self.models()
@@ -236,12 +243,13 @@ def summary_table(summary: Any) -> dict[str, str]:
 
 
 def relabel_custom(board: pd.DataFrame, planned: list[Any]) -> pd.DataFrame:
-    """compare_models indexes custom estimators by position; name them as the stream did."""
-    custom = {i: model_id_of(m) for i, m in enumerate(planned) if not isinstance(m, str)}
-    if not custom:
+    """With a custom estimator among the models, compare_models labels every row by its position
+    in ``include`` ("0", "1"...); name the rows as the stream did (model ids, ``custom:<Class>``)."""
+    if all(isinstance(m, str) for m in planned):
         return board
-    index = [custom.get(i, i) if isinstance(i, (int, np.integer)) else i for i in board.index]
-    return board.set_axis(index, axis=0)
+    ids = [m if isinstance(m, str) else model_id_of(m) for m in planned]
+    positions = {str(n): model_id for n, model_id in enumerate(ids)}
+    return board.set_axis([positions.get(str(i), i) for i in board.index], axis=0)
 
 
 def transform_features(pipeline: Any, X: pd.DataFrame) -> pd.DataFrame:

@@ -4138,6 +4138,8 @@ export type paths = {
                                 [key: string]: unknown;
                             };
                         }[];
+                        /** @description spread the comparison's models over the Dask cluster of this scheduler (its workers run the engine's Python environment) */
+                        dask_scheduler?: string;
                         /**
                          * @description PyCaret setup() options, as listed in the catalog
                          * @default {}
@@ -4437,6 +4439,8 @@ export type paths = {
                                         [key: string]: unknown;
                                     };
                                 }[];
+                                /** @description spread the comparison's models over the Dask cluster of this scheduler (its workers run the engine's Python environment) */
+                                dask_scheduler?: string;
                                 /**
                                  * @description PyCaret setup() options, as listed in the catalog
                                  * @default {}
@@ -5365,6 +5369,8 @@ export type paths = {
                                         [key: string]: unknown;
                                     };
                                 }[];
+                                /** @description spread the comparison's models over the Dask cluster of this scheduler (its workers run the engine's Python environment) */
+                                dask_scheduler?: string;
                                 /**
                                  * @description PyCaret setup() options, as listed in the catalog
                                  * @default {}
@@ -6280,6 +6286,8 @@ export type paths = {
                                             [key: string]: unknown;
                                         };
                                     }[];
+                                    /** @description spread the comparison's models over the Dask cluster of this scheduler (its workers run the engine's Python environment) */
+                                    dask_scheduler?: string;
                                     /**
                                      * @description PyCaret setup() options, as listed in the catalog
                                      * @default {}
@@ -7199,6 +7207,8 @@ export type paths = {
                                         [key: string]: unknown;
                                     };
                                 }[];
+                                /** @description spread the comparison's models over the Dask cluster of this scheduler (its workers run the engine's Python environment) */
+                                dask_scheduler?: string;
                                 /**
                                  * @description PyCaret setup() options, as listed in the catalog
                                  * @default {}
@@ -8119,6 +8129,8 @@ export type paths = {
                                         [key: string]: unknown;
                                     };
                                 }[];
+                                /** @description spread the comparison's models over the Dask cluster of this scheduler (its workers run the engine's Python environment) */
+                                dask_scheduler?: string;
                                 /**
                                  * @description PyCaret setup() options, as listed in the catalog
                                  * @default {}
@@ -9394,6 +9406,8 @@ export type paths = {
                                         [key: string]: unknown;
                                     };
                                 }[];
+                                /** @description spread the comparison's models over the Dask cluster of this scheduler (its workers run the engine's Python environment) */
+                                dask_scheduler?: string;
                                 /**
                                  * @description PyCaret setup() options, as listed in the catalog
                                  * @default {}
@@ -10312,6 +10326,8 @@ export type paths = {
                                         [key: string]: unknown;
                                     };
                                 }[];
+                                /** @description spread the comparison's models over the Dask cluster of this scheduler (its workers run the engine's Python environment) */
+                                dask_scheduler?: string;
                                 /**
                                  * @description PyCaret setup() options, as listed in the catalog
                                  * @default {}

@@ -174,6 +174,21 @@ describe("toTrainRequest", () => {
     if (!r.ok) expect(Object.keys(r.errors)).toEqual(["folds"]);
   });
 
+  it("sends a Dask scheduler address for a comparison, and names the field when it is not one", () => {
+    const good = toTrainRequest(withInput(filled(), cls, "dask_scheduler", "tcp://10.0.0.5:8786"), cls, columns);
+    expect(good.ok && good.request).toMatchObject({ dask_scheduler: "tcp://10.0.0.5:8786" });
+    const bad = toTrainRequest(withInput(filled(), cls, "dask_scheduler", "http://10.0.0.5:8786"), cls, columns);
+    expect(bad.ok ? {} : bad.errors).toEqual({ dask_scheduler: "a Dask scheduler address: tcp://HOST:PORT or tls://HOST:PORT" });
+    const create = withInput(
+      withInput(withInput(filled(), cls, "dask_scheduler", "tcp://h:1"), cls, "operation", "create"),
+      cls,
+      "model",
+      "lr",
+    );
+    const r = toTrainRequest(create, cls, columns);
+    expect(r.ok && "dask_scheduler" in r.request).toBe(false); // it only applies to comparisons
+  });
+
   it("sends the model to create, and not the comparison's list, in create mode", () => {
     const f = withInput(withInput(filled(), cls, "operation", "create"), cls, "model", "lr");
     const r = toTrainRequest(f, cls, columns);
