@@ -88,7 +88,7 @@ export type PipelineRun = z.infer<typeof PipelineRun>;
 
 /** A run without its steps, for lists. */
 export const PipelineRunSummary = PipelineRun.omit({ steps: true }).extend({
-  stepCounts: z.record(StepRunStatus, z.number().int()).describe("how many steps are in each state"),
+  stepCounts: z.partialRecord(StepRunStatus, z.number().int()).describe("how many steps are in each state"),
 });
 export type PipelineRunSummary = z.infer<typeof PipelineRunSummary>;
 
@@ -113,7 +113,10 @@ export const PipelineFilePath = z
   .string()
   .min(1)
   .max(512)
-  .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9_./-]+$/, "use a relative path inside the pipeline's folder (letters, digits, '_', '-', '.', '/'; no '..')");
+  .regex(
+    /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9_./-]+$/,
+    "use a relative path inside the pipeline's folder (letters, digits, '_', '-', '.', '/'; no '..')",
+  );
 
 export const PipelineApplyRequest = z.object({
   yaml: z.string().max(1_000_000).describe("the pipeline file (YAML, spec version 1)"),

@@ -22,6 +22,35 @@ export {
   nextStatus,
 } from "./job.state.ts";
 export { LocalExecutor } from "./local.executor.ts";
+export {
+  cacheKey,
+  failureInfo,
+  type PipelineRunInput,
+  type PipelineRunResult,
+  type PipelineRunStore,
+  type PipelineRuntimeDeps,
+  pendingStep,
+  resolveReferences,
+  runParams,
+  runPipeline,
+} from "./pipeline.runtime.ts";
+export {
+  dueBetween,
+  latestDueBetween,
+  MAX_TIMER_MS,
+  nextDue,
+  type PipelineEvent,
+  PipelineScheduler,
+  type PipelineSchedulerOptions,
+  type ScheduledPipeline,
+  type ScheduleLog,
+  type ScheduleRunner,
+  type ScheduleStore,
+  type TriggerablePipeline,
+  type TriggeredRun,
+  triggeredBy,
+} from "./pipeline.schedule.ts";
+export { StepFailure, type StepHandler, type StepHandlers, type StepRunContext } from "./pipeline.steps.ts";
 export { RedisExecutor, type RedisExecutorOptions, RedisWorker, type RedisWorkerOptions } from "./redis.executor.ts";
 export {
   buildEvaluateSpec,
@@ -35,4 +64,3 @@ export {
   trainFields,
 } from "./spec.builder.ts";
 export { fieldApplies, fieldValue, type TrainDatasetFacts, validateTrainRequest } from "./train.validation.ts";
-export { StepFailure, type StepHandler, type StepHandlers, type StepRunContext } from "./pipeline.steps.ts";

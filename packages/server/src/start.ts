@@ -31,6 +31,7 @@ import { JobService } from "./jobs/job.service.ts";
 import { experimentProjects, mlflowLookup } from "./mlflow/mlflow.scope.ts";
 import { backfillModelDigests } from "./models/model-digest.backfill.ts";
 import { ModelDigestRepository } from "./models/model-digest.repository.ts";
+import { createPipelines } from "./pipelines/pipeline.wiring.ts";
 import type { Logger } from "./ports.ts";
 import { ProjectService } from "./projects/project.service.ts";
 import { QualityService } from "./quality/quality.service.ts";
@@ -323,6 +324,21 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
         ...(process.env.CARETFLOW_TRANSFORM_MEMORY ? { memoryLimit: process.env.CARETFLOW_TRANSFORM_MEMORY } : {}),
       },
     });
+    await mkdir(join(home, "files"), { recursive: true, mode: 0o700 });
+    const pipelines = createPipelines({
+      db: serverDb,
+      home,
+      jobs,
+      datasets: store,
+      projects,
+      connections,
+      transforms,
+      quality,
+      log,
+    });
+    stack.push(() => pipelines.close());
+    const continued = await pipelines.recover();
+    if (continued > 0) log("info", `continuing ${continued} pipeline run(s) left running`);
     const app = createApp({
       auth,
       projects,
@@ -336,6 +352,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       secretKey,
       datasetNameFromFilename,
       jobs,
+      pipelines,
       catalog,
       tracking,
       scoring,

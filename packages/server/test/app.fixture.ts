@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { AddressPolicy } from "@caretflow/connectors";
 import { CaretflowError } from "@caretflow/contracts";
 import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename } from "@caretflow/data";
-import { type EngineRunner, LocalExecutor } from "@caretflow/orchestrator";
+import { type EngineRunner, LocalExecutor, type StepHandlers } from "@caretflow/orchestrator";
 import type { Kysely } from "kysely";
 import { CATALOG } from "../../orchestrator/test/catalog.fixture.ts";
 import { AuditLog } from "../src/audit/audit.log.ts";
@@ -20,6 +20,7 @@ import { JobPostSteps } from "../src/jobs/job.post-steps.ts";
 import { JobRepository } from "../src/jobs/job.repository.ts";
 import { JobService } from "../src/jobs/job.service.ts";
 import { ModelDigestRepository } from "../src/models/model-digest.repository.ts";
+import { createPipelines } from "../src/pipelines/pipeline.wiring.ts";
 import type { CatalogPort, TrackingPort } from "../src/ports.ts";
 import { ProjectService } from "../src/projects/project.service.ts";
 import { QualityService } from "../src/quality/quality.service.ts";
@@ -55,6 +56,8 @@ export async function appFixture(
     addressPolicy?: AddressPolicy;
     /** Limits for SQL transforms (e.g. a short time limit). */
     transformLimits?: TransformLimits;
+    /** Pipeline step handlers replacing the built-in ones. */
+    stepHandlers?: StepHandlers;
   } = {},
 ) {
   const dir = await mkdtemp(join(tmpdir(), "caretflow-server-"));
@@ -110,6 +113,18 @@ export async function appFixture(
     projects,
     ...(opts.transformLimits ? { limits: opts.transformLimits } : {}),
   });
+  const pipelines = createPipelines({
+    db,
+    home: dir,
+    jobs,
+    datasets: store ?? absent("datasets"),
+    projects,
+    connections,
+    transforms,
+    quality,
+    log,
+    ...(opts.stepHandlers ? { handlers: opts.stepHandlers } : {}),
+  });
   const ctx: AppContext = {
     auth,
     projects,
@@ -123,6 +138,7 @@ export async function appFixture(
     secretKey,
     datasetNameFromFilename,
     jobs,
+    pipelines,
     catalog,
     tracking: absent("tracking"),
     scoring: absent("scoring"),
@@ -160,6 +176,7 @@ export async function appFixture(
     repo,
     hub,
     jobs,
+    pipelines,
     store,
     dir,
     sso,

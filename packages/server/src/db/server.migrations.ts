@@ -351,4 +351,88 @@ export const serverMigrations: Record<string, Migration> = {
       await db.schema.dropTable("quality_rules").execute();
     },
   },
+  "20261202_95_pipelines": {
+    // Pipelines (one row each, the current revision), every applied revision's YAML and code files, runs,
+    // their steps, and when each schedule last fired.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("pipelines")
+        .addColumn("project", "varchar(64)", (c) => c.notNull())
+        .addColumn("name", "varchar(64)", (c) => c.notNull())
+        .addColumn("revision", "integer", (c) => c.notNull())
+        .addColumn("updated_by", "varchar(100)")
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .addColumn("updated_at", "varchar(40)", (c) => c.notNull())
+        .addPrimaryKeyConstraint("pipelines_pk", ["project", "name"])
+        .execute();
+      await db.schema
+        .createTable("pipeline_revisions")
+        .addColumn("project", "varchar(64)", (c) => c.notNull())
+        .addColumn("name", "varchar(64)", (c) => c.notNull())
+        .addColumn("revision", "integer", (c) => c.notNull())
+        .addColumn("yaml", "text", (c) => c.notNull())
+        .addColumn("files_json", "text", (c) => c.notNull())
+        .addColumn("created_by", "varchar(100)")
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .addPrimaryKeyConstraint("pipeline_revisions_pk", ["project", "name", "revision"])
+        .execute();
+      await db.schema
+        .createTable("pipeline_runs")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("project", "varchar(64)", (c) => c.notNull())
+        .addColumn("pipeline", "varchar(64)", (c) => c.notNull())
+        .addColumn("revision", "integer", (c) => c.notNull())
+        .addColumn("status", "varchar(20)", (c) => c.notNull())
+        .addColumn("params_json", "text", (c) => c.notNull())
+        .addColumn("trigger_kind", "varchar(30)", (c) => c.notNull())
+        .addColumn("trigger_json", "text", (c) => c.notNull())
+        .addColumn("force", "integer", (c) => c.notNull())
+        .addColumn("resumed_from", "varchar(36)")
+        .addColumn("after_json", "text", (c) => c.notNull())
+        .addColumn("created_by", "varchar(100)")
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .addColumn("started_at", "varchar(40)")
+        .addColumn("finished_at", "varchar(40)")
+        .addColumn("error_json", "text")
+        .execute();
+      await db.schema
+        .createIndex("pipeline_runs_pipeline_idx")
+        .on("pipeline_runs")
+        .columns(["project", "pipeline", "created_at"])
+        .execute();
+      await db.schema.createIndex("pipeline_runs_status_idx").on("pipeline_runs").column("status").execute();
+      await db.schema
+        .createTable("pipeline_steps")
+        .addColumn("run_id", "varchar(36)", (c) => c.notNull())
+        .addColumn("step_id", "varchar(64)", (c) => c.notNull())
+        .addColumn("position", "integer", (c) => c.notNull())
+        .addColumn("type", "varchar(40)", (c) => c.notNull())
+        .addColumn("status", "varchar(20)", (c) => c.notNull())
+        .addColumn("inputs_json", "text")
+        .addColumn("outputs_json", "text", (c) => c.notNull())
+        .addColumn("attempts_json", "text", (c) => c.notNull())
+        .addColumn("error_json", "text")
+        .addColumn("cache_key", "varchar(64)")
+        .addColumn("reused_from", "varchar(36)")
+        .addColumn("job_id", "varchar(36)")
+        .addColumn("state_json", "text")
+        .addColumn("started_at", "varchar(40)")
+        .addColumn("finished_at", "varchar(40)")
+        .addPrimaryKeyConstraint("pipeline_steps_pk", ["run_id", "step_id"])
+        .execute();
+      await db.schema.createIndex("pipeline_steps_cache_idx").on("pipeline_steps").columns(["cache_key", "status"]).execute();
+      await db.schema
+        .createTable("pipeline_schedules")
+        .addColumn("project", "varchar(64)", (c) => c.notNull())
+        .addColumn("pipeline", "varchar(64)", (c) => c.notNull())
+        .addColumn("last_due", "varchar(40)", (c) => c.notNull())
+        .addPrimaryKeyConstraint("pipeline_schedules_pk", ["project", "pipeline"])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const t of ["pipeline_schedules", "pipeline_steps", "pipeline_runs", "pipeline_revisions", "pipelines"]) {
+        await db.schema.dropTable(t).execute();
+      }
+    },
+  },
 };

@@ -188,4 +188,66 @@ export interface ServerTables {
     blocking_failures: number;
     report_json: string;
   };
+  /** A pipeline: its current revision (the YAML is in pipeline_revisions). */
+  pipelines: {
+    project: string;
+    name: string;
+    revision: number;
+    updated_by: string | null;
+    created_at: string;
+    updated_at: string;
+  };
+  /** Every applied revision of a pipeline: the YAML as applied and its custom steps' code files (path -> text). */
+  pipeline_revisions: {
+    project: string;
+    name: string;
+    revision: number;
+    yaml: string;
+    files_json: string;
+    created_by: string | null;
+    created_at: string;
+  };
+  /** One run of a pipeline revision (after_json: ids of runs it waits for before it starts). */
+  pipeline_runs: {
+    id: string;
+    project: string;
+    pipeline: string;
+    revision: number;
+    status: string;
+    params_json: string;
+    trigger_kind: string;
+    trigger_json: string;
+    force: number;
+    resumed_from: string | null;
+    after_json: string;
+    created_by: string | null;
+    created_at: string;
+    started_at: string | null;
+    finished_at: string | null;
+    error_json: string | null;
+  };
+  /** A step of a run, as the runtime last saved it (state_json: what its handler saved to pick up its work after a restart). */
+  pipeline_steps: {
+    run_id: string;
+    step_id: string;
+    position: number;
+    type: string;
+    status: string;
+    inputs_json: string | null;
+    outputs_json: string;
+    attempts_json: string;
+    error_json: string | null;
+    cache_key: string | null;
+    reused_from: string | null;
+    job_id: string | null;
+    state_json: string | null;
+    started_at: string | null;
+    finished_at: string | null;
+  };
+  /** The last due time each schedule handled (ran, skipped or caught up). */
+  pipeline_schedules: {
+    project: string;
+    pipeline: string;
+    last_due: string;
+  };
 }

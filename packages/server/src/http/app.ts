@@ -15,7 +15,8 @@ import { jobsRoutes } from "../jobs/jobs.routes.ts";
 import { mlflowPathGuard, proxyToMlflow } from "../mlflow/mlflow.proxy.ts";
 import { memberScope, mlflowLookup } from "../mlflow/mlflow.scope.ts";
 import { modelsRoutes, predictRoutes } from "../models/models.routes.ts";
-import { pipelinesRoutes } from "../pipelines/pipelines.routes.ts";
+import type { PipelineService } from "../pipelines/pipeline.service.ts";
+import { pipelineRunsRoutes, pipelinesRoutes } from "../pipelines/pipelines.routes.ts";
 import type { CatalogPort, DatasetsPort, HealthPort, Logger, ScoringPort, TrackingPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
 import { projectsRoutes } from "../projects/projects.routes.ts";
@@ -54,6 +55,8 @@ export interface AppContext {
   secretKey: SecretKeyService;
   datasetNameFromFilename: (filename: string) => string;
   jobs: JobService;
+  /** Stored pipelines and their runs. */
+  pipelines: PipelineService;
   catalog: CatalogPort;
   tracking: TrackingPort;
   scoring: ScoringPort;
@@ -132,7 +135,8 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     }),
   );
   app.route("/api/transforms", transformsRoutes({ transforms: ctx.transforms, audit: ctx.audit }));
-  app.route("/api/pipelines", pipelinesRoutes());
+  app.route("/api/pipelines", pipelinesRoutes({ pipelines: ctx.pipelines, audit: ctx.audit }));
+  app.route("/api/pipeline-runs", pipelineRunsRoutes({ pipelines: ctx.pipelines, audit: ctx.audit }));
   app.route("/api/catalog", catalogRoutes({ catalog: ctx.catalog }));
   app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, audit: ctx.audit, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
   app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs, projects: ctx.projects, audit: ctx.audit }));

@@ -1,0 +1,59 @@
+import { join } from "node:path";
+import type { StepHandlers } from "@caretflow/orchestrator";
+import type { Kysely } from "kysely";
+import type { ConnectionService } from "../connections/connection.service.ts";
+import type { ServerTables } from "../db/server.tables.ts";
+import type { JobService } from "../jobs/job.service.ts";
+import type { DatasetsPort, Logger } from "../ports.ts";
+import type { ProjectService } from "../projects/project.service.ts";
+import type { QualityService } from "../quality/quality.service.ts";
+import type { TransformService } from "../transforms/transform.service.ts";
+import { PipelineRepository } from "./pipeline.repository.ts";
+import { PipelineService } from "./pipeline.service.ts";
+import { importStep, qualityCheckStep, transformStep } from "./steps/data.steps.ts";
+import { batchPredictStep, trainStep, tuneStep } from "./steps/job.steps.ts";
+
+export interface PipelineWiring {
+  db: Kysely<ServerTables>;
+  /** caretflow's home: runs keep their logs under <home>/pipelines, import steps read files from <home>/files. */
+  home: string;
+  jobs: JobService;
+  datasets: DatasetsPort;
+  projects: ProjectService;
+  connections: ConnectionService;
+  transforms: TransformService;
+  quality: QualityService;
+  log: Logger;
+  /** Handlers replacing or adding to the built-in ones (tests). */
+  handlers?: StepHandlers;
+  maxParallel?: number;
+}
+
+/** The pipeline service with a handler for every step type this server runs. */
+export function createPipelines(w: PipelineWiring): PipelineService {
+  const data = {
+    datasets: w.datasets,
+    projects: w.projects,
+    connections: w.connections,
+    transforms: w.transforms,
+    quality: w.quality,
+    filesRoot: join(w.home, "files"),
+  };
+  const jobs = { jobs: w.jobs, datasets: w.datasets };
+  const handlers: StepHandlers = {
+    import: importStep(data),
+    transform: transformStep(data),
+    quality_check: qualityCheckStep(data),
+    train: trainStep(jobs),
+    tune: tuneStep(jobs),
+    batch_predict: batchPredictStep(jobs),
+    ...w.handlers,
+  };
+  return new PipelineService({
+    repo: new PipelineRepository(w.db),
+    handlers,
+    dir: join(w.home, "pipelines"),
+    log: w.log,
+    ...(w.maxParallel ? { maxParallel: w.maxParallel } : {}),
+  });
+}
