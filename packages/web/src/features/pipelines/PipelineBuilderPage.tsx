@@ -179,8 +179,8 @@ function Builder({ stored: storedAtOpen }: { stored: Pipeline | null }) {
       />
       {saveError ? <ErrorBox error={saveError} title="The pipeline was not saved" /> : null}
       <div className="pl-builder">
-        <Palette onAdd={(type) => add(type)} />
         <div className="pl-main">
+          <Palette onAdd={(type) => add(type)} />
           <PipelineCanvas
             model={model}
             selected={selected}
@@ -270,33 +270,28 @@ function Builder({ stored: storedAtOpen }: { stored: Pipeline | null }) {
   );
 }
 
-/** The step types, each draggable onto the canvas or added by a click. */
+/** The step types, each draggable onto the canvas or added by a click; the description is in its tooltip. */
 function Palette({ onAdd }: { onAdd: (type: StepType) => void }) {
   return (
-    <nav className="pl-palette card" aria-label="Step types">
-      <h2 className="card-title">Steps</h2>
-      <ul>
-        {(Object.keys(STEP_TYPES) as StepType[]).map((type) => (
-          <li key={type}>
-            <button
-              type="button"
-              className="pl-palette-item"
-              draggable
-              data-testid={`palette-${type}`}
-              title={`${STEP_TYPES[type].description}. Drag onto the canvas, or click to add.`}
-              aria-label={`Add a ${type} step`}
-              onDragStart={(e) => {
-                e.dataTransfer.setData(STEP_DRAG_TYPE, type);
-                e.dataTransfer.effectAllowed = "copy";
-              }}
-              onClick={() => onAdd(type)}
-            >
-              <span className="pl-node-type">{type}</span>
-              <span className="pl-palette-desc">{STEP_TYPES[type].description}</span>
-            </button>
-          </li>
-        ))}
-      </ul>
+    <nav className="pl-palette" aria-label="Step types">
+      <span className="muted small">Add a step:</span>
+      {(Object.keys(STEP_TYPES) as StepType[]).map((type) => (
+        <button
+          key={type}
+          type="button"
+          className="pl-palette-item"
+          draggable
+          data-testid={`palette-${type}`}
+          title={`${STEP_TYPES[type].description}. Drag onto the canvas, or click to add.`}
+          onDragStart={(e) => {
+            e.dataTransfer.setData(STEP_DRAG_TYPE, type);
+            e.dataTransfer.effectAllowed = "copy";
+          }}
+          onClick={() => onAdd(type)}
+        >
+          {type}
+        </button>
+      ))}
     </nav>
   );
 }

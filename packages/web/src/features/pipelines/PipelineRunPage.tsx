@@ -61,7 +61,7 @@ function RunView({ run, onChanged }: { run: PipelineRun; onChanged: () => void }
       <PageHeader
         crumbs={
           <>
-            <Link to="/pipelines">Pipelines</Link> / <Link to={`/pipelines/${encodeURIComponent(run.pipeline)}`}>{run.pipeline}</Link> /{" "}
+            <Link to="/pipelines">Pipelines</Link> <Link to={`/pipelines/${encodeURIComponent(run.pipeline)}`}>{run.pipeline}</Link>{" "}
             <Link to={`/pipeline-runs?pipeline=${encodeURIComponent(run.pipeline)}`}>runs</Link>
           </>
         }
@@ -175,12 +175,18 @@ function StepDetails({ run, step, now }: { run: PipelineRun; step: PipelineStepR
         </>
       ) : null}
       <h3 className="pl-form-section">Inputs</h3>
-      {step.inputs ? <pre className="pl-json">{json(step.inputs)}</pre> : <p className="muted small">Resolved when the step starts.</p>}
+      {step.inputs ? (
+        <ScrollRegion as="pre" className="pl-json" label={`Inputs of ${step.id}`}>
+          {json(step.inputs)}
+        </ScrollRegion>
+      ) : (
+        <p className="muted small">Resolved when the step starts.</p>
+      )}
       <h3 className="pl-form-section">Outputs</h3>
       {Object.keys(step.outputs).length ? (
-        <pre className="pl-json" data-testid="step-outputs">
-          {json(step.outputs)}
-        </pre>
+        <ScrollRegion as="pre" className="pl-json" label={`Outputs of ${step.id}`}>
+          <span data-testid="step-outputs">{json(step.outputs)}</span>
+        </ScrollRegion>
       ) : (
         <p className="muted small">None yet.</p>
       )}

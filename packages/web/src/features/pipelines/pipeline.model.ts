@@ -32,7 +32,7 @@ export interface BuilderModel {
 export type ImportResult = { ok: true; model: BuilderModel } | { ok: false; message: string };
 
 /** Horizontal and vertical distance between nodes of the layered layout. */
-export const LAYER_GAP = 280;
+export const LAYER_GAP = 250;
 export const ROW_GAP = 120;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
