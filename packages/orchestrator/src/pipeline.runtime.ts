@@ -423,8 +423,21 @@ export async function runPipeline(input: PipelineRunInput, deps: PipelineRuntime
   return { status, steps: all, error };
 }
 
+/**
+ * The step's resolved `with`, checked by its type's schema. A whole reference that gave a number or boolean
+ * where text is expected (an argument, a name) is written as text, as it would be inside a longer text.
+ */
 function parseInputs(s: PipelineStep, resolved: Record<string, unknown>): Record<string, unknown> {
-  const r = STEP_TYPES[s.type].with.safeParse(resolved);
+  const schema = STEP_TYPES[s.type].with;
+  let r = schema.safeParse(resolved);
+  for (let i = 0; !r.success && i < 100; i++) {
+    const textual = r.error.issues.filter(
+      (x) => x.code === "invalid_type" && x.expected === "string" && ["number", "boolean"].includes(typeof valueAt(resolved, x.path)),
+    );
+    if (textual.length === 0) break;
+    for (const x of textual) setAt(resolved, x.path, String(valueAt(resolved, x.path)));
+    r = schema.safeParse(resolved);
+  }
   if (r.success) return r.data as Record<string, unknown>;
   const issue = r.error.issues[0]!;
   const field = issue.path.join(".") || "with";
@@ -441,6 +454,12 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let v = root;
   for (const k of path) v = (v as Record<PropertyKey, unknown> | undefined)?.[k];
   return v;
+}
+
+function setAt(root: unknown, path: readonly PropertyKey[], value: unknown): void {
+  let v = root as Record<PropertyKey, unknown>;
+  for (const k of path.slice(0, -1)) v = v[k] as Record<PropertyKey, unknown>;
+  v[path.at(-1)!] = value;
 }
 
 function truthy(v: unknown, s: PipelineStep): boolean {

@@ -31,6 +31,7 @@ import { JobService } from "./jobs/job.service.ts";
 import { experimentProjects, mlflowLookup } from "./mlflow/mlflow.scope.ts";
 import { backfillModelDigests } from "./models/model-digest.backfill.ts";
 import { ModelDigestRepository } from "./models/model-digest.repository.ts";
+import { PipelineAutomation } from "./pipelines/pipeline.automation.ts";
 import { createPipelines } from "./pipelines/pipeline.wiring.ts";
 import type { Logger } from "./ports.ts";
 import { ProjectService } from "./projects/project.service.ts";
@@ -335,10 +336,25 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       transforms,
       quality,
       log,
+      python,
+      tracking,
+      catalog,
+      audit,
+      auth,
+      addressPolicy: () => addressPolicy,
     });
     stack.push(() => pipelines.close());
     const continued = await pipelines.recover();
     if (continued > 0) log("info", `continuing ${continued} pipeline run(s) left running`);
+    const automation = new PipelineAutomation({
+      pipelines,
+      repo: pipelines.repository,
+      projects,
+      onVersionCreated: (l) => store.onVersionCreated(l),
+      log,
+    });
+    await automation.start();
+    stack.push(() => automation.stop());
     const app = createApp({
       auth,
       projects,

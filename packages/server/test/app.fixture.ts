@@ -20,13 +20,15 @@ import { JobPostSteps } from "../src/jobs/job.post-steps.ts";
 import { JobRepository } from "../src/jobs/job.repository.ts";
 import { JobService } from "../src/jobs/job.service.ts";
 import { ModelDigestRepository } from "../src/models/model-digest.repository.ts";
-import { createPipelines } from "../src/pipelines/pipeline.wiring.ts";
+import { createPipelines, type PipelineWiring } from "../src/pipelines/pipeline.wiring.ts";
+import { enginePython } from "../src/pipelines/steps/custom.step.ts";
 import type { CatalogPort, TrackingPort } from "../src/ports.ts";
 import { ProjectService } from "../src/projects/project.service.ts";
 import { QualityService } from "../src/quality/quality.service.ts";
 import { SecretBox } from "../src/secrets/secret-box.ts";
 import { SecretKeyService } from "../src/secrets/secret-key.service.ts";
 import { SsoService } from "../src/sso/sso.service.ts";
+import { defaultRepoRoot } from "../src/start.ts";
 import { type TransformLimits, TransformService } from "../src/transforms/transform.service.ts";
 
 /** Any neighbour a unit test does not exercise: every call says so plainly. */
@@ -113,7 +115,7 @@ export async function appFixture(
     projects,
     ...(opts.transformLimits ? { limits: opts.transformLimits } : {}),
   });
-  const pipelines = createPipelines({
+  const pipelineWiring: PipelineWiring = {
     db,
     home: dir,
     jobs,
@@ -123,8 +125,15 @@ export async function appFixture(
     transforms,
     quality,
     log,
+    python: enginePython(defaultRepoRoot()),
+    tracking: absent("tracking"),
+    catalog,
+    audit,
+    auth,
+    addressPolicy: () => opts.addressPolicy ?? { allowPrivateNetworks: false, allowList: ["127.0.0.0/8"] },
     ...(opts.stepHandlers ? { handlers: opts.stepHandlers } : {}),
-  });
+  };
+  const pipelines = createPipelines(pipelineWiring);
   const ctx: AppContext = {
     auth,
     projects,
@@ -177,6 +186,8 @@ export async function appFixture(
     hub,
     jobs,
     pipelines,
+    /** What the fixture's pipeline service was made from, to make another (a restarted server). */
+    pipelineWiring,
     store,
     dir,
     sso,
@@ -185,7 +196,9 @@ export async function appFixture(
     login,
     connections,
     quality,
+    transforms,
     async close() {
+      await pipelines.close();
       await quality.idle();
       await connections.close();
       await store?.close();

@@ -41,6 +41,9 @@ export async function servedCli() {
   return {
     f,
     admin,
+    /** Where the server listens and the admin's token, for a CLI run as a process of its own. */
+    url,
+    adminToken,
     cli,
     async close() {
       await new Promise<void>((ok) => server.close(() => ok()));

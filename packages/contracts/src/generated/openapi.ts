@@ -2776,6 +2776,13 @@ export type paths = {
                     "application/json": {
                         /** @description the pipeline file (YAML, spec version 1) */
                         yaml: string;
+                        /**
+                         * @description the code files custom steps name in `file`, by their path relative to the pipeline file, with their text
+                         * @default {}
+                         */
+                        files?: {
+                            [key: string]: string;
+                        };
                     };
                 };
             };

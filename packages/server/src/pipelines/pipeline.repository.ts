@@ -233,6 +233,14 @@ export class PipelineRepository {
     return row ? { runId: row.reused_from ?? row.run_id, outputs: parse(row.outputs_json, {}) } : null;
   }
 
+  /** The text of a code file stored with the run's revision, or null. */
+  async runFile(runId: string, path: string): Promise<string | null> {
+    const row = await this.runRow(runId);
+    if (!row) return null;
+    const rev = await this.revision(row.project, row.pipeline, row.revision);
+    return (JSON.parse(rev.files_json) as Record<string, string>)[path] ?? null;
+  }
+
   async lastDue(project: string, pipeline: string): Promise<string | null> {
     const row = await this.#db
       .selectFrom("pipeline_schedules")

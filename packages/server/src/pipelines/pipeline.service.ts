@@ -53,11 +53,17 @@ export class PipelineService {
   /** Runs executing in this process: their cancel switch and their end. */
   readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
   readonly #finished = new Set<RunFinishedListener>();
+  readonly #changed = new Set<() => void>();
   #closing = false;
 
   constructor(opts: PipelineServiceOptions) {
     this.#o = opts;
     this.#repo = opts.repo;
+  }
+
+  /** The database access the scheduler shares. */
+  get repository(): PipelineRepository {
+    return this.#repo;
   }
 
   #iso(): string {
@@ -87,6 +93,7 @@ export class PipelineService {
     }
     const revision = (await this.#repo.lastRevision(project, v.spec.name)) + 1;
     await this.#repo.putRevision({ project, name: v.spec.name, revision, yaml: req.yaml, files, by, at: this.#iso() });
+    this.#notifyChanged();
     return { pipeline: await this.get(project, v.spec.name), change: current ? "updated" : "created" };
   }
 
@@ -148,6 +155,7 @@ export class PipelineService {
       );
     }
     await this.#repo.deletePipeline(project, name);
+    this.#notifyChanged();
     return p;
   }
 
@@ -280,12 +288,14 @@ export class PipelineService {
     return parts.join("\n");
   }
 
-  /** The text of a code file stored with the run's revision, or null. */
-  async runFile(runId: string, path: string): Promise<string | null> {
-    const row = await this.#repo.runRow(runId);
-    if (!row) return null;
-    const rev = await this.#repo.revision(row.project, row.pipeline, row.revision);
-    return (JSON.parse(rev.files_json) as Record<string, string>)[path] ?? null;
+  /** Called after a pipeline is applied (created or changed) or deleted. */
+  onPipelinesChanged(listener: () => void): () => void {
+    this.#changed.add(listener);
+    return () => this.#changed.delete(listener);
+  }
+
+  #notifyChanged(): void {
+    for (const l of this.#changed) l();
   }
 
   onRunFinished(listener: RunFinishedListener): () => void {
