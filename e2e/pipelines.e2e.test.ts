@@ -166,4 +166,58 @@ describe("pipelines in a real browser", () => {
     expect(await page.getByTestId("pipeline-validity").getAttribute("data-valid")).toBe("true");
     expect(t.pageErrors).toEqual([]);
   });
+
+  it("shows a step running live with its log, cancels the run and resumes it", async () => {
+    const { page } = t;
+    const yaml = [
+      "version: 1",
+      "name: slow-one",
+      "steps:",
+      "  - id: wait",
+      "    type: custom",
+      "    with:",
+      "      language: python",
+      "      code: |",
+      "        import time",
+      '        print("waiting for a minute", flush=True)',
+      "        time.sleep(60)",
+      "  - id: after",
+      "    type: custom",
+      "    needs: [wait]",
+      "    with: { language: python, code: print('done') }",
+      "",
+    ].join("\n");
+    const applied = await t.context.request.put("/api/pipelines", { data: { yaml, files: {} } });
+    expect(applied.status(), await applied.text()).toBe(200);
+
+    await page.goto("/pipelines/slow-one");
+    await page.getByTestId("pipeline-run").click();
+    await page.getByTestId("run-start").click();
+    await page.waitForURL(/\/pipeline-runs\/[^/]+$/);
+    const first = page.url();
+    await page.locator('[data-testid="pipeline-node"][data-step="wait"][data-status="running"]').waitFor({ timeout: 60_000 });
+    expect(await node("after").getAttribute("data-status")).toBe("pending");
+    await node("wait").click();
+    await expect.poll(() => page.getByTestId("step-log").textContent(), { timeout: 30_000 }).toContain("waiting for a minute");
+    await t.shot(page, "run-running");
+
+    await page.getByTestId("run-cancel").click();
+    await page.locator('[data-testid="run-status"][data-status="cancelled"]').waitFor({ timeout: 60_000 });
+    expect(await node("wait").getAttribute("data-status")).toBe("cancelled");
+    expect(await node("after").getAttribute("data-status")).not.toBe("succeeded");
+
+    // Resume: a new run of the same pipeline, which says what it resumes; cancelled again to end the test.
+    await page.getByTestId("run-resume").click();
+    await expect.poll(() => page.url()).not.toBe(first);
+    await page.getByText(/^Resumes\s/).waitFor();
+    await page.locator('[data-testid="pipeline-node"][data-step="wait"][data-status="running"]').waitFor({ timeout: 60_000 });
+    await page.getByTestId("run-cancel").click();
+    await page.locator('[data-testid="run-status"][data-status="cancelled"]').waitFor({ timeout: 60_000 });
+
+    await page.goto("/pipeline-runs?pipeline=slow-one&trigger=resume");
+    const rows = page.getByTestId("pipeline-runs-table").locator("tbody tr");
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(1);
+    expect(t.pageErrors).toEqual([]);
+  });
 });

@@ -145,7 +145,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     /** Pipelines: store a file (each change is a revision), list and open them; their runs, steps and logs. */
     listPipelines: async () => (await api.GET("/api/pipelines")).pipelines,
     getPipeline: (name: string) => api.GET("/api/pipelines/{name}", conn(name)),
-    applyPipeline: (yaml: string) => api.PUT("/api/pipelines", { body: { yaml } }),
+    /** Stores a pipeline file; `files` holds the code files its custom steps name, by path (none from the builder). */
+    applyPipeline: (yaml: string, files: Record<string, string> = {}) => api.PUT("/api/pipelines", { body: { yaml, files } }),
     deletePipeline: (name: string) => api.DELETE("/api/pipelines/{name}", conn(name)),
     startPipelineRun: (name: string, req: PipelineRunInput) => api.POST("/api/pipelines/{name}/runs", { ...conn(name), body: req }),
     listPipelineRuns: async (query: PipelineRunsQueryInput) => (await api.GET("/api/pipeline-runs", { params: { query } })).runs,

@@ -50,7 +50,7 @@ function StepBox({ data, selected }: NodeProps<StepFlowNode>) {
       data-status={status ?? ""}
       data-errors={n}
     >
-      <Handle type="target" position={Position.Left} isConnectable={data.editable} />
+      <Handle type="target" position={Position.Top} isConnectable={data.editable} />
       <span className="pl-node-type">{data.type || "step"}</span>
       <span className="pl-node-id">{data.id || "(no id)"}</span>
       {n > 0 ? (
@@ -66,7 +66,7 @@ function StepBox({ data, selected }: NodeProps<StepFlowNode>) {
           {run.reusedFrom ? <span>reused</span> : null}
         </span>
       ) : null}
-      <Handle type="source" position={Position.Right} isConnectable={data.editable} />
+      <Handle type="source" position={Position.Bottom} isConnectable={data.editable} />
     </div>
   );
 }

@@ -12,13 +12,14 @@ import {
   errorField,
   freeStepId,
   importYaml,
-  LAYER_GAP,
   layeredLayout,
   modelEdges,
   modelToYaml,
   placeErrors,
   referencesFor,
   removeStep,
+  SIBLING_GAP,
+  STAGE_GAP,
   setStepField,
   setStepInput,
   setTopField,
@@ -136,6 +137,21 @@ describe("building a pipeline step by step", () => {
     expect(modelToYaml(m)).not.toContain("needs");
   });
 
+  it("puts a step added by a click below the lowest one, and a dropped step where it was dropped", () => {
+    let m = emptyModel();
+    const a = addStep(m, "notify");
+    m = a.model;
+    const b = addStep(m, "notify");
+    m = b.model;
+    const c = addStep(m, "notify", { x: 500, y: 40 });
+    m = c.model;
+    expect(m.steps.map((s) => s.position)).toEqual([
+      { x: 0, y: 0 },
+      { x: 0, y: STAGE_GAP },
+      { x: 500, y: 40 },
+    ]);
+  });
+
   it("renames a step in the needs and references of the others", () => {
     let m = load(example);
     m = setStepField(m, keyOf(m, "train"), "id", "fit");
@@ -167,7 +183,7 @@ describe("building a pipeline step by step", () => {
 });
 
 describe("layout and references", () => {
-  it("places steps in columns by run order, as validatePipeline orders them", () => {
+  it("places steps in rows by run order, as validatePipeline orders them", () => {
     const text = [
       "version: 1",
       "name: fan",
@@ -182,9 +198,10 @@ describe("layout and references", () => {
     expect(ids(stages(m))).toEqual(spec(text).order);
     const pos = layeredLayout(m);
     expect(pos.get(keyOf(m, "a"))).toEqual({ x: 0, y: 0 });
-    expect(pos.get(keyOf(m, "b"))!.x).toBe(0);
-    expect(pos.get(keyOf(m, "c"))!.x).toBe(LAYER_GAP);
-    expect(pos.get(keyOf(m, "d"))!.x).toBe(2 * LAYER_GAP);
+    expect(pos.get(keyOf(m, "b"))).toEqual({ x: SIBLING_GAP, y: 0 });
+    // a stage of one step is centred under the wider one above it
+    expect(pos.get(keyOf(m, "c"))).toEqual({ x: SIBLING_GAP / 2, y: STAGE_GAP });
+    expect(pos.get(keyOf(m, "d"))).toEqual({ x: SIBLING_GAP / 2, y: 2 * STAGE_GAP });
   });
 
   it("lays out a cycle instead of failing: the steps in it go last", () => {

@@ -31,9 +31,9 @@ export interface BuilderModel {
 /** What a YAML text gives the builder: a model, or why it cannot be read as one. */
 export type ImportResult = { ok: true; model: BuilderModel } | { ok: false; message: string };
 
-/** Horizontal and vertical distance between nodes of the layered layout. */
-export const LAYER_GAP = 250;
-export const ROW_GAP = 120;
+/** Distance between the stages of the layered layout (top to bottom) and between the steps of a stage (side by side). */
+export const STAGE_GAP = 130;
+export const SIBLING_GAP = 230;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -143,14 +143,14 @@ export function stages(model: BuilderModel): string[][] {
   return out;
 }
 
-/** Left-to-right layers in run order, each stage a column centred on the first row: node key → position. */
+/** Stages in run order from top to bottom, the steps of each side by side and centred: node key → position. */
 export function layeredLayout(model: BuilderModel): Map<string, Position> {
   const out = new Map<string, Position>();
   const layers = stages(model);
-  const tallest = Math.max(1, ...layers.map((l) => l.length));
-  for (const [x, layer] of layers.entries()) {
-    const offset = ((tallest - layer.length) * ROW_GAP) / 2;
-    for (const [y, key] of layer.entries()) out.set(key, { x: x * LAYER_GAP, y: offset + y * ROW_GAP });
+  const widest = Math.max(1, ...layers.map((l) => l.length));
+  for (const [y, layer] of layers.entries()) {
+    const offset = ((widest - layer.length) * SIBLING_GAP) / 2;
+    for (const [x, key] of layer.entries()) out.set(key, { x: offset + x * SIBLING_GAP, y: y * STAGE_GAP });
   }
   return out;
 }
@@ -196,15 +196,15 @@ export function freeStepId(model: BuilderModel, type: string): string {
   for (let n = 2; ; n++) if (!taken.has(`${base}_${n}`)) return `${base}_${n}`;
 }
 
-/** Adds a step of `type` with an unused id, empty inputs and, without `position`, a place after the last column. */
+/** Adds a step of `type` with an unused id, empty inputs and, without `position`, a place below the lowest step. */
 export function addStep(model: BuilderModel, type: StepType, position?: Position): { model: BuilderModel; key: string } {
   const key = newKey();
   const at =
     position ??
     (() => {
-      const maxX = Math.max(-LAYER_GAP, ...model.steps.map((s) => s.position.x));
-      const inColumn = model.steps.filter((s) => s.position.x === maxX + LAYER_GAP).length;
-      return { x: maxX + LAYER_GAP, y: inColumn * ROW_GAP };
+      const lowest = Math.max(-STAGE_GAP, ...model.steps.map((s) => s.position.y));
+      const left = Math.min(0, ...model.steps.map((s) => s.position.x));
+      return { x: left, y: lowest + STAGE_GAP };
     })();
   const step = { id: freeStepId(model, type), type, with: {} };
   return { model: { ...model, steps: [...model.steps, { key, step, position: at }] }, key };
