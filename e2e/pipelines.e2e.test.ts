@@ -25,6 +25,11 @@ afterAll(async () => {
 
 const node = (id: string): Locator => t.page.locator(`[data-testid="pipeline-node"][data-step="${id}"]`);
 const field = (name: string): Locator => t.page.getByTestId("step-form").locator(`[name="${name}"]`);
+/** The values an input offers (its datalist), once they have loaded. */
+async function offered(input: Locator, value: string): Promise<void> {
+  const list = await input.getAttribute("list");
+  await t.page.locator(`datalist[id="${list}"] option[value="${value}"]`).waitFor({ state: "attached" });
+}
 
 describe("pipelines in a real browser", () => {
   it("builds a pipeline on the canvas, saves it, runs it and shows each step's state and the YAML", async () => {
@@ -49,6 +54,8 @@ describe("pipelines in a real browser", () => {
     // step it runs after, so the error shows on its node until it does.
     await page.getByTestId("palette-quality_check").click();
     await node("quality_check").waitFor();
+    // the project's datasets and the references the step may use are offered; any value may be typed
+    await offered(field("with.dataset"), "iris");
     await field("with.dataset").fill("${{ steps.transform.outputs.dataset }}");
     await field("with.version").fill("${{ steps.transform.outputs.version }}");
     await expect.poll(() => node("quality_check").textContent()).toMatch(/does not run after it; add 'transform' to its needs/);
@@ -89,7 +96,8 @@ describe("pipelines in a real browser", () => {
     await page.waitForURL(/\/pipeline-runs\/[^/]+$/);
     for (const id of ["transform", "quality_check", "transform_2"]) await node(id).waitFor();
     await page.locator('[data-testid="run-status"][data-status="succeeded"]').waitFor({ timeout: 120_000 });
-    for (const id of ["transform", "quality_check", "transform_2"]) expect(await node(id).getAttribute("data-status")).toBe("succeeded");
+    for (const id of ["transform", "quality_check", "transform_2"])
+      await expect.poll(() => node(id).getAttribute("data-status")).toBe("succeeded");
     expect(await page.locator(".react-flow__edge").count()).toBe(2);
     await t.shot(page, "run-succeeded");
 
@@ -164,6 +172,12 @@ describe("pipelines in a real browser", () => {
     await yaml.fill(shown);
     await expect.poll(() => node("train").getAttribute("data-errors")).toBe("0");
     expect(await page.getByTestId("pipeline-validity").getAttribute("data-valid")).toBe("true");
+
+    // The train step's target offers the columns of the dataset it names.
+    await node("train").click();
+    await field("with.dataset").fill("iris");
+    await offered(field("with.target"), "species");
+    await offered(field("with.dataset"), "${{ steps.check.outputs.passed }}");
     expect(t.pageErrors).toEqual([]);
   });
 
@@ -203,8 +217,8 @@ describe("pipelines in a real browser", () => {
 
     await page.getByTestId("run-cancel").click();
     await page.locator('[data-testid="run-status"][data-status="cancelled"]').waitFor({ timeout: 60_000 });
-    expect(await node("wait").getAttribute("data-status")).toBe("cancelled");
-    expect(await node("after").getAttribute("data-status")).not.toBe("succeeded");
+    await expect.poll(() => node("wait").getAttribute("data-status")).toBe("cancelled");
+    await expect.poll(() => node("after").getAttribute("data-status")).toBe("cancelled");
 
     // Resume: a new run of the same pipeline, which says what it resumes; cancelled again to end the test.
     await page.getByTestId("run-resume").click();
