@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type EngineEvent, type PipelineRun, validatePipeline } from "@caretflow/contracts";
 import type { Kysely } from "kysely";
+import { dataMigrations } from "../packages/data/src/migrations.ts";
 import { testSpec } from "../packages/orchestrator/src/executor.contract.ts";
 import {
   type EngineRunner,
@@ -32,7 +33,6 @@ import {
 } from "../packages/orchestrator/src/index.ts";
 import { startRedis } from "../packages/orchestrator/test/redis.fixture.ts";
 import { migrateToLatest, openSqlite } from "../packages/server/src/db/database.ts";
-import { dataMigrations } from "../packages/data/src/migrations.ts";
 import { serverMigrations } from "../packages/server/src/db/server.migrations.ts";
 import type { ServerTables } from "../packages/server/src/db/server.tables.ts";
 import { PipelineRepository } from "../packages/server/src/pipelines/pipeline.repository.ts";
@@ -44,7 +44,15 @@ const repeat = Number(values.repeat);
 /** A no-op job: two events (log lines), then success. */
 const engine: EngineRunner = {
   run: async (spec, opts) => {
-    const event = (seq: number): EngineEvent => ({ v: 1, seq, ts: new Date().toISOString(), job_id: spec.job_id, type: "log", level: "info", message: "no-op" });
+    const event = (seq: number): EngineEvent => ({
+      v: 1,
+      seq,
+      ts: new Date().toISOString(),
+      job_id: spec.job_id,
+      type: "log",
+      level: "info",
+      message: "no-op",
+    });
     opts.onEvent(event(0));
     opts.onEvent(event(1));
     return { status: "succeeded" };
@@ -56,7 +64,12 @@ const yaml = [
   "name: noop",
   "steps:",
   ...Array.from({ length: steps }, (_, i) =>
-    [`  - id: s${i}`, "    type: custom", ...(i > 0 ? [`    needs: [s${i - 1}]`] : []), '    with: { language: python, code: "pass" }'].join("\n"),
+    [
+      `  - id: s${i}`,
+      "    type: custom",
+      ...(i > 0 ? [`    needs: [s${i - 1}]`] : []),
+      '    with: { language: python, code: "pass" }',
+    ].join("\n"),
   ),
 ].join("\n");
 const parsed = validatePipeline(yaml);
@@ -76,7 +89,12 @@ async function direct(): Promise<number> {
 }
 
 async function pipeline(executor: Executor, repo: PipelineRepository, dir: string): Promise<number> {
-  const handler: StepHandler = { run: async () => (await submitNoop(executor), { output: null }) };
+  const handler: StepHandler = {
+    run: async () => {
+      await submitNoop(executor);
+      return { output: null };
+    },
+  };
   const id = randomUUID();
   const run: PipelineRun = {
     id,
@@ -139,7 +157,9 @@ try {
     await remote.close();
     await worker.close();
     const per = (ms: number) => `${(ms / steps).toFixed(2)} ms/step`;
-    console.log(`[${r + 1}] direct ${per(times.direct.at(-1)!)}, in-process ${per(times.local.at(-1)!)}, Redis ${per(times.redis.at(-1)!)}`);
+    console.log(
+      `[${r + 1}] direct ${per(times.direct.at(-1)!)}, in-process ${per(times.local.at(-1)!)}, Redis ${per(times.redis.at(-1)!)}`,
+    );
   }
 } finally {
   await redis.close();
@@ -151,4 +171,6 @@ const [d, l, q] = [median(times.direct), median(times.local), median(times.redis
 console.log(`\nmedians over ${repeat} run(s) of a ${steps}-step pipeline of no-op steps, each after the one before:`);
 console.log(`  no-op jobs run directly            ${((d / steps) * 1000).toFixed(0)} µs per step`);
 console.log(`  pipeline, in-process executor      ${(l / steps).toFixed(2)} ms per step (${(l / d).toFixed(0)}x direct)`);
-console.log(`  pipeline, Redis executor, 1 worker ${(q / steps).toFixed(2)} ms per step (${(q / d).toFixed(0)}x direct, ${(q / l).toFixed(1)}x in-process)`);
+console.log(
+  `  pipeline, Redis executor, 1 worker ${(q / steps).toFixed(2)} ms per step (${(q / d).toFixed(0)}x direct, ${(q / l).toFixed(1)}x in-process)`,
+);

@@ -82,7 +82,8 @@ async function waitPipelineRun(id: string, timeoutMs = 120_000): Promise<Pipelin
   for (;;) {
     const r = await pipelineRun(id);
     if (["succeeded", "failed", "cancelled"].includes(r.status)) return r;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`pipeline run ${id} still ${r.status}: ${JSON.stringify(r.steps)}\n${serverLines.join("\n")}`);
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`pipeline run ${id} still ${r.status}: ${JSON.stringify(r.steps)}\n${serverLines.join("\n")}`);
     await sleep(500);
   }
 }

@@ -45,7 +45,8 @@ async function followJob(deps: JobStepDeps, ctx: StepRunContext, id: string): Pr
     const onAbort = () => {
       finish(() => reject(ctx.signal.reason));
       // A stopping server leaves the job to run on; the next server follows it again.
-      if (!(ctx.signal.reason instanceof StepFailure && ctx.signal.reason.code === SERVER_STOPPING)) jobs.cancel(id, project).catch(() => {});
+      if (!(ctx.signal.reason instanceof StepFailure && ctx.signal.reason.code === SERVER_STOPPING))
+        jobs.cancel(id, project).catch(() => {});
     };
     const unsubscribe = jobs.subscribe(id, (e) => {
       if (e.type === "status") void look();
