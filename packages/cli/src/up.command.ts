@@ -22,6 +22,7 @@ export type StartCaretflow = (opts: {
   allowPrivateNetworks?: boolean;
   allowNetworks?: string[];
   redisUrl?: string;
+  mlflowUrl?: string;
 }) => Promise<RunningCaretflow>;
 
 /** What `caretflow worker` needs from @caretflow/server. */
@@ -45,6 +46,7 @@ interface UpOptions extends CommonOptions {
   allowPrivateNetworks?: boolean;
   allowNetwork: string[];
   redis?: string;
+  mlflowUrl?: string;
 }
 
 export const DEFAULT_PORT = 8420;
@@ -92,6 +94,12 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
         "--redis <url>",
         "queue jobs on this Redis server (redis://[user:password@]host:port) for `caretflow worker` processes instead of running them here (or CARETFLOW_REDIS_URL)",
         redisUrlArg,
+      )
+      .option(
+        "--mlflow-url <url>",
+        "use this existing MLflow tracking server instead of starting one (or CARETFLOW_MLFLOW_URL); its credentials are never " +
+          "given on the command line: set CARETFLOW_MLFLOW_USERNAME and CARETFLOW_MLFLOW_PASSWORD (or CARETFLOW_MLFLOW_PASSWORD_FILE), " +
+          "or CARETFLOW_MLFLOW_TOKEN (or CARETFLOW_MLFLOW_TOKEN_FILE)",
       ),
   ).action(
     action<UpOptions>(ctx, exit, async (env, opts) => {
@@ -125,6 +133,7 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
           ...(opts.allowPrivateNetworks ? { allowPrivateNetworks: true } : {}),
           ...(opts.allowNetwork.length > 0 ? { allowNetworks: opts.allowNetwork } : {}),
           ...(opts.redis ? { redisUrl: opts.redis } : {}),
+          ...(opts.mlflowUrl ? { mlflowUrl: opts.mlflowUrl } : {}),
           // Serve at once; MLflow keeps starting in the background and jobs wait for it (GET /api/health tells).
           waitForMlflow: false,
           log: (line) => env.out.note(line),

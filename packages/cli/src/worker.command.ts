@@ -12,7 +12,10 @@ export function registerWorker(program: Command, ctx: CliContext, exit: ExitStat
   withCommon(
     program
       .command("worker")
-      .description("run the jobs a caretflow server started with --redis queues, on this machine with the server's home; Ctrl-C stops it")
+      .description(
+        "run the jobs a caretflow server started with --redis queues, on this machine with the server's home; Ctrl-C stops it. " +
+          "With a server started with --mlflow-url, give the worker the same CARETFLOW_MLFLOW_URL and credential variables",
+      )
       .requiredOption(
         "--redis <url>",
         "the Redis server the caretflow server queues jobs on (redis://[user:password@]host:port)",

@@ -6,19 +6,20 @@ import { CARETFLOW_VERSION } from "@caretflow/contracts";
 import { DatasetStore, type DataTables, dataMigrations } from "@caretflow/data";
 import { EngineHost } from "@caretflow/engine-host";
 import { RedisWorker } from "@caretflow/orchestrator";
-import { mlflowCredentials } from "@caretflow/tracking";
 import type { Kysely } from "kysely";
 import { AuditLog } from "./audit/audit.log.ts";
 import { migrateToLatest, openSqlite } from "./db/database.ts";
 import { serverMigrations } from "./db/server.migrations.ts";
 import type { ServerTables } from "./db/server.tables.ts";
 import { JobPostSteps } from "./jobs/job.post-steps.ts";
+import { workerMlflowEnv } from "./mlflow.backend.ts";
 import { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import type { Logger } from "./ports.ts";
 import { ProjectService } from "./projects/project.service.ts";
 import { QualityService } from "./quality/quality.service.ts";
 import { defaultRepoRoot } from "./start.ts";
 import { stopStack } from "./stop-stack.ts";
+import { externalMlflowConfig } from "./tracking.external.ts";
 
 export interface WorkerOptions {
   /** The caretflow home it shares with the server: its metadata database, datasets and MLflow credentials. */
@@ -36,6 +37,11 @@ export interface WorkerOptions {
    * this and another worker takes it over. Default 30 s, or CARETFLOW_WORKER_LOCK_MS.
    */
   lockMs?: number;
+  /** The server's external MLflow, as for the server (`StartOptions.mlflowUrl`); default CARETFLOW_MLFLOW_URL and its credential variables. */
+  mlflowUrl?: string;
+  mlflowUsername?: string;
+  mlflowPassword?: string;
+  mlflowToken?: string;
 }
 
 export interface StartedWorker {
@@ -45,8 +51,9 @@ export interface StartedWorker {
 
 /**
  * `caretflow worker`: runs the jobs a caretflow server queues on Redis, with the server's home (its
- * SQLite metadata, dataset files and MLflow credentials) on this machine. Each job's post-steps (its
- * model's digest, its output datasets) run here, where its files are.
+ * SQLite metadata, dataset files and MLflow credentials) on this machine; an external MLflow's URL and
+ * credentials come from its environment, as for the server. Each job's post-steps (its model's digest,
+ * its output datasets) run here, where its files are.
  */
 export async function startWorker(opts: WorkerOptions): Promise<StartedWorker> {
   const home = resolve(opts.home);
@@ -60,6 +67,10 @@ export async function startWorker(opts: WorkerOptions): Promise<StartedWorker> {
   if (!existsSync(python)) {
     throw new Error(`the engine's Python environment is missing (${join(repo, "engine", ".venv")}); run README's install command first`);
   }
+  const externalMlflow = externalMlflowConfig(
+    { url: opts.mlflowUrl, username: opts.mlflowUsername, password: opts.mlflowPassword, token: opts.mlflowToken },
+    process.env,
+  );
   const stack = stopStack(log);
   const closeAll = stack.closeAll;
   try {
@@ -81,7 +92,7 @@ export async function startWorker(opts: WorkerOptions): Promise<StartedWorker> {
     const workers = Math.min(Math.max(1, opts.engineWorkers ?? 1), cores);
     const jobMemoryMb =
       opts.jobMemoryMb ?? (Number(process.env.CARETFLOW_JOB_MEMORY_MB) || Math.floor((totalmem() * 0.7) / workers / 2 ** 20));
-    const credentials = mlflowCredentials(dirs.mlflow);
+    const mlflowEnv = await workerMlflowEnv(dirs.mlflow, externalMlflow);
     const engine = await EngineHost.start({
       python,
       engineDir: join(repo, "engine"),
@@ -90,8 +101,7 @@ export async function startWorker(opts: WorkerOptions): Promise<StartedWorker> {
       log,
       env: {
         CARETFLOW_DATA_ROOT: dirs.datasets,
-        MLFLOW_TRACKING_USERNAME: credentials.username,
-        MLFLOW_TRACKING_PASSWORD: credentials.password,
+        ...mlflowEnv,
         // MLflow is the server's: a job here outlives a restart of the server, so its MLflow calls wait
         // it out (retries after 2, 4, 8, 16, 32 and 64 s) instead of failing within seconds.
         MLFLOW_HTTP_REQUEST_MAX_RETRIES: "6",
