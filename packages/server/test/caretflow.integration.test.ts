@@ -499,6 +499,8 @@ describe("caretflow end to end", () => {
       "iris-predictions",
       "jewellery",
       "juice",
+      "juice-nightly",
+      "juice-nightly-predictions",
       "juice-predictions",
       "pycaret_downloads",
       "spam",

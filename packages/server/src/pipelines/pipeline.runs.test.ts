@@ -347,9 +347,9 @@ describe("schedules and triggers", () => {
     const schedule = (missed: string) => `schedule: { cron: "0 * * * *", timezone: Europe/Paris, missed: ${missed}, overlap: queue }\n`;
     await service.apply("default", { yaml: `version: 1\nname: hourly-catch\n${schedule("catch_up")}${ok}`, files: {} }, "admin");
     await service.apply("default", { yaml: `version: 1\nname: hourly-skip\n${schedule("skip")}${ok}`, files: {} }, "admin");
-    // caretflow was down for the last three and a half hours: three due times passed.
+    // caretflow was down since just after the hour three hours before the current one: three due times passed.
     const now = Date.now();
-    const down = new Date(Math.floor((now - 3.5 * 3600_000) / 3600_000) * 3600_000 + 1000);
+    const down = new Date(Math.floor(now / 3600_000) * 3600_000 - 3 * 3600_000 + 1000);
     for (const p of ["hourly-catch", "hourly-skip"]) {
       await f.db
         .updateTable("pipelines")
