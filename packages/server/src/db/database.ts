@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { CaretflowError } from "@caretflow/contracts";
 import Database from "better-sqlite3";
 import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from "kysely";
@@ -40,6 +40,14 @@ export function databaseTarget(raw: string, cwd = process.cwd()): DatabaseTarget
     throw invalidDatabase(`'${maskDatabaseUrl(value)}' is neither a PostgreSQL URL nor a SQLite file path`);
   }
   return { kind: "sqlite", path: isAbsolute(value) ? value : resolve(cwd, value) };
+}
+
+/**
+ * The metadata database `--database` (or CARETFLOW_DATABASE_URL) names, else the home's SQLite file.
+ * Checked before anything starts; a value that is neither a PostgreSQL URL nor a path is refused.
+ */
+export function metadataDatabase(home: string, raw = process.env.CARETFLOW_DATABASE_URL): DatabaseTarget {
+  return raw?.trim() ? databaseTarget(raw) : { kind: "sqlite", path: join(home, "caretflow.db") };
 }
 
 function invalidDatabase(message: string): CaretflowError {
