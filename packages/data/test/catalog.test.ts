@@ -4,8 +4,8 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { Kysely, type Migration, Migrator, SqliteDialect, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DatasetStore, type DataTables, dataMigrations } from "../src/index.ts";
 import { forEachDatabase } from "../../server/test/databases.ts";
+import { DatasetStore, type DataTables, dataMigrations } from "../src/index.ts";
 import { openStoreFixture, type StoreFixture } from "./store.fixture.ts";
 
 const provider = (migrations: Record<string, Migration>) => ({ getMigrations: async () => migrations });

@@ -1,8 +1,8 @@
 import { readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { forEachDatabase } from "../../server/test/databases.ts";
 import { openDatabase } from "../../server/src/db/database.ts";
+import { forEachDatabase } from "../../server/test/databases.ts";
 import type { DataTables } from "../src/index.ts";
 import { dataMigrations } from "../src/migrations.ts";
 import { openStoreFixture, type StoreFixture } from "./store.fixture.ts";
@@ -21,7 +21,10 @@ async function csv(name: string, text: string): Promise<string> {
 forEachDatabase("versioning", (dbs) => {
   beforeEach(async () => {
     const { db, target } = await dbs.fresh<DataTables>({ migrations: [dataMigrations] });
-    f = await openStoreFixture(undefined, { db, ...(target.kind === "postgres" ? { reopen: () => openDatabase<DataTables>(target) } : {}) });
+    f = await openStoreFixture(undefined, {
+      db,
+      ...(target.kind === "postgres" ? { reopen: () => openDatabase<DataTables>(target) } : {}),
+    });
   });
 
   it("makes a new version for changed content and none for identical content", async () => {

@@ -13,7 +13,8 @@ import type { ServerTables } from "./db/server.tables.ts";
  */
 export async function resetAdminPassword(home: string, database = process.env.CARETFLOW_DATABASE_URL): Promise<string> {
   const target = metadataDatabase(resolve(home), database);
-  if (target.kind === "sqlite" && !existsSync(target.path)) throw new Error(`no caretflow database at ${target.path}; start caretflow once first`);
+  if (target.kind === "sqlite" && !existsSync(target.path))
+    throw new Error(`no caretflow database at ${target.path}; start caretflow once first`);
   const db: Kysely<ServerTables> = await openDatabase<ServerTables>(target);
   try {
     const password = generatePassword();

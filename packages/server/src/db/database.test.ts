@@ -33,7 +33,9 @@ describe("databaseTarget", () => {
 
   it("masks passwords in URLs", () => {
     expect(maskDatabaseUrl("postgres://cf:p%40ss@db:5432/caretflow")).toBe("postgres://cf:***@db:5432/caretflow");
-    expect(maskDatabaseUrl("postgres://db/caretflow?password=x&sslmode=require")).toBe("postgres://db/caretflow?password=***&sslmode=require");
+    expect(maskDatabaseUrl("postgres://db/caretflow?password=x&sslmode=require")).toBe(
+      "postgres://db/caretflow?password=***&sslmode=require",
+    );
     expect(maskDatabaseUrl("postgres://cf@db/caretflow")).toBe("postgres://cf@db/caretflow");
   });
 });
@@ -58,11 +60,11 @@ async function schemaOf(db: Kysely<unknown>, kind: "sqlite" | "postgres"): Promi
   for (const t of await db.introspection.getTables()) {
     const keys =
       kind === "sqlite"
-        ? new Set((await sql<{ name: string }>`select name from pragma_table_info(${t.name}) where pk > 0`.execute(db)).rows.map((r) => r.name))
+        ? new Set(
+            (await sql<{ name: string }>`select name from pragma_table_info(${t.name}) where pk > 0`.execute(db)).rows.map((r) => r.name),
+          )
         : new Set<string>();
-    out[t.name] = t.columns
-      .map((c) => `${c.name}:${c.isNullable && !keys.has(c.name) ? "null" : "not null"}:${family(c.dataType)}`)
-      .sort();
+    out[t.name] = t.columns.map((c) => `${c.name}:${c.isNullable && !keys.has(c.name) ? "null" : "not null"}:${family(c.dataType)}`).sort();
   }
   return out;
 }

@@ -57,7 +57,11 @@ forEachDatabase("JobRepository", (dbs) => {
       const second = new JobRepository(other);
       const seqs = await Promise.all(
         Array.from({ length: 30 }, (_, i) =>
-          (i % 2 === 0 ? repo : second).append("j1", { type: "status", status: "running" }, `2026-12-01T00:00:${String(i).padStart(2, "0")}Z`),
+          (i % 2 === 0 ? repo : second).append(
+            "j1",
+            { type: "status", status: "running" },
+            `2026-12-01T00:00:${String(i).padStart(2, "0")}Z`,
+          ),
         ),
       );
       expect(seqs.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));

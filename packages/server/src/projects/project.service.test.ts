@@ -56,7 +56,10 @@ forEachDatabase("ProjectService", (dbs) => {
   it("refuses the same new name from two connections at once with a 409, keeping one project", async () => {
     const other = await secondConnection();
     try {
-      const results = await Promise.allSettled([projects.create(alice, "race", null), new ProjectService({ db: other }).create(bob, "race", null)]);
+      const results = await Promise.allSettled([
+        projects.create(alice, "race", null),
+        new ProjectService({ db: other }).create(bob, "race", null),
+      ]);
       expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
       const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
       expect(refused.reason).toMatchObject({ code: "project_exists" });
@@ -85,9 +88,7 @@ forEachDatabase("ProjectService", (dbs) => {
           projects.setMember("p", "alice", "viewer"),
           new ProjectService({ db: other }).removeMember("p", "bob"),
         ]);
-        expect(results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason.code)).toEqual([
-          "last_owner",
-        ]);
+        expect(results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(["last_owner"]);
         expect((await projects.members("p")).filter((m) => m.role === "owner")).toHaveLength(1);
       }
     } finally {
@@ -107,7 +108,10 @@ forEachDatabase("ProjectService", (dbs) => {
     expect(await projects.projectOf("dataset", "unknown")).toBe("default");
     const other = await secondConnection();
     try {
-      const results = await Promise.allSettled([projects.claim("model", "m", "a"), new ProjectService({ db: other }).claim("model", "m", "b")]);
+      const results = await Promise.allSettled([
+        projects.claim("model", "m", "a"),
+        new ProjectService({ db: other }).claim("model", "m", "b"),
+      ]);
       expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
     } finally {
       if (other !== db) await other.destroy();
