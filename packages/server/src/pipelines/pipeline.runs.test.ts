@@ -5,11 +5,9 @@ import { join } from "node:path";
 import { PROJECT_HEADER } from "@caretflow/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appFixture } from "../../test/app.fixture.ts";
-import { defaultRepoRoot } from "../start.ts";
 import { PipelineAutomation } from "./pipeline.automation.ts";
 import { PipelineRepository } from "./pipeline.repository.ts";
 import { createPipelines } from "./pipeline.wiring.ts";
-import { enginePython } from "./steps/custom.step.ts";
 
 // Pipelines run through the HTTP API on a real dataset store: SQL transforms, quality checks and custom
 // Python steps (real processes), so no PyCaret is needed. Training steps are covered by the CLI test.
