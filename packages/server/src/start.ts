@@ -19,7 +19,7 @@ import { CatalogService } from "./catalog/catalog.service.ts";
 import { writeCliFile } from "./cli.file.ts";
 import { cliToken } from "./cli.token.ts";
 import { ConnectionService } from "./connections/connection.service.ts";
-import { migrateToLatest, openSqlite } from "./db/database.ts";
+import { describeDatabase, metadataDatabase, migrateToLatest, openDatabase } from "./db/database.ts";
 import { serverMigrations } from "./db/server.migrations.ts";
 import type { ServerTables } from "./db/server.tables.ts";
 import { createApp } from "./http/app.ts";
@@ -104,6 +104,12 @@ export interface StartOptions {
   mlflowUsername?: string;
   mlflowPassword?: string;
   mlflowToken?: string;
+  /**
+   * The metadata database: a PostgreSQL URL (postgres://user:password@host:5432/db), shared with
+   * `caretflow worker` processes on other machines, or a SQLite file path. Default
+   * CARETFLOW_DATABASE_URL; unset: <home>/caretflow.db.
+   */
+  database?: string;
 }
 
 export interface StartedCaretflow {
@@ -120,7 +126,7 @@ export function defaultRepoRoot(): string {
 }
 
 /**
- * Starts caretflow on its embedded defaults: SQLite metadata, a supervised
+ * Starts caretflow on its embedded defaults: SQLite metadata (or PostgreSQL, `database`), a supervised
  * MLflow server, warm engine workers, the dataset store and the HTTP server.
  * @example const cf = await startCaretflow({ home: "/tmp/cf", port: 0 }); ...; await cf.close();
  */
@@ -135,6 +141,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     { url: opts.mlflowUrl, username: opts.mlflowUsername, password: opts.mlflowPassword, token: opts.mlflowToken },
     process.env,
   );
+  const database = metadataDatabase(home, opts.database);
   const stack = stopStack(log);
   const closeAll = stack.closeAll;
 
@@ -161,8 +168,9 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     const mlflowUrl = mlflow.url;
     const mlflowStarted = mlflow.started;
 
-    const db = openSqlite<ServerTables & DataTables>(join(home, "caretflow.db"));
+    const db = await openDatabase<ServerTables & DataTables>(database);
     stack.push(() => db.destroy());
+    if (database.kind === "postgres") log("info", `metadata in PostgreSQL at ${describeDatabase(database)}`);
     const applied = await migrateToLatest(db as unknown as Kysely<unknown>, serverMigrations, dataMigrations);
     if (applied.length > 0) log("info", `metadata database ready (${applied.length} migrations applied)`);
     const serverDb = db as unknown as Kysely<ServerTables>;

@@ -6,13 +6,14 @@ import { CARETFLOW_VERSION } from "@caretflow/contracts";
 import { DatasetStore, type DataTables, dataMigrations } from "@caretflow/data";
 import { EngineHost } from "@caretflow/engine-host";
 import { RedisWorker } from "@caretflow/orchestrator";
+import { MLFLOW_SECRET_FILE } from "@caretflow/tracking";
 import type { Kysely } from "kysely";
 import { AuditLog } from "./audit/audit.log.ts";
-import { migrateToLatest, openSqlite } from "./db/database.ts";
+import { describeDatabase, metadataDatabase, migrateToLatest, openDatabase } from "./db/database.ts";
 import { serverMigrations } from "./db/server.migrations.ts";
 import type { ServerTables } from "./db/server.tables.ts";
 import { JobPostSteps } from "./jobs/job.post-steps.ts";
-import { workerMlflowEnv } from "./mlflow.backend.ts";
+import { EXTERNAL_MLFLOW_FILE, workerMlflowEnv } from "./mlflow.backend.ts";
 import { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import type { Logger } from "./ports.ts";
 import { ProjectService } from "./projects/project.service.ts";
@@ -42,6 +43,11 @@ export interface WorkerOptions {
   mlflowUsername?: string;
   mlflowPassword?: string;
   mlflowToken?: string;
+  /**
+   * The server's metadata database: its PostgreSQL URL (`caretflow up --database`), or a SQLite file.
+   * Default CARETFLOW_DATABASE_URL; unset: <home>/caretflow.db, the server's home on this machine.
+   */
+  database?: string;
 }
 
 export interface StartedWorker {
@@ -51,33 +57,47 @@ export interface StartedWorker {
 
 /**
  * `caretflow worker`: runs the jobs a caretflow server queues on Redis, with the server's home (its
- * SQLite metadata, dataset files and MLflow credentials) on this machine; an external MLflow's URL and
- * credentials come from its environment, as for the server. Each job's post-steps (its model's digest,
- * its output datasets) run here, where its files are.
+ * dataset files and MLflow credentials) on this machine or on shared storage, and its metadata database
+ * (the home's SQLite file, or PostgreSQL on any machine); an external MLflow's URL and credentials come
+ * from its environment, as for the server. Each job's post-steps (its model's digest, its output datasets)
+ * run here, where its files are.
  */
 export async function startWorker(opts: WorkerOptions): Promise<StartedWorker> {
   const home = resolve(opts.home);
   const repo = opts.repoRoot ?? defaultRepoRoot();
   const print = opts.log ?? ((line: string) => console.log(line));
   const log: Logger = (level, msg) => print(level === "info" ? msg : `${level}: ${msg}`);
-  if (!existsSync(join(home, "caretflow.db"))) {
-    throw new Error(`${home} is not a caretflow home (no caretflow.db): start the server on it first, or pass its --home`);
-  }
-  const python = join(repo, "engine", ".venv", "bin", "python");
-  if (!existsSync(python)) {
-    throw new Error(`the engine's Python environment is missing (${join(repo, "engine", ".venv")}); run README's install command first`);
+  const database = metadataDatabase(home, opts.database);
+  if (database.kind === "sqlite" && !existsSync(database.path)) {
+    throw new Error(
+      `${home} is not a caretflow home (no ${database.path}): start the server on it first, or pass its --home (or its PostgreSQL --database)`,
+    );
   }
   const externalMlflow = externalMlflowConfig(
     { url: opts.mlflowUrl, username: opts.mlflowUsername, password: opts.mlflowPassword, token: opts.mlflowToken },
     process.env,
   );
+  // The engine reads datasets by path under the home and signs in to the embedded MLflow with the server's
+  // secret: a worker on another machine needs the server's home on shared storage, not a fresh folder.
+  const usesExternal = externalMlflow !== null || existsSync(join(home, "mlflow", EXTERNAL_MLFLOW_FILE));
+  for (const needed of [join(home, "datasets"), ...(usesExternal ? [] : [join(home, "mlflow", MLFLOW_SECRET_FILE)])]) {
+    if (!existsSync(needed)) {
+      throw new Error(
+        `${home} is not the caretflow server's home (no ${needed}): a worker needs the server's home folder (its datasets and MLflow's secret); on another machine, mount it from shared storage and pass it with --home`,
+      );
+    }
+  }
+  const python = join(repo, "engine", ".venv", "bin", "python");
+  if (!existsSync(python)) {
+    throw new Error(`the engine's Python environment is missing (${join(repo, "engine", ".venv")}); run README's install command first`);
+  }
   const stack = stopStack(log);
   const closeAll = stack.closeAll;
   try {
-    log("info", `caretflow ${CARETFLOW_VERSION} worker starting on ${home}`);
+    log("info", `caretflow ${CARETFLOW_VERSION} worker starting on ${home} (metadata: ${describeDatabase(database)})`);
     const dirs = { datasets: join(home, "datasets"), logs: join(home, "logs"), tmp: join(home, "tmp"), mlflow: join(home, "mlflow") };
     for (const d of Object.values(dirs)) await mkdir(d, { recursive: true, mode: 0o700 });
-    const db = openSqlite<ServerTables & DataTables>(join(home, "caretflow.db"));
+    const db = await openDatabase<ServerTables & DataTables>(database);
     stack.push(() => db.destroy());
     // The server applies migrations at its start; a worker of an older or newer release must not run against it.
     await migrateToLatest(db as unknown as Kysely<unknown>, serverMigrations, dataMigrations);
