@@ -3,9 +3,11 @@ fluent API's global active run)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -49,11 +51,15 @@ def preflight(tracking_uri: str, timeout: float = 5.0, attempts: int = 3) -> Non
             f"The tracking URI must be an http(s) URL, got {tracking_uri!r}.",
             "Point tracking_uri at caretflow's MLflow server.",
         )
-    url = tracking_uri.rstrip("/") + "/health"
+    # http(s) checked above; the credential lets it through servers that guard /health too.
+    request = urllib.request.Request(tracking_uri.rstrip("/") + "/health", headers=_auth_headers())  # noqa: S310
+    # A private CA for an https server, as MLflow's own client reads it.
+    cafile = os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH")
+    context = ssl.create_default_context(cafile=cafile) if cafile else None
     last: Exception | None = None
     for attempt in range(attempts):
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http(s) checked above)
+            with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError) as exc:
@@ -62,8 +68,19 @@ def preflight(tracking_uri: str, timeout: float = 5.0, attempts: int = 3) -> Non
     raise transient_error(
         "MlflowUnreachable",
         f"The MLflow tracking server at {tracking_uri} did not answer ({last}).",
-        "Check that MLflow is running (caretflow restarts it automatically) and run the job again.",
+        "Check that MLflow is running (caretflow restarts its own MLflow automatically) and run the job again.",
     )
+
+
+def _auth_headers() -> dict[str, str]:
+    """The credentials MLflow's client sends (from the same variables), for servers that guard /health too."""
+    token = os.environ.get("MLFLOW_TRACKING_TOKEN")
+    if token:
+        return {"Authorization": f"Bearer {token}"}
+    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if user and password:
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+    return {}
 
 
 def make_client(tracking_uri: str) -> MlflowClient:

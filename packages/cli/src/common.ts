@@ -101,6 +101,29 @@ export function redisUrlArg(value: string): string {
   return value;
 }
 
+/**
+ * --database: a postgres:// or postgresql:// URL with a host and database, or a SQLite file path.
+ * Checked in the action rather than by commander, whose refusal would repeat the value and its password.
+ */
+export function checkedDatabase(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(v)?.[1]?.toLowerCase();
+  const hint = "Give a PostgreSQL URL (postgres://user:password@host:5432/database) or the path of a SQLite file.";
+  if (scheme === "postgres" || scheme === "postgresql") {
+    let url: URL | null = null;
+    try {
+      url = new URL(v);
+    } catch {}
+    if (url?.hostname && url.pathname.length > 1) return v;
+    throw userError("invalid_database", "--database: the PostgreSQL URL needs a host and a database name", hint);
+  }
+  if (scheme !== undefined || v === "") {
+    throw userError("invalid_database", "--database is neither a PostgreSQL URL nor a SQLite file path", hint);
+  }
+  return v;
+}
+
 export function floatArg(name: string): (value: string) => number {
   return (value) => {
     const n = Number(value);

@@ -639,6 +639,39 @@ describe("caretflow up", () => {
     expect(await runCli(["worker"], testContext({}).ctx)).toBe(1);
   });
 
+  it("passes --database to the server and the worker; refuses a URL that is neither PostgreSQL nor a path, without echoing it", async () => {
+    const calls: unknown[] = [];
+    const t = testContext({ CARETFLOW_HOME: "/h" }, async () => async (opts) => {
+      calls.push(opts);
+      return { url: "http://127.0.0.1:8420", adminPassword: null, close: async () => {} };
+    });
+    const pgUrl = "postgres://cf:s3cret@db.lan:5432/caretflow";
+    const up = runCli(["up", "--redis", "redis://127.0.0.1:6390", "--database", pgUrl, "--json"], t.ctx);
+    for (let i = 0; i < 100 && t.out.stdout === ""; i++) await new Promise((r) => setTimeout(r, 10));
+    t.interrupt();
+    expect(await up).toBe(0);
+    expect(calls[0]).toMatchObject({ redisUrl: "redis://127.0.0.1:6390", database: pgUrl });
+
+    const w = testContext({ CARETFLOW_HOME: "/h" });
+    const started: unknown[] = [];
+    w.ctx.loadWorker = async () => async (opts) => {
+      started.push({ ...opts, log: typeof opts.log });
+      return { close: async () => {} };
+    };
+    const worker = runCli(["worker", "--redis", "redis://127.0.0.1:6390", "--database", pgUrl, "--home", "/shared/cf"], w.ctx);
+    for (let i = 0; i < 100 && !w.out.stdout.includes("press Ctrl-C"); i++) await new Promise((r) => setTimeout(r, 10));
+    w.interrupt();
+    expect(await worker).toBe(0);
+    expect(started).toEqual([{ home: "/shared/cf", redisUrl: "redis://127.0.0.1:6390", database: pgUrl, log: "function" }]);
+
+    for (const bad of ["mysql://root:s3cret@db/caretflow", "postgres://cf:s3cret@db.lan"]) {
+      const b = testContext({});
+      expect(await runCli(["worker", "--redis", "redis://127.0.0.1:6390", "--database", bad], b.ctx)).toBe(1);
+      expect(b.out.stderr).toMatch(/--database/);
+      expect(b.out.stderr).not.toContain("s3cret");
+    }
+  });
+
   it("rejects a port out of range", async () => {
     const t = testContext({});
     expect(await runCli(["up", "--port", "70000"], t.ctx)).toBe(1);

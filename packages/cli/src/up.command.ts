@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, type CommonOptions, EXIT, type ExitState, intArg, redisUrlArg, withCommon } from "./common.ts";
+import { action, type CommonOptions, checkedDatabase, EXIT, type ExitState, intArg, redisUrlArg, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 
 /** What `caretflow up` needs from @caretflow/server; loaded lazily so other commands stay light. */
@@ -22,12 +22,15 @@ export type StartCaretflow = (opts: {
   allowPrivateNetworks?: boolean;
   allowNetworks?: string[];
   redisUrl?: string;
+  mlflowUrl?: string;
+  database?: string;
 }) => Promise<RunningCaretflow>;
 
 /** What `caretflow worker` needs from @caretflow/server. */
 export type StartWorker = (opts: {
   home: string;
   redisUrl: string;
+  database?: string;
   engineWorkers?: number;
   jobMemoryMb?: number;
   log?: (line: string) => void;
@@ -45,6 +48,8 @@ interface UpOptions extends CommonOptions {
   allowPrivateNetworks?: boolean;
   allowNetwork: string[];
   redis?: string;
+  mlflowUrl?: string;
+  database?: string;
 }
 
 export const DEFAULT_PORT = 8420;
@@ -92,6 +97,16 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
         "--redis <url>",
         "queue jobs on this Redis server (redis://[user:password@]host:port) for `caretflow worker` processes instead of running them here (or CARETFLOW_REDIS_URL)",
         redisUrlArg,
+      )
+      .option(
+        "--mlflow-url <url>",
+        "use this existing MLflow tracking server instead of starting one (or CARETFLOW_MLFLOW_URL); its credentials are never " +
+          "given on the command line: set CARETFLOW_MLFLOW_USERNAME and CARETFLOW_MLFLOW_PASSWORD (or CARETFLOW_MLFLOW_PASSWORD_FILE), " +
+          "or CARETFLOW_MLFLOW_TOKEN (or CARETFLOW_MLFLOW_TOKEN_FILE)",
+      )
+      .option(
+        "--database <url>",
+        "keep the metadata in this PostgreSQL database (postgres://user:password@host:5432/db), shared with `caretflow worker` processes on other machines, or in this SQLite file (default <home>/caretflow.db; or CARETFLOW_DATABASE_URL)",
       ),
   ).action(
     action<UpOptions>(ctx, exit, async (env, opts) => {
@@ -110,6 +125,7 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
         }
       });
       try {
+        const database = checkedDatabase(opts.database);
         const start = await env.ctx.loadServer();
         env.out.note(`starting caretflow (home ${env.home})...`);
         const running = await start({
@@ -125,6 +141,8 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
           ...(opts.allowPrivateNetworks ? { allowPrivateNetworks: true } : {}),
           ...(opts.allowNetwork.length > 0 ? { allowNetworks: opts.allowNetwork } : {}),
           ...(opts.redis ? { redisUrl: opts.redis } : {}),
+          ...(opts.mlflowUrl ? { mlflowUrl: opts.mlflowUrl } : {}),
+          ...(database ? { database } : {}),
           // Serve at once; MLflow keeps starting in the background and jobs wait for it (GET /api/health tells).
           waitForMlflow: false,
           log: (line) => env.out.note(line),

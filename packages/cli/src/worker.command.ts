@@ -1,22 +1,30 @@
 import type { Command } from "commander";
-import { action, type CommonOptions, EXIT, type ExitState, intArg, redisUrlArg, withCommon } from "./common.ts";
+import { action, type CommonOptions, checkedDatabase, EXIT, type ExitState, intArg, redisUrlArg, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 
 interface WorkerCommandOptions extends CommonOptions {
   redis: string;
   workers?: number;
   jobMemory?: number;
+  database?: string;
 }
 
 export function registerWorker(program: Command, ctx: CliContext, exit: ExitState): void {
   withCommon(
     program
       .command("worker")
-      .description("run the jobs a caretflow server started with --redis queues, on this machine with the server's home; Ctrl-C stops it")
+      .description(
+        "run the jobs a caretflow server started with --redis queues, with the server's home (on this machine or shared storage) and its metadata database; Ctrl-C stops it. " +
+          "With a server started with --mlflow-url, give the worker the same CARETFLOW_MLFLOW_URL and credential variables",
+      )
       .requiredOption(
         "--redis <url>",
         "the Redis server the caretflow server queues jobs on (redis://[user:password@]host:port)",
         redisUrlArg,
+      )
+      .option(
+        "--database <url>",
+        "the server's metadata database: its PostgreSQL URL (as given to `caretflow up --database`) or SQLite file (default <home>/caretflow.db; or CARETFLOW_DATABASE_URL)",
       )
       .option("--workers <n>", "jobs at once (default 1; at most the machine's cores)", intArg("--workers", 1, 256))
       .option("--job-memory <MB>", "memory one job may use before it is stopped as out of memory", intArg("--job-memory", 64)),
@@ -28,11 +36,13 @@ export function registerWorker(program: Command, ctx: CliContext, exit: ExitStat
       });
       const dispose = env.ctx.onInterrupt((signal) => stop(signal));
       try {
+        const database = checkedDatabase(opts.database);
         if (!env.ctx.loadWorker) throw new Error("this caretflow CLI cannot start a worker");
         const start = await env.ctx.loadWorker();
         const worker = await start({
           home: env.home,
           redisUrl: opts.redis,
+          ...(database ? { database } : {}),
           ...(opts.workers ? { engineWorkers: opts.workers } : {}),
           ...(opts.jobMemory ? { jobMemoryMb: opts.jobMemory } : {}),
           log: (line) => env.out.note(line),

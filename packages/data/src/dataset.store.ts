@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { access, link, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { access, copyFile, link, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import {
   CaretflowError,
@@ -764,7 +764,6 @@ export class DatasetStore {
       if (latest && (await this.sameContent(latest, hash, columns, rowCount))) return { created: false, version: versionFromRow(latest) };
       const version = (latest ? Number(latest.version) : 0) + 1;
       const final = this.parquetPath(name, version);
-      if (!(await this.placeFile(tmp, final, name, version))) continue;
       const now = new Date().toISOString();
       const row: DatasetVersionsTable = {
         dataset: name,
@@ -779,6 +778,11 @@ export class DatasetStore {
         created_at: now,
         profile_json: null,
       };
+      // The row claims version N before its file is placed, in one transaction: a concurrent writer's
+      // insert of the same key waits for it (PostgreSQL's unique index, SQLite's write lock) and then
+      // fails, so it never touches a file another writer is placing; readers see the row only once the
+      // file is there.
+      let placed = false;
       try {
         await this.db.transaction().execute(async (trx) => {
           await trx
@@ -787,10 +791,12 @@ export class DatasetStore {
             .onConflict((oc) => oc.column("name").doNothing())
             .execute();
           await trx.insertInto("dataset_versions").values(row).execute();
+          await this.placeFile(tmp, final);
+          placed = true;
           await trx.updateTable("datasets").set({ updated_at: now }).where("name", "=", name).execute();
         });
       } catch (error) {
-        await rm(final, { force: true });
+        if (placed) await rm(final, { force: true });
         if (isUniqueViolation(error)) continue; // another writer claimed this version number; look again
         throw error;
       }
@@ -815,30 +821,25 @@ export class DatasetStore {
   }
 
   /**
-   * Put the temporary Parquet file at its final path without ever replacing a registered version:
-   * a hard link fails if the path exists. A file with no metadata row is a leftover of a crashed
-   * import and is replaced. Returns false when another writer holds that version.
+   * Put the temporary Parquet file at its final path, while this writer holds the version's row (uncommitted):
+   * a file already there belongs to no committed version, so it is a leftover of a crashed import and is replaced.
    */
-  private async placeFile(tmp: string, final: string, name: string, version: number): Promise<boolean> {
+  private async placeFile(tmp: string, final: string): Promise<void> {
     await mkdir(dirname(final), { recursive: true });
     try {
       await link(tmp, final);
-      return true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "EEXIST") {
-        if (await this.versionExists(name, version)) return false;
         await rm(final, { force: true });
-        return this.placeFile(tmp, final, name, version);
+        await link(tmp, final);
+        return;
       }
-      // File systems without hard links: fall back to a checked rename.
+      // File systems without hard links: fall back to a copy (the temporary file stays for a retry).
       if (code === "EPERM" || code === "ENOTSUP" || code === "ENOSYS" || code === "EXDEV") {
-        if (await exists(final)) {
-          if (await this.versionExists(name, version)) return false;
-          await rm(final, { force: true });
-        }
-        await rename(tmp, final);
-        return true;
+        await rm(final, { force: true });
+        await copyFile(tmp, final);
+        return;
       }
       throw error;
     }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { Kysely, type Migration, Migrator, SqliteDialect, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { forEachDatabase } from "../../server/test/databases.ts";
 import { DatasetStore, type DataTables, dataMigrations } from "../src/index.ts";
 import { openStoreFixture, type StoreFixture } from "./store.fixture.ts";
 
@@ -48,10 +49,11 @@ describe("the catalog migration", () => {
   });
 });
 
-describe("owners and tags in the store", () => {
+forEachDatabase("owners and tags in the store", (dbs) => {
   let f: StoreFixture;
   beforeAll(async () => {
-    f = await openStoreFixture();
+    const { db } = await dbs.fresh<DataTables>({ migrations: [dataMigrations] });
+    f = await openStoreFixture(undefined, { db });
   });
   afterAll(() => f.close());
 

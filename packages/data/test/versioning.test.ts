@@ -1,12 +1,13 @@
 import { readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openDatabase } from "../../server/src/db/database.ts";
+import { forEachDatabase } from "../../server/test/databases.ts";
+import type { DataTables } from "../src/index.ts";
+import { dataMigrations } from "../src/migrations.ts";
 import { openStoreFixture, type StoreFixture } from "./store.fixture.ts";
 
 let f: StoreFixture;
-beforeEach(async () => {
-  f = await openStoreFixture();
-});
 afterEach(async () => {
   await f.close();
 });
@@ -17,7 +18,15 @@ async function csv(name: string, text: string): Promise<string> {
   return path;
 }
 
-describe("versioning", () => {
+forEachDatabase("versioning", (dbs) => {
+  beforeEach(async () => {
+    const { db, target } = await dbs.fresh<DataTables>({ migrations: [dataMigrations] });
+    f = await openStoreFixture(undefined, {
+      db,
+      ...(target.kind === "postgres" ? { reopen: () => openDatabase<DataTables>(target) } : {}),
+    });
+  });
+
   it("makes a new version for changed content and none for identical content", async () => {
     const a = await csv("a.csv", "x,y\n1,2\n");
     const b = await csv("b.csv", "x,y\n1,3\n");
@@ -103,6 +112,10 @@ describe("versioning", () => {
 });
 
 describe("lookups", () => {
+  beforeEach(async () => {
+    f = await openStoreFixture();
+  });
+
   it("says what to do when a dataset or version does not exist", async () => {
     await expect(f.store.get("nope")).rejects.toMatchObject({
       status: 404,
@@ -128,6 +141,10 @@ describe("lookups", () => {
 });
 
 describe("content hash", () => {
+  beforeEach(async () => {
+    f = await openStoreFixture();
+  });
+
   async function withDuck<T>(fn: (conn: import("@duckdb/node-api").DuckDBConnection) => Promise<T>): Promise<T> {
     const { DuckDBInstance } = await import("@duckdb/node-api");
     const duck = await DuckDBInstance.create(":memory:");

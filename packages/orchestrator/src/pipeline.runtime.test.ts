@@ -116,8 +116,14 @@ describe("runPipeline", () => {
       order.push("a");
       return { output: (ctx.inputs.args as string[]).length + 6 };
     });
-    const b = handler(() => (order.push("b"), {}));
-    const c = handler(() => (order.push("c"), {}));
+    const b = handler(() => {
+      order.push("b");
+      return {};
+    });
+    const c = handler(() => {
+      order.push("c");
+      return {};
+    });
     const { result, store } = run(CHAIN, { custom: a.h, set_alias: b.h, notify: c.h }, { params: { label: "L" } });
     const r = await result;
     expect(r.status).toBe("succeeded");
@@ -381,13 +387,14 @@ steps: [{ id: x, type: notify, with: { url: "http://h" } }]
   });
 
   it("keeps a whole reference's type and writes others into text", () => {
+    const ref = (expr: string) => `\${{ ${expr} }}`;
     const scope = { params: { n: 3, f: false }, run: RUN, steps: new Map() };
-    expect(resolveReferences({ a: "${{ params.n }}", b: "n=${{ params.n }} ${{ run.id }}", c: ["${{ params.f }}"] }, scope)).toEqual({
+    expect(resolveReferences({ a: ref("params.n"), b: `n=${ref("params.n")} ${ref("run.id")}`, c: [ref("params.f")] }, scope)).toEqual({
       a: 3,
       b: "n=3 run1",
       c: [false],
     });
-    expect(() => resolveReferences("${{ steps.x.outputs.y }}", scope)).toThrow(/step 'x' has not succeeded/);
+    expect(() => resolveReferences(ref("steps.x.outputs.y"), scope)).toThrow(/step 'x' has not succeeded/);
   });
 
   it("cache keys ignore key order and change with any input", () => {

@@ -138,7 +138,7 @@ function evaluate(expr: string, scope: Scope, whole: string): unknown {
   const ref = /^steps\.([^.]+)\.outputs\.([^.]+)$/.exec(e);
   if (ref) {
     const step = scope.steps.get(ref[1]!);
-    if (!step || step.status !== "succeeded") {
+    if (step?.status !== "succeeded") {
       throw new StepFailure("missing_output", `${whole}: step '${ref[1]}' has not succeeded in this run`, {
         hint: "a step may only use outputs of steps it needs",
       });

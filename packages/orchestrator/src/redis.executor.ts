@@ -304,6 +304,22 @@ export interface RedisWorkerOptions extends RedisExecutorOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * What BullMQ's failure of a job means. A job whose workers died more often than BullMQ allows (one
+ * stall) is failed by the next worker that takes it, before it runs: the workers were lost, not a bug.
+ */
+function failureOf(error: Error): ExecutionOutcome["error"] {
+  if (/stalled more than allowable limit/.test(error.message)) {
+    return {
+      name: "WorkerLost",
+      message: "the workers running the job stopped (killed or out of memory) each time it was taken, so it was given up",
+      hint: "Check the workers' logs and memory, then start the job again.",
+      transient: true,
+    };
+  }
+  return bugInfo(error);
+}
+
 /** The worker side: takes jobs from the queue and runs them on its engine. */
 export class RedisWorker {
   readonly #o: RedisWorkerOptions;
@@ -329,7 +345,7 @@ export class RedisWorker {
     // The outcome goes out once BullMQ has marked the job done, so the queue's counts agree with it.
     this.#worker.on("completed", (job, outcome) => void this.#append({ kind: "outcome", job: job.data.id, outcome }));
     this.#worker.on("failed", (job, error) => {
-      if (job) void this.#append({ kind: "outcome", job: job.data.id, outcome: { status: "failed", error: bugInfo(error) } });
+      if (job) void this.#append({ kind: "outcome", job: job.data.id, outcome: { status: "failed", error: failureOf(error) } });
     });
   }
 

@@ -1,4 +1,6 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { join } from "node:path";
 import type { EngineEvent } from "@caretflow/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { executorContract, testSpec } from "../src/executor.contract.ts";
@@ -100,4 +102,94 @@ describe("RedisExecutor across a server restart", () => {
       await executor.close();
     }
   });
+});
+
+describe("RedisWorker when the workers running a job die", () => {
+  /** A worker process whose engine never ends a job; its output as it goes. */
+  function hangingWorker(queue: string) {
+    const proc = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "hanging-worker.ts"), redis.url, queue, "1000"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const child = { proc, out: "" };
+    proc.stdout!.on("data", (d: Buffer) => {
+      child.out += d.toString();
+    });
+    return child;
+  }
+  const waitFor = async (what: string, ready: () => boolean, ms = 30_000) => {
+    const t0 = Date.now();
+    while (!ready()) {
+      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const kill = async (p: ChildProcess) => {
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((r) => p.once("exit", r));
+    p.kill("SIGKILL");
+    await exited;
+  };
+
+  it("a job whose worker is killed each time it is taken ends failed as WorkerLost instead of hanging", async () => {
+    const queue = `stalled-${randomUUID().slice(0, 8)}`;
+    const executor = await RedisExecutor.open({ url: redis.url, queue });
+    // A worker of this process checks for stalled jobs; a job of its own that never ends keeps it from taking `x`.
+    let releaseBlocker: (() => void) | null = null;
+    const checker = await RedisWorker.start({
+      url: redis.url,
+      queue,
+      concurrency: 1,
+      lockMs: 1000,
+      engine: {
+        run: (_spec, opts) =>
+          new Promise((resolve) => {
+            releaseBlocker = () => resolve({ status: "cancelled" });
+            opts.signal?.addEventListener("abort", releaseBlocker);
+          }),
+      },
+    });
+    const children = [hangingWorker(queue), hangingWorker(queue)];
+    try {
+      const blocker = executor.submit({
+        id: "blocker",
+        spec: testSpec("blocker"),
+        logPath: "/dev/null",
+        onStart: () => {},
+        onEvent: () => {},
+      });
+      await waitFor("the blocker to run", () => releaseBlocker !== null);
+      await waitFor("the workers", () => children.every((c) => c.out.includes("ready")));
+      const retries: number[] = [];
+      const x = executor.submit({
+        id: "x",
+        spec: testSpec("x"),
+        logPath: "/dev/null",
+        onStart: () => {},
+        onEvent: () => {},
+        onRetry: (n) => void retries.push(n),
+      });
+      await waitFor("a worker to take x", () => children.some((c) => c.out.includes("taking job x")));
+      const first = children.find((c) => c.out.includes("taking job x"))!;
+      await kill(first.proc);
+      const second = children.find((c) => c !== first)!;
+      await waitFor("the other worker to take x again", () => second.out.includes("taking job x (attempt 2)"));
+      await kill(second.proc);
+      // The next worker to take it (this process's, once free) gives it up before running it.
+      releaseBlocker!();
+      expect((await blocker).status).toBe("cancelled");
+      const t0 = Date.now();
+      const ended = await Promise.race([x, new Promise((r) => setTimeout(() => r("still waiting"), 30_000))]);
+      expect(ended, `workers: ${children.map((c) => c.out).join(" | ")}`).toMatchObject({
+        status: "failed",
+        error: { name: "WorkerLost", transient: true },
+      });
+      // Given up within a few lock periods, not left running.
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      expect(retries).toEqual([2]);
+    } finally {
+      for (const c of children) await kill(c.proc);
+      await executor.close();
+      await checker.close();
+    }
+  }, 90_000);
 });

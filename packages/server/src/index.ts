@@ -2,7 +2,7 @@ export { resetAdminPassword } from "./admin.reset.ts";
 export { AuthService, SESSION_COOKIE, TOKEN_PREFIX } from "./auth/auth.service.ts";
 export { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from "./auth/login.limiter.ts";
 export { CLI_FILE, readCliFile } from "./cli.file.ts";
-export { migrateToLatest, openSqlite } from "./db/database.ts";
+export { type DatabaseTarget, databaseTarget, maskDatabaseUrl, migrateToLatest, openDatabase, openSqlite } from "./db/database.ts";
 export { serverMigrations } from "./db/server.migrations.ts";
 export type { ServerTables } from "./db/server.tables.ts";
 export { type AppContext, createApp } from "./http/app.ts";

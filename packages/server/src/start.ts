@@ -9,7 +9,7 @@ import { CARETFLOW_VERSION, CaretflowError, type Health } from "@caretflow/contr
 import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename } from "@caretflow/data";
 import { EngineHost, engineFingerprint, ScoringPool } from "@caretflow/engine-host";
 import { chooseEngineThreads, type EngineRunner, type Executor, LocalExecutor, RedisExecutor } from "@caretflow/orchestrator";
-import { basicAuthorization, keptFreePort, MlflowClient, MlflowSupervisor } from "@caretflow/tracking";
+import { MlflowClient } from "@caretflow/tracking";
 import { serve } from "@hono/node-server";
 import type { Kysely } from "kysely";
 import { AuditLog, SYSTEM_ACTOR } from "./audit/audit.log.ts";
@@ -19,7 +19,7 @@ import { CatalogService } from "./catalog/catalog.service.ts";
 import { writeCliFile } from "./cli.file.ts";
 import { cliToken } from "./cli.token.ts";
 import { ConnectionService } from "./connections/connection.service.ts";
-import { migrateToLatest, openSqlite } from "./db/database.ts";
+import { describeDatabase, metadataDatabase, migrateToLatest, openDatabase } from "./db/database.ts";
 import { serverMigrations } from "./db/server.migrations.ts";
 import type { ServerTables } from "./db/server.tables.ts";
 import { createApp } from "./http/app.ts";
@@ -29,6 +29,7 @@ import { JobPostSteps } from "./jobs/job.post-steps.ts";
 import { JobRepository } from "./jobs/job.repository.ts";
 import { JobService } from "./jobs/job.service.ts";
 import { experimentProjects, mlflowLookup } from "./mlflow/mlflow.scope.ts";
+import { openMlflowBackend } from "./mlflow.backend.ts";
 import { backfillModelDigests } from "./models/model-digest.backfill.ts";
 import { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import { PipelineAutomation } from "./pipelines/pipeline.automation.ts";
@@ -40,6 +41,7 @@ import { SecretBox } from "./secrets/secret-box.ts";
 import { SecretKeyService } from "./secrets/secret-key.service.ts";
 import { SsoService } from "./sso/sso.service.ts";
 import { stopStack } from "./stop-stack.ts";
+import { externalMlflowConfig } from "./tracking.external.ts";
 import { trackingPort } from "./tracking.port.ts";
 import { TransformService } from "./transforms/transform.service.ts";
 
@@ -92,6 +94,22 @@ export interface StartOptions {
    * running them in this process's engine. Default CARETFLOW_REDIS_URL; unset: jobs run here.
    */
   redisUrl?: string;
+  /**
+   * An existing MLflow tracking server to use instead of starting one, e.g. https://mlflow.example.com
+   * (with its --static-prefix path if any). Default CARETFLOW_MLFLOW_URL; unset: caretflow runs its own.
+   * Its credentials: `mlflowUsername` and `mlflowPassword` or `mlflowToken`, else CARETFLOW_MLFLOW_USERNAME
+   * and CARETFLOW_MLFLOW_PASSWORD (or CARETFLOW_MLFLOW_PASSWORD_FILE), or CARETFLOW_MLFLOW_TOKEN (or _FILE).
+   */
+  mlflowUrl?: string;
+  mlflowUsername?: string;
+  mlflowPassword?: string;
+  mlflowToken?: string;
+  /**
+   * The metadata database: a PostgreSQL URL (postgres://user:password@host:5432/db), shared with
+   * `caretflow worker` processes on other machines, or a SQLite file path. Default
+   * CARETFLOW_DATABASE_URL; unset: <home>/caretflow.db.
+   */
+  database?: string;
 }
 
 export interface StartedCaretflow {
@@ -108,7 +126,7 @@ export function defaultRepoRoot(): string {
 }
 
 /**
- * Starts caretflow on its embedded defaults: SQLite metadata, a supervised
+ * Starts caretflow on its embedded defaults: SQLite metadata (or PostgreSQL, `database`), a supervised
  * MLflow server, warm engine workers, the dataset store and the HTTP server.
  * @example const cf = await startCaretflow({ home: "/tmp/cf", port: 0 }); ...; await cf.close();
  */
@@ -119,6 +137,11 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
   const log: Logger = (level, msg) => print(level === "info" ? msg : `${level}: ${msg}`);
   // Checked before anything starts: a mistyped URL must not cost a full start.
   const publicUrl = checkedPublicUrl(opts.publicUrl ?? process.env.CARETFLOW_PUBLIC_URL);
+  const externalMlflow = externalMlflowConfig(
+    { url: opts.mlflowUrl, username: opts.mlflowUsername, password: opts.mlflowPassword, token: opts.mlflowToken },
+    process.env,
+  );
+  const database = metadataDatabase(home, opts.database);
   const stack = stopStack(log);
   const closeAll = stack.closeAll;
 
@@ -134,9 +157,20 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     await chmod(home, 0o700);
     for (const d of Object.values(dirs)) await mkdir(d, { recursive: true, mode: 0o700 });
     log("info", `caretflow ${CARETFLOW_VERSION} starting in ${home}`);
+    const python = join(repo, "engine", ".venv", "bin", "python");
+    const mlflowBin = join(repo, "engine", ".venv", "bin", "mlflow");
+    if (!existsSync(python) || !existsSync(mlflowBin)) {
+      throw new Error(`the engine's Python environment is missing (${join(repo, "engine", ".venv")}); run README's install command first`);
+    }
+    // Before the metadata database: a refused external MLflow must not cost the first start's admin password.
+    const mlflow = await openMlflowBackend({ external: externalMlflow, mlflowBin, mlflowHome: dirs.mlflow, log });
+    stack.push(() => mlflow.stop());
+    const mlflowUrl = mlflow.url;
+    const mlflowStarted = mlflow.started;
 
-    const db = openSqlite<ServerTables & DataTables>(join(home, "caretflow.db"));
+    const db = await openDatabase<ServerTables & DataTables>(database);
     stack.push(() => db.destroy());
+    if (database.kind === "postgres") log("info", `metadata in PostgreSQL at ${describeDatabase(database)}`);
     const applied = await migrateToLatest(db as unknown as Kysely<unknown>, serverMigrations, dataMigrations);
     if (applied.length > 0) log("info", `metadata database ready (${applied.length} migrations applied)`);
     const serverDb = db as unknown as Kysely<ServerTables>;
@@ -160,32 +194,14 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     const repoJobs = new JobRepository(serverDb);
     const hub = new JobEventHub();
 
-    const python = join(repo, "engine", ".venv", "bin", "python");
-    const mlflowBin = join(repo, "engine", ".venv", "bin", "mlflow");
-    if (!existsSync(python) || !existsSync(mlflowBin)) {
-      throw new Error(`the engine's Python environment is missing (${join(repo, "engine", ".venv")}); run README's install command first`);
-    }
-
     const cores = availableParallelism();
     const workers = Math.min(Math.max(1, opts.engineWorkers ?? 1), cores);
     if ((opts.engineWorkers ?? 1) > cores) log("warn", `engine workers limited to ${cores}, the machine's cores`);
     const jobMemoryMb =
       opts.jobMemoryMb ?? (Number(process.env.CARETFLOW_JOB_MEMORY_MB) || Math.floor((totalmem() * 0.7) / workers / 2 ** 20));
-    // The port is chosen here so MLflow's URL is known before it answers; the home keeps it, so jobs running
-    // on workers across a restart of the server still reach MLflow at the URL their spec names.
-    const mlflowPort = await keptFreePort(join(dirs.mlflow, "port"));
-    const mlflowUrl = `http://127.0.0.1:${mlflowPort}/mlflow`;
-    const supervisor = new MlflowSupervisor({ mlflowBin, home: dirs.mlflow, port: mlflowPort, staticPrefix: "/mlflow", log });
-    stack.push(() => supervisor.stop());
-    log("info", "starting MLflow and the engine workers");
-    const mlflowStarted = supervisor.start().then(() => undefined);
+    log("info", mlflow.kind === "embedded" ? "starting MLflow and the engine workers" : "starting the engine workers");
     // Specs name datasets by name and version; the engine finds their files under this root.
-    // MLflow's Python client sends the credential from these variables (it never reaches a command line).
-    const engineEnv = {
-      CARETFLOW_DATA_ROOT: dirs.datasets,
-      MLFLOW_TRACKING_USERNAME: supervisor.credentials.username,
-      MLFLOW_TRACKING_PASSWORD: supervisor.credentials.password,
-    };
+    const engineEnv = { CARETFLOW_DATA_ROOT: dirs.datasets, ...mlflow.engineEnv };
     const engineDir = join(repo, "engine");
     const engine = await EngineHost.start({ python, engineDir, workers, logDir: dirs.logs, log, env: engineEnv, jobMemoryMb });
     log("info", `each job may use up to ${jobMemoryMb} MB of memory`);
@@ -210,7 +226,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     const scoring = new ScoringPool({ python, engineDir, trackingUri: mlflowUrl, logDir: dirs.logs, log, env: engineEnv });
     stack.push(() => scoring.close());
     const digests = new ModelDigestRepository(serverDb);
-    const mlflowClient = new MlflowClient({ baseUrl: mlflowUrl, credentials: supervisor.credentials });
+    const mlflowClient = new MlflowClient({ baseUrl: mlflowUrl, ...(mlflow.authorization ? { authorization: mlflow.authorization } : {}) });
     const tracking = trackingPort(mlflowClient, mlflowUrl, digests);
     // After an upgrade: record the digests of models made before caretflow recorded them (once).
     let closing = false;
@@ -223,7 +239,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
             log("warn", `could not record the digests of earlier models: ${err.message}`),
           ),
           // ...and the project of each experiment made before experiments had projects.
-          experimentProjects(projects, mlflowLookup(mlflowUrl, basicAuthorization(supervisor.credentials))).catch((err: Error) =>
+          experimentProjects(projects, mlflowLookup(mlflowUrl, mlflow.authorization ?? undefined)).catch((err: Error) =>
             log("warn", `could not record the projects of earlier experiments: ${err.message}`),
           ),
         ]);
@@ -239,7 +255,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     const redisUrl = opts.redisUrl ?? process.env.CARETFLOW_REDIS_URL;
     const executor: Executor = redisUrl
       ? await RedisExecutor.open({ url: redisUrl })
-      : new LocalExecutor({ engine: afterMlflow(engine, mlflowStarted), concurrency: workers, post });
+      : new LocalExecutor({ engine: afterMlflow(engine, mlflowStarted, mlflow.hint), concurrency: workers, post });
     if (redisUrl) log("info", "jobs are queued on Redis for `caretflow worker` processes");
     const jobs = new JobService({
       repo: repoJobs,
@@ -269,7 +285,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     if (opts.demo) await importDemoData({ db: serverDb, store, repo, log, audit });
 
     const health = (): Health => {
-      const m = supervisor.status();
+      const m = mlflow.status();
       const e = engine.status();
       const cat = catalog.status();
       return {
@@ -376,8 +392,9 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       log,
       tmpDir: dirs.tmp,
       maxUploadBytes: opts.maxUploadBytes ?? 1024 ** 3,
-      mlflowUiUpstream: () => (supervisor.status().ready ? mlflowUrl : null),
-      mlflowProxy: { authorization: basicAuthorization(supervisor.credentials) },
+      // An external server is always tried: it may be back before the next health poll notices.
+      mlflowUiUpstream: () => (mlflow.kind === "external" || mlflow.status().ready ? mlflowUrl : null),
+      ...(mlflow.authorization ? { mlflowProxy: { authorization: mlflow.authorization } } : {}),
       webDist,
       ...(publicUrl ? { publicUrl } : {}),
       allowedHosts: hosts,
@@ -408,7 +425,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     await writeCliFile(home, { url, token });
     log(
       "info",
-      supervisor.status().ready
+      mlflow.status().ready
         ? `caretflow is ready at ${url} (MLflow UI at ${url}/mlflow/)`
         : `caretflow is serving at ${url}; MLflow is still starting (GET ${url}/api/health says when it is ready)`,
     );
@@ -448,7 +465,7 @@ function checkedPublicUrl(raw: string | undefined): string | undefined {
 }
 
 /** Jobs log to MLflow, so none starts before MLflow answers (or is cancelled while waiting). */
-function afterMlflow(engine: EngineRunner, mlflowStarted: Promise<void>): EngineRunner {
+function afterMlflow(engine: EngineRunner, mlflowStarted: Promise<void>, hint: string): EngineRunner {
   return {
     async run(spec, o) {
       const aborted = new Promise<"aborted">((resolve) => {
@@ -467,7 +484,7 @@ function afterMlflow(engine: EngineRunner, mlflowStarted: Promise<void>): Engine
           error: {
             name: "mlflow_unavailable",
             message: `MLflow did not start: ${first.message}`,
-            hint: "Restart caretflow; the MLflow log is in <home>/mlflow/mlflow.log.",
+            hint,
             transient: true,
           },
         };

@@ -6,19 +6,21 @@ import { CARETFLOW_VERSION } from "@caretflow/contracts";
 import { DatasetStore, type DataTables, dataMigrations } from "@caretflow/data";
 import { EngineHost } from "@caretflow/engine-host";
 import { RedisWorker } from "@caretflow/orchestrator";
-import { mlflowCredentials } from "@caretflow/tracking";
+import { MLFLOW_SECRET_FILE } from "@caretflow/tracking";
 import type { Kysely } from "kysely";
 import { AuditLog } from "./audit/audit.log.ts";
-import { migrateToLatest, openSqlite } from "./db/database.ts";
+import { describeDatabase, metadataDatabase, migrateToLatest, openDatabase } from "./db/database.ts";
 import { serverMigrations } from "./db/server.migrations.ts";
 import type { ServerTables } from "./db/server.tables.ts";
 import { JobPostSteps } from "./jobs/job.post-steps.ts";
+import { EXTERNAL_MLFLOW_FILE, workerMlflowEnv } from "./mlflow.backend.ts";
 import { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import type { Logger } from "./ports.ts";
 import { ProjectService } from "./projects/project.service.ts";
 import { QualityService } from "./quality/quality.service.ts";
 import { defaultRepoRoot } from "./start.ts";
 import { stopStack } from "./stop-stack.ts";
+import { externalMlflowConfig } from "./tracking.external.ts";
 
 export interface WorkerOptions {
   /** The caretflow home it shares with the server: its metadata database, datasets and MLflow credentials. */
@@ -36,6 +38,16 @@ export interface WorkerOptions {
    * this and another worker takes it over. Default 30 s, or CARETFLOW_WORKER_LOCK_MS.
    */
   lockMs?: number;
+  /** The server's external MLflow, as for the server (`StartOptions.mlflowUrl`); default CARETFLOW_MLFLOW_URL and its credential variables. */
+  mlflowUrl?: string;
+  mlflowUsername?: string;
+  mlflowPassword?: string;
+  mlflowToken?: string;
+  /**
+   * The server's metadata database: its PostgreSQL URL (`caretflow up --database`), or a SQLite file.
+   * Default CARETFLOW_DATABASE_URL; unset: <home>/caretflow.db, the server's home on this machine.
+   */
+  database?: string;
 }
 
 export interface StartedWorker {
@@ -45,16 +57,35 @@ export interface StartedWorker {
 
 /**
  * `caretflow worker`: runs the jobs a caretflow server queues on Redis, with the server's home (its
- * SQLite metadata, dataset files and MLflow credentials) on this machine. Each job's post-steps (its
- * model's digest, its output datasets) run here, where its files are.
+ * dataset files and MLflow credentials) on this machine or on shared storage, and its metadata database
+ * (the home's SQLite file, or PostgreSQL on any machine); an external MLflow's URL and credentials come
+ * from its environment, as for the server. Each job's post-steps (its model's digest, its output datasets)
+ * run here, where its files are.
  */
 export async function startWorker(opts: WorkerOptions): Promise<StartedWorker> {
   const home = resolve(opts.home);
   const repo = opts.repoRoot ?? defaultRepoRoot();
   const print = opts.log ?? ((line: string) => console.log(line));
   const log: Logger = (level, msg) => print(level === "info" ? msg : `${level}: ${msg}`);
-  if (!existsSync(join(home, "caretflow.db"))) {
-    throw new Error(`${home} is not a caretflow home (no caretflow.db): start the server on it first, or pass its --home`);
+  const database = metadataDatabase(home, opts.database);
+  if (database.kind === "sqlite" && !existsSync(database.path)) {
+    throw new Error(
+      `${home} is not a caretflow home (no ${database.path}): start the server on it first, or pass its --home (or its PostgreSQL --database)`,
+    );
+  }
+  const externalMlflow = externalMlflowConfig(
+    { url: opts.mlflowUrl, username: opts.mlflowUsername, password: opts.mlflowPassword, token: opts.mlflowToken },
+    process.env,
+  );
+  // The engine reads datasets by path under the home and signs in to the embedded MLflow with the server's
+  // secret: a worker on another machine needs the server's home on shared storage, not a fresh folder.
+  const usesExternal = externalMlflow !== null || existsSync(join(home, "mlflow", EXTERNAL_MLFLOW_FILE));
+  for (const needed of [join(home, "datasets"), ...(usesExternal ? [] : [join(home, "mlflow", MLFLOW_SECRET_FILE)])]) {
+    if (!existsSync(needed)) {
+      throw new Error(
+        `${home} is not the caretflow server's home (no ${needed}): a worker needs the server's home folder (its datasets and MLflow's secret); on another machine, mount it from shared storage and pass it with --home`,
+      );
+    }
   }
   const python = join(repo, "engine", ".venv", "bin", "python");
   if (!existsSync(python)) {
@@ -63,10 +94,10 @@ export async function startWorker(opts: WorkerOptions): Promise<StartedWorker> {
   const stack = stopStack(log);
   const closeAll = stack.closeAll;
   try {
-    log("info", `caretflow ${CARETFLOW_VERSION} worker starting on ${home}`);
+    log("info", `caretflow ${CARETFLOW_VERSION} worker starting on ${home} (metadata: ${describeDatabase(database)})`);
     const dirs = { datasets: join(home, "datasets"), logs: join(home, "logs"), tmp: join(home, "tmp"), mlflow: join(home, "mlflow") };
     for (const d of Object.values(dirs)) await mkdir(d, { recursive: true, mode: 0o700 });
-    const db = openSqlite<ServerTables & DataTables>(join(home, "caretflow.db"));
+    const db = await openDatabase<ServerTables & DataTables>(database);
     stack.push(() => db.destroy());
     // The server applies migrations at its start; a worker of an older or newer release must not run against it.
     await migrateToLatest(db as unknown as Kysely<unknown>, serverMigrations, dataMigrations);
@@ -81,7 +112,7 @@ export async function startWorker(opts: WorkerOptions): Promise<StartedWorker> {
     const workers = Math.min(Math.max(1, opts.engineWorkers ?? 1), cores);
     const jobMemoryMb =
       opts.jobMemoryMb ?? (Number(process.env.CARETFLOW_JOB_MEMORY_MB) || Math.floor((totalmem() * 0.7) / workers / 2 ** 20));
-    const credentials = mlflowCredentials(dirs.mlflow);
+    const mlflowEnv = await workerMlflowEnv(dirs.mlflow, externalMlflow);
     const engine = await EngineHost.start({
       python,
       engineDir: join(repo, "engine"),
@@ -90,8 +121,7 @@ export async function startWorker(opts: WorkerOptions): Promise<StartedWorker> {
       log,
       env: {
         CARETFLOW_DATA_ROOT: dirs.datasets,
-        MLFLOW_TRACKING_USERNAME: credentials.username,
-        MLFLOW_TRACKING_PASSWORD: credentials.password,
+        ...mlflowEnv,
         // MLflow is the server's: a job here outlives a restart of the server, so its MLflow calls wait
         // it out (retries after 2, 4, 8, 16, 32 and 64 s) instead of failing within seconds.
         MLFLOW_HTTP_REQUEST_MAX_RETRIES: "6",

@@ -46,7 +46,7 @@ function withTrackingUri(uri: string): TrackingPort {
   return new Proxy(rest, { get: (t, k) => (k === "trackingUri" ? () => uri : Reflect.get(t, k)) });
 }
 
-/** The HTTP app over a real SQLite database in a temp folder, without MLflow, engine or dataset store. */
+/** The HTTP app over a real SQLite database in a temp folder (or the given one), without MLflow, engine or dataset store. */
 export async function appFixture(
   over: Partial<AppContext> = {},
   opts: {
@@ -60,11 +60,13 @@ export async function appFixture(
     transformLimits?: TransformLimits;
     /** Pipeline step handlers replacing the built-in ones. */
     stepHandlers?: StepHandlers;
+    /** The metadata database (migrated; e.g. PostgreSQL from test/databases.ts), the caller's to close; default a new SQLite file. */
+    db?: Kysely<ServerTables>;
   } = {},
 ) {
   const dir = await mkdtemp(join(tmpdir(), "caretflow-server-"));
-  const db = openSqlite<ServerTables>(join(dir, "caretflow.db"));
-  await migrateToLatest(db as Kysely<unknown>, serverMigrations, dataMigrations);
+  const db = opts.db ?? openSqlite<ServerTables>(join(dir, "caretflow.db"));
+  if (!opts.db) await migrateToLatest(db as Kysely<unknown>, serverMigrations, dataMigrations);
   const store = opts.datasets ? await DatasetStore.open({ root: join(dir, "datasets"), db: db as unknown as Kysely<DataTables> }) : null;
   const auth = new AuthService({ db });
   const projects = new ProjectService({ db });
@@ -202,7 +204,7 @@ export async function appFixture(
       await quality.idle();
       await connections.close();
       await store?.close();
-      await db.destroy();
+      if (!opts.db) await db.destroy();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,17 @@
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Health, Job, JobEvent, PreviewPage, RegisteredModel, RunDetail, RunSummary, SetupPreview } from "@caretflow/contracts";
+import type {
+  Health,
+  Job,
+  JobEvent,
+  PipelineRun,
+  PreviewPage,
+  RegisteredModel,
+  RunDetail,
+  RunSummary,
+  SetupPreview,
+} from "@caretflow/contracts";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqlite } from "../src/db/database.ts";
@@ -19,6 +29,7 @@ let firstPassword: string | null;
 let cookie: string;
 let api: ReturnType<typeof client>;
 const lines: string[] = [];
+const repo = join(import.meta.dirname, "..", "..", "..");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
@@ -280,6 +291,47 @@ describe("caretflow end to end", () => {
     expect((await csv.text()).split("\n")[0]).toContain("prediction_label");
   }, 600_000);
 
+  it("runs the retrain pipeline on the demo data: import, check, train, compare with the champion, register, promote, score", async () => {
+    const yaml = await readFile(join(repo, "examples", "pipelines", "retrain-juice.yaml"), "utf8");
+    await copyFile(join(repo, "demo-data", "juice.csv"), join(home, "files", "juice.csv"));
+    expect((await api.put<unknown>("/api/pipelines", { yaml, files: {} })).status).toBe(200);
+    const runPipeline = async () => {
+      const started = await api.post<PipelineRun>("/api/pipelines/retrain-juice/runs", {});
+      expect(started.status).toBe(202);
+      return await until(
+        "the pipeline run",
+        async () => {
+          const r = (await api.get<PipelineRun>(`/api/pipeline-runs/${started.body.id}`)).body;
+          return ["succeeded", "failed", "cancelled"].includes(r.status) ? r : null;
+        },
+        600_000,
+      );
+    };
+    const statuses = (r: PipelineRun) => Object.fromEntries(r.steps.map((s) => [s.id, s.status]));
+    const step = (r: PipelineRun, id: string) => r.steps.find((s) => s.id === id)!;
+
+    const first = await runPipeline();
+    expect(first.status, JSON.stringify(first.error)).toBe("succeeded");
+    expect(Object.values(statuses(first)).every((st) => st === "succeeded")).toBe(true);
+    expect(step(first, "import").outputs).toEqual({ dataset: "juice-nightly", version: 1 });
+    expect(step(first, "evaluate").outputs).toMatchObject({ better: true, champion_metric: null });
+    expect(step(first, "register").outputs).toEqual({ model: "juice-pipeline", version: 1 });
+    const model = (await api.get<RegisteredModel>("/api/models/juice-pipeline")).body;
+    expect(model.aliases.champion).toBe(1);
+    expect(step(first, "score").outputs).toEqual({ dataset: "juice-nightly-predictions", version: 1 });
+    const trainJob = (await api.get<Job>(`/api/jobs/${step(first, "train").jobId}`)).body;
+    expect(trainJob.status).toBe("succeeded");
+    expect(step(first, "train").outputs.best_run_id).toBe(trainJob.result?.kind === "train" ? trainJob.result.best_run_id : null);
+
+    // The same file again: the training is reused, and the champion, being that very model, is not beaten.
+    const second = await runPipeline();
+    expect(second.status, JSON.stringify(second.error)).toBe("succeeded");
+    expect(step(second, "train")).toMatchObject({ status: "succeeded", reusedFrom: first.id });
+    expect(step(second, "evaluate").outputs).toMatchObject({ better: false });
+    expect(statuses(second)).toMatchObject({ register: "skipped", promote: "skipped", score: "skipped" });
+    expect((await api.get<RegisteredModel>("/api/models/juice-pipeline")).body.aliases.champion).toBe(1);
+  }, 900_000);
+
   it("trains a multiclass model on iris: per-class hold-out metrics, and a probability per class in batch and online", async () => {
     const started = await api.post<Job>("/api/jobs/train", {
       dataset: "iris",
@@ -447,6 +499,8 @@ describe("caretflow end to end", () => {
       "iris-predictions",
       "jewellery",
       "juice",
+      "juice-nightly",
+      "juice-nightly-predictions",
       "juice-predictions",
       "pycaret_downloads",
       "spam",

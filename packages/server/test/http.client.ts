@@ -20,6 +20,7 @@ export function client(base: string, auth: { cookie?: string; token?: string }) 
     headers,
     get: <T>(path: string) => call<T>("GET", path),
     post: <T>(path: string, body?: unknown) => call<T>("POST", path, body ?? {}),
+    put: <T>(path: string, body?: unknown) => call<T>("PUT", path, body ?? {}),
     delete: <T>(path: string) => call<T>("DELETE", path),
     raw: (path: string, init: RequestInit = {}) =>
       fetch(base + path, { ...init, headers: headers(init.headers as Record<string, string>) }),

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { DatasetDetail, Health, Job, JobEvent } from "@caretflow/contracts";
+import type { DatasetDetail, Health, Job, JobEvent, PipelineRun } from "@caretflow/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedisServer, startRedis } from "../../orchestrator/test/redis.fixture.ts";
 import { type StartedCaretflow, startCaretflow } from "../src/start.ts";
@@ -21,6 +21,8 @@ let worker: StartedWorker | null = null;
 let api: ReturnType<typeof client>;
 let cookie: string;
 const workerLines: string[] = [];
+/** What the restarted server logged, shown when a run does not end. */
+const serverLines: string[] = [];
 
 const repo = join(import.meta.dirname, "..", "..", "..");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,6 +50,42 @@ async function startLongJob(): Promise<string> {
   });
   expect(started.status).toBe(202);
   return started.body.id;
+}
+
+/** The same long job started by a pipeline's train step: the run's id and the step's job id once it has one. */
+async function startLongPipeline(): Promise<{ runId: string; jobId: string }> {
+  const yaml = `version: 1
+name: long
+steps:
+  - id: train
+    type: train
+    with: { dataset: jewellery, task: clustering, include: [kmeans, hclust, birch] }
+`;
+  expect((await api.put<unknown>("/api/pipelines", { yaml, files: {} })).status).toBe(200);
+  const run = await api.post<PipelineRun>("/api/pipelines/long/runs", { force: true });
+  expect(run.status).toBe(202);
+  const t0 = Date.now();
+  for (;;) {
+    const jobId = (await pipelineRun(run.body.id)).steps[0]!.jobId;
+    if (jobId) return { runId: run.body.id, jobId };
+    if (Date.now() - t0 > 60_000) throw new Error("the train step started no job");
+    await sleep(200);
+  }
+}
+
+async function pipelineRun(id: string): Promise<PipelineRun> {
+  return (await api.get<PipelineRun>(`/api/pipeline-runs/${id}`)).body;
+}
+
+async function waitPipelineRun(id: string, timeoutMs = 120_000): Promise<PipelineRun> {
+  const t0 = Date.now();
+  for (;;) {
+    const r = await pipelineRun(id);
+    if (["succeeded", "failed", "cancelled"].includes(r.status)) return r;
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`pipeline run ${id} still ${r.status}: ${JSON.stringify(r.steps)}\n${serverLines.join("\n")}`);
+    await sleep(500);
+  }
 }
 
 const newWorker = () => startWorker({ home, redisUrl: redis.url, log: (l) => workerLines.push(l) });
@@ -130,18 +168,29 @@ describe("jobs on a worker through Redis", () => {
     expect(ended.status).toBe("cancelled");
   });
 
-  it("follows a job running on the worker again after the server restarts, storing each event once", async () => {
-    const id = await startLongJob();
+  it("follows a pipeline run and its job running on the worker again after the server restarts, storing each event once", async () => {
+    const { runId, jobId: id } = await startLongPipeline();
     const t0 = Date.now();
     while (!(await readJobEvents(cf.url, id, api.headers(), { stopAfter: 4 })).some((e) => e.type === "engine")) {
       if (Date.now() - t0 > 60_000) throw new Error("the job did not start");
       await sleep(200);
     }
     await cf.close();
-    cf = await startCaretflow({ home, port: 0, log: () => {}, redisUrl: redis.url });
+    cf = await startCaretflow({ home, port: 0, log: (l) => serverLines.push(l), redisUrl: redis.url });
     api = client(cf.url, { cookie });
     const ended = await waitJob(id);
     expect(ended.status, JSON.stringify(ended.error)).toBe("succeeded");
+    // The run went on with the same job: one attempt, the job's best run as the step's output.
+    const run = await waitPipelineRun(runId);
+    expect(run.status, JSON.stringify(run.error)).toBe("succeeded");
+    expect(run.steps[0]).toMatchObject({
+      jobId: id,
+      status: "succeeded",
+      outputs: { best_run_id: (ended.result as { best_run_id: string }).best_run_id },
+    });
+    expect(run.steps[0]!.attempts).toHaveLength(1);
+    const log = await (await api.raw(`/api/pipeline-runs/${runId}/logs?step=train`)).text();
+    expect(log).toContain(`following job ${id} again`);
     const events: JobEvent[] = await readJobEvents(cf.url, id, api.headers());
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     const engineSeqs = events.flatMap((e) => (e.type === "engine" ? [e.event.seq] : []));
@@ -151,9 +200,9 @@ describe("jobs on a worker through Redis", () => {
       "running",
       "succeeded",
     ]);
-  });
+  }, 300_000);
 
-  it("retries a job on another worker when the worker running it is killed, recording the lost attempt", async () => {
+  it("retries a pipeline step's job on another worker when the worker running it is killed, recording the lost attempt", async () => {
     await worker?.close();
     worker = null;
     // Two `caretflow worker` processes whose hold on a job lapses after 3 s unless renewed.
@@ -179,7 +228,7 @@ describe("jobs on a worker through Redis", () => {
         if (Date.now() - t0 > 120_000) throw new Error(`workers did not start: ${children.map((c) => c.out).join("\n")}`);
         await sleep(200);
       }
-      const id = await startLongJob();
+      const { runId, jobId: id } = await startLongPipeline();
       let running: (typeof children)[number] | undefined;
       while (!running) {
         running = children.find((c) => c.out.includes(`taking job ${id}`));
@@ -207,6 +256,11 @@ describe("jobs on a worker through Redis", () => {
         "running",
         "succeeded",
       ]);
+      // The pipeline step waited through it: it succeeded, its log names the lost attempt.
+      const run = await waitPipelineRun(runId);
+      expect(run.status, JSON.stringify(run.error)).toBe("succeeded");
+      const log = await (await api.raw(`/api/pipeline-runs/${runId}/logs?step=train`)).text();
+      expect(log).toContain("job attempt 2, worker_lost");
     } finally {
       for (const c of children) {
         if (c.proc.exitCode === null && c.proc.signalCode === null) {

@@ -31,6 +31,8 @@ export interface MlflowClientOptions {
   timeoutMs?: number;
   /** Sent as HTTP basic auth on every request (caretflow's MLflow refuses requests without it). */
   credentials?: MlflowCredentials;
+  /** The Authorization header value to send instead, e.g. `Bearer <token>` for an MLflow server behind a token check. */
+  authorization?: string;
 }
 
 export interface Page<T> {
@@ -66,7 +68,7 @@ export class MlflowClient {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
     this.fetchImpl = opts.fetch ?? fetch;
     this.timeoutMs = opts.timeoutMs ?? 15_000;
-    this.#authorization = opts.credentials ? basicAuthorization(opts.credentials) : null;
+    this.#authorization = opts.authorization ?? (opts.credentials ? basicAuthorization(opts.credentials) : null);
   }
 
   // ------------------------------------------------------------ transport

@@ -1,30 +1,15 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { dataMigrations } from "@caretflow/data";
 import { type Kysely, sql } from "kysely";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { migrateToLatest, openSqlite } from "../db/database.ts";
-import { serverMigrations } from "../db/server.migrations.ts";
+import { beforeEach, expect, it } from "vitest";
+import { forEachDatabase } from "../../test/databases.ts";
+import { type DatabaseTarget, openDatabase } from "../db/database.ts";
 import type { ServerTables } from "../db/server.tables.ts";
 import { GENESIS_HASH, SNAPSHOT_MAX_BYTES } from "./audit.hash.ts";
 import { AuditLog, type AuditRecord, SYSTEM_ACTOR } from "./audit.log.ts";
 
-let dir: string;
+let target: DatabaseTarget;
 let db: Kysely<ServerTables>;
 let log: AuditLog;
 const alice = { id: "u1", name: "alice" };
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "caretflow-audit-"));
-  db = openSqlite<ServerTables>(join(dir, "caretflow.db"));
-  await migrateToLatest(db as Kysely<unknown>, serverMigrations, dataMigrations);
-  log = new AuditLog({ db });
-});
-afterEach(async () => {
-  await db.destroy();
-  await rm(dir, { recursive: true, force: true });
-});
 
 const entry = (i: number, over: Partial<AuditRecord> = {}): AuditRecord => ({
   actor: alice,
@@ -39,7 +24,12 @@ async function appendMany(n: number) {
   for (let i = 1; i <= n; i++) await log.record(entry(i));
 }
 
-describe("AuditLog", () => {
+forEachDatabase("AuditLog", (dbs) => {
+  beforeEach(async () => {
+    ({ db, target } = await dbs.fresh<ServerTables>());
+    log = new AuditLog({ db });
+  });
+
   it("appends rows with increasing seq, each linked to the previous hash", async () => {
     const a = await log.record(entry(1));
     const b = await log.record(entry(2, { actor: SYSTEM_ACTOR, action: "dataset.import", project: null }));
@@ -86,7 +76,7 @@ describe("AuditLog", () => {
   });
 
   it("keeps one chain under concurrent appends, also from a second connection", async () => {
-    const other = openSqlite<ServerTables>(join(dir, "caretflow.db"));
+    const other = await openDatabase<ServerTables>(target);
     try {
       const second = new AuditLog({ db: other });
       await Promise.all(

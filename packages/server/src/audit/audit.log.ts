@@ -7,6 +7,7 @@ import {
   type User,
 } from "@caretflow/contracts";
 import { type Kysely, type SelectQueryBuilder, sql } from "kysely";
+import { isWriteConflict } from "../db/database.ts";
 import type { ServerTables } from "../db/server.tables.ts";
 import { type AuditRow, GENESIS_HASH, rowHash, snapshotJson } from "./audit.hash.ts";
 
@@ -67,9 +68,7 @@ export class AuditLog {
       } catch (err) {
         // Another process appended between our read of the head and our insert (unique seq/prev_hash),
         // or held the write lock past the busy timeout: read the new head and try again.
-        const code = (err as { code?: string }).code ?? "";
-        const retryable = code.startsWith("SQLITE_CONSTRAINT") || code.startsWith("SQLITE_BUSY");
-        if (!retryable || attempt >= 20) throw err;
+        if (!isWriteConflict(err) || attempt >= 20) throw err;
         await new Promise((ok) => setTimeout(ok, 5 * attempt));
       }
     }
@@ -230,8 +229,9 @@ function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, (m) => `\\${m}`);
 }
 
+/** Case-insensitive on both databases (SQLite's LIKE ignores ASCII case, PostgreSQL's does not). */
 function like(column: string, pattern: string) {
-  return sql<boolean>`${sql.ref(column)} like ${pattern} escape '\\'`;
+  return sql<boolean>`lower(${sql.ref(column)}) like lower(${pattern}) escape '\\'`;
 }
 
 function toEntry(row: AuditRow): AuditEntry {

@@ -62,11 +62,13 @@ export class AuthService {
     const existing = await this.#db.selectFrom("users").select("id").where("username", "=", "admin").executeTakeFirst();
     if (existing) return null;
     const password = generatePassword();
-    await this.#db
+    // Two servers starting together on one PostgreSQL database: the first makes the admin, the other keeps it.
+    const r = await this.#db
       .insertInto("users")
       .values({ id: randomUUID(), username: "admin", password_hash: await hashPassword(password), role: "admin", created_at: this.#iso() })
-      .execute();
-    return password;
+      .onConflict((oc) => oc.column("username").doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0 ? password : null;
   }
 
   /** Replaces a user's password (operations: a forgotten admin password). */

@@ -56,16 +56,19 @@ export class JobRepository {
    */
   async append(jobId: string, body: JobEventBody, ts: string, update: JobUpdate = {}): Promise<JobEvent> {
     return await this.#db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom("jobs").select("last_seq").where("id", "=", jobId).executeTakeFirstOrThrow();
-      const seq = row.last_seq + 1;
+      // Incrementing first takes the row's write lock (PostgreSQL) or the file's (SQLite) before the
+      // number is read, so two writers, in this process or another, never take the same seq.
+      const row = await trx
+        .updateTable("jobs")
+        .set((eb) => ({ ...update, last_seq: eb("last_seq", "+", 1) }))
+        .where("id", "=", jobId)
+        .returning("last_seq")
+        .executeTakeFirst();
+      if (!row) throw new Error(`no job ${jobId} to append an event to`);
+      const seq = row.last_seq;
       await trx
         .insertInto("job_events")
         .values({ job_id: jobId, seq, ts, type: body.type, body_json: JSON.stringify(body) })
-        .execute();
-      await trx
-        .updateTable("jobs")
-        .set({ ...update, last_seq: seq })
-        .where("id", "=", jobId)
         .execute();
       return JobEvent.parse({ seq, ts, ...body });
     });

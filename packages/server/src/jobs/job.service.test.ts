@@ -2,8 +2,10 @@ import { copyFile, mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type EngineEvent, type Job, type JobSpec, TrainRequest, type TrainResult } from "@caretflow/contracts";
 import type { EngineRunner } from "@caretflow/orchestrator";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { appFixture } from "../../test/app.fixture.ts";
+import { forEachDatabase } from "../../test/databases.ts";
+import type { ServerTables } from "../db/server.tables.ts";
 
 /**
  * An engine that plays a script of events for each job, waiting for `release`
@@ -71,17 +73,8 @@ class ScriptedEngine implements EngineRunner {
   }
 }
 
-const engine = new ScriptedEngine();
+let engine: ScriptedEngine;
 let f: Awaited<ReturnType<typeof appFixture>>;
-beforeAll(async () => {
-  f = await appFixture({}, { datasets: true, engine, trackingUri: "http://127.0.0.1:5000/mlflow" });
-  await f.store!.importFile({ path: new URL("../../../../demo-data/juice.csv", import.meta.url).pathname, name: "juice" });
-  engine.outbox = join(f.dir, "datasets", ".outbox");
-  // Any other table will do as the "labelled" copy; it must differ from juice v1 to make a new version.
-  await f.store!.importFile({ path: new URL("../../../../demo-data/iris.csv", import.meta.url).pathname, name: "iris" });
-  engine.labelsFrom = join(f.dir, "datasets", "iris", "v1.parquet");
-});
-afterAll(() => f.close());
 
 const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
 async function until(fn: () => Promise<boolean>) {
@@ -110,7 +103,19 @@ const train = () =>
     "default",
   );
 
-describe("JobService", () => {
+forEachDatabase("JobService", (dbs) => {
+  beforeAll(async () => {
+    engine = new ScriptedEngine();
+    const { db } = await dbs.fresh<ServerTables>();
+    f = await appFixture({}, { datasets: true, engine, trackingUri: "http://127.0.0.1:5000/mlflow", db });
+    await f.store!.importFile({ path: new URL("../../../../demo-data/juice.csv", import.meta.url).pathname, name: "juice" });
+    engine.outbox = join(f.dir, "datasets", ".outbox");
+    // Any other table will do as the "labelled" copy; it must differ from juice v1 to make a new version.
+    await f.store!.importFile({ path: new URL("../../../../demo-data/iris.csv", import.meta.url).pathname, name: "iris" });
+    engine.labelsFrom = join(f.dir, "datasets", "iris", "v1.parquet");
+  });
+  afterAll(() => f.close());
+
   it("builds the engine spec, records every event with a gapless seq, and follows the engine to success", async () => {
     const job = await train();
     expect(job.status).toBe("queued");

@@ -191,7 +191,7 @@ export async function proxyToMlflow(c: Context, upstream: string | null, opts: M
       kind: "operational",
       status: 502,
       message: `MLflow did not answer: ${(err as Error).message}`,
-      hint: "caretflow restarts MLflow automatically; try again in a few seconds.",
+      hint: "Try again in a few seconds; GET /api/health says whether caretflow reaches MLflow (its own MLflow is restarted automatically).",
       cause: err,
     });
   }

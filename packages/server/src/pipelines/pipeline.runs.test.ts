@@ -5,11 +5,9 @@ import { join } from "node:path";
 import { PROJECT_HEADER } from "@caretflow/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appFixture } from "../../test/app.fixture.ts";
-import { defaultRepoRoot } from "../start.ts";
 import { PipelineAutomation } from "./pipeline.automation.ts";
 import { PipelineRepository } from "./pipeline.repository.ts";
 import { createPipelines } from "./pipeline.wiring.ts";
-import { enginePython } from "./steps/custom.step.ts";
 
 // Pipelines run through the HTTP API on a real dataset store: SQL transforms, quality checks and custom
 // Python steps (real processes), so no PyCaret is needed. Training steps are covered by the CLI test.
@@ -349,9 +347,9 @@ describe("schedules and triggers", () => {
     const schedule = (missed: string) => `schedule: { cron: "0 * * * *", timezone: Europe/Paris, missed: ${missed}, overlap: queue }\n`;
     await service.apply("default", { yaml: `version: 1\nname: hourly-catch\n${schedule("catch_up")}${ok}`, files: {} }, "admin");
     await service.apply("default", { yaml: `version: 1\nname: hourly-skip\n${schedule("skip")}${ok}`, files: {} }, "admin");
-    // caretflow was down for the last three and a half hours: three due times passed.
+    // caretflow was down since just after the hour three hours before the current one: three due times passed.
     const now = Date.now();
-    const down = new Date(Math.floor((now - 3.5 * 3600_000) / 3600_000) * 3600_000 + 1000);
+    const down = new Date(Math.floor(now / 3600_000) * 3600_000 - 3 * 3600_000 + 1000);
     for (const p of ["hourly-catch", "hourly-skip"]) {
       await f.db
         .updateTable("pipelines")

@@ -183,7 +183,9 @@ export class PipelineService {
       trigger,
       force: req.force ?? false,
       resumedFrom: null,
-      createdBy: by,
+      // A run nobody started (a schedule, a trigger) acts as the person who applied the pipeline's revision:
+      // its steps get that person's rights, never more.
+      createdBy: by ?? (trigger.kind === "manual" ? null : row.updated_by),
       createdAt: this.#iso(),
       startedAt: null,
       finishedAt: null,

@@ -10,6 +10,7 @@ import {
   userError,
 } from "@caretflow/contracts";
 import type { Kysely } from "kysely";
+import { isUniqueViolation } from "../db/database.ts";
 import type { ServerTables } from "../db/server.tables.ts";
 
 /**
@@ -70,12 +71,19 @@ export class ProjectService {
   /** A new project with its creator as owner. */
   async create(user: User, name: string, description: string | null): Promise<ProjectInfo> {
     const createdAt = this.#iso();
-    await this.#db.transaction().execute(async (trx) => {
-      const taken = await trx.selectFrom("projects").select("name").where("name", "=", name).executeTakeFirst();
-      if (taken) throw userError("project_exists", `A project named '${name}' already exists`, "Choose another name.", 409);
-      await trx.insertInto("projects").values({ name, description, created_at: createdAt }).execute();
-      await trx.insertInto("project_members").values({ project: name, user_id: user.id, role: "owner", added_at: createdAt }).execute();
-    });
+    const exists = () => userError("project_exists", `A project named '${name}' already exists`, "Choose another name.", 409);
+    try {
+      await this.#db.transaction().execute(async (trx) => {
+        const taken = await trx.selectFrom("projects").select("name").where("name", "=", name).executeTakeFirst();
+        if (taken) throw exists();
+        await trx.insertInto("projects").values({ name, description, created_at: createdAt }).execute();
+        await trx.insertInto("project_members").values({ project: name, user_id: user.id, role: "owner", added_at: createdAt }).execute();
+      });
+    } catch (err) {
+      // Created by another request between the check and the insert (PostgreSQL lets both read first).
+      if (isUniqueViolation(err)) throw exists();
+      throw err;
+    }
     return { name, description, createdAt, role: "owner" };
   }
 
@@ -93,6 +101,7 @@ export class ProjectService {
   /** Adds a member or changes their role; the last owner cannot step down. */
   async setMember(project: string, username: string, role: ProjectRole): Promise<ProjectMember> {
     return await this.#db.transaction().execute(async (trx) => {
+      await lockProject(trx, project);
       const user = await trx.selectFrom("users").select("id").where("username", "=", username).executeTakeFirst();
       if (!user) throw notFound("user", username, "List users with `caretflow users list` (site admins).");
       const current = await trx
@@ -114,6 +123,7 @@ export class ProjectService {
 
   async removeMember(project: string, username: string): Promise<void> {
     await this.#db.transaction().execute(async (trx) => {
+      await lockProject(trx, project);
       const user = await trx.selectFrom("users").select("id").where("username", "=", username).executeTakeFirst();
       const member = user
         ? await trx
@@ -221,6 +231,19 @@ export class ProjectService {
   #iso(): string {
     return this.#now().toISOString();
   }
+}
+
+/**
+ * Serialises changes to one project's members until the transaction ends: a no-op update takes the
+ * project row's lock on PostgreSQL (the write lock on SQLite), so two owners stepping down at once
+ * cannot both see the other one still there.
+ */
+async function lockProject(trx: Kysely<ServerTables>, project: string): Promise<void> {
+  await trx
+    .updateTable("projects")
+    .set((eb) => ({ description: eb.ref("description") }))
+    .where("name", "=", project)
+    .execute();
 }
 
 function takenElsewhere(kind: OwnedKind, name: string): CaretflowError {

@@ -9,6 +9,7 @@ import {
   DEFAULT_PROJECT,
   type OnlinePredictRequest,
   type OperateRequest,
+  type PipelineRunRequest,
   type ProjectRole,
   type QualityRuleInput,
   type RegisterModelRequest,
@@ -29,6 +30,9 @@ export type CreateConnectionInput = z.input<typeof CreateConnectionRequest>;
 export type ConnectionPreviewInput = z.input<typeof ConnectionPreviewRequest>;
 export type ConnectionImportInput = z.input<typeof ConnectionImportRequest>;
 export type SetupPreviewInput = z.input<typeof SetupPreviewRequest>;
+export type PipelineRunInput = z.input<typeof PipelineRunRequest>;
+/** Filters of GET /api/pipeline-runs. */
+export type PipelineRunsQueryInput = QueryOf<"get", "/api/pipeline-runs">;
 /** Search, filters and paging of the dataset catalog (GET /api/datasets). */
 export type DatasetListInput = QueryOf<"get", "/api/datasets">;
 /** Filters and paging of GET /api/audit. */
@@ -137,6 +141,26 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     saveTransform: (name: string, sql: string) => api.POST("/api/transforms", { body: { name, sql } }),
     runTransform: (name: string) => api.POST("/api/transforms/{name}/run", conn(name)),
     deleteTransform: (name: string) => api.DELETE("/api/transforms/{name}", conn(name)),
+
+    /** Pipelines: store a file (each change is a revision), list and open them; their runs, steps and logs. */
+    listPipelines: async () => (await api.GET("/api/pipelines")).pipelines,
+    getPipeline: (name: string) => api.GET("/api/pipelines/{name}", conn(name)),
+    /** Stores a pipeline file; `files` holds the code files its custom steps name, by path (none from the builder). */
+    applyPipeline: (yaml: string, files: Record<string, string> = {}) => api.PUT("/api/pipelines", { body: { yaml, files } }),
+    deletePipeline: (name: string) => api.DELETE("/api/pipelines/{name}", conn(name)),
+    startPipelineRun: (name: string, req: PipelineRunInput) => api.POST("/api/pipelines/{name}/runs", { ...conn(name), body: req }),
+    listPipelineRuns: async (query: PipelineRunsQueryInput) => (await api.GET("/api/pipeline-runs", { params: { query } })).runs,
+    getPipelineRun: (id: string) => api.GET("/api/pipeline-runs/{id}", job(id)),
+    /** The run's log, or one step's (text). */
+    pipelineRunLog: async (id: string, step?: string) =>
+      (
+        await api.raw("get", "/api/pipeline-runs/{id}/logs", {
+          params: { path: { id }, query: step ? { step } : {} },
+          headers: { accept: "text/plain" },
+        })
+      ).text(),
+    cancelPipelineRun: (id: string) => api.POST("/api/pipeline-runs/{id}/cancel", job(id)),
+    resumePipelineRun: (id: string) => api.POST("/api/pipeline-runs/{id}/resume", job(id)),
 
     catalog: () => {
       catalog ??= api.GET("/api/catalog").catch((err: unknown) => {

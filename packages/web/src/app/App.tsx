@@ -24,6 +24,12 @@ const AccountPage = lazy(() => import("../features/auth/AccountPage.tsx").then((
 const AuditPage = lazy(() => import("../features/audit/AuditPage.tsx").then((m) => ({ default: m.AuditPage })));
 const ConnectionsPage = lazy(() => import("../features/connections/ConnectionsPage.tsx").then((m) => ({ default: m.ConnectionsPage })));
 const TransformPage = lazy(() => import("../features/transforms/TransformPage.tsx").then((m) => ({ default: m.TransformPage })));
+const PipelinesPage = lazy(() => import("../features/pipelines/PipelinesPage.tsx").then((m) => ({ default: m.PipelinesPage })));
+const PipelineBuilderPage = lazy(() =>
+  import("../features/pipelines/PipelineBuilderPage.tsx").then((m) => ({ default: m.PipelineBuilderPage })),
+);
+const PipelineRunsPage = lazy(() => import("../features/pipelines/PipelineRunsPage.tsx").then((m) => ({ default: m.PipelineRunsPage })));
+const PipelineRunPage = lazy(() => import("../features/pipelines/PipelineRunPage.tsx").then((m) => ({ default: m.PipelineRunPage })));
 const TrainPage = lazy(() => import("../features/train/TrainPage.tsx").then((m) => ({ default: m.TrainPage })));
 
 export function App() {
@@ -58,6 +64,11 @@ function ProjectApp({ project }: { project: string }) {
               <Route path="connections" element={<ConnectionsPage />} />
               <Route path="transforms" element={<TransformPage />} />
               <Route path="transforms/:name" element={<TransformPage />} />
+              <Route path="pipelines" element={<PipelinesPage />} />
+              <Route path="pipelines/new" element={<PipelineBuilderPage />} />
+              <Route path="pipelines/:name" element={<PipelineBuilderPage />} />
+              <Route path="pipeline-runs" element={<PipelineRunsPage />} />
+              <Route path="pipeline-runs/:id" element={<PipelineRunPage />} />
               <Route path="train" element={<TrainPage />} />
               <Route path="jobs" element={<JobsPage />} />
               <Route path="jobs/:id" element={<JobPage />} />

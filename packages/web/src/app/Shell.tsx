@@ -33,6 +33,11 @@ const nav = [
   },
   { to: "/experiments", label: "Experiments", icon: "M9 3h6M10 3v6l-5 9a2 2 0 0 0 1.7 3h10.6a2 2 0 0 0 1.7-3l-5-9V3" },
   { to: "/models", label: "Models", icon: "M12 3l8 4.5v9L12 21l-8-4.5v-9L12 3zm0 0v18M4 7.5l8 4.5 8-4.5" },
+  {
+    to: "/pipelines",
+    label: "Pipelines",
+    icon: "M4 5h5v5H4zM15 14h5v5h-5zM9 7.5h2.5a2 2 0 0 1 2 2v5a2 2 0 0 0 1.5 1.94",
+  },
   { to: "/jobs", label: "Jobs", icon: "M4 6h16M4 12h10M4 18h6M18 14l3 3-3 3" },
   {
     to: "/projects",

@@ -3,6 +3,7 @@ import { type Job, OperateRequest, type OperateResult, TrainRequest, type TrainR
 import { isTerminal, StepFailure, type StepHandler, type StepRunContext } from "@caretflow/orchestrator";
 import type { JobService } from "../../jobs/job.service.ts";
 import type { DatasetsPort } from "../../ports.ts";
+import { SERVER_STOPPING } from "../pipeline.service.ts";
 
 /**
  * Steps that run as jobs (train, tune, batch_predict): the step submits a job through the JobService, so it
@@ -43,10 +44,14 @@ async function followJob(deps: JobStepDeps, ctx: StepRunContext, id: string): Pr
       );
     const onAbort = () => {
       finish(() => reject(ctx.signal.reason));
-      jobs.cancel(id, project).catch(() => {});
+      // A stopping server leaves the job to run on; the next server follows it again.
+      if (!(ctx.signal.reason instanceof StepFailure && ctx.signal.reason.code === SERVER_STOPPING))
+        jobs.cancel(id, project).catch(() => {});
     };
     const unsubscribe = jobs.subscribe(id, (e) => {
       if (e.type === "status") void look();
+      // The job's worker stopped and another one runs it from the start: the step says so and goes on waiting.
+      if (e.type === "attempt") ctx.log(`job ${id}: ${e.message} (job attempt ${e.attempt}, ${e.reason})`);
     });
     const timer = setInterval(() => void look(), deps.pollMs ?? 2000);
     ctx.signal.addEventListener("abort", onAbort, { once: true });
