@@ -1,10 +1,11 @@
 """compare_models on a Dask cluster against a local compare_models (real PyCaret, real Dask processes).
 
 A scheduler and two workers are started as processes of their own (``dask scheduler``,
-``dask worker``) from this engine's environment, in a folder outside the engine, so nothing but
-the pickled experiment reaches them. The same comparison (juice, three fast models, three folds,
-one seed, plus a custom estimator) runs here and on the cluster: same models, same scores, same ranking, same best model.
-Every process the tests start is stopped, and checked gone, at the end.
+``dask worker``) from this engine's environment, in a folder outside the engine (caretflow's own
+code cannot be imported there: only the pickled experiment reaches them). The same comparison
+(juice, three fast models and a custom estimator, three folds, one seed) runs here and on the
+cluster: same models, same scores, same ranking, same best model. Every process the tests start
+is stopped, and checked gone, at the end.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from caretflow_engine.adapters.pycaret3.dask_compare import dask_client
 from caretflow_engine.errors import EngineError
 
 from .conftest import free_port, train_spec
-from .helpers import REPO_DIR, assert_protocol, finished, run_job
+from .helpers import REPO_DIR, FdProcess, assert_protocol
 from .test_fast_compare import Recorder
 
 DASK = str(Path(sys.executable).with_name("dask"))
@@ -198,15 +199,25 @@ def test_scheduler_without_workers_is_a_transient_error(tmp_path):
 
 
 def test_training_job_on_dask_logs_the_leaderboard_and_the_best_model(cluster, local, mlflow_server, juice, tmp_path):
-    """The whole engine job: rows and child runs from the driver once the cluster is done, the final
-    run with the best model, and the same leaderboard as the local comparison."""
-    cluster.wait_for_workers(2)
+    """The whole engine job, in a job forked by the warm worker as caretflow runs it: rows and child
+    runs from the driver once the cluster is done, the final run with the best model, and the same
+    leaderboard as the local comparison."""
     _, local_board, _ = local
     spec = train_spec("dask-job", mlflow_server, juice, include=MODELS, custom_models=[CUSTOM], folds=3, dask_scheduler=cluster.address)
-    code, events = run_job(spec, tmp_path, timeout=300)
+    worker = FdProcess(["worker"], tmp_path / "worker.log")
+    try:
+        assert worker.read(timeout=300)["worker"] == "ready"
+        cluster.wait_for_workers(2)
+        worker.send({"op": "run", "spec": spec, "log_path": str(tmp_path / "dask-job.log")})
+        messages = worker.read_until(lambda m: m.get("worker") == "exit", timeout=300)
+        worker.send({"op": "shutdown"})
+        assert worker.close(timeout=30) == 0
+    finally:
+        worker.kill()
+    events = [m for m in messages if "type" in m]
     assert_protocol(events)
-    result = finished(events)
-    assert code == 0 and result["status"] == "succeeded", (result, cluster.logs())
+    result = events[-1]
+    assert result["status"] == "succeeded", (result, (tmp_path / "dask-job.log").read_text()[-3000:], cluster.logs())
     train = result["result"]
 
     leaderboard = train["leaderboard"]
