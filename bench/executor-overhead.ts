@@ -10,32 +10,16 @@
  */
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
-import type { EngineEvent } from "@caretflow/contracts";
 import { testSpec } from "../packages/orchestrator/src/executor.contract.ts";
-import { type EngineRunner, type Executor, LocalExecutor, RedisExecutor, RedisWorker } from "../packages/orchestrator/src/index.ts";
+import { type Executor, LocalExecutor, RedisExecutor, RedisWorker } from "../packages/orchestrator/src/index.ts";
 import { startRedis } from "../packages/orchestrator/test/redis.fixture.ts";
+import { noopEngine } from "./noop-engine.ts";
 
 const { values } = parseArgs({ options: { jobs: { type: "string", default: "50" }, repeat: { type: "string", default: "3" } } });
 const jobs = Number(values.jobs);
 const repeat = Number(values.repeat);
 
-/** A no-op job: two events (a stage and a log line), then success. */
-const engine: EngineRunner = {
-  run: async (spec, opts) => {
-    const event = (seq: number): EngineEvent => ({
-      v: 1,
-      seq,
-      ts: new Date().toISOString(),
-      job_id: spec.job_id,
-      type: "log",
-      level: "info",
-      message: "no-op",
-    });
-    opts.onEvent(event(0));
-    opts.onEvent(event(1));
-    return { status: "succeeded" };
-  },
-};
+const engine = noopEngine;
 
 async function direct(): Promise<number> {
   const t0 = performance.now();

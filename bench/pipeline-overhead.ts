@@ -16,15 +16,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type EngineEvent, type PipelineRun, validatePipeline } from "@caretflow/contracts";
+import { type PipelineRun, pendingStep, validatePipeline } from "@caretflow/contracts";
 import type { Kysely } from "kysely";
 import { dataMigrations } from "../packages/data/src/migrations.ts";
 import { testSpec } from "../packages/orchestrator/src/executor.contract.ts";
 import {
-  type EngineRunner,
   type Executor,
   LocalExecutor,
-  pendingStep,
   RedisExecutor,
   RedisWorker,
   runPipeline,
@@ -36,28 +34,13 @@ import { migrateToLatest, openSqlite } from "../packages/server/src/db/database.
 import { serverMigrations } from "../packages/server/src/db/server.migrations.ts";
 import type { ServerTables } from "../packages/server/src/db/server.tables.ts";
 import { PipelineRepository } from "../packages/server/src/pipelines/pipeline.repository.ts";
+import { noopEngine } from "./noop-engine.ts";
 
 const { values } = parseArgs({ options: { steps: { type: "string", default: "50" }, repeat: { type: "string", default: "3" } } });
 const steps = Number(values.steps);
 const repeat = Number(values.repeat);
 
-/** A no-op job: two events (log lines), then success. */
-const engine: EngineRunner = {
-  run: async (spec, opts) => {
-    const event = (seq: number): EngineEvent => ({
-      v: 1,
-      seq,
-      ts: new Date().toISOString(),
-      job_id: spec.job_id,
-      type: "log",
-      level: "info",
-      message: "no-op",
-    });
-    opts.onEvent(event(0));
-    opts.onEvent(event(1));
-    return { status: "succeeded" };
-  },
-};
+const engine = noopEngine;
 
 const yaml = [
   "version: 1",

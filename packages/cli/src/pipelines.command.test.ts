@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type PipelineRun, type PipelineStepRun, validatePipeline } from "@caretflow/contracts";
+import { type PipelineRun, type PipelineStepRun, pendingStep, validatePipeline } from "@caretflow/contracts";
 import { afterAll, describe, expect, it } from "vitest";
 import type { CliContext } from "./context.ts";
 import { codeFiles, paramArg, typedParams } from "./pipelines.flags.ts";
@@ -289,21 +289,7 @@ const T0 = Date.parse("2026-12-02T10:00:00Z");
 const at = (s: number) => new Date(T0 + s * 1000).toISOString();
 
 function step(id: string, patch: Partial<PipelineStepRun> = {}): PipelineStepRun {
-  return {
-    id,
-    type: "transform",
-    status: "pending",
-    inputs: null,
-    outputs: {},
-    attempts: [],
-    error: null,
-    cacheKey: null,
-    reusedFrom: null,
-    jobId: null,
-    startedAt: null,
-    finishedAt: null,
-    ...patch,
-  };
+  return { ...pendingStep({ id, type: "transform" }), ...patch };
 }
 
 function attempts(n: number, status: "running" | "succeeded" | "failed" = "running") {

@@ -54,6 +54,24 @@ export const PipelineStepRun = z.object({
 });
 export type PipelineStepRun = z.infer<typeof PipelineStepRun>;
 
+/** A step of a new run, before anything happened to it. */
+export function pendingStep(step: { id: string; type: string }): PipelineStepRun {
+  return {
+    id: step.id,
+    type: step.type,
+    status: "pending",
+    inputs: null,
+    outputs: {},
+    attempts: [],
+    error: null,
+    cacheKey: null,
+    reusedFrom: null,
+    jobId: null,
+    startedAt: null,
+    finishedAt: null,
+  };
+}
+
 export const PipelineTriggerKind = z.enum(["manual", "schedule", "dataset_version", "pipeline_finished", "resume"]);
 export type PipelineTriggerKind = z.infer<typeof PipelineTriggerKind>;
 

@@ -29,7 +29,6 @@ export {
   type PipelineRunResult,
   type PipelineRunStore,
   type PipelineRuntimeDeps,
-  pendingStep,
   resolveReferences,
   runParams,
   runPipeline,

@@ -9,6 +9,7 @@ import {
   type PipelineSpec,
   type PipelineStep,
   type PipelineStepRun,
+  pendingStep,
   REFERENCE_IN_TEXT,
   STEP_TYPES,
   type StepAttempt,
@@ -69,24 +70,6 @@ export interface PipelineRunResult {
   status: Exclude<PipelineRunStatus, "queued" | "running">;
   steps: PipelineStepRun[];
   error: ErrorInfo | null;
-}
-
-/** A fresh, pending step of a run. */
-export function pendingStep(step: { id: string; type: string }): PipelineStepRun {
-  return {
-    id: step.id,
-    type: step.type,
-    status: "pending",
-    inputs: null,
-    outputs: {},
-    attempts: [],
-    error: null,
-    cacheKey: null,
-    reusedFrom: null,
-    jobId: null,
-    startedAt: null,
-    finishedAt: null,
-  };
 }
 
 /** The run's params: declared defaults, overridden by what the run gives. Unknown or mistyped params are refused. */

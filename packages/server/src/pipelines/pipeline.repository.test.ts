@@ -1,4 +1,4 @@
-import type { PipelineRun, PipelineStepRun } from "@caretflow/contracts";
+import { type PipelineRun, type PipelineStepRun, pendingStep } from "@caretflow/contracts";
 import type { Kysely } from "kysely";
 import { beforeEach, expect, it } from "vitest";
 import { forEachDatabase } from "../../test/databases.ts";
@@ -8,21 +8,7 @@ import { PipelineRepository } from "./pipeline.repository.ts";
 let db: Kysely<ServerTables>;
 let repo: PipelineRepository;
 
-const step = (id: string, over: Partial<PipelineStepRun> = {}): PipelineStepRun => ({
-  id,
-  type: "custom",
-  status: "pending",
-  inputs: null,
-  outputs: {},
-  attempts: [],
-  error: null,
-  cacheKey: null,
-  reusedFrom: null,
-  jobId: null,
-  startedAt: null,
-  finishedAt: null,
-  ...over,
-});
+const step = (id: string, over: Partial<PipelineStepRun> = {}): PipelineStepRun => ({ ...pendingStep({ id, type: "custom" }), ...over });
 
 const run = (id: string, createdAt: string, over: Partial<PipelineRun> = {}): PipelineRun => ({
   id,

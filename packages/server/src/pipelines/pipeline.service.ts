@@ -14,10 +14,11 @@ import {
   type PipelineRunsQuery,
   type PipelineRunTrigger,
   type PipelineSpec,
+  pendingStep,
   userError,
   validatePipeline,
 } from "@caretflow/contracts";
-import { failureInfo, pendingStep, runParams, runPipeline, StepFailure, type StepHandlers } from "@caretflow/orchestrator";
+import { failureInfo, runParams, runPipeline, StepFailure, type StepHandlers } from "@caretflow/orchestrator";
 import { Cron } from "croner";
 import type { Logger } from "../ports.ts";
 import type { PipelineRepository } from "./pipeline.repository.ts";

@@ -7,6 +7,7 @@ import { StepFailure, type StepRunContext } from "@caretflow/orchestrator";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { defaultRepoRoot } from "../../start.ts";
 import { type CustomStepDeps, customStep, enginePython } from "./custom.step.ts";
+import { stepContext, stepFailure } from "./step.test-support.ts";
 
 /** Real processes: the engine's Python and the repository's tsx, each in a temporary work folder. */
 const python = enginePython(defaultRepoRoot());
@@ -38,31 +39,15 @@ async function context(
   opts: { memoryMb?: number; cores?: number } = {},
 ): Promise<StepRunContext & { lines: string[]; controller: AbortController }> {
   const workDir = await mkdtemp(join(root, `attempt-${++n}-`));
-  const controller = new AbortController();
-  const lines: string[] = [];
-  return {
-    run: { id: "run-1", project: "default", pipeline: "nightly", startedAt: "2025-01-02T03:04:05.000Z", createdBy: null },
-    step: { id: "score", type: "custom", timeoutMs: null, resources: { memoryMb: opts.memoryMb ?? null, cores: opts.cores ?? null } },
+  return stepContext({
+    type: "custom",
+    id: "score",
     inputs,
-    attempt: 2,
-    signal: controller.signal,
-    log: (line) => lines.push(line),
-    logPath: join(workDir, "step.log"),
     workDir,
-    state: null,
-    saveState: async () => {},
-    lines,
-    controller,
-  };
-}
-
-async function failure(p: Promise<unknown>): Promise<StepFailure> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof StepFailure)) throw new Error(`expected a StepFailure, got ${String(err)}`);
-  return err;
+    attempt: 2,
+    run: { project: "default", startedAt: "2025-01-02T03:04:05.000Z", createdBy: null },
+    resources: { memoryMb: opts.memoryMb ?? null, cores: opts.cores ?? null },
+  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -130,16 +115,16 @@ describe("custom step: python", () => {
 
   it("fails clearly when the file is not among the pipeline's files", async () => {
     const ctx = await context({ language: "python", file: "scripts/missing.py" });
-    const err = await failure(handler.run(ctx));
+    const err = await stepFailure(handler.run(ctx));
     expect(err.code).toBe("custom_file_missing");
     expect(err.message).toContain("scripts/missing.py");
     expect(err.hint).toContain("apply the pipeline again");
-    expect((await failure(handler.fingerprint!(ctx.inputs, ctx.run))).code).toBe("custom_file_missing");
+    expect((await stepFailure(handler.fingerprint!(ctx.inputs, ctx.run))).code).toBe("custom_file_missing");
   });
 
   it("fails with the exit code and the last lines of output when the code exits non-zero", async () => {
     const ctx = await context({ language: "python", code: "import sys\nprint('step 1 done')\nraise SystemExit('the data is empty')" });
-    const err = await failure(handler.run(ctx));
+    const err = await stepFailure(handler.run(ctx));
     expect(err.code).toBe("custom_failed");
     expect(err.transient).toBe(false);
     expect(err.message).toContain("exited with code 1");
@@ -150,7 +135,7 @@ describe("custom step: python", () => {
 
   it("fails when output.json is not JSON", async () => {
     const ctx = await context({ language: "python", code: "import os\nopen(os.environ['CARETFLOW_OUTPUT'], 'w').write('{not json')" });
-    const err = await failure(handler.run(ctx));
+    const err = await stepFailure(handler.run(ctx));
     expect(err.code).toBe("custom_bad_output");
     expect(err.message).toContain("not valid JSON");
   });
@@ -160,7 +145,7 @@ describe("custom step: python", () => {
       language: "python",
       code: "import os, json\njson.dump('x' * 2_000_000, open(os.environ['CARETFLOW_OUTPUT'], 'w'))",
     });
-    expect((await failure(handler.run(ctx))).code).toBe("custom_output_too_large");
+    expect((await stepFailure(handler.run(ctx))).code).toBe("custom_output_too_large");
   });
 
   it("sees none of caretflow's environment: only its own variables", async () => {
@@ -191,7 +176,7 @@ describe("custom step: python", () => {
       { language: "python", code: "print('allocating')\nblock = bytearray(600 * 1024 * 1024)\nprint('done')" },
       { memoryMb: 256 },
     );
-    const err = await failure(handler.run(ctx));
+    const err = await stepFailure(handler.run(ctx));
     expect(err.code).toBe("custom_out_of_memory");
     expect(err.message).toContain("256 MB");
     expect(err.message).toContain("MemoryError");
@@ -215,7 +200,7 @@ time.sleep(300)
     expect(await running(pids[1]!)).toBe(true);
     const timeout = new StepFailure("step_timeout", "the step took longer than its timeout (1s)");
     ctx.controller.abort(timeout);
-    expect(await failure(running$)).toBe(timeout);
+    expect(await stepFailure(running$)).toBe(timeout);
     for (const pid of pids) expect(await running(pid)).toBe(false);
   });
 
@@ -226,7 +211,7 @@ time.sleep(300)
     await waitForLine(ctx.lines, "ready");
     const started = Date.now();
     ctx.controller.abort(new StepFailure("cancelled", "the run was cancelled"));
-    expect((await failure(running$)).code).toBe("cancelled");
+    expect((await stepFailure(running$)).code).toBe("cancelled");
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
@@ -251,7 +236,7 @@ time.sleep(300)
   it("does not start when the step was already cancelled", async () => {
     const ctx = await context({ language: "python", code: "open('started', 'w').write('yes')" });
     ctx.controller.abort(new StepFailure("cancelled", "the run was cancelled"));
-    expect((await failure(handler.run(ctx))).code).toBe("cancelled");
+    expect((await stepFailure(handler.run(ctx))).code).toBe("cancelled");
     expect(existsSync(join(ctx.workDir, "started"))).toBe(false);
   });
 });
@@ -278,7 +263,7 @@ describe("custom step: typescript", () => {
 
   it("fails with the exit code when the code throws", { timeout: 30_000 }, async () => {
     const ctx = await context({ language: "typescript", code: `throw new Error("no rows to score");` });
-    const err = await failure(handler.run(ctx));
+    const err = await stepFailure(handler.run(ctx));
     expect(err.code).toBe("custom_failed");
     expect(err.message).toContain("exited with code 1");
     expect(err.message).toContain("no rows to score");
@@ -287,7 +272,7 @@ describe("custom step: typescript", () => {
   it("stops code that uses more memory than the step's limit", { timeout: 30_000 }, async () => {
     const code = "const kept: number[][] = [];\nfor (;;) kept.push(new Array(1_000_000).fill(1.5));";
     const ctx = await context({ language: "typescript", code }, { memoryMb: 256 });
-    const err = await failure(handler.run(ctx));
+    const err = await stepFailure(handler.run(ctx));
     expect(err.code).toBe("custom_out_of_memory");
     expect(err.message).toContain("256 MB");
     expect(err.message).toContain("JavaScript heap out of memory");

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Catalog, catalogTask } from "@caretflow/contracts";
 import { dataMigrations } from "@caretflow/data";
-import { StepFailure, type StepRunContext } from "@caretflow/orchestrator";
+import type { StepRunContext } from "@caretflow/orchestrator";
 import { MlflowClient } from "@caretflow/tracking";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +19,7 @@ import { ModelDigestRepository } from "../../models/model-digest.repository.ts";
 import { ProjectService } from "../../projects/project.service.ts";
 import { trackingPort } from "../../tracking.port.ts";
 import { evaluateChampionStep, lowerIsBetter, type ModelStepDeps, metricOf, registerStep, setAliasStep } from "./model.steps.ts";
+import { stepContext, stepFailure } from "./step.test-support.ts";
 
 /**
  * The registry steps against one real MLflow (runs logged through its REST API, with a model folder
@@ -56,29 +57,8 @@ async function loggedRun(
 }
 
 function context(type: StepRunContext["step"]["type"], inputs: Record<string, unknown>, createdBy: string | null = "alice") {
-  const lines: string[] = [];
-  const ctx: StepRunContext = {
-    run: { id: "run-1", project: "alpha", pipeline: "nightly", startedAt: "2026-12-02T01:00:00.000Z", createdBy },
-    step: { id: type, type, timeoutMs: null, resources: { memoryMb: null, cores: null } },
-    inputs,
-    attempt: 1,
-    signal: new AbortController().signal,
-    log: (line) => lines.push(line),
-    logPath: join(dir, "step.log"),
-    workDir: dir,
-    state: null,
-    saveState: async () => {},
-  };
-  return { ctx, lines };
-}
-
-async function failure(p: Promise<unknown>): Promise<StepFailure> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StepFailure);
-  return err as StepFailure;
+  const ctx = stepContext({ type, inputs, workDir: dir, run: { createdBy } });
+  return { ctx, lines: ctx.lines };
 }
 
 const runs = { first: "", better: "", worse: "", beta: "", priceChampion: "", priceBetter: "", tuned: "" };
@@ -221,7 +201,7 @@ describe("register -> set_alias -> evaluate_champion", () => {
 describe("what the registry steps refuse", () => {
   it("a metric the run lacks, naming the metrics it has", async () => {
     const { ctx } = context("evaluate_champion", { run_id: runs.first, model: "churn", alias: "champion", metric: "F1" });
-    const f = await failure(evaluateChampionStep(deps).run(ctx));
+    const f = await stepFailure(evaluateChampionStep(deps).run(ctx));
     expect(f.code).toBe("metric_not_found");
     expect(f.message).toBe(`run ${runs.first} has no metric 'F1'; it has AUC, Accuracy`);
     expect(f.transient).toBe(false);
@@ -232,7 +212,7 @@ describe("what the registry steps refuse", () => {
       [registerStep(deps), { run_id: runs.beta, model: "churn" }],
       [evaluateChampionStep(deps), { run_id: runs.beta, model: "churn", alias: "champion" }],
     ] as const) {
-      const f = await failure(step.run(context("register", inputs).ctx));
+      const f = await stepFailure(step.run(context("register", inputs).ctx));
       expect(f.code).toBe("run_not_found");
       expect(f.message).toBe(`run '${runs.beta}' does not exist in project alpha`);
     }
@@ -240,16 +220,16 @@ describe("what the registry steps refuse", () => {
   });
 
   it("a model of another project: no version registered into it, no alias set, no champion read", async () => {
-    const reg = await failure(registerStep(deps).run(context("register", { run_id: runs.first, model: "beta-model" }).ctx));
+    const reg = await stepFailure(registerStep(deps).run(context("register", { run_id: runs.first, model: "beta-model" }).ctx));
     expect(reg.code).toBe("model_name_taken");
-    const alias = await failure(setAliasStep(deps).run(context("set_alias", { model: "beta-model", version: 1, alias: "x" }).ctx));
+    const alias = await stepFailure(setAliasStep(deps).run(context("set_alias", { model: "beta-model", version: 1, alias: "x" }).ctx));
     expect(alias.code).toBe("model_not_found");
     const ev = context("evaluate_champion", { run_id: runs.first, model: "beta-model", alias: "champion" });
-    expect((await failure(evaluateChampionStep(deps).run(ev.ctx))).code).toBe("model_not_found");
+    expect((await stepFailure(evaluateChampionStep(deps).run(ev.ctx))).code).toBe("model_not_found");
   });
 
   it("an alias set by a run an editor started (the owner's call), but not one nobody started", async () => {
-    const f = await failure(setAliasStep(deps).run(context("set_alias", { model: "churn", version: 1, alias: "champion" }, "bob").ctx));
+    const f = await stepFailure(setAliasStep(deps).run(context("set_alias", { model: "churn", version: 1, alias: "champion" }, "bob").ctx));
     expect(f.code).toBe("forbidden");
     expect(f.message).toContain("bob, who started this run, has the editor role");
     expect((await deps.tracking.getModel("churn")).aliases).toEqual({ champion: 2 });
@@ -259,7 +239,7 @@ describe("what the registry steps refuse", () => {
   });
 
   it("a version that does not exist, as MLflow's 404 (not worth retrying)", async () => {
-    const f = await failure(setAliasStep(deps).run(context("set_alias", { model: "churn", version: 9, alias: "champion" }).ctx));
+    const f = await stepFailure(setAliasStep(deps).run(context("set_alias", { model: "churn", version: 9, alias: "champion" }).ctx));
     expect(f.message).toContain("does not exist");
     expect(f.transient).toBe(false);
   });
@@ -267,7 +247,7 @@ describe("what the registry steps refuse", () => {
   it("MLflow out of reach, as a transient failure worth retrying", async () => {
     const down = new MlflowClient({ baseUrl: "http://127.0.0.1:9", timeoutMs: 2000 });
     const offline = { ...deps, tracking: trackingPort(down, "http://127.0.0.1:9", new ModelDigestRepository(db)) };
-    const f = await failure(registerStep(offline).run(context("register", { run_id: runs.first, model: "churn" }).ctx));
+    const f = await stepFailure(registerStep(offline).run(context("register", { run_id: runs.first, model: "churn" }).ctx));
     expect(f.code).toBe("mlflow_unavailable");
     expect(f.transient).toBe(true);
   });

@@ -4,9 +4,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressPolicy } from "@caretflow/connectors";
-import { StepFailure, type StepRunContext } from "@caretflow/orchestrator";
+import { StepFailure } from "@caretflow/orchestrator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { notifyStep } from "./notify.step.ts";
+import { stepContext, stepFailure } from "./step.test-support.ts";
 
 /**
  * The notify step against a real local HTTP server, with loopback allowed the way a site admin allows a
@@ -57,29 +58,8 @@ afterAll(async () => {
 });
 
 function context(inputs: Record<string, unknown>, signal: AbortSignal = new AbortController().signal) {
-  const lines: string[] = [];
-  const ctx: StepRunContext = {
-    run: { id: "run-7", project: "alpha", pipeline: "nightly", startedAt: "2026-12-02T01:00:00.000Z", createdBy: "alice" },
-    step: { id: "tell", type: "notify", timeoutMs: null, resources: { memoryMb: null, cores: null } },
-    inputs,
-    attempt: 1,
-    signal,
-    log: (line) => lines.push(line),
-    logPath: join(dir, "step.log"),
-    workDir: dir,
-    state: null,
-    saveState: async () => {},
-  };
-  return { ctx, lines };
-}
-
-async function failure(p: Promise<unknown>): Promise<StepFailure> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StepFailure);
-  return err as StepFailure;
+  const ctx = stepContext({ type: "notify", id: "tell", inputs, workDir: dir, signal, run: { id: "run-7" } });
+  return { ctx, lines: ctx.lines };
 }
 
 const step = (policy = LOOPBACK, more: Partial<Parameters<typeof notifyStep>[0]> = {}) =>
@@ -147,21 +127,21 @@ describe("notify", () => {
   });
 
   it("fails transiently on a 5xx, quoting the status and the first 200 characters of the body", async () => {
-    const f = await failure(step().run(context({ url: `${base}/hook/broken` }).ctx));
+    const f = await stepFailure(step().run(context({ url: `${base}/hook/broken` }).ctx));
     expect(f.code).toBe("webhook_failed");
     expect(f.transient).toBe(true);
     expect(f.message).toBe(`the webhook at ${base} answered HTTP 500: database on fire ${"x".repeat(200 - "database on fire ".length)}`);
   });
 
   it("fails for good on a 4xx, with what the service said", async () => {
-    const f = await failure(step().run(context({ url: `${base}/hook/refuses` }).ctx));
+    const f = await stepFailure(step().run(context({ url: `${base}/hook/refuses` }).ctx));
     expect(f.transient).toBe(false);
     expect(f.message).toBe(`the webhook at ${base} answered HTTP 400: {"error":"unknown channel"}`);
   });
 
   it("does not follow a redirect (it could lead to an internal address)", async () => {
     received.length = 0;
-    const f = await failure(step().run(context({ url: `${base}/hook/moved` }).ctx));
+    const f = await stepFailure(step().run(context({ url: `${base}/hook/moved` }).ctx));
     expect(f.message).toBe(`the webhook at ${base} answered HTTP 302`);
     expect(f.hint).toContain("does not follow redirects");
     expect(received.map((r) => r.path)).toEqual(["/hook/moved"]);
@@ -169,7 +149,7 @@ describe("notify", () => {
 
   it("gives up on a webhook that does not answer in time, transiently", async () => {
     const started = Date.now();
-    const f = await failure(step(LOOPBACK, { timeoutMs: 300 }).run(context({ url: `${base}/hook/slow` }).ctx));
+    const f = await stepFailure(step(LOOPBACK, { timeoutMs: 300 }).run(context({ url: `${base}/hook/slow` }).ctx));
     expect(f.code).toBe("webhook_timeout");
     expect(f.transient).toBe(true);
     expect(f.message).toBe(`the webhook at ${base} did not answer within 0.3 s`);
@@ -193,7 +173,7 @@ describe("notify", () => {
     await new Promise<void>((ok) => closed.listen(0, "127.0.0.1", ok));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((ok) => closed.close(ok));
-    const f = await failure(step().run(context({ url: `http://127.0.0.1:${port}/hook` }).ctx));
+    const f = await stepFailure(step().run(context({ url: `http://127.0.0.1:${port}/hook` }).ctx));
     expect(f.code).toBe("webhook_unreachable");
     expect(f.transient).toBe(true);
     expect(f.message).toContain("ECONNREFUSED");
@@ -208,7 +188,7 @@ describe("notify", () => {
       ["http://169.254.169.254/latest/meta-data", "the cloud metadata address"],
       ["http://[::1]:8080/hook", "a loopback address"],
     ] as const) {
-      const f = await failure(step(DEFAULT_POLICY).run(context({ url }).ctx));
+      const f = await stepFailure(step(DEFAULT_POLICY).run(context({ url }).ctx));
       expect(f.code, url).toBe("address_refused");
       expect(f.transient).toBe(false);
       expect(f.message, url).toContain(`it is ${why}`);
@@ -217,7 +197,7 @@ describe("notify", () => {
   });
 
   it("refuses a URL carrying a user name or password", async () => {
-    const f = await failure(step().run(context({ url: `http://user:pw@127.0.0.1:${new URL(base).port}/hook/ok` }).ctx));
+    const f = await stepFailure(step().run(context({ url: `http://user:pw@127.0.0.1:${new URL(base).port}/hook/ok` }).ctx));
     expect(f.code).toBe("bad_input");
     expect(f.message).not.toContain("pw");
   });
