@@ -166,6 +166,18 @@ describe("pipelines through the API", () => {
     expect((await call("GET", "/api/pipelines/report")).body.lastRun.id).toBe(otherParam.id);
   });
 
+  it("answers two applies racing for one revision with a conflict, never a server error", async () => {
+    const yaml = (n: number) =>
+      `version: 1\nname: racing\nsteps:\n  - { id: a, type: custom, with: { language: python, code: "print(${n})" } }\n`;
+    const answers = await Promise.all([1, 2, 3].map((n) => apply(yaml(n))));
+    for (const a of answers) expect([200, 409]).toContain(a.status);
+    const conflicts = answers.filter((a) => a.status === 409);
+    for (const c of conflicts) expect(c.body.error.code).toBe("pipeline_changed");
+    const stored = (await call("GET", "/api/pipelines/racing")).body;
+    expect(stored.revision).toBe(answers.length - conflicts.length);
+    expect((await call("DELETE", "/api/pipelines/racing")).status).toBe(200);
+  });
+
   it("refuses unknown and mistyped params", async () => {
     const unknown = await call("POST", "/api/pipelines/report/runs", { params: { minimun: 1 } });
     expect(unknown.status).toBe(400);

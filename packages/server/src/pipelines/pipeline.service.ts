@@ -20,6 +20,7 @@ import {
 } from "@caretflow/contracts";
 import { failureInfo, runParams, runPipeline, StepFailure, type StepHandlers } from "@caretflow/orchestrator";
 import { Cron } from "croner";
+import { isUniqueViolation } from "../db/database.ts";
 import type { Logger } from "../ports.ts";
 import type { PipelineRepository } from "./pipeline.repository.ts";
 
@@ -93,7 +94,18 @@ export class PipelineService {
         return { pipeline: await this.get(project, v.spec.name), change: "unchanged" };
     }
     const revision = (await this.#repo.lastRevision(project, v.spec.name)) + 1;
-    await this.#repo.putRevision({ project, name: v.spec.name, revision, yaml: req.yaml, files, by, at: this.#iso() });
+    try {
+      await this.#repo.putRevision({ project, name: v.spec.name, revision, yaml: req.yaml, files, by, at: this.#iso() });
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      // Another apply of the same pipeline took this revision number first; nothing of this one was stored.
+      throw userError(
+        "pipeline_changed",
+        `pipeline ${v.spec.name} got revision ${revision} from another apply at the same time`,
+        "look at the pipeline (caretflow pipelines list) and apply your file again if it is still needed",
+        409,
+      );
+    }
     this.#notifyChanged();
     return { pipeline: await this.get(project, v.spec.name), change: current ? "updated" : "created" };
   }
