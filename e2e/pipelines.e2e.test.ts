@@ -117,6 +117,7 @@ describe("pipelines in a real browser", () => {
     expect(yaml).toBe(stored.yaml);
     expect(yaml).toContain("name: iris-nightly");
     expect(yaml).toContain("needs: [quality_check]");
+    await page.getByText("Revision 1, the one this run followed.").waitFor();
     await t.shot(page, "run-yaml");
 
     // The data the run made.

@@ -145,6 +145,16 @@ export const PipelineApplyRequest = z.object({
 });
 export type PipelineApplyRequest = z.infer<typeof PipelineApplyRequest>;
 
+/** One stored revision of a pipeline (kept after later changes and after the pipeline is deleted, for its runs). */
+export const PipelineRevision = z.object({
+  name: PipelineName,
+  revision: z.number().int().min(1),
+  yaml: z.string(),
+  createdBy: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type PipelineRevision = z.infer<typeof PipelineRevision>;
+
 export const PipelineApplyResult = z.object({
   pipeline: Pipeline,
   change: z.enum(["created", "updated", "unchanged"]),

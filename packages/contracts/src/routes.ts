@@ -438,6 +438,14 @@ const routeTable = [
     response: P.Pipeline,
   },
   {
+    method: "get",
+    path: "/api/pipelines/{name}/revisions/{revision}",
+    summary: "One stored revision of a pipeline: the YAML a run followed (kept after the pipeline changes or is deleted)",
+    tag: "pipelines",
+    permission: VIEWER,
+    response: P.PipelineRevision,
+  },
+  {
     method: "delete",
     path: "/api/pipelines/{name}",
     summary: "Delete a pipeline (its runs are kept); refused while a run of it is under way",

@@ -47,6 +47,16 @@ export class PipelineRepository {
       .executeTakeFirstOrThrow();
   }
 
+  async findRevision(project: string, name: string, revision: number) {
+    return await this.#db
+      .selectFrom("pipeline_revisions")
+      .selectAll()
+      .where("project", "=", project)
+      .where("name", "=", name)
+      .where("revision", "=", revision)
+      .executeTakeFirst();
+  }
+
   /** Stores a new revision and makes it current, in one transaction. */
   async putRevision(r: {
     project: string;

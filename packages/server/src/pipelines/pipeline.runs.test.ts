@@ -127,6 +127,12 @@ describe("pipelines through the API", () => {
     expect(missing.status).toBe(400);
     expect(missing.body.error.message).toContain("steps/summarise.py");
 
+    // Every revision stays readable, for the runs that followed it.
+    const first = await call("GET", "/api/pipelines/report/revisions/1");
+    expect(first.body).toMatchObject({ name: "report", revision: 1, yaml: REPORT, createdBy: "admin" });
+    expect((await call("GET", "/api/pipelines/report/revisions/3")).status).toBe(404);
+    expect((await call("GET", "/api/pipelines/report/revisions/zero")).status).toBe(400);
+
     const list = await call("GET", "/api/pipelines");
     expect(list.body.pipelines.map((p: Body) => [p.name, p.revision])).toEqual([["report", 2]]);
     expect((await call("GET", "/api/pipelines/nope")).status).toBe(404);

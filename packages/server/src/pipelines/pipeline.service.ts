@@ -8,6 +8,7 @@ import {
   type Pipeline,
   type PipelineApplyRequest,
   type PipelineApplyResult,
+  type PipelineRevision,
   type PipelineRun,
   type PipelineRunRequest,
   type PipelineRunSummary,
@@ -145,6 +146,13 @@ export class PipelineService {
       updatedAt: row.updated_at,
       lastRun: lastRun ?? null,
     };
+  }
+
+  async revision(project: string, name: string, revision: number): Promise<PipelineRevision> {
+    const row = await this.#repo.findRevision(project, name, revision);
+    if (!row)
+      throw notFound("pipeline revision", `${name}/${revision}`, "a run's pipeline and revision are in `caretflow pipelines show RUN_ID`");
+    return { name, revision, yaml: row.yaml, createdBy: row.created_by, createdAt: row.created_at };
   }
 
   /** The spec of every stored pipeline (for schedules and triggers). */

@@ -7,10 +7,11 @@ import {
   pipelineValidateResult,
 } from "@caretflow/contracts";
 import { Hono } from "hono";
+import { z } from "zod";
 import type { AuditLog } from "../audit/audit.log.ts";
 import { requester } from "../audit/audit.routes.ts";
 import type { AppEnv } from "../http/app.env.ts";
-import { parseJson, parseQuery } from "../http/validate.ts";
+import { parseJson, parsePath, parseQuery } from "../http/validate.ts";
 import type { PipelineService } from "./pipeline.service.ts";
 
 /**
@@ -38,6 +39,10 @@ export function pipelinesRoutes(deps: { pipelines: PipelineService; audit: Audit
   });
   app.get("/", async (c) => c.json({ pipelines: await pipelines.list(c.get("project")) }));
   app.get("/:name", async (c) => c.json(await pipelines.get(c.get("project"), c.req.param("name"))));
+  app.get("/:name/revisions/:revision", async (c) => {
+    const revision = parsePath(c.req.param("revision"), z.coerce.number().int().min(1), "revision");
+    return c.json(await pipelines.revision(c.get("project"), c.req.param("name"), revision));
+  });
   app.delete("/:name", async (c) => {
     const p = await pipelines.delete(c.get("project"), c.req.param("name"));
     await audit.record({

@@ -145,6 +145,9 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     /** Pipelines: store a file (each change is a revision), list and open them; their runs, steps and logs. */
     listPipelines: async () => (await api.GET("/api/pipelines")).pipelines,
     getPipeline: (name: string) => api.GET("/api/pipelines/{name}", conn(name)),
+    /** The YAML a run followed. */
+    getPipelineRevision: (name: string, revision: number) =>
+      api.GET("/api/pipelines/{name}/revisions/{revision}", { params: { path: { name, revision: String(revision) } } }),
     /** Stores a pipeline file; `files` holds the code files its custom steps name, by path (none from the builder). */
     applyPipeline: (yaml: string, files: Record<string, string> = {}) => api.PUT("/api/pipelines", { body: { yaml, files } }),
     deletePipeline: (name: string) => api.DELETE("/api/pipelines/{name}", conn(name)),

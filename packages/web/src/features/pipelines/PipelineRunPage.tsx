@@ -44,8 +44,12 @@ export function PipelineRunPage() {
 type Tab = "graph" | "yaml";
 
 function RunView({ run, onChanged }: { run: PipelineRun; onChanged: () => void }) {
-  const pipeline = useResource(async (a) => a.getPipeline(run.pipeline).catch(() => null), `pipeline:${run.pipeline}`);
-  const yaml = pipeline.data?.yaml ?? null;
+  // The revision the run followed, kept after the pipeline changes or is deleted.
+  const revision = useResource(
+    async (a) => a.getPipelineRevision(run.pipeline, run.revision).catch(() => null),
+    `pipeline-revision:${run.pipeline}:${run.revision}`,
+  );
+  const yaml = revision.data?.yaml ?? null;
   const stepIds = run.steps.map((s) => `${s.id}:${s.type}`).join(",");
   // biome-ignore lint/correctness/useExhaustiveDependencies: the graph depends on the run's step ids only, not its changing states
   const model = useMemo(() => runGraph(yaml, run), [yaml, stepIds]);
@@ -111,15 +115,13 @@ function RunView({ run, onChanged }: { run: PipelineRun; onChanged: () => void }
       {tab === "yaml" ? (
         <Card>
           {yaml === null ? (
-            <p className="muted">The pipeline is no longer stored.</p>
+            <p className="muted">Revision {run.revision} of the pipeline could not be read.</p>
           ) : (
-            <YamlPanel text={yaml} errors={[]} fileName={`${run.pipeline}.yaml`} />
+            <>
+              <p className="muted">Revision {run.revision}, the one this run followed.</p>
+              <YamlPanel text={yaml} errors={[]} fileName={`${run.pipeline}.yaml`} />
+            </>
           )}
-          {pipeline.data && pipeline.data.revision !== run.revision ? (
-            <p className="field-warning">
-              This is revision {pipeline.data.revision}; the run followed revision {run.revision}.
-            </p>
-          ) : null}
         </Card>
       ) : (
         <div className="pl-run-layout">
