@@ -79,6 +79,8 @@ export const PipelineRunTrigger = z.object({
   kind: PipelineTriggerKind,
   /** What started it in words, e.g. "cron 0 2 * * * due 2026-12-02T01:00:00Z", "dataset sales v4". */
   detail: z.string().nullable(),
+  /** pipeline_finished: the run whose end started this one. */
+  cause: z.string().optional(),
 });
 export type PipelineRunTrigger = z.infer<typeof PipelineRunTrigger>;
 

@@ -2735,6 +2735,7 @@ export type paths = {
                                         /** @enum {string} */
                                         kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
                                         detail: string | null;
+                                        cause?: string;
                                     };
                                     force: boolean;
                                     resumedFrom: string | null;
@@ -2822,6 +2823,7 @@ export type paths = {
                                         /** @enum {string} */
                                         kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
                                         detail: string | null;
+                                        cause?: string;
                                     };
                                     force: boolean;
                                     resumedFrom: string | null;
@@ -2912,6 +2914,7 @@ export type paths = {
                                     /** @enum {string} */
                                     kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
                                     detail: string | null;
+                                    cause?: string;
                                 };
                                 force: boolean;
                                 resumedFrom: string | null;
@@ -3078,6 +3081,7 @@ export type paths = {
                                 /** @enum {string} */
                                 kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
                                 detail: string | null;
+                                cause?: string;
                             };
                             force: boolean;
                             resumedFrom: string | null;
@@ -3189,6 +3193,7 @@ export type paths = {
                                     /** @enum {string} */
                                     kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
                                     detail: string | null;
+                                    cause?: string;
                                 };
                                 force: boolean;
                                 resumedFrom: string | null;
@@ -3263,6 +3268,7 @@ export type paths = {
                                 /** @enum {string} */
                                 kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
                                 detail: string | null;
+                                cause?: string;
                             };
                             force: boolean;
                             resumedFrom: string | null;
@@ -3416,6 +3422,7 @@ export type paths = {
                                 /** @enum {string} */
                                 kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
                                 detail: string | null;
+                                cause?: string;
                             };
                             force: boolean;
                             resumedFrom: string | null;
@@ -3525,6 +3532,7 @@ export type paths = {
                                 /** @enum {string} */
                                 kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
                                 detail: string | null;
+                                cause?: string;
                             };
                             force: boolean;
                             resumedFrom: string | null;

@@ -97,6 +97,19 @@ export class PipelineAutomation {
     return this.#scheduler.upcoming();
   }
 
+  /** The pipelines of the run and of the runs whose ends started it, newest first. */
+  async #chain(runId: string): Promise<string[]> {
+    const out: string[] = [];
+    let id: string | undefined = runId;
+    while (id && out.length < 100) {
+      const row = await this.#o.repo.runRow(id);
+      if (!row) break;
+      out.push(row.pipeline);
+      id = (JSON.parse(row.trigger_json) as { cause?: string }).cause;
+    }
+    return out;
+  }
+
   #track(work: () => Promise<void>): void {
     if (this.#stopped) return;
     const p = work()
@@ -112,6 +125,24 @@ export class PipelineAutomation {
       specs.map((s) => ({ project: s.project, name: s.name, triggers: s.spec.triggers ?? [] })),
     );
     for (const r of runs) {
+      if (event.kind === "pipeline_finished") {
+        // Pipelines that start each other in a ring (A finishes → B, B finishes → A) would run forever:
+        // a pipeline already in the chain of runs that led here is not started again.
+        const chain = await this.#chain(event.runId);
+        if (chain.includes(r.pipeline)) {
+          this.#o.log(
+            "warn",
+            `pipeline ${r.pipeline}: ${r.trigger.detail} ignored, it would loop (${[...chain].reverse().join(" → ")} → ${r.pipeline})`,
+          );
+          continue;
+        }
+        const run = await this.#o.pipelines.startRun(r.project, r.pipeline, { params: {}, force: false }, null, {
+          ...r.trigger,
+          cause: event.runId,
+        });
+        this.#o.log("info", `pipeline ${r.pipeline}: run ${run.id} started by ${r.trigger.detail}`);
+        continue;
+      }
       // A run's own writes must not start it again: while a run of the pipeline is under way, a new
       // version of a dataset it watches is taken as its own doing and starts nothing.
       if (event.kind === "dataset_version" && (await this.#o.pipelines.activeRuns(r.project, r.pipeline)).length > 0) {

@@ -358,6 +358,45 @@ describe("schedules and triggers", () => {
     }
   });
 
+  it("does not let two pipelines that start each other loop", async () => {
+    const service = createPipelines({ ...f.pipelineWiring, handlers: {} });
+    const lines: string[] = [];
+    const automation = new PipelineAutomation({
+      pipelines: service,
+      repo: new PipelineRepository(f.db),
+      projects: f.projects,
+      onVersionCreated: () => () => {},
+      log: (_level, line) => lines.push(line),
+    });
+    await automation.start();
+    try {
+      const ok = `steps:\n  - { id: ok, type: custom, with: { language: python, code: "print('ok')" } }\n`;
+      await service.apply(
+        "default",
+        { yaml: `version: 1\nname: ping\ntriggers:\n  - pipeline_finished: { pipeline: pong }\n${ok}`, files: {} },
+        "admin",
+      );
+      await service.apply(
+        "default",
+        { yaml: `version: 1\nname: pong\ntriggers:\n  - pipeline_finished: { pipeline: ping }\n${ok}`, files: {} },
+        "admin",
+      );
+      const first = await service.startRun("default", "ping", { params: {}, force: false }, "admin");
+      const pong = await waitFor(
+        "pong to run",
+        async () => (await service.runs("default", { pipeline: "pong", status: "succeeded", limit: 5 }))[0],
+      );
+      expect(pong.trigger).toMatchObject({ kind: "pipeline_finished", cause: first.id });
+      await waitFor("the loop to be refused", async () => lines.some((l) => l.includes("it would loop (ping → pong → ping)")));
+      expect((await service.runs("default", { pipeline: "ping", limit: 5 })).map((r) => r.id)).toEqual([first.id]);
+    } finally {
+      await automation.stop();
+      await service.delete("default", "ping").catch(() => {});
+      await service.delete("default", "pong").catch(() => {});
+      await service.close();
+    }
+  });
+
   it("after downtime, runs missed due times with catch_up and skips them with skip", async () => {
     const service = createPipelines({ ...f.pipelineWiring, handlers: {} });
     const repo = new PipelineRepository(f.db);
