@@ -16,27 +16,20 @@ import {
 import {
   type AttachedJob,
   applyEngineEvent,
-  buildEvaluateSpec,
-  buildOperateSpec,
-  buildPredictSpec,
-  buildTrainSpec,
-  type DatasetVersionForSpec,
-  defaultExperimentName,
   EMPTY_PROGRESS,
   type ExecutionOutcome,
   type Executor,
   isTerminal,
   type JobProgressView,
   nextStatus,
-  outputDatasetName,
   type PostStep,
-  validateTrainRequest,
 } from "@caretflow/orchestrator";
 import { type AuditLog, SYSTEM_ACTOR } from "../audit/audit.log.ts";
 import type { ModelDigestRepository } from "../models/model-digest.repository.ts";
 import type { CatalogPort, DatasetsPort, Logger, TrackingPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
 import type { JobEventHub, JobEventListener } from "./job.hub.ts";
+import { JOB_KINDS, type JobKind, type JobKindContext, type JobKindInput, type JobKindName } from "./job.kinds.ts";
 import type { JobEventBody, JobRepository, JobUpdate } from "./job.repository.ts";
 
 export interface JobServiceOptions {
@@ -159,106 +152,31 @@ export class JobService {
     return ids.length;
   }
 
-  async startTrain(request: TrainRequest, project: string): Promise<Job> {
-    const { datasets } = this.#o;
-    await this.#o.projects.requireIn("dataset", request.dataset, project);
-    const catalog = await this.#o.catalog.get();
-    const version = await datasets.getVersion(request.dataset, request.version);
-    const target = "target" in request && request.task !== "time_series" ? request.target : null;
-    const facts = target ? await datasets.columnFacts(request.dataset, version.version, target) : null;
-    const valid = validateTrainRequest({ ...request, version: version.version }, catalog, {
-      dataset: request.dataset,
-      version: version.version,
-      rowCount: version.rowCount,
-      columns: version.columns.map((c) => ({ name: c.name, kind: c.kind })),
-      ...(facts?.exists ? { target: facts } : {}),
-    });
-    // A failing blocking quality rule refuses the request before anything is queued.
-    await this.#o.quality?.requireTrainable(request.dataset, version.version);
-    // One experiment holds one project's runs: the first job to use a name records its project.
-    await this.#o.projects.claim("experiment", valid.experiment ?? defaultExperimentName(valid.dataset), project);
+  /**
+   * Creates a job of a kind of the registry (`JOB_KINDS`, job.kinds.ts): the kind checks the request and
+   * builds the job's spec and post-steps; the job is then queued on the executor.
+   */
+  async start<K extends JobKindName>(kind: K, input: JobKindInput<K>, project: string): Promise<Job> {
     const id = newJobId();
-    const input = specDataset(version);
-    const spec = buildTrainSpec({ ...this.#envelope(id, input), request: valid });
-    return await this.#create(id, project, "train", valid, spec, modelJobSteps(project, input));
+    const prepared = await (JOB_KINDS[kind] as JobKind<JobKindInput<K>>).prepare(this.#kindContext, { id, project, input });
+    return await this.#create(id, project, kind, prepared.request, prepared.spec, prepared.post);
+  }
+
+  startTrain(request: TrainRequest, project: string): Promise<Job> {
+    return this.start("train", request, project);
   }
 
   /** An operation (tune, ensemble, blend...) on the model of a run a caretflow training job made. */
-  async startOperate(runId: string, request: OperateRequest, project: string): Promise<Job> {
-    const source = await this.#modelSource(runId, project);
-    const task = (await this.#o.catalog.get()).tasks.find((t) => t.task === source.trained.task);
-    if (!task?.operations.includes(request.operation.op)) {
-      throw userError(
-        "operation_not_supported",
-        `The ${source.trained.task} task does not support '${request.operation.op}'`,
-        `Supported: ${task?.operations.join(", ") ?? "none"}.`,
-        422,
-      );
-    }
-    const id = newJobId();
-    const modelDigests = await this.#runDigests([
-      source.modelRun,
-      ...("with" in request.operation ? request.operation.with.map((w) => w.run_id) : []),
-    ]);
-    const spec = buildOperateSpec({ ...this.#envelope(id, source.input), ...source, request, runId: source.modelRun, modelDigests });
-    return await this.#create(id, project, "operate", { ...request, run: source.modelRun }, spec, modelJobSteps(project, source.input));
+  startOperate(runId: string, request: OperateRequest, project: string): Promise<Job> {
+    return this.start("operate", { runId, request }, project);
   }
 
   /**
    * Charts, plots, SHAP and the report for a run's model. Queued after every successful training
    * or operation job (so the model is ready before its evaluation), and on request for any run.
    */
-  async startEvaluate(runId: string, project: string, after: string | null = null): Promise<Job> {
-    const source = await this.#modelSource(runId, project);
-    const id = newJobId();
-    const modelDigest = await this.#o.digests.lookup({ runId: source.modelRun, artifactPath: MODEL_PATH });
-    const spec = buildEvaluateSpec({ ...this.#envelope(id, source.input), ...source, runId: source.modelRun, modelDigest });
-    return await this.#create(id, project, "evaluate", { run: source.modelRun, after }, spec, []);
-  }
-
-  /**
-   * The recorded digests of the saved models of these runs (a parent run stands for its best run),
-   * for an operation that loads them; runs without a record are left out, and the engine refuses them.
-   */
-  async #runDigests(runIds: string[]): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
-    for (const runId of new Set(runIds)) {
-      const run = await this.#o.tracking.getRun(runId);
-      const modelRun = run.tags["caretflow.role"] === "parent" ? run.bestRunId : runId;
-      if (!modelRun) continue;
-      const digest = await this.#o.digests.lookup({ runId: modelRun, artifactPath: MODEL_PATH });
-      if (digest) out[modelRun] = digest;
-    }
-    return out;
-  }
-
-  /** The training request, dataset version and runs behind a run caretflow made (a run of the project's). */
-  async #modelSource(runId: string, project: string) {
-    const run = await this.#o.tracking.getRun(runId);
-    const jobOf = async (tags: Record<string, string>) =>
-      tags["caretflow.job_id"] ? await this.#o.repo.get(tags["caretflow.job_id"]) : null;
-    let found = await jobOf(run.tags);
-    // An operation run carries its operation job's id; its parent run carries the training job's.
-    if (found?.job.kind !== "train" && run.parentRunId) found = await jobOf((await this.#o.tracking.getRun(run.parentRunId)).tags);
-    const trained = found?.job.kind === "train" ? (found.job.request as TrainRequest) : null;
-    if (!trained) {
-      throw userError(
-        "run_not_from_training",
-        `Run ${runId} was not made by a caretflow training job, so its setup cannot be rebuilt`,
-        "Pick a run from a caretflow training job (its runs list it under the job's experiment).",
-        422,
-      );
-    }
-    const role = run.tags["caretflow.role"];
-    const modelRun = role === "parent" ? run.bestRunId : runId;
-    const parentRunId = role === "parent" ? runId : run.parentRunId;
-    if (!modelRun || !parentRunId) {
-      throw userError("run_has_no_model", `Run ${runId} holds no model`, "Pick a model's run (a leaderboard row or the final run).", 422);
-    }
-    // A run belongs to the project of the dataset it was trained on.
-    await this.#o.projects.requireIn("dataset", trained.dataset, project);
-    const version = await this.#o.datasets.getVersion(trained.dataset, trained.version);
-    return { trained, source: trained, modelRun, parentRunId, experimentName: run.experimentName, input: specDataset(version) };
+  startEvaluate(runId: string, project: string, after: string | null = null): Promise<Job> {
+    return this.start("evaluate", { runId, after }, project);
   }
 
   /**
@@ -284,38 +202,23 @@ export class JobService {
     void queued.finally(() => this.#inflight.delete(queued));
   }
 
-  async startPredict(request: BatchPredictRequest, project: string): Promise<Job> {
-    const { datasets, tracking, projects } = this.#o;
-    await projects.requireIn("dataset", request.dataset, project);
-    const version = await datasets.getVersion(request.dataset, request.version);
-    const model = await tracking.resolveModelRef(request.model);
-    await projects.requireIn("model", model.name, project);
-    const id = newJobId();
-    const output = request.output ?? outputDatasetName("predictions", request.dataset);
-    const normalized: BatchPredictRequest = { ...request, version: version.version, output };
-    const input = specDataset(version);
-    const spec = buildPredictSpec({
-      jobId: id,
-      trackingUri: tracking.trackingUri(),
-      modelUri: model.uri,
-      modelSha256: model.sha256,
-      input,
-      ...(request.horizon ? { horizon: request.horizon } : {}),
-    });
-    // A prediction is done only when its output is a dataset version.
-    const post: PostStep[] = [
-      { step: "store_outputs", project, input, names: { predictions: output }, model: `${model.name}/${model.version}` },
-    ];
-    return await this.#create(id, project, "predict", normalized, spec, post);
+  startPredict(request: BatchPredictRequest, project: string): Promise<Job> {
+    return this.start("predict", request, project);
   }
 
-  #envelope(jobId: string, dataset: DatasetVersionForSpec) {
+  /** What the job kinds read: the service's neighbours and settings. */
+  get #kindContext(): JobKindContext {
+    const o = this.#o;
     return {
-      jobId,
-      dataset,
-      trackingUri: this.#o.tracking.trackingUri(),
-      nJobs: this.#o.nJobs,
-      workers: this.#o.compareWorkers ?? 1,
+      datasets: o.datasets,
+      tracking: o.tracking,
+      catalog: o.catalog,
+      projects: o.projects,
+      digests: o.digests,
+      jobs: o.repo,
+      nJobs: o.nJobs,
+      compareWorkers: o.compareWorkers ?? 1,
+      ...(o.quality ? { quality: o.quality } : {}),
     };
   }
 
@@ -516,17 +419,9 @@ export class JobService {
 }
 
 /** The artifact path every caretflow job logs its model under (runs:/RUN_ID/model). */
-const MODEL_PATH = "model";
 
 function newJobId(): string {
   return `job_${randomUUID().replaceAll("-", "").slice(0, 20)}`;
 }
 
 /** A training or operation job's post-steps: record its model's digest, then store its outputs. */
-function modelJobSteps(project: string, input: DatasetVersionForSpec): PostStep[] {
-  return [{ step: "record_model" }, { step: "store_outputs", project, input }];
-}
-
-function specDataset(v: { dataset: string; version: number; contentHash: string; rowCount: number }): DatasetVersionForSpec {
-  return { dataset: v.dataset, version: v.version, contentHash: v.contentHash, rowCount: v.rowCount };
-}
