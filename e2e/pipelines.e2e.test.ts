@@ -39,7 +39,13 @@ describe("pipelines in a real browser", () => {
     await page.getByText("No pipelines yet").waitFor();
     await page.getByTestId("new-pipeline").first().click();
     await page.waitForURL(/\/pipelines\/new$/);
-    await page.getByTestId("pipeline-settings").locator('[name="name"]').fill("iris-nightly");
+    const settings = page.getByTestId("pipeline-settings");
+    await settings.locator('[name="name"]').fill("iris-nightly");
+    // A trigger: run after another pipeline finishes, whatever its end.
+    await settings.getByRole("button", { name: "Add a trigger" }).click();
+    await settings.locator('[name="triggers.0.kind"]').selectOption("pipeline_finished");
+    await settings.locator('[name="triggers.0.pipeline"]').fill("iris-import");
+    await settings.locator('[name="triggers.0.status"]').selectOption("any");
 
     // 1. A transform, dragged from the palette onto the canvas: its form opens with its errors.
     await page.getByTestId("palette-transform").dragTo(page.getByTestId("pipeline-canvas"), { targetPosition: { x: 200, y: 200 } });
@@ -83,6 +89,7 @@ describe("pipelines in a real browser", () => {
     const built = validatePipeline(stored.yaml);
     if (!built.ok) throw new Error(`the saved file is not valid: ${JSON.stringify(built.errors)}`);
     expect(built.order).toEqual([["transform"], ["quality_check"], ["transform_2"]]);
+    expect(built.spec.triggers).toEqual([{ pipeline_finished: { pipeline: "iris-import", status: "any" } }]);
     expect(built.spec.steps[1]).toMatchObject({
       id: "quality_check",
       type: "quality_check",

@@ -13,8 +13,8 @@ function renameKey(obj: Record<string, unknown>, from: string, to: string): Reco
 
 /**
  * The pipeline's own fields: name, description, params (name, type, default, description) and the
- * schedule (cron, time zone, what happens to missed and overlapping runs). Triggers are kept as the file
- * has them and edited in the YAML tab.
+ * schedule (cron, time zone, what happens to missed and overlapping runs), and the triggers (a dataset's
+ * new version, another pipeline finishing).
  */
 export function PipelineSettings({
   model,
@@ -41,6 +41,8 @@ export function PipelineSettings({
     set("schedule", value === undefined ? rest : { ...rest, [key]: value });
   };
   const triggers = Array.isArray(top.triggers) ? top.triggers : [];
+  const setTriggers = (next: unknown[]) => set("triggers", next.length === 0 ? undefined : next);
+  const setTrigger = (i: number, t: unknown) => setTriggers(triggers.map((old, j) => (j === i ? t : old)));
 
   return (
     <form className="pl-form" aria-label="Pipeline" data-testid="pipeline-settings" onSubmit={(e) => e.preventDefault()}>
@@ -198,18 +200,79 @@ export function PipelineSettings({
       ) : null}
 
       <h3 className="pl-form-section">Triggers</h3>
-      {triggers.length === 0 ? (
-        <p className="muted small">None. Add dataset_version or pipeline_finished triggers in the YAML tab.</p>
-      ) : (
-        <ul className="pl-triggers">
-          {triggers.map((t, i) => (
+      {triggers.length === 0 ? <p className="muted small">None: the pipeline runs by hand and on its schedule.</p> : null}
+      <ul className="pl-triggers">
+        {triggers.map((t, i) => {
+          const kind = isRecord(t) && "pipeline_finished" in t ? "pipeline_finished" : "dataset_version";
+          const body = isRecord(t) && isRecord(t[kind]) ? t[kind] : {};
+          const label = `Trigger ${i + 1}`;
+          return (
             // biome-ignore lint/suspicious/noArrayIndexKey: triggers are listed as the file has them
-            <li key={i}>
-              <code>{JSON.stringify(t)}</code>
+            <li key={i} className="form-row" aria-label={label} data-testid={`trigger-${i}`}>
+              <label className="field">
+                <span className="field-label">Run when</span>
+                <select
+                  name={`triggers.${i}.kind`}
+                  value={kind}
+                  onChange={(e) =>
+                    setTrigger(
+                      i,
+                      e.target.value === "dataset_version" ? { dataset_version: { dataset: "" } } : { pipeline_finished: { pipeline: "" } },
+                    )
+                  }
+                >
+                  <option value="dataset_version">a dataset gets a new version</option>
+                  <option value="pipeline_finished">another pipeline finishes</option>
+                </select>
+              </label>
+              {kind === "dataset_version" ? (
+                <label className={`field ${at(`triggers.${i}`).length ? "field-invalid" : ""}`}>
+                  <span className="field-label">Dataset</span>
+                  <input
+                    name={`triggers.${i}.dataset`}
+                    value={text(body.dataset)}
+                    spellCheck={false}
+                    onChange={(e) => setTrigger(i, { dataset_version: { dataset: e.target.value } })}
+                  />
+                </label>
+              ) : (
+                <>
+                  <label className={`field ${at(`triggers.${i}`).length ? "field-invalid" : ""}`}>
+                    <span className="field-label">Pipeline</span>
+                    <input
+                      name={`triggers.${i}.pipeline`}
+                      value={text(body.pipeline)}
+                      spellCheck={false}
+                      onChange={(e) => setTrigger(i, { pipeline_finished: { ...body, pipeline: e.target.value } })}
+                    />
+                  </label>
+                  <label className="field">
+                    <span className="field-label">With status</span>
+                    <select
+                      name={`triggers.${i}.status`}
+                      value={text(body.status) || "succeeded"}
+                      onChange={(e) => {
+                        const { status: _, ...rest } = body;
+                        setTrigger(i, { pipeline_finished: e.target.value === "succeeded" ? rest : { ...rest, status: e.target.value } });
+                      }}
+                    >
+                      <option value="succeeded">succeeded</option>
+                      <option value="failed">failed</option>
+                      <option value="any">succeeded or failed</option>
+                    </select>
+                  </label>
+                </>
+              )}
+              <button type="button" className="btn btn-small" onClick={() => setTriggers(triggers.filter((_, j) => j !== i))}>
+                Remove {label.toLowerCase()}
+              </button>
             </li>
-          ))}
-        </ul>
-      )}
+          );
+        })}
+      </ul>
+      <button type="button" className="btn btn-small" onClick={() => setTriggers([...triggers, { dataset_version: { dataset: "" } }])}>
+        Add a trigger
+      </button>
       <Errors errors={at("triggers")} />
     </form>
   );
