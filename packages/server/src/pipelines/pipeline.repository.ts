@@ -37,14 +37,11 @@ export class PipelineRepository {
     return await q.execute();
   }
 
+  /** A revision that must exist (the current one, or a run's). */
   async revision(project: string, name: string, revision: number) {
-    return await this.#db
-      .selectFrom("pipeline_revisions")
-      .selectAll()
-      .where("project", "=", project)
-      .where("name", "=", name)
-      .where("revision", "=", revision)
-      .executeTakeFirstOrThrow();
+    const row = await this.findRevision(project, name, revision);
+    if (!row) throw new Error(`pipeline ${project}/${name} has no revision ${revision}`);
+    return row;
   }
 
   async findRevision(project: string, name: string, revision: number) {
