@@ -29,6 +29,8 @@ export class PipelineAutomation {
   /** Trigger handling in flight, awaited by stop(). */
   readonly #pending = new Set<Promise<void>>();
   #stopped = false;
+  /** Every stored pipeline's spec, read once and again only after an apply or delete (events come often). */
+  #specs: ReturnType<PipelineService["specs"]> | null = null;
 
   constructor(o: PipelineAutomationOptions) {
     this.#o = o;
@@ -36,7 +38,7 @@ export class PipelineAutomation {
     this.#scheduler = new PipelineScheduler({
       store: {
         schedules: async () =>
-          (await pipelines.specs()).flatMap((p) =>
+          (await this.#currentSpecs()).flatMap((p) =>
             p.spec.schedule ? [{ project: p.project, pipeline: p.name, schedule: p.spec.schedule, revisionSince: p.since }] : [],
           ),
         lastDue: (project, pipeline) => repo.lastDue(project, pipeline),
@@ -59,7 +61,12 @@ export class PipelineAutomation {
 
   async start(): Promise<void> {
     const { pipelines } = this.#o;
-    this.#off.push(pipelines.onPipelinesChanged(() => void this.#scheduler.reload()));
+    this.#off.push(
+      pipelines.onPipelinesChanged(() => {
+        this.#specs = null;
+        void this.#scheduler.reload();
+      }),
+    );
     this.#off.push(
       this.#o.onVersionCreated((v) =>
         this.#track(async () => {
@@ -110,6 +117,14 @@ export class PipelineAutomation {
     return out;
   }
 
+  #currentSpecs(): ReturnType<PipelineService["specs"]> {
+    this.#specs ??= this.#o.pipelines.specs().catch((err: unknown) => {
+      this.#specs = null;
+      throw err;
+    });
+    return this.#specs;
+  }
+
   #track(work: () => Promise<void>): void {
     if (this.#stopped) return;
     const p = work()
@@ -119,7 +134,7 @@ export class PipelineAutomation {
   }
 
   async #fire(event: PipelineEvent): Promise<void> {
-    const specs = await this.#o.pipelines.specs();
+    const specs = await this.#currentSpecs();
     const runs = triggeredBy(
       event,
       specs.map((s) => ({ project: s.project, name: s.name, triggers: s.spec.triggers ?? [] })),

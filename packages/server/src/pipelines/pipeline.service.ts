@@ -19,8 +19,7 @@ import {
   userError,
   validatePipeline,
 } from "@caretflow/contracts";
-import { failureInfo, runParams, runPipeline, StepFailure, type StepHandlers } from "@caretflow/orchestrator";
-import { Cron } from "croner";
+import { failureInfo, nextDue, runParams, runPipeline, StepFailure, type StepHandlers } from "@caretflow/orchestrator";
 import { isUniqueViolation } from "../db/database.ts";
 import type { Logger } from "../ports.ts";
 import type { PipelineRepository } from "./pipeline.repository.ts";
@@ -139,7 +138,7 @@ export class PipelineService {
         ? {
             cron: schedule.cron,
             timezone: schedule.timezone ?? "UTC",
-            next: nextDue(schedule.cron, schedule.timezone ?? "UTC", this.#o.now?.() ?? new Date()),
+            next: nextDue(schedule.cron, schedule.timezone ?? "UTC", this.#o.now?.() ?? new Date())?.toISOString() ?? null,
           }
         : null,
       updatedBy: row.updated_by,
@@ -443,14 +442,6 @@ function specOf(yaml: string): PipelineSpec | null {
   return v.ok ? v.spec : null;
 }
 
-/** The next time a cron expression is due after `after`, ISO, or null. */
-function nextDue(cron: string, timezone: string, after: Date): string | null {
-  try {
-    return new Cron(cron, { paused: true, timezone }).nextRun(after)?.toISOString() ?? null;
-  } catch {
-    return null;
-  }
-}
 
 /** The code files the spec's custom steps name, from those sent; a missing one is refused. */
 function customFiles(spec: PipelineSpec, sent: Record<string, string>): Record<string, string> {

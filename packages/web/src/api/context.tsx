@@ -58,6 +58,15 @@ export function useResource<T>(load: (api: ApiClient) => Promise<T>, resourceKey
   return { data: current.data, error: current.error, loading: current.loading, reload };
 }
 
+/** Calls `reload` every `everyMs` while `active` (a resource that changes while something runs). */
+export function useReloadWhile(active: boolean, reload: () => void, everyMs: number): void {
+  useEffect(() => {
+    if (!active) return;
+    const t = setInterval(reload, everyMs);
+    return () => clearInterval(t);
+  }, [active, reload, everyMs]);
+}
+
 /** A clock for elapsed-time displays; ticks only while `running`. */
 export function useNow(running: boolean, everyMs = 1000): number {
   const [now, setNow] = useState(() => Date.now());

@@ -1,7 +1,7 @@
 import type { Catalog, Job } from "@caretflow/contracts";
-import { useEffect, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import { Link } from "react-router-dom";
-import { useNow, useResource } from "../../api/context.tsx";
+import { useNow, useReloadWhile, useResource } from "../../api/context.tsx";
 import { elapsedMs, formatDuration, formatRelative } from "../../lib/format.ts";
 import { matchesFilter } from "../../lib/sort.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
@@ -17,12 +17,7 @@ export function JobsPage() {
   const now = useNow(true, 5000);
   // While any job is queued or running, the list refreshes itself; finished lists stay still.
   const active = (jobs.data ?? []).some((j) => !isTerminal(j.status));
-  const { reload } = jobs;
-  useEffect(() => {
-    if (!active) return;
-    const t = setInterval(reload, 3000);
-    return () => clearInterval(t);
-  }, [active, reload]);
+  useReloadWhile(active, jobs.reload, 3000);
   const byId = useMemo(() => new Map((jobs.data ?? []).map((j) => [j.id, j])), [jobs.data]);
   const rows = useMemo(
     () => (jobs.data ?? []).filter((j) => matchesFilter(filter, [describeJob(j, catalog), j.status, j.kind, j.id])),

@@ -1,7 +1,7 @@
 import type { PipelineRun, PipelineStepRun } from "@caretflow/contracts";
-import { useEffect, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import { Link, useParams } from "react-router-dom";
-import { useNow, useResource } from "../../api/context.tsx";
+import { useNow, useReloadWhile, useResource } from "../../api/context.tsx";
 import { formatDateTime, formatDuration } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader, Stats, StatusBadge, Tabs } from "../../ui/layout.tsx";
@@ -24,12 +24,7 @@ export function PipelineRunPage() {
   const { id = "" } = useParams();
   const run = useResource((a) => a.getPipelineRun(id), `pipeline-run:${id}`);
   const active = run.data ? isRunActive(run.data.status) : false;
-  const { reload } = run;
-  useEffect(() => {
-    if (!active) return;
-    const t = setInterval(reload, POLL_MS);
-    return () => clearInterval(t);
-  }, [active, reload]);
+  useReloadWhile(active, run.reload, POLL_MS);
 
   if (run.error && !run.data) return <ErrorBox error={run.error} onRetry={run.reload} title={`Run ${id} could not be loaded`} />;
   if (!run.data)
@@ -38,7 +33,7 @@ export function PipelineRunPage() {
         <Skeleton lines={8} />
       </div>
     );
-  return <RunView run={run.data} onChanged={reload} />;
+  return <RunView run={run.data} onChanged={run.reload} />;
 }
 
 type Tab = "graph" | "yaml";
@@ -201,12 +196,7 @@ function StepDetails({ run, step, now }: { run: PipelineRun; step: PipelineStepR
 function StepLog({ runId, step }: { runId: string; step: PipelineStepRun }) {
   const log = useResource((a) => a.pipelineRunLog(runId, step.id), `pipeline-log:${runId}:${step.id}:${step.status}`);
   const running = step.status === "running";
-  const { reload } = log;
-  useEffect(() => {
-    if (!running) return;
-    const t = setInterval(reload, POLL_MS);
-    return () => clearInterval(t);
-  }, [running, reload]);
+  useReloadWhile(running, log.reload, POLL_MS);
   return (
     <>
       <h3 className="pl-form-section">Log</h3>

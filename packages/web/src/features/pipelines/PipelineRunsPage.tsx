@@ -1,7 +1,6 @@
 import { PipelineRunStatus, PipelineTriggerKind } from "@caretflow/contracts";
-import { useEffect } from "react";
 import { Link, useSearchParams } from "react-router-dom";
-import { useNow, useResource } from "../../api/context.tsx";
+import { useNow, useReloadWhile, useResource } from "../../api/context.tsx";
 import { elapsedMs, formatDuration, formatRelative } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader, StatusBadge } from "../../ui/layout.tsx";
@@ -19,12 +18,7 @@ export function PipelineRunsPage() {
   const pipelines = useResource((a) => a.listPipelines(), "pipelines");
   const active = (runs.data ?? []).some((r) => isRunActive(r.status));
   const now = useNow(active);
-  const { reload } = runs;
-  useEffect(() => {
-    if (!active) return;
-    const t = setInterval(reload, 2000);
-    return () => clearInterval(t);
-  }, [active, reload]);
+  useReloadWhile(active, runs.reload, 2000);
   const setFilter = (name: keyof RunFilters, value: string) => setSearch(writeRunFilters({ ...filters, [name]: value || undefined }));
 
   return (

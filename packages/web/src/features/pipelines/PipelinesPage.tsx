@@ -1,6 +1,5 @@
-import { useEffect } from "react";
 import { Link } from "react-router-dom";
-import { useNow, useResource } from "../../api/context.tsx";
+import { useNow, useReloadWhile, useResource } from "../../api/context.tsx";
 import { formatDateTime, formatRelative } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader, StatusBadge } from "../../ui/layout.tsx";
@@ -13,12 +12,7 @@ export function PipelinesPage() {
   const pipelines = useResource((a) => a.listPipelines(), "pipelines");
   const active = (pipelines.data ?? []).some((p) => p.lastRun && isRunActive(p.lastRun.status));
   const now = useNow(true, 30_000);
-  const { reload } = pipelines;
-  useEffect(() => {
-    if (!active) return;
-    const t = setInterval(reload, 3000);
-    return () => clearInterval(t);
-  }, [active, reload]);
+  useReloadWhile(active, pipelines.reload, 3000);
 
   const newButton = (
     <Link className="btn btn-primary" to="/pipelines/new" data-testid="new-pipeline">

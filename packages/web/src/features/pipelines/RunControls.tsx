@@ -1,7 +1,7 @@
 import type { PipelineParam, PipelineRunStatus } from "@caretflow/contracts";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
-import { useApi, useNow, useResource } from "../../api/context.tsx";
+import { useApi, useNow, useReloadWhile, useResource } from "../../api/context.tsx";
 import { elapsedMs, formatDuration, formatRelative } from "../../lib/format.ts";
 import { ErrorBox, Spinner } from "../../ui/feedback.tsx";
 import { Card, StatusBadge } from "../../ui/layout.tsx";
@@ -176,12 +176,7 @@ export function RecentRuns({ pipeline }: { pipeline: string }) {
   const runs = useResource((a) => a.listPipelineRuns({ pipeline, limit: 5 }), `pipeline-runs:${pipeline}`);
   const active = (runs.data ?? []).some((r) => isRunActive(r.status));
   const now = useNow(active);
-  const { reload } = runs;
-  useEffect(() => {
-    if (!active) return;
-    const t = setInterval(reload, 2000);
-    return () => clearInterval(t);
-  }, [active, reload]);
+  useReloadWhile(active, runs.reload, 2000);
   return (
     <Card
       title="Latest runs"
