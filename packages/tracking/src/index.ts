@@ -13,7 +13,7 @@ export type {
   MlflowRunStatus,
 } from "./mlflow.types.ts";
 export { MANIFEST_HEADER, manifestDigest, modelFolderDigest } from "./model-digest.ts";
-export { freePort, keptFreePort } from "./process-group.ts";
+export { freePort, keptFreePort, signalGroup, terminateGroup } from "./process-group.ts";
 export {
   artifactPathOf,
   deleteAlias,

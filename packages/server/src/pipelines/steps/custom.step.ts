@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import { StepFailure, type StepHandler, type StepRunContext } from "@caretflow/orchestrator";
+import { signalGroup, terminateGroup } from "@caretflow/tracking";
 import { z } from "zod";
 
 /**
@@ -240,36 +241,11 @@ async function runGroup(opts: {
   } finally {
     opts.signal.removeEventListener("abort", onAbort);
     clearTimeout(killTimer);
-    if (child.pid !== undefined) await killGroup(child.pid);
+    // Whatever the code left running in its group ends with it.
+    if (child.pid !== undefined) await terminateGroup(child.pid, 0);
     // The pipes close once no process of the group holds them; the last lines are logged before returning.
-    await Promise.race([Promise.all(streams), sleep(2000)]);
+    await Promise.race([Promise.all(streams), new Promise((r) => setTimeout(r, 2000))]);
   }
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // The group is gone already.
-  }
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** SIGKILLs what is left of the group and waits (bounded) until it is gone. */
-async function killGroup(pgid: number): Promise<void> {
-  signalGroup(pgid, "SIGKILL");
-  const deadline = Date.now() + 5000;
-  while (groupAlive(pgid) && Date.now() < deadline) await sleep(25);
 }
 
 function exitFailure(what: string, exit: Exit, memoryMb: number, memoryLine: string | null): StepFailure {
