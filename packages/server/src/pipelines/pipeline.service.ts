@@ -442,7 +442,6 @@ function specOf(yaml: string): PipelineSpec | null {
   return v.ok ? v.spec : null;
 }
 
-
 /** The code files the spec's custom steps name, from those sent; a missing one is refused. */
 function customFiles(spec: PipelineSpec, sent: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
