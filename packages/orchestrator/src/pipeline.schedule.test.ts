@@ -154,7 +154,7 @@ const key = (project: string, pipeline: string) => `${project}/${pipeline}`;
 class MemoryStore implements ScheduleStore {
   rows: ScheduledPipeline[] = [];
   last = new Map<string, string>();
-  failSetLastDue = false;
+  failClaim = false;
   constructor(readonly journal: string[]) {}
   async schedules() {
     return this.rows.map((r) => ({ ...r }));
@@ -162,10 +162,13 @@ class MemoryStore implements ScheduleStore {
   async lastDue(project: string, pipeline: string) {
     return this.last.get(key(project, pipeline)) ?? null;
   }
-  async setLastDue(project: string, pipeline: string, due: string) {
-    if (this.failSetLastDue) throw new Error("the database is not reachable");
-    this.journal.push(`setLastDue ${pipeline} ${due}`);
+  async claimDue(project: string, pipeline: string, due: string) {
+    if (this.failClaim) throw new Error("the database is not reachable");
+    const last = this.last.get(key(project, pipeline));
+    if (last !== undefined && last >= due) return false;
+    this.journal.push(`claimDue ${pipeline} ${due}`);
     this.last.set(key(project, pipeline), due);
+    return true;
   }
 }
 
@@ -273,10 +276,34 @@ describe("PipelineScheduler", () => {
     await w.scheduler.start();
     await w.clock.advanceTo("2026-12-02T02:00:00Z");
     expect(w.journal).toEqual([
-      "setLastDue nightly 2026-12-02T02:00:00.000Z",
+      "claimDue nightly 2026-12-02T02:00:00.000Z",
       "start nightly cron 0 2 * * * (UTC) due 2026-12-02T02:00:00.000Z",
     ]);
     await w.scheduler.stop();
+  });
+
+  it("two schedulers on one store (two servers, one database) start each due time once", async () => {
+    const w = world("2026-12-01T12:00:00Z");
+    w.schedule("nightly", { cron: "0 2 * * *", missed: "catch_up", overlap: "queue" }, "2026-11-28T11:00:00Z");
+    const other = new PipelineScheduler({
+      store: w.store,
+      runner: w.runner,
+      now: w.clock.now,
+      setTimer: w.clock.setTimer,
+      clearTimer: w.clock.clearTimer,
+      log: (level, msg) => w.logs.push(`${level}: ${msg}`),
+    });
+    await Promise.all([w.scheduler.start(), other.start()]);
+    // Three nights missed (29, 30 November, 1 December), each caught up once.
+    expect(w.runner.scheduled().map((r) => r.detail)).toEqual(
+      ["2026-11-29", "2026-11-30", "2026-12-01"].map((d) => `catch-up of cron 0 2 * * * (UTC) due ${d}T02:00:00.000Z`),
+    );
+    w.runner.finishAtOnce = true;
+    for (const r of w.runner.runs) r.status = "succeeded";
+    await w.clock.advanceTo("2026-12-02T02:00:00Z");
+    expect(w.runner.scheduled()).toHaveLength(4);
+    expect(w.logs).toContain("info: pipeline p/nightly: due 2026-12-02T02:00:00.000Z already handled by another caretflow server");
+    await Promise.all([w.scheduler.stop(), other.stop()]);
   });
 
   it("never runs a due time twice: a start that failed after the record is not caught up after a restart", async () => {
@@ -532,7 +559,7 @@ describe("PipelineScheduler", () => {
     const w = world("2026-12-01T12:00:00Z");
     w.schedule("nightly", { cron: "0 2 * * *" }, "2026-12-01T11:00:00Z");
     await w.scheduler.start();
-    w.store.failSetLastDue = true;
+    w.store.failClaim = true;
     await w.clock.advanceTo("2026-12-02T02:00:00Z");
     expect(w.runner.runs).toEqual([]);
     expect(w.logs).toEqual([

@@ -63,7 +63,12 @@ export interface ScheduleStore {
   schedules(): Promise<ScheduledPipeline[]>;
   /** The last due time handled (run, or skipped on purpose), ISO; null before the first. */
   lastDue(project: string, pipeline: string): Promise<string | null>;
-  setLastDue(project: string, pipeline: string, due: string): Promise<void>;
+  /**
+   * Records `due` (ISO) as handled, in one atomic step, unless it or a later due time already is: true
+   * when this call recorded it. Servers sharing one database each run a scheduler; only the one whose
+   * claim succeeds starts the run, so a due time runs once however many servers saw it.
+   */
+  claimDue(project: string, pipeline: string, due: string): Promise<boolean>;
 }
 
 /** Starts and cancels pipeline runs; the server implements it with its pipeline service. */
@@ -114,8 +119,8 @@ function messageOf(err: unknown): string {
  * Starts scheduled pipeline runs. One timer, armed for the earliest next due time across schedules and
  * re-armed after each tick. On `start()` the due times missed while caretflow was down are skipped or
  * caught up (`missed`); a due time whose previous run still runs follows `overlap`. Each due time is
- * recorded as handled (`setLastDue`) before its run starts: at most once, so a crash between the two
- * loses that run rather than running it twice.
+ * claimed as handled (`claimDue`) before its run starts: at most once, so a crash between the two
+ * loses that run rather than running it twice, and of several servers on one database only one runs it.
  */
 export class PipelineScheduler {
   readonly #store: ScheduleStore;
@@ -287,7 +292,7 @@ export class PipelineScheduler {
         `pipeline ${e.project}/${e.pipeline}: skipped ${count >= 1000 ? "1000 or more" : count} missed due time${count === 1 ? "" : "s"}, ${times} (${why})`,
       );
       if (runs.length === 0 && !onTimeFollows) {
-        await this.#store.setLastDue(e.project, e.pipeline, lastSkipped.toISOString());
+        await this.#store.claimDue(e.project, e.pipeline, lastSkipped.toISOString());
         e.handledUntil = lastSkipped;
       }
     }
@@ -299,9 +304,14 @@ export class PipelineScheduler {
     const name = `pipeline ${e.project}/${e.pipeline}`;
     const when = due.toISOString();
     try {
-      // At most once: recorded before the run starts, so a crash in between never runs this due time twice.
-      await this.#store.setLastDue(e.project, e.pipeline, when);
+      // At most once: recorded before the run starts, so a crash in between never runs this due time twice,
+      // and a server that finds it recorded already (another server on the same database) starts nothing.
+      const claimed = await this.#store.claimDue(e.project, e.pipeline, when);
       e.handledUntil = due;
+      if (!claimed) {
+        this.#log("info", `${name}: due ${when} already handled by another caretflow server`);
+        return;
+      }
       const active = await this.#runner.activeRuns(e.project, e.pipeline);
       let after: string[] = [];
       if (active.length > 0) {

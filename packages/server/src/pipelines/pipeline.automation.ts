@@ -42,7 +42,7 @@ export class PipelineAutomation {
             p.spec.schedule ? [{ project: p.project, pipeline: p.name, schedule: p.spec.schedule, revisionSince: p.since }] : [],
           ),
         lastDue: (project, pipeline) => repo.lastDue(project, pipeline),
-        setLastDue: (project, pipeline, due) => repo.setLastDue(project, pipeline, due),
+        claimDue: (project, pipeline, due) => repo.claimDue(project, pipeline, due),
       },
       runner: {
         activeRuns: (project, pipeline) => pipelines.activeRuns(project, pipeline),

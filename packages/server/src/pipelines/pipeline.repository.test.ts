@@ -52,9 +52,15 @@ forEachDatabase("PipelineRepository", (dbs) => {
     expect(await repo.pipeline("default", "nightly")).toMatchObject({ revision: 2, created_at: "2026-12-01T00:00:00Z" });
     expect((await repo.revision("default", "nightly", 1)).yaml).toBe("name: nightly # r1");
     expect(await repo.lastRevision("default", "nightly")).toBe(2);
-    await repo.setLastDue("default", "nightly", "2026-12-02T01:00:00Z");
-    await repo.setLastDue("default", "nightly", "2026-12-03T01:00:00Z");
-    expect(await repo.lastDue("default", "nightly")).toBe("2026-12-03T01:00:00Z");
+    expect(await repo.claimDue("default", "nightly", "2026-12-02T01:00:00.000Z")).toBe(true);
+    expect(await repo.claimDue("default", "nightly", "2026-12-03T01:00:00.000Z")).toBe(true);
+    // The same or an earlier due time is another server's claim already: refused, and the record stays.
+    expect(await repo.claimDue("default", "nightly", "2026-12-03T01:00:00.000Z")).toBe(false);
+    expect(await repo.claimDue("default", "nightly", "2026-12-02T01:00:00.000Z")).toBe(false);
+    expect(await repo.lastDue("default", "nightly")).toBe("2026-12-03T01:00:00.000Z");
+    // Racing claims for one due time: exactly one wins.
+    const race = await Promise.all(Array.from({ length: 5 }, () => repo.claimDue("default", "nightly", "2026-12-04T01:00:00.000Z")));
+    expect(race.filter(Boolean)).toHaveLength(1);
     await repo.deletePipeline("default", "nightly");
     expect(await repo.pipelines("default")).toEqual([]);
     expect(await repo.lastDue("default", "nightly")).toBeNull();

@@ -258,12 +258,19 @@ export class PipelineRepository {
     return row?.last_due ?? null;
   }
 
-  async setLastDue(project: string, pipeline: string, due: string): Promise<void> {
-    await this.#db
+  /**
+   * Records `due` as the pipeline's last handled due time unless it or a later one is recorded already:
+   * one statement (an upsert whose update only moves forward), so of several servers racing for the same
+   * due time exactly one gets true. ISO times of one format compare as text.
+   */
+  async claimDue(project: string, pipeline: string, due: string): Promise<boolean> {
+    const row = await this.#db
       .insertInto("pipeline_schedules")
       .values({ project, pipeline, last_due: due })
-      .onConflict((oc) => oc.columns(["project", "pipeline"]).doUpdateSet({ last_due: due }))
-      .execute();
+      .onConflict((oc) => oc.columns(["project", "pipeline"]).doUpdateSet({ last_due: due }).where("pipeline_schedules.last_due", "<", due))
+      .returning("last_due")
+      .executeTakeFirst();
+    return row !== undefined;
   }
 }
 

@@ -397,7 +397,7 @@ describe("schedules and triggers", () => {
     }
   });
 
-  it("after downtime, runs missed due times with catch_up and skips them with skip", async () => {
+  it("after downtime, runs missed due times with catch_up and skips them with skip, once with two servers on the database", async () => {
     const service = createPipelines({ ...f.pipelineWiring, handlers: {} });
     const repo = new PipelineRepository(f.db);
     const ok = `steps:\n  - { id: ok, type: custom, with: { language: python, code: "print('tick')" } }\n`;
@@ -413,22 +413,30 @@ describe("schedules and triggers", () => {
         .set({ updated_at: new Date(down.getTime() - 86_400_000).toISOString() })
         .where("name", "=", p)
         .execute();
-      await repo.setLastDue("default", p, down.toISOString());
+      await repo.claimDue("default", p, down.toISOString());
     }
-    const automation = new PipelineAutomation({
-      pipelines: service,
-      repo,
-      projects: f.projects,
-      onVersionCreated: () => () => {},
-      log: () => {},
-    });
-    await automation.start();
+    // A second server on the same database starts its scheduler at the same moment: each due time still runs once.
+    const other = createPipelines({ ...f.pipelineWiring, handlers: {} });
+    const automations = [service, other].map(
+      (pipelines) =>
+        new PipelineAutomation({
+          pipelines,
+          repo: new PipelineRepository(f.db),
+          projects: f.projects,
+          onVersionCreated: () => () => {},
+          log: () => {},
+        }),
+    );
+    const [automation, otherAutomation] = automations as [PipelineAutomation, PipelineAutomation];
+    await Promise.all(automations.map((a) => a.start()));
     try {
       const caught = await waitFor("three caught-up runs", async () => {
         const runs = await service.runs("default", { pipeline: "hourly-catch", limit: 10 });
         return runs.length >= 3 && runs;
       });
       expect(caught).toHaveLength(3);
+      // Both schedulers have handled the downtime once start() returned: no further run comes.
+      expect(await service.runs("default", { pipeline: "hourly-catch", limit: 10 })).toHaveLength(3);
       expect(caught.every((r) => r.trigger.kind === "schedule")).toBe(true);
       expect((await service.runs("default", { pipeline: "hourly-skip", limit: 10 })).length).toBe(0);
       const skipped = new Date((await repo.lastDue("default", "hourly-skip"))!);
@@ -438,7 +446,9 @@ describe("schedules and triggers", () => {
       const pipeline = await service.get("default", "hourly-catch");
       expect(new Date(pipeline.schedule!.next!).getTime()).toBeGreaterThan(now);
     } finally {
+      await otherAutomation.stop();
       await automation.stop();
+      await other.close();
       await service.close();
     }
   });
