@@ -98,6 +98,22 @@ forEachDatabase("PipelineRepository", (dbs) => {
     expect((await repo.run("r2"))?.error).toMatchObject({ message: "boom" });
     expect(await repo.runFile("r1", "steps/score.py")).toBe("print(1)");
     expect(await repo.run("missing")).toBeNull();
+
+    // Each pipeline's newest run and current YAML, for the list, in a fixed number of queries.
+    await repo.putRevision({ ...revision(1, "2026-12-01T00:00:00Z"), name: "hourly", yaml: "name: hourly" });
+    await repo.putRevision({ ...revision(1, "2026-12-01T00:00:00Z"), name: "idle", yaml: "name: idle" });
+    await repo.insertRun(run("r3", "2026-12-01T00:30:00Z", { pipeline: "hourly" }), []);
+    await repo.saveStep("r3", 0, step("load", { status: "failed" }), null);
+    const last = await repo.lastRuns("default");
+    expect([...last.keys()].sort()).toEqual(["hourly", "nightly"]);
+    expect(last.get("nightly")?.id).toBe("r2");
+    expect(last.get("hourly")).toMatchObject({ id: "r3", stepCounts: { failed: 1, pending: 1 } });
+    expect((await repo.current("default")).map((p) => [p.name, p.yaml])).toEqual([
+      ["hourly", "name: hourly"],
+      ["idle", "name: idle"],
+      ["nightly", "name: nightly # r1"],
+    ]);
+    expect(await repo.lastRuns("elsewhere")).toEqual(new Map());
   });
 
   it("finds the newest succeeded step with a cache key, following reuse to the run that computed it", async () => {

@@ -37,6 +37,20 @@ export class PipelineRepository {
     return await q.execute();
   }
 
+  /** The pipelines (of a project, or all) with their current revision's YAML, by name: one query. */
+  async current(project?: string) {
+    let q = this.#db
+      .selectFrom("pipelines as p")
+      .innerJoin("pipeline_revisions as r", (j) =>
+        j.onRef("r.project", "=", "p.project").onRef("r.name", "=", "p.name").onRef("r.revision", "=", "p.revision"),
+      )
+      .selectAll("p")
+      .select("r.yaml")
+      .orderBy("p.name");
+    if (project !== undefined) q = q.where("p.project", "=", project);
+    return await q.execute();
+  }
+
   /** A revision that must exist (the current one, or a run's). */
   async revision(project: string, name: string, revision: number) {
     const row = await this.findRevision(project, name, revision);
@@ -192,7 +206,31 @@ export class PipelineRepository {
     if (q.pipeline) query = query.where("pipeline", "=", q.pipeline);
     if (q.status) query = query.where("status", "=", q.status);
     if (q.trigger) query = query.where("trigger_kind", "=", q.trigger);
-    const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc").limit(q.limit).execute();
+    return await this.#summaries(await query.orderBy("created_at", "desc").orderBy("id", "desc").limit(q.limit).execute());
+  }
+
+  /** Each pipeline's newest run in the project (pipelines without runs are absent): two queries for all. */
+  async lastRuns(project: string): Promise<Map<string, PipelineRunSummary>> {
+    const newest = this.#db
+      .selectFrom("pipeline_runs")
+      .select(["pipeline", (eb) => eb.fn.max("created_at").as("created_at")])
+      .where("project", "=", project)
+      .groupBy("pipeline")
+      .as("newest");
+    const rows = await this.#db
+      .selectFrom("pipeline_runs as r")
+      .innerJoin(newest, (j) => j.onRef("newest.pipeline", "=", "r.pipeline").onRef("newest.created_at", "=", "r.created_at"))
+      .selectAll("r")
+      .where("r.project", "=", project)
+      .orderBy("r.id", "desc")
+      .execute();
+    const out = new Map<string, PipelineRunSummary>();
+    for (const run of await this.#summaries(rows)) if (!out.has(run.pipeline)) out.set(run.pipeline, run);
+    return out;
+  }
+
+  /** Runs with their steps counted by status. */
+  async #summaries(rows: RunRow[]): Promise<PipelineRunSummary[]> {
     if (rows.length === 0) return [];
     const counts = await this.#db
       .selectFrom("pipeline_steps")

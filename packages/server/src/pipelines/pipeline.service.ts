@@ -24,6 +24,8 @@ import { isUniqueViolation } from "../db/database.ts";
 import type { Logger } from "../ports.ts";
 import type { PipelineRepository } from "./pipeline.repository.ts";
 
+type PipelineRow = NonNullable<Awaited<ReturnType<PipelineRepository["pipeline"]>>>;
+
 export interface PipelineServiceOptions {
   repo: PipelineRepository;
   handlers: StepHandlers;
@@ -111,8 +113,8 @@ export class PipelineService {
   }
 
   async list(project: string): Promise<Pipeline[]> {
-    const rows = await this.#repo.pipelines(project);
-    return await Promise.all(rows.map((r) => this.get(project, r.name)));
+    const [rows, lastRuns] = await Promise.all([this.#repo.current(project), this.#repo.lastRuns(project)]);
+    return rows.map((row) => this.#view(row, row.yaml, lastRuns.get(row.name) ?? null));
   }
 
   async get(project: string, name: string): Promise<Pipeline> {
@@ -124,15 +126,20 @@ export class PipelineService {
         "list the project's pipelines with `caretflow pipelines list`; store one with `caretflow pipelines apply FILE`",
       );
     const rev = await this.#repo.revision(project, name, row.revision);
-    const spec = specOf(rev.yaml);
     const [lastRun] = await this.#repo.runs({ project, pipeline: name, limit: 1 });
+    return this.#view(row, rev.yaml, lastRun ?? null);
+  }
+
+  #view(row: PipelineRow, yaml: string, lastRun: PipelineRunSummary | null): Pipeline {
+    const { project, name } = row;
+    const spec = specOf(yaml);
     const schedule = spec?.schedule;
     return {
       name,
       project,
       description: spec?.description ?? null,
       revision: row.revision,
-      yaml: rev.yaml,
+      yaml,
       steps: spec?.steps.length ?? 0,
       schedule: schedule
         ? {
@@ -143,7 +150,7 @@ export class PipelineService {
         : null,
       updatedBy: row.updated_by,
       updatedAt: row.updated_at,
-      lastRun: lastRun ?? null,
+      lastRun,
     };
   }
 
@@ -157,8 +164,8 @@ export class PipelineService {
   /** The spec of every stored pipeline (for schedules and triggers). */
   async specs(): Promise<Array<{ project: string; name: string; spec: PipelineSpec; since: string }>> {
     const out: Array<{ project: string; name: string; spec: PipelineSpec; since: string }> = [];
-    for (const row of await this.#repo.pipelines()) {
-      const spec = specOf((await this.#repo.revision(row.project, row.name, row.revision)).yaml);
+    for (const row of await this.#repo.current()) {
+      const spec = specOf(row.yaml);
       if (spec) out.push({ project: row.project, name: row.name, spec, since: row.updated_at });
     }
     return out;
