@@ -146,6 +146,19 @@ describe("pipelines in a real browser", () => {
     expect(t.pageErrors).toEqual([]);
   });
 
+  it("opens a pipeline called `new` as itself, not as an empty builder", async () => {
+    const { page } = t;
+    const yaml = `version: 1\nname: new\nsteps:\n  - { id: hello, type: custom, with: { language: python, code: "print(1)" } }\n`;
+    const applied = await t.context.request.put("/api/pipelines", { data: { yaml } });
+    expect(applied.status(), await applied.text()).toBe(200);
+    await page.goto("/pipelines");
+    await page.getByRole("link", { name: "new", exact: true }).click();
+    await page.waitForURL(/\/pipelines\/new$/);
+    await node("hello").waitFor();
+    expect(await page.getByTestId("pipeline-save").isDisabled()).toBe(true);
+    expect((await t.context.request.delete("/api/pipelines/new")).status()).toBe(200);
+  });
+
   it("opens a hand-written file in the builder as it is, and shows an error made in its YAML on the node at fault", async () => {
     const { page } = t;
     const text = await readFile(join(repo, "examples", "pipelines", "nightly-retrain.yaml"), "utf8");

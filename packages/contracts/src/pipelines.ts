@@ -143,7 +143,9 @@ export const PipelineApplyRequest = z.object({
   files: z
     .record(PipelineFilePath, z.string().max(1_000_000))
     .default({})
-    .describe("the code files custom steps name in `file`, by their path relative to the pipeline file, with their text"),
+    .describe(
+      "the code files custom steps name in `file`, by their path relative to the pipeline file, with their text; a file not sent is kept from the pipeline's current revision",
+    ),
 });
 export type PipelineApplyRequest = z.infer<typeof PipelineApplyRequest>;
 

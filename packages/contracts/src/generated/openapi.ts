@@ -2778,7 +2778,7 @@ export type paths = {
                         /** @description the pipeline file (YAML, spec version 1) */
                         yaml: string;
                         /**
-                         * @description the code files custom steps name in `file`, by their path relative to the pipeline file, with their text
+                         * @description the code files custom steps name in `file`, by their path relative to the pipeline file, with their text; a file not sent is kept from the pipeline's current revision
                          * @default {}
                          */
                         files?: {

@@ -123,8 +123,12 @@ describe("pipelines through the API", () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe("invalid_pipeline");
     expect(bad.body.error.details.errors[0]).toMatchObject({ code: "unknown_step_type", line: 8 });
-    const missing = await apply(REPORT);
+    // A code file not sent is kept from the current revision (the web builder sends the YAML alone)...
+    expect((await apply(REPORT)).body.change).toBe("unchanged");
+    // ...and one that no revision holds is refused.
+    const missing = await apply(REPORT.replace("name: report\n", "name: report-copy\n"));
     expect(missing.status).toBe(400);
+    expect(missing.body.error.code).toBe("missing_file");
     expect(missing.body.error.message).toContain("steps/summarise.py");
 
     // Every revision stays readable, for the runs that followed it.

@@ -88,13 +88,14 @@ export class PipelineService {
         { errors: v.errors },
       );
     }
-    const files = customFiles(v.spec, req.files ?? {});
     const current = await this.#repo.pipeline(project, v.spec.name);
-    if (current) {
-      const rev = await this.#repo.revision(project, v.spec.name, current.revision);
-      if (rev.yaml === req.yaml && rev.files_json === JSON.stringify(files))
-        return { pipeline: await this.get(project, v.spec.name), change: "unchanged" };
-    }
+    const rev = current ? await this.#repo.revision(project, v.spec.name, current.revision) : null;
+    // A file the request does not send is kept from the current revision: the web builder edits the YAML
+    // alone, and saving from it must not drop the code its custom steps run.
+    const kept = rev ? (JSON.parse(rev.files_json) as Record<string, string>) : {};
+    const files = customFiles(v.spec, req.files ?? {}, kept);
+    if (rev && rev.yaml === req.yaml && rev.files_json === JSON.stringify(files))
+      return { pipeline: await this.get(project, v.spec.name), change: "unchanged" };
     const revision = (await this.#repo.lastRevision(project, v.spec.name)) + 1;
     try {
       await this.#repo.putRevision({ project, name: v.spec.name, revision, yaml: req.yaml, files, by, at: this.#iso() });
@@ -450,17 +451,18 @@ function specOf(yaml: string): PipelineSpec | null {
 }
 
 /** The code files the spec's custom steps name, from those sent; a missing one is refused. */
-function customFiles(spec: PipelineSpec, sent: Record<string, string>): Record<string, string> {
+/** The code files the spec's custom steps name: as sent, else as the current revision has them. */
+function customFiles(spec: PipelineSpec, sent: Record<string, string>, kept: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const s of spec.steps) {
     if (s.type !== "custom") continue;
     const file = (s.with as { file?: string }).file;
     if (file === undefined) continue;
-    const text = sent[file];
+    const text = sent[file] ?? kept[file];
     if (text === undefined) {
       throw userError(
         "missing_file",
-        `step '${s.id}' runs ${file}, which was not sent with the pipeline`,
+        `step '${s.id}' runs ${file}, which was not sent with the pipeline (nor stored with its current revision)`,
         "`caretflow pipelines apply FILE` sends the files custom steps name, relative to the pipeline file; check the path",
       );
     }

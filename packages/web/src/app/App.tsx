@@ -65,7 +65,7 @@ function ProjectApp({ project }: { project: string }) {
               <Route path="transforms" element={<TransformPage />} />
               <Route path="transforms/:name" element={<TransformPage />} />
               <Route path="pipelines" element={<PipelinesPage />} />
-              <Route path="pipelines/new" element={<PipelineBuilderPage />} />
+              <Route path="pipelines/_new" element={<PipelineBuilderPage />} />
               <Route path="pipelines/:name" element={<PipelineBuilderPage />} />
               <Route path="pipeline-runs" element={<PipelineRunsPage />} />
               <Route path="pipeline-runs/:id" element={<PipelineRunPage />} />

@@ -28,7 +28,8 @@ import "./pipelines.css";
 type SideTab = "step" | "pipeline" | "yaml";
 
 /**
- * The visual builder: `/pipelines/new` starts an empty pipeline, `/pipelines/:name` opens a stored one
+ * The visual builder: `/pipelines/_new` starts an empty pipeline (no pipeline name starts with `_`, so a
+ * pipeline may be called `new`), `/pipelines/:name` opens a stored one
  * from its YAML. Steps come from the palette (drag or click), edges are `needs`, the side panel edits the
  * selected step, the pipeline's own fields or the YAML itself. The YAML is checked as it changes; errors
  * show on the node at fault, and Save stays off until the file is valid.

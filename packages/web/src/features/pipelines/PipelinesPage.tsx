@@ -15,7 +15,7 @@ export function PipelinesPage() {
   useReloadWhile(active, pipelines.reload, 3000);
 
   const newButton = (
-    <Link className="btn btn-primary" to="/pipelines/new" data-testid="new-pipeline">
+    <Link className="btn btn-primary" to="/pipelines/_new" data-testid="new-pipeline">
       New pipeline
     </Link>
   );
