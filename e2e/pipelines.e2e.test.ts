@@ -38,7 +38,7 @@ describe("pipelines in a real browser", () => {
     await page.waitForURL(/\/pipelines$/);
     await page.getByText("No pipelines yet").waitFor();
     await page.getByTestId("new-pipeline").first().click();
-    await page.waitForURL(/\/pipelines\/new$/);
+    await page.waitForURL(/\/pipelines\/_new$/);
     const settings = page.getByTestId("pipeline-settings");
     await settings.locator('[name="name"]').fill("iris-nightly");
     // A trigger: run after another pipeline finishes, whatever its end.
