@@ -18,6 +18,12 @@ const SpecBase = z.object({
   v: z.literal(PROTOCOL_VERSION),
   job_id: z.string().min(1),
   tracking_uri: z.string().url().describe("MLflow tracking server URL"),
+  memory_mb: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("the most memory (MB) the job's process tree may use; the worker's own job limit still applies when lower"),
 });
 
 /**
@@ -47,6 +53,12 @@ const RunEnvelope = {
   /** Processes a comparison may spread its models over (one estimator thread each). */
   workers: z.number().int().positive().default(1),
   tags: z.record(z.string(), z.string()).default({}),
+  memory_mb: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("the most memory (MB) the job's process tree may use; the worker's own job limit still applies when lower"),
 };
 
 /** kind=train: a new experiment (compare or create) for any task; one member per family. */

@@ -233,7 +233,8 @@ export class EngineHost {
       w.jobId = job.gate.jobId;
       job.worker = w;
       this.running.set(w, job);
-      w.send({ op: "run", spec: job.spec, log_path: job.logPath, ...(this.jobMemoryMb ? { memory_mb: this.jobMemoryMb } : {}) });
+      const memoryMb = jobMemoryLimit(this.jobMemoryMb, (job.spec as { memory_mb?: number }).memory_mb);
+      w.send({ op: "run", spec: job.spec, log_path: job.logPath, ...(memoryMb ? { memory_mb: memoryMb } : {}) });
     }
   }
 
@@ -348,7 +349,9 @@ export class EngineHost {
       ? {
           name: "OutOfMemory",
           message: `Out of memory${where}: the job used ${Math.round(how.memory.usedMb)} MB, over its limit of ${Math.round(how.memory.limitMb)} MB, and was stopped.`,
-          hint: "Use fewer rows, columns or models (or lighter setup options), or raise the job memory limit (caretflow up --job-memory MB, or CARETFLOW_JOB_MEMORY_MB).",
+          hint: (job.spec as { memory_mb?: number }).memory_mb
+            ? "Use fewer rows, columns or models (or lighter setup options), or raise the pipeline step's resources.memory (the worker's own limit, caretflow up/worker --job-memory MB, caps it)."
+            : "Use fewer rows, columns or models (or lighter setup options), or raise the job memory limit (caretflow up --job-memory MB, or CARETFLOW_JOB_MEMORY_MB).",
           transient: false,
         }
       : {
@@ -381,4 +384,10 @@ export class EngineHost {
       w.start();
     }, delay).unref();
   }
+}
+
+/** The memory limit a job runs under: the lower of the host's job limit and the job's own (a pipeline step's `resources`). */
+export function jobMemoryLimit(host: number | undefined, job: number | undefined): number | undefined {
+  if (host && job) return Math.min(host, job);
+  return host || job || undefined;
 }

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { EngineEvent, JobSpec } from "@caretflow/contracts";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { jobMemoryLimit } from "../src/engine-host.ts";
 import { EngineHost, type EngineHostOptions } from "../src/index.ts";
 import { groupAlive } from "../src/process-util.ts";
 
@@ -288,3 +289,13 @@ function alive(pid: number): boolean {
     return false;
   }
 }
+
+describe("jobMemoryLimit", () => {
+  it("is the lower of the host's job limit and the job's own, or whichever is set", () => {
+    expect(jobMemoryLimit(4000, 512)).toBe(512);
+    expect(jobMemoryLimit(400, 512)).toBe(400);
+    expect(jobMemoryLimit(400, undefined)).toBe(400);
+    expect(jobMemoryLimit(undefined, 512)).toBe(512);
+    expect(jobMemoryLimit(undefined, undefined)).toBeUndefined();
+  });
+});

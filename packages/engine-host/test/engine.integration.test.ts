@@ -179,24 +179,29 @@ describe("EngineHost with the real engine", () => {
     console.log(`cancel took ${stopMs} ms`);
   }, 600_000);
 
-  it("stops a job over its memory limit and says so, naming the stage", async () => {
+  it("stops a job over its memory limit (its own, lower than the host's) and says so, naming the stage", async () => {
     const limited = await EngineHost.start({
       python,
       engineDir,
       logDir: join(tmp, "logs-limited"),
       workers: 1,
-      jobMemoryMb: 400,
+      // The host allows far more; the job's own limit (a pipeline step's resources.memory) is what stops it.
+      jobMemoryMb: 8000,
       env: { CARETFLOW_DATA_ROOT: dataRoot },
     });
     try {
       await limited.waitReady(300_000);
       // degree-5 products of juice's features: tens of thousands of columns, far over 400 MB
-      const spec = { ...trainSpec("it-oom", ["dt"]), setup: { polynomial_features: true, polynomial_degree: 5 } } as JobSpec;
+      const spec = {
+        ...trainSpec("it-oom", ["dt"]),
+        setup: { polynomial_features: true, polynomial_degree: 5 },
+        memory_mb: 400,
+      } as JobSpec;
       const out = await limited.run(spec, { onEvent: () => {}, logPath: join(tmp, "jobs/it-oom.log") });
       expect(out.status).toBe("failed");
       expect(out.error?.name).toBe("OutOfMemory");
       expect(out.error?.message).toMatch(/^Out of memory at stage setup: the job used \d+ MB, over its limit of 400 MB/);
-      expect(out.error?.hint).toContain("--job-memory");
+      expect(out.error?.hint).toContain("resources.memory");
       expect(limited.status().ready).toBe(true); // the worker lives on
     } finally {
       await limited.close();

@@ -60,6 +60,8 @@ export {
   type DatasetVersionForSpec,
   datasetRef,
   defaultExperimentName,
+  type JobLimits,
   trainFields,
+  withLimits,
 } from "./spec.builder.ts";
 export { fieldApplies, fieldValue, type TrainDatasetFacts, validateTrainRequest } from "./train.validation.ts";

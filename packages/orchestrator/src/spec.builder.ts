@@ -1,6 +1,7 @@
 import {
   type DatasetRef,
   type EvaluateSpec,
+  type JobSpec,
   type OperateRequest,
   type OperateSpec,
   PROTOCOL_VERSION,
@@ -150,4 +151,24 @@ export function buildPredictSpec(opts: {
     input: datasetRef(opts.input),
     ...(opts.horizon ? { horizon: opts.horizon } : {}),
   };
+}
+
+/** What a pipeline step's `resources` ask of the job it runs as. */
+export interface JobLimits {
+  /** The most memory the job may use, MB (the worker's own limit still applies when lower). */
+  memoryMb?: number | null;
+  /** CPU cores: the estimators' threads, shared among a comparison's processes. */
+  cores?: number | null;
+}
+
+/** The spec with the limits applied: `memory_mb`, and `n_jobs` from `cores` for the kinds that train. */
+export function withLimits<S extends JobSpec>(spec: S, limits: JobLimits | undefined): S {
+  if (!limits) return spec;
+  const out: Record<string, unknown> = { ...spec };
+  if (limits.memoryMb) out.memory_mb = limits.memoryMb;
+  if (limits.cores && "n_jobs" in spec) {
+    const workers = "workers" in spec && typeof spec.workers === "number" ? spec.workers : 1;
+    out.n_jobs = Math.max(1, Math.floor(limits.cores / workers));
+  }
+  return out as S;
 }

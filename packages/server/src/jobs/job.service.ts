@@ -20,9 +20,11 @@ import {
   type ExecutionOutcome,
   type Executor,
   isTerminal,
+  type JobLimits,
   type JobProgressView,
   nextStatus,
   type PostStep,
+  withLimits,
 } from "@caretflow/orchestrator";
 import { type AuditLog, SYSTEM_ACTOR } from "../audit/audit.log.ts";
 import type { ModelDigestRepository } from "../models/model-digest.repository.ts";
@@ -156,19 +158,20 @@ export class JobService {
    * Creates a job of a kind of the registry (`JOB_KINDS`, job.kinds.ts): the kind checks the request and
    * builds the job's spec and post-steps; the job is then queued on the executor.
    */
-  async start<K extends JobKindName>(kind: K, input: JobKindInput<K>, project: string): Promise<Job> {
+  async start<K extends JobKindName>(kind: K, input: JobKindInput<K>, project: string, limits?: JobLimits): Promise<Job> {
     const id = newJobId();
     const prepared = await (JOB_KINDS[kind] as JobKind<JobKindInput<K>>).prepare(this.#kindContext, { id, project, input });
-    return await this.#create(id, project, kind, prepared.request, prepared.spec, prepared.post);
+    return await this.#create(id, project, kind, prepared.request, withLimits(prepared.spec, limits), prepared.post);
   }
 
-  startTrain(request: TrainRequest, project: string): Promise<Job> {
-    return this.start("train", request, project);
+  /** A training job; `limits` (a pipeline step's resources) cap its memory and threads. */
+  startTrain(request: TrainRequest, project: string, limits?: JobLimits): Promise<Job> {
+    return this.start("train", request, project, limits);
   }
 
   /** An operation (tune, ensemble, blend...) on the model of a run a caretflow training job made. */
-  startOperate(runId: string, request: OperateRequest, project: string): Promise<Job> {
-    return this.start("operate", { runId, request }, project);
+  startOperate(runId: string, request: OperateRequest, project: string, limits?: JobLimits): Promise<Job> {
+    return this.start("operate", { runId, request }, project, limits);
   }
 
   /**
@@ -202,8 +205,8 @@ export class JobService {
     void queued.finally(() => this.#inflight.delete(queued));
   }
 
-  startPredict(request: BatchPredictRequest, project: string): Promise<Job> {
-    return this.start("predict", request, project);
+  startPredict(request: BatchPredictRequest, project: string, limits?: JobLimits): Promise<Job> {
+    return this.start("predict", request, project, limits);
   }
 
   /** What the job kinds read: the service's neighbours and settings. */

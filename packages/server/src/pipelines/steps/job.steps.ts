@@ -9,6 +9,8 @@ import { SERVER_STOPPING } from "../pipeline.service.ts";
  * Steps that run as jobs (train, tune, batch_predict): the step submits a job through the JobService, so it
  * runs wherever jobs run (in process or on a Redis worker), saves the job's id as its state, and follows
  * the job to its end. A restarted server follows the same job again instead of starting another one.
+ * The step's `resources` become the job's limits: `memory` its memory limit (the worker's own applies
+ * when lower), `cores` its estimators' threads.
  */
 
 export interface JobStepDeps {
@@ -70,7 +72,9 @@ async function runAsJob(deps: JobStepDeps, ctx: StepRunContext, start: () => Pro
     const job = await start();
     id = job.id;
     await ctx.saveState({ jobId: id });
-    ctx.log(`started job ${id} (its progress: caretflow jobs show ${id})`);
+    const { memoryMb, cores } = ctx.step.resources;
+    const limits = [memoryMb ? `memory ≤ ${memoryMb} MB` : null, cores ? `${cores} core${cores === 1 ? "" : "s"}` : null].filter(Boolean);
+    ctx.log(`started job ${id}${limits.length > 0 ? ` (${limits.join(", ")})` : ""} (its progress: caretflow jobs show ${id})`);
   }
   const job = await followJob(deps, ctx, id);
   await copyLogTail(deps, ctx, job);
@@ -149,7 +153,7 @@ export function trainStep(deps: JobStepDeps): StepHandler {
           "check the step's task, target and options (caretflow catalog lists each task's options)",
         );
       }
-      const job = await runAsJob(deps, ctx, () => deps.jobs.startTrain(parsed.data, ctx.run.project));
+      const job = await runAsJob(deps, ctx, () => deps.jobs.startTrain(parsed.data, ctx.run.project, ctx.step.resources));
       const r = job.result as TrainResult;
       return { run_id: r.parent_run_id, best_run_id: r.best_run_id, metric: bestMetric(r) };
     },
@@ -164,7 +168,7 @@ export function tuneStep(deps: JobStepDeps): StepHandler {
       const request = OperateRequest.parse({
         operation: { op: "tune", ...(w.n_iter !== undefined ? { n_iter: w.n_iter } : {}), ...(w.optimize ? { optimize: w.optimize } : {}) },
       });
-      const job = await runAsJob(deps, ctx, () => deps.jobs.startOperate(w.run_id, request, ctx.run.project));
+      const job = await runAsJob(deps, ctx, () => deps.jobs.startOperate(w.run_id, request, ctx.run.project, ctx.step.resources));
       const r = job.result as OperateResult;
       return { run_id: r.best_run_id, metric: bestMetric(r) };
     },
@@ -186,6 +190,7 @@ export function batchPredictStep(deps: JobStepDeps): StepHandler {
             ...(w.output ? { output: w.output } : {}),
           },
           ctx.run.project,
+          ctx.step.resources,
         ),
       );
       const out = job.outputDataset;
