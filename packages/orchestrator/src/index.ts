@@ -49,7 +49,14 @@ export {
   type TriggeredRun,
   triggeredBy,
 } from "./pipeline.schedule.ts";
-export { StepFailure, type StepHandler, type StepHandlers, type StepRunContext } from "./pipeline.steps.ts";
+export {
+  isServerStopping,
+  SERVER_STOPPING,
+  StepFailure,
+  type StepHandler,
+  type StepHandlers,
+  type StepRunContext,
+} from "./pipeline.steps.ts";
 export { RedisExecutor, type RedisExecutorOptions, RedisWorker, type RedisWorkerOptions } from "./redis.executor.ts";
 export {
   buildEvaluateSpec,

@@ -71,3 +71,11 @@ export class StepFailure extends Error {
     return { name: this.code, message: this.message, transient: this.transient, ...(this.hint ? { hint: this.hint } : {}) };
   }
 }
+
+/** The code of the abort reason a stopping server gives its running steps: they leave their work running for the next server. */
+export const SERVER_STOPPING = "server_stopping";
+
+/** Whether a step's signal was aborted because the server is stopping (not a cancel, not a timeout). */
+export function isServerStopping(reason: unknown): boolean {
+  return reason instanceof StepFailure && reason.code === SERVER_STOPPING;
+}

@@ -19,7 +19,16 @@ import {
   userError,
   validatePipeline,
 } from "@caretflow/contracts";
-import { failureInfo, nextDue, runParams, runPipeline, StepFailure, type StepHandlers } from "@caretflow/orchestrator";
+import {
+  failureInfo,
+  isServerStopping,
+  nextDue,
+  runParams,
+  runPipeline,
+  SERVER_STOPPING,
+  StepFailure,
+  type StepHandlers,
+} from "@caretflow/orchestrator";
 import { isUniqueViolation } from "../db/database.ts";
 import type { Logger } from "../ports.ts";
 import type { PipelineRepository } from "./pipeline.repository.ts";
@@ -41,7 +50,6 @@ export interface PipelineServiceOptions {
 export type RunFinishedListener = (run: PipelineRun) => void;
 
 /** The reason runs are stopped with when the server stops: nothing is recorded, the next server continues them. */
-export const SERVER_STOPPING = "server_stopping";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -386,7 +394,7 @@ export class PipelineService {
     await this.#repo.updateRun(id, { status: "running", startedAt });
     mkdirSync(join(this.#o.dir, id), { recursive: true });
     const positions = new Map(run.steps.map((s, i) => [s.id, i]));
-    const stopping = () => this.#closing && signal.reason instanceof StepFailure && signal.reason.code === SERVER_STOPPING;
+    const stopping = () => this.#closing && isServerStopping(signal.reason);
     this.#o.log("info", `pipeline ${run.pipeline}: run ${id} ${run.startedAt ? "continues" : "started"}`);
     let result: Awaited<ReturnType<typeof runPipeline>>;
     try {

@@ -1,9 +1,8 @@
 import { open, stat } from "node:fs/promises";
 import { type Job, OperateRequest, type OperateResult, TrainRequest, type TrainResult } from "@caretflow/contracts";
-import { isTerminal, StepFailure, type StepHandler, type StepRunContext } from "@caretflow/orchestrator";
+import { isServerStopping, isTerminal, StepFailure, type StepHandler, type StepRunContext } from "@caretflow/orchestrator";
 import type { JobService } from "../../jobs/job.service.ts";
 import type { DatasetsPort } from "../../ports.ts";
-import { SERVER_STOPPING } from "../pipeline.service.ts";
 
 /**
  * Steps that run as jobs (train, tune, batch_predict): the step submits a job through the JobService, so it
@@ -47,8 +46,7 @@ async function followJob(deps: JobStepDeps, ctx: StepRunContext, id: string): Pr
     const onAbort = () => {
       finish(() => reject(ctx.signal.reason));
       // A stopping server leaves the job to run on; the next server follows it again.
-      if (!(ctx.signal.reason instanceof StepFailure && ctx.signal.reason.code === SERVER_STOPPING))
-        jobs.cancel(id, project).catch(() => {});
+      if (!isServerStopping(ctx.signal.reason)) jobs.cancel(id, project).catch(() => {});
     };
     const unsubscribe = jobs.subscribe(id, (e) => {
       if (e.type === "status") void look();
