@@ -77,7 +77,14 @@ describe("storageConfig", () => {
   it("takes the flag over the environment, with the endpoint and region from the environment", () => {
     const env = { CARETFLOW_STORAGE_URL: "s3://env-bucket", CARETFLOW_S3_ENDPOINT_URL: "http://127.0.0.1:9000/", AWS_REGION: "eu-west-1" };
     const config = storageConfig("s3://flag-bucket/p", env);
-    expect(config).toEqual({ kind: "s3", bucket: "flag-bucket", prefix: "p", url: "s3://flag-bucket/p", endpoint: "http://127.0.0.1:9000", region: "eu-west-1" });
+    expect(config).toEqual({
+      kind: "s3",
+      bucket: "flag-bucket",
+      prefix: "p",
+      url: "s3://flag-bucket/p",
+      endpoint: "http://127.0.0.1:9000",
+      region: "eu-west-1",
+    });
     expect(describeStorage(config!)).toBe("s3://flag-bucket/p (endpoint http://127.0.0.1:9000)");
     expect(storageConfig(undefined, env)?.bucket).toBe("env-bucket");
     expect(storageConfig(undefined, { CARETFLOW_STORAGE_URL: "s3://b-1", AWS_DEFAULT_REGION: "us-west-2" })?.region).toBe("us-west-2");

@@ -38,7 +38,8 @@ export const StorageUrl = z.string().transform((value, ctx): StorageLocation => 
   if (authority.includes("@")) {
     return fail("the storage URL must not hold credentials: give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an AWS profile)");
   }
-  if (authority.includes(":")) return fail("the storage URL names a bucket, not a host and port: give an S3-compatible store's endpoint as CARETFLOW_S3_ENDPOINT_URL");
+  if (authority.includes(":"))
+    return fail("the storage URL names a bucket, not a host and port: give an S3-compatible store's endpoint as CARETFLOW_S3_ENDPOINT_URL");
   const bucket = authority;
   if (!bucket) return fail(`the storage URL names no bucket (${EXAMPLE})`);
   if (!BUCKET.test(bucket) || bucket.includes("..") || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) {
@@ -65,7 +66,10 @@ export const S3EndpointUrl = z.string().transform((value, ctx): string => {
     url = new URL(value.trim());
   } catch {}
   if (!url || !["http:", "https:"].includes(url.protocol) || !url.hostname) {
-    ctx.addIssue({ code: "custom", message: "the S3 endpoint must be an http:// or https:// URL with a host, e.g. https://minio.example.com:9000" });
+    ctx.addIssue({
+      code: "custom",
+      message: "the S3 endpoint must be an http:// or https:// URL with a host, e.g. https://minio.example.com:9000",
+    });
     return z.NEVER;
   }
   if (url.username || url.password) {

@@ -108,7 +108,10 @@ describe("DatasetStore with shared storage (S3)", () => {
     const second = await writer.importFile({ path: await csv("b.csv", "x,y\n1,2\n3,5\n"), name: "sales" });
     expect(first.created && second.created).toBe(true);
     expect(await keys(prefix)).toEqual(
-      [`${prefix}/datasets/sales/${first.version.contentHash}.parquet`, `${prefix}/datasets/sales/${second.version.contentHash}.parquet`].sort(),
+      [
+        `${prefix}/datasets/sales/${first.version.contentHash}.parquet`,
+        `${prefix}/datasets/sales/${second.version.contentHash}.parquet`,
+      ].sort(),
     );
     // The same content again stores nothing, here or there.
     const again = await writer.importFile({ path: await csv("c.csv", "x,y\n1,2\n3,5\n"), name: "sales" });
@@ -121,7 +124,11 @@ describe("DatasetStore with shared storage (S3)", () => {
     const { store, root } = await freshMachine();
     const counted = (store as unknown as { blobs: CountingBlobs }).blobs;
     // Concurrent reads of the same version: one download.
-    const [a, b, page] = await Promise.all([store.getVersion("people", 1), store.getVersion("people"), store.preview("people", 1, { offset: 0, limit: 10 })]);
+    const [a, b, page] = await Promise.all([
+      store.getVersion("people", 1),
+      store.getVersion("people"),
+      store.preview("people", 1, { offset: 0, limit: 10 }),
+    ]);
     expect(counted.gets).toBe(1);
     expect(a.path).toBe(join(root, "people", "v1.parquet"));
     expect(b.path).toBe(a.path);
@@ -156,12 +163,16 @@ describe("DatasetStore with shared storage (S3)", () => {
     const other = await writer.importFile({ path: await csv("b.csv", "x\n1\n3\n"), name: "other" });
     const key = `${prefix}/datasets/d/${good.version.contentHash}.parquet`;
     // A valid Parquet file with other rows...
-    const otherBody = await admin.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}/datasets/other/${other.version.contentHash}.parquet` }));
+    const otherBody = await admin.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}/datasets/other/${other.version.contentHash}.parquet` }),
+    );
     await moto.put(BUCKET, key, await otherBody.Body!.transformToByteArray());
     const { store, root } = await freshMachine();
     const err = (await store.getVersion("d", 1).catch((e: unknown) => e)) as CaretflowError;
     expect(err.code).toBe("dataset_file_corrupt");
-    expect(err.message).toMatch(/The file of 'd' version 1 in s3:\/\/caretflow-shared\/.* does not hold that version: its content hashes to/);
+    expect(err.message).toMatch(
+      /The file of 'd' version 1 in s3:\/\/caretflow-shared\/.* does not hold that version: its content hashes to/,
+    );
     expect(err.hint).toMatch(/Restore it from a backup, or import the data again/);
     await expect(readdir(join(root, "d"))).rejects.toThrow(/ENOENT/);
     // ...and bytes that are no Parquet file at all.
@@ -178,7 +189,9 @@ describe("DatasetStore with shared storage (S3)", () => {
     opened.push(store);
     const err = (await store.importFile({ path: await csv("a.csv", "x\n1\n"), name: "lost" }).catch((e: unknown) => e)) as CaretflowError;
     expect(err.code).toBe("dataset_upload_failed");
-    expect(err.message).toMatch(/The new version of 'lost' could not be stored in s3:\/\/no-such-bucket-here\/x; nothing was stored \(.*NoSuchBucket/);
+    expect(err.message).toMatch(
+      /The new version of 'lost' could not be stored in s3:\/\/no-such-bucket-here\/x; nothing was stored \(.*NoSuchBucket/,
+    );
     expect(err.hint).toMatch(/bucket exists/);
     expect(err.message).not.toContain("test-secret");
     expect(await f.db.selectFrom("dataset_versions").selectAll().where("dataset", "=", "lost").execute()).toEqual([]);
