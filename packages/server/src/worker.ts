@@ -66,11 +66,11 @@ export interface StartedWorker {
 }
 
 /**
- * `caretflow worker`: runs the jobs a caretflow server queues on Redis, with the server's home (its
- * dataset files and MLflow credentials) on this machine or on shared storage, and its metadata database
- * (the home's SQLite file, or PostgreSQL on any machine); an external MLflow's URL and credentials come
- * from its environment, as for the server. Each job's post-steps (its model's digest, its output datasets)
- * run here, where its files are.
+ * `caretflow worker`: runs the jobs a caretflow server queues on Redis, with the server's metadata database
+ * (the home's SQLite file, or PostgreSQL on any machine) and its dataset files: either the server's home on
+ * this machine or a shared folder, or (`storage`) the server's bucket, with a home of its own as a cache.
+ * An external MLflow's URL and credentials come from its environment, as for the server. Each job's
+ * post-steps (its model's digest, its output datasets) run here, where its files are.
  */
 export async function startWorker(opts: WorkerOptions): Promise<StartedWorker> {
   const home = resolve(opts.home);
