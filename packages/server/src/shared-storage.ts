@@ -1,6 +1,11 @@
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { JobSpec, StorageConfig } from "@caretflow/contracts";
-import type { DatasetStore } from "@caretflow/data";
-import { specDatasets } from "@caretflow/orchestrator";
+import type { BlobStore, DatasetStore } from "@caretflow/data";
+import { type EngineRunner, specDatasets } from "@caretflow/orchestrator";
+import type { Logger } from "./ports.ts";
 
 /** The AWS chain's variables MLflow's boto3 reads (credentials, profile, role), passed on when set. */
 const AWS_ENV_NAMES = [
@@ -55,4 +60,47 @@ export function mlflowStorage(
  */
 export async function fetchSpecDatasets(store: Pick<DatasetStore, "getVersion">, spec: JobSpec): Promise<void> {
   for (const ref of specDatasets(spec)) await store.getVersion(ref.name, ref.version);
+}
+
+/** A job's log in shared storage: job-logs/<job id>.log (job ids are letters, digits, '_' and '-'). */
+export function jobLogKey(jobId: string): string {
+  return `job-logs/${jobId}.log`;
+}
+
+/**
+ * A worker's engine with shared storage: each job's log is written under this machine's `dir` (the
+ * server's log path names the server's home, which this machine lacks) and uploaded when the engine run
+ * ends, so the server can show it (JobService's fetchLog). A failed upload costs the log, never the job.
+ */
+export function withJobLogsInStorage(engine: EngineRunner, blobs: BlobStore, dir: string, log: Logger): EngineRunner {
+  return {
+    async run(spec, o) {
+      const local = join(dir, `${spec.job_id}.log`);
+      try {
+        return await engine.run(spec, { ...o, logPath: local });
+      } finally {
+        if (existsSync(local)) {
+          await blobs
+            .put(jobLogKey(spec.job_id), local)
+            .catch((err: Error) => log("warn", `could not upload the log of job ${spec.job_id} to ${blobs.location}: ${err.message}`));
+        }
+      }
+    },
+  };
+}
+
+/** The server's side: a finished job's log uploaded by a worker, copied to `localPath` (none uploaded: nothing). */
+export async function fetchJobLog(blobs: BlobStore, jobId: string, localPath: string, log: Logger): Promise<void> {
+  const tmp = join(dirname(localPath), `.${randomUUID()}.log`);
+  try {
+    await mkdir(dirname(localPath), { recursive: true });
+    await blobs.get(jobLogKey(jobId), tmp);
+    await rename(tmp, localPath);
+  } catch (err) {
+    // A job that ran here, or on a worker with a shared folder, has no uploaded log.
+    if ((err as { code?: string }).code !== "blob_not_found")
+      log("warn", `could not fetch the log of job ${jobId}: ${(err as Error).message}`);
+  } finally {
+    await rm(tmp, { force: true });
+  }
 }

@@ -39,7 +39,7 @@ import { ProjectService } from "./projects/project.service.ts";
 import { QualityService } from "./quality/quality.service.ts";
 import { SecretBox } from "./secrets/secret-box.ts";
 import { SecretKeyService } from "./secrets/secret-key.service.ts";
-import { fetchSpecDatasets } from "./shared-storage.ts";
+import { fetchJobLog, fetchSpecDatasets } from "./shared-storage.ts";
 import { SsoService } from "./sso/sso.service.ts";
 import { stopStack } from "./stop-stack.ts";
 import { externalMlflowConfig } from "./tracking.external.ts";
@@ -301,6 +301,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       log,
       audit,
       quality,
+      ...(blobs ? { fetchLog: (id: string, path: string) => fetchJobLog(blobs, id, path, log) } : {}),
     });
     stack.push(async () => {
       await executor.close();

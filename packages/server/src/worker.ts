@@ -18,7 +18,7 @@ import { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import type { Logger } from "./ports.ts";
 import { ProjectService } from "./projects/project.service.ts";
 import { QualityService } from "./quality/quality.service.ts";
-import { fetchSpecDatasets } from "./shared-storage.ts";
+import { fetchSpecDatasets, withJobLogsInStorage } from "./shared-storage.ts";
 import { defaultRepoRoot } from "./start.ts";
 import { stopStack } from "./stop-stack.ts";
 import { externalMlflowConfig } from "./tracking.external.ts";
@@ -164,7 +164,7 @@ export async function startWorker(opts: WorkerOptions): Promise<StartedWorker> {
     const lockMs = opts.lockMs ?? (Number(process.env.CARETFLOW_WORKER_LOCK_MS) || undefined);
     const worker = await RedisWorker.start({
       url: opts.redisUrl,
-      engine,
+      engine: blobs ? withJobLogsInStorage(engine, blobs, join(dirs.logs, "jobs"), log) : engine,
       post,
       // With shared storage, each job's dataset files are fetched into this machine's cache before its engine starts.
       ...(blobs ? { prepare: (spec) => fetchSpecDatasets(store, spec) } : {}),

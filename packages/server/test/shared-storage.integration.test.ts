@@ -159,6 +159,15 @@ describe("shared storage (S3) for a server and a worker on another home", () => 
     expect(artifacts.some((k) => k.endsWith("model.pkl"))).toBe(true);
     expect(await files(join(serverHome, "mlflow", "artifacts"))).toEqual([]);
 
+    // The job's log was written in the worker's home and uploaded; the server fetches it once the job is over.
+    const serverLog = join(serverHome, "jobs", `${trained.id}.log`);
+    expect(existsSync(serverLog)).toBe(false);
+    expect(existsSync(join(workerHome, "logs", "jobs", `${trained.id}.log`))).toBe(true);
+    expect(await keys(`team-a/job-logs/${trained.id}.log`)).toHaveLength(1);
+    const logText = await (await api.raw(`/api/jobs/${trained.id}/log`)).text();
+    expect(logText.length).toBeGreaterThan(0);
+    expect(logText).toBe(await readFile(join(workerHome, "logs", "jobs", `${trained.id}.log`), "utf8"));
+
     // A batch prediction on the worker loads the model through MLflow's artifact proxy (from the bucket).
     const reg = await api.post<{ version: number }>("/api/models", { runId: trained.result.best_run_id, name: "iris-model" });
     expect(reg.status).toBe(201);
