@@ -183,6 +183,29 @@ describe("DatasetStore with shared storage (S3)", () => {
     expect(await readdir(join(root, ".tmp")).then((e) => e.filter((x) => x !== "duckdb"))).toEqual([]);
   });
 
+  it("checks a version hashed by another DuckDB release by its rows and columns", async () => {
+    const v = await writer.importFile({ path: await csv("a.csv", "x,y\n1,a\n2,b\n"), name: "older" });
+    const other = await writer.importFile({ path: await csv("b.csv", "x,y\n1,a\n"), name: "shorter" });
+    await f.db
+      .updateTable("dataset_versions")
+      .set({ content_hash_format: "caretflow-content-v2+duckdb-0.0.1" })
+      .where("dataset", "=", "older")
+      .execute();
+    const { store } = await freshMachine();
+    expect((await store.preview("older", 1, { offset: 0, limit: 5 })).rows).toEqual([
+      [1, "a"],
+      [2, "b"],
+    ]);
+    const shorter = await admin.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}/datasets/shorter/${other.version.contentHash}.parquet` }),
+    );
+    await moto.put(BUCKET, `${prefix}/datasets/older/${v.version.contentHash}.parquet`, await shorter.Body!.transformToByteArray());
+    const { store: another } = await freshMachine();
+    const err = (await another.getVersion("older", 1).catch((e: unknown) => e)) as CaretflowError;
+    expect(err.code).toBe("dataset_file_corrupt");
+    expect(err.message).toMatch(/its rows or columns differ from the version's/);
+  });
+
   it("fails a write whose upload fails, and stores nothing", async () => {
     const missing = blobs("s3://no-such-bucket-here/x");
     const store = await DatasetStore.open({ root: join(f.dir, "broken"), db: f.db, threads: 1, blobs: missing });
