@@ -1,4 +1,4 @@
-import { CaretflowError, userError } from "@caretflow/contracts";
+import { CaretflowError, StorageUrl, userError } from "@caretflow/contracts";
 import { type Command, InvalidArgumentError } from "commander";
 import { type ApiClient, createClient } from "./client.ts";
 import { resolveConnection } from "./connection.ts";
@@ -122,6 +122,21 @@ export function checkedDatabase(value: string | undefined): string | undefined {
     throw userError("invalid_database", "--database is neither a PostgreSQL URL nor a SQLite file path", hint);
   }
   return v;
+}
+
+/**
+ * --storage: s3://bucket[/prefix] (see @caretflow/contracts StorageUrl). Checked in the action rather than by
+ * commander, whose refusal would repeat the value (and any credential typed into it).
+ */
+export function checkedStorage(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const parsed = StorageUrl.safeParse(value);
+  if (parsed.success) return parsed.data.url;
+  throw userError(
+    "invalid_storage",
+    `--storage: ${parsed.error.issues[0]?.message}`,
+    "Give the bucket and an optional prefix, e.g. --storage s3://caretflow-data/team-a; an S3-compatible store's endpoint is CARETFLOW_S3_ENDPOINT_URL, credentials AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.",
+  );
 }
 
 export function floatArg(name: string): (value: string) => number {

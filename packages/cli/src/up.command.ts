@@ -1,5 +1,15 @@
 import type { Command } from "commander";
-import { action, type CommonOptions, checkedDatabase, EXIT, type ExitState, intArg, redisUrlArg, withCommon } from "./common.ts";
+import {
+  action,
+  type CommonOptions,
+  checkedDatabase,
+  checkedStorage,
+  EXIT,
+  type ExitState,
+  intArg,
+  redisUrlArg,
+  withCommon,
+} from "./common.ts";
 import type { CliContext } from "./context.ts";
 
 /** What `caretflow up` needs from @caretflow/server; loaded lazily so other commands stay light. */
@@ -24,6 +34,7 @@ export type StartCaretflow = (opts: {
   redisUrl?: string;
   mlflowUrl?: string;
   database?: string;
+  storage?: string;
 }) => Promise<RunningCaretflow>;
 
 /** What `caretflow worker` needs from @caretflow/server. */
@@ -31,6 +42,7 @@ export type StartWorker = (opts: {
   home: string;
   redisUrl: string;
   database?: string;
+  storage?: string;
   engineWorkers?: number;
   jobMemoryMb?: number;
   log?: (line: string) => void;
@@ -50,9 +62,14 @@ interface UpOptions extends CommonOptions {
   redis?: string;
   mlflowUrl?: string;
   database?: string;
+  storage?: string;
 }
 
 export const DEFAULT_PORT = 8420;
+
+/** --storage's help, the same for `up` and `worker`. */
+export const STORAGE_HELP =
+  "shared storage for dataset files and MLflow artifacts, s3://bucket[/prefix] (or CARETFLOW_STORAGE_URL); an S3-compatible store's endpoint is CARETFLOW_S3_ENDPOINT_URL; credentials come from the AWS chain (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, a profile or a role), never the command line";
 
 export function registerUp(program: Command, ctx: CliContext, exit: ExitState): void {
   withCommon(
@@ -107,7 +124,8 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
       .option(
         "--database <url>",
         "keep the metadata in this PostgreSQL database (postgres://user:password@host:5432/db), shared with `caretflow worker` processes on other machines, or in this SQLite file (default <home>/caretflow.db; or CARETFLOW_DATABASE_URL)",
-      ),
+      )
+      .option("--storage <url>", STORAGE_HELP),
   ).action(
     action<UpOptions>(ctx, exit, async (env, opts) => {
       // Listen for Ctrl-C from the start: a signal during startup must still stop every child process.
@@ -126,6 +144,7 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
       });
       try {
         const database = checkedDatabase(opts.database);
+        const storage = checkedStorage(opts.storage);
         const start = await env.ctx.loadServer();
         env.out.note(`starting caretflow (home ${env.home})...`);
         const running = await start({
@@ -143,6 +162,7 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
           ...(opts.redis ? { redisUrl: opts.redis } : {}),
           ...(opts.mlflowUrl ? { mlflowUrl: opts.mlflowUrl } : {}),
           ...(database ? { database } : {}),
+          ...(storage ? { storage } : {}),
           // Serve at once; MLflow keeps starting in the background and jobs wait for it (GET /api/health tells).
           waitForMlflow: false,
           log: (line) => env.out.note(line),

@@ -15,6 +15,7 @@ export * from "./quality.ts";
 export * from "./refused.ts";
 export * from "./routes.ts";
 export * from "./sso.ts";
+export * from "./storage.ts";
 export * from "./tasks.ts";
 export * from "./transforms.ts";
 export const CARETFLOW_VERSION = "0.1.0";

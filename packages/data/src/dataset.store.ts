@@ -22,6 +22,7 @@ import {
 import type { DuckDBInstance } from "@duckdb/node-api";
 import type { Kysely, Selectable } from "kysely";
 import { batchesToParquet } from "./batch-ingest.ts";
+import type { BlobStore } from "./blob.store.ts";
 import { columnKindOf } from "./column-kind.ts";
 import { checkColumnNames } from "./column-names.ts";
 import { contentHash, contentHashFormat } from "./content-hash.ts";
@@ -135,9 +136,14 @@ const MAX_CLAIM_ATTEMPTS = 8;
  * Files in, immutable dataset versions out. Each version is one Parquet file at
  * `<root>/<name>/v<version>.parquet`, written once and never modified; its metadata lives in the
  * `datasets` / `dataset_versions` tables. DuckDB (in memory) does all reading, writing and profiling.
+ * With a blob store (shared storage, `--storage`), each version's file is also uploaded as
+ * `datasets/<name>/<content hash>.parquet` before its row is committed, and `<root>` is a cache that
+ * fills itself: a version read here whose file is missing is downloaded and checked first.
  */
 export class DatasetStore {
   private readonly importQueues = new Map<string, Promise<unknown>>();
+  /** Downloads in flight, by "<name>@<version>": concurrent reads of one version download it once. */
+  private readonly downloads = new Map<string, Promise<string>>();
   private readonly profiling = new Map<string, Promise<DatasetProfile>>();
   private readonly versionListeners = new Set<(version: DatasetVersion) => void>();
   /** The content hash format of this store's DuckDB, read once (it names the DuckDB release). */
@@ -149,14 +155,23 @@ export class DatasetStore {
     private readonly duck: DuckDBInstance,
     /** DuckDB threads for this store and each transform sandbox (DuckDB's default, every core, when unset). */
     private readonly threads?: number,
+    /** Shared storage holding every version's file; none: the files under `root` are the only copies. */
+    private readonly blobs?: BlobStore,
   ) {}
 
   /**
    * root: folder for Parquet files (e.g. <home>/datasets); db: Kysely over the metadata DB, migrated with dataMigrations.
    * memoryLimit: DuckDB's memory_limit for everything the store runs (imports, profiles, exports), e.g. "512MB";
    * default CARETFLOW_DUCKDB_MEMORY_LIMIT, else DuckDB's own (80% of the machine's memory).
+   * blobs: shared storage (see BlobStore); `root` is then this machine's cache of it.
    */
-  static async open(opts: { root: string; db: Kysely<DataTables>; threads?: number; memoryLimit?: string }): Promise<DatasetStore> {
+  static async open(opts: {
+    root: string;
+    db: Kysely<DataTables>;
+    threads?: number;
+    memoryLimit?: string;
+    blobs?: BlobStore;
+  }): Promise<DatasetStore> {
     const tmp = join(opts.root, ".tmp");
     await mkdir(tmp, { recursive: true });
     await removeStaleTempFiles(tmp);
@@ -166,7 +181,7 @@ export class DatasetStore {
       ...(opts.threads ? { threads: opts.threads } : {}),
       ...(memoryLimit ? { memoryLimit } : {}),
     });
-    return new DatasetStore(opts.root, opts.db, duck, opts.threads);
+    return new DatasetStore(opts.root, opts.db, duck, opts.threads, opts.blobs);
   }
 
   /** Ingest a local file. Identical content to the latest version => created:false and no new version. */
@@ -524,7 +539,7 @@ export class DatasetStore {
   /** One version (the latest when omitted) and the absolute path of its Parquet file. */
   async getVersion(name: string, version?: number): Promise<DatasetVersion & { path: string }> {
     const row = await this.versionRow(name, version);
-    return { ...versionFromRow(row), path: this.parquetPath(name, Number(row.version)) };
+    return { ...versionFromRow(row), path: await this.localFile(row) };
   }
 
   /** A page of rows in stored order, values JSON-safe. */
@@ -559,8 +574,9 @@ export class DatasetStore {
     if (running) return running;
     const job = (async () => {
       const v = versionFromRow(row);
+      const path = await this.localFile(row);
       const profile = await withConnection(this.duck, (conn) =>
-        profileParquet(conn, this.parquetPath(name, v.version), {
+        profileParquet(conn, path, {
           dataset: name,
           version: v.version,
           rowCount: v.rowCount,
@@ -622,8 +638,28 @@ export class DatasetStore {
     return target;
   }
 
+  /**
+   * With shared storage: upload the files of versions stored on this machine before it used shared storage
+   * (their objects are missing), so workers and other machines can read them. Answers how many it uploaded.
+   */
+  async uploadLocalVersions(): Promise<number> {
+    if (!this.blobs) return 0;
+    const rows = await this.db.selectFrom("dataset_versions").selectAll().orderBy("dataset").orderBy("version").execute();
+    let uploaded = 0;
+    const done = new Set<string>();
+    for (const row of rows) {
+      const key = this.blobKey(row.dataset, row.content_hash);
+      const path = this.parquetPath(row.dataset, Number(row.version));
+      if (done.has(key) || !(await exists(path)) || (await this.blobs.has(key))) continue;
+      await this.upload(row.dataset, path, row.content_hash);
+      done.add(key);
+      uploaded++;
+    }
+    return uploaded;
+  }
+
   async close(): Promise<void> {
-    await Promise.allSettled([...this.importQueues.values(), ...this.profiling.values()]);
+    await Promise.allSettled([...this.importQueues.values(), ...this.profiling.values(), ...this.downloads.values()]);
     this.duck.closeSync();
   }
 
@@ -631,6 +667,96 @@ export class DatasetStore {
 
   private parquetPath(name: string, version: number): string {
     return join(this.root, name, `v${version}.parquet`);
+  }
+
+  /**
+   * A version's file in shared storage: keyed by its content hash, so a version with the content of an
+   * earlier one (v3 back to v1's rows) shares its object, and a name's objects never collide.
+   */
+  private blobKey(name: string, contentHash: string): string {
+    return `datasets/${name}/${contentHash}.parquet`;
+  }
+
+  /** Upload a new version's file to shared storage; a failure stores nothing and says so. */
+  private async upload(name: string, tmp: string, contentHash: string): Promise<void> {
+    try {
+      await this.blobs!.put(this.blobKey(name, contentHash), tmp);
+    } catch (error) {
+      const e = error as { message?: string; hint?: string };
+      throw new CaretflowError({
+        code: "dataset_upload_failed",
+        kind: "operational",
+        status: 503,
+        message: `The new version of '${name}' could not be stored in ${this.blobs!.location}; nothing was stored (${e.message ?? String(error)})`,
+        hint: e.hint ?? "Check the shared storage, then run the import again.",
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * The local path of a version's file, downloaded from shared storage first when this machine lacks it
+   * (a worker, or a server on a fresh machine). Without shared storage the path is returned as it is.
+   */
+  private async localFile(row: Selectable<DatasetVersionsTable>): Promise<string> {
+    const version = Number(row.version);
+    const path = this.parquetPath(row.dataset, version);
+    if (!this.blobs || (await exists(path))) return path;
+    const key = `${row.dataset}@${version}`;
+    const running = this.downloads.get(key);
+    if (running) return running;
+    const download = this.download(row, path).finally(() => this.downloads.delete(key));
+    this.downloads.set(key, download);
+    return download;
+  }
+
+  /**
+   * Download a version's object to a temporary file, check that it holds the version's content, then
+   * rename it into place (readers never see a partial file). The check recomputes the content hash the row
+   * records (the object's key is that hash, so versions sharing content share an object whose bytes may come
+   * from either import; a file sha256 would tell them apart for nothing). A version hashed by another DuckDB
+   * release cannot be hashed alike here; its row count and columns are checked instead.
+   */
+  private async download(row: Selectable<DatasetVersionsTable>, path: string): Promise<string> {
+    const name = row.dataset;
+    const version = Number(row.version);
+    const key = this.blobKey(name, row.content_hash);
+    const tmp = join(this.root, ".tmp", `${randomUUID()}.parquet`);
+    try {
+      await this.blobs!.get(key, tmp);
+      const columns = JSON.parse(row.columns_json) as ColumnSchema[];
+      const problem = await withConnection(this.duck, async (conn) => {
+        this.hashFormat ??= await contentHashFormat(conn);
+        try {
+          if (row.content_hash_format === this.hashFormat) {
+            const actual = await contentHash(conn, tmp, columns);
+            return actual === row.content_hash ? null : `its content hashes to ${actual}, not ${row.content_hash}`;
+          }
+          const stored = await describeStored(conn, tmp);
+          const same =
+            stored.rowCount === Number(row.row_count) &&
+            stored.columns.length === columns.length &&
+            stored.columns.every((c, i) => c.name === columns[i]!.name && c.kind === columns[i]!.kind);
+          return same ? null : "its rows or columns differ from the version's";
+        } catch (error) {
+          return `it is not a readable Parquet file (${(error as Error).message.split("\n")[0]})`;
+        }
+      });
+      if (problem) {
+        throw new CaretflowError({
+          code: "dataset_file_corrupt",
+          kind: "operational",
+          status: 502,
+          message: `The file of '${name}' version ${version} in ${this.blobs!.location} (${key}) does not hold that version: ${problem}; it was not kept`,
+          hint: "The object was changed or damaged in the shared storage. Restore it from a backup, or import the data again as a new version.",
+        });
+      }
+      await mkdir(dirname(path), { recursive: true });
+      await rename(tmp, path);
+      return path;
+    } finally {
+      await rm(tmp, { force: true });
+    }
   }
 
   private transformLimits(opts: TransformOptions) {
@@ -667,7 +793,8 @@ export class DatasetStore {
           { line: ref.line, dataset: ref.dataset },
         );
       const version = ref.version ?? Number(row.version);
-      inputs.push({ table: ref.table, dataset: ref.dataset, version, path: this.parquetPath(ref.dataset, version) });
+      const path = await this.localFile(ref.version === undefined ? row : await this.versionRow(ref.dataset, version));
+      inputs.push({ table: ref.table, dataset: ref.dataset, version, path });
     }
     return inputs;
   }
@@ -759,9 +886,15 @@ export class DatasetStore {
   ): Promise<ImportResult> {
     const sizeBytes = (await stat(tmp)).size;
     onProgress?.({ stage: "storing" });
+    let uploaded = false;
     for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
       const latest = await this.latestRow(name);
       if (latest && (await this.sameContent(latest, hash, columns, rowCount))) return { created: false, version: versionFromRow(latest) };
+      // Shared storage holds the file before any row names it: a reader elsewhere never finds a row without its object.
+      if (this.blobs && !uploaded) {
+        await this.upload(name, tmp, hash.value);
+        uploaded = true;
+      }
       const version = (latest ? Number(latest.version) : 0) + 1;
       const final = this.parquetPath(name, version);
       const now = new Date().toISOString();
@@ -862,7 +995,7 @@ export class DatasetStore {
       stored.length === columns.length &&
       stored.every((c, i) => c.name === columns[i]!.name && c.kind === columns[i]!.kind);
     if (!sameShape) return false;
-    const path = this.parquetPath(row.dataset, Number(row.version));
+    const path = await this.localFile(row);
     return (await withConnection(this.duck, (conn) => contentHash(conn, path, stored))) === hash.value;
   }
 

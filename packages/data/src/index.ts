@@ -1,3 +1,4 @@
+export { type BlobStore, S3BlobStore } from "./blob.store.ts";
 export type { TransformOptions } from "./dataset.store.ts";
 export {
   type CatalogEntry,

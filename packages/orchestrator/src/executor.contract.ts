@@ -1,6 +1,6 @@
 import type { EngineEvent, JobResult, JobSpec } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
-import type { EngineRunner, ExecutionOutcome, Executor, ExecutorJob, PostStep, PostStepRunner } from "./executor.ts";
+import type { EngineRunner, ExecutionOutcome, Executor, ExecutorJob, PostStep, PostStepRunner, PrepareJob } from "./executor.ts";
 
 /**
  * The contract every Executor passes (the in-process one, and each queue-backed one against a real
@@ -9,7 +9,7 @@ import type { EngineRunner, ExecutionOutcome, Executor, ExecutorJob, PostStep, P
  */
 export function executorContract(
   name: string,
-  make: (o: { engine: EngineRunner; concurrency: number; post: PostStepRunner }) => Promise<Executor> | Executor,
+  make: (o: { engine: EngineRunner; concurrency: number; post: PostStepRunner; prepare?: PrepareJob }) => Promise<Executor> | Executor,
 ): void {
   describe(`Executor contract: ${name}`, () => {
     it("runs at most `concurrency` jobs at once, first in first out", async () => {
@@ -154,6 +154,37 @@ export function executorContract(
         const b = await broken;
         expect(b.status).toBe("failed");
         expect(b.error).toMatchObject({ name: "model_digest_mismatch", message: "digest mismatch", transient: false });
+      } finally {
+        await ex.close();
+      }
+    });
+
+    it("prepares each job before its engine runs; a failed preparation fails the job with its code and hint", async () => {
+      const engine = new ControlledEngine();
+      const prepared: string[] = [];
+      const prepare: PrepareJob = async (spec) => {
+        prepared.push(`${spec.job_id}:${engine.started.length}`);
+        if (spec.job_id === "bad") {
+          throw Object.assign(new Error("the file of 'd' version 1 is damaged"), {
+            code: "dataset_file_corrupt",
+            kind: "operational",
+            hint: "Restore it.",
+          });
+        }
+      };
+      const ex = await make({ engine, concurrency: 1, post: new RecordingSteps(), prepare });
+      try {
+        const bad = await ex.submit(job("bad"));
+        expect(bad).toMatchObject({
+          status: "failed",
+          error: { name: "dataset_file_corrupt", message: "the file of 'd' version 1 is damaged", hint: "Restore it.", transient: true },
+        });
+        expect(engine.started).toEqual([]);
+        const good = ex.submit(job("good"));
+        await until(() => engine.started.length === 1);
+        engine.finish("good");
+        expect((await good).status).toBe("succeeded");
+        expect(prepared).toEqual(["bad:0", "good:0"]);
       } finally {
         await ex.close();
       }

@@ -153,6 +153,34 @@ export function bugInfo(err: unknown): ErrorInfo {
   };
 }
 
+/**
+ * Work a job needs done where it runs before its engine starts, e.g. fetching the dataset files its spec
+ * names from shared storage (the server's `caretflow worker` wiring supplies it).
+ */
+export type PrepareJob = (spec: JobSpec, signal?: AbortSignal) => Promise<void>;
+
+/**
+ * A job's engine run after its preparation. A preparation that fails fails the job with its error's code
+ * and hint (a corrupt dataset file is no caretflow bug), and the engine never sees it.
+ */
+export async function preparedRun(
+  engine: EngineRunner,
+  prepare: PrepareJob | undefined,
+  spec: JobSpec,
+  opts: Parameters<EngineRunner["run"]>[1],
+): ReturnType<EngineRunner["run"]> {
+  if (prepare) {
+    try {
+      await prepare(spec, opts.signal);
+    } catch (error) {
+      if (opts.signal?.aborted) return { status: "cancelled" };
+      return { status: "failed", error: errorInfo(error) };
+    }
+    if (opts.signal?.aborted) return { status: "cancelled" };
+  }
+  return engine.run(spec, opts);
+}
+
 /** A thrown error as the job's ErrorInfo: a caretflow error keeps its code, hint and whether it is transient. */
 export function errorInfo(err: unknown): ErrorInfo {
   const e = err as { code?: string; name?: string; message?: string; hint?: string; kind?: string };

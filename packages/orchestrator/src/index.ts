@@ -9,6 +9,8 @@ export {
   errorInfo,
   type PostStep,
   type PostStepRunner,
+  type PrepareJob,
+  preparedRun,
   runPostSteps,
   type StoredOutput,
 } from "./executor.ts";
@@ -71,4 +73,5 @@ export {
   trainFields,
   withLimits,
 } from "./spec.builder.ts";
+export { specDatasets } from "./spec.datasets.ts";
 export { fieldApplies, fieldValue, type TrainDatasetFacts, validateTrainRequest } from "./train.validation.ts";

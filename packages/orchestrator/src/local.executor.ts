@@ -6,6 +6,8 @@ import {
   type Executor,
   type ExecutorJob,
   type PostStepRunner,
+  type PrepareJob,
+  preparedRun,
   runPostSteps,
 } from "./executor.ts";
 
@@ -22,16 +24,19 @@ interface Pending {
 export class LocalExecutor implements Executor {
   readonly #engine: EngineRunner;
   readonly #post: PostStepRunner | undefined;
+  readonly #prepare: PrepareJob | undefined;
   readonly #concurrency: number;
   readonly #queue: Pending[] = [];
   readonly #running = new Map<string, AbortController>();
   readonly #settled = new Set<Promise<unknown>>();
   #closed = false;
 
-  constructor(opts: { engine: EngineRunner; concurrency: number; post?: PostStepRunner }) {
+  /** prepare: run before each job's engine (see PrepareJob). */
+  constructor(opts: { engine: EngineRunner; concurrency: number; post?: PostStepRunner; prepare?: PrepareJob }) {
     if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new Error("concurrency must be a positive integer");
     this.#engine = opts.engine;
     this.#post = opts.post;
+    this.#prepare = opts.prepare;
     this.#concurrency = opts.concurrency;
   }
 
@@ -94,7 +99,7 @@ export class LocalExecutor implements Executor {
   async #execute(job: ExecutorJob, signal: AbortSignal): Promise<ExecutionOutcome> {
     await job.onStart();
     if (signal.aborted) return { status: "cancelled" };
-    const outcome = await this.#engine.run(job.spec, { onEvent: job.onEvent, logPath: job.logPath, signal });
+    const outcome = await preparedRun(this.#engine, this.#prepare, job.spec, { onEvent: job.onEvent, logPath: job.logPath, signal });
     return await runPostSteps(this.#post, job, outcome);
   }
 }

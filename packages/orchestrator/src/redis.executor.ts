@@ -11,6 +11,8 @@ import {
   type ExecutorJob,
   type PostStep,
   type PostStepRunner,
+  type PrepareJob,
+  preparedRun,
   runPostSteps,
 } from "./executor.ts";
 
@@ -291,6 +293,8 @@ export interface RedisWorkerOptions extends RedisExecutorOptions {
   engine: EngineRunner;
   /** Runs the jobs' post-steps here, where the jobs run. */
   post?: PostStepRunner;
+  /** Runs before each job's engine, here (e.g. fetching its dataset files from shared storage); see PrepareJob. */
+  prepare?: PrepareJob;
   /** Jobs this worker runs at once. */
   concurrency: number;
   /** How long to wait for the server's answer to `starting` (default 60 s). */
@@ -390,7 +394,7 @@ export class RedisWorker {
     }
     if (signal?.aborted) return { status: "cancelled" };
     try {
-      const outcome = await this.#o.engine.run(spec, {
+      const outcome = await preparedRun(this.#o.engine, this.#o.prepare, spec, {
         onEvent: (event) => void this.#append({ kind: "event", job: id, event }),
         logPath,
         ...(signal ? { signal } : {}),

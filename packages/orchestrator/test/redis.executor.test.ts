@@ -17,9 +17,9 @@ afterAll(async () => {
 });
 
 // A worker in this process, reached only through the real Redis server: a queue of its own per test.
-executorContract("Redis (BullMQ) with one worker", async ({ engine, concurrency, post }): Promise<Executor> => {
+executorContract("Redis (BullMQ) with one worker", async ({ engine, concurrency, post, prepare }): Promise<Executor> => {
   const queue = `test-${randomUUID().slice(0, 8)}`;
-  const worker = await RedisWorker.start({ url: redis.url, queue, engine, post, concurrency });
+  const worker = await RedisWorker.start({ url: redis.url, queue, engine, post, concurrency, ...(prepare ? { prepare } : {}) });
   const executor = await RedisExecutor.open({ url: redis.url, queue });
   return {
     submit: (job) => executor.submit(job),

@@ -1,8 +1,9 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CaretflowError } from "@caretflow/contracts";
+import { CaretflowError, type StorageConfig } from "@caretflow/contracts";
 import { basicAuthorization, keptFreePort, MlflowSupervisor, mlflowCredentials } from "@caretflow/tracking";
 import type { Logger } from "./ports.ts";
+import { mlflowStorage } from "./shared-storage.ts";
 import { checkExternalMlflow, type ExternalMlflow, ExternalMlflowMonitor } from "./tracking.external.ts";
 
 /** The MLflow tracking server caretflow uses: its own (supervised) or an existing one given by URL. */
@@ -37,6 +38,8 @@ export async function openMlflowBackend(opts: {
   mlflowBin: string;
   mlflowHome: string;
   log: Logger;
+  /** Shared storage: caretflow's own MLflow keeps its artifacts there (an external one keeps its own). */
+  storage?: StorageConfig | null;
 }): Promise<MlflowBackend> {
   const marker = join(opts.mlflowHome, EXTERNAL_MLFLOW_FILE);
   const external = opts.external;
@@ -45,6 +48,7 @@ export async function openMlflowBackend(opts: {
     writeFileSync(marker, `${external.url}\n`, { mode: 0o600 });
     const monitor = new ExternalMlflowMonitor(external, { log: opts.log });
     opts.log("info", `using the MLflow server at ${external.url}`);
+    if (opts.storage) opts.log("info", `model artifacts stay where the MLflow server at ${external.url} keeps them`);
     return {
       kind: "external",
       url: external.url,
@@ -66,6 +70,7 @@ export async function openMlflowBackend(opts: {
     port,
     staticPrefix: "/mlflow",
     log: opts.log,
+    ...(opts.storage ? mlflowStorage(opts.storage, process.env) : {}),
   });
   const started = supervisor.start().then(() => undefined);
   // Nobody may be waiting yet; the caller awaits or reports it.

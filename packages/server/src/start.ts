@@ -5,8 +5,8 @@ import { availableParallelism, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AddressPolicy } from "@caretflow/connectors";
-import { CARETFLOW_VERSION, CaretflowError, type Health } from "@caretflow/contracts";
-import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename } from "@caretflow/data";
+import { CARETFLOW_VERSION, CaretflowError, describeStorage, type Health, storageConfig } from "@caretflow/contracts";
+import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename, S3BlobStore } from "@caretflow/data";
 import { EngineHost, engineFingerprint, ScoringPool } from "@caretflow/engine-host";
 import { chooseEngineThreads, type EngineRunner, type Executor, LocalExecutor, RedisExecutor } from "@caretflow/orchestrator";
 import { MlflowClient } from "@caretflow/tracking";
@@ -39,6 +39,7 @@ import { ProjectService } from "./projects/project.service.ts";
 import { QualityService } from "./quality/quality.service.ts";
 import { SecretBox } from "./secrets/secret-box.ts";
 import { SecretKeyService } from "./secrets/secret-key.service.ts";
+import { fetchJobLog, fetchSpecDatasets } from "./shared-storage.ts";
 import { SsoService } from "./sso/sso.service.ts";
 import { stopStack } from "./stop-stack.ts";
 import { externalMlflowConfig } from "./tracking.external.ts";
@@ -110,6 +111,13 @@ export interface StartOptions {
    * CARETFLOW_DATABASE_URL; unset: <home>/caretflow.db.
    */
   database?: string;
+  /**
+   * Shared storage for dataset files and caretflow's MLflow artifacts: s3://bucket[/prefix], so
+   * `caretflow worker --storage` on other machines needs no shared folder. Default CARETFLOW_STORAGE_URL;
+   * an S3-compatible store's endpoint is CARETFLOW_S3_ENDPOINT_URL; credentials come from the AWS chain
+   * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, a profile or a role). Unset: the home's disk only.
+   */
+  storage?: string;
 }
 
 export interface StartedCaretflow {
@@ -142,6 +150,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     process.env,
   );
   const database = metadataDatabase(home, opts.database);
+  const storage = storageConfig(opts.storage, process.env);
   const stack = stopStack(log);
   const closeAll = stack.closeAll;
 
@@ -157,13 +166,15 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     await chmod(home, 0o700);
     for (const d of Object.values(dirs)) await mkdir(d, { recursive: true, mode: 0o700 });
     log("info", `caretflow ${CARETFLOW_VERSION} starting in ${home}`);
+    if (storage)
+      log("info", `shared storage: ${describeStorage(storage)} (dataset files and MLflow artifacts; ${dirs.datasets} caches it)`);
     const python = join(repo, "engine", ".venv", "bin", "python");
     const mlflowBin = join(repo, "engine", ".venv", "bin", "mlflow");
     if (!existsSync(python) || !existsSync(mlflowBin)) {
       throw new Error(`the engine's Python environment is missing (${join(repo, "engine", ".venv")}); run README's install command first`);
     }
     // Before the metadata database: a refused external MLflow must not cost the first start's admin password.
-    const mlflow = await openMlflowBackend({ external: externalMlflow, mlflowBin, mlflowHome: dirs.mlflow, log });
+    const mlflow = await openMlflowBackend({ external: externalMlflow, mlflowBin, mlflowHome: dirs.mlflow, log, storage });
     stack.push(() => mlflow.stop());
     const mlflowUrl = mlflow.url;
     const mlflowStarted = mlflow.started;
@@ -217,8 +228,20 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     if (opts.waitForMlflow ?? true) await mlflowStarted;
     else mlflowStarted.catch((err: Error) => log("error", `MLflow did not start: ${err.message}`));
 
-    const store = await DatasetStore.open({ root: dirs.datasets, db: db as unknown as Kysely<DataTables> });
+    const blobs = storage ? new S3BlobStore(storage) : undefined;
+    if (blobs) stack.push(async () => blobs.close());
+    const store = await DatasetStore.open({ root: dirs.datasets, db: db as unknown as Kysely<DataTables>, ...(blobs ? { blobs } : {}) });
     stack.push(() => store.close());
+    if (blobs) {
+      // Versions stored on this home before it used shared storage: uploaded, so workers elsewhere can read them.
+      const uploading = store
+        .uploadLocalVersions()
+        .then((n) => {
+          if (n > 0) log("info", `uploaded ${n} dataset file(s) stored before ${storage!.url} was used`);
+        })
+        .catch((err: Error) => log("warn", `could not upload the dataset files stored before shared storage was used: ${err.message}`));
+      stack.push(() => uploading);
+    }
     // Every new version (upload, connection import, prediction, transform) is checked against its dataset's rules.
     const quality = new QualityService({ db: serverDb, datasets: store, workDir: dirs.tmp, log });
     store.onVersionCreated((v) => quality.onNewVersion(v));
@@ -255,7 +278,13 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     const redisUrl = opts.redisUrl ?? process.env.CARETFLOW_REDIS_URL;
     const executor: Executor = redisUrl
       ? await RedisExecutor.open({ url: redisUrl })
-      : new LocalExecutor({ engine: afterMlflow(engine, mlflowStarted, mlflow.hint), concurrency: workers, post });
+      : new LocalExecutor({
+          engine: afterMlflow(engine, mlflowStarted, mlflow.hint),
+          concurrency: workers,
+          post,
+          // With shared storage this machine may lack a version's file (a worker made it): fetched first.
+          ...(blobs ? { prepare: (spec) => fetchSpecDatasets(store, spec) } : {}),
+        });
     if (redisUrl) log("info", "jobs are queued on Redis for `caretflow worker` processes");
     const jobs = new JobService({
       repo: repoJobs,
@@ -272,6 +301,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       log,
       audit,
       quality,
+      ...(blobs ? { fetchLog: (id: string, path: string) => fetchJobLog(blobs, id, path, log) } : {}),
     });
     stack.push(async () => {
       await executor.close();

@@ -22,7 +22,14 @@ export interface MlflowSupervisorOptions {
   /** e.g. "/mlflow": every MLflow route (API, UI, health) then lives under it. */
   staticPrefix?: string;
   log: (level: LogLevel, msg: string) => void;
+  /** Variables MLflow gets besides the allow-listed ones (e.g. AWS credentials for S3 artifacts). */
   env?: Record<string, string>;
+  /**
+   * Where MLflow's artifact proxy stores artifacts, e.g. s3://bucket/prefix/mlflow-artifacts (with
+   * MLFLOW_S3_ENDPOINT_URL and AWS credentials in `env`). Default <home>/artifacts. Clients always see
+   * mlflow-artifacts:/ URIs and go through the server, so they need no access to the storage.
+   */
+  artifactsDestination?: string;
   /** uvicorn workers; 1 keeps memory low on small machines. Default 1. */
   workers?: number;
   /** How long the first start may take (DB migrations are slow). Default 180000. */
@@ -54,8 +61,8 @@ const STABLE_MS = 60_000;
  * `credentials` as HTTP basic auth, so other local processes cannot write to the loopback port.
  */
 export class MlflowSupervisor {
-  private readonly opts: Required<Omit<MlflowSupervisorOptions, "port" | "staticPrefix" | "env" | "gateDir">> &
-    Pick<MlflowSupervisorOptions, "port" | "staticPrefix" | "env">;
+  private readonly opts: Required<Omit<MlflowSupervisorOptions, "port" | "staticPrefix" | "env" | "gateDir" | "artifactsDestination">> &
+    Pick<MlflowSupervisorOptions, "port" | "staticPrefix" | "env" | "artifactsDestination">;
   private readonly home: string;
   private readonly gateDir: string;
   /** What every client must send: MLflow refuses requests without it (only /health is open). */
@@ -162,7 +169,7 @@ export class MlflowSupervisor {
       "--backend-store-uri",
       `sqlite:///${join(this.home, "mlflow.db")}`,
       "--artifacts-destination",
-      join(this.home, "artifacts"),
+      this.opts.artifactsDestination ?? join(this.home, "artifacts"),
       "--workers",
       String(this.opts.workers),
       // caretflow_mlflow_gate: MLflow's app behind a check of caretflow's credential.

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -57,6 +58,11 @@ export interface JobServiceOptions {
   audit?: AuditLog;
   /** Quality gate: refuses training on a version where a blocking quality rule fails. */
   quality?: { requireTrainable(dataset: string, version: number): Promise<void> };
+  /**
+   * With shared storage: copies a job's log that a worker on another machine uploaded to `localPath`, when
+   * this machine has none (see withJobLogsInStorage); resolves whether or not there was one.
+   */
+  fetchLog?: (jobId: string, localPath: string) => Promise<void>;
   now?: () => Date;
 }
 
@@ -235,7 +241,10 @@ export class JobService {
   }
 
   async logPath(id: string, project?: string): Promise<string> {
-    return (await this.#require(id, project)).logPath;
+    const { job, logPath } = await this.#require(id, project);
+    // A finished job's log is final: one a worker elsewhere wrote is fetched once, then read here.
+    if (this.#o.fetchLog && isTerminal(job.status) && !existsSync(logPath)) await this.#o.fetchLog(id, logPath);
+    return logPath;
   }
 
   /** Stored events after `after`, in order. */
