@@ -1,5 +1,5 @@
 import { dataMigrations } from "@caretflow/data";
-import type { Kysely } from "kysely";
+import type { Kysely, Migration } from "kysely";
 import { describe, expect, it } from "vitest";
 import { forEachDatabase } from "../../test/databases.ts";
 import { migrateToLatest } from "../db/database.ts";
@@ -35,9 +35,8 @@ forEachDatabase("model digests", (dbs) => {
   describe(`migration ${MIGRATION}`, () => {
     it("marks an installation that already has jobs for the one-time recording of its models", async () => {
       // An installation from before this migration: every server and data migration named earlier.
-      const earlier = (set: Record<string, unknown>) => Object.fromEntries(Object.entries(set).filter(([name]) => name < MIGRATION));
-      const before = earlier(serverMigrations) as typeof serverMigrations;
-      ({ db } = await dbs.fresh<ServerTables>({ migrations: [before, earlier(dataMigrations)] }));
+      const earlier = (set: Record<string, Migration>) => Object.fromEntries(Object.entries(set).filter(([name]) => name < MIGRATION));
+      ({ db } = await dbs.fresh<ServerTables>({ migrations: [earlier(serverMigrations), earlier(dataMigrations)] }));
       await db
         .insertInto("jobs")
         .values({
