@@ -1,7 +1,9 @@
 import { PROJECT_HEADER, PROJECT_ROLES } from "@caretflow/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { type PostgresServer, startPostgres } from "../../../connectors/test/postgres.fixture.ts";
 import { appFixture } from "../../test/app.fixture.ts";
+import { forEachDatabase } from "../../test/databases.ts";
+import type { ServerTables } from "../db/server.tables.ts";
 
 const PASSWORD = "Route-Secret-pw-42";
 // biome-ignore lint/suspicious/noExplicitAny: test answers are read field by field
@@ -24,18 +26,9 @@ beforeAll(async () => {
     [],
     "shop",
   );
-  f = await appFixture({}, { datasets: true });
-  for (const role of PROJECT_ROLES) await f.auth.createUser({ username: `p-${role}` });
-  await f.projects.create((await f.auth.userByName("p-owner"))!, "p", null);
-  for (const role of PROJECT_ROLES) await f.projects.setMember("p", `p-${role}`, role);
-  for (const role of PROJECT_ROLES) {
-    const user = (await f.auth.userByName(`p-${role}`))!;
-    cookies[role] = `caretflow_session=${(await f.auth.createSession(user.id)).cookie}`;
-  }
 }, 180_000);
 
 afterAll(async () => {
-  await f?.close();
   await server?.close();
 });
 
@@ -51,7 +44,24 @@ async function call(role: string, method: string, path: string, body?: unknown) 
 
 const settings = (port = server.port, host = server.host) => ({ hosts: [{ host, port }], database: "shop", user: "reader" });
 
-describe("connection routes", () => {
+forEachDatabase("connection routes", (dbs) => {
+  beforeAll(async () => {
+    // Each suite imports from the same source table, as it was before the other suite added rows.
+    await server.sql("DELETE FROM public.events WHERE id > 40", [], "shop");
+    const { db } = await dbs.fresh<ServerTables>();
+    f = await appFixture({}, { datasets: true, db });
+    for (const role of PROJECT_ROLES) await f.auth.createUser({ username: `p-${role}` });
+    await f.projects.create((await f.auth.userByName("p-owner"))!, "p", null);
+    for (const role of PROJECT_ROLES) await f.projects.setMember("p", `p-${role}`, role);
+    for (const role of PROJECT_ROLES) {
+      const user = (await f.auth.userByName(`p-${role}`))!;
+      cookies[role] = `caretflow_session=${(await f.auth.createSession(user.id)).cookie}`;
+    }
+  });
+  afterAll(async () => {
+    await f?.close();
+  });
+
   it("only owners create; answers name the secret fields, never their values", async () => {
     expect(
       (await call("editor", "POST", "", { name: "shop", type: "postgres", settings: settings(), secrets: { password: PASSWORD } })).status,

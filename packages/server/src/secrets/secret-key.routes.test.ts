@@ -1,9 +1,11 @@
 import { copyFile, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PROJECT_HEADER } from "@caretflow/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { type PostgresServer, startPostgres } from "../../../connectors/test/postgres.fixture.ts";
 import { appFixture } from "../../test/app.fixture.ts";
+import { forEachDatabase } from "../../test/databases.ts";
+import type { ServerTables } from "../db/server.tables.ts";
 import { SsoSettingsStore } from "../sso/sso.settings.ts";
 import { SecretBox } from "./secret-box.ts";
 import { SecretKeyService } from "./secret-key.service.ts";
@@ -19,27 +21,9 @@ beforeAll(async () => {
   server = await startPostgres();
   await server.sql("CREATE DATABASE shop");
   await server.sql(`CREATE ROLE reader LOGIN PASSWORD '${PASSWORD}'; CREATE TABLE public.t (id integer)`, [], "shop");
-  f = await appFixture();
-  const owner = await f.auth.createUser({ username: "owner" });
-  await f.projects.create((await f.auth.userByName("owner"))!, "p", null);
-  memberCookie = `caretflow_session=${(await f.auth.createSession(owner.id)).cookie}`;
-  adminCookie = await f.login();
-  const settings = { hosts: [{ host: server.host, port: server.port }], database: "shop", user: "reader", ssl: false };
-  await f.connections.create("p", { name: "withpw", type: "postgres", settings, secrets: { password: PASSWORD } }, null);
-  await f.connections.create("p", { name: "nopw", type: "postgres", settings, secrets: {} }, null);
-  await new SsoSettingsStore({ db: f.db, secrets: f.secrets }).save({
-    issuer: "https://login.example.com",
-    clientId: "caretflow",
-    clientSecret: SSO_SECRET,
-    autoCreate: true,
-    defaultProject: null,
-    defaultRole: "viewer",
-    buttonLabel: "Sign in with SSO",
-  });
 }, 180_000);
 
 afterAll(async () => {
-  await f?.close();
   await server?.close();
 });
 
@@ -61,7 +45,31 @@ async function storedValues(): Promise<{ context: string; sealed: string }[]> {
   return out;
 }
 
-describe("POST /api/settings/secret-key/rotate", () => {
+forEachDatabase("POST /api/settings/secret-key/rotate", (dbs) => {
+  beforeAll(async () => {
+    const { db } = await dbs.fresh<ServerTables>();
+    f = await appFixture({}, { db });
+    const owner = await f.auth.createUser({ username: "owner" });
+    await f.projects.create((await f.auth.userByName("owner"))!, "p", null);
+    memberCookie = `caretflow_session=${(await f.auth.createSession(owner.id)).cookie}`;
+    adminCookie = await f.login();
+    const settings = { hosts: [{ host: server.host, port: server.port }], database: "shop", user: "reader", ssl: false };
+    await f.connections.create("p", { name: "withpw", type: "postgres", settings, secrets: { password: PASSWORD } }, null);
+    await f.connections.create("p", { name: "nopw", type: "postgres", settings, secrets: {} }, null);
+    await new SsoSettingsStore({ db: f.db, secrets: f.secrets }).save({
+      issuer: "https://login.example.com",
+      clientId: "caretflow",
+      clientSecret: SSO_SECRET,
+      autoCreate: true,
+      defaultProject: null,
+      defaultRole: "viewer",
+      buttonLabel: "Sign in with SSO",
+    });
+  });
+  afterAll(async () => {
+    await f?.close();
+  });
+
   it("refuses anyone but a site admin", async () => {
     const keyBefore = await readFile(join(f.dir, "secret.key"));
     expect((await rotate(memberCookie)).status).toBe(403);
