@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 
 from caretflow_engine.datastore import DATA_ROOT_ENV
 
-from .helpers import ENGINE_DIR, REPO_DIR
+from .helpers import ENGINE_DIR, REPO_DIR, close_warm_worker
 
 MLFLOW_BIN = Path(__file__).resolve().parents[1] / ".venv/bin/mlflow"
 
@@ -74,12 +75,16 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A dataset store laid out as caretflow's (<root>/<name>/v<version>.parquet); engine processes
     the tests start find it through CARETFLOW_DATA_ROOT, as caretflow's workers do."""
     root = tmp_path_factory.mktemp("datastore")
     os.environ[DATA_ROOT_ENV] = str(root)
-    return root
+    try:
+        yield root
+    finally:
+        # The warm worker run_job shares (started on first use, with this root in its environment).
+        close_warm_worker()
 
 
 def store_dataset(df: pd.DataFrame, name: str, version: int = 1) -> dict[str, Any]:

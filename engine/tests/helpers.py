@@ -119,6 +119,13 @@ def cancel_job(spec: dict[str, Any], tmp: Path, when: Any, timeout: float = 300,
 
 
 def run_job(spec: dict[str, Any], tmp: Path, timeout: float = 600) -> tuple[int, list[dict[str, Any]]]:
+    """Run a job as caretflow's server does: forked from a warm worker (shared by the session, so
+    PyCaret is imported once, not once per job). Returns (exit code, events)."""
+    return warm_worker().run(spec, tmp, timeout)
+
+
+def run_cold_job(spec: dict[str, Any], tmp: Path, timeout: float = 600) -> tuple[int, list[dict[str, Any]]]:
+    """Run a job in a process of its own: `python -m caretflow_engine run --spec ... --events-fd ...`."""
     job = JobProcess(spec, tmp)
     try:
         code = job.wait(timeout)
@@ -223,6 +230,86 @@ class FdProcess:
                 os.close(self.out_r)
             except OSError:
                 pass
+
+
+class WarmWorker:
+    """`python -m caretflow_engine worker`, as caretflow runs jobs: libraries imported once, each
+    job in a forked child, one at a time."""
+
+    def __init__(self, tmp: Path):
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.tmp = tmp
+        self.process = FdProcess(["worker"], tmp / "worker.log")
+        ready = self.process.read(timeout=300)
+        assert ready.get("worker") == "ready", ready
+
+    def run(self, spec: dict[str, Any], tmp: Path, timeout: float = 600) -> tuple[int, list[dict[str, Any]]]:
+        """The job's exit code (minus the signal that ended it, as subprocess gives) and its events;
+        its log is <tmp>/<job_id>.log."""
+        tmp.mkdir(parents=True, exist_ok=True)
+        log_path = tmp / f"{spec.get('job_id', 'job')}.log"
+        self.process.send({"op": "run", "spec": spec, "log_path": str(log_path)})
+        try:
+            messages = self.process.read_until(lambda m: m.get("worker") in ("exit", "rejected", "error"), timeout=timeout)
+        except AssertionError:
+            self.kill()  # a job still running: the next one gets a fresh worker
+            raise
+        last = messages[-1]
+        if last.get("worker") != "exit":
+            raise AssertionError(f"the worker did not run job {spec.get('job_id')}: {last}")
+        events = [m for m in messages if "type" in m]
+        if not events or events[-1]["type"] != "finished":
+            tail = log_path.read_text(errors="replace")[-4000:] if log_path.exists() else ""
+            raise AssertionError(f"job did not finish ({last}); log tail:\n{tail}")
+        return (last["code"] if last["code"] is not None else -last["signal"]), events
+
+    def alive(self) -> bool:
+        return self.process.proc.poll() is None
+
+    def kill(self) -> None:
+        """Ends the worker and every process under it (the job it runs, that job's helpers)."""
+        import psutil
+
+        if self.alive():
+            try:
+                for child in psutil.Process(self.process.proc.pid).children(recursive=True):
+                    child.kill()
+            except psutil.NoSuchProcess:
+                pass
+        self.process.kill()
+
+    def close(self) -> None:
+        try:
+            if self.alive():
+                self.process.send({"op": "shutdown"})
+                self.process.close(timeout=30)
+        finally:
+            self.kill()
+
+
+_warm: dict[str, WarmWorker] = {}
+
+
+def warm_worker() -> WarmWorker:
+    """The session's warm worker, started on first use (after conftest set CARETFLOW_DATA_ROOT),
+    closed by conftest at the end of the session; a dead one is replaced."""
+    worker = _warm.get("worker")
+    if worker is None or not worker.alive():
+        import tempfile
+
+        worker = _warm["worker"] = WarmWorker(Path(tempfile.mkdtemp(prefix="caretflow-warm-worker-")))
+    return worker
+
+
+def close_warm_worker() -> None:
+    worker = _warm.pop("worker", None)
+    if worker is not None:
+        import shutil
+
+        try:
+            worker.close()
+        finally:
+            shutil.rmtree(worker.tmp, ignore_errors=True)
 
 
 def post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -17,43 +17,27 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from .conftest import dataset_file, demo_dataset, train_spec
-from .helpers import FdProcess, assert_protocol, error_of
+from .helpers import assert_protocol, error_of, run_job
 
 MODELS = ["lr", "dt", "knn"]
 TRAIN_FIELDS = {"task": "classification", "target": "Purchase", "folds": 3, "include": MODELS}
 
 
 class Worker:
-    """Jobs run as caretflow runs them: one at a time in forked children of a warm worker, which
-    imports PyCaret once for the whole file."""
+    """Jobs run as caretflow runs them: one at a time in forked children of a warm worker (the
+    session's, which imports PyCaret once for every file)."""
 
     def __init__(self, tmp: Path):
         self.tmp = tmp
-        self.process = FdProcess(["worker"], tmp / "worker.log")
-        ready = self.process.read(timeout=300)
-        assert ready["worker"] == "ready", ready
 
     def run(self, spec: dict[str, Any], timeout: float = 600) -> tuple[int, list[dict[str, Any]]]:
         """The job's exit code and events."""
-        self.process.send({"op": "run", "spec": spec, "log_path": str(self.tmp / f"{spec['job_id']}.log")})
-        messages = self.process.read_until(lambda m: m.get("worker") == "exit", timeout=timeout)
-        return messages[-1]["code"], [m for m in messages if "type" in m]
-
-    def close(self) -> None:
-        try:
-            self.process.send({"op": "shutdown"})
-            self.process.close(timeout=30)
-        finally:
-            self.process.kill()
+        return run_job(spec, self.tmp, timeout)
 
 
 @pytest.fixture(scope="module")
-def worker(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    w = Worker(tmp_path_factory.mktemp("ops-worker"))
-    try:
-        yield w
-    finally:
-        w.close()
+def worker(tmp_path_factory: pytest.TempPathFactory) -> Worker:
+    return Worker(tmp_path_factory.mktemp("ops-worker"))
 
 
 # The digests caretflow recorded for the saved models of this module's runs (the server keeps them in

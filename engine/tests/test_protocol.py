@@ -11,12 +11,13 @@ from mlflow.tracking import MlflowClient
 
 from . import golden
 from .conftest import free_port, store_dataset, train_spec
-from .helpers import ENGINE_DIR, PYTHON, assert_protocol, error_of, parse_lines, run_job
+from .helpers import ENGINE_DIR, PYTHON, assert_protocol, error_of, parse_lines, run_cold_job, run_job
 
 
 def test_bad_target_fails_before_setup_with_a_hint(mlflow_server, juice, tmp_path):
     spec = train_spec("bad-target", mlflow_server, juice, target="Purchased", experiment_name="never-created")
-    code, events = run_job(spec, tmp_path)
+    # In a process of its own (`caretflow_engine run`), as the other tests' jobs run in the warm worker.
+    code, events = run_cold_job(spec, tmp_path)
     assert_protocol(events)
     assert code == 1 and events[-1]["status"] == "failed"
     error = error_of(events)
@@ -58,7 +59,7 @@ def test_unreadable_spec_file_still_speaks_the_protocol(tmp_path):
 
 def test_mlflow_unreachable_is_transient(juice, tmp_path):
     dead = f"http://127.0.0.1:{free_port()}"
-    code, events = run_job(train_spec("no-mlflow", dead, juice, include=["dt"]), tmp_path)
+    code, events = run_cold_job(train_spec("no-mlflow", dead, juice, include=["dt"]), tmp_path)
     assert_protocol(events)
     error = error_of(events)
     assert code == 1 and error["name"] == "MlflowUnreachable" and error["transient"] is True and error["hint"]
