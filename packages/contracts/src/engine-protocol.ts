@@ -14,16 +14,19 @@ export const PROTOCOL_VERSION = 1;
 export const Task = TaskId;
 export type Task = TaskId;
 
+/** A job's own memory limit (a pipeline step's `resources.memory`). */
+const JobMemoryLimit = z
+  .number()
+  .int()
+  .positive()
+  .optional()
+  .describe("the most memory (MB) the job's process tree may use; the worker's own job limit still applies when lower");
+
 const SpecBase = z.object({
   v: z.literal(PROTOCOL_VERSION),
   job_id: z.string().min(1),
   tracking_uri: z.string().url().describe("MLflow tracking server URL"),
-  memory_mb: z
-    .number()
-    .int()
-    .positive()
-    .optional()
-    .describe("the most memory (MB) the job's process tree may use; the worker's own job limit still applies when lower"),
+  memory_mb: JobMemoryLimit,
 });
 
 /**
@@ -53,12 +56,7 @@ const RunEnvelope = {
   /** Processes a comparison may spread its models over (one estimator thread each). */
   workers: z.number().int().positive().default(1),
   tags: z.record(z.string(), z.string()).default({}),
-  memory_mb: z
-    .number()
-    .int()
-    .positive()
-    .optional()
-    .describe("the most memory (MB) the job's process tree may use; the worker's own job limit still applies when lower"),
+  memory_mb: JobMemoryLimit,
 };
 
 /** kind=train: a new experiment (compare or create) for any task; one member per family. */

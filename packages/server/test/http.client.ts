@@ -1,4 +1,4 @@
-import type { JobEvent } from "@caretflow/contracts";
+import type { Health, JobEvent } from "@caretflow/contracts";
 
 /** A tiny client for integration tests against a started caretflow. */
 export function client(base: string, auth: { cookie?: string; token?: string }) {
@@ -25,6 +25,28 @@ export function client(base: string, auth: { cookie?: string; token?: string }) 
     raw: (path: string, init: RequestInit = {}) =>
       fetch(base + path, { ...init, headers: headers(init.headers as Record<string, string>) }),
   };
+}
+
+export type TestClient = ReturnType<typeof client>;
+
+/** Signs in as `username` with the password and answers a client that sends the session cookie. */
+export async function signIn(base: string, password: string, username = "admin"): Promise<TestClient> {
+  const res = await fetch(`${base}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  });
+  if (res.status !== 200) throw new Error(`sign-in as ${username}: HTTP ${res.status}`);
+  return client(base, { cookie: res.headers.get("set-cookie")!.split(";")[0]! });
+}
+
+/** Waits until /api/health says the part (the engine or MLflow) is ready. */
+export async function waitReady(api: TestClient, part: "engine" | "mlflow", timeoutMs = 180_000): Promise<void> {
+  const t0 = Date.now();
+  while (!(await api.get<Health>("/api/health")).body[part].ready) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${part} not ready after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
 }
 
 /**

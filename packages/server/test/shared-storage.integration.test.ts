@@ -3,14 +3,14 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import type { DatasetDetail, Health, Job, PreviewPage } from "@caretflow/contracts";
+import type { DatasetDetail, Job, PreviewPage } from "@caretflow/contracts";
 import { MLFLOW_USERNAME } from "@caretflow/tracking";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MotoServer, startMoto } from "../../connectors/test/moto.fixture.ts";
 import { type RedisServer, startRedis } from "../../orchestrator/test/redis.fixture.ts";
 import { type StartedCaretflow, startCaretflow } from "../src/start.ts";
 import { type StartedWorker, startWorker } from "../src/worker.ts";
-import { client } from "./http.client.ts";
+import { signIn, type TestClient, waitReady } from "./http.client.ts";
 
 /**
  * `caretflow up --storage s3://... --redis` and a `caretflow worker --storage` with a home of its own (no
@@ -30,7 +30,7 @@ let serverHome: string;
 let workerHome: string;
 let cf: StartedCaretflow;
 let worker: StartedWorker | null = null;
-let api: ReturnType<typeof client>;
+let api: TestClient;
 const serverLines: string[] = [];
 const workerLines: string[] = [];
 
@@ -77,17 +77,8 @@ beforeAll(async () => {
   serverHome = await mkdtemp(join(tmpdir(), "caretflow-storage-server-"));
   workerHome = await mkdtemp(join(tmpdir(), "caretflow-storage-worker-"));
   cf = await startCaretflow({ home: serverHome, port: 0, redisUrl: redis.url, storage: STORAGE, log: (l) => serverLines.push(l) });
-  const res = await fetch(`${cf.url}/api/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "admin", password: cf.adminPassword }),
-  });
-  api = client(cf.url, { cookie: res.headers.get("set-cookie")!.split(";")[0]! });
-  const t0 = Date.now();
-  while (!(await api.get<Health>("/api/health")).body.mlflow.ready) {
-    if (Date.now() - t0 > 180_000) throw new Error("MLflow not ready");
-    await sleep(300);
-  }
+  api = await signIn(cf.url, cf.adminPassword ?? "");
+  await waitReady(api, "mlflow");
 }, 300_000);
 
 afterAll(async () => {

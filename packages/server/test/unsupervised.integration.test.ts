@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { DatasetDetail, Health, ImportResult, Job, OnlinePredictResponse, PreviewPage } from "@caretflow/contracts";
+import type { DatasetDetail, ImportResult, Job, OnlinePredictResponse, PreviewPage } from "@caretflow/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StartedCaretflow, startCaretflow } from "../src/start.ts";
-import { client } from "./http.client.ts";
+import { signIn, type TestClient, waitReady } from "./http.client.ts";
 
 /**
  * Clustering and anomaly detection through the HTTP API on a temp home: real MLflow, real engine
@@ -13,7 +13,7 @@ import { client } from "./http.client.ts";
  */
 let home: string;
 let cf: StartedCaretflow;
-let api: ReturnType<typeof client>;
+let api: TestClient;
 
 const repo = join(import.meta.dirname, "..", "..", "..");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,17 +75,8 @@ async function registerAndScore(job: Job, name: string, dataset: string, columns
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), "caretflow-unsup-"));
   cf = await startCaretflow({ home, port: 0, log: () => {} });
-  const res = await fetch(`${cf.url}/api/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "admin", password: cf.adminPassword }),
-  });
-  api = client(cf.url, { cookie: res.headers.get("set-cookie")!.split(";")[0]! });
-  const t0 = Date.now();
-  while (!(await api.get<Health>("/api/health")).body.engine.ready) {
-    if (Date.now() - t0 > 180_000) throw new Error("engine not ready");
-    await sleep(500);
-  }
+  api = await signIn(cf.url, cf.adminPassword ?? "");
+  await waitReady(api, "engine");
 }, 300_000);
 
 afterAll(async () => {
