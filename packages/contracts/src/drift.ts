@@ -16,7 +16,9 @@ export const DriftThresholds = z.object({
     .min(0)
     .max(1)
     .default(0.1)
-    .describe("the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant"),
+    .describe(
+      "the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant",
+    ),
 });
 export type DriftThresholds = z.infer<typeof DriftThresholds>;
 

@@ -123,7 +123,7 @@ export const DriftSpec = z.object({
     DatasetRef,
     z.object({
       prediction_log: z
-        .array(z.string().regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9_.\/-]+\.(parquet|jsonl)$/, "a relative .parquet or .jsonl path"))
+        .array(z.string().regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9_./-]+\.(parquet|jsonl)$/, "a relative .parquet or .jsonl path"))
         .min(1),
     }),
   ]),

@@ -10,6 +10,7 @@ import { catalogRoutes } from "../catalog/catalog.routes.ts";
 import type { ConnectionService } from "../connections/connection.service.ts";
 import { connectionsRoutes } from "../connections/connections.routes.ts";
 import { datasetsRoutes } from "../datasets/datasets.routes.ts";
+import { driftRoutes } from "../drift/drift.routes.ts";
 import type { JobService } from "../jobs/job.service.ts";
 import { jobsRoutes } from "../jobs/jobs.routes.ts";
 import { mlflowPathGuard, proxyToMlflow } from "../mlflow/mlflow.proxy.ts";
@@ -139,6 +140,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.route("/api/pipeline-runs", pipelineRunsRoutes({ pipelines: ctx.pipelines, audit: ctx.audit }));
   app.route("/api/catalog", catalogRoutes({ catalog: ctx.catalog }));
   app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, audit: ctx.audit, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
+  app.route("/api/drift", driftRoutes({ jobs: ctx.jobs, audit: ctx.audit }));
   app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs, projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/models", modelsRoutes({ tracking: ctx.tracking, projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/predict", predictRoutes({ tracking: ctx.tracking, scoring: ctx.scoring, projects: ctx.projects }));
