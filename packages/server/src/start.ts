@@ -28,6 +28,7 @@ import { JobEventHub } from "./jobs/job.hub.ts";
 import { JobPostSteps } from "./jobs/job.post-steps.ts";
 import { JobRepository } from "./jobs/job.repository.ts";
 import { JobService } from "./jobs/job.service.ts";
+import { metricsToken, ServerMetrics } from "./metrics/metrics.ts";
 import { experimentProjects, mlflowLookup } from "./mlflow/mlflow.scope.ts";
 import { openMlflowBackend } from "./mlflow.backend.ts";
 import { backfillModelDigests } from "./models/model-digest.backfill.ts";
@@ -118,6 +119,8 @@ export interface StartOptions {
    * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, a profile or a role). Unset: the home's disk only.
    */
   storage?: string;
+  /** A file holding the token Prometheus sends to GET /metrics; default CARETFLOW_METRICS_TOKEN (or _FILE); none: /metrics is off. */
+  metricsTokenFile?: string;
 }
 
 export interface StartedCaretflow {
@@ -151,6 +154,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
   );
   const database = metadataDatabase(home, opts.database);
   const storage = storageConfig(opts.storage, process.env);
+  const metricsAccess = metricsToken(opts.metricsTokenFile, process.env);
   const stack = stopStack(log);
   const closeAll = stack.closeAll;
 
@@ -401,6 +405,8 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     });
     await automation.start();
     stack.push(() => automation.stop());
+    const metrics = new ServerMetrics();
+    metrics.trackJobs(jobs.counts);
     const app = createApp({
       auth,
       projects,
@@ -428,6 +434,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       webDist,
       ...(publicUrl ? { publicUrl } : {}),
       allowedHosts: hosts,
+      metrics: { registry: metrics, token: metricsAccess },
     });
 
     const port = await listenPort(opts.port ?? 8420, hostname);
