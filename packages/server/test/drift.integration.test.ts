@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DriftRequest, ImportResult, Job } from "@caretflow/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CliContext } from "../../cli/src/context.ts";
+import { runCli } from "../../cli/src/program.ts";
 import { type StartedCaretflow, startCaretflow } from "../src/start.ts";
 import { signIn, type TestClient, waitReady } from "./http.client.ts";
 
@@ -123,6 +125,38 @@ describe("drift jobs", () => {
     expect(job.result.features.map((f) => f.column).sort()).toEqual(["LoyalCH", "PriceCH"]);
     expect(job.result.thresholds.psi).toBe(0.0001);
     expect(job.result.drifted.length).toBeGreaterThan(0);
+  });
+
+  it("caretflow drift --wait prints the table, drifted columns first", async () => {
+    const cli = JSON.parse(await readFile(join(home, "cli.json"), "utf8")) as { url: string; token: string };
+    const out = { stdout: "", stderr: "" };
+    const ctx: CliContext = {
+      stdout: { write: (s: string) => (out.stdout += s) },
+      stderr: { write: (s: string) => (out.stderr += s) },
+      env: { CARETFLOW_URL: cli.url, CARETFLOW_TOKEN: cli.token },
+      cwd: process.cwd(),
+      userHome: "/nonexistent-home",
+      fetch,
+      onInterrupt: () => () => {},
+      now: () => Date.now(),
+      exit: (code) => {
+        throw new Error(`exit ${code}`);
+      },
+      loadServer: () => Promise.reject(new Error("not in this test")),
+      readStdin: async () => "",
+    };
+    const code = await runCli(["drift", "--reference", "juice-ref@1", "--current", "juice-shifted", "--wait"], ctx);
+    expect(code, out.stderr).toBe(0);
+    const lines = out.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^COLUMN\s+ROLE\s+TYPE\s+PSI\s+KS\s+KS P/);
+    expect(
+      lines
+        .slice(1, 3)
+        .map((l) => l.split(/\s+/)[0])
+        .sort(),
+    ).toEqual(["PriceCH", "Store7"]);
+    expect(lines[1]).toMatch(/DRIFT$/);
+    expect(lines.at(-1)).toMatch(/^2 of 19 features drifted \(535 current rows against 535 reference rows/);
   });
 
   it("refuses an unknown dataset before queueing anything", async () => {
