@@ -3,9 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DriftRequest, ImportResult, Job } from "@caretflow/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliContext } from "../../cli/src/context.ts";
-import { runCli } from "../../cli/src/program.ts";
 import { type StartedCaretflow, startCaretflow } from "../src/start.ts";
+import { runCliAt } from "./cli.fixture.ts";
 import { signIn, type TestClient, waitReady } from "./http.client.ts";
 
 /**
@@ -129,24 +128,11 @@ describe("drift jobs", () => {
 
   it("caretflow drift --wait prints the table, drifted columns first", async () => {
     const cli = JSON.parse(await readFile(join(home, "cli.json"), "utf8")) as { url: string; token: string };
-    const out = { stdout: "", stderr: "" };
-    const ctx: CliContext = {
-      stdout: { write: (s: string) => (out.stdout += s) },
-      stderr: { write: (s: string) => (out.stderr += s) },
-      env: { CARETFLOW_URL: cli.url, CARETFLOW_TOKEN: cli.token },
-      cwd: process.cwd(),
-      userHome: "/nonexistent-home",
-      fetch,
-      onInterrupt: () => () => {},
-      now: () => Date.now(),
-      exit: (code) => {
-        throw new Error(`exit ${code}`);
-      },
-      loadServer: () => Promise.reject(new Error("not in this test")),
-      readStdin: async () => "",
-    };
-    const code = await runCli(["drift", "--reference", "juice-ref@1", "--current", "juice-shifted", "--wait"], ctx);
-    expect(code, out.stderr).toBe(0);
+    const out = await runCliAt(["drift", "--reference", "juice-ref@1", "--current", "juice-shifted", "--wait"], {
+      CARETFLOW_URL: cli.url,
+      CARETFLOW_TOKEN: cli.token,
+    });
+    expect(out.code, out.stderr).toBe(0);
     const lines = out.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^COLUMN\s+ROLE\s+TYPE\s+PSI\s+KS\s+KS P/);
     expect(
