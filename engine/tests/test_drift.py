@@ -13,6 +13,8 @@ import pytest
 
 from caretflow_engine.drift import compare_frames, psi
 from caretflow_engine.drift_job import PREDICTION_LOG_ROOT_ENV, read_current
+from caretflow_engine.errors import EngineError
+from caretflow_engine.spec import parse_spec
 
 from .conftest import REPO_DIR, store_dataset
 from .helpers import assert_protocol, error_of, finished, run_job
@@ -156,8 +158,16 @@ def test_current_from_prediction_log_files(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv(PREDICTION_LOG_ROOT_ENV, str(tmp_path))
     frame = read_current({"prediction_log": ["churn/2026-12-03/part-1.parquet", "churn/2026-12-03/part-2.jsonl"]})
     assert len(frame) == 150 and list(frame.columns) == list(b.columns)
-    from caretflow_engine.errors import EngineError
-
     with pytest.raises(EngineError, match="No prediction-log file"):
         read_current({"prediction_log": ["churn/none.parquet"]})
     assert os.environ[PREDICTION_LOG_ROOT_ENV] == str(tmp_path)
+
+
+def test_spec_defaults_and_prediction_log_paths():
+    ref = {"name": "d", "version": 1, "content_hash": "h", "rows": 3}
+    spec = parse_spec(drift_spec("j", ref, {"prediction_log": ["churn/2026-12-03/part-1.jsonl"]}))
+    assert spec["thresholds"] == THRESHOLDS and spec["bins"] == 10
+    assert spec["prediction_columns"] == ["prediction_label", "prediction_score"] and "features" not in spec
+    for bad in ["/etc/passwd.parquet", "churn/../../x.parquet", "churn/x.csv"]:
+        with pytest.raises(EngineError, match="current"):
+            parse_spec(drift_spec("j", ref, {"prediction_log": [bad]}))

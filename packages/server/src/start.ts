@@ -206,6 +206,9 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     // The redirect URI is built from the public URL, else the address caretflow listens on (known below).
     let listenUrl = "";
     const sso = new SsoService({ db: serverDb, secrets, auth, projects, audit, log, publicUrl: () => publicUrl ?? listenUrl });
+    // Prometheus metrics (GET /metrics with metricsAccess): HTTP, jobs, the process; the serving gateway records predictions.
+    const metrics = new ServerMetrics();
+    if (metricsAccess) log("info", "Prometheus metrics are served at /metrics to requests bearing the metrics token");
     const repoJobs = new JobRepository(serverDb);
     const hub = new JobEventHub();
 
@@ -307,6 +310,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       quality,
       ...(blobs ? { fetchLog: (id: string, path: string) => fetchJobLog(blobs, id, path, log) } : {}),
     });
+    metrics.trackJobs(jobs.counts);
     stack.push(async () => {
       await executor.close();
       await jobs.drain();
@@ -405,8 +409,6 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     });
     await automation.start();
     stack.push(() => automation.stop());
-    const metrics = new ServerMetrics();
-    metrics.trackJobs(jobs.counts);
     const app = createApp({
       auth,
       projects,
