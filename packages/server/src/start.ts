@@ -218,8 +218,13 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     const jobMemoryMb =
       opts.jobMemoryMb ?? (Number(process.env.CARETFLOW_JOB_MEMORY_MB) || Math.floor((totalmem() * 0.7) / workers / 2 ** 20));
     log("info", mlflow.kind === "embedded" ? "starting MLflow and the engine workers" : "starting the engine workers");
-    // Specs name datasets by name and version; the engine finds their files under this root.
-    const engineEnv = { CARETFLOW_DATA_ROOT: dirs.datasets, ...mlflow.engineEnv };
+    // Specs name datasets by name and version, and prediction-log files by their path under the log's folder:
+    // the engine finds them under these roots.
+    const engineEnv = {
+      CARETFLOW_DATA_ROOT: dirs.datasets,
+      CARETFLOW_PREDICTION_LOG_ROOT: join(home, "prediction-log"),
+      ...mlflow.engineEnv,
+    };
     const engineDir = join(repo, "engine");
     const engine = await EngineHost.start({ python, engineDir, workers, logDir: dirs.logs, log, env: engineEnv, jobMemoryMb });
     log("info", `each job may use up to ${jobMemoryMb} MB of memory`);
