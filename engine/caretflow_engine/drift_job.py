@@ -3,13 +3,12 @@ a reference dataset version, the model's training data. No MLflow: the result is
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .context import JobContext
 from .data import check_columns, read_dataset
+from .datastore import env_root
 from .drift import compare_frames
 from .errors import user_error
 from .tracking import dataset_label
@@ -69,16 +68,10 @@ def read_current(ref: dict[str, Any]) -> pd.DataFrame:
         return read_dataset(ref)
     import pandas as pd
 
-    root = os.environ.get(PREDICTION_LOG_ROOT_ENV, "")
-    if not root or not os.path.isabs(root):
-        raise user_error(
-            "PredictionLogRootMissing",
-            f"This engine was started without an absolute {PREDICTION_LOG_ROOT_ENV}, so it cannot read prediction logs.",
-            f"Start the engine with {PREDICTION_LOG_ROOT_ENV} set to caretflow's prediction-log folder.",
-        )
+    root = env_root(PREDICTION_LOG_ROOT_ENV, "PredictionLogRootMissing", "read prediction logs", "prediction-log folder")
     frames = []
     for name in ref["prediction_log"]:
-        path = Path(root) / name
+        path = root / name
         if not _LOG_FILE.match(name) or not path.is_file():
             raise user_error("PredictionLogMissing", f"No prediction-log file {name!r}.", "Name files that exist under the prediction log.")
         frames.append(pd.read_parquet(path) if name.endswith(".parquet") else pd.read_json(path, lines=True))

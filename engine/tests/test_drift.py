@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +159,10 @@ def test_current_from_prediction_log_files(tmp_path: Path, monkeypatch: pytest.M
     assert len(frame) == 150 and list(frame.columns) == list(b.columns)
     with pytest.raises(EngineError, match="No prediction-log file"):
         read_current({"prediction_log": ["churn/none.parquet"]})
-    assert os.environ[PREDICTION_LOG_ROOT_ENV] == str(tmp_path)
+    monkeypatch.delenv(PREDICTION_LOG_ROOT_ENV)
+    with pytest.raises(EngineError) as info:
+        read_current({"prediction_log": ["churn/2026-12-03/part-1.parquet"]})
+    assert info.value.name == "PredictionLogRootMissing" and PREDICTION_LOG_ROOT_ENV in info.value.hint
 
 
 def test_spec_defaults_and_prediction_log_paths():
