@@ -27,12 +27,17 @@ _FILE = re.compile(r"^[A-Za-z0-9_.-]+\.parquet$")
 
 
 def data_root() -> Path:
-    root = os.environ.get(DATA_ROOT_ENV, "")
+    return env_root(DATA_ROOT_ENV, "DataRootMissing", "find datasets", "datasets folder")
+
+
+def env_root(env: str, code: str, purpose: str, folder: str) -> Path:
+    """The absolute folder an environment variable names; a user error when it is unset or relative."""
+    root = os.environ.get(env, "")
     if not root or not os.path.isabs(root):
         raise user_error(
-            "DataRootMissing",
-            f"This engine was started without an absolute {DATA_ROOT_ENV} (got {root!r}), so it cannot find datasets.",
-            f"Start the engine with {DATA_ROOT_ENV} set to caretflow's datasets folder (caretflow does this itself).",
+            code,
+            f"This engine was started without an absolute {env} (got {root!r}), so it cannot {purpose}.",
+            f"Start the engine with {env} set to caretflow's {folder} (caretflow does this itself).",
         )
     return Path(root)
 

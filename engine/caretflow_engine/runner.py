@@ -71,6 +71,10 @@ def _dispatch(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         from .predict_job import run_predict
 
         return run_predict(spec, ctx)
+    if kind == "drift":
+        from .drift_job import run_drift
+
+        return run_drift(spec, ctx)
     if kind == "catalog":
         from .tasks.catalog import build_catalog
 

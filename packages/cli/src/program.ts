@@ -9,6 +9,7 @@ import { resolveConnection } from "./connection.ts";
 import { registerConnections } from "./connections.command.ts";
 import { type CliContext, resolveHome } from "./context.ts";
 import { registerDatasets } from "./datasets.command.ts";
+import { registerDrift } from "./drift.command.ts";
 import { registerJobs } from "./jobs.command.ts";
 import { registerModels } from "./models.command.ts";
 import { registerPipelines } from "./pipelines.command.ts";
@@ -56,6 +57,7 @@ export function buildProgram(ctx: CliContext, exit: ExitState, catalog: Catalog 
   registerRuns(program, ctx, exit);
   registerModels(program, ctx, exit);
   registerPredict(program, ctx, exit);
+  registerDrift(program, ctx, exit);
   registerPipelines(program, ctx, exit);
   registerAccess(program, ctx, exit);
   registerAudit(program, ctx, exit);

@@ -24,6 +24,7 @@ const STAGE_LABEL: Record<Stage, string> = {
   assign: "assigning labels",
   scoring: "scoring",
   writing: "writing output",
+  drift: "comparing distributions",
 };
 
 /**

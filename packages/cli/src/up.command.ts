@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import {
   action,
@@ -35,6 +36,7 @@ export type StartCaretflow = (opts: {
   mlflowUrl?: string;
   database?: string;
   storage?: string;
+  metricsTokenFile?: string;
 }) => Promise<RunningCaretflow>;
 
 /** What `caretflow worker` needs from @caretflow/server. */
@@ -63,6 +65,7 @@ interface UpOptions extends CommonOptions {
   mlflowUrl?: string;
   database?: string;
   storage?: string;
+  metricsTokenFile?: string;
 }
 
 export const DEFAULT_PORT = 8420;
@@ -125,7 +128,11 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
         "--database <url>",
         "keep the metadata in this PostgreSQL database (postgres://user:password@host:5432/db), shared with `caretflow worker` processes on other machines, or in this SQLite file (default <home>/caretflow.db; or CARETFLOW_DATABASE_URL)",
       )
-      .option("--storage <url>", STORAGE_HELP),
+      .option("--storage <url>", STORAGE_HELP)
+      .option(
+        "--metrics-token-file <file>",
+        "serve Prometheus metrics at /metrics to requests bearing the token in this file (or CARETFLOW_METRICS_TOKEN, or CARETFLOW_METRICS_TOKEN_FILE); without one /metrics answers 404",
+      ),
   ).action(
     action<UpOptions>(ctx, exit, async (env, opts) => {
       // Listen for Ctrl-C from the start: a signal during startup must still stop every child process.
@@ -163,6 +170,7 @@ export function registerUp(program: Command, ctx: CliContext, exit: ExitState): 
           ...(opts.mlflowUrl ? { mlflowUrl: opts.mlflowUrl } : {}),
           ...(database ? { database } : {}),
           ...(storage ? { storage } : {}),
+          ...(opts.metricsTokenFile ? { metricsTokenFile: resolve(env.ctx.cwd, opts.metricsTokenFile) } : {}),
           // Serve at once; MLflow keeps starting in the background and jobs wait for it (GET /api/health tells).
           waitForMlflow: false,
           log: (line) => env.out.note(line),

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { TaskId } from "./catalog.ts";
 import { DatasetName } from "./datasets.ts";
+import { DriftRequest } from "./drift.ts";
 import { EngineEvent, ErrorInfo, JobResult, LeaderboardRow, Stage } from "./engine-protocol.ts";
 import { Description, ExperimentName, Label } from "./refused.ts";
 import { Operation, TrainCommon, UseGpu, withEnvelope } from "./tasks.ts";
@@ -125,7 +126,7 @@ export const BatchPredictRequest = z.object({
 });
 export type BatchPredictRequest = z.infer<typeof BatchPredictRequest>;
 
-export const JobKind = z.enum(["train", "operate", "evaluate", "predict"]);
+export const JobKind = z.enum(["train", "operate", "evaluate", "predict", "drift"]);
 
 /** What an evaluate job was asked: the model's run, and the job that made it. */
 export const EvaluateRequest = z.object({ run: z.string(), after: z.string().nullable().describe("the training or operation job") });
@@ -143,7 +144,7 @@ export const Job = z.object({
   project: z.string().default("default"),
   kind: JobKind,
   status: JobStatus,
-  request: z.union([TrainRequest, OperateRequest.extend({ run: z.string() }), EvaluateRequest, BatchPredictRequest]),
+  request: z.union([TrainRequest, OperateRequest.extend({ run: z.string() }), EvaluateRequest, BatchPredictRequest, DriftRequest]),
   stage: Stage.nullable(),
   progress: z.object({ done: z.number().int(), total: z.number().int() }).nullable(),
   leaderboard: z.array(LeaderboardRow),

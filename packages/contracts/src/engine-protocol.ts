@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Catalog, OperationId, TaskId } from "./catalog.ts";
+import { DriftFeature, DriftThresholds } from "./drift.ts";
 import { ModelSource, Operation, TrainCommon, TrainFields, withEnvelope } from "./tasks.ts";
 
 /**
@@ -107,7 +108,36 @@ export type PredictSpec = z.infer<typeof PredictSpec>;
 export const CatalogSpec = z.object({ v: z.literal(PROTOCOL_VERSION), kind: z.literal("catalog"), job_id: z.string().min(1) });
 export type CatalogSpec = z.infer<typeof CatalogSpec>;
 
-export const JobSpec = z.discriminatedUnion("kind", [TrainSpec, OperateSpec, EvaluateSpec, PredictSpec, CatalogSpec]);
+/**
+ * kind=drift: per-feature drift of a current sample against a reference dataset version (no MLflow
+ * needed). `current` is a dataset version, or prediction-log files named relative to the prediction-log
+ * root the worker was started with (CARETFLOW_PREDICTION_LOG_ROOT).
+ */
+export const DriftSpec = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  kind: z.literal("drift"),
+  job_id: z.string().min(1),
+  memory_mb: JobMemoryLimit,
+  reference: DatasetRef,
+  current: z.union([
+    DatasetRef,
+    z.object({
+      prediction_log: z
+        .array(z.string().regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9_./-]+\.(parquet|jsonl)$/, "a relative .parquet or .jsonl path"))
+        .min(1),
+    }),
+  ]),
+  features: z.array(z.string()).optional().describe("default: every column both sides have, but the prediction columns"),
+  prediction_columns: z
+    .array(z.string())
+    .default(["prediction_label", "prediction_score"])
+    .describe("columns compared as prediction drift when both sides have them"),
+  thresholds: DriftThresholds.default({ psi: 0.2, ks_p_value: 0.05, ks_statistic: 0.1 }),
+  bins: z.number().int().min(2).max(50).default(10).describe("quantile bins of numeric features; categories beyond 20 fold into 'other'"),
+});
+export type DriftSpec = z.infer<typeof DriftSpec>;
+
+export const JobSpec = z.discriminatedUnion("kind", [TrainSpec, OperateSpec, EvaluateSpec, PredictSpec, CatalogSpec, DriftSpec]);
 export type JobSpec = z.infer<typeof JobSpec>;
 
 // ---------------------------------------------------------------- events
@@ -133,6 +163,7 @@ export const Stage = z.enum([
   "assign",
   "scoring",
   "writing",
+  "drift",
 ]);
 export type Stage = z.infer<typeof Stage>;
 
@@ -301,7 +332,25 @@ export type EvaluateResult = z.infer<typeof EvaluateResult>;
 export const CatalogResult = z.object({ kind: z.literal("catalog"), catalog: Catalog });
 export type CatalogResult = z.infer<typeof CatalogResult>;
 
-export const JobResult = z.discriminatedUnion("kind", [TrainResult, OperateResult, EvaluateResult, PredictResult, CatalogResult]);
+export const DriftResult = z.object({
+  kind: z.literal("drift"),
+  reference_rows: z.number().int().nonnegative(),
+  current_rows: z.number().int().nonnegative(),
+  thresholds: DriftThresholds,
+  features: z.array(DriftFeature).describe("features first, then prediction columns; drifted ones first within each"),
+  drifted: z.array(z.string()).describe("the drifted features' columns"),
+  prediction_drift: z.boolean().nullable().describe("null: no prediction column on both sides"),
+});
+export type DriftResult = z.infer<typeof DriftResult>;
+
+export const JobResult = z.discriminatedUnion("kind", [
+  TrainResult,
+  OperateResult,
+  EvaluateResult,
+  PredictResult,
+  CatalogResult,
+  DriftResult,
+]);
 export type JobResult = z.infer<typeof JobResult>;
 
 export const ErrorInfo = z.object({

@@ -4,6 +4,7 @@ import * as Au from "./audit.ts";
 import { Catalog, TaskId } from "./catalog.ts";
 import * as C from "./connections.ts";
 import * as D from "./datasets.ts";
+import { DriftRequest } from "./drift.ts";
 import { ApiError } from "./errors.ts";
 import { PipelineValidateRequest, PipelineValidateResult } from "./pipeline.validate.ts";
 import * as P from "./pipelines.ts";
@@ -586,6 +587,16 @@ const routeTable = [
     tag: "jobs",
     permission: EDITOR,
     body: A.BatchPredictRequest,
+    response: A.Job,
+    status: 202,
+  },
+  {
+    method: "post",
+    path: "/api/drift",
+    summary: "Start a drift job: per-feature PSI and KS test of a current dataset version against a reference (the job's result)",
+    tag: "monitoring",
+    permission: EDITOR,
+    body: DriftRequest,
     response: A.Job,
     status: 202,
   },

@@ -61,6 +61,7 @@ export {
 } from "./pipeline.steps.ts";
 export { RedisExecutor, type RedisExecutorOptions, RedisWorker, type RedisWorkerOptions } from "./redis.executor.ts";
 export {
+  buildDriftSpec,
   buildEvaluateSpec,
   buildOperateSpec,
   buildPredictSpec,

@@ -1,5 +1,7 @@
 import {
   type DatasetRef,
+  type DriftSpec,
+  type DriftThresholds,
   type EvaluateSpec,
   type JobSpec,
   type OperateRequest,
@@ -150,6 +152,27 @@ export function buildPredictSpec(opts: {
     ...(opts.modelSha256 ? { model_sha256: opts.modelSha256 } : {}),
     input: datasetRef(opts.input),
     ...(opts.horizon ? { horizon: opts.horizon } : {}),
+  };
+}
+
+/** The engine's DriftSpec: a current dataset version against a reference one (the training data). */
+export function buildDriftSpec(opts: {
+  jobId: string;
+  reference: DatasetVersionForSpec;
+  current: DatasetVersionForSpec;
+  features?: string[];
+  thresholds: DriftThresholds;
+}): DriftSpec {
+  return {
+    v: PROTOCOL_VERSION,
+    kind: "drift",
+    job_id: opts.jobId,
+    reference: datasetRef(opts.reference),
+    current: datasetRef(opts.current),
+    ...(opts.features ? { features: opts.features } : {}),
+    prediction_columns: ["prediction_label", "prediction_score"],
+    thresholds: opts.thresholds,
+    bins: 10,
   };
 }
 

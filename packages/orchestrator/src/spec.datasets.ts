@@ -15,6 +15,10 @@ export function specDatasets(spec: JobSpec): DatasetRef[] {
     case "predict":
       refs.push(spec.input);
       break;
+    case "drift":
+      refs.push(spec.reference);
+      if ("name" in spec.current) refs.push(spec.current);
+      break;
     case "catalog":
       break;
     default: {

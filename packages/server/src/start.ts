@@ -28,6 +28,7 @@ import { JobEventHub } from "./jobs/job.hub.ts";
 import { JobPostSteps } from "./jobs/job.post-steps.ts";
 import { JobRepository } from "./jobs/job.repository.ts";
 import { JobService } from "./jobs/job.service.ts";
+import { metricsToken, ServerMetrics } from "./metrics/metrics.ts";
 import { experimentProjects, mlflowLookup } from "./mlflow/mlflow.scope.ts";
 import { openMlflowBackend } from "./mlflow.backend.ts";
 import { backfillModelDigests } from "./models/model-digest.backfill.ts";
@@ -118,6 +119,8 @@ export interface StartOptions {
    * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, a profile or a role). Unset: the home's disk only.
    */
   storage?: string;
+  /** A file holding the token Prometheus sends to GET /metrics; default CARETFLOW_METRICS_TOKEN (or _FILE); none: /metrics is off. */
+  metricsTokenFile?: string;
 }
 
 export interface StartedCaretflow {
@@ -151,6 +154,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
   );
   const database = metadataDatabase(home, opts.database);
   const storage = storageConfig(opts.storage, process.env);
+  const metricsAccess = metricsToken(opts.metricsTokenFile, process.env);
   const stack = stopStack(log);
   const closeAll = stack.closeAll;
 
@@ -202,6 +206,9 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     // The redirect URI is built from the public URL, else the address caretflow listens on (known below).
     let listenUrl = "";
     const sso = new SsoService({ db: serverDb, secrets, auth, projects, audit, log, publicUrl: () => publicUrl ?? listenUrl });
+    // Prometheus metrics (GET /metrics with metricsAccess): HTTP, jobs, the process; the serving gateway records predictions.
+    const metrics = new ServerMetrics();
+    if (metricsAccess) log("info", "Prometheus metrics are served at /metrics to requests bearing the metrics token");
     const repoJobs = new JobRepository(serverDb);
     const hub = new JobEventHub();
 
@@ -211,8 +218,13 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     const jobMemoryMb =
       opts.jobMemoryMb ?? (Number(process.env.CARETFLOW_JOB_MEMORY_MB) || Math.floor((totalmem() * 0.7) / workers / 2 ** 20));
     log("info", mlflow.kind === "embedded" ? "starting MLflow and the engine workers" : "starting the engine workers");
-    // Specs name datasets by name and version; the engine finds their files under this root.
-    const engineEnv = { CARETFLOW_DATA_ROOT: dirs.datasets, ...mlflow.engineEnv };
+    // Specs name datasets by name and version, and prediction-log files by their path under the log's folder:
+    // the engine finds them under these roots.
+    const engineEnv = {
+      CARETFLOW_DATA_ROOT: dirs.datasets,
+      CARETFLOW_PREDICTION_LOG_ROOT: join(home, "prediction-log"),
+      ...mlflow.engineEnv,
+    };
     const engineDir = join(repo, "engine");
     const engine = await EngineHost.start({ python, engineDir, workers, logDir: dirs.logs, log, env: engineEnv, jobMemoryMb });
     log("info", `each job may use up to ${jobMemoryMb} MB of memory`);
@@ -303,6 +315,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       quality,
       ...(blobs ? { fetchLog: (id: string, path: string) => fetchJobLog(blobs, id, path, log) } : {}),
     });
+    metrics.trackJobs(jobs.counts);
     stack.push(async () => {
       await executor.close();
       await jobs.drain();
@@ -428,6 +441,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       webDist,
       ...(publicUrl ? { publicUrl } : {}),
       allowedHosts: hosts,
+      metrics: { registry: metrics, token: metricsAccess },
     });
 
     const port = await listenPort(opts.port ?? 8420, hostname);

@@ -17,26 +17,8 @@ export async function servedCli() {
   const adminToken = (await f.auth.createToken(admin.id, "cli")).token;
 
   /** Runs the CLI as the admin unless `env` sets another CARETFLOW_TOKEN; `stdin` is what it reads from standard input. */
-  async function cli(argv: string[], env: Record<string, string> = {}, stdin = "") {
-    const out = { stdout: "", stderr: "" };
-    const ctx: CliContext = {
-      stdout: { write: (s: string) => (out.stdout += s) },
-      stderr: { write: (s: string) => (out.stderr += s) },
-      env: { CARETFLOW_URL: url, CARETFLOW_TOKEN: adminToken, ...env },
-      cwd: process.cwd(),
-      userHome: "/nonexistent-home",
-      fetch,
-      onInterrupt: () => () => {},
-      now: () => Date.now(),
-      exit: (code) => {
-        throw new Error(`exit ${code}`);
-      },
-      loadServer: () => Promise.reject(new Error("not in this test")),
-      readStdin: async () => stdin,
-    };
-    const code = await runCli(argv, ctx);
-    return { code, ...out };
-  }
+  const cli = (argv: string[], env: Record<string, string> = {}, stdin = "") =>
+    runCliAt(argv, { CARETFLOW_URL: url, CARETFLOW_TOKEN: adminToken, ...env }, stdin);
 
   return {
     f,
@@ -50,4 +32,26 @@ export async function servedCli() {
       await f.close();
     },
   };
+}
+
+/** Runs the real `caretflow` command in process with this environment (CARETFLOW_URL, CARETFLOW_TOKEN...), its output captured. */
+export async function runCliAt(argv: string[], env: Record<string, string>, stdin = "") {
+  const out = { stdout: "", stderr: "" };
+  const ctx: CliContext = {
+    stdout: { write: (s: string) => (out.stdout += s) },
+    stderr: { write: (s: string) => (out.stderr += s) },
+    env,
+    cwd: process.cwd(),
+    userHome: "/nonexistent-home",
+    fetch,
+    onInterrupt: () => () => {},
+    now: () => Date.now(),
+    exit: (code) => {
+      throw new Error(`exit ${code}`);
+    },
+    loadServer: () => Promise.reject(new Error("not in this test")),
+    readStdin: async () => stdin,
+  };
+  const code = await runCli(argv, ctx);
+  return { code, ...out };
 }

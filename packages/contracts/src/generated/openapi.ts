@@ -4427,7 +4427,7 @@ export type paths = {
                             /** @default default */
                             project: string;
                             /** @enum {string} */
-                            kind: "train" | "operate" | "evaluate" | "predict";
+                            kind: "train" | "operate" | "evaluate" | "predict" | "drift";
                             /** @enum {string} */
                             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
                             request: ({
@@ -4829,8 +4829,40 @@ export type paths = {
                                 output?: string;
                                 /** @description time series: periods to forecast (default: the model's); the dataset's rows are future exogenous values */
                                 horizon?: number;
+                            } | {
+                                /** @description the training data */
+                                reference: {
+                                    dataset: string;
+                                    /** @description defaults to the latest version */
+                                    version?: number;
+                                };
+                                /** @description the data to check: new rows, scored rows */
+                                current: {
+                                    dataset: string;
+                                    /** @description defaults to the latest version */
+                                    version?: number;
+                                };
+                                /** @description columns to compare; default: every column both have */
+                                features?: string[];
+                                thresholds?: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
                             };
-                            stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing") | null;
+                            stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing" | "drift") | null;
                             progress: {
                                 done: number;
                                 total: number;
@@ -5280,6 +5312,59 @@ export type paths = {
                                         }[];
                                     }[];
                                 };
+                            } | {
+                                /** @constant */
+                                kind: "drift";
+                                reference_rows: number;
+                                current_rows: number;
+                                thresholds: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
+                                /** @description features first, then prediction columns; drifted ones first within each */
+                                features: {
+                                    column: string;
+                                    /** @enum {string} */
+                                    role: "feature" | "prediction";
+                                    /** @enum {string} */
+                                    type: "numeric" | "categorical" | "skipped";
+                                    psi: number | null;
+                                    /** @description numeric features only */
+                                    ks_statistic: number | null;
+                                    /** @description numeric features only */
+                                    ks_p_value: number | null;
+                                    drifted: boolean;
+                                    /** @description share of missing values in the reference */
+                                    reference_missing: number;
+                                    /** @description share of missing values in the current sample */
+                                    current_missing: number;
+                                    bins: {
+                                        label: string;
+                                        /** @description share of the reference rows */
+                                        reference: number;
+                                        /** @description share of the current rows */
+                                        current: number;
+                                    }[];
+                                    /** @description why a column was skipped */
+                                    note?: string;
+                                }[];
+                                /** @description the drifted features' columns */
+                                drifted: string[];
+                                /** @description null: no prediction column on both sides */
+                                prediction_drift: boolean | null;
                             }) | null;
                             error: {
                                 /** @description exception class or caretflow error code */
@@ -5357,7 +5442,7 @@ export type paths = {
                             /** @default default */
                             project: string;
                             /** @enum {string} */
-                            kind: "train" | "operate" | "evaluate" | "predict";
+                            kind: "train" | "operate" | "evaluate" | "predict" | "drift";
                             /** @enum {string} */
                             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
                             request: ({
@@ -5759,8 +5844,40 @@ export type paths = {
                                 output?: string;
                                 /** @description time series: periods to forecast (default: the model's); the dataset's rows are future exogenous values */
                                 horizon?: number;
+                            } | {
+                                /** @description the training data */
+                                reference: {
+                                    dataset: string;
+                                    /** @description defaults to the latest version */
+                                    version?: number;
+                                };
+                                /** @description the data to check: new rows, scored rows */
+                                current: {
+                                    dataset: string;
+                                    /** @description defaults to the latest version */
+                                    version?: number;
+                                };
+                                /** @description columns to compare; default: every column both have */
+                                features?: string[];
+                                thresholds?: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
                             };
-                            stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing") | null;
+                            stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing" | "drift") | null;
                             progress: {
                                 done: number;
                                 total: number;
@@ -6210,6 +6327,1098 @@ export type paths = {
                                         }[];
                                     }[];
                                 };
+                            } | {
+                                /** @constant */
+                                kind: "drift";
+                                reference_rows: number;
+                                current_rows: number;
+                                thresholds: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
+                                /** @description features first, then prediction columns; drifted ones first within each */
+                                features: {
+                                    column: string;
+                                    /** @enum {string} */
+                                    role: "feature" | "prediction";
+                                    /** @enum {string} */
+                                    type: "numeric" | "categorical" | "skipped";
+                                    psi: number | null;
+                                    /** @description numeric features only */
+                                    ks_statistic: number | null;
+                                    /** @description numeric features only */
+                                    ks_p_value: number | null;
+                                    drifted: boolean;
+                                    /** @description share of missing values in the reference */
+                                    reference_missing: number;
+                                    /** @description share of missing values in the current sample */
+                                    current_missing: number;
+                                    bins: {
+                                        label: string;
+                                        /** @description share of the reference rows */
+                                        reference: number;
+                                        /** @description share of the current rows */
+                                        current: number;
+                                    }[];
+                                    /** @description why a column was skipped */
+                                    note?: string;
+                                }[];
+                                /** @description the drifted features' columns */
+                                drifted: string[];
+                                /** @description null: no prediction column on both sides */
+                                prediction_drift: boolean | null;
+                            }) | null;
+                            error: {
+                                /** @description exception class or caretflow error code */
+                                name: string;
+                                message: string;
+                                hint?: string;
+                                transient: boolean;
+                                stack?: string;
+                            } | null;
+                            outputDataset: {
+                                name: string;
+                                version: number;
+                            } | null;
+                            /** @default [] */
+                            outputDatasets: {
+                                role: string;
+                                name: string;
+                                version: number;
+                            }[];
+                            createdAt: string;
+                            startedAt: string | null;
+                            finishedAt: string | null;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/drift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a drift job: per-feature PSI and KS test of a current dataset version against a reference (the job's result) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the training data */
+                        reference: {
+                            dataset: string;
+                            /** @description defaults to the latest version */
+                            version?: number;
+                        };
+                        /** @description the data to check: new rows, scored rows */
+                        current: {
+                            dataset: string;
+                            /** @description defaults to the latest version */
+                            version?: number;
+                        };
+                        /** @description columns to compare; default: every column both have */
+                        features?: string[];
+                        thresholds?: {
+                            /**
+                             * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                             * @default 0.2
+                             */
+                            psi?: number;
+                            /**
+                             * @description a KS p-value below this is drift, when the statistic is large enough
+                             * @default 0.05
+                             */
+                            ks_p_value?: number;
+                            /**
+                             * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                             * @default 0.1
+                             */
+                            ks_statistic?: number;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @default default */
+                            project: string;
+                            /** @enum {string} */
+                            kind: "train" | "operate" | "evaluate" | "predict" | "drift";
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            request: ({
+                                /** @enum {string} */
+                                task: "classification" | "regression";
+                                target: string;
+                                /** @default [] */
+                                ignore_columns: string[];
+                                /**
+                                 * @description free-text columns turned into features (TF-IDF)
+                                 * @default []
+                                 */
+                                text_columns: string[];
+                                /** @default 0.7 */
+                                train_size: number;
+                                /** @default 5 */
+                                folds: number;
+                                /** @enum {string} */
+                                fold_strategy?: "kfold" | "stratifiedkfold" | "groupkfold" | "timeseries";
+                                /** @description column of group labels for groupkfold */
+                                fold_groups?: string;
+                                /**
+                                 * @description compare several models, or train one (model)
+                                 * @default compare
+                                 * @enum {string}
+                                 */
+                                operation: "compare" | "create";
+                                /** @description the model id when operation is create */
+                                model?: string;
+                                /**
+                                 * @description model ids to compare; empty: the catalog's default set
+                                 * @default []
+                                 */
+                                include: string[];
+                                /** @default [] */
+                                exclude: string[];
+                                /** @description metric that ranks the comparison; the task's default when left out */
+                                sort?: string;
+                                /** @default [] */
+                                custom_metrics: {
+                                    name: string;
+                                    /** @description import path of a score function f(y_true, y_pred) */
+                                    scorer?: string;
+                                    /** @description an expression over y_true and y_pred with numpy functions, e.g. mean(abs(y_true - y_pred)) */
+                                    expression?: string;
+                                    /** @default true */
+                                    greater_is_better: boolean;
+                                    /**
+                                     * @description what the function receives: labels/values or probabilities
+                                     * @default pred
+                                     * @enum {string}
+                                     */
+                                    target: "pred" | "pred_proba";
+                                }[];
+                                /** @default [] */
+                                custom_models: {
+                                    /** @description a scikit-learn compatible estimator class */
+                                    import_path: string;
+                                    /**
+                                     * @description constructor arguments
+                                     * @default {}
+                                     */
+                                    params: {
+                                        [key: string]: unknown;
+                                    };
+                                }[];
+                                /** @description spread the comparison's models over the Dask cluster of this scheduler (its workers run the engine's Python environment) */
+                                dask_scheduler?: string;
+                                /**
+                                 * @description PyCaret setup() options, as listed in the catalog
+                                 * @default {}
+                                 */
+                                setup: {
+                                    [key: string]: unknown;
+                                };
+                                dataset: string;
+                                /** @description defaults to the latest version */
+                                version?: number;
+                                /** @description MLflow experiment name; defaults to caretflow-<dataset> */
+                                experiment?: string;
+                                /** @default 123 */
+                                seed: number;
+                                /**
+                                 * @description auto: use a GPU where the model supports one; on: require one
+                                 * @default off
+                                 * @enum {string}
+                                 */
+                                use_gpu: "off" | "auto" | "on";
+                            } | {
+                                /** @enum {string} */
+                                task: "clustering" | "anomaly";
+                                /** @default [] */
+                                ignore_columns: string[];
+                                /**
+                                 * @description compare several models, or train one (model)
+                                 * @default compare
+                                 * @enum {string}
+                                 */
+                                operation: "compare" | "create";
+                                /** @description the model id when operation is create */
+                                model?: string;
+                                /**
+                                 * @description model ids to compare; empty: the catalog's default set
+                                 * @default []
+                                 */
+                                include: string[];
+                                /** @default [] */
+                                exclude: string[];
+                                /** @description metric that ranks the comparison; the task's default when left out */
+                                sort?: string;
+                                /** @description clustering: leave out to use the elbow method's suggestion */
+                                num_clusters?: number;
+                                /**
+                                 * @description anomaly: the expected share of anomalies
+                                 * @default 0.05
+                                 */
+                                fraction: number;
+                                /**
+                                 * @description PyCaret setup() options, as listed in the catalog
+                                 * @default {}
+                                 */
+                                setup: {
+                                    [key: string]: unknown;
+                                };
+                                dataset: string;
+                                /** @description defaults to the latest version */
+                                version?: number;
+                                /** @description MLflow experiment name; defaults to caretflow-<dataset> */
+                                experiment?: string;
+                                /** @default 123 */
+                                seed: number;
+                                /**
+                                 * @description auto: use a GPU where the model supports one; on: require one
+                                 * @default off
+                                 * @enum {string}
+                                 */
+                                use_gpu: "off" | "auto" | "on";
+                            } | {
+                                /** @constant */
+                                task: "time_series";
+                                date_column: string;
+                                /** @description a separate time-of-day column joined to the date */
+                                time_column?: string;
+                                target: string;
+                                /** @default [] */
+                                exogenous: string[];
+                                /** @description pandas frequency alias (D, h, W, M...); inferred when left out */
+                                frequency?: string;
+                                /** @default 12 */
+                                horizon: number;
+                                /** @default 3 */
+                                folds: number;
+                                /**
+                                 * @default error
+                                 * @enum {string}
+                                 */
+                                duplicates: "error" | "mean" | "sum" | "first" | "last";
+                                /**
+                                 * @default error
+                                 * @enum {string}
+                                 */
+                                gaps: "error" | "ffill" | "interpolate" | "zero";
+                                /**
+                                 * @description empty target or exogenous values (and na_values): error, or fill them like gaps
+                                 * @default error
+                                 * @enum {string}
+                                 */
+                                missing_values: "error" | "ffill" | "interpolate" | "zero";
+                                /**
+                                 * @description numbers that mean 'missing', e.g. -200
+                                 * @default []
+                                 */
+                                na_values: number[];
+                                seasonal_period?: number;
+                                /**
+                                 * @description prediction interval coverage
+                                 * @default 0.9
+                                 */
+                                coverage: number;
+                                /**
+                                 * @description compare several models, or train one (model)
+                                 * @default compare
+                                 * @enum {string}
+                                 */
+                                operation: "compare" | "create";
+                                /** @description the model id when operation is create */
+                                model?: string;
+                                /**
+                                 * @description model ids to compare; empty: the catalog's default set
+                                 * @default []
+                                 */
+                                include: string[];
+                                /** @default [] */
+                                exclude: string[];
+                                /** @description metric that ranks the comparison; the task's default when left out */
+                                sort?: string;
+                                /**
+                                 * @description PyCaret setup() options, as listed in the catalog
+                                 * @default {}
+                                 */
+                                setup: {
+                                    [key: string]: unknown;
+                                };
+                                dataset: string;
+                                /** @description defaults to the latest version */
+                                version?: number;
+                                /** @description MLflow experiment name; defaults to caretflow-<dataset> */
+                                experiment?: string;
+                                /** @default 123 */
+                                seed: number;
+                                /**
+                                 * @description auto: use a GPU where the model supports one; on: require one
+                                 * @default off
+                                 * @enum {string}
+                                 */
+                                use_gpu: "off" | "auto" | "on";
+                            } | {
+                                /** @constant */
+                                task: "topics";
+                                text_column: string;
+                                /**
+                                 * @default nmf
+                                 * @enum {string}
+                                 */
+                                method: "nmf" | "lda";
+                                /** @default 4 */
+                                num_topics: number;
+                                /** @default 10 */
+                                top_words: number;
+                                /** @default 5000 */
+                                max_features: number;
+                                /** @default 2 */
+                                min_df: number;
+                                dataset: string;
+                                /** @description defaults to the latest version */
+                                version?: number;
+                                /** @description MLflow experiment name; defaults to caretflow-<dataset> */
+                                experiment?: string;
+                                /** @default 123 */
+                                seed: number;
+                                /**
+                                 * @description auto: use a GPU where the model supports one; on: require one
+                                 * @default off
+                                 * @enum {string}
+                                 */
+                                use_gpu: "off" | "auto" | "on";
+                            } | {
+                                /** @constant */
+                                task: "association_rules";
+                                /**
+                                 * @default transactions
+                                 * @enum {string}
+                                 */
+                                layout: "transactions" | "basket";
+                                /** @description transactions layout: the transaction id */
+                                transaction_column?: string;
+                                /** @description transactions layout: the item */
+                                item_column?: string;
+                                /** @description basket layout: the items of a basket in one cell */
+                                basket_column?: string;
+                                /** @default , */
+                                separator: string;
+                                /** @default 0.05 */
+                                min_support: number;
+                                /** @default 0.5 */
+                                min_confidence: number;
+                                /** @default 1 */
+                                min_lift: number;
+                                /** @default 3 */
+                                max_len: number;
+                                /** @default [] */
+                                ignore_items: string[];
+                                dataset: string;
+                                /** @description defaults to the latest version */
+                                version?: number;
+                                /** @description MLflow experiment name; defaults to caretflow-<dataset> */
+                                experiment?: string;
+                                /** @default 123 */
+                                seed: number;
+                                /**
+                                 * @description auto: use a GPU where the model supports one; on: require one
+                                 * @default off
+                                 * @enum {string}
+                                 */
+                                use_gpu: "off" | "auto" | "on";
+                            }) | {
+                                operation: {
+                                    /** @constant */
+                                    op: "create";
+                                    /** @description the model id to train (see the catalog), e.g. rf */
+                                    model: string;
+                                    /**
+                                     * @description the model's hyperparameters: name → value
+                                     * @default {}
+                                     */
+                                    params: {
+                                        [key: string]: unknown;
+                                    };
+                                } | {
+                                    /** @constant */
+                                    op: "tune";
+                                    /**
+                                     * @description random search, grid search, or Optuna (TPE)
+                                     * @default random
+                                     * @enum {string}
+                                     */
+                                    search: "random" | "grid" | "optuna";
+                                    /**
+                                     * @description candidates a random or Optuna search tries
+                                     * @default 10
+                                     */
+                                    n_iter: number;
+                                    /** @description stop searching after this long */
+                                    time_budget_minutes?: number;
+                                    /** @description metric to optimize; the sort metric of the source run by default */
+                                    optimize?: string;
+                                    /** @description search space: parameter → values to try */
+                                    custom_grid?: {
+                                        [key: string]: (number | string | boolean | null)[];
+                                    };
+                                } | {
+                                    /** @constant */
+                                    op: "ensemble";
+                                    /**
+                                     * @description Bagging (bootstrap copies) or Boosting (AdaBoost)
+                                     * @default Bagging
+                                     * @enum {string}
+                                     */
+                                    method: "Bagging" | "Boosting";
+                                    /**
+                                     * @description copies of the model in the ensemble
+                                     * @default 10
+                                     */
+                                    n_estimators: number;
+                                } | {
+                                    /** @constant */
+                                    op: "blend";
+                                    /** @description the other runs whose models join the source's */
+                                    with: {
+                                        run_id: string;
+                                    }[];
+                                    /**
+                                     * @description classification: soft averages probabilities, hard takes the majority vote, auto picks soft when every model has probabilities
+                                     * @default auto
+                                     * @enum {string}
+                                     */
+                                    method: "auto" | "soft" | "hard";
+                                } | {
+                                    /** @constant */
+                                    op: "stack";
+                                    /** @description the other runs whose models join the source's */
+                                    with: {
+                                        run_id: string;
+                                    }[];
+                                    /** @description model id of the final estimator; logistic/linear regression by default */
+                                    meta_model?: string;
+                                    /**
+                                     * @description the final estimator also sees the original features
+                                     * @default false
+                                     */
+                                    restack: boolean;
+                                } | {
+                                    /** @constant */
+                                    op: "calibrate";
+                                    /**
+                                     * @description sigmoid (Platt) or isotonic regression
+                                     * @default sigmoid
+                                     * @enum {string}
+                                     */
+                                    method: "sigmoid" | "isotonic";
+                                } | {
+                                    /** @constant */
+                                    op: "optimize_threshold";
+                                    /**
+                                     * @description the metric the probability threshold maximizes
+                                     * @default F1
+                                     */
+                                    optimize: string;
+                                } | {
+                                    /** @constant */
+                                    op: "finalize";
+                                };
+                                /**
+                                 * @description auto: use a GPU where the model supports one; on: require one
+                                 * @default off
+                                 * @enum {string}
+                                 */
+                                use_gpu: "off" | "auto" | "on";
+                                run: string;
+                            } | {
+                                run: string;
+                                /** @description the training or operation job */
+                                after: string | null;
+                            } | {
+                                model: string;
+                                dataset: string;
+                                version?: number;
+                                /** @description name of the dataset that receives the predictions; defaults to <dataset>-predictions */
+                                output?: string;
+                                /** @description time series: periods to forecast (default: the model's); the dataset's rows are future exogenous values */
+                                horizon?: number;
+                            } | {
+                                /** @description the training data */
+                                reference: {
+                                    dataset: string;
+                                    /** @description defaults to the latest version */
+                                    version?: number;
+                                };
+                                /** @description the data to check: new rows, scored rows */
+                                current: {
+                                    dataset: string;
+                                    /** @description defaults to the latest version */
+                                    version?: number;
+                                };
+                                /** @description columns to compare; default: every column both have */
+                                features?: string[];
+                                thresholds?: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
+                            };
+                            stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing" | "drift") | null;
+                            progress: {
+                                done: number;
+                                total: number;
+                            } | null;
+                            leaderboard: {
+                                /** @description 1 = best, set once the comparison is sorted */
+                                rank?: number;
+                                /** @description PyCaret model id, e.g. lr, rf, lightgbm */
+                                model_id: string;
+                                /** @description PyCaret display name, e.g. Logistic Regression */
+                                model_name: string;
+                                /** @description PyCaret metric names: Accuracy, AUC, Prec., R2, TT (Sec)... */
+                                metrics: {
+                                    [key: string]: number | null;
+                                };
+                                fit_seconds: number;
+                                mlflow_run_id?: string;
+                            }[];
+                            result: ({
+                                /** @constant */
+                                kind: "train";
+                                /** @enum {string} */
+                                task: "classification" | "regression" | "clustering" | "anomaly" | "time_series" | "topics" | "association_rules";
+                                experiment_id: string;
+                                parent_run_id: string;
+                                /** @description the run holding the model to register */
+                                best_run_id: string;
+                                best_model_id: string;
+                                best_model_name: string;
+                                /** @description runs:/RUN_ID/model */
+                                model_uri: string;
+                                /** @description digest of the whole model folder: sha256 of the manifest of every file's relative path and sha256 (docs/engine-protocol.md) */
+                                model_sha256: string;
+                                sort_metric: string | null;
+                                /** @description sorted best first */
+                                leaderboard: {
+                                    /** @description 1 = best, set once the comparison is sorted */
+                                    rank?: number;
+                                    /** @description PyCaret model id, e.g. lr, rf, lightgbm */
+                                    model_id: string;
+                                    /** @description PyCaret display name, e.g. Logistic Regression */
+                                    model_name: string;
+                                    /** @description PyCaret metric names: Accuracy, AUC, Prec., R2, TT (Sec)... */
+                                    metrics: {
+                                        [key: string]: number | null;
+                                    };
+                                    fit_seconds: number;
+                                    mlflow_run_id?: string;
+                                }[];
+                                details?: {
+                                    /** @constant */
+                                    task: "classification";
+                                    /** @description the target's classes, in the model's order */
+                                    classes: string[];
+                                    holdout: {
+                                        [key: string]: number | null;
+                                    };
+                                    /** @description hold-out metrics per class */
+                                    per_class: {
+                                        class: string;
+                                        precision: number;
+                                        recall: number;
+                                        f1: number;
+                                        support: number;
+                                    }[];
+                                } | {
+                                    /** @constant */
+                                    task: "regression";
+                                    holdout: {
+                                        [key: string]: number | null;
+                                    };
+                                } | {
+                                    /** @constant */
+                                    task: "clustering";
+                                    /** @description clusters the model formed (DBSCAN's and OPTICS's noise, 'Cluster -1', not counted) */
+                                    num_clusters: number;
+                                    /** @description the elbow method's choice (k-means inertia, k = 2..10); null: no elbow */
+                                    suggested_clusters: number | null;
+                                    /**
+                                     * @description where the cluster count came from: num_clusters, the elbow, 4 for want of an elbow, or the model itself (DBSCAN...)
+                                     * @enum {string}
+                                     */
+                                    clusters_from: "request" | "elbow" | "default" | "model";
+                                    cluster_sizes: {
+                                        [key: string]: number;
+                                    };
+                                    /**
+                                     * @description nearest_row: the model cannot label new rows itself (DBSCAN, agglomerative...), so a row gets its nearest training row's
+                                     * @enum {string}
+                                     */
+                                    scoring: "model" | "nearest_row";
+                                } | {
+                                    /** @constant */
+                                    task: "anomaly";
+                                    anomalies: number;
+                                    rows: number;
+                                    /** @description the requested share of anomalies (the detector's contamination) */
+                                    fraction: number;
+                                    /** @description anomaly scores above this are anomalies */
+                                    threshold: number | null;
+                                    /**
+                                     * @description nearest_row: the model cannot label new rows itself (DBSCAN, agglomerative...), so a row gets its nearest training row's
+                                     * @enum {string}
+                                     */
+                                    scoring: "model" | "nearest_row";
+                                } | {
+                                    /** @constant */
+                                    task: "time_series";
+                                    frequency: string;
+                                    horizon: number;
+                                    coverage: number;
+                                    holdout: {
+                                        [key: string]: number | null;
+                                    };
+                                    forecast: {
+                                        period: string;
+                                        y_pred: number | null;
+                                        lower: number | null;
+                                        upper: number | null;
+                                    }[];
+                                    /** @description fix-ups applied to the series (aggregated duplicates, filled gaps) */
+                                    notes: string[];
+                                } | {
+                                    /** @constant */
+                                    task: "topics";
+                                    num_topics: number;
+                                    /** @description mean UMass coherence (closer to 0 is better) */
+                                    coherence: number | null;
+                                    topics: {
+                                        topic: number;
+                                        words: string[];
+                                        documents: number;
+                                    }[];
+                                } | {
+                                    /** @constant */
+                                    task: "association_rules";
+                                    transactions: number;
+                                    items: number;
+                                    itemsets: number;
+                                    rules: number;
+                                    top_rules: {
+                                        antecedents: string[];
+                                        consequents: string[];
+                                        support: number;
+                                        confidence: number;
+                                        lift: number;
+                                    }[];
+                                };
+                                /** @default [] */
+                                outputs: {
+                                    /** @enum {string} */
+                                    role: "labels" | "predictions" | "topic_weights" | "rules" | "itemsets" | "forecast";
+                                    file: string;
+                                    rows: number;
+                                    /** @description the columns the job added to its input, or the table's columns */
+                                    columns: string[];
+                                }[];
+                                /**
+                                 * @description seconds per stage: setup, compare, finalize, logging...
+                                 * @default {}
+                                 */
+                                timings: {
+                                    [key: string]: number;
+                                };
+                            } | {
+                                /** @constant */
+                                kind: "operate";
+                                /**
+                                 * @description the operation that ran
+                                 * @enum {string}
+                                 */
+                                op: "compare" | "create" | "tune" | "ensemble" | "blend" | "stack" | "calibrate" | "optimize_threshold" | "finalize";
+                                source_run_id: string;
+                                /** @enum {string} */
+                                task: "classification" | "regression" | "clustering" | "anomaly" | "time_series" | "topics" | "association_rules";
+                                experiment_id: string;
+                                parent_run_id: string;
+                                /** @description the run holding the model to register */
+                                best_run_id: string;
+                                best_model_id: string;
+                                best_model_name: string;
+                                /** @description runs:/RUN_ID/model */
+                                model_uri: string;
+                                /** @description digest of the whole model folder: sha256 of the manifest of every file's relative path and sha256 (docs/engine-protocol.md) */
+                                model_sha256: string;
+                                sort_metric: string | null;
+                                /** @description sorted best first */
+                                leaderboard: {
+                                    /** @description 1 = best, set once the comparison is sorted */
+                                    rank?: number;
+                                    /** @description PyCaret model id, e.g. lr, rf, lightgbm */
+                                    model_id: string;
+                                    /** @description PyCaret display name, e.g. Logistic Regression */
+                                    model_name: string;
+                                    /** @description PyCaret metric names: Accuracy, AUC, Prec., R2, TT (Sec)... */
+                                    metrics: {
+                                        [key: string]: number | null;
+                                    };
+                                    fit_seconds: number;
+                                    mlflow_run_id?: string;
+                                }[];
+                                details?: {
+                                    /** @constant */
+                                    task: "classification";
+                                    /** @description the target's classes, in the model's order */
+                                    classes: string[];
+                                    holdout: {
+                                        [key: string]: number | null;
+                                    };
+                                    /** @description hold-out metrics per class */
+                                    per_class: {
+                                        class: string;
+                                        precision: number;
+                                        recall: number;
+                                        f1: number;
+                                        support: number;
+                                    }[];
+                                } | {
+                                    /** @constant */
+                                    task: "regression";
+                                    holdout: {
+                                        [key: string]: number | null;
+                                    };
+                                } | {
+                                    /** @constant */
+                                    task: "clustering";
+                                    /** @description clusters the model formed (DBSCAN's and OPTICS's noise, 'Cluster -1', not counted) */
+                                    num_clusters: number;
+                                    /** @description the elbow method's choice (k-means inertia, k = 2..10); null: no elbow */
+                                    suggested_clusters: number | null;
+                                    /**
+                                     * @description where the cluster count came from: num_clusters, the elbow, 4 for want of an elbow, or the model itself (DBSCAN...)
+                                     * @enum {string}
+                                     */
+                                    clusters_from: "request" | "elbow" | "default" | "model";
+                                    cluster_sizes: {
+                                        [key: string]: number;
+                                    };
+                                    /**
+                                     * @description nearest_row: the model cannot label new rows itself (DBSCAN, agglomerative...), so a row gets its nearest training row's
+                                     * @enum {string}
+                                     */
+                                    scoring: "model" | "nearest_row";
+                                } | {
+                                    /** @constant */
+                                    task: "anomaly";
+                                    anomalies: number;
+                                    rows: number;
+                                    /** @description the requested share of anomalies (the detector's contamination) */
+                                    fraction: number;
+                                    /** @description anomaly scores above this are anomalies */
+                                    threshold: number | null;
+                                    /**
+                                     * @description nearest_row: the model cannot label new rows itself (DBSCAN, agglomerative...), so a row gets its nearest training row's
+                                     * @enum {string}
+                                     */
+                                    scoring: "model" | "nearest_row";
+                                } | {
+                                    /** @constant */
+                                    task: "time_series";
+                                    frequency: string;
+                                    horizon: number;
+                                    coverage: number;
+                                    holdout: {
+                                        [key: string]: number | null;
+                                    };
+                                    forecast: {
+                                        period: string;
+                                        y_pred: number | null;
+                                        lower: number | null;
+                                        upper: number | null;
+                                    }[];
+                                    /** @description fix-ups applied to the series (aggregated duplicates, filled gaps) */
+                                    notes: string[];
+                                } | {
+                                    /** @constant */
+                                    task: "topics";
+                                    num_topics: number;
+                                    /** @description mean UMass coherence (closer to 0 is better) */
+                                    coherence: number | null;
+                                    topics: {
+                                        topic: number;
+                                        words: string[];
+                                        documents: number;
+                                    }[];
+                                } | {
+                                    /** @constant */
+                                    task: "association_rules";
+                                    transactions: number;
+                                    items: number;
+                                    itemsets: number;
+                                    rules: number;
+                                    top_rules: {
+                                        antecedents: string[];
+                                        consequents: string[];
+                                        support: number;
+                                        confidence: number;
+                                        lift: number;
+                                    }[];
+                                };
+                                /** @default [] */
+                                outputs: {
+                                    /** @enum {string} */
+                                    role: "labels" | "predictions" | "topic_weights" | "rules" | "itemsets" | "forecast";
+                                    file: string;
+                                    rows: number;
+                                    /** @description the columns the job added to its input, or the table's columns */
+                                    columns: string[];
+                                }[];
+                                /**
+                                 * @description seconds per stage: setup, compare, finalize, logging...
+                                 * @default {}
+                                 */
+                                timings: {
+                                    [key: string]: number;
+                                };
+                                summary?: {
+                                    /**
+                                     * @description what the operation chose: the tuned hyperparameters, the probability threshold...
+                                     * @default {}
+                                     */
+                                    params: {
+                                        [key: string]: number | string | boolean | null;
+                                    };
+                                    /**
+                                     * @description what it did: the search, candidates tried and planned, the metric optimized, the model kept...
+                                     * @default {}
+                                     */
+                                    facts: {
+                                        [key: string]: number | string | boolean | null;
+                                    };
+                                    /**
+                                     * @description sentences for a person: the source scored better and was kept, the time budget ran out...
+                                     * @default []
+                                     */
+                                    notes: string[];
+                                };
+                            } | {
+                                /** @constant */
+                                kind: "evaluate";
+                                run_id: string;
+                                /** @description ids of the charts logged as charts/<id>.json */
+                                charts: string[];
+                                /** @description PNG plots logged under plots/ */
+                                plots: string[];
+                                /** @description artifact path of the HTML report */
+                                report: string | null;
+                                /** @default {} */
+                                timings: {
+                                    [key: string]: number;
+                                };
+                            } | {
+                                /** @constant */
+                                kind: "predict";
+                                rows: number;
+                                output: {
+                                    /** @enum {string} */
+                                    role: "labels" | "predictions" | "topic_weights" | "rules" | "itemsets" | "forecast";
+                                    file: string;
+                                    rows: number;
+                                    /** @description the columns the job added to its input, or the table's columns */
+                                    columns: string[];
+                                };
+                                prediction_columns: string[];
+                            } | {
+                                /** @constant */
+                                kind: "catalog";
+                                catalog: {
+                                    /** @constant */
+                                    version: 1;
+                                    /** @description library versions of the engine that published it */
+                                    versions: {
+                                        [key: string]: string;
+                                    };
+                                    gpu: {
+                                        available: boolean;
+                                        detail: string;
+                                    };
+                                    tasks: {
+                                        /** @enum {string} */
+                                        task: "classification" | "regression" | "clustering" | "anomaly" | "time_series" | "topics" | "association_rules";
+                                        /** @enum {string} */
+                                        family: "supervised" | "unsupervised" | "forecasting" | "text" | "association";
+                                        label: string;
+                                        description: string;
+                                        operations: ("compare" | "create" | "tune" | "ensemble" | "blend" | "stack" | "calibrate" | "optimize_threshold" | "finalize")[];
+                                        fields: {
+                                            name: string;
+                                            /** @enum {string} */
+                                            scope: "spec" | "setup";
+                                            label: string;
+                                            /** @enum {string} */
+                                            type: "boolean" | "integer" | "number" | "string" | "enum" | "column" | "columns" | "models" | "metric" | "strings" | "json";
+                                            required: boolean;
+                                            /** @description JSON value used when the field is left out; absent: no default */
+                                            default?: unknown;
+                                            /** @description choices of an enum field */
+                                            values?: string[];
+                                            min?: number;
+                                            max?: number;
+                                            /** @description column fields: the kinds of column that fit */
+                                            columnKinds?: ("integer" | "float" | "boolean" | "string" | "date" | "timestamp" | "other")[];
+                                            help: string;
+                                            /** @description the CLI's short flag, e.g. date for --date (the default is the name with dashes) */
+                                            flag?: string;
+                                            /** @description form section, e.g. Data, Validation, Models, Preprocessing */
+                                            group: string;
+                                            /** @description hidden behind 'more options' in the UI */
+                                            advanced: boolean;
+                                            /** @description shown and used only when each named field has the given value, e.g. { normalize: true } */
+                                            when?: {
+                                                [key: string]: unknown;
+                                            };
+                                        }[];
+                                        models: {
+                                            /** @description PyCaret model id, e.g. lr, kmeans, auto_arima */
+                                            id: string;
+                                            name: string;
+                                            /** @description estimator class, e.g. sklearn.linear_model.LogisticRegression */
+                                            reference: string;
+                                            /** @description false: its library is not in the engine's environment */
+                                            installed: boolean;
+                                            /** @description can train on a GPU */
+                                            gpu: boolean;
+                                            /** @description in the default comparison (slow models are left out unless included) */
+                                            turbo: boolean;
+                                        }[];
+                                        metrics: {
+                                            id: string;
+                                            /** @description the name in leaderboards and results, e.g. Accuracy, Prec., R2, MASE */
+                                            name: string;
+                                            greaterIsBetter: boolean;
+                                            /** @description defined for targets with more than two classes */
+                                            multiclass: boolean;
+                                        }[];
+                                        defaultSort: string | null;
+                                        plots: {
+                                            id: string;
+                                            name: string;
+                                            /** @description also emitted as chart data the UI draws interactively */
+                                            chart: boolean;
+                                        }[];
+                                        /** @description what scoring returns; {class} stands for each class label (per-class probabilities) */
+                                        predictionColumns: {
+                                            name: string;
+                                            help: string;
+                                        }[];
+                                    }[];
+                                };
+                            } | {
+                                /** @constant */
+                                kind: "drift";
+                                reference_rows: number;
+                                current_rows: number;
+                                thresholds: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
+                                /** @description features first, then prediction columns; drifted ones first within each */
+                                features: {
+                                    column: string;
+                                    /** @enum {string} */
+                                    role: "feature" | "prediction";
+                                    /** @enum {string} */
+                                    type: "numeric" | "categorical" | "skipped";
+                                    psi: number | null;
+                                    /** @description numeric features only */
+                                    ks_statistic: number | null;
+                                    /** @description numeric features only */
+                                    ks_p_value: number | null;
+                                    drifted: boolean;
+                                    /** @description share of missing values in the reference */
+                                    reference_missing: number;
+                                    /** @description share of missing values in the current sample */
+                                    current_missing: number;
+                                    bins: {
+                                        label: string;
+                                        /** @description share of the reference rows */
+                                        reference: number;
+                                        /** @description share of the current rows */
+                                        current: number;
+                                    }[];
+                                    /** @description why a column was skipped */
+                                    note?: string;
+                                }[];
+                                /** @description the drifted features' columns */
+                                drifted: string[];
+                                /** @description null: no prediction column on both sides */
+                                prediction_drift: boolean | null;
                             }) | null;
                             error: {
                                 /** @description exception class or caretflow error code */
@@ -6274,7 +7483,7 @@ export type paths = {
                                 /** @default default */
                                 project: string;
                                 /** @enum {string} */
-                                kind: "train" | "operate" | "evaluate" | "predict";
+                                kind: "train" | "operate" | "evaluate" | "predict" | "drift";
                                 /** @enum {string} */
                                 status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
                                 request: ({
@@ -6676,8 +7885,40 @@ export type paths = {
                                     output?: string;
                                     /** @description time series: periods to forecast (default: the model's); the dataset's rows are future exogenous values */
                                     horizon?: number;
+                                } | {
+                                    /** @description the training data */
+                                    reference: {
+                                        dataset: string;
+                                        /** @description defaults to the latest version */
+                                        version?: number;
+                                    };
+                                    /** @description the data to check: new rows, scored rows */
+                                    current: {
+                                        dataset: string;
+                                        /** @description defaults to the latest version */
+                                        version?: number;
+                                    };
+                                    /** @description columns to compare; default: every column both have */
+                                    features?: string[];
+                                    thresholds?: {
+                                        /**
+                                         * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                         * @default 0.2
+                                         */
+                                        psi: number;
+                                        /**
+                                         * @description a KS p-value below this is drift, when the statistic is large enough
+                                         * @default 0.05
+                                         */
+                                        ks_p_value: number;
+                                        /**
+                                         * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                         * @default 0.1
+                                         */
+                                        ks_statistic: number;
+                                    };
                                 };
-                                stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing") | null;
+                                stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing" | "drift") | null;
                                 progress: {
                                     done: number;
                                     total: number;
@@ -7127,6 +8368,59 @@ export type paths = {
                                             }[];
                                         }[];
                                     };
+                                } | {
+                                    /** @constant */
+                                    kind: "drift";
+                                    reference_rows: number;
+                                    current_rows: number;
+                                    thresholds: {
+                                        /**
+                                         * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                         * @default 0.2
+                                         */
+                                        psi: number;
+                                        /**
+                                         * @description a KS p-value below this is drift, when the statistic is large enough
+                                         * @default 0.05
+                                         */
+                                        ks_p_value: number;
+                                        /**
+                                         * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                         * @default 0.1
+                                         */
+                                        ks_statistic: number;
+                                    };
+                                    /** @description features first, then prediction columns; drifted ones first within each */
+                                    features: {
+                                        column: string;
+                                        /** @enum {string} */
+                                        role: "feature" | "prediction";
+                                        /** @enum {string} */
+                                        type: "numeric" | "categorical" | "skipped";
+                                        psi: number | null;
+                                        /** @description numeric features only */
+                                        ks_statistic: number | null;
+                                        /** @description numeric features only */
+                                        ks_p_value: number | null;
+                                        drifted: boolean;
+                                        /** @description share of missing values in the reference */
+                                        reference_missing: number;
+                                        /** @description share of missing values in the current sample */
+                                        current_missing: number;
+                                        bins: {
+                                            label: string;
+                                            /** @description share of the reference rows */
+                                            reference: number;
+                                            /** @description share of the current rows */
+                                            current: number;
+                                        }[];
+                                        /** @description why a column was skipped */
+                                        note?: string;
+                                    }[];
+                                    /** @description the drifted features' columns */
+                                    drifted: string[];
+                                    /** @description null: no prediction column on both sides */
+                                    prediction_drift: boolean | null;
                                 }) | null;
                                 error: {
                                     /** @description exception class or caretflow error code */
@@ -7195,7 +8489,7 @@ export type paths = {
                             /** @default default */
                             project: string;
                             /** @enum {string} */
-                            kind: "train" | "operate" | "evaluate" | "predict";
+                            kind: "train" | "operate" | "evaluate" | "predict" | "drift";
                             /** @enum {string} */
                             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
                             request: ({
@@ -7597,8 +8891,40 @@ export type paths = {
                                 output?: string;
                                 /** @description time series: periods to forecast (default: the model's); the dataset's rows are future exogenous values */
                                 horizon?: number;
+                            } | {
+                                /** @description the training data */
+                                reference: {
+                                    dataset: string;
+                                    /** @description defaults to the latest version */
+                                    version?: number;
+                                };
+                                /** @description the data to check: new rows, scored rows */
+                                current: {
+                                    dataset: string;
+                                    /** @description defaults to the latest version */
+                                    version?: number;
+                                };
+                                /** @description columns to compare; default: every column both have */
+                                features?: string[];
+                                thresholds?: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
                             };
-                            stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing") | null;
+                            stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing" | "drift") | null;
                             progress: {
                                 done: number;
                                 total: number;
@@ -8048,6 +9374,59 @@ export type paths = {
                                         }[];
                                     }[];
                                 };
+                            } | {
+                                /** @constant */
+                                kind: "drift";
+                                reference_rows: number;
+                                current_rows: number;
+                                thresholds: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
+                                /** @description features first, then prediction columns; drifted ones first within each */
+                                features: {
+                                    column: string;
+                                    /** @enum {string} */
+                                    role: "feature" | "prediction";
+                                    /** @enum {string} */
+                                    type: "numeric" | "categorical" | "skipped";
+                                    psi: number | null;
+                                    /** @description numeric features only */
+                                    ks_statistic: number | null;
+                                    /** @description numeric features only */
+                                    ks_p_value: number | null;
+                                    drifted: boolean;
+                                    /** @description share of missing values in the reference */
+                                    reference_missing: number;
+                                    /** @description share of missing values in the current sample */
+                                    current_missing: number;
+                                    bins: {
+                                        label: string;
+                                        /** @description share of the reference rows */
+                                        reference: number;
+                                        /** @description share of the current rows */
+                                        current: number;
+                                    }[];
+                                    /** @description why a column was skipped */
+                                    note?: string;
+                                }[];
+                                /** @description the drifted features' columns */
+                                drifted: string[];
+                                /** @description null: no prediction column on both sides */
+                                prediction_drift: boolean | null;
                             }) | null;
                             error: {
                                 /** @description exception class or caretflow error code */
@@ -8117,7 +9496,7 @@ export type paths = {
                             /** @default default */
                             project: string;
                             /** @enum {string} */
-                            kind: "train" | "operate" | "evaluate" | "predict";
+                            kind: "train" | "operate" | "evaluate" | "predict" | "drift";
                             /** @enum {string} */
                             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
                             request: ({
@@ -8519,8 +9898,40 @@ export type paths = {
                                 output?: string;
                                 /** @description time series: periods to forecast (default: the model's); the dataset's rows are future exogenous values */
                                 horizon?: number;
+                            } | {
+                                /** @description the training data */
+                                reference: {
+                                    dataset: string;
+                                    /** @description defaults to the latest version */
+                                    version?: number;
+                                };
+                                /** @description the data to check: new rows, scored rows */
+                                current: {
+                                    dataset: string;
+                                    /** @description defaults to the latest version */
+                                    version?: number;
+                                };
+                                /** @description columns to compare; default: every column both have */
+                                features?: string[];
+                                thresholds?: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
                             };
-                            stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing") | null;
+                            stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing" | "drift") | null;
                             progress: {
                                 done: number;
                                 total: number;
@@ -8970,6 +10381,59 @@ export type paths = {
                                         }[];
                                     }[];
                                 };
+                            } | {
+                                /** @constant */
+                                kind: "drift";
+                                reference_rows: number;
+                                current_rows: number;
+                                thresholds: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
+                                /** @description features first, then prediction columns; drifted ones first within each */
+                                features: {
+                                    column: string;
+                                    /** @enum {string} */
+                                    role: "feature" | "prediction";
+                                    /** @enum {string} */
+                                    type: "numeric" | "categorical" | "skipped";
+                                    psi: number | null;
+                                    /** @description numeric features only */
+                                    ks_statistic: number | null;
+                                    /** @description numeric features only */
+                                    ks_p_value: number | null;
+                                    drifted: boolean;
+                                    /** @description share of missing values in the reference */
+                                    reference_missing: number;
+                                    /** @description share of missing values in the current sample */
+                                    current_missing: number;
+                                    bins: {
+                                        label: string;
+                                        /** @description share of the reference rows */
+                                        reference: number;
+                                        /** @description share of the current rows */
+                                        current: number;
+                                    }[];
+                                    /** @description why a column was skipped */
+                                    note?: string;
+                                }[];
+                                /** @description the drifted features' columns */
+                                drifted: string[];
+                                /** @description null: no prediction column on both sides */
+                                prediction_drift: boolean | null;
                             }) | null;
                             error: {
                                 /** @description exception class or caretflow error code */
@@ -9394,7 +10858,7 @@ export type paths = {
                             /** @default default */
                             project: string;
                             /** @enum {string} */
-                            kind: "train" | "operate" | "evaluate" | "predict";
+                            kind: "train" | "operate" | "evaluate" | "predict" | "drift";
                             /** @enum {string} */
                             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
                             request: ({
@@ -9796,8 +11260,40 @@ export type paths = {
                                 output?: string;
                                 /** @description time series: periods to forecast (default: the model's); the dataset's rows are future exogenous values */
                                 horizon?: number;
+                            } | {
+                                /** @description the training data */
+                                reference: {
+                                    dataset: string;
+                                    /** @description defaults to the latest version */
+                                    version?: number;
+                                };
+                                /** @description the data to check: new rows, scored rows */
+                                current: {
+                                    dataset: string;
+                                    /** @description defaults to the latest version */
+                                    version?: number;
+                                };
+                                /** @description columns to compare; default: every column both have */
+                                features?: string[];
+                                thresholds?: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
                             };
-                            stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing") | null;
+                            stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing" | "drift") | null;
                             progress: {
                                 done: number;
                                 total: number;
@@ -10247,6 +11743,59 @@ export type paths = {
                                         }[];
                                     }[];
                                 };
+                            } | {
+                                /** @constant */
+                                kind: "drift";
+                                reference_rows: number;
+                                current_rows: number;
+                                thresholds: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
+                                /** @description features first, then prediction columns; drifted ones first within each */
+                                features: {
+                                    column: string;
+                                    /** @enum {string} */
+                                    role: "feature" | "prediction";
+                                    /** @enum {string} */
+                                    type: "numeric" | "categorical" | "skipped";
+                                    psi: number | null;
+                                    /** @description numeric features only */
+                                    ks_statistic: number | null;
+                                    /** @description numeric features only */
+                                    ks_p_value: number | null;
+                                    drifted: boolean;
+                                    /** @description share of missing values in the reference */
+                                    reference_missing: number;
+                                    /** @description share of missing values in the current sample */
+                                    current_missing: number;
+                                    bins: {
+                                        label: string;
+                                        /** @description share of the reference rows */
+                                        reference: number;
+                                        /** @description share of the current rows */
+                                        current: number;
+                                    }[];
+                                    /** @description why a column was skipped */
+                                    note?: string;
+                                }[];
+                                /** @description the drifted features' columns */
+                                drifted: string[];
+                                /** @description null: no prediction column on both sides */
+                                prediction_drift: boolean | null;
                             }) | null;
                             error: {
                                 /** @description exception class or caretflow error code */
@@ -10314,7 +11863,7 @@ export type paths = {
                             /** @default default */
                             project: string;
                             /** @enum {string} */
-                            kind: "train" | "operate" | "evaluate" | "predict";
+                            kind: "train" | "operate" | "evaluate" | "predict" | "drift";
                             /** @enum {string} */
                             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
                             request: ({
@@ -10716,8 +12265,40 @@ export type paths = {
                                 output?: string;
                                 /** @description time series: periods to forecast (default: the model's); the dataset's rows are future exogenous values */
                                 horizon?: number;
+                            } | {
+                                /** @description the training data */
+                                reference: {
+                                    dataset: string;
+                                    /** @description defaults to the latest version */
+                                    version?: number;
+                                };
+                                /** @description the data to check: new rows, scored rows */
+                                current: {
+                                    dataset: string;
+                                    /** @description defaults to the latest version */
+                                    version?: number;
+                                };
+                                /** @description columns to compare; default: every column both have */
+                                features?: string[];
+                                thresholds?: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
                             };
-                            stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing") | null;
+                            stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing" | "drift") | null;
                             progress: {
                                 done: number;
                                 total: number;
@@ -11167,6 +12748,59 @@ export type paths = {
                                         }[];
                                     }[];
                                 };
+                            } | {
+                                /** @constant */
+                                kind: "drift";
+                                reference_rows: number;
+                                current_rows: number;
+                                thresholds: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
+                                /** @description features first, then prediction columns; drifted ones first within each */
+                                features: {
+                                    column: string;
+                                    /** @enum {string} */
+                                    role: "feature" | "prediction";
+                                    /** @enum {string} */
+                                    type: "numeric" | "categorical" | "skipped";
+                                    psi: number | null;
+                                    /** @description numeric features only */
+                                    ks_statistic: number | null;
+                                    /** @description numeric features only */
+                                    ks_p_value: number | null;
+                                    drifted: boolean;
+                                    /** @description share of missing values in the reference */
+                                    reference_missing: number;
+                                    /** @description share of missing values in the current sample */
+                                    current_missing: number;
+                                    bins: {
+                                        label: string;
+                                        /** @description share of the reference rows */
+                                        reference: number;
+                                        /** @description share of the current rows */
+                                        current: number;
+                                    }[];
+                                    /** @description why a column was skipped */
+                                    note?: string;
+                                }[];
+                                /** @description the drifted features' columns */
+                                drifted: string[];
+                                /** @description null: no prediction column on both sides */
+                                prediction_drift: boolean | null;
                             }) | null;
                             error: {
                                 /** @description exception class or caretflow error code */

@@ -10,8 +10,11 @@ import { catalogRoutes } from "../catalog/catalog.routes.ts";
 import type { ConnectionService } from "../connections/connection.service.ts";
 import { connectionsRoutes } from "../connections/connections.routes.ts";
 import { datasetsRoutes } from "../datasets/datasets.routes.ts";
+import { driftRoutes } from "../drift/drift.routes.ts";
 import type { JobService } from "../jobs/job.service.ts";
 import { jobsRoutes } from "../jobs/jobs.routes.ts";
+import { metricsHandler } from "../metrics/metrics.routes.ts";
+import type { ServerMetrics } from "../metrics/metrics.ts";
 import { mlflowPathGuard, proxyToMlflow } from "../mlflow/mlflow.proxy.ts";
 import { memberScope, mlflowLookup } from "../mlflow/mlflow.scope.ts";
 import { modelsRoutes, predictRoutes } from "../models/models.routes.ts";
@@ -78,6 +81,8 @@ export interface AppContext {
   publicUrl?: string;
   /** Host names answered besides localhost and IP addresses (start.ts: the listen address, the public URL, extra names). */
   allowedHosts?: AllowedHosts;
+  /** Prometheus metrics: every request is counted; GET /metrics serves them with `token` (null: /metrics answers 404). */
+  metrics?: { registry: ServerMetrics; token: string | null };
 }
 
 /**
@@ -88,6 +93,7 @@ export interface AppContext {
 export function createApp(ctx: AppContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError((err, c) => errorResponse(err, c, ctx.log));
+  if (ctx.metrics) app.use("*", ctx.metrics.registry.http());
   const https = ctx.publicUrl?.startsWith("https:") ?? false;
   // First: every response (errors and 404s too) gets the security headers; a foreign Host gets nothing else.
   app.use("*", securityHeaders({ https }));
@@ -139,6 +145,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.route("/api/pipeline-runs", pipelineRunsRoutes({ pipelines: ctx.pipelines, audit: ctx.audit }));
   app.route("/api/catalog", catalogRoutes({ catalog: ctx.catalog }));
   app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, audit: ctx.audit, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
+  app.route("/api/drift", driftRoutes({ jobs: ctx.jobs, audit: ctx.audit }));
   app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs, projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/models", modelsRoutes({ tracking: ctx.tracking, projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/predict", predictRoutes({ tracking: ctx.tracking, scoring: ctx.scoring, projects: ctx.projects }));
@@ -181,6 +188,9 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       scope,
     });
   });
+
+  // Outside /api: Prometheus presents the metrics token, not a user's session or API token.
+  if (ctx.metrics) app.get("/metrics", metricsHandler({ metrics: ctx.metrics.registry, token: ctx.metrics.token }));
 
   mountWeb(app, ctx.webDist);
   return app;

@@ -1,5 +1,15 @@
-import { type BatchPredictRequest, type Job, type JobSpec, type OperateRequest, type TrainRequest, userError } from "@caretflow/contracts";
 import {
+  type BatchPredictRequest,
+  type DriftRequest,
+  DriftThresholds,
+  type Job,
+  type JobSpec,
+  type OperateRequest,
+  type TrainRequest,
+  userError,
+} from "@caretflow/contracts";
+import {
+  buildDriftSpec,
   buildEvaluateSpec,
   buildOperateSpec,
   buildPredictSpec,
@@ -133,6 +143,33 @@ export const JOB_KINDS = {
       return { request: normalized, spec, post };
     },
   } satisfies JobKind<BatchPredictRequest>,
+
+  /** Per-feature drift of a current dataset version against a reference one; the table is the job's result. */
+  drift: {
+    async prepare(ctx, { id, project, input: request }) {
+      const version = async (side: DriftRequest["reference"]) => {
+        await ctx.projects.requireIn("dataset", side.dataset, project);
+        return await ctx.datasets.getVersion(side.dataset, side.version);
+      };
+      const reference = await version(request.reference);
+      const current = await version(request.current);
+      const thresholds = DriftThresholds.parse(request.thresholds ?? {});
+      const normalized: DriftRequest = {
+        reference: { dataset: reference.dataset, version: reference.version },
+        current: { dataset: current.dataset, version: current.version },
+        ...(request.features ? { features: request.features } : {}),
+        thresholds,
+      };
+      const spec = buildDriftSpec({
+        jobId: id,
+        reference: specDataset(reference),
+        current: specDataset(current),
+        ...(request.features ? { features: request.features } : {}),
+        thresholds,
+      });
+      return { request: normalized, spec, post: [] };
+    },
+  } satisfies JobKind<DriftRequest>,
 } as const;
 
 export type JobKindName = keyof typeof JOB_KINDS;

@@ -88,4 +88,19 @@ forEachDatabase("JobRepository", (dbs) => {
     expect(await repo.idsWithStatus(["running", "succeeded"])).toEqual(["a"]);
     expect(await repo.get("missing")).toBeNull();
   });
+
+  it("counts queued and running jobs by kind and status (the metrics' job gauges)", async () => {
+    await repo.insert(job("a", "2026-12-01T00:00:00.000Z"));
+    await repo.insert(job("b", "2026-12-02T00:00:00.000Z"));
+    await repo.insert({ ...job("c", "2026-12-03T00:00:00.000Z", "other"), kind: "drift" });
+    await repo.insert(job("d", "2026-12-03T00:00:00.000Z"));
+    await repo.append("a", { type: "status", status: "running" }, "2026-12-04T00:00:00Z", { status: "running" });
+    await repo.append("d", { type: "status", status: "succeeded" }, "2026-12-04T00:00:00Z", { status: "succeeded" });
+    const counts = (await repo.countActive()).sort((x, y) => `${x.kind}${x.status}`.localeCompare(`${y.kind}${y.status}`));
+    expect(counts).toEqual([
+      { kind: "drift", status: "queued", count: 1 },
+      { kind: "train", status: "queued", count: 1 },
+      { kind: "train", status: "running", count: 1 },
+    ]);
+  });
 });

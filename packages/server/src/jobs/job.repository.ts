@@ -103,6 +103,17 @@ export class JobRepository {
     return rows.map((r) => JobEvent.parse({ seq: r.seq, ts: r.ts, ...JSON.parse(r.body_json) }));
   }
 
+  /** Queued and running jobs by kind and status (the metrics' job gauges). */
+  async countActive(): Promise<Array<{ kind: string; status: string; count: number }>> {
+    const rows = await this.#db
+      .selectFrom("jobs")
+      .select(["kind", "status", (eb) => eb.fn.countAll().as("count")])
+      .where("status", "in", ["queued", "running"])
+      .groupBy(["kind", "status"])
+      .execute();
+    return rows.map((r) => ({ kind: r.kind, status: r.status, count: Number(r.count) }));
+  }
+
   async idsWithStatus(statuses: JobStatus[]): Promise<string[]> {
     const rows = await this.#db.selectFrom("jobs").select("id").where("status", "in", statuses).execute();
     return rows.map((r) => r.id);

@@ -269,6 +269,11 @@ export class JobService {
     return (await this.#require(id)).job;
   }
 
+  /** What the metrics' job gauges read: queued and running jobs by kind (every worker's), and this executor's counts. */
+  get counts(): { byKind(): Promise<Array<{ kind: string; status: string; count: number }>>; executor(): ReturnType<Executor["counts"]> } {
+    return { byKind: () => this.#o.repo.countActive(), executor: () => this.#o.executor.counts() };
+  }
+
   /** Waits for every job's bookkeeping to finish (after the executor has been closed). */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.#inflight]);

@@ -87,6 +87,7 @@ export function stageWord(stage: string): string {
     assign: "Assigning rows",
     scoring: "Scoring rows",
     writing: "Writing the predictions",
+    drift: "Comparing distributions with the reference",
   };
   return words[stage] ?? stage;
 }

@@ -1,6 +1,7 @@
 import type {
   BatchPredictRequest,
   Catalog,
+  DriftRequest,
   EvaluateRequest as EvaluateRequestSchema,
   Job,
   OperateRequest,
@@ -17,7 +18,8 @@ export type JobRequest =
   | { kind: "train"; req: TrainRequest }
   | { kind: "operate"; req: OperateJobRequest }
   | { kind: "evaluate"; req: EvaluateRequest }
-  | { kind: "predict"; req: BatchPredictRequest };
+  | { kind: "predict"; req: BatchPredictRequest }
+  | { kind: "drift"; req: DriftRequest };
 
 /** The job's request as its kind says it is. */
 export function jobRequest(job: Job): JobRequest {
@@ -30,6 +32,8 @@ export function jobRequest(job: Job): JobRequest {
       return { kind: "evaluate", req: job.request as EvaluateRequest };
     case "predict":
       return { kind: "predict", req: job.request as BatchPredictRequest };
+    case "drift":
+      return { kind: "drift", req: job.request as DriftRequest };
     default: {
       const never: never = job.kind;
       throw new Error(`unknown job kind ${String(never)}`);
@@ -65,6 +69,8 @@ export function describeJob(job: Job, catalog?: Catalog): string {
       return `evaluate run ${r.req.run.slice(0, 8)}`;
     case "predict":
       return `${r.req.model} on ${r.req.dataset}`;
+    case "drift":
+      return `drift of ${r.req.current.dataset} v${r.req.current.version} against ${r.req.reference.dataset} v${r.req.reference.version}`;
     default: {
       const never: never = r;
       throw new Error(`unknown job ${JSON.stringify(never)}`);
@@ -85,6 +91,8 @@ export function jobOutcome(job: Job): string {
         .join(" · ");
     case "predict":
       return `${r.rows.toLocaleString("en-US")} rows`;
+    case "drift":
+      return `${r.drifted.length} of ${r.features.filter((f) => f.role === "feature").length} features drifted`;
     case "catalog":
     case undefined:
       return "";
