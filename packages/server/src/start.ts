@@ -31,8 +31,10 @@ import { JobService } from "./jobs/job.service.ts";
 import { metricsToken, ServerMetrics } from "./metrics/metrics.ts";
 import { experimentProjects, mlflowLookup } from "./mlflow/mlflow.scope.ts";
 import { openMlflowBackend } from "./mlflow.backend.ts";
+import { ModelLifecycle } from "./models/model.lifecycle.ts";
 import { backfillModelDigests } from "./models/model-digest.backfill.ts";
 import { ModelDigestRepository } from "./models/model-digest.repository.ts";
+import { ModelLifecycleRepository } from "./models/model-lifecycle.repository.ts";
 import { PipelineAutomation } from "./pipelines/pipeline.automation.ts";
 import { createPipelines } from "./pipelines/pipeline.wiring.ts";
 import type { Logger } from "./ports.ts";
@@ -430,6 +432,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       pipelines,
       catalog,
       tracking,
+      modelLifecycle: new ModelLifecycle({ repo: new ModelLifecycleRepository(serverDb), tracking, audit }),
       scoring,
       health,
       log,

@@ -14,9 +14,15 @@ import type { AppEnv } from "../http/app.env.ts";
 import { parseJson, parsePath } from "../http/validate.ts";
 import type { ScoringPort, TrackingPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
+import type { ModelLifecycle } from "./model.lifecycle.ts";
 
-export function modelsRoutes(deps: { tracking: TrackingPort; projects: ProjectService; audit: AuditLog }): Hono<AppEnv> {
-  const { tracking, projects, audit } = deps;
+export function modelsRoutes(deps: {
+  tracking: TrackingPort;
+  projects: ProjectService;
+  audit: AuditLog;
+  lifecycle: ModelLifecycle;
+}): Hono<AppEnv> {
+  const { tracking, projects, audit, lifecycle } = deps;
   const app = new Hono<AppEnv>();
   /** The model named in the path, once it is known to be one of the request's project. */
   const named = async (c: Context<AppEnv>): Promise<string> => {
@@ -71,6 +77,8 @@ export function modelsRoutes(deps: { tracking: TrackingPort; projects: ProjectSe
       before: before === null ? null : { version: before },
       after: { version: body.version },
     });
+    // A move of staging or production is a stage transition too.
+    await lifecycle.recordAliasMove(name, body.alias, body.version, before, c.get("user").username, "alias");
     return c.json(model);
   });
   app.delete("/:name/aliases/:alias", async (c) => {
