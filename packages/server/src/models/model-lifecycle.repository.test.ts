@@ -22,7 +22,11 @@ forEachDatabase("model lifecycle", (dbs) => {
     it("decides a pending request once, and reopens one whose move failed", async () => {
       ({ db } = await dbs.fresh<ServerTables>());
       let clock = Date.parse("2026-12-03T10:00:00Z");
-      const repo = new ModelLifecycleRepository(db, () => new Date((clock += 1000)));
+      const tick = () => {
+        clock += 1000;
+        return new Date(clock);
+      };
+      const repo = new ModelLifecycleRepository(db, tick);
       const a = await repo.createPromotion({ model: "churn", version: 2, stage: "production", requestedBy: "bob", reason: "better AUC" });
       const b = await repo.createPromotion({ model: "churn", version: 3, stage: "staging", requestedBy: "bob", reason: null });
       await repo.createPromotion({ model: "price", version: 1, stage: "staging", requestedBy: "bob", reason: null });
