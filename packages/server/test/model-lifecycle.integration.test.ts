@@ -1,9 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_HEADER } from "@caretflow/contracts";
 import { dataMigrations } from "@caretflow/data";
 import type { MlflowClient } from "@caretflow/tracking";
+import { serve } from "@hono/node-server";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrateToLatest, openSqlite } from "../src/db/database.ts";
@@ -12,6 +14,7 @@ import type { ServerTables } from "../src/db/server.tables.ts";
 import { ModelDigestRepository } from "../src/models/model-digest.repository.ts";
 import { trackingPort } from "../src/tracking.port.ts";
 import { appFixture } from "./app.fixture.ts";
+import { runCliAt } from "./cli.fixture.ts";
 import { lockedMlflow } from "./mlflow.fixture.ts";
 
 /**
@@ -25,6 +28,9 @@ let f: Awaited<ReturnType<typeof appFixture>>;
 let db: Kysely<ServerTables>;
 let dbDir = "";
 const cookies: Record<string, string> = {};
+const tokens: Record<string, string> = {};
+let server: ReturnType<typeof serve>;
+let url = "";
 
 async function send(who: string, method: string, path: string, body?: unknown) {
   const res = await f.app.request(path, {
@@ -55,7 +61,9 @@ beforeAll(async () => {
   await f.projects.setMember("alpha", "bob", "editor");
   await f.projects.setMember("alpha", "vic", "viewer");
   for (const name of ["alice", "olga", "bob", "vic"]) {
-    cookies[name] = `caretflow_session=${(await f.auth.createSession((await f.auth.userByName(name))!.id)).cookie}`;
+    const user = (await f.auth.userByName(name))!;
+    cookies[name] = `caretflow_session=${(await f.auth.createSession(user.id)).cookie}`;
+    tokens[name] = (await f.auth.createToken(user.id, "cli")).token;
   }
   await f.projects.claim("dataset", "churn_data", "alpha");
   const expId = await mlflow.createExperiment("churn-exp");
@@ -65,12 +73,18 @@ beforeAll(async () => {
     await mlflow.logBatch(runId, { metrics: [{ key: "Accuracy", value: 0.7 + i / 100, step: 0 }] });
     await locked.putArtifact(expId, runId, "model/MLmodel", "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n");
     await mlflow.updateRun(runId, { status: "FINISHED", endTime: Date.now() });
-    const reg = await send("alice", "POST", "/api/models", { runId, name: "churn" });
-    expect(reg.status, JSON.stringify(reg.json)).toBe(201);
+    for (const name of ["churn", "churn-cli"]) {
+      const reg = await send("alice", "POST", "/api/models", { runId, name });
+      expect(reg.status, JSON.stringify(reg.json)).toBe(201);
+    }
   }
+  server = serve({ fetch: f.app.fetch, port: 0, hostname: "127.0.0.1" });
+  await new Promise<void>((ok) => (server.listening ? ok() : server.once("listening", () => ok())));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }, 240_000);
 
 afterAll(async () => {
+  if (server) await new Promise<void>((ok) => server.close(() => ok()));
   await locked.stop();
   await f?.close();
   await db?.destroy();
@@ -183,5 +197,49 @@ describe("promotion with approval, rollback and history", () => {
     const audit = await f.audit.list({ action: "model.promotion.approve", limit: 10 });
     expect(audit.entries.map((e) => e.actor.name)).toEqual(["olga", "olga"]);
     expect((await f.audit.list({ action: "model.rollback", limit: 10 })).entries).toHaveLength(2);
+  });
+});
+
+describe("caretflow models promote, approve, reject, rollback, history", () => {
+  const cli = (who: string, argv: string[]) =>
+    runCliAt(argv, { CARETFLOW_URL: url, CARETFLOW_TOKEN: tokens[who]!, CARETFLOW_PROJECT: "alpha" });
+
+  it("promotes, asks for approval, approves, rolls back and shows the history", async () => {
+    const first = await cli("alice", ["models", "promote", "churn-cli", "1", "--to", "production", "--reason", "baseline"]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain("churn-cli production: version 1 by alice, promotion: baseline");
+    expect((await cli("alice", ["models", "promote", "churn-cli", "1", "--to", "live"])).stderr).toMatch(/--to: /);
+
+    const asked = await cli("bob", ["models", "promote", "churn-cli", "3", "--to", "staging", "--json"]);
+    expect(asked.code, asked.stderr).toBe(0);
+    const rejectId = JSON.parse(asked.stdout).request.id as string;
+    const rejected = await cli("olga", ["models", "reject", "churn-cli", rejectId, "--reason", "not tested"]);
+    expect(rejected.stdout).toContain(`rejected request ${rejectId} (churn-cli version 3 -> staging)`);
+
+    const requested = await cli("bob", ["models", "promote", "churn-cli", "2", "--to", "production", "--reason", "better"]);
+    expect(requested.code, requested.stderr).toBe(0);
+    const id = /request ([0-9a-f-]{36})/.exec(requested.stdout)![1]!;
+    expect(requested.stdout).toContain(`caretflow models approve churn-cli ${id}`);
+    const refused = await cli("bob", ["models", "approve", "churn-cli", id]);
+    expect(refused.code).not.toBe(0);
+    const approved = await cli("alice", ["models", "approve", "churn-cli", id, "--json"]);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(JSON.parse(approved.stdout).transition).toMatchObject({ version: 2, replaced: 1, actor: "alice" });
+
+    const listed = await cli("vic", ["models", "promotions", "churn-cli"]);
+    expect(listed.stdout).toMatch(new RegExp(`${id}\\s+2\\s+production\\s+approved\\s+bob\\s+alice\\s+better`));
+
+    const back = await cli("olga", ["models", "rollback", "churn-cli", "--reason", "latency"]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain("rolled back: churn-cli production: version 1 (replaced 2) by olga, rollback: latency");
+
+    const history = await cli("vic", ["models", "history", "churn-cli", "--json"]);
+    expect(JSON.parse(history.stdout).transitions.map((t: { version: number; kind: string }) => [t.version, t.kind])).toEqual([
+      [1, "rollback"],
+      [2, "promotion"],
+      [1, "promotion"],
+    ]);
+    const table = await cli("vic", ["models", "history", "churn-cli"]);
+    expect(table.stdout).toMatch(/production\s+1\s+2\s+olga\s+rollback\s+latency/);
   });
 });
