@@ -82,3 +82,24 @@ export type PromotionResult = z.infer<typeof PromotionResult>;
 
 export const PromotionList = z.object({ promotions: z.array(PromotionRequest) });
 export const ModelHistory = z.object({ transitions: z.array(StageTransition) });
+
+/** GET /compare?versions=1,2: two to ten version numbers, comma-separated. */
+export const ModelCompareQuery = z.object({
+  versions: z
+    .string()
+    .regex(/^\d{1,9}(,\d{1,9}){1,9}$/, "two to ten version numbers, comma-separated, e.g. 1,2")
+    .describe("version numbers to compare, e.g. 1,2"),
+});
+
+/** One version side by side with others: its run's metrics and params and its training dataset version. */
+export const ComparedVersion = z.object({
+  version: z.number().int(),
+  runId: z.string().nullable(),
+  aliases: z.array(z.string()),
+  modelName: z.string().nullable(),
+  dataset: z.string().nullable().describe("the training dataset version, NAME@vVERSION (the run's caretflow.dataset tag)"),
+  metrics: z.record(z.string(), z.number()),
+  params: z.record(z.string(), z.string()),
+});
+export const ModelComparison = z.object({ model: z.string(), versions: z.array(ComparedVersion) });
+export type ModelComparison = z.infer<typeof ModelComparison>;

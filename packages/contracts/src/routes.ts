@@ -777,6 +777,15 @@ const routeTable = [
   },
   {
     method: "get",
+    path: "/api/models/{name}/compare",
+    summary: "Versions side by side: metrics, params and training dataset version of their runs",
+    tag: "models",
+    permission: VIEWER,
+    query: L.ModelCompareQuery,
+    response: L.ModelComparison,
+  },
+  {
+    method: "get",
     path: "/api/models/{name}/settings",
     summary: "The model's lifecycle settings",
     tag: "models",

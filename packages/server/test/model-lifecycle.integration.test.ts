@@ -70,7 +70,7 @@ beforeAll(async () => {
   for (let i = 1; i <= 3; i++) {
     const tags = { "caretflow.task": "classification", "caretflow.dataset": "churn_data@v1" };
     const runId = (await mlflow.createRun({ experimentId: expId, runName: `lr-${i}`, tags })).info.run_id;
-    await mlflow.logBatch(runId, { metrics: [{ key: "Accuracy", value: 0.7 + i / 100, step: 0 }] });
+    await mlflow.logBatch(runId, { metrics: [{ key: "Accuracy", value: 0.7 + i / 100, step: 0 }], params: { fold: String(i) } });
     await locked.putArtifact(expId, runId, "model/MLmodel", "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n");
     await mlflow.updateRun(runId, { status: "FINISHED", endTime: Date.now() });
     for (const name of ["churn", "churn-cli"]) {
@@ -197,6 +197,26 @@ describe("promotion with approval, rollback and history", () => {
     const audit = await f.audit.list({ action: "model.promotion.approve", limit: 10 });
     expect(audit.entries.map((e) => e.actor.name)).toEqual(["olga", "olga"]);
     expect((await f.audit.list({ action: "model.rollback", limit: 10 })).entries).toHaveLength(2);
+  });
+});
+
+describe("GET /api/models/{name}/compare", () => {
+  it("puts versions side by side with their runs' metrics, params and training dataset version", async () => {
+    const r = await send("vic", "GET", "/api/models/churn/compare?versions=2,1");
+    expect(r.status).toBe(200);
+    expect(
+      r.json.versions.map((v: { version: number; dataset: string; metrics: Record<string, number> }) => [
+        v.version,
+        v.dataset,
+        v.metrics.Accuracy,
+      ]),
+    ).toEqual([
+      [2, "churn_data@v1", 0.7 + 2 / 100],
+      [1, "churn_data@v1", 0.7 + 1 / 100],
+    ]);
+    expect(r.json.versions[0].params).toEqual({ fold: "2" });
+    expect((await send("vic", "GET", "/api/models/churn/compare?versions=1,9")).status).toBe(404);
+    expect((await send("vic", "GET", "/api/models/churn/compare?versions=1")).status).toBe(400);
   });
 });
 

@@ -13553,6 +13553,64 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/models/{name}/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions side by side: metrics, params and training dataset version of their runs */
+        get: {
+            parameters: {
+                query?: {
+                    versions?: string;
+                };
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            model: string;
+                            versions: {
+                                version: number;
+                                runId: string | null;
+                                aliases: string[];
+                                modelName: string | null;
+                                /** @description the training dataset version, NAME@vVERSION (the run's caretflow.dataset tag) */
+                                dataset: string | null;
+                                metrics: {
+                                    [key: string]: number;
+                                };
+                                params: {
+                                    [key: string]: string;
+                                };
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/models/{name}/settings": {
         parameters: {
             query?: never;

@@ -1,4 +1,5 @@
 import {
+  ModelCompareQuery,
   ModelSettings,
   PromotionCreateRequest,
   PromotionDecisionRequest,
@@ -9,7 +10,7 @@ import {
 import { type Context, Hono } from "hono";
 import { requester } from "../audit/audit.routes.ts";
 import type { AppEnv } from "../http/app.env.ts";
-import { parseJson, parsePath } from "../http/validate.ts";
+import { parseJson, parsePath, parseQuery } from "../http/validate.ts";
 import type { ProjectService } from "../projects/project.service.ts";
 import type { LifecycleActor, ModelLifecycle } from "./model.lifecycle.ts";
 
@@ -51,6 +52,11 @@ export function modelLifecycleRoutes(deps: { lifecycle: ModelLifecycle; projects
     return c.json(await lifecycle.rollback(name, who(c), body.reason));
   });
   app.get("/:name/history", async (c) => c.json({ transitions: await lifecycle.history(await named(c)) }));
+  app.get("/:name/compare", async (c) => {
+    const name = await named(c);
+    const { versions } = parseQuery(c, ModelCompareQuery);
+    return c.json(await lifecycle.compare(name, [...new Set(versions.split(",").map(Number))]));
+  });
   app.get("/:name/settings", async (c) => c.json(await lifecycle.settings(await named(c))));
   app.put("/:name/settings", async (c) => {
     const name = await named(c);

@@ -1,4 +1,6 @@
 import {
+  CaretflowError,
+  type ModelComparison,
   type ModelSettings,
   type ModelStage,
   notFound,
@@ -18,6 +20,8 @@ import type { ModelLifecycleRepository } from "./model-lifecycle.repository.ts";
 /** The version tag holding the stage caretflow last moved a version to (`archived` marks an archived version). */
 export const STAGE_TAG = "caretflow.stage";
 
+type LifecycleTracking = Pick<TrackingPort, "getModel" | "getRun" | "setAlias" | "deleteAlias" | "setVersionTag">;
+
 /** Who acts, as the audit log names them, and their role in the model's project. */
 export type LifecycleActor = Pick<AuditRecord, "actor" | "address" | "project"> & { role: ProjectRole };
 
@@ -33,12 +37,12 @@ export const isStageAlias = (alias: string): alias is (typeof STAGE_ALIASES)[num
  */
 export class ModelLifecycle {
   readonly #repo: ModelLifecycleRepository;
-  readonly #tracking: Pick<TrackingPort, "getModel" | "setAlias" | "deleteAlias" | "setVersionTag">;
+  readonly #tracking: LifecycleTracking;
   readonly #audit: AuditLog;
 
   constructor(deps: {
     repo: ModelLifecycleRepository;
-    tracking: Pick<TrackingPort, "getModel" | "setAlias" | "deleteAlias" | "setVersionTag">;
+    tracking: LifecycleTracking;
     audit: AuditLog;
   }) {
     this.#repo = deps.repo;
@@ -63,6 +67,37 @@ export class ModelLifecycle {
 
   history(model: string): Promise<StageTransition[]> {
     return this.#repo.history(model);
+  }
+
+  /** The versions side by side: their runs' metrics, params and training dataset version. */
+  async compare(model: string, versions: number[]): Promise<ModelComparison> {
+    const m = await this.#tracking.getModel(model);
+    const picked = versions.map((n) => {
+      const v = m.versions.find((x) => x.version === n);
+      if (!v) throw notFound("model version", `${model}/${n}`, `List the versions with GET /api/models/${model}.`);
+      return v;
+    });
+    // A deleted run leaves its version's metrics, params and dataset out.
+    const runOf = (runId: string | null) =>
+      runId
+        ? this.#tracking.getRun(runId).catch((err) => {
+            if (err instanceof CaretflowError && err.status === 404) return null;
+            throw err;
+          })
+        : null;
+    const runs = await Promise.all(picked.map((v) => runOf(v.runId)));
+    return {
+      model,
+      versions: picked.map((v, i) => ({
+        version: v.version,
+        runId: v.runId,
+        aliases: v.aliases,
+        modelName: v.modelName,
+        dataset: runs[i]?.dataset ?? null,
+        metrics: runs[i]?.metrics ?? v.metrics ?? {},
+        params: runs[i]?.params ?? {},
+      })),
+    };
   }
 
   /**
