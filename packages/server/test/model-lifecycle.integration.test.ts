@@ -31,6 +31,7 @@ const cookies: Record<string, string> = {};
 const tokens: Record<string, string> = {};
 let server: ReturnType<typeof serve>;
 let url = "";
+const runIds: string[] = [];
 
 async function send(who: string, method: string, path: string, body?: unknown) {
   const res = await f.app.request(path, {
@@ -73,6 +74,7 @@ beforeAll(async () => {
     await mlflow.logBatch(runId, { metrics: [{ key: "Accuracy", value: 0.7 + i / 100, step: 0 }], params: { fold: String(i) } });
     await locked.putArtifact(expId, runId, "model/MLmodel", "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n");
     await mlflow.updateRun(runId, { status: "FINISHED", endTime: Date.now() });
+    runIds.push(runId);
     for (const name of ["churn", "churn-cli"]) {
       const reg = await send("alice", "POST", "/api/models", { runId, name });
       expect(reg.status, JSON.stringify(reg.json)).toBe(201);
@@ -197,6 +199,28 @@ describe("promotion with approval, rollback and history", () => {
     const audit = await f.audit.list({ action: "model.promotion.approve", limit: 10 });
     expect(audit.entries.map((e) => e.actor.name)).toEqual(["olga", "olga"]);
     expect((await f.audit.list({ action: "model.rollback", limit: 10 })).entries).toHaveLength(2);
+  });
+});
+
+describe("registering with a stage alias", () => {
+  it("records the move like any other, with the version it replaced", async () => {
+    for (const runId of runIds.slice(0, 2)) {
+      const reg = await send("alice", "POST", "/api/models", { runId, name: "churn-reg", alias: "staging" });
+      expect(reg.status, JSON.stringify(reg.json)).toBe(201);
+    }
+    expect((await send("alice", "POST", "/api/models", { runId: runIds[2], name: "churn-reg", alias: "champion" })).status).toBe(201);
+    const history = (await send("vic", "GET", "/api/models/churn-reg/history")).json.transitions;
+    expect(
+      history.map((t: { stage: string; version: number; replaced: number | null; kind: string }) => [
+        t.stage,
+        t.version,
+        t.replaced,
+        t.kind,
+      ]),
+    ).toEqual([
+      ["staging", 2, 1, "alias"],
+      ["staging", 1, null, "alias"],
+    ]);
   });
 });
 

@@ -1,5 +1,6 @@
 import {
   AliasName,
+  CaretflowError,
   notFound,
   OnlinePredictRequest,
   RegisteredModelName,
@@ -14,7 +15,7 @@ import type { AppEnv } from "../http/app.env.ts";
 import { parseJson, parsePath } from "../http/validate.ts";
 import type { ScoringPort, TrackingPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
-import type { ModelLifecycle } from "./model.lifecycle.ts";
+import { isStageAlias, type ModelLifecycle } from "./model.lifecycle.ts";
 
 export function modelsRoutes(deps: {
   tracking: TrackingPort;
@@ -52,6 +53,17 @@ export function modelsRoutes(deps: {
       );
     }
     await projects.claim("model", body.name, project);
+    // The version a stage alias pointed at before, for the stage history (none for a new model).
+    const replaced =
+      body.alias && isStageAlias(body.alias)
+        ? await tracking.getModel(body.name).then(
+            (m) => m.aliases[body.alias!] ?? null,
+            (err) => {
+              if (err instanceof CaretflowError && err.status === 404) return null;
+              throw err;
+            },
+          )
+        : null;
     const version = await tracking.registerModel(body);
     await audit.record({
       ...requester(c),
@@ -63,6 +75,7 @@ export function modelsRoutes(deps: {
         ...(body.description ? { description: body.description } : {}),
       },
     });
+    if (body.alias) await lifecycle.recordAliasMove(version.name, body.alias, version.version, replaced, c.get("user").username, "alias");
     return c.json(version, 201);
   });
   app.post("/:name/aliases", async (c) => {
