@@ -12,6 +12,7 @@ import { chooseEngineThreads, type EngineRunner, type Executor, LocalExecutor, R
 import { MlflowClient } from "@caretflow/tracking";
 import { serve } from "@hono/node-server";
 import type { Kysely } from "kysely";
+import { AlertService } from "./alerts/alert.service.ts";
 import { AuditLog, SYSTEM_ACTOR } from "./audit/audit.log.ts";
 import { AuthService } from "./auth/auth.service.ts";
 import { LoginLimiter } from "./auth/login.limiter.ts";
@@ -414,6 +415,10 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     });
     await automation.start();
     stack.push(() => automation.stop());
+    // Alert rules are checked every minute; monitoring registers the metrics they can watch.
+    const alerts = new AlertService({ db: serverDb, secrets, sources: [], addressPolicy: () => addressPolicy, pipelines, log });
+    alerts.start();
+    stack.push(() => alerts.close());
     const app = createApp({
       auth,
       projects,
@@ -428,6 +433,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       datasetNameFromFilename,
       jobs,
       pipelines,
+      alerts,
       catalog,
       tracking,
       scoring,
