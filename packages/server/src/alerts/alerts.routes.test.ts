@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { PROJECT_HEADER } from "@caretflow/contracts";
+import { type AlertEvent, type AlertRule, PROJECT_HEADER } from "@caretflow/contracts";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { appFixture } from "../../test/app.fixture.ts";
 import { forEachDatabase } from "../../test/databases.ts";
@@ -26,6 +26,9 @@ const source: AlertMetricSource = {
 const received: Array<{ path: string; body: Record<string, unknown> }> = [];
 let receiver: Server;
 let hook = "";
+
+type Checked = { rule: AlertRule; event: AlertEvent | null };
+const check = async (name: string) => (await (await call("a-editor", "POST", `/api/alerts/${name}/check`)).json()) as Checked;
 
 function call(who: string, method: string, path: string, body?: unknown) {
   return f.app.request(path, {
@@ -120,38 +123,38 @@ forEachDatabase("alert rules", (dbs) => {
     const stored = await f.db.selectFrom("alert_rules").select("webhook_sealed").where("name", "=", "churn-slow").executeTakeFirstOrThrow();
     expect(stored.webhook_sealed).not.toContain("s3cret");
 
-    const ok = (await (await call("a-editor", "POST", "/api/alerts/churn-slow/check")).json()) as Record<string, any>;
+    const ok = await check("churn-slow");
     expect(ok).toMatchObject({ rule: { state: "ok", last_value: 120 }, event: null });
 
     latency.set("churn", 400);
-    const fired = (await (await call("a-editor", "POST", "/api/alerts/churn-slow/check")).json()) as Record<string, any>;
+    const fired = await check("churn-slow");
     expect(fired.rule).toMatchObject({ state: "firing", last_value: 400 });
     expect(fired.event).toMatchObject({ kind: "fired", value: 400, webhook: "sent (HTTP 204)", pipeline_error: null });
     const hookCall = received.find((r) => r.path === "/hook/s3cret" && r.body.state === "firing");
     expect(hookCall?.body).toMatchObject({ rule: "churn-slow", project: "ops", deployment: "churn", value: 400, threshold: 250, op: ">" });
-    const run = await f.pipelines.run(fired.event.pipeline_run, "ops");
+    const run = await f.pipelines.run(fired.event!.pipeline_run!, "ops");
     expect(run.trigger).toMatchObject({ kind: "alert", detail: expect.stringContaining("churn-slow") });
     expect(run.params).toEqual({ reason: "slow" });
     // The run acts as the person who applied the pipeline.
     expect(run.createdBy).toBe("a-editor");
 
     // Still past the threshold, and a window without data: no new event, still firing.
-    expect((await (await call("a-editor", "POST", "/api/alerts/churn-slow/check")).json()) as Record<string, any>).toMatchObject({
+    expect(await check("churn-slow")).toMatchObject({
       event: null,
       rule: { state: "firing" },
     });
     latency.set("churn", null);
-    expect((await (await call("a-editor", "POST", "/api/alerts/churn-slow/check")).json()) as Record<string, any>).toMatchObject({
+    expect(await check("churn-slow")).toMatchObject({
       event: null,
       rule: { state: "firing", last_value: null },
     });
 
     latency.set("churn", 90);
-    const resolved = (await (await call("a-editor", "POST", "/api/alerts/churn-slow/check")).json()) as Record<string, any>;
+    const resolved = await check("churn-slow");
     expect(resolved).toMatchObject({ rule: { state: "ok" }, event: { kind: "resolved", value: 90, pipeline_run: null } });
     expect(received.filter((r) => r.path === "/hook/s3cret").map((r) => r.body.state)).toEqual(["firing", "resolved"]);
 
-    const events = (await (await call("a-viewer", "GET", "/api/alert-events?rule=churn-slow")).json()) as { events: any[] };
+    const events = (await (await call("a-viewer", "GET", "/api/alert-events?rule=churn-slow")).json()) as { events: AlertEvent[] };
     expect(events.events.map((e) => e.kind)).toEqual(["resolved", "fired"]);
     const audit = await f.audit.list({ action: "alert.*", limit: 50 });
     expect(audit.entries.map((e) => e.action)).toContain("alert.create");
@@ -169,7 +172,7 @@ forEachDatabase("alert rules", (dbs) => {
     }
     await call("a-editor", "PUT", "/api/alerts/churn-slow", { enabled: false });
     expect(await f.alerts.checkAll()).toBe(1);
-    const rules = (await (await call("a-viewer", "GET", "/api/alerts")).json()) as { rules: any[] };
+    const rules = (await (await call("a-viewer", "GET", "/api/alerts")).json()) as { rules: AlertRule[] };
     const byName = Object.fromEntries(rules.rules.map((r) => [r.name, r]));
     expect(byName["fraud-slow"]).toMatchObject({ state: "firing", last_value: 10 });
     expect(byName["ghost-slow"]).toMatchObject({ state: "error", last_error: "no such deployment 'ghost'" });
@@ -182,7 +185,7 @@ forEachDatabase("alert rules", (dbs) => {
     const deleted = await call("a-editor", "DELETE", "/api/alerts/fraud-slow");
     expect(deleted.status).toBe(200);
     expect((await call("a-viewer", "GET", "/api/alerts/fraud-slow")).status).toBe(404);
-    const events = (await (await call("a-viewer", "GET", "/api/alert-events?rule=fraud-slow")).json()) as { events: any[] };
+    const events = (await (await call("a-viewer", "GET", "/api/alert-events?rule=fraud-slow")).json()) as { events: AlertEvent[] };
     expect(events.events.map((e) => e.kind)).toEqual(["fired"]);
   });
 });
