@@ -26,7 +26,12 @@ export type AlertOperator = z.infer<typeof AlertOperator>;
 
 /** What a rule watches and when it fires. */
 const AlertRuleFields = {
-  deployment: z.string().min(1).max(64).describe("the deployment whose metric is watched"),
+  deployment: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "a deployment name: letters, digits, '_', '.' and '-'")
+    .describe("the deployment whose metric is watched"),
   metric: AlertMetricName,
   op: AlertOperator,
   threshold: z.number().finite(),
