@@ -34,6 +34,7 @@ import { experimentProjects, mlflowLookup } from "./mlflow/mlflow.scope.ts";
 import { openMlflowBackend } from "./mlflow.backend.ts";
 import { backfillModelDigests } from "./models/model-digest.backfill.ts";
 import { ModelDigestRepository } from "./models/model-digest.repository.ts";
+import { PredictionLogStats } from "./monitoring/prediction-log.stats.ts";
 import { PipelineAutomation } from "./pipelines/pipeline.automation.ts";
 import { createPipelines } from "./pipelines/pipeline.wiring.ts";
 import type { Logger } from "./ports.ts";
@@ -415,8 +416,17 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     });
     await automation.start();
     stack.push(() => automation.stop());
-    // Alert rules are checked every minute; monitoring registers the metrics they can watch.
-    const alerts = new AlertService({ db: serverDb, secrets, sources: [], addressPolicy: () => addressPolicy, pipelines, log });
+    // Alert rules are checked every minute, on the metrics monitoring measures.
+    const servedStats = new PredictionLogStats({ root: join(home, "prediction-log"), tmpDir: dirs.tmp });
+    stack.push(() => servedStats.close());
+    const alerts = new AlertService({
+      db: serverDb,
+      secrets,
+      sources: servedStats.alertSources(),
+      addressPolicy: () => addressPolicy,
+      pipelines,
+      log,
+    });
     alerts.start();
     stack.push(() => alerts.close());
     const app = createApp({
