@@ -255,4 +255,51 @@ describe("pipelines in a real browser", () => {
     expect(await rows.count()).toBe(1);
     expect(t.pageErrors).toEqual([]);
   });
+
+  it("adds an alert rule that starts a pipeline when it fires, checks it, then disables and deletes it", async () => {
+    const { page, context } = t;
+    const yaml = "version: 1\nname: on-alert\nsteps:\n  - id: check\n    type: quality_check\n    with: { dataset: iris }\n";
+    expect((await context.request.put("/api/pipelines", { data: { yaml } })).status()).toBe(200);
+
+    await page.goto("/alerts");
+    const form = page.getByRole("form", { name: "New alert rule" });
+    await form.getByLabel("Name").fill("quiet-churn");
+    await form.getByLabel("Deployment").fill("churn");
+    await form.locator('select[name="metric"] option[value="requests"]').waitFor({ state: "attached" });
+    await form.locator('select[name="metric"]').selectOption("requests");
+    await form.locator('select[name="op"]').selectOption("<");
+    await form.getByLabel("Threshold").fill("1");
+    await form.getByLabel("Window (minutes)").fill("30");
+    await form.locator('select[name="pipeline"] option[value="on-alert"]').waitFor({ state: "attached" });
+    await form.locator('select[name="pipeline"]').selectOption("on-alert");
+    await form.getByRole("button", { name: "Add rule" }).click();
+
+    const row = page.getByTestId("alerts-table").locator("tbody tr", { hasText: "quiet-churn" });
+    await row.waitFor();
+    expect(await row.textContent()).toContain("requests < 1 over 30 min");
+    expect(await row.textContent()).toContain("pipeline on-alert");
+
+    // Nothing served churn in the last half hour: no requests, so the rule fires and starts the pipeline.
+    await row.getByRole("button", { name: "Check now" }).click();
+    await expect.poll(() => row.textContent(), { timeout: 30_000 }).toContain("firing");
+    const event = page.getByTestId("alert-events-table").locator("tbody tr").first();
+    await event.waitFor();
+    expect(await event.textContent()).toMatch(/quiet-churn\s*fired.*pipeline run [0-9a-f]{8}/);
+    await expectAccessible(page, "alerts page with a firing rule");
+    await t.shot(page, "alerts");
+
+    await page.goto("/pipeline-runs?pipeline=on-alert&trigger=alert");
+    const runs = page.getByTestId("pipeline-runs-table").locator("tbody tr");
+    await runs.first().waitFor();
+    expect(await runs.count()).toBe(1);
+    expect(await runs.first().textContent()).toContain("alert");
+
+    await page.goto("/alerts");
+    await row.getByRole("button", { name: "Disable" }).click();
+    await expect.poll(() => row.textContent()).toContain("disabled");
+    page.once("dialog", (d) => void d.accept());
+    await row.getByRole("button", { name: "Delete" }).click();
+    await page.getByText("No alert rules yet").waitFor();
+    expect(t.pageErrors).toEqual([]);
+  });
 });

@@ -1,6 +1,7 @@
 import { CARETFLOW_VERSION, type Catalog } from "@caretflow/contracts";
 import { Command, CommanderError } from "commander";
 import { registerAccess } from "./access.command.ts";
+import { registerAlerts } from "./alerts.command.ts";
 import { registerAudit } from "./audit.command.ts";
 import { registerCatalog } from "./catalog.command.ts";
 import { createClient } from "./client.ts";
@@ -59,6 +60,7 @@ export function buildProgram(ctx: CliContext, exit: ExitState, catalog: Catalog 
   registerPredict(program, ctx, exit);
   registerDrift(program, ctx, exit);
   registerPipelines(program, ctx, exit);
+  registerAlerts(program, ctx, exit);
   registerAccess(program, ctx, exit);
   registerAudit(program, ctx, exit);
   registerTokens(program, ctx, exit);

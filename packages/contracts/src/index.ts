@@ -1,3 +1,4 @@
+export * from "./alerts.ts";
 export * from "./api.ts";
 export * from "./audit.ts";
 export * from "./catalog.ts";

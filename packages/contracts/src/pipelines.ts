@@ -72,7 +72,7 @@ export function pendingStep(step: { id: string; type: string }): PipelineStepRun
   };
 }
 
-export const PipelineTriggerKind = z.enum(["manual", "schedule", "dataset_version", "pipeline_finished", "resume"]);
+export const PipelineTriggerKind = z.enum(["manual", "schedule", "dataset_version", "pipeline_finished", "resume", "alert"]);
 export type PipelineTriggerKind = z.infer<typeof PipelineTriggerKind>;
 
 export const PipelineRunTrigger = z.object({

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import * as Al from "./alerts.ts";
 import * as A from "./api.ts";
 import * as Au from "./audit.ts";
 import { Catalog, TaskId } from "./catalog.ts";
@@ -507,6 +508,75 @@ const routeTable = [
     permission: EDITOR,
     response: P.PipelineRun,
     status: 202,
+  },
+  {
+    method: "get",
+    path: "/api/alert-metrics",
+    summary: "The metrics alert rules can watch, with their units",
+    tag: "alerts",
+    permission: VIEWER,
+    response: z.object({ metrics: z.array(Al.AlertMetricInfo) }),
+  },
+  {
+    method: "get",
+    path: "/api/alerts",
+    summary: "The project's alert rules with their state and last value",
+    tag: "alerts",
+    permission: VIEWER,
+    response: z.object({ rules: z.array(Al.AlertRule) }),
+  },
+  {
+    method: "post",
+    path: "/api/alerts",
+    summary:
+      "Create an alert rule (a metric of a deployment over a window against a threshold; a webhook and/or a pipeline run when it fires)",
+    tag: "alerts",
+    permission: EDITOR,
+    body: Al.AlertRuleRequest,
+    response: Al.AlertRule,
+    status: 201,
+  },
+  {
+    method: "get",
+    path: "/api/alerts/{name}",
+    summary: "An alert rule",
+    tag: "alerts",
+    permission: VIEWER,
+    response: Al.AlertRule,
+  },
+  {
+    method: "put",
+    path: "/api/alerts/{name}",
+    summary: "Change an alert rule",
+    tag: "alerts",
+    permission: EDITOR,
+    body: Al.AlertRuleUpdate,
+    response: Al.AlertRule,
+  },
+  {
+    method: "delete",
+    path: "/api/alerts/{name}",
+    summary: "Delete an alert rule (its events are kept)",
+    tag: "alerts",
+    permission: EDITOR,
+    response: Al.AlertRule,
+  },
+  {
+    method: "post",
+    path: "/api/alerts/{name}/check",
+    summary: "Check a rule now, as the schedule would (it fires or resolves if its state changes)",
+    tag: "alerts",
+    permission: EDITOR,
+    response: z.object({ rule: Al.AlertRule, event: Al.AlertEvent.nullable() }),
+  },
+  {
+    method: "get",
+    path: "/api/alert-events",
+    summary: "Alert firings and resolutions, newest first",
+    tag: "alerts",
+    permission: VIEWER,
+    query: Al.AlertEventsQuery,
+    response: z.object({ events: z.array(Al.AlertEvent) }),
   },
   {
     method: "get",

@@ -11,6 +11,7 @@ export {
   type LineageVersion,
 } from "./dataset.store.ts";
 export { datasetNameFromFilename } from "./dataset-name.ts";
+export { openDuckDb, sqlString, withConnection } from "./duckdb.ts";
 export { formatFromFilename, supportedExtensions } from "./formats.ts";
 export type { ProgressFn } from "./ingest.ts";
 export { type DatasetsTable, type DatasetTagsTable, type DatasetVersionsTable, type DataTables, dataMigrations } from "./migrations.ts";

@@ -12,6 +12,7 @@ import { chooseEngineThreads, type EngineRunner, type Executor, LocalExecutor, R
 import { MlflowClient } from "@caretflow/tracking";
 import { serve } from "@hono/node-server";
 import type { Kysely } from "kysely";
+import { AlertService } from "./alerts/alert.service.ts";
 import { AuditLog, SYSTEM_ACTOR } from "./audit/audit.log.ts";
 import { AuthService } from "./auth/auth.service.ts";
 import { LoginLimiter } from "./auth/login.limiter.ts";
@@ -35,6 +36,7 @@ import { ModelLifecycle } from "./models/model.lifecycle.ts";
 import { backfillModelDigests } from "./models/model-digest.backfill.ts";
 import { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import { ModelLifecycleRepository } from "./models/model-lifecycle.repository.ts";
+import { PredictionLogStats } from "./monitoring/prediction-log.stats.ts";
 import { PipelineAutomation } from "./pipelines/pipeline.automation.ts";
 import { createPipelines } from "./pipelines/pipeline.wiring.ts";
 import type { Logger } from "./ports.ts";
@@ -416,6 +418,19 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     });
     await automation.start();
     stack.push(() => automation.stop());
+    // Alert rules are checked every minute, on the metrics monitoring measures.
+    const servedStats = new PredictionLogStats({ root: join(home, "prediction-log"), tmpDir: dirs.tmp });
+    stack.push(() => servedStats.close());
+    const alerts = new AlertService({
+      db: serverDb,
+      secrets,
+      sources: servedStats.alertSources(),
+      addressPolicy: () => addressPolicy,
+      pipelines,
+      log,
+    });
+    alerts.start();
+    stack.push(() => alerts.close());
     const app = createApp({
       auth,
       projects,
@@ -430,6 +445,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       datasetNameFromFilename,
       jobs,
       pipelines,
+      alerts,
       catalog,
       tracking,
       modelLifecycle: new ModelLifecycle({ repo: new ModelLifecycleRepository(serverDb), tracking, audit }),

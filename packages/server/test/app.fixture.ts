@@ -7,6 +7,7 @@ import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename 
 import { type EngineRunner, LocalExecutor, type StepHandlers } from "@caretflow/orchestrator";
 import type { Kysely } from "kysely";
 import { CATALOG } from "../../orchestrator/test/catalog.fixture.ts";
+import { type AlertMetricSource, AlertService } from "../src/alerts/alert.service.ts";
 import { AuditLog } from "../src/audit/audit.log.ts";
 import { AuthService } from "../src/auth/auth.service.ts";
 import { LoginLimiter } from "../src/auth/login.limiter.ts";
@@ -62,6 +63,8 @@ export async function appFixture(
     transformLimits?: TransformLimits;
     /** Pipeline step handlers replacing the built-in ones. */
     stepHandlers?: StepHandlers;
+    /** Metric sources alert rules can watch. */
+    alertSources?: AlertMetricSource[];
     /** The metadata database (migrated; e.g. PostgreSQL from test/databases.ts), the caller's to close; default a new SQLite file. */
     db?: Kysely<ServerTables>;
   } = {},
@@ -138,6 +141,14 @@ export async function appFixture(
     ...(opts.stepHandlers ? { handlers: opts.stepHandlers } : {}),
   };
   const pipelines = createPipelines(pipelineWiring);
+  const alerts = new AlertService({
+    db,
+    secrets,
+    sources: opts.alertSources ?? [],
+    addressPolicy: () => opts.addressPolicy ?? { allowPrivateNetworks: false, allowList: ["127.0.0.0/8"] },
+    pipelines,
+    log,
+  });
   const ctx: AppContext = {
     auth,
     projects,
@@ -152,6 +163,7 @@ export async function appFixture(
     datasetNameFromFilename,
     jobs,
     pipelines,
+    alerts,
     catalog,
     tracking: absent("tracking"),
     modelLifecycle: new ModelLifecycle({
@@ -195,6 +207,7 @@ export async function appFixture(
     hub,
     jobs,
     pipelines,
+    alerts,
     /** What the fixture's pipeline service was made from, to make another (a restarted server). */
     pipelineWiring,
     store,

@@ -8,8 +8,8 @@ import { appFixture } from "./app.fixture.ts";
  * The real HTTP app (appFixture, with datasets) on a free loopback port, an admin API token, and a
  * `cli(argv)` that runs the real `caretflow` command against it with its output captured.
  */
-export async function servedCli() {
-  const f = await appFixture({}, { datasets: true });
+export async function servedCli(opts: Parameters<typeof appFixture>[1] = {}) {
+  const f = await appFixture({}, { datasets: true, ...opts });
   const server = serve({ fetch: f.app.fetch, port: 0, hostname: "127.0.0.1" });
   await new Promise<void>((ok) => (server.listening ? ok() : server.once("listening", () => ok())));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -2733,7 +2733,7 @@ export type paths = {
                                     };
                                     trigger: {
                                         /** @enum {string} */
-                                        kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                        kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume" | "alert";
                                         detail: string | null;
                                         cause?: string;
                                     };
@@ -2821,7 +2821,7 @@ export type paths = {
                                     };
                                     trigger: {
                                         /** @enum {string} */
-                                        kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                        kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume" | "alert";
                                         detail: string | null;
                                         cause?: string;
                                     };
@@ -2912,7 +2912,7 @@ export type paths = {
                                 };
                                 trigger: {
                                     /** @enum {string} */
-                                    kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                    kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume" | "alert";
                                     detail: string | null;
                                     cause?: string;
                                 };
@@ -3079,7 +3079,7 @@ export type paths = {
                             };
                             trigger: {
                                 /** @enum {string} */
-                                kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume" | "alert";
                                 detail: string | null;
                                 cause?: string;
                             };
@@ -3163,7 +3163,7 @@ export type paths = {
                 query?: {
                     pipeline?: string;
                     status?: "queued" | "running" | "succeeded" | "failed" | "cancelled";
-                    trigger?: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                    trigger?: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume" | "alert";
                     limit?: number;
                 };
                 header?: never;
@@ -3191,7 +3191,7 @@ export type paths = {
                                 };
                                 trigger: {
                                     /** @enum {string} */
-                                    kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                    kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume" | "alert";
                                     detail: string | null;
                                     cause?: string;
                                 };
@@ -3266,7 +3266,7 @@ export type paths = {
                             };
                             trigger: {
                                 /** @enum {string} */
-                                kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume" | "alert";
                                 detail: string | null;
                                 cause?: string;
                             };
@@ -3420,7 +3420,7 @@ export type paths = {
                             };
                             trigger: {
                                 /** @enum {string} */
-                                kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume" | "alert";
                                 detail: string | null;
                                 cause?: string;
                             };
@@ -3530,7 +3530,7 @@ export type paths = {
                             };
                             trigger: {
                                 /** @enum {string} */
-                                kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume";
+                                kind: "manual" | "schedule" | "dataset_version" | "pipeline_finished" | "resume" | "alert";
                                 detail: string | null;
                                 cause?: string;
                             };
@@ -3595,6 +3595,524 @@ export type paths = {
                 "5XX": components["responses"]["Error"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The metrics alert rules can watch, with their units */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            metrics: {
+                                name: string;
+                                description: string;
+                                unit: string;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's alert rules with their state and last value */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            rules: {
+                                name: string;
+                                project: string;
+                                deployment: string;
+                                metric: string;
+                                /** @enum {string} */
+                                op: ">" | ">=" | "<" | "<=";
+                                threshold: number;
+                                window_minutes: number;
+                                enabled: boolean;
+                                webhook_origin: string | null;
+                                pipeline: {
+                                    name: string;
+                                    /** @default {} */
+                                    params: {
+                                        [key: string]: string | number | boolean;
+                                    };
+                                } | null;
+                                /** @enum {string} */
+                                state: "ok" | "firing" | "no_data" | "error" | "unknown";
+                                last_value: number | null;
+                                last_checked_at: string | null;
+                                last_error: string | null;
+                                created_by: string | null;
+                                created_at: string;
+                                updated_at: string;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Create an alert rule (a metric of a deployment over a window against a threshold; a webhook and/or a pipeline run when it fires) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        /** @description the deployment whose metric is watched */
+                        deployment: string;
+                        metric: string;
+                        /** @enum {string} */
+                        op: ">" | ">=" | "<" | "<=";
+                        threshold: number;
+                        /**
+                         * @description the metric is computed over this many minutes up to now
+                         * @default 60
+                         */
+                        window_minutes?: number;
+                        /** @default true */
+                        enabled?: boolean;
+                        /** Format: uri */
+                        webhook_url?: string;
+                        pipeline?: {
+                            name: string;
+                            /** @default {} */
+                            params?: {
+                                [key: string]: string | number | boolean;
+                            };
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            project: string;
+                            deployment: string;
+                            metric: string;
+                            /** @enum {string} */
+                            op: ">" | ">=" | "<" | "<=";
+                            threshold: number;
+                            window_minutes: number;
+                            enabled: boolean;
+                            webhook_origin: string | null;
+                            pipeline: {
+                                name: string;
+                                /** @default {} */
+                                params: {
+                                    [key: string]: string | number | boolean;
+                                };
+                            } | null;
+                            /** @enum {string} */
+                            state: "ok" | "firing" | "no_data" | "error" | "unknown";
+                            last_value: number | null;
+                            last_checked_at: string | null;
+                            last_error: string | null;
+                            created_by: string | null;
+                            created_at: string;
+                            updated_at: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An alert rule */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            project: string;
+                            deployment: string;
+                            metric: string;
+                            /** @enum {string} */
+                            op: ">" | ">=" | "<" | "<=";
+                            threshold: number;
+                            window_minutes: number;
+                            enabled: boolean;
+                            webhook_origin: string | null;
+                            pipeline: {
+                                name: string;
+                                /** @default {} */
+                                params: {
+                                    [key: string]: string | number | boolean;
+                                };
+                            } | null;
+                            /** @enum {string} */
+                            state: "ok" | "firing" | "no_data" | "error" | "unknown";
+                            last_value: number | null;
+                            last_checked_at: string | null;
+                            last_error: string | null;
+                            created_by: string | null;
+                            created_at: string;
+                            updated_at: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        /** Change an alert rule */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the deployment whose metric is watched */
+                        deployment?: string;
+                        metric?: string;
+                        /** @enum {string} */
+                        op?: ">" | ">=" | "<" | "<=";
+                        threshold?: number;
+                        window_minutes?: number;
+                        enabled?: boolean;
+                        webhook_url?: string | null;
+                        pipeline?: {
+                            name: string;
+                            /** @default {} */
+                            params?: {
+                                [key: string]: string | number | boolean;
+                            };
+                        } | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            project: string;
+                            deployment: string;
+                            metric: string;
+                            /** @enum {string} */
+                            op: ">" | ">=" | "<" | "<=";
+                            threshold: number;
+                            window_minutes: number;
+                            enabled: boolean;
+                            webhook_origin: string | null;
+                            pipeline: {
+                                name: string;
+                                /** @default {} */
+                                params: {
+                                    [key: string]: string | number | boolean;
+                                };
+                            } | null;
+                            /** @enum {string} */
+                            state: "ok" | "firing" | "no_data" | "error" | "unknown";
+                            last_value: number | null;
+                            last_checked_at: string | null;
+                            last_error: string | null;
+                            created_by: string | null;
+                            created_at: string;
+                            updated_at: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        /** Delete an alert rule (its events are kept) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            project: string;
+                            deployment: string;
+                            metric: string;
+                            /** @enum {string} */
+                            op: ">" | ">=" | "<" | "<=";
+                            threshold: number;
+                            window_minutes: number;
+                            enabled: boolean;
+                            webhook_origin: string | null;
+                            pipeline: {
+                                name: string;
+                                /** @default {} */
+                                params: {
+                                    [key: string]: string | number | boolean;
+                                };
+                            } | null;
+                            /** @enum {string} */
+                            state: "ok" | "firing" | "no_data" | "error" | "unknown";
+                            last_value: number | null;
+                            last_checked_at: string | null;
+                            last_error: string | null;
+                            created_by: string | null;
+                            created_at: string;
+                            updated_at: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/{name}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check a rule now, as the schedule would (it fires or resolves if its state changes) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            rule: {
+                                name: string;
+                                project: string;
+                                deployment: string;
+                                metric: string;
+                                /** @enum {string} */
+                                op: ">" | ">=" | "<" | "<=";
+                                threshold: number;
+                                window_minutes: number;
+                                enabled: boolean;
+                                webhook_origin: string | null;
+                                pipeline: {
+                                    name: string;
+                                    /** @default {} */
+                                    params: {
+                                        [key: string]: string | number | boolean;
+                                    };
+                                } | null;
+                                /** @enum {string} */
+                                state: "ok" | "firing" | "no_data" | "error" | "unknown";
+                                last_value: number | null;
+                                last_checked_at: string | null;
+                                last_error: string | null;
+                                created_by: string | null;
+                                created_at: string;
+                                updated_at: string;
+                            };
+                            event: {
+                                id: string;
+                                rule: string;
+                                deployment: string;
+                                /** @enum {string} */
+                                kind: "fired" | "resolved";
+                                at: string;
+                                metric: string;
+                                value: number | null;
+                                threshold: number;
+                                /** @enum {string} */
+                                op: ">" | ">=" | "<" | "<=";
+                                message: string;
+                                webhook: string | null;
+                                pipeline_run: string | null;
+                                pipeline_error: string | null;
+                            } | null;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Alert firings and resolutions, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    rule?: string;
+                    deployment?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            events: {
+                                id: string;
+                                rule: string;
+                                deployment: string;
+                                /** @enum {string} */
+                                kind: "fired" | "resolved";
+                                at: string;
+                                metric: string;
+                                value: number | null;
+                                threshold: number;
+                                /** @enum {string} */
+                                op: ">" | ">=" | "<" | "<=";
+                                message: string;
+                                webhook: string | null;
+                                pipeline_run: string | null;
+                                pipeline_error: string | null;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

@@ -479,4 +479,55 @@ export const serverMigrations: Record<string, Migration> = {
       for (const t of ["model_transitions", "model_promotions", "model_settings"]) await db.schema.dropTable(t).execute();
     },
   },
+  "20261203_40_alerts": {
+    // Alert rules (a deployment's metric over a window against a threshold) and what each firing did.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("alert_rules")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("project", "varchar(64)", (c) => c.notNull())
+        .addColumn("name", "varchar(64)", (c) => c.notNull())
+        .addColumn("deployment", "varchar(64)", (c) => c.notNull())
+        .addColumn("metric", "varchar(64)", (c) => c.notNull())
+        .addColumn("op", "varchar(2)", (c) => c.notNull())
+        .addColumn("threshold", "double precision", (c) => c.notNull())
+        .addColumn("window_minutes", "integer", (c) => c.notNull())
+        .addColumn("enabled", "integer", (c) => c.notNull())
+        .addColumn("webhook_sealed", "text")
+        .addColumn("webhook_origin", "varchar(300)")
+        .addColumn("pipeline_json", "text")
+        .addColumn("state", "varchar(20)", (c) => c.notNull())
+        .addColumn("last_value", "double precision")
+        .addColumn("last_checked_at", "varchar(40)")
+        .addColumn("last_error", "text")
+        .addColumn("created_by", "varchar(100)")
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .addColumn("updated_at", "varchar(40)", (c) => c.notNull())
+        .addUniqueConstraint("alert_rules_name_uq", ["project", "name"])
+        .execute();
+      await db.schema
+        .createTable("alert_events")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("project", "varchar(64)", (c) => c.notNull())
+        .addColumn("rule_id", "varchar(36)", (c) => c.notNull())
+        .addColumn("rule", "varchar(64)", (c) => c.notNull())
+        .addColumn("deployment", "varchar(64)", (c) => c.notNull())
+        .addColumn("kind", "varchar(20)", (c) => c.notNull())
+        .addColumn("at", "varchar(40)", (c) => c.notNull())
+        .addColumn("metric", "varchar(64)", (c) => c.notNull())
+        .addColumn("value", "double precision")
+        .addColumn("threshold", "double precision", (c) => c.notNull())
+        .addColumn("op", "varchar(2)", (c) => c.notNull())
+        .addColumn("message", "text", (c) => c.notNull())
+        .addColumn("webhook", "text")
+        .addColumn("pipeline_run", "varchar(36)")
+        .addColumn("pipeline_error", "text")
+        .execute();
+      await db.schema.createIndex("alert_events_project_idx").on("alert_events").columns(["project", "at"]).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("alert_events").execute();
+      await db.schema.dropTable("alert_rules").execute();
+    },
+  },
 };

@@ -285,4 +285,44 @@ export interface ServerTables {
     request_id: string | null;
     at: string;
   };
+  /** Alert rules; webhook_sealed is the webhook URL sealed by the SecretBox (purpose `alert.<id>.webhook`). */
+  alert_rules: {
+    id: string;
+    project: string;
+    name: string;
+    deployment: string;
+    metric: string;
+    op: string;
+    threshold: number;
+    window_minutes: number;
+    enabled: number;
+    webhook_sealed: string | null;
+    webhook_origin: string | null;
+    pipeline_json: string | null;
+    state: string;
+    last_value: number | null;
+    last_checked_at: string | null;
+    last_error: string | null;
+    created_by: string | null;
+    created_at: string;
+    updated_at: string;
+  };
+  /** Each firing and resolution of a rule, kept after the rule is deleted. */
+  alert_events: {
+    id: string;
+    project: string;
+    rule_id: string;
+    rule: string;
+    deployment: string;
+    kind: string;
+    at: string;
+    metric: string;
+    value: number | null;
+    threshold: number;
+    op: string;
+    message: string;
+    webhook: string | null;
+    pipeline_run: string | null;
+    pipeline_error: string | null;
+  };
 }

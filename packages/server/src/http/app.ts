@@ -1,5 +1,7 @@
 import { buildOpenApi, CARETFLOW_VERSION, CaretflowError, notFound, type User } from "@caretflow/contracts";
 import { Hono } from "hono";
+import type { AlertService } from "../alerts/alert.service.ts";
+import { alertEventsRoutes, alertMetricsRoutes, alertsRoutes } from "../alerts/alerts.routes.ts";
 import type { AuditLog } from "../audit/audit.log.ts";
 import { auditRoutes } from "../audit/audit.routes.ts";
 import { authRoutes } from "../auth/auth.routes.ts";
@@ -62,6 +64,7 @@ export interface AppContext {
   jobs: JobService;
   /** Stored pipelines and their runs. */
   pipelines: PipelineService;
+  alerts: AlertService;
   catalog: CatalogPort;
   tracking: TrackingPort;
   /** Stages, promotion requests and stage history of registered models. */
@@ -147,6 +150,9 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.route("/api/transforms", transformsRoutes({ transforms: ctx.transforms, audit: ctx.audit }));
   app.route("/api/pipelines", pipelinesRoutes({ pipelines: ctx.pipelines, audit: ctx.audit }));
   app.route("/api/pipeline-runs", pipelineRunsRoutes({ pipelines: ctx.pipelines, audit: ctx.audit }));
+  app.route("/api/alerts", alertsRoutes({ alerts: ctx.alerts, audit: ctx.audit }));
+  app.route("/api/alert-events", alertEventsRoutes({ alerts: ctx.alerts }));
+  app.route("/api/alert-metrics", alertMetricsRoutes({ alerts: ctx.alerts }));
   app.route("/api/catalog", catalogRoutes({ catalog: ctx.catalog }));
   app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, audit: ctx.audit, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
   app.route("/api/drift", driftRoutes({ jobs: ctx.jobs, audit: ctx.audit }));

@@ -27,6 +27,8 @@ afterAll(async () => {
   await server?.close();
 });
 
+const WEBHOOK = "http://127.0.0.1:9/hooks/alert-s3cret";
+
 async function rotate(cookie: string) {
   const res = await f.app.request("/api/settings/secret-key/rotate", { method: "POST", headers: { cookie, [PROJECT_HEADER]: "p" } });
   const text = await res.text();
@@ -42,13 +44,16 @@ async function storedValues(): Promise<{ context: string; sealed: string }[]> {
   }
   const sso = await f.db.selectFrom("sso_settings").select("client_secret_sealed").executeTakeFirstOrThrow();
   out.push({ context: "sso.client_secret", sealed: sso.client_secret_sealed! });
+  for (const row of await f.db.selectFrom("alert_rules").select(["id", "webhook_sealed"]).execute()) {
+    out.push({ context: `alert.${row.id}.webhook`, sealed: row.webhook_sealed! });
+  }
   return out;
 }
 
 forEachDatabase("POST /api/settings/secret-key/rotate", (dbs) => {
   beforeAll(async () => {
     const { db } = await dbs.fresh<ServerTables>();
-    f = await appFixture({}, { db });
+    f = await appFixture({}, { db, alertSources: [{ info: { name: "requests", description: "", unit: "count" }, value: async () => 0 }] });
     const owner = await f.auth.createUser({ username: "owner" });
     await f.projects.create((await f.auth.userByName("owner"))!, "p", null);
     memberCookie = `caretflow_session=${(await f.auth.createSession(owner.id)).cookie}`;
@@ -65,6 +70,20 @@ forEachDatabase("POST /api/settings/secret-key/rotate", (dbs) => {
       defaultRole: "viewer",
       buttonLabel: "Sign in with SSO",
     });
+    await f.alerts.create(
+      "p",
+      {
+        name: "quiet",
+        deployment: "d",
+        metric: "requests",
+        op: "<",
+        threshold: 1,
+        window_minutes: 60,
+        enabled: true,
+        webhook_url: WEBHOOK,
+      },
+      null,
+    );
   });
   afterAll(async () => {
     await f?.close();
@@ -81,12 +100,12 @@ forEachDatabase("POST /api/settings/secret-key/rotate", (dbs) => {
     const keyBefore = await readFile(keyFile);
     await copyFile(keyFile, join(f.dir, "old.key"));
     const valuesBefore = await storedValues();
-    expect(valuesBefore).toHaveLength(2);
+    expect(valuesBefore).toHaveLength(3);
     expect((await f.connections.test("p", "withpw")).host).toBe(`${server.host}:${server.port}`);
 
     const r = await rotate(adminCookie);
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ resealed: 2, connections: 1, ssoClientSecret: true, unreadable: [] });
+    expect(r.json).toEqual({ resealed: 3, connections: 1, ssoClientSecret: true, unreadable: [] });
     expect(r.text).not.toContain(PASSWORD);
     expect(r.text).not.toContain(SSO_SECRET);
 
@@ -107,6 +126,8 @@ forEachDatabase("POST /api/settings/secret-key/rotate", (dbs) => {
       expect(() => old.unseal(v.sealed, v.context)).toThrow(/cannot be decrypted/);
     }
     expect(current.unseal(after.find((v) => v.context === "sso.client_secret")!.sealed, "sso.client_secret")).toBe(SSO_SECRET);
+    const hook = after.find((v) => v.context.startsWith("alert."))!;
+    expect(current.unseal(hook.sealed, hook.context)).toBe(WEBHOOK);
 
     // The running server reads with the new key: the SSO secret, and the password through a real sign-in to PostgreSQL.
     expect((await new SsoSettingsStore({ db: f.db, secrets: f.secrets }).config())?.clientSecret).toBe(SSO_SECRET);
@@ -145,7 +166,7 @@ forEachDatabase("POST /api/settings/secret-key/rotate", (dbs) => {
 
     // The next start opens the box (.next is read as a fallback) and re-seals with secret.key.
     const restarted = await SecretBox.open(keyFile);
-    expect(await new SecretKeyService({ db: f.db, secrets: restarted }).recover()).toBe(2);
+    expect(await new SecretKeyService({ db: f.db, secrets: restarted }).recover()).toBe(3);
     await expect(stat(`${keyFile}.next`)).rejects.toThrow(/ENOENT/);
     const values = await storedValues();
     for (const v of values) expect(onlyCurrent.isCurrent(v.sealed, v.context)).toBe(true);

@@ -18,7 +18,8 @@ interface SealedValue {
  * The server's secret key as a whole: rotating it (every sealed value in the database re-sealed in one
  * transaction, then the key file replaced; see SecretBox.rotate) and, at start, re-sealing values that
  * an interrupted rotation left under another key. Every sealed value lives in connections.secrets_json
- * (purpose `connection.<id>.<field>`) or sso_settings.client_secret_sealed.
+ * (purpose `connection.<id>.<field>`), alert_rules.webhook_sealed (`alert.<id>.webhook`) or
+ * sso_settings.client_secret_sealed.
  */
 export class SecretKeyService {
   readonly #db: Kysely<ServerTables>;
@@ -55,7 +56,7 @@ export class SecretKeyService {
             await v.store(trx, value);
             resealed++;
             if (v.context === SSO_SECRET) sso = true;
-            else connections.add(v.context.split(".")[1]!);
+            else if (v.context.startsWith("connection.")) connections.add(v.context.split(".")[1]!);
           }
           return { resealed, connections: connections.size, ssoClientSecret: sso, unreadable };
         });
@@ -113,6 +114,16 @@ async function sealedValues(trx: Transaction<ServerTables>): Promise<SealedValue
         },
       });
     }
+  }
+  const alerts = await trx.selectFrom("alert_rules").select(["id", "webhook_sealed"]).where("webhook_sealed", "is not", null).execute();
+  for (const row of alerts) {
+    out.push({
+      context: `alert.${row.id}.webhook`,
+      sealed: row.webhook_sealed!,
+      async store(t, next) {
+        await t.updateTable("alert_rules").set({ webhook_sealed: next }).where("id", "=", row.id).execute();
+      },
+    });
   }
   const sso = await trx.selectFrom("sso_settings").select("client_secret_sealed").where("id", "=", 1).executeTakeFirst();
   if (sso?.client_secret_sealed) {

@@ -1,4 +1,6 @@
 import {
+  type AlertRuleRequest,
+  type AlertRuleUpdate,
   type BatchPredictRequest,
   type Catalog,
   Chart,
@@ -165,6 +167,15 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       ).text(),
     cancelPipelineRun: (id: string) => api.POST("/api/pipeline-runs/{id}/cancel", job(id)),
     resumePipelineRun: (id: string) => api.POST("/api/pipeline-runs/{id}/resume", job(id)),
+
+    /** Alert rules (webhook URLs never shown, only their origin), their events and the metrics they can watch. */
+    listAlerts: async () => (await api.GET("/api/alerts")).rules,
+    listAlertMetrics: async () => (await api.GET("/api/alert-metrics")).metrics,
+    listAlertEvents: async (limit = 100) => (await api.GET("/api/alert-events", { params: { query: { limit } } })).events,
+    createAlert: (req: z.input<typeof AlertRuleRequest>) => api.POST("/api/alerts", { body: req }),
+    updateAlert: (name: string, change: AlertRuleUpdate) => api.PUT("/api/alerts/{name}", { ...conn(name), body: change }),
+    deleteAlert: (name: string) => api.DELETE("/api/alerts/{name}", conn(name)),
+    checkAlert: (name: string) => api.POST("/api/alerts/{name}/check", conn(name)),
 
     catalog: () => {
       catalog ??= api.GET("/api/catalog").catch((err: unknown) => {

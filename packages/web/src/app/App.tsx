@@ -30,6 +30,7 @@ const PipelineBuilderPage = lazy(() =>
 );
 const PipelineRunsPage = lazy(() => import("../features/pipelines/PipelineRunsPage.tsx").then((m) => ({ default: m.PipelineRunsPage })));
 const PipelineRunPage = lazy(() => import("../features/pipelines/PipelineRunPage.tsx").then((m) => ({ default: m.PipelineRunPage })));
+const AlertsPage = lazy(() => import("../features/alerts/AlertsPage.tsx").then((m) => ({ default: m.AlertsPage })));
 const TrainPage = lazy(() => import("../features/train/TrainPage.tsx").then((m) => ({ default: m.TrainPage })));
 
 export function App() {
@@ -77,6 +78,7 @@ function ProjectApp({ project }: { project: string }) {
               <Route path="experiments/:runId" element={<RunPage />} />
               <Route path="models" element={<ModelsPage />} />
               <Route path="predict" element={<PredictPage />} />
+              <Route path="alerts" element={<AlertsPage />} />
               <Route path="projects" element={<ProjectsPage />} />
               <Route path="projects/:name" element={<ProjectsPage />} />
               <Route path="users" element={<UsersPage />} />
