@@ -1,4 +1,11 @@
-import { RegisterModelRequest, SetAliasRequest } from "@caretflow/contracts";
+import {
+  PromotionCreateRequest,
+  type PromotionResult,
+  RegisterModelRequest,
+  RollbackRequest,
+  SetAliasRequest,
+  type StageTransition,
+} from "@caretflow/contracts";
 import type { Command } from "commander";
 import { action, type CommonOptions, type ExitState, intArg, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
@@ -10,8 +17,22 @@ export function formatAliases(aliases: Record<string, number>): string {
   return entries.length === 0 ? "-" : entries.map(([a, v]) => `${a}→${v}`).join(", ");
 }
 
+/** "production: version 3 (replaced 2) by alice at ..., promotion: why" */
+export function formatTransition(t: StageTransition): string {
+  const replaced = t.replaced === null ? "" : ` (replaced ${t.replaced})`;
+  return `${t.model} ${t.stage}: version ${t.version}${replaced} by ${t.actor}, ${t.kind}${t.reason ? `: ${t.reason}` : ""}`;
+}
+
+function formatPromotion(name: string, r: PromotionResult): string {
+  if (r.transition) return formatTransition(r.transition);
+  const p = r.request!;
+  return `requested ${name} version ${p.version} -> ${p.to} (request ${p.id}); an owner approves it with \`caretflow models approve ${name} ${p.id}\``;
+}
+
 export function registerModels(program: Command, ctx: CliContext, exit: ExitState): void {
-  const models = program.command("models").description("the model registry: register, list, set aliases");
+  const models = program
+    .command("models")
+    .description("the model registry: register, list, set aliases, promote, approve, roll back, history");
 
   withCommon(
     models
@@ -93,6 +114,146 @@ export function registerModels(program: Command, ctx: CliContext, exit: ExitStat
       env.out.result(
         model,
         () => `${model.name}@${body.alias} now points at version ${body.version} (aliases: ${formatAliases(model.aliases)})`,
+      );
+      return undefined;
+    }),
+  );
+
+  registerLifecycle(models, ctx, exit);
+}
+
+/** promote, approve, reject, rollback, history: the stages of a registered model. */
+function registerLifecycle(models: Command, ctx: CliContext, exit: ExitState): void {
+  withCommon(
+    models
+      .command("promote")
+      .description("move a version to staging, production or archived (a request when an owner's approval is needed)")
+      .argument("<name>", "registered model name")
+      .argument("<version>", "version number", intArg("VERSION", 1))
+      .requiredOption("--to <stage>", "staging, production or archived")
+      .option("--reason <text>", "why (kept in the model's history)"),
+  ).action(
+    action<CommonOptions & { to: string; reason?: string }>(ctx, exit, async (env, opts, args) => {
+      const [name, version] = args as unknown as [string, number];
+      const body = parseFlags(
+        PromotionCreateRequest,
+        { version, to: opts.to, reason: opts.reason },
+        { version: "VERSION", to: "--to", reason: "--reason" },
+      );
+      const client = await env.client();
+      const result = await client.POST("/api/models/{name}/promotions", { params: { path: { name } }, body });
+      env.out.result(result, () => formatPromotion(name, result));
+      return undefined;
+    }),
+  );
+
+  for (const decision of ["approve", "reject"] as const) {
+    withCommon(
+      models
+        .command(decision)
+        .description(
+          decision === "approve"
+            ? "approve a pending promotion (another owner than the requester): the version moves"
+            : "reject a pending promotion",
+        )
+        .argument("<name>", "registered model name")
+        .argument("<request>", "the request id (see `caretflow models promotions NAME`)")
+        .option("--reason <text>", "why"),
+    ).action(
+      action<CommonOptions & { reason?: string }>(ctx, exit, async (env, opts, args) => {
+        const [name, id] = args as [string, string];
+        const client = await env.client();
+        const params = { path: { name, id } };
+        const body = opts.reason ? { reason: opts.reason } : {};
+        if (decision === "approve") {
+          const result = await client.POST("/api/models/{name}/promotions/{id}/approve", { params, body });
+          env.out.result(result, () => `approved request ${id}\n${formatPromotion(name, result)}`);
+        } else {
+          const request = await client.POST("/api/models/{name}/promotions/{id}/reject", { params, body });
+          env.out.result(request, () => `rejected request ${id} (${name} version ${request.version} -> ${request.to})`);
+        }
+        return undefined;
+      }),
+    );
+  }
+
+  withCommon(
+    models.command("promotions").description("a model's promotion requests, newest first").argument("<name>", "registered model name"),
+  ).action(
+    action<CommonOptions>(ctx, exit, async (env, _opts, args) => {
+      const [name] = args as [string];
+      const client = await env.client();
+      const list = await client.GET("/api/models/{name}/promotions", { params: { path: { name } } });
+      env.out.result(list, () =>
+        list.promotions.length === 0
+          ? `${name} has no promotion requests`
+          : formatTable(
+              [
+                { header: "ID" },
+                { header: "VERSION", right: true },
+                { header: "TO" },
+                { header: "STATUS" },
+                { header: "BY" },
+                { header: "DECIDED BY" },
+                { header: "REASON" },
+              ],
+              list.promotions.map((p) => [p.id, String(p.version), p.to, p.status, p.requestedBy, p.decidedBy ?? "-", p.reason ?? "-"]),
+            ),
+      );
+      return undefined;
+    }),
+  );
+
+  withCommon(
+    models
+      .command("rollback")
+      .description("move production back to the version it replaced")
+      .argument("<name>", "registered model name")
+      .requiredOption("--reason <text>", "why (kept in the model's history)"),
+  ).action(
+    action<CommonOptions & { reason: string }>(ctx, exit, async (env, opts, args) => {
+      const [name] = args as [string];
+      const body = parseFlags(RollbackRequest, { reason: opts.reason }, { reason: "--reason" });
+      const client = await env.client();
+      const t = await client.POST("/api/models/{name}/rollback", { params: { path: { name } }, body });
+      env.out.result(t, () => `rolled back: ${formatTransition(t)}`);
+      return undefined;
+    }),
+  );
+
+  withCommon(
+    models
+      .command("history")
+      .description("every stage move of a model: who, when, why, which version it replaced")
+      .argument("<name>", "registered model name"),
+  ).action(
+    action<CommonOptions>(ctx, exit, async (env, _opts, args) => {
+      const [name] = args as [string];
+      const client = await env.client();
+      const history = await client.GET("/api/models/{name}/history", { params: { path: { name } } });
+      env.out.result(history, () =>
+        history.transitions.length === 0
+          ? `${name} has no stage moves yet; promote a version with \`caretflow models promote ${name} VERSION --to staging\``
+          : formatTable(
+              [
+                { header: "WHEN" },
+                { header: "STAGE" },
+                { header: "VERSION", right: true },
+                { header: "REPLACED", right: true },
+                { header: "BY" },
+                { header: "HOW" },
+                { header: "REASON" },
+              ],
+              history.transitions.map((t) => [
+                formatTime(t.at),
+                t.stage,
+                String(t.version),
+                t.replaced === null ? "-" : String(t.replaced),
+                t.actor,
+                t.kind,
+                t.reason ?? "-",
+              ]),
+            ),
       );
       return undefined;
     }),

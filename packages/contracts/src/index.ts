@@ -10,6 +10,7 @@ export * from "./drift.ts";
 export * from "./engine-protocol.ts";
 export * from "./errors.ts";
 export * from "./formats.ts";
+export * from "./model-lifecycle.ts";
 export * from "./pipeline.ts";
 export * from "./pipeline.validate.ts";
 export * from "./pipelines.ts";

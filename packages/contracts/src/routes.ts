@@ -7,6 +7,7 @@ import * as C from "./connections.ts";
 import * as D from "./datasets.ts";
 import { DriftRequest } from "./drift.ts";
 import { ApiError } from "./errors.ts";
+import * as L from "./model-lifecycle.ts";
 import { PipelineValidateRequest, PipelineValidateResult } from "./pipeline.validate.ts";
 import * as P from "./pipelines.ts";
 import * as Q from "./quality.ts";
@@ -791,6 +792,84 @@ const routeTable = [
     tag: "models",
     permission: OWNER,
     response: A.RegisteredModel,
+  },
+  {
+    method: "post",
+    path: "/api/models/{name}/promotions",
+    summary: "Promote a version to staging, production or archived (a request when an owner's approval is needed)",
+    tag: "models",
+    permission: EDITOR,
+    body: L.PromotionCreateRequest,
+    response: L.PromotionResult,
+  },
+  {
+    method: "get",
+    path: "/api/models/{name}/promotions",
+    summary: "The model's promotion requests, newest first",
+    tag: "models",
+    permission: VIEWER,
+    response: L.PromotionList,
+  },
+  {
+    method: "post",
+    path: "/api/models/{name}/promotions/{id}/approve",
+    summary: "Approve a pending promotion (another owner than the requester); the version moves",
+    tag: "models",
+    permission: OWNER,
+    body: L.PromotionDecisionRequest,
+    response: L.PromotionResult,
+  },
+  {
+    method: "post",
+    path: "/api/models/{name}/promotions/{id}/reject",
+    summary: "Reject a pending promotion",
+    tag: "models",
+    permission: OWNER,
+    body: L.PromotionDecisionRequest,
+    response: L.PromotionRequest,
+  },
+  {
+    method: "post",
+    path: "/api/models/{name}/rollback",
+    summary: "Move production back to the version it replaced",
+    tag: "models",
+    permission: OWNER,
+    body: L.RollbackRequest,
+    response: L.StageTransition,
+  },
+  {
+    method: "get",
+    path: "/api/models/{name}/history",
+    summary: "Every stage move of the model: who, when, why, which version it replaced",
+    tag: "models",
+    permission: VIEWER,
+    response: L.ModelHistory,
+  },
+  {
+    method: "get",
+    path: "/api/models/{name}/compare",
+    summary: "Versions side by side: metrics, params and training dataset version of their runs",
+    tag: "models",
+    permission: VIEWER,
+    query: L.ModelCompareQuery,
+    response: L.ModelComparison,
+  },
+  {
+    method: "get",
+    path: "/api/models/{name}/settings",
+    summary: "The model's lifecycle settings",
+    tag: "models",
+    permission: VIEWER,
+    response: L.ModelSettings,
+  },
+  {
+    method: "put",
+    path: "/api/models/{name}/settings",
+    summary: "Change the model's lifecycle settings (whether production needs approval)",
+    tag: "models",
+    permission: OWNER,
+    body: L.ModelSettings,
+    response: L.ModelSettings,
   },
 
   {

@@ -105,6 +105,8 @@ export interface TrackingPort {
   registerModel(req: RegisterModelRequest): Promise<ModelVersion>;
   setAlias(name: string, alias: string, version: number): Promise<RegisteredModel>;
   deleteAlias(name: string, alias: string): Promise<RegisteredModel>;
+  /** Sets one tag of a model version (the lifecycle's caretflow.stage). */
+  setVersionTag(name: string, version: number, key: string, value: string): Promise<void>;
   resolveModelRef(ref: string): Promise<ResolvedModel>;
   /** Ends a run a dead job left RUNNING as KILLED; false when it had already ended. */
   killRunIfRunning(runId: string): Promise<boolean>;

@@ -32,8 +32,10 @@ import { JobService } from "./jobs/job.service.ts";
 import { metricsToken, ServerMetrics } from "./metrics/metrics.ts";
 import { experimentProjects, mlflowLookup } from "./mlflow/mlflow.scope.ts";
 import { openMlflowBackend } from "./mlflow.backend.ts";
+import { ModelLifecycle } from "./models/model.lifecycle.ts";
 import { backfillModelDigests } from "./models/model-digest.backfill.ts";
 import { ModelDigestRepository } from "./models/model-digest.repository.ts";
+import { ModelLifecycleRepository } from "./models/model-lifecycle.repository.ts";
 import { PredictionLogStats } from "./monitoring/prediction-log.stats.ts";
 import { PipelineAutomation } from "./pipelines/pipeline.automation.ts";
 import { createPipelines } from "./pipelines/pipeline.wiring.ts";
@@ -446,6 +448,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       alerts,
       catalog,
       tracking,
+      modelLifecycle: new ModelLifecycle({ repo: new ModelLifecycleRepository(serverDb), tracking, audit }),
       scoring,
       health,
       log,

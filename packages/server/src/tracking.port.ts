@@ -8,6 +8,7 @@ import {
   registerModel,
   resolveModelRef,
   setAlias,
+  setVersionTag,
 } from "@caretflow/tracking";
 import type { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import type { TrackingPort } from "./ports.ts";
@@ -27,6 +28,7 @@ export function trackingPort(client: MlflowClient, trackingUri: string, digests:
     registerModel: (req) => registerModel(client, req),
     setAlias: (name, alias, version) => setAlias(client, name, alias, version),
     deleteAlias: (name, alias) => deleteAlias(client, name, alias),
+    setVersionTag: (name, version, key, value) => setVersionTag(client, name, version, key, value),
     resolveModelRef: async (ref) => {
       const { artifactPath, ...model } = await resolveModelRef(client, ref);
       const sha256 = model.runId && artifactPath ? await digests.lookup({ runId: model.runId, artifactPath }) : null;

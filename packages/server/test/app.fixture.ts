@@ -20,7 +20,9 @@ import { JobEventHub } from "../src/jobs/job.hub.ts";
 import { JobPostSteps } from "../src/jobs/job.post-steps.ts";
 import { JobRepository } from "../src/jobs/job.repository.ts";
 import { JobService } from "../src/jobs/job.service.ts";
+import { ModelLifecycle } from "../src/models/model.lifecycle.ts";
 import { ModelDigestRepository } from "../src/models/model-digest.repository.ts";
+import { ModelLifecycleRepository } from "../src/models/model-lifecycle.repository.ts";
 import { createPipelines, type PipelineWiring } from "../src/pipelines/pipeline.wiring.ts";
 import { enginePython } from "../src/pipelines/steps/custom.step.ts";
 import type { CatalogPort, TrackingPort } from "../src/ports.ts";
@@ -164,6 +166,11 @@ export async function appFixture(
     alerts,
     catalog,
     tracking: absent("tracking"),
+    modelLifecycle: new ModelLifecycle({
+      repo: new ModelLifecycleRepository(db),
+      tracking: over.tracking ?? absent("tracking"),
+      audit,
+    }),
     scoring: absent("scoring"),
     health: () => ({
       status: "degraded",

@@ -26,6 +26,7 @@ export {
   registerModel,
   resolveModelRef,
   setAlias,
+  setVersionTag,
 } from "./registry.service.ts";
 export { getRunDetail, listArtifactsRecursive, listTrainingRuns, toRunSummary } from "./runs.service.ts";
 export { TAG } from "./tags.ts";

@@ -204,6 +204,13 @@ export async function setAlias(c: MlflowClient, name: string, alias: string, ver
   return getModel(c, name);
 }
 
+/** Sets one tag of a model version (e.g. caretflow.stage). */
+export async function setVersionTag(c: MlflowClient, name: string, version: number, key: string, value: string): Promise<void> {
+  checkModelName(name);
+  checkVersion(version);
+  await c.setModelVersionTag(name, version, key, value);
+}
+
 export async function deleteAlias(c: MlflowClient, name: string, alias: string): Promise<RegisteredModel> {
   const m = await c.getRegisteredModel(checkModelName(name));
   if (!m.aliases.some((a) => a.alias === checkAlias(alias))) {

@@ -13700,6 +13700,512 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/models/{name}/promotions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The model's promotion requests, newest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            promotions: {
+                                id: string;
+                                model: string;
+                                version: number;
+                                /** @enum {string} */
+                                to: "staging" | "production" | "archived";
+                                requestedBy: string;
+                                reason: string | null;
+                                /** @enum {string} */
+                                status: "pending" | "approved" | "rejected";
+                                decidedBy: string | null;
+                                decidedAt: string | null;
+                                decisionReason: string | null;
+                                createdAt: string;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Promote a version to staging, production or archived (a request when an owner's approval is needed) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        version: number;
+                        /** @enum {string} */
+                        to: "staging" | "production" | "archived";
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            request: {
+                                id: string;
+                                model: string;
+                                version: number;
+                                /** @enum {string} */
+                                to: "staging" | "production" | "archived";
+                                requestedBy: string;
+                                reason: string | null;
+                                /** @enum {string} */
+                                status: "pending" | "approved" | "rejected";
+                                decidedBy: string | null;
+                                decidedAt: string | null;
+                                decisionReason: string | null;
+                                createdAt: string;
+                            } | null;
+                            transition: {
+                                id: number;
+                                model: string;
+                                /** @enum {string} */
+                                stage: "staging" | "production" | "archived";
+                                version: number;
+                                replaced: number | null;
+                                /** @enum {string} */
+                                kind: "promotion" | "rollback" | "alias" | "pipeline";
+                                actor: string;
+                                reason: string | null;
+                                requestId: string | null;
+                                at: string;
+                            } | null;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/{name}/promotions/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a pending promotion (another owner than the requester); the version moves */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            request: {
+                                id: string;
+                                model: string;
+                                version: number;
+                                /** @enum {string} */
+                                to: "staging" | "production" | "archived";
+                                requestedBy: string;
+                                reason: string | null;
+                                /** @enum {string} */
+                                status: "pending" | "approved" | "rejected";
+                                decidedBy: string | null;
+                                decidedAt: string | null;
+                                decisionReason: string | null;
+                                createdAt: string;
+                            } | null;
+                            transition: {
+                                id: number;
+                                model: string;
+                                /** @enum {string} */
+                                stage: "staging" | "production" | "archived";
+                                version: number;
+                                replaced: number | null;
+                                /** @enum {string} */
+                                kind: "promotion" | "rollback" | "alias" | "pipeline";
+                                actor: string;
+                                reason: string | null;
+                                requestId: string | null;
+                                at: string;
+                            } | null;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/{name}/promotions/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a pending promotion */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            model: string;
+                            version: number;
+                            /** @enum {string} */
+                            to: "staging" | "production" | "archived";
+                            requestedBy: string;
+                            reason: string | null;
+                            /** @enum {string} */
+                            status: "pending" | "approved" | "rejected";
+                            decidedBy: string | null;
+                            decidedAt: string | null;
+                            decisionReason: string | null;
+                            createdAt: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/{name}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move production back to the version it replaced */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            model: string;
+                            /** @enum {string} */
+                            stage: "staging" | "production" | "archived";
+                            version: number;
+                            replaced: number | null;
+                            /** @enum {string} */
+                            kind: "promotion" | "rollback" | "alias" | "pipeline";
+                            actor: string;
+                            reason: string | null;
+                            requestId: string | null;
+                            at: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/{name}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every stage move of the model: who, when, why, which version it replaced */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            transitions: {
+                                id: number;
+                                model: string;
+                                /** @enum {string} */
+                                stage: "staging" | "production" | "archived";
+                                version: number;
+                                replaced: number | null;
+                                /** @enum {string} */
+                                kind: "promotion" | "rollback" | "alias" | "pipeline";
+                                actor: string;
+                                reason: string | null;
+                                requestId: string | null;
+                                at: string;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/{name}/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions side by side: metrics, params and training dataset version of their runs */
+        get: {
+            parameters: {
+                query?: {
+                    versions?: string;
+                };
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            model: string;
+                            versions: {
+                                version: number;
+                                runId: string | null;
+                                aliases: string[];
+                                modelName: string | null;
+                                /** @description the training dataset version, NAME@vVERSION (the run's caretflow.dataset tag) */
+                                dataset: string | null;
+                                metrics: {
+                                    [key: string]: number;
+                                };
+                                params: {
+                                    [key: string]: string;
+                                };
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/{name}/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The model's lifecycle settings */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description a move to production needs a second owner's approval */
+                            productionNeedsApproval: boolean;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        /** Change the model's lifecycle settings (whether production needs approval) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description a move to production needs a second owner's approval */
+                        productionNeedsApproval: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description a move to production needs a second owner's approval */
+                            productionNeedsApproval: boolean;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/predict": {
         parameters: {
             query?: never;

@@ -435,6 +435,50 @@ export const serverMigrations: Record<string, Migration> = {
       }
     },
   },
+  /** A registered model's lifecycle: its settings, promotion requests and every stage move. */
+  "20261203_10_model_lifecycle": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("model_settings")
+        .addColumn("model", "varchar(200)", (c) => c.primaryKey())
+        .addColumn("production_needs_approval", "integer", (c) => c.notNull())
+        .addColumn("updated_by", "varchar(100)", (c) => c.notNull())
+        .addColumn("updated_at", "varchar(40)", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("model_promotions")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("model", "varchar(200)", (c) => c.notNull())
+        .addColumn("version", "integer", (c) => c.notNull())
+        .addColumn("stage", "varchar(20)", (c) => c.notNull())
+        .addColumn("requested_by", "varchar(100)", (c) => c.notNull())
+        .addColumn("reason", "text")
+        .addColumn("status", "varchar(20)", (c) => c.notNull())
+        .addColumn("decided_by", "varchar(100)")
+        .addColumn("decided_at", "varchar(40)")
+        .addColumn("decision_reason", "text")
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("model_promotions_model_idx").on("model_promotions").columns(["model", "created_at"]).execute();
+      await db.schema
+        .createTable("model_transitions")
+        .addColumn("model", "varchar(200)", (c) => c.notNull())
+        .addColumn("seq", "integer", (c) => c.notNull())
+        .addColumn("stage", "varchar(20)", (c) => c.notNull())
+        .addColumn("version", "integer", (c) => c.notNull())
+        .addColumn("replaced", "integer")
+        .addColumn("kind", "varchar(20)", (c) => c.notNull())
+        .addColumn("actor", "varchar(100)", (c) => c.notNull())
+        .addColumn("reason", "text")
+        .addColumn("request_id", "varchar(36)")
+        .addColumn("at", "varchar(40)", (c) => c.notNull())
+        .addPrimaryKeyConstraint("model_transitions_pk", ["model", "seq"])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const t of ["model_transitions", "model_promotions", "model_settings"]) await db.schema.dropTable(t).execute();
+    },
+  },
   "20261203_40_alerts": {
     // Alert rules (a deployment's metric over a window against a threshold) and what each firing did.
     async up(db: Kysely<unknown>) {

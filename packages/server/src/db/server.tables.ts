@@ -250,6 +250,41 @@ export interface ServerTables {
     pipeline: string;
     last_due: string;
   };
+  /** A registered model's lifecycle settings (a model without a row needs no approval). */
+  model_settings: {
+    model: string;
+    production_needs_approval: number;
+    updated_by: string;
+    updated_at: string;
+  };
+  /** A request to move a version to a stage; status pending, approved or rejected. */
+  model_promotions: {
+    id: string;
+    model: string;
+    version: number;
+    stage: string;
+    requested_by: string;
+    reason: string | null;
+    status: string;
+    decided_by: string | null;
+    decided_at: string | null;
+    decision_reason: string | null;
+    created_at: string;
+  };
+  /** One stage move of a model (seq counts per model): `version` took `stage` from `replaced`. */
+  model_transitions: {
+    model: string;
+    seq: number;
+    stage: string;
+    version: number;
+    replaced: number | null;
+    /** promotion, rollback, alias (POST /aliases) or pipeline (a set_alias step). */
+    kind: string;
+    actor: string;
+    reason: string | null;
+    request_id: string | null;
+    at: string;
+  };
   /** Alert rules; webhook_sealed is the webhook URL sealed by the SecretBox (purpose `alert.<id>.webhook`). */
   alert_rules: {
     id: string;

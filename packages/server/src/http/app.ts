@@ -19,6 +19,8 @@ import { metricsHandler } from "../metrics/metrics.routes.ts";
 import type { ServerMetrics } from "../metrics/metrics.ts";
 import { mlflowPathGuard, proxyToMlflow } from "../mlflow/mlflow.proxy.ts";
 import { memberScope, mlflowLookup } from "../mlflow/mlflow.scope.ts";
+import type { ModelLifecycle } from "../models/model.lifecycle.ts";
+import { modelLifecycleRoutes } from "../models/model-lifecycle.routes.ts";
 import { modelsRoutes, predictRoutes } from "../models/models.routes.ts";
 import type { PipelineService } from "../pipelines/pipeline.service.ts";
 import { pipelineRunsRoutes, pipelinesRoutes } from "../pipelines/pipelines.routes.ts";
@@ -65,6 +67,8 @@ export interface AppContext {
   alerts: AlertService;
   catalog: CatalogPort;
   tracking: TrackingPort;
+  /** Stages, promotion requests and stage history of registered models. */
+  modelLifecycle: ModelLifecycle;
   scoring: ScoringPort;
   health: HealthPort;
   log: Logger;
@@ -153,7 +157,11 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, audit: ctx.audit, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
   app.route("/api/drift", driftRoutes({ jobs: ctx.jobs, audit: ctx.audit }));
   app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs, projects: ctx.projects, audit: ctx.audit }));
-  app.route("/api/models", modelsRoutes({ tracking: ctx.tracking, projects: ctx.projects, audit: ctx.audit }));
+  app.route(
+    "/api/models",
+    modelsRoutes({ tracking: ctx.tracking, projects: ctx.projects, audit: ctx.audit, lifecycle: ctx.modelLifecycle }),
+  );
+  app.route("/api/models", modelLifecycleRoutes({ lifecycle: ctx.modelLifecycle, projects: ctx.projects }));
   app.route("/api/predict", predictRoutes({ tracking: ctx.tracking, scoring: ctx.scoring, projects: ctx.projects }));
   app.route("/api/users", usersRoutes({ auth: ctx.auth, audit: ctx.audit }));
   app.route("/api/projects", projectsRoutes({ projects: ctx.projects, audit: ctx.audit }));

@@ -1,5 +1,6 @@
 import {
   AliasName,
+  CaretflowError,
   notFound,
   OnlinePredictRequest,
   RegisteredModelName,
@@ -14,9 +15,15 @@ import type { AppEnv } from "../http/app.env.ts";
 import { parseJson, parsePath } from "../http/validate.ts";
 import type { ScoringPort, TrackingPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
+import { isStageAlias, type ModelLifecycle } from "./model.lifecycle.ts";
 
-export function modelsRoutes(deps: { tracking: TrackingPort; projects: ProjectService; audit: AuditLog }): Hono<AppEnv> {
-  const { tracking, projects, audit } = deps;
+export function modelsRoutes(deps: {
+  tracking: TrackingPort;
+  projects: ProjectService;
+  audit: AuditLog;
+  lifecycle: ModelLifecycle;
+}): Hono<AppEnv> {
+  const { tracking, projects, audit, lifecycle } = deps;
   const app = new Hono<AppEnv>();
   /** The model named in the path, once it is known to be one of the request's project. */
   const named = async (c: Context<AppEnv>): Promise<string> => {
@@ -46,6 +53,17 @@ export function modelsRoutes(deps: { tracking: TrackingPort; projects: ProjectSe
       );
     }
     await projects.claim("model", body.name, project);
+    // The version a stage alias pointed at before, for the stage history (none for a new model).
+    const replaced =
+      body.alias && isStageAlias(body.alias)
+        ? await tracking.getModel(body.name).then(
+            (m) => m.aliases[body.alias!] ?? null,
+            (err) => {
+              if (err instanceof CaretflowError && err.status === 404) return null;
+              throw err;
+            },
+          )
+        : null;
     const version = await tracking.registerModel(body);
     await audit.record({
       ...requester(c),
@@ -57,6 +75,7 @@ export function modelsRoutes(deps: { tracking: TrackingPort; projects: ProjectSe
         ...(body.description ? { description: body.description } : {}),
       },
     });
+    if (body.alias) await lifecycle.recordAliasMove(version.name, body.alias, version.version, replaced, c.get("user").username, "alias");
     return c.json(version, 201);
   });
   app.post("/:name/aliases", async (c) => {
@@ -71,6 +90,8 @@ export function modelsRoutes(deps: { tracking: TrackingPort; projects: ProjectSe
       before: before === null ? null : { version: before },
       after: { version: body.version },
     });
+    // A move of staging or production is a stage transition too.
+    await lifecycle.recordAliasMove(name, body.alias, body.version, before, c.get("user").username, "alias");
     return c.json(model);
   });
   app.delete("/:name/aliases/:alias", async (c) => {

@@ -7,6 +7,8 @@ import type { AuthService } from "../auth/auth.service.ts";
 import type { ConnectionService } from "../connections/connection.service.ts";
 import type { ServerTables } from "../db/server.tables.ts";
 import type { JobService } from "../jobs/job.service.ts";
+import { ModelLifecycle } from "../models/model.lifecycle.ts";
+import { ModelLifecycleRepository } from "../models/model-lifecycle.repository.ts";
 import type { CatalogPort, DatasetsPort, Logger, TrackingPort } from "../ports.ts";
 import type { ProjectService } from "../projects/project.service.ts";
 import type { QualityService } from "../quality/quality.service.ts";
@@ -56,7 +58,8 @@ export function createPipelines(w: PipelineWiring): PipelineService {
   };
   const jobs = { jobs: w.jobs, datasets: w.datasets };
   const repo = new PipelineRepository(w.db);
-  const models = { tracking: w.tracking, projects: w.projects, audit: w.audit, users: w.auth, catalog: w.catalog };
+  const lifecycle = new ModelLifecycle({ repo: new ModelLifecycleRepository(w.db), tracking: w.tracking, audit: w.audit });
+  const models = { tracking: w.tracking, projects: w.projects, audit: w.audit, users: w.auth, catalog: w.catalog, lifecycle };
   const handlers: StepHandlers = {
     import: importStep(data),
     transform: transformStep(data),

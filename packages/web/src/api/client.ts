@@ -13,6 +13,7 @@ import {
   type OperateRequest,
   type PipelineRunRequest,
   type ProjectRole,
+  type PromotionCreateRequest,
   type QualityRuleInput,
   type RegisterModelRequest,
   type SetSsoRequest,
@@ -215,6 +216,16 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     setAlias: (name: string, alias: string, v: number) =>
       api.POST("/api/models/{name}/aliases", { params: { path: { name } }, body: { alias, version: v } }),
     deleteAlias: (name: string, alias: string) => api.DELETE("/api/models/{name}/aliases/{alias}", { params: { path: { name, alias } } }),
+    promoteModel: (name: string, body: PromotionCreateRequest) =>
+      api.POST("/api/models/{name}/promotions", { params: { path: { name } }, body }),
+    listPromotions: async (name: string) => (await api.GET("/api/models/{name}/promotions", { params: { path: { name } } })).promotions,
+    decidePromotion: (name: string, id: string, decision: "approve" | "reject", reason?: string) =>
+      decision === "approve"
+        ? api.POST("/api/models/{name}/promotions/{id}/approve", { params: { path: { name, id } }, body: reason ? { reason } : {} })
+        : api.POST("/api/models/{name}/promotions/{id}/reject", { params: { path: { name, id } }, body: reason ? { reason } : {} }),
+    rollbackModel: (name: string, reason: string) =>
+      api.POST("/api/models/{name}/rollback", { params: { path: { name } }, body: { reason } }),
+    modelHistory: async (name: string) => (await api.GET("/api/models/{name}/history", { params: { path: { name } } })).transitions,
 
     predict: (req: OnlinePredictInput) => api.POST("/api/predict", { body: req }),
 

@@ -15,7 +15,9 @@ import { AuthService } from "../../auth/auth.service.ts";
 import { migrateToLatest, openSqlite } from "../../db/database.ts";
 import { serverMigrations } from "../../db/server.migrations.ts";
 import type { ServerTables } from "../../db/server.tables.ts";
+import { ModelLifecycle } from "../../models/model.lifecycle.ts";
 import { ModelDigestRepository } from "../../models/model-digest.repository.ts";
+import { ModelLifecycleRepository } from "../../models/model-lifecycle.repository.ts";
 import { ProjectService } from "../../projects/project.service.ts";
 import { trackingPort } from "../../tracking.port.ts";
 import { evaluateChampionStep, lowerIsBetter, type ModelStepDeps, metricOf, registerStep, setAliasStep } from "./model.steps.ts";
@@ -80,12 +82,14 @@ beforeAll(async () => {
   await projects.claim("dataset", "beta_data", "beta");
   await projects.claim("model", "beta-model", "beta");
   mlflow = await started;
+  const tracking = trackingPort(mlflow, locked.sup.url!, new ModelDigestRepository(db));
   deps = {
-    tracking: trackingPort(mlflow, locked.sup.url!, new ModelDigestRepository(db)),
+    tracking,
     projects,
     audit,
     users: auth,
     catalog: { get: async () => CATALOG },
+    lifecycle: new ModelLifecycle({ repo: new ModelLifecycleRepository(db), tracking, audit }),
   };
   expId = await mlflow.createExperiment("alpha-exp");
   runs.first = await loggedRun("churn_data", { Accuracy: 0.8, AUC: 0.85, cv_fold_Accuracy: 0.7, Accuracy_std: 0.01 });
@@ -181,6 +185,18 @@ describe("register -> set_alias -> evaluate_champion", () => {
     expect(lines).toEqual(["churn@champion moved from version 1 to version 2"]);
     const [entry] = (await audit.list({ action: "model.alias.set", limit: 1 })).entries;
     expect(entry).toMatchObject({ before: { version: 1 }, after: { version: 2 } });
+  });
+
+  it("records moves of production as stage transitions of the pipeline, and leaves other aliases out", async () => {
+    await setAliasStep(deps).run(context("set_alias", { model: "churn", version: 1, alias: "production" }).ctx);
+    await setAliasStep(deps).run(context("set_alias", { model: "churn", version: 2, alias: "production" }).ctx);
+    const history = await new ModelLifecycleRepository(db).history("churn");
+    expect(history.map((t) => [t.stage, t.version, t.replaced, t.kind, t.actor])).toEqual([
+      ["production", 2, 1, "pipeline", "alice"],
+      ["production", 1, null, "pipeline", "alice"],
+    ]);
+    expect((await mlflow.getModelVersion("churn", 2)).tags).toContainEqual({ key: "caretflow.stage", value: "production" });
+    await mlflow.deleteRegisteredModelAlias("churn", "production"); // later tests expect champion alone
   });
 
   it("reads lower as better for an error metric (MAE) from the catalog", async () => {

@@ -12,6 +12,7 @@ import {
 import { StepFailure, type StepHandler, type StepRunContext } from "@caretflow/orchestrator";
 import { type AuditLog, actorOf, SYSTEM_ACTOR } from "../../audit/audit.log.ts";
 import type { AuthService } from "../../auth/auth.service.ts";
+import type { ModelLifecycle } from "../../models/model.lifecycle.ts";
 import type { CatalogPort, TrackingPort } from "../../ports.ts";
 import { type ProjectService, roleAtLeast } from "../../projects/project.service.ts";
 
@@ -38,6 +39,8 @@ export interface ModelStepDeps {
   audit: Pick<AuditLog, "record">;
   users: Pick<AuthService, "userByName">;
   catalog: CatalogPort;
+  /** Records moves of the staging and production aliases as stage transitions. */
+  lifecycle?: Pick<ModelLifecycle, "recordAliasMove">;
 }
 
 /** `register` with {run_id, model} -> {model, version}: the run's model as a new version of the registered model. */
@@ -87,6 +90,7 @@ export function setAliasStep(deps: ModelStepDeps): StepHandler {
         const before = (await deps.tracking.getModel(name)).aliases[alias] ?? null;
         ctx.signal.throwIfAborted();
         await deps.tracking.setAlias(name, alias, version);
+        await deps.lifecycle?.recordAliasMove(name, alias, version, before, actor.name, "pipeline");
         await deps.audit.record({
           actor,
           action: "model.alias.set",

@@ -7,6 +7,7 @@ import { formatRelative } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Badge, Card, PageHeader } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
+import { ModelLifecycle } from "./ModelLifecycle.tsx";
 
 export function ModelsPage() {
   const models = useResource((api) => api.listModels(), "models");
@@ -129,6 +130,7 @@ function ModelCard({ model, onChange }: { model: RegisteredModel; onChange: () =
           { key: "at", header: "Registered", sortValue: (v) => v.createdAt, render: (v) => formatRelative(v.createdAt, now) },
         ]}
       />
+      {model.versions.length > 0 ? <ModelLifecycle model={model} onChange={onChange} /> : null}
       <SetAliasForm model={model} onDone={onChange} />
       {error ? <ErrorBox error={error} /> : null}
     </Card>
