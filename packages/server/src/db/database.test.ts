@@ -55,7 +55,8 @@ describe("openDatabase on PostgreSQL", () => {
  * count as not null, as caretflow never stores NULL there.
  */
 async function schemaOf(db: Kysely<unknown>, kind: "sqlite" | "postgres"): Promise<Record<string, string[]>> {
-  const family = (t: string) => (/int|serial/i.test(t) ? "integer" : /char|text|clob/i.test(t) ? "text" : t.toLowerCase());
+  const family = (t: string) =>
+    /int|serial/i.test(t) ? "integer" : /char|text|clob/i.test(t) ? "text" : /double|float8/i.test(t) ? "double" : t.toLowerCase();
   const out: Record<string, string[]> = {};
   for (const t of await db.introspection.getTables()) {
     const keys =
