@@ -43,7 +43,7 @@ forEachDatabase("DeploymentRepository", (dbs) => {
       ["b", "p1"],
       ["a", "p1"],
       ["c", "p2"],
-    ]) {
+    ] as const) {
       await repo.create({ name, project, model: "m", target: { version: 1 }, policy: { kind: "single" }, by: "ann" });
     }
     expect((await repo.list("p1")).map((d) => d.name)).toEqual(["a", "b"]);

@@ -10,6 +10,9 @@ import { catalogRoutes } from "../catalog/catalog.routes.ts";
 import type { ConnectionService } from "../connections/connection.service.ts";
 import { connectionsRoutes } from "../connections/connections.routes.ts";
 import { datasetsRoutes } from "../datasets/datasets.routes.ts";
+import type { DeploymentRepository } from "../deployments/deployment.repository.ts";
+import { deploymentsRoutes } from "../deployments/deployments.routes.ts";
+import type { ServingGateway } from "../deployments/gateway.ts";
 import { driftRoutes } from "../drift/drift.routes.ts";
 import type { JobService } from "../jobs/job.service.ts";
 import { jobsRoutes } from "../jobs/jobs.routes.ts";
@@ -63,6 +66,8 @@ export interface AppContext {
   catalog: CatalogPort;
   tracking: TrackingPort;
   scoring: ScoringPort;
+  /** Deployments and the serving gateway (absent: /api/deployments answers 404). */
+  deployments?: { repo: DeploymentRepository; gateway: ServingGateway };
   health: HealthPort;
   log: Logger;
   /** <home>/tmp: uploads land here before import. */
@@ -149,6 +154,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs, projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/models", modelsRoutes({ tracking: ctx.tracking, projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/predict", predictRoutes({ tracking: ctx.tracking, scoring: ctx.scoring, projects: ctx.projects }));
+  if (ctx.deployments) app.route("/api/deployments", deploymentsRoutes({ ...ctx.deployments, projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/users", usersRoutes({ auth: ctx.auth, audit: ctx.audit }));
   app.route("/api/projects", projectsRoutes({ projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/audit", auditRoutes({ audit: ctx.audit }));
