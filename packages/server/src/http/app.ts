@@ -66,8 +66,8 @@ export interface AppContext {
   catalog: CatalogPort;
   tracking: TrackingPort;
   scoring: ScoringPort;
-  /** Deployments and the serving gateway (absent: /api/deployments answers 404). */
-  deployments?: { repo: DeploymentRepository; gateway: ServingGateway };
+  /** Deployments and the serving gateway. */
+  deployments: { repo: DeploymentRepository; gateway: ServingGateway };
   health: HealthPort;
   log: Logger;
   /** <home>/tmp: uploads land here before import. */
@@ -154,7 +154,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs, projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/models", modelsRoutes({ tracking: ctx.tracking, projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/predict", predictRoutes({ tracking: ctx.tracking, scoring: ctx.scoring, projects: ctx.projects }));
-  if (ctx.deployments) app.route("/api/deployments", deploymentsRoutes({ ...ctx.deployments, projects: ctx.projects, audit: ctx.audit }));
+  app.route("/api/deployments", deploymentsRoutes({ ...ctx.deployments, projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/users", usersRoutes({ auth: ctx.auth, audit: ctx.audit }));
   app.route("/api/projects", projectsRoutes({ projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/audit", auditRoutes({ audit: ctx.audit }));
