@@ -110,7 +110,16 @@ async function main(): Promise<void> {
     mlflowServe = spawn(
       join(root, "engine/.venv/bin/mlflow"),
       ["models", "serve", "-m", `models:/${name}/${version}`, "--env-manager", "local", "-p", String(port), "-h", "127.0.0.1"],
-      { env: { ...process.env, ...credentials, MLFLOW_TRACKING_URI: trackingUri }, stdio: ["ignore", "ignore", "inherit"] },
+      {
+        // The venv's bin first: mlflow starts its uvicorn from PATH.
+        env: {
+          ...process.env,
+          ...credentials,
+          MLFLOW_TRACKING_URI: trackingUri,
+          PATH: `${join(root, "engine/.venv/bin")}:${process.env.PATH}`,
+        },
+        stdio: ["ignore", "ignore", "inherit"],
+      },
     );
     const mlflowUrl = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CaretflowError, childEnv } from "@caretflow/contracts";
 import type { ScoringModel } from "./scoring.pool.ts";
-import { PredictAnswer, scoringError } from "./serve.protocol.ts";
+import { checkedPredictAnswer, type PredictAnswer, scoringError } from "./serve.protocol.ts";
 import { ServeProcess } from "./serve-process.ts";
 
 export interface DeploymentPoolOptions {
@@ -214,17 +214,8 @@ export class DeploymentPool {
       }
       throw err;
     }
-    if (!answer.ok) throw scoringError(answer.error);
-    const parsed = PredictAnswer.safeParse(answer);
-    if (!parsed.success || parsed.data.predictions.length !== rows.length) {
-      throw new CaretflowError({
-        code: "scoring_bad_answer",
-        kind: "bug",
-        message: `the scoring process answered ${rows.length} rows with something unexpected`,
-        hint: "report this with the model reference",
-      });
-    }
-    return parsed.data;
+    // One prediction per row unless the process says it answered per group.
+    return checkedPredictAnswer(answer, rows.length, (a) => a.aligned !== false);
   }
 
   status(key: string): VersionStatus | null {

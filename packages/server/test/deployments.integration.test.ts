@@ -5,7 +5,7 @@ import type { Deployment, DeploymentPredictResponse, Job, PreviewPage } from "@c
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOG_COLUMNS } from "../src/deployments/prediction.log.ts";
 import { type StartedCaretflow, startCaretflow } from "../src/start.ts";
-import { signIn, type TestClient, waitReady } from "./http.client.ts";
+import { signIn, type TestClient, until, waitReady } from "./http.client.ts";
 
 /**
  * Deployments end to end: real MLflow, real engine, real scoring processes. Two versions of a juice
@@ -19,16 +19,6 @@ let rows: Record<string, unknown>[] = [];
 const MODEL = "juice-deployed";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(300);
-  }
-}
-
 async function trainAndRegister(model: string): Promise<number> {
   const started = await api.post<Job>("/api/jobs/train", {
     dataset: "juice",

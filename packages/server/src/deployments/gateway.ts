@@ -283,34 +283,15 @@ export class ServingGateway {
 
   private async shadowScore(name: string, model: string, arm: Arm, rows: Record<string, unknown>[], predictionId: string, time: string) {
     const started = performance.now();
+    let outcome: { predictions: Record<string, unknown>[] } | { error: string };
     try {
-      const answer = await this.opts.pool.predict(arm.key, rows);
-      this.observe(name, arm.version, "ok", started, true);
-      this.opts.log.add({
-        predictionId,
-        deployment: name,
-        model,
-        version: arm.version,
-        shadow: true,
-        time,
-        latencyMs: Math.round((performance.now() - started) * 100) / 100,
-        rows,
-        predictions: answer.predictions,
-      });
+      outcome = { predictions: (await this.opts.pool.predict(arm.key, rows)).predictions };
     } catch (err) {
-      this.observe(name, arm.version, "error", started, true);
-      this.opts.log.add({
-        predictionId,
-        deployment: name,
-        model,
-        version: arm.version,
-        shadow: true,
-        time,
-        latencyMs: Math.round((performance.now() - started) * 100) / 100,
-        rows,
-        error: (err as Error).message,
-      });
+      outcome = { error: (err as Error).message };
     }
+    this.observe(name, arm.version, "error" in outcome ? "error" : "ok", started, true);
+    const latencyMs = Math.round((performance.now() - started) * 100) / 100;
+    this.opts.log.add({ predictionId, deployment: name, model, version: arm.version, shadow: true, time, latencyMs, rows, ...outcome });
   }
 
   private observe(deployment: string, version: number, status: string, started: number, shadow: boolean): void {
