@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     const mlflowUrl = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
       if ((await fetch(`${mlflowUrl}/ping`).catch(() => null))?.ok) break;
-      if (i > 600) throw new Error("mlflow models serve did not start");
+      if (i > 600 || mlflowServe.exitCode !== null) throw new Error("mlflow models serve did not start");
       await sleep(500);
     }
 

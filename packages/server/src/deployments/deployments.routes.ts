@@ -58,7 +58,7 @@ export function deploymentsRoutes(deps: {
     const proposed: StoredDeployment = {
       ...before,
       ...(body.target ? { target: body.target as DeploymentTarget } : {}),
-      ...(body.policy ? { policy: body.policy as TrafficPolicy } : {}),
+      ...(body.policy ? { policy: body.policy as TrafficPolicy, policySince: new Date().toISOString() } : {}),
       ...(body.status ? { status: body.status } : {}),
     };
     // The new versions load while the old ones serve; only then is the change stored and traffic moved.

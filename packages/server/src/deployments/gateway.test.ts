@@ -162,8 +162,13 @@ describe("ServingGateway", () => {
     const { gateway } = setup();
     await gateway.apply(deployment());
     await expect(gateway.apply(deployment({ target: { alias: "nope" } }))).rejects.toMatchObject({ code: "alias_not_found" });
-    expect((await gateway.predict("churn", [row], "p")).version).toBe(1);
-    expect(gateway.describe(deployment()).problem).toContain("nope");
+    await expect(
+      gateway.apply(deployment({ policy: { kind: "ab", splits: [{ target: { alias: "gone" }, weight: 50 }] } })),
+    ).rejects.toMatchObject({ code: "alias_not_found" });
+    for (let i = 0; i < 20; i++) expect((await gateway.predict("churn", [row], "p")).version).toBe(1);
+    const shown = gateway.describe(deployment());
+    expect(shown.problem).toContain("gone");
+    expect(shown.serving.map((s) => [s.version, s.weight])).toEqual([[1, 100]]);
   });
 
   it("hides other projects' deployments and refuses a paused one", async () => {

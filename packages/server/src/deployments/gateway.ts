@@ -385,8 +385,7 @@ export class ServingGateway {
         }),
       );
     } catch (err) {
-      // The old versions keep serving; the problem is shown.
-      l.stored = { ...stored };
+      // The old versions keep serving under the old setting; the problem is shown.
       l.problem = (err as Error).message;
       this.logger("warn", `deployment ${name}: ${l.problem}`);
       this.releaseUnused(l);
