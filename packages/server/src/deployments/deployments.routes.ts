@@ -15,7 +15,7 @@ import type { ProjectService } from "../projects/project.service.ts";
 import type { DeploymentRepository, StoredDeployment } from "./deployment.repository.ts";
 import type { ServingGateway } from "./gateway.ts";
 
-/** Every model version a deployment names must exist; fixed versions are checked, aliases are resolved by the gateway. */
+/** What the audit log records of a deployment. */
 const snapshot = (d: StoredDeployment) => ({ model: d.model, target: d.target, policy: d.policy, status: d.status });
 
 /** /api/deployments: deployments of the request's project, and their prediction endpoint. */
