@@ -1,10 +1,11 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Deployment, DeploymentPredictResponse, Job, PreviewPage } from "@caretflow/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOG_COLUMNS } from "../src/deployments/prediction.log.ts";
 import { type StartedCaretflow, startCaretflow } from "../src/start.ts";
+import { runCliAt } from "./cli.fixture.ts";
 import { signIn, type TestClient, until, waitReady } from "./http.client.ts";
 
 /**
@@ -211,6 +212,42 @@ describe("deployments through the serving gateway", () => {
     expect(typed.body.error?.message).toContain("PriceMM");
     expect((await predict("nope")).status).toBe(404);
   });
+
+  it("caretflow deploy create, predict (CSV rows), list, update and delete", async () => {
+    const cli = JSON.parse(await readFile(join(home, "cli.json"), "utf8")) as { url: string; token: string };
+    const run = (...argv: string[]) => runCliAt(argv, { CARETFLOW_URL: cli.url, CARETFLOW_TOKEN: cli.token });
+    const columns = Object.keys(rows[0]!);
+    const csv = join(home, "rows.csv");
+    await writeFile(
+      csv,
+      `${columns.join(",")}\n${rows
+        .slice(0, 3)
+        .map((r) => columns.map((c) => String(r[c] ?? "")).join(","))
+        .join("\n")}\n`,
+    );
+
+    const created = await run("deploy", "create", "juice-cli", "--model", `${MODEL}/1`, "--shadow", `${MODEL}/2`, "--json");
+    expect(created.code, created.stderr).toBe(0);
+    expect((JSON.parse(created.stdout) as Deployment).serving.map((s) => [s.version, s.role])).toEqual([
+      [1, "target"],
+      [2, "shadow"],
+    ]);
+    const predicted = await run("deploy", "predict", "juice-cli", "--rows", csv, "--json");
+    expect(predicted.code, predicted.stderr).toBe(0);
+    const answer = JSON.parse(predicted.stdout) as DeploymentPredictResponse;
+    expect(answer.version).toBe(1);
+    expect(answer.predictions).toHaveLength(3);
+    const listed = await run("deploy", "list");
+    expect(listed.stdout).toMatch(/juice-cli\s+juice-deployed\/1\s+shadow: juice-deployed\/2/);
+    const updated = await run("deploy", "update", "juice-cli", "--single", "--json");
+    expect(updated.code, updated.stderr).toBe(0);
+    expect((JSON.parse(updated.stdout) as Deployment).policy).toEqual({ kind: "single" });
+    const deleted = await run("deploy", "delete", "juice-cli");
+    expect(deleted.code, deleted.stderr).toBe(0);
+    const missing = await run("deploy", "show", "juice-cli");
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("juice-cli");
+  }, 300_000);
 
   it("deletes a deployment, audited", async () => {
     expect((await api.delete("/api/deployments/juice-ab")).status).toBe(200);
