@@ -10,6 +10,7 @@ import { resolveConnection } from "./connection.ts";
 import { registerConnections } from "./connections.command.ts";
 import { type CliContext, resolveHome } from "./context.ts";
 import { registerDatasets } from "./datasets.command.ts";
+import { registerDeploy } from "./deploy.command.ts";
 import { registerDrift } from "./drift.command.ts";
 import { registerJobs } from "./jobs.command.ts";
 import { registerModels } from "./models.command.ts";
@@ -59,6 +60,7 @@ export function buildProgram(ctx: CliContext, exit: ExitState, catalog: Catalog 
   registerModels(program, ctx, exit);
   registerPredict(program, ctx, exit);
   registerDrift(program, ctx, exit);
+  registerDeploy(program, ctx, exit);
   registerPipelines(program, ctx, exit);
   registerAlerts(program, ctx, exit);
   registerAccess(program, ctx, exit);

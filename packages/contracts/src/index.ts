@@ -6,6 +6,7 @@ export * from "./charts.ts";
 export * from "./child.env.ts";
 export * from "./connections.ts";
 export * from "./datasets.ts";
+export * from "./deployments.ts";
 export * from "./drift.ts";
 export * from "./engine-protocol.ts";
 export * from "./errors.ts";

@@ -5,6 +5,7 @@ import * as Au from "./audit.ts";
 import { Catalog, TaskId } from "./catalog.ts";
 import * as C from "./connections.ts";
 import * as D from "./datasets.ts";
+import * as Dp from "./deployments.ts";
 import { DriftRequest } from "./drift.ts";
 import { ApiError } from "./errors.ts";
 import * as L from "./model-lifecycle.ts";
@@ -880,6 +881,59 @@ const routeTable = [
     permission: EDITOR,
     body: A.OnlinePredictRequest,
     response: A.OnlinePredictResponse,
+  },
+
+  {
+    method: "post",
+    path: "/api/deployments",
+    summary: "Create a deployment: a model alias or version served at a stable endpoint under a traffic policy",
+    tag: "deployments",
+    permission: EDITOR,
+    body: Dp.CreateDeploymentRequest,
+    response: Dp.Deployment,
+    status: 201,
+  },
+  {
+    method: "get",
+    path: "/api/deployments",
+    summary: "The project's deployments with the versions they serve now, their weights and process health",
+    tag: "deployments",
+    permission: VIEWER,
+    response: z.object({ deployments: z.array(Dp.Deployment) }),
+  },
+  {
+    method: "get",
+    path: "/api/deployments/{name}",
+    summary: "One deployment: target, policy, the versions it serves now with their weights and process health",
+    tag: "deployments",
+    permission: VIEWER,
+    response: Dp.Deployment,
+  },
+  {
+    method: "put",
+    path: "/api/deployments/{name}",
+    summary: "Change a deployment's target, policy or status; new versions are loaded before traffic moves to them",
+    tag: "deployments",
+    permission: EDITOR,
+    body: Dp.UpdateDeploymentRequest,
+    response: Dp.Deployment,
+  },
+  {
+    method: "delete",
+    path: "/api/deployments/{name}",
+    summary: "Delete a deployment (its prediction log is kept until retention removes it)",
+    tag: "deployments",
+    permission: EDITOR,
+    response: z.object({ deleted: z.string() }),
+  },
+  {
+    method: "post",
+    path: "/api/deployments/{name}/predict",
+    summary: "Score rows through a deployment: the answer names the version that answered and a prediction id",
+    tag: "deployments",
+    permission: VIEWER,
+    body: Dp.DeploymentPredictRequest,
+    response: Dp.DeploymentPredictResponse,
   },
 
   {

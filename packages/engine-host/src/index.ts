@@ -1,3 +1,11 @@
+export {
+  DeploymentPool,
+  type DeploymentPoolOptions,
+  type LoadedVersion,
+  type ModelFeature,
+  type VersionHealth,
+  type VersionStatus,
+} from "./deployment.pool.ts";
 export { engineFingerprint } from "./engine.fingerprint.ts";
 export { EngineHost, type EngineHostOptions, type EngineHostStatus, type HostLogLevel, type RunOptions } from "./engine-host.ts";
 export { isWorkerMessage, parseEngineLine, WorkerMessage } from "./engine-line.parse.ts";

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CaretflowError, childEnv, TASK_FAMILY } from "@caretflow/contracts";
-import { PredictAnswer, type ServeAnswer, scoringError } from "./serve.protocol.ts";
+import { checkedPredictAnswer, type PredictAnswer, type ServeAnswer, scoringError } from "./serve.protocol.ts";
 import { ServeProcess } from "./serve-process.ts";
 
 export interface ScoringPoolOptions {
@@ -92,17 +92,7 @@ export class ScoringPool {
       ...(options.explain ? { explain: true } : {}),
     };
     const answer = await entry.proc.request(request, this.opts.predictTimeoutMs ?? 60_000);
-    if (!answer.ok) throw scoringError(answer.error);
-    const parsed = PredictAnswer.safeParse(answer);
-    if (!parsed.success || (answersPerRow(task, parsed.data) && parsed.data.predictions.length !== rows.length)) {
-      throw new CaretflowError({
-        code: "scoring_bad_answer",
-        kind: "bug",
-        message: `the scoring process answered ${rows.length} rows with something unexpected`,
-        hint: "report this with the model reference",
-      });
-    }
-    return parsed.data;
+    return checkedPredictAnswer(answer, rows.length, (a) => answersPerRow(task, a));
   }
 
   /**

@@ -21,6 +21,8 @@ export class ServeProcess {
   private nextId = 1;
   private exitReason: string | null = null;
   readonly ready: Promise<void>;
+  /** Resolves, with how it ended, when the process has exited (asked to or not). */
+  readonly exited: Promise<string>;
   lastUsed = Date.now();
 
   constructor(
@@ -64,9 +66,14 @@ export class ServeProcess {
       },
       (chars) => this.log(`scoring process: a line of ${chars} characters was dropped`),
     );
+    let markExited: (reason: string) => void = () => {};
+    this.exited = new Promise((ok) => {
+      markExited = ok;
+    });
     this.proc.child.on("exit", (code, signal) => {
       clearTimeout(readyTimer);
       this.exitReason = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      markExited(this.exitReason);
       const err = unavailable(`the scoring process ${this.exitReason}`, spec.logPath);
       failReady(err);
       for (const [id, p] of this.pending) {
@@ -79,6 +86,15 @@ export class ServeProcess {
 
   get alive(): boolean {
     return this.exitReason === null && this.proc.alive;
+  }
+
+  get pid(): number | null {
+    return this.proc.child.pid ?? null;
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.size;
   }
 
   get busy(): boolean {

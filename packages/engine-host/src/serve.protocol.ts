@@ -72,3 +72,18 @@ export function scoringError(e: {
     ...(e.hint ? { hint: e.hint } : transient ? { hint: "retry in a few seconds" } : {}),
   });
 }
+
+/** A predict answer checked: its shape, and one prediction per row where the model answers per row. */
+export function checkedPredictAnswer(answer: ServeAnswer, rows: number, perRow: (a: PredictAnswer) => boolean): PredictAnswer {
+  if (!answer.ok) throw scoringError(answer.error);
+  const parsed = PredictAnswer.safeParse(answer);
+  if (!parsed.success || (perRow(parsed.data) && parsed.data.predictions.length !== rows)) {
+    throw new CaretflowError({
+      code: "scoring_bad_answer",
+      kind: "bug",
+      message: `the scoring process answered ${rows} rows with something unexpected`,
+      hint: "report this with the model reference",
+    });
+  }
+  return parsed.data;
+}

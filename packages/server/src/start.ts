@@ -23,6 +23,7 @@ import { ConnectionService } from "./connections/connection.service.ts";
 import { describeDatabase, metadataDatabase, migrateToLatest, openDatabase } from "./db/database.ts";
 import { serverMigrations } from "./db/server.migrations.ts";
 import type { ServerTables } from "./db/server.tables.ts";
+import { createServing } from "./deployments/serving.wiring.ts";
 import { createApp } from "./http/app.ts";
 import { allowedHosts, allowedHostsFromEnv } from "./http/security.ts";
 import { JobEventHub } from "./jobs/job.hub.ts";
@@ -266,7 +267,21 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     stack.push(() => scoring.close());
     const digests = new ModelDigestRepository(serverDb);
     const mlflowClient = new MlflowClient({ baseUrl: mlflowUrl, ...(mlflow.authorization ? { authorization: mlflow.authorization } : {}) });
-    const tracking = trackingPort(mlflowClient, mlflowUrl, digests);
+    // Deployments: scoring processes of their own, the gateway and the prediction log; alias moves reach it at once.
+    const serving = createServing({
+      db: serverDb,
+      home,
+      python,
+      engineDir,
+      trackingUri: mlflowUrl,
+      logDir: dirs.logs,
+      env: engineEnv,
+      log,
+      observer: { onPrediction: (p) => metrics.observePrediction(p) },
+    });
+    stack.push(() => serving.close());
+    const tracking = serving.tracking(trackingPort(mlflowClient, mlflowUrl, digests));
+    const gateway = await serving.start(tracking, mlflowStarted);
     // After an upgrade: record the digests of models made before caretflow recorded them (once).
     let closing = false;
     let backfill: Promise<unknown> | null = null;
@@ -450,6 +465,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       tracking,
       modelLifecycle: new ModelLifecycle({ repo: new ModelLifecycleRepository(serverDb), tracking, audit }),
       scoring,
+      deployments: { repo: serving.repo, gateway },
       health,
       log,
       tmpDir: dirs.tmp,

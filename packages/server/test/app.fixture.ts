@@ -15,6 +15,7 @@ import { ConnectionService } from "../src/connections/connection.service.ts";
 import { migrateToLatest, openSqlite } from "../src/db/database.ts";
 import { serverMigrations } from "../src/db/server.migrations.ts";
 import type { ServerTables } from "../src/db/server.tables.ts";
+import { DeploymentRepository } from "../src/deployments/deployment.repository.ts";
 import { type AppContext, createApp } from "../src/http/app.ts";
 import { JobEventHub } from "../src/jobs/job.hub.ts";
 import { JobPostSteps } from "../src/jobs/job.post-steps.ts";
@@ -172,6 +173,7 @@ export async function appFixture(
       audit,
     }),
     scoring: absent("scoring"),
+    deployments: { repo: new DeploymentRepository(db), gateway: absent("gateway") },
     health: () => ({
       status: "degraded",
       version: "test",

@@ -94,3 +94,14 @@ export async function readJobEvents(
   }
   return events;
 }
+
+/** Polls `fn` every 300 ms until it answers something truthy; fails after `timeoutMs` naming `what`. */
+export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}

@@ -14285,6 +14285,610 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/deployments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's deployments with the versions they serve now, their weights and process health */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            deployments: {
+                                name: string;
+                                project: string;
+                                model: string;
+                                target: {
+                                    alias: string;
+                                } | {
+                                    version: number;
+                                };
+                                policy: {
+                                    /** @constant */
+                                    kind: "single";
+                                } | {
+                                    /** @constant */
+                                    kind: "ab";
+                                    splits: {
+                                        target: {
+                                            alias: string;
+                                        } | {
+                                            version: number;
+                                        };
+                                        weight: number;
+                                    }[];
+                                } | {
+                                    /** @constant */
+                                    kind: "shadow";
+                                    shadow: {
+                                        alias: string;
+                                    } | {
+                                        version: number;
+                                    };
+                                } | {
+                                    /** @constant */
+                                    kind: "canary";
+                                    canary: {
+                                        alias: string;
+                                    } | {
+                                        version: number;
+                                    };
+                                    /** @default 5 */
+                                    startPercent: number;
+                                    /** @default 10 */
+                                    stepPercent: number;
+                                    /** @default 600 */
+                                    intervalSeconds: number;
+                                    /** @default 50 */
+                                    maxPercent: number;
+                                };
+                                /** @enum {string} */
+                                status: "active" | "paused";
+                                /** @description when the policy was set (a canary's ramp counts from here) */
+                                policySince: string;
+                                createdBy: string;
+                                createdAt: string;
+                                updatedBy: string;
+                                updatedAt: string;
+                                /** @description the versions requests go to now; empty while an alias cannot be resolved */
+                                serving: {
+                                    version: number;
+                                    /** @enum {string} */
+                                    role: "target" | "split" | "canary" | "shadow";
+                                    /** @description percent of requests it answers now (a shadow: 0, it scores every request but never answers) */
+                                    weight: number;
+                                    /** @enum {string} */
+                                    health: "starting" | "ready" | "restarting" | "failed" | "stopped";
+                                    pid: number | null;
+                                    /** @description times its scoring process was restarted after dying */
+                                    restarts: number;
+                                }[];
+                                /** @description why the deployment cannot serve now (an alias that points nowhere...) */
+                                problem: string | null;
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Create a deployment: a model alias or version served at a stable endpoint under a traffic policy */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        model: string;
+                        target: {
+                            alias: string;
+                        } | {
+                            version: number;
+                        };
+                        /**
+                         * @default {
+                         *       "kind": "single"
+                         *     }
+                         */
+                        policy?: {
+                            /** @constant */
+                            kind: "single";
+                        } | {
+                            /** @constant */
+                            kind: "ab";
+                            splits: {
+                                target: {
+                                    alias: string;
+                                } | {
+                                    version: number;
+                                };
+                                weight: number;
+                            }[];
+                        } | {
+                            /** @constant */
+                            kind: "shadow";
+                            shadow: {
+                                alias: string;
+                            } | {
+                                version: number;
+                            };
+                        } | {
+                            /** @constant */
+                            kind: "canary";
+                            canary: {
+                                alias: string;
+                            } | {
+                                version: number;
+                            };
+                            /** @default 5 */
+                            startPercent?: number;
+                            /** @default 10 */
+                            stepPercent?: number;
+                            /** @default 600 */
+                            intervalSeconds?: number;
+                            /** @default 50 */
+                            maxPercent?: number;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            project: string;
+                            model: string;
+                            target: {
+                                alias: string;
+                            } | {
+                                version: number;
+                            };
+                            policy: {
+                                /** @constant */
+                                kind: "single";
+                            } | {
+                                /** @constant */
+                                kind: "ab";
+                                splits: {
+                                    target: {
+                                        alias: string;
+                                    } | {
+                                        version: number;
+                                    };
+                                    weight: number;
+                                }[];
+                            } | {
+                                /** @constant */
+                                kind: "shadow";
+                                shadow: {
+                                    alias: string;
+                                } | {
+                                    version: number;
+                                };
+                            } | {
+                                /** @constant */
+                                kind: "canary";
+                                canary: {
+                                    alias: string;
+                                } | {
+                                    version: number;
+                                };
+                                /** @default 5 */
+                                startPercent: number;
+                                /** @default 10 */
+                                stepPercent: number;
+                                /** @default 600 */
+                                intervalSeconds: number;
+                                /** @default 50 */
+                                maxPercent: number;
+                            };
+                            /** @enum {string} */
+                            status: "active" | "paused";
+                            /** @description when the policy was set (a canary's ramp counts from here) */
+                            policySince: string;
+                            createdBy: string;
+                            createdAt: string;
+                            updatedBy: string;
+                            updatedAt: string;
+                            /** @description the versions requests go to now; empty while an alias cannot be resolved */
+                            serving: {
+                                version: number;
+                                /** @enum {string} */
+                                role: "target" | "split" | "canary" | "shadow";
+                                /** @description percent of requests it answers now (a shadow: 0, it scores every request but never answers) */
+                                weight: number;
+                                /** @enum {string} */
+                                health: "starting" | "ready" | "restarting" | "failed" | "stopped";
+                                pid: number | null;
+                                /** @description times its scoring process was restarted after dying */
+                                restarts: number;
+                            }[];
+                            /** @description why the deployment cannot serve now (an alias that points nowhere...) */
+                            problem: string | null;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One deployment: target, policy, the versions it serves now with their weights and process health */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            project: string;
+                            model: string;
+                            target: {
+                                alias: string;
+                            } | {
+                                version: number;
+                            };
+                            policy: {
+                                /** @constant */
+                                kind: "single";
+                            } | {
+                                /** @constant */
+                                kind: "ab";
+                                splits: {
+                                    target: {
+                                        alias: string;
+                                    } | {
+                                        version: number;
+                                    };
+                                    weight: number;
+                                }[];
+                            } | {
+                                /** @constant */
+                                kind: "shadow";
+                                shadow: {
+                                    alias: string;
+                                } | {
+                                    version: number;
+                                };
+                            } | {
+                                /** @constant */
+                                kind: "canary";
+                                canary: {
+                                    alias: string;
+                                } | {
+                                    version: number;
+                                };
+                                /** @default 5 */
+                                startPercent: number;
+                                /** @default 10 */
+                                stepPercent: number;
+                                /** @default 600 */
+                                intervalSeconds: number;
+                                /** @default 50 */
+                                maxPercent: number;
+                            };
+                            /** @enum {string} */
+                            status: "active" | "paused";
+                            /** @description when the policy was set (a canary's ramp counts from here) */
+                            policySince: string;
+                            createdBy: string;
+                            createdAt: string;
+                            updatedBy: string;
+                            updatedAt: string;
+                            /** @description the versions requests go to now; empty while an alias cannot be resolved */
+                            serving: {
+                                version: number;
+                                /** @enum {string} */
+                                role: "target" | "split" | "canary" | "shadow";
+                                /** @description percent of requests it answers now (a shadow: 0, it scores every request but never answers) */
+                                weight: number;
+                                /** @enum {string} */
+                                health: "starting" | "ready" | "restarting" | "failed" | "stopped";
+                                pid: number | null;
+                                /** @description times its scoring process was restarted after dying */
+                                restarts: number;
+                            }[];
+                            /** @description why the deployment cannot serve now (an alias that points nowhere...) */
+                            problem: string | null;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        /** Change a deployment's target, policy or status; new versions are loaded before traffic moves to them */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        target?: {
+                            alias: string;
+                        } | {
+                            version: number;
+                        };
+                        policy?: {
+                            /** @constant */
+                            kind: "single";
+                        } | {
+                            /** @constant */
+                            kind: "ab";
+                            splits: {
+                                target: {
+                                    alias: string;
+                                } | {
+                                    version: number;
+                                };
+                                weight: number;
+                            }[];
+                        } | {
+                            /** @constant */
+                            kind: "shadow";
+                            shadow: {
+                                alias: string;
+                            } | {
+                                version: number;
+                            };
+                        } | {
+                            /** @constant */
+                            kind: "canary";
+                            canary: {
+                                alias: string;
+                            } | {
+                                version: number;
+                            };
+                            /** @default 5 */
+                            startPercent?: number;
+                            /** @default 10 */
+                            stepPercent?: number;
+                            /** @default 600 */
+                            intervalSeconds?: number;
+                            /** @default 50 */
+                            maxPercent?: number;
+                        };
+                        /** @enum {string} */
+                        status?: "active" | "paused";
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            project: string;
+                            model: string;
+                            target: {
+                                alias: string;
+                            } | {
+                                version: number;
+                            };
+                            policy: {
+                                /** @constant */
+                                kind: "single";
+                            } | {
+                                /** @constant */
+                                kind: "ab";
+                                splits: {
+                                    target: {
+                                        alias: string;
+                                    } | {
+                                        version: number;
+                                    };
+                                    weight: number;
+                                }[];
+                            } | {
+                                /** @constant */
+                                kind: "shadow";
+                                shadow: {
+                                    alias: string;
+                                } | {
+                                    version: number;
+                                };
+                            } | {
+                                /** @constant */
+                                kind: "canary";
+                                canary: {
+                                    alias: string;
+                                } | {
+                                    version: number;
+                                };
+                                /** @default 5 */
+                                startPercent: number;
+                                /** @default 10 */
+                                stepPercent: number;
+                                /** @default 600 */
+                                intervalSeconds: number;
+                                /** @default 50 */
+                                maxPercent: number;
+                            };
+                            /** @enum {string} */
+                            status: "active" | "paused";
+                            /** @description when the policy was set (a canary's ramp counts from here) */
+                            policySince: string;
+                            createdBy: string;
+                            createdAt: string;
+                            updatedBy: string;
+                            updatedAt: string;
+                            /** @description the versions requests go to now; empty while an alias cannot be resolved */
+                            serving: {
+                                version: number;
+                                /** @enum {string} */
+                                role: "target" | "split" | "canary" | "shadow";
+                                /** @description percent of requests it answers now (a shadow: 0, it scores every request but never answers) */
+                                weight: number;
+                                /** @enum {string} */
+                                health: "starting" | "ready" | "restarting" | "failed" | "stopped";
+                                pid: number | null;
+                                /** @description times its scoring process was restarted after dying */
+                                restarts: number;
+                            }[];
+                            /** @description why the deployment cannot serve now (an alias that points nowhere...) */
+                            problem: string | null;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        /** Delete a deployment (its prediction log is kept until retention removes it) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            deleted: string;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{name}/predict": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Score rows through a deployment: the answer names the version that answered and a prediction id */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description input rows, one object per row */
+                        rows: {
+                            [key: string]: unknown;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description names this answer in the prediction log (feedback refers to it, with the row index) */
+                            predictionId: string;
+                            deployment: string;
+                            model: string;
+                            /** @description the version that answered */
+                            version: number;
+                            columns: string[];
+                            predictions: {
+                                [key: string]: string | number | boolean | null;
+                            }[];
+                            elapsedMs: number;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/password": {
         parameters: {
             query?: never;

@@ -530,4 +530,26 @@ export const serverMigrations: Record<string, Migration> = {
       await db.schema.dropTable("alert_rules").execute();
     },
   },
+  "20261203_30_deployments": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("deployments")
+        .addColumn("name", "varchar(63)", (c) => c.primaryKey())
+        .addColumn("project", "varchar(64)", (c) => c.notNull())
+        .addColumn("model", "varchar(100)", (c) => c.notNull())
+        .addColumn("target_json", "text", (c) => c.notNull())
+        .addColumn("policy_json", "text", (c) => c.notNull())
+        .addColumn("policy_since", "varchar(40)", (c) => c.notNull())
+        .addColumn("status", "varchar(20)", (c) => c.notNull())
+        .addColumn("created_by", "varchar(100)", (c) => c.notNull())
+        .addColumn("created_at", "varchar(40)", (c) => c.notNull())
+        .addColumn("updated_by", "varchar(100)", (c) => c.notNull())
+        .addColumn("updated_at", "varchar(40)", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("deployments_project_idx").on("deployments").columns(["project", "name"]).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("deployments").execute();
+    },
+  },
 };

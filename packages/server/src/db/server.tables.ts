@@ -325,4 +325,21 @@ export interface ServerTables {
     pipeline_run: string | null;
     pipeline_error: string | null;
   };
+  /** A model alias or version served at /api/deployments/NAME/predict (names are unique across projects). */
+  deployments: {
+    name: string;
+    project: string;
+    model: string;
+    /** DeploymentTarget: {alias} or {version} */
+    target_json: string;
+    /** TrafficPolicy */
+    policy_json: string;
+    /** When the policy was set: a canary's ramp counts from here. */
+    policy_since: string;
+    status: string;
+    created_by: string;
+    created_at: string;
+    updated_by: string;
+    updated_at: string;
+  };
 }

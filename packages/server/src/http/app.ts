@@ -12,6 +12,9 @@ import { catalogRoutes } from "../catalog/catalog.routes.ts";
 import type { ConnectionService } from "../connections/connection.service.ts";
 import { connectionsRoutes } from "../connections/connections.routes.ts";
 import { datasetsRoutes } from "../datasets/datasets.routes.ts";
+import type { DeploymentRepository } from "../deployments/deployment.repository.ts";
+import { deploymentsRoutes } from "../deployments/deployments.routes.ts";
+import type { ServingGateway } from "../deployments/gateway.ts";
 import { driftRoutes } from "../drift/drift.routes.ts";
 import type { JobService } from "../jobs/job.service.ts";
 import { jobsRoutes } from "../jobs/jobs.routes.ts";
@@ -70,6 +73,8 @@ export interface AppContext {
   /** Stages, promotion requests and stage history of registered models. */
   modelLifecycle: ModelLifecycle;
   scoring: ScoringPort;
+  /** Deployments and the serving gateway. */
+  deployments: { repo: DeploymentRepository; gateway: ServingGateway };
   health: HealthPort;
   log: Logger;
   /** <home>/tmp: uploads land here before import. */
@@ -163,6 +168,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   );
   app.route("/api/models", modelLifecycleRoutes({ lifecycle: ctx.modelLifecycle, projects: ctx.projects }));
   app.route("/api/predict", predictRoutes({ tracking: ctx.tracking, scoring: ctx.scoring, projects: ctx.projects }));
+  app.route("/api/deployments", deploymentsRoutes({ ...ctx.deployments, projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/users", usersRoutes({ auth: ctx.auth, audit: ctx.audit }));
   app.route("/api/projects", projectsRoutes({ projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/audit", auditRoutes({ audit: ctx.audit }));
