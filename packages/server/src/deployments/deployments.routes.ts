@@ -53,8 +53,9 @@ export function deploymentsRoutes(deps: {
   app.get("/", async (c) => c.json({ deployments: (await repo.list(c.get("project"))).map((d) => gateway.describe(d)) }));
   app.get("/:name", async (c) => c.json(gateway.describe(await named(c))));
   app.put("/:name", async (c) => {
-    const before = await named(c);
+    // The body is read first: a browser's text/plain POST is refused (415) before anything is looked up.
     const body = await parseJson(c, UpdateDeploymentRequest);
+    const before = await named(c);
     const proposed: StoredDeployment = {
       ...before,
       ...(body.target ? { target: body.target as DeploymentTarget } : {}),
