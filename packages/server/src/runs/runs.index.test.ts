@@ -88,7 +88,9 @@ forEachDatabase("RunsIndexRepository", (dbs) => {
 
   it("rewrites only changed runs and forgets runs no longer in MLflow", async () => {
     expect(await repo.upsert([run(1, { metrics: { AUC: 0.7 }, params: { model: "lr" } })], "t")).toBe(0);
-    expect(await repo.upsert([run(1, { metrics: { AUC: 0.75 }, params: { model: "lr" } }), run(6, { status: "RUNNING" })], "t")).toBe(2);
+    expect(
+      await repo.upsert([run(1), run(1, { metrics: { AUC: 0.75 }, params: { model: "lr" } }), run(6, { status: "RUNNING" })], "t"),
+    ).toBe(2);
     expect(names(await page("default", { filter: "metrics.AUC < 0.8" }))).toEqual(["run-1"]);
     expect(await repo.openRunIds()).toEqual([run(6).summary.runId]);
     expect(await repo.latestStart()).toBe(run(6).summary.startTime);

@@ -78,7 +78,8 @@ export class RunsIndexRepository {
   }
 
   /** Stores the runs, replacing what was indexed of each; unchanged runs (same digest) are skipped. The number written. */
-  async upsert(all: IndexedRun[], now: string, known?: ReadonlyMap<string, string>): Promise<number> {
+  async upsert(given: IndexedRun[], now: string, known?: ReadonlyMap<string, string>): Promise<number> {
+    const all = [...new Map(given.map((r) => [r.summary.runId, r])).values()]; // a run given twice: the last wins
     const stored = known ?? (await this.digestsOf(all.map((r) => r.summary.runId)));
     const runs = all.filter((r) => stored.get(r.summary.runId) !== runDigest(r));
     if (runs.length === 0) return 0;

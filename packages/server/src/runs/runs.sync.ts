@@ -45,7 +45,7 @@ export class RunsIndexSync {
   #fullDue = true;
   #lastFull = 0;
   #closed = false;
-  #again = false;
+  #next: Promise<void> | null = null;
 
   constructor(o: RunsIndexSyncOptions) {
     this.#o = { intervalMs: 5000, fullEveryMs: 300_000, ...o };
@@ -65,29 +65,33 @@ export class RunsIndexSync {
     return this.tick();
   }
 
-  /** One sync; when one is under way, the next one after it. */
+  /** One sync; when one is under way, the next one after it (callers meanwhile share that one). */
   tick(): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    if (this.#running) {
-      this.#again = true;
-      return this.#running.then(() => this.tick());
-    }
-    this.#running = this.#once()
+    if (this.#next) return this.#next;
+    if (!this.#running) return this.#run();
+    this.#next = this.#running.then(() => {
+      this.#next = null;
+      return this.#closed ? undefined : this.#run();
+    });
+    return this.#next;
+  }
+
+  #run(): Promise<void> {
+    const running = this.#once()
       .catch((err: Error) => this.#o.log("warn", `runs index: could not sync with MLflow: ${err.message}`))
       .finally(() => {
-        this.#running = null;
-        if (this.#again) {
-          this.#again = false;
-          void this.tick();
-        }
+        if (this.#running === running) this.#running = null;
       });
-    return this.#running;
+    this.#running = running;
+    return running;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+    await this.#next;
     await this.#running;
   }
 
