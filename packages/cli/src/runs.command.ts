@@ -20,38 +20,66 @@ export function registerRuns(program: Command, ctx: CliContext, exit: ExitState)
     .description("training runs tracked in MLflow, and operations on their models (tune, ensemble, blend, stack...)");
   registerRunReports(runs, ctx, exit);
 
-  withCommon(runs.command("list").description("training runs (MLflow parent runs), newest first")).action(
-    action<CommonOptions>(ctx, exit, async (env) => {
-      const client = await env.client();
-      const { runs: list } = await client.GET("/api/runs");
-      env.out.result({ runs: list }, () =>
-        list.length === 0
-          ? "no runs yet; train with `caretflow train --dataset NAME --task classification|regression --target COLUMN`"
-          : formatTable(
-              [
-                { header: "RUN ID" },
-                { header: "STATUS" },
-                { header: "DATASET" },
-                { header: "TASK" },
-                { header: "TARGET" },
-                { header: "BEST MODEL" },
-                { header: "METRICS" },
-                { header: "STARTED" },
-              ],
-              list.map((r) => [
-                r.runId,
-                r.status,
-                r.dataset ?? "-",
-                r.task ?? "-",
-                r.target ?? "-",
-                r.bestModel ?? "-",
-                headlineMetrics(r.metrics),
-                formatTime(r.startTime),
-              ]),
-            ),
-      );
-      return undefined;
-    }),
+  withCommon(
+    runs
+      .command("list")
+      .description("training runs (MLflow parent runs), newest first unless sorted; a page at a time")
+      .option("--filter <expr>", 'e.g. "metrics.AUC > 0.8 and params.model = lr" (metrics, params, tags, status)')
+      .option("--sort <key>", "start_time, end_time, name, metrics.KEY or params.KEY", "start_time")
+      .option("--order <order>", "desc or asc", "desc")
+      .option("--limit <n>", "runs per page", "100")
+      .option("--offset <n>", "runs to skip", "0"),
+  ).action(
+    action<CommonOptions & { filter?: string; sort: string; order: string; limit: string; offset: string }>(
+      ctx,
+      exit,
+      async (env, opts) => {
+        const client = await env.client();
+        const query = {
+          sort: opts.sort,
+          order: opts.order as "asc" | "desc",
+          limit: Number(opts.limit),
+          offset: Number(opts.offset),
+          ...(opts.filter ? { filter: opts.filter } : {}),
+        };
+        const { runs: list, total } = await client.GET("/api/runs", { params: { query } });
+        const shown = (table: string) =>
+          list.length < total
+            ? `${table}\nruns ${query.offset + 1}-${query.offset + list.length} of ${total} (--offset to see more)`
+            : table;
+        env.out.result({ runs: list, total }, () =>
+          list.length === 0
+            ? total > 0 || opts.filter
+              ? `no runs on this page (${total} match)`
+              : "no runs yet; train with `caretflow train --dataset NAME --task classification|regression --target COLUMN`"
+            : shown(
+                formatTable(
+                  [
+                    { header: "RUN ID" },
+                    { header: "STATUS" },
+                    { header: "DATASET" },
+                    { header: "TASK" },
+                    { header: "TARGET" },
+                    { header: "BEST MODEL" },
+                    { header: "METRICS" },
+                    { header: "STARTED" },
+                  ],
+                  list.map((r) => [
+                    r.runId,
+                    r.status,
+                    r.dataset ?? "-",
+                    r.task ?? "-",
+                    r.target ?? "-",
+                    r.bestModel ?? "-",
+                    headlineMetrics(r.metrics),
+                    formatTime(r.startTime),
+                  ]),
+                ),
+              ),
+        );
+        return undefined;
+      },
+    ),
   );
 
   withCommon(

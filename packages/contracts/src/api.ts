@@ -200,6 +200,27 @@ export const RunSummary = z.object({
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 
+/**
+ * A page of the runs list. `filter`: clauses joined by `and`, each `metrics.KEY OP NUMBER` (OP one of
+ * > >= < <= = !=), `params.KEY = VALUE`, `tags.KEY = VALUE` or `status = VALUE`. `sort`: `start_time`,
+ * `end_time`, `name`, `metrics.KEY` or `params.KEY` (runs without the key come last).
+ */
+export const RunsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(5000).default(5000),
+  offset: z.coerce.number().int().min(0).default(0),
+  sort: z
+    .string()
+    .regex(/^(start_time|end_time|name|(metrics|params)\.[^\s]{1,250})$/, "sort by start_time, end_time, name, metrics.KEY or params.KEY")
+    .default("start_time"),
+  order: z.enum(["asc", "desc"]).default("desc"),
+  filter: z.string().max(2000).optional(),
+  status: z.enum(["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]).optional(),
+  dataset: z.string().max(200).optional().describe("NAME or NAME@vVERSION"),
+  task: z.string().max(100).optional(),
+  q: z.string().max(200).optional().describe("text found in the run's name, id, dataset or experiment"),
+});
+export type RunsQuery = z.infer<typeof RunsQuery>;
+
 export const RunArtifact = z.object({ path: z.string(), isDir: z.boolean(), size: z.number().nullable() });
 
 export const RunDetail = RunSummary.extend({

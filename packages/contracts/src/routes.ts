@@ -710,10 +710,11 @@ const routeTable = [
   {
     method: "get",
     path: "/api/runs",
-    summary: "Training runs (MLflow parent runs) newest first",
+    summary: "A page of the training runs (MLflow parent runs), newest first unless sorted, filtered on metrics, params, tags",
     tag: "runs",
     permission: VIEWER,
-    response: z.object({ runs: z.array(A.RunSummary) }),
+    query: A.RunsQuery,
+    response: z.object({ runs: z.array(A.RunSummary), total: z.number().int().describe("runs matching, across pages") }),
   },
   {
     method: "get",

@@ -5,7 +5,7 @@ import { availableParallelism, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AddressPolicy } from "@caretflow/connectors";
-import { CARETFLOW_VERSION, CaretflowError, describeStorage, type Health, storageConfig } from "@caretflow/contracts";
+import { CARETFLOW_VERSION, CaretflowError, describeStorage, type Health, isTerminalStatus, storageConfig } from "@caretflow/contracts";
 import { DatasetStore, type DataTables, dataMigrations, datasetNameFromFilename, S3BlobStore } from "@caretflow/data";
 import { EngineHost, engineFingerprint, ScoringPool } from "@caretflow/engine-host";
 import { chooseEngineThreads, type EngineRunner, type Executor, LocalExecutor, RedisExecutor } from "@caretflow/orchestrator";
@@ -43,6 +43,8 @@ import { createPipelines } from "./pipelines/pipeline.wiring.ts";
 import type { Logger } from "./ports.ts";
 import { ProjectService } from "./projects/project.service.ts";
 import { QualityService } from "./quality/quality.service.ts";
+import { RunsIndexRepository } from "./runs/runs.index.ts";
+import { RunsIndexSync } from "./runs/runs.sync.ts";
 import { SecretBox } from "./secrets/secret-box.ts";
 import { SecretKeyService } from "./secrets/secret-key.service.ts";
 import { fetchJobLog, fetchSpecDatasets } from "./shared-storage.ts";
@@ -335,6 +337,20 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       ...(blobs ? { fetchLog: (id: string, path: string) => fetchJobLog(blobs, id, path, log) } : {}),
     });
     metrics.trackJobs(jobs.counts);
+    // The runs list reads caretflow's index of MLflow's runs: synced every few seconds, and at once when a job ends.
+    const runsIndex = new RunsIndexRepository(serverDb);
+    const runsSync = new RunsIndexSync({ client: mlflowClient, repo: runsIndex, log });
+    mlflowStarted.then(
+      () => closing || runsSync.start(),
+      () => {},
+    );
+    const stopRunsRefresh = hub.subscribeAll((_, e) => {
+      if (e.type === "status" && isTerminalStatus(e.status)) void runsSync.refresh();
+    });
+    stack.push(async () => {
+      stopRunsRefresh();
+      await runsSync.close();
+    });
     stack.push(async () => {
       await executor.close();
       await jobs.drain();
@@ -464,6 +480,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       catalog,
       tracking,
       modelLifecycle: new ModelLifecycle({ repo: new ModelLifecycleRepository(serverDb), tracking, audit }),
+      runsIndex,
       scoring,
       deployments: { repo: serving.repo, gateway },
       health,

@@ -29,6 +29,7 @@ import { enginePython } from "../src/pipelines/steps/custom.step.ts";
 import type { CatalogPort, TrackingPort } from "../src/ports.ts";
 import { ProjectService } from "../src/projects/project.service.ts";
 import { QualityService } from "../src/quality/quality.service.ts";
+import { RunsIndexRepository } from "../src/runs/runs.index.ts";
 import { SecretBox } from "../src/secrets/secret-box.ts";
 import { SecretKeyService } from "../src/secrets/secret-key.service.ts";
 import { SsoService } from "../src/sso/sso.service.ts";
@@ -151,6 +152,7 @@ export async function appFixture(
     log,
   });
   const ctx: AppContext = {
+    runsIndex: new RunsIndexRepository(db),
     auth,
     projects,
     audit,

@@ -11076,10 +11076,20 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Training runs (MLflow parent runs) newest first */
+        /** A page of the training runs (MLflow parent runs), newest first unless sorted, filtered on metrics, params, tags */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    limit?: number;
+                    offset?: number;
+                    sort?: string;
+                    order?: "asc" | "desc";
+                    filter?: string;
+                    status?: "RUNNING" | "SCHEDULED" | "FINISHED" | "FAILED" | "KILLED";
+                    dataset?: string;
+                    task?: string;
+                    q?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -11113,6 +11123,8 @@ export type paths = {
                                     [key: string]: number;
                                 };
                             }[];
+                            /** @description runs matching, across pages */
+                            total: number;
                         };
                     };
                 };

@@ -552,4 +552,41 @@ export const serverMigrations: Record<string, Migration> = {
       await db.schema.dropTable("deployments").execute();
     },
   },
+  /** caretflow's index of MLflow training runs, kept in step by RunsIndexSync; the runs list reads only this. */
+  "20261203_20_runs_index": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("runs_index")
+        .addColumn("run_id", "varchar(32)", (c) => c.primaryKey())
+        .addColumn("experiment_id", "varchar(64)", (c) => c.notNull())
+        .addColumn("experiment_name", "varchar(500)", (c) => c.notNull())
+        .addColumn("name", "varchar(500)", (c) => c.notNull())
+        .addColumn("status", "varchar(20)", (c) => c.notNull())
+        .addColumn("start_time", "varchar(40)")
+        .addColumn("end_time", "varchar(40)")
+        .addColumn("task", "varchar(100)")
+        .addColumn("dataset", "varchar(200)")
+        .addColumn("dataset_name", "varchar(200)")
+        .addColumn("summary_json", "text", (c) => c.notNull())
+        .addColumn("digest", "varchar(64)", (c) => c.notNull())
+        .addColumn("synced_at", "varchar(40)", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("runs_index_start_idx").on("runs_index").column("start_time").execute();
+      await db.schema.createIndex("runs_index_dataset_idx").on("runs_index").column("dataset_name").execute();
+      await db.schema
+        .createTable("runs_index_values")
+        .addColumn("run_id", "varchar(32)", (c) => c.notNull())
+        .addColumn("kind", "varchar(10)", (c) => c.notNull())
+        .addColumn("key", "varchar(250)", (c) => c.notNull())
+        .addColumn("num", "double precision")
+        .addColumn("text", "text")
+        .addPrimaryKeyConstraint("runs_index_values_pk", ["run_id", "kind", "key"])
+        .execute();
+      await db.schema.createIndex("runs_index_values_key_idx").on("runs_index_values").columns(["kind", "key", "num"]).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("runs_index_values").execute();
+      await db.schema.dropTable("runs_index").execute();
+    },
+  },
 };

@@ -342,4 +342,29 @@ export interface ServerTables {
     updated_by: string;
     updated_at: string;
   };
+  /** One MLflow training run as the runs list shows it (summary_json: its RunSummary), kept in step with MLflow. */
+  runs_index: {
+    run_id: string;
+    experiment_id: string;
+    experiment_name: string;
+    name: string;
+    status: string;
+    start_time: string | null;
+    end_time: string | null;
+    task: string | null;
+    dataset: string | null;
+    dataset_name: string | null;
+    summary_json: string;
+    /** sha256 of what is indexed of the run, to skip rewriting unchanged runs */
+    digest: string;
+    synced_at: string;
+  };
+  /** An indexed run's metrics (num), params and tags (text), one row each, to filter and sort on in SQL. */
+  runs_index_values: {
+    run_id: string;
+    kind: "metric" | "param" | "tag";
+    key: string;
+    num: number | null;
+    text: string | null;
+  };
 }

@@ -32,6 +32,7 @@ import type { ProjectService } from "../projects/project.service.ts";
 import { projectsRoutes } from "../projects/projects.routes.ts";
 import { qualityRoutes } from "../quality/quality.routes.ts";
 import type { QualityService } from "../quality/quality.service.ts";
+import type { RunsIndexRepository } from "../runs/runs.index.ts";
 import { runsRoutes } from "../runs/runs.routes.ts";
 import { secretKeyRoutes } from "../secrets/secret-key.routes.ts";
 import type { SecretKeyService } from "../secrets/secret-key.service.ts";
@@ -72,6 +73,8 @@ export interface AppContext {
   tracking: TrackingPort;
   /** Stages, promotion requests and stage history of registered models. */
   modelLifecycle: ModelLifecycle;
+  /** caretflow's index of MLflow training runs: GET /api/runs reads it. */
+  runsIndex: RunsIndexRepository;
   scoring: ScoringPort;
   /** Deployments and the serving gateway. */
   deployments: { repo: DeploymentRepository; gateway: ServingGateway };
@@ -161,7 +164,10 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.route("/api/catalog", catalogRoutes({ catalog: ctx.catalog }));
   app.route("/api/jobs", jobsRoutes({ jobs: ctx.jobs, audit: ctx.audit, heartbeatMs: ctx.sseHeartbeatMs ?? 15_000 }));
   app.route("/api/drift", driftRoutes({ jobs: ctx.jobs, audit: ctx.audit }));
-  app.route("/api/runs", runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs, projects: ctx.projects, audit: ctx.audit }));
+  app.route(
+    "/api/runs",
+    runsRoutes({ tracking: ctx.tracking, jobs: ctx.jobs, projects: ctx.projects, audit: ctx.audit, index: ctx.runsIndex }),
+  );
   app.route(
     "/api/models",
     modelsRoutes({ tracking: ctx.tracking, projects: ctx.projects, audit: ctx.audit, lifecycle: ctx.modelLifecycle }),

@@ -1,19 +1,27 @@
-import { DEFAULT_PROJECT, notFound, OperateRequest, userError } from "@caretflow/contracts";
+import { notFound, OperateRequest, RunsQuery, userError } from "@caretflow/contracts";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AuditLog } from "../audit/audit.log.ts";
 import { requester } from "../audit/audit.routes.ts";
 import type { AppEnv } from "../http/app.env.ts";
-import { parseJson, parsePath } from "../http/validate.ts";
+import { parseJson, parsePath, parseQuery } from "../http/validate.ts";
 import type { JobService } from "../jobs/job.service.ts";
 import { jobCreated } from "../jobs/jobs.routes.ts";
 import type { TrackingPort } from "../ports.ts";
-import { type ProjectService, runDatasetName } from "../projects/project.service.ts";
+import type { ProjectService } from "../projects/project.service.ts";
 import { contentTypeFor, safeArtifactPath } from "./artifact.path.ts";
+import type { RunsIndexRepository } from "./runs.index.ts";
 
 const RunId = z.string().regex(/^[a-f0-9]{32}$/, "an MLflow run id is 32 hex characters");
 
-export function runsRoutes(deps: { tracking: TrackingPort; jobs: JobService; projects: ProjectService; audit: AuditLog }): Hono<AppEnv> {
+export function runsRoutes(deps: {
+  tracking: TrackingPort;
+  jobs: JobService;
+  projects: ProjectService;
+  audit: AuditLog;
+  /** The list reads only this index (kept in step with MLflow by RunsIndexSync), never MLflow. */
+  index: RunsIndexRepository;
+}): Hono<AppEnv> {
   const { tracking, projects } = deps;
   const app = new Hono<AppEnv>();
   /** The run of the path, once it is known to be one of the request's project (another project's answers as missing). */
@@ -25,14 +33,7 @@ export function runsRoutes(deps: { tracking: TrackingPort; jobs: JobService; pro
     return run;
   };
 
-  app.get("/", async (c) => {
-    const owned = await projects.ownedFilter("dataset", c.get("project"));
-    const runs = await tracking.listRuns();
-    const project = c.get("project");
-    return c.json({
-      runs: runs.filter((r) => owned(runDatasetName(r) ?? "") || (runDatasetName(r) === null && project === DEFAULT_PROJECT)),
-    });
-  });
+  app.get("/", async (c) => c.json(await deps.index.page(c.get("project"), parseQuery(c, RunsQuery))));
   app.get("/:runId", async (c) => c.json(await ownRun(c)));
   app.post("/:runId/evaluate", async (c) => {
     const run = await ownRun(c);

@@ -1,0 +1,113 @@
+import { type RunSummary, RunsQuery } from "@caretflow/contracts";
+import type { Kysely } from "kysely";
+import { beforeEach, expect, it } from "vitest";
+import { forEachDatabase } from "../../test/databases.ts";
+import type { ServerTables } from "../db/server.tables.ts";
+import { type IndexedRun, parseRunFilter, RunsIndexRepository } from "./runs.index.ts";
+
+let db: Kysely<ServerTables>;
+let repo: RunsIndexRepository;
+
+function run(n: number, o: Partial<RunSummary> & { params?: Record<string, string>; tags?: Record<string, string> } = {}): IndexedRun {
+  const { params = {}, tags = {}, ...summary } = o;
+  return {
+    summary: {
+      runId: n.toString(16).padStart(32, "0"),
+      experimentId: "1",
+      experimentName: "juice",
+      name: `run-${n}`,
+      status: "FINISHED",
+      startTime: new Date(Date.UTC(2026, 11, 1, 0, n)).toISOString(),
+      endTime: null,
+      task: "classification",
+      dataset: "juice@v1",
+      target: "Purchase",
+      jobId: null,
+      bestModel: null,
+      bestRunId: null,
+      metrics: {},
+      ...summary,
+    },
+    params,
+    tags,
+  };
+}
+
+const page = (project: string, q: Partial<Record<keyof RunsQuery, string>> = {}) => repo.page(project, RunsQuery.parse(q));
+const names = (p: { runs: RunSummary[] }) => p.runs.map((r) => r.name);
+
+forEachDatabase("RunsIndexRepository", (dbs) => {
+  beforeEach(async () => {
+    ({ db } = await dbs.fresh<ServerTables>());
+    repo = new RunsIndexRepository(db);
+    await repo.upsert(
+      [
+        run(1, { metrics: { AUC: 0.7 }, params: { model: "lr" } }),
+        run(2, { metrics: { AUC: 0.9 }, params: { model: "dt" }, status: "FAILED" }),
+        run(3, { metrics: { AUC: 0.85, F1: 0.5 }, params: { model: "lr" }, tags: { team: "red" } }),
+        run(4, { task: "regression", dataset: "houses@v2" }),
+        run(5, { dataset: "secret@v1", metrics: { AUC: 0.99 } }),
+      ],
+      "2026-12-03T00:00:00.000Z",
+    );
+    await db.insertInto("projects").values({ name: "other", description: null, created_at: "2026-12-01T00:00:00.000Z" }).execute();
+    await db
+      .insertInto("project_objects")
+      .values({ kind: "dataset", name: "secret", project: "other", created_at: "2026-12-01T00:00:00.000Z" })
+      .execute();
+  });
+
+  it("lists the project's runs newest first with the total, a page at a time", async () => {
+    expect(names(await page("default"))).toEqual(["run-4", "run-3", "run-2", "run-1"]);
+    const second = await page("default", { limit: "2", offset: "2" });
+    expect([names(second), second.total]).toEqual([["run-2", "run-1"], 4]);
+    expect(names(await page("other"))).toEqual(["run-5"]);
+    expect((await page("default")).runs[1]).toMatchObject({ runId: run(3).summary.runId, metrics: { AUC: 0.85, F1: 0.5 } });
+  });
+
+  it("sorts on a metric or param, runs without it last whichever the order", async () => {
+    expect(names(await page("default", { sort: "metrics.AUC" }))).toEqual(["run-2", "run-3", "run-1", "run-4"]);
+    expect(names(await page("default", { sort: "metrics.AUC", order: "asc" }))).toEqual(["run-1", "run-3", "run-2", "run-4"]);
+    expect(names(await page("default", { sort: "params.model", order: "asc" })).slice(0, 1)).toEqual(["run-2"]);
+    expect(names(await page("default", { sort: "start_time", order: "asc" }))).toEqual(["run-1", "run-2", "run-3", "run-4"]);
+  });
+
+  it("filters on metrics, params, tags, status, task, dataset and text", async () => {
+    const f = async (q: Partial<Record<keyof RunsQuery, string>>) => names(await page("default", q)).sort();
+    expect(await f({ filter: "metrics.AUC > 0.8" })).toEqual(["run-2", "run-3"]);
+    expect(await f({ filter: "metrics.AUC>=0.85 and params.model = 'lr'" })).toEqual(["run-3"]);
+    expect(await f({ filter: "params.model != lr" })).toEqual(["run-2"]);
+    expect(await f({ filter: "tags.team = red" })).toEqual(["run-3"]);
+    expect(await f({ filter: "status = failed" })).toEqual(["run-2"]);
+    expect(await f({ status: "FINISHED", task: "classification" })).toEqual(["run-1", "run-3"]);
+    expect(await f({ dataset: "houses" })).toEqual(["run-4"]);
+    expect(await f({ dataset: "juice@v1", q: "RUN-1" })).toEqual(["run-1"]);
+    expect(await f({ q: "100%" })).toEqual([]);
+    expect((await page("default", { filter: "metrics.AUC > 0.8", limit: "1" })).total).toBe(2);
+  });
+
+  it("rewrites only changed runs and forgets runs no longer in MLflow", async () => {
+    expect(await repo.upsert([run(1, { metrics: { AUC: 0.7 }, params: { model: "lr" } })], "t")).toBe(0);
+    expect(
+      await repo.upsert([run(1), run(1, { metrics: { AUC: 0.75 }, params: { model: "lr" } }), run(6, { status: "RUNNING" })], "t"),
+    ).toBe(2);
+    expect(names(await page("default", { filter: "metrics.AUC < 0.8" }))).toEqual(["run-1"]);
+    expect(await repo.openRunIds()).toEqual([run(6).summary.runId]);
+    expect(await repo.latestStart()).toBe(run(6).summary.startTime);
+    expect(await repo.retainOnly(new Set([run(1).summary.runId, run(6).summary.runId]))).toBe(4);
+    expect(names(await page("default"))).toEqual(["run-6", "run-1"]);
+    const left = await db.selectFrom("runs_index_values").select("run_id").distinct().execute();
+    expect(left.map((r) => r.run_id)).toEqual([run(1).summary.runId]);
+  });
+});
+
+it("reads filter clauses and refuses what it cannot read with a hint", () => {
+  expect(parseRunFilter("metrics.AUC > 0.8 AND params.`n estimators` = 10")).toEqual([
+    { kind: "metric", key: "AUC", op: ">", value: 0.8 },
+    { kind: "param", key: "n estimators", op: "=", value: "10" },
+  ]);
+  expect(parseRunFilter(" ")).toEqual([]);
+  for (const bad of ["metrics.AUC > high", "params.model > 3", "AUC > 0.8", "status > FINISHED", "metrics > 1"]) {
+    expect(() => parseRunFilter(bad), bad).toThrow(/Cannot read the filter clause/);
+  }
+});

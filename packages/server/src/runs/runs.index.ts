@@ -1,0 +1,225 @@
+import { createHash } from "node:crypto";
+import { DEFAULT_PROJECT, type RunSummary, type RunsQuery, userError } from "@caretflow/contracts";
+import { type Kysely, sql } from "kysely";
+import type { ServerTables } from "../db/server.tables.ts";
+import { runDatasetName } from "../projects/project.service.ts";
+
+/** A training run as the index stores it: the summary the list shows, and the params and tags to filter on. */
+export interface IndexedRun {
+  summary: RunSummary;
+  params: Record<string, string>;
+  tags: Record<string, string>;
+}
+
+export function runDigest(run: IndexedRun): string {
+  return createHash("sha256")
+    .update(JSON.stringify([run.summary, run.params, run.tags]))
+    .digest("hex");
+}
+
+type Op = ">" | ">=" | "<" | "<=" | "=" | "!=";
+export type RunFilter =
+  | { kind: "metric"; key: string; op: Op; value: number }
+  | { kind: "param" | "tag"; key: string; op: "=" | "!="; value: string }
+  | { kind: "status"; op: "=" | "!="; value: string };
+
+const CLAUSE = /^(metrics|params|tags|status)(?:\.(.+?))?\s*(>=|<=|!=|=|>|<)\s*(.+)$/;
+const unquote = (v: string) => v.trim().replace(/^(['"`])(.*)\1$/, "$2");
+
+function badFilter(clause: string, why: string): Error {
+  return userError(
+    "invalid_filter",
+    `Cannot read the filter clause '${clause}': ${why}`,
+    "Write clauses such as metrics.AUC > 0.8, params.model = lr, tags.caretflow.task = classification or status = FINISHED, joined by 'and'.",
+  );
+}
+
+/** Parses `metrics.AUC > 0.8 and params.model = lr` into clauses; throws a 400 naming the clause it cannot read. */
+export function parseRunFilter(text: string | undefined): RunFilter[] {
+  if (!text?.trim()) return [];
+  return text
+    .trim()
+    .split(/\s+and\s+/i)
+    .map((clause) => {
+      const m = CLAUSE.exec(clause.trim());
+      if (!m) throw badFilter(clause, "expected metrics.KEY, params.KEY, tags.KEY or status, an operator and a value");
+      const [, field, rawKey, op, rawValue] = m as unknown as [string, string, string | undefined, Op, string];
+      const value = unquote(rawValue);
+      if (field === "status") {
+        if (rawKey !== undefined || (op !== "=" && op !== "!=")) throw badFilter(clause, "status takes = or !=");
+        return { kind: "status", op, value: value.toUpperCase() };
+      }
+      const key = unquote(rawKey ?? "");
+      if (!key) throw badFilter(clause, `${field} needs a key, e.g. ${field}.NAME`);
+      if (field === "metrics") {
+        const n = Number(value);
+        if (value === "" || !Number.isFinite(n)) throw badFilter(clause, "a metric is compared with a number");
+        return { kind: "metric", key, op, value: n };
+      }
+      if (op !== "=" && op !== "!=") throw badFilter(clause, `${field} takes = or !=`);
+      return { kind: field === "params" ? "param" : "tag", key, op, value };
+    });
+}
+
+/**
+ * caretflow's index of MLflow training runs in its own database, so that listing, paging, sorting and
+ * filtering them never waits on MLflow. RunsIndexSync keeps it in step.
+ */
+export class RunsIndexRepository {
+  readonly #db: Kysely<ServerTables>;
+  constructor(db: Kysely<ServerTables>) {
+    this.#db = db;
+  }
+
+  /** Digest of each indexed run, by run id. */
+  async digests(): Promise<Map<string, string>> {
+    const rows = await this.#db.selectFrom("runs_index").select(["run_id", "digest"]).execute();
+    return new Map(rows.map((r) => [r.run_id, r.digest]));
+  }
+
+  /** Stores the runs, replacing what was indexed of each; unchanged runs (same digest) are skipped. The number written. */
+  async upsert(given: IndexedRun[], now: string, known?: ReadonlyMap<string, string>): Promise<number> {
+    const all = [...new Map(given.map((r) => [r.summary.runId, r])).values()]; // a run given twice: the last wins
+    const stored = known ?? (await this.digestsOf(all.map((r) => r.summary.runId)));
+    const runs = all.filter((r) => stored.get(r.summary.runId) !== runDigest(r));
+    if (runs.length === 0) return 0;
+    await this.#db.transaction().execute(async (tx) => {
+      const ids = runs.map((r) => r.summary.runId);
+      for (let i = 0; i < ids.length; i += 500) {
+        const part = ids.slice(i, i + 500);
+        await tx.deleteFrom("runs_index_values").where("run_id", "in", part).execute();
+        await tx.deleteFrom("runs_index").where("run_id", "in", part).execute();
+      }
+      const rows = runs.map((run) => ({
+        run_id: run.summary.runId,
+        experiment_id: run.summary.experimentId,
+        experiment_name: run.summary.experimentName,
+        name: run.summary.name,
+        status: run.summary.status,
+        start_time: run.summary.startTime,
+        end_time: run.summary.endTime,
+        task: run.summary.task,
+        dataset: run.summary.dataset,
+        dataset_name: runDatasetName(run.summary),
+        summary_json: JSON.stringify(run.summary),
+        digest: runDigest(run),
+        synced_at: now,
+      }));
+      for (let i = 0; i < rows.length; i += 200)
+        await tx
+          .insertInto("runs_index")
+          .values(rows.slice(i, i + 200))
+          .execute();
+      const values = runs.flatMap(({ summary, params, tags }) => [
+        ...Object.entries(summary.metrics).map(([key, num]) => ({ run_id: summary.runId, kind: "metric" as const, key, num, text: null })),
+        ...Object.entries(params).map(([key, text]) => ({ run_id: summary.runId, kind: "param" as const, key, num: null, text })),
+        ...Object.entries(tags).map(([key, text]) => ({ run_id: summary.runId, kind: "tag" as const, key, num: null, text })),
+      ]);
+      for (let i = 0; i < values.length; i += 200)
+        await tx
+          .insertInto("runs_index_values")
+          .values(values.slice(i, i + 200))
+          .execute();
+    });
+    return runs.length;
+  }
+
+  async digestsOf(ids: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.#db
+        .selectFrom("runs_index")
+        .select(["run_id", "digest"])
+        .where("run_id", "in", ids.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.set(r.run_id, r.digest);
+    }
+    return out;
+  }
+
+  /** Forgets every indexed run not in `keep` (runs deleted in MLflow); the number forgotten. */
+  async retainOnly(keep: ReadonlySet<string>): Promise<number> {
+    const stored = await this.#db.selectFrom("runs_index").select("run_id").execute();
+    const gone = stored.map((r) => r.run_id).filter((id) => !keep.has(id));
+    for (let i = 0; i < gone.length; i += 500) {
+      const part = gone.slice(i, i + 500);
+      await this.#db.deleteFrom("runs_index_values").where("run_id", "in", part).execute();
+      await this.#db.deleteFrom("runs_index").where("run_id", "in", part).execute();
+    }
+    return gone.length;
+  }
+
+  /** Ids of indexed runs still RUNNING or SCHEDULED (the sync asks MLflow about them again). */
+  async openRunIds(): Promise<string[]> {
+    const rows = await this.#db.selectFrom("runs_index").select("run_id").where("status", "in", ["RUNNING", "SCHEDULED"]).execute();
+    return rows.map((r) => r.run_id);
+  }
+
+  /** The latest start time indexed, or null when the index is empty. */
+  async latestStart(): Promise<string | null> {
+    const row = await this.#db
+      .selectFrom("runs_index")
+      .select((eb) => eb.fn.max("start_time").as("latest"))
+      .executeTakeFirst();
+    return (row?.latest as string | null | undefined) ?? null;
+  }
+
+  /** A page of the project's runs: those whose dataset the project owns, and those of no owned dataset in the default project. */
+  async page(project: string, q: RunsQuery): Promise<{ runs: RunSummary[]; total: number }> {
+    let base = this.#db
+      .selectFrom("runs_index as r")
+      .leftJoin("project_objects as po", (j) => j.onRef("po.name", "=", "r.dataset_name").on("po.kind", "=", "dataset"))
+      .where((eb) => eb.fn.coalesce("po.project", sql.lit(DEFAULT_PROJECT)), "=", project);
+    if (q.status) base = base.where("r.status", "=", q.status);
+    if (q.task) base = base.where("r.task", "=", q.task);
+    if (q.dataset) base = base.where(q.dataset.includes("@") ? "r.dataset" : "r.dataset_name", "=", q.dataset);
+    if (q.q) {
+      const like = `%${q.q.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+      base = base.where((eb) =>
+        eb.or(
+          ["r.name", "r.run_id", "r.dataset", "r.experiment_name"].map((col) =>
+            eb(sql`lower(${sql.ref(col)})`, "like", sql`${like} escape '\\'`),
+          ),
+        ),
+      );
+    }
+    for (const f of parseRunFilter(q.filter)) {
+      if (f.kind === "status") {
+        base = base.where("r.status", f.op === "=" ? "=" : "<>", f.value);
+        continue;
+      }
+      base = base.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom("runs_index_values as v")
+            .select("v.run_id")
+            .whereRef("v.run_id", "=", "r.run_id")
+            .where("v.kind", "=", f.kind)
+            .where("v.key", "=", f.key)
+            .where(f.kind === "metric" ? "v.num" : "v.text", f.op === "!=" ? "<>" : f.op, f.value),
+        ),
+      );
+    }
+    const counted = await base.select((eb) => eb.fn.countAll<string | number>().as("n")).executeTakeFirst();
+    const total = Number(counted?.n ?? 0);
+
+    const direction = q.order;
+    let rows = base.select("r.summary_json");
+    const [field, ...rest] = q.sort.split(".");
+    if (field === "metrics" || field === "params") {
+      const key = rest.join(".");
+      const kind = field === "metrics" ? "metric" : "param";
+      const col = field === "metrics" ? "s.num" : "s.text";
+      rows = rows
+        .leftJoin("runs_index_values as s", (j) => j.onRef("s.run_id", "=", "r.run_id").on("s.kind", "=", kind).on("s.key", "=", key))
+        // Runs without the key last whichever the order, on both databases.
+        .orderBy(sql`case when ${sql.ref(col)} is null then 1 else 0 end`)
+        .orderBy(col, direction);
+    } else {
+      const col = field === "end_time" ? "r.end_time" : field === "name" ? "r.name" : "r.start_time";
+      rows = rows.orderBy(sql`case when ${sql.ref(col)} is null then 1 else 0 end`).orderBy(col, direction);
+    }
+    const page = await rows.orderBy("r.run_id", direction).limit(q.limit).offset(q.offset).execute();
+    return { runs: page.map((r) => JSON.parse(r.summary_json) as RunSummary), total };
+  }
+}
