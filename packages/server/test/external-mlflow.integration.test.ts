@@ -161,9 +161,17 @@ describe("startCaretflow with an existing MLflow server", () => {
       });
       const runId = (run.run as { info: { run_id: string } }).info.run_id;
       await mlflowPost("runs/log-metric", { run_id: runId, key: "Accuracy", value: 0.875, timestamp: Date.now(), step: 0 });
-      const listed = await api.get<{ runs: RunSummary[] }>("/api/runs");
-      expect(listed.status).toBe(200);
-      expect(listed.body.runs.map((r) => r.runId)).toContain(runId);
+      // The runs list reads caretflow's index, which picks up runs logged straight into MLflow within seconds.
+      await expect
+        .poll(
+          async () => {
+            const listed = await api.get<{ runs: RunSummary[] }>("/api/runs");
+            expect(listed.status).toBe(200);
+            return listed.body.runs.map((r) => r.runId);
+          },
+          { timeout: 30_000, interval: 500 },
+        )
+        .toContain(runId);
       const detail = await api.get<{ runId: string; metrics: Record<string, number> }>(`/api/runs/${runId}`);
       expect(detail.status, JSON.stringify(detail.body)).toBe(200);
       expect(detail.body.metrics).toMatchObject({ Accuracy: 0.875 });
