@@ -2,14 +2,15 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { openDuckDb, sqlString, withConnection } from "@caretflow/data";
 import type { AlertMetricSource } from "../alerts/alert.service.ts";
+import { LOG_COLUMNS } from "../deployments/prediction.log.ts";
 
-/** The `caretflow_*` columns every prediction-log line carries (see deployments/prediction.log.ts). */
+/** The `caretflow_*` columns every prediction-log line carries, as the gateway's log writes them. */
 const C = {
-  id: "caretflow_prediction_id",
-  shadow: "caretflow_shadow",
-  time: "caretflow_time",
-  latency: "caretflow_latency_ms",
-  error: "caretflow_error",
+  id: LOG_COLUMNS.predictionId,
+  shadow: LOG_COLUMNS.shadow,
+  time: LOG_COLUMNS.time,
+  latency: LOG_COLUMNS.latencyMs,
+  error: LOG_COLUMNS.error,
 } as const;
 
 /** What a deployment's served requests (shadow answers apart) looked like in a window. */
