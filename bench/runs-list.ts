@@ -1,6 +1,6 @@
 /**
- * Runs list at scale: a real MLflow server with 10,000 training runs (seeded through its REST API,
- * tagged as caretflow's engine tags its parent runs), caretflow started on it (`caretflow up
+ * Runs list at scale: a real MLflow server with 10,000 training runs (seeded into its store, tagged as
+ * caretflow's engine tags its parent runs), caretflow started on it (`caretflow up
  * --mlflow-url`), then 50 concurrent clients read, in turn: caretflow's first page of /api/runs, a
  * filtered page sorted on a metric, and (the baseline, same run) the same first page straight from
  * MLflow's runs/search. Prints req/s, p50 and p95 of each, the ratio of the p95s and the goal
@@ -9,11 +9,11 @@
  *   npx tsx bench/runs-list.ts                          # 10,000 runs, 50 clients, 15 s per phase
  *   npx tsx bench/runs-list.ts --runs 2000 --seconds 10
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import { basicAuthorization, MlflowSupervisor } from "@caretflow/tracking";
 
 const root = resolve(import.meta.dirname, "..");
@@ -29,6 +29,7 @@ const clients = Number(values.clients);
 const seconds = Number(values.seconds);
 const GOAL_P95_MS = 300;
 const PAGE = 50;
+const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quantile = (sorted: number[], q: number) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN;
@@ -49,41 +50,21 @@ async function mlflow<T>(path: string, body: unknown): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** `nRuns` finished parent runs with metrics, params and caretflow's tags, 16 requests at a time. */
+/**
+ * `nRuns` finished parent runs with metrics, params and caretflow's tags, written into MLflow's own store by
+ * bench/seed_mlflow_runs.py (MLflow's ORM models, one transaction), while the server runs: MLflow reads its
+ * store on every request, so it serves them at once.
+ */
 async function seed(experimentId: string): Promise<void> {
   const t0 = Date.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      for (let i = next++; i < nRuns; i = next++) {
-        const start = Date.UTC(2026, 0, 1) + i * 60_000;
-        const { run } = await mlflow<{ run: { info: { run_id: string } } }>("runs/create", {
-          experiment_id: experimentId,
-          start_time: start,
-          run_name: `bench-${i}`,
-          tags: [
-            { key: "caretflow.role", value: "parent" },
-            { key: "caretflow.task", value: i % 2 ? "classification" : "regression" },
-            { key: "caretflow.dataset", value: `bench@v${1 + (i % 3)}` },
-            { key: "mlflow.runName", value: `bench-${i}` },
-          ],
-        });
-        await mlflow("runs/log-batch", {
-          run_id: run.info.run_id,
-          metrics: [
-            { key: "AUC", value: ((i * 7919) % 1000) / 1000, timestamp: start, step: 0 },
-            { key: "Accuracy", value: ((i * 104729) % 1000) / 1000, timestamp: start, step: 0 },
-          ],
-          params: [
-            { key: "model", value: ["lr", "dt", "ridge"][i % 3] },
-            { key: "fold", value: String(3 + (i % 5)) },
-          ],
-        });
-        await mlflow("runs/update", { run_id: run.info.run_id, status: "FINISHED", end_time: start + 30_000 });
-      }
-    }),
-  );
-  console.log(`seeded ${nRuns} runs in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  await run(join(root, "engine/.venv/bin/python"), [
+    join(root, "bench/seed_mlflow_runs.py"),
+    join(home, "mlflow", "mlflow.db"),
+    experimentId,
+    "mlflow-artifacts:",
+    String(nRuns),
+  ]);
+  console.log(`seeded ${nRuns} runs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 async function startCaretflow(): Promise<{ url: string; token: string }> {

@@ -1,8 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-// Browser tests: real caretflow (MLflow, engine, DuckDB) driven through real Chromium. One file at a time,
-// long timeouts because a training job runs inside.
+// Browser tests: real caretflow (MLflow, engine, DuckDB) driven through real Chromium. Two files at a time
+// (each starts its own caretflow on a free port in a temporary home); long timeouts because training jobs
+// run inside. The web bundle is built once before them.
 export default defineConfig({
   test: {
     root: fileURLToPath(new URL("..", import.meta.url)),
@@ -10,6 +11,7 @@ export default defineConfig({
     testTimeout: 600_000,
     hookTimeout: 600_000,
     pool: "forks",
-    fileParallelism: false,
+    maxWorkers: 2,
+    globalSetup: ["e2e/build.global.ts"],
   },
 });

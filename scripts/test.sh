@@ -22,7 +22,8 @@ step "typecheck (tsc)" npm run --silent typecheck
 step "generated schemas are current" npx tsx packages/contracts/scripts/generate.ts --check
 step "TypeScript tests (vitest)" npx vitest run --reporter=default --reporter=json --outputFile="$out/vitest.json"
 step "web unit tests (vitest)" npx vitest run --root packages/web --reporter=default --reporter=json --outputFile="$root/$out/vitest-web.json"
-step "engine tests (pytest)" bash -c "cd engine && .venv/bin/python -m pytest -q --junitxml=../$out/pytest.xml"
+# Two pytest workers (pytest-xdist), each test module kept on one worker so its fixtures start once.
+step "engine tests (pytest)" bash -c "cd engine && .venv/bin/python -m pytest -q -n 2 --dist loadfile --junitxml=../$out/pytest.xml"
 step "browser tests (Chromium)" npx vitest run --config e2e/vitest.config.ts --reporter=default --reporter=json --outputFile="$out/vitest-e2e.json"
 
 node scripts/test-summary.mjs "$out" "${#failed[@]}"

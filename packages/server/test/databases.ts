@@ -30,6 +30,8 @@ export interface TestDatabases {
 let server: Promise<{ adminUrl: string; close(): Promise<void> }> | null = null;
 let serverClosing = false;
 let counter = 0;
+/** Databases this file created on a server it shares with other files, dropped when the file ends. */
+const created: string[] = [];
 
 function postgres(): Promise<{ adminUrl: string; close(): Promise<void> }> {
   if (!server) {
@@ -52,6 +54,7 @@ async function createDatabase(template?: string): Promise<DatabaseTarget> {
   await client.connect();
   try {
     await client.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ""}`);
+    created.push(name);
   } finally {
     await client.end();
   }
@@ -94,7 +97,19 @@ export function forEachDatabase(name: string, suite: (dbs: TestDatabases) => voi
     serverClosing = true;
     // Registered in the file's scope, so the server outlives every suite of the file.
     afterAll(async () => {
-      if (server) await (await server).close();
+      if (!server) return;
+      const { adminUrl, close } = await server;
+      if (process.env.CARETFLOW_TEST_POSTGRES_URL && created.length > 0) {
+        const client = new pg.Client({ connectionString: adminUrl });
+        await client.connect();
+        try {
+          // Copies first, then the templates they were made from.
+          for (const name of created.reverse()) await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        } finally {
+          await client.end();
+        }
+      }
+      await close();
     });
   }
   for (const kind of ["sqlite", "postgres"] as const) {
