@@ -142,8 +142,14 @@ export function ModelLifecycle({ model, onChange }: { model: RegisteredModel; on
           <ol data-testid="model-history">
             {history.data.map((t) => (
               <li key={t.id} className="small">
-                {t.stage}: v{t.version}
-                {t.replaced !== null ? ` (replaced v${t.replaced})` : ""} by {t.actor}, {t.kind}
+                {t.kind === "alias_removed" ? (
+                  `${t.stage}: v${t.version} removed by ${t.actor}`
+                ) : (
+                  <>
+                    {t.stage}: v{t.version}
+                    {t.replaced !== null ? ` (replaced v${t.replaced})` : ""} by {t.actor}, {t.kind}
+                  </>
+                )}
                 {t.reason ? ` — ${t.reason}` : ""} <span className="muted">{formatRelative(t.at, now)}</span>
               </li>
             ))}
