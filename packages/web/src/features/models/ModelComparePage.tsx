@@ -1,10 +1,10 @@
 import type { ReactNode } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { useResource } from "../../api/context.tsx";
-import { formatMetric } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader } from "../../ui/layout.tsx";
 import { ScrollRegion } from "../../ui/scroll.tsx";
+import { CompareMetricsBody } from "../runs/CompareMetricsBody.tsx";
 import { compareMetricRows } from "../runs/compare.helpers.ts";
 import { paramRows, parseVersionList } from "./models.helpers.ts";
 import "./registry.css";
@@ -96,72 +96,61 @@ export function ModelComparePage() {
           ) : null
         }
       >
-        <ScrollRegion className="table-wrap" label="The compared versions">
-          <table className="table" data-testid="compare-versions">
-            <caption className="sr-only">The compared versions</caption>
-            <thead>{heads}</thead>
-            <tbody>
-              {infoRows.map(([label, cell]) => (
-                <tr key={label}>
-                  <th scope="row">{label}</th>
-                  {compared.map((v) => (
-                    <td key={v.version}>{cell(v)}</td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </ScrollRegion>
+        <SideBySide label="The compared versions" testId="compare-versions" heads={heads}>
+          <tbody>
+            {infoRows.map(([label, cell]) => (
+              <tr key={label}>
+                <th scope="row">{label}</th>
+                {compared.map((v) => (
+                  <td key={v.version}>{cell(v)}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </SideBySide>
       </Card>
       <Card title="Metrics" actions={<span className="muted small">best per metric highlighted, by the metric's direction</span>}>
         {metrics.length === 0 ? (
           <p className="muted small">The versions' runs logged no metrics.</p>
         ) : (
-          <ScrollRegion className="table-wrap" label="Metrics of the compared versions">
-            <table className="table" data-testid="compare-metrics">
-              <caption className="sr-only">Metrics of the compared versions</caption>
-              <thead>{heads}</thead>
-              <tbody>
-                {metrics.map((m) => (
-                  <tr key={m.metric}>
-                    <th scope="row">{m.metric}</th>
-                    {m.values.map((v, i) => (
-                      <td key={compared[i]?.version} className={`num ${i === m.best ? "cell-best" : ""}`}>
-                        {formatMetric(v)}
-                        {i === m.best ? <span className="best-tag">best</span> : null}
-                      </td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </ScrollRegion>
+          <SideBySide label="Metrics of the compared versions" testId="compare-metrics" heads={heads}>
+            <CompareMetricsBody rows={metrics} />
+          </SideBySide>
         )}
       </Card>
       <Card title="Parameters" actions={<span className="muted small">values that differ highlighted</span>}>
         {parameters.length === 0 ? (
           <p className="muted small">The versions' runs logged no parameters.</p>
         ) : (
-          <ScrollRegion className="table-wrap" label="Parameters of the compared versions">
-            <table className="table" data-testid="compare-params">
-              <caption className="sr-only">Parameters of the compared versions</caption>
-              <thead>{heads}</thead>
-              <tbody>
-                {parameters.map((p) => (
-                  <tr key={p.param} data-differs={p.differs ? "true" : undefined}>
-                    <th scope="row">{p.param}</th>
-                    {p.values.map((v, i) => (
-                      <td key={compared[i]?.version} className={p.differs ? "cell-differs" : ""}>
-                        {v ?? "—"}
-                      </td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </ScrollRegion>
+          <SideBySide label="Parameters of the compared versions" testId="compare-params" heads={heads}>
+            <tbody>
+              {parameters.map((p) => (
+                <tr key={p.param} data-differs={p.differs ? "true" : undefined}>
+                  <th scope="row">{p.param}</th>
+                  {p.values.map((v, i) => (
+                    <td key={compared[i]?.version} className={p.differs ? "cell-differs" : ""}>
+                      {v ?? "—"}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </SideBySide>
         )}
       </Card>
     </div>
+  );
+}
+
+/** A scrollable table of the compared versions: one column per version under `heads`. */
+function SideBySide({ label, testId, heads, children }: { label: string; testId: string; heads: ReactNode; children: ReactNode }) {
+  return (
+    <ScrollRegion className="table-wrap" label={label}>
+      <table className="table" data-testid={testId}>
+        <caption className="sr-only">{label}</caption>
+        <thead>{heads}</thead>
+        {children}
+      </table>
+    </ScrollRegion>
   );
 }

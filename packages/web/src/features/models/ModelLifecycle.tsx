@@ -14,7 +14,8 @@ export function ModelLifecycle({ model, onChange }: { model: RegisteredModel; on
   const api = useApi();
   const now = useNow(false);
   const promotions = useResource((a) => a.listPromotions(model.name), `promotions:${model.name}`);
-  const history = useResource((a) => a.modelHistory(model.name), `history:${model.name}`);
+  // Read again whenever the aliases change, also when they change outside this panel (the × on an alias).
+  const history = useResource((a) => a.modelHistory(model.name), `history:${model.name}:${JSON.stringify(model.aliases)}`);
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
