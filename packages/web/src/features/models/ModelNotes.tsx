@@ -57,6 +57,7 @@ export function ModelNotes({
       data-testid={version === null ? "model-notes" : "version-notes"}
       aria-label={`Description and tags of ${what}`}
     >
+      {version !== null ? <strong>v{version}</strong> : null}
       {editing === null ? (
         <>
           <span className={description ? "" : "muted"} data-testid="description">
