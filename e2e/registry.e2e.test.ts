@@ -5,7 +5,9 @@ import { openTaskBrowser, type TaskBrowser } from "./harness.ts";
 /**
  * A registered model's stages on the Models page: promote to production, promote again (the history
  * says which version was replaced), a production move that needs approval shown as a request with
- * Approve (refused to its requester) and Reject, and a rollback with its reason.
+ * Approve (refused to its requester) and Reject, and a rollback with its reason. Then the model's and a
+ * version's description and tags edited in place, two versions compared side by side, and a removed stage
+ * alias in the history.
  */
 let t: TaskBrowser;
 const model = `churn-${Date.now().toString(36)}`;
@@ -26,6 +28,19 @@ beforeAll(async () => {
       run: { info: { run_id: string } };
     };
     const runId = run.run.info.run_id;
+    // What the compare view reads: the run's task (for the metric's direction), training data, metrics and params.
+    await mlflow("runs/log-batch", {
+      run_id: runId,
+      metrics: [{ key: "Accuracy", value: 0.7 + i / 100, timestamp: Date.now(), step: 0 }],
+      params: [
+        { key: "fold", value: "5" },
+        { key: "C", value: String(i) },
+      ],
+      tags: [
+        { key: "caretflow.task", value: "classification" },
+        { key: "caretflow.dataset", value: "churn@v1" },
+      ],
+    });
     await mlflow("model-versions/create", { name: model, source: `mlflow-artifacts:/${expId}/${runId}/artifacts/model`, run_id: runId });
   }
 });
@@ -79,6 +94,54 @@ describe("model stages on the Models page", () => {
     expect(await history.nth(0).textContent()).toMatch(/production: v1 \(replaced v2\) by admin, rollback — error rate up/);
     expect(await history.nth(1).textContent()).toMatch(/production: v2 \(replaced v1\) by admin, promotion — better AUC/);
     await t.shot(page, "model-history");
+    expect(t.pageErrors).toEqual([]);
+  });
+
+  it("edits descriptions and tags, compares two versions and records a removed stage alias", async () => {
+    const { page } = t;
+    const card = page.locator(".model-card", { has: page.getByTestId("model-name").filter({ hasText: model }) });
+    const notes = card.getByTestId("model-notes");
+    await notes.getByRole("button", { name: "Add a description" }).click();
+    await notes.getByLabel(`Description of ${model}`).fill("churn of prepaid users");
+    await notes.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => notes.getByTestId("description").textContent(), { timeout: 15_000 }).toBe("churn of prepaid users");
+    const addTag = notes.getByLabel(`Add a tag to ${model}`);
+    await addTag.fill("team=risk");
+    await addTag.press("Enter");
+    await expect.poll(() => notes.getByTestId("tag").allTextContents(), { timeout: 15_000 }).toEqual(["team=risk"]);
+    await addTag.fill("caretflow.stage=production");
+    await addTag.press("Enter");
+    await expect.poll(() => notes.getByRole("alert").textContent(), { timeout: 15_000 }).toMatch(/'caretflow\.stage' is set by caretflow/);
+
+    await card.getByRole("button", { name: "Edit description and tags of v2" }).click();
+    const versionNotes = card.getByTestId("version-notes");
+    await versionNotes.getByLabel(`Add a tag to ${model} v2`).fill("ticket=ML-7");
+    await versionNotes.getByLabel(`Add a tag to ${model} v2`).press("Enter");
+    await expect.poll(() => versionNotes.getByTestId("tag").allTextContents(), { timeout: 15_000 }).toEqual(["ticket=ML-7"]);
+    await t.shot(page, "model-notes");
+
+    await card.getByLabel("Compare v1").check();
+    await card.getByLabel("Compare v2").check();
+    await card.getByRole("button", { name: "Compare (2)" }).click();
+    await page.waitForURL(/\/models\/.+\/compare\?versions=1,2$/);
+    const metrics = page.getByTestId("compare-metrics");
+    await expect
+      .poll(() => metrics.locator("tr", { hasText: "Accuracy" }).textContent(), { timeout: 15_000 })
+      .toMatch(/0\.71\d*0\.72\d*best/);
+    expect(await page.getByTestId("compare-versions").textContent()).toContain("churn@v1");
+    const differing = page.getByTestId("compare-params").locator("tr[data-differs]");
+    expect(await differing.allTextContents()).toEqual(["C12"]);
+    await t.shot(page, "model-compare");
+    await expectAccessible(page, "model version comparison");
+
+    await page.goto("/models");
+    await card.getByRole("button", { name: "Remove alias production" }).click();
+    const panel = card.getByTestId("model-lifecycle");
+    await expect.poll(() => panel.getByTestId("stages").textContent(), { timeout: 15_000 }).toContain("production: —");
+    await panel.locator("summary", { hasText: "History" }).click();
+    await expect
+      .poll(() => panel.getByTestId("model-history").locator("li").first().textContent(), { timeout: 15_000 })
+      .toMatch(/production: v1 removed by admin/);
     expect(t.pageErrors).toEqual([]);
   });
 });

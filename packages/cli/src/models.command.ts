@@ -9,6 +9,7 @@ import {
 import type { Command } from "commander";
 import { action, type CommonOptions, type ExitState, intArg, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
+import { registerModelEdits } from "./models.edit.command.ts";
 import { formatTable, formatTime } from "./table.ts";
 
 /** "champion→3, staging→4" */
@@ -19,6 +20,7 @@ export function formatAliases(aliases: Record<string, number>): string {
 
 /** "production: version 3 (replaced 2) by alice at ..., promotion: why" */
 export function formatTransition(t: StageTransition): string {
+  if (t.kind === "alias_removed") return `${t.model} ${t.stage}: version ${t.version} removed by ${t.actor}`;
   const replaced = t.replaced === null ? "" : ` (replaced ${t.replaced})`;
   return `${t.model} ${t.stage}: version ${t.version}${replaced} by ${t.actor}, ${t.kind}${t.reason ? `: ${t.reason}` : ""}`;
 }
@@ -32,7 +34,7 @@ function formatPromotion(name: string, r: PromotionResult): string {
 export function registerModels(program: Command, ctx: CliContext, exit: ExitState): void {
   const models = program
     .command("models")
-    .description("the model registry: register, list, set aliases, promote, approve, roll back, history");
+    .description("the model registry: register, list, set aliases, promote, approve, roll back, history, describe, tag, compare");
 
   withCommon(
     models
@@ -120,6 +122,7 @@ export function registerModels(program: Command, ctx: CliContext, exit: ExitStat
   );
 
   registerLifecycle(models, ctx, exit);
+  registerModelEdits(models, ctx, exit);
 }
 
 /** promote, approve, reject, rollback, history: the stages of a registered model. */

@@ -270,6 +270,7 @@ export const ModelVersion = z.object({
   description: z.string().nullable(),
   metrics: z.record(z.string(), z.number()).optional(),
   modelName: z.string().nullable().describe("PyCaret model name of the run, e.g. Gradient Boosting Regressor"),
+  tags: z.record(z.string(), z.string()).describe("the version's tags that users set (caretflow.* and mlflow.* tags left out)"),
 });
 export type ModelVersion = z.infer<typeof ModelVersion>;
 
@@ -279,6 +280,7 @@ export const RegisteredModel = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   aliases: z.record(z.string(), z.number().int()),
+  tags: z.record(z.string(), z.string()).describe("the model's tags that users set (caretflow.* and mlflow.* tags left out)"),
   versions: z.array(ModelVersion),
 });
 export type RegisteredModel = z.infer<typeof RegisteredModel>;

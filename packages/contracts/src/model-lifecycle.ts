@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Description } from "./refused.ts";
 
 /**
  * A registered model's lifecycle: the stages a version moves through, promotion requests that an
@@ -53,8 +54,12 @@ export const PromotionRequest = z.object({
 });
 export type PromotionRequest = z.infer<typeof PromotionRequest>;
 
-/** How a move came about: a promotion (direct or approved), a rollback, an alias set through the API, or a pipeline's set_alias step. */
-export const TRANSITION_KINDS = ["promotion", "rollback", "alias", "pipeline"] as const;
+/**
+ * How a move came about: a promotion (direct or approved), a rollback, an alias set through the API, a
+ * pipeline's set_alias step, or a stage alias removed through the API (then `version` is the version that
+ * left the stage and nothing holds it).
+ */
+export const TRANSITION_KINDS = ["promotion", "rollback", "alias", "pipeline", "alias_removed"] as const;
 export const TransitionKind = z.enum(TRANSITION_KINDS);
 export type TransitionKind = z.infer<typeof TransitionKind>;
 
@@ -97,9 +102,37 @@ export const ComparedVersion = z.object({
   runId: z.string().nullable(),
   aliases: z.array(z.string()),
   modelName: z.string().nullable(),
+  task: z.string().nullable().describe("the run's task (classification, regression, ...)"),
   dataset: z.string().nullable().describe("the training dataset version, NAME@vVERSION (the run's caretflow.dataset tag)"),
   metrics: z.record(z.string(), z.number()),
   params: z.record(z.string(), z.string()),
 });
 export const ModelComparison = z.object({ model: z.string(), versions: z.array(ComparedVersion) });
 export type ModelComparison = z.infer<typeof ModelComparison>;
+
+// ---------------------------------------------------------------- descriptions and tags
+
+/** Tag keys caretflow and MLflow set themselves (caretflow.stage, caretflow.model_sha256, ...): users cannot change them. */
+export const RESERVED_TAG_PREFIXES = ["caretflow.", "mlflow."] as const;
+export const isReservedTag = (key: string): boolean => RESERVED_TAG_PREFIXES.some((p) => key.toLowerCase().startsWith(p));
+
+export const ModelTagKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.\-/:]{0,249}$/, "a tag key is 1 to 250 letters, digits, '_', '-', '.', '/' or ':'");
+export const ModelTagValue = Description.describe("the tag's value (up to 2000 characters)");
+
+/**
+ * PUT /api/models/{name} and /versions/{version}: the fields given change, the others stay. `description`
+ * "" clears it; in `tags` a value sets the tag and null removes it. caretflow.* and mlflow.* keys are refused.
+ */
+export const ModelUpdateRequest = z.object({
+  description: Description.optional(),
+  tags: z
+    .record(ModelTagKey, ModelTagValue.nullable())
+    .refine((t) => Object.keys(t).length <= 50, "at most 50 tags at once")
+    .optional()
+    .describe("tags to set (a value) or remove (null)"),
+});
+export type ModelUpdateRequest = z.infer<typeof ModelUpdateRequest>;
+
+export const ModelVersionNumber = z.coerce.number().int().positive().max(999_999_999);

@@ -769,6 +769,24 @@ const routeTable = [
     response: A.RegisteredModel,
   },
   {
+    method: "put",
+    path: "/api/models/{name}",
+    summary: "Change a registered model's description and tags (a null tag value removes the tag; caretflow.* tags are refused)",
+    tag: "models",
+    permission: EDITOR,
+    body: L.ModelUpdateRequest,
+    response: A.RegisteredModel,
+  },
+  {
+    method: "put",
+    path: "/api/models/{name}/versions/{version}",
+    summary: "Change a model version's description and tags (a null tag value removes the tag; caretflow.* tags are refused)",
+    tag: "models",
+    permission: EDITOR,
+    body: L.ModelUpdateRequest,
+    response: A.ModelVersion,
+  },
+  {
     method: "post",
     path: "/api/models",
     summary: "Register a run's model as a new version, optionally setting an alias",
@@ -790,7 +808,7 @@ const routeTable = [
   {
     method: "delete",
     path: "/api/models/{name}/aliases/{alias}",
-    summary: "Remove an alias",
+    summary: "Remove an alias (removing staging or production is recorded in the model's history)",
     tag: "models",
     permission: OWNER,
     response: A.RegisteredModel,

@@ -8,6 +8,7 @@ import type {
   Health,
   ImportResult,
   JobResult,
+  ModelUpdateRequest,
   ModelVersion,
   PreviewPage,
   RegisteredModel,
@@ -105,6 +106,10 @@ export interface TrackingPort {
   registerModel(req: RegisterModelRequest): Promise<ModelVersion>;
   setAlias(name: string, alias: string, version: number): Promise<RegisteredModel>;
   deleteAlias(name: string, alias: string): Promise<RegisteredModel>;
+  /** Changes a model's description and tags (null removes a tag); caretflow.* and mlflow.* keys are refused. */
+  updateModel(name: string, patch: ModelUpdateRequest): Promise<RegisteredModel>;
+  /** Changes a version's description and tags, as updateModel. */
+  updateModelVersion(name: string, version: number, patch: ModelUpdateRequest): Promise<ModelVersion>;
   /** Sets one tag of a model version (the lifecycle's caretflow.stage). */
   setVersionTag(name: string, version: number, key: string, value: string): Promise<void>;
   resolveModelRef(ref: string): Promise<ResolvedModel>;

@@ -9,6 +9,8 @@ import {
   resolveModelRef,
   setAlias,
   setVersionTag,
+  updateModel,
+  updateModelVersion,
 } from "@caretflow/tracking";
 import type { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import type { TrackingPort } from "./ports.ts";
@@ -29,6 +31,8 @@ export function trackingPort(client: MlflowClient, trackingUri: string, digests:
     setAlias: (name, alias, version) => setAlias(client, name, alias, version),
     deleteAlias: (name, alias) => deleteAlias(client, name, alias),
     setVersionTag: (name, version, key, value) => setVersionTag(client, name, version, key, value),
+    updateModel: (name, patch) => updateModel(client, name, patch),
+    updateModelVersion: (name, version, patch) => updateModelVersion(client, name, version, patch),
     resolveModelRef: async (ref) => {
       const { artifactPath, ...model } = await resolveModelRef(client, ref);
       const sha256 = model.runId && artifactPath ? await digests.lookup({ runId: model.runId, artifactPath }) : null;

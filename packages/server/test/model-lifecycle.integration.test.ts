@@ -287,3 +287,127 @@ describe("caretflow models promote, approve, reject, rollback, history", () => {
     expect(table.stdout).toMatch(/production\s+1\s+2\s+olga\s+rollback\s+latency/);
   });
 });
+
+describe("descriptions and tags of a model and its versions", () => {
+  it("lets an editor describe and tag a model and a version in MLflow's registry, audited; refuses reserved tags", async () => {
+    expect((await send("vic", "PUT", "/api/models/churn-reg", { description: "x" })).status).toBe(403);
+    const model = await send("bob", "PUT", "/api/models/churn-reg", {
+      description: "churn of prepaid users",
+      tags: { team: "risk", owner: "bob" },
+    });
+    expect(model.status, JSON.stringify(model.json)).toBe(200);
+    expect(model.json).toMatchObject({ description: "churn of prepaid users", tags: { team: "risk", owner: "bob" } });
+    expect((await send("bob", "PUT", "/api/models/churn-reg", { tags: { owner: null } })).json.tags).toEqual({ team: "risk" });
+
+    const version = await send("bob", "PUT", "/api/models/churn-reg/versions/2", { description: "tuned", tags: { ticket: "ML-1" } });
+    expect(version.status, JSON.stringify(version.json)).toBe(200);
+    expect(version.json).toMatchObject({ version: 2, description: "tuned", tags: { ticket: "ML-1" } });
+    const reserved = await send("bob", "PUT", "/api/models/churn-reg/versions/2", { tags: { "caretflow.stage": "production" } });
+    expect(reserved.status).toBe(400);
+    expect(reserved.json.error).toMatchObject({ code: "reserved_tag" });
+    expect(reserved.json.error.message).toContain("'caretflow.stage'");
+    expect((await send("bob", "PUT", "/api/models/churn-reg", { tags: { "bad key!": "x" } })).status).toBe(400);
+    expect((await send("bob", "PUT", "/api/models/churn-reg/versions/9", { description: "x" })).status).toBe(404);
+    expect((await send("bob", "PUT", "/api/models/churn-reg/versions/zero", { description: "x" })).status).toBe(400);
+
+    const stored = (await send("vic", "GET", "/api/models/churn-reg")).json;
+    expect(stored.tags).toEqual({ team: "risk" });
+    expect(stored.versions.find((v: { version: number }) => v.version === 2)).toMatchObject({
+      description: "tuned",
+      tags: { ticket: "ML-1" },
+    });
+    // The stage caretflow keeps on the version is still there, out of the user's tags.
+    expect((await mlflow.getModelVersion("churn-reg", 2)).tags).toContainEqual({ key: "caretflow.stage", value: "staging" });
+
+    const audit = (await f.audit.list({ action: "model.update", limit: 10 })).entries;
+    expect(audit.map((e) => [e.actor.name, e.target.id, e.before, e.after])).toEqual([
+      ["bob", "churn-reg", { tags: { owner: "bob" } }, { tags: { owner: null } }],
+      [
+        "bob",
+        "churn-reg",
+        { description: null, tags: { team: null, owner: null } },
+        { description: "churn of prepaid users", tags: { team: "risk", owner: "bob" } },
+      ],
+    ]);
+    expect((await f.audit.list({ action: "model.version.update", limit: 10 })).entries.map((e) => e.target.id)).toEqual(["churn-reg/2"]);
+  });
+});
+
+describe("removing a stage alias", () => {
+  it("records the removal of staging or production in the history; other aliases stay out of it", async () => {
+    expect((await send("alice", "DELETE", "/api/models/churn-reg/aliases/staging")).status).toBe(200);
+    expect((await send("alice", "DELETE", "/api/models/churn-reg/aliases/champion")).status).toBe(200);
+    const history = (await send("vic", "GET", "/api/models/churn-reg/history")).json.transitions;
+    expect(
+      history.map((t: { stage: string; version: number; replaced: number | null; kind: string; actor: string }) => [
+        t.stage,
+        t.version,
+        t.replaced,
+        t.kind,
+        t.actor,
+      ]),
+    ).toEqual([
+      ["staging", 2, null, "alias_removed", "alice"],
+      ["staging", 2, 1, "alias", "alice"],
+      ["staging", 1, null, "alias", "alice"],
+    ]);
+    expect((await f.audit.list({ action: "model.alias.delete", limit: 10 })).entries.map((e) => e.target.id)).toEqual([
+      "churn-reg@champion",
+      "churn-reg@staging",
+    ]);
+  });
+});
+
+describe("caretflow models describe, tag, compare, settings", () => {
+  const cli = (who: string, argv: string[]) =>
+    runCliAt(argv, { CARETFLOW_URL: url, CARETFLOW_TOKEN: tokens[who]!, CARETFLOW_PROJECT: "alpha" });
+
+  it("describes and tags a model and a version, and refuses a reserved tag", async () => {
+    const described = await cli("bob", ["models", "describe", "churn-cli", "--version", "1", "--text", "baseline lr"]);
+    expect(described.code, described.stderr).toBe(0);
+    expect(described.stdout).toContain("churn-cli version 1\n  description: baseline lr");
+    const tagged = await cli("bob", ["models", "tag", "churn-cli", "team=risk", "owner=ana", "--json"]);
+    expect(tagged.code, tagged.stderr).toBe(0);
+    expect(JSON.parse(tagged.stdout).tags).toEqual({ team: "risk", owner: "ana" });
+    const removed = await cli("bob", ["models", "tag", "churn-cli", "--remove", "owner"]);
+    expect(removed.stdout).toContain("tags: team=risk");
+    const reserved = await cli("bob", ["models", "tag", "churn-cli", "--version", "1", "caretflow.stage=production"]);
+    expect(reserved.code).not.toBe(0);
+    expect(reserved.stderr).toMatch(/'caretflow\.stage' is set by caretflow or MLflow/);
+    expect((await cli("bob", ["models", "tag", "churn-cli", "nokey"])).stderr).toContain("'nokey' is not a tag");
+    const model = (await send("vic", "GET", "/api/models/churn-cli")).json;
+    expect(model.tags).toEqual({ team: "risk" });
+    expect(model.versions.find((v: { version: number }) => v.version === 1).description).toBe("baseline lr");
+  });
+
+  it("compares versions in a table, parameters that differ marked", async () => {
+    const table = await cli("vic", ["models", "compare", "churn-cli", "1", "2"]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/FIELD\s+VERSION 1\s+VERSION 2/);
+    expect(table.stdout).toMatch(/dataset\s+churn_data@v1\s+churn_data@v1/);
+    expect(table.stdout).toMatch(/Accuracy\s+0\.71\s+0\.72/);
+    expect(table.stdout).toMatch(/\* param fold\s+1\s+2/);
+    const json = JSON.parse((await cli("vic", ["models", "compare", "churn-cli", "2", "1", "--json"])).stdout);
+    expect(json.versions.map((v: { version: number; task: string }) => [v.version, v.task])).toEqual([
+      [2, "classification"],
+      [1, "classification"],
+    ]);
+    expect((await cli("vic", ["models", "compare", "churn-cli", "1", "7"])).code).not.toBe(0);
+  });
+
+  it("shows and changes the lifecycle settings (owners change them)", async () => {
+    expect((await cli("vic", ["models", "settings", "churn-cli"])).stdout).toContain("churn-cli: a move to production needs no approval");
+    expect((await cli("bob", ["models", "settings", "churn-cli", "--require-approval", "true"])).code).not.toBe(0);
+    expect((await cli("alice", ["models", "settings", "churn-cli", "--require-approval", "maybe"])).stderr).toContain("true or false");
+    const on = await cli("alice", ["models", "settings", "churn-cli", "--require-approval", "true", "--json"]);
+    expect(on.code, on.stderr).toBe(0);
+    expect(JSON.parse(on.stdout)).toEqual({ productionNeedsApproval: true });
+    expect((await send("vic", "GET", "/api/models/churn-cli/settings")).json).toEqual({ productionNeedsApproval: true });
+  });
+
+  it("shows a removed stage alias in the history", async () => {
+    expect((await send("alice", "DELETE", "/api/models/churn-cli/aliases/production")).status).toBe(200);
+    const table = await cli("vic", ["models", "history", "churn-cli"]);
+    expect(table.stdout).toMatch(/production\s+1\s+-\s+alice\s+alias_removed/);
+  });
+});

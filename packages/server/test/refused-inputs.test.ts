@@ -217,6 +217,11 @@ const TARGETS: Target[] = [
   // free text: any language, but no control or invisible characters
   { ...json("post /api/projects", "description", TEXT, (v) => ({ name: "described", description: v })), skip: allowedInText },
   { ...json("post /api/models", "description", TEXT, (v) => ({ runId: RUN, name: "m", description: v })), skip: allowedInText },
+  { ...json("put /api/models/{name}", "description", TEXT, (v) => ({ description: v }), "/api/models/m"), skip: allowedInText },
+  {
+    ...json("put /api/models/{name}/versions/{version}", "tags.team", TEXT, (v) => ({ tags: { team: v } }), "/api/models/m/versions/1"),
+    skip: allowedInText,
+  },
 ];
 
 const cases = TARGETS.flatMap((t) =>

@@ -27,6 +27,8 @@ export {
   resolveModelRef,
   setAlias,
   setVersionTag,
+  updateModel,
+  updateModelVersion,
 } from "./registry.service.ts";
 export { getRunDetail, listArtifactsRecursive, listTrainingRuns, toRunSummary } from "./runs.service.ts";
 export { TAG } from "./tags.ts";

@@ -390,6 +390,41 @@ export class MlflowClient {
     });
   }
 
+  async updateRegisteredModel(name: string, description: string): Promise<void> {
+    await this.call(zod.unknown(), "PATCH", "registered-models/update", {
+      body: { name: checkModelName(name), description },
+      subject: { what: "model", id: name },
+    });
+  }
+
+  async setRegisteredModelTag(name: string, key: string, value: string): Promise<void> {
+    await this.call(zod.unknown(), "POST", "registered-models/set-tag", {
+      body: { name: checkModelName(name), key, value },
+      subject: { what: "model", id: name },
+    });
+  }
+
+  async deleteRegisteredModelTag(name: string, key: string): Promise<void> {
+    await this.call(zod.unknown(), "DELETE", "registered-models/delete-tag", {
+      body: { name: checkModelName(name), key },
+      subject: { what: "model", id: name },
+    });
+  }
+
+  async updateModelVersion(name: string, version: number, description: string): Promise<void> {
+    await this.call(zod.unknown(), "PATCH", "model-versions/update", {
+      body: { name: checkModelName(name), version: String(checkVersion(version)), description },
+      subject: { what: "model version", id: `${name}/${version}` },
+    });
+  }
+
+  async deleteModelVersionTag(name: string, version: number, key: string): Promise<void> {
+    await this.call(zod.unknown(), "DELETE", "model-versions/delete-tag", {
+      body: { name: checkModelName(name), version: String(checkVersion(version)), key },
+      subject: { what: "model version", id: `${name}/${version}` },
+    });
+  }
+
   async setRegisteredModelAlias(name: string, alias: string, version: number): Promise<void> {
     await this.call(zod.unknown(), "POST", "registered-models/alias", {
       body: { name: checkModelName(name), alias: checkAlias(alias), version: String(checkVersion(version)) },

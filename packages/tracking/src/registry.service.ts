@@ -1,4 +1,13 @@
-import { CaretflowError, ModelRef, type ModelVersion, type RegisteredModel, RegisterModelRequest, userError } from "@caretflow/contracts";
+import {
+  CaretflowError,
+  isReservedTag,
+  ModelRef,
+  type ModelUpdateRequest,
+  type ModelVersion,
+  type RegisteredModel,
+  RegisterModelRequest,
+  userError,
+} from "@caretflow/contracts";
 import { checkAlias, checkModelName, checkVersion } from "./ids.validate.ts";
 import { collectPages, filterQuote, type MlflowClient } from "./mlflow.client.ts";
 import { type MlflowModelVersion, type MlflowRegisteredModel, type MlflowRun, tagsToRecord } from "./mlflow.types.ts";
@@ -41,6 +50,11 @@ export function modelSourceOf(run: MlflowRun): ModelSource {
   return { source: `runs:/${run.info.run_id}/model` };
 }
 
+/** The tags users set: caretflow's and MLflow's own are left out. */
+function userTags(tags: ReadonlyArray<{ key: string; value: string }>): Record<string, string> {
+  return Object.fromEntries(tags.filter((t) => !isReservedTag(t.key)).map((t) => [t.key, t.value]));
+}
+
 function toModelVersion(v: MlflowModelVersion, aliases: string[], run?: MlflowRun | null): ModelVersion {
   const vtags = tagsToRecord(v.tags);
   const rtags = run ? tagsToRecord(run.data.tags) : {};
@@ -55,6 +69,7 @@ function toModelVersion(v: MlflowModelVersion, aliases: string[], run?: MlflowRu
     description: v.description || null,
     ...(run ? { metrics: latestMetrics(run) } : {}),
     modelName: vtags[TAG.modelName] ?? rtags[TAG.modelName] ?? rtags[TAG.bestModel] ?? null,
+    tags: userTags(v.tags),
   };
 }
 
@@ -84,6 +99,7 @@ function toRegisteredModel(m: MlflowRegisteredModel, versions: ModelVersion[]): 
     createdAt: msToIso(m.creation_timestamp) ?? new Date(0).toISOString(),
     updatedAt: msToIso(m.last_updated_timestamp ?? m.creation_timestamp) ?? new Date(0).toISOString(),
     aliases: aliasMap(m),
+    tags: userTags(m.tags),
     versions,
   };
 }
@@ -209,6 +225,68 @@ export async function setVersionTag(c: MlflowClient, name: string, version: numb
   checkModelName(name);
   checkVersion(version);
   await c.setModelVersionTag(name, version, key, value);
+}
+
+/**
+ * Applies a description and tag change (a null tag value deletes the tag) through `client`; reserved
+ * caretflow.* and mlflow.* keys are refused before anything changes.
+ */
+async function applyUpdate(
+  patch: ModelUpdateRequest,
+  client: {
+    describe(text: string): Promise<void>;
+    setTag(key: string, value: string): Promise<void>;
+    deleteTag(key: string): Promise<void>;
+  },
+  existing: ReadonlyArray<{ key: string }>,
+): Promise<void> {
+  const tags = Object.entries(patch.tags ?? {});
+  const reserved = tags.map(([k]) => k).filter(isReservedTag);
+  if (reserved.length > 0) {
+    throw userError(
+      "reserved_tag",
+      `The tag${reserved.length === 1 ? "" : "s"} ${reserved.map((k) => `'${k}'`).join(", ")} ${reserved.length === 1 ? "is" : "are"} set by caretflow or MLflow and cannot be changed here`,
+      "Pick a key that does not start with caretflow. or mlflow.; stages move with promotions (caretflow models promote).",
+      400,
+    );
+  }
+  if (patch.description !== undefined) await client.describe(patch.description.trim());
+  const present = new Set(existing.map((t) => t.key));
+  for (const [key, value] of tags) {
+    if (value !== null) await client.setTag(key, value);
+    else if (present.has(key)) await client.deleteTag(key);
+  }
+}
+
+/** Changes a registered model's description and tags. */
+export async function updateModel(c: MlflowClient, name: string, patch: ModelUpdateRequest): Promise<RegisteredModel> {
+  const m = await c.getRegisteredModel(checkModelName(name));
+  await applyUpdate(
+    patch,
+    {
+      describe: (text) => c.updateRegisteredModel(name, text),
+      setTag: (key, value) => c.setRegisteredModelTag(name, key, value),
+      deleteTag: (key) => c.deleteRegisteredModelTag(name, key),
+    },
+    m.tags,
+  );
+  return getModel(c, name);
+}
+
+/** Changes a model version's description and tags. */
+export async function updateModelVersion(c: MlflowClient, name: string, version: number, patch: ModelUpdateRequest): Promise<ModelVersion> {
+  const v = await c.getModelVersion(checkModelName(name), checkVersion(version));
+  await applyUpdate(
+    patch,
+    {
+      describe: (text) => c.updateModelVersion(name, version, text),
+      setTag: (key, value) => c.setModelVersionTag(name, version, key, value),
+      deleteTag: (key) => c.deleteModelVersionTag(name, version, key),
+    },
+    v.tags,
+  );
+  const [fresh, m, run] = await Promise.all([c.getModelVersion(name, version), c.getRegisteredModel(name), runOrNull(c, v.run_id)]);
+  return toModelVersion(fresh, aliasesOf(aliasMap(m), version), run);
 }
 
 export async function deleteAlias(c: MlflowClient, name: string, alias: string): Promise<RegisteredModel> {

@@ -18,6 +18,8 @@ import {
   registerModel,
   resolveModelRef,
   setAlias,
+  updateModel,
+  updateModelVersion,
 } from "../src/index.ts";
 import { basicAuthorization, MLFLOW_SECRET_FILE } from "../src/mlflow.secret.ts";
 import { groupAlive, groupCommandLines } from "../src/process-group.ts";
@@ -278,6 +280,36 @@ describe("tracking against a real MLflow server", () => {
     expect((await getModel(c, "juice-model")).versions[0]?.modelName).toBe("Decision Tree Classifier");
     await expectError(getModel(c, "nope"), { code: "model_not_found", status: 404 });
   }, 240_000);
+
+  it("edits a model's and a version's description and tags in MLflow's registry; refuses reserved keys", async () => {
+    let m = await updateModel(c, "juice-model", { description: "orange juice quality", tags: { team: "fruit", owner: "ana" } });
+    expect(m).toMatchObject({ description: "orange juice quality", tags: { team: "fruit", owner: "ana" } });
+    m = await updateModel(c, "juice-model", { tags: { owner: null, absent: null } });
+    expect(m.tags).toEqual({ team: "fruit" });
+    expect((await c.getRegisteredModel("juice-model")).tags).toEqual([{ key: "team", value: "fruit" }]);
+
+    const v = await updateModelVersion(c, "juice-model", 2, { description: "tuned", tags: { ticket: "ML-7" } });
+    expect(v).toMatchObject({ version: 2, description: "tuned", tags: { ticket: "ML-7" }, aliases: ["champion"] });
+    // caretflow's own version tags stay in MLflow and out of the user's tags.
+    const raw = (await c.getModelVersion("juice-model", 2)).tags.map((t) => t.key);
+    expect(raw).toContain("ticket");
+    const cleared = await updateModelVersion(c, "juice-model", 2, { description: "", tags: { ticket: null } });
+    expect(cleared).toMatchObject({ description: null, tags: {} });
+    expect((await getModel(c, "juice-model")).versions[0]).toMatchObject({ version: 2, description: null, tags: {} });
+
+    const refused = await expectError(
+      updateModelVersion(c, "juice-model", 2, { description: "x", tags: { "caretflow.stage": "production" } }),
+      {
+        code: "reserved_tag",
+        status: 400,
+      },
+    );
+    expect(refused.message).toContain("'caretflow.stage'");
+    expect((await getModel(c, "juice-model")).versions[0]?.description).toBeNull();
+    await expectError(updateModel(c, "juice-model", { tags: { "MLflow.x": "y" } }), { code: "reserved_tag" });
+    await expectError(updateModelVersion(c, "juice-model", 9, { description: "x" }), { status: 404 });
+    await expectError(updateModel(c, "nope", { description: "x" }), { code: "model_not_found", status: 404 });
+  }, 120_000);
 
   it("registers a model saved in the run's own artifacts (mlflow-artifacts: source), and it loads", async () => {
     const runId = (

@@ -13439,6 +13439,10 @@ export type paths = {
                                 aliases: {
                                     [key: string]: number;
                                 };
+                                /** @description the model's tags that users set (caretflow.* and mlflow.* tags left out) */
+                                tags: {
+                                    [key: string]: string;
+                                };
                                 versions: {
                                     name: string;
                                     version: number;
@@ -13453,6 +13457,10 @@ export type paths = {
                                     };
                                     /** @description PyCaret model name of the run, e.g. Gradient Boosting Regressor */
                                     modelName: string | null;
+                                    /** @description the version's tags that users set (caretflow.* and mlflow.* tags left out) */
+                                    tags: {
+                                        [key: string]: string;
+                                    };
                                 }[];
                             }[];
                         };
@@ -13502,6 +13510,10 @@ export type paths = {
                             };
                             /** @description PyCaret model name of the run, e.g. Gradient Boosting Regressor */
                             modelName: string | null;
+                            /** @description the version's tags that users set (caretflow.* and mlflow.* tags left out) */
+                            tags: {
+                                [key: string]: string;
+                            };
                         };
                     };
                 };
@@ -13548,6 +13560,10 @@ export type paths = {
                             aliases: {
                                 [key: string]: number;
                             };
+                            /** @description the model's tags that users set (caretflow.* and mlflow.* tags left out) */
+                            tags: {
+                                [key: string]: string;
+                            };
                             versions: {
                                 name: string;
                                 version: number;
@@ -13562,6 +13578,10 @@ export type paths = {
                                 };
                                 /** @description PyCaret model name of the run, e.g. Gradient Boosting Regressor */
                                 modelName: string | null;
+                                /** @description the version's tags that users set (caretflow.* and mlflow.* tags left out) */
+                                tags: {
+                                    [key: string]: string;
+                                };
                             }[];
                         };
                     };
@@ -13570,7 +13590,141 @@ export type paths = {
                 "5XX": components["responses"]["Error"];
             };
         };
-        put?: never;
+        /** Change a registered model's description and tags (a null tag value removes the tag; caretflow.* tags are refused) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string;
+                        /** @description tags to set (a value) or remove (null) */
+                        tags?: {
+                            [key: string]: string | null;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            description: string | null;
+                            createdAt: string;
+                            updatedAt: string;
+                            aliases: {
+                                [key: string]: number;
+                            };
+                            /** @description the model's tags that users set (caretflow.* and mlflow.* tags left out) */
+                            tags: {
+                                [key: string]: string;
+                            };
+                            versions: {
+                                name: string;
+                                version: number;
+                                runId: string | null;
+                                source: string;
+                                status: string;
+                                aliases: string[];
+                                createdAt: string;
+                                description: string | null;
+                                metrics?: {
+                                    [key: string]: number;
+                                };
+                                /** @description PyCaret model name of the run, e.g. Gradient Boosting Regressor */
+                                modelName: string | null;
+                                /** @description the version's tags that users set (caretflow.* and mlflow.* tags left out) */
+                                tags: {
+                                    [key: string]: string;
+                                };
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/{name}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change a model version's description and tags (a null tag value removes the tag; caretflow.* tags are refused) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string;
+                        /** @description tags to set (a value) or remove (null) */
+                        tags?: {
+                            [key: string]: string | null;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            version: number;
+                            runId: string | null;
+                            source: string;
+                            status: string;
+                            aliases: string[];
+                            createdAt: string;
+                            description: string | null;
+                            metrics?: {
+                                [key: string]: number;
+                            };
+                            /** @description PyCaret model name of the run, e.g. Gradient Boosting Regressor */
+                            modelName: string | null;
+                            /** @description the version's tags that users set (caretflow.* and mlflow.* tags left out) */
+                            tags: {
+                                [key: string]: string;
+                            };
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
         post?: never;
         delete?: never;
         options?: never;
@@ -13620,6 +13774,10 @@ export type paths = {
                             aliases: {
                                 [key: string]: number;
                             };
+                            /** @description the model's tags that users set (caretflow.* and mlflow.* tags left out) */
+                            tags: {
+                                [key: string]: string;
+                            };
                             versions: {
                                 name: string;
                                 version: number;
@@ -13634,6 +13792,10 @@ export type paths = {
                                 };
                                 /** @description PyCaret model name of the run, e.g. Gradient Boosting Regressor */
                                 modelName: string | null;
+                                /** @description the version's tags that users set (caretflow.* and mlflow.* tags left out) */
+                                tags: {
+                                    [key: string]: string;
+                                };
                             }[];
                         };
                     };
@@ -13658,7 +13820,7 @@ export type paths = {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove an alias */
+        /** Remove an alias (removing staging or production is recorded in the model's history) */
         delete: {
             parameters: {
                 query?: never;
@@ -13685,6 +13847,10 @@ export type paths = {
                             aliases: {
                                 [key: string]: number;
                             };
+                            /** @description the model's tags that users set (caretflow.* and mlflow.* tags left out) */
+                            tags: {
+                                [key: string]: string;
+                            };
                             versions: {
                                 name: string;
                                 version: number;
@@ -13699,6 +13865,10 @@ export type paths = {
                                 };
                                 /** @description PyCaret model name of the run, e.g. Gradient Boosting Regressor */
                                 modelName: string | null;
+                                /** @description the version's tags that users set (caretflow.* and mlflow.* tags left out) */
+                                tags: {
+                                    [key: string]: string;
+                                };
                             }[];
                         };
                     };
@@ -13812,7 +13982,7 @@ export type paths = {
                                 version: number;
                                 replaced: number | null;
                                 /** @enum {string} */
-                                kind: "promotion" | "rollback" | "alias" | "pipeline";
+                                kind: "promotion" | "rollback" | "alias" | "pipeline" | "alias_removed";
                                 actor: string;
                                 reason: string | null;
                                 requestId: string | null;
@@ -13889,7 +14059,7 @@ export type paths = {
                                 version: number;
                                 replaced: number | null;
                                 /** @enum {string} */
-                                kind: "promotion" | "rollback" | "alias" | "pipeline";
+                                kind: "promotion" | "rollback" | "alias" | "pipeline" | "alias_removed";
                                 actor: string;
                                 reason: string | null;
                                 requestId: string | null;
@@ -14010,7 +14180,7 @@ export type paths = {
                             version: number;
                             replaced: number | null;
                             /** @enum {string} */
-                            kind: "promotion" | "rollback" | "alias" | "pipeline";
+                            kind: "promotion" | "rollback" | "alias" | "pipeline" | "alias_removed";
                             actor: string;
                             reason: string | null;
                             requestId: string | null;
@@ -14062,7 +14232,7 @@ export type paths = {
                                 version: number;
                                 replaced: number | null;
                                 /** @enum {string} */
-                                kind: "promotion" | "rollback" | "alias" | "pipeline";
+                                kind: "promotion" | "rollback" | "alias" | "pipeline" | "alias_removed";
                                 actor: string;
                                 reason: string | null;
                                 requestId: string | null;
@@ -14117,6 +14287,8 @@ export type paths = {
                                 runId: string | null;
                                 aliases: string[];
                                 modelName: string | null;
+                                /** @description the run's task (classification, regression, ...) */
+                                task: string | null;
                                 /** @description the training dataset version, NAME@vVERSION (the run's caretflow.dataset tag) */
                                 dataset: string | null;
                                 metrics: {

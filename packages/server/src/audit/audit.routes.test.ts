@@ -69,7 +69,15 @@ function memoryRegistry(): TrackingPort {
   const registry: Partial<TrackingPort> = {
     trackingUri: () => "http://127.0.0.1:5000/mlflow",
     async registerModel(req: RegisterModelRequest): Promise<ModelVersion> {
-      const m = models.get(req.name) ?? { name: req.name, description: null, createdAt: now, updatedAt: now, aliases: {}, versions: [] };
+      const m = models.get(req.name) ?? {
+        name: req.name,
+        description: null,
+        createdAt: now,
+        updatedAt: now,
+        aliases: {},
+        tags: {},
+        versions: [],
+      };
       models.set(req.name, m);
       const v: ModelVersion = {
         name: req.name,
@@ -81,6 +89,7 @@ function memoryRegistry(): TrackingPort {
         createdAt: now,
         description: req.description ?? null,
         modelName: null,
+        tags: {},
       };
       m.versions.push(v);
       return v;

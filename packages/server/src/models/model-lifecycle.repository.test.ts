@@ -86,5 +86,21 @@ forEachDatabase("model lifecycle", (dbs) => {
       expect(await repo.lastForwardMoveTo("churn", "production", 2)).toMatchObject({ id: 2, replaced: 1 });
       expect(await repo.lastForwardMoveTo("churn", "staging", 2)).toBeNull();
     });
+
+    it("records a stage alias removed as a move of its own, never taken for the move that put the version there", async () => {
+      ({ db } = await dbs.fresh<ServerTables>());
+      const repo = new ModelLifecycleRepository(db);
+      const base = { model: "churn", stage: "production" as const, actor: "alice", reason: null, requestId: null };
+      await repo.addTransition({ ...base, version: 1, replaced: null, kind: "promotion" });
+      await repo.addTransition({ ...base, version: 2, replaced: 1, kind: "promotion" });
+      const removed = await repo.addTransition({ ...base, version: 2, replaced: null, kind: "alias_removed", actor: "olga" });
+      expect(removed).toMatchObject({ id: 3, version: 2, replaced: null, kind: "alias_removed", actor: "olga" });
+      expect((await repo.history("churn")).map((t) => [t.id, t.kind])).toEqual([
+        [3, "alias_removed"],
+        [2, "promotion"],
+        [1, "promotion"],
+      ]);
+      expect(await repo.lastForwardMoveTo("churn", "production", 2)).toMatchObject({ id: 2, replaced: 1 });
+    });
   });
 });

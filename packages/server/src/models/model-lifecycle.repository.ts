@@ -185,7 +185,7 @@ export class ModelLifecycleRepository {
     return rows.map(toTransition);
   }
 
-  /** The latest move that put `version` into `stage` other than a rollback, or null. */
+  /** The latest move that put `version` into `stage` other than a rollback, or null (a removal put nothing there). */
   async lastForwardMoveTo(model: string, stage: ModelStage, version: number): Promise<StageTransition | null> {
     const row = await this.#db
       .selectFrom("model_transitions")
@@ -193,7 +193,7 @@ export class ModelLifecycleRepository {
       .where("model", "=", model)
       .where("stage", "=", stage)
       .where("version", "=", version)
-      .where("kind", "!=", "rollback")
+      .where("kind", "not in", ["rollback", "alias_removed"])
       .orderBy("seq", "desc")
       .limit(1)
       .executeTakeFirst();

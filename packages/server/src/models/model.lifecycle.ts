@@ -93,6 +93,7 @@ export class ModelLifecycle {
         runId: v.runId,
         aliases: v.aliases,
         modelName: v.modelName,
+        task: runs[i]?.task ?? null,
         dataset: runs[i]?.dataset ?? null,
         metrics: runs[i]?.metrics ?? v.metrics ?? {},
         params: runs[i]?.params ?? {},
@@ -199,6 +200,21 @@ export class ModelLifecycle {
     if (!isStageAlias(alias) || replaced === version) return null;
     await this.#tracking.setVersionTag(model, version, STAGE_TAG, alias);
     return this.#repo.addTransition({ model, stage: alias, version, replaced, kind, actor, reason: null, requestId: null });
+  }
+
+  /** Records a stage alias removed through the API (DELETE /aliases): `version` left the stage. */
+  async recordAliasRemoval(model: string, alias: string, version: number, actor: string): Promise<StageTransition | null> {
+    if (!isStageAlias(alias)) return null;
+    return this.#repo.addTransition({
+      model,
+      stage: alias,
+      version,
+      replaced: null,
+      kind: "alias_removed",
+      actor,
+      reason: null,
+      requestId: null,
+    });
   }
 
   async #requireVersion(model: string, version: number) {

@@ -1,6 +1,8 @@
 import {
   AliasName,
   CaretflowError,
+  ModelUpdateRequest,
+  ModelVersionNumber,
   notFound,
   OnlinePredictRequest,
   RegisteredModelName,
@@ -37,6 +39,34 @@ export function modelsRoutes(deps: {
     return c.json({ models: (await tracking.listModels()).filter((m) => owned(m.name)) });
   });
   app.get("/:name", async (c) => c.json(await tracking.getModel(await named(c))));
+  app.put("/:name", async (c) => {
+    const name = await named(c);
+    const body = await parseJson(c, ModelUpdateRequest);
+    const before = await tracking.getModel(name);
+    const after = await tracking.updateModel(name, body);
+    await audit.record({
+      ...requester(c),
+      action: "model.update",
+      target: { kind: "model", id: name },
+      ...describedChange(body, before, after),
+    });
+    return c.json(after);
+  });
+  app.put("/:name/versions/:version", async (c) => {
+    const name = await named(c);
+    const version = parsePath(c.req.param("version"), ModelVersionNumber, "version");
+    const body = await parseJson(c, ModelUpdateRequest);
+    const before = (await tracking.getModel(name)).versions.find((v) => v.version === version);
+    if (!before) throw notFound("model version", `${name}/${version}`, `List the versions with GET /api/models/${name}.`);
+    const after = await tracking.updateModelVersion(name, version, body);
+    await audit.record({
+      ...requester(c),
+      action: "model.version.update",
+      target: { kind: "model", id: `${name}/${version}` },
+      ...describedChange(body, before, after),
+    });
+    return c.json(after);
+  });
   app.post("/", async (c) => {
     const body = await parseJson(c, RegisterModelRequest);
     const project = c.get("project");
@@ -105,10 +135,25 @@ export function modelsRoutes(deps: {
       target: { kind: "model", id: `${name}@${alias}` },
       before: before === null ? null : { version: before },
     });
+    // Taking a version out of staging or production is a stage change too.
+    if (before !== null) await lifecycle.recordAliasRemoval(name, alias, before, c.get("user").username);
     return c.json(model);
   });
 
   return app;
+}
+
+/** The audit's before and after of a description and tag change: only the fields the request touched. */
+function describedChange(
+  body: ModelUpdateRequest,
+  before: { description: string | null; tags: Record<string, string> },
+  after: { description: string | null; tags: Record<string, string> },
+) {
+  const pick = (o: typeof before) => ({
+    ...(body.description !== undefined ? { description: o.description } : {}),
+    ...(body.tags ? { tags: Object.fromEntries(Object.keys(body.tags).map((k) => [k, o.tags[k] ?? null])) } : {}),
+  });
+  return { before: pick(before), after: pick(after) };
 }
 
 /** POST /api/predict: online scoring through a warm scoring process per model version. */

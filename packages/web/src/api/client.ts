@@ -9,6 +9,7 @@ import {
   type CreateConnectionRequest,
   type CreateTokenRequest,
   DEFAULT_PROJECT,
+  type ModelUpdateRequest,
   type OnlinePredictRequest,
   type OperateRequest,
   type PipelineRunRequest,
@@ -226,6 +227,13 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     rollbackModel: (name: string, reason: string) =>
       api.POST("/api/models/{name}/rollback", { params: { path: { name } }, body: { reason } }),
     modelHistory: async (name: string) => (await api.GET("/api/models/{name}/history", { params: { path: { name } } })).transitions,
+    /** Changes the model's (no version) or a version's description and tags; a null tag value removes the tag. */
+    updateModel: (name: string, version: number | null, body: ModelUpdateRequest) =>
+      version === null
+        ? api.PUT("/api/models/{name}", { params: { path: { name } }, body })
+        : api.PUT("/api/models/{name}/versions/{version}", { params: { path: { name, version: String(version) } }, body }),
+    compareModelVersions: (name: string, versions: number[]) =>
+      api.GET("/api/models/{name}/compare", { params: { path: { name }, query: { versions: versions.join(",") } } }),
 
     predict: (req: OnlinePredictInput) => api.POST("/api/predict", { body: req }),
 

@@ -6,6 +6,7 @@ import { AuthProvider } from "../features/auth/auth.context.tsx";
 import { SignInPage } from "../features/auth/SignInPage.tsx";
 import { DatasetsPage } from "../features/datasets/DatasetsPage.tsx";
 import { JobsPage } from "../features/jobs/JobsPage.tsx";
+import { ModelComparePage } from "../features/models/ModelComparePage.tsx";
 import { ModelsPage } from "../features/models/ModelsPage.tsx";
 import { ProjectProvider } from "../features/projects/project.context.tsx";
 import { RunsPage } from "../features/runs/RunsPage.tsx";
@@ -77,6 +78,7 @@ function ProjectApp({ project }: { project: string }) {
               <Route path="experiments/compare" element={<ComparePage />} />
               <Route path="experiments/:runId" element={<RunPage />} />
               <Route path="models" element={<ModelsPage />} />
+              <Route path="models/:name/compare" element={<ModelComparePage />} />
               <Route path="predict" element={<PredictPage />} />
               <Route path="alerts" element={<AlertsPage />} />
               <Route path="projects" element={<ProjectsPage />} />

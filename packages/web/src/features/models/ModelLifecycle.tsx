@@ -14,7 +14,8 @@ export function ModelLifecycle({ model, onChange }: { model: RegisteredModel; on
   const api = useApi();
   const now = useNow(false);
   const promotions = useResource((a) => a.listPromotions(model.name), `promotions:${model.name}`);
-  const history = useResource((a) => a.modelHistory(model.name), `history:${model.name}`);
+  // Read again whenever the aliases change, also when they change outside this panel (the × on an alias).
+  const history = useResource((a) => a.modelHistory(model.name), `history:${model.name}:${JSON.stringify(model.aliases)}`);
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -142,8 +143,14 @@ export function ModelLifecycle({ model, onChange }: { model: RegisteredModel; on
           <ol data-testid="model-history">
             {history.data.map((t) => (
               <li key={t.id} className="small">
-                {t.stage}: v{t.version}
-                {t.replaced !== null ? ` (replaced v${t.replaced})` : ""} by {t.actor}, {t.kind}
+                {t.kind === "alias_removed" ? (
+                  `${t.stage}: v${t.version} removed by ${t.actor}`
+                ) : (
+                  <>
+                    {t.stage}: v{t.version}
+                    {t.replaced !== null ? ` (replaced v${t.replaced})` : ""} by {t.actor}, {t.kind}
+                  </>
+                )}
                 {t.reason ? ` — ${t.reason}` : ""} <span className="muted">{formatRelative(t.at, now)}</span>
               </li>
             ))}

@@ -1,13 +1,14 @@
 import type { ModelVersion, RegisteredModel } from "@caretflow/contracts";
 import { AliasName } from "@caretflow/contracts";
 import { type FormEvent, useState } from "react";
-import { Link } from "react-router-dom";
+import { Link, useNavigate } from "react-router-dom";
 import { useApi, useNow, useResource } from "../../api/context.tsx";
 import { formatRelative } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Badge, Card, PageHeader } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
 import { ModelLifecycle } from "./ModelLifecycle.tsx";
+import { ModelNotes } from "./ModelNotes.tsx";
 
 export function ModelsPage() {
   const models = useResource((api) => api.listModels(), "models");
@@ -46,8 +47,13 @@ export function ModelsPage() {
 function ModelCard({ model, onChange }: { model: RegisteredModel; onChange: () => void }) {
   const api = useApi();
   const now = useNow(false);
+  const navigate = useNavigate();
   const [error, setError] = useState<unknown>(null);
+  const [picked, setPicked] = useState<number[]>([]);
+  const [noting, setNoting] = useState<number | null>(null);
   const aliases = Object.entries(model.aliases).sort(([a], [b]) => a.localeCompare(b));
+  const notedVersion = model.versions.find((v) => v.version === noting);
+  const pick = (version: number, on: boolean) => setPicked((p) => (on ? [...p, version] : p.filter((x) => x !== version)));
 
   async function removeAlias(alias: string) {
     setError(null);
@@ -71,15 +77,27 @@ function ModelCard({ model, onChange }: { model: RegisteredModel; onChange: () =
         </span>
       }
       actions={
-        <Link
-          className="btn btn-small"
-          to={`/predict?model=${encodeURIComponent(aliases[0] ? `${model.name}@${aliases[0][0]}` : model.name)}`}
-        >
-          Predict
-        </Link>
+        <>
+          <button
+            type="button"
+            className="btn btn-small"
+            disabled={picked.length < 2}
+            onClick={() =>
+              navigate(`/models/${encodeURIComponent(model.name)}/compare?versions=${[...picked].sort((a, b) => a - b).join(",")}`)
+            }
+          >
+            Compare{picked.length > 0 ? ` (${picked.length})` : ""}
+          </button>
+          <Link
+            className="btn btn-small"
+            to={`/predict?model=${encodeURIComponent(aliases[0] ? `${model.name}@${aliases[0][0]}` : model.name)}`}
+          >
+            Predict
+          </Link>
+        </>
       }
     >
-      {model.description ? <p className="muted">{model.description}</p> : null}
+      <ModelNotes model={model.name} version={null} description={model.description} tags={model.tags} onChange={onChange} />
       <div className="alias-row">
         {aliases.length === 0 ? <span className="muted small">No aliases yet.</span> : null}
         {aliases.map(([alias, v]) => (
@@ -97,6 +115,18 @@ function ModelCard({ model, onChange }: { model: RegisteredModel; onChange: () =
         initialSort={{ key: "v", dir: "desc" }}
         caption={`Versions of ${model.name}`}
         columns={[
+          {
+            key: "pick",
+            header: "",
+            render: (v) => (
+              <input
+                type="checkbox"
+                aria-label={`Compare v${v.version}`}
+                checked={picked.includes(v.version)}
+                onChange={(e) => pick(v.version, e.target.checked)}
+              />
+            ),
+          },
           { key: "v", header: "Version", sortValue: (v) => v.version, render: (v) => <strong>v{v.version}</strong> },
           { key: "model", header: "Model", sortValue: (v) => v.modelName, render: (v) => v.modelName ?? "—" },
           {
@@ -128,8 +158,40 @@ function ModelCard({ model, onChange }: { model: RegisteredModel; onChange: () =
             render: (v) => <span className="small">{v.status.toLowerCase()}</span>,
           },
           { key: "at", header: "Registered", sortValue: (v) => v.createdAt, render: (v) => formatRelative(v.createdAt, now) },
+          {
+            key: "notes",
+            header: "Description and tags",
+            render: (v) => (
+              <span className="small">
+                {v.description ? `${v.description} ` : null}
+                {Object.entries(v.tags).map(([k, value]) => (
+                  <Badge key={k} tone="info">
+                    {k}={value}
+                  </Badge>
+                ))}{" "}
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  aria-label={`Edit description and tags of v${v.version}`}
+                  onClick={() => setNoting(noting === v.version ? null : v.version)}
+                >
+                  Edit
+                </button>
+              </span>
+            ),
+          },
         ]}
       />
+      {notedVersion ? (
+        <ModelNotes
+          key={notedVersion.version}
+          model={model.name}
+          version={notedVersion.version}
+          description={notedVersion.description}
+          tags={notedVersion.tags}
+          onChange={onChange}
+        />
+      ) : null}
       {model.versions.length > 0 ? <ModelLifecycle model={model} onChange={onChange} /> : null}
       <SetAliasForm model={model} onDone={onChange} />
       {error ? <ErrorBox error={error} /> : null}

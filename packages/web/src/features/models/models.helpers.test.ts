@@ -2,7 +2,9 @@ import type { RegisteredModel } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
 import {
   explanationBars,
+  paramRows,
   parseRowsJson,
+  parseVersionList,
   predictionTable,
   refOptions,
   resolveModelRef,
@@ -20,6 +22,7 @@ const version = (v: number, aliases: string[] = []) => ({
   createdAt: "2025-01-01T00:00:00Z",
   description: null,
   modelName: v === 2 ? "Logistic Regression" : null,
+  tags: {},
 });
 const model: RegisteredModel = {
   name: "juice",
@@ -27,6 +30,7 @@ const model: RegisteredModel = {
   createdAt: "2025-01-01T00:00:00Z",
   updatedAt: "2025-01-01T00:00:00Z",
   aliases: { champion: 2 },
+  tags: {},
   versions: [version(1), version(2, ["champion"])],
 };
 
@@ -136,5 +140,21 @@ describe("suggestModelName", () => {
     expect(suggestModelName("juice@v2", "Purchase")).toBe("juice-Purchase");
     expect(suggestModelName("my data", "price $")).toBe("my-data-price-");
     expect(suggestModelName(null, null)).toBe("model");
+  });
+});
+
+describe("version comparison", () => {
+  it("lines up the parameters of the versions' runs and marks those that differ", () => {
+    const rows = paramRows([{ params: { fold: "5", C: "1.0" } }, { params: { fold: "5", C: "0.5", max_iter: "100" } }]);
+    expect(rows).toEqual([
+      { param: "C", values: ["1.0", "0.5"], differs: true },
+      { param: "fold", values: ["5", "5"], differs: false },
+      { param: "max_iter", values: [null, "100"], differs: true },
+    ]);
+  });
+
+  it("reads the version list of the address, dropping what is not a version", () => {
+    expect(parseVersionList("3, 1,x,3,0,-2")).toEqual([3, 1]);
+    expect(parseVersionList(null)).toEqual([]);
   });
 });

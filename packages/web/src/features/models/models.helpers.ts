@@ -95,3 +95,24 @@ export function suggestModelName(dataset: string | null | undefined, target: str
     .slice(0, 100);
   return cleaned || "model";
 }
+
+/** One row per parameter any version's run set (sorted), one value per version, and whether the values differ. */
+export function paramRows(
+  versions: readonly { params: Record<string, string> }[],
+): { param: string; values: (string | null)[]; differs: boolean }[] {
+  const names = [...new Set(versions.flatMap((v) => Object.keys(v.params)))].sort();
+  return names.map((param) => {
+    const values = versions.map((v) => v.params[param] ?? null);
+    return { param, values, differs: new Set(values).size > 1 };
+  });
+}
+
+/** "1,2,3" from the address -> distinct positive version numbers, in order. */
+export function parseVersionList(text: string | null): number[] {
+  const out: number[] = [];
+  for (const part of (text ?? "").split(",")) {
+    const n = Number(part.trim());
+    if (/^\d+$/.test(part.trim()) && n > 0 && !out.includes(n)) out.push(n);
+  }
+  return out;
+}

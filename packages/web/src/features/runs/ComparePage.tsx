@@ -3,11 +3,11 @@ import { Link, useSearchParams } from "react-router-dom";
 import type { ApiClient } from "../../api/client.ts";
 import { useResource } from "../../api/context.tsx";
 import { modelName, taskLabel } from "../../lib/catalog.ts";
-import { formatMetric } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader } from "../../ui/layout.tsx";
 import { ScrollRegion } from "../../ui/scroll.tsx";
 import { ChartSlot, chartPaths, type LoadedChart, loadCharts } from "../charts/RunCharts.tsx";
+import { CompareMetricsBody } from "./CompareMetricsBody.tsx";
 import { chartRows, compareMetricRows } from "./compare.helpers.ts";
 import { parseRunIds } from "./runs.helpers.ts";
 
@@ -97,25 +97,7 @@ export function ComparePage() {
                 {compared.map(runHeader)}
               </tr>
             </thead>
-            <tbody>
-              {metrics.map((m) => (
-                <tr key={m.metric}>
-                  <th scope="row">
-                    {m.metric}{" "}
-                    {m.lowerIsBetter === null ? null : (
-                      <span className="muted small">({m.lowerIsBetter ? "lower" : "higher"} is better)</span>
-                    )}
-                  </th>
-                  {m.values.map((v, i) => (
-                    // biome-ignore lint/suspicious/noArrayIndexKey: one cell per compared run, in order
-                    <td key={i} className={`num ${i === m.best ? "cell-best" : ""}`}>
-                      {formatMetric(v)}
-                      {i === m.best ? <span className="best-tag">best</span> : null}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
+            <CompareMetricsBody rows={metrics} />
           </table>
         </ScrollRegion>
       </Card>
