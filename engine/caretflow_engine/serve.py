@@ -97,7 +97,8 @@ def predict_batch(model: LoadedModel, requests: list[dict[str, Any]]) -> list[di
         for i, frame in frames:
             part = predictions.iloc[start : start + len(frame)]
             start += len(frame)
-            answers[i] = {"id": requests[i].get("id"), "ok": True, "columns": columns, "predictions": records(part), "aligned": True}
+            rid = requests[i].get("id")
+            answers[i] = {"id": rid, "ok": True, "columns": columns, "predictions": records(part), "aligned": True}
     else:
         for i, _ in frames:
             answers[i] = answer_to(requests[i], lambda r=requests[i]: predict_answer(model, r))
