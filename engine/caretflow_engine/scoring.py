@@ -75,29 +75,46 @@ def prepare_features(model: LoadedModel, df: pd.DataFrame) -> pd.DataFrame:
             f"The input lacks {len(missing)} column(s) the model needs: {', '.join(missing)}.",
             f"Add the columns {', '.join(missing)} to every row (null where unknown).",
         )
-    out = pd.DataFrame(index=df.index)
+    out: dict[str, pd.Series] = {}
     for name, mtype in model.columns:
         col = df[name]
         try:
-            if mtype in _FLOAT_TYPES:
-                col = pd.to_numeric(col, errors="raise").astype("float64" if mtype == "double" else "float32")
-            elif mtype in _INT_TYPES:
-                num = pd.to_numeric(col, errors="raise")
-                integral = num.notna().all() and (num.dropna() % 1 == 0).all()
-                col = num.astype("int64" if mtype == "long" else "int32") if integral else num.astype("float64")
-            elif mtype == "boolean":
-                col = col.astype("boolean") if col.isna().any() else col.astype(bool)
-            elif mtype == "string":
-                col = col.astype(object).where(col.notna(), None)
-                col = col.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+            out[name] = _as_type(col, mtype)
         except (ValueError, TypeError) as exc:
             raise user_error(
                 "BadFeatureValue",
                 f"Column '{name}' must hold {mtype} values: {exc}",
                 f"Send {mtype} values (or null) in column '{name}'.",
             ) from exc
-        out[name] = col
-    return out
+    return pd.DataFrame(out, index=df.index)
+
+
+def _as_type(col: pd.Series, mtype: str) -> pd.Series:
+    """A column in the signature's type. A numeric column is kept or cast (the common case, and the
+    cheap one); anything else is parsed value by value."""
+    import pandas as pd
+
+    kind = col.dtype.kind
+    if mtype in _FLOAT_TYPES:
+        target = "float64" if mtype == "double" else "float32"
+        if kind in "iuf":
+            return col if col.dtype == target else col.astype(target)
+        return pd.to_numeric(col, errors="raise").astype(target)
+    if mtype in _INT_TYPES:
+        target = "int64" if mtype == "long" else "int32"
+        if kind in "iu":
+            return col if col.dtype == target else col.astype(target)
+        num = pd.to_numeric(col, errors="raise")
+        integral = num.notna().all() and (num.dropna() % 1 == 0).all()
+        return num.astype(target) if integral else num.astype("float64")
+    if mtype == "boolean":
+        return col.astype("boolean") if col.isna().any() else col.astype(bool)
+    if mtype == "string":
+        if kind == "O" and all(type(v) is str for v in col.array):
+            return col
+        col = col.astype(object).where(col.notna(), None)
+        return col.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    return col
 
 
 def score_frame(model: LoadedModel, df: pd.DataFrame, options: dict[str, Any] | None = None) -> pd.DataFrame:

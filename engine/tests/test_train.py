@@ -4,6 +4,7 @@ batch-scoring and online-scoring its model."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -263,6 +264,17 @@ def test_batch_and_online_scoring_agree(registered, juice_run, mlflow_server, ju
         online = pd.DataFrame(answer["predictions"])
         assert list(online["prediction_label"]) == list(expected["prediction_label"])
         assert list(online["prediction_score"]) == list(expected["prediction_score"])
+
+        # requests queued together are scored as one frame; each gets its own answer, a bad one fails alone
+        missing_loyal = [{k: v for k, v in row.items() if k != "LoyalCH"} for row in rows[:2]]
+        burst = [{"id": 10, "op": "predict", "rows": rows[:3]}, {"id": 11, "op": "predict", "rows": missing_loyal},
+                 {"id": 12, "op": "predict", "rows": rows[3:10]}, {"id": 13, "op": "predict", "rows": rows[10:11]}]
+        os.write(serve.ctl_w, "".join(json.dumps(m) + "\n" for m in burst).encode())
+        answers = {a["id"]: a for a in (serve.read(timeout=60) for _ in burst)}
+        assert answers[11]["ok"] is False and answers[11]["error"]["name"] == "MissingFeatureColumns"
+        for rid, part in ((10, slice(0, 3)), (12, slice(3, 10)), (13, slice(10, 11))):
+            assert answers[rid]["ok"] is True and answers[rid]["aligned"] is True, answers[rid]
+            assert answers[rid]["predictions"] == answer["predictions"][part]
 
         # "why this prediction": SHAP contributions add up to the explained probability
         serve.send({"id": 6, "op": "predict", "rows": rows[:5], "explain": True})

@@ -54,6 +54,8 @@ class TaskFamily(Protocol):
     #   evaluate job's family part (heavy evaluation kept out of the training job); families that
     #   chart while training leave it out and the report draws what their runs hold.
     # - explain(model, df, options) -> list of Explanation dicts, one per row (SHAP).
+    # - rows_independent = True: ``score`` answers each row from that row alone, so a scoring process
+    #   may score the rows of several queued requests as one frame and split the answer (serve.py).
 
 
 def unsupported(task: str, operation: str, supported: list[str]) -> Exception:

@@ -47,6 +47,8 @@ _DESCRIPTIONS = {
 class SupervisedFamily:
     family = "supervised"
     tasks = ("classification", "regression")
+    # Each row is scored on its own: rows from several requests may be scored as one frame.
+    rows_independent = True
 
     # ---------------------------------------------------------------- catalog
     def describe(self, task: str, probe: Any) -> dict[str, Any]:
@@ -193,7 +195,7 @@ class SupervisedFamily:
 
     def explain(self, model: LoadedModel, df: pd.DataFrame, options: dict[str, Any]) -> list[dict[str, Any]]:
         """Why each row got its prediction: SHAP contributions in the model's feature space."""
-        from ..adapters.pycaret3.supervised import final_estimator, transform_features
+        from ..adapters.pycaret3.pipeline import final_estimator, transform_features
         from ..ml.explain import explain, explanations
         from ..scoring import prepare_features
 
@@ -210,10 +212,12 @@ class SupervisedFamily:
         return explanations(result, features, top=int(options["top"]) if options.get("top") else None)
 
     def score(self, model: LoadedModel, df: pd.DataFrame, options: dict[str, Any]) -> pd.DataFrame:
-        """PyCaret's predict_model semantics: labels in the original label space, probabilities rounded."""
+        """PyCaret's predict_model semantics: labels in the original label space, probabilities rounded.
+        The pipeline's preprocessing runs once for both the labels and the probabilities."""
         import numpy as np
         import pandas as pd
 
+        from ..adapters.pycaret3.pipeline import predict_with_proba
         from ..scoring import prepare_features
 
         features = prepare_features(model, df)
@@ -223,16 +227,17 @@ class SupervisedFamily:
             for name in columns:
                 result[name] = pd.Series(dtype="float64")
             return result
-        labels = np.asarray(model.pipeline.predict(features))
-        result[LABEL] = labels
-        if SCORE in columns:
-            proba = np.asarray(model.pipeline.predict_proba(features))
+        predicted, probabilities = predict_with_proba(model.pipeline, features, proba=SCORE in columns)
+        labels = np.asarray(predicted)
+        out: dict[str, Any] = {LABEL: labels}
+        if probabilities is not None:
+            proba = np.asarray(probabilities)
             classes = model.meta.get("caretflow_classes", [])
-            result[SCORE] = np.round(predicted_class_score(labels, proba, classes), SCORE_DECIMALS)
+            out[SCORE] = np.round(predicted_class_score(labels, proba, classes), SCORE_DECIMALS)
             if len(classes) == proba.shape[1]:
                 for i, c in enumerate(classes):
-                    result[f"{SCORE}_{c}"] = np.round(proba[:, i], SCORE_DECIMALS)
-        return result
+                    out[f"{SCORE}_{c}"] = np.round(proba[:, i], SCORE_DECIMALS)
+        return pd.DataFrame(out, index=df.index)
 
 
 def predicted_class_score(labels: Any, proba: Any, classes: list[str]) -> Any:

@@ -156,7 +156,7 @@ def evaluate_run(spec: dict[str, Any], ctx: Any, df: pd.DataFrame, work: Any) ->
     PyCaret's plots."""
     from sklearn.base import clone
 
-    from ..adapters.pycaret3.supervised import final_estimator
+    from ..adapters.pycaret3.pipeline import final_estimator
     from ..scoring import load_model
     from .supervised_setup import build_setup, load_training_data
 

@@ -250,13 +250,3 @@ def relabel_custom(board: pd.DataFrame, planned: list[Any]) -> pd.DataFrame:
     ids = [m if isinstance(m, str) else model_id_of(m) for m in planned]
     positions = {str(n): model_id for n, model_id in enumerate(ids)}
     return board.set_axis([positions.get(str(i), i) for i in board.index], axis=0)
-
-
-def transform_features(pipeline: Any, X: pd.DataFrame) -> pd.DataFrame:
-    """Raw rows through a fitted PyCaret pipeline's preprocessing, up to (not through) the model."""
-    transformed, _ = pipeline._memory_full_transform(pipeline, X, None, with_final=False, filter_train_only=True)
-    return transformed
-
-
-def final_estimator(pipeline: Any) -> Any:
-    return pipeline.steps[-1][1]
