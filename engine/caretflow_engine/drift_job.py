@@ -75,4 +75,24 @@ def read_current(ref: dict[str, Any]) -> pd.DataFrame:
         if not _LOG_FILE.match(name) or not path.is_file():
             raise user_error("PredictionLogMissing", f"No prediction-log file {name!r}.", "Name files that exist under the prediction log.")
         frames.append(pd.read_parquet(path) if name.endswith(".parquet") else pd.read_json(path, lines=True))
-    return pd.concat(frames, ignore_index=True)
+    return served_rows(pd.concat(frames, ignore_index=True), ref)
+
+
+def served_rows(frame: pd.DataFrame, ref: dict[str, Any]) -> pd.DataFrame:
+    """The log's rows a deployment answered with (no shadow answers, no failures), of `version` and in [from, to) when given."""
+    import pandas as pd
+
+    keep = pd.Series(True, index=frame.index)
+    if "caretflow_shadow" in frame:
+        keep &= ~frame["caretflow_shadow"].fillna(False).astype(bool)
+    if "caretflow_error" in frame:
+        keep &= frame["caretflow_error"].isna()
+    if "version" in ref and "caretflow_version" in frame:
+        keep &= frame["caretflow_version"] == ref["version"]
+    if ("from" in ref or "to" in ref) and "caretflow_time" in frame:
+        at = pd.to_datetime(frame["caretflow_time"], utc=True)
+        if "from" in ref:
+            keep &= at >= pd.Timestamp(ref["from"])
+        if "to" in ref:
+            keep &= at < pd.Timestamp(ref["to"])
+    return frame[keep].reset_index(drop=True)

@@ -165,6 +165,41 @@ def test_current_from_prediction_log_files(tmp_path: Path, monkeypatch: pytest.M
     assert info.value.name == "PredictionLogRootMissing" and PREDICTION_LOG_ROOT_ENV in info.value.hint
 
 
+def test_prediction_log_keeps_the_served_rows_of_the_version_in_the_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, halves
+):
+    _, b = halves
+    day = tmp_path / "churn" / "2026-12-03"
+    day.mkdir(parents=True)
+    rows = b.iloc[:8].to_dict("records")
+    marks = [
+        # (time, version, shadow, error): only the first two are version 1's answers in [10:00, 11:00).
+        ("2026-12-03T10:00:00.000Z", 1, False, None),
+        ("2026-12-03T10:59:59.000Z", 1, False, None),
+        ("2026-12-03T11:00:00.000Z", 1, False, None),
+        ("2026-12-03T09:59:59.000Z", 1, False, None),
+        ("2026-12-03T10:30:00.000Z", 2, False, None),
+        ("2026-12-03T10:30:00.000Z", 1, True, None),
+        ("2026-12-03T10:30:00.000Z", 1, False, "scoring_process_lost"),
+        ("2026-12-03T10:30:00.000Z", 2, True, None),
+    ]
+    lines = [
+        {**r, "caretflow_time": t, "caretflow_version": v, "caretflow_shadow": s, "caretflow_error": e}
+        for r, (t, v, s, e) in zip(rows, marks, strict=True)
+    ]
+    (day / "part-10-a.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    monkeypatch.setenv(PREDICTION_LOG_ROOT_ENV, str(tmp_path))
+    ref = {
+        "prediction_log": ["churn/2026-12-03/part-10-a.jsonl"],
+        "from": "2026-12-03T10:00:00.000Z",
+        "to": "2026-12-03T11:00:00.000Z",
+    }
+    frame = read_current({**ref, "version": 1})
+    times = pd.to_datetime(frame["caretflow_time"], utc=True).tolist()
+    assert times == [pd.Timestamp("2026-12-03T10:00:00Z"), pd.Timestamp("2026-12-03T10:59:59Z")]
+    assert len(read_current(ref)) == 3
+
+
 def test_spec_defaults_and_prediction_log_paths():
     ref = {"name": "d", "version": 1, "content_hash": "h", "rows": 3}
     spec = parse_spec(drift_spec("j", ref, {"prediction_log": ["churn/2026-12-03/part-1.jsonl"]}))

@@ -13,6 +13,7 @@ import { parseString } from "@fast-csv/parse";
 import type { Command } from "commander";
 import { action, type CommandEnv, type CommonOptions, EXIT, type ExitState, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
+import { registerDeployMonitoring } from "./deploy.monitor.command.ts";
 import { formatTable, formatValue } from "./table.ts";
 
 interface PolicyFlags {
@@ -303,4 +304,5 @@ export function registerDeploy(program: Command, ctx: CliContext, exit: ExitStat
       return EXIT.ok;
     }),
   );
+  registerDeployMonitoring(deploy, ctx, exit);
 }

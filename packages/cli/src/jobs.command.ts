@@ -16,6 +16,8 @@ export function describeRequest(job: Job): string {
   }
   if ("operation" in r) return `${r.operation.op} run ${r.run.slice(0, 12)}…`;
   if ("after" in r) return `evaluate run ${r.run.slice(0, 12)}…`;
+  if ("deployment" in r)
+    return `drift of deployment ${r.deployment} (${r.model}/${r.version}) against ${r.reference.dataset}@v${r.reference.version}`;
   if ("reference" in r) return `drift of ${r.current.dataset}@v${r.current.version} against ${r.reference.dataset}@v${r.reference.version}`;
   return `${r.model} on ${r.dataset}${r.version ? `@v${r.version}` : ""}`;
 }

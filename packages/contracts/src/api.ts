@@ -3,6 +3,7 @@ import { TaskId } from "./catalog.ts";
 import { DatasetName } from "./datasets.ts";
 import { DriftRequest } from "./drift.ts";
 import { EngineEvent, ErrorInfo, JobResult, LeaderboardRow, Stage } from "./engine-protocol.ts";
+import { PredictionLogDriftRequest } from "./monitoring.ts";
 import { Description, ExperimentName, Label } from "./refused.ts";
 import { Operation, TrainCommon, UseGpu, withEnvelope } from "./tasks.ts";
 
@@ -144,7 +145,14 @@ export const Job = z.object({
   project: z.string().default("default"),
   kind: JobKind,
   status: JobStatus,
-  request: z.union([TrainRequest, OperateRequest.extend({ run: z.string() }), EvaluateRequest, BatchPredictRequest, DriftRequest]),
+  request: z.union([
+    TrainRequest,
+    OperateRequest.extend({ run: z.string() }),
+    EvaluateRequest,
+    BatchPredictRequest,
+    DriftRequest,
+    PredictionLogDriftRequest,
+  ]),
   stage: Stage.nullable(),
   progress: z.object({ done: z.number().int(), total: z.number().int() }).nullable(),
   leaderboard: z.array(LeaderboardRow),

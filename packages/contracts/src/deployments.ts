@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AliasName, Prediction, RegisteredModelName } from "./api.ts";
+import { DriftSchedule } from "./monitoring.ts";
 
 /** A deployment's name: its stable endpoint is POST /api/deployments/NAME/predict. */
 export const DeploymentName = z
@@ -70,6 +71,7 @@ export const CreateDeploymentRequest = z
     model: RegisteredModelName,
     target: DeploymentTarget,
     policy: TrafficPolicy.default({ kind: "single" }),
+    driftEvery: DriftSchedule.default(null).describe("check the logged inputs for drift this often (null: only on demand)"),
   })
   .strict();
 export type CreateDeploymentRequest = z.infer<typeof CreateDeploymentRequest>;
@@ -79,9 +81,13 @@ export const UpdateDeploymentRequest = z
     target: DeploymentTarget.optional(),
     policy: TrafficPolicy.optional(),
     status: DeploymentStatus.optional(),
+    driftEvery: DriftSchedule.optional(),
   })
   .strict()
-  .refine((u) => u.target || u.policy || u.status, "name at least one of target, policy and status");
+  .refine(
+    (u) => u.target || u.policy || u.status || u.driftEvery !== undefined,
+    "name at least one of target, policy, status and driftEvery",
+  );
 export type UpdateDeploymentRequest = z.infer<typeof UpdateDeploymentRequest>;
 
 /** Health of the scoring process of one version. */
@@ -107,6 +113,7 @@ export const Deployment = z.object({
   policy: TrafficPolicy,
   status: DeploymentStatus,
   policySince: z.string().describe("when the policy was set (a canary's ramp counts from here)"),
+  driftEvery: DriftSchedule.default(null).describe("how often the server checks the logged inputs for drift (null: only on demand)"),
   createdBy: z.string(),
   createdAt: z.string(),
   updatedBy: z.string(),

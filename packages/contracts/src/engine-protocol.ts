@@ -125,6 +125,9 @@ export const DriftSpec = z.object({
       prediction_log: z
         .array(z.string().regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9_./-]+\.(parquet|jsonl)$/, "a relative .parquet or .jsonl path"))
         .min(1),
+      from: z.string().optional().describe("only rows logged at or after this ISO time (caretflow_time)"),
+      to: z.string().optional().describe("only rows logged before this ISO time"),
+      version: z.number().int().optional().describe("only rows this model version answered (caretflow_version)"),
     }),
   ]),
   features: z.array(z.string()).optional().describe("default: every column both sides have, but the prediction columns"),

@@ -12,6 +12,7 @@ export * from "./engine-protocol.ts";
 export * from "./errors.ts";
 export * from "./formats.ts";
 export * from "./model-lifecycle.ts";
+export * from "./monitoring.ts";
 export * from "./pipeline.ts";
 export * from "./pipeline.validate.ts";
 export * from "./pipelines.ts";

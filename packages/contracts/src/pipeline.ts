@@ -45,10 +45,10 @@ export const ParamName = z
 /** 90s, 30m, 2h. */
 export const StepDuration = z.string().regex(/^[1-9][0-9]*[smh]$/, "use a whole number followed by s, m or h, e.g. 90s, 30m or 2h");
 
-/** Seconds in a StepDuration, e.g. "30m" -> 1800. */
+/** Seconds in a StepDuration (or a day count such as "1d"), e.g. "30m" -> 1800. */
 export function durationSeconds(d: string): number {
   const n = Number(d.slice(0, -1));
-  return n * ({ s: 1, m: 60, h: 3600 } as const)[d.slice(-1) as "s" | "m" | "h"];
+  return n * ({ s: 1, m: 60, h: 3600, d: 86_400 } as const)[d.slice(-1) as "s" | "m" | "h" | "d"];
 }
 
 // ---------------------------------------------------------------- step inputs

@@ -9,6 +9,7 @@ import * as Dp from "./deployments.ts";
 import { DriftRequest } from "./drift.ts";
 import { ApiError } from "./errors.ts";
 import * as L from "./model-lifecycle.ts";
+import * as M from "./monitoring.ts";
 import { PipelineValidateRequest, PipelineValidateResult } from "./pipeline.validate.ts";
 import * as P from "./pipelines.ts";
 import * as Q from "./quality.ts";
@@ -953,6 +954,45 @@ const routeTable = [
     permission: VIEWER,
     body: Dp.DeploymentPredictRequest,
     response: Dp.DeploymentPredictResponse,
+  },
+  {
+    method: "post",
+    path: "/api/deployments/{name}/feedback",
+    summary: "Send true labels of logged predictions by prediction id and row (a label sent again replaces the earlier one)",
+    tag: "monitoring",
+    permission: EDITOR,
+    body: M.FeedbackRequest,
+    response: M.FeedbackResponse,
+  },
+  {
+    method: "get",
+    path: "/api/deployments/{name}/monitoring",
+    summary:
+      "A deployment's figures per time bucket and version: requests, errors, latency p50/p95, labelled rows, and accuracy/AUC or RMSE/MAE where labels exist",
+    tag: "monitoring",
+    permission: VIEWER,
+    query: M.MonitoringQuery,
+    response: M.MonitoringResponse,
+  },
+  {
+    method: "post",
+    path: "/api/deployments/{name}/drift",
+    summary:
+      "Start a drift check of the deployment's logged inputs and answers over a window against the training data of the version served",
+    tag: "monitoring",
+    permission: EDITOR,
+    body: M.DeploymentDriftRequest,
+    response: M.DeploymentDriftRun,
+    status: 202,
+  },
+  {
+    method: "get",
+    path: "/api/deployments/{name}/drift",
+    summary: "The deployment's drift checks, newest first: window, per-feature PSI and KS p-value, drifted features, prediction drift",
+    tag: "monitoring",
+    permission: VIEWER,
+    query: M.DeploymentDriftHistoryQuery,
+    response: z.object({ runs: z.array(M.DeploymentDriftRun) }),
   },
 
   {

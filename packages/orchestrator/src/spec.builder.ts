@@ -159,7 +159,8 @@ export function buildPredictSpec(opts: {
 export function buildDriftSpec(opts: {
   jobId: string;
   reference: DatasetVersionForSpec;
-  current: DatasetVersionForSpec;
+  /** A dataset version, or prediction-log files named relative to the log's folder. */
+  current: DatasetVersionForSpec | { predictionLog: string[]; from?: string; to?: string; version?: number };
   features?: string[];
   thresholds: DriftThresholds;
 }): DriftSpec {
@@ -168,11 +169,20 @@ export function buildDriftSpec(opts: {
     kind: "drift",
     job_id: opts.jobId,
     reference: datasetRef(opts.reference),
-    current: datasetRef(opts.current),
+    current: "predictionLog" in opts.current ? predictionLogRef(opts.current) : datasetRef(opts.current),
     ...(opts.features ? { features: opts.features } : {}),
     prediction_columns: ["prediction_label", "prediction_score"],
     thresholds: opts.thresholds,
     bins: 10,
+  };
+}
+
+function predictionLogRef(c: { predictionLog: string[]; from?: string; to?: string; version?: number }) {
+  return {
+    prediction_log: c.predictionLog,
+    ...(c.from ? { from: c.from } : {}),
+    ...(c.to ? { to: c.to } : {}),
+    ...(c.version !== undefined ? { version: c.version } : {}),
   };
 }
 

@@ -37,7 +37,7 @@ import { ModelLifecycle } from "./models/model.lifecycle.ts";
 import { backfillModelDigests } from "./models/model-digest.backfill.ts";
 import { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import { ModelLifecycleRepository } from "./models/model-lifecycle.repository.ts";
-import { PredictionLogStats } from "./monitoring/prediction-log.stats.ts";
+import { createMonitoring } from "./monitoring/monitoring.wiring.ts";
 import { PipelineAutomation } from "./pipelines/pipeline.automation.ts";
 import { createPipelines } from "./pipelines/pipeline.wiring.ts";
 import type { Logger } from "./ports.ts";
@@ -449,13 +449,25 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     });
     await automation.start();
     stack.push(() => automation.stop());
-    // Alert rules are checked every minute, on the metrics monitoring measures.
-    const servedStats = new PredictionLogStats({ root: join(home, "prediction-log"), tmpDir: dirs.tmp });
-    stack.push(() => servedStats.close());
+    // Monitoring reads the prediction log (figures, labels, drift checks on their schedule); alert rules
+    // are checked every minute on the metrics it measures.
+    const monitoring = createMonitoring({
+      db: serverDb,
+      home,
+      tmpDir: dirs.tmp,
+      jobs,
+      tracking: () => tracking,
+      deployments: serving.repo,
+      log,
+      flushLog: () => serving.predictionLog.flush(),
+      logDays: serving.retentionDays,
+    });
+    monitoring.start();
+    stack.push(() => monitoring.close());
     const alerts = new AlertService({
       db: serverDb,
       secrets,
-      sources: servedStats.alertSources(),
+      sources: monitoring.alertSources(),
       addressPolicy: () => addressPolicy,
       pipelines,
       log,
@@ -483,6 +495,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       runsIndex,
       scoring,
       deployments: { repo: serving.repo, gateway },
+      monitoring: monitoring.routes,
       health,
       log,
       tmpDir: dirs.tmp,

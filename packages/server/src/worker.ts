@@ -145,6 +145,9 @@ export async function startWorker(opts: WorkerOptions): Promise<StartedWorker> {
       log,
       env: {
         CARETFLOW_DATA_ROOT: dirs.datasets,
+        // Drift checks of deployments name prediction-log files under the server's home: a worker that shares
+        // the home (this machine, or the same folder mounted) reads them; with --storage it has none.
+        CARETFLOW_PREDICTION_LOG_ROOT: join(home, "prediction-log"),
         ...mlflowEnv,
         // MLflow is the server's: a job here outlives a restart of the server, so its MLflow calls wait
         // it out (retries after 2, 4, 8, 16, 32 and 64 s) instead of failing within seconds.

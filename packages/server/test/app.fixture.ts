@@ -24,6 +24,7 @@ import { JobService } from "../src/jobs/job.service.ts";
 import { ModelLifecycle } from "../src/models/model.lifecycle.ts";
 import { ModelDigestRepository } from "../src/models/model-digest.repository.ts";
 import { ModelLifecycleRepository } from "../src/models/model-lifecycle.repository.ts";
+import { createMonitoring } from "../src/monitoring/monitoring.wiring.ts";
 import { createPipelines, type PipelineWiring } from "../src/pipelines/pipeline.wiring.ts";
 import { enginePython } from "../src/pipelines/steps/custom.step.ts";
 import type { CatalogPort, TrackingPort } from "../src/ports.ts";
@@ -151,6 +152,17 @@ export async function appFixture(
     pipelines,
     log,
   });
+  const deployments = new DeploymentRepository(db);
+  // Monitoring over <dir>/prediction-log: tests write log files there as the gateway would.
+  const monitoring = createMonitoring({
+    db,
+    home: dir,
+    tmpDir: dir,
+    jobs,
+    tracking: () => over.tracking ?? absent("tracking"),
+    deployments,
+    log,
+  });
   const ctx: AppContext = {
     runsIndex: new RunsIndexRepository(db),
     auth,
@@ -175,7 +187,8 @@ export async function appFixture(
       audit,
     }),
     scoring: absent("scoring"),
-    deployments: { repo: new DeploymentRepository(db), gateway: absent("gateway") },
+    deployments: { repo: deployments, gateway: absent("gateway") },
+    monitoring: monitoring.routes,
     health: () => ({
       status: "degraded",
       version: "test",
@@ -223,7 +236,9 @@ export async function appFixture(
     connections,
     quality,
     transforms,
+    monitoring,
     async close() {
+      await monitoring.close();
       await pipelines.close();
       await quality.idle();
       await connections.close();

@@ -5379,6 +5379,39 @@ export type paths = {
                                      */
                                     ks_statistic: number;
                                 };
+                            } | {
+                                deployment: string;
+                                model: string;
+                                /** @description the model version whose logged answers and inputs are compared */
+                                version: number;
+                                window: {
+                                    from: string;
+                                    to: string;
+                                };
+                                /** @description the version's training dataset version */
+                                reference: {
+                                    dataset: string;
+                                    version: number;
+                                };
+                                /** @description prediction-log files (relative to the log's folder) the window spans */
+                                files: string[];
+                                thresholds: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
                             };
                             stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing" | "drift") | null;
                             progress: {
@@ -6378,6 +6411,39 @@ export type paths = {
                                 /** @description columns to compare; default: every column both have */
                                 features?: string[];
                                 thresholds?: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
+                            } | {
+                                deployment: string;
+                                model: string;
+                                /** @description the model version whose logged answers and inputs are compared */
+                                version: number;
+                                window: {
+                                    from: string;
+                                    to: string;
+                                };
+                                /** @description the version's training dataset version */
+                                reference: {
+                                    dataset: string;
+                                    version: number;
+                                };
+                                /** @description prediction-log files (relative to the log's folder) the window spans */
+                                files: string[];
+                                thresholds: {
                                     /**
                                      * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
                                      * @default 0.2
@@ -7433,6 +7499,39 @@ export type paths = {
                                      */
                                     ks_statistic: number;
                                 };
+                            } | {
+                                deployment: string;
+                                model: string;
+                                /** @description the model version whose logged answers and inputs are compared */
+                                version: number;
+                                window: {
+                                    from: string;
+                                    to: string;
+                                };
+                                /** @description the version's training dataset version */
+                                reference: {
+                                    dataset: string;
+                                    version: number;
+                                };
+                                /** @description prediction-log files (relative to the log's folder) the window spans */
+                                files: string[];
+                                thresholds: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
                             };
                             stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing" | "drift") | null;
                             progress: {
@@ -8419,6 +8518,39 @@ export type paths = {
                                     /** @description columns to compare; default: every column both have */
                                     features?: string[];
                                     thresholds?: {
+                                        /**
+                                         * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                         * @default 0.2
+                                         */
+                                        psi: number;
+                                        /**
+                                         * @description a KS p-value below this is drift, when the statistic is large enough
+                                         * @default 0.05
+                                         */
+                                        ks_p_value: number;
+                                        /**
+                                         * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                         * @default 0.1
+                                         */
+                                        ks_statistic: number;
+                                    };
+                                } | {
+                                    deployment: string;
+                                    model: string;
+                                    /** @description the model version whose logged answers and inputs are compared */
+                                    version: number;
+                                    window: {
+                                        from: string;
+                                        to: string;
+                                    };
+                                    /** @description the version's training dataset version */
+                                    reference: {
+                                        dataset: string;
+                                        version: number;
+                                    };
+                                    /** @description prediction-log files (relative to the log's folder) the window spans */
+                                    files: string[];
+                                    thresholds: {
                                         /**
                                          * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
                                          * @default 0.2
@@ -9441,6 +9573,39 @@ export type paths = {
                                      */
                                     ks_statistic: number;
                                 };
+                            } | {
+                                deployment: string;
+                                model: string;
+                                /** @description the model version whose logged answers and inputs are compared */
+                                version: number;
+                                window: {
+                                    from: string;
+                                    to: string;
+                                };
+                                /** @description the version's training dataset version */
+                                reference: {
+                                    dataset: string;
+                                    version: number;
+                                };
+                                /** @description prediction-log files (relative to the log's folder) the window spans */
+                                files: string[];
+                                thresholds: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
                             };
                             stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing" | "drift") | null;
                             progress: {
@@ -10432,6 +10597,39 @@ export type paths = {
                                 /** @description columns to compare; default: every column both have */
                                 features?: string[];
                                 thresholds?: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
+                            } | {
+                                deployment: string;
+                                model: string;
+                                /** @description the model version whose logged answers and inputs are compared */
+                                version: number;
+                                window: {
+                                    from: string;
+                                    to: string;
+                                };
+                                /** @description the version's training dataset version */
+                                reference: {
+                                    dataset: string;
+                                    version: number;
+                                };
+                                /** @description prediction-log files (relative to the log's folder) the window spans */
+                                files: string[];
+                                thresholds: {
                                     /**
                                      * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
                                      * @default 0.2
@@ -11822,6 +12020,39 @@ export type paths = {
                                      */
                                     ks_statistic: number;
                                 };
+                            } | {
+                                deployment: string;
+                                model: string;
+                                /** @description the model version whose logged answers and inputs are compared */
+                                version: number;
+                                window: {
+                                    from: string;
+                                    to: string;
+                                };
+                                /** @description the version's training dataset version */
+                                reference: {
+                                    dataset: string;
+                                    version: number;
+                                };
+                                /** @description prediction-log files (relative to the log's folder) the window spans */
+                                files: string[];
+                                thresholds: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
                             };
                             stage: ("loading" | "preparing" | "setup" | "compare" | "operation" | "finalize" | "evaluate" | "explain" | "report" | "logging" | "assign" | "scoring" | "writing" | "drift") | null;
                             progress: {
@@ -12811,6 +13042,39 @@ export type paths = {
                                 /** @description columns to compare; default: every column both have */
                                 features?: string[];
                                 thresholds?: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                };
+                            } | {
+                                deployment: string;
+                                model: string;
+                                /** @description the model version whose logged answers and inputs are compared */
+                                version: number;
+                                window: {
+                                    from: string;
+                                    to: string;
+                                };
+                                /** @description the version's training dataset version */
+                                reference: {
+                                    dataset: string;
+                                    version: number;
+                                };
+                                /** @description prediction-log files (relative to the log's folder) the window spans */
+                                files: string[];
+                                thresholds: {
                                     /**
                                      * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
                                      * @default 0.2
@@ -14545,6 +14809,11 @@ export type paths = {
                                 status: "active" | "paused";
                                 /** @description when the policy was set (a canary's ramp counts from here) */
                                 policySince: string;
+                                /**
+                                 * @description how often the server checks the logged inputs for drift (null: only on demand)
+                                 * @default null
+                                 */
+                                driftEvery: ("1h" | "6h" | "1d" | "7d") | null;
                                 createdBy: string;
                                 createdAt: string;
                                 updatedBy: string;
@@ -14635,6 +14904,11 @@ export type paths = {
                             /** @default 50 */
                             maxPercent?: number;
                         };
+                        /**
+                         * @description check the logged inputs for drift this often (null: only on demand)
+                         * @default null
+                         */
+                        driftEvery?: ("1h" | "6h" | "1d" | "7d") | null;
                     };
                 };
             };
@@ -14697,6 +14971,11 @@ export type paths = {
                             status: "active" | "paused";
                             /** @description when the policy was set (a canary's ramp counts from here) */
                             policySince: string;
+                            /**
+                             * @description how often the server checks the logged inputs for drift (null: only on demand)
+                             * @default null
+                             */
+                            driftEvery: ("1h" | "6h" | "1d" | "7d") | null;
                             createdBy: string;
                             createdAt: string;
                             updatedBy: string;
@@ -14806,6 +15085,11 @@ export type paths = {
                             status: "active" | "paused";
                             /** @description when the policy was set (a canary's ramp counts from here) */
                             policySince: string;
+                            /**
+                             * @description how often the server checks the logged inputs for drift (null: only on demand)
+                             * @default null
+                             */
+                            driftEvery: ("1h" | "6h" | "1d" | "7d") | null;
                             createdBy: string;
                             createdAt: string;
                             updatedBy: string;
@@ -14891,6 +15175,7 @@ export type paths = {
                         };
                         /** @enum {string} */
                         status?: "active" | "paused";
+                        driftEvery?: ("1h" | "6h" | "1d" | "7d") | null;
                     };
                 };
             };
@@ -14953,6 +15238,11 @@ export type paths = {
                             status: "active" | "paused";
                             /** @description when the policy was set (a canary's ramp counts from here) */
                             policySince: string;
+                            /**
+                             * @description how often the server checks the logged inputs for drift (null: only on demand)
+                             * @default null
+                             */
+                            driftEvery: ("1h" | "6h" | "1d" | "7d") | null;
                             createdBy: string;
                             createdAt: string;
                             updatedBy: string;
@@ -15060,6 +15350,358 @@ export type paths = {
                                 [key: string]: string | number | boolean | null;
                             }[];
                             elapsedMs: number;
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{name}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send true labels of logged predictions by prediction id and row (a label sent again replaces the earlier one) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        labels: {
+                            predictionId: string;
+                            /**
+                             * @description the row's index in the predict request (default 0: the first)
+                             * @default 0
+                             */
+                            row?: number;
+                            /** @description the true class, or the true value */
+                            label: string | number | boolean;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            deployment: string;
+                            /** @description labels stored (new or replaced) */
+                            stored: number;
+                            /** @description of those, labels whose prediction id and row are in the prediction log */
+                            matched: number;
+                            /** @description up to 20 prediction ids not found in the log (unknown, or older than its retention) */
+                            unmatched: string[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{name}/monitoring": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A deployment's figures per time bucket and version: requests, errors, latency p50/p95, labelled rows, and accuracy/AUC or RMSE/MAE where labels exist */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                    bucket?: string;
+                };
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            deployment: string;
+                            from: string;
+                            to: string;
+                            bucket: string;
+                            bucketSeconds: number;
+                            versions: {
+                                version: number;
+                                /** @description a shadow version's answers: logged, never returned */
+                                shadow: boolean;
+                                /** @description from the logged prediction columns; null: no answer logged */
+                                task: ("classification" | "regression") | null;
+                                /** @description buckets with at least one logged row, oldest first */
+                                points: {
+                                    /** @description the bucket's start (ISO, UTC); it spans `bucketSeconds` */
+                                    start: string;
+                                    /** @description prediction ids this version answered (or scored, for a shadow) */
+                                    requests: number;
+                                    errors: number;
+                                    /** @description input rows scored */
+                                    rows: number;
+                                    latencyP50Ms: number | null;
+                                    latencyP95Ms: number | null;
+                                    /** @description scored rows with a label */
+                                    labelled: number;
+                                    /** @description classification: share of labelled rows predicted right */
+                                    accuracy: number | null;
+                                    /** @description binary classification: ROC AUC from the logged score */
+                                    auc: number | null;
+                                    /** @description regression: root mean squared error */
+                                    rmse: number | null;
+                                    /** @description regression: mean absolute error */
+                                    mae: number | null;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{name}/drift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The deployment's drift checks, newest first: window, per-feature PSI and KS p-value, drifted features, prediction drift */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            runs: {
+                                id: string;
+                                deployment: string;
+                                /** @enum {string} */
+                                trigger: "manual" | "schedule";
+                                /** @description when the check was started */
+                                at: string;
+                                window: {
+                                    from: string;
+                                    to: string;
+                                };
+                                model: string;
+                                version: number;
+                                reference: {
+                                    dataset: string;
+                                    version: number;
+                                };
+                                jobId: string;
+                                /** @enum {string} */
+                                status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                                error: string | null;
+                                currentRows: number | null;
+                                referenceRows: number | null;
+                                /** @description the largest PSI of a feature */
+                                maxPsi: number | null;
+                                /** @description drifted features */
+                                drifted: string[];
+                                predictionDrift: boolean | null;
+                                /** @description per feature (and prediction column): PSI, KS p-value, drifted, bins */
+                                features: {
+                                    column: string;
+                                    /** @enum {string} */
+                                    role: "feature" | "prediction";
+                                    /** @enum {string} */
+                                    type: "numeric" | "categorical" | "skipped";
+                                    psi: number | null;
+                                    /** @description numeric features only */
+                                    ks_statistic: number | null;
+                                    /** @description numeric features only */
+                                    ks_p_value: number | null;
+                                    drifted: boolean;
+                                    /** @description share of missing values in the reference */
+                                    reference_missing: number;
+                                    /** @description share of missing values in the current sample */
+                                    current_missing: number;
+                                    bins: {
+                                        label: string;
+                                        /** @description share of the reference rows */
+                                        reference: number;
+                                        /** @description share of the current rows */
+                                        current: number;
+                                    }[];
+                                    /** @description why a column was skipped */
+                                    note?: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                "4XX": components["responses"]["Error"];
+                "5XX": components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Start a drift check of the deployment's logged inputs and answers over a window against the training data of the version served */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: date-time
+                         * @description default: 24 hours before `to`
+                         */
+                        from?: string;
+                        /**
+                         * Format: date-time
+                         * @description default: now
+                         */
+                        to?: string;
+                        thresholds?: {
+                            /**
+                             * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                             * @default 0.2
+                             */
+                            psi?: number;
+                            /**
+                             * @description a KS p-value below this is drift, when the statistic is large enough
+                             * @default 0.05
+                             */
+                            ks_p_value?: number;
+                            /**
+                             * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                             * @default 0.1
+                             */
+                            ks_statistic?: number;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            deployment: string;
+                            /** @enum {string} */
+                            trigger: "manual" | "schedule";
+                            /** @description when the check was started */
+                            at: string;
+                            window: {
+                                from: string;
+                                to: string;
+                            };
+                            model: string;
+                            version: number;
+                            reference: {
+                                dataset: string;
+                                version: number;
+                            };
+                            jobId: string;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            error: string | null;
+                            currentRows: number | null;
+                            referenceRows: number | null;
+                            /** @description the largest PSI of a feature */
+                            maxPsi: number | null;
+                            /** @description drifted features */
+                            drifted: string[];
+                            predictionDrift: boolean | null;
+                            /** @description per feature (and prediction column): PSI, KS p-value, drifted, bins */
+                            features: {
+                                column: string;
+                                /** @enum {string} */
+                                role: "feature" | "prediction";
+                                /** @enum {string} */
+                                type: "numeric" | "categorical" | "skipped";
+                                psi: number | null;
+                                /** @description numeric features only */
+                                ks_statistic: number | null;
+                                /** @description numeric features only */
+                                ks_p_value: number | null;
+                                drifted: boolean;
+                                /** @description share of missing values in the reference */
+                                reference_missing: number;
+                                /** @description share of missing values in the current sample */
+                                current_missing: number;
+                                bins: {
+                                    label: string;
+                                    /** @description share of the reference rows */
+                                    reference: number;
+                                    /** @description share of the current rows */
+                                    current: number;
+                                }[];
+                                /** @description why a column was skipped */
+                                note?: string;
+                            }[];
                         };
                     };
                 };

@@ -530,6 +530,54 @@ export const serverMigrations: Record<string, Migration> = {
       await db.schema.dropTable("alert_rules").execute();
     },
   },
+  "20261203_50_monitoring": {
+    // Labels sent back for logged predictions (one per prediction id and row: the last one sent wins), each
+    // deployment's drift schedule, and its drift checks (the figures are copied from the job once it ends).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("prediction_feedback")
+        .addColumn("deployment", "varchar(63)", (c) => c.notNull())
+        .addColumn("prediction_id", "varchar(36)", (c) => c.notNull())
+        .addColumn("row", "integer", (c) => c.notNull())
+        .addColumn("label", "text", (c) => c.notNull())
+        .addColumn("label_type", "varchar(10)", (c) => c.notNull())
+        .addColumn("received_at", "varchar(40)", (c) => c.notNull())
+        .addColumn("received_by", "varchar(100)", (c) => c.notNull())
+        .addPrimaryKeyConstraint("prediction_feedback_pk", ["deployment", "prediction_id", "row"])
+        .execute();
+      await db.schema
+        .createIndex("prediction_feedback_received_idx")
+        .on("prediction_feedback")
+        .columns(["deployment", "received_at"])
+        .execute();
+      await db.schema.alterTable("deployments").addColumn("drift_every", "varchar(10)").execute();
+      await db.schema
+        .createTable("deployment_drift_runs")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("project", "varchar(64)", (c) => c.notNull())
+        .addColumn("deployment", "varchar(63)", (c) => c.notNull())
+        .addColumn("trigger", "varchar(20)", (c) => c.notNull())
+        .addColumn("at", "varchar(40)", (c) => c.notNull())
+        .addColumn("window_from", "varchar(40)", (c) => c.notNull())
+        .addColumn("window_to", "varchar(40)", (c) => c.notNull())
+        .addColumn("model", "varchar(100)", (c) => c.notNull())
+        .addColumn("version", "integer", (c) => c.notNull())
+        .addColumn("reference_dataset", "varchar(200)", (c) => c.notNull())
+        .addColumn("reference_version", "integer", (c) => c.notNull())
+        .addColumn("job_id", "varchar(36)", (c) => c.notNull())
+        .addColumn("status", "varchar(20)", (c) => c.notNull())
+        .addColumn("error", "text")
+        .addColumn("max_psi", "double precision")
+        .addColumn("result_json", "text")
+        .execute();
+      await db.schema.createIndex("deployment_drift_runs_idx").on("deployment_drift_runs").columns(["deployment", "at"]).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("deployment_drift_runs").execute();
+      await db.schema.alterTable("deployments").dropColumn("drift_every").execute();
+      await db.schema.dropTable("prediction_feedback").execute();
+    },
+  },
   "20261203_30_deployments": {
     async up(db: Kysely<unknown>) {
       await db.schema

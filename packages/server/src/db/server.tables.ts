@@ -341,6 +341,38 @@ export interface ServerTables {
     created_at: string;
     updated_by: string;
     updated_at: string;
+    /** DriftSchedule (`1h`...), or null: drift is checked on demand only. */
+    drift_every: string | null;
+  };
+  /** The true label of one logged prediction row (the last one sent). */
+  prediction_feedback: {
+    deployment: string;
+    prediction_id: string;
+    row: number;
+    /** The label as text (a number's decimal form); label_type says what it was. */
+    label: string;
+    label_type: "string" | "number" | "boolean";
+    received_at: string;
+    received_by: string;
+  };
+  /** One drift check of a deployment's logged inputs; result_json (the DriftResult) once its job succeeded. */
+  deployment_drift_runs: {
+    id: string;
+    project: string;
+    deployment: string;
+    trigger: string;
+    at: string;
+    window_from: string;
+    window_to: string;
+    model: string;
+    version: number;
+    reference_dataset: string;
+    reference_version: number;
+    job_id: string;
+    status: string;
+    error: string | null;
+    max_psi: number | null;
+    result_json: string | null;
   };
   /** One MLflow training run as the runs list shows it (summary_json: its RunSummary), kept in step with MLflow. */
   runs_index: {

@@ -1,4 +1,12 @@
-import { type Deployment, DeploymentStatus, DeploymentTarget, notFound, TrafficPolicy, userError } from "@caretflow/contracts";
+import {
+  type Deployment,
+  DeploymentStatus,
+  DeploymentTarget,
+  DriftSchedule,
+  notFound,
+  TrafficPolicy,
+  userError,
+} from "@caretflow/contracts";
 import type { Kysely, Selectable } from "kysely";
 import { isUniqueViolation } from "../db/database.ts";
 import type { ServerTables } from "../db/server.tables.ts";
@@ -15,6 +23,7 @@ function fromRow(r: Selectable<ServerTables["deployments"]>): StoredDeployment {
     policy: TrafficPolicy.parse(JSON.parse(r.policy_json)),
     status: DeploymentStatus.parse(r.status),
     policySince: r.policy_since,
+    driftEvery: DriftSchedule.parse(r.drift_every ?? null),
     createdBy: r.created_by,
     createdAt: r.created_at,
     updatedBy: r.updated_by,
@@ -29,7 +38,15 @@ export class DeploymentRepository {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async create(d: { name: string; project: string; model: string; target: DeploymentTarget; policy: TrafficPolicy; by: string }) {
+  async create(d: {
+    name: string;
+    project: string;
+    model: string;
+    target: DeploymentTarget;
+    policy: TrafficPolicy;
+    driftEvery?: DriftSchedule;
+    by: string;
+  }) {
     const at = this.now().toISOString();
     try {
       await this.db
@@ -42,6 +59,7 @@ export class DeploymentRepository {
           policy_json: JSON.stringify(d.policy),
           policy_since: at,
           status: "active",
+          drift_every: d.driftEvery ?? null,
           created_by: d.by,
           created_at: at,
           updated_by: d.by,
@@ -82,7 +100,7 @@ export class DeploymentRepository {
   /** Changes what is given; a new policy restarts a canary's ramp (policySince). */
   async update(
     name: string,
-    change: { target?: DeploymentTarget; policy?: TrafficPolicy; status?: DeploymentStatus; by: string },
+    change: { target?: DeploymentTarget; policy?: TrafficPolicy; status?: DeploymentStatus; driftEvery?: DriftSchedule; by: string },
   ): Promise<StoredDeployment> {
     const at = this.now().toISOString();
     await this.db
@@ -91,6 +109,7 @@ export class DeploymentRepository {
         ...(change.target ? { target_json: JSON.stringify(change.target) } : {}),
         ...(change.policy ? { policy_json: JSON.stringify(change.policy), policy_since: at } : {}),
         ...(change.status ? { status: change.status } : {}),
+        ...(change.driftEvery !== undefined ? { drift_every: change.driftEvery } : {}),
         updated_by: change.by,
         updated_at: at,
       })

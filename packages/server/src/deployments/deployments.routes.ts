@@ -16,7 +16,13 @@ import type { DeploymentRepository, StoredDeployment } from "./deployment.reposi
 import type { ServingGateway } from "./gateway.ts";
 
 /** What the audit log records of a deployment. */
-const snapshot = (d: StoredDeployment) => ({ model: d.model, target: d.target, policy: d.policy, status: d.status });
+const snapshot = (d: StoredDeployment) => ({
+  model: d.model,
+  target: d.target,
+  policy: d.policy,
+  status: d.status,
+  driftEvery: d.driftEvery,
+});
 
 /** /api/deployments: deployments of the request's project, and their prediction endpoint. */
 export function deploymentsRoutes(deps: {

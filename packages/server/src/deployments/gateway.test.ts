@@ -73,6 +73,7 @@ const deployment = (over: Partial<StoredDeployment> = {}): StoredDeployment => (
   policy: { kind: "single" },
   status: "active",
   policySince: "2026-12-03T10:00:00Z",
+  driftEvery: null,
   createdBy: "ann",
   createdAt: "2026-12-03T10:00:00Z",
   updatedBy: "ann",

@@ -58,16 +58,15 @@ export function createServing(opts: ServingOptions) {
     env: opts.env,
     log: opts.log,
   });
-  const predictionLog = new PredictionLog({
-    root: join(opts.home, "prediction-log"),
-    retentionDays: opts.retentionDays ?? (Number(process.env.CARETFLOW_PREDICTION_LOG_DAYS) || 30),
-    log: opts.log,
-  });
+  const retentionDays = opts.retentionDays ?? (Number(process.env.CARETFLOW_PREDICTION_LOG_DAYS) || 30);
+  const predictionLog = new PredictionLog({ root: join(opts.home, "prediction-log"), retentionDays, log: opts.log });
   let gateway: ServingGateway | null = null;
   const serving = {
     repo,
     pool,
     predictionLog,
+    /** Days the prediction log keeps (0: everything). */
+    retentionDays,
     get gateway(): ServingGateway {
       if (!gateway) throw new Error("the serving gateway is not started");
       return gateway;

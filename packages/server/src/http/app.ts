@@ -25,6 +25,7 @@ import { memberScope, mlflowLookup } from "../mlflow/mlflow.scope.ts";
 import type { ModelLifecycle } from "../models/model.lifecycle.ts";
 import { modelLifecycleRoutes } from "../models/model-lifecycle.routes.ts";
 import { modelsRoutes, predictRoutes } from "../models/models.routes.ts";
+import { type MonitoringDeps, monitoringRoutes } from "../monitoring/monitoring.routes.ts";
 import type { PipelineService } from "../pipelines/pipeline.service.ts";
 import { pipelineRunsRoutes, pipelinesRoutes } from "../pipelines/pipelines.routes.ts";
 import type { CatalogPort, DatasetsPort, HealthPort, Logger, ScoringPort, TrackingPort } from "../ports.ts";
@@ -78,6 +79,8 @@ export interface AppContext {
   scoring: ScoringPort;
   /** Deployments and the serving gateway. */
   deployments: { repo: DeploymentRepository; gateway: ServingGateway };
+  /** Feedback, live figures and drift checks of deployments. */
+  monitoring: MonitoringDeps;
   health: HealthPort;
   log: Logger;
   /** <home>/tmp: uploads land here before import. */
@@ -175,6 +178,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.route("/api/models", modelLifecycleRoutes({ lifecycle: ctx.modelLifecycle, projects: ctx.projects }));
   app.route("/api/predict", predictRoutes({ tracking: ctx.tracking, scoring: ctx.scoring, projects: ctx.projects }));
   app.route("/api/deployments", deploymentsRoutes({ ...ctx.deployments, projects: ctx.projects, audit: ctx.audit }));
+  app.route("/api/deployments", monitoringRoutes({ ...ctx.monitoring, audit: ctx.audit }));
   app.route("/api/users", usersRoutes({ auth: ctx.auth, audit: ctx.audit }));
   app.route("/api/projects", projectsRoutes({ projects: ctx.projects, audit: ctx.audit }));
   app.route("/api/audit", auditRoutes({ audit: ctx.audit }));

@@ -5,6 +5,7 @@ import {
   type Job,
   type JobSpec,
   type OperateRequest,
+  type PredictionLogDriftRequest,
   type TrainRequest,
   userError,
 } from "@caretflow/contracts";
@@ -147,6 +148,7 @@ export const JOB_KINDS = {
   /** Per-feature drift of a current dataset version against a reference one; the table is the job's result. */
   drift: {
     async prepare(ctx, { id, project, input: request }) {
+      if ("deployment" in request) return await predictionLogDrift(ctx, id, project, request);
       const version = async (side: DriftRequest["reference"]) => {
         await ctx.projects.requireIn("dataset", side.dataset, project);
         return await ctx.datasets.getVersion(side.dataset, side.version);
@@ -169,7 +171,7 @@ export const JOB_KINDS = {
       });
       return { request: normalized, spec, post: [] };
     },
-  } satisfies JobKind<DriftRequest>,
+  } satisfies JobKind<DriftRequest | PredictionLogDriftRequest>,
 } as const;
 
 export type JobKindName = keyof typeof JOB_KINDS;
@@ -222,6 +224,25 @@ async function modelSource(ctx: JobKindContext, runId: string, project: string) 
   await ctx.projects.requireIn("dataset", trained.dataset, project);
   const version = await ctx.datasets.getVersion(trained.dataset, trained.version);
   return { trained, source: trained, modelRun, parentRunId, experimentName: run.experimentName, input: specDataset(version) };
+}
+
+/** Drift of a deployment's logged rows (the window's log files) against the served version's training data. */
+async function predictionLogDrift(
+  ctx: JobKindContext,
+  id: string,
+  project: string,
+  request: PredictionLogDriftRequest,
+): Promise<PreparedJob> {
+  await ctx.projects.requireIn("dataset", request.reference.dataset, project);
+  const reference = await ctx.datasets.getVersion(request.reference.dataset, request.reference.version);
+  const spec = buildDriftSpec({
+    jobId: id,
+    reference: specDataset(reference),
+    // Only the served (not shadow) answers of the version, in the window.
+    current: { predictionLog: request.files, from: request.window.from, to: request.window.to, version: request.version },
+    thresholds: request.thresholds,
+  });
+  return { request, spec, post: [] };
 }
 
 function modelJobSteps(project: string, input: DatasetVersionForSpec): PostStep[] {

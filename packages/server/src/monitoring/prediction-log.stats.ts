@@ -25,6 +25,11 @@ export interface ServedStats {
 
 const DAY_MS = 86_400_000;
 
+/** DuckDB's reading of prediction-log files, as a table expression. */
+export function readLog(files: string[]): string {
+  return `read_json_auto([${files.map(sqlString).join(", ")}], format = 'newline_delimited', union_by_name = true)`;
+}
+
 /**
  * Figures over a deployment's prediction log (`<root>/<deployment>/<YYYY-MM-DD>/*.jsonl`, one line per
  * input row), computed by DuckDB over the day folders a window spans. One request is one prediction id;
@@ -42,13 +47,12 @@ export class PredictionLogStats {
   }
 
   async served(deployment: string, from: Date, to: Date): Promise<ServedStats> {
-    const files = await this.#files(deployment, from, to);
+    const files = await this.files(deployment, from, to);
     const none: ServedStats = { requests: 0, errors: 0, errorRate: null, latencyP50Ms: null, latencyP95Ms: null };
     if (files.length === 0) return none;
-    this.#db ??= openDuckDb({ tempDirectory: this.#tmpDir, threads: 1, memoryLimit: "256MB" });
     const sql = `
       WITH lines AS (
-        SELECT * FROM read_json_auto([${files.map(sqlString).join(", ")}], format = 'newline_delimited', union_by_name = true)
+        SELECT * FROM ${readLog(files)}
       ),
       requests AS (
         SELECT "${C.id}" AS id, any_value("${C.latency}") AS latency, bool_or("${C.error}" IS NOT NULL) AS failed
@@ -59,7 +63,7 @@ export class PredictionLogStats {
         GROUP BY 1
       )
       SELECT count(*), count(*) FILTER (WHERE failed), quantile_cont(latency, 0.5), quantile_cont(latency, 0.95) FROM requests`;
-    const row = await withConnection(await this.#db, async (conn) => (await conn.runAndReadAll(sql)).getRowsJS()[0]);
+    const row = (await this.rows(sql))[0];
     const requests = Number(row?.[0] ?? 0);
     if (requests === 0) return none;
     const errors = Number(row?.[1] ?? 0);
@@ -91,8 +95,20 @@ export class PredictionLogStats {
     if (db) (await db.catch(() => null))?.closeSync();
   }
 
+  /** Runs a query on the stats' DuckDB (opened on first use) and answers its rows. */
+  async rows(sql: string): Promise<unknown[][]> {
+    this.#db ??= openDuckDb({ tempDirectory: this.#tmpDir, threads: 1, memoryLimit: "256MB" });
+    return await withConnection(await this.#db, async (conn) => (await conn.runAndReadAll(sql)).getRowsJS());
+  }
+
+  /** The log's column names in these files (a deployment's models decide which prediction columns exist). */
+  async columns(files: string[]): Promise<Set<string>> {
+    const rows = await this.rows(`DESCRIBE SELECT * FROM ${readLog(files)}`);
+    return new Set(rows.map((r) => String(r[0])));
+  }
+
   /** The log files of the day folders [from, to] spans (UTC), those that exist. */
-  async #files(deployment: string, from: Date, to: Date): Promise<string[]> {
+  async files(deployment: string, from: Date, to: Date): Promise<string[]> {
     const out: string[] = [];
     const first = Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate());
     for (let t = first; t <= to.getTime(); t += DAY_MS) {
