@@ -31,6 +31,8 @@ const PipelineBuilderPage = lazy(() =>
 const PipelineRunsPage = lazy(() => import("../features/pipelines/PipelineRunsPage.tsx").then((m) => ({ default: m.PipelineRunsPage })));
 const PipelineRunPage = lazy(() => import("../features/pipelines/PipelineRunPage.tsx").then((m) => ({ default: m.PipelineRunPage })));
 const AlertsPage = lazy(() => import("../features/alerts/AlertsPage.tsx").then((m) => ({ default: m.AlertsPage })));
+const DeploymentsPage = lazy(() => import("../features/deployments/DeploymentsPage.tsx").then((m) => ({ default: m.DeploymentsPage })));
+const DeploymentPage = lazy(() => import("../features/deployments/DeploymentPage.tsx").then((m) => ({ default: m.DeploymentPage })));
 const TrainPage = lazy(() => import("../features/train/TrainPage.tsx").then((m) => ({ default: m.TrainPage })));
 
 export function App() {
@@ -78,6 +80,8 @@ function ProjectApp({ project }: { project: string }) {
               <Route path="experiments/:runId" element={<RunPage />} />
               <Route path="models" element={<ModelsPage />} />
               <Route path="predict" element={<PredictPage />} />
+              <Route path="deployments" element={<DeploymentsPage />} />
+              <Route path="deployments/:name" element={<DeploymentPage />} />
               <Route path="alerts" element={<AlertsPage />} />
               <Route path="projects" element={<ProjectsPage />} />
               <Route path="projects/:name" element={<ProjectsPage />} />
