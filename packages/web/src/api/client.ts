@@ -7,6 +7,7 @@ import {
   type ConnectionImportRequest,
   type ConnectionPreviewRequest,
   type CreateConnectionRequest,
+  type CreateDeploymentRequest,
   type CreateTokenRequest,
   DEFAULT_PROJECT,
   type ModelUpdateRequest,
@@ -21,6 +22,7 @@ import {
   type SetupPreviewRequest,
   type TrainRequest,
   type UpdateConnectionRequest,
+  type UpdateDeploymentRequest,
 } from "@caretflow/contracts";
 import { createCaretflowClient, parseAnswer, type QueryOf } from "@caretflow/contracts/client";
 import type { z } from "zod";
@@ -236,6 +238,16 @@ export function createApiClient(opts: ApiClientOptions = {}) {
       api.GET("/api/models/{name}/compare", { params: { path: { name }, query: { versions: versions.join(",") } } }),
 
     predict: (req: OnlinePredictInput) => api.POST("/api/predict", { body: req }),
+
+    /** Deployments: a model alias or version served at a stable endpoint under a traffic policy. */
+    listDeployments: async () => (await api.GET("/api/deployments")).deployments,
+    getDeployment: (name: string) => api.GET("/api/deployments/{name}", conn(name)),
+    createDeployment: (req: z.input<typeof CreateDeploymentRequest>) => api.POST("/api/deployments", { body: req }),
+    updateDeployment: (name: string, change: z.input<typeof UpdateDeploymentRequest>) =>
+      api.PUT("/api/deployments/{name}", { ...conn(name), body: change }),
+    deleteDeployment: (name: string) => api.DELETE("/api/deployments/{name}", conn(name)),
+    predictDeployment: (name: string, rows: Record<string, unknown>[]) =>
+      api.POST("/api/deployments/{name}/predict", { ...conn(name), body: { rows } }),
 
     /** The project this client works in. */
     project: project ?? DEFAULT_PROJECT,

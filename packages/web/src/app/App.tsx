@@ -32,6 +32,8 @@ const PipelineBuilderPage = lazy(() =>
 const PipelineRunsPage = lazy(() => import("../features/pipelines/PipelineRunsPage.tsx").then((m) => ({ default: m.PipelineRunsPage })));
 const PipelineRunPage = lazy(() => import("../features/pipelines/PipelineRunPage.tsx").then((m) => ({ default: m.PipelineRunPage })));
 const AlertsPage = lazy(() => import("../features/alerts/AlertsPage.tsx").then((m) => ({ default: m.AlertsPage })));
+const DeploymentsPage = lazy(() => import("../features/deployments/DeploymentsPage.tsx").then((m) => ({ default: m.DeploymentsPage })));
+const DeploymentPage = lazy(() => import("../features/deployments/DeploymentPage.tsx").then((m) => ({ default: m.DeploymentPage })));
 const TrainPage = lazy(() => import("../features/train/TrainPage.tsx").then((m) => ({ default: m.TrainPage })));
 
 export function App() {
@@ -80,6 +82,8 @@ function ProjectApp({ project }: { project: string }) {
               <Route path="models" element={<ModelsPage />} />
               <Route path="models/:name/compare" element={<ModelComparePage />} />
               <Route path="predict" element={<PredictPage />} />
+              <Route path="deployments" element={<DeploymentsPage />} />
+              <Route path="deployments/:name" element={<DeploymentPage />} />
               <Route path="alerts" element={<AlertsPage />} />
               <Route path="projects" element={<ProjectsPage />} />
               <Route path="projects/:name" element={<ProjectsPage />} />

@@ -38,6 +38,11 @@ const nav = [
     label: "Pipelines",
     icon: "M4 5h5v5H4zM15 14h5v5h-5zM9 7.5h2.5a2 2 0 0 1 2 2v5a2 2 0 0 0 1.5 1.94",
   },
+  {
+    to: "/deployments",
+    label: "Deployments",
+    icon: "M5 15a7 7 0 0 1 14 0M12 15l4-5M3 19h18",
+  },
   { to: "/alerts", label: "Alerts", icon: "M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9M10.3 21a1.94 1.94 0 0 0 3.4 0" },
   { to: "/jobs", label: "Jobs", icon: "M4 6h16M4 12h10M4 18h6M18 14l3 3-3 3" },
   {

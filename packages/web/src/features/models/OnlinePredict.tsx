@@ -1,16 +1,16 @@
 import type { OnlinePredictResponse, RegisteredModel, RunDetail } from "@caretflow/contracts";
 import { ModelRef } from "@caretflow/contracts";
-import { type FormEvent, useId, useMemo, useState } from "react";
+import { type FormEvent, useId, useState } from "react";
 import type { ApiClient } from "../../api/client.ts";
 import { useApi, useResource } from "../../api/context.tsx";
 import { horizonField } from "../../lib/catalog.ts";
-import { formatCell, formatNumber } from "../../lib/format.ts";
+import { formatNumber } from "../../lib/format.ts";
 import { ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Card } from "../../ui/layout.tsx";
-import { ScrollRegion } from "../../ui/scroll.tsx";
 import { parseDatasetRef } from "../runs/runs.helpers.ts";
 import { ExplanationView } from "./ExplanationView.tsx";
-import { parseRowsJson, predictionTable, resolveModelRef, rowsForPrediction } from "./models.helpers.ts";
+import { parseRowsJson, resolveModelRef, rowsForPrediction } from "./models.helpers.ts";
+import { PredictionTable } from "./PredictionTable.tsx";
 
 /** The training run behind a model reference: the version's run, or its parent when the run itself says too little. */
 export async function modelRun(api: ApiClient, models: RegisteredModel[], ref: string): Promise<RunDetail | null> {
@@ -24,7 +24,12 @@ export async function modelRun(api: ApiClient, models: RegisteredModel[], ref: s
  * The model's task (from its run) and example input: a few rows of its training data without the target,
  * or none for a model that needs no rows (a forecaster takes a horizon instead).
  */
-async function modelExample(api: ApiClient, models: RegisteredModel[], ref: string): Promise<{ task: string | null; text: string }> {
+export async function modelExample(
+  api: ApiClient,
+  models: RegisteredModel[],
+  ref: string,
+  rows = 3,
+): Promise<{ task: string | null; text: string }> {
   const run = await modelRun(api, models, ref);
   if (!run) return { task: null, text: "[\n  {}\n]" };
   const catalog = await api.catalog();
@@ -33,8 +38,8 @@ async function modelExample(api: ApiClient, models: RegisteredModel[], ref: stri
   const ds = parseDatasetRef(run.dataset);
   if (!ds) return { task: run.task, text: "[\n  {}\n]" };
   const detail = ds.version ? null : await api.getDataset(ds.name);
-  const page = await api.preview(ds.name, ds.version ?? detail?.latestVersion ?? 1, 0, 3);
-  return { task: run.task, text: JSON.stringify(rowsForPrediction(page, run.target, 3), null, 2) };
+  const page = await api.preview(ds.name, ds.version ?? detail?.latestVersion ?? 1, 0, rows);
+  return { task: run.task, text: JSON.stringify(rowsForPrediction(page, run.target, rows), null, 2) };
 }
 
 export function OnlinePredict({ modelRef, models }: { modelRef: string; models: RegisteredModel[] }) {
@@ -78,8 +83,6 @@ export function OnlinePredict({ modelRef, models }: { modelRef: string; models: 
     }
   }
 
-  const table = useMemo(() => (result ? predictionTable(result.rows, result.res) : null), [result]);
-  const predCols = new Set(result?.res.columns ?? []);
   return (
     <Card title={horizonSpec ? "Periods to forecast" : "Rows to score"}>
       <form onSubmit={submit} data-testid="online-form">
@@ -134,34 +137,7 @@ export function OnlinePredict({ modelRef, models }: { modelRef: string; models: 
         </div>
       </form>
       {error ? <ErrorBox error={error} title="Prediction failed" /> : null}
-      {table ? (
-        <ScrollRegion className="table-wrap" label="Predictions">
-          <table className="table table-compact" data-testid="online-result">
-            <caption className="sr-only">Predictions</caption>
-            <thead>
-              <tr>
-                {table.columns.map((c) => (
-                  <th key={c} className={predCols.has(c) ? "col-pred" : ""}>
-                    {c}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {table.rows.map((r, i) => (
-                // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity beyond their order
-                <tr key={i}>
-                  {table.columns.map((c) => (
-                    <td key={c} className={predCols.has(c) ? "col-pred" : ""}>
-                      {formatCell(r[c])}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </ScrollRegion>
-      ) : null}
+      {result ? <PredictionTable inputs={result.rows} answer={result.res} testId="online-result" /> : null}
       {result?.res.explanations ? (
         <div className="stack" data-testid="explanations">
           {result.res.explanations.map((x, i) => (
