@@ -37,6 +37,7 @@ import { ModelLifecycle } from "./models/model.lifecycle.ts";
 import { backfillModelDigests } from "./models/model-digest.backfill.ts";
 import { ModelDigestRepository } from "./models/model-digest.repository.ts";
 import { ModelLifecycleRepository } from "./models/model-lifecycle.repository.ts";
+import { withModelListCache } from "./models/model-list.cache.ts";
 import { createMonitoring } from "./monitoring/monitoring.wiring.ts";
 import { PipelineAutomation } from "./pipelines/pipeline.automation.ts";
 import { createPipelines } from "./pipelines/pipeline.wiring.ts";
@@ -137,6 +138,12 @@ export interface StartedCaretflow {
   /** Stops the HTTP server, running jobs and every child process. */
   close(): Promise<void>;
 }
+
+/**
+ * A runs page is read again by the same query at most this long after its read (docs/tracking.md, "Runs
+ * index"): the index's own writes and this server's ownership changes drop cached pages at once.
+ */
+const RUNS_PAGE_CACHE_MS = 2000;
 
 /** packages/server/src -> repository root. */
 export function defaultRepoRoot(): string {
@@ -282,7 +289,9 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       observer: { onPrediction: (p) => metrics.observePrediction(p) },
     });
     stack.push(() => serving.close());
-    const tracking = serving.tracking(trackingPort(mlflowClient, mlflowUrl, digests));
+    // The model list is cached (MLflow answers it on one worker); caretflow's own registry writes drop it at once.
+    const models = withModelListCache(trackingPort(mlflowClient, mlflowUrl, digests));
+    const tracking = serving.tracking(models.tracking);
     const gateway = await serving.start(tracking, mlflowStarted);
     // After an upgrade: record the digests of models made before caretflow recorded them (once).
     let closing = false;
@@ -338,17 +347,22 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
     });
     metrics.trackJobs(jobs.counts);
     // The runs list reads caretflow's index of MLflow's runs: synced every few seconds, and at once when a job ends.
-    const runsIndex = new RunsIndexRepository(serverDb);
+    const runsIndex = new RunsIndexRepository(serverDb, { pageCacheMs: RUNS_PAGE_CACHE_MS });
+    const stopRunsOwnership = projects.onObjectsChanged(() => runsIndex.invalidate());
     const runsSync = new RunsIndexSync({ client: mlflowClient, repo: runsIndex, log });
     mlflowStarted.then(
       () => closing || runsSync.start(),
       () => {},
     );
     const stopRunsRefresh = hub.subscribeAll((_, e) => {
-      if (e.type === "status" && isTerminalStatus(e.status)) void runsSync.refresh();
+      if (e.type !== "status" || !isTerminalStatus(e.status)) return;
+      // A training job may have registered a model straight in MLflow.
+      models.invalidate();
+      void runsSync.refresh();
     });
     stack.push(async () => {
       stopRunsRefresh();
+      stopRunsOwnership();
       await runsSync.close();
     });
     stack.push(async () => {

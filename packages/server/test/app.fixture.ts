@@ -163,8 +163,10 @@ export async function appFixture(
     deployments,
     log,
   });
+  const runsIndex = new RunsIndexRepository(db, { pageCacheMs: 2000 });
+  projects.onObjectsChanged(() => runsIndex.invalidate());
   const ctx: AppContext = {
-    runsIndex: new RunsIndexRepository(db),
+    runsIndex,
     auth,
     projects,
     audit,

@@ -41,6 +41,8 @@ export interface AuthServiceOptions {
   db: Kysely<ServerTables>;
   sessionTtlMs?: number;
   now?: () => Date;
+  /** A token's last_used_at is written at most this often (default 1 min): not one write per request. */
+  lastUsedEveryMs?: number;
 }
 
 /** Users, sessions and API tokens. Secrets are stored only as hashes. */
@@ -48,6 +50,9 @@ export class AuthService {
   readonly #db: Kysely<ServerTables>;
   readonly #ttl: number;
   readonly #now: () => Date;
+  readonly #lastUsedEvery: number;
+  /** When this process last wrote each token's last_used_at (ms); a few bytes per token in use. */
+  readonly #lastUsedWritten = new Map<string, number>();
   // A wrong password costs as much as a right one, so timing does not reveal which usernames exist.
   #dummyHash: Promise<string> | null = null;
 
@@ -55,6 +60,7 @@ export class AuthService {
     this.#db = opts.db;
     this.#ttl = opts.sessionTtlMs ?? 7 * 24 * 3600 * 1000;
     this.#now = opts.now ?? (() => new Date());
+    this.#lastUsedEvery = opts.lastUsedEveryMs ?? 60_000;
   }
 
   /** Creates the `admin` user on first start; returns its generated password then, null afterwards. */
@@ -252,7 +258,7 @@ export class AuthService {
     if (!row) return null;
     const now = this.#iso();
     if (row.expires_at !== null && row.expires_at <= now) return { expired: true, name: row.name, expiresAt: row.expires_at };
-    await this.#db.updateTable("api_tokens").set({ last_used_at: now }).where("id", "=", row.token_id).execute();
+    await this.#markUsed(row.token_id, now);
     return {
       expired: false,
       user: toUser(row),
@@ -275,6 +281,18 @@ export class AuthService {
   async userByName(username: string): Promise<User | null> {
     const row = await this.#db.selectFrom("users").selectAll().where("username", "=", username).executeTakeFirst();
     return row ? toUser(row) : null;
+  }
+
+  /**
+   * Writes a token's last_used_at when this process has not written it in the last `lastUsedEveryMs`:
+   * a busy client would otherwise make every request a write, and writers queue on SQLite's one lock.
+   */
+  async #markUsed(tokenId: string, now: string): Promise<void> {
+    const at = Date.parse(now);
+    const last = this.#lastUsedWritten.get(tokenId);
+    if (last !== undefined && at - last < this.#lastUsedEvery && at >= last) return;
+    this.#lastUsedWritten.set(tokenId, at);
+    await this.#db.updateTable("api_tokens").set({ last_used_at: now }).where("id", "=", tokenId).execute();
   }
 
   #iso(): string {

@@ -32,6 +32,7 @@ export function roleAtLeast(held: ProjectRole, needed: ProjectRole): boolean {
 export class ProjectService {
   readonly #db: Kysely<ServerTables>;
   readonly #now: () => Date;
+  readonly #objectsChanged = new Set<() => void>();
 
   constructor(opts: { db: Kysely<ServerTables>; now?: () => Date }) {
     this.#db = opts.db;
@@ -187,6 +188,16 @@ export class ProjectService {
     return (name) => (owner.get(name) ?? DEFAULT_PROJECT) === project;
   }
 
+  /** Calls `listener` after this service records or forgets which project owns an object; returns the unsubscribe. */
+  onObjectsChanged(listener: () => void): () => void {
+    this.#objectsChanged.add(listener);
+    return () => this.#objectsChanged.delete(listener);
+  }
+
+  #announceObjects(): void {
+    for (const listener of this.#objectsChanged) listener();
+  }
+
   /**
    * Records that `project` owns the object, or checks it already does. A name another project owns is
    * refused: names are unique across projects (they name files and MLflow objects). True when this call
@@ -206,6 +217,7 @@ export class ProjectService {
         .values({ kind, name, project, created_at: this.#iso() })
         .onConflict((oc) => oc.columns(["kind", "name"]).doNothing())
         .execute();
+      this.#announceObjects();
       if ((await this.projectOf(kind, name)) !== project) throw takenElsewhere(kind, name);
       return true;
     }
@@ -215,6 +227,7 @@ export class ProjectService {
   /** Forgets a name `claim` recorded for `project` whose first object was never made (a failed first import). */
   async release(kind: OwnedKind, name: string, project: string): Promise<void> {
     await this.#db.deleteFrom("project_objects").where("kind", "=", kind).where("name", "=", name).where("project", "=", project).execute();
+    this.#announceObjects();
   }
 
   /** A run's project: its training dataset's (runs made outside caretflow's jobs are the default project's). */

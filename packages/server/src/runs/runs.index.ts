@@ -3,6 +3,7 @@ import { DEFAULT_PROJECT, type RunSummary, type RunsQuery, userError } from "@ca
 import { type Kysely, sql } from "kysely";
 import type { ServerTables } from "../db/server.tables.ts";
 import { runDatasetName } from "../projects/project.service.ts";
+import { ReadCache } from "../read.cache.ts";
 
 /** A training run as the index stores it: the summary the list shows, and the params and tags to filter on. */
 export interface IndexedRun {
@@ -67,8 +68,21 @@ export function parseRunFilter(text: string | undefined): RunFilter[] {
  */
 export class RunsIndexRepository {
   readonly #db: Kysely<ServerTables>;
-  constructor(db: Kysely<ServerTables>) {
+  readonly #pages: ReadCache<{ runs: RunSummary[]; total: number }>;
+
+  /**
+   * `pageCacheMs`: how long a page read is served again to the same query (0, the default: never). The
+   * writes below and `invalidate()` drop every page at once, so the bound only matters for changes made
+   * by another process on the same database (a worker claiming an output dataset).
+   */
+  constructor(db: Kysely<ServerTables>, opts: { pageCacheMs?: number } = {}) {
     this.#db = db;
+    this.#pages = new ReadCache({ ttlMs: opts.pageCacheMs ?? 0, maxEntries: 500 });
+  }
+
+  /** Drops the cached pages: something a page depends on changed (the index, or which project owns a dataset). */
+  invalidate(): void {
+    this.#pages.invalidate();
   }
 
   /** Digest of each indexed run, by run id. */
@@ -83,6 +97,7 @@ export class RunsIndexRepository {
     const stored = known ?? (await this.digestsOf(all.map((r) => r.summary.runId)));
     const runs = all.filter((r) => stored.get(r.summary.runId) !== runDigest(r));
     if (runs.length === 0) return 0;
+    this.invalidate();
     await this.#db.transaction().execute(async (tx) => {
       const ids = runs.map((r) => r.summary.runId);
       for (let i = 0; i < ids.length; i += 500) {
@@ -121,6 +136,8 @@ export class RunsIndexRepository {
           .values(values.slice(i, i + 200))
           .execute();
     });
+    // Again once committed: a page read while the transaction ran may have seen the old rows.
+    this.invalidate();
     return runs.length;
   }
 
@@ -141,11 +158,13 @@ export class RunsIndexRepository {
   async retainOnly(keep: ReadonlySet<string>): Promise<number> {
     const stored = await this.#db.selectFrom("runs_index").select("run_id").execute();
     const gone = stored.map((r) => r.run_id).filter((id) => !keep.has(id));
+    if (gone.length > 0) this.invalidate();
     for (let i = 0; i < gone.length; i += 500) {
       const part = gone.slice(i, i + 500);
       await this.#db.deleteFrom("runs_index_values").where("run_id", "in", part).execute();
       await this.#db.deleteFrom("runs_index").where("run_id", "in", part).execute();
     }
+    if (gone.length > 0) this.invalidate();
     return gone.length;
   }
 
@@ -165,7 +184,11 @@ export class RunsIndexRepository {
   }
 
   /** A page of the project's runs: those whose dataset the project owns, and those of no owned dataset in the default project. */
-  async page(project: string, q: RunsQuery): Promise<{ runs: RunSummary[]; total: number }> {
+  page(project: string, q: RunsQuery): Promise<{ runs: RunSummary[]; total: number }> {
+    return this.#pages.get(JSON.stringify([project, q]), () => this.#readPage(project, q));
+  }
+
+  async #readPage(project: string, q: RunsQuery): Promise<{ runs: RunSummary[]; total: number }> {
     let base = this.#db
       .selectFrom("runs_index as r")
       .leftJoin("project_objects as po", (j) => j.onRef("po.name", "=", "r.dataset_name").on("po.kind", "=", "dataset"))
@@ -213,11 +236,10 @@ export class RunsIndexRepository {
       rows = rows
         .leftJoin("runs_index_values as s", (j) => j.onRef("s.run_id", "=", "r.run_id").on("s.kind", "=", kind).on("s.key", "=", key))
         // Runs without the key last whichever the order, on both databases.
-        .orderBy(sql`case when ${sql.ref(col)} is null then 1 else 0 end`)
-        .orderBy(col, direction);
+        .orderBy(sql`${sql.ref(col)} ${sql.raw(direction)} nulls last`);
     } else {
       const col = field === "end_time" ? "r.end_time" : field === "name" ? "r.name" : "r.start_time";
-      rows = rows.orderBy(sql`case when ${sql.ref(col)} is null then 1 else 0 end`).orderBy(col, direction);
+      rows = rows.orderBy(sql`${sql.ref(col)} ${sql.raw(direction)} nulls last`);
     }
     const page = await rows.orderBy("r.run_id", direction).limit(q.limit).offset(q.offset).execute();
     return { runs: page.map((r) => JSON.parse(r.summary_json) as RunSummary), total };
