@@ -102,8 +102,8 @@ function LiveFigures({ name }: { name: string }) {
                 <strong>Live performance</strong>
                 <p className="muted small">
                   No labels yet for this window. Send the true outcomes by prediction id with{" "}
-                  <code>caretflow deploy feedback {name} --labels outcomes.csv</code> or <code>POST /api/deployments/{name}/feedback</code>;
-                  accuracy and AUC (or RMSE and MAE) per bucket appear here.
+                  <code>caretflow deploy feedback {name} --labels outcomes.csv</code> or <code>POST /api/deployments/{name}/feedback</code>,
+                  and the accuracy and AUC (or RMSE and MAE) of each bucket appear here.
                 </p>
               </div>
             )}
