@@ -20,7 +20,11 @@ beforeAll(async () => {
   const trained = await trainViaApi(t, { dataset: "juice", task: "classification", target: "Purchase", include: ["lr"], folds: 2 });
   const reg = await req.post("/api/models", { data: { runId: trained.result.best_run_id, name: MODEL } });
   expect(reg.status(), await reg.text()).toBe(201);
-  const created = await req.post("/api/deployments", { data: { name: DEPLOYMENT, model: MODEL, target: { version: 1 } } });
+  // The answer waits for the version to load in its scoring process.
+  const created = await req.post("/api/deployments", {
+    data: { name: DEPLOYMENT, model: MODEL, target: { version: 1 } },
+    timeout: 300_000,
+  });
   expect(created.status(), await created.text()).toBe(201);
 
   const preview = (await (await req.get(`/api/datasets/juice/versions/1/preview?limit=${REQUESTS * ROWS_EACH}`)).json()) as {
@@ -95,10 +99,11 @@ describe("deployment monitoring and alerts in the browser", () => {
     const { page } = t;
     await page.goto("/alerts");
     const form = page.getByRole("form", { name: "New alert rule" });
-    await form.getByLabel("Name").fill("juice-errors");
+    await form.getByLabel("Name", { exact: true }).fill("juice-errors");
     await expect.poll(() => form.getByLabel("Deployment").inputValue(), { timeout: 15_000 }).toBe(DEPLOYMENT);
-    await form.getByLabel("Metric").selectOption("error_rate");
-    await form.getByLabel("Fires when the metric is").selectOption(">");
+    await form.locator("select[name=metric]").selectOption("error_rate");
+    expect(await form.getByTestId("metric-description").textContent()).toMatch(/^error_rate: .*failed \(ratio\)$/);
+    await form.locator("select[name=op]").selectOption(">");
     await form.getByLabel("Threshold").fill("0.1");
     await form.getByLabel("Window (minutes)").fill("30");
     await form.getByRole("button", { name: "Add rule" }).click();
@@ -110,9 +115,10 @@ describe("deployment monitoring and alerts in the browser", () => {
 
     // Checked now: no request failed, so the rule is ok with a value of 0.
     await row.getByRole("button", { name: "Check now" }).click();
-    await expect.poll(() => row.textContent(), { timeout: 15_000 }).toMatch(/\bok\b/);
+    await expect.poll(() => row.locator("td").nth(3).textContent(), { timeout: 15_000 }).toBe("ok");
+    expect(await row.locator("td").nth(4).textContent()).toBe("0");
 
-    await form.getByLabel("Name").fill("juice-metadata");
+    await form.getByLabel("Name", { exact: true }).fill("juice-metadata");
     await form.getByLabel("Threshold").fill("0.5");
     await form.getByLabel(/Webhook URL/).fill("http://169.254.169.254/latest/meta-data");
     await form.getByRole("button", { name: "Add rule" }).click();

@@ -226,9 +226,13 @@ export function AlertsPage() {
                   </option>
                 ))}
               </select>
-              {metricInfo ? <span className="muted small">{metricInfo.description}</span> : null}
             </label>
           </div>
+          {metricInfo ? (
+            <p className="muted small" data-testid="metric-description">
+              {metric}: {metricInfo.description} ({metricInfo.unit})
+            </p>
+          ) : null}
           {deployments.data && deployments.data.length === 0 ? (
             <p className="muted small">
               No deployment in this project yet: a rule watches a deployment, so <Link to="/deployments">create one</Link> first.
