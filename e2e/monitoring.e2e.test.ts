@@ -117,6 +117,9 @@ describe("deployment monitoring and alerts in the browser", () => {
     await row.getByRole("button", { name: "Check now" }).click();
     await expect.poll(() => row.locator("td").nth(3).textContent(), { timeout: 15_000 }).toBe("ok");
     expect(await row.locator("td").nth(4).textContent()).toBe("0");
+    await row.getByRole("button", { name: "Events of juice-errors" }).click();
+    expect(await page.locator("select[name=history]").inputValue()).toBe("juice-errors");
+    await expect.poll(() => page.getByText("juice-errors has not fired yet.").count()).toBe(1);
 
     await form.getByLabel("Name", { exact: true }).fill("juice-metadata");
     await form.getByLabel("Threshold").fill("0.5");

@@ -1,7 +1,7 @@
 import type { AlertOperator, AlertRule } from "@caretflow/contracts";
 import { type FormEvent, useState } from "react";
 import { Link } from "react-router-dom";
-import { useApi, useResource } from "../../api/context.tsx";
+import { useApi, useReloadWhile, useResource } from "../../api/context.tsx";
 import { formatDateTime } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Badge, Card, PageHeader } from "../../ui/layout.tsx";
@@ -57,6 +57,9 @@ export function AlertsPage() {
     rules.reload();
     events.reload();
   };
+  // Rules are checked on the server every minute: their state and events change on their own.
+  useReloadWhile(rules.data !== undefined, rules.reload, 30_000);
+  useReloadWhile(events.data !== undefined, events.reload, 30_000);
 
   const act = async (what: string, fn: () => Promise<unknown>) => {
     setBusy(what);
@@ -155,7 +158,7 @@ export function AlertsPage() {
                 key: "history",
                 header: "History",
                 render: (r) => (
-                  <button type="button" className="btn btn-small" onClick={() => setHistoryOf(r.name)} aria-label={`History of ${r.name}`}>
+                  <button type="button" className="btn btn-small" onClick={() => setHistoryOf(r.name)} aria-label={`Events of ${r.name}`}>
                     Events
                   </button>
                 ),
