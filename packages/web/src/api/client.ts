@@ -282,6 +282,16 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     listAudit: (query: AuditListQuery) => api.GET("/api/audit", { params: { query } }),
     verifyAudit: () => api.GET("/api/audit/verify"),
     auditExportUrl: (query: AuditExportQuery) => api.url("get", "/api/audit/export", { query }),
+
+    /** A deployment's figures per time bucket and version (requests, errors, latency, live performance once labelled). */
+    deploymentMonitoring: (name: string, query: QueryOf<"get", "/api/deployments/{name}/monitoring">) =>
+      api.GET("/api/deployments/{name}/monitoring", { params: { path: { name }, query } }),
+    /** The deployment's drift checks, newest first. */
+    deploymentDriftHistory: async (name: string, limit = 50) =>
+      (await api.GET("/api/deployments/{name}/drift", { params: { path: { name }, query: { limit } } })).runs,
+    /** Starts a drift check of the logged inputs over a window (default: the last 24 hours); the answer names its job. */
+    startDeploymentDrift: (name: string, window: { from?: string; to?: string } = {}) =>
+      api.POST("/api/deployments/{name}/drift", { ...conn(name), body: window }),
   };
 }
 

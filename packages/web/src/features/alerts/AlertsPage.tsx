@@ -1,11 +1,13 @@
 import type { AlertOperator, AlertRule } from "@caretflow/contracts";
 import { type FormEvent, useState } from "react";
-import { useApi, useResource } from "../../api/context.tsx";
+import { Link } from "react-router-dom";
+import { useApi, useReloadWhile, useResource } from "../../api/context.tsx";
 import { formatDateTime } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Badge, Card, PageHeader } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
 import { conditionText, parseParams, stateTone } from "./alerts.helpers.ts";
+import "./alerts.css";
 
 const OPERATORS: AlertOperator[] = [">", ">=", "<", "<="];
 
@@ -40,14 +42,24 @@ export function AlertsPage() {
   const events = useResource((a) => a.listAlertEvents(), "alert-events");
   const metrics = useResource((a) => a.listAlertMetrics(), "alert-metrics");
   const pipelines = useResource((a) => a.listPipelines(), "pipelines");
+  const deployments = useResource((a) => a.listDeployments(), "deployments");
   const [form, setForm] = useState<RuleForm>(EMPTY);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [formError, setFormError] = useState<unknown>(null);
+  const [historyOf, setHistoryOf] = useState("");
+  const metric = form.metric || metrics.data?.[0]?.name || "";
+  const metricInfo = metrics.data?.find((m) => m.name === metric);
+  const deployment = form.deployment || deployments.data?.[0]?.name || "";
+  const shownEvents = events.data?.filter((e) => !historyOf || e.rule === historyOf);
   const set = (patch: Partial<RuleForm>) => setForm((f) => ({ ...f, ...patch }));
   const reload = () => {
     rules.reload();
     events.reload();
   };
+  // Rules are checked on the server every minute: their state and events change on their own.
+  useReloadWhile(rules.data !== undefined, rules.reload, 30_000);
+  useReloadWhile(events.data !== undefined, events.reload, 30_000);
 
   const act = async (what: string, fn: () => Promise<unknown>) => {
     setBusy(what);
@@ -62,18 +74,20 @@ export function AlertsPage() {
     }
   };
 
-  const create = (e: FormEvent) => {
+  const create = async (e: FormEvent) => {
     e.preventDefault();
+    setFormError(null);
     const params = parseParams(form.params);
     if ("error" in params) {
-      setError(new Error(`Pipeline params: ${params.error}`));
+      setFormError(new Error(`Pipeline params: ${params.error}`));
       return;
     }
-    void act("create", async () => {
+    setBusy("create");
+    try {
       await api.createAlert({
         name: form.name.trim(),
-        deployment: form.deployment.trim(),
-        metric: form.metric || metrics.data?.[0]?.name || "",
+        deployment,
+        metric,
         op: form.op,
         threshold: Number(form.threshold),
         window_minutes: Number(form.window),
@@ -82,7 +96,12 @@ export function AlertsPage() {
         ...(form.pipeline ? { pipeline: { name: form.pipeline, params: params.params } } : {}),
       });
       setForm(EMPTY);
-    });
+      reload();
+    } catch (err) {
+      setFormError(err);
+    } finally {
+      setBusy(null);
+    }
   };
 
   return (
@@ -136,6 +155,15 @@ export function AlertsPage() {
               },
               { key: "actions", header: "Then", render: (r) => <RuleActions rule={r} /> },
               {
+                key: "history",
+                header: "History",
+                render: (r) => (
+                  <button type="button" className="btn btn-small" onClick={() => setHistoryOf(r.name)} aria-label={`Events of ${r.name}`}>
+                    Events
+                  </button>
+                ),
+              },
+              {
                 key: "buttons",
                 header: "",
                 render: (r) => (
@@ -176,7 +204,7 @@ export function AlertsPage() {
       </Card>
 
       <Card title="New rule">
-        <form onSubmit={create} aria-label="New alert rule">
+        <form onSubmit={(e) => void create(e)} aria-label="New alert rule">
           <div className="form-row">
             <label className="field">
               <span className="field-label">Name</span>
@@ -184,17 +212,17 @@ export function AlertsPage() {
             </label>
             <label className="field">
               <span className="field-label">Deployment</span>
-              <input
-                name="deployment"
-                value={form.deployment}
-                onChange={(e) => set({ deployment: e.target.value })}
-                required
-                placeholder="churn"
-              />
+              <select name="deployment" value={deployment} onChange={(e) => set({ deployment: e.target.value })} required>
+                {(deployments.data ?? []).map((d) => (
+                  <option key={d.name} value={d.name}>
+                    {d.name}
+                  </option>
+                ))}
+              </select>
             </label>
             <label className="field">
               <span className="field-label">Metric</span>
-              <select name="metric" value={form.metric || metrics.data?.[0]?.name || ""} onChange={(e) => set({ metric: e.target.value })}>
+              <select name="metric" value={metric} onChange={(e) => set({ metric: e.target.value })}>
                 {(metrics.data ?? []).map((m) => (
                   <option key={m.name} value={m.name}>
                     {m.name} ({m.unit})
@@ -203,6 +231,16 @@ export function AlertsPage() {
               </select>
             </label>
           </div>
+          {metricInfo ? (
+            <p className="muted small" data-testid="metric-description">
+              {metric}: {metricInfo.description} ({metricInfo.unit})
+            </p>
+          ) : null}
+          {deployments.data && deployments.data.length === 0 ? (
+            <p className="muted small">
+              No deployment in this project yet: a rule watches a deployment, so <Link to="/deployments">create one</Link> first.
+            </p>
+          ) : null}
           <div className="form-row form-row-4">
             <label className="field">
               <span className="field-label">Fires when the metric is</span>
@@ -260,25 +298,41 @@ export function AlertsPage() {
               </label>
             ) : null}
           </div>
+          {formError ? <ErrorBox error={formError} title="The rule was not added" /> : null}
           <div className="form-actions">
-            <button type="submit" className="btn btn-primary" disabled={busy !== null || !metrics.data?.length}>
+            <button type="submit" className="btn btn-primary" disabled={busy !== null || !metrics.data?.length || !deployment}>
               Add rule
             </button>
           </div>
         </form>
       </Card>
 
-      <Card title="Events">
+      <Card
+        title="Events"
+        actions={
+          <label className="alerts-filter">
+            <span className="field-label">Rule</span>
+            <select name="history" value={historyOf} onChange={(e) => setHistoryOf(e.target.value)}>
+              <option value="">every rule</option>
+              {(rules.data ?? []).map((r) => (
+                <option key={r.name} value={r.name}>
+                  {r.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        }
+      >
         {events.error ? <ErrorBox error={events.error} onRetry={events.reload} /> : null}
-        {!events.data ? (
+        {!shownEvents ? (
           events.error ? null : (
             <Skeleton lines={2} />
           )
-        ) : events.data.length === 0 ? (
-          <p className="muted">No rule has fired yet.</p>
+        ) : shownEvents.length === 0 ? (
+          <p className="muted">{historyOf ? `${historyOf} has not fired yet.` : "No rule has fired yet."}</p>
         ) : (
           <DataTable
-            rows={events.data}
+            rows={shownEvents}
             rowKey={(e) => e.id}
             initialSort={{ key: "at", dir: "desc" }}
             testId="alert-events-table"

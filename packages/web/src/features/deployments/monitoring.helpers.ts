@@ -1,0 +1,176 @@
+import type { ChartSeries, DeploymentDriftRun, MonitoringResponse, MonitoringVersionSeries, XYChart } from "@caretflow/contracts";
+
+/** The time windows the Monitoring tab offers, each with a bucket that gives a readable number of points. */
+export const WINDOWS = [
+  { key: "1h", label: "Last hour", ms: 3_600_000, bucket: "5m" },
+  { key: "24h", label: "Last 24 hours", ms: 86_400_000, bucket: "1h" },
+  { key: "7d", label: "Last 7 days", ms: 7 * 86_400_000, bucket: "6h" },
+  { key: "30d", label: "Last 30 days", ms: 30 * 86_400_000, bucket: "1d" },
+] as const;
+export type WindowKey = (typeof WINDOWS)[number]["key"];
+
+/** The monitoring query of a window ending now: `{from, to, bucket}` in the form GET /monitoring takes. */
+export function windowQuery(key: WindowKey, now: Date): { from: string; to: string; bucket: string } {
+  const w = WINDOWS.find((x) => x.key === key) ?? WINDOWS[1];
+  return { from: new Date(now.getTime() - w.ms).toISOString(), to: now.toISOString(), bucket: w.bucket };
+}
+
+/** "v2", "v3 (shadow)" */
+export function versionLabel(s: Pick<MonitoringVersionSeries, "version" | "shadow">): string {
+  return `v${s.version}${s.shadow ? " (shadow)" : ""}`;
+}
+
+/** A line needs two points to show; a lone bucket is drawn as a point. */
+const trend = (n: number): ChartSeries["mark"] => (n > 1 ? "line" : "point");
+
+/** Totals over the window, every version together. */
+export function totals(m: MonitoringResponse): {
+  requests: number;
+  errors: number;
+  rows: number;
+  labelled: number;
+  errorRate: number | null;
+} {
+  let requests = 0;
+  let errors = 0;
+  let rows = 0;
+  let labelled = 0;
+  for (const s of m.versions)
+    for (const p of s.points) {
+      requests += p.requests;
+      errors += p.errors;
+      rows += p.rows;
+      labelled += p.labelled;
+    }
+  return { requests, errors, rows, labelled, errorRate: requests ? errors / requests : null };
+}
+
+/** Requests and errors per bucket, per version (bars). Null when nothing was logged in the window. */
+export function trafficChart(m: MonitoringResponse): XYChart | null {
+  if (!m.versions.some((s) => s.points.length)) return null;
+  return {
+    type: "xy",
+    id: "monitoring-traffic",
+    title: `Requests and errors per ${m.bucket}`,
+    x: { label: "time", scale: "time" },
+    y: { label: "requests", scale: "linear" },
+    series: m.versions.flatMap((s): ChartSeries[] => [
+      { name: `${versionLabel(s)} requests`, mark: "bar", points: s.points.map((p) => [p.start, p.requests]) },
+      { name: `${versionLabel(s)} errors`, mark: "bar", points: s.points.map((p) => [p.start, p.errors]) },
+    ]),
+  };
+}
+
+/** Latency p50 and p95 per bucket, per version. Null when no bucket has a latency. */
+export function latencyChart(m: MonitoringResponse): XYChart | null {
+  const series = m.versions.flatMap((s): ChartSeries[] => {
+    const timed = s.points.filter((p) => p.latencyP50Ms !== null || p.latencyP95Ms !== null);
+    if (!timed.length) return [];
+    return [
+      { name: `${versionLabel(s)} p50`, mark: trend(timed.length), points: timed.map((p) => [p.start, p.latencyP50Ms]) },
+      { name: `${versionLabel(s)} p95`, mark: trend(timed.length), points: timed.map((p) => [p.start, p.latencyP95Ms]) },
+    ];
+  });
+  if (!series.length) return null;
+  return {
+    type: "xy",
+    id: "monitoring-latency",
+    title: `Latency per ${m.bucket}`,
+    x: { label: "time", scale: "time" },
+    y: { label: "ms", scale: "linear" },
+    series,
+  };
+}
+
+const PERFORMANCE = {
+  classification: [
+    ["accuracy", "accuracy"],
+    ["auc", "AUC"],
+  ],
+  regression: [
+    ["rmse", "RMSE"],
+    ["mae", "MAE"],
+  ],
+} as const;
+
+/**
+ * Live performance per bucket from the labels sent back: accuracy and AUC for a classifier, RMSE and MAE for
+ * a regressor. Null until some bucket has a figure.
+ */
+export function performanceChart(m: MonitoringResponse): XYChart | null {
+  const task = m.versions.find((s) => s.task)?.task ?? null;
+  if (!task) return null;
+  const series = m.versions.flatMap((s) =>
+    PERFORMANCE[task].flatMap(([key, label]): ChartSeries[] => {
+      const known = s.points.filter((p) => p[key] !== null);
+      return known.length
+        ? [{ name: `${versionLabel(s)} ${label}`, mark: trend(known.length), points: known.map((p) => [p.start, p[key]]) }]
+        : [];
+    }),
+  );
+  if (!series.length) return null;
+  return {
+    type: "xy",
+    id: "monitoring-performance",
+    title: task === "classification" ? `Live accuracy and AUC per ${m.bucket}` : `Live RMSE and MAE per ${m.bucket}`,
+    x: { label: "time", scale: "time" },
+    y: { label: task === "classification" ? "score" : "error", scale: "linear" },
+    series,
+    note: `${totals(m).labelled} labelled rows`,
+  };
+}
+
+/** Finished drift checks, oldest first. */
+export function finishedDriftRuns(runs: readonly DeploymentDriftRun[]): DeploymentDriftRun[] {
+  return runs.filter((r) => r.status === "succeeded").sort((a, b) => a.window.to.localeCompare(b.window.to) || a.at.localeCompare(b.at));
+}
+
+/** PSI per feature (and prediction column) over the finished checks, at each check's window end. Null without any. */
+export function driftChart(runs: readonly DeploymentDriftRun[]): XYChart | null {
+  const done = finishedDriftRuns(runs);
+  const columns = new Map<string, ChartSeries["points"]>();
+  for (const r of done)
+    for (const f of r.features)
+      if (f.psi !== null) {
+        const name = f.role === "prediction" ? `${f.column} (prediction)` : f.column;
+        const points = columns.get(name) ?? [];
+        columns.set(name, points);
+        points.push([r.window.to, f.psi]);
+      }
+  if (!columns.size) return null;
+  return {
+    type: "xy",
+    id: "monitoring-drift",
+    title: "PSI per feature at each drift check",
+    x: { label: "window end", scale: "time" },
+    y: { label: "PSI", scale: "linear" },
+    series: [...columns].map(([name, points]) => ({ name, mark: trend(done.length), points })),
+    note: "PSI of 0.1 is moderate drift, 0.2 or more significant.",
+  };
+}
+
+/** One line about a drift check: where it is, or what it found. */
+export function driftRunText(r: DeploymentDriftRun): string {
+  switch (r.status) {
+    case "queued":
+    case "running":
+      return `Checking v${r.version}'s logged inputs against ${r.reference.dataset}@v${r.reference.version}…`;
+    case "failed":
+      return `The drift check failed: ${r.error ?? "no reason given"}`;
+    case "cancelled":
+      return "The drift check was cancelled.";
+    case "succeeded": {
+      const rows = `${r.currentRows ?? 0} logged rows against ${r.referenceRows ?? 0} training rows`;
+      const drifted = r.drifted.length ? `drift in ${r.drifted.join(", ")}` : "no feature drifted";
+      const prediction = r.predictionDrift ? "; the predictions drifted" : "";
+      return `${drifted}${prediction} (${rows}, largest PSI ${r.maxPsi === null ? "–" : r.maxPsi.toFixed(3)})`;
+    }
+    default: {
+      const never: never = r.status;
+      throw new Error(`unknown drift status ${String(never)}`);
+    }
+  }
+}
+
+/** Whether a drift check is still to finish. */
+export const driftPending = (r: Pick<DeploymentDriftRun, "status">) => r.status === "queued" || r.status === "running";
