@@ -31,7 +31,7 @@ const TARGET = "Purchase";
 let rows: { input: Record<string, unknown>; label: string }[] = [];
 
 function readJuice(text: string) {
-  const [head, ...lines] = text.trim().split("\n");
+  const [head, ...lines] = text.trim().split(/\r?\n/);
   const columns = head!.split(",");
   return lines.map((line) => {
     const cells = line.split(",");
