@@ -301,7 +301,7 @@ describe("deployment monitoring", () => {
         )?.[1] ?? Number.NaN,
       );
     expect(count("ok")).toBe(batches + 1);
-    expect(count("error")).toBe(1);
+    expect(count("invalid_input")).toBe(1);
     expect(text).toMatch(/^caretflow_prediction_seconds_count\{[^}]*deployment="juice-mon"[^}]*\} \d+$/m);
     expect(text).toMatch(/^caretflow_prediction_seconds_bucket\{[^}]*deployment="juice-sched"/m);
   }, 600_000);
