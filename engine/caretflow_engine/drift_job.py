@@ -74,7 +74,12 @@ def read_current(ref: dict[str, Any]) -> pd.DataFrame:
         path = root / name
         if not _LOG_FILE.match(name) or not path.is_file():
             raise user_error("PredictionLogMissing", f"No prediction-log file {name!r}.", "Name files that exist under the prediction log.")
-        frames.append(pd.read_parquet(path) if name.endswith(".parquet") else pd.read_json(path, lines=True))
+        # precise_float: pandas' fast parser reads 1.86 as 1.8599999999999999, which moves values across
+        # the reference's bin edges and shows drift in identical data.
+        if name.endswith(".parquet"):
+            frames.append(pd.read_parquet(path))
+        else:
+            frames.append(pd.read_json(path, lines=True, precise_float=True))
     return served_rows(pd.concat(frames, ignore_index=True), ref)
 
 

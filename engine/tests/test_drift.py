@@ -208,3 +208,19 @@ def test_spec_defaults_and_prediction_log_paths():
     for bad in ["/etc/passwd.parquet", "churn/../../x.parquet", "churn/x.csv"]:
         with pytest.raises(EngineError, match="current"):
             parse_spec(drift_spec("j", ref, {"prediction_log": [bad]}))
+
+
+def test_logged_rows_read_back_equal_to_the_reference_show_no_drift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, halves):
+    a, _ = halves
+    day = tmp_path / "churn" / "2026-12-03"
+    day.mkdir(parents=True)
+    # JSON numbers as a JavaScript server writes them (shortest round-trip text, e.g. 1.86).
+    (day / "part-1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in a.to_dict("records")))
+    monkeypatch.setenv(PREDICTION_LOG_ROOT_ENV, str(tmp_path))
+    current = read_current({"prediction_log": ["churn/2026-12-03/part-1.jsonl"]})
+    for column in a.select_dtypes("number").columns:
+        assert current[column].tolist() == a[column].tolist(), column
+    thresholds = {"psi": 0.2, "ks_p_value": 0.05, "ks_statistic": 0.1}
+    rows = compare_frames(a, current, features=None, prediction_columns=[], thresholds=thresholds, bins=10)
+    assert [r["column"] for r in rows if r["drifted"]] == []
+    assert max(r["psi"] or 0 for r in rows) == 0

@@ -2,7 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseModelTarget, policyFromFlags, readRowsFile } from "./deploy.command.ts";
+import type { CliContext } from "./context.ts";
+import { driftEveryFromFlag, parseModelTarget, policyFromFlags, readRowsFile } from "./deploy.command.ts";
+import { sendJson, startHttp } from "./http-fixture.test-support.ts";
+import { runCli } from "./program.ts";
 
 describe("parseModelTarget", () => {
   it.each([
@@ -60,5 +63,110 @@ describe("readRowsFile", () => {
     await expect(readRowsFile(dir, "none.csv")).rejects.toThrow(/does not exist/);
     writeFileSync(join(dir, "bad.json"), "{");
     await expect(readRowsFile(dir, "bad.json")).rejects.toThrow(/is not JSON/);
+  });
+});
+
+describe("driftEveryFromFlag", () => {
+  it.each([
+    [undefined, undefined],
+    ["1h", "1h"],
+    ["6H", "6h"],
+    ["1d", "1d"],
+    ["7d", "7d"],
+    ["off", null],
+  ])("%s", (value, expected) => expect(driftEveryFromFlag(value)).toBe(expected));
+
+  it.each(["2h", "daily", "", "null"])("refuses %j, listing the schedules", (value) => {
+    expect(() => driftEveryFromFlag(value)).toThrow(/--drift-every: '.*' is not a drift schedule/);
+    try {
+      driftEveryFromFlag(value);
+    } catch (err) {
+      expect((err as { hint?: string }).hint).toMatch(/1h, 6h, 1d, 7d, or off/);
+    }
+  });
+});
+
+describe("deploy create and update --drift-every", () => {
+  const deployment = (driftEvery: string | null) => ({
+    name: "churn",
+    model: "churn-clf",
+    target: { alias: "production" },
+    policy: { kind: "single" },
+    status: "active",
+    driftEvery,
+    serving: [],
+    problem: null,
+    project: "default",
+    policySince: "2026-12-01T00:00:00.000Z",
+    createdBy: "admin",
+    createdAt: "2026-12-01T00:00:00.000Z",
+    updatedBy: "admin",
+    updatedAt: "2026-12-01T00:00:00.000Z",
+  });
+
+  async function cli(argv: string[]) {
+    const calls: { method: string; url: string; body: unknown }[] = [];
+    const s = await startHttp((req, res) => {
+      let text = "";
+      req.on("data", (d) => (text += d));
+      req.on("end", () => {
+        const body = text ? JSON.parse(text) : null;
+        calls.push({ method: req.method!, url: req.url!, body });
+        sendJson(res, req.method === "POST" ? 201 : 200, deployment(body && "driftEvery" in body ? body.driftEvery : "1d"));
+      });
+    });
+    const out = { stdout: "", stderr: "" };
+    const ctx: CliContext = {
+      stdout: { write: (t: string) => (out.stdout += t) },
+      stderr: { write: (t: string) => (out.stderr += t) },
+      env: { CARETFLOW_URL: s.url, CARETFLOW_TOKEN: "t" },
+      cwd: process.cwd(),
+      userHome: "/nonexistent-home",
+      fetch,
+      onInterrupt: () => () => {},
+      now: () => 0,
+      exit: (code) => {
+        throw new Error(`exit ${code}`);
+      },
+      loadServer: () => Promise.reject(new Error("not in this test")),
+    };
+    try {
+      return { code: await runCli(argv, ctx), calls, ...out };
+    } finally {
+      await s.close();
+    }
+  }
+
+  it("sends the schedule when creating, and off as null when updating", async () => {
+    const created = await cli(["deploy", "create", "churn", "--model", "churn-clf@production", "--drift-every", "6h"]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.calls).toEqual([
+      {
+        method: "POST",
+        url: "/api/deployments",
+        body: { name: "churn", model: "churn-clf", target: { alias: "production" }, policy: { kind: "single" }, driftEvery: "6h" },
+      },
+    ]);
+    expect(created.stdout).toContain("drift checks: every 6h");
+
+    const updated = await cli(["deploy", "update", "churn", "--drift-every", "off"]);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ["GET", "/api/deployments/churn", null],
+      ["PUT", "/api/deployments/churn", { driftEvery: null }],
+    ]);
+    expect(updated.stdout).toContain("drift checks: on demand");
+  });
+
+  it("refuses an unknown schedule before sending anything, and an update that changes nothing", async () => {
+    const bad = await cli(["deploy", "create", "churn", "--model", "churn-clf@production", "--drift-every", "2h"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--drift-every: '2h' is not a drift schedule/);
+    expect(bad.calls).toEqual([]);
+
+    const nothing = await cli(["deploy", "update", "churn"]);
+    expect(nothing.code).not.toBe(0);
+    expect(nothing.stderr).toContain("--drift-every");
+    expect(nothing.calls.filter((c) => c.method === "PUT")).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import {
   type Deployment,
   DeploymentPredictRequest,
   type DeploymentTarget,
+  DriftSchedule,
   type TrafficPolicy,
   UpdateDeploymentRequest,
   userError,
@@ -15,6 +16,30 @@ import { action, type CommandEnv, type CommonOptions, EXIT, type ExitState, pars
 import type { CliContext } from "./context.ts";
 import { registerDeployMonitoring } from "./deploy.monitor.command.ts";
 import { formatTable, formatValue } from "./table.ts";
+
+const DRIFT_EVERY = ["1h", "6h", "1d", "7d"] as const;
+
+/**
+ * `--drift-every`: a drift schedule, or `off` (null: drift checks only on demand).
+ * @example driftEveryFromFlag("6h") // "6h"; driftEveryFromFlag("off") // null; driftEveryFromFlag(undefined) // undefined
+ */
+export function driftEveryFromFlag(value: string | undefined): DriftSchedule | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === "off") return null;
+  const parsed = DriftSchedule.safeParse(v);
+  if (parsed.success && parsed.data !== null) return parsed.data;
+  throw userError(
+    "invalid_arguments",
+    `--drift-every: '${value}' is not a drift schedule`,
+    `Give one of ${DRIFT_EVERY.join(", ")}, or off to check only on demand (caretflow deploy drift NAME).`,
+  );
+}
+
+const DRIFT_EVERY_HELP = [
+  `--drift-every <${[...DRIFT_EVERY, "off"].join("|")}>`,
+  "check the logged inputs for drift against the training data this often (off: only with `caretflow deploy drift`)",
+] as const;
 
 interface PolicyFlags {
   ab?: string[];
@@ -92,6 +117,7 @@ function deploymentText(d: Deployment): string {
   const head = [
     `${d.name} (${d.status}): ${targetText(d.model, d.target)}, ${policyText(d)}`,
     `endpoint: POST /api/deployments/${d.name}/predict`,
+    `drift checks: ${d.driftEvery ? `every ${d.driftEvery}` : "on demand"}`,
     ...(d.problem ? [`problem: ${d.problem}`] : []),
   ];
   const table = formatTable(
@@ -157,6 +183,7 @@ interface DeployOptions extends CommonOptions, PolicyFlags {
   pause?: boolean;
   resume?: boolean;
   rows?: string;
+  driftEvery?: string;
 }
 
 const POLICY_HELP = {
@@ -187,19 +214,27 @@ export function registerDeploy(program: Command, ctx: CliContext, exit: ExitStat
         .command("create")
         .description("create a deployment; it answers once its versions are loaded")
         .argument("<name>", "the deployment's name (its endpoint: /api/deployments/NAME/predict)")
-        .requiredOption("--model <model@alias|model/version>", "the model and the alias (followed as it moves) or version served"),
+        .requiredOption("--model <model@alias|model/version>", "the model and the alias (followed as it moves) or version served")
+        .option(DRIFT_EVERY_HELP[0], DRIFT_EVERY_HELP[1]),
     ).addHelpText(
       "after",
-      "\nExamples:\n  caretflow deploy create churn --model churn-clf@production --ab churn-clf/2:10\n  caretflow deploy create churn-shadow --model churn-clf@production --shadow churn-clf/3",
+      "\nExamples:\n  caretflow deploy create churn --model churn-clf@production --ab churn-clf/2:10\n  caretflow deploy create churn --model churn-clf@production --drift-every 1d\n  caretflow deploy create churn-shadow --model churn-clf@production --shadow churn-clf/3",
     ),
   ).action(
     run(async (env, opts, [name]) => {
       const { model, target } = parseModelTarget(opts.model!, "--model");
       const policy = policyFromFlags(opts, model);
+      const driftEvery = driftEveryFromFlag(opts.driftEvery);
       const body = parseFlags(
         CreateDeploymentRequest,
-        { name, model, target, ...(policy ? { policy } : {}) },
-        { name: "NAME", model: "--model", target: "--model", policy: "--ab/--shadow/--canary/--ramp" },
+        { name, model, target, ...(policy ? { policy } : {}), ...(driftEvery !== undefined ? { driftEvery } : {}) },
+        {
+          name: "NAME",
+          model: "--model",
+          target: "--model",
+          policy: "--ab/--shadow/--canary/--ramp",
+          driftEvery: "--drift-every",
+        },
       );
       const d = await (await env.client()).POST("/api/deployments", { body });
       env.out.result(d, () => `created ${deploymentText(d)}`);
@@ -240,12 +275,17 @@ export function registerDeploy(program: Command, ctx: CliContext, exit: ExitStat
     withPolicy(
       deploy
         .command("update")
-        .description("change the target, the policy or the status; new versions load before traffic moves")
+        .description("change the target, the policy, the status or the drift schedule; new versions load before traffic moves")
         .argument("<name>")
         .option("--target <model@alias|model/version>", "serve another alias or version")
         .option("--single", "one version answers every request (drops A/B, shadow or canary)")
         .option("--pause", "refuse predictions (409) until resumed")
-        .option("--resume", "serve again"),
+        .option("--resume", "serve again")
+        .option(DRIFT_EVERY_HELP[0], DRIFT_EVERY_HELP[1])
+        .addHelpText(
+          "after",
+          "\nExamples:\n  caretflow deploy update churn --shadow churn-clf/4\n  caretflow deploy update churn --drift-every off",
+        ),
     ),
   ).action(
     run(async (env, opts, [name]) => {
@@ -255,13 +295,21 @@ export function registerDeploy(program: Command, ctx: CliContext, exit: ExitStat
       const policy = (opts as { single?: boolean }).single ? ({ kind: "single" } as const) : policyFromFlags(opts, current.model);
       if (opts.pause && opts.resume) throw userError("invalid_arguments", "--pause and --resume cannot be combined", "Choose one.");
       const status = opts.pause ? "paused" : opts.resume ? "active" : undefined;
+      const driftEvery = driftEveryFromFlag(opts.driftEvery);
       const body = parseFlags(
         UpdateDeploymentRequest,
-        { ...(target ? { target } : {}), ...(policy ? { policy } : {}), ...(status ? { status } : {}) },
+        {
+          ...(target ? { target } : {}),
+          ...(policy ? { policy } : {}),
+          ...(status ? { status } : {}),
+          ...(driftEvery !== undefined ? { driftEvery } : {}),
+        },
         {
           target: "--target",
           policy: "--single/--ab/--shadow/--canary",
           status: "--pause/--resume",
+          driftEvery: "--drift-every",
+          "": "--target, --single/--ab/--shadow/--canary, --pause/--resume or --drift-every",
         },
       );
       const d = await client.PUT("/api/deployments/{name}", { ...path(name!), body });

@@ -91,9 +91,12 @@ export function registerDeployMonitoring(deploy: Command, ctx: CliContext, exit:
     deploy
       .command("feedback")
       .description("send the true labels of logged predictions (by prediction id); a label sent again replaces the earlier one")
-      .argument("<name>")
+      .argument("<name>", "the deployment")
       .requiredOption("--labels <file>", "a CSV or JSON-lines file with prediction_id, label (and row) columns")
-      .addHelpText("after", "\nExamples:\n  caretflow deploy feedback churn --labels outcomes.csv"),
+      .addHelpText(
+        "after",
+        "\nprediction_id is the predictionId of the predict answer; row is the row's index in that request (default 0).\nLabels match predictions still in the prediction log (CARETFLOW_PREDICTION_LOG_DAYS, default 30 days).\n\nExamples:\n  caretflow deploy feedback churn --labels outcomes.csv\n\n  outcomes.csv:\n    prediction_id,row,label\n    0b7f1a52-2f3e-4b8a-9f0e-1d2c3b4a5e6f,0,CH",
+      ),
   ).action(
     run(async (env, opts, [name]) => {
       const labels = await readLabelsFile(env.ctx.cwd, opts.labels!);
@@ -119,7 +122,7 @@ export function registerDeployMonitoring(deploy: Command, ctx: CliContext, exit:
     deploy
       .command("monitor")
       .description("requests, errors, latency and live accuracy/AUC or RMSE/MAE per time bucket and version")
-      .argument("<name>")
+      .argument("<name>", "the deployment")
       .option("--bucket <duration>", "bucket width: 5m, 1h, 1d... (default 1h)")
       .option("--from <time>", "ISO time the window starts (default: 24 hours before --to)")
       .option("--to <time>", "ISO time the window ends (default: now)")
@@ -144,11 +147,14 @@ export function registerDeployMonitoring(deploy: Command, ctx: CliContext, exit:
     deploy
       .command("drift")
       .description("check the deployment's logged inputs and answers for drift against the served version's training data")
-      .argument("<name>")
+      .argument("<name>", "the deployment")
       .option("--from <time>", "ISO time the window starts (default: 24 hours before --to)")
       .option("--to <time>", "ISO time the window ends (default: now)")
       .option("--wait", "wait for the check and print the table")
-      .addHelpText("after", "\nExamples:\n  caretflow deploy drift churn --wait"),
+      .addHelpText(
+        "after",
+        "\nTo check on a schedule instead: caretflow deploy update NAME --drift-every 1h|6h|1d|7d\n\nExamples:\n  caretflow deploy drift churn --wait\n  caretflow deploy drift churn --from 2026-11-01T00:00:00Z --to 2026-11-02T00:00:00Z",
+      ),
   ).action(
     run(async (env, opts, [name]) => {
       const body = parseFlags(
@@ -186,9 +192,13 @@ export function registerDeployMonitoring(deploy: Command, ctx: CliContext, exit:
   withCommon(
     deploy
       .command("drift-history")
-      .description("the deployment's drift checks, newest first")
-      .argument("<name>")
-      .option("--limit <n>", "at most this many checks (default 50)"),
+      .description("the deployment's drift checks (on demand and scheduled), newest first")
+      .argument("<name>", "the deployment")
+      .option("--limit <n>", "at most this many checks (default 50)")
+      .addHelpText(
+        "after",
+        "\nExamples:\n  caretflow deploy drift-history churn --limit 10\n  caretflow deploy drift-history churn --json",
+      ),
   ).action(
     run(async (env, opts, [name]) => {
       const query = parseFlags(DeploymentDriftHistoryQuery, opts.limit === undefined ? {} : { limit: opts.limit }, { limit: "--limit" });

@@ -129,6 +129,8 @@ export interface StartOptions {
   storage?: string;
   /** A file holding the token Prometheus sends to GET /metrics; default CARETFLOW_METRICS_TOKEN (or _FILE); none: /metrics is off. */
   metricsTokenFile?: string;
+  /** How often deployments' drift schedules (`driftEvery`) are looked at, ms. Default one minute. */
+  driftTickMs?: number;
 }
 
 export interface StartedCaretflow {
@@ -476,7 +478,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       flushLog: () => serving.predictionLog.flush(),
       logDays: serving.retentionDays,
     });
-    monitoring.start();
+    monitoring.start(opts.driftTickMs);
     stack.push(() => monitoring.close());
     const alerts = new AlertService({
       db: serverDb,

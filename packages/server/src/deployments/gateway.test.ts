@@ -116,6 +116,18 @@ describe("ServingGateway", () => {
     expect(new Set(primaries.map((r) => r.predictionId))).toEqual(new Set(shadows.map((r) => r.predictionId)));
   });
 
+  it("logs refused and failed requests with their error and without their inputs", async () => {
+    const { gateway, logged, pool } = setup();
+    await gateway.apply(deployment());
+    await expect(gateway.predict("churn", [{ price: "cheap", store: "a" }, row], "p")).rejects.toThrow(/price/);
+    pool.fail.add("m/1");
+    await expect(gateway.predict("churn", [row], "p")).rejects.toThrow("lost");
+    expect(logged.map((r) => [r.version, r.shadow, r.rows, r.predictions, r.error])).toEqual([
+      [1, false, [{}, {}], undefined, expect.stringContaining("price")],
+      [1, false, [{}], undefined, "lost"],
+    ]);
+  });
+
   it("ramps a canary over time", async () => {
     const { gateway, tick } = setup();
     const policy = {

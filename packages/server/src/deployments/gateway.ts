@@ -227,10 +227,29 @@ export class ServingGateway {
     }
     const predictionId = randomUUID();
     const { model } = l.stored;
+    // A refused or failed request is logged too, with its error, so the monitoring figures count it. Its
+    // inputs are left out: a refused value (text in a numeric column) must not change the log's column types.
+    const failed = (err: unknown, status: string) => {
+      this.observe(name, arm.version, status, started, false);
+      const latencyMs = Math.round((performance.now() - started) * 100) / 100;
+      const error = err instanceof Error ? err.message : String(err);
+      const noInputs = rows.map(() => ({}));
+      this.opts.log.add({
+        predictionId,
+        deployment: name,
+        model,
+        version: arm.version,
+        shadow: false,
+        time,
+        latencyMs,
+        rows: noInputs,
+        error,
+      });
+    };
     try {
       validateRows(rows, arm.features);
     } catch (err) {
-      this.observe(name, arm.version, "invalid_input", started, false);
+      failed(err, "invalid_input");
       throw err;
     }
     const shadow = l.shadow;
@@ -240,13 +259,7 @@ export class ServingGateway {
       answer = await this.opts.pool.predict(arm.key, rows);
     } catch (err) {
       const e = err as CaretflowError;
-      this.observe(
-        name,
-        arm.version,
-        e.kind === "user" ? "invalid_input" : e.code === "scoring_process_lost" ? "unavailable" : "error",
-        started,
-        false,
-      );
+      failed(err, e.kind === "user" ? "invalid_input" : e.code === "scoring_process_lost" ? "unavailable" : "error");
       throw err;
     }
     const elapsedMs = Math.round((performance.now() - started) * 100) / 100;

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
-import { LOG_COLUMNS, PredictionLog } from "./prediction.log.ts";
+import { LOG_COLUMNS, PredictionLog, retentionDaysFrom } from "./prediction.log.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -70,4 +70,17 @@ it("deletes day folders older than the retention", async () => {
   expect(await log.applyRetention()).toBe(1);
   expect(readdirSync(join(root, "churn")).sort()).toEqual(["2026-11-30", "2026-12-03"]);
   await log.close();
+});
+
+it.each([
+  [undefined, 30],
+  ["", 30],
+  ["7", 7],
+  ["0", 0],
+])("CARETFLOW_PREDICTION_LOG_DAYS=%j keeps %d days (0: everything)", (value, days) => {
+  expect(retentionDaysFrom(value)).toBe(days);
+});
+
+it.each(["-1", "2.5", "a month"])("refuses CARETFLOW_PREDICTION_LOG_DAYS=%j, saying what to set", (value) => {
+  expect(() => retentionDaysFrom(value)).toThrow(/not a whole number of days/);
 });

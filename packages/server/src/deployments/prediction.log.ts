@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { appendFile, mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { userError } from "@caretflow/contracts";
 
 /** One scored request as logged: expanded to one line per input row when written. */
 export interface PredictionRecord {
@@ -155,4 +156,21 @@ export class PredictionLog {
     clearInterval(this.sweeper);
     await this.flush();
   }
+}
+
+/**
+ * CARETFLOW_PREDICTION_LOG_DAYS: whole days the log keeps, 0 for everything; unset or empty, 30.
+ * @example retentionDaysFrom("0") // 0; retentionDaysFrom(undefined) // 30
+ */
+export function retentionDaysFrom(value: string | undefined): number {
+  if (value === undefined || value.trim() === "") return 30;
+  const days = Number(value);
+  if (!Number.isInteger(days) || days < 0) {
+    throw userError(
+      "invalid_config",
+      `CARETFLOW_PREDICTION_LOG_DAYS is '${value}', not a whole number of days`,
+      "Set it to the days the prediction log keeps (e.g. 30), or 0 to keep everything.",
+    );
+  }
+  return days;
 }

@@ -5,7 +5,7 @@ import type { ServerTables } from "../db/server.tables.ts";
 import type { TrackingPort } from "../ports.ts";
 import { DeploymentRepository } from "./deployment.repository.ts";
 import { type PredictionObserver, ServingGateway } from "./gateway.ts";
-import { PredictionLog } from "./prediction.log.ts";
+import { PredictionLog, retentionDaysFrom } from "./prediction.log.ts";
 
 type Log = (level: "info" | "warn" | "error", msg: string) => void;
 
@@ -58,7 +58,7 @@ export function createServing(opts: ServingOptions) {
     env: opts.env,
     log: opts.log,
   });
-  const retentionDays = opts.retentionDays ?? (Number(process.env.CARETFLOW_PREDICTION_LOG_DAYS) || 30);
+  const retentionDays = opts.retentionDays ?? retentionDaysFrom(process.env.CARETFLOW_PREDICTION_LOG_DAYS);
   const predictionLog = new PredictionLog({ root: join(opts.home, "prediction-log"), retentionDays, log: opts.log });
   let gateway: ServingGateway | null = null;
   const serving = {

@@ -56,8 +56,9 @@ export function createMonitoring(opts: {
     alertSources(): AlertMetricSource[] {
       return [...stats.alertSources(), ...performance.alertSources(), drift.alertSource()];
     },
-    start(): void {
-      drift.start();
+    /** Looks at the drift schedules every `tickMs` (default one minute). */
+    start(tickMs?: number): void {
+      drift.start(tickMs);
     },
     async close(): Promise<void> {
       await drift.close();
