@@ -282,6 +282,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     listAudit: (query: AuditListQuery) => api.GET("/api/audit", { params: { query } }),
     verifyAudit: () => api.GET("/api/audit/verify"),
     auditExportUrl: (query: AuditExportQuery) => api.url("get", "/api/audit/export", { query }),
+    /** A page of training runs with the total matching, paged, sorted and filtered by the server (features/runs/runs.view.ts). */
+    listRunsPage: (query: QueryOf<"get", "/api/runs">) => api.GET("/api/runs", { params: { query } }),
   };
 }
 

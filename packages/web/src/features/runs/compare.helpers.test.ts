@@ -55,7 +55,7 @@ describe("compare", () => {
 });
 
 describe("compare params and metric charts", () => {
-  const runs = [
+  const runs: { params: Record<string, string>; metrics: Record<string, number> }[] = [
     { params: { model: "lr", folds: "3", seed: "1" }, metrics: { AUC: 0.9, Accuracy: 0.8 } },
     { params: { model: "rf", folds: "5", seed: "1" }, metrics: { AUC: 0.7 } },
     { params: { model: "dt", seed: "1" }, metrics: { AUC: 0.8, Accuracy: 0.75 } },

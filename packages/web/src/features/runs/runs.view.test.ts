@@ -77,7 +77,10 @@ describe("filter clauses", () => {
 
 describe("metric columns", () => {
   it("puts the tasks' metrics first, then the rest by name, without per-fold values", () => {
-    const runs = [{ metrics: { Zeta: 1, AUC: 0.9, Accuracy_fold_0: 0.1 } }, { metrics: { Accuracy: 0.8, Beta: 2 } }];
+    const runs: { metrics: Record<string, number> }[] = [
+      { metrics: { Zeta: 1, AUC: 0.9, Accuracy_fold_0: 0.1 } },
+      { metrics: { Accuracy: 0.8, Beta: 2 } },
+    ];
     expect(metricColumns(runs, ["Accuracy", "AUC", "F1"])).toEqual(["Accuracy", "AUC", "Beta", "Zeta"]);
     expect(metricColumns(runs, [], 2)).toEqual(["AUC", "Accuracy"]);
   });
