@@ -62,9 +62,9 @@ beforeAll(async () => {
     seeded.push({ runId, name, auc, model, team });
   }
   // The list reads caretflow's runs index, which follows MLflow on a timer.
-  await expect
-    .poll(async () => ((await (await t.context.request.get("/api/runs?limit=1")).json()) as { total: number }).total, { timeout: 30_000 })
-    .toBe(N);
+  const indexed = async () => ((await (await t.context.request.get("/api/runs?limit=1")).json()) as { total: number }).total;
+  for (let i = 0; i < 60 && (await indexed()) < N; i++) await new Promise((r) => setTimeout(r, 500));
+  expect(await indexed()).toBe(N);
 });
 
 afterAll(async () => {
@@ -89,7 +89,7 @@ describe("the Experiments list and compare", () => {
     await page.getByLabel("Runs per page").selectOption("10");
     await expect.poll(() => range.textContent()).toBe(`Page 1 of 2 · ${N} runs`);
     expect(query(page.url()).get("size")).toBe("10");
-    expect(await names()).toHaveLength(10);
+    await expect.poll(async () => (await names()).length).toBe(10);
 
     // Sort by a metric: best first, then reversed on the second click.
     await table.locator('button[data-sort="metrics.AUC"]').click();
