@@ -32,7 +32,7 @@ export function CompareMetricCharts({
           ))}
         </div>
       )}
-      <h3>Metric against a parameter</h3>
+      <h3 className="compare-scatter-title">Metric against a parameter</h3>
       {m && p ? (
         <div data-testid="compare-scatter">
           <div className="compare-scatter-pick">
