@@ -156,7 +156,16 @@ export function RunsPage() {
                 {rows.length === 0 ? (
                   <tr>
                     <td colSpan={7 + metrics.length} className="table-empty">
-                      No run matches these filters.
+                      {view.page > 1 ? (
+                        <>
+                          No runs on page {view.page}.{" "}
+                          <button type="button" className="btn btn-small" onClick={() => go({ ...view, page: 1 })}>
+                            First page
+                          </button>
+                        </>
+                      ) : (
+                        "No run matches these filters."
+                      )}
                     </td>
                   </tr>
                 ) : (
