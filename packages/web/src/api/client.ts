@@ -292,6 +292,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     /** Starts a drift check of the logged inputs over a window (default: the last 24 hours); the answer names its job. */
     startDeploymentDrift: (name: string, window: { from?: string; to?: string } = {}) =>
       api.POST("/api/deployments/{name}/drift", { ...conn(name), body: window }),
+    /** A page of training runs with the total matching, paged, sorted and filtered by the server (features/runs/runs.view.ts). */
+    listRunsPage: (query: QueryOf<"get", "/api/runs">) => api.GET("/api/runs", { params: { query } }),
   };
 }
 

@@ -25,28 +25,44 @@ export interface Resource<T> {
 /**
  * Loads something from the API when the component mounts or `key` changes. Answers that arrive after
  * the key moved on are dropped, so a fast click through pages never shows the previous page's data.
+ * With `keepPrevious`, the previous key's data (same project) stays on screen, marked `loading`, until
+ * the new answer arrives: paging through a list does not blank it.
  */
-export function useResource<T>(load: (api: ApiClient) => Promise<T>, resourceKey: string): Resource<T> {
+export function useResource<T>(
+  load: (api: ApiClient) => Promise<T>,
+  resourceKey: string,
+  options: { keepPrevious?: boolean } = {},
+): Resource<T> {
   const api = useApi();
   // Data of one project is never shown while another's loads: the project is part of the key.
   const key = `${api.project}|${resourceKey}`;
-  const [state, setState] = useState<{ key: string; data: T | undefined; error: unknown; loading: boolean }>({
+  const keep = options.keepPrevious === true;
+  const [state, setState] = useState<{ key: string; data: T | undefined; error: unknown; loading: boolean; stale: boolean }>({
     key,
     data: undefined,
     error: undefined,
     loading: true,
+    stale: false,
   });
   const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;
+  const sameProject = (k: string) => k.startsWith(`${api.project}|`);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: `tick` is the reload trigger
   useEffect(() => {
     let live = true;
-    setState((s) => (s.key === key ? { ...s, loading: true } : { key, data: undefined, error: undefined, loading: true }));
+    setState((s) =>
+      s.key === key
+        ? { ...s, loading: true }
+        : keep && sameProject(s.key)
+          ? { key, data: s.data, error: undefined, loading: true, stale: true }
+          : { key, data: undefined, error: undefined, loading: true, stale: false },
+    );
     loadRef.current(api).then(
-      (data) => live && setState({ key, data, error: undefined, loading: false }),
-      (error: unknown) => live && setState((s) => ({ key, data: s.key === key ? s.data : undefined, error, loading: false })),
+      (data) => live && setState({ key, data, error: undefined, loading: false, stale: false }),
+      (error: unknown) =>
+        live && setState((s) => ({ key, data: s.key === key && !s.stale ? s.data : undefined, error, loading: false, stale: false })),
     );
     return () => {
       live = false;
@@ -54,7 +70,12 @@ export function useResource<T>(load: (api: ApiClient) => Promise<T>, resourceKey
   }, [api, key, tick]);
 
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  const current = state.key === key ? state : { data: undefined, error: undefined, loading: true };
+  const current =
+    state.key === key
+      ? state
+      : keep && sameProject(state.key)
+        ? { data: state.data, error: undefined, loading: true }
+        : { data: undefined, error: undefined, loading: true };
   return { data: current.data, error: current.error, loading: current.loading, reload };
 }
 

@@ -7,9 +7,11 @@ import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader } from "../../ui/layout.tsx";
 import { ScrollRegion } from "../../ui/scroll.tsx";
 import { ChartSlot, chartPaths, type LoadedChart, loadCharts } from "../charts/RunCharts.tsx";
+import { CompareMetricCharts } from "./CompareCharts.tsx";
 import { CompareMetricsBody } from "./CompareMetricsBody.tsx";
-import { chartRows, compareMetricRows } from "./compare.helpers.ts";
+import { chartRows, compareMetricRows, compareParamRows, runLabels } from "./compare.helpers.ts";
 import { parseRunIds } from "./runs.helpers.ts";
+import "./runs.css";
 
 interface Compared {
   run: RunDetail;
@@ -33,8 +35,8 @@ async function loadCompared(api: ApiClient, ids: string[], catalog: Catalog): Pr
 }
 
 export function ComparePage() {
-  const [params] = useSearchParams();
-  const ids = parseRunIds(params.get("runs"));
+  const [search] = useSearchParams();
+  const ids = parseRunIds(search.get("runs"));
   const catalog = useResource((api) => api.catalog(), "catalog");
   const data = useResource(
     (api) => (catalog.data ? loadCompared(api, ids, catalog.data) : Promise.resolve(null)),
@@ -75,6 +77,8 @@ export function ComparePage() {
     compared.map((c) => c.run),
     tasks,
   );
+  const params = compareParamRows(compared.map((c) => c.run));
+  const labels = runLabels(compared.map((c) => c.run.name));
   const charts = chartRows(compared.map((c) => c.charts));
   const runHeader = (c: Compared, i: number) => (
     <th key={c.run.runId} scope="col">
@@ -101,7 +105,47 @@ export function ComparePage() {
           </table>
         </ScrollRegion>
       </Card>
-      <Card title="Charts">
+      <Card
+        title="Parameters"
+        actions={<span className="muted small">{params.filter((p) => p.differs).length} differ, listed first and highlighted</span>}
+      >
+        {params.length === 0 ? (
+          <p className="muted small">None of these runs logged parameters.</p>
+        ) : (
+          <ScrollRegion className="table-wrap" label="Parameters of the compared runs">
+            <table className="table" data-testid="compare-params">
+              <caption className="sr-only">Parameters of the compared runs</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Parameter</th>
+                  {compared.map(runHeader)}
+                </tr>
+              </thead>
+              <tbody>
+                {params.map((p) => (
+                  <tr key={p.param} data-differs={p.differs}>
+                    <th scope="row">{p.param}</th>
+                    {p.values.map((v, i) => (
+                      <td key={compared[i]?.run.runId} className={p.differs ? "cell-differs" : undefined}>
+                        {v ?? <span className="null-cell">not logged</span>}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </ScrollRegion>
+        )}
+      </Card>
+      <Card title="Metric charts">
+        <CompareMetricCharts
+          runs={compared.map((c) => c.run)}
+          labels={labels}
+          metrics={metrics.filter((m) => m.metric !== "TT (Sec)")}
+          params={params}
+        />
+      </Card>
+      <Card title="Run charts">
         {charts.length === 0 ? (
           <p className="muted small">None of these runs logged chart data.</p>
         ) : (

@@ -1,30 +1,80 @@
 import type { RunSummary } from "@caretflow/contracts";
-import { useMemo, useState } from "react";
-import { Link, useNavigate } from "react-router-dom";
+import { Fragment, type ReactNode, useMemo, useState } from "react";
+import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import { useNow, useResource } from "../../api/context.tsx";
-import { headlineMetric, modelName, taskLabel } from "../../lib/catalog.ts";
-import { formatMetric, formatRelative } from "../../lib/format.ts";
-import { matchesFilter } from "../../lib/sort.ts";
+import { lowerIsBetter, modelName, taskLabel } from "../../lib/catalog.ts";
+import { formatMetric, formatNumber, formatRelative } from "../../lib/format.ts";
 import { EmptyState, ErrorBox, Skeleton } from "../../ui/feedback.tsx";
 import { Card, PageHeader, StatusBadge } from "../../ui/layout.tsx";
-import { DataTable } from "../../ui/table.tsx";
+import { ScrollRegion } from "../../ui/scroll.tsx";
+import { RunsFilters } from "./RunsFilters.tsx";
+import {
+  changeView,
+  metricColumns,
+  PAGE_SIZES,
+  pageCount,
+  type RunsView,
+  readRunsView,
+  runsQuery,
+  toggleSort,
+  writeRunsView,
+} from "./runs.view.ts";
+import "./runs.css";
 
+/** Every training run, paged, sorted and filtered by the server; the view lives in the address. */
 export function RunsPage() {
-  const runs = useResource((api) => api.listRuns(), "runs");
+  const [search, setSearch] = useSearchParams();
+  const view = readRunsView(search);
+  const query = runsQuery(view);
+  const runs = useResource((api) => api.listRunsPage(query), `runs?${new URLSearchParams(query as Record<string, string>)}`, {
+    keepPrevious: true,
+  });
   const catalog = useResource((api) => api.catalog(), "catalog").data;
   const taskOf = (r: RunSummary) => catalog?.tasks.find((t) => t.task === r.task);
   const navigate = useNavigate();
-  const [filter, setFilter] = useState("");
   const [picked, setPicked] = useState<string[]>([]);
   const toggle = (id: string) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id]));
   const now = useNow(false);
-  const rows = useMemo(
-    () =>
-      (runs.data ?? []).filter((r) =>
-        matchesFilter(filter, [r.name, r.dataset, r.task, taskLabel(catalog, r.task), r.bestModel, r.status, r.experimentName, r.target]),
-      ),
-    [runs.data, filter, catalog],
+  const go = (next: RunsView) => setSearch(writeRunsView(next));
+  const change = (c: Partial<Omit<RunsView, "page">>) => go(changeView(view, c));
+
+  const rows = runs.data?.runs ?? [];
+  const total = runs.data?.total ?? 0;
+  const pages = pageCount(total, view.size);
+  const tasksShown = useMemo(
+    () => (catalog?.tasks ?? []).filter((t) => (view.task ? t.task === view.task : rows.some((r) => r.task === t.task))),
+    [catalog, rows, view.task],
   );
+  const metrics = metricColumns(
+    rows,
+    tasksShown.flatMap((t) => t.metrics.map((m) => m.name)),
+  );
+  // The sorted metric stays a column even when this page's runs lack it.
+  const sortedMetric = view.sort.startsWith("metrics.") ? view.sort.slice("metrics.".length) : null;
+  if (sortedMetric && !metrics.includes(sortedMetric)) metrics.unshift(sortedMetric);
+  const filtered = view.filters.length > 0 || view.q !== "" || view.status !== "" || view.task !== "";
+
+  const header = (label: ReactNode, sort: string | null, firstDir: "asc" | "desc", align?: "right") => {
+    const active = sort !== null && view.sort === sort;
+    return (
+      <th
+        scope="col"
+        className={align === "right" ? "num" : ""}
+        aria-sort={active ? (view.order === "asc" ? "ascending" : "descending") : undefined}
+      >
+        {sort ? (
+          <button type="button" className="th-sort" onClick={() => go(toggleSort(view, sort, firstDir))} data-sort={sort}>
+            {label}
+            <span className={`sort-arrow ${active ? "sort-arrow-active" : ""}`} aria-hidden="true">
+              {active ? (view.order === "asc" ? "▲" : "▼") : "↕"}
+            </span>
+          </button>
+        ) : (
+          label
+        )}
+      </th>
+    );
+  };
 
   return (
     <div className="page">
@@ -40,7 +90,7 @@ export function RunsPage() {
       {runs.error ? <ErrorBox error={runs.error} onRetry={runs.reload} /> : null}
       {!runs.data && !runs.error ? (
         <Skeleton lines={5} />
-      ) : runs.data?.length === 0 ? (
+      ) : runs.data && total === 0 && !filtered ? (
         <EmptyState
           title="No runs yet"
           action={
@@ -51,100 +101,133 @@ export function RunsPage() {
         >
           Train a model on one of your datasets; each training becomes a run here.
         </EmptyState>
-      ) : runs.data ? (
+      ) : (
         <Card
           actions={
             <>
+              {picked.length > 0 ? (
+                <button type="button" className="btn btn-small" onClick={() => setPicked([])}>
+                  Clear selection
+                </button>
+              ) : null}
               <button
                 type="button"
-                className="btn btn-small"
+                className="btn btn-small btn-primary"
                 disabled={picked.length < 2}
                 data-testid="compare-runs"
                 onClick={() => navigate(`/experiments/compare?runs=${picked.join(",")}`)}
               >
                 Compare{picked.length > 0 ? ` (${picked.length})` : ""}
               </button>
-              <input
-                className="filter-input"
-                type="search"
-                placeholder="Filter runs"
-                aria-label="Filter runs"
-                value={filter}
-                onChange={(e) => setFilter(e.target.value)}
-              />
             </>
           }
         >
-          <p className="muted small">Tick two or more runs, of any task, to compare their metrics and charts side by side.</p>
-          <DataTable<RunSummary>
-            rows={rows}
-            rowKey={(r) => r.runId}
-            initialSort={{ key: "time", dir: "desc" }}
-            testId="runs-table"
-            caption="Training runs"
-            empty={`No run matches “${filter}”.`}
-            columns={[
-              {
-                key: "pick",
-                header: <span className="sr-only">Compare</span>,
-                render: (r) => (
-                  <input
-                    type="checkbox"
-                    checked={picked.includes(r.runId)}
-                    onChange={() => toggle(r.runId)}
-                    aria-label={`Compare ${r.name}`}
-                    data-testid="pick-run"
-                  />
-                ),
-              },
-              {
-                key: "name",
-                header: "Run",
-                sortValue: (r) => r.name,
-                render: (r) => (
-                  <Link to={`/experiments/${r.runId}`} className="strong-link">
-                    {r.name}
-                  </Link>
-                ),
-              },
-              { key: "dataset", header: "Dataset", sortValue: (r) => r.dataset, render: (r) => r.dataset ?? "—" },
-              { key: "task", header: "Task", sortValue: (r) => taskLabel(catalog, r.task), render: (r) => taskLabel(catalog, r.task) },
-              { key: "target", header: "Target", sortValue: (r) => r.target, render: (r) => r.target ?? "—" },
-              {
-                key: "best",
-                header: "Best model",
-                sortValue: (r) => modelName(taskOf(r), r.bestModel),
-                render: (r) => modelName(taskOf(r), r.bestModel) ?? "—",
-              },
-              {
-                key: "metric",
-                header: "Score",
-                align: "right",
-                firstDir: "desc",
-                sortValue: (r) => headlineMetric(r, taskOf(r))?.value ?? null,
-                render: (r) => {
-                  const m = headlineMetric(r, taskOf(r));
-                  return m ? (
-                    <span title={m.name}>
-                      {formatMetric(m.value)} <span className="muted small">{m.name}</span>
-                    </span>
-                  ) : (
-                    "—"
-                  );
-                },
-              },
-              { key: "status", header: "Status", sortValue: (r) => r.status, render: (r) => <StatusBadge status={r.status} /> },
-              {
-                key: "time",
-                header: "Started",
-                firstDir: "desc",
-                sortValue: (r) => r.startTime,
-                render: (r) => formatRelative(r.startTime, now),
-              },
-            ]}
-          />
+          <RunsFilters view={view} catalog={catalog} metricNames={metrics} onChange={change} />
+          <p className="muted small">
+            Tick two or more runs, of any task and on any page, to compare their parameters, metrics and charts side by side.
+          </p>
+          <ScrollRegion className="table-wrap" label="Training runs">
+            <table className="table" data-testid="runs-table" aria-busy={runs.loading}>
+              <caption className="sr-only">Training runs</caption>
+              <thead>
+                <tr>
+                  <th scope="col">
+                    <span className="sr-only">Compare</span>
+                  </th>
+                  {header("Run", "name", "asc")}
+                  {header("Dataset", null, "asc")}
+                  {header("Task", null, "asc")}
+                  {header("Best model", null, "asc")}
+                  {metrics.map((m) => (
+                    <Fragment key={m}>
+                      {header(
+                        m,
+                        /\s/.test(m) ? null : `metrics.${m}`,
+                        tasksShown.some((t) => lowerIsBetter(t, m)) ? "asc" : "desc",
+                        "right",
+                      )}
+                    </Fragment>
+                  ))}
+                  {header("Status", null, "asc")}
+                  {header("Started", "start_time", "desc")}
+                </tr>
+              </thead>
+              <tbody>
+                {rows.length === 0 ? (
+                  <tr>
+                    <td colSpan={7 + metrics.length} className="table-empty">
+                      {view.page > 1 ? (
+                        <>
+                          No runs on page {view.page}.{" "}
+                          <button type="button" className="btn btn-small" onClick={() => go({ ...view, page: 1 })}>
+                            First page
+                          </button>
+                        </>
+                      ) : (
+                        "No run matches these filters."
+                      )}
+                    </td>
+                  </tr>
+                ) : (
+                  rows.map((r) => (
+                    <tr key={r.runId} data-run-id={r.runId}>
+                      <td>
+                        <input
+                          type="checkbox"
+                          checked={picked.includes(r.runId)}
+                          onChange={() => toggle(r.runId)}
+                          aria-label={`Compare ${r.name}`}
+                          data-testid="pick-run"
+                        />
+                      </td>
+                      <td>
+                        <Link to={`/experiments/${r.runId}`} className="strong-link">
+                          {r.name}
+                        </Link>
+                      </td>
+                      <td>{r.dataset ?? "—"}</td>
+                      <td>{taskLabel(catalog, r.task)}</td>
+                      <td>{modelName(taskOf(r), r.bestModel) ?? "—"}</td>
+                      {metrics.map((m) => (
+                        <td key={m} className="num" data-metric={m}>
+                          {typeof r.metrics[m] === "number" ? formatMetric(r.metrics[m]) : "—"}
+                        </td>
+                      ))}
+                      <td>
+                        <StatusBadge status={r.status} />
+                      </td>
+                      <td>{formatRelative(r.startTime, now)}</td>
+                    </tr>
+                  ))
+                )}
+              </tbody>
+            </table>
+          </ScrollRegion>
+          <nav className="pager runs-pager" aria-label="Pages of runs">
+            <button type="button" className="btn btn-small" disabled={view.page <= 1} onClick={() => go({ ...view, page: view.page - 1 })}>
+              Previous
+            </button>
+            <span className="muted small" data-testid="runs-range">
+              Page {view.page} of {pages} · {formatNumber(total, 0)} run{total === 1 ? "" : "s"}
+            </span>
+            <button
+              type="button"
+              className="btn btn-small"
+              disabled={view.page >= pages}
+              onClick={() => go({ ...view, page: view.page + 1 })}
+            >
+              Next
+            </button>
+            <select aria-label="Runs per page" value={view.size} onChange={(e) => change({ size: Number(e.target.value) })}>
+              {PAGE_SIZES.map((n) => (
+                <option key={n} value={n}>
+                  {n} / page
+                </option>
+              ))}
+            </select>
+          </nav>
         </Card>
-      ) : null}
+      )}
     </div>
   );
 }

@@ -1,4 +1,4 @@
-import type { RunDetail, TaskCatalog } from "@caretflow/contracts";
+import type { RunDetail, TaskCatalog, XYChart } from "@caretflow/contracts";
 import { bestIndex, lowerIsBetter, summaryMetrics } from "../../lib/catalog.ts";
 
 export interface CompareMetricRow {
@@ -37,4 +37,86 @@ export function chartRows<T extends { id: string }>(perRun: readonly (readonly T
   const ids: string[] = [];
   for (const charts of perRun) for (const c of charts) if (!ids.includes(c.id)) ids.push(c.id);
   return ids.map((id) => ({ id, cells: perRun.map((charts) => charts.find((c) => c.id === id)) }));
+}
+
+export interface CompareParamRow {
+  param: string;
+  values: (string | null)[];
+  /** the runs do not all hold the same value (a missing value counts as different) */
+  differs: boolean;
+}
+
+/** One row per parameter any run logged, sorted by name, the rows whose values differ first. */
+export function compareParamRows(runs: readonly Pick<RunDetail, "params">[]): CompareParamRow[] {
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r.params)))].sort();
+  const rows = names.map((param) => {
+    const values = runs.map((r) => r.params[param] ?? null);
+    return { param, values, differs: new Set(values).size > 1 };
+  });
+  return [...rows.filter((r) => r.differs), ...rows.filter((r) => !r.differs)];
+}
+
+/** One bar chart per metric row (those at least one run logged), a bar per run, runs named by `labels`. */
+export function metricBarCharts(rows: readonly CompareMetricRow[], labels: readonly string[]): XYChart[] {
+  return rows
+    .filter((r) => r.values.some((v) => v !== null))
+    .map((r) => ({
+      type: "xy",
+      id: `metric-${r.metric}`,
+      title: r.metric,
+      x: { label: "Run", scale: "category" },
+      y: { label: r.metric, scale: "linear" },
+      series: [{ name: r.metric, mark: "bar", points: r.values.map((v, i) => [labels[i] ?? String(i + 1), v]) }],
+      ...(r.lowerIsBetter === null ? {} : { note: `${r.lowerIsBetter ? "Lower" : "Higher"} is better` }),
+    }));
+}
+
+/** A parameter's values as numbers when every logged one reads as a number, else as categories. */
+function isNumericParam(values: readonly (string | null)[]): boolean {
+  const logged = values.filter((v): v is string => v !== null);
+  return logged.length > 0 && logged.every((v) => v.trim() !== "" && Number.isFinite(Number(v)));
+}
+
+/**
+ * A metric against a parameter: one point per run that logged both, each run its own series so the legend
+ * names it. A numeric parameter gets a linear axis, any other a category axis.
+ */
+export function metricParamScatter(
+  runs: readonly Pick<RunDetail, "metrics" | "params">[],
+  labels: readonly string[],
+  metric: string,
+  param: string,
+): XYChart {
+  const numeric = isNumericParam(runs.map((r) => r.params[param] ?? null));
+  const series = runs.flatMap((r, i) => {
+    const y = r.metrics[metric];
+    const x = r.params[param];
+    if (typeof y !== "number" || x === undefined) return [];
+    return [{ name: labels[i] ?? String(i + 1), mark: "point" as const, points: [[numeric ? Number(x) : x, y]] }];
+  });
+  return {
+    type: "xy",
+    id: "metric-vs-param",
+    title: `${metric} by ${param}`,
+    x: { label: param, scale: numeric ? "linear" : "category" },
+    y: { label: metric, scale: "linear" },
+    series,
+    ...(series.length < runs.length ? { note: `${runs.length - series.length} run(s) did not log both` } : {}),
+  };
+}
+
+/** The parameters worth plotting a metric against: those whose values differ between runs, else all. */
+export function scatterParams(rows: readonly CompareParamRow[]): string[] {
+  const differing = rows.filter((r) => r.differs).map((r) => r.param);
+  return differing.length > 0 ? differing : rows.map((r) => r.param);
+}
+
+/** Run names as chart labels, made unique (two runs named alike get #2, #3). */
+export function runLabels(names: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  return names.map((n) => {
+    const k = (seen.get(n) ?? 0) + 1;
+    seen.set(n, k);
+    return k === 1 ? n : `${n} #${k}`;
+  });
 }

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import {
+  changeView,
+  DEFAULT_VIEW,
+  filterClause,
+  metricColumns,
+  pageCount,
+  readRunsView,
+  runsQuery,
+  toggleSort,
+  writeRunsView,
+} from "./runs.view.ts";
+
+describe("runs view in the address", () => {
+  it("round-trips a view through the query string, defaults left out", () => {
+    const v = {
+      ...DEFAULT_VIEW,
+      page: 3,
+      size: 10,
+      sort: "metrics.AUC",
+      order: "asc" as const,
+      filters: ["metrics.AUC > 0.8", "params.model = lr"],
+      status: "FINISHED",
+      q: "juice",
+    };
+    const qs = writeRunsView(v).toString();
+    expect(qs).toBe("q=juice&status=FINISHED&f=metrics.AUC+%3E+0.8&f=params.model+%3D+lr&sort=metrics.AUC&order=asc&size=10&page=3");
+    expect(readRunsView(new URLSearchParams(qs))).toEqual(v);
+    expect(writeRunsView(DEFAULT_VIEW).toString()).toBe("");
+  });
+
+  it("falls back to the defaults on what it cannot read", () => {
+    const v = readRunsView(new URLSearchParams("page=-2&size=7&sort=metrics.a b&order=up&f="));
+    expect(v).toEqual(DEFAULT_VIEW);
+  });
+
+  it("asks the server for the page, order and filters", () => {
+    const v = { ...DEFAULT_VIEW, page: 2, size: 10, filters: ["metrics.AUC > 0.8", "tags.team = a"], task: "classification" };
+    expect(runsQuery(v)).toEqual({
+      limit: 10,
+      offset: 10,
+      sort: "start_time",
+      order: "desc",
+      filter: "metrics.AUC > 0.8 and tags.team = a",
+      task: "classification",
+    });
+  });
+
+  it("sorts by a header first in its own direction, then reverses; any change goes back to page 1", () => {
+    const onPage3 = { ...DEFAULT_VIEW, page: 3 };
+    const first = toggleSort(onPage3, "metrics.AUC", "desc");
+    expect([first.sort, first.order, first.page]).toEqual(["metrics.AUC", "desc", 1]);
+    expect(toggleSort(first, "metrics.AUC", "desc").order).toBe("asc");
+    expect(toggleSort(first, "name", "asc").order).toBe("asc");
+    expect(changeView(onPage3, { status: "FAILED" }).page).toBe(1);
+  });
+
+  it("counts pages, at least one", () => {
+    expect([pageCount(0, 25), pageCount(25, 25), pageCount(26, 25)]).toEqual([1, 1, 2]);
+  });
+});
+
+describe("filter clauses", () => {
+  it.each([
+    [["metrics", "AUC", ">=", " 0.8 "], { clause: "metrics.AUC >= 0.8" }],
+    [["params", "model", "=", "lr"], { clause: "params.model = lr" }],
+    [["tags", "caretflow.task", "!=", "regression"], { clause: "tags.caretflow.task != regression" }],
+    [["metrics", "AUC", ">", "high"], { error: "A metric is compared with a number, e.g. 0.8." }],
+    [["params", "model", ">", "lr"], { error: "Parameters and tags compare with = or != only." }],
+    [["metrics", "", ">", "1"], { error: "Name the metric to filter on." }],
+    [["tags", "team", "=", ""], { error: "Give a value to compare with." }],
+    [["params", "a", "=", "x and y"], { error: "A value cannot contain the word 'and'." }],
+  ] as const)("%j -> %j", ([field, key, op, value], want) => {
+    expect(filterClause(field, key, op, value)).toEqual(want);
+  });
+});
+
+describe("metric columns", () => {
+  it("puts the tasks' metrics first, then the rest by name, without per-fold values", () => {
+    const runs: { metrics: Record<string, number> }[] = [
+      { metrics: { Zeta: 1, AUC: 0.9, Accuracy_fold_0: 0.1 } },
+      { metrics: { Accuracy: 0.8, Beta: 2 } },
+    ];
+    expect(metricColumns(runs, ["Accuracy", "AUC", "F1"])).toEqual(["Accuracy", "AUC", "Beta", "Zeta"]);
+    expect(metricColumns(runs, [], 2)).toEqual(["AUC", "Accuracy"]);
+  });
+});
