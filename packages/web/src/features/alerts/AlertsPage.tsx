@@ -212,13 +212,19 @@ export function AlertsPage() {
             </label>
             <label className="field">
               <span className="field-label">Deployment</span>
-              <select name="deployment" value={deployment} onChange={(e) => set({ deployment: e.target.value })} required>
+              <input
+                name="deployment"
+                list="alert-deployments"
+                value={deployment}
+                onChange={(e) => set({ deployment: e.target.value })}
+                required
+                placeholder="churn"
+              />
+              <datalist id="alert-deployments">
                 {(deployments.data ?? []).map((d) => (
-                  <option key={d.name} value={d.name}>
-                    {d.name}
-                  </option>
+                  <option key={d.name} value={d.name} />
                 ))}
-              </select>
+              </datalist>
             </label>
             <label className="field">
               <span className="field-label">Metric</span>
