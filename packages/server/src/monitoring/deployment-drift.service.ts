@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { basename, dirname, relative } from "node:path";
 import {
+  CaretflowError,
   type DeploymentDriftRun,
   DriftResult,
   DriftThresholds,
@@ -44,6 +45,8 @@ export class DeploymentDrift {
   readonly #stats: PredictionLogStats;
   readonly #logRoot: string;
   readonly #log: Logger;
+  /** Deployments whose scheduled check found nothing logged; told once until one of their checks starts. */
+  readonly #idle = new Set<string>();
   readonly #now: () => Date;
   #timer: NodeJS.Timeout | null = null;
   #checking: Promise<void> | null = null;
@@ -183,8 +186,18 @@ export class DeploymentDrift {
         if (last && now.getTime() - new Date(last.at).getTime() < every) continue;
         // The window is the schedule's period, up to now: consecutive checks cover the log once.
         const from = new Date(now.getTime() - every);
-        await this.check(d, { from, to: now, trigger: "schedule" }).catch((err: Error) =>
-          this.#log("warn", `scheduled drift check of ${d.name}: ${err.message}`),
+        await this.check(d, { from, to: now, trigger: "schedule" }).then(
+          () => this.#idle.delete(d.name),
+          (err: Error) => {
+            // A deployment that served nothing is looked at again every minute: say so once, not each time.
+            const idle = err instanceof CaretflowError && err.code === "no_predictions_logged";
+            if (idle && this.#idle.has(d.name)) return;
+            if (idle) this.#idle.add(d.name);
+            this.#log(
+              idle ? "info" : "warn",
+              `scheduled drift check of ${d.name}: ${err.message}${idle ? " (checked again once it serves)" : ""}`,
+            );
+          },
         );
       }
     })()

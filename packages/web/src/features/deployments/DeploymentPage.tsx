@@ -7,11 +7,14 @@ import { ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Badge, Card, PageHeader, Stats, Tabs } from "../../ui/layout.tsx";
 import { DeploymentMonitoring } from "./DeploymentMonitoring.tsx";
 import {
+  DRIFT_SCHEDULES,
+  driftScheduleText,
   type FieldErrors,
   fieldIssues,
   isSettling,
   overallState,
   type PolicyForm,
+  parseDriftSchedule,
   parseTargetValue,
   policyFromForm,
   policyText,
@@ -125,6 +128,7 @@ function DeploymentView({ deployment: d, onChanged }: { deployment: Deployment; 
             { label: "Serves", value: <code>{targetText(d.model, d.target)}</code> },
             { label: "Policy", value: <span data-testid="deployment-policy">{policyText(d.model, d.policy)}</span> },
             { label: "Policy since", value: formatDateTime(d.policySince) },
+            { label: "Drift check", value: <span data-testid="deployment-drift-every">{driftScheduleText(d.driftEvery)}</span> },
             { label: "Changed", value: `${formatDateTime(d.updatedAt)} by ${d.updatedBy}` },
           ]}
         />
@@ -148,7 +152,10 @@ function DeploymentView({ deployment: d, onChanged }: { deployment: Deployment; 
         {tab === "traffic" ? (
           model.data ? (
             // a new form after every saved change, so it shows what is stored
-            <TrafficEditor key={d.updatedAt} deployment={d} model={model.data} onSaved={onChanged} />
+            <>
+              <TrafficEditor key={d.updatedAt} deployment={d} model={model.data} onSaved={onChanged} />
+              <DriftScheduleEditor key={`drift-${d.updatedAt}`} deployment={d} onSaved={onChanged} />
+            </>
           ) : model.error ? (
             <ErrorBox error={model.error} onRetry={model.reload} title={`Model ${d.model} could not be loaded`} />
           ) : (
@@ -218,6 +225,58 @@ function TrafficEditor({ deployment: d, model, onSaved }: { deployment: Deployme
             {busy ? <Spinner label="Loading the new versions" /> : null} Apply
           </button>
           <span className="muted small">The versions it needs load first; traffic moves to them only once they are ready.</span>
+        </div>
+      </form>
+    </Card>
+  );
+}
+
+/** How often the server checks the deployment's logged inputs for drift; changing it moves no traffic. */
+function DriftScheduleEditor({ deployment: d, onSaved }: { deployment: Deployment; onSaved: () => void }) {
+  const api = useApi();
+  const [value, setValue] = useState(d.driftEvery ?? "");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const changed = parseDriftSchedule(value) !== d.driftEvery;
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api.updateDeployment(d.name, { driftEvery: parseDriftSchedule(value) });
+      onSaved();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Card title="Drift checks">
+      <form onSubmit={submit} aria-label="Drift schedule" noValidate>
+        <div className="form-row">
+          <Field label="Check for drift">
+            {(control) => (
+              <select {...control} name="driftEvery" value={value} onChange={(e) => setValue(e.target.value)}>
+                {DRIFT_SCHEDULES.map((s) => (
+                  <option key={s.value} value={s.value}>
+                    {s.label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        </div>
+        {error ? <ErrorBox error={error} title="The schedule was not changed" /> : null}
+        <div className="form-actions">
+          <button type="submit" className="btn" disabled={busy || !changed}>
+            {busy ? <Spinner label="Saving" /> : null} Save schedule
+          </button>
+          <span className="muted small">
+            Each check compares the inputs logged since the previous one with the training data; the Monitoring tab shows the results.
+          </span>
         </div>
       </form>
     </Card>

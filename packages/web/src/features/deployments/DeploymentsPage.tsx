@@ -6,12 +6,15 @@ import { EmptyState, ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Badge, Card, PageHeader } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
 import {
+  DRIFT_SCHEDULES,
+  driftScheduleText,
   EMPTY_POLICY,
   type FieldErrors,
   fieldIssues,
   isSettling,
   overallState,
   type PolicyForm,
+  parseDriftSchedule,
   parseTargetValue,
   policyFromForm,
   policyText,
@@ -65,6 +68,7 @@ export function DeploymentsPage() {
               { key: "target", header: "Serves", sortValue: (d) => d.model, render: (d) => <code>{targetText(d.model, d.target)}</code> },
               { key: "policy", header: "Policy", sortValue: (d) => d.policy.kind, render: (d) => policyText(d.model, d.policy) },
               { key: "serving", header: "Versions now", render: (d) => <ServingList deployment={d} /> },
+              { key: "drift", header: "Drift check", sortValue: (d) => d.driftEvery ?? "", render: (d) => driftScheduleText(d.driftEvery) },
               {
                 key: "status",
                 header: "Status",
@@ -97,6 +101,7 @@ function CreateDeploymentForm({ models }: { models: RegisteredModel[] }) {
   const [model, setModel] = useState("");
   const [target, setTarget] = useState("");
   const [policy, setPolicy] = useState<PolicyForm>(EMPTY_POLICY);
+  const [driftEvery, setDriftEvery] = useState("");
   const [errors, setErrors] = useState<FieldErrors>({});
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -117,7 +122,13 @@ function CreateDeploymentForm({ models }: { models: RegisteredModel[] }) {
     if (Object.keys(local).length || !t || "errors" in built) return;
     setBusy(true);
     try {
-      const created = await api.createDeployment({ name: name.trim(), model, target: t, policy: built.policy });
+      const created = await api.createDeployment({
+        name: name.trim(),
+        model,
+        target: t,
+        policy: built.policy,
+        driftEvery: parseDriftSchedule(driftEvery),
+      });
       navigate(`/deployments/${encodeURIComponent(created.name)}`);
     } catch (err) {
       setErrors(fieldIssues(err));
@@ -192,8 +203,22 @@ function CreateDeploymentForm({ models }: { models: RegisteredModel[] }) {
               </select>
             )}
           </Field>
+          <Field label="Drift check" error={errors.driftEvery}>
+            {(control) => (
+              <select {...control} name="driftEvery" value={driftEvery} onChange={(e) => setDriftEvery(e.target.value)}>
+                {DRIFT_SCHEDULES.map((s) => (
+                  <option key={s.value} value={s.value}>
+                    {s.label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
         </div>
-        <p className="muted small">An alias is followed: when it moves to another version, the deployment serves that version at once.</p>
+        <p className="muted small">
+          An alias is followed: when it moves to another version, the deployment serves that version at once. A scheduled drift check
+          compares the inputs logged since the last one with the training data.
+        </p>
         {model ? <PolicyFields form={policy} onChange={setPolicy} choices={choices} errors={errors} /> : null}
         {error ? <ErrorBox error={error} title="The deployment was not created" /> : null}
         <div className="form-actions">

@@ -2,6 +2,7 @@ import {
   CaretflowError,
   type Deployment,
   type DeploymentTarget,
+  type DriftSchedule,
   type ProcessHealth,
   type RegisteredModel,
   type TrafficPolicy,
@@ -224,4 +225,24 @@ export function isSettling(d: Pick<Deployment, "serving" | "problem" | "status">
 export function exampleRef(d: Pick<Deployment, "model" | "target" | "serving">): string {
   const target = d.serving.find((s) => s.role === "target");
   return target ? `${d.model}/${target.version}` : targetText(d.model, d.target);
+}
+
+/** The drift schedules a person can pick, as a select's values ("" for none: only on demand). */
+export const DRIFT_SCHEDULES: { value: "" | NonNullable<DriftSchedule>; label: string }[] = [
+  { value: "", label: "only on demand" },
+  { value: "1h", label: "every hour" },
+  { value: "6h", label: "every 6 hours" },
+  { value: "1d", label: "every day" },
+  { value: "7d", label: "every week" },
+];
+
+/** A select's value as the API's driftEvery (null: only on demand); anything unknown is null too. */
+export function parseDriftSchedule(value: string): DriftSchedule {
+  const found = DRIFT_SCHEDULES.find((s) => s.value === value && s.value !== "");
+  return found ? (found.value as NonNullable<DriftSchedule>) : null;
+}
+
+/** "every day", or "only on demand". */
+export function driftScheduleText(every: DriftSchedule): string {
+  return DRIFT_SCHEDULES.find((s) => s.value === (every ?? ""))?.label ?? String(every);
 }
