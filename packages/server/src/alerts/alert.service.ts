@@ -13,6 +13,7 @@ import {
   userError,
 } from "@caretflow/contracts";
 import type { Kysely, Selectable } from "kysely";
+import pRetry, { AbortError } from "p-retry";
 import type { ServerTables } from "../db/server.tables.ts";
 import { allowedAddress, postWebhook, WebhookFailure, webhookUrl } from "../http/webhook.ts";
 import type { Logger } from "../ports.ts";
@@ -41,6 +42,9 @@ export interface AlertPipelines {
 
 /** How long a webhook may take to answer an alert. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
+/** Further tries of a webhook that is down or busy, the first after this many ms, each wait twice the last. */
+const WEBHOOK_RETRIES = 2;
+const WEBHOOK_RETRY_MS = 1000;
 
 type RuleRow = Selectable<ServerTables["alert_rules"]>;
 
@@ -399,10 +403,27 @@ export class AlertService {
         at: event.at,
         message: event.message,
       });
-      const answer = await postWebhook(url, body, { policy: this.#policy(), timeoutMs: WEBHOOK_TIMEOUT_MS, userAgent: "caretflow-alert" });
-      return answer.status >= 200 && answer.status < 300 ? `sent (HTTP ${answer.status})` : `failed: HTTP ${answer.status}`;
+      // A receiver that is down, slow or busy (5xx, 429) is tried again; a refusal (4xx, an address the policy refuses) is not.
+      let tries = 0;
+      const answer = await pRetry(
+        async () => {
+          tries++;
+          const a = await postWebhook(url, body, {
+            policy: this.#policy(),
+            timeoutMs: WEBHOOK_TIMEOUT_MS,
+            userAgent: "caretflow-alert",
+          }).catch((err: unknown) => {
+            throw err instanceof WebhookFailure && err.transient ? err : new AbortError(err as Error);
+          });
+          if (a.status >= 500 || a.status === 429) throw new WebhookFailure("webhook_busy", `HTTP ${a.status}`, { transient: true });
+          return a;
+        },
+        { retries: WEBHOOK_RETRIES, minTimeout: WEBHOOK_RETRY_MS, factor: 2, randomize: false },
+      );
+      const after = tries > 1 ? ` after ${tries} tries` : "";
+      return answer.status >= 200 && answer.status < 300 ? `sent (HTTP ${answer.status})${after}` : `failed: HTTP ${answer.status}`;
     } catch (err) {
-      return `failed: ${(err as Error).message}`;
+      return `failed: ${(err as Error).message}${(err as WebhookFailure).transient ? ` (tried ${WEBHOOK_RETRIES + 1} times)` : ""}`;
     }
   }
 }

@@ -58,8 +58,12 @@ forEachDatabase("alert rules", (dbs) => {
         text += c.toString();
       });
       req.on("end", () => {
-        received.push({ path: req.url ?? "", body: JSON.parse(text || "{}") as Record<string, unknown> });
-        res.writeHead(204).end();
+        const path = req.url ?? "";
+        received.push({ path, body: JSON.parse(text || "{}") as Record<string, unknown> });
+        // /busy answers 503 to its first call, /down always, /gone 404: the retry test's receivers.
+        const calls = received.filter((r) => r.path === path).length;
+        const status = path === "/busy" && calls === 1 ? 503 : path === "/down" ? 503 : path === "/gone" ? 404 : 204;
+        res.writeHead(status).end();
       });
     });
     await new Promise<void>((ok) => receiver.listen(0, "127.0.0.1", ok));
@@ -177,6 +181,32 @@ forEachDatabase("alert rules", (dbs) => {
     expect(byName["fraud-slow"]).toMatchObject({ state: "firing", last_value: 10 });
     expect(byName["ghost-slow"]).toMatchObject({ state: "error", last_error: "no such deployment 'ghost'" });
     expect(byName["churn-slow"]).toMatchObject({ enabled: false, state: "unknown" });
+  });
+
+  it("tries a webhook that is busy or down again, and one that refuses only once", async () => {
+    latency.set("hooks", 500);
+    const origin = new URL(hook).origin;
+    const outcomes: Record<string, string | null | undefined> = {};
+    for (const path of ["busy", "down", "gone"]) {
+      const res = await call("a-editor", "POST", "/api/alerts", {
+        name: `hook-${path}`,
+        deployment: "hooks",
+        metric: "latency_p95_ms",
+        op: ">",
+        threshold: 100,
+        webhook_url: `${origin}/${path}`,
+      });
+      expect(res.status).toBe(201);
+      outcomes[path] = (await check(`hook-${path}`)).event?.webhook;
+    }
+    const tries = (path: string) => received.filter((r) => r.path === path).length;
+    expect(outcomes.busy).toBe("sent (HTTP 204) after 2 tries");
+    expect(tries("/busy")).toBe(2);
+    expect(outcomes.down).toBe("failed: HTTP 503 (tried 3 times)");
+    expect(tries("/down")).toBe(3);
+    expect(outcomes.gone).toBe("failed: HTTP 404");
+    expect(tries("/gone")).toBe(1);
+    for (const path of ["busy", "down", "gone"]) expect((await call("a-editor", "DELETE", `/api/alerts/hook-${path}`)).status).toBe(200);
   });
 
   it("changes and deletes a rule, keeping its events; removing the webhook forgets the URL", async () => {
