@@ -229,23 +229,14 @@ export class ServingGateway {
     const { model } = l.stored;
     // A refused or failed request is logged too, with its error, so the monitoring figures count it. Its
     // inputs are left out: a refused value (text in a numeric column) must not change the log's column types.
-    const failed = (err: unknown, status: string) => {
-      this.observe(name, arm.version, status, started, false);
-      const latencyMs = Math.round((performance.now() - started) * 100) / 100;
-      const error = err instanceof Error ? err.message : String(err);
-      const noInputs = rows.map(() => ({}));
-      this.opts.log.add({
-        predictionId,
-        deployment: name,
-        model,
-        version: arm.version,
-        shadow: false,
-        time,
-        latencyMs,
-        rows: noInputs,
-        error,
+    const answered = { name, model, version: arm.version, shadow: false, predictionId, time, started };
+    const failed = (err: unknown, status: string) =>
+      this.settle({
+        ...answered,
+        status,
+        rows: rows.map(() => ({})),
+        outcome: { error: err instanceof Error ? err.message : String(err) },
       });
-    };
     try {
       validateRows(rows, arm.features);
     } catch (err) {
@@ -262,19 +253,7 @@ export class ServingGateway {
       failed(err, e.kind === "user" ? "invalid_input" : e.code === "scoring_process_lost" ? "unavailable" : "error");
       throw err;
     }
-    const elapsedMs = Math.round((performance.now() - started) * 100) / 100;
-    this.observe(name, arm.version, "ok", started, false);
-    this.opts.log.add({
-      predictionId,
-      deployment: name,
-      model,
-      version: arm.version,
-      shadow: false,
-      time,
-      latencyMs: elapsedMs,
-      rows,
-      predictions: answer.predictions,
-    });
+    const elapsedMs = this.settle({ ...answered, status: "ok", rows, outcome: { predictions: answer.predictions } });
     return {
       predictionId,
       deployment: name,
@@ -302,9 +281,38 @@ export class ServingGateway {
     } catch (err) {
       outcome = { error: (err as Error).message };
     }
-    this.observe(name, arm.version, "error" in outcome ? "error" : "ok", started, true);
-    const latencyMs = Math.round((performance.now() - started) * 100) / 100;
-    this.opts.log.add({ predictionId, deployment: name, model, version: arm.version, shadow: true, time, latencyMs, rows, ...outcome });
+    this.settle({
+      name,
+      model,
+      version: arm.version,
+      shadow: true,
+      predictionId,
+      time,
+      started,
+      status: "error" in outcome ? "error" : "ok",
+      rows,
+      outcome,
+    });
+  }
+
+  /** Counts one version's answer (or failure) in the metrics and logs it; its latency in ms. */
+  private settle(a: {
+    name: string;
+    model: string;
+    version: number;
+    shadow: boolean;
+    predictionId: string;
+    time: string;
+    started: number;
+    status: string;
+    rows: Record<string, unknown>[];
+    outcome: { predictions: Record<string, unknown>[] } | { error: string };
+  }): number {
+    this.observe(a.name, a.version, a.status, a.started, a.shadow);
+    const latencyMs = Math.round((performance.now() - a.started) * 100) / 100;
+    const { name, started: _started, status: _status, outcome, ...rest } = a;
+    this.opts.log.add({ ...rest, deployment: name, latencyMs, ...outcome });
+    return latencyMs;
   }
 
   private observe(deployment: string, version: number, status: string, started: number, shadow: boolean): void {
