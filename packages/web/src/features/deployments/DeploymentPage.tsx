@@ -152,10 +152,10 @@ function DeploymentView({ deployment: d, onChanged }: { deployment: Deployment; 
         {tab === "traffic" ? (
           model.data ? (
             // a new form after every saved change, so it shows what is stored
-            <>
+            <div className="stack">
               <TrafficEditor key={d.updatedAt} deployment={d} model={model.data} onSaved={onChanged} />
               <DriftScheduleEditor key={`drift-${d.updatedAt}`} deployment={d} onSaved={onChanged} />
-            </>
+            </div>
           ) : model.error ? (
             <ErrorBox error={model.error} onRetry={model.reload} title={`Model ${d.model} could not be loaded`} />
           ) : (
