@@ -31,6 +31,7 @@ import { JobPostSteps } from "./jobs/job.post-steps.ts";
 import { JobRepository } from "./jobs/job.repository.ts";
 import { JobService } from "./jobs/job.service.ts";
 import { metricsToken, ServerMetrics } from "./metrics/metrics.ts";
+import { mlflowWriteTouches } from "./mlflow/mlflow.policy.ts";
 import { experimentProjects, mlflowLookup } from "./mlflow/mlflow.scope.ts";
 import { openMlflowBackend } from "./mlflow.backend.ts";
 import { ModelLifecycle } from "./models/model.lifecycle.ts";
@@ -519,6 +520,15 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       // An external server is always tried: it may be back before the next health poll notices.
       mlflowUiUpstream: () => (mlflow.kind === "external" || mlflow.status().ready ? mlflowUrl : null),
       ...(mlflow.authorization ? { mlflowProxy: { authorization: mlflow.authorization } } : {}),
+      // A site admin's change made through /mlflow shows at once, as caretflow's own changes do.
+      onMlflowWrite: (segments) => {
+        const touched = mlflowWriteTouches(segments);
+        if (touched.models) {
+          models.invalidate();
+          void gateway.recheck();
+        }
+        if (touched.runs) void runsSync.refresh();
+      },
       webDist,
       ...(publicUrl ? { publicUrl } : {}),
       allowedHosts: hosts,

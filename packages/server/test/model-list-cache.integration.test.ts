@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrateToLatest, openSqlite } from "../src/db/database.ts";
 import { serverMigrations } from "../src/db/server.migrations.ts";
 import type { ServerTables } from "../src/db/server.tables.ts";
+import { mlflowWriteTouches } from "../src/mlflow/mlflow.policy.ts";
 import { ModelDigestRepository } from "../src/models/model-digest.repository.ts";
 import { withModelListCache } from "../src/models/model-list.cache.ts";
 import { trackingPort } from "../src/tracking.port.ts";
@@ -26,6 +27,7 @@ let f: Awaited<ReturnType<typeof appFixture>>;
 let db: Kysely<ServerTables>;
 let dbDir = "";
 let cookie = "";
+let adminCookie = "";
 let expId = "";
 let listReads = 0;
 
@@ -66,8 +68,12 @@ beforeAll(async () => {
       return port.listModels();
     },
   };
-  const { tracking } = withModelListCache(counted, { refreshMs: REFRESH_MS });
-  f = await appFixture({ ...locked.appOptions(), tracking }, { db });
+  const { tracking, invalidate } = withModelListCache(counted, { refreshMs: REFRESH_MS });
+  // As start.ts wires it: a registry write a site admin makes through /mlflow drops the list.
+  const onMlflowWrite = (segments: readonly string[]) => mlflowWriteTouches(segments).models && invalidate();
+  f = await appFixture({ ...locked.appOptions(), tracking, onMlflowWrite }, { db });
+  const admin = (await f.auth.userByName("admin"))!;
+  adminCookie = `caretflow_session=${(await f.auth.createSession(admin.id)).cookie}`;
   await f.auth.createUser({ username: "alice" });
   const alice = (await f.auth.userByName("alice"))!;
   await f.projects.create(alice, "alpha", null);
@@ -104,6 +110,24 @@ describe("registered-model list cache", () => {
     expect((await listed()).get("churn")?.aliases).toEqual({ champion: 1 });
 
     expect((await send("DELETE", "/api/models/churn/aliases/champion")).status).toBe(200);
+    expect((await listed()).get("churn")?.aliases).toEqual({});
+  });
+
+  it("shows a site admin's registry change made through /mlflow in the very next list", async () => {
+    expect((await listed()).get("churn")?.aliases).toEqual({});
+    const res = await f.app.request("/mlflow/ajax-api/2.0/mlflow/registered-models/alias", {
+      method: "POST",
+      headers: { cookie: adminCookie, "content-type": "application/json" },
+      body: JSON.stringify({ name: "churn", alias: "proxied", version: "1" }),
+    });
+    expect(res.status, await res.text()).toBe(200);
+    expect((await listed()).get("churn")?.aliases).toEqual({ proxied: 1 });
+    const removed = await f.app.request("/mlflow/ajax-api/2.0/mlflow/registered-models/alias", {
+      method: "DELETE",
+      headers: { cookie: adminCookie, "content-type": "application/json" },
+      body: JSON.stringify({ name: "churn", alias: "proxied" }),
+    });
+    expect(removed.status, await removed.text()).toBe(200);
     expect((await listed()).get("churn")?.aliases).toEqual({});
   });
 

@@ -90,6 +90,8 @@ export interface AppContext {
   mlflowUiUpstream: () => string | null;
   /** The Authorization header MLflow requires; the proxy adds it upstream. Absent: none is sent (an open test server). */
   mlflowProxy?: { authorization: string };
+  /** Told of every write MLflow accepted through /mlflow (start.ts drops the model list and refreshes the runs index). */
+  onMlflowWrite?: (segments: readonly string[]) => void;
   /** Who may change MLflow through /mlflow (reads are open to everyone signed in). Default: site admins. */
   mlflowCanWrite?: (user: User) => boolean;
   /** packages/web/dist, or null to serve the "build the UI" page. */
@@ -216,6 +218,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       ...(authorization ? { authorization } : {}),
       canWrite: (ctx.mlflowCanWrite ?? ((u: User) => u.role === "admin"))(user),
       scope,
+      ...(ctx.onMlflowWrite ? { onWrite: ctx.onMlflowWrite } : {}),
     });
   });
 

@@ -1,7 +1,14 @@
 import { CaretflowError } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
 import { TRAVERSAL_PATHS } from "../../test/mlflow.payloads.ts";
-import { checkWriteLocations, classifyMlflowRequest, isUnderMount, parseMlflowPath, upstreamUrl } from "./mlflow.policy.ts";
+import {
+  checkWriteLocations,
+  classifyMlflowRequest,
+  isUnderMount,
+  mlflowWriteTouches,
+  parseMlflowPath,
+  upstreamUrl,
+} from "./mlflow.policy.ts";
 
 function code(f: () => unknown): string | null {
   try {
@@ -100,5 +107,19 @@ describe("reads and writes", () => {
     ]) {
       expect(() => checkWriteLocations(body)).not.toThrow();
     }
+  });
+});
+
+describe("what a write through the proxy touches", () => {
+  it.each([
+    ["ajax-api/2.0/mlflow/registered-models/alias", { models: true, runs: false }],
+    ["api/2.0/mlflow/model-versions/create", { models: true, runs: false }],
+    ["ajax-api/2.0/mlflow/runs/log-batch", { models: false, runs: true }],
+    ["api/2.0/mlflow/experiments/create", { models: false, runs: true }],
+    ["ajax-api/2.0/mlflow/gateway-proxy", { models: false, runs: false }],
+    ["ajax-api/2.0/mlflow/registered-modelsX/alias", { models: false, runs: false }],
+    ["static-files/registered-models/x", { models: false, runs: false }],
+  ])("%s", (path, touched) => {
+    expect(mlflowWriteTouches(path.split("/"))).toEqual(touched);
   });
 });

@@ -127,6 +127,18 @@ export function classifyMlflowRequest(method: string, segments: readonly string[
   return "write";
 }
 
+/**
+ * What a write that went through the proxy may have changed, so caretflow's caches of it are dropped
+ * at once: the model registry (registered models, versions, aliases) or runs and experiments.
+ */
+export function mlflowWriteTouches(segments: readonly string[]): { models: boolean; runs: boolean } {
+  const api = API.exec(segments.join("/"))?.[1] ?? "";
+  return {
+    models: /^(?:registered-models|model-versions)\//.test(api),
+    runs: /^(?:runs|experiments)\//.test(api),
+  };
+}
+
 /** Field names whose values MLflow treats as a storage location or a model source. */
 const LOCATION_KEY = /(?:^|_)(?:location|uri|source)$/i;
 /** caretflow's own artifact store (MLflow serves it under mlflow-artifacts:/) and references into it. */

@@ -62,6 +62,8 @@ export interface MlflowProxyOptions {
    * every write is refused. Null or absent: everything (a site admin).
    */
   scope?: MlflowReadScope | null;
+  /** Told the path segments of every write MLflow accepted (caches of its registry and runs are dropped). */
+  onWrite?: (segments: readonly string[]) => void;
 }
 
 /** The request target as it came on the wire (before URL normalisation removed '..'), without its query. */
@@ -195,6 +197,7 @@ export async function proxyToMlflow(c: Context, upstream: string | null, opts: M
       cause: err,
     });
   }
+  if (access === "write" && res.ok) opts.onWrite?.(segments);
   const out = new Headers();
   res.headers.forEach((v, k) => {
     if (!DROP_RESPONSE.has(k.toLowerCase())) out.set(k, v);
