@@ -155,19 +155,13 @@ export function AlertsPage() {
               },
               { key: "actions", header: "Then", render: (r) => <RuleActions rule={r} /> },
               {
-                key: "history",
-                header: "History",
-                render: (r) => (
-                  <button type="button" className="btn btn-small" onClick={() => setHistoryOf(r.name)} aria-label={`Events of ${r.name}`}>
-                    Events
-                  </button>
-                ),
-              },
-              {
                 key: "buttons",
                 header: "",
                 render: (r) => (
-                  <div className="row-actions">
+                  <div className="row-actions alerts-row-actions">
+                    <button type="button" className="btn btn-small" onClick={() => setHistoryOf(r.name)} aria-label={`Events of ${r.name}`}>
+                      Events
+                    </button>
                     <button
                       type="button"
                       className="btn btn-small"
