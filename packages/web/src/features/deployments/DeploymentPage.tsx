@@ -7,7 +7,6 @@ import { ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Badge, Card, PageHeader, Stats, Tabs } from "../../ui/layout.tsx";
 import { DeploymentMonitoring } from "./DeploymentMonitoring.tsx";
 import {
-  DRIFT_SCHEDULES,
   driftScheduleText,
   type FieldErrors,
   fieldIssues,
@@ -23,7 +22,7 @@ import {
   targetText,
   targetValue,
 } from "./deployments.helpers.ts";
-import { Field, PolicyFields } from "./PolicyFields.tsx";
+import { DriftScheduleSelect, Field, PolicyFields } from "./PolicyFields.tsx";
 import { ServingTable } from "./ServingTable.tsx";
 import { TryIt } from "./TryIt.tsx";
 import "./deployments.css";
@@ -257,17 +256,7 @@ function DriftScheduleEditor({ deployment: d, onSaved }: { deployment: Deploymen
     <Card title="Drift checks">
       <form onSubmit={submit} aria-label="Drift schedule" noValidate>
         <div className="form-row">
-          <Field label="Check for drift">
-            {(control) => (
-              <select {...control} name="driftEvery" value={value} onChange={(e) => setValue(e.target.value)}>
-                {DRIFT_SCHEDULES.map((s) => (
-                  <option key={s.value} value={s.value}>
-                    {s.label}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <DriftScheduleSelect label="Check for drift" value={value} onChange={setValue} />
         </div>
         {error ? <ErrorBox error={error} title="The schedule was not changed" /> : null}
         <div className="form-actions">

@@ -6,7 +6,6 @@ import { EmptyState, ErrorBox, Skeleton, Spinner } from "../../ui/feedback.tsx";
 import { Badge, Card, PageHeader } from "../../ui/layout.tsx";
 import { DataTable } from "../../ui/table.tsx";
 import {
-  DRIFT_SCHEDULES,
   driftScheduleText,
   EMPTY_POLICY,
   type FieldErrors,
@@ -21,7 +20,7 @@ import {
   targetChoices,
   targetText,
 } from "./deployments.helpers.ts";
-import { Field, PolicyFields } from "./PolicyFields.tsx";
+import { DriftScheduleSelect, Field, PolicyFields } from "./PolicyFields.tsx";
 import { ServingList } from "./ServingTable.tsx";
 import "./deployments.css";
 
@@ -203,17 +202,7 @@ function CreateDeploymentForm({ models }: { models: RegisteredModel[] }) {
               </select>
             )}
           </Field>
-          <Field label="Drift check" error={errors.driftEvery}>
-            {(control) => (
-              <select {...control} name="driftEvery" value={driftEvery} onChange={(e) => setDriftEvery(e.target.value)}>
-                {DRIFT_SCHEDULES.map((s) => (
-                  <option key={s.value} value={s.value}>
-                    {s.label}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <DriftScheduleSelect label="Drift check" value={driftEvery} error={errors.driftEvery} onChange={setDriftEvery} />
         </div>
         <p className="muted small">
           An alias is followed: when it moves to another version, the deployment serves that version at once. A scheduled drift check

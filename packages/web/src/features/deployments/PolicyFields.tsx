@@ -1,5 +1,5 @@
 import { type ReactNode, useId } from "react";
-import type { FieldErrors, PolicyForm, PolicyKind } from "./deployments.helpers.ts";
+import { DRIFT_SCHEDULES, type FieldErrors, type PolicyForm, type PolicyKind } from "./deployments.helpers.ts";
 
 const KINDS: { kind: PolicyKind; label: string; help: string }[] = [
   { kind: "single", label: "Single", help: "The target answers every request." },
@@ -239,5 +239,32 @@ export function PolicyFields({
         </>
       ) : null}
     </fieldset>
+  );
+}
+
+/** The drift check schedule as a select: "" for only on demand, else one of the API's driftEvery values. */
+export function DriftScheduleSelect({
+  label,
+  value,
+  error,
+  onChange,
+}: {
+  label: string;
+  value: string;
+  error?: string | undefined;
+  onChange: (v: string) => void;
+}) {
+  return (
+    <Field label={label} error={error}>
+      {(control) => (
+        <select {...control} name="driftEvery" value={value} onChange={(e) => onChange(e.target.value)}>
+          {DRIFT_SCHEDULES.map((s) => (
+            <option key={s.value} value={s.value}>
+              {s.label}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
   );
 }
