@@ -10,6 +10,7 @@ import {
   type CreateDeploymentRequest,
   type CreateTokenRequest,
   DEFAULT_PROJECT,
+  type DeploymentDriftRequest,
   type ModelUpdateRequest,
   type OnlinePredictRequest,
   type OperateRequest,
@@ -290,8 +291,8 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     deploymentDriftHistory: async (name: string, limit = 50) =>
       (await api.GET("/api/deployments/{name}/drift", { params: { path: { name }, query: { limit } } })).runs,
     /** Starts a drift check of the logged inputs over a window (default: the last 24 hours); the answer names its job. */
-    startDeploymentDrift: (name: string, window: { from?: string; to?: string } = {}) =>
-      api.POST("/api/deployments/{name}/drift", { ...conn(name), body: window }),
+    startDeploymentDrift: (name: string, body: DeploymentDriftRequest = {}) =>
+      api.POST("/api/deployments/{name}/drift", { ...conn(name), body }),
     /** A page of training runs with the total matching, paged, sorted and filtered by the server (features/runs/runs.view.ts). */
     listRunsPage: (query: QueryOf<"get", "/api/runs">) => api.GET("/api/runs", { params: { query } }),
   };

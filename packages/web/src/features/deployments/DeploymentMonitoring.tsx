@@ -1,4 +1,4 @@
-import type { AlertRule, Deployment, DeploymentDriftRun, DriftFeature } from "@caretflow/contracts";
+import { type AlertRule, type Deployment, type DeploymentDriftRun, type DriftFeature, DriftThresholds } from "@caretflow/contracts";
 import { useState } from "react";
 import { Link } from "react-router-dom";
 import { useApi, useReloadWhile, useResource } from "../../api/context.tsx";
@@ -19,26 +19,31 @@ import {
   trafficChart,
   WINDOWS,
   type WindowKey,
+  windowLabel,
   windowQuery,
 } from "./monitoring.helpers.ts";
 import "./monitoring.css";
+
+/** The PSI at or above which a feature counts as drifted, unless the person sets another. */
+const DEFAULT_PSI = DriftThresholds.shape.psi.parse(undefined);
 
 /**
  * The deployment's monitoring: requests, errors, latency and live performance per time bucket and version,
  * drift of its logged inputs over time with a check to run now, and the alert rules that watch it.
  */
 export function DeploymentMonitoring({ deployment }: { deployment: Deployment }) {
+  // One window for the figures and for a drift check started here.
+  const [win, setWin] = useState<WindowKey>("24h");
   return (
     <div className="stack" data-testid="deployment-monitoring">
-      <LiveFigures name={deployment.name} />
-      <DriftChecks name={deployment.name} />
+      <LiveFigures name={deployment.name} win={win} onWindow={setWin} />
+      <DriftChecks name={deployment.name} win={win} />
       <DeploymentAlerts name={deployment.name} />
     </div>
   );
 }
 
-function LiveFigures({ name }: { name: string }) {
-  const [win, setWin] = useState<WindowKey>("24h");
+function LiveFigures({ name, win, onWindow: setWin }: { name: string; win: WindowKey; onWindow: (w: WindowKey) => void }) {
   const figures = useResource((a) => a.deploymentMonitoring(name, windowQuery(win, new Date())), `monitoring:${name}:${win}`);
   // New predictions and labels arrive on their own: read again now and then.
   useReloadWhile(figures.data !== undefined, figures.reload, 30_000);
@@ -114,8 +119,9 @@ function LiveFigures({ name }: { name: string }) {
   );
 }
 
-function DriftChecks({ name }: { name: string }) {
+function DriftChecks({ name, win }: { name: string; win: WindowKey }) {
   const api = useApi();
+  const [psi, setPsi] = useState(String(DEFAULT_PSI));
   const history = useResource((a) => a.deploymentDriftHistory(name), `drift:${name}`);
   const [starting, setStarting] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -129,7 +135,11 @@ function DriftChecks({ name }: { name: string }) {
     setStarting(true);
     setError(null);
     try {
-      await api.startDeploymentDrift(name);
+      const { from, to } = windowQuery(win, new Date());
+      const threshold = Number(psi);
+      if (psi.trim() === "" || !Number.isFinite(threshold) || threshold <= 0)
+        throw new Error(`The PSI threshold must be a number above 0 (0.1 is moderate drift, 0.2 significant), not '${psi}'.`);
+      await api.startDeploymentDrift(name, { from, to, thresholds: { psi: threshold } });
       history.reload();
     } catch (err) {
       setError(err);
@@ -147,10 +157,16 @@ function DriftChecks({ name }: { name: string }) {
         </button>
       }
     >
-      <p className="muted small">
-        Compares the inputs and answers logged over the last 24 hours with the training data of the version served (PSI per feature, KS test
-        for numbers).
-      </p>
+      <div className="drift-controls">
+        <p className="muted small">
+          Compares the inputs and answers logged over the window chosen above ({windowLabel(win).toLowerCase()}) with the training data of
+          the version served (PSI per feature, KS test for numbers).
+        </p>
+        <label className="drift-threshold">
+          <span className="field-label">Drift at PSI ≥</span>
+          <input name="psi" type="number" inputMode="decimal" min={0} step="0.05" value={psi} onChange={(e) => setPsi(e.target.value)} />
+        </label>
+      </div>
       {error ? <ErrorBox error={error} title="The drift check could not start" /> : null}
       {history.error ? <ErrorBox error={history.error} onRetry={history.reload} /> : null}
       {latest ? (

@@ -9,6 +9,7 @@ import {
   totals,
   trafficChart,
   versionLabel,
+  windowLabel,
   windowQuery,
 } from "./monitoring.helpers.ts";
 
@@ -79,6 +80,11 @@ describe("windowQuery", () => {
     ["30d", "2025-12-03T12:00:00.000Z", "1d"],
   ] as const)("%s ends now, starts at %s with %s buckets", (key, from, bucket) => {
     expect(windowQuery(key, new Date("2026-01-02T12:00:00.000Z"))).toEqual({ from, to: "2026-01-02T12:00:00.000Z", bucket });
+  });
+
+  it("names each window", () => {
+    expect(windowLabel("1h")).toBe("Last hour");
+    expect(windowLabel("30d")).toBe("Last 30 days");
   });
 });
 

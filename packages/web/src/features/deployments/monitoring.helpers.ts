@@ -15,6 +15,11 @@ export function windowQuery(key: WindowKey, now: Date): { from: string; to: stri
   return { from: new Date(now.getTime() - w.ms).toISOString(), to: now.toISOString(), bucket: w.bucket };
 }
 
+/** "Last 24 hours" */
+export function windowLabel(key: WindowKey): string {
+  return (WINDOWS.find((x) => x.key === key) ?? WINDOWS[1]).label;
+}
+
 /** "v2", "v3 (shadow)" */
 export function versionLabel(s: Pick<MonitoringVersionSeries, "version" | "shadow">): string {
   return `v${s.version}${s.shadow ? " (shadow)" : ""}`;
