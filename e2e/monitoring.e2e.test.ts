@@ -75,6 +75,12 @@ describe("deployment monitoring and alerts in the browser", () => {
     expect(await tab.getByTestId("total-requests").textContent()).toBe(String(REQUESTS));
 
     expect(await tab.textContent()).toContain("No drift check yet");
+    // The check covers the window chosen above (the last hour), with the PSI threshold given here.
+    expect(await tab.textContent()).toContain("over the window chosen above (last hour)");
+    await tab.getByLabel("Drift at PSI ≥").fill("0");
+    await tab.getByRole("button", { name: "Check drift now" }).click();
+    expect(await tab.getByRole("alert").textContent()).toContain("The PSI threshold must be a number above 0");
+    await tab.getByLabel("Drift at PSI ≥").fill("0.25");
     await tab.getByRole("button", { name: "Check drift now" }).click();
     const latest = tab.getByTestId("drift-latest");
     await expect
@@ -83,6 +89,11 @@ describe("deployment monitoring and alerts in the browser", () => {
     const result = await latest.textContent();
     expect(await latest.getAttribute("data-status"), result ?? "").toBe("succeeded");
     expect(result).toMatch(new RegExp(`\\(${REQUESTS * ROWS_EACH} logged rows against \\d+ training rows, largest PSI \\d\\.\\d{3}\\)`));
+    const runs = (await (await t.context.request.get(`/api/deployments/${DEPLOYMENT}/drift`)).json()) as {
+      runs: { window: { from: string; to: string } }[];
+    };
+    const window = runs.runs[0]?.window;
+    expect(Date.parse(window?.to ?? "") - Date.parse(window?.from ?? "")).toBe(3_600_000);
     const features = tab.getByTestId("drift-features");
     const columns = await features.locator("tbody tr td:first-child").allTextContents();
     expect(columns).toContain("PriceCH");
