@@ -123,6 +123,8 @@ describe("deployment monitoring and alerts in the browser", () => {
     await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
     expect(await row.textContent()).toContain("error_rate > 0.1 over 30 min");
     expect(await row.textContent()).toContain("record only");
+    // The rules table fits a 1366 px screen without scrolling sideways.
+    expect(await page.locator(".table-wrap", { has: table }).evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
 
     // Checked now: no request failed, so the rule is ok with a value of 0.
     await row.getByRole("button", { name: "Check now" }).click();

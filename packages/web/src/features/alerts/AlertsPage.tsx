@@ -129,7 +129,7 @@ export function AlertsPage() {
             columns={[
               { key: "name", header: "Rule", sortValue: (r) => r.name, render: (r) => <strong>{r.name}</strong> },
               { key: "deployment", header: "Deployment", sortValue: (r) => r.deployment, render: (r) => r.deployment },
-              { key: "condition", header: "Fires when", render: (r) => <code>{conditionText(r)}</code> },
+              { key: "condition", header: "Fires when", className: "alerts-wrap", render: (r) => <code>{conditionText(r)}</code> },
               {
                 key: "state",
                 header: "State",
@@ -150,10 +150,11 @@ export function AlertsPage() {
               {
                 key: "checked",
                 header: "Checked",
+                className: "alerts-wrap",
                 sortValue: (r) => r.last_checked_at ?? "",
                 render: (r) => (r.last_checked_at ? formatDateTime(r.last_checked_at) : <span className="muted">not yet</span>),
               },
-              { key: "actions", header: "Then", render: (r) => <RuleActions rule={r} /> },
+              { key: "actions", header: "Then", className: "alerts-wrap", render: (r) => <RuleActions rule={r} /> },
               {
                 key: "buttons",
                 header: "",
