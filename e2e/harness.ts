@@ -48,7 +48,12 @@ export async function openTaskBrowser(name: string, options: Partial<StartOption
   const shot = await screenshotter(join(repo, "test-artifacts", `screenshots-${name}`));
   const home = await mkdtemp(join(tmpdir(), `caretflow-e2e-${name}-`));
   const cf = await startCaretflow({ home, port: 0, demo: true, log: () => {}, ...options });
-  const browser = await launchChromium();
+  // A browser that cannot start must not leave caretflow (and its MLflow) running after the file.
+  const browser = await launchChromium().catch(async (err: unknown) => {
+    await cf.close();
+    await rm(home, { recursive: true, force: true });
+    throw err;
+  });
   const context = await browser.newContext({ baseURL: cf.url, viewport: { width: 1366, height: 900 }, acceptDownloads: true });
   const page = await context.newPage();
   const pageErrors: string[] = [];
