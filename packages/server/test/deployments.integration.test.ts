@@ -1,12 +1,13 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Deployment, DeploymentPredictResponse, Job, PreviewPage } from "@caretflow/contracts";
+import type { Deployment, DeploymentPredictResponse, PreviewPage } from "@caretflow/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOG_COLUMNS } from "../src/deployments/prediction.log.ts";
 import { type StartedCaretflow, startCaretflow } from "../src/start.ts";
 import { runCliAt } from "./cli.fixture.ts";
 import { signIn, type TestClient, until, waitReady } from "./http.client.ts";
+import { trainAndRegister } from "./train.fixture.ts";
 
 /**
  * Deployments end to end: real MLflow, real engine, real scoring processes. Two versions of a juice
@@ -20,29 +21,6 @@ let rows: Record<string, unknown>[] = [];
 const MODEL = "juice-deployed";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function trainAndRegister(model: string): Promise<number> {
-  const started = await api.post<Job>("/api/jobs/train", {
-    dataset: "juice",
-    task: "classification",
-    target: "Purchase",
-    include: [model],
-    folds: 2,
-  });
-  expect(started.status, JSON.stringify(started.body)).toBe(202);
-  const job = await until(
-    `training ${model}`,
-    async () => {
-      const j = (await api.get<Job>(`/api/jobs/${started.body.id}`)).body;
-      return ["succeeded", "failed", "cancelled"].includes(j.status) ? j : null;
-    },
-    600_000,
-  );
-  expect(job.status, JSON.stringify(job.error)).toBe("succeeded");
-  if (job.result?.kind !== "train") throw new Error("not a training result");
-  const reg = await api.post<{ version: number }>("/api/models", { runId: job.result.best_run_id, name: MODEL });
-  expect(reg.status, JSON.stringify(reg.body)).toBe(201);
-  return reg.body.version;
-}
 
 const predict = (name: string, body: unknown = { rows: rows.slice(0, 3) }) =>
   api.post<DeploymentPredictResponse & { error?: { code: string; message: string; hint?: string } }>(
@@ -79,8 +57,8 @@ beforeAll(async () => {
   rows = input.rows.map((r) =>
     Object.fromEntries(input.columns.filter((c) => c.name !== "Purchase").map((c) => [c.name, r[input.columns.indexOf(c)]])),
   );
-  expect(await trainAndRegister("lr")).toBe(1);
-  expect(await trainAndRegister("dt")).toBe(2);
+  expect(await trainAndRegister(api, { model: "lr", name: MODEL })).toBe(1);
+  expect(await trainAndRegister(api, { model: "dt", name: MODEL })).toBe(2);
   const alias = await api.post(`/api/models/${MODEL}/aliases`, { alias: "production", version: 1 });
   expect(alias.status).toBe(200);
 }, 1_200_000);
