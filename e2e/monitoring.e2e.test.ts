@@ -97,6 +97,9 @@ describe("deployment monitoring and alerts in the browser", () => {
     const features = tab.getByTestId("drift-features");
     const columns = await features.locator("tbody tr td:first-child").allTextContents();
     expect(columns).toContain("PriceCH");
+    // The answers are compared with the training labels too (prediction drift).
+    expect(columns).toContain("prediction_label");
+    expect(result).toMatch(/; the predictions (drifted|did not) \(/);
     // Drifted columns are highlighted, and only they.
     const highlighted = await features.locator("tbody tr.drift-row-drifted").count();
     expect(await features.locator("tbody tr", { hasText: /drifted$/ }).count()).toBe(highlighted);

@@ -28,6 +28,7 @@ def run_drift(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     if len(reference) == 0 or len(current) == 0:
         empty = "reference" if len(reference) == 0 else "current sample"
         raise user_error("EmptyDataset", f"The {empty} has no rows, so there is nothing to compare.", "Pick a version with rows.")
+    reference = with_reference_predictions(reference, spec.get("reference_target"), spec["prediction_columns"])
     features = spec.get("features")
     if features is not None:
         check_columns(reference, {"features (reference)": features})
@@ -60,6 +61,24 @@ def run_drift(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         "drifted": drifted,
         "prediction_drift": any(r["drifted"] for r in predictions) if predictions else None,
     }
+
+
+def with_reference_predictions(reference: pd.DataFrame, target: str | None, prediction_columns: list[str]) -> pd.DataFrame:
+    """The reference with its target standing for the first prediction column, where it lacks one.
+
+    A model's training data has labels, not predictions: comparing the served predictions with the
+    training labels shows a shift in what the model answers (prediction drift). The target column
+    itself leaves the features, as the current sample (the inputs sent) never has it.
+    """
+    if not target or not prediction_columns or prediction_columns[0] in reference.columns:
+        return reference
+    if target not in reference.columns:
+        raise user_error(
+            "TargetMissing",
+            f"The reference has no target column {target!r}, so the predictions cannot be compared with it.",
+            "Compare against the dataset version the model was trained on.",
+        )
+    return reference.drop(columns=[target]).assign(**{prediction_columns[0]: reference[target]})
 
 
 def read_current(ref: dict[str, Any]) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from caretflow_engine.errors import EngineError
 from caretflow_engine.spec import parse_spec
 
 from .conftest import REPO_DIR, store_dataset
-from .helpers import assert_protocol, error_of, finished, run_job
+from .helpers import assert_protocol, error_of, finished, run_cold_job, run_job
 
 THRESHOLDS = {"psi": 0.2, "ks_p_value": 0.05, "ks_statistic": 0.1}
 
@@ -224,3 +224,44 @@ def test_logged_rows_read_back_equal_to_the_reference_show_no_drift(tmp_path: Pa
     rows = compare_frames(a, current, features=None, prediction_columns=[], thresholds=thresholds, bins=10)
     assert [r["column"] for r in rows if r["drifted"]] == []
     assert max(r["psi"] or 0 for r in rows) == 0
+
+
+def test_prediction_drift_against_the_training_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, halves):
+    """The reference's target stands for its predictions: answers shaped like the labels do not drift, all-CH answers do.
+    Run cold: the job reads the log root from its environment, which a warm worker started earlier lacks."""
+    a, b = halves
+    reference = store_dataset(a, "juice-pred-ref")
+    day = tmp_path / "log" / "juice-live" / "2026-12-03"
+    day.mkdir(parents=True)
+    inputs = b.drop(columns=["Purchase"])
+    # Answers distributed like the labels (a model that is right on this sample), then a model stuck on CH.
+    (day / "part-like.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in inputs.assign(prediction_label=b["Purchase"], prediction_score=0.8).to_dict("records"))
+    )
+    (day / "part-stuck.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in inputs.assign(prediction_label="CH", prediction_score=0.9).to_dict("records"))
+    )
+    monkeypatch.setenv(PREDICTION_LOG_ROOT_ENV, str(tmp_path / "log"))
+    outcomes = {}
+    for part in ["like", "stuck"]:
+        spec = drift_spec(
+            f"pred-{part}", reference, {"prediction_log": [f"juice-live/2026-12-03/part-{part}.jsonl"]}, reference_target="Purchase"
+        )
+        code, events = run_cold_job(spec, tmp_path / part)
+        assert code == 0, error_of(events)
+        outcomes[part] = finished(events)["result"]
+    like, stuck = outcomes["like"], outcomes["stuck"]
+    for result in (like, stuck):
+        columns = by_column(result)
+        # The target leaves the features; the predictions are compared with it, categorically; the score has no reference.
+        assert "Purchase" not in columns and "prediction_score" not in columns
+        assert columns["prediction_label"]["role"] == "prediction" and columns["prediction_label"]["type"] == "categorical"
+    assert like["prediction_drift"] is False and by_column(like)["prediction_label"]["psi"] < 0.01
+    assert stuck["prediction_drift"] is True and by_column(stuck)["prediction_label"]["psi"] > 1
+    assert stuck["drifted"] == like["drifted"] == []  # the inputs are the same fresh sample in both
+
+    spec = drift_spec("pred-bad", reference, {"prediction_log": ["juice-live/2026-12-03/part-like.jsonl"]}, reference_target="Nope")
+    code, events = run_cold_job(spec, tmp_path / "bad")
+    assert code == 1
+    err = error_of(events)
+    assert err["name"] == "TargetMissing" and "Nope" in err["message"]

@@ -131,6 +131,12 @@ export const DriftSpec = z.object({
     }),
   ]),
   features: z.array(z.string()).optional().describe("default: every column both sides have, but the prediction columns"),
+  reference_target: z
+    .string()
+    .optional()
+    .describe(
+      "the reference's target column: where the reference lacks the first prediction column, the target's values stand for it (prediction drift of a model against its training labels)",
+    ),
   prediction_columns: z
     .array(z.string())
     .default(["prediction_label", "prediction_score"])

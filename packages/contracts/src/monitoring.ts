@@ -118,6 +118,11 @@ export const PredictionLogDriftRequest = z.object({
   version: z.number().int().describe("the model version whose logged answers and inputs are compared"),
   window: z.object({ from: z.string(), to: z.string() }),
   reference: z.object({ dataset: z.string(), version: z.number().int() }).describe("the version's training dataset version"),
+  target: z
+    .string()
+    .nullable()
+    .default(null)
+    .describe("the training target column: its values in the reference are compared with the logged prediction_label (null: unknown)"),
   files: z.array(z.string()).min(1).describe("prediction-log files (relative to the log's folder) the window spans"),
   thresholds: DriftThresholds,
 });

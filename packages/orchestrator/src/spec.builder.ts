@@ -162,6 +162,8 @@ export function buildDriftSpec(opts: {
   /** A dataset version, or prediction-log files named relative to the log's folder. */
   current: DatasetVersionForSpec | { predictionLog: string[]; from?: string; to?: string; version?: number };
   features?: string[];
+  /** The reference's target column, compared with the current sample's prediction_label. */
+  referenceTarget?: string;
   thresholds: DriftThresholds;
 }): DriftSpec {
   return {
@@ -171,6 +173,7 @@ export function buildDriftSpec(opts: {
     reference: datasetRef(opts.reference),
     current: "predictionLog" in opts.current ? predictionLogRef(opts.current) : datasetRef(opts.current),
     ...(opts.features ? { features: opts.features } : {}),
+    ...(opts.referenceTarget ? { reference_target: opts.referenceTarget } : {}),
     prediction_columns: ["prediction_label", "prediction_score"],
     thresholds: opts.thresholds,
     bins: 10,

@@ -6,13 +6,13 @@ import type {
   DeploymentDriftRun,
   DeploymentPredictResponse,
   FeedbackResponse,
-  Job,
   MonitoringResponse,
 } from "@caretflow/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StartedCaretflow, startCaretflow } from "../src/start.ts";
 import { runCliAt } from "./cli.fixture.ts";
 import { signIn, type TestClient, until, waitReady } from "./http.client.ts";
+import { trainAndRegister } from "./train.fixture.ts";
 
 /**
  * Deployment monitoring end to end: real MLflow, real engine, real scoring processes. A juice model
@@ -84,6 +84,30 @@ async function driftCheck(name: string, from: Date, to: Date): Promise<Deploymen
 }
 
 /** ROC AUC of `p` (the positive class's probability) by pairs, ties counting half. */
+/**
+ * PSI of the predicted labels against the true labels, as the engine bins them: one bin per label seen
+ * in the reference, plus `other` and `missing` (empty on both sides), each share floored at 1e-4.
+ */
+function labelPsi(reference: string[], current: string[]): number {
+  const labels = [...new Set(reference)];
+  const shares = (values: string[]) => [
+    ...labels.map((l) => values.filter((v) => v === l).length / values.length),
+    values.filter((v) => !labels.includes(v)).length / values.length,
+    0,
+  ];
+  const floor = (xs: number[]) => {
+    const c = xs.map((x) => Math.max(x, 1e-4));
+    const sum = c.reduce((a, b) => a + b, 0);
+    return c.map((x) => x / sum);
+  };
+  const p = floor(shares(reference));
+  const q = floor(shares(current));
+  return p.reduce((acc, pi, i) => acc + (q[i]! - pi) * Math.log(q[i]! / pi), 0);
+}
+
+const predictedLabels = (answers: DeploymentPredictResponse[]) =>
+  answers.flatMap((a) => a.predictions.map((p) => String(p.prediction_label)));
+
 function aucOf(points: { p: number; positive: boolean }[]): number {
   const pos = points.filter((x) => x.positive);
   const neg = points.filter((x) => !x.positive);
@@ -102,26 +126,7 @@ beforeAll(async () => {
   api = await signIn(cf.url, cf.adminPassword!);
   await waitReady(api, "engine");
   rows = readJuice(await readFile(join(import.meta.dirname, "..", "..", "..", "demo-data", "juice.csv"), "utf8"));
-  const started = await api.post<Job>("/api/jobs/train", {
-    dataset: "juice",
-    task: "classification",
-    target: TARGET,
-    include: ["lr"],
-    folds: 2,
-  });
-  expect(started.status, JSON.stringify(started.body)).toBe(202);
-  const job = await until(
-    "training lr",
-    async () => {
-      const j = (await api.get<Job>(`/api/jobs/${started.body.id}`)).body;
-      return ["succeeded", "failed", "cancelled"].includes(j.status) ? j : null;
-    },
-    600_000,
-  );
-  expect(job.status, JSON.stringify(job.error)).toBe("succeeded");
-  if (job.result?.kind !== "train") throw new Error("not a training result");
-  const reg = await api.post<{ version: number }>("/api/models", { runId: job.result.best_run_id, name: MODEL });
-  expect(reg.status, JSON.stringify(reg.body)).toBe(201);
+  expect(await trainAndRegister(api, { model: "lr", name: MODEL, target: TARGET })).toBe(1);
   const created = await api.post<Deployment>("/api/deployments", { name: "juice-mon", model: MODEL, target: { version: 1 } });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   expect(created.body.driftEvery).toBeNull();
@@ -154,6 +159,18 @@ describe("deployment monitoring", () => {
     expect(run.maxPsi).not.toBeNull();
     expect(run.maxPsi!).toBeLessThan(0.01);
     expect(run.features.filter((f) => f.role === "feature").length).toBe(Object.keys(rows[0]!.input).length);
+    // Prediction drift: the served answers against the training labels, which the model mostly agrees with.
+    const prediction = run.features.find((f) => f.role === "prediction")!;
+    expect(prediction).toMatchObject({ column: "prediction_label", type: "categorical", drifted: false });
+    expect(run.predictionDrift).toBe(false);
+    expect(prediction.psi!).toBeCloseTo(
+      labelPsi(
+        rows.map((r) => r.label),
+        predictedLabels(unchanged),
+      ),
+      6,
+    );
+    expect(prediction.psi!).toBeLessThan(0.1);
   }, 600_000);
 
   it("flags exactly the shifted numeric feature and the swapped category", async () => {
@@ -168,6 +185,20 @@ describe("deployment monitoring", () => {
     const run = await driftCheck("juice-mon", shiftedAt, new Date());
     expect(run.currentRows).toBe(rows.length);
     expect([...run.drifted].sort()).toEqual(["LoyalCH", "Store7"]);
+    // Customers five times as loyal to CH: the model answers CH far more often than the training labels say.
+    const predicted = predictedLabels(answers);
+    expect(predicted.filter((l) => l === "CH").length / predicted.length).toBeGreaterThan(0.9);
+    const prediction = run.features.find((f) => f.role === "prediction")!;
+    expect(prediction).toMatchObject({ column: "prediction_label", drifted: true });
+    expect(prediction.psi!).toBeCloseTo(
+      labelPsi(
+        rows.map((r) => r.label),
+        predicted,
+      ),
+      6,
+    );
+    expect(prediction.psi!).toBeGreaterThan(0.2);
+    expect(run.predictionDrift).toBe(true);
     const loyal = run.features.find((f) => f.column === "LoyalCH")!;
     expect(loyal).toMatchObject({ type: "numeric", drifted: true });
     expect(loyal.psi!).toBeGreaterThan(1);

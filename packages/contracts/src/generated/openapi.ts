@@ -5393,6 +5393,11 @@ export type paths = {
                                     dataset: string;
                                     version: number;
                                 };
+                                /**
+                                 * @description the training target column: its values in the reference are compared with the logged prediction_label (null: unknown)
+                                 * @default null
+                                 */
+                                target: string | null;
                                 /** @description prediction-log files (relative to the log's folder) the window spans */
                                 files: string[];
                                 thresholds: {
@@ -6441,6 +6446,11 @@ export type paths = {
                                     dataset: string;
                                     version: number;
                                 };
+                                /**
+                                 * @description the training target column: its values in the reference are compared with the logged prediction_label (null: unknown)
+                                 * @default null
+                                 */
+                                target: string | null;
                                 /** @description prediction-log files (relative to the log's folder) the window spans */
                                 files: string[];
                                 thresholds: {
@@ -7513,6 +7523,11 @@ export type paths = {
                                     dataset: string;
                                     version: number;
                                 };
+                                /**
+                                 * @description the training target column: its values in the reference are compared with the logged prediction_label (null: unknown)
+                                 * @default null
+                                 */
+                                target: string | null;
                                 /** @description prediction-log files (relative to the log's folder) the window spans */
                                 files: string[];
                                 thresholds: {
@@ -8548,6 +8563,11 @@ export type paths = {
                                         dataset: string;
                                         version: number;
                                     };
+                                    /**
+                                     * @description the training target column: its values in the reference are compared with the logged prediction_label (null: unknown)
+                                     * @default null
+                                     */
+                                    target: string | null;
                                     /** @description prediction-log files (relative to the log's folder) the window spans */
                                     files: string[];
                                     thresholds: {
@@ -9587,6 +9607,11 @@ export type paths = {
                                     dataset: string;
                                     version: number;
                                 };
+                                /**
+                                 * @description the training target column: its values in the reference are compared with the logged prediction_label (null: unknown)
+                                 * @default null
+                                 */
+                                target: string | null;
                                 /** @description prediction-log files (relative to the log's folder) the window spans */
                                 files: string[];
                                 thresholds: {
@@ -10627,6 +10652,11 @@ export type paths = {
                                     dataset: string;
                                     version: number;
                                 };
+                                /**
+                                 * @description the training target column: its values in the reference are compared with the logged prediction_label (null: unknown)
+                                 * @default null
+                                 */
+                                target: string | null;
                                 /** @description prediction-log files (relative to the log's folder) the window spans */
                                 files: string[];
                                 thresholds: {
@@ -12034,6 +12064,11 @@ export type paths = {
                                     dataset: string;
                                     version: number;
                                 };
+                                /**
+                                 * @description the training target column: its values in the reference are compared with the logged prediction_label (null: unknown)
+                                 * @default null
+                                 */
+                                target: string | null;
                                 /** @description prediction-log files (relative to the log's folder) the window spans */
                                 files: string[];
                                 thresholds: {
@@ -13072,6 +13107,11 @@ export type paths = {
                                     dataset: string;
                                     version: number;
                                 };
+                                /**
+                                 * @description the training target column: its values in the reference are compared with the logged prediction_label (null: unknown)
+                                 * @default null
+                                 */
+                                target: string | null;
                                 /** @description prediction-log files (relative to the log's folder) the window spans */
                                 files: string[];
                                 thresholds: {

@@ -240,6 +240,8 @@ async function predictionLogDrift(
     reference: specDataset(reference),
     // Only the served (not shadow) answers of the version, in the window.
     current: { predictionLog: request.files, from: request.window.from, to: request.window.to, version: request.version },
+    // The training labels stand for the predictions the model would have made on its training data.
+    ...(request.target ? { referenceTarget: request.target } : {}),
     thresholds: request.thresholds,
   });
   return { request, spec, post: [] };

@@ -27,7 +27,7 @@ const started: PredictionLogDriftRequest[] = [];
 
 const tracking = {
   resolveModelRef: async () => ({ runId: "run-1" }),
-  getRun: async () => ({ dataset: "juice@v1", parentRunId: null, params: { target: "Purchase" } }),
+  getRun: async () => ({ dataset: "juice@v1", parentRunId: null, params: {}, tags: { "caretflow.target": "Purchase" } }),
 } as unknown as TrackingPort;
 
 beforeAll(async () => {
@@ -85,7 +85,9 @@ it("says once that an idle deployment has nothing to check, then checks it once 
   await drift.runDue();
   expect(started).toHaveLength(1);
   expect(started[0]?.window).toEqual({ from: new Date(now - 3_600_000).toISOString(), to: new Date(now).toISOString() });
-  expect(started[0]?.reference).toMatchObject({ dataset: "juice", version: 1 });
+  expect(started[0]?.reference).toEqual({ dataset: "juice", version: 1 });
+  // The training target goes along, for prediction drift.
+  expect(started[0]?.target).toBe("Purchase");
 
   // Within the hour nothing more starts; after it, the next one does.
   now += 30 * 60_000;

@@ -27,6 +27,8 @@ export interface DriftJobs {
 }
 
 const DAY_MS = 86_400_000;
+/** The run tag training writes with the target column's name. */
+const TARGET_TAG = "caretflow.target";
 const HOUR_MS = 3_600_000;
 const PART = /^part-(\d{2})-/;
 
@@ -81,7 +83,7 @@ export class DeploymentDrift {
     const from = opts.from ?? new Date(to.getTime() - DAY_MS);
     if (from >= to) throw userError("bad_window", "`from` must be before `to`", "Give a window that ends after it starts.", 400);
     const version = await this.#servedVersion(d);
-    const reference = await this.#trainingData(d.model, version);
+    const { target, ...reference } = await this.#trainingData(d.model, version);
     const files = (await this.#stats.files(d.name, from, to)).filter((f) => overlaps(f, from, to)).map((f) => relative(this.#logRoot, f));
     if (files.length === 0) {
       throw userError(
@@ -98,6 +100,7 @@ export class DeploymentDrift {
       version,
       window,
       reference,
+      target,
       files,
       thresholds: DriftThresholds.parse(opts.thresholds ?? {}),
     };
@@ -253,8 +256,8 @@ export class DeploymentDrift {
     return version;
   }
 
-  /** The dataset version the model version was trained on, as its MLflow run (or that run's parent) records it. */
-  async #trainingData(model: string, version: number): Promise<{ dataset: string; version: number }> {
+  /** The dataset version the model version was trained on and its target column, as its MLflow run (or that run's parent) records them. */
+  async #trainingData(model: string, version: number): Promise<{ dataset: string; version: number; target: string | null }> {
     const tracking = this.#tracking();
     const resolved = await tracking.resolveModelRef(`${model}/${version}`);
     let run = resolved.runId ? await tracking.getRun(resolved.runId) : null;
@@ -268,7 +271,7 @@ export class DeploymentDrift {
         422,
       );
     }
-    return { dataset: m[1]!, version: Number(m[2]) };
+    return { dataset: m[1]!, version: Number(m[2]), target: run?.tags[TARGET_TAG] ?? run?.params.target ?? null };
   }
 }
 

@@ -89,7 +89,7 @@ forEachDatabase("deployment monitoring", (dbs) => {
     const tracking = {
       getModel: async () => ({ aliases: {} }),
       resolveModelRef: async (ref: string) => ({ name: ref.split("/")[0], version: 1, uri: "", sha256: null, runId: ref.split("/")[0] }),
-      getRun: async (runId: string) => ({ runId, dataset: runId === "churn" ? "juice@v1" : null, parentRunId: null }),
+      getRun: async (runId: string) => ({ runId, dataset: runId === "churn" ? "juice@v1" : null, parentRunId: null, params: {}, tags: {} }),
     } as unknown as TrackingPort;
     f = await appFixture({ tracking }, { db });
     for (const name of ["m-viewer", "m-editor", "m-owner"]) await f.auth.createUser({ username: name });

@@ -222,7 +222,8 @@ describe("drift over time", () => {
   it.each([
     [drift("t", { status: "queued" }), "Checking v1's logged inputs against juice@v1…"],
     [drift("t", { status: "failed", error: "no rows logged in the window" }), "The drift check failed: no rows logged in the window"],
-    [drift("t"), "drift in Price (40 logged rows against 1000 training rows, largest PSI 0.310)"],
+    [drift("t"), "drift in Price; the predictions did not (40 logged rows against 1000 training rows, largest PSI 0.310)"],
+    [drift("t", { predictionDrift: null }), "drift in Price (40 logged rows against 1000 training rows, largest PSI 0.310)"],
     [
       drift("t", { drifted: [], predictionDrift: true, maxPsi: 0.05 }),
       "no feature drifted; the predictions drifted (40 logged rows against 1000 training rows, largest PSI 0.050)",

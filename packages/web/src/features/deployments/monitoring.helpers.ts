@@ -167,7 +167,8 @@ export function driftRunText(r: DeploymentDriftRun): string {
     case "succeeded": {
       const rows = `${r.currentRows ?? 0} logged rows against ${r.referenceRows ?? 0} training rows`;
       const drifted = r.drifted.length ? `drift in ${r.drifted.join(", ")}` : "no feature drifted";
-      const prediction = r.predictionDrift ? "; the predictions drifted" : "";
+      // null: no prediction to compare (a model whose training target is unknown).
+      const prediction = r.predictionDrift === null ? "" : r.predictionDrift ? "; the predictions drifted" : "; the predictions did not";
       return `${drifted}${prediction} (${rows}, largest PSI ${r.maxPsi === null ? "–" : r.maxPsi.toFixed(3)})`;
     }
     default: {
