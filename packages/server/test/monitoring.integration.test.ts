@@ -1,13 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type {
-  Deployment,
-  DeploymentDriftRun,
-  DeploymentPredictResponse,
-  FeedbackResponse,
-  MonitoringResponse,
-} from "@caretflow/contracts";
+import type { Deployment, DeploymentDriftRun, DeploymentPredictResponse, FeedbackResponse, MonitoringResponse } from "@caretflow/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StartedCaretflow, startCaretflow } from "../src/start.ts";
 import { runCliAt } from "./cli.fixture.ts";
