@@ -193,6 +193,19 @@ describe("deployment monitoring", () => {
     );
     expect(prediction.psi!).toBeGreaterThan(0.2);
     expect(run.predictionDrift).toBe(true);
+    // An alert rule on the answers' drift fires on this check, with its PSI as the value.
+    const rule = await api.post("/api/alerts", {
+      name: "juice-answers",
+      deployment: "juice-mon",
+      metric: "prediction_psi",
+      op: ">",
+      threshold: 0.2,
+      window_minutes: 60,
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const checked = await api.post<{ rule: { state: string; last_value: number } }>("/api/alerts/juice-answers/check", {});
+    expect(checked.body.rule.state).toBe("firing");
+    expect(checked.body.rule.last_value).toBeCloseTo(prediction.psi!, 9);
     const loyal = run.features.find((f) => f.column === "LoyalCH")!;
     expect(loyal).toMatchObject({ type: "numeric", drifted: true });
     expect(loyal.psi!).toBeGreaterThan(1);

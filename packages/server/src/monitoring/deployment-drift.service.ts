@@ -144,25 +144,43 @@ export class DeploymentDrift {
     return out;
   }
 
-  /** The alert metric `drift_max_psi`: the largest feature PSI of the newest finished check whose window ended in the rule's window. */
-  alertSource(): AlertMetricSource {
-    return {
-      info: { name: "drift_max_psi", description: "largest feature PSI of the newest finished drift check", unit: "psi" },
-      value: async (q) => {
-        await this.history(q.deployment, 5);
-        const row = await this.#db
-          .selectFrom("deployment_drift_runs")
-          .select("max_psi")
-          .where("deployment", "=", q.deployment)
-          .where("project", "=", q.project)
-          .where("status", "=", "succeeded")
-          .where("window_to", ">=", q.from.toISOString())
-          .where("window_to", "<=", q.to.toISOString())
-          .orderBy("window_to", "desc")
-          .executeTakeFirst();
-        return row?.max_psi ?? null;
-      },
+  /**
+   * The alert metrics of the newest finished check whose window ended in the rule's window:
+   * `drift_max_psi` (the largest feature PSI) and `prediction_psi` (the PSI of the answers' labels
+   * against the training labels; no data when the check compared none).
+   */
+  alertSources(): AlertMetricSource[] {
+    const newest = async (q: { deployment: string; project: string; from: Date; to: Date }) => {
+      await this.history(q.deployment, 5);
+      return await this.#db
+        .selectFrom("deployment_drift_runs")
+        .select(["max_psi", "result_json"])
+        .where("deployment", "=", q.deployment)
+        .where("project", "=", q.project)
+        .where("status", "=", "succeeded")
+        .where("window_to", ">=", q.from.toISOString())
+        .where("window_to", "<=", q.to.toISOString())
+        .orderBy("window_to", "desc")
+        .executeTakeFirst();
     };
+    return [
+      {
+        info: { name: "drift_max_psi", description: "largest feature PSI of the newest finished drift check", unit: "psi" },
+        value: async (q) => (await newest(q))?.max_psi ?? null,
+      },
+      {
+        info: {
+          name: "prediction_psi",
+          description: "PSI of the answers' labels against the training labels, at the newest finished drift check",
+          unit: "psi",
+        },
+        value: async (q) => {
+          const json = (await newest(q))?.result_json;
+          const result = json ? DriftResult.parse(JSON.parse(json)) : null;
+          return result?.features.find((f) => f.role === "prediction" && f.column === "prediction_label")?.psi ?? null;
+        },
+      },
+    ];
   }
 
   /** Checks every `intervalMs` (default one minute) which deployments' drift schedules are due, and starts their checks. */

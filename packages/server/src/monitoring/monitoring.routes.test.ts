@@ -283,6 +283,7 @@ forEachDatabase("deployment monitoring", (dbs) => {
       "error_rate",
       "latency_p95_ms",
       "mae",
+      "prediction_psi",
       "requests",
       "rmse",
     ]);

@@ -52,9 +52,9 @@ export function createMonitoring(opts: {
     stats,
     drift,
     routes,
-    /** requests, error_rate, latency_p95_ms, accuracy, auc, rmse, mae, drift_max_psi. */
+    /** requests, error_rate, latency_p95_ms, accuracy, auc, rmse, mae, drift_max_psi, prediction_psi. */
     alertSources(): AlertMetricSource[] {
-      return [...stats.alertSources(), ...performance.alertSources(), drift.alertSource()];
+      return [...stats.alertSources(), ...performance.alertSources(), ...drift.alertSources()];
     },
     /** Looks at the drift schedules every `tickMs` (default one minute). */
     start(tickMs?: number): void {
