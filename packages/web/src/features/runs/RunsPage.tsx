@@ -130,7 +130,7 @@ export function RunsPage() {
             catalog={catalog}
             metricNames={metrics}
             paramKeys={runs.data?.paramKeys ?? []}
-            datasets={(datasets ?? []).map((d) => d.name)}
+            datasets={[...(datasets ?? []).map((d) => d.name), ...rows.flatMap((r) => (r.dataset ? [r.dataset.replace(/@v\d+$/, "")] : []))]}
             onChange={change}
           />
           <p className="muted small">
