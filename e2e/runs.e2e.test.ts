@@ -226,9 +226,9 @@ describe("the Experiments list and compare", () => {
     // Parameter columns: picked from the keys the runs logged, kept in the address.
     await page.locator(".runs-cols > summary").click();
     const picker = page.getByRole("group", { name: "Parameter columns" });
-    await picker.getByLabel("model", { exact: true }).check();
+    await picker.getByLabel("model", { exact: true }).click();
     await expect.poll(() => query(page.url()).getAll("cols")).toEqual(["model"]);
-    await picker.getByLabel("n estimators", { exact: true }).check();
+    await picker.getByLabel("n estimators", { exact: true }).click();
     await expect.poll(() => query(page.url()).getAll("cols")).toEqual(["model", "n estimators"]);
     await expect.poll(() => column("data-param", "model")).toEqual(newestFirst.map((s) => s.model));
     await expect.poll(() => column("data-param", "n estimators")).toEqual(newestFirst.map((s) => s.trees));
