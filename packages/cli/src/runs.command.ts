@@ -65,52 +65,46 @@ export function registerRuns(program: Command, ctx: CliContext, exit: ExitState)
       .option("--limit <n>", "runs per page", "100")
       .option("--offset <n>", "runs to skip", "0"),
   ).action(
-    action<CommonOptions & RunsListFlags>(
-      ctx,
-      exit,
-      async (env, opts) => {
-        const client = await env.client();
-        const query = runsListQuery(opts);
-        const { runs: list, total } = await client.GET("/api/runs", { params: { query } });
-        const shown = (table: string) =>
-          list.length < total
-            ? `${table}\nruns ${query.offset + 1}-${query.offset + list.length} of ${total} (--offset to see more)`
-            : table;
-        env.out.result({ runs: list, total }, () =>
-          list.length === 0
-            ? total > 0 || opts.filter || opts.dataset
-              ? `no runs on this page (${total} match)`
-              : "no runs yet; train with `caretflow train --dataset NAME --task classification|regression --target COLUMN`"
-            : shown(
-                formatTable(
-                  [
-                    { header: "RUN ID" },
-                    { header: "STATUS" },
-                    { header: "DATASET" },
-                    { header: "TASK" },
-                    { header: "TARGET" },
-                    { header: "BEST MODEL" },
-                    { header: "METRICS" },
-                    ...(opts.params ? [{ header: "PARAMS" }] : []),
-                    { header: "STARTED" },
-                  ],
-                  list.map((r) => [
-                    r.runId,
-                    r.status,
-                    r.dataset ?? "-",
-                    r.task ?? "-",
-                    r.target ?? "-",
-                    r.bestModel ?? "-",
-                    headlineMetrics(r.metrics),
-                    ...(opts.params ? [paramCell(r.params, opts.params)] : []),
-                    formatTime(r.startTime),
-                  ]),
-                ),
+    action<CommonOptions & RunsListFlags>(ctx, exit, async (env, opts) => {
+      const client = await env.client();
+      const query = runsListQuery(opts);
+      const { runs: list, total } = await client.GET("/api/runs", { params: { query } });
+      const shown = (table: string) =>
+        list.length < total ? `${table}\nruns ${query.offset + 1}-${query.offset + list.length} of ${total} (--offset to see more)` : table;
+      env.out.result({ runs: list, total }, () =>
+        list.length === 0
+          ? total > 0 || opts.filter || opts.dataset
+            ? `no runs on this page (${total} match)`
+            : "no runs yet; train with `caretflow train --dataset NAME --task classification|regression --target COLUMN`"
+          : shown(
+              formatTable(
+                [
+                  { header: "RUN ID" },
+                  { header: "STATUS" },
+                  { header: "DATASET" },
+                  { header: "TASK" },
+                  { header: "TARGET" },
+                  { header: "BEST MODEL" },
+                  { header: "METRICS" },
+                  ...(opts.params ? [{ header: "PARAMS" }] : []),
+                  { header: "STARTED" },
+                ],
+                list.map((r) => [
+                  r.runId,
+                  r.status,
+                  r.dataset ?? "-",
+                  r.task ?? "-",
+                  r.target ?? "-",
+                  r.bestModel ?? "-",
+                  headlineMetrics(r.metrics),
+                  ...(opts.params ? [paramCell(r.params, opts.params)] : []),
+                  formatTime(r.startTime),
+                ]),
               ),
-        );
-        return undefined;
-      },
-    ),
+            ),
+      );
+      return undefined;
+    }),
   );
 
   withCommon(

@@ -242,7 +242,10 @@ export const RunsQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
   sort: z
     .string()
-    .regex(/^(start_time|end_time|name|(metrics|params)\.[^`\n]{1,250}|(metrics|params)\.`[^`\n]{1,250}`)$/, "sort by start_time, end_time, name, metrics.KEY or params.KEY (a KEY with spaces between backticks)")
+    .regex(
+      /^(start_time|end_time|name|(metrics|params)\.[^`\n]{1,250}|(metrics|params)\.`[^`\n]{1,250}`)$/,
+      "sort by start_time, end_time, name, metrics.KEY or params.KEY (a KEY with spaces between backticks)",
+    )
     .default("start_time"),
   order: z.enum(["asc", "desc"]).default("desc"),
   filter: z.string().max(2000).optional(),
@@ -250,11 +253,7 @@ export const RunsQuery = z.object({
   dataset: z.string().max(200).optional().describe("NAME or NAME@vVERSION"),
   task: z.string().max(100).optional(),
   q: z.string().max(200).optional().describe("text found in the run's name, id, dataset or experiment"),
-  params: z
-    .string()
-    .max(2000)
-    .optional()
-    .describe("param keys, comma-separated, whose values each run carries in `params`; `*` for all"),
+  params: z.string().max(2000).optional().describe("param keys, comma-separated, whose values each run carries in `params`; `*` for all"),
 });
 export type RunsQuery = z.infer<typeof RunsQuery>;
 
@@ -263,7 +262,6 @@ export const RunsListRun = RunSummary.extend({
   params: z.record(z.string(), z.string()).optional().describe("the asked params the run logged (absent when none were asked)"),
 });
 export type RunsListRun = z.infer<typeof RunsListRun>;
-
 
 export const RunArtifact = z.object({ path: z.string(), isDir: z.boolean(), size: z.number().nullable() });
 

@@ -304,7 +304,9 @@ export class RunsIndexRepository {
       const kind = sorted.field === "metrics" ? "metric" : "param";
       const col = sorted.field === "metrics" ? "s.num" : "s.text";
       rows = rows
-        .leftJoin("runs_index_values as s", (j) => j.onRef("s.run_id", "=", "r.run_id").on("s.kind", "=", kind).on("s.key", "=", sorted.key))
+        .leftJoin("runs_index_values as s", (j) =>
+          j.onRef("s.run_id", "=", "r.run_id").on("s.kind", "=", kind).on("s.key", "=", sorted.key),
+        )
         // Runs without the key last whichever the order, on both databases.
         .orderBy(sql`${sql.ref(col)} ${sql.raw(direction)} nulls last`);
     } else {

@@ -130,7 +130,10 @@ export function RunsPage() {
             catalog={catalog}
             metricNames={metrics}
             paramKeys={runs.data?.paramKeys ?? []}
-            datasets={[...(datasets ?? []).map((d) => d.name), ...rows.flatMap((r) => (r.dataset ? [r.dataset.replace(/@v\d+$/, "")] : []))]}
+            datasets={[
+              ...(datasets ?? []).map((d) => d.name),
+              ...rows.flatMap((r) => (r.dataset ? [r.dataset.replace(/@v\d+$/, "")] : [])),
+            ]}
             onChange={change}
           />
           <p className="muted small">
@@ -150,12 +153,7 @@ export function RunsPage() {
                   {header("Best model", null, "asc")}
                   {metrics.map((m) => (
                     <Fragment key={m}>
-                      {header(
-                        m,
-                        keySort("metrics", m),
-                        tasksShown.some((t) => lowerIsBetter(t, m)) ? "asc" : "desc",
-                        "right",
-                      )}
+                      {header(m, keySort("metrics", m), tasksShown.some((t) => lowerIsBetter(t, m)) ? "asc" : "desc", "right")}
                     </Fragment>
                   ))}
                   {view.cols.map((p) => (

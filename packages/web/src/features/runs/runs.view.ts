@@ -21,7 +21,18 @@ export interface RunsView {
 }
 
 export const PAGE_SIZES = [10, 25, 50, 100] as const;
-export const DEFAULT_VIEW: RunsView = { page: 1, size: 25, sort: "start_time", order: "desc", filters: [], status: "", task: "", dataset: "", q: "", cols: [] };
+export const DEFAULT_VIEW: RunsView = {
+  page: 1,
+  size: 25,
+  sort: "start_time",
+  order: "desc",
+  filters: [],
+  status: "",
+  task: "",
+  dataset: "",
+  q: "",
+  cols: [],
+};
 export const FILTER_OPS = [">", ">=", "<", "<=", "=", "!="] as const;
 export type FilterField = "metrics" | "params" | "tags";
 
