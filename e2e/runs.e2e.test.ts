@@ -15,6 +15,10 @@ interface Seeded {
   auc: number;
   model: string;
   team: string;
+  dataset: string;
+  prec: number;
+  f1: number;
+  trees: string;
 }
 const seeded: Seeded[] = [];
 
@@ -35,6 +39,11 @@ beforeAll(async () => {
     const auc = Number((0.6 + ((i * 5) % N) * 0.03).toFixed(2));
     const model = models[i % 3] as string;
     const team = i % 2 === 0 ? "red" : "blue";
+    const dataset = i < 4 ? "wine" : "iris";
+    // Keys with a space and a dot, as MLflow allows: distinct values in yet another order.
+    const prec = Number((0.5 + ((i * 7) % N) * 0.01).toFixed(2));
+    const f1 = Number((0.3 + ((i * 5 + 3) % N) * 0.05).toFixed(2));
+    const trees = String(10 * (1 + (i % 5)));
     const start = Date.now() - (N - i) * 60_000;
     const run = (await mlflow("runs/create", { experiment_id: expId, run_name: name, start_time: start })) as {
       run: { info: { run_id: string } };
@@ -45,10 +54,13 @@ beforeAll(async () => {
       metrics: [
         { key: "AUC", value: auc, timestamp: start, step: 0 },
         { key: "Accuracy", value: Number((auc - 0.05).toFixed(2)), timestamp: start, step: 0 },
+        { key: "Prec. ", value: prec, timestamp: start, step: 0 },
+        { key: "F1 score", value: f1, timestamp: start, step: 0 },
       ],
       params: [
         { key: "model", value: model },
         { key: "folds", value: String(3 + (i % 4)) },
+        { key: "n estimators", value: trees },
       ],
       tags: [
         { key: "caretflow.role", value: "parent" },
@@ -56,10 +68,11 @@ beforeAll(async () => {
         { key: "caretflow.target", value: "churn" },
         { key: "caretflow.best_model", value: model },
         { key: "team", value: team },
+        { key: "caretflow.dataset", value: `${dataset}@v1` },
       ],
     });
     await mlflow("runs/update", { run_id: runId, status: "FINISHED", end_time: start + 1000 });
-    seeded.push({ runId, name, auc, model, team });
+    seeded.push({ runId, name, auc, model, team, dataset, prec, f1, trees });
   }
   // The list reads caretflow's runs index, which follows MLflow on a timer.
   const indexed = async () => ((await (await t.context.request.get("/api/runs?limit=1")).json()) as { total: number }).total;
@@ -197,6 +210,67 @@ describe("the Experiments list and compare", () => {
     // Back on the list, the same filtered view.
     await page.goBack();
     await expect.poll(() => range.textContent()).toContain(`${high.length} runs`);
+    expect(t.pageErrors).toEqual([]);
+  });
+
+  it("shows picked parameter columns, filters by dataset, and sorts and filters on metric keys with a space and a dot", async () => {
+    const { page } = t;
+    const table = page.getByTestId("runs-table");
+    const range = page.getByTestId("runs-range");
+    const names = () => table.locator("tbody tr td:nth-child(2)").allTextContents();
+    const column = (attr: string, key: string) => table.locator(`tbody td[${attr}="${key}"]`).allTextContents();
+    const newestFirst = [...seeded].reverse();
+
+    await page.goto("/experiments");
+    await expect.poll(() => range.textContent()).toContain(`${N} runs`);
+    // Parameter columns: picked from the keys the runs logged, kept in the address.
+    await page.locator(".runs-cols > summary").click();
+    const picker = page.getByRole("group", { name: "Parameter columns" });
+    await picker.getByLabel("model", { exact: true }).click();
+    await expect.poll(() => query(page.url()).getAll("cols")).toEqual(["model"]);
+    await picker.getByLabel("n estimators", { exact: true }).click();
+    await expect.poll(() => query(page.url()).getAll("cols")).toEqual(["model", "n estimators"]);
+    await expect.poll(() => column("data-param", "model")).toEqual(newestFirst.map((s) => s.model));
+    await expect.poll(() => column("data-param", "n estimators")).toEqual(newestFirst.map((s) => s.trees));
+    // Sorted by a param's value (as text).
+    await table.locator('button[data-sort="params.`n estimators`"]').click();
+    await expect.poll(() => query(page.url()).get("sort")).toBe("params.`n estimators`");
+    await expect.poll(() => column("data-param", "n estimators")).toEqual(seeded.map((s) => s.trees).sort());
+
+    // The dataset filter, in the address; the columns stay.
+    await page.getByLabel("Dataset").selectOption("wine");
+    const wine = seeded.filter((s) => s.dataset === "wine");
+    await expect.poll(() => range.textContent()).toContain(`${wine.length} runs`);
+    expect(query(page.url()).get("dataset")).toBe("wine");
+    expect((await names()).sort()).toEqual(wine.map((s) => s.name).sort());
+    await page.getByLabel("Dataset").selectOption("");
+    await expect.poll(() => range.textContent()).toContain(`${N} runs`);
+
+    // A metric whose key ends in a dot and a space sorts like any other.
+    await table.locator('button[data-sort="metrics.`Prec. `"]').click();
+    await expect.poll(() => query(page.url()).get("sort")).toBe("metrics.`Prec. `");
+    const byPrec = [...seeded].sort((a, b) => b.prec - a.prec);
+    await expect.poll(async () => (await column("data-metric", "Prec. ")).map(Number)).toEqual(byPrec.map((s) => s.prec));
+
+    // And a metric key with a space filters.
+    await page.getByLabel("Filter on").selectOption("metrics");
+    await page.getByLabel("Filter key").fill("F1 score");
+    await page.getByLabel("Operator").selectOption(">");
+    await page.getByLabel("Filter value").fill("0.6");
+    await page.getByRole("button", { name: "Add filter" }).click();
+    const goodF1 = byPrec.filter((s) => s.f1 > 0.6);
+    expect(goodF1.length).toBeGreaterThan(0);
+    expect(goodF1.length).toBeLessThan(N);
+    await expect.poll(() => range.textContent()).toContain(`${goodF1.length} run`);
+    expect(query(page.url()).getAll("f")).toEqual(["metrics.`F1 score` > 0.6"]);
+    await expect.poll(names).toEqual(goodF1.map((s) => s.name));
+
+    // A reload keeps every part of the view.
+    await page.reload();
+    await expect.poll(names).toEqual(goodF1.map((s) => s.name));
+    await expect.poll(() => column("data-param", "model")).toEqual(goodF1.map((s) => s.model));
+    await t.shot(page, "runs-param-columns");
+    await expectAccessible(page, "runs-param-columns");
     expect(t.pageErrors).toEqual([]);
   });
 });

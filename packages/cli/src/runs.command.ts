@@ -14,6 +14,36 @@ export function headlineMetrics(metrics: Record<string, number>): string {
   return shown.length > 0 ? shown.join("  ") : "-";
 }
 
+export interface RunsListFlags {
+  filter?: string;
+  dataset?: string;
+  params?: string;
+  sort: string;
+  order: string;
+  limit: string;
+  offset: string;
+}
+
+/** The query of GET /api/runs for `runs list`'s flags. */
+export function runsListQuery(opts: RunsListFlags) {
+  return {
+    sort: opts.sort,
+    order: opts.order as "asc" | "desc",
+    limit: Number(opts.limit),
+    offset: Number(opts.offset),
+    ...(opts.filter ? { filter: opts.filter } : {}),
+    ...(opts.dataset ? { dataset: opts.dataset } : {}),
+    ...(opts.params ? { params: opts.params } : {}),
+  };
+}
+
+/** The asked params of a run, `KEY=VALUE` separated by spaces, in the order asked. */
+export function paramCell(params: Record<string, string> | undefined, asked: string | undefined): string {
+  const keys = asked === "*" ? Object.keys(params ?? {}).sort() : (asked ?? "").split(",").filter((k) => k !== "");
+  const shown = keys.filter((k) => params?.[k] !== undefined).map((k) => `${k}=${params?.[k]}`);
+  return shown.length > 0 ? shown.join(" ") : "-";
+}
+
 export function registerRuns(program: Command, ctx: CliContext, exit: ExitState): void {
   const runs = program
     .command("runs")
@@ -24,62 +54,57 @@ export function registerRuns(program: Command, ctx: CliContext, exit: ExitState)
     runs
       .command("list")
       .description("training runs (MLflow parent runs), newest first unless sorted; a page at a time")
-      .option("--filter <expr>", 'e.g. "metrics.AUC > 0.8 and params.model = lr" (metrics, params, tags, status)')
-      .option("--sort <key>", "start_time, end_time, name, metrics.KEY or params.KEY", "start_time")
+      .option(
+        "--filter <expr>",
+        'e.g. "metrics.AUC > 0.8 and params.model = lr" (metrics, params, tags, status); a key with spaces between backticks: "metrics.`F1 score` > 0.5"',
+      )
+      .option("--dataset <name>", "only runs on this dataset (NAME or NAME@vVERSION)")
+      .option("--params <keys>", "param keys, comma-separated (or *), shown in a PARAMS column")
+      .option("--sort <key>", "start_time, end_time, name, metrics.KEY or params.KEY (a KEY with spaces between backticks)", "start_time")
       .option("--order <order>", "desc or asc", "desc")
       .option("--limit <n>", "runs per page", "100")
       .option("--offset <n>", "runs to skip", "0"),
   ).action(
-    action<CommonOptions & { filter?: string; sort: string; order: string; limit: string; offset: string }>(
-      ctx,
-      exit,
-      async (env, opts) => {
-        const client = await env.client();
-        const query = {
-          sort: opts.sort,
-          order: opts.order as "asc" | "desc",
-          limit: Number(opts.limit),
-          offset: Number(opts.offset),
-          ...(opts.filter ? { filter: opts.filter } : {}),
-        };
-        const { runs: list, total } = await client.GET("/api/runs", { params: { query } });
-        const shown = (table: string) =>
-          list.length < total
-            ? `${table}\nruns ${query.offset + 1}-${query.offset + list.length} of ${total} (--offset to see more)`
-            : table;
-        env.out.result({ runs: list, total }, () =>
-          list.length === 0
-            ? total > 0 || opts.filter
-              ? `no runs on this page (${total} match)`
-              : "no runs yet; train with `caretflow train --dataset NAME --task classification|regression --target COLUMN`"
-            : shown(
-                formatTable(
-                  [
-                    { header: "RUN ID" },
-                    { header: "STATUS" },
-                    { header: "DATASET" },
-                    { header: "TASK" },
-                    { header: "TARGET" },
-                    { header: "BEST MODEL" },
-                    { header: "METRICS" },
-                    { header: "STARTED" },
-                  ],
-                  list.map((r) => [
-                    r.runId,
-                    r.status,
-                    r.dataset ?? "-",
-                    r.task ?? "-",
-                    r.target ?? "-",
-                    r.bestModel ?? "-",
-                    headlineMetrics(r.metrics),
-                    formatTime(r.startTime),
-                  ]),
-                ),
+    action<CommonOptions & RunsListFlags>(ctx, exit, async (env, opts) => {
+      const client = await env.client();
+      const query = runsListQuery(opts);
+      const { runs: list, total } = await client.GET("/api/runs", { params: { query } });
+      const shown = (table: string) =>
+        list.length < total ? `${table}\nruns ${query.offset + 1}-${query.offset + list.length} of ${total} (--offset to see more)` : table;
+      env.out.result({ runs: list, total }, () =>
+        list.length === 0
+          ? total > 0 || opts.filter || opts.dataset
+            ? `no runs on this page (${total} match)`
+            : "no runs yet; train with `caretflow train --dataset NAME --task classification|regression --target COLUMN`"
+          : shown(
+              formatTable(
+                [
+                  { header: "RUN ID" },
+                  { header: "STATUS" },
+                  { header: "DATASET" },
+                  { header: "TASK" },
+                  { header: "TARGET" },
+                  { header: "BEST MODEL" },
+                  { header: "METRICS" },
+                  ...(opts.params ? [{ header: "PARAMS" }] : []),
+                  { header: "STARTED" },
+                ],
+                list.map((r) => [
+                  r.runId,
+                  r.status,
+                  r.dataset ?? "-",
+                  r.task ?? "-",
+                  r.target ?? "-",
+                  r.bestModel ?? "-",
+                  headlineMetrics(r.metrics),
+                  ...(opts.params ? [paramCell(r.params, opts.params)] : []),
+                  formatTime(r.startTime),
+                ]),
               ),
-        );
-        return undefined;
-      },
-    ),
+            ),
+      );
+      return undefined;
+    }),
   );
 
   withCommon(

@@ -208,17 +208,44 @@ export const RunSummary = z.object({
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 
+/** MLflow keys that need no quoting in a filter clause or sort (others are written between backticks). */
+const BARE_RUN_KEY = /^[A-Za-z0-9_\-/:.]+$/;
+
+/**
+ * A metric, param or tag key as the runs filter and sort read it: bare when it is plain, between backticks
+ * otherwise (a space, a trailing dot, any other character MLflow allows).
+ * @example runKeyRef("metrics", "Prec. ") // "metrics.`Prec. `"
+ */
+export function runKeyRef(field: "metrics" | "params" | "tags", key: string): string {
+  return `${field}.${BARE_RUN_KEY.test(key) && !key.endsWith(".") ? key : `\`${key}\``}`;
+}
+
+/** The field and key of a runs `sort` (`metrics.KEY`, ``metrics.`KEY` ``, `params.KEY`), or null for a column sort. */
+export function runSortKey(sort: string): { field: "metrics" | "params"; key: string } | null {
+  const m = /^(metrics|params)\.(.+)$/s.exec(sort);
+  if (!m) return null;
+  const raw = m[2] as string;
+  const key = /^`[^`]+`$/.test(raw) ? raw.slice(1, -1) : raw;
+  return { field: m[1] as "metrics" | "params", key };
+}
+
 /**
  * A page of the runs list. `filter`: clauses joined by `and`, each `metrics.KEY OP NUMBER` (OP one of
- * > >= < <= = !=), `params.KEY = VALUE`, `tags.KEY = VALUE` or `status = VALUE`. `sort`: `start_time`,
- * `end_time`, `name`, `metrics.KEY` or `params.KEY` (runs without the key come last).
+ * > >= < <= = !=), `params.KEY = VALUE`, `tags.KEY = VALUE` or `status = VALUE`; a KEY with spaces or
+ * other characters goes between backticks (``metrics.`F1 score` > 0.5``), a VALUE with ` and ` between
+ * quotes. `sort`: `start_time`, `end_time`, `name`, `metrics.KEY` or `params.KEY` (runs without the key
+ * come last; params sort as text). `params`: param keys, comma-separated, whose values each run of the
+ * page carries (`*`: all of them).
  */
 export const RunsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(5000).default(5000),
   offset: z.coerce.number().int().min(0).default(0),
   sort: z
     .string()
-    .regex(/^(start_time|end_time|name|(metrics|params)\.[^\s]{1,250})$/, "sort by start_time, end_time, name, metrics.KEY or params.KEY")
+    .regex(
+      /^(start_time|end_time|name|(metrics|params)\.[^`\n]{1,250}|(metrics|params)\.`[^`\n]{1,250}`)$/,
+      "sort by start_time, end_time, name, metrics.KEY or params.KEY (a KEY with spaces between backticks)",
+    )
     .default("start_time"),
   order: z.enum(["asc", "desc"]).default("desc"),
   filter: z.string().max(2000).optional(),
@@ -226,8 +253,15 @@ export const RunsQuery = z.object({
   dataset: z.string().max(200).optional().describe("NAME or NAME@vVERSION"),
   task: z.string().max(100).optional(),
   q: z.string().max(200).optional().describe("text found in the run's name, id, dataset or experiment"),
+  params: z.string().max(2000).optional().describe("param keys, comma-separated, whose values each run carries in `params`; `*` for all"),
 });
 export type RunsQuery = z.infer<typeof RunsQuery>;
+
+/** A run of the runs list: its summary, and the values of the params the query asked for. */
+export const RunsListRun = RunSummary.extend({
+  params: z.record(z.string(), z.string()).optional().describe("the asked params the run logged (absent when none were asked)"),
+});
+export type RunsListRun = z.infer<typeof RunsListRun>;
 
 export const RunArtifact = z.object({ path: z.string(), isDir: z.boolean(), size: z.number().nullable() });
 

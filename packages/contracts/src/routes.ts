@@ -715,7 +715,11 @@ const routeTable = [
     tag: "runs",
     permission: VIEWER,
     query: A.RunsQuery,
-    response: z.object({ runs: z.array(A.RunSummary), total: z.number().int().describe("runs matching, across pages") }),
+    response: z.object({
+      runs: z.array(A.RunsListRun),
+      total: z.number().int().describe("runs matching, across pages"),
+      paramKeys: z.array(z.string()).describe("the param keys logged by the runs matching, sorted (to pick param columns from)"),
+    }),
   },
   {
     method: "get",

@@ -219,6 +219,7 @@ export async function appFixture(
   return {
     app,
     db,
+    runsIndex,
     auth,
     projects,
     audit,

@@ -11317,6 +11317,7 @@ export type paths = {
                     dataset?: string;
                     task?: string;
                     q?: string;
+                    params?: string;
                 };
                 header?: never;
                 path?: never;
@@ -11350,9 +11351,15 @@ export type paths = {
                                 metrics: {
                                     [key: string]: number;
                                 };
+                                /** @description the asked params the run logged (absent when none were asked) */
+                                params?: {
+                                    [key: string]: string;
+                                };
                             }[];
                             /** @description runs matching, across pages */
                             total: number;
+                            /** @description the param keys logged by the runs matching, sorted (to pick param columns from) */
+                            paramKeys: string[];
                         };
                     };
                 };

@@ -86,6 +86,35 @@ forEachDatabase("RunsIndexRepository", (dbs) => {
     expect((await page("default", { filter: "metrics.AUC > 0.8", limit: "1" })).total).toBe(2);
   });
 
+  it("sorts and filters on keys with spaces and dots, written between backticks or bare", async () => {
+    await repo.upsert(
+      [
+        run(7, { metrics: { "Prec. ": 0.6, "F1 score": 0.4 }, params: { "n estimators": "10" } }),
+        run(8, { metrics: { "Prec. ": 0.8, "F1 score": 0.9 }, params: { "n estimators": "20" } }),
+      ],
+      "t",
+    );
+    const f = async (filter: string) => names(await page("default", { filter })).sort();
+    expect(await f("metrics.`Prec. ` > 0.7")).toEqual(["run-8"]);
+    expect(await f("metrics.`Prec. ` >= 0.6 and metrics.`F1 score` < 0.5")).toEqual(["run-7"]);
+    expect(await f("params.\"n estimators\" = '20'")).toEqual(["run-8"]);
+    expect(await f("metrics.F1 score > 0.5")).toEqual(["run-8"]);
+    expect(names(await page("default", { sort: "metrics.`Prec. `" })).slice(0, 2)).toEqual(["run-8", "run-7"]);
+    expect(names(await page("default", { sort: "metrics.Prec. ", order: "asc" })).slice(0, 2)).toEqual(["run-7", "run-8"]);
+  });
+
+  it("carries the asked params of the page's runs and the param keys of every run matching", async () => {
+    const none = await page("default", { filter: "metrics.AUC > 0" });
+    expect(none.runs[0]).not.toHaveProperty("params");
+    expect(none.paramKeys).toEqual(["model"]);
+    const asked = await page("default", { params: "model,absent", sort: "params.model", order: "asc" });
+    expect(asked.runs.map((r) => r.params)).toEqual([{ model: "dt" }, { model: "lr" }, { model: "lr" }, {}]);
+    expect((await page("other", { params: "*" })).paramKeys).toEqual([]);
+    await expect(page("default", { params: Array.from({ length: 101 }, (_, i) => `p${i}`).join(",") })).rejects.toThrow(
+      /Asked for 101 params/,
+    );
+  });
+
   it("rewrites only changed runs and forgets runs no longer in MLflow", async () => {
     expect(await repo.upsert([run(1, { metrics: { AUC: 0.7 }, params: { model: "lr" } })], "t")).toBe(0);
     expect(
@@ -107,7 +136,20 @@ it("reads filter clauses and refuses what it cannot read with a hint", () => {
     { kind: "param", key: "n estimators", op: "=", value: "10" },
   ]);
   expect(parseRunFilter(" ")).toEqual([]);
-  for (const bad of ["metrics.AUC > high", "params.model > 3", "AUC > 0.8", "status > FINISHED", "metrics > 1"]) {
+  expect(parseRunFilter("metrics.`Prec. ` >= 0.5 and params.note = 'salt and pepper' and tags.who = don't")).toEqual([
+    { kind: "metric", key: "Prec. ", op: ">=", value: 0.5 },
+    { kind: "param", key: "note", op: "=", value: "salt and pepper" },
+    { kind: "tag", key: "who", op: "=", value: "don't" },
+  ]);
+  for (const bad of [
+    "metrics.AUC > high",
+    "params.model > 3",
+    "AUC > 0.8",
+    "status > FINISHED",
+    "metrics > 1",
+    "metrics.`AUC > 1",
+    "params.a = 'b",
+  ]) {
     expect(() => parseRunFilter(bad), bad).toThrow(/Cannot read the filter clause/);
   }
 });

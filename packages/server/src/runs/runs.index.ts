@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { DEFAULT_PROJECT, type RunSummary, type RunsQuery, userError } from "@caretflow/contracts";
+import { DEFAULT_PROJECT, type RunSummary, type RunsListRun, type RunsQuery, runSortKey, userError } from "@caretflow/contracts";
 import { type Kysely, sql } from "kysely";
 import type { ServerTables } from "../db/server.tables.ts";
 import { runDatasetName } from "../projects/project.service.ts";
@@ -24,42 +24,112 @@ export type RunFilter =
   | { kind: "param" | "tag"; key: string; op: "=" | "!="; value: string }
   | { kind: "status"; op: "=" | "!="; value: string };
 
-const CLAUSE = /^(metrics|params|tags|status)(?:\.(.+?))?\s*(>=|<=|!=|=|>|<)\s*(.+)$/;
-const unquote = (v: string) => v.trim().replace(/^(['"`])(.*)\1$/, "$2");
+const OPERATOR = /^\s*(>=|<=|!=|=|>|<)\s*/;
+const QUOTES = new Set(["`", '"', "'"]);
+const unquote = (v: string) => v.trim().replace(/^(['"`])(.*)\1$/s, "$2");
 
 function badFilter(clause: string, why: string): Error {
   return userError(
     "invalid_filter",
     `Cannot read the filter clause '${clause}': ${why}`,
-    "Write clauses such as metrics.AUC > 0.8, params.model = lr, tags.caretflow.task = classification or status = FINISHED, joined by 'and'.",
+    "Write clauses such as metrics.AUC > 0.8, params.model = lr, tags.caretflow.task = classification or status = FINISHED, joined by 'and'; put a key with spaces between backticks (metrics.`F1 score` > 0.5) and a value with ' and ' between quotes.",
   );
 }
 
-/** Parses `metrics.AUC > 0.8 and params.model = lr` into clauses; throws a 400 naming the clause it cannot read. */
+/** Splits on `and` outside quotes and backticks; a quote opens only where a token starts (after a space, a dot or an operator). */
+function splitClauses(text: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (quote) {
+      cur += ch;
+      if (ch === quote) quote = null;
+      continue;
+    }
+    if (QUOTES.has(ch) && (cur === "" || /[\s.=<>!]$/.test(cur))) {
+      quote = ch;
+      cur += ch;
+      continue;
+    }
+    const and = /^\s+and\s+/i.exec(text.slice(i));
+    if (and && cur.trim() !== "") {
+      out.push(cur.trim());
+      cur = "";
+      i += and[0].length - 1;
+      continue;
+    }
+    cur += ch;
+  }
+  if (quote) throw badFilter(text.trim(), `the ${quote} opened is never closed`);
+  out.push(cur.trim());
+  return out;
+}
+
+function parseClause(clause: string): RunFilter {
+  const head = /^(metrics|params|tags|status)/.exec(clause);
+  if (!head) throw badFilter(clause, "expected metrics.KEY, params.KEY, tags.KEY or status, an operator and a value");
+  const field = head[1] as "metrics" | "params" | "tags" | "status";
+  let rest = clause.slice(field.length);
+  let key: string | undefined;
+  if (rest.startsWith(".")) {
+    rest = rest.slice(1);
+    const q = rest[0] ?? "";
+    if (q === "`" || q === '"') {
+      const end = rest.indexOf(q, 1);
+      if (end < 0) throw badFilter(clause, `the ${q} opened before the key is never closed`);
+      key = rest.slice(1, end);
+      rest = rest.slice(end + 1);
+    } else {
+      const bare = /^(.+?)\s*(?=>=|<=|!=|=|>|<)/s.exec(rest);
+      if (!bare) throw badFilter(clause, "expected an operator (> >= < <= = !=) after the key");
+      key = bare[1];
+      rest = rest.slice(bare[0].length);
+    }
+  }
+  const opm = OPERATOR.exec(rest);
+  if (!opm) throw badFilter(clause, "expected an operator (> >= < <= = !=)");
+  const op = opm[1] as Op;
+  const value = unquote(rest.slice(opm[0].length));
+  if (field === "status") {
+    if (key !== undefined || (op !== "=" && op !== "!=")) throw badFilter(clause, "status takes = or !=");
+    return { kind: "status", op, value: value.toUpperCase() };
+  }
+  if (!key) throw badFilter(clause, `${field} needs a key, e.g. ${field}.NAME`);
+  if (field === "metrics") {
+    const n = Number(value);
+    if (value === "" || !Number.isFinite(n)) throw badFilter(clause, "a metric is compared with a number");
+    return { kind: "metric", key, op, value: n };
+  }
+  if (op !== "=" && op !== "!=") throw badFilter(clause, `${field} takes = or !=`);
+  return { kind: field === "params" ? "param" : "tag", key, op, value };
+}
+
+/**
+ * Parses `metrics.AUC > 0.8 and params.model = lr` into clauses; throws a 400 naming the clause it cannot
+ * read. A key in backticks (or double quotes) is taken as written, spaces and dots included.
+ */
 export function parseRunFilter(text: string | undefined): RunFilter[] {
   if (!text?.trim()) return [];
-  return text
-    .trim()
-    .split(/\s+and\s+/i)
-    .map((clause) => {
-      const m = CLAUSE.exec(clause.trim());
-      if (!m) throw badFilter(clause, "expected metrics.KEY, params.KEY, tags.KEY or status, an operator and a value");
-      const [, field, rawKey, op, rawValue] = m as unknown as [string, string, string | undefined, Op, string];
-      const value = unquote(rawValue);
-      if (field === "status") {
-        if (rawKey !== undefined || (op !== "=" && op !== "!=")) throw badFilter(clause, "status takes = or !=");
-        return { kind: "status", op, value: value.toUpperCase() };
-      }
-      const key = unquote(rawKey ?? "");
-      if (!key) throw badFilter(clause, `${field} needs a key, e.g. ${field}.NAME`);
-      if (field === "metrics") {
-        const n = Number(value);
-        if (value === "" || !Number.isFinite(n)) throw badFilter(clause, "a metric is compared with a number");
-        return { kind: "metric", key, op, value: n };
-      }
-      if (op !== "=" && op !== "!=") throw badFilter(clause, `${field} takes = or !=`);
-      return { kind: field === "params" ? "param" : "tag", key, op, value };
-    });
+  return splitClauses(text.trim()).map(parseClause);
+}
+
+/** The param keys a query asks each run to carry: null for none, "*" for all. */
+function askedParams(text: string | undefined): string[] | "*" | null {
+  if (!text?.trim()) return null;
+  if (text.trim() === "*") return "*";
+  const keys = [...new Set(text.split(",").filter((k) => k.trim() !== ""))];
+  if (keys.length > 100)
+    throw userError("invalid_params", `Asked for ${keys.length} params`, "Ask for at most 100 param keys, or * for all of them.");
+  return keys;
+}
+
+/** A page of the runs list (GET /api/runs). */
+export interface RunsPage {
+  runs: RunsListRun[];
+  total: number;
+  paramKeys: string[];
 }
 
 /**
@@ -68,7 +138,7 @@ export function parseRunFilter(text: string | undefined): RunFilter[] {
  */
 export class RunsIndexRepository {
   readonly #db: Kysely<ServerTables>;
-  readonly #pages: ReadCache<{ runs: RunSummary[]; total: number }>;
+  readonly #pages: ReadCache<RunsPage>;
 
   /**
    * `pageCacheMs`: how long a page read is served again to the same query (0, the default: never). The
@@ -184,11 +254,12 @@ export class RunsIndexRepository {
   }
 
   /** A page of the project's runs: those whose dataset the project owns, and those of no owned dataset in the default project. */
-  page(project: string, q: RunsQuery): Promise<{ runs: RunSummary[]; total: number }> {
+  page(project: string, q: RunsQuery): Promise<RunsPage> {
     return this.#pages.get(JSON.stringify([project, q]), () => this.#readPage(project, q));
   }
 
-  async #readPage(project: string, q: RunsQuery): Promise<{ runs: RunSummary[]; total: number }> {
+  async #readPage(project: string, q: RunsQuery): Promise<RunsPage> {
+    const asked = askedParams(q.params);
     let base = this.#db
       .selectFrom("runs_index as r")
       .leftJoin("project_objects as po", (j) => j.onRef("po.name", "=", "r.dataset_name").on("po.kind", "=", "dataset"))
@@ -227,21 +298,54 @@ export class RunsIndexRepository {
     const total = Number(counted?.n ?? 0);
 
     const direction = q.order;
-    let rows = base.select("r.summary_json");
-    const [field, ...rest] = q.sort.split(".");
-    if (field === "metrics" || field === "params") {
-      const key = rest.join(".");
-      const kind = field === "metrics" ? "metric" : "param";
-      const col = field === "metrics" ? "s.num" : "s.text";
+    let rows = base.select(["r.run_id", "r.summary_json"]);
+    const sorted = runSortKey(q.sort);
+    if (sorted) {
+      const kind = sorted.field === "metrics" ? "metric" : "param";
+      const col = sorted.field === "metrics" ? "s.num" : "s.text";
       rows = rows
-        .leftJoin("runs_index_values as s", (j) => j.onRef("s.run_id", "=", "r.run_id").on("s.kind", "=", kind).on("s.key", "=", key))
+        .leftJoin("runs_index_values as s", (j) =>
+          j.onRef("s.run_id", "=", "r.run_id").on("s.kind", "=", kind).on("s.key", "=", sorted.key),
+        )
         // Runs without the key last whichever the order, on both databases.
         .orderBy(sql`${sql.ref(col)} ${sql.raw(direction)} nulls last`);
     } else {
-      const col = field === "end_time" ? "r.end_time" : field === "name" ? "r.name" : "r.start_time";
+      const col = q.sort === "end_time" ? "r.end_time" : q.sort === "name" ? "r.name" : "r.start_time";
       rows = rows.orderBy(sql`${sql.ref(col)} ${sql.raw(direction)} nulls last`);
     }
     const page = await rows.orderBy("r.run_id", direction).limit(q.limit).offset(q.offset).execute();
-    return { runs: page.map((r) => JSON.parse(r.summary_json) as RunSummary), total };
+    // The param keys of every run matching (to pick columns from), in one query.
+    const keyRows = await this.#db
+      .selectFrom("runs_index_values as k")
+      .select("k.key")
+      .distinct()
+      .where("k.kind", "=", "param")
+      .where("k.run_id", "in", base.select("r.run_id"))
+      .orderBy("k.key")
+      .execute();
+    // The asked params of the page's runs, in one query.
+    const params = new Map<string, Record<string, string>>();
+    const ids = page.map((r) => r.run_id);
+    if (asked && ids.length > 0 && (asked === "*" || asked.length > 0)) {
+      let values = this.#db
+        .selectFrom("runs_index_values")
+        .select(["run_id", "key", "text"])
+        .where("kind", "=", "param")
+        .where("run_id", "in", ids);
+      if (asked !== "*") values = values.where("key", "in", asked);
+      for (const v of await values.execute()) {
+        const of = params.get(v.run_id) ?? {};
+        of[v.key] = v.text ?? "";
+        params.set(v.run_id, of);
+      }
+    }
+    return {
+      runs: page.map((r) => {
+        const summary = JSON.parse(r.summary_json) as RunSummary;
+        return asked ? { ...summary, params: params.get(r.run_id) ?? {} } : summary;
+      }),
+      total,
+      paramKeys: keyRows.map((k) => k.key),
+    };
   }
 }

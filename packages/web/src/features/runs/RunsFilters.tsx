@@ -5,17 +5,23 @@ import { FILTER_OPS, type FilterField, filterClause, type RunsView } from "./run
 
 const STATUSES = ["FINISHED", "RUNNING", "FAILED", "KILLED", "SCHEDULED"] as const;
 
-/** The runs list's filters: text, status, task, and clauses on metrics, params and tags (each removable). */
+/** The runs list's filters: text, status, task, dataset, the param columns, and clauses on metrics, params and tags (each removable). */
 export function RunsFilters({
   view,
   catalog,
   metricNames,
+  paramKeys,
+  datasets,
   onChange,
 }: {
   view: RunsView;
   catalog: Catalog | undefined;
   /** suggested keys for a metric clause */
   metricNames: readonly string[];
+  /** the param keys of the runs matching: suggested for a param clause, offered as columns */
+  paramKeys: readonly string[];
+  /** the project's dataset names */
+  datasets: readonly string[];
   onChange: (change: Partial<Omit<RunsView, "page">>) => void;
 }) {
   const [q, setQ] = useState(view.q);
@@ -28,7 +34,7 @@ export function RunsFilters({
 
   const addClause = (e: FormEvent) => {
     e.preventDefault();
-    const made = filterClause(field, key, op, value);
+    const made = filterClause(field, key, op, value, [...metricNames, ...paramKeys]);
     if ("error" in made) return setError(made.error);
     setError(null);
     setKey("");
@@ -72,6 +78,30 @@ export function RunsFilters({
             </option>
           ))}
         </select>
+        <select aria-label="Dataset" value={view.dataset} onChange={(e) => onChange({ dataset: e.target.value })}>
+          <option value="">any dataset</option>
+          {[...new Set([...datasets, ...(view.dataset ? [view.dataset] : [])])].sort().map((d) => (
+            <option key={d} value={d}>
+              {d}
+            </option>
+          ))}
+        </select>
+        <details className="runs-cols">
+          <summary>Parameter columns{view.cols.length > 0 ? ` (${view.cols.length})` : ""}</summary>
+          {paramKeys.length === 0 && view.cols.length === 0 ? <p className="muted small">These runs logged no parameters.</p> : null}
+          <fieldset aria-label="Parameter columns">
+            {[...new Set([...view.cols, ...paramKeys])].map((k) => (
+              <label key={k} className="runs-col-pick">
+                <input
+                  type="checkbox"
+                  checked={view.cols.includes(k)}
+                  onChange={() => onChange({ cols: view.cols.includes(k) ? view.cols.filter((c) => c !== k) : [...view.cols, k] })}
+                />
+                {k}
+              </label>
+            ))}
+          </fieldset>
+        </details>
       </form>
       <form className="runs-filter-row" aria-label="Add a filter" onSubmit={addClause}>
         <select
@@ -94,7 +124,11 @@ export function RunsFilters({
           value={key}
           onChange={(e) => setKey(e.target.value)}
         />
-        <datalist id="runs-metric-names">{field === "metrics" ? metricNames.map((m) => <option key={m} value={m} />) : null}</datalist>
+        <datalist id="runs-metric-names">
+          {(field === "metrics" ? metricNames : field === "params" ? paramKeys : []).map((m) => (
+            <option key={m} value={m} />
+          ))}
+        </datalist>
         <select aria-label="Operator" value={op} onChange={(e) => setOp(e.target.value)}>
           {ops.map((o) => (
             <option key={o} value={o}>

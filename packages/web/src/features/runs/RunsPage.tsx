@@ -10,12 +10,14 @@ import { ScrollRegion } from "../../ui/scroll.tsx";
 import { RunsFilters } from "./RunsFilters.tsx";
 import {
   changeView,
+  keySort,
   metricColumns,
   PAGE_SIZES,
   pageCount,
   type RunsView,
   readRunsView,
   runsQuery,
+  sortedKey,
   toggleSort,
   writeRunsView,
 } from "./runs.view.ts";
@@ -30,6 +32,7 @@ export function RunsPage() {
     keepPrevious: true,
   });
   const catalog = useResource((api) => api.catalog(), "catalog").data;
+  const datasets = useResource((api) => api.listDatasets(), "datasets").data;
   const taskOf = (r: RunSummary) => catalog?.tasks.find((t) => t.task === r.task);
   const navigate = useNavigate();
   const [picked, setPicked] = useState<string[]>([]);
@@ -50,9 +53,9 @@ export function RunsPage() {
     tasksShown.flatMap((t) => t.metrics.map((m) => m.name)),
   );
   // The sorted metric stays a column even when this page's runs lack it.
-  const sortedMetric = view.sort.startsWith("metrics.") ? view.sort.slice("metrics.".length) : null;
+  const sortedMetric = sortedKey(view, "metrics");
   if (sortedMetric && !metrics.includes(sortedMetric)) metrics.unshift(sortedMetric);
-  const filtered = view.filters.length > 0 || view.q !== "" || view.status !== "" || view.task !== "";
+  const filtered = view.filters.length > 0 || view.q !== "" || view.status !== "" || view.task !== "" || view.dataset !== "";
 
   const header = (label: ReactNode, sort: string | null, firstDir: "asc" | "desc", align?: "right") => {
     const active = sort !== null && view.sort === sort;
@@ -122,7 +125,17 @@ export function RunsPage() {
             </>
           }
         >
-          <RunsFilters view={view} catalog={catalog} metricNames={metrics} onChange={change} />
+          <RunsFilters
+            view={view}
+            catalog={catalog}
+            metricNames={metrics}
+            paramKeys={runs.data?.paramKeys ?? []}
+            datasets={[
+              ...(datasets ?? []).map((d) => d.name),
+              ...rows.flatMap((r) => (r.dataset ? [r.dataset.replace(/@v\d+$/, "")] : [])),
+            ]}
+            onChange={change}
+          />
           <p className="muted small">
             Tick two or more runs, of any task and on any page, to compare their parameters, metrics and charts side by side.
           </p>
@@ -140,13 +153,11 @@ export function RunsPage() {
                   {header("Best model", null, "asc")}
                   {metrics.map((m) => (
                     <Fragment key={m}>
-                      {header(
-                        m,
-                        /\s/.test(m) ? null : `metrics.${m}`,
-                        tasksShown.some((t) => lowerIsBetter(t, m)) ? "asc" : "desc",
-                        "right",
-                      )}
+                      {header(m, keySort("metrics", m), tasksShown.some((t) => lowerIsBetter(t, m)) ? "asc" : "desc", "right")}
                     </Fragment>
+                  ))}
+                  {view.cols.map((p) => (
+                    <Fragment key={`param:${p}`}>{header(p, keySort("params", p), "asc")}</Fragment>
                   ))}
                   {header("Status", null, "asc")}
                   {header("Started", "start_time", "desc")}
@@ -155,7 +166,7 @@ export function RunsPage() {
               <tbody>
                 {rows.length === 0 ? (
                   <tr>
-                    <td colSpan={7 + metrics.length} className="table-empty">
+                    <td colSpan={7 + metrics.length + view.cols.length} className="table-empty">
                       {view.page > 1 ? (
                         <>
                           No runs on page {view.page}.{" "}
@@ -191,6 +202,11 @@ export function RunsPage() {
                       {metrics.map((m) => (
                         <td key={m} className="num" data-metric={m}>
                           {typeof r.metrics[m] === "number" ? formatMetric(r.metrics[m]) : "—"}
+                        </td>
+                      ))}
+                      {view.cols.map((p) => (
+                        <td key={`param:${p}`} data-param={p}>
+                          {r.params?.[p] ?? "—"}
                         </td>
                       ))}
                       <td>

@@ -3,10 +3,12 @@ import {
   changeView,
   DEFAULT_VIEW,
   filterClause,
+  keySort,
   metricColumns,
   pageCount,
   readRunsView,
   runsQuery,
+  sortedKey,
   toggleSort,
   writeRunsView,
 } from "./runs.view.ts";
@@ -29,8 +31,25 @@ describe("runs view in the address", () => {
     expect(writeRunsView(DEFAULT_VIEW).toString()).toBe("");
   });
 
+  it("keeps the dataset, the param columns and a sort on a key with a space and a dot", () => {
+    const v = {
+      ...DEFAULT_VIEW,
+      dataset: "juice",
+      cols: ["model", "n estimators"],
+      sort: keySort("metrics", "Prec. "),
+      filters: ["metrics.`F1 score` > 0.5"],
+    };
+    expect(v.sort).toBe("metrics.`Prec. `");
+    const qs = writeRunsView(v).toString();
+    expect(readRunsView(new URLSearchParams(qs))).toEqual(v);
+    expect(sortedKey(v, "metrics")).toBe("Prec. ");
+    expect(sortedKey(v, "params")).toBeNull();
+    expect(runsQuery(v)).toMatchObject({ dataset: "juice", params: "model,n estimators", sort: "metrics.`Prec. `" });
+    expect(keySort("params", "model")).toBe("params.model");
+  });
+
   it("falls back to the defaults on what it cannot read", () => {
-    const v = readRunsView(new URLSearchParams("page=-2&size=7&sort=metrics.a b&order=up&f="));
+    const v = readRunsView(new URLSearchParams("page=-2&size=7&sort=metrics.a%60b&order=up&f="));
     expect(v).toEqual(DEFAULT_VIEW);
   });
 
@@ -69,9 +88,15 @@ describe("filter clauses", () => {
     [["params", "model", ">", "lr"], { error: "Parameters and tags compare with = or != only." }],
     [["metrics", "", ">", "1"], { error: "Name the metric to filter on." }],
     [["tags", "team", "=", ""], { error: "Give a value to compare with." }],
-    [["params", "a", "=", "x and y"], { error: "A value cannot contain the word 'and'." }],
+    [["params", "a", "=", "x and y"], { clause: "params.a = 'x and y'" }],
+    [["metrics", "F1 score", ">", "0.5"], { clause: "metrics.`F1 score` > 0.5" }],
+    [["metrics", " Prec. ", "<", "1"], { clause: "metrics.`Prec.` < 1" }],
   ] as const)("%j -> %j", ([field, key, op, value], want) => {
     expect(filterClause(field, key, op, value)).toEqual(want);
+  });
+
+  it("keeps a known key exactly, trailing space included", () => {
+    expect(filterClause("metrics", "Prec. ", ">", "0.5", ["Prec. "])).toEqual({ clause: "metrics.`Prec. ` > 0.5" });
   });
 });
 

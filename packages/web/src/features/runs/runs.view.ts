@@ -1,4 +1,4 @@
-import type { RunSummary, RunsQuery } from "@caretflow/contracts";
+import { type RunSummary, type RunsQuery, runKeyRef, runSortKey } from "@caretflow/contracts";
 import { summaryMetrics } from "../../lib/catalog.ts";
 
 /** What the runs list shows: a page, its order and its filters, all kept in the page's address. */
@@ -13,15 +13,30 @@ export interface RunsView {
   filters: string[];
   status: string;
   task: string;
+  /** dataset NAME or NAME@vVERSION */
+  dataset: string;
   q: string;
+  /** param keys shown as columns, in order */
+  cols: string[];
 }
 
 export const PAGE_SIZES = [10, 25, 50, 100] as const;
-export const DEFAULT_VIEW: RunsView = { page: 1, size: 25, sort: "start_time", order: "desc", filters: [], status: "", task: "", q: "" };
+export const DEFAULT_VIEW: RunsView = {
+  page: 1,
+  size: 25,
+  sort: "start_time",
+  order: "desc",
+  filters: [],
+  status: "",
+  task: "",
+  dataset: "",
+  q: "",
+  cols: [],
+};
 export const FILTER_OPS = [">", ">=", "<", "<=", "=", "!="] as const;
 export type FilterField = "metrics" | "params" | "tags";
 
-const SORT = /^(start_time|end_time|name|(metrics|params)\.[^\s]{1,250})$/;
+const SORT = /^(start_time|end_time|name|(metrics|params)\.[^`\n]{1,250}|(metrics|params)\.`[^`\n]{1,250}`)$/;
 const int = (v: string | null, fallback: number) => {
   const n = Number(v);
   return v !== null && Number.isInteger(n) && n > 0 ? n : fallback;
@@ -39,7 +54,9 @@ export function readRunsView(search: URLSearchParams): RunsView {
     filters: search.getAll("f").filter((f) => f.trim() !== ""),
     status: search.get("status") ?? "",
     task: search.get("task") ?? "",
+    dataset: search.get("dataset") ?? "",
     q: search.get("q") ?? "",
+    cols: [...new Set(search.getAll("cols").filter((c) => c !== ""))],
   };
 }
 
@@ -49,6 +66,8 @@ export function writeRunsView(v: RunsView): URLSearchParams {
   if (v.q) p.set("q", v.q);
   if (v.status) p.set("status", v.status);
   if (v.task) p.set("task", v.task);
+  if (v.dataset) p.set("dataset", v.dataset);
+  for (const c of v.cols) p.append("cols", c);
   for (const f of v.filters) p.append("f", f);
   if (v.sort !== DEFAULT_VIEW.sort || v.order !== DEFAULT_VIEW.order) {
     p.set("sort", v.sort);
@@ -69,6 +88,8 @@ export function runsQuery(v: RunsView): Partial<RunsQuery> {
     ...(v.filters.length > 0 ? { filter: v.filters.join(" and ") } : {}),
     ...(v.status ? { status: v.status as RunsQuery["status"] } : {}),
     ...(v.task ? { task: v.task } : {}),
+    ...(v.dataset ? { dataset: v.dataset } : {}),
+    ...(v.cols.length > 0 ? { params: v.cols.join(",") } : {}),
     ...(v.q ? { q: v.q } : {}),
   };
 }
@@ -88,21 +109,44 @@ export function pageCount(total: number, size: number): number {
   return Math.max(1, Math.ceil(total / size));
 }
 
+/** A param or tag value as a clause reads it: between quotes when it holds ` and ` or starts with a quote. */
+function quoteValue(val: string): string {
+  if (!/\sand\s/i.test(val) && !/^['"`]/.test(val)) return val;
+  const q = !val.includes("'") ? "'" : !val.includes('"') ? '"' : "`";
+  return `${q}${val}${q}`;
+}
+
+/** The sort of a metric or param column (its key between backticks when it needs them). */
+export function keySort(field: "metrics" | "params", key: string): string {
+  return runKeyRef(field, key);
+}
+
+/** The metric a view sorts on, or null. */
+export function sortedKey(v: RunsView, field: "metrics" | "params"): string | null {
+  const s = runSortKey(v.sort);
+  return s && s.field === field ? s.key : null;
+}
+
 /**
  * A filter clause from the form's fields, or a message saying what to fix.
  * @example filterClause("metrics", "AUC", ">", "0.8") // { clause: "metrics.AUC > 0.8" }
  */
-export function filterClause(field: FilterField, key: string, op: string, value: string): { clause: string } | { error: string } {
-  const k = key.trim();
+export function filterClause(
+  field: FilterField,
+  key: string,
+  op: string,
+  value: string,
+  /** keys taken exactly as given (a logged key may end in a space); any other key is trimmed */
+  known: readonly string[] = [],
+): { clause: string } | { error: string } {
+  const k = known.includes(key) ? key : key.trim();
   const val = value.trim();
   if (!k) return { error: `Name the ${field === "metrics" ? "metric" : field === "params" ? "parameter" : "tag"} to filter on.` };
-  if (/\s/.test(k)) return { error: "Keys with spaces cannot be filtered on here." };
   if (!(FILTER_OPS as readonly string[]).includes(op)) return { error: `Unknown operator ${op}.` };
   if (field !== "metrics" && op !== "=" && op !== "!=") return { error: "Parameters and tags compare with = or != only." };
   if (val === "") return { error: "Give a value to compare with." };
   if (field === "metrics" && !Number.isFinite(Number(val))) return { error: "A metric is compared with a number, e.g. 0.8." };
-  if (/\sand\s/i.test(val)) return { error: "A value cannot contain the word 'and'." };
-  return { clause: `${field}.${k} ${op} ${field === "metrics" ? Number(val) : val}` };
+  return { clause: `${runKeyRef(field, k)} ${op} ${field === "metrics" ? Number(val) : quoteValue(val)}` };
 }
 
 /** The metric columns of a page: the summary metrics its runs logged, the tasks' own first (`preferred`), at most `max`. */
