@@ -204,7 +204,6 @@ export function createApiClient(opts: ApiClientOptions = {}) {
     jobLogUrl: (id: string) => inProject(api.url("get", "/api/jobs/{id}/log", job(id).params)),
     jobLog: async (id: string) => (await api.raw("get", "/api/jobs/{id}/log", { ...job(id), headers: { accept: "text/plain" } })).text(),
 
-    listRuns: async () => (await api.GET("/api/runs")).runs,
     getRun: (runId: string) => api.GET("/api/runs/{runId}", run(runId)),
     artifactUrl: (runId: string, path: string) =>
       inProject(api.url("get", "/api/runs/{runId}/artifacts/{path}", artifact(runId, path).params)),
