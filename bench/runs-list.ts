@@ -2,7 +2,7 @@
  * Runs list at scale: a real MLflow server with 10,000 training runs (seeded into its store, tagged as
  * caretflow's engine tags its parent runs), caretflow started on it (`caretflow up
  * --mlflow-url`), then 50 concurrent clients read, in turn: caretflow's first page of /api/runs, a
- * filtered page sorted on a metric, and (the baseline, same run) the same first page straight from
+ * filtered page sorted on a metric, a first page with two parameter columns sorted on one, and (the baseline, same run) the same first page straight from
  * MLflow's runs/search. Prints req/s, p50 and p95 of each, the ratio of the p95s and the goal
  * (p95 of caretflow's list at most 300 ms).
  *
@@ -169,6 +169,11 @@ try {
         headers,
       }),
   });
+  // As the Runs page asks once a person picks parameter columns: the page's runs with those params.
+  const withParams = await measure({
+    name: "caretflow /api/runs (first page with two param columns)",
+    request: () => fetch(`${cf.url}/api/runs?limit=${PAGE}&params=model,fold&sort=params.fold`, { headers }),
+  });
   const search = (filter: string, orderBy: string) =>
     fetch(`${mlflowUrl}/api/2.0/mlflow/runs/search`, {
       method: "POST",
@@ -186,9 +191,10 @@ try {
   console.log(
     `p95 ratio caretflow/MLflow: first page ${(first.p95 / base.p95).toFixed(2)}, filtered ${(filtered.p95 / baseFiltered.p95).toFixed(2)}`,
   );
-  const worst = Math.max(first.p95, filtered.p95);
+  const worst = Math.max(first.p95, filtered.p95, withParams.p95);
+  const errors = first.errors + filtered.errors + withParams.errors;
   console.log(
-    `goal: p95 of caretflow's list <= ${GOAL_P95_MS} ms with ${nRuns} runs: ${worst <= GOAL_P95_MS && first.errors + filtered.errors === 0 ? "met" : "NOT met"} (${worst.toFixed(0)} ms)`,
+    `goal: p95 of caretflow's list <= ${GOAL_P95_MS} ms with ${nRuns} runs: ${worst <= GOAL_P95_MS && errors === 0 ? "met" : "NOT met"} (${worst.toFixed(0)} ms)`,
   );
 } finally {
   const { server } = started;
