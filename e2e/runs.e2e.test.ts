@@ -175,6 +175,11 @@ describe("the Experiments list and compare", () => {
     const [worst, best] = [high.sort((a, b) => a.auc - b.auc)[0] as Seeded, high.at(-1) as Seeded];
     await page.getByRole("checkbox", { name: `Compare ${worst.name}` }).check();
     await page.getByRole("checkbox", { name: `Compare ${best.name}` }).check();
+    // The ticked runs are in the address: a reload keeps them.
+    await expect.poll(() => query(page.url()).getAll("sel")).toEqual([worst.runId, best.runId]);
+    await page.reload();
+    await expect.poll(() => page.getByTestId("compare-runs").textContent(), { timeout: 15_000 }).toBe("Compare (2)");
+    expect(await page.getByRole("checkbox", { name: `Compare ${best.name}` }).isChecked()).toBe(true);
     await page.getByTestId("compare-runs").filter({ hasText: "Compare (2)" }).click();
     await page.waitForURL(/\/experiments\/compare\?runs=/);
     expect(query(page.url()).get("runs")?.split(",")).toEqual([worst.runId, best.runId]);

@@ -1,5 +1,5 @@
 import type { RunSummary } from "@caretflow/contracts";
-import { Fragment, type ReactNode, useMemo, useState } from "react";
+import { Fragment, type ReactNode, useMemo } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import { useNow, useResource } from "../../api/context.tsx";
 import { lowerIsBetter, modelName, taskLabel } from "../../lib/catalog.ts";
@@ -18,6 +18,7 @@ import {
   readRunsView,
   runsQuery,
   sortedKey,
+  togglePicked,
   toggleSort,
   writeRunsView,
 } from "./runs.view.ts";
@@ -35,10 +36,11 @@ export function RunsPage() {
   const datasets = useResource((api) => api.listDatasets(), "datasets").data;
   const taskOf = (r: RunSummary) => catalog?.tasks.find((t) => t.task === r.task);
   const navigate = useNavigate();
-  const [picked, setPicked] = useState<string[]>([]);
-  const toggle = (id: string) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id]));
   const now = useNow(false);
   const go = (next: RunsView) => setSearch(writeRunsView(next));
+  // Ticked runs live in the address too, so a reload or a shared link keeps the selection.
+  const picked = view.sel;
+  const toggle = (id: string) => go(togglePicked(view, id));
   const change = (c: Partial<Omit<RunsView, "page">>) => go(changeView(view, c));
 
   const rows = runs.data?.runs ?? [];
@@ -109,7 +111,7 @@ export function RunsPage() {
           actions={
             <>
               {picked.length > 0 ? (
-                <button type="button" className="btn btn-small" onClick={() => setPicked([])}>
+                <button type="button" className="btn btn-small" onClick={() => go({ ...view, sel: [] })}>
                   Clear selection
                 </button>
               ) : null}

@@ -9,6 +9,7 @@ import {
   readRunsView,
   runsQuery,
   sortedKey,
+  togglePicked,
   toggleSort,
   writeRunsView,
 } from "./runs.view.ts";
@@ -29,6 +30,20 @@ describe("runs view in the address", () => {
     expect(qs).toBe("q=juice&status=FINISHED&f=metrics.AUC+%3E+0.8&f=params.model+%3D+lr&sort=metrics.AUC&order=asc&size=10&page=3");
     expect(readRunsView(new URLSearchParams(qs))).toEqual(v);
     expect(writeRunsView(DEFAULT_VIEW).toString()).toBe("");
+  });
+
+  it("keeps the runs ticked for comparison, on whichever page, and drops ids that are not run ids", () => {
+    const onPage2 = { ...DEFAULT_VIEW, page: 2 };
+    const one = togglePicked(onPage2, "a1b2");
+    const two = togglePicked(one, "c3d4");
+    expect(two).toEqual({ ...onPage2, sel: ["a1b2", "c3d4"] });
+    expect(togglePicked(two, "a1b2").sel).toEqual(["c3d4"]);
+    const qs = writeRunsView(two).toString();
+    expect(qs).toBe("sel=a1b2&sel=c3d4&page=2");
+    expect(readRunsView(new URLSearchParams(qs))).toEqual(two);
+    // A filter change goes back to page 1 and keeps the selection.
+    expect(changeView(two, { q: "juice" })).toMatchObject({ page: 1, sel: ["a1b2", "c3d4"] });
+    expect(readRunsView(new URLSearchParams("sel=a1b2&sel=../x&sel=a1b2&sel=")).sel).toEqual(["a1b2"]);
   });
 
   it("keeps the dataset, the param columns and a sort on a key with a space and a dot", () => {

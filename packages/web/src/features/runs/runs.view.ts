@@ -18,6 +18,8 @@ export interface RunsView {
   q: string;
   /** param keys shown as columns, in order */
   cols: string[];
+  /** run ids ticked for comparison, in the order ticked (kept across pages, filters and reloads) */
+  sel: string[];
 }
 
 export const PAGE_SIZES = [10, 25, 50, 100] as const;
@@ -32,11 +34,14 @@ export const DEFAULT_VIEW: RunsView = {
   dataset: "",
   q: "",
   cols: [],
+  sel: [],
 };
 export const FILTER_OPS = [">", ">=", "<", "<=", "=", "!="] as const;
 export type FilterField = "metrics" | "params" | "tags";
 
 const SORT = /^(start_time|end_time|name|(metrics|params)\.[^`\n]{1,250}|(metrics|params)\.`[^`\n]{1,250}`)$/;
+/** An MLflow run id as the address may carry it (anything else is dropped). */
+const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const int = (v: string | null, fallback: number) => {
   const n = Number(v);
   return v !== null && Number.isInteger(n) && n > 0 ? n : fallback;
@@ -57,6 +62,7 @@ export function readRunsView(search: URLSearchParams): RunsView {
     dataset: search.get("dataset") ?? "",
     q: search.get("q") ?? "",
     cols: [...new Set(search.getAll("cols").filter((c) => c !== ""))],
+    sel: [...new Set(search.getAll("sel").filter((id) => RUN_ID.test(id)))],
   };
 }
 
@@ -69,6 +75,7 @@ export function writeRunsView(v: RunsView): URLSearchParams {
   if (v.dataset) p.set("dataset", v.dataset);
   for (const c of v.cols) p.append("cols", c);
   for (const f of v.filters) p.append("f", f);
+  for (const id of v.sel) p.append("sel", id);
   if (v.sort !== DEFAULT_VIEW.sort || v.order !== DEFAULT_VIEW.order) {
     p.set("sort", v.sort);
     p.set("order", v.order);
@@ -103,6 +110,11 @@ export function changeView(v: RunsView, change: Partial<Omit<RunsView, "page">>)
 export function toggleSort(v: RunsView, sort: string, firstDir: "asc" | "desc"): RunsView {
   const order = v.sort === sort ? (v.order === "asc" ? "desc" : "asc") : firstDir;
   return changeView(v, { sort, order });
+}
+
+/** Ticks or unticks a run for comparison, keeping the page the person is on. */
+export function togglePicked(v: RunsView, runId: string): RunsView {
+  return { ...v, sel: v.sel.includes(runId) ? v.sel.filter((x) => x !== runId) : [...v.sel, runId] };
 }
 
 export function pageCount(total: number, size: number): number {
