@@ -1,5 +1,5 @@
 import type { RunSummary } from "@caretflow/contracts";
-import { Fragment, type ReactNode, useMemo } from "react";
+import { Fragment, type ReactNode, useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import { useNow, useResource } from "../../api/context.tsx";
 import { lowerIsBetter, modelName, taskLabel } from "../../lib/catalog.ts";
@@ -38,9 +38,17 @@ export function RunsPage() {
   const navigate = useNavigate();
   const now = useNow(false);
   const go = (next: RunsView) => setSearch(writeRunsView(next));
-  // Ticked runs live in the address too, so a reload or a shared link keeps the selection.
-  const picked = view.sel;
-  const toggle = (id: string) => go(togglePicked(view, id));
+  // Ticked runs live in the address too, so a reload or a shared link keeps the selection. The boxes
+  // follow local state at once; the address follows it, and back/forward bring its ticks back.
+  const [picked, setPicked] = useState<string[]>(view.sel);
+  const selKey = view.sel.join(",");
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the address's ticks, compared by value
+  useEffect(() => setPicked(view.sel), [selKey]);
+  const pick = (sel: string[]) => {
+    setPicked(sel);
+    go({ ...view, sel });
+  };
+  const toggle = (id: string) => pick(togglePicked({ ...view, sel: picked }, id).sel);
   const change = (c: Partial<Omit<RunsView, "page">>) => go(changeView(view, c));
 
   const rows = runs.data?.runs ?? [];
@@ -111,7 +119,7 @@ export function RunsPage() {
           actions={
             <>
               {picked.length > 0 ? (
-                <button type="button" className="btn btn-small" onClick={() => go({ ...view, sel: [] })}>
+                <button type="button" className="btn btn-small" onClick={() => pick([])}>
                   Clear selection
                 </button>
               ) : null}
