@@ -124,7 +124,11 @@ forEachDatabase("JobService", (dbs) => {
   it("builds the engine spec, records every event with a gapless seq, and follows the engine to success", async () => {
     const job = await train();
     expect(job.status).toBe("queued");
-    await until(async () => (await f.jobs.get(job.id)).leaderboard.length > 0);
+    // The leaderboard row and the progress are separate events, each stored on its own: wait for both.
+    await until(async () => {
+      const j = await f.jobs.get(job.id);
+      return j.leaderboard.length > 0 && j.progress !== null;
+    });
     const running = await f.jobs.get(job.id);
     expect(running).toMatchObject({ status: "running", stage: "compare", progress: { done: 1, total: 2 } });
     const spec = engine.specs.at(-1)!;
