@@ -139,6 +139,8 @@ export interface RunsPage {
 export class RunsIndexRepository {
   readonly #db: Kysely<ServerTables>;
   readonly #pages: ReadCache<RunsPage>;
+  /** The param keys of the runs a filter matches: the same for every page, sort and column choice of that filter. */
+  readonly #paramKeys: ReadCache<string[]>;
 
   /**
    * `pageCacheMs`: how long a page read is served again to the same query (0, the default: never). The
@@ -148,11 +150,13 @@ export class RunsIndexRepository {
   constructor(db: Kysely<ServerTables>, opts: { pageCacheMs?: number } = {}) {
     this.#db = db;
     this.#pages = new ReadCache({ ttlMs: opts.pageCacheMs ?? 0, maxEntries: 500 });
+    this.#paramKeys = new ReadCache({ ttlMs: opts.pageCacheMs ?? 0, maxEntries: 100 });
   }
 
   /** Drops the cached pages: something a page depends on changed (the index, or which project owns a dataset). */
   invalidate(): void {
     this.#pages.invalidate();
+    this.#paramKeys.invalidate();
   }
 
   /** Digest of each indexed run, by run id. */
@@ -314,15 +318,20 @@ export class RunsIndexRepository {
       rows = rows.orderBy(sql`${sql.ref(col)} ${sql.raw(direction)} nulls last`);
     }
     const page = await rows.orderBy("r.run_id", direction).limit(q.limit).offset(q.offset).execute();
-    // The param keys of every run matching (to pick columns from), in one query.
-    const keyRows = await this.#db
-      .selectFrom("runs_index_values as k")
-      .select("k.key")
-      .distinct()
-      .where("k.kind", "=", "param")
-      .where("k.run_id", "in", base.select("r.run_id"))
-      .orderBy("k.key")
-      .execute();
+    // The param keys of every run matching (to pick columns from), in one query shared by every page of the filter.
+    const { status, task, dataset, q: text, filter } = q;
+    const paramKeys = await this.#paramKeys.get(JSON.stringify([project, status, task, dataset, text, filter]), async () =>
+      (
+        await this.#db
+          .selectFrom("runs_index_values as k")
+          .select("k.key")
+          .distinct()
+          .where("k.kind", "=", "param")
+          .where("k.run_id", "in", base.select("r.run_id"))
+          .orderBy("k.key")
+          .execute()
+      ).map((k) => k.key),
+    );
     // The asked params of the page's runs, in one query.
     const params = new Map<string, Record<string, string>>();
     const ids = page.map((r) => r.run_id);
@@ -345,7 +354,7 @@ export class RunsIndexRepository {
         return asked ? { ...summary, params: params.get(r.run_id) ?? {} } : summary;
       }),
       total,
-      paramKeys: keyRows.map((k) => k.key),
+      paramKeys,
     };
   }
 }
