@@ -43,7 +43,8 @@ beforeAll(async () => {
     // Keys with a space and a dot, as MLflow allows: distinct values in yet another order.
     const prec = Number((0.5 + ((i * 7) % N) * 0.01).toFixed(2));
     const f1 = Number((0.3 + ((i * 5 + 3) % N) * 0.05).toFixed(2));
-    const trees = String(10 * (1 + (i % 5)));
+    // 5 and 10 to 80: as text, 5 would sort after 40.
+    const trees = String([5, 10, 20, 40, 80][i % 5]);
     const start = Date.now() - (N - i) * 60_000;
     const run = (await mlflow("runs/create", { experiment_id: expId, run_name: name, start_time: start })) as {
       run: { info: { run_id: string } };
@@ -218,7 +219,7 @@ describe("the Experiments list and compare", () => {
     expect(t.pageErrors).toEqual([]);
   });
 
-  it("shows picked parameter columns, filters by dataset, and sorts and filters on metric keys with a space and a dot", async () => {
+  it("shows picked parameter columns, filters by dataset, sorts and filters numeric params as numbers, and metric keys with a space and a dot", async () => {
     const { page } = t;
     const table = page.getByTestId("runs-table");
     const range = page.getByTestId("runs-range");
@@ -237,10 +238,10 @@ describe("the Experiments list and compare", () => {
     await expect.poll(() => query(page.url()).getAll("cols")).toEqual(["model", "n estimators"]);
     await expect.poll(() => column("data-param", "model")).toEqual(newestFirst.map((s) => s.model));
     await expect.poll(() => column("data-param", "n estimators")).toEqual(newestFirst.map((s) => s.trees));
-    // Sorted by a param's value (as text).
+    // Sorted by a param's value, as numbers.
     await table.locator('button[data-sort="params.`n estimators`"]').click();
     await expect.poll(() => query(page.url()).get("sort")).toBe("params.`n estimators`");
-    await expect.poll(() => column("data-param", "n estimators")).toEqual(seeded.map((s) => s.trees).sort());
+    await expect.poll(() => column("data-param", "n estimators")).toEqual(seeded.map((s) => s.trees).sort((a, b) => Number(a) - Number(b)));
 
     // The dataset filter, in the address; the columns stay.
     await page.getByLabel("Dataset").selectOption("wine");
@@ -270,10 +271,22 @@ describe("the Experiments list and compare", () => {
     expect(query(page.url()).getAll("f")).toEqual(["metrics.`F1 score` > 0.6"]);
     await expect.poll(names).toEqual(goodF1.map((s) => s.name));
 
+    // A parameter compares with a number too: 20 and up, not "20" and up as text (which would keep 5).
+    await page.getByLabel("Filter on").selectOption("params");
+    await page.getByLabel("Filter key").fill("n estimators");
+    await page.getByLabel("Operator").selectOption(">=");
+    await page.getByLabel("Filter value").fill("20");
+    await page.getByRole("button", { name: "Add filter" }).click();
+    const kept = goodF1.filter((s) => Number(s.trees) >= 20);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(goodF1.length);
+    await expect.poll(names).toEqual(kept.map((s) => s.name));
+    expect(query(page.url()).getAll("f")).toEqual(["metrics.`F1 score` > 0.6", "params.`n estimators` >= 20"]);
+
     // A reload keeps every part of the view.
     await page.reload();
-    await expect.poll(names).toEqual(goodF1.map((s) => s.name));
-    await expect.poll(() => column("data-param", "model")).toEqual(goodF1.map((s) => s.model));
+    await expect.poll(names).toEqual(kept.map((s) => s.name));
+    await expect.poll(() => column("data-param", "model")).toEqual(kept.map((s) => s.model));
     await t.shot(page, "runs-param-columns");
     await expectAccessible(page, "runs-param-columns");
     expect(t.pageErrors).toEqual([]);

@@ -56,7 +56,7 @@ export function registerRuns(program: Command, ctx: CliContext, exit: ExitState)
       .description("training runs (MLflow parent runs), newest first unless sorted; a page at a time")
       .option(
         "--filter <expr>",
-        'e.g. "metrics.AUC > 0.8 and params.model = lr" (metrics, params, tags, status); a key with spaces between backticks: "metrics.`F1 score` > 0.5"',
+        'e.g. "metrics.AUC > 0.8 and params.model = lr and params.max_depth <= 5" (metrics, params, tags, status); a key with spaces between backticks: "metrics.`F1 score` > 0.5"',
       )
       .option("--dataset <name>", "only runs on this dataset (NAME or NAME@vVERSION)")
       .option("--params <keys>", "param keys, comma-separated (or *), shown in a PARAMS column")

@@ -103,6 +103,26 @@ forEachDatabase("RunsIndexRepository", (dbs) => {
     expect(names(await page("default", { sort: "metrics.Prec. ", order: "asc" })).slice(0, 2)).toEqual(["run-7", "run-8"]);
   });
 
+  it("sorts and compares numeric params as numbers, the values that are not numbers after them as text", async () => {
+    await repo.upsert(
+      [
+        run(7, { params: { depth: "9" } }),
+        run(8, { params: { depth: "10" } }),
+        run(9, { params: { depth: "1e-1" } }),
+        run(10, { params: { depth: "None" } }),
+      ],
+      "t",
+    );
+    const sorted = async (order: string) => names(await page("default", { sort: "params.depth", order }));
+    expect((await sorted("asc")).slice(0, 4)).toEqual(["run-9", "run-7", "run-8", "run-10"]);
+    expect((await sorted("desc")).slice(0, 4)).toEqual(["run-8", "run-7", "run-9", "run-10"]);
+    const f = async (filter: string) => names(await page("default", { filter })).sort();
+    expect(await f("params.depth > 9")).toEqual(["run-8"]);
+    expect(await f("params.depth <= 9.0")).toEqual(["run-7", "run-9"]);
+    expect(await f("params.depth = None")).toEqual(["run-10"]);
+    expect(await f("params.depth = 9")).toEqual(["run-7"]);
+  });
+
   it("carries the asked params of the page's runs and the param keys of every run matching", async () => {
     const none = await page("default", { filter: "metrics.AUC > 0" });
     expect(none.runs[0]).not.toHaveProperty("params");
@@ -136,6 +156,7 @@ it("reads filter clauses and refuses what it cannot read with a hint", () => {
     { kind: "param", key: "n estimators", op: "=", value: "10" },
   ]);
   expect(parseRunFilter(" ")).toEqual([]);
+  expect(parseRunFilter("params.max_depth <= 5")).toEqual([{ kind: "param-number", key: "max_depth", op: "<=", value: 5 }]);
   expect(parseRunFilter("metrics.`Prec. ` >= 0.5 and params.note = 'salt and pepper' and tags.who = don't")).toEqual([
     { kind: "metric", key: "Prec. ", op: ">=", value: 0.5 },
     { kind: "param", key: "note", op: "=", value: "salt and pepper" },
@@ -143,7 +164,8 @@ it("reads filter clauses and refuses what it cannot read with a hint", () => {
   ]);
   for (const bad of [
     "metrics.AUC > high",
-    "params.model > 3",
+    "params.model > lr",
+    "tags.team > 3",
     "AUC > 0.8",
     "status > FINISHED",
     "metrics > 1",

@@ -12,15 +12,33 @@ export interface IndexedRun {
   tags: Record<string, string>;
 }
 
+/** How the index stores a run: bump it when the stored form changes, so a full sync writes every run again. */
+const INDEX_FORM = 2;
+
 export function runDigest(run: IndexedRun): string {
   return createHash("sha256")
-    .update(JSON.stringify([run.summary, run.params, run.tags]))
+    .update(JSON.stringify([INDEX_FORM, run.summary, run.params, run.tags]))
     .digest("hex");
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/**
+ * The number a param's text stands for (`"10"`, `"0.5"`, `"1e-3"`), or null (`"lr"`, `"True"`, `"None"`):
+ * numeric params sort and compare as numbers.
+ * @example paramNumber(" 10 ") // 10
+ */
+export function paramNumber(text: string): number | null {
+  const t = text.trim();
+  if (!NUMBER.test(t)) return null;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : null;
 }
 
 type Op = ">" | ">=" | "<" | "<=" | "=" | "!=";
 export type RunFilter =
   | { kind: "metric"; key: string; op: Op; value: number }
+  /** A param compared with > >= < <= holds only where its value is a number. */
+  | { kind: "param-number"; key: string; op: Op; value: number }
   | { kind: "param" | "tag"; key: string; op: "=" | "!="; value: string }
   | { kind: "status"; op: "=" | "!="; value: string };
 
@@ -32,7 +50,7 @@ function badFilter(clause: string, why: string): Error {
   return userError(
     "invalid_filter",
     `Cannot read the filter clause '${clause}': ${why}`,
-    "Write clauses such as metrics.AUC > 0.8, params.model = lr, tags.caretflow.task = classification or status = FINISHED, joined by 'and'; put a key with spaces between backticks (metrics.`F1 score` > 0.5) and a value with ' and ' between quotes.",
+    "Write clauses such as metrics.AUC > 0.8, params.model = lr, params.max_depth <= 5, tags.caretflow.task = classification or status = FINISHED, joined by 'and'; put a key with spaces between backticks (metrics.`F1 score` > 0.5) and a value with ' and ' between quotes.",
   );
 }
 
@@ -102,7 +120,12 @@ function parseClause(clause: string): RunFilter {
     if (value === "" || !Number.isFinite(n)) throw badFilter(clause, "a metric is compared with a number");
     return { kind: "metric", key, op, value: n };
   }
-  if (op !== "=" && op !== "!=") throw badFilter(clause, `${field} takes = or !=`);
+  if (op !== "=" && op !== "!=") {
+    if (field === "tags") throw badFilter(clause, "tags take = or !=");
+    const n = paramNumber(value);
+    if (n === null) throw badFilter(clause, `a param is compared with ${op} to a number (= and != take any value)`);
+    return { kind: "param-number", key, op, value: n };
+  }
   return { kind: field === "params" ? "param" : "tag", key, op, value };
 }
 
@@ -201,7 +224,13 @@ export class RunsIndexRepository {
           .execute();
       const values = runs.flatMap(({ summary, params, tags }) => [
         ...Object.entries(summary.metrics).map(([key, num]) => ({ run_id: summary.runId, kind: "metric" as const, key, num, text: null })),
-        ...Object.entries(params).map(([key, text]) => ({ run_id: summary.runId, kind: "param" as const, key, num: null, text })),
+        ...Object.entries(params).map(([key, text]) => ({
+          run_id: summary.runId,
+          kind: "param" as const,
+          key,
+          num: paramNumber(text),
+          text,
+        })),
         ...Object.entries(tags).map(([key, text]) => ({ run_id: summary.runId, kind: "tag" as const, key, num: null, text })),
       ]);
       for (let i = 0; i < values.length; i += 200)
@@ -292,9 +321,9 @@ export class RunsIndexRepository {
             .selectFrom("runs_index_values as v")
             .select("v.run_id")
             .whereRef("v.run_id", "=", "r.run_id")
-            .where("v.kind", "=", f.kind)
+            .where("v.kind", "=", f.kind === "param-number" ? "param" : f.kind)
             .where("v.key", "=", f.key)
-            .where(f.kind === "metric" ? "v.num" : "v.text", f.op === "!=" ? "<>" : f.op, f.value),
+            .where(f.kind === "metric" || f.kind === "param-number" ? "v.num" : "v.text", f.op === "!=" ? "<>" : f.op, f.value),
         ),
       );
     }
@@ -306,13 +335,14 @@ export class RunsIndexRepository {
     const sorted = runSortKey(q.sort);
     if (sorted) {
       const kind = sorted.field === "metrics" ? "metric" : "param";
-      const col = sorted.field === "metrics" ? "s.num" : "s.text";
       rows = rows
         .leftJoin("runs_index_values as s", (j) =>
           j.onRef("s.run_id", "=", "r.run_id").on("s.kind", "=", kind).on("s.key", "=", sorted.key),
         )
-        // Runs without the key last whichever the order, on both databases.
-        .orderBy(sql`${sql.ref(col)} ${sql.raw(direction)} nulls last`);
+        // Runs without the key last whichever the order, on both databases. Params: numbers as
+        // numbers (9 before 10), then the values that are not numbers, as text.
+        .orderBy(sql`s.num ${sql.raw(direction)} nulls last`);
+      if (kind === "param") rows = rows.orderBy(sql`s.text ${sql.raw(direction)} nulls last`);
     } else {
       const col = q.sort === "end_time" ? "r.end_time" : q.sort === "name" ? "r.name" : "r.start_time";
       rows = rows.orderBy(sql`${sql.ref(col)} ${sql.raw(direction)} nulls last`);

@@ -41,7 +41,8 @@ export function RunsFilters({
     setValue("");
     if (!view.filters.includes(made.clause)) onChange({ filters: [...view.filters, made.clause] });
   };
-  const ops = field === "metrics" ? FILTER_OPS : (["=", "!="] as const);
+  // Tags compare only as text; a parameter also with > >= < <= against a number.
+  const ops = field === "tags" ? (["=", "!="] as const) : FILTER_OPS;
 
   return (
     <div className="runs-filters">

@@ -155,10 +155,14 @@ export function filterClause(
   const val = value.trim();
   if (!k) return { error: `Name the ${field === "metrics" ? "metric" : field === "params" ? "parameter" : "tag"} to filter on.` };
   if (!(FILTER_OPS as readonly string[]).includes(op)) return { error: `Unknown operator ${op}.` };
-  if (field !== "metrics" && op !== "=" && op !== "!=") return { error: "Parameters and tags compare with = or != only." };
+  const ordered = op !== "=" && op !== "!=";
+  if (field === "tags" && ordered) return { error: "Tags compare with = or != only." };
   if (val === "") return { error: "Give a value to compare with." };
-  if (field === "metrics" && !Number.isFinite(Number(val))) return { error: "A metric is compared with a number, e.g. 0.8." };
-  return { clause: `${runKeyRef(field, k)} ${op} ${field === "metrics" ? Number(val) : quoteValue(val)}` };
+  const numeric = val !== "" && Number.isFinite(Number(val));
+  if (field === "metrics" && !numeric) return { error: "A metric is compared with a number, e.g. 0.8." };
+  if (field === "params" && ordered && !numeric)
+    return { error: `A parameter is compared with ${op} to a number, e.g. 5; = and != take any value.` };
+  return { clause: `${runKeyRef(field, k)} ${op} ${field === "metrics" || ordered ? Number(val) : quoteValue(val)}` };
 }
 
 /** The metric columns of a page: the summary metrics its runs logged, the tasks' own first (`preferred`), at most `max`. */
