@@ -81,6 +81,10 @@ describe("deployment monitoring and alerts in the browser", () => {
     await tab.getByRole("button", { name: "Check drift now" }).click();
     expect(await tab.getByRole("alert").textContent()).toContain("The PSI threshold must be a number above 0");
     await tab.getByLabel("Drift at PSI ≥").fill("0.25");
+    await tab.getByLabel("or KS p-value <").fill("1");
+    await tab.getByRole("button", { name: "Check drift now" }).click();
+    expect(await tab.getByRole("alert").textContent()).toContain("The KS p-value must be between 0 and 1");
+    await tab.getByLabel("or KS p-value <").fill("0.01");
     await tab.getByRole("button", { name: "Check drift now" }).click();
     const latest = tab.getByTestId("drift-latest");
     await expect
@@ -88,7 +92,11 @@ describe("deployment monitoring and alerts in the browser", () => {
       .toMatch(/^(succeeded|failed|cancelled)$/);
     const result = await latest.textContent();
     expect(await latest.getAttribute("data-status"), result ?? "").toBe("succeeded");
-    expect(result).toMatch(new RegExp(`\\(${REQUESTS * ROWS_EACH} logged rows against \\d+ training rows, largest PSI \\d\\.\\d{3}\\)`));
+    expect(result).toMatch(
+      new RegExp(
+        `\\(${REQUESTS * ROWS_EACH} logged rows against \\d+ training rows, largest PSI \\d\\.\\d{3}; drift at PSI ≥ 0\\.25, or KS p < 0\\.01 with a gap ≥ 0\\.1\\)`,
+      ),
+    );
     const runs = (await (await t.context.request.get(`/api/deployments/${DEPLOYMENT}/drift`)).json()) as {
       runs: { window: { from: string; to: string } }[];
     };

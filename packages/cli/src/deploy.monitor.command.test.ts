@@ -2,7 +2,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { CliContext } from "./context.ts";
 import { readLabelsFile } from "./deploy.monitor.command.ts";
+import { sendJson, startHttp } from "./http-fixture.test-support.ts";
+import { runCli } from "./program.ts";
 
 describe("readLabelsFile", () => {
   const dir = mkdtempSync(join(tmpdir(), "cf-labels-"));
@@ -27,5 +30,78 @@ describe("readLabelsFile", () => {
     writeFileSync(join(dir, "nolabel.csv"), `prediction_id,outcome\n${id},CH\n`);
     await expect(readLabelsFile(dir, "nolabel.csv")).rejects.toThrow(/nolabel\.csv, label 1: needs a prediction_id and a label/);
     await expect(readLabelsFile(dir, "none.jsonl")).rejects.toThrow(/does not exist/);
+  });
+});
+
+describe("deploy drift thresholds", () => {
+  const started = {
+    id: "d1",
+    deployment: "churn",
+    trigger: "manual",
+    at: "2026-12-01T00:00:00.000Z",
+    window: { from: "2026-11-30T00:00:00.000Z", to: "2026-12-01T00:00:00.000Z" },
+    model: "churn-clf",
+    version: 2,
+    reference: { dataset: "juice", version: 1 },
+    jobId: "job_1",
+    status: "queued",
+    error: null,
+    currentRows: null,
+    referenceRows: null,
+    maxPsi: null,
+    drifted: [],
+    predictionDrift: null,
+    thresholds: null,
+    features: [],
+  };
+
+  async function cli(argv: string[]) {
+    const calls: { method: string; url: string; body: unknown }[] = [];
+    const s = await startHttp((req, res) => {
+      let text = "";
+      req.on("data", (d) => (text += d));
+      req.on("end", () => {
+        calls.push({ method: req.method!, url: req.url!, body: text ? JSON.parse(text) : null });
+        sendJson(res, 202, started);
+      });
+    });
+    const out = { stdout: "", stderr: "" };
+    const ctx: CliContext = {
+      stdout: { write: (t: string) => (out.stdout += t) },
+      stderr: { write: (t: string) => (out.stderr += t) },
+      env: { CARETFLOW_URL: s.url, CARETFLOW_TOKEN: "t" },
+      cwd: process.cwd(),
+      userHome: "/nonexistent-home",
+      fetch,
+      onInterrupt: () => () => {},
+      now: () => 0,
+      exit: (code) => {
+        throw new Error(`exit ${code}`);
+      },
+      loadServer: () => Promise.reject(new Error("not in this test")),
+    };
+    try {
+      return { code: await runCli(argv, ctx), calls, ...out };
+    } finally {
+      await s.close();
+    }
+  }
+
+  it("sends the thresholds given (the others at their defaults), and none when none is", async () => {
+    const some = await cli(["deploy", "drift", "churn", "--psi", "0.1", "--ks-p-value", "0.01"]);
+    expect(some.code, some.stderr).toBe(0);
+    expect(some.calls).toEqual([
+      { method: "POST", url: "/api/deployments/churn/drift", body: { thresholds: { psi: 0.1, ks_p_value: 0.01, ks_statistic: 0.1 } } },
+    ]);
+    expect(some.stdout).toContain("started as job job_1");
+    const none = await cli(["deploy", "drift", "churn"]);
+    expect(none.calls.map((c) => c.body)).toEqual([{}]);
+  });
+
+  it("refuses a p-value outside (0, 1) before sending anything, naming the flags", async () => {
+    const bad = await cli(["deploy", "drift", "churn", "--ks-p-value", "2"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("--psi/--ks-p-value/--ks-statistic");
+    expect(bad.calls).toEqual([]);
   });
 });

@@ -15,12 +15,12 @@ import type { Command } from "commander";
 import { action, type CommonOptions, EXIT, type ExitState, parseFlags, withCommon } from "./common.ts";
 import type { CliContext } from "./context.ts";
 import { readRowsFile } from "./deploy.command.ts";
-import { formatDrift } from "./drift.command.ts";
+import { formatDrift, type ThresholdFlags, thresholdsFromFlags, withThresholdFlags } from "./drift.command.ts";
 import { followWithView, formatJobError } from "./follow.ts";
 import { formatMetric, formatTable } from "./table.ts";
 import { exitCodeOf } from "./train.command.ts";
 
-interface MonitorOptions extends CommonOptions {
+interface MonitorOptions extends CommonOptions, ThresholdFlags {
   labels?: string;
   bucket?: string;
   from?: string;
@@ -144,23 +144,30 @@ export function registerDeployMonitoring(deploy: Command, ctx: CliContext, exit:
   );
 
   withCommon(
-    deploy
-      .command("drift")
-      .description("check the deployment's logged inputs and answers for drift against the served version's training data")
-      .argument("<name>", "the deployment")
-      .option("--from <time>", "ISO time the window starts (default: 24 hours before --to)")
-      .option("--to <time>", "ISO time the window ends (default: now)")
+    withThresholdFlags(
+      deploy
+        .command("drift")
+        .description("check the deployment's logged inputs and answers for drift against the served version's training data")
+        .argument("<name>", "the deployment")
+        .option("--from <time>", "ISO time the window starts (default: 24 hours before --to)")
+        .option("--to <time>", "ISO time the window ends (default: now)"),
+    )
       .option("--wait", "wait for the check and print the table")
       .addHelpText(
         "after",
-        "\nTo check on a schedule instead: caretflow deploy update NAME --drift-every 1h|6h|1d|7d\n\nExamples:\n  caretflow deploy drift churn --wait\n  caretflow deploy drift churn --from 2026-11-01T00:00:00Z --to 2026-11-02T00:00:00Z",
+        "\nTo check on a schedule instead: caretflow deploy update NAME --drift-every 1h|6h|1d|7d\n\nExamples:\n  caretflow deploy drift churn --wait\n  caretflow deploy drift churn --from 2026-11-01T00:00:00Z --to 2026-11-02T00:00:00Z\n  caretflow deploy drift churn --psi 0.1 --ks-p-value 0.01 --wait",
       ),
   ).action(
     run(async (env, opts, [name]) => {
+      const thresholds = thresholdsFromFlags(opts);
       const body = parseFlags(
         DeploymentDriftRequest,
-        { ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) },
-        { from: "--from", to: "--to" },
+        {
+          ...(opts.from ? { from: opts.from } : {}),
+          ...(opts.to ? { to: opts.to } : {}),
+          ...(Object.keys(thresholds).length > 0 ? { thresholds } : {}),
+        },
+        { from: "--from", to: "--to", thresholds: "--psi/--ks-p-value/--ks-statistic" },
       );
       const client = await env.client();
       const started = await client.POST("/api/deployments/{name}/drift", { ...path(name!), body });

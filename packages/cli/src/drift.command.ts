@@ -6,14 +6,35 @@ import { followWithView, formatJobError } from "./follow.ts";
 import { formatMetric, formatTable } from "./table.ts";
 import { exitCodeOf } from "./train.command.ts";
 
-interface DriftOptions extends CommonOptions {
-  reference: string;
-  current: string;
-  features?: string[];
+/** The threshold flags `drift` and `deploy drift` share. */
+export interface ThresholdFlags {
   psi?: number;
   ksPValue?: number;
   ksStatistic?: number;
+}
+
+interface DriftOptions extends CommonOptions, ThresholdFlags {
+  reference: string;
+  current: string;
+  features?: string[];
   wait?: boolean;
+}
+
+/** Adds `--psi`, `--ks-p-value` and `--ks-statistic` (each unset: the server's default). */
+export function withThresholdFlags(cmd: Command): Command {
+  return cmd
+    .option("--psi <x>", "PSI at or above this is drift (default 0.2)", floatArg("--psi"))
+    .option("--ks-p-value <p>", "a KS p-value below this is drift (default 0.05)...", floatArg("--ks-p-value"))
+    .option("--ks-statistic <d>", "...when the KS statistic is at least this (default 0.1)", floatArg("--ks-statistic"));
+}
+
+/** The thresholds given as flags, only those set. */
+export function thresholdsFromFlags(opts: ThresholdFlags): { psi?: number; ks_p_value?: number; ks_statistic?: number } {
+  return {
+    ...(opts.psi !== undefined ? { psi: opts.psi } : {}),
+    ...(opts.ksPValue !== undefined ? { ks_p_value: opts.ksPValue } : {}),
+    ...(opts.ksStatistic !== undefined ? { ks_statistic: opts.ksStatistic } : {}),
+  };
 }
 
 /**
@@ -28,24 +49,19 @@ export function parseDatasetVersion(value: string, flag: string): { dataset: str
 
 export function registerDrift(program: Command, ctx: CliContext, exit: ExitState): void {
   withCommon(
-    program
-      .command("drift")
-      .description("compare a dataset version with the training data: PSI and KS test per feature")
-      .requiredOption("--reference <dataset@version>", "the training data (version: default the latest)")
-      .requiredOption("--current <dataset@version>", "the data to check")
-      .option("--features <columns>", "columns to compare, comma-separated (default: every column both have)", listArg)
-      .option("--psi <x>", "PSI at or above this is drift (default 0.2)", floatArg("--psi"))
-      .option("--ks-p-value <p>", "a KS p-value below this is drift (default 0.05)...", floatArg("--ks-p-value"))
-      .option("--ks-statistic <d>", "...when the KS statistic is at least this (default 0.1)", floatArg("--ks-statistic"))
+    withThresholdFlags(
+      program
+        .command("drift")
+        .description("compare a dataset version with the training data: PSI and KS test per feature")
+        .requiredOption("--reference <dataset@version>", "the training data (version: default the latest)")
+        .requiredOption("--current <dataset@version>", "the data to check")
+        .option("--features <columns>", "columns to compare, comma-separated (default: every column both have)", listArg),
+    )
       .option("--wait", "wait for the job and print the table")
       .addHelpText("after", "\nExamples:\n  caretflow drift --reference juice@1 --current juice-march --wait"),
   ).action(
     action<DriftOptions>(ctx, exit, async (env, opts) => {
-      const thresholds = {
-        ...(opts.psi !== undefined ? { psi: opts.psi } : {}),
-        ...(opts.ksPValue !== undefined ? { ks_p_value: opts.ksPValue } : {}),
-        ...(opts.ksStatistic !== undefined ? { ks_statistic: opts.ksStatistic } : {}),
-      };
+      const thresholds = thresholdsFromFlags(opts);
       const body = parseFlags(
         DriftRequest,
         {

@@ -146,6 +146,7 @@ export const DeploymentDriftRun = z.object({
   maxPsi: z.number().nullable().describe("the largest PSI of a feature"),
   drifted: z.array(z.string()).describe("drifted features"),
   predictionDrift: z.boolean().nullable(),
+  thresholds: DriftThresholds.nullable().describe("what counted as drift in this check (null until it has finished)"),
   features: z.array(DriftFeature).describe("per feature (and prediction column): PSI, KS p-value, drifted, bins"),
 });
 export type DeploymentDriftRun = z.infer<typeof DeploymentDriftRun>;

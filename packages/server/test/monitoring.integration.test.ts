@@ -150,6 +150,8 @@ describe("deployment monitoring", () => {
     expect(run.currentRows).toBe(rows.length);
     expect(run.referenceRows).toBe(rows.length);
     expect(run.drifted).toEqual([]);
+    // None given: the check says which it used, the defaults.
+    expect(run.thresholds).toEqual({ psi: 0.2, ks_p_value: 0.05, ks_statistic: 0.1 });
     expect(run.maxPsi).not.toBeNull();
     expect(run.maxPsi!).toBeLessThan(0.01);
     expect(run.features.filter((f) => f.role === "feature").length).toBe(Object.keys(rows[0]!.input).length);

@@ -15608,6 +15608,24 @@ export type paths = {
                                 /** @description drifted features */
                                 drifted: string[];
                                 predictionDrift: boolean | null;
+                                /** @description what counted as drift in this check (null until it has finished) */
+                                thresholds: {
+                                    /**
+                                     * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                     * @default 0.2
+                                     */
+                                    psi: number;
+                                    /**
+                                     * @description a KS p-value below this is drift, when the statistic is large enough
+                                     * @default 0.05
+                                     */
+                                    ks_p_value: number;
+                                    /**
+                                     * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                     * @default 0.1
+                                     */
+                                    ks_statistic: number;
+                                } | null;
                                 /** @description per feature (and prediction column): PSI, KS p-value, drifted, bins */
                                 features: {
                                     column: string;
@@ -15722,6 +15740,24 @@ export type paths = {
                             /** @description drifted features */
                             drifted: string[];
                             predictionDrift: boolean | null;
+                            /** @description what counted as drift in this check (null until it has finished) */
+                            thresholds: {
+                                /**
+                                 * @description PSI at or above this is drift (0.1: moderate, 0.2: significant)
+                                 * @default 0.2
+                                 */
+                                psi: number;
+                                /**
+                                 * @description a KS p-value below this is drift, when the statistic is large enough
+                                 * @default 0.05
+                                 */
+                                ks_p_value: number;
+                                /**
+                                 * @description the smallest KS statistic (largest gap between the two distributions) that counts: large samples make tiny gaps significant
+                                 * @default 0.1
+                                 */
+                                ks_statistic: number;
+                            } | null;
                             /** @description per feature (and prediction column): PSI, KS p-value, drifted, bins */
                             features: {
                                 column: string;

@@ -320,6 +320,7 @@ function toRun(r: RunRow): DeploymentDriftRun {
     maxPsi: r.max_psi === null ? null : Number(r.max_psi),
     drifted: result?.drifted ?? [],
     predictionDrift: result?.prediction_drift ?? null,
+    thresholds: result?.thresholds ?? null,
     features: result?.features ?? [],
   };
 }

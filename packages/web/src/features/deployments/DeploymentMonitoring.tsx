@@ -1,5 +1,5 @@
-import { type AlertRule, type Deployment, type DeploymentDriftRun, type DriftFeature, DriftThresholds } from "@caretflow/contracts";
-import { useState } from "react";
+import type { AlertRule, Deployment, DeploymentDriftRun, DriftFeature } from "@caretflow/contracts";
+import { type ChangeEvent, useState } from "react";
 import { Link } from "react-router-dom";
 import { useApi, useReloadWhile, useResource } from "../../api/context.tsx";
 import { formatDateTime } from "../../lib/format.ts";
@@ -9,9 +9,12 @@ import { DataTable } from "../../ui/table.tsx";
 import { conditionText, stateTone } from "../alerts/alerts.helpers.ts";
 import { ChartView } from "../charts/ChartView.tsx";
 import {
+  DEFAULT_DRIFT_THRESHOLDS,
+  type DriftThresholdFields,
   driftChart,
   driftPending,
   driftRunText,
+  driftThresholdsFrom,
   finishedDriftRuns,
   latencyChart,
   performanceChart,
@@ -23,9 +26,6 @@ import {
   windowQuery,
 } from "./monitoring.helpers.ts";
 import "./monitoring.css";
-
-/** The PSI at or above which a feature counts as drifted, unless the person sets another. */
-const DEFAULT_PSI = DriftThresholds.shape.psi.parse(undefined);
 
 /**
  * The deployment's monitoring: requests, errors, latency and live performance per time bucket and version,
@@ -121,7 +121,15 @@ function LiveFigures({ name, win, onWindow: setWin }: { name: string; win: Windo
 
 function DriftChecks({ name, win }: { name: string; win: WindowKey }) {
   const api = useApi();
-  const [psi, setPsi] = useState(String(DEFAULT_PSI));
+  const [fields, setFields] = useState<DriftThresholdFields>({
+    psi: String(DEFAULT_DRIFT_THRESHOLDS.psi),
+    ksPValue: String(DEFAULT_DRIFT_THRESHOLDS.ks_p_value),
+    ksStatistic: String(DEFAULT_DRIFT_THRESHOLDS.ks_statistic),
+  });
+  const field = (k: keyof DriftThresholdFields) => ({
+    value: fields[k],
+    onChange: (e: ChangeEvent<HTMLInputElement>) => setFields((f) => ({ ...f, [k]: e.target.value })),
+  });
   const history = useResource((a) => a.deploymentDriftHistory(name), `drift:${name}`);
   const [starting, setStarting] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -136,10 +144,9 @@ function DriftChecks({ name, win }: { name: string; win: WindowKey }) {
     setError(null);
     try {
       const { from, to } = windowQuery(win, new Date());
-      const threshold = Number(psi);
-      if (psi.trim() === "" || !Number.isFinite(threshold) || threshold <= 0)
-        throw new Error(`The PSI threshold must be a number above 0 (0.1 is moderate drift, 0.2 significant), not '${psi}'.`);
-      await api.startDeploymentDrift(name, { from, to, thresholds: { psi: threshold } });
+      const made = driftThresholdsFrom(fields);
+      if ("error" in made) throw new Error(made.error);
+      await api.startDeploymentDrift(name, { from, to, thresholds: made.thresholds });
       history.reload();
     } catch (err) {
       setError(err);
@@ -162,10 +169,21 @@ function DriftChecks({ name, win }: { name: string; win: WindowKey }) {
           Compares the inputs and answers logged over the window chosen above ({windowLabel(win).toLowerCase()}) with the training data of
           the version served (PSI per feature, KS test for numbers).
         </p>
-        <label className="drift-threshold">
-          <span className="field-label">Drift at PSI ≥</span>
-          <input name="psi" type="number" inputMode="decimal" min={0} step="0.05" value={psi} onChange={(e) => setPsi(e.target.value)} />
-        </label>
+        <fieldset className="drift-thresholds">
+          <legend className="sr-only">Drift thresholds</legend>
+          <label className="drift-threshold">
+            <span className="field-label">Drift at PSI ≥</span>
+            <input name="psi" type="number" inputMode="decimal" min={0} step="0.05" {...field("psi")} />
+          </label>
+          <label className="drift-threshold" title="Numeric features: the KS test's p-value below this counts as drift…">
+            <span className="field-label">or KS p-value &lt;</span>
+            <input name="ks_p_value" type="number" inputMode="decimal" min={0} max={1} step="0.01" {...field("ksPValue")} />
+          </label>
+          <label className="drift-threshold" title="…when the largest gap between the two distributions is at least this">
+            <span className="field-label">with a KS gap ≥</span>
+            <input name="ks_statistic" type="number" inputMode="decimal" min={0} max={1} step="0.05" {...field("ksStatistic")} />
+          </label>
+        </fieldset>
       </div>
       {error ? <ErrorBox error={error} title="The drift check could not start" /> : null}
       {history.error ? <ErrorBox error={history.error} onRetry={history.reload} /> : null}

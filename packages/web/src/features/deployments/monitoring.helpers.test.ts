@@ -1,8 +1,10 @@
 import type { DeploymentDriftRun, DriftFeature, MonitoringPoint, MonitoringResponse } from "@caretflow/contracts";
 import { describe, expect, it } from "vitest";
 import {
+  DEFAULT_DRIFT_THRESHOLDS,
   driftChart,
   driftRunText,
+  driftThresholdsFrom,
   finishedDriftRuns,
   latencyChart,
   performanceChart,
@@ -68,6 +70,7 @@ const drift = (to: string, over: Partial<DeploymentDriftRun> = {}): DeploymentDr
   maxPsi: 0.31,
   drifted: ["Price"],
   predictionDrift: false,
+  thresholds: null,
   features: [feature("Price", 0.31), feature("Store", 0.02), feature("prediction_label", 0.05, { role: "prediction" })],
   ...over,
 });
@@ -228,7 +231,30 @@ describe("drift over time", () => {
       drift("t", { drifted: [], predictionDrift: true, maxPsi: 0.05 }),
       "no feature drifted; the predictions drifted (40 logged rows against 1000 training rows, largest PSI 0.050)",
     ],
+    [
+      drift("t", { thresholds: { psi: 0.25, ks_p_value: 0.01, ks_statistic: 0.1 } }),
+      "drift in Price; the predictions did not (40 logged rows against 1000 training rows, largest PSI 0.310; drift at PSI ≥ 0.25, or KS p < 0.01 with a gap ≥ 0.1)",
+    ],
   ])("describes a check: %#", (run, text) => {
     expect(driftRunText(run)).toBe(text);
+  });
+
+  it("reads the drift form's thresholds, the server's defaults first, and names what is wrong", () => {
+    const d = DEFAULT_DRIFT_THRESHOLDS;
+    const ok = { psi: String(d.psi), ksPValue: String(d.ks_p_value), ksStatistic: String(d.ks_statistic) };
+    expect(driftThresholdsFrom(ok)).toEqual({ thresholds: { psi: 0.2, ks_p_value: 0.05, ks_statistic: 0.1 } });
+    expect(driftThresholdsFrom({ ...ok, psi: " 0.25 ", ksStatistic: "0" })).toEqual({
+      thresholds: { psi: 0.25, ks_p_value: 0.05, ks_statistic: 0 },
+    });
+    expect(driftThresholdsFrom({ ...ok, psi: "0" })).toEqual({
+      error: "The PSI threshold must be a number above 0 (0.1 is moderate drift, 0.2 significant), not '0'.",
+    });
+    expect(driftThresholdsFrom({ ...ok, psi: "" })).toMatchObject({ error: expect.stringContaining("PSI threshold") });
+    for (const bad of ["0", "1", "x", " "])
+      expect(driftThresholdsFrom({ ...ok, ksPValue: bad })).toMatchObject({
+        error: expect.stringContaining("KS p-value must be between 0 and 1"),
+      });
+    for (const bad of ["-0.1", "1.5", ""])
+      expect(driftThresholdsFrom({ ...ok, ksStatistic: bad })).toMatchObject({ error: expect.stringContaining("smallest KS gap") });
   });
 });

@@ -1,4 +1,11 @@
-import type { ChartSeries, DeploymentDriftRun, MonitoringResponse, MonitoringVersionSeries, XYChart } from "@caretflow/contracts";
+import {
+  type ChartSeries,
+  type DeploymentDriftRun,
+  DriftThresholds,
+  type MonitoringResponse,
+  type MonitoringVersionSeries,
+  type XYChart,
+} from "@caretflow/contracts";
 
 /** The time windows the Monitoring tab offers, each with a bucket that gives a readable number of points. */
 export const WINDOWS = [
@@ -154,6 +161,39 @@ export function driftChart(runs: readonly DeploymentDriftRun[]): XYChart | null 
   };
 }
 
+/** The thresholds a drift check uses unless the person sets others (the server's defaults). */
+export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = DriftThresholds.parse({});
+
+/** The drift form's fields, as typed. */
+export interface DriftThresholdFields {
+  psi: string;
+  ksPValue: string;
+  ksStatistic: string;
+}
+
+/**
+ * The thresholds typed in the drift form, or what to fix (the server refuses the same values).
+ * @example driftThresholdsFrom({ psi: "0.25", ksPValue: "0.01", ksStatistic: "0.1" }) // { thresholds: { psi: 0.25, ks_p_value: 0.01, ks_statistic: 0.1 } }
+ */
+export function driftThresholdsFrom(f: DriftThresholdFields): { thresholds: DriftThresholds } | { error: string } {
+  const num = (text: string) => (text.trim() === "" ? Number.NaN : Number(text));
+  const psi = num(f.psi);
+  if (!Number.isFinite(psi) || psi <= 0)
+    return { error: `The PSI threshold must be a number above 0 (0.1 is moderate drift, 0.2 significant), not '${f.psi}'.` };
+  const p = num(f.ksPValue);
+  if (!Number.isFinite(p) || p <= 0 || p >= 1)
+    return { error: `The KS p-value must be between 0 and 1 (0.05 is usual), not '${f.ksPValue}'.` };
+  const stat = num(f.ksStatistic);
+  if (!Number.isFinite(stat) || stat < 0 || stat > 1)
+    return { error: `The smallest KS gap must be between 0 and 1 (0.1: ten points of the distributions), not '${f.ksStatistic}'.` };
+  return { thresholds: { psi, ks_p_value: p, ks_statistic: stat } };
+}
+
+/** What counted as drift, in words: "PSI ≥ 0.2, or KS p < 0.05 with a gap ≥ 0.1". */
+export function thresholdsText(t: DriftThresholds): string {
+  return `PSI ≥ ${t.psi}, or KS p < ${t.ks_p_value} with a gap ≥ ${t.ks_statistic}`;
+}
+
 /** One line about a drift check: where it is, or what it found. */
 export function driftRunText(r: DeploymentDriftRun): string {
   switch (r.status) {
@@ -169,7 +209,8 @@ export function driftRunText(r: DeploymentDriftRun): string {
       const drifted = r.drifted.length ? `drift in ${r.drifted.join(", ")}` : "no feature drifted";
       // null: no prediction to compare (a model whose training target is unknown).
       const prediction = r.predictionDrift === null ? "" : r.predictionDrift ? "; the predictions drifted" : "; the predictions did not";
-      return `${drifted}${prediction} (${rows}, largest PSI ${r.maxPsi === null ? "–" : r.maxPsi.toFixed(3)})`;
+      const at = r.thresholds ? `; drift at ${thresholdsText(r.thresholds)}` : "";
+      return `${drifted}${prediction} (${rows}, largest PSI ${r.maxPsi === null ? "–" : r.maxPsi.toFixed(3)}${at})`;
     }
     default: {
       const never: never = r.status;
