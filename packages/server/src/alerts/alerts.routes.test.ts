@@ -24,6 +24,8 @@ const source: AlertMetricSource = {
   },
 };
 const received: Array<{ path: string; body: Record<string, unknown> }> = [];
+/** Answers to /hold, kept until the test lets them go. */
+const held: Array<() => void> = [];
 let receiver: Server;
 let hook = "";
 
@@ -51,6 +53,7 @@ steps:
 forEachDatabase("alert rules", (dbs) => {
   beforeAll(async () => {
     received.length = 0;
+    held.length = 0;
     latency.clear();
     receiver = createServer((req, res) => {
       let text = "";
@@ -60,6 +63,10 @@ forEachDatabase("alert rules", (dbs) => {
       req.on("end", () => {
         const path = req.url ?? "";
         received.push({ path, body: JSON.parse(text || "{}") as Record<string, unknown> });
+        if (path === "/hold") {
+          held.push(() => res.writeHead(204).end());
+          return;
+        }
         // /busy answers 503 to its first call, /down always, /gone 404: the retry test's receivers.
         const calls = received.filter((r) => r.path === path).length;
         const status = path === "/busy" && calls === 1 ? 503 : path === "/down" ? 503 : path === "/gone" ? 404 : 204;
@@ -207,6 +214,33 @@ forEachDatabase("alert rules", (dbs) => {
     expect(outcomes.gone).toBe("failed: HTTP 404");
     expect(tries("/gone")).toBe(1);
     for (const path of ["busy", "down", "gone"]) expect((await call("a-editor", "DELETE", `/api/alerts/hook-${path}`)).status).toBe(200);
+  });
+
+  it("checks a pass's rules side by side: a webhook that does not answer holds only its own rule", async () => {
+    latency.set("held", 500);
+    latency.set("quick", 500);
+    const origin = new URL(hook).origin;
+    const rule = { metric: "latency_p95_ms", op: ">", threshold: 100 };
+    // Named so that the held rule comes first in the pass.
+    expect(
+      (await call("a-editor", "POST", "/api/alerts", { ...rule, name: "a-held", deployment: "held", webhook_url: `${origin}/hold` }))
+        .status,
+    ).toBe(201);
+    expect((await call("a-editor", "POST", "/api/alerts", { ...rule, name: "z-quick", deployment: "quick" })).status).toBe(201);
+    const pass = f.alerts.checkAll();
+    const state = async (name: string) => ((await (await call("a-viewer", "GET", `/api/alerts/${name}`)).json()) as AlertRule).state;
+    // The held rule's webhook is called and not answered; the other rule is checked meanwhile.
+    await expect.poll(() => held.length, { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => state("z-quick"), { timeout: 20_000 }).toBe("firing");
+    const heldEvents = async () =>
+      ((await (await call("a-viewer", "GET", "/api/alert-events?rule=a-held")).json()) as { events: AlertEvent[] }).events;
+    // Its event is stored once the webhook has answered.
+    expect(await heldEvents()).toEqual([]);
+    expect(received.filter((r) => r.path === "/hold").length).toBe(1);
+    for (const answer of held.splice(0)) answer();
+    expect(await pass).toBeGreaterThanOrEqual(2);
+    expect((await heldEvents()).map((e) => [e.kind, e.webhook])).toEqual([["fired", "sent (HTTP 204)"]]);
+    for (const name of ["a-held", "z-quick"]) expect((await call("a-editor", "DELETE", `/api/alerts/${name}`)).status).toBe(200);
   });
 
   it("changes and deletes a rule, keeping its events; removing the webhook forgets the URL", async () => {
