@@ -287,6 +287,13 @@ describe("the Experiments list and compare", () => {
     await page.reload();
     await expect.poll(names).toEqual(kept.map((s) => s.name));
     await expect.poll(() => column("data-param", "model")).toEqual(kept.map((s) => s.model));
+
+    // An address that sorts on a parameter nobody picked shows it as a column, sorted as numbers.
+    await page.goto("/experiments?sort=params.folds&order=asc");
+    const folds = seeded.map((_, i) => 3 + (i % 4)).sort((a, b) => a - b);
+    await expect.poll(() => column("data-param", "folds")).toEqual(folds.map(String));
+    await page.goBack();
+    await expect.poll(names).toEqual(kept.map((s) => s.name));
     await t.shot(page, "runs-param-columns");
     await expectAccessible(page, "runs-param-columns");
     expect(t.pageErrors).toEqual([]);

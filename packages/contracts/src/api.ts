@@ -231,10 +231,10 @@ export function runSortKey(sort: string): { field: "metrics" | "params"; key: st
 
 /**
  * A page of the runs list. `filter`: clauses joined by `and`, each `metrics.KEY OP NUMBER` (OP one of
- * > >= < <= = !=), `params.KEY = VALUE`, `tags.KEY = VALUE` or `status = VALUE`; a KEY with spaces or
+ * > >= < <= = !=), `params.KEY = VALUE` (or OP NUMBER), `tags.KEY = VALUE` or `status = VALUE`; a KEY with spaces or
  * other characters goes between backticks (``metrics.`F1 score` > 0.5``), a VALUE with ` and ` between
  * quotes. `sort`: `start_time`, `end_time`, `name`, `metrics.KEY` or `params.KEY` (runs without the key
- * come last; params sort as text). `params`: param keys, comma-separated, whose values each run of the
+ * come last; a param's numbers sort as numbers, its other values after them as text). `params`: param keys, comma-separated, whose values each run of the
  * page carries (`*`: all of them).
  */
 export const RunsQuery = z.object({

@@ -14,6 +14,7 @@ import {
   metricColumns,
   PAGE_SIZES,
   pageCount,
+  paramColumns,
   type RunsView,
   readRunsView,
   runsQuery,
@@ -58,6 +59,7 @@ export function RunsPage() {
     () => (catalog?.tasks ?? []).filter((t) => (view.task ? t.task === view.task : rows.some((r) => r.task === t.task))),
     [catalog, rows, view.task],
   );
+  const paramCols = paramColumns(view);
   const metrics = metricColumns(
     rows,
     tasksShown.flatMap((t) => t.metrics.map((m) => m.name)),
@@ -166,7 +168,7 @@ export function RunsPage() {
                       {header(m, keySort("metrics", m), tasksShown.some((t) => lowerIsBetter(t, m)) ? "asc" : "desc", "right")}
                     </Fragment>
                   ))}
-                  {view.cols.map((p) => (
+                  {paramCols.map((p) => (
                     <Fragment key={`param:${p}`}>{header(p, keySort("params", p), "asc")}</Fragment>
                   ))}
                   {header("Status", null, "asc")}
@@ -176,7 +178,7 @@ export function RunsPage() {
               <tbody>
                 {rows.length === 0 ? (
                   <tr>
-                    <td colSpan={7 + metrics.length + view.cols.length} className="table-empty">
+                    <td colSpan={7 + metrics.length + paramCols.length} className="table-empty">
                       {view.page > 1 ? (
                         <>
                           No runs on page {view.page}.{" "}
@@ -214,7 +216,7 @@ export function RunsPage() {
                           {typeof r.metrics[m] === "number" ? formatMetric(r.metrics[m]) : "—"}
                         </td>
                       ))}
-                      {view.cols.map((p) => (
+                      {paramCols.map((p) => (
                         <td key={`param:${p}`} data-param={p}>
                           {r.params?.[p] ?? "—"}
                         </td>

@@ -6,6 +6,7 @@ import {
   keySort,
   metricColumns,
   pageCount,
+  paramColumns,
   readRunsView,
   runsQuery,
   sortedKey,
@@ -61,6 +62,15 @@ describe("runs view in the address", () => {
     expect(sortedKey(v, "params")).toBeNull();
     expect(runsQuery(v)).toMatchObject({ dataset: "juice", params: "model,n estimators", sort: "metrics.`Prec. `" });
     expect(keySort("params", "model")).toBe("params.model");
+  });
+
+  it("shows the parameter sorted on as a column even when not picked", () => {
+    const v = { ...DEFAULT_VIEW, cols: ["model"], sort: "params.`n estimators`" };
+    expect(paramColumns(v)).toEqual(["model", "n estimators"]);
+    expect(runsQuery(v)).toMatchObject({ params: "model,n estimators" });
+    expect(paramColumns({ ...v, sort: "params.model" })).toEqual(["model"]);
+    expect(paramColumns({ ...v, sort: "metrics.AUC" })).toEqual(["model"]);
+    expect(runsQuery({ ...DEFAULT_VIEW, sort: "params.fold" })).toMatchObject({ params: "fold" });
   });
 
   it("falls back to the defaults on what it cannot read", () => {

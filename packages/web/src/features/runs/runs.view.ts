@@ -85,6 +85,16 @@ export function writeRunsView(v: RunsView): URLSearchParams {
   return p;
 }
 
+/**
+ * The parameter columns a view shows: those picked, then the parameter it sorts on when not picked
+ * (an address or a link may sort on one without picking it).
+ * @example paramColumns({ ...view, cols: ["model"], sort: "params.fold" }) // ["model", "fold"]
+ */
+export function paramColumns(v: RunsView): string[] {
+  const sorted = sortedKey(v, "params");
+  return sorted !== null && !v.cols.includes(sorted) ? [...v.cols, sorted] : v.cols;
+}
+
 /** The query of GET /api/runs for a view. */
 export function runsQuery(v: RunsView): Partial<RunsQuery> {
   return {
@@ -96,7 +106,7 @@ export function runsQuery(v: RunsView): Partial<RunsQuery> {
     ...(v.status ? { status: v.status as RunsQuery["status"] } : {}),
     ...(v.task ? { task: v.task } : {}),
     ...(v.dataset ? { dataset: v.dataset } : {}),
-    ...(v.cols.length > 0 ? { params: v.cols.join(",") } : {}),
+    ...(paramColumns(v).length > 0 ? { params: paramColumns(v).join(",") } : {}),
     ...(v.q ? { q: v.q } : {}),
   };
 }
