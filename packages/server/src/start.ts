@@ -508,6 +508,7 @@ export async function startCaretflow(opts: StartOptions): Promise<StartedCaretfl
       alerts,
       catalog,
       tracking,
+      modelPage: models.modelPage,
       modelLifecycle: new ModelLifecycle({ repo: new ModelLifecycleRepository(serverDb), tracking, audit }),
       runsIndex,
       scoring,

@@ -30,6 +30,7 @@ let cookie = "";
 let adminCookie = "";
 let expId = "";
 let listReads = 0;
+let pageReads = 0;
 
 async function send(method: string, path: string, body?: unknown) {
   const res = await f.app.request(path, {
@@ -45,6 +46,13 @@ async function listed(): Promise<Map<string, { description: string | null; alias
   const res = await send("GET", "/api/models");
   expect(res.status).toBe(200);
   return new Map(res.json.models.map((m: { name: string }) => [m.name, m]));
+}
+
+/** The model's page, as GET /api/models/{name} answers it. */
+async function page(name: string): Promise<{ description: string | null; aliases: Record<string, number> }> {
+  const res = await send("GET", `/api/models/${name}`);
+  expect(res.status, JSON.stringify(res.json)).toBe(200);
+  return res.json;
 }
 
 async function finishedRun(name: string): Promise<string> {
@@ -67,11 +75,15 @@ beforeAll(async () => {
       listReads += 1;
       return port.listModels();
     },
+    getModel: (name: string) => {
+      pageReads += 1;
+      return port.getModel(name);
+    },
   };
-  const { tracking, invalidate } = withModelListCache(counted, { refreshMs: REFRESH_MS });
+  const { tracking, invalidate, modelPage } = withModelListCache(counted, { refreshMs: REFRESH_MS });
   // As start.ts wires it: a registry write a site admin makes through /mlflow drops the list.
   const onMlflowWrite = (segments: readonly string[]) => mlflowWriteTouches(segments).models && invalidate();
-  f = await appFixture({ ...locked.appOptions(), tracking, onMlflowWrite }, { db });
+  f = await appFixture({ ...locked.appOptions(), tracking, modelPage, onMlflowWrite }, { db });
   const admin = (await f.auth.userByName("admin"))!;
   adminCookie = `caretflow_session=${(await f.auth.createSession(admin.id)).cookie}`;
   await f.auth.createUser({ username: "alice" });
@@ -103,14 +115,22 @@ describe("registered-model list cache", () => {
     expect(reg.status, JSON.stringify(reg.json)).toBe(201);
     expect((await listed()).get("churn")).toMatchObject({ description: null, aliases: {} });
 
+    // Repeated reads of the model's page share one MLflow read too.
+    const before = pageReads;
+    await Promise.all(Array.from({ length: 20 }, () => page("churn")));
+    expect(pageReads - before).toBe(1);
+
     expect((await send("PUT", "/api/models/churn", { description: "from caretflow" })).status).toBe(200);
     expect((await listed()).get("churn")?.description).toBe("from caretflow");
+    expect((await page("churn")).description).toBe("from caretflow");
 
     expect((await send("POST", "/api/models/churn/aliases", { alias: "champion", version: 1 })).status).toBe(200);
     expect((await listed()).get("churn")?.aliases).toEqual({ champion: 1 });
+    expect((await page("churn")).aliases).toEqual({ champion: 1 });
 
     expect((await send("DELETE", "/api/models/churn/aliases/champion")).status).toBe(200);
     expect((await listed()).get("churn")?.aliases).toEqual({});
+    expect((await page("churn")).aliases).toEqual({});
   });
 
   it("shows a site admin's registry change made through /mlflow in the very next list", async () => {
@@ -122,6 +142,7 @@ describe("registered-model list cache", () => {
     });
     expect(res.status, await res.text()).toBe(200);
     expect((await listed()).get("churn")?.aliases).toEqual({ proxied: 1 });
+    expect((await page("churn")).aliases).toEqual({ proxied: 1 });
     const removed = await f.app.request("/mlflow/ajax-api/2.0/mlflow/registered-models/alias", {
       method: "DELETE",
       headers: { cookie: adminCookie, "content-type": "application/json" },
@@ -133,10 +154,12 @@ describe("registered-model list cache", () => {
 
   it("shows a change made straight in MLflow within the refresh window", async () => {
     expect((await listed()).get("churn")?.aliases).toEqual({});
+    expect((await page("churn")).aliases).toEqual({});
     const changed = Date.now();
     await locked.post("registered-models/alias", { name: "churn", alias: "direct", version: "1" });
     // Served from the cache until the window ends...
     expect((await listed()).get("churn")?.aliases).toEqual({});
+    expect((await page("churn")).aliases).toEqual({});
     let seen: Record<string, number> = {};
     while (Date.now() - changed < REFRESH_MS + 2000) {
       seen = (await listed()).get("churn")?.aliases ?? {};
@@ -146,5 +169,6 @@ describe("registered-model list cache", () => {
     // ...and read again from MLflow once it has.
     expect(seen).toEqual({ direct: 1 });
     expect(Date.now() - changed).toBeLessThanOrEqual(REFRESH_MS + 1000);
+    await expect.poll(async () => (await page("churn")).aliases, { timeout: REFRESH_MS + 2000, interval: 100 }).toEqual({ direct: 1 });
   });
 });

@@ -72,6 +72,8 @@ export interface AppContext {
   alerts: AlertService;
   catalog: CatalogPort;
   tracking: TrackingPort;
+  /** A model's page (GET /api/models/{name}), cached with the model list; default: `tracking.getModel`. */
+  modelPage?: (name: string) => ReturnType<TrackingPort["getModel"]>;
   /** Stages, promotion requests and stage history of registered models. */
   modelLifecycle: ModelLifecycle;
   /** caretflow's index of MLflow training runs: GET /api/runs reads it. */
@@ -175,7 +177,13 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   );
   app.route(
     "/api/models",
-    modelsRoutes({ tracking: ctx.tracking, projects: ctx.projects, audit: ctx.audit, lifecycle: ctx.modelLifecycle }),
+    modelsRoutes({
+      tracking: ctx.tracking,
+      modelPage: ctx.modelPage ?? ((name) => ctx.tracking.getModel(name)),
+      projects: ctx.projects,
+      audit: ctx.audit,
+      lifecycle: ctx.modelLifecycle,
+    }),
   );
   app.route("/api/models", modelLifecycleRoutes({ lifecycle: ctx.modelLifecycle, projects: ctx.projects }));
   app.route("/api/predict", predictRoutes({ tracking: ctx.tracking, scoring: ctx.scoring, projects: ctx.projects }));

@@ -21,11 +21,13 @@ import { isStageAlias, type ModelLifecycle } from "./model.lifecycle.ts";
 
 export function modelsRoutes(deps: {
   tracking: TrackingPort;
+  /** The model as its page shows it (cached; writes below read `tracking.getModel`). */
+  modelPage: (name: string) => ReturnType<TrackingPort["getModel"]>;
   projects: ProjectService;
   audit: AuditLog;
   lifecycle: ModelLifecycle;
 }): Hono<AppEnv> {
-  const { tracking, projects, audit, lifecycle } = deps;
+  const { tracking, modelPage, projects, audit, lifecycle } = deps;
   const app = new Hono<AppEnv>();
   /** The model named in the path, once it is known to be one of the request's project. */
   const named = async (c: Context<AppEnv>): Promise<string> => {
@@ -38,7 +40,7 @@ export function modelsRoutes(deps: {
     const owned = await projects.ownedFilter("model", c.get("project"));
     return c.json({ models: (await tracking.listModels()).filter((m) => owned(m.name)) });
   });
-  app.get("/:name", async (c) => c.json(await tracking.getModel(await named(c))));
+  app.get("/:name", async (c) => c.json(await modelPage(await named(c))));
   app.put("/:name", async (c) => {
     const name = await named(c);
     const body = await parseJson(c, ModelUpdateRequest);
