@@ -2,10 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { CliContext } from "./context.ts";
+import { cliAgainst } from "./cli-fixture.test-support.ts";
 import { driftEveryFromFlag, parseModelTarget, policyFromFlags, readRowsFile } from "./deploy.command.ts";
-import { sendJson, startHttp } from "./http-fixture.test-support.ts";
-import { runCli } from "./program.ts";
 
 describe("parseModelTarget", () => {
   it.each([
@@ -104,38 +102,11 @@ describe("deploy create and update --drift-every", () => {
     updatedAt: "2026-12-01T00:00:00.000Z",
   });
 
-  async function cli(argv: string[]) {
-    const calls: { method: string; url: string; body: unknown }[] = [];
-    const s = await startHttp((req, res) => {
-      let text = "";
-      req.on("data", (d) => (text += d));
-      req.on("end", () => {
-        const body = text ? JSON.parse(text) : null;
-        calls.push({ method: req.method!, url: req.url!, body });
-        sendJson(res, req.method === "POST" ? 201 : 200, deployment(body && "driftEvery" in body ? body.driftEvery : "1d"));
-      });
-    });
-    const out = { stdout: "", stderr: "" };
-    const ctx: CliContext = {
-      stdout: { write: (t: string) => (out.stdout += t) },
-      stderr: { write: (t: string) => (out.stderr += t) },
-      env: { CARETFLOW_URL: s.url, CARETFLOW_TOKEN: "t" },
-      cwd: process.cwd(),
-      userHome: "/nonexistent-home",
-      fetch,
-      onInterrupt: () => () => {},
-      now: () => 0,
-      exit: (code) => {
-        throw new Error(`exit ${code}`);
-      },
-      loadServer: () => Promise.reject(new Error("not in this test")),
-    };
-    try {
-      return { code: await runCli(argv, ctx), calls, ...out };
-    } finally {
-      await s.close();
-    }
-  }
+  const cli = (argv: string[]) =>
+    cliAgainst(argv, ({ method, body }) => ({
+      status: method === "POST" ? 201 : 200,
+      body: deployment(body && typeof body === "object" && "driftEvery" in body ? (body.driftEvery as string | null) : "1d"),
+    }));
 
   it("sends the schedule when creating, and off as null when updating", async () => {
     const created = await cli(["deploy", "create", "churn", "--model", "churn-clf@production", "--drift-every", "6h"]);

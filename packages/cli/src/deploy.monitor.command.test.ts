@@ -2,10 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { CliContext } from "./context.ts";
+import { cliAgainst } from "./cli-fixture.test-support.ts";
 import { readLabelsFile } from "./deploy.monitor.command.ts";
-import { sendJson, startHttp } from "./http-fixture.test-support.ts";
-import { runCli } from "./program.ts";
 
 describe("readLabelsFile", () => {
   const dir = mkdtempSync(join(tmpdir(), "cf-labels-"));
@@ -55,37 +53,7 @@ describe("deploy drift thresholds", () => {
     features: [],
   };
 
-  async function cli(argv: string[]) {
-    const calls: { method: string; url: string; body: unknown }[] = [];
-    const s = await startHttp((req, res) => {
-      let text = "";
-      req.on("data", (d) => (text += d));
-      req.on("end", () => {
-        calls.push({ method: req.method!, url: req.url!, body: text ? JSON.parse(text) : null });
-        sendJson(res, 202, started);
-      });
-    });
-    const out = { stdout: "", stderr: "" };
-    const ctx: CliContext = {
-      stdout: { write: (t: string) => (out.stdout += t) },
-      stderr: { write: (t: string) => (out.stderr += t) },
-      env: { CARETFLOW_URL: s.url, CARETFLOW_TOKEN: "t" },
-      cwd: process.cwd(),
-      userHome: "/nonexistent-home",
-      fetch,
-      onInterrupt: () => () => {},
-      now: () => 0,
-      exit: (code) => {
-        throw new Error(`exit ${code}`);
-      },
-      loadServer: () => Promise.reject(new Error("not in this test")),
-    };
-    try {
-      return { code: await runCli(argv, ctx), calls, ...out };
-    } finally {
-      await s.close();
-    }
-  }
+  const cli = (argv: string[]) => cliAgainst(argv, () => ({ status: 202, body: started }));
 
   it("sends the thresholds given (the others at their defaults), and none when none is", async () => {
     const some = await cli(["deploy", "drift", "churn", "--psi", "0.1", "--ks-p-value", "0.01"]);
